@@ -1,0 +1,3 @@
+export * from './memory-queue.js';
+export * from './memory-state-store.js';
+export * from './memory-event-bus.js';

@@ -1,0 +1,55 @@
+/**
+ * Redis key layout. Every key of one execution carries the hash tag `{<executionId>}` so
+ * that they share one Redis Cluster slot and Lua scripts may touch them together.
+ */
+export interface ExecutionKeys {
+  meta: string;
+  results: string;
+  status: string;
+  pending: string;
+  taken: string;
+  children: string;
+  events: string;
+}
+
+export function executionKeys(prefix: string, executionId: string): ExecutionKeys {
+  const base = `${prefix}:{${executionId}}`;
+  return {
+    /** hash: workspaceId, flowId, flowVersion, status, input, startedAt, finishedAt, total, remaining */
+    meta: `${base}:meta`,
+    /** hash: nodeId → NodeResult JSON (present only once the node is terminal) */
+    results: `${base}:results`,
+    /** hash: nodeId → JSON {status, attempts, startedAt, workerId} for non-terminal nodes */
+    status: `${base}:status`,
+    /** hash: nodeId → number of incoming edges whose parent is not terminal yet */
+    pending: `${base}:pending`,
+    /** hash: nodeId → number of incoming edges taken so far */
+    taken: `${base}:taken`,
+    /** hash: nodeId → JSON array of children ids */
+    children: `${base}:children`,
+    /** stream: the execution's events; the entry id is the event id */
+    events: `${base}:events`,
+  };
+}
+
+export function eventsChannel(prefix: string, workspaceId: string): string {
+  return `${prefix}:events:${workspaceId}`;
+}
+
+export function eventsChannelPattern(prefix: string): string {
+  return `${prefix}:events:*`;
+}
+
+export function flushStreamKey(prefix: string): string {
+  return `${prefix}:flush`;
+}
+
+export const FLUSH_GROUP = 'flushers';
+
+/** Approximate cap of each execution's event stream (XADD MAXLEN ~). */
+export const EVENT_STREAM_MAXLEN = 10_000;
+
+/** BullMQ queue prefix for a Weft key prefix: `{weft}` keeps every queue in one slot. */
+export function bullPrefix(prefix: string): string {
+  return `{${prefix}}`;
+}

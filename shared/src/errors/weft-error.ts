@@ -1,0 +1,69 @@
+import { errorCatalog, isErrorCode, type ErrorCategory, type ErrorCode } from './codes.js';
+
+export interface ErrorDetail {
+  /** JSON pointer into the offending document, e.g. `/nodes/1/prompt`. */
+  path: string;
+  message: string;
+  code?: ErrorCode;
+}
+
+export interface WeftErrorOptions {
+  details?: ErrorDetail[];
+  cause?: unknown;
+  /** Overrides the catalog's category (e.g. a 5xx classified as dependency). */
+  category?: ErrorCategory;
+  /** Honoured by retries and by 429/503 answers (`Retry-After`). */
+  retryAfterMs?: number;
+}
+
+export class WeftError extends Error {
+  readonly code: ErrorCode;
+  readonly category: ErrorCategory;
+  readonly httpStatus: number;
+  readonly details: ErrorDetail[] | undefined;
+  readonly retryAfterMs: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options: WeftErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'WeftError';
+    this.code = code;
+    const entry = errorCatalog[code];
+    this.category = options.category ?? entry.category;
+    this.httpStatus = entry.httpStatus;
+    this.details = options.details;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+
+  get retryable(): boolean {
+    return this.category !== 'permanent';
+  }
+}
+
+/** Turns anything thrown into a WeftError; unknown errors are transient INTERNAL_ERROR. */
+export function toWeftError(err: unknown): WeftError {
+  if (err instanceof WeftError) return err;
+  if (err instanceof Error) {
+    const maybeCode = (err as { code?: unknown }).code;
+    if (typeof maybeCode === 'string' && isErrorCode(maybeCode)) {
+      return new WeftError(maybeCode, err.message, { cause: err });
+    }
+    if (err.name === 'AbortError') return new WeftError('NODE_CANCELLED', err.message || 'aborted', { cause: err });
+    return new WeftError('INTERNAL_ERROR', err.message, { cause: err });
+  }
+  return new WeftError('INTERNAL_ERROR', typeof err === 'string' ? err : 'unknown error', { cause: err });
+}
+
+export interface SerializedError {
+  code: string;
+  category: ErrorCategory;
+  message: string;
+}
+
+export function serializeError(err: unknown): SerializedError {
+  const e = toWeftError(err);
+  return { code: e.code, category: e.category, message: e.message };
+}
+
+export function isRetryable(err: unknown): boolean {
+  return toWeftError(err).retryable;
+}

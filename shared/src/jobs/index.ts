@@ -1,0 +1,57 @@
+/** Queue job payloads and deterministic job ids (BullMQ refuses `:` in custom ids). */
+import { QUEUES, type EnqueueRequest } from '../ports/job-queue.js';
+
+export interface ExecutionJobData {
+  executionId: string;
+  workspaceId: string;
+}
+
+export interface NodeJobData {
+  executionId: string;
+  workspaceId: string;
+  flowId: string;
+  flowVersion: number;
+  nodeId: string;
+}
+
+export interface DeadLetterJobData {
+  executionId: string;
+  workspaceId: string;
+  nodeId: string;
+  error: { code: string; category: string; message: string };
+  attempts: number;
+  failedAt: string;
+}
+
+export function executionJobId(executionId: string): string {
+  return executionId;
+}
+
+export function nodeJobId(executionId: string, nodeId: string, iteration?: number): string {
+  return iteration === undefined ? `${executionId}.${nodeId}` : `${executionId}.${nodeId}.${iteration}`;
+}
+
+/** Attempts of an execution job: the row may not be visible yet, so it is retried, never failed. */
+export const EXECUTION_JOB_ATTEMPTS = 20;
+
+export function executionJob(data: ExecutionJobData): EnqueueRequest<ExecutionJobData> {
+  return {
+    queue: QUEUES.executions,
+    name: 'execution',
+    data,
+    jobId: executionJobId(data.executionId),
+    attempts: EXECUTION_JOB_ATTEMPTS,
+    backoff: { type: 'exponential', delayMs: 50 },
+  };
+}
+
+export function nodeJob(data: NodeJobData, options: { attempts: number; backoff?: EnqueueRequest['backoff'] }): EnqueueRequest<NodeJobData> {
+  return {
+    queue: QUEUES.nodes,
+    name: 'node',
+    data,
+    jobId: nodeJobId(data.executionId, data.nodeId),
+    attempts: options.attempts,
+    ...(options.backoff ? { backoff: options.backoff } : {}),
+  };
+}

@@ -1,0 +1,14 @@
+import type { EventDraft, WeftEvent } from '../engine/types.js';
+
+export type EventHandler = (event: WeftEvent) => void;
+export type Unsubscribe = () => Promise<void>;
+
+export interface EventBus {
+  /** Appends to the execution's capped stream (which assigns the id) and fans out live. */
+  publish(draft: EventDraft): Promise<WeftEvent>;
+  /** Every event of every workspace, in per-execution order; one subscription per api instance. */
+  subscribe(handler: EventHandler): Promise<Unsubscribe>;
+  /** Events of one execution after `afterId` (exclusive), oldest first. */
+  replay(executionId: string, afterId?: string): Promise<WeftEvent[]>;
+  close(): Promise<void>;
+}

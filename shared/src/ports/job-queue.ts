@@ -1,0 +1,68 @@
+import type { BackoffPolicy } from '../flow/types.js';
+
+export const QUEUES = {
+  executions: 'weft-executions',
+  nodes: 'weft-nodes',
+  dead: 'weft-dead',
+} as const;
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+export const ALL_QUEUES: readonly QueueName[] = Object.values(QUEUES);
+
+export interface EnqueueRequest<T = unknown> {
+  queue: QueueName;
+  name: string;
+  data: T;
+  /** Deterministic id; a job whose id already exists (waiting, active, delayed or retained) is dropped. */
+  jobId: string;
+  delayMs?: number;
+  /** Total attempts including the first; default 1. */
+  attempts?: number;
+  backoff?: BackoffPolicy;
+}
+
+export interface JobContext<T = unknown> {
+  id: string;
+  name: string;
+  queue: QueueName;
+  data: T;
+  /** 1-based number of this attempt. */
+  attempt: number;
+  maxAttempts: number;
+  /** Aborted when the consumer is force-closed (and, later, when the job is cancelled). */
+  signal: AbortSignal;
+}
+
+/**
+ * A handler resolves to complete the job. A throw is retried after the backoff while
+ * attempts remain, unless the error is a WeftError whose category is `permanent`; a
+ * WeftError's `retryAfterMs` replaces the backoff delay for that retry.
+ */
+export type JobHandler<T = unknown> = (job: JobContext<T>) => Promise<void>;
+
+export interface QueueCounts {
+  waiting: number;
+  active: number;
+  delayed: number;
+  completed: number;
+  failed: number;
+}
+
+export interface JobConsumer {
+  /** Stops taking jobs and waits for running ones to finish (or aborts them with `force`). */
+  close(options?: { force?: boolean }): Promise<void>;
+}
+
+export interface ConsumeOptions {
+  concurrency: number;
+}
+
+export interface JobQueue {
+  add(job: EnqueueRequest): Promise<void>;
+  addBulk(jobs: readonly EnqueueRequest[]): Promise<void>;
+  /** Removes a waiting or delayed job; false when there was none (or it is active). */
+  remove(queue: QueueName, jobId: string): Promise<boolean>;
+  counts(queue: QueueName): Promise<QueueCounts>;
+  process<T>(queue: QueueName, handler: JobHandler<T>, options: ConsumeOptions): JobConsumer;
+  /** Closes consumers and connections this adapter opened. */
+  close(): Promise<void>;
+}

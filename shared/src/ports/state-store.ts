@@ -1,0 +1,95 @@
+import type { ExecutionStatus, HotExecution, NodeResult, WeftEvent } from '../engine/types.js';
+
+/** One node of the graph as hot state needs it. */
+export interface HotGraphNode {
+  id: string;
+  /** Number of incoming edges (not distinct parents: one per edge). */
+  parentCount: number;
+  children: string[];
+}
+
+export interface InitExecutionInput {
+  executionId: string;
+  workspaceId: string;
+  flowId: string;
+  flowVersion: number;
+  input: unknown;
+  nodes: HotGraphNode[];
+  at: string;
+}
+
+export interface InitExecutionResult {
+  /** False when hot state already existed (redelivered job): nothing was written. */
+  created: boolean;
+  status: ExecutionStatus;
+  /** Root nodes that are not terminal yet: enqueue them (again). */
+  ready: string[];
+  /** Events this call appended (execution.started when created). */
+  events: WeftEvent[];
+}
+
+export interface StartNodeInput {
+  executionId: string;
+  nodeId: string;
+  attempt: number;
+  workerId: string;
+  at: string;
+  /** Upstream node ids whose results the node's templates need. */
+  readResultsOf: string[];
+}
+
+export type StartNodeResult =
+  | { kind: 'started'; input: unknown; results: Record<string, NodeResult>; events: WeftEvent[] }
+  | { kind: 'node-terminal' }
+  | { kind: 'execution-ended'; status: ExecutionStatus }
+  | { kind: 'missing' };
+
+export interface CommitNodeInput {
+  executionId: string;
+  nodeId: string;
+  result: NodeResult;
+  /**
+   * Children whose incoming edge from this node is taken. Completed plain nodes take all;
+   * a failed node with onError "fail" takes none and fails the execution.
+   */
+  takenChildren: string[];
+  failExecution: boolean;
+  at: string;
+}
+
+export interface CommitNodeResult {
+  /** False when the node already had a result (redelivery): nothing was written. */
+  committed: boolean;
+  /** Children of this node that are ready and not terminal: enqueue them (again). */
+  ready: string[];
+  /** Nodes marked skipped by this commit (propagated). */
+  skipped: string[];
+  executionStatus: ExecutionStatus;
+  /** True when this commit ended the execution. */
+  finished: boolean;
+  events: WeftEvent[];
+}
+
+/** An entry of the flush log: what must reach Postgres. */
+export type FlushEntry =
+  | { kind: 'node'; executionId: string; nodeId: string; result: NodeResult }
+  | { kind: 'execution'; executionId: string };
+
+export interface FlushRecord {
+  id: string;
+  entry: FlushEntry;
+}
+
+export interface StateStore {
+  initExecution(input: InitExecutionInput): Promise<InitExecutionResult>;
+  startNode(input: StartNodeInput): Promise<StartNodeResult>;
+  commitNode(input: CommitNodeInput): Promise<CommitNodeResult>;
+  getExecution(executionId: string): Promise<HotExecution | null>;
+  /** Gives the execution's hot keys a TTL; called only after Postgres confirmed the final write. */
+  expireExecution(executionId: string, ttlSeconds: number): Promise<void>;
+  appendFlush(entries: readonly FlushEntry[]): Promise<void>;
+  /** Reads up to `count` unacknowledged entries for this consumer (claims stale ones of dead consumers). */
+  readFlush(consumer: string, count: number, blockMs: number): Promise<FlushRecord[]>;
+  ackFlush(ids: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+}
