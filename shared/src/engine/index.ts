@@ -1,1 +1,6 @@
 export * from './types.js';
+export * from './node-policy.js';
+export * from './totals.js';
+export * from './event-ids.js';
+export * from './execution-output.js';
+export * from './apply-commit.js';

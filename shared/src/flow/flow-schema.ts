@@ -1,0 +1,45 @@
+import Type from 'typebox';
+import { LlmNodeSchema } from './llm-node.js';
+import { TransformNodeSchema } from './transform-node.js';
+import type { FlowDefinition, FlowEdge, FlowNode, LlmNode, TransformNode } from './types.js';
+
+export const FLOW_NAME_MAX_LENGTH = 200;
+export const FLOW_MAX_NODES = 500;
+
+export const FlowEdgeSchema = Type.Object(
+  {
+    from: Type.String(),
+    to: Type.String(),
+    /** Only on edges out of condition / switch nodes. */
+    when: Type.Optional(Type.Unknown()),
+    default: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export const FlowNodeSchema = Type.Union([LlmNodeSchema, TransformNodeSchema]);
+
+/**
+ * The flow document as JSON Schema, for OpenAPI. It describes the shape only: validateFlow is
+ * the authority (unique ids, edges, cycles, refs, expressions) and gives better errors.
+ */
+export const FlowDefinitionSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: FLOW_NAME_MAX_LENGTH }),
+    nodes: Type.Array(FlowNodeSchema, { minItems: 1, maxItems: FLOW_MAX_NODES }),
+    edges: Type.Optional(Type.Array(FlowEdgeSchema)),
+    output: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+
+// Compile-time guards: the schemas and the hand-written types in types.ts must agree.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Assert<T extends true> = T;
+type _LlmNodeMatches = Assert<Same<Type.Static<typeof LlmNodeSchema>, LlmNode>>;
+type _TransformNodeMatches = Assert<Same<Type.Static<typeof TransformNodeSchema>, TransformNode>>;
+type _FlowNodeMatches = Assert<Same<Type.Static<typeof FlowNodeSchema>, FlowNode>>;
+type _FlowEdgeMatches = Assert<Same<Type.Static<typeof FlowEdgeSchema>, FlowEdge>>;
+type _FlowDefinitionMatches = Assert<
+  Same<Type.Static<typeof FlowDefinitionSchema>, Omit<FlowDefinition, 'edges'> & { edges?: FlowEdge[] }>
+>;

@@ -1,0 +1,30 @@
+import type { TSchema } from 'typebox';
+import type { ErrorDetail } from '../errors/weft-error.js';
+
+/** A string field of a node that may contain `{{ref}}` templates. */
+export interface TemplatedField {
+  /** JSON pointer relative to the node, e.g. `/messages/0/content`. */
+  pointer: string;
+  text: string;
+}
+
+/**
+ * What validateFlow, nodeReferences and the API need to know about one node type. Adding a
+ * type: add its interface to FlowNode and NODE_TYPES (types.ts), write its schema and spec,
+ * list it in nodeTypeSpecs and FlowNodeSchema; the compiler flags whichever step is missing.
+ */
+export interface NodeTypeSpec {
+  /** The whole node (id, type, common fields, config); unknown keys are rejected. */
+  readonly schema: TSchema;
+  /**
+   * The node's templated strings. Receives the raw node, possibly invalid, so it must only
+   * pick fields that are strings.
+   */
+  templatedFields(node: object): TemplatedField[];
+  /** Checks the schema cannot express; pointers relative to the node. Receives the raw node. */
+  check?(node: object): ErrorDetail[];
+  /** Whether out-edges may carry `when` / `default` (condition and switch nodes). */
+  readonly branching: boolean;
+  /** Whether templates may use `{{vault.NAME}}` (http nodes only). */
+  readonly allowsVaultRefs: boolean;
+}

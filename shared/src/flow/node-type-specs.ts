@@ -1,0 +1,14 @@
+import { llmNodeSpec } from './llm-node.js';
+import type { NodeTypeSpec } from './node-type-spec.js';
+import { transformNodeSpec } from './transform-node.js';
+import type { NodeType } from './types.js';
+
+/** Every node type's spec; the Record type makes a new NodeType fail to compile until registered. */
+export const nodeTypeSpecs: Readonly<Record<NodeType, NodeTypeSpec>> = {
+  llm: llmNodeSpec,
+  transform: transformNodeSpec,
+};
+
+export function nodeTypeSpec(type: unknown): NodeTypeSpec | undefined {
+  return typeof type === 'string' && Object.hasOwn(nodeTypeSpecs, type) ? nodeTypeSpecs[type as NodeType] : undefined;
+}

@@ -1,0 +1,86 @@
+import type { ErrorDetail } from '../errors/weft-error.js';
+import { FlowEdgeSchema } from './flow-schema.js';
+import { isRecord } from './is-record.js';
+import { jsonPointer } from './json-pointer.js';
+import type { NodeInfo } from './node-info.js';
+import { schemaErrors } from './schema-errors.js';
+
+export interface EdgesReport {
+  details: ErrorDetail[];
+  /** Edges fit for the graph: both endpoints exist, not a self edge, not a duplicate. */
+  graphEdges: { from: string; to: string }[];
+  /**
+   * Whether some edge is missing from graphEdges for a reason that can hide an ancestor
+   * (malformed or dangling), which makes upstream checks unreliable.
+   */
+  incomplete: boolean;
+}
+
+export interface ValidateEdgesInput {
+  edges: readonly unknown[];
+  /** Nodes by id (first occurrence). */
+  nodesById: ReadonlyMap<string, NodeInfo>;
+}
+
+const BRANCH_KEYS = ['when', 'default'] as const;
+
+/** Checks every entry of `edges`: shape, endpoints, self and duplicate edges, branch labels. */
+export function validateEdges({ edges, nodesById }: ValidateEdgesInput): EdgesReport {
+  const details: ErrorDetail[] = [];
+  const graphEdges: { from: string; to: string }[] = [];
+  const seen = new Map<string, number>();
+  let incomplete = false;
+
+  edges.forEach((edge, index) => {
+    const path = jsonPointer('edges', index);
+    if (!isRecord(edge)) {
+      incomplete = true;
+      details.push({ path, message: `edge #${index} must be an object`, code: 'FLOW_INVALID_SHAPE' });
+      return;
+    }
+    details.push(...schemaErrors({ schema: FlowEdgeSchema, value: edge, basePath: path, code: 'FLOW_INVALID_SHAPE', messagePrefix: `edge #${index}: ` }));
+
+    let endpointsOk = true;
+    for (const end of ['from', 'to'] as const) {
+      const id = edge[end];
+      if (typeof id !== 'string') {
+        endpointsOk = false;
+        incomplete = true;
+      } else if (!nodesById.has(id)) {
+        endpointsOk = false;
+        incomplete = true;
+        details.push({ path: `${path}/${end}`, message: `edge #${index}: '${id}' is not a node`, code: 'FLOW_DANGLING_EDGE' });
+      }
+    }
+
+    const from = typeof edge.from === 'string' ? nodesById.get(edge.from) : undefined;
+    for (const key of BRANCH_KEYS) {
+      if (Object.hasOwn(edge, key) && from?.spec?.branching !== true) {
+        const source = from === undefined ? 'its source' : `'${String(edge.from)}' (${String(from.raw?.type)})`;
+        details.push({
+          path: `${path}/${key}`,
+          message: `edge #${index}: '${key}' is only allowed on edges out of condition or switch nodes, not ${source}`,
+          code: 'FLOW_CONDITION_EDGE',
+        });
+      }
+    }
+
+    if (!endpointsOk) return;
+    const fromId = edge.from as string;
+    const toId = edge.to as string;
+    if (fromId === toId) {
+      details.push({ path, message: `edge #${index} connects '${fromId}' to itself`, code: 'FLOW_SELF_EDGE' });
+      return;
+    }
+    const key = `${fromId}\u0000${toId}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      details.push({ path, message: `edge #${index} repeats edge #${first} (${fromId} → ${toId})`, code: 'FLOW_DUPLICATE_EDGE' });
+      return;
+    }
+    seen.set(key, index);
+    graphEdges.push({ from: fromId, to: toId });
+  });
+
+  return { details, graphEdges, incomplete };
+}

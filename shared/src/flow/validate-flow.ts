@@ -1,0 +1,82 @@
+import type { ErrorDetail } from '../errors/weft-error.js';
+import { buildFlowGraph } from './flow-graph.js';
+import { FLOW_MAX_NODES, FLOW_NAME_MAX_LENGTH } from './flow-schema.js';
+import { isRecord } from './is-record.js';
+import { jsonPointer } from './json-pointer.js';
+import type { NodeInfo } from './node-info.js';
+import { findCycle, formatCycle } from './topological-order.js';
+import type { FlowDefinition } from './types.js';
+import { validateEdges } from './validate-edges.js';
+import { validateNodes } from './validate-nodes.js';
+import { validateTemplates } from './validate-templates.js';
+
+export type ValidateFlowResult = { ok: true; flow: FlowDefinition } | { ok: false; errors: ErrorDetail[] };
+
+const TOP_LEVEL_KEYS: ReadonlySet<string> = new Set(['name', 'nodes', 'edges', 'output']);
+
+function shapeError(path: string, message: string): ErrorDetail {
+  return { path, message, code: 'FLOW_INVALID_SHAPE' };
+}
+
+function checkTopLevel(flow: Record<string, unknown>): ErrorDetail[] {
+  const details: ErrorDetail[] = [];
+  for (const key of Object.keys(flow)) {
+    if (!TOP_LEVEL_KEYS.has(key)) details.push(shapeError(jsonPointer(key), `unknown property '${key}'`));
+  }
+  const { name, nodes, edges } = flow;
+  if (name === undefined) details.push(shapeError('/name', 'name is required'));
+  else if (typeof name !== 'string') details.push(shapeError('/name', 'name must be a string'));
+  else if (name.trim() === '') details.push(shapeError('/name', 'name must not be empty'));
+  else if (name.length > FLOW_NAME_MAX_LENGTH) details.push(shapeError('/name', `name must be at most ${FLOW_NAME_MAX_LENGTH} characters`));
+
+  if (nodes === undefined) details.push(shapeError('/nodes', 'nodes is required'));
+  else if (!Array.isArray(nodes)) details.push(shapeError('/nodes', 'nodes must be an array'));
+  else if (nodes.length === 0) details.push(shapeError('/nodes', 'a flow needs at least one node'));
+  else if (nodes.length > FLOW_MAX_NODES) details.push(shapeError('/nodes', `a flow has at most ${FLOW_MAX_NODES} nodes, not ${nodes.length}`));
+
+  if (edges !== undefined && !Array.isArray(edges)) details.push(shapeError('/edges', 'edges must be an array'));
+  return details;
+}
+
+function checkOutput(flow: Record<string, unknown>, nodesById: ReadonlyMap<string, NodeInfo>): ErrorDetail[] {
+  if (!Object.hasOwn(flow, 'output')) return [];
+  const { output } = flow;
+  if (typeof output === 'string' && nodesById.has(output)) return [];
+  const message = typeof output === 'string' ? `output '${output}' is not a node` : 'output must be a node id';
+  return [{ path: '/output', message, code: 'FLOW_INVALID_OUTPUT' }];
+}
+
+/**
+ * Validates a flow document as posted by a user and reports every problem found, each with a
+ * JSON pointer and a code (architecture.md, "Flow definition"). A missing `edges` means none.
+ * Upstream checks of `{{refs}}` are skipped while the graph has a cycle or a dangling or
+ * malformed edge (they would be reported against a wrong graph).
+ */
+export function validateFlow(input: unknown): ValidateFlowResult {
+  if (!isRecord(input)) return { ok: false, errors: [shapeError('', 'a flow must be a JSON object')] };
+
+  const errors = checkTopLevel(input);
+  if (!Array.isArray(input.nodes)) return { ok: false, errors };
+  const nodesReport = validateNodes(input.nodes);
+  errors.push(...nodesReport.details);
+
+  const nodesById = new Map<string, NodeInfo>();
+  for (const info of nodesReport.nodes) {
+    if (info.id !== undefined && !nodesById.has(info.id)) nodesById.set(info.id, info);
+  }
+  const edges: readonly unknown[] = Array.isArray(input.edges) ? input.edges : [];
+  const edgesReport = validateEdges({ edges, nodesById });
+  errors.push(...edgesReport.details);
+
+  const graph = buildFlowGraph({ nodes: [...nodesById.keys()].map((id) => ({ id })), edges: edgesReport.graphEdges });
+  const cycle = findCycle(graph);
+  if (cycle !== null) errors.push({ path: '/edges', message: `cycle: ${formatCycle(cycle)}`, code: 'FLOW_CYCLE' });
+
+  const graphUsable = cycle === null && !edgesReport.incomplete;
+  errors.push(...validateTemplates({ nodes: nodesReport.nodes, graph: graphUsable ? graph : null }));
+  errors.push(...checkOutput(input, nodesById));
+
+  if (errors.length > 0) return { ok: false, errors };
+  const flow = { ...input, edges } as unknown as FlowDefinition;
+  return { ok: true, flow };
+}

@@ -1,0 +1,5 @@
+export * from './types.js';
+export * from './parse-template.js';
+export * from './collect-refs.js';
+export * from './resolve-template-ref.js';
+export * from './render-template.js';

@@ -1,0 +1,51 @@
+import { WeftError } from '../errors/weft-error.js';
+import type { TemplateContext, TemplateRef } from './types.js';
+
+function missing(ref: TemplateRef, reason: string): WeftError {
+  return new WeftError('TEMPLATE_MISSING_REF', `cannot resolve {{${ref.source}}}: ${reason}`);
+}
+
+/** Follows `path` into `value`; `where` names the starting point in error messages. */
+function walk(ref: TemplateRef, value: unknown, path: readonly string[], where: string): unknown {
+  let current = value;
+  let at = where;
+  for (const segment of path) {
+    if (Array.isArray(current)) {
+      const index = /^(0|[1-9][0-9]*)$/.test(segment) ? Number(segment) : Number.NaN;
+      if (!(index < current.length)) throw missing(ref, `${at} is an array of ${current.length} and has no index '${segment}'`);
+      current = current[index] as unknown;
+    } else if (typeof current === 'object' && current !== null && Object.hasOwn(current, segment)) {
+      current = (current as Record<string, unknown>)[segment];
+    } else {
+      const kind = current === null ? 'null' : typeof current;
+      const reason = typeof current === 'object' && current !== null ? `${at} has no '${segment}'` : `${at} is ${kind}, not an object`;
+      throw missing(ref, reason);
+    }
+    if (current === undefined) throw missing(ref, `${at} has no '${segment}'`);
+    at = `${at}.${segment}`;
+  }
+  if (current === undefined) throw missing(ref, `${at} has no value`);
+  return current;
+}
+
+/**
+ * The value a reference points to. `{{node}}` and `{{node.output}}` are the node's output,
+ * `{{node.usage.x}}` a usage counter. Throws TEMPLATE_MISSING_REF when anything on the way is
+ * missing: there is no silent fallback.
+ */
+export function resolveTemplateRef(ref: TemplateRef, ctx: TemplateContext): unknown {
+  if (ref.root === 'input') return walk(ref, ctx.input, ref.path, 'input');
+  if (ref.root === 'vault' || ref.root === 'item' || ref.root === 'index' || ref.root === 'nodes') {
+    throw missing(ref, `'${ref.root}' is not available in this template`);
+  }
+  if (!Object.hasOwn(ctx.results, ref.root)) throw missing(ref, `no result for node '${ref.root}'`);
+  const result = ctx.results[ref.root];
+  if (result === undefined) throw missing(ref, `no result for node '${ref.root}'`);
+  const [field, ...rest] = ref.path;
+  if (field === 'usage') {
+    if (result.usage === null) throw missing(ref, `node '${ref.root}' has no usage`);
+    return walk(ref, result.usage, rest, `${ref.root}.usage`);
+  }
+  if (field === undefined || field === 'output') return walk(ref, result.output, rest, `${ref.root}.output`);
+  throw missing(ref, `'${field}' is not a field of a node result (use output or usage)`);
+}
