@@ -72,7 +72,16 @@ export interface CommitNodeResult {
 
 /** An entry of the flush log: what must reach Postgres. */
 export type FlushEntry =
-  | { kind: 'node'; executionId: string; nodeId: string; result: NodeResult }
+  | {
+      kind: 'node';
+      executionId: string;
+      nodeId: string;
+      result: NodeResult;
+      /** Context for the node_runs row; the flusher falls back to hot state when absent. */
+      workspaceId?: string;
+      flowId?: string;
+      nodeType?: string;
+    }
   | { kind: 'execution'; executionId: string };
 
 export interface FlushRecord {

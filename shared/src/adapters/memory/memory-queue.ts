@@ -1,0 +1,414 @@
+/**
+ * JobQueue in memory for embedded mode, with BullMQ's semantics as the BullMQ adapter exposes
+ * them: ids deduplicated (finished ids retained as long as BullMQ keeps them), FIFO per queue,
+ * delays, retries through `backoffDelay`, non-retryable errors not retried, and a force-closed
+ * job handed back to the queue the way BullMQ redelivers a stalled one.
+ */
+import { backoffDelay } from '../../engine/backoff.js';
+import { toWeftError } from '../../errors/index.js';
+import type { BackoffPolicy } from '../../flow/types.js';
+import type {
+  ConsumeOptions,
+  EnqueueRequest,
+  JobConsumer,
+  JobContext,
+  JobHandler,
+  JobQueue,
+  QueueCounts,
+  QueueName,
+} from '../../ports/job-queue.js';
+
+export interface MemoryJobQueueOptions {
+  /** Time source of the retention of finished ids; timers still run on real time. */
+  clock?: () => number;
+}
+
+/** Same retention as the BullMQ adapter (removeOnComplete / removeOnFail). */
+export const MEMORY_COMPLETED_RETENTION = { ageMs: 3600_000, count: 10_000 } as const;
+export const MEMORY_FAILED_RETENTION = { ageMs: 7 * 24 * 3600_000 } as const;
+
+/** Names of BullMQ's own queue keys, which a job id must not take (see bullmq-queue.ts). */
+const RESERVED_JOB_IDS: ReadonlySet<string> = new Set([
+  'active', 'wait', 'waiting-children', 'paused', 'id', 'delayed', 'prioritized', 'stalled-check',
+  'completed', 'failed', 'stalled', 'repeat', 'limiter', 'meta', 'events', 'pc', 'marker', 'de', 'metrics',
+]);
+
+/** setTimeout fires at once beyond this; longer delays are waited for in steps. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+interface MemoryJob {
+  queue: QueueName;
+  id: string;
+  name: string;
+  data: unknown;
+  maxAttempts: number;
+  backoff: BackoffPolicy | undefined;
+  /** Failed attempts so far, as BullMQ's attemptsMade. */
+  attemptsMade: number;
+  state: 'waiting' | 'delayed' | 'active';
+  timer: NodeJS.Timeout | undefined;
+}
+
+interface QueueState {
+  /** Every unfinished job: waiting, delayed or active. */
+  live: Map<string, MemoryJob>;
+  /** Redelivered jobs go first, as BullMQ puts stalled jobs at the head of its wait list. */
+  front: MemoryJob[];
+  /** Insertion-ordered: a Map gives O(1) take-first and remove-by-id. */
+  waiting: Map<string, MemoryJob>;
+  /** Finished ids → finish time, oldest first. */
+  completed: Map<string, number>;
+  failed: Map<string, number>;
+  consumers: MemoryConsumer[];
+  nextConsumer: number;
+  dispatchScheduled: boolean;
+}
+
+interface ActiveRun {
+  job: MemoryJob;
+  controller: AbortController;
+  /** Set by a force close: the job went back to the queue and this run's outcome is ignored. */
+  detached: boolean;
+}
+
+export class MemoryJobQueue implements JobQueue {
+  private readonly states = new Map<QueueName, QueueState>();
+  private readonly clock: () => number;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: MemoryJobQueueOptions = {}) {
+    this.clock = options.clock ?? Date.now;
+  }
+
+  add(job: EnqueueRequest): Promise<void> {
+    return this.addBulk([job]);
+  }
+
+  addBulk(jobs: readonly EnqueueRequest[]): Promise<void> {
+    try {
+      this.assertOpen();
+      // All or nothing, like BullMQ's MULTI: validate every job before adding any.
+      for (const job of jobs) validateRequest(job);
+      for (const job of jobs) this.insert(job);
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  remove(queue: QueueName, jobId: string): Promise<boolean> {
+    const state = this.states.get(queue);
+    const job = state?.live.get(jobId);
+    if (!state || !job || job.state === 'active') return Promise.resolve(false);
+    clearTimeout(job.timer);
+    state.live.delete(jobId);
+    state.waiting.delete(jobId);
+    const i = state.front.indexOf(job);
+    if (i >= 0) state.front.splice(i, 1);
+    return Promise.resolve(true);
+  }
+
+  counts(queue: QueueName): Promise<QueueCounts> {
+    const state = this.states.get(queue);
+    const counts: QueueCounts = { waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 };
+    if (!state) return Promise.resolve(counts);
+    this.prune(state);
+    for (const job of state.live.values()) counts[job.state] += 1;
+    counts.completed = state.completed.size;
+    counts.failed = state.failed.size;
+    return Promise.resolve(counts);
+  }
+
+  process<T>(queue: QueueName, handler: JobHandler<T>, options: ConsumeOptions): JobConsumer {
+    this.assertOpen();
+    if (!Number.isInteger(options.concurrency) || options.concurrency < 1) {
+      throw new RangeError(`concurrency must be a positive integer, got ${options.concurrency}`);
+    }
+    const state = this.state(queue);
+    const consumer = new MemoryConsumer({
+      handler: handler as JobHandler,
+      concurrency: options.concurrency,
+      host: {
+        detach: (c) => { this.detach(state, c); },
+        redeliver: (job) => { this.redeliver(state, job); },
+      },
+    });
+    state.consumers.push(consumer);
+    this.scheduleDispatch(state);
+    return consumer;
+  }
+
+  /** Closes consumers (letting running jobs finish) and drops every pending job and timer. */
+  close(): Promise<void> {
+    this.closing ??= this.closeAll();
+    return this.closing;
+  }
+
+  private async closeAll(): Promise<void> {
+    const consumers = [...this.states.values()].flatMap((s) => s.consumers);
+    await Promise.all(consumers.map((c) => c.close()));
+    for (const state of this.states.values()) {
+      for (const job of state.live.values()) clearTimeout(job.timer);
+    }
+    this.states.clear();
+  }
+
+  private insert(request: EnqueueRequest): void {
+    const state = this.state(request.queue);
+    this.prune(state);
+    const id = request.jobId;
+    if (state.live.has(id) || state.completed.has(id) || state.failed.has(id)) return;
+    const job: MemoryJob = {
+      queue: request.queue,
+      id,
+      name: request.name,
+      data: request.data,
+      maxAttempts: request.attempts ?? 1,
+      backoff: request.backoff,
+      attemptsMade: 0,
+      state: 'waiting',
+      timer: undefined,
+    };
+    state.live.set(id, job);
+    const delay = Math.round(request.delayMs ?? 0);
+    if (delay > 0) this.delay(state, job, delay);
+    else this.enqueue(state, job);
+  }
+
+  private enqueue(state: QueueState, job: MemoryJob): void {
+    job.state = 'waiting';
+    state.waiting.set(job.id, job);
+    this.scheduleDispatch(state);
+  }
+
+  private delay(state: QueueState, job: MemoryJob, ms: number): void {
+    job.state = 'delayed';
+    this.arm(state, job, performance.now() + ms);
+  }
+
+  /**
+   * Timers may fire a millisecond early and cannot wait beyond ~24.8 days, so the due time is
+   * checked on a monotonic clock and the timer re-armed until it has passed.
+   */
+  private arm(state: QueueState, job: MemoryJob, dueAt: number): void {
+    const remaining = dueAt - performance.now();
+    if (remaining <= 0) {
+      job.timer = undefined;
+      this.enqueue(state, job);
+      return;
+    }
+    job.timer = setTimeout(() => {
+      if (state.live.get(job.id) === job) this.arm(state, job, dueAt);
+    }, Math.min(Math.ceil(remaining), MAX_TIMER_MS));
+    // A pending delay or retry must not keep the process alive on its own.
+    job.timer.unref();
+  }
+
+  private redeliver(state: QueueState, job: MemoryJob): void {
+    if (this.closing || state.live.get(job.id) !== job) return;
+    job.state = 'waiting';
+    state.front.push(job);
+    this.scheduleDispatch(state);
+  }
+
+  private detach(state: QueueState, consumer: MemoryConsumer): void {
+    state.consumers = state.consumers.filter((c) => c !== consumer);
+  }
+
+  /** Coalesced, and off the caller's stack: a handler never runs inside `add()`. */
+  private scheduleDispatch(state: QueueState): void {
+    if (state.dispatchScheduled) return;
+    state.dispatchScheduled = true;
+    queueMicrotask(() => {
+      state.dispatchScheduled = false;
+      this.dispatch(state);
+    });
+  }
+
+  private dispatch(state: QueueState): void {
+    for (;;) {
+      const consumer = this.nextFreeConsumer(state);
+      if (!consumer) return;
+      const job = takeNext(state);
+      if (!job) return;
+      job.state = 'active';
+      consumer.run(job, (run, outcome) => { this.settle(state, run, outcome); });
+    }
+  }
+
+  /** Round robin over consumers with a free slot, so that one consumer cannot starve another. */
+  private nextFreeConsumer(state: QueueState): MemoryConsumer | undefined {
+    const n = state.consumers.length;
+    for (let i = 0; i < n; i++) {
+      const index = (state.nextConsumer + i) % n;
+      const consumer = state.consumers[index];
+      if (consumer?.hasCapacity()) {
+        state.nextConsumer = (index + 1) % n;
+        return consumer;
+      }
+    }
+    return undefined;
+  }
+
+  private settle(state: QueueState, run: ActiveRun, outcome: Outcome): void {
+    const { job } = run;
+    if (run.detached || state.live.get(job.id) !== job) return;
+    if (outcome.ok) {
+      this.finish(state, job, state.completed);
+    } else {
+      job.attemptsMade += 1;
+      const error = toWeftError(outcome.error);
+      if (error.retryable && job.attemptsMade < job.maxAttempts) {
+        const wait = backoffDelay({ attempt: job.attemptsMade, policy: job.backoff, retryAfterMs: error.retryAfterMs });
+        if (wait > 0) this.delay(state, job, wait);
+        else this.enqueue(state, job);
+      } else {
+        this.finish(state, job, state.failed);
+      }
+    }
+    this.scheduleDispatch(state);
+  }
+
+  private finish(state: QueueState, job: MemoryJob, into: Map<string, number>): void {
+    state.live.delete(job.id);
+    into.set(job.id, this.clock());
+    this.prune(state);
+  }
+
+  private prune(state: QueueState): void {
+    const now = this.clock();
+    pruneFinished(state.completed, { before: now - MEMORY_COMPLETED_RETENTION.ageMs, max: MEMORY_COMPLETED_RETENTION.count });
+    pruneFinished(state.failed, { before: now - MEMORY_FAILED_RETENTION.ageMs, max: Number.POSITIVE_INFINITY });
+  }
+
+  private state(queue: QueueName): QueueState {
+    let state = this.states.get(queue);
+    if (!state) {
+      state = {
+        live: new Map(),
+        front: [],
+        waiting: new Map(),
+        completed: new Map(),
+        failed: new Map(),
+        consumers: [],
+        nextConsumer: 0,
+        dispatchScheduled: false,
+      };
+      this.states.set(queue, state);
+    }
+    return state;
+  }
+
+  private assertOpen(): void {
+    if (this.closing) throw new Error('MemoryJobQueue is closed');
+  }
+}
+
+type Outcome = { ok: true } | { ok: false; error: unknown };
+
+interface ConsumerHost {
+  detach(consumer: MemoryConsumer): void;
+  redeliver(job: MemoryJob): void;
+}
+
+class MemoryConsumer implements JobConsumer {
+  private readonly active = new Set<ActiveRun>();
+  private readonly handler: JobHandler;
+  private readonly concurrency: number;
+  private readonly host: ConsumerHost;
+  private open = true;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(deps: { handler: JobHandler; concurrency: number; host: ConsumerHost }) {
+    this.handler = deps.handler;
+    this.concurrency = deps.concurrency;
+    this.host = deps.host;
+  }
+
+  hasCapacity(): boolean {
+    return this.open && this.active.size < this.concurrency;
+  }
+
+  run(job: MemoryJob, onSettled: (run: ActiveRun, outcome: Outcome) => void): void {
+    const run: ActiveRun = { job, controller: new AbortController(), detached: false };
+    this.active.add(run);
+    const context: JobContext = {
+      id: job.id,
+      name: job.name,
+      queue: job.queue,
+      data: job.data,
+      attempt: job.attemptsMade + 1,
+      maxAttempts: job.maxAttempts,
+      signal: run.controller.signal,
+    };
+    // Promise.resolve().then also turns a synchronous throw of the handler into a rejection.
+    void Promise.resolve()
+      .then(() => this.handler(context))
+      .then(
+        () => { this.finishRun(run, { ok: true }, onSettled); },
+        (error: unknown) => { this.finishRun(run, { ok: false, error }, onSettled); },
+      );
+  }
+
+  close(options: { force?: boolean } = {}): Promise<void> {
+    if (this.open) {
+      this.open = false;
+      this.host.detach(this);
+    }
+    if (options.force) {
+      const reason = new DOMException('job queue consumer force-closed', 'AbortError');
+      for (const run of this.active) {
+        run.detached = true;
+        run.controller.abort(reason);
+        this.host.redeliver(run.job);
+      }
+      this.active.clear();
+      this.notifyIdle();
+    }
+    if (this.active.size === 0) return Promise.resolve();
+    return new Promise((resolve) => { this.idleWaiters.push(resolve); });
+  }
+
+  private finishRun(run: ActiveRun, outcome: Outcome, onSettled: (run: ActiveRun, outcome: Outcome) => void): void {
+    if (!this.active.delete(run)) return;
+    onSettled(run, outcome);
+    if (this.active.size === 0) this.notifyIdle();
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
+
+function takeNext(state: QueueState): MemoryJob | undefined {
+  const first = state.front.shift();
+  if (first) return first;
+  const next = state.waiting.values().next();
+  if (next.done) return undefined;
+  state.waiting.delete(next.value.id);
+  return next.value;
+}
+
+function pruneFinished(finished: Map<string, number>, limits: { before: number; max: number }): void {
+  for (const [id, at] of finished) {
+    if (at > limits.before && finished.size <= limits.max) return;
+    finished.delete(id);
+  }
+}
+
+/** Refuses what BullMQ refuses, so that embedded mode catches the same mistakes. */
+function validateRequest(job: EnqueueRequest): void {
+  const id = job.jobId;
+  if (typeof id !== 'string' || id === '') throw new Error('jobId is required');
+  if (`${parseInt(id, 10)}` === id) throw new Error('Custom Id cannot be integers');
+  if (id.includes(':')) throw new Error('Custom Id cannot contain :');
+  if (RESERVED_JOB_IDS.has(id)) throw new Error(`jobId '${id}' is reserved by BullMQ`);
+  const attempts = job.attempts ?? 1;
+  if (!Number.isInteger(attempts) || attempts < 1) {
+    throw new RangeError(`attempts must be a positive integer, got ${attempts}`);
+  }
+  const delay = job.delayMs ?? 0;
+  if (!Number.isFinite(delay) || delay < 0) throw new RangeError(`delayMs must be >= 0, got ${delay}`);
+}

@@ -1,0 +1,31 @@
+--[[
+  Included (--- @include) by the scripts that append events: the XADD + PUBLISH pair that makes
+  an event part of the same atomic step as the state change it reports.
+
+  An event body is the event's JSON without its id, starting with '{'. The stream assigns the id
+  (`*`, so ids grow per execution); subscribers get the full event with the id prepended.
+]]
+
+-- Appends `body` to the execution's capped stream, publishes it with its id and collects the
+-- published JSON in `out` (returned to the caller). Returns the id.
+local function appendEventBody(streamKey, channel, maxlen, body, out)
+  local id = redis.call('XADD', streamKey, 'MAXLEN', '~', maxlen, '*', 'e', body)
+  local full = '{"id":' .. cjson.encode(id) .. ',' .. string.sub(body, 2)
+  redis.call('PUBLISH', channel, full)
+  out[#out + 1] = full
+  return id
+end
+
+-- Builds an event body. `env` holds executionId, flowId, workspaceId, at, streamKey, channel,
+-- maxlen and events (the out list); `nodeId` may be nil; `dataJson` is already JSON.
+local function appendEvent(env, eventType, nodeId, dataJson)
+  local body = '{"type":' .. cjson.encode(eventType)
+    .. ',"executionId":' .. cjson.encode(env.executionId)
+    .. ',"flowId":' .. cjson.encode(env.flowId)
+    .. ',"workspaceId":' .. cjson.encode(env.workspaceId)
+  if nodeId then
+    body = body .. ',"nodeId":' .. cjson.encode(nodeId)
+  end
+  body = body .. ',"at":' .. cjson.encode(env.at) .. ',"data":' .. dataJson .. '}'
+  return appendEventBody(env.streamKey, env.channel, env.maxlen, body, env.events)
+end

@@ -1,0 +1,48 @@
+/**
+ * Weft's Lua scripts as ioredis commands. Each script is a file next to this one (the build copies
+ * `*.lua`, includes/ too); a line `--- @include "includes/x.lua"` is replaced by that file, the way
+ * BullMQ shares helpers between scripts, so the event format is written once.
+ */
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+
+const SCRIPTS = {
+  weftInitExecution: { file: 'init-execution.lua', keys: 7 },
+  weftStartNode: { file: 'start-node.lua', keys: 5 },
+  weftCommitNode: { file: 'commit-node.lua', keys: 7 },
+  weftPublishEvent: { file: 'publish-event.lua', keys: 1 },
+} as const;
+
+export type WeftScriptName = keyof typeof SCRIPTS;
+
+type ScriptArg = string | number;
+
+/** Calls a defined script: keys first (their number is fixed per script), then ARGV. */
+export type WeftScripts = Record<WeftScriptName, (keys: readonly string[], args: readonly ScriptArg[]) => Promise<unknown>>;
+
+const INCLUDE = /^--- @include "([^"]+)"\s*$/gm;
+
+/** The script's source with its includes inlined (one level: includes include nothing). */
+export function readLuaScript(file: string): string {
+  const source = readFileSync(new URL(`./${file}`, import.meta.url), 'utf8');
+  return source.replace(INCLUDE, (_line, include: string) => readFileSync(new URL(`./${include}`, import.meta.url), 'utf8'));
+}
+
+/**
+ * Defines the scripts on `redis` (EVALSHA with EVAL fallback, handled by ioredis) and returns
+ * typed callers. Defining again on the same connection is harmless: the source is the same.
+ */
+export function defineWeftScripts(redis: Redis): WeftScripts {
+  const callers = {} as WeftScripts;
+  for (const name of Object.keys(SCRIPTS) as WeftScriptName[]) {
+    const { file, keys } = SCRIPTS[name];
+    redis.defineCommand(name, { lua: readLuaScript(file), numberOfKeys: keys });
+    callers[name] = (keyList, args) => {
+      if (keyList.length !== keys) throw new Error(`${name} takes ${keys} keys, got ${keyList.length}`);
+      // defineCommand adds the method at run time; ioredis' types cannot know it.
+      const command = (redis as unknown as Record<WeftScriptName, (...a: ScriptArg[]) => Promise<unknown>>)[name];
+      return command.call(redis, ...keyList, ...args);
+    };
+  }
+  return callers;
+}

@@ -1,0 +1,51 @@
+--[[
+  Marks a node running and answers what it needs to run (execution input, upstream results), in
+  one round trip. Port of applyStart (shared/src/engine/apply-commit.ts).
+
+  KEYS[1] meta  KEYS[2] results  KEYS[3] status  KEYS[4] children  KEYS[5] events
+  ARGV[1] executionId   ARGV[2] nodeId   ARGV[3] at   ARGV[4] channel prefix (+ workspaceId)
+  ARGV[5] stream MAXLEN   ARGV[6] running status JSON   ARGV[7] node.started data JSON
+  ARGV[8..] ids of the upstream nodes whose results to return
+
+  Returns one of
+    { 'missing' }                     no hot state
+    { 'unknown-node' }                the node is not in the graph
+    { 'execution-ended', status }     the execution is not running
+    { 'node-terminal' }               the node already has a result
+    { 'started', input JSON, { id1, result JSON 1, id2, ... }, events (JSON with id) }
+]]
+--- @include "includes/append-event.lua"
+
+local meta = redis.call('HMGET', KEYS[1], 'status', 'workspaceId', 'flowId', 'input')
+local status = meta[1]
+if not status then
+  return { 'missing' }
+end
+local nodeId = ARGV[2]
+if redis.call('HEXISTS', KEYS[4], nodeId) == 0 then
+  return { 'unknown-node' }
+end
+if status ~= 'running' then
+  return { 'execution-ended', status }
+end
+if redis.call('HEXISTS', KEYS[2], nodeId) == 1 then
+  return { 'node-terminal' }
+end
+
+redis.call('HSET', KEYS[3], nodeId, ARGV[6])
+
+local results = {}
+for i = 8, #ARGV do
+  local result = redis.call('HGET', KEYS[2], ARGV[i])
+  if result then
+    results[#results + 1] = ARGV[i]
+    results[#results + 1] = result
+  end
+end
+
+local env = {
+  executionId = ARGV[1], flowId = meta[3], workspaceId = meta[2], at = ARGV[3],
+  streamKey = KEYS[5], channel = ARGV[4] .. meta[2], maxlen = ARGV[5], events = {},
+}
+appendEvent(env, 'node.started', nodeId, ARGV[7])
+return { 'started', meta[4], results, env.events }

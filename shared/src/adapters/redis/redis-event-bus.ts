@@ -1,0 +1,176 @@
+import type { Redis } from 'ioredis';
+import { isEventId } from '../../engine/event-ids.js';
+import { EVENT_TYPES, type EventDraft, type EventType, type WeftEvent } from '../../engine/types.js';
+import { WeftError } from '../../errors/weft-error.js';
+import type { EventBus, EventHandler, Unsubscribe } from '../../ports/event-bus.js';
+import { EVENT_STREAM_MAXLEN, eventsChannel, eventsChannelPattern, executionKeys } from './keys.js';
+import { defineWeftScripts, type WeftScripts } from './lua/scripts.js';
+
+export interface RedisEventBusOptions {
+  /** Shared command connection; the caller owns (and closes) it. */
+  redis: Redis;
+  /** Opens the dedicated subscriber connection; default `redis.duplicate()`. The bus closes it. */
+  subscriberFactory?: () => Redis;
+  prefix: string;
+  /** Told about subscriber connection errors, messages that are not Weft events, handlers that threw. */
+  onError?: (err: unknown) => void;
+}
+
+/** Redis pub/sub for live fan-out plus a capped stream per execution for replay. */
+export class RedisEventBus implements EventBus {
+  private readonly redis: Redis;
+  private readonly prefix: string;
+  private readonly subscriberFactory: () => Redis;
+  private readonly onError: ((err: unknown) => void) | undefined;
+  private readonly scripts: WeftScripts;
+  private readonly handlers = new Set<EventHandler>();
+  private subscriber: Redis | null = null;
+  private subscribing: Promise<void> | null = null;
+
+  constructor(options: RedisEventBusOptions) {
+    this.redis = options.redis;
+    this.prefix = options.prefix;
+    this.subscriberFactory = options.subscriberFactory ?? (() => options.redis.duplicate());
+    this.onError = options.onError;
+    this.scripts = defineWeftScripts(options.redis);
+  }
+
+  async publish(draft: EventDraft): Promise<WeftEvent> {
+    const keys = executionKeys(this.prefix, draft.executionId);
+    const reply = await this.scripts.weftPublishEvent(
+      [keys.events],
+      [eventsChannel(this.prefix, draft.workspaceId), EVENT_STREAM_MAXLEN, eventBody(draft)],
+    );
+    if (typeof reply !== 'string') throw malformed('publish-event reply');
+    return parseWeftEvent(reply);
+  }
+
+  async subscribe(handler: EventHandler): Promise<Unsubscribe> {
+    this.handlers.add(handler);
+    try {
+      await this.ensureSubscribed();
+    } catch (err) {
+      this.handlers.delete(handler);
+      throw err;
+    }
+    // The one subscription stays open until close(): an api instance subscribes for its lifetime.
+    return () => {
+      this.handlers.delete(handler);
+      return Promise.resolve();
+    };
+  }
+
+  async replay(executionId: string, afterId?: string): Promise<WeftEvent[]> {
+    const start = afterId === undefined ? '-' : `(${checkedStreamId(afterId)}`;
+    const entries = await this.redis.xrange(executionKeys(this.prefix, executionId).events, start, '+');
+    return entries.map(([id, fields]) => parseWeftEvent(fieldValue(fields, 'e'), id));
+  }
+
+  async close(): Promise<void> {
+    this.handlers.clear();
+    const subscriber = this.subscriber;
+    this.subscriber = null;
+    this.subscribing = null;
+    if (subscriber) {
+      await subscriber.quit().catch(() => {
+        subscriber.disconnect();
+      });
+    }
+  }
+
+  private ensureSubscribed(): Promise<void> {
+    // Concurrent first subscribers share one connection and one PSUBSCRIBE.
+    this.subscribing ??= (async () => {
+      const subscriber = this.subscriberFactory();
+      this.subscriber = subscriber;
+      // Without a listener ioredis reports connection errors itself; with one, they go to the owner.
+      if (this.onError) subscriber.on('error', this.onError);
+      subscriber.on('pmessage', (_pattern: string, _channel: string, message: string) => {
+        this.dispatch(message);
+      });
+      try {
+        await subscriber.psubscribe(eventsChannelPattern(this.prefix));
+      } catch (err) {
+        this.subscribing = null;
+        this.subscriber = null;
+        subscriber.disconnect();
+        throw err;
+      }
+    })();
+    return this.subscribing;
+  }
+
+  private dispatch(message: string): void {
+    let event: WeftEvent;
+    try {
+      event = parseWeftEvent(message);
+    } catch (err) {
+      this.onError?.(err);
+      return;
+    }
+    for (const handler of this.handlers) {
+      // One faulty handler must not starve the others (nor break the connection's listener).
+      try {
+        handler(event);
+      } catch (err) {
+        this.onError?.(err);
+      }
+    }
+  }
+}
+
+/** The event's JSON without its id: what the stream stores (the stream id is the event id). */
+export function eventBody(draft: EventDraft): string {
+  const { type, executionId, flowId, workspaceId, nodeId, at, data } = draft;
+  return JSON.stringify(nodeId === undefined
+    ? { type, executionId, flowId, workspaceId, at, data }
+    : { type, executionId, flowId, workspaceId, nodeId, at, data });
+}
+
+const EVENT_TYPE_SET: ReadonlySet<string> = new Set(EVENT_TYPES);
+
+/**
+ * Parses an event read from Redis (a published message, a script reply, or a stream entry with
+ * its id given apart) and checks its shape.
+ */
+export function parseWeftEvent(json: string, id?: string): WeftEvent {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (err) {
+    throw malformed('event JSON', err);
+  }
+  if (typeof value !== 'object' || value === null) throw malformed('event');
+  const v = value as Record<string, unknown>;
+  const eventId = id ?? v.id;
+  const { type, executionId, flowId, workspaceId, nodeId, at, data } = v;
+  if (
+    typeof eventId !== 'string' || typeof type !== 'string' || !EVENT_TYPE_SET.has(type) ||
+    typeof executionId !== 'string' || typeof flowId !== 'string' || typeof workspaceId !== 'string' ||
+    typeof at !== 'string' || (nodeId !== undefined && typeof nodeId !== 'string') ||
+    typeof data !== 'object' || data === null || Array.isArray(data)
+  ) {
+    throw malformed('event');
+  }
+  const base = { id: eventId, type: type as EventType, executionId, flowId, workspaceId };
+  const payload = data as Record<string, unknown>;
+  return nodeId === undefined ? { ...base, at, data: payload } : { ...base, nodeId, at, data: payload };
+}
+
+/** Replay ids come from clients (SSE Last-Event-ID): refuse what Redis would choke on. */
+function checkedStreamId(id: string): string {
+  if (!isEventId(id)) throw new WeftError('INVALID_REQUEST', `not an event id: ${id}`);
+  return id;
+}
+
+function fieldValue(fields: readonly string[], name: string): string {
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const value = fields[i + 1];
+    if (fields[i] === name && value !== undefined) return value;
+  }
+  throw malformed(`stream entry without field ${name}`);
+}
+
+function malformed(what: string, cause?: unknown): WeftError {
+  return new WeftError('INTERNAL_ERROR', `malformed ${what} in Redis`, { cause });
+}

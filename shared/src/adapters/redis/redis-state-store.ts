@@ -1,0 +1,369 @@
+import type { Redis } from 'ioredis';
+import {
+  executionCompletedData,
+  executionFailedData,
+  executionStartedData,
+  nodeResultEvent,
+  nodeSkippedData,
+  nodeStartedData,
+  pendingStatus,
+  queuedStatus,
+  runningStatus,
+  skippedResult,
+  toHotExecution,
+  type NodeStatusEntry,
+} from '../../engine/apply-commit.js';
+import {
+  EXECUTION_STATUSES,
+  NODE_STATUSES,
+  type ExecutionStatus,
+  type HotExecution,
+  type NodeResult,
+  type WeftEvent,
+} from '../../engine/types.js';
+import { WeftError } from '../../errors/weft-error.js';
+import type {
+  CommitNodeInput,
+  CommitNodeResult,
+  FlushEntry,
+  FlushRecord,
+  InitExecutionInput,
+  InitExecutionResult,
+  StartNodeInput,
+  StartNodeResult,
+  StateStore,
+} from '../../ports/state-store.js';
+import { EVENT_STREAM_MAXLEN, eventsChannel, executionKeys, FLUSH_GROUP, flushStreamKey } from './keys.js';
+import { defineWeftScripts, type WeftScripts } from './lua/scripts.js';
+import { parseWeftEvent } from './redis-event-bus.js';
+
+export interface RedisStateStoreOptions {
+  /** Shared command connection; the caller owns (and closes) it. */
+  redis: Redis;
+  prefix: string;
+  /** Flush entries delivered longer ago than this and not acknowledged are claimed by readFlush. */
+  flushClaimIdleMs?: number;
+  /** Opens the connection blocking flush reads use; default `redis.duplicate()`. The store closes it. */
+  blockingFactory?: () => Redis;
+}
+
+const DEFAULT_FLUSH_CLAIM_IDLE_MS = 30_000;
+
+/** Execution hot state in Redis hashes; every state change is one Lua script (lua/). */
+export class RedisStateStore implements StateStore {
+  private readonly redis: Redis;
+  private readonly prefix: string;
+  private readonly scripts: WeftScripts;
+  private readonly flushKey: string;
+  private readonly flushClaimIdleMs: number;
+  private readonly blockingFactory: () => Redis;
+  private blocking: Redis | null = null;
+  private flushGroupReady = false;
+
+  constructor(options: RedisStateStoreOptions) {
+    this.redis = options.redis;
+    this.prefix = options.prefix;
+    this.scripts = defineWeftScripts(options.redis);
+    this.flushKey = flushStreamKey(options.prefix);
+    this.flushClaimIdleMs = options.flushClaimIdleMs ?? DEFAULT_FLUSH_CLAIM_IDLE_MS;
+    this.blockingFactory = options.blockingFactory ?? (() => options.redis.duplicate());
+  }
+
+  async initExecution(input: InitExecutionInput): Promise<InitExecutionResult> {
+    const nodeArgs: string[] = [];
+    for (const node of input.nodes) nodeArgs.push(node.id, String(node.parentCount), JSON.stringify(node.children));
+    const reply = asArray(await this.scripts.weftInitExecution(this.keyList(input.executionId), [
+      input.executionId, input.workspaceId, input.flowId, input.flowVersion, JSON.stringify(input.input ?? null), input.at,
+      eventsChannel(this.prefix, input.workspaceId), EVENT_STREAM_MAXLEN, JSON.stringify(executionStartedData(input.flowVersion)),
+      JSON.stringify(queuedStatus()), JSON.stringify(pendingStatus()), ...nodeArgs,
+    ]));
+    return {
+      created: asFlag(reply[0]),
+      status: asExecutionStatus(reply[1]),
+      ready: asStrings(reply[2]),
+      events: asEvents(reply[3]),
+    };
+  }
+
+  async startNode(input: StartNodeInput): Promise<StartNodeResult> {
+    const keys = executionKeys(this.prefix, input.executionId);
+    const reply = asArray(await this.scripts.weftStartNode([keys.meta, keys.results, keys.status, keys.children, keys.events], [
+      input.executionId, input.nodeId, input.at, eventsChannel(this.prefix, ''), EVENT_STREAM_MAXLEN,
+      JSON.stringify(runningStatus(input)), JSON.stringify(nodeStartedData(input)), ...input.readResultsOf,
+    ]));
+    const kind = reply[0];
+    switch (kind) {
+      case 'missing':
+        return { kind: 'missing' };
+      case 'unknown-node':
+        throw unknownNode(input);
+      case 'execution-ended':
+        return { kind: 'execution-ended', status: asExecutionStatus(reply[1]) };
+      case 'node-terminal':
+        return { kind: 'node-terminal' };
+      case 'started': {
+        const flat = asStrings(reply[2]);
+        const results: Record<string, NodeResult> = {};
+        for (let i = 0; i + 1 < flat.length; i += 2) {
+          const [id, json] = [flat[i], flat[i + 1]];
+          if (id !== undefined && json !== undefined) results[id] = parseJson(json) as NodeResult;
+        }
+        return { kind: 'started', input: parseJson(asString(reply[1])), results, events: asEvents(reply[3]) };
+      }
+      default:
+        throw malformed('start-node reply');
+    }
+  }
+
+  async commitNode(input: CommitNodeInput): Promise<CommitNodeResult> {
+    const nodeEvent = nodeResultEvent(input.result);
+    const reply = asArray(await this.scripts.weftCommitNode(this.keyList(input.executionId), [
+      input.executionId, input.nodeId, input.at, eventsChannel(this.prefix, ''), EVENT_STREAM_MAXLEN,
+      JSON.stringify(input.result), nodeEvent.type, JSON.stringify(nodeEvent.data), JSON.stringify(input.takenChildren),
+      input.failExecution ? '1' : '0', JSON.stringify(executionFailedData(input.result, input.nodeId)),
+      JSON.stringify(queuedStatus()), JSON.stringify(skippedResult(input.at)), JSON.stringify(nodeSkippedData()),
+      JSON.stringify(executionCompletedData()),
+    ]));
+    switch (reply[0]) {
+      case 'missing':
+        throw new WeftError('EXECUTION_STATE_MISSING', `no hot state for execution ${input.executionId}`);
+      case 'unknown-node':
+        throw unknownNode(input);
+      case 'ok':
+        return {
+          committed: asFlag(reply[1]),
+          executionStatus: asExecutionStatus(reply[2]),
+          finished: asFlag(reply[3]),
+          ready: asStrings(reply[4]),
+          skipped: asStrings(reply[5]),
+          events: asEvents(reply[6]),
+        };
+      default:
+        throw malformed('commit-node reply');
+    }
+  }
+
+  async getExecution(executionId: string): Promise<HotExecution | null> {
+    const keys = executionKeys(this.prefix, executionId);
+    // One transaction: the three hashes are read as of one instant.
+    const replies = await this.redis.multi().hgetall(keys.meta).hgetall(keys.status).hgetall(keys.results).exec();
+    const [meta, statusHash, resultHash] = execResults(replies) as [Record<string, string>, Record<string, string>, Record<string, string>];
+    if (meta.status === undefined) return null;
+    const statuses = new Map<string, NodeStatusEntry>();
+    for (const [id, json] of Object.entries(statusHash)) statuses.set(id, asStatusEntry(parseJson(json)));
+    const results = new Map<string, NodeResult>();
+    for (const [id, json] of Object.entries(resultHash)) results.set(id, parseJson(json) as NodeResult);
+    return toHotExecution({
+      executionId,
+      workspaceId: meta.workspaceId ?? '',
+      flowId: meta.flowId ?? '',
+      flowVersion: Number(meta.flowVersion),
+      status: asExecutionStatus(meta.status),
+      input: meta.input === undefined ? null : parseJson(meta.input),
+      startedAt: meta.startedAt ?? null,
+      finishedAt: meta.finishedAt ?? null,
+      statuses,
+      results,
+    });
+  }
+
+  async expireExecution(executionId: string, ttlSeconds: number): Promise<void> {
+    const tx = this.redis.multi();
+    for (const key of this.keyList(executionId)) tx.expire(key, ttlSeconds);
+    execResults(await tx.exec());
+  }
+
+  async appendFlush(entries: readonly FlushEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    // One transaction: a batch is logged whole or not at all.
+    const tx = this.redis.multi();
+    for (const entry of entries) tx.xadd(this.flushKey, '*', 'f', JSON.stringify(entry));
+    execResults(await tx.exec());
+  }
+
+  /** `blockMs` ≤ 0 does not block (Redis would read BLOCK 0 as "forever"). */
+  async readFlush(consumer: string, count: number, blockMs: number): Promise<FlushRecord[]> {
+    if (count <= 0) return [];
+    try {
+      return await this.readFlushOnce(consumer, count, blockMs);
+    } catch (err) {
+      // The stream (and its group) can vanish, e.g. deleted by an operator; recreate and retry once.
+      if (!(err instanceof Error) || !err.message.startsWith('NOGROUP')) throw err;
+      this.flushGroupReady = false;
+      return this.readFlushOnce(consumer, count, blockMs);
+    }
+  }
+
+  async ackFlush(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    // XDEL too: acknowledged entries are done with, and the flush stream must not grow forever.
+    execResults(await this.redis.multi().xack(this.flushKey, FLUSH_GROUP, ...ids).xdel(this.flushKey, ...ids).exec());
+  }
+
+  close(): Promise<void> {
+    const blocking = this.blocking;
+    this.blocking = null;
+    // disconnect, not quit: QUIT would wait behind an in-flight blocking read. An entry that read
+    // was delivering stays pending and is claimed again after the idle time.
+    blocking?.disconnect();
+    return Promise.resolve();
+  }
+
+  private async readFlushOnce(consumer: string, count: number, blockMs: number): Promise<FlushRecord[]> {
+    await this.ensureFlushGroup();
+    const records = await this.claimStaleFlush(consumer, count);
+    if (records.length >= count) return records;
+    const block = records.length === 0 && blockMs > 0;
+    // A blocking read holds its connection: never the shared one, where it would stall commits.
+    const connection = block ? this.blockingConnection() : this.redis;
+    const reply = await connection.call('XREADGROUP', 'GROUP', FLUSH_GROUP, consumer, 'COUNT', count - records.length,
+      ...(block ? ['BLOCK', blockMs] : []), 'STREAMS', this.flushKey, '>');
+    for (const entries of streamReplies(reply)) records.push(...(await this.toFlushRecords(entries)));
+    return records;
+  }
+
+  /** XAUTOCLAIM walks the pending list in pages; follow the cursor until enough or the end. */
+  private async claimStaleFlush(consumer: string, count: number): Promise<FlushRecord[]> {
+    const records: FlushRecord[] = [];
+    let cursor = '0-0';
+    do {
+      const reply = asArray(await this.redis.call('XAUTOCLAIM', this.flushKey, FLUSH_GROUP, consumer,
+        this.flushClaimIdleMs, cursor, 'COUNT', count - records.length));
+      cursor = asString(reply[0]);
+      records.push(...(await this.toFlushRecords(reply[1])));
+    } while (cursor !== '0-0' && records.length < count);
+    return records;
+  }
+
+  private async toFlushRecords(entries: unknown): Promise<FlushRecord[]> {
+    const records: FlushRecord[] = [];
+    const poison: string[] = [];
+    for (const raw of asArray(entries)) {
+      const [id, fields] = asArray(raw);
+      const idString = asString(id);
+      const entry = fields === null ? null : parseFlushEntry(asStrings(fields));
+      if (entry) records.push({ id: idString, entry });
+      else poison.push(idString);
+    }
+    // An entry that is not a FlushEntry can never be flushed; redelivering it forever would only
+    // stall its consumer.
+    await this.ackFlush(poison);
+    return records;
+  }
+
+  private async ensureFlushGroup(): Promise<void> {
+    if (this.flushGroupReady) return;
+    try {
+      // From id 0: entries appended before any reader existed are read too.
+      await this.redis.xgroup('CREATE', this.flushKey, FLUSH_GROUP, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('BUSYGROUP')) throw err;
+    }
+    this.flushGroupReady = true;
+  }
+
+  private blockingConnection(): Redis {
+    this.blocking ??= this.blockingFactory();
+    return this.blocking;
+  }
+
+  private keyList(executionId: string): string[] {
+    const k = executionKeys(this.prefix, executionId);
+    return [k.meta, k.results, k.status, k.pending, k.taken, k.children, k.events];
+  }
+}
+
+function unknownNode(input: { executionId: string; nodeId: string }): WeftError {
+  // Retrying cannot make a node appear in a pinned graph.
+  return new WeftError('INTERNAL_ERROR', `node ${input.nodeId} is not part of execution ${input.executionId}`, { category: 'permanent' });
+}
+
+function parseFlushEntry(fields: readonly string[]): FlushEntry | null {
+  const json = fields[0] === 'f' ? fields[1] : undefined;
+  if (json === undefined) return null;
+  try {
+    const value = JSON.parse(json) as Partial<FlushEntry> | null;
+    if (value && typeof value.executionId === 'string' && (value.kind === 'node' || value.kind === 'execution')) {
+      return value as FlushEntry;
+    }
+  } catch {
+    // Not JSON: treated as poison below.
+  }
+  return null;
+}
+
+// ---- Reply checks: scripts and raw commands answer `unknown`; trust nothing unchecked.
+
+const EXECUTION_STATUS_SET: ReadonlySet<string> = new Set(EXECUTION_STATUSES);
+const NODE_STATUS_SET: ReadonlySet<string> = new Set(NODE_STATUSES);
+
+function execResults(replies: [Error | null, unknown][] | null): unknown[] {
+  if (replies === null) throw malformed('transaction reply (aborted)');
+  return replies.map(([err, value]) => {
+    if (err) throw err;
+    return value;
+  });
+}
+
+/**
+ * The per-stream entry lists of an XREAD(GROUP) reply, whatever the connection's protocol: RESP2
+ * `[[key, entries], …]`, RESP3 with ioredis' legacy mapping `[key, entries, …]`, or RESP3 mapped
+ * to an object `{key: entries}`. The caller owns the connection, so any of them may arrive.
+ */
+function streamReplies(reply: unknown): unknown[] {
+  if (reply === null || reply === undefined) return [];
+  if (!Array.isArray(reply)) return Object.values(reply as Record<string, unknown>);
+  if (typeof reply[0] === 'string') return reply.filter((_v, i) => i % 2 === 1);
+  return reply.map((pair) => asArray(pair)[1]);
+}
+
+/** Script integers; a connection with `stringNumbers` answers them as strings. */
+function asFlag(value: unknown): boolean {
+  return value === 1 || value === '1';
+}
+
+function asArray(value: unknown): unknown[] {
+  if (!Array.isArray(value)) throw malformed('reply (expected an array)');
+  return value as unknown[];
+}
+
+function asString(value: unknown): string {
+  if (typeof value !== 'string') throw malformed('reply (expected a string)');
+  return value;
+}
+
+function asStrings(value: unknown): string[] {
+  return asArray(value).map(asString);
+}
+
+function asEvents(value: unknown): WeftEvent[] {
+  return asStrings(value).map((json) => parseWeftEvent(json));
+}
+
+function asExecutionStatus(value: unknown): ExecutionStatus {
+  if (typeof value !== 'string' || !EXECUTION_STATUS_SET.has(value)) throw malformed('execution status');
+  return value as ExecutionStatus;
+}
+
+function asStatusEntry(value: unknown): NodeStatusEntry {
+  const v = value as Partial<NodeStatusEntry> | null;
+  if (!v || typeof v.status !== 'string' || !NODE_STATUS_SET.has(v.status)) throw malformed('node status');
+  return {
+    status: v.status,
+    attempts: typeof v.attempts === 'number' ? v.attempts : 0,
+    startedAt: typeof v.startedAt === 'string' ? v.startedAt : null,
+    workerId: typeof v.workerId === 'string' ? v.workerId : null,
+  };
+}
+
+function parseJson(json: string): unknown {
+  try {
+    return JSON.parse(json);
+  } catch (err) {
+    throw malformed('JSON', err);
+  }
+}
+
+function malformed(what: string, cause?: unknown): WeftError {
+  return new WeftError('INTERNAL_ERROR', `malformed ${what} in Redis`, { cause });
+}

@@ -1,0 +1,331 @@
+/**
+ * The JobQueue conformance suite: every adapter of the port runs it (job-queue.test.ts). It
+ * synchronises on handler calls and queue counts, never on elapsed time.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { WeftError } from '../../shared/src/errors/index.js';
+import {
+  QUEUES,
+  type EnqueueRequest,
+  type JobConsumer,
+  type JobContext,
+  type JobHandler,
+  type JobQueue,
+  type QueueCounts,
+} from '../../shared/src/ports/job-queue.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+export interface JobQueueFixture {
+  queue: JobQueue;
+  cleanup(): Promise<void>;
+}
+
+const Q = QUEUES.nodes;
+
+export interface Deferred<T = void> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+}
+
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => { resolve = r; });
+  return { promise, resolve };
+}
+
+/** A handler from synchronous code; a throw becomes the rejection the port expects. */
+export function syncHandler<T>(fn: (ctx: JobContext<T>) => void): JobHandler<T> {
+  return (ctx) => Promise.resolve().then(() => { fn(ctx); });
+}
+
+function job(jobId: string, extra: Partial<EnqueueRequest> = {}): EnqueueRequest {
+  return { queue: Q, name: 'test-job', data: { jobId }, jobId, ...extra };
+}
+
+const NO_COUNTS: QueueCounts = { waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 };
+
+export function jobQueueContract(name: string, makeQueue: () => Promise<JobQueueFixture>): void {
+  describe(`JobQueue contract: ${name}`, () => {
+    let fixture: JobQueueFixture;
+    let queue: JobQueue;
+    let consumers: JobConsumer[];
+
+    beforeEach(async () => {
+      fixture = await makeQueue();
+      queue = fixture.queue;
+      consumers = [];
+    });
+
+    afterEach(async () => {
+      // Force: a test that failed half-way must not leave a handler holding close() open.
+      await Promise.all(consumers.map((c) => c.close({ force: true })));
+      await queue.close();
+      await fixture.cleanup();
+    });
+
+    function consume<T>(handler: JobHandler<T>, concurrency = 1): JobConsumer {
+      const consumer = queue.process(Q, handler, { concurrency });
+      consumers.push(consumer);
+      return consumer;
+    }
+
+    async function countsWhen(predicate: (c: QueueCounts) => boolean, message: string): Promise<QueueCounts> {
+      return waitFor(async () => {
+        const c = await queue.counts(Q);
+        return predicate(c) ? c : undefined;
+      }, { message });
+    }
+
+    it('processes jobs in order, with their name, data and attempt numbers', async () => {
+      const seen: JobContext<{ jobId: string; n: number }>[] = [];
+      await queue.add(job('p1', { data: { jobId: 'p1', n: 1 } }));
+      await queue.addBulk([
+        job('p2', { data: { jobId: 'p2', n: 2 }, attempts: 3 }),
+        job('p3', { name: 'other-name', data: { jobId: 'p3', n: 3 } }),
+      ]);
+      consume(syncHandler<{ jobId: string; n: number }>((ctx) => { seen.push(ctx); }));
+      await waitFor(() => seen.length === 3, { message: 'three jobs processed' });
+      expect(seen.map(({ id, name, queue: q, data, attempt, maxAttempts }) => ({ id, name, q, data, attempt, maxAttempts }))).toEqual([
+        { id: 'p1', name: 'test-job', q: Q, data: { jobId: 'p1', n: 1 }, attempt: 1, maxAttempts: 1 },
+        { id: 'p2', name: 'test-job', q: Q, data: { jobId: 'p2', n: 2 }, attempt: 1, maxAttempts: 3 },
+        { id: 'p3', name: 'other-name', q: Q, data: { jobId: 'p3', n: 3 }, attempt: 1, maxAttempts: 1 },
+      ]);
+      expect(seen.every((ctx) => ctx.signal instanceof AbortSignal && !ctx.signal.aborted)).toBe(true);
+      expect(await countsWhen((c) => c.completed === 3, 'three completed')).toEqual({ ...NO_COUNTS, completed: 3 });
+    });
+
+    it('drops a job whose id exists: waiting, in the same bulk, or already completed', async () => {
+      const runs: string[] = [];
+      await queue.add(job('dup', { data: { v: 1 } }));
+      await queue.add(job('dup', { data: { v: 2 } }));
+      await queue.addBulk([job('dup', { data: { v: 3 } }), job('twin', { data: { v: 1 } }), job('twin', { data: { v: 2 } })]);
+      expect((await queue.counts(Q)).waiting).toBe(2);
+      consume(syncHandler<{ v: number }>((ctx) => { runs.push(`${ctx.id}:${ctx.data.v}`); }));
+      await countsWhen((c) => c.completed === 2, 'both jobs completed');
+      await queue.add(job('dup', { data: { v: 4 } }));
+      // FIFO with concurrency 1: had the re-added duplicate been kept, it would run first.
+      await queue.add(job('sentinel', { data: { v: 0 } }));
+      await waitFor(() => runs.includes('sentinel:0'), { message: 'sentinel processed' });
+      expect(runs).toEqual(['dup:1', 'twin:1', 'sentinel:0']);
+    });
+
+    it('refuses job ids that BullMQ refuses', async () => {
+      await expect(queue.add(job('42'))).rejects.toThrow();
+      await expect(queue.add(job('a:b'))).rejects.toThrow();
+      // These would be the queue's own keys in Redis.
+      await expect(queue.add(job('delayed'))).rejects.toThrow();
+      await expect(queue.add(job('wait'))).rejects.toThrow();
+      await expect(queue.addBulk([job('fine'), job('a:b')])).rejects.toThrow();
+    });
+
+    it('runs a delayed job no sooner than its delay', async () => {
+      const delayMs = 400;
+      let startedAt: number | undefined;
+      consume(syncHandler(() => { startedAt = Date.now(); }));
+      const addedAt = Date.now();
+      await queue.add(job('later', { delayMs }));
+      expect((await queue.counts(Q)).delayed).toBe(1);
+      const started = await waitFor(() => startedAt, { message: 'delayed job started' });
+      expect(started - addedAt).toBeGreaterThanOrEqual(delayMs);
+      expect(started - addedAt).toBeLessThan(delayMs + 5000);
+    });
+
+    it('retries a failed attempt after its backoff, then succeeds', async () => {
+      const attempts: Array<{ attempt: number; maxAttempts: number; at: number }> = [];
+      consume(syncHandler((ctx) => {
+        attempts.push({ attempt: ctx.attempt, maxAttempts: ctx.maxAttempts, at: Date.now() });
+        if (ctx.attempt === 1) throw new WeftError('LLM_SERVER_ERROR', 'upstream 500');
+      }));
+      await queue.add(job('flaky', { attempts: 3, backoff: { type: 'fixed', delayMs: 150 } }));
+      const c = await countsWhen((x) => x.completed === 1, 'job completed on retry');
+      expect(c).toEqual({ ...NO_COUNTS, completed: 1 });
+      expect(attempts.map(({ attempt, maxAttempts }) => ({ attempt, maxAttempts }))).toEqual([
+        { attempt: 1, maxAttempts: 3 },
+        { attempt: 2, maxAttempts: 3 },
+      ]);
+      expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(150);
+    });
+
+    it("waits a WeftError's retryAfterMs instead of the backoff", async () => {
+      const retryAfterMs = 500;
+      let failedAt: number | undefined;
+      let retriedAt: number | undefined;
+      consume(syncHandler((ctx) => {
+        if (ctx.attempt === 1) {
+          failedAt = Date.now();
+          throw new WeftError('LLM_RATE_LIMITED', 'slow down', { retryAfterMs });
+        }
+        retriedAt = Date.now();
+      }));
+      await queue.add(job('limited', { attempts: 2, backoff: { type: 'fixed', delayMs: 10 } }));
+      const retried = await waitFor(() => retriedAt, { message: 'second attempt' });
+      expect(retried - failedAt!).toBeGreaterThanOrEqual(retryAfterMs);
+    });
+
+    it('does not retry a permanent error', async () => {
+      let calls = 0;
+      consume(syncHandler(() => {
+        calls += 1;
+        throw new WeftError('LLM_AUTH', 'bad key');
+      }));
+      await queue.add(job('denied', { attempts: 5, backoff: { type: 'fixed', delayMs: 10 } }));
+      const c = await countsWhen((x) => x.failed === 1, 'job failed');
+      expect(c).toEqual({ ...NO_COUNTS, failed: 1 });
+      expect(calls).toBe(1);
+    });
+
+    it('counts a job as failed once its attempts are exhausted', async () => {
+      const attempts: Record<string, number[]> = {};
+      consume(syncHandler((ctx) => {
+        (attempts[ctx.id] ??= []).push(ctx.attempt);
+        throw new Error('always broken');
+      }));
+      await queue.add(job('twice', { attempts: 2, backoff: { type: 'fixed', delayMs: 10 } }));
+      await queue.add(job('once'));
+      const c = await countsWhen((x) => x.failed === 2, 'both jobs failed');
+      expect(c).toEqual({ ...NO_COUNTS, failed: 2 });
+      expect(attempts).toEqual({ twice: [1, 2], once: [1] });
+    });
+
+    it('never runs more jobs at once than the concurrency', async () => {
+      let running = 0;
+      let peak = 0;
+      let done = 0;
+      const gates: Array<() => void> = [];
+      consume(async () => {
+        running += 1;
+        peak = Math.max(peak, running);
+        await new Promise<void>((resolve) => { gates.push(resolve); });
+        running -= 1;
+        done += 1;
+      }, 2);
+      await queue.addBulk(['c1', 'c2', 'c3', 'c4', 'c5'].map((id) => job(id)));
+      await waitFor(() => gates.length === 2, { message: 'two jobs running' });
+      expect((await countsWhen((c) => c.active === 2, 'two active')).waiting).toBe(3);
+      for (let released = 0; released < 5; released++) {
+        await waitFor(() => gates.length > 0, { message: 'a running job to release' });
+        expect(running).toBeLessThanOrEqual(2);
+        gates.shift()!();
+      }
+      await waitFor(() => done === 5, { message: 'all jobs done' });
+      expect(peak).toBe(2);
+    });
+
+    it('remove() takes out a waiting or delayed job, and nothing else', async () => {
+      await queue.add(job('later', { delayMs: 60_000 }));
+      await queue.add(job('queued'));
+      expect(await queue.remove(Q, 'later')).toBe(true);
+      expect(await queue.remove(Q, 'later')).toBe(false);
+      expect(await queue.remove(Q, 'queued')).toBe(true);
+      expect(await queue.remove(Q, 'missing')).toBe(false);
+      expect(await queue.counts(Q)).toEqual(NO_COUNTS);
+
+      const started = deferred();
+      const release = deferred();
+      const runs: string[] = [];
+      consume(async (ctx) => {
+        runs.push(ctx.id);
+        if (ctx.id === 'busy') {
+          started.resolve();
+          await release.promise;
+        }
+      });
+      await queue.add(job('busy'));
+      await started.promise;
+      expect(await queue.remove(Q, 'busy')).toBe(false);
+      release.resolve();
+      await countsWhen((c) => c.completed === 1, 'busy completed');
+      expect(await queue.remove(Q, 'busy')).toBe(false);
+      // A removed id is free again.
+      await queue.add(job('later'));
+      await waitFor(() => runs.includes('later'), { message: 're-added job processed' });
+      expect(runs).toEqual(['busy', 'later']);
+    });
+
+    it('counts() reports jobs by state', async () => {
+      expect(await queue.counts(Q)).toEqual(NO_COUNTS);
+      await queue.addBulk([job('hold'), job('deny'), job('future', { delayMs: 60_000 })]);
+      expect(await queue.counts(Q)).toEqual({ ...NO_COUNTS, waiting: 2, delayed: 1 });
+      const release = deferred();
+      consume(async (ctx) => {
+        if (ctx.id === 'hold') await release.promise;
+        else throw new WeftError('INVALID_FLOW', 'no');
+      });
+      await countsWhen((c) => c.active === 1 && c.waiting === 1, 'one active, one waiting');
+      release.resolve();
+      const c = await countsWhen((x) => x.completed === 1 && x.failed === 1, 'one completed, one failed');
+      expect(c).toEqual({ ...NO_COUNTS, delayed: 1, completed: 1, failed: 1 });
+    });
+
+    it('graceful close lets a running job finish, then takes no more jobs', async () => {
+      const started = deferred();
+      const release = deferred();
+      const events: string[] = [];
+      let abortedInHandler: boolean | undefined;
+      const consumer = consume(async (ctx) => {
+        started.resolve();
+        await release.promise;
+        abortedInHandler = ctx.signal.aborted;
+        events.push('job finished');
+      });
+      await queue.add(job('slow'));
+      await started.promise;
+      const closing = consumer.close().then(() => { events.push('consumer closed'); });
+      release.resolve();
+      await closing;
+      expect(events).toEqual(['job finished', 'consumer closed']);
+      expect(abortedInHandler).toBe(false);
+      expect(await countsWhen((c) => c.completed === 1, 'slow completed')).toEqual({ ...NO_COUNTS, completed: 1 });
+      await queue.add(job('after-close'));
+      expect((await queue.counts(Q)).waiting).toBe(1);
+    });
+
+    it("force close aborts the running job's signal without failing or completing it", async () => {
+      const started = deferred<AbortSignal>();
+      const consumer = consume(async (ctx) => {
+        started.resolve(ctx.signal);
+        await new Promise((resolve) => { ctx.signal.addEventListener('abort', resolve, { once: true }); });
+        throw new Error('aborted');
+      });
+      await queue.add(job('stuck', { attempts: 3 }));
+      const signal = await started.promise;
+      await consumer.close({ force: true });
+      expect(signal.aborted).toBe(true);
+      const c = await queue.counts(Q);
+      expect(c.completed + c.failed).toBe(0);
+    });
+
+    it('a force close ends a graceful close that waits on a stuck job', async () => {
+      const started = deferred<AbortSignal>();
+      const consumer = consume(async (ctx) => {
+        started.resolve(ctx.signal);
+        await new Promise<never>(() => undefined);
+      });
+      await queue.add(job('wedged'));
+      const signal = await started.promise;
+      const events: string[] = [];
+      const graceful = consumer.close().then(() => { events.push('graceful resolved'); });
+      await consumer.close({ force: true });
+      await graceful;
+      expect(signal.aborted).toBe(true);
+      expect(events).toEqual(['graceful resolved']);
+    });
+
+    it('redelivers a force-closed job to another consumer without counting an attempt', async () => {
+      const first = deferred();
+      const firstConsumer = consume(async () => {
+        first.resolve();
+        // A handler that ignores its signal: only redelivery can save the job.
+        await new Promise<never>(() => undefined);
+      });
+      await queue.add(job('orphan', { attempts: 2 }));
+      await first.promise;
+      await firstConsumer.close({ force: true });
+      const redelivered = deferred<JobContext>();
+      consume(syncHandler((ctx) => { redelivered.resolve(ctx); }));
+      const ctx = await redelivered.promise;
+      expect({ id: ctx.id, attempt: ctx.attempt }).toEqual({ id: 'orphan', attempt: 1 });
+      expect(await countsWhen((c) => c.completed === 1, 'orphan completed')).toEqual({ ...NO_COUNTS, completed: 1 });
+    }, 20_000);
+  });
+}

@@ -1,0 +1,339 @@
+/**
+ * The StateStore conformance suite: every adapter runs it (state-store.test.ts). It pins the
+ * engine's hot-state semantics — readiness, fan-in, skip propagation, failure, idempotent
+ * redelivery, event order — and the flush log.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { compareEventIds } from '../../shared/src/engine/event-ids.js';
+import type { NodeResult, WeftEvent } from '../../shared/src/engine/types.js';
+import type { EventBus } from '../../shared/src/ports/event-bus.js';
+import type { FlushEntry, HotGraphNode, StateStore } from '../../shared/src/ports/state-store.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+export interface StateStoreFixture {
+  store: StateStore;
+  /** The bus the store's events go to. */
+  events: EventBus;
+  cleanup(): Promise<void>;
+}
+
+/** Flush idle time the fixtures must configure (`flushClaimIdleMs`) for the re-delivery test. */
+export const CONTRACT_FLUSH_CLAIM_IDLE_MS = 300;
+
+const AT = '2025-01-01T00:00:00.000Z';
+const LATER = '2025-01-01T00:00:01.000Z';
+
+export function graph(nodeIds: string[], edges: Array<[string, string]>): HotGraphNode[] {
+  return nodeIds.map((id) => ({
+    id,
+    parentCount: edges.filter(([, to]) => to === id).length,
+    children: edges.filter(([from]) => from === id).map(([, to]) => to),
+  }));
+}
+
+export function completed(output: unknown = 'ok'): NodeResult {
+  return {
+    status: 'completed', output, error: null, usage: null, cost: null, attempts: 1, input: { prompt: 'p' },
+    provider: 'openai', model: 'gpt-4o', workerId: 'w1', startedAt: AT, finishedAt: LATER, runtimeMs: 7,
+  };
+}
+
+function failed(): NodeResult {
+  return { ...completed(null), status: 'failed', error: { code: 'LLM_AUTH', category: 'permanent', message: 'bad key' } };
+}
+
+const SKIPPED: NodeResult = {
+  status: 'skipped', output: null, error: null, usage: null, cost: null, attempts: 0, input: null,
+  provider: null, model: null, workerId: null, startedAt: null, finishedAt: LATER, runtimeMs: null,
+};
+
+const types = (events: readonly WeftEvent[]): string[] => events.map((e) => (e.nodeId ? `${e.type}:${e.nodeId}` : e.type));
+
+
+export function stateStoreContract(name: string, makeStore: () => Promise<StateStoreFixture>): void {
+  describe(`StateStore contract: ${name}`, () => {
+    let fx: StateStoreFixture;
+    let store: StateStore;
+    beforeEach(async () => {
+      fx = await makeStore();
+      store = fx.store;
+    });
+    afterEach(async () => {
+      await fx.cleanup();
+    });
+
+    async function start(nodes: HotGraphNode[], input: unknown = { topic: 'weft' }) {
+      const executionId = randomUUID();
+      const init = await store.initExecution({ executionId, workspaceId: 'ws1', flowId: 'fl1', flowVersion: 2, input, nodes, at: AT });
+      return { executionId, init };
+    }
+
+    function commit(executionId: string, nodeId: string, options: { takes: string[]; result?: NodeResult; fail?: boolean }) {
+      return store.commitNode({
+        executionId, nodeId, result: options.result ?? completed(`${nodeId}-out`), takenChildren: options.takes,
+        failExecution: options.fail ?? false, at: LATER,
+      });
+    }
+
+    describe('initExecution', () => {
+      it('creates running hot state, queues the roots and appends execution.started', async () => {
+        const { executionId, init } = await start(graph(['a', 'b', 'c'], [['a', 'c'], ['b', 'c']]));
+        expect(init.created).toBe(true);
+        expect(init.status).toBe('running');
+        expect(init.ready).toEqual(['a', 'b']);
+        expect(init.events).toHaveLength(1);
+        expect(init.events[0]).toMatchObject({
+          type: 'execution.started', executionId, flowId: 'fl1', workspaceId: 'ws1', at: AT, data: { flowVersion: 2 },
+        });
+        expect(init.events[0]?.nodeId).toBeUndefined();
+        const hot = await store.getExecution(executionId);
+        expect(hot?.nodes.a?.status).toBe('queued');
+        expect(hot?.nodes.c?.status).toBe('pending');
+      });
+
+      it('is idempotent: a second init writes nothing and answers the roots not yet terminal', async () => {
+        const nodes = graph(['a', 'b', 'c'], [['a', 'c'], ['b', 'c']]);
+        const { executionId } = await start(nodes);
+        await commit(executionId, 'a', { takes: ['c'] });
+        const before = await store.getExecution(executionId);
+        const eventsBefore = await fx.events.replay(executionId);
+        const again = await store.initExecution({ executionId, workspaceId: 'ws1', flowId: 'fl1', flowVersion: 2, input: { other: true }, nodes, at: LATER });
+        expect(again).toEqual({ created: false, status: 'running', ready: ['b'], events: [] });
+        expect(await store.getExecution(executionId)).toEqual(before);
+        expect(await fx.events.replay(executionId)).toEqual(eventsBefore);
+      });
+    });
+
+    describe('startNode', () => {
+      it('marks the node running and returns the input and the requested upstream results', async () => {
+        const { executionId } = await start(graph(['a', 'b', 'c'], [['a', 'c'], ['b', 'c']]), { topic: 'x', n: [1, 2] });
+        await commit(executionId, 'a', { takes: ['c'] });
+        const started = await store.startNode({ executionId, nodeId: 'b', attempt: 2, workerId: 'w7', at: LATER, readResultsOf: ['a', 'b'] });
+        expect(started.kind).toBe('started');
+        if (started.kind !== 'started') return;
+        expect(started.input).toEqual({ topic: 'x', n: [1, 2] });
+        expect(started.results).toEqual({ a: completed('a-out') });
+        expect(started.events).toHaveLength(1);
+        expect(started.events[0]).toMatchObject({ type: 'node.started', nodeId: 'b', at: LATER, data: { attempt: 2, workerId: 'w7' } });
+        const hot = await store.getExecution(executionId);
+        expect(hot?.nodes.b).toEqual({ status: 'running', attempts: 2, startedAt: LATER, workerId: 'w7', result: null });
+      });
+
+      it('answers missing, node-terminal and execution-ended', async () => {
+        const base = { attempt: 1, workerId: 'w1', at: LATER, readResultsOf: [] };
+        expect(await store.startNode({ ...base, executionId: randomUUID(), nodeId: 'a' })).toEqual({ kind: 'missing' });
+        const { executionId } = await start(graph(['a', 'b'], []));
+        await commit(executionId, 'a', { takes: [] });
+        expect(await store.startNode({ ...base, executionId, nodeId: 'a' })).toEqual({ kind: 'node-terminal' });
+        const other = await start(graph(['a', 'b'], []));
+        await commit(other.executionId, 'a', { takes: [], result: failed(), fail: true });
+        expect(await store.startNode({ ...base, executionId: other.executionId, nodeId: 'b' })).toEqual({ kind: 'execution-ended', status: 'failed' });
+      });
+    });
+
+    describe('commitNode', () => {
+      it('runs a chain to completion', async () => {
+        const { executionId } = await start(graph(['a', 'b', 'c'], [['a', 'b'], ['b', 'c']]));
+        const r1 = await commit(executionId, 'a', { takes: ['b'] });
+        expect(r1).toMatchObject({ committed: true, ready: ['b'], skipped: [], executionStatus: 'running', finished: false });
+        expect(types(r1.events)).toEqual(['node.completed:a']);
+        expect(r1.events[0]?.data).toEqual({ output: 'a-out', usage: null, cost: null, attempts: 1, runtimeMs: 7, provider: 'openai', model: 'gpt-4o' });
+        expect((await commit(executionId, 'b', { takes: ['c'] })).ready).toEqual(['c']);
+        const r3 = await commit(executionId, 'c', { takes: [] });
+        expect(r3).toMatchObject({ committed: true, ready: [], executionStatus: 'completed', finished: true });
+        expect(types(r3.events)).toEqual(['node.completed:c', 'execution.completed']);
+        expect(r3.events[1]?.data).toEqual({ status: 'completed' });
+        const hot = await store.getExecution(executionId);
+        expect(hot?.status).toBe('completed');
+        expect(hot?.finishedAt).toBe(LATER);
+      });
+
+      it('makes a diamond fan-in ready only after both parents, exactly once', async () => {
+        const { executionId } = await start(graph(['a', 'b', 'c', 'd'], [['a', 'b'], ['a', 'c'], ['b', 'd'], ['c', 'd']]));
+        expect((await commit(executionId, 'a', { takes: ['b', 'c'] })).ready).toEqual(['b', 'c']);
+        expect((await commit(executionId, 'b', { takes: ['d'] })).ready).toEqual([]);
+        expect((await store.getExecution(executionId))?.nodes.d?.status).toBe('pending');
+        expect((await commit(executionId, 'c', { takes: ['d'] })).ready).toEqual(['d']);
+        expect((await store.getExecution(executionId))?.nodes.d?.status).toBe('queued');
+        const last = await commit(executionId, 'd', { takes: [] });
+        expect(last.finished).toBe(true);
+      });
+
+      it('answers a redelivered commit with the same ready children and writes nothing', async () => {
+        const { executionId } = await start(graph(['a', 'b', 'c', 'd'], [['a', 'b'], ['a', 'c'], ['a', 'd']]));
+        const first = await commit(executionId, 'a', { takes: ['b', 'c'] });
+        const before = await store.getExecution(executionId);
+        const eventsBefore = await fx.events.replay(executionId);
+        const again = await commit(executionId, 'a', { takes: ['d'], result: completed('changed') });
+        expect(again).toEqual({ committed: false, ready: first.ready, skipped: [], executionStatus: 'running', finished: false, events: [] });
+        expect(await store.getExecution(executionId)).toEqual(before);
+        expect(await fx.events.replay(executionId)).toEqual(eventsBefore);
+        // A child already terminal is no longer announced.
+        await commit(executionId, 'b', { takes: [] });
+        expect((await commit(executionId, 'a', { takes: [] })).ready).toEqual(['c']);
+      });
+
+      it('skips an untaken branch and propagates across a fan-in that still runs', async () => {
+        // a → b, a → c, b → d, c → d, c → e; a takes only b.
+        const { executionId } = await start(graph(['a', 'b', 'c', 'd', 'e'], [['a', 'b'], ['a', 'c'], ['b', 'd'], ['c', 'd'], ['c', 'e']]));
+        const r1 = await commit(executionId, 'a', { takes: ['b'] });
+        expect(r1).toMatchObject({ committed: true, ready: ['b'], skipped: ['c', 'e'], finished: false });
+        expect(types(r1.events)).toEqual(['node.completed:a', 'node.skipped:c', 'node.skipped:e']);
+        expect(r1.events[1]?.data).toEqual({});
+        let hot = await store.getExecution(executionId);
+        expect(hot?.nodes.c).toEqual({ status: 'skipped', attempts: 0, startedAt: null, workerId: null, result: SKIPPED });
+        expect(hot?.nodes.d?.status).toBe('pending');
+        expect((await commit(executionId, 'b', { takes: ['d'] })).ready).toEqual(['d']);
+        const last = await commit(executionId, 'd', { takes: [] });
+        expect(last).toMatchObject({ finished: true, executionStatus: 'completed' });
+        hot = await store.getExecution(executionId);
+        expect(Object.fromEntries(Object.entries(hot?.nodes ?? {}).map(([id, n]) => [id, n.status])))
+          .toEqual({ a: 'completed', b: 'completed', c: 'skipped', d: 'completed', e: 'skipped' });
+      });
+
+      it('completes in the commit whose skips leave nothing to run', async () => {
+        const { executionId } = await start(graph(['cond', 'yes', 'after'], [['cond', 'yes'], ['yes', 'after']]));
+        const r = await commit(executionId, 'cond', { takes: [] });
+        expect(r).toMatchObject({ ready: [], skipped: ['yes', 'after'], finished: true, executionStatus: 'completed' });
+        expect(types(r.events)).toEqual(['node.completed:cond', 'node.skipped:yes', 'node.skipped:after', 'execution.completed']);
+      });
+
+      it('fails the execution once and stops further readiness', async () => {
+        const { executionId } = await start(graph(['a', 'b', 'c', 'd'], [['a', 'c'], ['b', 'd']]));
+        const f = await commit(executionId, 'a', { takes: [], result: failed(), fail: true });
+        expect(f).toMatchObject({ committed: true, ready: [], skipped: [], executionStatus: 'failed', finished: true });
+        expect(types(f.events)).toEqual(['node.failed:a', 'execution.failed']);
+        expect(f.events[0]?.data).toEqual({ error: failed().error, attempts: 1, runtimeMs: 7 });
+        expect(f.events[1]?.data).toEqual({ status: 'failed', error: { ...failed().error, nodeId: 'a' } });
+
+        const late = await commit(executionId, 'b', { takes: ['d'] });
+        expect(late).toMatchObject({ committed: true, ready: [], skipped: [], executionStatus: 'failed', finished: false });
+        expect(types(late.events)).toEqual(['node.completed:b']);
+        const hot = await store.getExecution(executionId);
+        expect(hot?.status).toBe('failed');
+        expect(hot?.nodes.b?.result?.output).toBe('b-out');
+        expect(hot?.nodes.d?.status).toBe('pending');
+        const all = await fx.events.replay(executionId);
+        expect(all.filter((e) => e.type === 'execution.failed')).toHaveLength(1);
+      });
+
+      it('rejects a commit without hot state with EXECUTION_STATE_MISSING', async () => {
+        await expect(commit(randomUUID(), 'a', { takes: [] })).rejects.toMatchObject({ code: 'EXECUTION_STATE_MISSING' });
+      });
+
+      it('rejects a node that is not in the graph and writes nothing', async () => {
+        const { executionId } = await start(graph(['a'], []));
+        await expect(commit(executionId, 'zz', { takes: [] })).rejects.toMatchObject({ code: 'INTERNAL_ERROR', category: 'permanent' });
+        expect((await store.getExecution(executionId))?.status).toBe('running');
+      });
+    });
+
+    describe('events', () => {
+      it('appends in order with increasing ids; replay(afterId) is exclusive', async () => {
+        const { executionId, init } = await start(graph(['a', 'b'], [['a', 'b']]));
+        const s = await store.startNode({ executionId, nodeId: 'a', attempt: 1, workerId: 'w1', at: LATER, readResultsOf: [] });
+        const c1 = await commit(executionId, 'a', { takes: ['b'] });
+        const c2 = await commit(executionId, 'b', { takes: [] });
+        const returned = [...init.events, ...(s.kind === 'started' ? s.events : []), ...c1.events, ...c2.events];
+        const all = await fx.events.replay(executionId);
+        expect(all).toEqual(returned);
+        expect(types(all)).toEqual(['execution.started', 'node.started:a', 'node.completed:a', 'node.completed:b', 'execution.completed']);
+        for (let i = 1; i < all.length; i += 1) expect(compareEventIds(all[i - 1]!.id, all[i]!.id)).toBeLessThan(0);
+        expect(await fx.events.replay(executionId, all[1]!.id)).toEqual(all.slice(2));
+        expect(await fx.events.replay(executionId, all.at(-1)!.id)).toEqual([]);
+        expect(await fx.events.replay(randomUUID(), all[0]!.id)).toEqual([]);
+      });
+
+      it('delivers the events it appends to subscribers', async () => {
+        const seen: WeftEvent[] = [];
+        const unsubscribe = await fx.events.subscribe((e) => seen.push(e));
+        try {
+          const { executionId, init } = await start(graph(['a'], []));
+          const c = await commit(executionId, 'a', { takes: [] });
+          const mine = () => seen.filter((e) => e.executionId === executionId);
+          await waitFor(() => mine().length >= 3, { timeoutMs: 5000 });
+          expect(mine()).toEqual([...init.events, ...c.events]);
+        } finally {
+          await unsubscribe();
+        }
+      });
+    });
+
+    describe('getExecution and expireExecution', () => {
+      it('returns null for an unknown execution', async () => {
+        expect(await store.getExecution(randomUUID())).toBeNull();
+      });
+
+      it('returns every node, terminal ones with their result', async () => {
+        const { executionId } = await start(graph(['a', 'b', 'c'], [['a', 'b'], ['a', 'c']]), { q: 'why' });
+        await store.startNode({ executionId, nodeId: 'a', attempt: 1, workerId: 'w1', at: AT, readResultsOf: [] });
+        await commit(executionId, 'a', { takes: ['b'] });
+        expect(await store.getExecution(executionId)).toEqual({
+          executionId, workspaceId: 'ws1', flowId: 'fl1', flowVersion: 2, status: 'running', input: { q: 'why' },
+          startedAt: AT, finishedAt: null,
+          nodes: {
+            a: { status: 'completed', attempts: 1, startedAt: AT, workerId: 'w1', result: completed('a-out') },
+            b: { status: 'queued', attempts: 0, startedAt: null, workerId: null, result: null },
+            c: { status: 'skipped', attempts: 0, startedAt: null, workerId: null, result: SKIPPED },
+          },
+        });
+      });
+
+      it('stores a missing input as null', async () => {
+        const executionId = randomUUID();
+        await store.initExecution({ executionId, workspaceId: 'ws1', flowId: 'fl1', flowVersion: 2, input: undefined, nodes: graph(['a'], []), at: AT });
+        expect((await store.getExecution(executionId))?.input).toBeNull();
+      });
+
+      it('drops hot state and events once expired (a TTL of 0 expires at once)', async () => {
+        const { executionId } = await start(graph(['a'], []));
+        await store.expireExecution(executionId, 0);
+        expect(await store.getExecution(executionId)).toBeNull();
+        expect(await fx.events.replay(executionId)).toEqual([]);
+      });
+    });
+
+    describe('flush log', () => {
+      const entry = (n: number): FlushEntry => ({ kind: 'node', executionId: `ex${n}`, nodeId: 'a', result: completed(n) });
+
+      it('reads appended entries once per group, in order, and forgets acknowledged ones', async () => {
+        await store.appendFlush([entry(1), entry(2), entry(3)]);
+        await store.appendFlush([{ kind: 'execution', executionId: 'ex9' }]);
+        const first = await store.readFlush('c1', 3, 0);
+        expect(first.map((r) => r.entry)).toEqual([entry(1), entry(2), entry(3)]);
+        const second = await store.readFlush('c2', 10, 0);
+        expect(second.map((r) => r.entry)).toEqual([{ kind: 'execution', executionId: 'ex9' }]);
+        expect(await store.readFlush('c3', 10, 0)).toEqual([]);
+        await store.ackFlush([...first, ...second].map((r) => r.id));
+        expect(await store.readFlush('c3', 10, 0)).toEqual([]);
+      });
+
+      it('blocks up to blockMs for new entries', async () => {
+        const reading = store.readFlush('c1', 10, 5000);
+        await new Promise((r) => setTimeout(r, 50));
+        await store.appendFlush([entry(1)]);
+        const got = await reading;
+        expect(got.map((r) => r.entry)).toEqual([entry(1)]);
+        const t0 = Date.now();
+        expect(await store.readFlush('c1', 10, 100)).toEqual([]);
+        expect(Date.now() - t0).toBeGreaterThanOrEqual(80);
+      });
+
+      it('re-delivers unacknowledged entries to another consumer after the idle time', async () => {
+        await store.appendFlush([entry(1), entry(2)]);
+        const taken = await store.readFlush('dead', 10, 0);
+        expect(taken).toHaveLength(2);
+        await store.ackFlush([taken[0]!.id]);
+        const claimed = await waitFor(async () => {
+          const got = await store.readFlush('alive', 10, 0);
+          return got.length > 0 ? got : null;
+        }, { timeoutMs: CONTRACT_FLUSH_CLAIM_IDLE_MS * 10 });
+        expect(claimed).toEqual([taken[1]]);
+        await store.ackFlush([taken[1]!.id]);
+        await new Promise((r) => setTimeout(r, CONTRACT_FLUSH_CLAIM_IDLE_MS + 50));
+        expect(await store.readFlush('alive', 10, 0)).toEqual([]);
+      });
+    });
+  });
+}

@@ -1,0 +1,87 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryEventBus } from '../../shared/src/adapters/memory/memory-event-bus.js';
+import { MemoryStateStore } from '../../shared/src/adapters/memory/memory-state-store.js';
+import { executionKeys } from '../../shared/src/adapters/redis/keys.js';
+import { RedisEventBus } from '../../shared/src/adapters/redis/redis-event-bus.js';
+import { RedisStateStore } from '../../shared/src/adapters/redis/redis-state-store.js';
+import { createTestServices, uniqueId, type TestServices } from '../helpers/services.js';
+import { CONTRACT_FLUSH_CLAIM_IDLE_MS, graph, stateStoreContract } from './state-store.contract.js';
+
+stateStoreContract('memory', () => {
+  const events = new MemoryEventBus();
+  const store = new MemoryStateStore({ events, flushClaimIdleMs: CONTRACT_FLUSH_CLAIM_IDLE_MS });
+  return Promise.resolve({
+    store,
+    events,
+    async cleanup() {
+      await store.close();
+      await events.close();
+    },
+  });
+});
+
+describe('redis', () => {
+  let svc: TestServices;
+  let redis: Redis;
+  beforeAll(async () => {
+    svc = await createTestServices();
+    redis = new Redis(svc.redisUrl);
+  });
+  afterAll(async () => {
+    await redis.quit();
+    await svc.cleanup();
+  });
+
+  // A prefix per test: the flush stream is per prefix, and tests must not share one.
+  stateStoreContract('redis', () => {
+    const prefix = `${svc.prefix}:${uniqueId()}`;
+    const store = new RedisStateStore({ redis, prefix, flushClaimIdleMs: CONTRACT_FLUSH_CLAIM_IDLE_MS });
+    const events = new RedisEventBus({ redis, prefix });
+    return Promise.resolve({
+      store,
+      events,
+      async cleanup() {
+        await store.close();
+        await events.close();
+      },
+    });
+  });
+
+  describe('RedisStateStore specifics', () => {
+    it('gives every key of the execution the TTL', async () => {
+      const prefix = `${svc.prefix}:${uniqueId()}`;
+      const store = new RedisStateStore({ redis, prefix });
+      const executionId = uniqueId(16);
+      await store.initExecution({
+        executionId, workspaceId: 'ws', flowId: 'f', flowVersion: 1, input: null,
+        nodes: graph(['a', 'b'], [['a', 'b']]), at: '2025-01-01T00:00:00.000Z',
+      });
+      await store.commitNode({
+        executionId, nodeId: 'a', takenChildren: ['b'], failExecution: false, at: '2025-01-01T00:00:01.000Z',
+        result: { status: 'completed', output: 1, error: null, usage: null, cost: null, attempts: 1, input: null, provider: null, model: null, workerId: null, startedAt: null, finishedAt: '2025-01-01T00:00:01.000Z', runtimeMs: 1 },
+      });
+      await store.expireExecution(executionId, 60);
+      const keys = Object.values(executionKeys(prefix, executionId));
+      for (const key of keys) {
+        expect(await redis.exists(key), key).toBe(1);
+        const ttl = await redis.ttl(key);
+        expect(ttl, key).toBeGreaterThan(0);
+        expect(ttl, key).toBeLessThanOrEqual(60);
+      }
+      await store.close();
+    });
+
+    it('does not block the shared connection while a flush read blocks', async () => {
+      const store = new RedisStateStore({ redis, prefix: `${svc.prefix}:${uniqueId()}` });
+      const reading = store.readFlush('c', 1, 1500);
+      await new Promise((r) => setTimeout(r, 50));
+      const t0 = Date.now();
+      await redis.ping();
+      expect(Date.now() - t0).toBeLessThan(500);
+      await store.appendFlush([{ kind: 'execution', executionId: 'x' }]);
+      expect(await reading).toHaveLength(1);
+      await store.close();
+    });
+  });
+});
