@@ -1,0 +1,16 @@
+import { openAiChatProtocol } from './openai-chat.js';
+import type { MockProtocol, RouteMatch } from './protocol.js';
+
+/** Every protocol the mock speaks; Anthropic messages and Gemini generateContent join this list. */
+export const mockProtocols: readonly MockProtocol[] = [openAiChatProtocol];
+
+export function routeRequest(
+  protocols: readonly MockProtocol[],
+  request: { method: string; pathname: string },
+): { protocol: MockProtocol; route: RouteMatch } | null {
+  for (const protocol of protocols) {
+    const route = protocol.match(request.method, request.pathname);
+    if (route) return { protocol, route };
+  }
+  return null;
+}
