@@ -1,0 +1,99 @@
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import { sql } from 'drizzle-orm';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import pg from 'pg';
+import { createRepos } from '../repos/create-repos.js';
+import type { WeftDatabase } from '../repos/types.js';
+import * as schema from '../schema/index.js';
+
+/** `drizzle/migrations`, from `src/database/` and from `dist/database/` alike. */
+export const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+/** Any value; only needs to be the same for every Weft process sharing a database. */
+const MIGRATION_LOCK_KEY = 0x77656674; // 'weft'
+
+/** PGlite's in-memory data dir. */
+export const IN_MEMORY = 'memory://';
+
+export interface PostgresOptions {
+  url: string;
+  /** Null when WEFT_MASTER_KEY is absent: credential put/resolve then throw, the rest works. */
+  masterKey: Buffer | null;
+  poolSize?: number;
+  logger?: { warn(obj: object, msg: string): void };
+}
+
+export interface PgliteOptions {
+  /** A folder (created when missing), or `memory://` for a throwaway in-memory database. */
+  dataDir: string;
+  masterKey: Buffer | null;
+}
+
+export type CreateDatabaseOptions = PostgresOptions | PgliteOptions;
+
+/** The database of distributed mode (node-postgres pool) or of embedded mode (PGlite). */
+export async function createDatabase(options: CreateDatabaseOptions): Promise<WeftDatabase> {
+  return 'url' in options ? createPostgresDatabase(options) : createPgliteDatabase(options);
+}
+
+function createPostgresDatabase(options: PostgresOptions): WeftDatabase {
+  const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+  // An idle client losing its connection emits 'error' on the pool; unhandled, it would crash the process.
+  pool.on('error', (err) => {
+    options.logger?.warn({ err }, 'postgres pool client error');
+  });
+  const db = drizzlePg(pool, { schema });
+  let closed = false;
+  return {
+    kind: 'pg',
+    repos: createRepos({ db, masterKey: options.masterKey }),
+    async migrate() {
+      const client = await pool.connect();
+      try {
+        // api and worker may start together: one migrates, the others wait and find nothing to do.
+        await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+        try {
+          await migratePg(drizzlePg(client, { schema }), { migrationsFolder: MIGRATIONS_FOLDER });
+        } finally {
+          await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+        }
+      } finally {
+        client.release();
+      }
+    },
+    async ping() {
+      await db.execute(sql`select 1`);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
+  };
+}
+
+async function createPgliteDatabase(options: PgliteOptions): Promise<WeftDatabase> {
+  const inMemory = options.dataDir === IN_MEMORY || options.dataDir.startsWith(IN_MEMORY);
+  if (!inMemory) await mkdir(options.dataDir, { recursive: true });
+  const client = await PGlite.create(options.dataDir);
+  const db = drizzlePglite(client, { schema });
+  return {
+    kind: 'pglite',
+    repos: createRepos({ db, masterKey: options.masterKey }),
+    async migrate() {
+      // One PGlite instance per data dir and process: no concurrent migrator to lock out.
+      await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
+    },
+    async ping() {
+      await db.execute(sql`select 1`);
+    },
+    async close() {
+      if (!client.closed) await client.close();
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export * from './create-database.js';
+export * from './migration-target.js';

@@ -1,0 +1,97 @@
+import { and, asc, eq } from 'drizzle-orm';
+import { credentialAad, decryptSecret, encryptSecret } from '@weft/shared/crypto';
+import { WeftError } from '@weft/shared/errors';
+import type { LlmProviderName } from '@weft/shared/flow';
+import { providerCredentials } from '../schema/index.js';
+import type { WeftDb } from './db.js';
+import type { CredentialSummary, CredentialsRepo } from './types.js';
+
+/** Version of the master key that seals new credentials; rotation will add versions. */
+const CURRENT_KEY_VERSION = 1;
+
+/** The end of the key, shown in listings so people can recognise it. */
+function lastFour(apiKey: string): string {
+  return apiKey.slice(-4);
+}
+
+export class PgCredentialsRepo implements CredentialsRepo {
+  constructor(
+    private readonly db: WeftDb,
+    /** Null when WEFT_MASTER_KEY is not configured: listing and deleting still work. */
+    private readonly masterKey: Buffer | null,
+  ) {}
+
+  private requireKey(): Buffer {
+    if (this.masterKey === null) {
+      throw new WeftError('CONFIG_INVALID', 'WEFT_MASTER_KEY is required to store or read provider credentials');
+    }
+    return this.masterKey;
+  }
+
+  async put(input: { workspaceId: string; provider: LlmProviderName; apiKey: string; baseUrl: string | null }): Promise<void> {
+    const masterKey = this.requireKey();
+    const sealed = encryptSecret({
+      masterKey,
+      plaintext: input.apiKey,
+      aad: credentialAad({ workspaceId: input.workspaceId, provider: input.provider, keyVersion: CURRENT_KEY_VERSION }),
+    });
+    const now = new Date();
+    const values = {
+      ...sealed,
+      keyVersion: CURRENT_KEY_VERSION,
+      last4: lastFour(input.apiKey),
+      baseUrl: input.baseUrl,
+      updatedAt: now,
+    };
+    await this.db
+      .insert(providerCredentials)
+      .values({ workspaceId: input.workspaceId, provider: input.provider, createdAt: now, ...values })
+      .onConflictDoUpdate({ target: [providerCredentials.workspaceId, providerCredentials.provider], set: values });
+  }
+
+  async list(workspaceId: string): Promise<CredentialSummary[]> {
+    return this.db
+      .select({
+        provider: providerCredentials.provider,
+        last4: providerCredentials.last4,
+        baseUrl: providerCredentials.baseUrl,
+        updatedAt: providerCredentials.updatedAt,
+      })
+      .from(providerCredentials)
+      .where(eq(providerCredentials.workspaceId, workspaceId))
+      .orderBy(asc(providerCredentials.provider));
+  }
+
+  async delete(workspaceId: string, provider: LlmProviderName): Promise<boolean> {
+    const deleted = await this.db
+      .delete(providerCredentials)
+      .where(and(eq(providerCredentials.workspaceId, workspaceId), eq(providerCredentials.provider, provider)))
+      .returning({ provider: providerCredentials.provider });
+    return deleted.length > 0;
+  }
+
+  async resolve(workspaceId: string, provider: LlmProviderName): Promise<{ apiKey: string; baseUrl: string | null } | null> {
+    const masterKey = this.requireKey();
+    const [row] = await this.db
+      .select()
+      .from(providerCredentials)
+      .where(and(eq(providerCredentials.workspaceId, workspaceId), eq(providerCredentials.provider, provider)));
+    if (!row) return null;
+    let apiKey: string;
+    try {
+      apiKey = decryptSecret({
+        masterKey,
+        ciphertext: row.ciphertext,
+        iv: row.iv,
+        tag: row.tag,
+        // From the query, not the row: a row copied to another workspace must not decrypt.
+        aad: credentialAad({ workspaceId, provider, keyVersion: row.keyVersion }),
+      });
+    } catch (err) {
+      throw new WeftError('CONFIG_INVALID', `the stored ${provider} credential cannot be decrypted (wrong WEFT_MASTER_KEY or altered row)`, {
+        cause: err,
+      });
+    }
+    return { apiKey, baseUrl: row.baseUrl };
+  }
+}

@@ -1,0 +1,166 @@
+import { and, eq, sql, type SQL } from 'drizzle-orm';
+import type { Cost, ExecutionStatus, Usage } from '@weft/shared/engine';
+import { WeftError } from '@weft/shared/errors';
+import { isUuid, newId } from '@weft/shared/ids';
+import { executions } from '../schema/index.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import type { WeftDb } from './db.js';
+import { descNullsLast } from './order.js';
+import type { ExecutionRow, ExecutionsRepo, Page } from './types.js';
+
+/** How long an idempotency key returns the execution it created. */
+export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+/** Insert attempts when a concurrent request keeps clearing or taking the same key. */
+const MAX_CREATE_ATTEMPTS = 3;
+
+type ExecutionDbRow = typeof executions.$inferSelect;
+
+function toRow(r: ExecutionDbRow): ExecutionRow {
+  return {
+    id: r.id,
+    workspaceId: r.workspaceId,
+    flowId: r.flowId,
+    flowVersion: r.flowVersion,
+    status: r.status,
+    input: r.input ?? null,
+    output: r.output ?? null,
+    error: r.error ?? null,
+    usage: r.usage ?? null,
+    cost: r.cost ?? null,
+    idempotencyKey: r.idempotencyKey,
+    maxCostUsd: r.maxCostUsd,
+    createdAt: r.createdAt,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+  };
+}
+
+export class PgExecutionsRepo implements ExecutionsRepo {
+  constructor(private readonly db: WeftDb) {}
+
+  async create(input: {
+    workspaceId: string;
+    flowId: string;
+    flowVersion: number;
+    input: unknown;
+    idempotencyKey?: string | null;
+    maxCostUsd?: number | null;
+  }): Promise<{ execution: ExecutionRow; created: boolean }> {
+    const key = input.idempotencyKey ?? null;
+    for (let attempt = 0; attempt < MAX_CREATE_ATTEMPTS; attempt++) {
+      const now = new Date();
+      const [inserted] = await this.db
+        .insert(executions)
+        .values({
+          id: newId(),
+          workspaceId: input.workspaceId,
+          flowId: input.flowId,
+          flowVersion: input.flowVersion,
+          status: 'queued',
+          input: input.input ?? null,
+          idempotencyKey: key,
+          maxCostUsd: input.maxCostUsd ?? null,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .onConflictDoNothing({ target: [executions.workspaceId, executions.idempotencyKey] })
+        .returning();
+      if (inserted) return { execution: toRow(inserted), created: true };
+      if (key === null) break;
+
+      const [existing] = await this.db
+        .select()
+        .from(executions)
+        .where(and(eq(executions.workspaceId, input.workspaceId), eq(executions.idempotencyKey, key)));
+      // Gone between the insert and the select: another request released the key; try again.
+      if (!existing) continue;
+      if (now.getTime() - existing.createdAt.getTime() < IDEMPOTENCY_WINDOW_MS) {
+        return { execution: toRow(existing), created: false };
+      }
+      // Expired: release the key from the old execution so a new one can take it.
+      await this.db
+        .update(executions)
+        .set({ idempotencyKey: null, updatedAt: now })
+        .where(and(eq(executions.id, existing.id), eq(executions.idempotencyKey, key)));
+    }
+    throw new WeftError('CONFLICT', 'the idempotency key is being used by concurrent requests; retry');
+  }
+
+  async get(input: { workspaceId: string; executionId: string }): Promise<ExecutionRow | null> {
+    if (!isUuid(input.executionId)) return null;
+    const [row] = await this.db
+      .select()
+      .from(executions)
+      .where(and(eq(executions.id, input.executionId), eq(executions.workspaceId, input.workspaceId)));
+    return row ? toRow(row) : null;
+  }
+
+  async getById(executionId: string): Promise<ExecutionRow | null> {
+    if (!isUuid(executionId)) return null;
+    const [row] = await this.db.select().from(executions).where(eq(executions.id, executionId));
+    return row ? toRow(row) : null;
+  }
+
+  async list(input: {
+    workspaceId: string;
+    flowId?: string;
+    status?: ExecutionStatus;
+    limit: number;
+    cursor?: string;
+  }): Promise<Page<ExecutionRow>> {
+    if (input.flowId !== undefined && !isUuid(input.flowId)) return { items: [], nextCursor: null };
+    const conditions: SQL[] = [eq(executions.workspaceId, input.workspaceId)];
+    if (input.flowId !== undefined) conditions.push(eq(executions.flowId, input.flowId));
+    if (input.status !== undefined) conditions.push(eq(executions.status, input.status));
+    if (input.cursor !== undefined) {
+      const c = decodeCursor(input.cursor);
+      conditions.push(sql`(${executions.createdAt}, ${executions.id}) < (${c.createdAt.toISOString()}::timestamptz, ${c.id}::uuid)`);
+    }
+    const limit = Math.max(1, Math.floor(input.limit));
+    const rows = await this.db
+      .select()
+      .from(executions)
+      .where(and(...conditions))
+      .orderBy(descNullsLast(executions.createdAt), descNullsLast(executions.id))
+      .limit(limit + 1);
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      items: page.map(toRow),
+      nextCursor: rows.length > limit && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
+    };
+  }
+
+  async markRunning(input: { executionId: string; startedAt: Date }): Promise<void> {
+    await this.db
+      .update(executions)
+      .set({ status: 'running', startedAt: input.startedAt, updatedAt: new Date() })
+      .where(and(eq(executions.id, input.executionId), eq(executions.status, 'queued')));
+  }
+
+  async finalize(input: {
+    executionId: string;
+    status: ExecutionStatus;
+    output: unknown;
+    error: ExecutionRow['error'];
+    usage: Usage | null;
+    cost: Cost | null;
+    startedAt: Date | null;
+    finishedAt: Date | null;
+  }): Promise<void> {
+    await this.db
+      .update(executions)
+      .set({
+        status: input.status,
+        output: input.output ?? null,
+        error: input.error,
+        usage: input.usage,
+        cost: input.cost,
+        // A finalize that does not know when the run started keeps what markRunning wrote.
+        startedAt: input.startedAt ?? sql`${executions.startedAt}`,
+        finishedAt: input.finishedAt,
+        updatedAt: new Date(),
+      })
+      .where(eq(executions.id, input.executionId));
+  }
+}

@@ -1,0 +1,96 @@
+import { and, asc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
+import { isUuid } from '@weft/shared/ids';
+import { nodeRuns } from '../schema/index.js';
+import type { WeftDb } from './db.js';
+import { descNullsLast } from './order.js';
+import type { NodeRunRow, NodeRunsRepo } from './types.js';
+
+/** 21 parameters a row: 500 rows stay far below Postgres' 65535 bind parameters. */
+const UPSERT_CHUNK_ROWS = 500;
+const KEY_COLUMNS: ReadonlySet<string> = new Set(['executionId', 'nodeId', 'iteration']);
+
+type NodeRunDbRow = typeof nodeRuns.$inferSelect;
+
+function toRow(r: NodeRunDbRow): NodeRunRow {
+  return {
+    executionId: r.executionId,
+    workspaceId: r.workspaceId,
+    flowId: r.flowId,
+    nodeId: r.nodeId,
+    iteration: r.iteration,
+    nodeType: r.nodeType,
+    status: r.status,
+    attempts: r.attempts,
+    input: r.input ?? null,
+    output: r.output ?? null,
+    error: r.error ?? null,
+    usage: r.usage ?? null,
+    cost: r.cost ?? null,
+    provider: r.provider,
+    model: r.model,
+    workerId: r.workerId,
+    startedAt: r.startedAt,
+    finishedAt: r.finishedAt,
+    runtimeMs: r.runtimeMs,
+  };
+}
+
+/** `col = excluded.col` for every non-key column: the incoming row replaces the stored one. */
+function excludedSet(): Record<string, SQL> {
+  const set: Record<string, SQL> = {};
+  for (const [key, column] of Object.entries(getTableColumns(nodeRuns))) {
+    if (!KEY_COLUMNS.has(key)) set[key] = sql.raw(`excluded."${column.name}"`);
+  }
+  return set;
+}
+
+export class PgNodeRunsRepo implements NodeRunsRepo {
+  private readonly onConflictSet = excludedSet();
+
+  constructor(private readonly db: WeftDb) {}
+
+  /**
+   * One multi-row `insert … on conflict do update` per chunk. Within a batch the last row of
+   * a key wins (Postgres refuses to update one row twice in a statement). A late non-terminal
+   * write (a lagging `running`) never overwrites a `completed` or `skipped` row.
+   */
+  async upsertMany(rows: readonly NodeRunRow[]): Promise<void> {
+    const byKey = new Map<string, NodeRunRow>();
+    for (const row of rows) byKey.set(JSON.stringify([row.executionId, row.nodeId, row.iteration]), row);
+    const unique = [...byKey.values()];
+    const now = new Date();
+    for (let i = 0; i < unique.length; i += UPSERT_CHUNK_ROWS) {
+      const chunk = unique.slice(i, i + UPSERT_CHUNK_ROWS).map((r) => ({ ...r, input: r.input ?? null, output: r.output ?? null, updatedAt: now }));
+      await this.db
+        .insert(nodeRuns)
+        .values(chunk)
+        .onConflictDoUpdate({
+          target: [nodeRuns.executionId, nodeRuns.nodeId, nodeRuns.iteration],
+          set: this.onConflictSet,
+          setWhere: sql`not (${nodeRuns.status} in ('completed', 'skipped') and excluded."status" not in ('completed', 'failed', 'skipped'))`,
+        });
+    }
+  }
+
+  async listByExecution(executionId: string): Promise<NodeRunRow[]> {
+    if (!isUuid(executionId)) return [];
+    const rows = await this.db
+      .select()
+      .from(nodeRuns)
+      .where(eq(nodeRuns.executionId, executionId))
+      .orderBy(sql`${nodeRuns.startedAt} asc nulls last`, asc(nodeRuns.nodeId), asc(nodeRuns.iteration));
+    return rows.map(toRow);
+  }
+
+  async listByNode(input: { workspaceId: string; flowId: string; nodeId: string; limit: number }): Promise<NodeRunRow[]> {
+    if (!isUuid(input.flowId)) return [];
+    const rows = await this.db
+      .select()
+      .from(nodeRuns)
+      .where(and(eq(nodeRuns.flowId, input.flowId), eq(nodeRuns.nodeId, input.nodeId), eq(nodeRuns.workspaceId, input.workspaceId)))
+      // Matches node_runs_flow_node_finished_idx (desc nulls last).
+      .orderBy(descNullsLast(nodeRuns.finishedAt))
+      .limit(Math.max(1, Math.floor(input.limit)));
+    return rows.map(toRow);
+  }
+}

@@ -1,0 +1,52 @@
+import { timingSafeEqual } from 'node:crypto';
+import { and, eq, isNull, lt, or } from 'drizzle-orm';
+import { API_KEY_PREFIX, generateApiKey, hashApiKey } from '@weft/shared/crypto';
+import { isUuid, newId } from '@weft/shared/ids';
+import { apiKeys, workspaces } from '../schema/index.js';
+import type { WeftDb } from './db.js';
+import type { WorkspaceRow, WorkspacesRepo } from './types.js';
+
+/** last_used_at is a hint for people, not an audit log: write it at most once a minute. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+const API_KEY_LENGTH = API_KEY_PREFIX.length + 32;
+
+export class PgWorkspacesRepo implements WorkspacesRepo {
+  constructor(private readonly db: WeftDb) {}
+
+  async create(input: { name: string }): Promise<{ workspace: WorkspaceRow; apiKey: string }> {
+    const key = generateApiKey();
+    const now = new Date();
+    const workspace: WorkspaceRow = { id: newId(), name: input.name, createdAt: now };
+    await this.db.transaction(async (tx) => {
+      await tx.insert(workspaces).values(workspace);
+      await tx.insert(apiKeys).values({ id: newId(), workspaceId: workspace.id, prefix: key.prefix, keyHash: key.hash, createdAt: now });
+    });
+    return { workspace, apiKey: key.key };
+  }
+
+  async get(id: string): Promise<WorkspaceRow | null> {
+    if (!isUuid(id)) return null;
+    const [row] = await this.db.select().from(workspaces).where(eq(workspaces.id, id));
+    return row ?? null;
+  }
+
+  async authenticate(apiKey: string): Promise<{ workspaceId: string; keyId: string } | null> {
+    if (apiKey.length !== API_KEY_LENGTH || !apiKey.startsWith(API_KEY_PREFIX)) return null;
+    const hash = hashApiKey(apiKey);
+    const [row] = await this.db
+      .select({ id: apiKeys.id, workspaceId: apiKeys.workspaceId, keyHash: apiKeys.keyHash, lastUsedAt: apiKeys.lastUsedAt })
+      .from(apiKeys)
+      .where(eq(apiKeys.keyHash, hash));
+    // The index lookup finds the candidate; the final decision is a constant-time compare.
+    if (!row || !timingSafeEqual(Buffer.from(row.keyHash, 'hex'), Buffer.from(hash, 'hex'))) return null;
+    const now = new Date();
+    const staleBefore = new Date(now.getTime() - LAST_USED_RESOLUTION_MS);
+    if (row.lastUsedAt === null || row.lastUsedAt < staleBefore) {
+      await this.db
+        .update(apiKeys)
+        .set({ lastUsedAt: now })
+        .where(and(eq(apiKeys.id, row.id), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, staleBefore))));
+    }
+    return { workspaceId: row.workspaceId, keyId: row.id };
+  }
+}

@@ -1,0 +1,74 @@
+import { index, integer, jsonb, numeric, pgTable, primaryKey, text, unique, uuid } from 'drizzle-orm/pg-core';
+import type { Cost, ExecutionStatus, NodeError, NodeStatus, Usage } from '@weft/shared/engine';
+import { timestamptz } from './columns.js';
+import { flows } from './flows.js';
+import { workspaces } from './workspaces.js';
+
+export type ExecutionError = NodeError & { nodeId?: string };
+
+export const executions = pgTable(
+  'executions',
+  {
+    id: uuid('id').primaryKey(),
+    workspaceId: uuid('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    flowId: uuid('flow_id')
+      .notNull()
+      .references(() => flows.id, { onDelete: 'cascade' }),
+    flowVersion: integer('flow_version').notNull(),
+    status: text('status').$type<ExecutionStatus>().notNull(),
+    input: jsonb('input').$type<unknown>(),
+    output: jsonb('output').$type<unknown>(),
+    error: jsonb('error').$type<ExecutionError>(),
+    usage: jsonb('usage').$type<Usage>(),
+    cost: jsonb('cost').$type<Cost>(),
+    /** Unique per workspace (NULLs are distinct); cleared when a key is reused after 24 h. */
+    idempotencyKey: text('idempotency_key'),
+    maxCostUsd: numeric('max_cost_usd', { mode: 'number' }),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    startedAt: timestamptz('started_at'),
+    finishedAt: timestamptz('finished_at'),
+    updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    unique('executions_workspace_idempotency_key_unique').on(t.workspaceId, t.idempotencyKey),
+    index('executions_workspace_created_idx').on(t.workspaceId, t.createdAt.desc(), t.id.desc()),
+    index('executions_workspace_flow_created_idx').on(t.workspaceId, t.flowId, t.createdAt.desc()),
+    // The recovery sweep looks for executions still `running`.
+    index('executions_status_idx').on(t.status),
+  ],
+);
+
+export const nodeRuns = pgTable(
+  'node_runs',
+  {
+    executionId: uuid('execution_id')
+      .notNull()
+      .references(() => executions.id, { onDelete: 'cascade' }),
+    nodeId: text('node_id').notNull(),
+    iteration: integer('iteration').notNull().default(0),
+    workspaceId: uuid('workspace_id').notNull(),
+    flowId: uuid('flow_id').notNull(),
+    nodeType: text('node_type').notNull(),
+    status: text('status').$type<NodeStatus>().notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    input: jsonb('input').$type<unknown>(),
+    output: jsonb('output').$type<unknown>(),
+    error: jsonb('error').$type<NodeError>(),
+    usage: jsonb('usage').$type<Usage>(),
+    cost: jsonb('cost').$type<Cost>(),
+    provider: text('provider'),
+    model: text('model'),
+    workerId: text('worker_id'),
+    startedAt: timestamptz('started_at'),
+    finishedAt: timestamptz('finished_at'),
+    runtimeMs: integer('runtime_ms'),
+    updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ name: 'node_runs_pk', columns: [t.executionId, t.nodeId, t.iteration] }),
+    // A node's run history, newest first.
+    index('node_runs_flow_node_finished_idx').on(t.flowId, t.nodeId, t.finishedAt.desc()),
+  ],
+);

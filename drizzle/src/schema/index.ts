@@ -1,0 +1,5 @@
+export * from './workspaces.js';
+export * from './credentials.js';
+export * from './flows.js';
+export * from './executions.js';
+export * from './pricing.js';
