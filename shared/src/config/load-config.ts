@@ -1,0 +1,149 @@
+/**
+ * The only reader of process.env. Parses every variable at once and reports all the bad
+ * ones in one error, each line naming the variable.
+ */
+import { hostname } from 'node:os';
+
+export type Role = 'api' | 'worker' | 'all';
+export type Mode = 'embedded' | 'distributed';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface WeftConfig {
+  role: Role;
+  mode: Mode;
+  host: string;
+  port: number;
+  redisUrl: string | null;
+  databaseUrl: string | null;
+  /** Embedded mode: PGlite data, generated admin token and master key live here. */
+  dataDir: string;
+  adminToken: string | null;
+  /** 32-byte AES-256 key; null until generated (embedded) — required in distributed mode. */
+  masterKey: Buffer | null;
+  workerConcurrency: number;
+  workerPort: number;
+  workerId: string;
+  logLevel: LogLevel;
+  /** Prefix of every Redis key (and, braced, of the BullMQ queues). */
+  keyPrefix: string;
+  shutdownGraceMs: number;
+  /** Seconds hot state is kept after the final state reached Postgres. */
+  hotStateTtlSeconds: number;
+  /** Start the local mock provider for workspaces without credentials (embedded default: true). */
+  mockProvider: boolean;
+  bodyLimitBytes: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConfig {
+  const problems: string[] = [];
+  const str = (name: string): string | null => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? null : v.trim();
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = str(name);
+    if (raw === null) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name}: must be an integer from ${min} to ${max}, got '${raw}'`);
+      return fallback;
+    }
+    return n;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = str(name);
+    if (raw === null) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
+    if (['0', 'false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+    problems.push(`${name}: must be true or false, got '${raw}'`);
+    return fallback;
+  };
+  const url = (name: string, protocols: string[]): string | null => {
+    const raw = str(name);
+    if (raw === null) return null;
+    try {
+      const u = new URL(raw);
+      if (!protocols.includes(u.protocol)) {
+        problems.push(`${name}: must be a ${protocols.join(' or ')} URL, got '${u.protocol}'`);
+        return null;
+      }
+      return raw;
+    } catch {
+      problems.push(`${name}: not a valid URL`);
+      return null;
+    }
+  };
+
+  const redisUrl = url('REDIS_URL', ['redis:', 'rediss:']);
+  const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  const redisGiven = str('REDIS_URL') !== null;
+  const dbGiven = str('DATABASE_URL') !== null;
+  const mode: Mode = redisGiven || dbGiven ? 'distributed' : 'embedded';
+  if (mode === 'distributed' && redisGiven !== dbGiven) {
+    problems.push(`${redisGiven ? 'DATABASE_URL' : 'REDIS_URL'}: required when ${redisGiven ? 'REDIS_URL' : 'DATABASE_URL'} is set (set both for distributed mode, neither for embedded mode)`);
+  }
+  if (mode === 'embedded' && role !== 'all') {
+    problems.push(`REDIS_URL: required to run the ${role} alone (embedded mode runs api and worker in one process: npm start)`);
+  }
+
+  let masterKey: Buffer | null = null;
+  const rawKey = str('WEFT_MASTER_KEY');
+  if (rawKey !== null) {
+    const buf = Buffer.from(rawKey, 'base64');
+    if (buf.length !== 32 || buf.toString('base64').replace(/=+$/, '') !== rawKey.replace(/=+$/, '')) {
+      problems.push('WEFT_MASTER_KEY: must be 32 bytes, base64-encoded (openssl rand -base64 32)');
+    } else {
+      masterKey = buf;
+    }
+  } else if (mode === 'distributed') {
+    problems.push('WEFT_MASTER_KEY: required in distributed mode (32 bytes, base64: openssl rand -base64 32)');
+  }
+
+  const adminToken = str('WEFT_ADMIN_TOKEN');
+  if (adminToken !== null && adminToken.length < 16) problems.push('WEFT_ADMIN_TOKEN: must be at least 16 characters');
+  if (adminToken === null && mode === 'distributed' && role !== 'worker') {
+    problems.push('WEFT_ADMIN_TOKEN: required for the api in distributed mode (at least 16 characters)');
+  }
+
+  const logLevelRaw = (str('LOG_LEVEL') ?? 'info').toLowerCase();
+  let logLevel: LogLevel = 'info';
+  if ((LOG_LEVELS as readonly string[]).includes(logLevelRaw)) logLevel = logLevelRaw as LogLevel;
+  else problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}, got '${logLevelRaw}'`);
+
+  const keyPrefix = str('WEFT_REDIS_PREFIX') ?? 'weft';
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(keyPrefix)) problems.push('WEFT_REDIS_PREFIX: letters, digits, _ and - only (1-32)');
+
+  const config: WeftConfig = {
+    role,
+    mode,
+    host: str('HOST') ?? (mode === 'embedded' ? '127.0.0.1' : '0.0.0.0'),
+    port: int('PORT', 3000, 0, 65535),
+    redisUrl,
+    databaseUrl,
+    dataDir: str('WEFT_DATA_DIR') ?? './.weft',
+    adminToken,
+    masterKey,
+    workerConcurrency: int('WORKER_CONCURRENCY', 10, 1, 1000),
+    workerPort: int('WORKER_PORT', 3001, 0, 65535),
+    workerId: str('WORKER_ID') ?? `${hostname()}-${process.pid}`,
+    logLevel,
+    keyPrefix,
+    shutdownGraceMs: int('SHUTDOWN_GRACE_MS', 25_000, 0, 3_600_000),
+    hotStateTtlSeconds: int('WEFT_HOT_STATE_TTL_SECONDS', 3600, 1, 30 * 86400),
+    mockProvider: bool('WEFT_MOCK_PROVIDER', mode === 'embedded'),
+    bodyLimitBytes: int('WEFT_BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

@@ -1,0 +1,20 @@
+import type { WeftDatabase } from '@weft/db/repos';
+import type { WeftConfig } from '@weft/shared/config';
+import type { Logger } from '@weft/shared/logging';
+import type { WeftMetrics } from '@weft/shared/metrics';
+import type { EventBus, JobQueue, LlmCredential, LlmProvider, StateStore } from '@weft/shared/ports';
+import type { LlmProviderName } from '@weft/shared/flow';
+
+/** Everything a worker needs, built once by main.ts (or the embedded runner). */
+export interface WorkerDeps {
+  config: WeftConfig;
+  database: WeftDatabase;
+  queue: JobQueue;
+  state: StateStore;
+  events: EventBus;
+  logger: Logger;
+  metrics: WeftMetrics;
+  clock: () => Date;
+  /** Builds an SDK adapter for a credential; tests and embedded mode pass the default. */
+  createProvider: (name: LlmProviderName, credential: LlmCredential) => LlmProvider;
+}

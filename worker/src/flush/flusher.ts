@@ -1,0 +1,153 @@
+/**
+ * Moves committed results from the flush log to Postgres in batches. A Postgres outage only
+ * delays this: unacknowledged entries stay in the log and are retried with backoff, and a
+ * dead worker's entries are claimed by another. Hot state gets its TTL only after Postgres
+ * confirmed the final execution row.
+ */
+import type { NodeRunRow, Repos } from '@weft/db/repos';
+import { executionOutput, sumCost, sumUsage, TERMINAL_NODE_STATUSES, type NodeResult } from '@weft/shared/engine';
+import type { Logger } from '@weft/shared/logging';
+import type { WeftMetrics } from '@weft/shared/metrics';
+import type { FlushRecord, StateStore } from '@weft/shared/ports';
+import type { FlowCache } from '../flow-cache.js';
+
+export interface FlusherDeps {
+  state: StateStore;
+  repos: Pick<Repos, 'executions' | 'nodeRuns'>;
+  flows: FlowCache;
+  logger: Logger;
+  metrics: WeftMetrics;
+  consumer: string;
+  hotStateTtlSeconds: number;
+  batchSize?: number;
+  blockMs?: number;
+  maxBackoffMs?: number;
+}
+
+function toRow(input: { executionId: string; nodeId: string; workspaceId: string; flowId: string; nodeType: string; result: NodeResult }): NodeRunRow {
+  const r = input.result;
+  return {
+    executionId: input.executionId,
+    workspaceId: input.workspaceId,
+    flowId: input.flowId,
+    nodeId: input.nodeId,
+    iteration: 0,
+    nodeType: input.nodeType,
+    status: r.status,
+    attempts: r.attempts,
+    input: r.input,
+    output: r.output,
+    error: r.error,
+    usage: r.usage,
+    cost: r.cost,
+    provider: r.provider,
+    model: r.model,
+    workerId: r.workerId,
+    startedAt: r.startedAt ? new Date(r.startedAt) : null,
+    finishedAt: new Date(r.finishedAt),
+    runtimeMs: r.runtimeMs,
+  };
+}
+
+export class Flusher {
+  private stopped = false;
+  private loop: Promise<void> | null = null;
+
+  constructor(private readonly deps: FlusherDeps) {}
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const batchSize = this.deps.batchSize ?? 200;
+    const blockMs = this.deps.blockMs ?? 500;
+    const maxBackoff = this.deps.maxBackoffMs ?? 30_000;
+    let pending: FlushRecord[] = [];
+    let backoff = 100;
+    while (!this.stopped) {
+      try {
+        if (pending.length === 0) pending = await this.deps.state.readFlush(this.deps.consumer, batchSize, blockMs);
+        if (pending.length === 0) continue;
+        await this.write(pending);
+        await this.deps.state.ackFlush(pending.map((p) => p.id));
+        this.deps.metrics.flushBatchesTotal.inc({ result: 'ok' });
+        pending = [];
+        backoff = 100;
+      } catch (err) {
+        this.deps.metrics.flushBatchesTotal.inc({ result: 'error' });
+        this.deps.logger.warn({ err, entries: pending.length, retryInMs: backoff }, 'flush to Postgres failed: will retry');
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, maxBackoff);
+      }
+    }
+  }
+
+  /** Writes one batch; idempotent (upserts), so a retried batch is harmless. */
+  async write(records: readonly FlushRecord[]): Promise<void> {
+    const rows = new Map<string, NodeRunRow>();
+    const finished: string[] = [];
+    const now = Date.now();
+    for (const { entry } of records) {
+      if (entry.kind === 'execution') {
+        finished.push(entry.executionId);
+        continue;
+      }
+      let { workspaceId, flowId, nodeType } = entry;
+      if (workspaceId === undefined || flowId === undefined || nodeType === undefined) {
+        const hot = await this.deps.state.getExecution(entry.executionId);
+        if (!hot) continue;
+        const flow = await this.deps.flows.get(hot.flowId, hot.flowVersion);
+        workspaceId = hot.workspaceId;
+        flowId = hot.flowId;
+        nodeType = flow.nodes.get(entry.nodeId)?.type ?? 'unknown';
+      }
+      rows.set(`${entry.executionId}/${entry.nodeId}`, toRow({ ...entry, workspaceId, flowId, nodeType }));
+      this.deps.metrics.flushLag.observe(Math.max(0, now - Date.parse(entry.result.finishedAt)) / 1000);
+    }
+    if (rows.size > 0) {
+      await this.deps.repos.nodeRuns.upsertMany([...rows.values()]);
+      this.deps.metrics.flushRowsTotal.inc({ kind: 'node_run' }, rows.size);
+    }
+    for (const executionId of finished) await this.finalize(executionId);
+  }
+
+  private async finalize(executionId: string): Promise<void> {
+    const hot = await this.deps.state.getExecution(executionId);
+    // No hot state: an earlier flush already finalized it and the TTL ran out.
+    if (!hot) return;
+    const flow = await this.deps.flows.get(hot.flowId, hot.flowVersion);
+    const results: Record<string, NodeResult> = {};
+    const rows: NodeRunRow[] = [];
+    for (const [nodeId, node] of Object.entries(hot.nodes)) {
+      if (!node.result || !TERMINAL_NODE_STATUSES.has(node.result.status)) continue;
+      results[nodeId] = node.result;
+      rows.push(toRow({ executionId, nodeId, workspaceId: hot.workspaceId, flowId: hot.flowId, nodeType: flow.nodes.get(nodeId)?.type ?? 'unknown', result: node.result }));
+    }
+    const failedNode = Object.entries(results).find(([id, r]) => r.status === 'failed' && flow.nodes.get(id)?.onError !== 'continue');
+    const all = Object.values(results);
+    if (rows.length > 0) await this.deps.repos.nodeRuns.upsertMany(rows);
+    await this.deps.repos.executions.finalize({
+      executionId,
+      status: hot.status,
+      output: hot.status === 'completed' ? executionOutput(flow.record, results) : null,
+      error: failedNode?.[1].error ? { ...failedNode[1].error, nodeId: failedNode[0] } : null,
+      usage: sumUsage(all),
+      cost: sumCost(all),
+      startedAt: hot.startedAt ? new Date(hot.startedAt) : null,
+      finishedAt: hot.finishedAt ? new Date(hot.finishedAt) : null,
+    });
+    this.deps.metrics.flushRowsTotal.inc({ kind: 'execution' });
+    await this.deps.state.expireExecution(executionId, this.deps.hotStateTtlSeconds);
+    this.deps.logger.debug({ executionId, status: hot.status }, 'execution flushed to Postgres');
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

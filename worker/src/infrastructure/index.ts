@@ -1,0 +1,90 @@
+/**
+ * Builds the adapters for a process from its config: Redis + BullMQ + Postgres in
+ * distributed mode, in-memory + PGlite in embedded mode. Both modes run the same engine.
+ */
+import { createDatabase } from '@weft/db/database';
+import type { WeftDatabase } from '@weft/db/repos';
+import { BullMqJobQueue, RedisEventBus, RedisStateStore } from '@weft/shared/adapters/redis';
+import { MemoryEventBus, MemoryJobQueue, MemoryStateStore } from '@weft/shared/adapters/memory';
+import type { WeftConfig } from '@weft/shared/config';
+import type { Logger } from '@weft/shared/logging';
+import type { EventBus, JobQueue, StateStore } from '@weft/shared/ports';
+import { Redis } from 'ioredis';
+
+export interface Readiness {
+  name: string;
+  check: () => Promise<void>;
+}
+
+export interface Infrastructure {
+  database: WeftDatabase;
+  queue: JobQueue;
+  state: StateStore;
+  /** A state store whose blocking flush reads do not hold up the command connection. */
+  flushState: StateStore;
+  events: EventBus;
+  readiness: Readiness[];
+  close(): Promise<void>;
+}
+
+export async function createInfrastructure(config: WeftConfig, logger: Logger): Promise<Infrastructure> {
+  if (!config.masterKey) throw new Error('master key missing: loadConfig or the embedded bootstrap must provide it');
+  if (config.mode === 'embedded') {
+    const database = await createDatabase({ dataDir: `${config.dataDir}/pgdata`, masterKey: config.masterKey });
+    await database.migrate();
+    const events = new MemoryEventBus();
+    const state = new MemoryStateStore({ events });
+    const queue = new MemoryJobQueue();
+    return {
+      database, queue, state, flushState: state, events,
+      readiness: [{ name: 'postgres', check: () => database.ping() }],
+      async close() {
+        await queue.close();
+        await events.close();
+        await state.close();
+        await database.close();
+      },
+    };
+  }
+  const redisUrl = config.redisUrl ?? '';
+  const databaseUrl = config.databaseUrl ?? '';
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3, enableReadyCheck: true, lazyConnect: false });
+  const flushRedis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  redis.on('error', (err) => { logger.warn({ err: err.message }, 'redis connection error'); });
+  flushRedis.on('error', (err) => { logger.warn({ err: err.message }, 'redis (flush) connection error'); });
+  const database = await createDatabase({ url: databaseUrl, masterKey: config.masterKey, logger });
+  const state = new RedisStateStore({ redis, prefix: config.keyPrefix });
+  const flushState = new RedisStateStore({ redis: flushRedis, prefix: config.keyPrefix });
+  const events = new RedisEventBus({ redis, prefix: config.keyPrefix });
+  const queue = new BullMqJobQueue({ connection: { url: redisUrl }, prefix: config.keyPrefix, logger });
+  await warnOnEvictionPolicy(redis, logger);
+  return {
+    database, queue, state, flushState, events,
+    readiness: [
+      { name: 'redis', check: async () => { await redis.ping(); } },
+      { name: 'postgres', check: () => database.ping() },
+    ],
+    async close() {
+      await queue.close();
+      await events.close();
+      await state.close();
+      await flushState.close();
+      redis.disconnect();
+      flushRedis.disconnect();
+      await database.close();
+    },
+  };
+}
+
+/** Evicted hot state would lose executions: Redis must run with noeviction. */
+async function warnOnEvictionPolicy(redis: Redis, logger: Logger): Promise<void> {
+  try {
+    const reply = await redis.config('GET', 'maxmemory-policy');
+    const policy = reply[1];
+    if (policy && policy !== 'noeviction') {
+      logger.warn({ policy }, 'redis maxmemory-policy is not noeviction: hot state may be evicted under memory pressure');
+    }
+  } catch {
+    // Managed Redis often forbids CONFIG; nothing to check then.
+  }
+}

@@ -1,0 +1,97 @@
+import type { ModelPrice, Repos } from '@weft/db/repos';
+import { computeCost, type Cost, type Usage } from '@weft/shared/engine';
+import { WeftError } from '@weft/shared/errors';
+import type { ChatMessage, LlmNode, LlmProviderName } from '@weft/shared/flow';
+import type { WeftMetrics } from '@weft/shared/metrics';
+import type { LlmCredential, LlmProvider, LlmRequest } from '@weft/shared/ports';
+import { renderTemplate } from '@weft/shared/templates';
+import { LookupCache } from './lookup-cache.js';
+import type { NodeExecutor, NodeRunContext } from './types.js';
+
+export interface LlmNodeDeps {
+  repos: Pick<Repos, 'credentials' | 'pricing'>;
+  metrics: WeftMetrics;
+  createProvider: (name: LlmProviderName, credential: LlmCredential) => LlmProvider;
+  /** How long prices are cached per worker (credentials are read fresh: a key change applies at once). */
+  cacheTtlMs?: number;
+}
+
+function buildMessages(ctx: NodeRunContext<LlmNode>): ChatMessage[] {
+  const render = (text: string): string => renderTemplate(text, { input: ctx.input, results: ctx.results });
+  const { node } = ctx;
+  const messages: ChatMessage[] = [];
+  if (node.system !== undefined) messages.push({ role: 'system', content: render(node.system) });
+  if (node.prompt !== undefined) messages.push({ role: 'user', content: render(node.prompt) });
+  for (const m of node.messages ?? []) messages.push({ role: m.role, content: render(m.content) });
+  return messages;
+}
+
+export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> {
+  const ttl = deps.cacheTtlMs ?? 30_000;
+  const prices = new LookupCache<ModelPrice | null>(ttl);
+  const warnedUnpriced = new Set<string>();
+
+  return async (ctx) => {
+    const { node } = ctx;
+    // Templates first: an unresolvable reference must fail before any tokens are spent.
+    const messages = buildMessages(ctx);
+    // Read per call (a primary-key lookup, negligible next to the LLM call) so that a
+    // replaced or revoked key applies to the very next node.
+    const credential = await deps.repos.credentials.resolve(ctx.workspaceId, node.provider);
+    if (!credential) {
+      throw new WeftError('LLM_NO_CREDENTIALS', `workspace has no credentials for provider '${node.provider}' (PUT /v1/credentials/${node.provider})`);
+    }
+    const provider = deps.createProvider(node.provider, credential);
+    const request: LlmRequest = { model: node.model, messages };
+    if (node.temperature !== undefined) request.temperature = node.temperature;
+    if (node.maxTokens !== undefined) request.maxTokens = node.maxTokens;
+    if (node.responseFormat !== undefined) request.responseFormat = node.responseFormat;
+
+    const started = performance.now();
+    let text: string;
+    let usage: Usage;
+    try {
+      if (node.stream === true) {
+        let done: { text: string; usage: Usage } | null = null;
+        for await (const part of provider.stream(request, ctx.signal)) {
+          if (part.type === 'delta') ctx.emitToken(part.text);
+          else done = { text: part.text, usage: part.usage };
+        }
+        if (!done) throw new WeftError('LLM_INVALID_RESPONSE', 'stream ended without a final message');
+        ({ text, usage } = done);
+      } else {
+        ({ text, usage } = await provider.complete(request, ctx.signal));
+      }
+      deps.metrics.llmRequestDuration.observe({ provider: node.provider, model: node.model, result: 'ok' }, (performance.now() - started) / 1000);
+    } catch (err) {
+      deps.metrics.llmRequestDuration.observe({ provider: node.provider, model: node.model, result: 'error' }, (performance.now() - started) / 1000);
+      throw err;
+    }
+
+    const labels = { provider: node.provider, model: node.model };
+    deps.metrics.llmTokensTotal.inc({ ...labels, kind: 'prompt' }, usage.promptTokens);
+    deps.metrics.llmTokensTotal.inc({ ...labels, kind: 'completion' }, usage.completionTokens);
+    deps.metrics.llmTokensTotal.inc({ ...labels, kind: 'reasoning' }, usage.reasoningTokens);
+    deps.metrics.llmTokensTotal.inc({ ...labels, kind: 'cached' }, usage.cachedTokens);
+
+    const price = await prices.get(`${node.provider}/${node.model}`, () => deps.repos.pricing.get(node.provider, node.model));
+    let cost: Cost | null = null;
+    if (price) {
+      cost = computeCost(usage, price);
+      deps.metrics.llmCostUsdTotal.inc(labels, cost.totalCost);
+    } else if (!warnedUnpriced.has(`${node.provider}/${node.model}`)) {
+      warnedUnpriced.add(`${node.provider}/${node.model}`);
+      ctx.logger.warn({ provider: node.provider, model: node.model }, 'model has no price: its cost is recorded as null');
+    }
+
+    let output: unknown = text;
+    if (node.responseFormat === 'json') {
+      try {
+        output = JSON.parse(text);
+      } catch (err) {
+        throw new WeftError('LLM_INVALID_RESPONSE', `node '${node.id}' asked for JSON but the answer is not valid JSON`, { cause: err });
+      }
+    }
+    return { output, resolvedInput: { messages }, usage, cost, provider: node.provider, model: node.model };
+  };
+}

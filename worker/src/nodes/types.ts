@@ -1,0 +1,30 @@
+import type { Cost, NodeResult, Usage } from '@weft/shared/engine';
+import type { FlowNode } from '@weft/shared/flow';
+import type { Logger } from '@weft/shared/logging';
+
+export interface NodeRunContext<N extends FlowNode = FlowNode> {
+  node: N;
+  workspaceId: string;
+  executionId: string;
+  attempt: number;
+  /** The execution's input. */
+  input: unknown;
+  /** Terminal results of the upstream nodes this node reads. */
+  results: Record<string, NodeResult>;
+  signal: AbortSignal;
+  logger: Logger;
+  /** Streams a text delta to clients (coalesced by the caller). */
+  emitToken: (text: string) => void;
+}
+
+export interface NodeOutcome {
+  output: unknown;
+  /** The input after resolution (rendered prompt, expression input), stored on the run. */
+  resolvedInput: unknown;
+  usage: Usage | null;
+  cost: Cost | null;
+  provider: string | null;
+  model: string | null;
+}
+
+export type NodeExecutor<N extends FlowNode = FlowNode> = (ctx: NodeRunContext<N>) => Promise<NodeOutcome>;

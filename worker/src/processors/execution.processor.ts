@@ -1,0 +1,58 @@
+/**
+ * weft-executions job: load the pinned flow version, write hot state, enqueue the roots.
+ * The api commits the execution row before enqueueing, but a replica may lag: a row that is
+ * not visible yet is a transient error (retried), never a failure.
+ */
+import type { Repos } from '@weft/db/repos';
+import { TERMINAL_EXECUTION_STATUSES } from '@weft/shared/engine';
+import { WeftError } from '@weft/shared/errors';
+import type { ExecutionJobData } from '@weft/shared/jobs';
+import type { Logger } from '@weft/shared/logging';
+import type { WeftMetrics } from '@weft/shared/metrics';
+import type { JobHandler, JobQueue, StateStore } from '@weft/shared/ports';
+import type { FlowCache } from '../flow-cache.js';
+import { childJobs } from './node.processor.js';
+
+export interface ExecutionProcessorDeps {
+  repos: Pick<Repos, 'executions'>;
+  state: StateStore;
+  queue: JobQueue;
+  flows: FlowCache;
+  logger: Logger;
+  metrics: WeftMetrics;
+  clock: () => Date;
+}
+
+export function createExecutionProcessor(deps: ExecutionProcessorDeps): JobHandler<ExecutionJobData> {
+  return async (job) => {
+    const { executionId, workspaceId } = job.data;
+    const log = deps.logger.child({ executionId, jobId: job.id, attempt: job.attempt });
+    const row = await deps.repos.executions.getById(executionId);
+    if (!row) throw new WeftError('EXECUTION_NOT_VISIBLE', `execution ${executionId} is not visible yet`);
+    if (TERMINAL_EXECUTION_STATUSES.has(row.status)) {
+      log.debug({ status: row.status }, 'execution already ended');
+      return;
+    }
+    const flow = await deps.flows.get(row.flowId, row.flowVersion);
+    const now = deps.clock();
+    const init = await deps.state.initExecution({
+      executionId,
+      workspaceId,
+      flowId: row.flowId,
+      flowVersion: row.flowVersion,
+      input: row.input,
+      nodes: flow.hotNodes,
+      at: now.toISOString(),
+    });
+    if (init.created) {
+      deps.metrics.executionsTotal.inc({ status: 'running' });
+      log.info({ flowId: row.flowId, flowVersion: row.flowVersion, roots: init.ready }, 'execution started');
+    }
+    if (init.status !== 'running') return;
+    if (row.status === 'queued') await deps.repos.executions.markRunning({ executionId, startedAt: now });
+    if (init.ready.length > 0) {
+      const template = { executionId, workspaceId, flowId: row.flowId, flowVersion: row.flowVersion, nodeId: '' };
+      await deps.queue.addBulk(childJobs(template, init.ready, flow.nodes));
+    }
+  };
+}

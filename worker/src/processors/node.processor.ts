@@ -1,0 +1,208 @@
+/**
+ * weft-nodes job: start the node in hot state, run its executor, commit the result
+ * atomically, then (in parallel) append it to the flush log and enqueue the children that
+ * became ready. Redelivery is safe at every step: a terminal node is never re-run, and a
+ * commit that already happened still returns the ready children.
+ */
+import type { NodeResult } from '@weft/shared/engine';
+import { failureEndsExecution, retryPolicyFor } from '@weft/shared/engine';
+import { WeftError, toWeftError } from '@weft/shared/errors';
+import type { FlowNode } from '@weft/shared/flow';
+import { nodeJob, type DeadLetterJobData, type NodeJobData } from '@weft/shared/jobs';
+import type { Logger } from '@weft/shared/logging';
+import type { WeftMetrics } from '@weft/shared/metrics';
+import { QUEUES, type EnqueueRequest, type EventBus, type FlushEntry, type JobHandler, type JobQueue, type StateStore } from '@weft/shared/ports';
+import type { FlowCache } from '../flow-cache.js';
+import type { NodeOutcome, NodeRunContext } from '../nodes/index.js';
+import { TokenCoalescer } from './token-coalescer.js';
+
+export interface NodeProcessorDeps {
+  state: StateStore;
+  queue: JobQueue;
+  events: EventBus;
+  flows: FlowCache;
+  runNode: (ctx: NodeRunContext) => Promise<NodeOutcome>;
+  logger: Logger;
+  metrics: WeftMetrics;
+  clock: () => Date;
+  workerId: string;
+}
+
+export function childJobs(data: NodeJobData, childIds: readonly string[], nodes: Map<string, FlowNode>): EnqueueRequest[] {
+  const jobs: EnqueueRequest[] = [];
+  for (const id of childIds) {
+    const child = nodes.get(id);
+    if (!child) continue;
+    const retry = retryPolicyFor(child);
+    jobs.push(nodeJob({ ...data, nodeId: id }, { attempts: retry.attempts, backoff: retry.backoff }));
+  }
+  return jobs;
+}
+
+export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJobData> {
+  return async (job) => {
+    const data = job.data;
+    const log = deps.logger.child({ executionId: data.executionId, nodeId: data.nodeId, jobId: job.id, attempt: job.attempt });
+    const flow = await deps.flows.get(data.flowId, data.flowVersion);
+    const node = flow.nodes.get(data.nodeId);
+    if (!node) throw new WeftError('FLOW_VERSION_NOT_FOUND', `node '${data.nodeId}' is not in flow ${data.flowId} v${data.flowVersion}`);
+    const children = flow.graph.children.get(node.id) ?? [];
+
+    const startedAt = deps.clock();
+    const start = await deps.state.startNode({
+      executionId: data.executionId,
+      nodeId: node.id,
+      attempt: job.attempt,
+      workerId: deps.workerId,
+      at: startedAt.toISOString(),
+      readResultsOf: flow.reads.get(node.id) ?? [],
+    });
+
+    switch (start.kind) {
+      case 'missing':
+        // Hot state is gone (expired or Redis lost it): the recovery sweep rebuilds it.
+        log.warn('node job for an execution without hot state: left to recovery');
+        return;
+      case 'execution-ended':
+        log.debug({ status: start.status }, 'execution already ended: node not run');
+        return;
+      case 'node-terminal': {
+        // A redelivered job whose node committed before the worker died: re-derive and
+        // re-enqueue the ready children (duplicates are dropped by job id).
+        const healed = await deps.state.commitNode({
+          executionId: data.executionId,
+          nodeId: node.id,
+          result: skippedPlaceholder(startedAt),
+          takenChildren: [],
+          failExecution: false,
+          at: startedAt.toISOString(),
+        });
+        if (healed.ready.length > 0) await deps.queue.addBulk(childJobs(data, healed.ready, flow.nodes));
+        log.info({ ready: healed.ready }, 'node already committed: children re-enqueued');
+        return;
+      }
+      case 'started':
+        break;
+    }
+
+    const tokens = new TokenCoalescer(async (text) => {
+      await deps.events.publish({
+        type: 'node.token',
+        executionId: data.executionId,
+        flowId: data.flowId,
+        workspaceId: data.workspaceId,
+        nodeId: node.id,
+        at: deps.clock().toISOString(),
+        data: { attempt: job.attempt, text },
+      });
+    });
+    const timeout = node.timeoutMs === undefined ? null : AbortSignal.timeout(node.timeoutMs);
+    const signal = timeout ? AbortSignal.any([job.signal, timeout]) : job.signal;
+    const t0 = performance.now();
+
+    let outcome: NodeOutcome | null = null;
+    let failure: WeftError | null = null;
+    try {
+      outcome = await deps.runNode({
+        node,
+        workspaceId: data.workspaceId,
+        executionId: data.executionId,
+        attempt: job.attempt,
+        input: start.input,
+        results: start.results,
+        signal,
+        logger: log,
+        emitToken: (text) => { tokens.push(text); },
+      });
+    } catch (err) {
+      failure = timeout?.aborted === true && !job.signal.aborted
+        ? new WeftError('NODE_TIMEOUT', `node '${node.id}' timed out after ${node.timeoutMs ?? 0} ms`, { cause: err })
+        : toWeftError(err);
+    }
+    await tokens.flush();
+    const runtimeMs = Math.round(performance.now() - t0);
+    const finishedAt = deps.clock();
+
+    if (failure && failure.retryable && job.attempt < job.maxAttempts) {
+      deps.metrics.nodeAttemptsTotal.inc({ node_type: node.type, result: 'retry' });
+      deps.metrics.errorsTotal.inc({ category: failure.category, code: failure.code });
+      log.warn({ code: failure.code, category: failure.category, err: failure.message }, 'node attempt failed: retrying');
+      await deps.events.publish({
+        type: 'node.retrying',
+        executionId: data.executionId,
+        flowId: data.flowId,
+        workspaceId: data.workspaceId,
+        nodeId: node.id,
+        at: finishedAt.toISOString(),
+        data: { attempt: job.attempt, nextAttempt: job.attempt + 1, error: { code: failure.code, category: failure.category, message: failure.message } },
+      });
+      throw failure;
+    }
+
+    const result: NodeResult = {
+      status: failure ? 'failed' : 'completed',
+      output: outcome ? outcome.output : null,
+      error: failure ? { code: failure.code, category: failure.category, message: failure.message } : null,
+      usage: outcome?.usage ?? null,
+      cost: outcome?.cost ?? null,
+      attempts: job.attempt,
+      input: outcome?.resolvedInput ?? null,
+      provider: outcome?.provider ?? (node.type === 'llm' ? node.provider : null),
+      model: outcome?.model ?? (node.type === 'llm' ? node.model : null),
+      workerId: deps.workerId,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      runtimeMs,
+    };
+    const continues = !failure || !failureEndsExecution(node);
+    const commit = await deps.state.commitNode({
+      executionId: data.executionId,
+      nodeId: node.id,
+      result,
+      takenChildren: continues ? children : [],
+      failExecution: !continues,
+      at: finishedAt.toISOString(),
+    });
+
+    const flush: FlushEntry[] = [
+      { kind: 'node', executionId: data.executionId, nodeId: node.id, result, workspaceId: data.workspaceId, flowId: data.flowId, nodeType: node.type },
+    ];
+    if (commit.finished) flush.push({ kind: 'execution', executionId: data.executionId });
+    const work: Array<Promise<unknown>> = [deps.state.appendFlush(flush)];
+    if (commit.ready.length > 0) work.push(deps.queue.addBulk(childJobs(data, commit.ready, flow.nodes)));
+    if (failure) {
+      const dead: DeadLetterJobData = {
+        executionId: data.executionId,
+        workspaceId: data.workspaceId,
+        nodeId: node.id,
+        error: { code: failure.code, category: failure.category, message: failure.message },
+        attempts: job.attempt,
+        failedAt: finishedAt.toISOString(),
+      };
+      work.push(deps.queue.add({ queue: QUEUES.dead, name: 'dead-letter', data: dead, jobId: `${job.id}.dead` }));
+    }
+    await Promise.all(work);
+
+    deps.metrics.nodesTotal.inc({ node_type: node.type, status: result.status });
+    deps.metrics.nodeDuration.observe({ node_type: node.type, status: result.status }, runtimeMs / 1000);
+    deps.metrics.nodeAttemptsTotal.inc({ node_type: node.type, result: failure ? 'failed' : 'ok' });
+    if (failure) {
+      deps.metrics.errorsTotal.inc({ category: failure.category, code: failure.code });
+      log.warn({ code: failure.code, category: failure.category, err: failure.message, runtimeMs }, 'node failed');
+    } else {
+      log.info({ runtimeMs, ready: commit.ready }, 'node completed');
+    }
+    if (commit.finished) {
+      deps.metrics.executionsTotal.inc({ status: commit.executionStatus });
+      log.info({ status: commit.executionStatus }, 'execution finished');
+    }
+  };
+}
+
+/** Never written: a commit of an already-committed node stores nothing. */
+function skippedPlaceholder(at: Date): NodeResult {
+  return {
+    status: 'skipped', output: null, error: null, usage: null, cost: null, attempts: 0, input: null,
+    provider: null, model: null, workerId: null, startedAt: null, finishedAt: at.toISOString(), runtimeMs: null,
+  };
+}

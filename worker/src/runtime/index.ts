@@ -1,0 +1,73 @@
+/** The worker's moving parts: the two queue consumers, the flusher and the queue-depth gauge. */
+import { ALL_QUEUES, QUEUES } from '@weft/shared/ports';
+import type { WorkerDeps } from '../deps.js';
+import { FlowCache } from '../flow-cache.js';
+import { Flusher } from '../flush/flusher.js';
+import { createNodeRunner } from '../nodes/index.js';
+import { createExecutionProcessor } from '../processors/execution.processor.js';
+import { createNodeProcessor } from '../processors/node.processor.js';
+import type { StateStore } from '@weft/shared/ports';
+
+export interface WorkerRuntime {
+  /** Stops taking jobs, lets running ones finish up to `graceMs`, then aborts them. */
+  close(options?: { graceMs?: number }): Promise<void>;
+}
+
+export function startWorkerRuntime(deps: WorkerDeps & { flushState?: StateStore }): WorkerRuntime {
+  const { config, logger, metrics } = deps;
+  const repos = deps.database.repos;
+  const flows = new FlowCache(repos.flows);
+  const runNode = createNodeRunner({ repos, metrics, createProvider: deps.createProvider });
+  const log = logger.child({ workerId: config.workerId });
+
+  const executions = deps.queue.process(
+    QUEUES.executions,
+    createExecutionProcessor({ repos, state: deps.state, queue: deps.queue, flows, logger: log, metrics, clock: deps.clock }),
+    { concurrency: Math.max(5, Math.ceil(config.workerConcurrency / 2)) },
+  );
+  const nodes = deps.queue.process(
+    QUEUES.nodes,
+    createNodeProcessor({ state: deps.state, queue: deps.queue, events: deps.events, flows, runNode, logger: log, metrics, clock: deps.clock, workerId: config.workerId }),
+    { concurrency: config.workerConcurrency },
+  );
+  const flusher = new Flusher({
+    state: deps.flushState ?? deps.state,
+    repos,
+    flows,
+    logger: log,
+    metrics,
+    consumer: config.workerId,
+    hotStateTtlSeconds: config.hotStateTtlSeconds,
+  });
+  flusher.start();
+
+  const depthTimer = setInterval(() => {
+    void (async () => {
+      for (const queue of ALL_QUEUES) {
+        const counts = await deps.queue.counts(queue);
+        for (const [state, value] of Object.entries(counts) as Array<[string, number]>) metrics.queueJobs.set({ queue, state }, value);
+      }
+    })().catch((err: unknown) => { log.debug({ err }, 'queue depth poll failed'); });
+  }, 5000);
+  depthTimer.unref();
+  log.info({ concurrency: config.workerConcurrency }, 'worker started');
+
+  return {
+    async close(options = {}) {
+      clearInterval(depthTimer);
+      const graceMs = options.graceMs ?? config.shutdownGraceMs;
+      const graceful = Promise.all([executions.close(), nodes.close()]);
+      const timedOut = await Promise.race([
+        graceful.then(() => false),
+        new Promise<boolean>((resolve) => setTimeout(() => { resolve(true); }, graceMs).unref()),
+      ]);
+      if (timedOut) {
+        // Unfinished jobs are not lost: their locks lapse and another worker redelivers them.
+        log.warn({ graceMs }, 'grace period over: aborting running jobs');
+        await Promise.all([executions.close({ force: true }), nodes.close({ force: true })]);
+      }
+      await flusher.stop();
+      log.info('worker stopped');
+    },
+  };
+}
