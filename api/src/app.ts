@@ -1,0 +1,109 @@
+/**
+ * buildApp(deps): the whole HTTP api as a Fastify instance that never listens (main.ts
+ * listens; tests use inject()). Order matters: the error handler, body parser, metrics and
+ * auth hooks and the OpenAPI collector are registered before any route.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import websocket from '@fastify/websocket';
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
+import type { ApiDeps } from './deps.js';
+import { EventHub } from './events/event-hub.js';
+import type { ApiInstance, RoutePlugin } from './fastify-types.js';
+import authPlugin from './plugins/auth.plugin.js';
+import bodyParserPlugin from './plugins/body-parser.plugin.js';
+import errorHandlerPlugin from './plugins/error-handler.plugin.js';
+import httpMetricsPlugin from './plugins/http-metrics.plugin.js';
+import openApiPlugin from './plugins/openapi.plugin.js';
+import { credentialsRoutes } from './routes/credentials.routes.js';
+import { eventsRoutes } from './routes/events.routes.js';
+import { executionsRoutes } from './routes/executions.routes.js';
+import { flowsRoutes } from './routes/flows.routes.js';
+import { healthRoutes } from './routes/health.routes.js';
+import { metricsRoutes } from './routes/metrics.routes.js';
+import { modelsRoutes } from './routes/models.routes.js';
+import { queuesRoutes } from './routes/queues.routes.js';
+import { workspacesRoutes } from './routes/workspaces.routes.js';
+
+/**
+ * Every route plugin, each registered with `{ deps }`. Routes declare their full path
+ * (`/v1/...`); auth is decided by the auth plugin from the path and `config.auth`, never by
+ * the route itself.
+ */
+export const ROUTE_PLUGINS: readonly RoutePlugin[] = [
+  healthRoutes,
+  metricsRoutes,
+  workspacesRoutes,
+  credentialsRoutes,
+  flowsRoutes,
+  modelsRoutes,
+  queuesRoutes,
+  // ---- executions and live events (GET /v1/ws, SSE) ----
+  executionsRoutes,
+  eventsRoutes,
+];
+
+/** A client's X-Request-Id is kept when it is a sane token; otherwise a fresh UUID. */
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function requestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
+}
+
+/** The request URL as logged: `?token=` (accepted by the event routes) is never written out. */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
+}
+
+export async function buildApp(deps: ApiDeps): Promise<ApiInstance> {
+  const logger: FastifyBaseLogger = deps.logger.child(
+    { component: 'api' },
+    {
+      serializers: {
+        req: (req: { method?: string; url?: string; ip?: string; socket?: { remotePort?: number } }) => ({
+          method: req.method,
+          url: redactUrl(req.url ?? ''),
+          remoteAddress: req.ip,
+          remotePort: req.socket?.remotePort,
+        }),
+      },
+    },
+  );
+
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: deps.config.bodyLimitBytes,
+    trustProxy: false,
+    genReqId: requestId,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true },
+  })
+    .setValidatorCompiler(TypeBoxValidatorCompiler)
+    .withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('deps', deps);
+  // One event-bus subscription per api instance, fanned out to WebSocket and SSE clients.
+  const hub = new EventHub(deps.events, deps.metrics, deps.logger.child({ component: 'event-hub' }));
+  app.decorate('hub', hub);
+  await hub.start();
+  app.addHook('onClose', async () => { await hub.stop(); });
+  app.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    done();
+  });
+
+  await app.register(errorHandlerPlugin);
+  await app.register(bodyParserPlugin);
+  await app.register(httpMetricsPlugin, { metrics: deps.metrics });
+  await app.register(openApiPlugin);
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  await app.register(authPlugin);
+
+  for (const routes of ROUTE_PLUGINS) {
+    await app.register(routes, { deps });
+  }
+
+  return app;
+}

@@ -1,0 +1,29 @@
+import type { WeftDatabase } from '@weft/db/repos';
+import type { WeftConfig } from '@weft/shared/config';
+import type { Logger } from '@weft/shared/logging';
+import type { WeftMetrics } from '@weft/shared/metrics';
+import type { EventBus, JobQueue, StateStore } from '@weft/shared/ports';
+
+/** A dependency `/health/ready` probes; `check` throws when the dependency is unreachable. */
+export interface ReadinessCheck {
+  /** Key in the readiness answer, e.g. `redis`. */
+  name: string;
+  check: () => Promise<void>;
+}
+
+/** Everything the api needs, built once by main.ts and passed to buildApp(). */
+export interface ApiDeps {
+  config: WeftConfig;
+  database: WeftDatabase;
+  queue: JobQueue;
+  state: StateStore;
+  events: EventBus;
+  logger: Logger;
+  metrics: WeftMetrics;
+  clock: () => Date;
+  /**
+   * Extra dependencies probed by `/health/ready` besides the database (which is always
+   * probed as `postgres`), e.g. `{name: 'redis', check: () => redis.ping()}`.
+   */
+  readiness?: readonly ReadinessCheck[];
+}

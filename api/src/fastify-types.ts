@@ -1,0 +1,35 @@
+/**
+ * Fastify type augmentation and the instance/plugin types every api module uses.
+ */
+import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+import type { ApiDeps } from './deps.js';
+
+/**
+ * Who may call a route. Default: `workspace` for every route under `/v1/`, `none` elsewhere.
+ * `admin` routes need `Authorization: Bearer $WEFT_ADMIN_TOKEN` instead of a workspace key.
+ */
+export type RouteAuth = 'none' | 'workspace' | 'admin';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the auth plugin on every workspace-authenticated route; '' elsewhere. */
+    workspaceId: string;
+  }
+  interface FastifyContextConfig {
+    auth?: RouteAuth;
+  }
+  interface FastifyInstance {
+    /** The deps bag given to buildApp(), for helpers that only hold a request. */
+    deps: ApiDeps;
+  }
+}
+
+export type ApiInstance = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+/** Every route plugin receives the deps bag explicitly. */
+export interface RoutePluginOptions {
+  deps: ApiDeps;
+}
+
+export type RoutePlugin = FastifyPluginAsyncTypebox<RoutePluginOptions>;

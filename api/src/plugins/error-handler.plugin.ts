@@ -1,0 +1,203 @@
+/**
+ * Turns everything thrown into `{ error: { code, message, details? } }` (api.md, "Errors").
+ * Client mistakes are never a 500: validation, JSON, size and media-type failures map to
+ * their 4xx codes; only what nobody anticipated is `internal_error`, with a generic message.
+ */
+import { WeftError, type ErrorCode, type ErrorDetail } from '@weft/shared/errors';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
+import fp from 'fastify-plugin';
+
+export function notFound(what: string): WeftError {
+  return new WeftError('NOT_FOUND', `${what} not found`);
+}
+
+export function conflict(message: string, details?: ErrorDetail[]): WeftError {
+  return new WeftError('CONFLICT', message, details ? { details } : {});
+}
+
+export interface ErrorBody {
+  /** `code` (also in details) is the catalog code lowercased, e.g. `invalid_flow`. */
+  error: { code: string; message: string; details?: Array<{ path: string; message: string; code?: string }> };
+}
+
+/** Retry-After when the error does not say: a rate limit clears fast, an outage less so. */
+const DEFAULT_RETRY_AFTER_MS: Partial<Record<number, number>> = { 429: 1000, 503: 5000 };
+
+const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_NOT_FOUND: 'NOT_FOUND',
+};
+
+const CODES_BY_STATUS: Readonly<Record<number, ErrorCode>> = {
+  400: 'INVALID_REQUEST',
+  401: 'UNAUTHORIZED',
+  404: 'NOT_FOUND',
+  409: 'CONFLICT',
+  413: 'PAYLOAD_TOO_LARGE',
+  415: 'UNSUPPORTED_MEDIA_TYPE',
+  429: 'RATE_LIMITED',
+};
+
+/**
+ * Error codes (node sockets, Postgres SQLSTATE classes 08/53/57) and names (ioredis) that mean
+ * a dependency is unreachable: the answer is 503 with Retry-After, not a 500.
+ */
+const DEPENDENCY_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN',
+  '08000', '08001', '08003', '08004', '08006', '53300', '57P01', '57P02', '57P03',
+]);
+const DEPENDENCY_ERROR_NAMES: ReadonlySet<string> = new Set(['MaxRetriesPerRequestError', 'ConnectionTimeoutError']);
+
+function isDependencyFailure(err: unknown): boolean {
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && DEPENDENCY_ERROR_CODES.has(code)) return true;
+    if (DEPENDENCY_ERROR_NAMES.has(current.name)) return true;
+    if (current instanceof AggregateError && current.errors.some((e) => isDependencyFailure(e))) return true;
+    current = current.cause;
+  }
+  return false;
+}
+
+function escapePointer(segment: string): string {
+  return segment.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
+function stringList(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  return [];
+}
+
+/**
+ * Validation errors (Ajv or TypeBox, both Ajv-shaped) to `{path, message}` details. A failed
+ * `anyOf` reports itself once instead of once per branch; missing and extra properties point
+ * at the property, not at its parent.
+ */
+export function validationDetails(errors: readonly FastifySchemaValidationError[]): ErrorDetail[] {
+  const anyOfPaths = errors.filter((e) => e.keyword === 'anyOf').map((e) => `${e.schemaPath}/anyOf/`);
+  const details: ErrorDetail[] = [];
+  const seen = new Set<string>();
+  const add = (path: string, message: string): void => {
+    const key = `${path}\u0000${message}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    details.push({ path, message });
+  };
+  for (const e of errors) {
+    if (anyOfPaths.some((prefix) => e.schemaPath.startsWith(prefix))) continue;
+    const params = e.params;
+    if (e.keyword === 'required') {
+      for (const prop of [...stringList(params.missingProperty), ...stringList(params.requiredProperties)]) {
+        add(`${e.instancePath}/${escapePointer(prop)}`, 'is required');
+      }
+      continue;
+    }
+    if (e.keyword === 'additionalProperties') {
+      for (const prop of [...stringList(params.additionalProperty), ...stringList(params.additionalProperties)]) {
+        add(`${e.instancePath}/${escapePointer(prop)}`, 'is not allowed');
+      }
+      continue;
+    }
+    if (e.keyword === 'boolean') {
+      // TypeBox reports each extra property under `additionalProperties: false` as a false schema.
+      add(e.instancePath, 'is not allowed');
+      continue;
+    }
+    if (e.keyword === 'enum' && Array.isArray(params.allowedValues)) {
+      add(e.instancePath, `must be one of: ${params.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`);
+      continue;
+    }
+    if (e.keyword === 'anyOf') {
+      add(e.instancePath, 'does not match any allowed shape');
+      continue;
+    }
+    add(e.instancePath, e.message ?? `fails ${e.keyword}`);
+  }
+  return details;
+}
+
+const PART_NAMES: Readonly<Record<string, string>> = { body: 'body', querystring: 'query string', params: 'path', headers: 'headers' };
+
+function fromValidation(err: FastifyError): WeftError {
+  const validation = err.validation ?? [];
+  const context = err.validationContext ?? 'body';
+  // See schemas/common-schemas.ts (Uuid): a malformed id in the path is a resource that does not exist.
+  if (context === 'params' && validation.length > 0 && validation.every((v) => v.keyword === 'format' && (v.params as { format?: unknown }).format === 'uuid')) {
+    return new WeftError('NOT_FOUND', 'not found');
+  }
+  const details = validationDetails(validation);
+  const first = details[0];
+  const summary = first ? `${first.path === '' ? '' : `${first.path} `}${first.message}` : 'does not match the schema';
+  const more = details.length > 1 ? ` (and ${details.length - 1} more)` : '';
+  return new WeftError('INVALID_REQUEST', `invalid ${PART_NAMES[context] ?? context}: ${summary}${more}`, { details });
+}
+
+/** Maps anything thrown to the WeftError the client sees; `internal` marks the unanticipated. */
+export function classifyError(err: unknown): { error: WeftError; internal: boolean } {
+  if (err instanceof WeftError) return { error: err, internal: err.httpStatus === 500 };
+  if (isDependencyFailure(err)) {
+    return { error: new WeftError('DEPENDENCY_UNAVAILABLE', 'a dependency is unavailable, retry later', { cause: err }), internal: false };
+  }
+  if (err instanceof Error) {
+    const fe = err as FastifyError;
+    if (fe.validation) return { error: fromValidation(fe), internal: false };
+    const mapped = typeof fe.code === 'string' ? FASTIFY_CODES[fe.code] : undefined;
+    if (mapped) return { error: new WeftError(mapped, fe.message, { cause: err }), internal: false };
+    const status = fe.statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return { error: new WeftError(CODES_BY_STATUS[status] ?? 'INVALID_REQUEST', fe.message, { cause: err }), internal: false };
+    }
+  }
+  return { error: new WeftError('INTERNAL_ERROR', 'internal error', { cause: err }), internal: true };
+}
+
+export function errorBody(error: WeftError, internal: boolean): ErrorBody {
+  if (internal) return { error: { code: 'internal_error', message: 'internal error' } };
+  return {
+    error: {
+      code: error.code.toLowerCase(),
+      message: error.message,
+      ...(error.details && error.details.length > 0
+        ? { details: error.details.map((d) => (d.code === undefined ? d : { ...d, code: d.code.toLowerCase() })) }
+        : {}),
+    },
+  };
+}
+
+function statusOf(error: WeftError, internal: boolean): number {
+  return internal ? 500 : error.httpStatus;
+}
+
+/** Logs (4xx at info, 5xx at error with the stack) and sends the error answer. */
+export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
+  const { error, internal } = classifyError(err);
+  const status = statusOf(error, internal);
+  if (status >= 500) {
+    request.log.error({ err, code: error.code, status }, 'request failed');
+  } else {
+    request.log.info({ code: error.code, status, details: error.details }, error.message);
+  }
+  if (status === 429 || status === 503) {
+    const ms = error.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS[status] ?? 1000;
+    void reply.header('retry-after', String(Math.max(1, Math.ceil(ms / 1000))));
+  }
+  if (status === 401) void reply.header('www-authenticate', 'Bearer realm="weft"');
+  return reply.code(status).send(errorBody(error, internal));
+}
+
+function errorHandlerPlugin(app: FastifyInstance, _opts: unknown, done: (err?: Error) => void): void {
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
+  app.setNotFoundHandler((request, reply) => {
+    // The path only: a query string may carry a token (`?token=` on the event routes).
+    const path = request.url.split('?', 1)[0] ?? '';
+    return sendError(request, reply, new WeftError('NOT_FOUND', `no route ${request.method} ${path}`));
+  });
+  done();
+}
+
+export default fp(errorHandlerPlugin, { name: 'weft-error-handler', fastify: '5.x' });

@@ -1,0 +1,162 @@
+/**
+ * Live events (api.md, "Live events"): SSE per execution with Last-Event-ID replay, and the
+ * WebSocket subscribe protocol by execution or flow. Both ride on the app's EventHub.
+ */
+import { isEventId, TERMINAL_EVENT_TYPES, type WeftEvent } from '@weft/shared/engine';
+import type { WebSocket } from 'ws';
+import { Type } from 'typebox';
+import type { RoutePlugin } from '../fastify-types.js';
+import { notFound } from '../plugins/error-handler.plugin.js';
+import { IdParamsSchema, errorResponses } from '../schemas/common-schemas.js';
+
+const HEARTBEAT_MS = 15_000;
+
+function sseFrame(event: WeftEvent): string {
+  return `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+export const eventsRoutes: RoutePlugin = (app, { deps }) => {
+  const { repos } = deps.database;
+  const log = deps.logger.child({ component: 'events' });
+
+  app.get(
+    '/v1/executions/:id/events',
+    {
+      schema: {
+        tags: ['events'],
+        summary: 'Server-sent events of one execution; Last-Event-ID replays what was missed',
+        params: IdParamsSchema,
+        querystring: Type.Object({ token: Type.Optional(Type.String()), lastEventId: Type.Optional(Type.String()) }),
+        response: { ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const workspaceId = request.workspaceId;
+      const execution = await repos.executions.get({ workspaceId, executionId: request.params.id });
+      if (!execution) throw notFound(`execution ${request.params.id}`);
+      const header = request.headers['last-event-id'];
+      const rawLast = (Array.isArray(header) ? header[0] : header) ?? request.query.lastEventId;
+      const afterId = rawLast && isEventId(rawLast) ? rawLast : undefined;
+
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      raw.write(': connected\n\n');
+      deps.metrics.eventSubscribers.inc({ transport: 'sse' });
+      let off: (() => void) | null = null;
+      let closed = false;
+      const heartbeat = setInterval(() => { raw.write(': ping\n\n'); }, HEARTBEAT_MS);
+      const end = (): void => {
+        if (closed) return;
+        closed = true;
+        clearInterval(heartbeat);
+        off?.();
+        deps.metrics.eventSubscribers.dec({ transport: 'sse' });
+        raw.end();
+      };
+      request.raw.on('close', end);
+      try {
+        off = await app.hub.follow({
+          workspaceId,
+          executionId: execution.id,
+          ...(afterId ? { afterId } : {}),
+          send: (event) => {
+            if (closed) return;
+            raw.write(sseFrame(event));
+            if (TERMINAL_EVENT_TYPES.has(event.type)) end();
+          },
+        });
+        if (closed) off();
+        // A finished execution whose events already expired: nothing more will come.
+        else if (['completed', 'failed', 'cancelled'].includes((await repos.executions.get({ workspaceId, executionId: execution.id }))?.status ?? '')
+          && (await deps.events.replay(execution.id)).length === 0) end();
+      } catch (err) {
+        log.warn({ err, executionId: execution.id }, 'event stream failed');
+        end();
+      }
+    },
+  );
+
+  app.get('/v1/ws', { websocket: true, schema: { tags: ['events'], summary: 'WebSocket: subscribe to executions or flows', hide: false } }, (socket: WebSocket, request) => {
+    const workspaceId = request.workspaceId;
+    const subscriptions = new Map<string, () => void>();
+    deps.metrics.eventSubscribers.inc({ transport: 'ws' });
+    const send = (message: unknown): void => {
+      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
+    };
+    const error = (code: string, message: string): void => { send({ type: 'error', error: { code, message } }); };
+
+    const handle = async (text: string): Promise<void> => {
+      let msg: unknown;
+      try {
+        msg = JSON.parse(text);
+      } catch {
+        error('invalid_json', 'messages must be JSON');
+        return;
+      }
+      if (typeof msg !== 'object' || msg === null) {
+        error('invalid_request', 'a message is an object with a type');
+        return;
+      }
+      const { type, executionId, flowId, since } = msg as Record<string, unknown>;
+      if (type !== 'subscribe' && type !== 'unsubscribe') {
+        error('invalid_request', "type must be 'subscribe' or 'unsubscribe'");
+        return;
+      }
+      const target = typeof executionId === 'string' ? { kind: 'execution' as const, id: executionId } : typeof flowId === 'string' ? { kind: 'flow' as const, id: flowId } : null;
+      if (!target) {
+        error('invalid_request', 'give executionId or flowId');
+        return;
+      }
+      const key = `${target.kind}:${target.id}`;
+      if (type === 'unsubscribe') {
+        subscriptions.get(key)?.();
+        subscriptions.delete(key);
+        send({ type: 'unsubscribed', [`${target.kind}Id`]: target.id });
+        return;
+      }
+      if (subscriptions.has(key)) return;
+      const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+      if (target.kind === 'execution') {
+        const execution = uuid.test(target.id) ? await repos.executions.get({ workspaceId, executionId: target.id }) : null;
+        if (!execution) {
+          error('not_found', `execution ${target.id} not found`);
+          return;
+        }
+        const afterId = typeof since === 'string' && isEventId(since) ? since : undefined;
+        // Subscribing to an execution replays its events so far, then goes live.
+        subscriptions.set(key, () => undefined);
+        send({ type: 'subscribed', executionId: execution.id });
+        const off = await app.hub.follow({ workspaceId, executionId: execution.id, ...(afterId ? { afterId } : {}), send });
+        if (subscriptions.has(key)) subscriptions.set(key, off);
+        else off();
+      } else {
+        const flow = uuid.test(target.id) ? await repos.flows.get({ workspaceId, flowId: target.id }) : null;
+        if (!flow) {
+          error('not_found', `flow ${target.id} not found`);
+          return;
+        }
+        subscriptions.set(key, app.hub.onFlow(workspaceId, flow.id, send));
+        send({ type: 'subscribed', flowId: flow.id });
+      }
+    };
+
+    socket.on('message', (data: Buffer) => {
+      handle(data.toString('utf8')).catch((err: unknown) => {
+        log.warn({ err }, 'websocket message failed');
+        error('internal_error', 'could not handle the message');
+      });
+    });
+    socket.on('close', () => {
+      for (const off of subscriptions.values()) off();
+      subscriptions.clear();
+      deps.metrics.eventSubscribers.dec({ transport: 'ws' });
+    });
+  });
+  return Promise.resolve();
+};

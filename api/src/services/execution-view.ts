@@ -1,0 +1,135 @@
+/**
+ * Builds the execution document of api.md. Postgres is the record once the final state is
+ * flushed; while an execution is live (or flushed only partly) hot state is overlaid.
+ */
+import type { ExecutionRow, NodeRunRow, Repos } from '@weft/db/repos';
+import {
+  executionOutput,
+  sumCost,
+  sumUsage,
+  TERMINAL_EXECUTION_STATUSES,
+  type Cost,
+  type ExecutionStatus,
+  type HotExecution,
+  type NodeError,
+  type NodeResult,
+  type NodeStatus,
+  type Usage,
+} from '@weft/shared/engine';
+import type { StateStore } from '@weft/shared/ports';
+
+export interface NodeView {
+  nodeId: string;
+  status: NodeStatus;
+  attempts: number;
+  output: unknown;
+  error: NodeError | null;
+  usage: Usage | null;
+  cost: Cost | null;
+  provider: string | null;
+  model: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  runtimeMs: number | null;
+}
+
+export interface ExecutionView {
+  id: string;
+  flowId: string;
+  flowVersion: number;
+  status: ExecutionStatus;
+  input: unknown;
+  output: unknown;
+  error: ExecutionRow['error'];
+  usage: Usage | null;
+  cost: Cost | null;
+  nodes?: NodeView[];
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+export function summaryView(row: ExecutionRow): ExecutionView {
+  return {
+    id: row.id,
+    flowId: row.flowId,
+    flowVersion: row.flowVersion,
+    status: row.status,
+    input: row.input,
+    output: row.output ?? null,
+    error: row.error,
+    usage: row.usage,
+    cost: row.cost,
+    createdAt: row.createdAt.toISOString(),
+    startedAt: iso(row.startedAt),
+    finishedAt: iso(row.finishedAt),
+  };
+}
+
+function fromRun(run: NodeRunRow): NodeView {
+  return {
+    nodeId: run.nodeId, status: run.status, attempts: run.attempts, output: run.output ?? null, error: run.error,
+    usage: run.usage, cost: run.cost, provider: run.provider, model: run.model,
+    startedAt: iso(run.startedAt), finishedAt: iso(run.finishedAt), runtimeMs: run.runtimeMs,
+  };
+}
+
+function fromResult(nodeId: string, r: NodeResult): NodeView {
+  return {
+    nodeId, status: r.status, attempts: r.attempts, output: r.output, error: r.error, usage: r.usage, cost: r.cost,
+    provider: r.provider, model: r.model, startedAt: r.startedAt, finishedAt: r.finishedAt, runtimeMs: r.runtimeMs,
+  };
+}
+
+function pendingNode(nodeId: string, status: NodeStatus = 'pending', attempts = 0, startedAt: string | null = null): NodeView {
+  return { nodeId, status, attempts, output: null, error: null, usage: null, cost: null, provider: null, model: null, startedAt, finishedAt: null, runtimeMs: null };
+}
+
+export async function loadExecutionView(input: {
+  repos: Pick<Repos, 'executions' | 'nodeRuns' | 'flows'>;
+  state: StateStore;
+  workspaceId: string;
+  executionId: string;
+}): Promise<ExecutionView | null> {
+  const row = await input.repos.executions.get({ workspaceId: input.workspaceId, executionId: input.executionId });
+  if (!row) return null;
+  const flow = await input.repos.flows.getVersion(row.flowId, row.flowVersion);
+  const nodeOrder = flow ? flow.nodes.map((n) => n.id) : [];
+  const view = summaryView(row);
+
+  const hot: HotExecution | null = TERMINAL_EXECUTION_STATUSES.has(row.status) ? null : await input.state.getExecution(row.id);
+  if (!hot) {
+    const runs = new Map((await input.repos.nodeRuns.listByExecution(row.id)).map((r) => [r.nodeId, r]));
+    view.nodes = nodeOrder.map((id) => {
+      const run = runs.get(id);
+      return run ? fromRun(run) : pendingNode(id);
+    });
+    return view;
+  }
+
+  // Live: hot state is ahead of Postgres.
+  const results: Record<string, NodeResult> = {};
+  view.nodes = nodeOrder.map((id) => {
+    const node = hot.nodes[id];
+    if (!node) return pendingNode(id);
+    if (node.result) {
+      results[id] = node.result;
+      return fromResult(id, node.result);
+    }
+    return pendingNode(id, node.status, node.attempts, node.startedAt);
+  });
+  const all = Object.values(results);
+  view.status = hot.status;
+  view.startedAt = hot.startedAt ?? view.startedAt;
+  view.finishedAt = hot.finishedAt;
+  view.usage = sumUsage(all);
+  view.cost = sumCost(all);
+  if (hot.status === 'completed' && flow) view.output = executionOutput(flow, results);
+  if (hot.status === 'failed') {
+    const failed = Object.entries(results).find(([id, r]) => r.status === 'failed' && flow?.nodes.find((n) => n.id === id)?.onError !== 'continue');
+    if (failed?.[1].error) view.error = { ...failed[1].error, nodeId: failed[0] };
+  }
+  return view;
+}
