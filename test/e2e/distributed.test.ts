@@ -1,0 +1,136 @@
+/**
+ * Distributed mode on real processes: one api and two workers sharing Redis and Postgres,
+ * LLM nodes through the official openai SDK to the mock provider.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
+import { apiClient } from '../helpers/http.js';
+import { freePort, startWeftProcess, waitForHttp, type WeftProcess } from '../helpers/processes.js';
+import { createTestServices, type TestServices } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { chainScenario, createFlow, diamondScenario, loadFixture, startLatencyMs, waitScenario, type Target } from './scenarios.js';
+
+const ADMIN = 'e2e-admin-token-0123456789';
+
+describe('distributed mode: api + 2 workers on Redis and Postgres', () => {
+  let svc: TestServices;
+  let mock: MockLlm;
+  const procs: WeftProcess[] = [];
+  let baseUrl: string;
+  let target: Target;
+  let db: pg.Client;
+
+  beforeAll(async () => {
+    svc = await createTestServices();
+    mock = await startMockLlm({ port: 0, host: '127.0.0.1' });
+    const env = {
+      REDIS_URL: svc.redisUrl,
+      DATABASE_URL: svc.databaseUrl,
+      WEFT_REDIS_PREFIX: svc.prefix,
+      WEFT_MASTER_KEY: randomBytes(32).toString('base64'),
+      WEFT_ADMIN_TOKEN: ADMIN,
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+      // One job per worker at a time: parallel branches must spread across the fleet.
+      WORKER_CONCURRENCY: '1',
+    };
+    const apiPort = await freePort();
+    const api = startWeftProcess({ name: 'api', script: 'api/src/main.ts', args: ['--role=api'], env: { ...env, PORT: String(apiPort) } });
+    procs.push(api);
+    baseUrl = `http://127.0.0.1:${apiPort}`;
+    // The api migrates the database before it listens; workers start after that.
+    await waitForHttp(`${baseUrl}/health/ready`, api, 60_000);
+    for (const id of ['w1', 'w2']) {
+      const port = await freePort();
+      const worker = startWeftProcess({ name: id, script: 'worker/src/main.ts', env: { ...env, WORKER_PORT: String(port), WORKER_ID: id } });
+      procs.push(worker);
+      await waitForHttp(`http://127.0.0.1:${port}/health/ready`, worker, 60_000);
+    }
+    const ws = await apiClient(baseUrl)('POST', '/v1/workspaces', { name: 'e2e' }, { authorization: `Bearer ${ADMIN}` });
+    expect(ws.status, JSON.stringify(ws.body)).toBe(201);
+    const call = apiClient(baseUrl, ws.body.apiKey);
+    const cred = await call('PUT', '/v1/credentials/openai', { apiKey: 'sk-test-e2e-key', baseUrl: `${mock.url}/v1` });
+    expect(cred.status).toBe(204);
+    target = { baseUrl, apiKey: ws.body.apiKey, mock };
+    db = new pg.Client({ connectionString: svc.databaseUrl });
+    await db.connect();
+  }, 120_000);
+
+  afterAll(async () => {
+    await db?.end();
+    await Promise.all(procs.map((p) => p.stop()));
+    await mock?.close();
+    await svc?.cleanup();
+  });
+
+  it('runs the 3-node chain: WebSocket events in order, upstream output in each prompt, rows in Postgres', async () => {
+    const { executionId } = await chainScenario(target);
+    // The flusher writes the final state to Postgres shortly after the end.
+    const row = await waitFor(async () => {
+      const r = await db.query('select status, usage, started_at, finished_at from executions where id = $1', [executionId]);
+      return r.rows[0]?.status === 'completed' ? r.rows[0] : null;
+    }, { timeoutMs: 15_000 });
+    expect(row.usage.totalTokens).toBeGreaterThan(0);
+    expect(row.finished_at.getTime()).toBeGreaterThanOrEqual(row.started_at.getTime());
+    const runs = await db.query('select node_id, status, attempts, usage, runtime_ms, worker_id, started_at, finished_at from node_runs where execution_id = $1 order by started_at', [executionId]);
+    expect(runs.rows.map((r) => r.node_id)).toEqual(['research', 'summary', 'actions']);
+    for (const r of runs.rows) {
+      expect(r.status).toBe('completed');
+      expect(r.attempts).toBe(1);
+      expect(r.usage.totalTokens).toBeGreaterThan(0);
+      expect(['w1', 'w2']).toContain(r.worker_id);
+      expect(r.runtime_ms).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it('answers the full result in one call with wait: true', async () => {
+    await waitScenario(target);
+  });
+
+  it('answers 202 in well under 100 ms', async () => {
+    expect(await startLatencyMs(target)).toBeLessThan(100);
+  });
+
+  it('runs a diamond: b and c concurrently on different workers, d once with both outputs', async () => {
+    const doc = await diamondScenario(target);
+    const runs = await waitFor(async () => {
+      const r = await db.query('select node_id, worker_id from node_runs where execution_id = $1', [doc.id]);
+      return r.rows.length === 4 ? r.rows : null;
+    }, { timeoutMs: 15_000 });
+    const worker = new Map(runs.map((r) => [r.node_id, r.worker_id]));
+    expect(worker.get('b')).not.toBe(worker.get('c'));
+  });
+
+  it('answers bad input with the api.md error shape', async () => {
+    const call = apiClient(baseUrl, target.apiKey);
+    const missing = await apiClient(baseUrl)('GET', '/v1/flows');
+    expect(missing.status).toBe(401);
+    expect(missing.body.error.code).toBe('unauthorized');
+
+    const malformed = await call('POST', '/v1/flows', '{"name": "broken",');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.code).toBe('invalid_json');
+
+    const cyclic = await call('POST', '/v1/flows', { name: 'loop', nodes: [{ id: 'a', type: 'transform', expression: '1' }, { id: 'b', type: 'transform', expression: '2' }], edges: [{ from: 'a', to: 'b' }, { from: 'b', to: 'a' }] });
+    expect(cyclic.status).toBe(400);
+    expect(cyclic.body.error.code).toBe('invalid_flow');
+    expect(cyclic.body.error.details[0].path).toBe('/edges');
+
+    const unknown = await call('POST', '/v1/flows/0190d7a0-0000-7000-8000-000000000000/executions', {});
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('not_found');
+
+    // Another workspace's flow is invisible: 404, never 403.
+    const other = await apiClient(baseUrl)('POST', '/v1/workspaces', { name: 'other' }, { authorization: `Bearer ${ADMIN}` });
+    const theirs = await createFlow({ ...target, apiKey: other.body.apiKey }, loadFixture('chain'));
+    const peek = await call('GET', `/v1/flows/${theirs.id}`);
+    expect(peek.status).toBe(404);
+    const run = await call('POST', `/v1/flows/${theirs.id}/executions`, {});
+    expect(run.status).toBe(404);
+    // Nothing half-written: no execution of that flow exists.
+    const { rows } = await db.query('select count(*)::int as n from executions where flow_id = $1', [theirs.id]);
+    expect(rows[0].n).toBe(0);
+  });
+});

@@ -1,0 +1,90 @@
+/**
+ * Embedded mode: `npm start` with no REDIS_URL/DATABASE_URL — api and worker in one process
+ * on PGlite and in-memory adapters, and the local mock provider when no credentials exist.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
+import { apiClient } from '../helpers/http.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { freePort, startWeftProcess, waitForHttp, type WeftProcess } from '../helpers/processes.js';
+import { chainScenario, createFlow, diamondScenario, loadFixture, waitScenario, type Target } from './scenarios.js';
+
+describe('embedded mode: one process, PGlite, in-memory queue/state/events', () => {
+  let dataDir: string;
+  let proc: WeftProcess;
+  let baseUrl: string;
+  let apiKey: string;
+  let mock: MockLlm;
+  let target: Target;
+
+  async function boot(): Promise<void> {
+    const port = await freePort();
+    proc = startWeftProcess({
+      name: 'embedded',
+      script: 'api/src/main.ts',
+      env: { REDIS_URL: undefined, DATABASE_URL: undefined, WEFT_MASTER_KEY: undefined, WEFT_ADMIN_TOKEN: undefined, WEFT_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' },
+    });
+    baseUrl = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${baseUrl}/health/ready`, proc, 90_000);
+    await waitFor(() => proc.output().includes('Create and run the 3-node example flow'), { timeoutMs: 30_000 });
+  }
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'weft-embedded-'));
+    await boot();
+    apiKey = (JSON.parse(readFileSync(join(dataDir, 'local-workspace.json'), 'utf8')) as { apiKey: string }).apiKey;
+    mock = await startMockLlm({ port: 0, host: '127.0.0.1' });
+    target = { baseUrl, apiKey, mock };
+  }, 120_000);
+
+  afterAll(async () => {
+    await proc?.stop();
+    await mock?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('prints the URL, a local API key and copy-paste curl lines, and runs offline on the bundled mock', async () => {
+    const out = proc.output();
+    expect(out).toContain(`Weft is running in embedded mode at ${baseUrl}`);
+    expect(out).toContain(apiKey);
+    expect(out).toContain('mock provider at http://127.0.0.1:');
+    // With no credentials of its own, the workspace runs on the bundled mock.
+    const call = apiClient(baseUrl, apiKey);
+    const flow = await createFlow(target, loadFixture('chain'));
+    const res = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { topic: 'offline' }, wait: true, timeoutMs: 20_000 });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.status).toBe('completed');
+    expect(res.body.nodes.every((n: any) => n.status === 'completed')).toBe(true);
+  });
+
+  it('runs the 3-node chain with real credentials pointed at a provider (events, prompts, document)', async () => {
+    // Real keys replace the bundled mock with one call; here the "real" provider is our own mock.
+    const call = apiClient(baseUrl, apiKey);
+    expect((await call('PUT', '/v1/credentials/openai', { apiKey: 'sk-real-looking', baseUrl: `${mock.url}/v1` })).status).toBe(204);
+    await chainScenario(target);
+  });
+
+  it('answers the full result in one call with wait: true', async () => {
+    await waitScenario(target);
+  });
+
+  it('runs a diamond with b and c concurrently and d once', async () => {
+    await diamondScenario(target);
+  });
+
+  it('keeps the workspace, its key and its executions across a restart (PGlite data folder)', async () => {
+    const before = await apiClient(baseUrl, apiKey)('GET', '/v1/executions?limit=100');
+    expect(before.status).toBe(200);
+    expect(before.body.items.length).toBeGreaterThan(3);
+    expect(await proc.stop()).toBe(0);
+    await boot();
+    expect(proc.output()).toContain(apiKey);
+    const after = await apiClient(baseUrl, apiKey)('GET', '/v1/executions?limit=100');
+    expect(after.status).toBe(200);
+    expect(after.body.items.map((e: any) => e.id)).toEqual(before.body.items.map((e: any) => e.id));
+    expect(after.body.items.every((e: any) => e.status === 'completed')).toBe(true);
+  });
+});
