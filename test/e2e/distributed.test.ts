@@ -10,7 +10,7 @@ import { apiClient } from '../helpers/http.js';
 import { freePort, startWeftProcess, waitForHttp, type WeftProcess } from '../helpers/processes.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { chainScenario, createFlow, diamondScenario, loadFixture, startLatencyMs, waitScenario, type Target } from './scenarios.js';
+import { chainScenario, createFlow, failureScenario, retryScenario, sseScenario, transformScenario, wsReplayScenario, diamondScenario, loadFixture, startLatencyMs, waitScenario, type Target } from './scenarios.js';
 
 const ADMIN = 'e2e-admin-token-0123456789';
 
@@ -87,6 +87,24 @@ describe('distributed mode: api + 2 workers on Redis and Postgres', () => {
 
   it('answers the full result in one call with wait: true', async () => {
     await waitScenario(target);
+  });
+
+  it('streams events over SSE with Last-Event-ID replay, and replays over WebSocket on subscribe', async () => {
+    const { executionId } = await chainScenario(target);
+    await sseScenario(target, executionId);
+    await wsReplayScenario(target, executionId);
+  });
+
+  it('runs a transform (JSONata) feeding an LLM node', async () => {
+    await transformScenario(target);
+  });
+
+  it('fails a node at once on a permanent error and stops the execution there', async () => {
+    await failureScenario(target);
+  });
+
+  it('retries a 429, honouring Retry-After, and completes on the second attempt', async () => {
+    await retryScenario(target);
   });
 
   it('answers 202 in well under 100 ms', async () => {

@@ -10,7 +10,7 @@ import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
 import { apiClient } from '../helpers/http.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { freePort, startWeftProcess, waitForHttp, type WeftProcess } from '../helpers/processes.js';
-import { chainScenario, createFlow, diamondScenario, loadFixture, waitScenario, type Target } from './scenarios.js';
+import { chainScenario, createFlow, failureScenario, retryScenario, sseScenario, transformScenario, wsReplayScenario, diamondScenario, loadFixture, waitScenario, type Target } from './scenarios.js';
 
 describe('embedded mode: one process, PGlite, in-memory queue/state/events', () => {
   let dataDir: string;
@@ -71,6 +71,15 @@ describe('embedded mode: one process, PGlite, in-memory queue/state/events', () 
     await waitScenario(target);
   });
 
+  it('streams events over SSE and WebSocket replay, runs transforms, fails and retries like distributed mode', async () => {
+    const { executionId } = await chainScenario(target);
+    await sseScenario(target, executionId);
+    await wsReplayScenario(target, executionId);
+    await transformScenario(target);
+    await failureScenario(target);
+    await retryScenario(target);
+  });
+
   it('runs a diamond with b and c concurrently and d once', async () => {
     await diamondScenario(target);
   });
@@ -84,7 +93,8 @@ describe('embedded mode: one process, PGlite, in-memory queue/state/events', () 
     expect(proc.output()).toContain(apiKey);
     const after = await apiClient(baseUrl, apiKey)('GET', '/v1/executions?limit=100');
     expect(after.status).toBe(200);
-    expect(after.body.items.map((e: any) => e.id)).toEqual(before.body.items.map((e: any) => e.id));
-    expect(after.body.items.every((e: any) => e.status === 'completed')).toBe(true);
+    const summary = (items: any[]): string[] => items.map((e) => `${e.id as string}:${e.status as string}:${JSON.stringify(e.usage)}`);
+    expect(summary(after.body.items)).toEqual(summary(before.body.items));
+    expect(after.body.items.some((e: any) => e.status === 'completed')).toBe(true);
   });
 });

@@ -168,3 +168,143 @@ export async function diamondScenario(target: Target, slowModel = 'mock-slow-600
   expect(target.mock.requests.map((r) => r.model).sort()).toEqual(['gpt-4o-mini', 'gpt-4o-mini', slowModel, slowModel]);
   return res.body;
 }
+
+interface SseFrame {
+  id: string;
+  event: string;
+  data: any;
+}
+
+/** Reads an SSE response to its end (the server ends it after the terminal event). */
+export async function readSse(url: string, headers: Record<string, string>): Promise<{ status: number; frames: SseFrame[] }> {
+  const res = await fetch(url, { headers });
+  if (res.status !== 200) return { status: res.status, frames: [] };
+  expect(res.headers.get('content-type')).toContain('text/event-stream');
+  const text = await res.text();
+  const frames: SseFrame[] = [];
+  for (const block of text.split('\n\n')) {
+    const lines = block.split('\n');
+    const field = (name: string): string | undefined => lines.find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2);
+    const id = field('id');
+    const event = field('event');
+    const data = field('data');
+    if (id && event && data) frames.push({ id, event, data: JSON.parse(data) });
+  }
+  return { status: res.status, frames };
+}
+
+/** SSE replays a finished execution, ends after the terminal event, and honours Last-Event-ID. */
+export async function sseScenario(target: Target, executionId: string): Promise<void> {
+  const url = `${target.baseUrl}/v1/executions/${executionId}/events`;
+  const all = await readSse(url, { authorization: `Bearer ${target.apiKey}` });
+  expect(all.status).toBe(200);
+  const types = all.frames.map((f) => f.event);
+  expect(types[0]).toBe('execution.queued');
+  expect(types.at(-1)).toBe('execution.completed');
+  expect(types.filter((t) => t === 'node.completed')).toHaveLength(3);
+  for (const f of all.frames) {
+    expect(f.data.id).toBe(f.id);
+    expect(f.data.type).toBe(f.event);
+    expect(f.data.executionId).toBe(executionId);
+  }
+  // A client that saw the first three events gets exactly the rest.
+  const resumed = await readSse(url, { authorization: `Bearer ${target.apiKey}`, 'last-event-id': all.frames[2]!.id });
+  expect(resumed.frames.map((f) => f.id)).toEqual(all.frames.slice(3).map((f) => f.id));
+  // Browsers' EventSource cannot set headers: the key may come as ?token=.
+  const viaToken = await readSse(`${url}?token=${target.apiKey}`, {});
+  expect(viaToken.frames.map((f) => f.id)).toEqual(all.frames.map((f) => f.id));
+  // A wrong key is refused, another workspace's execution is invisible.
+  expect((await readSse(url, { authorization: 'Bearer wk_wrong' })).status).toBe(401);
+}
+
+/** Subscribing over WebSocket by execution replays what happened, then goes live; bad messages get an error. */
+export async function wsReplayScenario(target: Target, executionId: string): Promise<void> {
+  const ws = await connectWs(`${wsUrl(target.baseUrl)}?token=${target.apiKey}`);
+  try {
+    ws.send({ type: 'subscribe', executionId });
+    await ws.waitForMessage((m) => m.type === 'execution.completed');
+    const events = ws.messages.filter((m) => typeof m.type === 'string' && m.type.includes('.'));
+    expect(events[0]!.type).toBe('execution.queued');
+    expect(ws.messages[0]).toEqual({ type: 'subscribed', executionId });
+    const since = events[1]!.id as string;
+    ws.messages.length = 0;
+    ws.send({ type: 'unsubscribe', executionId });
+    await ws.waitForMessage((m) => m.type === 'unsubscribed');
+    ws.send({ type: 'subscribe', executionId, since });
+    await ws.waitForMessage((m) => m.type === 'execution.completed');
+    const replayed = ws.messages.filter((m) => typeof m.type === 'string' && m.type.includes('.'));
+    expect(replayed.map((m) => m.id)).toEqual(events.slice(2).map((m) => m.id));
+    ws.sendRaw('not json');
+    ws.send({ type: 'subscribe', executionId: '0190d7a0-0000-7000-8000-000000000000' });
+    ws.send({ type: 'dance' });
+    await waitFor(() => ws.messages.filter((m) => m.type === 'error').length === 3);
+    const codes = ws.messages.filter((m) => m.type === 'error').map((m) => (m.error as any).code);
+    expect(codes.sort()).toEqual(['invalid_json', 'invalid_request', 'not_found']);
+  } finally {
+    ws.close();
+  }
+}
+
+/** A transform (JSONata) feeding an LLM node through {{pick.output.x}}. */
+export async function transformScenario(target: Target): Promise<void> {
+  const call = apiClient(target.baseUrl, target.apiKey);
+  const flow = await createFlow(target, loadFixture('transform-chain'));
+  target.mock.reset();
+  const res = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { topic: 'queues', items: ['a', 'b', 'c'] }, wait: true });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  expect(res.body.status).toBe('completed');
+  const pick = res.body.nodes.find((n: any) => n.nodeId === 'pick');
+  expect(pick.output).toEqual({ topic: 'QUEUES', count: 3 });
+  expect(pick.usage).toBeNull();
+  const prompt = (target.mock.requests[0]!.body as any).messages[0].content as string;
+  expect(prompt).toBe('Write one line about QUEUES covering 3 items: ["a","b","c"]');
+}
+
+/** A permanent provider error fails the node at once and the execution with it; nothing downstream runs. */
+export async function failureScenario(target: Target): Promise<void> {
+  const call = apiClient(target.baseUrl, target.apiKey);
+  const flow = await createFlow(target, {
+    name: 'fails',
+    nodes: [
+      { id: 'a', type: 'llm', provider: 'openai', model: 'mock-400', prompt: 'Hello {{input.who}}' },
+      { id: 'b', type: 'llm', provider: 'openai', model: 'gpt-4o-mini', prompt: 'After {{a}}' },
+    ],
+    edges: [{ from: 'a', to: 'b' }],
+  });
+  target.mock.reset();
+  const res = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { who: 'world' }, wait: true });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  expect(res.body.status).toBe('failed');
+  expect(res.body.error).toMatchObject({ code: 'llm_bad_request', category: 'permanent', nodeId: 'a' });
+  const [a, b] = res.body.nodes;
+  expect(a).toMatchObject({ nodeId: 'a', status: 'failed', attempts: 1 });
+  expect(a.error.category).toBe('permanent');
+  expect(b.status).toBe('pending');
+  expect(target.mock.requests).toHaveLength(1);
+
+  // A reference that cannot be resolved fails the node before any provider call.
+  const missing = await call('POST', `/v1/flows/${flow.id}/executions`, { input: {}, wait: true });
+  expect(missing.body.status).toBe('failed');
+  expect(missing.body.error.code).toBe('template_missing_ref');
+  expect(target.mock.requests).toHaveLength(1);
+}
+
+/** A 429 with Retry-After is retried and then succeeds: one completed node, attempts = 2. */
+export async function retryScenario(target: Target): Promise<void> {
+  const call = apiClient(target.baseUrl, target.apiKey);
+  const flow = await createFlow(target, {
+    name: 'retries',
+    nodes: [{ id: 'a', type: 'llm', provider: 'openai', model: 'mock-429', prompt: 'Retry me {{input.n}}', retry: { attempts: 3, backoff: { type: 'fixed', delayMs: 50 } } }],
+    edges: [],
+  });
+  target.mock.reset();
+  const t0 = Date.now();
+  const res = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { n: Date.now() }, wait: true });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  expect(res.body.status).toBe('completed');
+  expect(res.body.nodes[0]).toMatchObject({ status: 'completed', attempts: 2 });
+  expect(target.mock.requests.map((r) => r.status)).toEqual([429, 200]);
+  // Retry-After: 1 wins over the 50 ms backoff.
+  expect(target.mock.requests[1]!.receivedAt - target.mock.requests[0]!.receivedAt).toBeGreaterThanOrEqual(950);
+  expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
+}

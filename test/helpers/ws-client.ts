@@ -5,6 +5,8 @@ import { waitFor } from './wait-for.js';
 export interface RecordedSocket {
   messages: Array<Record<string, unknown>>;
   send(message: unknown): void;
+  /** Sends text as is (for malformed messages). */
+  sendRaw(text: string): void;
   waitForMessage(predicate: (m: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   close(): void;
 }
@@ -21,6 +23,7 @@ export async function connectWs(url: string, headers: Record<string, string> = {
   return {
     messages,
     send: (m) => { ws.send(JSON.stringify(m)); },
+    sendRaw: (text) => { ws.send(text); },
     waitForMessage: (predicate, timeoutMs = 15_000) => waitFor(() => messages.find(predicate), { timeoutMs, message: 'websocket message' }),
     close: () => { ws.close(); },
   };

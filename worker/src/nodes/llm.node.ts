@@ -14,6 +14,8 @@ export interface LlmNodeDeps {
   createProvider: (name: LlmProviderName, credential: LlmCredential) => LlmProvider;
   /** How long prices are cached per worker (credentials are read fresh: a key change applies at once). */
   cacheTtlMs?: number;
+  /** How long a last known credential or price may stand in while the database is down. */
+  maxStaleMs?: number;
 }
 
 function buildMessages(ctx: NodeRunContext<LlmNode>): ChatMessage[] {
@@ -27,8 +29,10 @@ function buildMessages(ctx: NodeRunContext<LlmNode>): ChatMessage[] {
 }
 
 export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> {
-  const ttl = deps.cacheTtlMs ?? 30_000;
-  const prices = new LookupCache<ModelPrice | null>(ttl);
+  const ttlMs = deps.cacheTtlMs ?? 30_000;
+  const maxStaleMs = deps.maxStaleMs ?? 3_600_000;
+  const credentials = new LookupCache<LlmCredential | null>({ ttlMs: 0, maxStaleMs });
+  const prices = new LookupCache<ModelPrice | null>({ ttlMs, maxStaleMs });
   const warnedUnpriced = new Set<string>();
 
   return async (ctx) => {
@@ -36,8 +40,11 @@ export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> 
     // Templates first: an unresolvable reference must fail before any tokens are spent.
     const messages = buildMessages(ctx);
     // Read per call (a primary-key lookup, negligible next to the LLM call) so that a
-    // replaced or revoked key applies to the very next node.
-    const credential = await deps.repos.credentials.resolve(ctx.workspaceId, node.provider);
+    // replaced or revoked key applies to the very next node; the last known key stands in
+    // while Postgres is down.
+    const credential = await credentials.fresh(`${ctx.workspaceId}/${node.provider}`, () =>
+      deps.repos.credentials.resolve(ctx.workspaceId, node.provider),
+    );
     if (!credential) {
       throw new WeftError('LLM_NO_CREDENTIALS', `workspace has no credentials for provider '${node.provider}' (PUT /v1/credentials/${node.provider})`);
     }

@@ -1,31 +1,36 @@
 /**
- * A small TTL cache for per-workspace lookups that every LLM node needs (credentials,
- * prices): one database read per key per TTL instead of one per node run.
+ * A small cache for per-workspace lookups that every LLM node needs (credentials, prices).
+ * When the database cannot answer, the last known value is used (up to `maxStaleMs`), so a
+ * Postgres outage delays nothing that already ran once on this worker.
  */
 export class LookupCache<T> {
-  private readonly entries = new Map<string, { value: T; expiresAt: number; pending?: Promise<T> }>();
+  private readonly entries = new Map<string, { value: T; loadedAt: number }>();
 
   constructor(
-    private readonly ttlMs: number,
-    private readonly now: () => number = Date.now,
+    private readonly options: { ttlMs: number; maxStaleMs: number; now?: () => number },
   ) {}
 
-  async get(key: string, load: () => Promise<T>): Promise<T> {
-    const entry = this.entries.get(key);
-    if (entry && entry.expiresAt > this.now()) return entry.pending ?? entry.value;
-    const pending = load();
-    this.entries.set(key, { value: undefined as T, expiresAt: this.now() + this.ttlMs, pending });
-    try {
-      const value = await pending;
-      this.entries.set(key, { value, expiresAt: this.now() + this.ttlMs });
-      return value;
-    } catch (err) {
-      this.entries.delete(key);
-      throw err;
-    }
+  private now(): number {
+    return (this.options.now ?? Date.now)();
   }
 
-  invalidate(key: string): void {
-    this.entries.delete(key);
+  /** Cached for `ttlMs`; reloaded after, falling back to the stale value if the load fails. */
+  async get(key: string, load: () => Promise<T>): Promise<T> {
+    const entry = this.entries.get(key);
+    if (entry && this.now() - entry.loadedAt < this.options.ttlMs) return entry.value;
+    return this.fresh(key, load);
+  }
+
+  /** Always loads; falls back to the last known value if the load fails. */
+  async fresh(key: string, load: () => Promise<T>): Promise<T> {
+    try {
+      const value = await load();
+      this.entries.set(key, { value, loadedAt: this.now() });
+      return value;
+    } catch (err) {
+      const entry = this.entries.get(key);
+      if (entry && this.now() - entry.loadedAt < this.options.maxStaleMs) return entry.value;
+      throw err;
+    }
   }
 }

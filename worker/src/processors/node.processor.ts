@@ -134,7 +134,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
         workspaceId: data.workspaceId,
         nodeId: node.id,
         at: finishedAt.toISOString(),
-        data: { attempt: job.attempt, nextAttempt: job.attempt + 1, error: { code: failure.code, category: failure.category, message: failure.message } },
+        data: { attempt: job.attempt, nextAttempt: job.attempt + 1, error: { code: failure.code.toLowerCase(), category: failure.category, message: failure.message } },
       });
       throw failure;
     }
@@ -142,7 +142,8 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
     const result: NodeResult = {
       status: failure ? 'failed' : 'completed',
       output: outcome ? outcome.output : null,
-      error: failure ? { code: failure.code, category: failure.category, message: failure.message } : null,
+      // Codes leave the engine lowercased, as every code in the api contract is.
+      error: failure ? { code: failure.code.toLowerCase(), category: failure.category, message: failure.message } : null,
       usage: outcome?.usage ?? null,
       cost: outcome?.cost ?? null,
       attempts: job.attempt,
@@ -175,7 +176,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
         executionId: data.executionId,
         workspaceId: data.workspaceId,
         nodeId: node.id,
-        error: { code: failure.code, category: failure.category, message: failure.message },
+        error: { code: failure.code.toLowerCase(), category: failure.category, message: failure.message },
         attempts: job.attempt,
         failedAt: finishedAt.toISOString(),
       };
