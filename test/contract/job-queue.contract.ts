@@ -69,11 +69,11 @@ export function jobQueueContract(name: string, makeQueue: () => Promise<JobQueue
       return consumer;
     }
 
-    async function countsWhen(predicate: (c: QueueCounts) => boolean, message: string): Promise<QueueCounts> {
+    async function countsWhen(predicate: (c: QueueCounts) => boolean, message: string, timeoutMs = 10_000): Promise<QueueCounts> {
       return waitFor(async () => {
         const c = await queue.counts(Q);
         return predicate(c) ? c : undefined;
-      }, { message });
+      }, { message, timeoutMs });
     }
 
     it('processes jobs in order, with their name, data and attempt numbers', async () => {
@@ -172,6 +172,22 @@ export function jobQueueContract(name: string, makeQueue: () => Promise<JobQueue
       const c = await countsWhen((x) => x.failed === 1, 'job failed');
       expect(c).toEqual({ ...NO_COUNTS, failed: 1 });
       expect(calls).toBe(1);
+    });
+
+    it('re-delays a job whose dependency is down without spending an attempt, however often', async () => {
+      const seen: number[] = [];
+      consume(syncHandler((ctx) => {
+        seen.push(ctx.attempt);
+        if (seen.length <= 2) {
+          const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+          throw refused;
+        }
+      }));
+      // One attempt only: an outage must not consume it.
+      await queue.add(job('outage', { attempts: 1 }));
+      const c = await countsWhen((x) => x.completed === 1, 'job completed after the outage', 10_000);
+      expect(c).toEqual({ ...NO_COUNTS, completed: 1 });
+      expect(seen).toEqual([1, 1, 1]);
     });
 
     it('counts a job as failed once its attempts are exhausted', async () => {

@@ -1,7 +1,8 @@
 /** Starts Weft's real entry points as child processes (through tsx, on the sources). */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { waitFor } from './wait-for.js';
+
+export { freePort } from './private-services.js';
 
 export interface WeftProcess {
   name: string;
@@ -9,18 +10,6 @@ export interface WeftProcess {
   /** Everything the process wrote, for assertions and for debugging a failure. */
   output(): string;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => { resolve(port); });
-    });
-  });
 }
 
 const ROOT = new URL('../../', import.meta.url).pathname;

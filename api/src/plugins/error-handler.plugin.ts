@@ -3,7 +3,7 @@
  * Client mistakes are never a 500: validation, JSON, size and media-type failures map to
  * their 4xx codes; only what nobody anticipated is `internal_error`, with a generic message.
  */
-import { WeftError, type ErrorCode, type ErrorDetail } from '@weft/shared/errors';
+import { isDependencyFailure, WeftError, type ErrorCode, type ErrorDetail } from '@weft/shared/errors';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import fp from 'fastify-plugin';
 
@@ -40,28 +40,6 @@ const CODES_BY_STATUS: Readonly<Record<number, ErrorCode>> = {
   415: 'UNSUPPORTED_MEDIA_TYPE',
   429: 'RATE_LIMITED',
 };
-
-/**
- * Error codes (node sockets, Postgres SQLSTATE classes 08/53/57) and names (ioredis) that mean
- * a dependency is unreachable: the answer is 503 with Retry-After, not a 500.
- */
-const DEPENDENCY_ERROR_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN',
-  '08000', '08001', '08003', '08004', '08006', '53300', '57P01', '57P02', '57P03',
-]);
-const DEPENDENCY_ERROR_NAMES: ReadonlySet<string> = new Set(['MaxRetriesPerRequestError', 'ConnectionTimeoutError']);
-
-function isDependencyFailure(err: unknown): boolean {
-  let current: unknown = err;
-  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && DEPENDENCY_ERROR_CODES.has(code)) return true;
-    if (DEPENDENCY_ERROR_NAMES.has(current.name)) return true;
-    if (current instanceof AggregateError && current.errors.some((e) => isDependencyFailure(e))) return true;
-    current = current.cause;
-  }
-  return false;
-}
 
 function escapePointer(segment: string): string {
   return segment.replaceAll('~', '~0').replaceAll('/', '~1');

@@ -1,2 +1,3 @@
 export * from './codes.js';
 export * from './weft-error.js';
+export * from './dependency-failure.js';

@@ -1,4 +1,5 @@
 import { errorCatalog, isErrorCode, type ErrorCategory, type ErrorCode } from './codes.js';
+import { isDependencyFailure } from './dependency-failure.js';
 
 export interface ErrorDetail {
   /** JSON pointer into the offending document, e.g. `/nodes/1/prompt`. */
@@ -39,9 +40,15 @@ export class WeftError extends Error {
   }
 }
 
-/** Turns anything thrown into a WeftError; unknown errors are transient INTERNAL_ERROR. */
+/**
+ * Turns anything thrown into a WeftError: unreachable dependencies become DEPENDENCY_UNAVAILABLE
+ * (category dependency), other unknown errors transient INTERNAL_ERROR.
+ */
 export function toWeftError(err: unknown): WeftError {
   if (err instanceof WeftError) return err;
+  if (isDependencyFailure(err)) {
+    return new WeftError('DEPENDENCY_UNAVAILABLE', err instanceof Error ? err.message : 'a dependency is unavailable', { cause: err });
+  }
   if (err instanceof Error) {
     const maybeCode = (err as { code?: unknown }).code;
     if (typeof maybeCode === 'string' && isErrorCode(maybeCode)) {

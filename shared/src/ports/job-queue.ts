@@ -35,9 +35,14 @@ export interface JobContext<T = unknown> {
 /**
  * A handler resolves to complete the job. A throw is retried after the backoff while
  * attempts remain, unless the error is a WeftError whose category is `permanent`; a
- * WeftError's `retryAfterMs` replaces the backoff delay for that retry.
+ * WeftError's `retryAfterMs` replaces the backoff delay for that retry. A WeftError of
+ * category `dependency` (Postgres or Redis unreachable) re-delays the job WITHOUT spending an
+ * attempt, however often: an outage delays work, it never fails it.
  */
 export type JobHandler<T = unknown> = (job: JobContext<T>) => Promise<void>;
+
+/** Delay before a job that hit an unreachable dependency runs again (plus jitter). */
+export const DEPENDENCY_RETRY_DELAY_MS = 1000;
 
 export interface QueueCounts {
   waiting: number;

@@ -1,20 +1,21 @@
-import type { ModelPrice, Repos } from '@weft/db/repos';
+import type { Repos } from '@weft/db/repos';
 import { computeCost, type Cost, type Usage } from '@weft/shared/engine';
 import { WeftError } from '@weft/shared/errors';
 import type { ChatMessage, LlmNode, LlmProviderName } from '@weft/shared/flow';
 import type { WeftMetrics } from '@weft/shared/metrics';
 import type { LlmCredential, LlmProvider, LlmRequest } from '@weft/shared/ports';
 import { renderTemplate } from '@weft/shared/templates';
-import { LookupCache } from './lookup-cache.js';
+import { LastKnown } from './last-known.js';
+import { PriceBook } from './price-book.js';
 import type { NodeExecutor, NodeRunContext } from './types.js';
 
 export interface LlmNodeDeps {
   repos: Pick<Repos, 'credentials' | 'pricing'>;
   metrics: WeftMetrics;
   createProvider: (name: LlmProviderName, credential: LlmCredential) => LlmProvider;
-  /** How long prices are cached per worker (credentials are read fresh: a key change applies at once). */
+  /** How long the price table is kept before a reload (credentials are read fresh: a key change applies at once). */
   cacheTtlMs?: number;
-  /** How long a last known credential or price may stand in while the database is down. */
+  /** How long a last known credential may stand in while the database is down. */
   maxStaleMs?: number;
 }
 
@@ -31,8 +32,8 @@ function buildMessages(ctx: NodeRunContext<LlmNode>): ChatMessage[] {
 export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> {
   const ttlMs = deps.cacheTtlMs ?? 30_000;
   const maxStaleMs = deps.maxStaleMs ?? 3_600_000;
-  const credentials = new LookupCache<LlmCredential | null>({ ttlMs: 0, maxStaleMs });
-  const prices = new LookupCache<ModelPrice | null>({ ttlMs, maxStaleMs });
+  const credentials = new LastKnown<LlmCredential | null>({ maxStaleMs });
+  const prices = new PriceBook(deps.repos.pricing, { ttlMs });
   const warnedUnpriced = new Set<string>();
 
   return async (ctx) => {
@@ -42,12 +43,15 @@ export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> 
     // Read per call (a primary-key lookup, negligible next to the LLM call) so that a
     // replaced or revoked key applies to the very next node; the last known key stands in
     // while Postgres is down.
-    const credential = await credentials.fresh(`${ctx.workspaceId}/${node.provider}`, () =>
+    const credential = await credentials.load(`${ctx.workspaceId}/${node.provider}`, () =>
       deps.repos.credentials.resolve(ctx.workspaceId, node.provider),
     );
     if (!credential) {
       throw new WeftError('LLM_NO_CREDENTIALS', `workspace has no credentials for provider '${node.provider}' (PUT /v1/credentials/${node.provider})`);
     }
+    // Every database read happens before the provider call: a failure after the tokens are
+    // spent would re-run the node and pay twice.
+    const price = await prices.lookup(node.provider, node.model);
     const provider = deps.createProvider(node.provider, credential);
     const request: LlmRequest = { model: node.model, messages };
     if (node.temperature !== undefined) request.temperature = node.temperature;
@@ -81,7 +85,6 @@ export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> 
     deps.metrics.llmTokensTotal.inc({ ...labels, kind: 'reasoning' }, usage.reasoningTokens);
     deps.metrics.llmTokensTotal.inc({ ...labels, kind: 'cached' }, usage.cachedTokens);
 
-    const price = await prices.get(`${node.provider}/${node.model}`, () => deps.repos.pricing.get(node.provider, node.model));
     let cost: Cost | null = null;
     if (price) {
       cost = computeCost(usage, price);

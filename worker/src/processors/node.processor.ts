@@ -123,6 +123,13 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
     const runtimeMs = Math.round(performance.now() - t0);
     const finishedAt = deps.clock();
 
+    if (failure?.category === 'dependency') {
+      // Postgres or Redis is unreachable: not the node's fault. The queue re-delays the job
+      // without spending an attempt, and the node runs again once the dependency is back.
+      deps.metrics.errorsTotal.inc({ category: failure.category, code: failure.code });
+      log.warn({ code: failure.code, err: failure.message }, 'dependency unavailable: node re-delayed');
+      throw failure;
+    }
     if (failure && failure.retryable && job.attempt < job.maxAttempts) {
       deps.metrics.nodeAttemptsTotal.inc({ node_type: node.type, result: 'retry' });
       deps.metrics.errorsTotal.inc({ category: failure.category, code: failure.code });

@@ -7,15 +7,16 @@
 import { backoffDelay } from '../../engine/backoff.js';
 import { toWeftError } from '../../errors/index.js';
 import type { BackoffPolicy } from '../../flow/types.js';
-import type {
-  ConsumeOptions,
-  EnqueueRequest,
-  JobConsumer,
-  JobContext,
-  JobHandler,
-  JobQueue,
-  QueueCounts,
-  QueueName,
+import {
+  DEPENDENCY_RETRY_DELAY_MS,
+  type ConsumeOptions,
+  type EnqueueRequest,
+  type JobConsumer,
+  type JobContext,
+  type JobHandler,
+  type JobQueue,
+  type QueueCounts,
+  type QueueName,
 } from '../../ports/job-queue.js';
 
 export interface MemoryJobQueueOptions {
@@ -256,8 +257,14 @@ export class MemoryJobQueue implements JobQueue {
     if (outcome.ok) {
       this.finish(state, job, state.completed);
     } else {
-      job.attemptsMade += 1;
       const error = toWeftError(outcome.error);
+      if (error.category === 'dependency') {
+        // An outage is not the job's fault: try again later with the same attempt number.
+        this.delay(state, job, dependencyRetryDelay());
+        this.scheduleDispatch(state);
+        return;
+      }
+      job.attemptsMade += 1;
       if (error.retryable && job.attemptsMade < job.maxAttempts) {
         const wait = backoffDelay({ attempt: job.attemptsMade, policy: job.backoff, retryAfterMs: error.retryAfterMs });
         if (wait > 0) this.delay(state, job, wait);
@@ -411,4 +418,8 @@ function validateRequest(job: EnqueueRequest): void {
   }
   const delay = job.delayMs ?? 0;
   if (!Number.isFinite(delay) || delay < 0) throw new RangeError(`delayMs must be >= 0, got ${delay}`);
+}
+
+function dependencyRetryDelay(): number {
+  return DEPENDENCY_RETRY_DELAY_MS + Math.floor(Math.random() * DEPENDENCY_RETRY_DELAY_MS * 0.2);
 }

@@ -5,6 +5,7 @@
  * errors become `UnrecoverableError`.
  */
 import {
+  DelayedError,
   Queue,
   UnrecoverableError,
   Worker,
@@ -17,14 +18,15 @@ import { Redis } from 'ioredis';
 import { backoffDelay } from '../../engine/backoff.js';
 import { toWeftError } from '../../errors/index.js';
 import type { BackoffPolicy } from '../../flow/types.js';
-import type {
-  ConsumeOptions,
-  EnqueueRequest,
-  JobConsumer,
-  JobHandler,
-  JobQueue,
-  QueueCounts,
-  QueueName,
+import {
+  DEPENDENCY_RETRY_DELAY_MS,
+  type ConsumeOptions,
+  type EnqueueRequest,
+  type JobConsumer,
+  type JobHandler,
+  type JobQueue,
+  type QueueCounts,
+  type QueueName,
 } from '../../ports/job-queue.js';
 import { bullPrefix } from './keys.js';
 
@@ -237,7 +239,7 @@ class BullMqConsumer<T> implements JobConsumer {
    * The Worker's processor. It declares the third parameter on purpose: BullMQ only creates
    * a per-job AbortSignal (for `Worker.cancelJob`) for processors of arity 3 or more.
    */
-  readonly processor = async (job: Job<unknown, void>, _token?: string, bullSignal?: AbortSignal): Promise<void> => {
+  readonly processor = async (job: Job<unknown, void>, token?: string, bullSignal?: AbortSignal): Promise<void> => {
     const controller = new AbortController();
     const chain = (): void => { controller.abort(bullSignal?.reason); };
     if (bullSignal?.aborted) chain();
@@ -254,6 +256,13 @@ class BullMqConsumer<T> implements JobConsumer {
         signal: controller.signal,
       });
     } catch (err) {
+      if (!(err instanceof Error && BULLMQ_CONTROL_ERRORS.has(err.name)) && toWeftError(err).category === 'dependency' && token !== undefined) {
+        // An outage is not the job's fault: move it back to delayed without spending an
+        // attempt (DelayedError tells BullMQ the move was ours).
+        const jitter = Math.floor(Math.random() * DEPENDENCY_RETRY_DELAY_MS * 0.2);
+        await job.moveToDelayed(Date.now() + DEPENDENCY_RETRY_DELAY_MS + jitter, token);
+        throw new DelayedError();
+      }
       throw toBullMqError(err);
     } finally {
       this.running.delete(controller);

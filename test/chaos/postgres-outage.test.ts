@@ -1,0 +1,124 @@
+/**
+ * A Postgres outage delays flushing; it does not stop execution and loses nothing
+ * (architecture.md, lifecycle step 4). The api and a worker run on a Postgres of this test's
+ * own, which is stopped while an execution is in flight and started again afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
+import { apiClient } from '../helpers/http.js';
+import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-services.js';
+import { freePort, startWeftProcess, waitForHttp, type WeftProcess } from '../helpers/processes.js';
+import { uniqueId } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { connectWs } from '../helpers/ws-client.js';
+import { createFlow, wsUrl, type Target } from '../e2e/scenarios.js';
+
+const ADMIN = 'outage-admin-token-0123456789';
+
+describe('Postgres outage during an execution', () => {
+  let postgres: PrivatePostgres;
+  let mock: MockLlm;
+  const procs: WeftProcess[] = [];
+  let target: Target;
+
+  beforeAll(async () => {
+    postgres = await startPrivatePostgres();
+    mock = await startMockLlm({ port: 0, host: '127.0.0.1' });
+    const env = {
+      REDIS_URL: inject('redisUrl'),
+      DATABASE_URL: postgres.url,
+      WEFT_REDIS_PREFIX: `wt${uniqueId()}`,
+      WEFT_MASTER_KEY: randomBytes(32).toString('base64'),
+      WEFT_ADMIN_TOKEN: ADMIN,
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+    };
+    const apiPort = await freePort();
+    const api = startWeftProcess({ name: 'api', script: 'api/src/main.ts', args: ['--role=api'], env: { ...env, PORT: String(apiPort) } });
+    procs.push(api);
+    const baseUrl = `http://127.0.0.1:${apiPort}`;
+    await waitForHttp(`${baseUrl}/health/ready`, api, 60_000);
+    const workerPort = await freePort();
+    const worker = startWeftProcess({ name: 'worker', script: 'worker/src/main.ts', env: { ...env, WORKER_PORT: String(workerPort), WORKER_ID: 'w-outage' } });
+    procs.push(worker);
+    await waitForHttp(`http://127.0.0.1:${workerPort}/health/ready`, worker, 60_000);
+    const ws = await apiClient(baseUrl)('POST', '/v1/workspaces', { name: 'outage' }, { authorization: `Bearer ${ADMIN}` });
+    const call = apiClient(baseUrl, ws.body.apiKey);
+    expect((await call('PUT', '/v1/credentials/openai', { apiKey: 'sk-outage', baseUrl: `${mock.url}/v1` })).status).toBe(204);
+    target = { baseUrl, apiKey: ws.body.apiKey, mock };
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.stop()));
+    await mock?.close();
+    postgres?.destroy();
+  });
+
+  it('keeps executing while Postgres is down, answers 503 meanwhile, and flushes everything once it is back', async () => {
+    const call = apiClient(target.baseUrl, target.apiKey);
+    const flow = await createFlow(target, {
+      name: 'outage',
+      nodes: [
+        { id: 'a', type: 'llm', provider: 'openai', model: 'mock-slow-1500', prompt: 'First {{input.x}}' },
+        { id: 'b', type: 'llm', provider: 'openai', model: 'gpt-4o-mini', prompt: 'Then {{a}}' },
+        { id: 'c', type: 'transform', expression: '$length(nodes.b)' },
+      ],
+      edges: [{ from: 'a', to: 'b' }, { from: 'b', to: 'c' }],
+    });
+    const ws = await connectWs(wsUrl(target.baseUrl), { authorization: `Bearer ${target.apiKey}` });
+    try {
+      ws.send({ type: 'subscribe', flowId: flow.id });
+      await ws.waitForMessage((m) => m.type === 'subscribed');
+      const start = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { x: 'outage' } });
+      expect(start.status).toBe(202);
+      const executionId = start.body.executionId as string;
+      await ws.waitForMessage((m) => m.type === 'node.started' && m.nodeId === 'a');
+      // Stop Postgres while node a's provider call is in flight (the mock holds it 1.5 s).
+      await waitFor(() => mock.active === 1, { message: 'node a calling the provider' });
+
+      postgres.stop();
+      try {
+        // Reads that need Postgres answer 503 with Retry-After, never 500.
+        const during = await call('GET', `/v1/executions/${executionId}`);
+        expect(during.status).toBe(503);
+        expect(during.body.error.code).toBe('dependency_unavailable');
+        expect(during.headers.get('retry-after')).not.toBeNull();
+        // The execution runs to its end on hot state alone.
+        await ws.waitForMessage((m) => m.type === 'execution.completed' && m.executionId === executionId, 30_000).catch((err: unknown) => {
+          process.stderr.write(`${JSON.stringify(ws.messages.map((m) => [m.type, m.nodeId]))}\n${procs.map((p) => p.output()).join('\n').slice(-4000)}\n`);
+          throw err;
+        });
+        const completed = ws.messages.filter((m) => m.type === 'node.completed').map((m) => m.nodeId);
+        expect(completed).toEqual(['a', 'b', 'c']);
+      } finally {
+        postgres.start();
+      }
+
+      // Once Postgres is back the flusher writes the final state and every node run.
+      const db = new pg.Client({ connectionString: postgres.url });
+      await db.connect();
+      try {
+        const row = await waitFor(async () => {
+          const r = await db.query('select status, usage from executions where id = $1', [executionId]);
+          return r.rows[0]?.status === 'completed' ? r.rows[0] : null;
+        }, { timeoutMs: 45_000, intervalMs: 200, message: 'final state flushed after the outage' });
+        expect(row.usage.totalTokens).toBeGreaterThan(0);
+        const runs = await db.query('select node_id, status, output from node_runs where execution_id = $1 order by started_at', [executionId]);
+        expect(runs.rows.map((r) => `${r.node_id as string}:${r.status as string}`)).toEqual(['a:completed', 'b:completed', 'c:completed']);
+        expect(runs.rows[2].output).toBe((runs.rows[1].output as string).length);
+      } finally {
+        await db.end();
+      }
+      const after = await waitFor(async () => {
+        const r = await call('GET', `/v1/executions/${executionId}`);
+        return r.status === 200 ? r : null;
+      }, { timeoutMs: 15_000 });
+      expect(after.body.status).toBe('completed');
+      expect(after.body.nodes.map((n: any) => n.status)).toEqual(['completed', 'completed', 'completed']);
+    } finally {
+      ws.close();
+    }
+  }, 120_000);
+});

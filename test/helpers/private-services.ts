@@ -1,0 +1,129 @@
+/**
+ * Private redis-server and Postgres processes in a temp folder, for the global setup and for
+ * tests that must stop and restart a server of their own (outage tests).
+ */
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export function which(bin: string, extraDirs: string[] = []): string | null {
+  for (const dir of [...(process.env.PATH ?? '').split(':'), ...extraDirs]) {
+    if (dir && existsSync(join(dir, bin))) return join(dir, bin);
+  }
+  return null;
+}
+
+export function pgBinDirs(): string[] {
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return [];
+  return readdirSync(root).sort().reverse().map((v) => join(root, v, 'bin'));
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => { resolve(port); });
+    });
+  });
+}
+
+export async function waitForPort(port: number, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('error', () => { resolve(false); });
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`port ${port} did not open`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+function asPostgresUser(cmd: string, args: string[]): void {
+  if (isRoot) {
+    const quoted = [cmd, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+    execFileSync('su', ['postgres', '-s', '/bin/sh', '-c', quoted], { stdio: 'pipe' });
+  } else {
+    execFileSync(cmd, args, { stdio: 'pipe' });
+  }
+}
+
+export interface PrivatePostgres {
+  url: string;
+  port: number;
+  start(): void;
+  stop(): void;
+  /** Stops the server and removes its folder. */
+  destroy(): void;
+}
+
+export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+  const initdb = which('initdb', pgBinDirs());
+  if (!initdb) throw new Error('PostgreSQL initdb/pg_ctl not found on PATH or in /usr/lib/postgresql/*/bin (apt-get install postgresql)');
+  const binDir = join(initdb, '..');
+  const dir = mkdtempSync(join(tmpdir(), 'weft-pg-'));
+  const pgDir = join(dir, 'pg');
+  mkdirSync(pgDir);
+  if (isRoot) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+    chownSync(dir, uid, gid);
+    chownSync(pgDir, uid, gid);
+  }
+  const port = await freePort();
+  asPostgresUser(initdb, ['-D', pgDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8']);
+  const start = (): void => {
+    asPostgresUser(join(binDir, 'pg_ctl'), ['-D', pgDir, '-l', join(pgDir, 'log'), '-o',
+      `-p ${port} -k ${pgDir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300`, '-w', 'start']);
+  };
+  const stop = (): void => {
+    try { asPostgresUser(join(binDir, 'pg_ctl'), ['-D', pgDir, '-m', 'fast', '-w', 'stop']); } catch { /* already stopped */ }
+  };
+  start();
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    start,
+    stop,
+    destroy() {
+      stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface PrivateRedis {
+  url: string;
+  destroy(): void;
+}
+
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const redisServer = which('redis-server');
+  if (!redisServer) throw new Error('redis-server not found on PATH (apt-get install redis-server)');
+  const dir = mkdtempSync(join(tmpdir(), 'weft-redis-'));
+  const port = await freePort();
+  const pidFile = join(dir, 'redis.pid');
+  execFileSync(redisServer, [
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    '--daemonize', 'yes', '--pidfile', pidFile, '--dir', dir,
+    '--logfile', join(dir, 'redis.log'), '--maxmemory-policy', 'noeviction',
+  ]);
+  await waitForPort(port);
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    destroy() {
+      try { execFileSync('sh', ['-c', `kill $(cat '${pidFile}')`]); } catch { /* already gone */ }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

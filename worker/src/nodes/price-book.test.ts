@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import type { ModelPrice } from '@weft/db/repos';
+import { PriceBook } from './price-book.js';
+
+const price = (model: string, input: number): ModelPrice => ({ provider: 'openai', model, inputPer1M: input, outputPer1M: 1, reasoningPer1M: 1, cachedPer1M: 1 });
+
+describe('PriceBook', () => {
+  it('loads the table once per ttl, keeps it through failures, and fails only if never loaded', async () => {
+    let now = 0;
+    let table: ModelPrice[] | Error = new Error('ECONNREFUSED');
+    let loads = 0;
+    const book = new PriceBook({ list: async () => { loads++; if (table instanceof Error) throw table; return table; } }, { ttlMs: 100, now: () => now });
+    await expect(book.lookup('openai', 'a')).rejects.toThrow('ECONNREFUSED');
+    table = [price('a', 2)];
+    expect((await book.lookup('openai', 'a'))?.inputPer1M).toBe(2);
+    expect(await book.lookup('openai', 'unknown')).toBeNull();
+    expect(loads).toBe(2);
+    table = [price('a', 3)];
+    expect((await book.lookup('openai', 'a'))?.inputPer1M).toBe(2);
+    now = 150;
+    expect((await book.lookup('openai', 'a'))?.inputPer1M).toBe(3);
+    table = new Error('ECONNREFUSED');
+    now = 300;
+    expect((await book.lookup('openai', 'a'))?.inputPer1M).toBe(3);
+  });
+});

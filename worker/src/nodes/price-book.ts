@@ -1,0 +1,39 @@
+/**
+ * The model price table, held in memory per worker: loaded whole (it is small), refreshed
+ * after `ttlMs`, and kept as it was while Postgres is down, so pricing never stalls a node.
+ * A price edit reaches every worker within `ttlMs`.
+ */
+import type { ModelPrice, ModelPricingRepo } from '@weft/db/repos';
+
+export class PriceBook {
+  private snapshot: Map<string, ModelPrice> | null = null;
+  private loadedAt = 0;
+  private pending: Promise<void> | null = null;
+
+  constructor(
+    private readonly repo: Pick<ModelPricingRepo, 'list'>,
+    private readonly options: { ttlMs: number; now?: () => number },
+  ) {}
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  /** Null when the model has no price. Throws only if the table could never be loaded. */
+  async lookup(provider: string, model: string): Promise<ModelPrice | null> {
+    if (!this.snapshot || this.now() - this.loadedAt >= this.options.ttlMs) {
+      try {
+        await (this.pending ??= this.load().finally(() => { this.pending = null; }));
+      } catch (err) {
+        if (!this.snapshot) throw err;
+      }
+    }
+    return this.snapshot?.get(`${provider}/${model}`) ?? null;
+  }
+
+  private async load(): Promise<void> {
+    const prices = await this.repo.list();
+    this.snapshot = new Map(prices.map((p) => [`${p.provider}/${p.model}`, p]));
+    this.loadedAt = this.now();
+  }
+}
