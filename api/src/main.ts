@@ -3,10 +3,11 @@
  * neither REDIS_URL nor DATABASE_URL is set). `npm run start:api` (`--role=api`): the api
  * alone, distributed mode.
  */
-import { ConfigError, loadConfig, type Role, type WeftConfig } from '@weft/shared/config';
+import type { Role, WeftConfig } from '@weft/shared/config';
 import { createLogger } from '@weft/shared/logging';
 import { createMetrics } from '@weft/shared/metrics';
 import { createInfrastructure } from '@weft/worker/infrastructure';
+import { exitOnSignals, exitOnStartFailure, loadConfigOrExit } from '@weft/worker/lifecycle';
 import { createProvider } from '@weft/worker/providers';
 import { startWorkerRuntime, type WorkerRuntime } from '@weft/worker/runtime';
 import { buildApp } from './app.js';
@@ -24,16 +25,7 @@ function parseRole(argv: readonly string[]): Role {
 
 async function main(): Promise<void> {
   const role = parseRole(process.argv.slice(2));
-  let config: WeftConfig;
-  try {
-    config = loadConfig(process.env, role);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`weft: ${err.problems.join('; ')}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  let config: WeftConfig = loadConfigOrExit({ role, name: 'weft' });
   if (config.mode === 'embedded') config = withEmbeddedSecrets(config);
   const logger = createLogger({ level: config.logLevel, name: role === 'api' ? 'weft-api' : 'weft', base: { role, mode: config.mode } });
   const metrics = createMetrics({ defaultLabels: { component: role } });
@@ -66,27 +58,15 @@ async function main(): Promise<void> {
     process.stdout.write(`${banner({ url, config, local })}\n`);
   }
 
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    void (async () => {
-      await app.close();
-      if (worker) await worker.close({ graceMs: config.shutdownGraceMs });
-      if (mockClose) await mockClose();
-      await infra.close();
-      process.exit(0);
-    })().catch((err: unknown) => {
-      logger.error({ err }, 'shutdown failed');
-      process.exit(1);
-    });
-  };
-  process.on('SIGTERM', () => { stop('SIGTERM'); });
-  process.on('SIGINT', () => { stop('SIGINT'); });
+  exitOnSignals({
+    logger,
+    steps: [
+      () => app.close(),
+      async () => { if (worker) await worker.close({ graceMs: config.shutdownGraceMs }); },
+      async () => { if (mockClose) await mockClose(); },
+      () => infra.close(),
+    ],
+  });
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`weft failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+main().catch(exitOnStartFailure('weft'));
