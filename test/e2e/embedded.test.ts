@@ -50,6 +50,11 @@ describe('embedded mode: one process, PGlite, in-memory queue/state/events', () 
     const out = proc.output();
     expect(out).toContain(`Weft is running in embedded mode at ${baseUrl}`);
     expect(out).toContain(apiKey);
+    // The generated admin token is printed, and it works for admin routes.
+    const adminToken = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+    expect(out).toContain(`admin token  ${adminToken}`);
+    const created = await apiClient(baseUrl)('POST', '/v1/workspaces', { name: 'second' }, { authorization: `Bearer ${adminToken}` });
+    expect(created.status).toBe(201);
     expect(out).toContain('mock provider at http://127.0.0.1:');
     // With no credentials of its own, the workspace runs on the bundled mock.
     const call = apiClient(baseUrl, apiKey);

@@ -82,7 +82,7 @@ export function banner(input: { url: string; config: WeftConfig; local: LocalWor
     `Weft is running in embedded mode at ${url}`,
     `  data folder  ${config.dataDir} (PGlite; queue, state and events in memory)`,
     `  API key      ${key}   (workspace "local"; also in ${join(config.dataDir, 'local-workspace.json')})`,
-    `  admin token  in ${join(config.dataDir, 'admin.token')}`,
+    `  admin token  ${config.adminToken ?? ''}   (creates workspaces, edits prices; kept in ${join(config.dataDir, 'admin.token')})`,
     local.mock
       ? `  LLM          mock provider at ${local.mock.url} (no credentials set). Use a real key: curl -X PUT ${url}/v1/credentials/openai -H "Authorization: Bearer ${key}" -H 'content-type: application/json' -d '{"apiKey":"sk-..."}'`
       : '  LLM          the workspace\'s own provider credentials',
