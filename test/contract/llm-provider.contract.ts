@@ -1,13 +1,14 @@
 /**
  * The suite every LlmProvider adapter passes, through its real SDK against the local mock
- * provider server. Answers and usage are computed from the request (mockAnswer, mockUsage), so
- * the assertions are exact.
+ * provider server, whatever the wire protocol (the mock puts each protocol's system prompt back
+ * in front of the conversation). Answers and usage are computed from the request (mockAnswer,
+ * mockUsage), so the assertions are exact.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { WeftError, type ErrorCode } from '@weft/shared/errors';
 import type { Usage } from '@weft/shared/engine';
 import type { LlmProvider, LlmRequest, LlmStreamPart } from '@weft/shared/ports';
-import { MOCK_INVALID_API_KEY, mockAnswer, mockJsonAnswer, mockUsage, startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
+import { MOCK_INVALID_API_KEY, mockAnswer, mockJsonAnswer, mockUsage, startMockLlm, type MockLlm, type MockMessage } from '@weft/shared/mock-llm';
 import { waitFor } from '../helpers/wait-for.js';
 
 export interface ProviderOverrides {
@@ -25,8 +26,12 @@ function request(model: string, prompt: string, extra: Partial<LlmRequest> = {})
   return { model, messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: prompt }], ...extra };
 }
 
-function expectedUsage(req: LlmRequest, text: string): Usage {
-  return { ...mockUsage(req.messages, text), reasoningTokens: 0, cachedTokens: 0 };
+function expectedUsage(messages: readonly MockMessage[], text: string): Usage {
+  return { ...mockUsage(messages, text), reasoningTokens: 0, cachedTokens: 0 };
+}
+
+function turns(messages: readonly MockMessage[]): MockMessage[] {
+  return messages.filter((m) => m.role !== 'system');
 }
 
 async function rejection(promise: Promise<unknown>): Promise<WeftError> {
@@ -80,10 +85,12 @@ export function llmProviderContract(name: string, makeProvider: MakeProvider): v
         const res = await provider.complete(req, never());
         const text = mockAnswer(req.model, req.messages);
         expect(res.text).toBe(text);
-        expect(res.usage).toEqual(expectedUsage(req, text));
+        expect(res.usage).toEqual(expectedUsage(req.messages, text));
         expect(res.raw).toBeDefined();
         expect(mock.requests).toHaveLength(1);
         expect(mock.requests[0]).toMatchObject({ model: 'gpt-contract', stream: false, status: 200, aborted: false });
+        // The system prompt reached the provider as its system prompt, the turns unchanged.
+        expect(mock.requests[0]?.messages).toEqual(req.messages);
       });
 
       it('passes the whole conversation, so distinct prompts get distinct answers', async () => {
@@ -120,11 +127,23 @@ export function llmProviderContract(name: string, makeProvider: MakeProvider): v
       it('json mode answers a parseable JSON object, streaming or not', async () => {
         const req = request('gpt-contract', 'Reply in JSON with the capital of Peru.', { responseFormat: 'json' });
         const res = await provider.complete(req, never());
-        expect(res.text).toBe(mockJsonAnswer(req.model, req.messages));
-        expect(JSON.parse(res.text)).toEqual({ answer: mockAnswer(req.model, req.messages), model: req.model });
-        expect(res.usage).toEqual(expectedUsage(req, res.text));
+        // An adapter may add an instruction to the system prompt (Anthropic has no JSON switch);
+        // the turns reach the provider unchanged, and the answer is that of what was sent.
+        const sent = mock.requests[0]?.messages ?? [];
+        expect(turns(sent)).toEqual(turns(req.messages));
+        expect(res.text).toBe(mockJsonAnswer(req.model, sent));
+        expect(JSON.parse(res.text)).toEqual({ answer: mockAnswer(req.model, sent), model: req.model });
+        expect(res.usage).toEqual(expectedUsage(sent, res.text));
         const streamed = await collect(provider.stream(req, never()));
-        expect(streamed.at(-1)).toMatchObject({ type: 'done', text: res.text });
+        expect(streamed.at(-1)).toEqual({ type: 'done', text: res.text, usage: res.usage });
+      });
+
+      it('json mode works when the prompt itself does not mention JSON', async () => {
+        const req = request('gpt-contract', 'What is the capital of Peru?', { responseFormat: 'json' });
+        const res = await provider.complete(req, never());
+        expect(JSON.parse(res.text)).toMatchObject({ model: req.model });
+        const plain = await provider.complete({ ...req, responseFormat: 'text' }, never());
+        expect(plain.text).toBe(mockAnswer(req.model, req.messages));
       });
 
       it('waits out a slow provider', async () => {

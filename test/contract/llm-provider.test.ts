@@ -67,9 +67,9 @@ describe('openai adapter specifics', () => {
     expect((err as Error).message).not.toContain(KEY);
   });
 
-  it('anthropic and gemini are not available yet; unknown names are refused', () => {
-    for (const name of ['anthropic', 'gemini'] as const) {
-      expect(() => createProvider(name, { apiKey: KEY, baseUrl: null })).toThrow(expect.objectContaining({ code: 'LLM_UNKNOWN_PROVIDER' }));
+  it('createProvider builds every provider under its own name and refuses unknown names', () => {
+    for (const name of ['openai', 'openai-compatible', 'anthropic', 'gemini'] as const) {
+      expect(createProvider(name, { apiKey: KEY, baseUrl: mock.url }).name).toBe(name);
     }
     expect(() => createProvider('nope' as never, { apiKey: KEY, baseUrl: null })).toThrow(expect.objectContaining({ code: 'LLM_UNKNOWN_PROVIDER' }));
   });

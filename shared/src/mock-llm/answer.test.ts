@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countTokens, mockAnswer, mockJsonAnswer, mockUsage, promptHash, splitDeltas } from './answer.js';
+import { asksForJson, countTokens, mockAnswer, mockJsonAnswer, mockUsage, promptHash, splitDeltas } from './answer.js';
 import { describeFaults, parseMockFaults } from './faults.js';
 
 const long = 'Summarise the quarterly report for the board, focusing on revenue and churn.'; // 76 chars
@@ -94,5 +94,16 @@ describe('parseMockFaults', () => {
     expect(describeFaults(combined)).toEqual(['slow-200', 'cut']);
     expect(parseMockFaults('mock-hang').hang).toBe(true);
     expect(parseMockFaults('x-mock-malformed').malformed).toBe(true);
+  });
+});
+
+describe('asksForJson', () => {
+  it('is true when the system prompt or a user message mentions JSON as a word, in any case', () => {
+    expect(asksForJson([{ role: 'system', content: 'Answer in JSON.' }, { role: 'user', content: 'hi' }])).toBe(true);
+    expect(asksForJson([{ role: 'user', content: 'give me json' }])).toBe(true);
+    expect(asksForJson([{ role: 'user', content: 'What is the capital of Peru?' }])).toBe(false);
+    expect(asksForJson([{ role: 'user', content: 'open config.jsonc and jsonify it' }])).toBe(false);
+    // An earlier answer that mentions JSON does not switch the mode.
+    expect(asksForJson([{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'I like JSON' }, { role: 'user', content: 'more' }])).toBe(false);
   });
 });

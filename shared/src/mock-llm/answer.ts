@@ -50,6 +50,17 @@ export function mockJsonAnswer(model: string, messages: readonly MockMessage[]):
   return JSON.stringify({ answer: mockAnswer(model, messages), model });
 }
 
+const JSON_WORD = /\bjson\b/i;
+
+/**
+ * How the mock decides, for protocols without a JSON switch (Anthropic messages), that the
+ * caller wants a JSON answer: the system prompt or a user message contains the word "JSON"
+ * (any case). Assistant turns do not count, so an earlier answer cannot flip the mode.
+ */
+export function asksForJson(messages: readonly MockMessage[]): boolean {
+  return messages.some((m) => (m.role === 'system' || m.role === 'user') && JSON_WORD.test(m.content));
+}
+
 /** prompt = sum of countTokens over message contents, completion = countTokens(answer). */
 export function mockUsage(messages: readonly MockMessage[], answer: string): MockUsage {
   const promptTokens = messages.reduce((sum, m) => sum + countTokens(m.content), 0);

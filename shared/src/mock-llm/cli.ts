@@ -14,7 +14,8 @@ function parsePort(value: string | undefined): number {
 async function main(): Promise<void> {
   const host = process.env.HOST ?? '127.0.0.1';
   const mock = await startMockLlm({ port: parsePort(process.env.MOCK_LLM_PORT), host });
-  log.info({ url: mock.url, openaiBaseUrl: `${mock.url}/v1` }, 'mock LLM provider listening');
+  // Base URLs as each provider's credential takes them (the Anthropic and Gemini SDKs add the version).
+  log.info({ url: mock.url, openaiBaseUrl: `${mock.url}/v1`, anthropicBaseUrl: mock.url, geminiBaseUrl: mock.url }, 'mock LLM provider listening');
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;

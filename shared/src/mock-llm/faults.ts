@@ -1,7 +1,8 @@
 /**
  * Fault injection driven by the model name, so any caller (a test, a flow in the demo, curl)
  * can trigger it without talking to the mock. Tokens may appear anywhere in the model name and
- * combine, e.g. `gpt-test/mock-slow-200/mock-cut`.
+ * combine, e.g. `gpt-test/mock-slow-200/mock-cut`. They work the same for every protocol; the
+ * errors come in that protocol's error shape (a Gemini 429 also carries a RetryInfo detail).
  *
  * | token             | behaviour                                                                   |
  * |-------------------|-----------------------------------------------------------------------------|

@@ -1,6 +1,7 @@
 /** OpenAI chat completions: `POST /v1/chat/completions`, JSON or SSE (`data: {...}` … `data: [DONE]`). */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { MockMessage } from './answer.js';
+import { isRecord } from './is-record.js';
 import type { MockError, MockErrorKind, MockProtocol, MockReply, ParsedPrompt } from './protocol.js';
 
 const PATH = /^(?:\/v1)?\/chat\/completions\/?$/;
@@ -12,10 +13,6 @@ const ERROR_SHAPES: Record<MockErrorKind, { type: string; code: string | null }>
   'rate-limited': { type: 'requests', code: 'rate_limit_exceeded' },
   'server-error': { type: 'server_error', code: null },
 };
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Content is a string, or an array of parts of which the text parts count. */
 function contentText(content: unknown): string | null {

@@ -53,6 +53,8 @@ export const MOCK_ERROR_STATUS: Record<MockErrorKind, number> = {
 export interface MockError {
   kind: MockErrorKind;
   message: string;
+  /** Rate limits: how long the client should wait (sent as `Retry-After`, and in the body where the protocol has a field for it). */
+  retryAfterSeconds?: number;
 }
 
 export interface MockProtocol {

@@ -1,8 +1,10 @@
+import { anthropicMessagesProtocol } from './anthropic-messages.js';
+import { geminiGenerateContentProtocol } from './gemini-generate-content.js';
 import { openAiChatProtocol } from './openai-chat.js';
 import type { MockProtocol, RouteMatch } from './protocol.js';
 
-/** Every protocol the mock speaks; Anthropic messages and Gemini generateContent join this list. */
-export const mockProtocols: readonly MockProtocol[] = [openAiChatProtocol];
+/** Every protocol the mock speaks, tried in order against the request path. */
+export const mockProtocols: readonly MockProtocol[] = [openAiChatProtocol, anthropicMessagesProtocol, geminiGenerateContentProtocol];
 
 export function routeRequest(
   protocols: readonly MockProtocol[],

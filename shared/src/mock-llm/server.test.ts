@@ -65,6 +65,7 @@ describe('mock LLM server (OpenAI chat completions)', () => {
     expect(rec.headers.authorization).toBe('[redacted]');
     expect(JSON.stringify(rec)).not.toContain('sk-test-secret-123');
     expect(rec.body).toMatchObject({ model: 'gpt-test' });
+    expect(rec.messages).toEqual(messages);
   });
 
   it('refuses a missing key and the invalid key with 401 in OpenAI error format', async () => {
@@ -106,6 +107,7 @@ describe('mock LLM server (OpenAI chat completions)', () => {
       ['openai', 400, 'm'],
       [null, 404, null],
     ]);
+    expect(mock.requests.map((r) => r.messages)).toEqual([null, null, null]);
   });
 
   it('streams word-by-word deltas that join to the answer, with usage only when asked', async () => {

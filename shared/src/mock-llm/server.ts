@@ -13,6 +13,8 @@ import type { MockLlm, MockLlmOptions, RecordedRequest } from './types.js';
 
 /** An API key the mock always refuses with 401 (unless `apiKey` is set, then any other key is refused). */
 export const MOCK_INVALID_API_KEY = 'mock-invalid-key';
+/** What `mock-429` asks the client to wait. */
+const RETRY_AFTER_SECONDS = 1;
 
 interface ServerState {
   readonly options: MockLlmOptions;
@@ -55,10 +57,12 @@ function buildReply(prompt: MockPrompt): MockReply {
   };
 }
 
-function sendError(ex: Exchange, args: { protocol: MockProtocol; error: MockError; headers?: Record<string, string> }): void {
+function sendError(ex: Exchange, args: { protocol: MockProtocol; error: MockError }): void {
   const status = MOCK_ERROR_STATUS[args.error.kind];
   ex.record.status = status;
-  sendJson(ex.res, { status, body: args.protocol.errorBody(args.error), ...(args.headers ? { headers: args.headers } : {}) });
+  const retryAfter = args.error.retryAfterSeconds;
+  const headers = retryAfter === undefined ? {} : { headers: { 'retry-after': String(retryAfter) } };
+  sendJson(ex.res, { status, body: args.protocol.errorBody(args.error), ...headers });
 }
 
 function faultError(args: { state: ServerState; protocol: MockProtocol; prompt: MockPrompt; faults: MockFaults }): MockError | null {
@@ -70,10 +74,10 @@ function faultError(args: { state: ServerState; protocol: MockProtocol; prompt: 
       const key = `${protocol.provider}\n${prompt.model}\n${promptHash(prompt.messages)}`;
       if (state.rateLimited.has(key)) return null;
       state.rateLimited.add(key);
-      return { kind: 'rate-limited', message: `Rate limit reached for ${prompt.model} (mock, first attempt).` };
+      return { kind: 'rate-limited', message: `Rate limit reached for ${prompt.model} (mock, first attempt).`, retryAfterSeconds: RETRY_AFTER_SECONDS };
     }
     case 'rate-limited':
-      return { kind: 'rate-limited', message: `Rate limit reached for ${prompt.model} (mock).` };
+      return { kind: 'rate-limited', message: `Rate limit reached for ${prompt.model} (mock).`, retryAfterSeconds: RETRY_AFTER_SECONDS };
     case 'server-error':
       return { kind: 'server-error', message: 'The server had an error while processing your request (mock).' };
     case 'bad-request':
@@ -87,7 +91,7 @@ function answerJson(ex: Exchange, args: { protocol: MockProtocol; reply: MockRep
   const { res, record } = ex;
   record.status = 200;
   if (args.faults.malformed) {
-    const text = '{"id": "chatcmpl-mock", "choices": [{"message": {"content": ';
+    const text = '{"id": "mock", "content": [{"text": ';
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
     res.end(text);
     return;
@@ -154,6 +158,7 @@ async function handle(state: ServerState, ex: Exchange, req: IncomingMessage): P
     ? protocol.parse(body, route)
     : { ok: false as const, model: route.model, message: 'We could not parse the JSON body of your request.' };
   record.model = parsed.ok ? parsed.prompt.model : parsed.model;
+  record.messages = parsed.ok ? parsed.prompt.messages : null;
   record.stream = parsed.ok ? parsed.prompt.stream : (route.stream ?? false);
 
   const key = protocol.apiKey(req.headers);
@@ -181,7 +186,7 @@ async function handle(state: ServerState, ex: Exchange, req: IncomingMessage): P
   }
   const error = faultError({ state, protocol, prompt, faults });
   if (error) {
-    sendError(ex, { protocol, error, ...(error.kind === 'rate-limited' ? { headers: { 'retry-after': '1' } } : {}) });
+    sendError(ex, { protocol, error });
     return;
   }
   const reply = buildReply(prompt);
@@ -199,6 +204,7 @@ function startExchange(state: ServerState, req: IncomingMessage, res: ServerResp
     stream: false,
     headers: recordableHeaders(req.headers),
     body: undefined,
+    messages: null,
     faults: [],
     receivedAt: Date.now(),
     finishedAt: null,

@@ -1,3 +1,4 @@
+import type { MockMessage } from './answer.js';
 import type { MockProvider } from './protocol.js';
 
 export interface MockLlmOptions {
@@ -26,6 +27,11 @@ export interface RecordedRequest {
   headers: Record<string, string>;
   /** Parsed JSON body, or the raw text when it was not JSON. */
   body: unknown;
+  /**
+   * The conversation as the mock understood it, system prompt first whatever the protocol
+   * (what mockAnswer and mockUsage were computed from); null when the request did not parse.
+   */
+  messages: MockMessage[] | null;
   /** Faults requested by the model name, e.g. `['slow-200', 'cut']`. */
   faults: string[];
   /** Epoch milliseconds. */
@@ -38,7 +44,10 @@ export interface RecordedRequest {
 }
 
 export interface MockLlm {
-  /** Base URL without a path, e.g. `http://127.0.0.1:4010` (OpenAI clients append `/v1`). */
+  /**
+   * Base URL without a path, e.g. `http://127.0.0.1:4010`: the Anthropic and Gemini SDKs take it
+   * as is, OpenAI clients take it with `/v1` appended.
+   */
   readonly url: string;
   readonly port: number;
   /** Every request received since start or the last `reset()`, live (later fields fill in as it runs). */

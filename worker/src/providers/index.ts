@@ -1,14 +1,10 @@
 import { WeftError } from '@weft/shared/errors';
 import type { LlmCredential, LlmProvider, LlmProviderFactory } from '@weft/shared/ports';
+import { createAnthropicProvider } from './anthropic-provider.js';
+import { createGeminiProvider } from './gemini-provider.js';
 import { createOpenAiProvider } from './openai-provider.js';
 
 type LlmProviderName = LlmProvider['name'];
-
-function notAvailableYet(name: LlmProviderName): LlmProviderFactory {
-  return () => {
-    throw new WeftError('LLM_UNKNOWN_PROVIDER', `${name}: provider not available yet`);
-  };
-}
 
 /**
  * One factory per provider name; `satisfies` makes a new name in LLM_PROVIDERS a compile
@@ -17,8 +13,8 @@ function notAvailableYet(name: LlmProviderName): LlmProviderFactory {
 const providerFactories = {
   openai: (credential) => createOpenAiProvider(credential, { name: 'openai' }),
   'openai-compatible': (credential) => createOpenAiProvider(credential, { name: 'openai-compatible' }),
-  anthropic: notAvailableYet('anthropic'),
-  gemini: notAvailableYet('gemini'),
+  anthropic: (credential) => createAnthropicProvider(credential),
+  gemini: (credential) => createGeminiProvider(credential),
 } satisfies Record<LlmProviderName, LlmProviderFactory>;
 
 export function createProvider(name: LlmProviderName, credential: LlmCredential): LlmProvider {
@@ -27,9 +23,20 @@ export function createProvider(name: LlmProviderName, credential: LlmCredential)
   return factory(credential);
 }
 
-export { createOpenAiProvider, DEFAULT_LLM_TIMEOUT_MS, openAiUsage } from './openai-provider.js';
+export { createOpenAiProvider, openAiUsage } from './openai-provider.js';
+export { DEFAULT_LLM_TIMEOUT_MS } from './llm-timeout.js';
 export type { OpenAiProviderName, OpenAiProviderOptions } from './openai-provider.js';
+export { ANTHROPIC_DEFAULT_MAX_TOKENS, ANTHROPIC_JSON_INSTRUCTION, anthropicUsage, createAnthropicProvider } from './anthropic-provider.js';
+export type { AnthropicProviderOptions } from './anthropic-provider.js';
+export { createGeminiProvider, GEMINI_DEFAULT_API_VERSION, GEMINI_DEFAULT_BASE_URL, geminiUsage } from './gemini-provider.js';
+export type { GeminiProviderOptions } from './gemini-provider.js';
 export { classifyOpenAiError } from './classify-openai-error.js';
 export type { ClassifyOpenAiErrorOptions } from './classify-openai-error.js';
+export { classifyAnthropicError } from './classify-anthropic-error.js';
+export type { ClassifyAnthropicErrorOptions } from './classify-anthropic-error.js';
+export { classifyGeminiError } from './classify-gemini-error.js';
+export type { ClassifyGeminiErrorOptions } from './classify-gemini-error.js';
+export { classifyProviderError, codeForHttpStatus, redactSecrets } from './provider-error.js';
+export type { ClassifyErrorOptions } from './provider-error.js';
 export { parseRetryAfterMs } from './retry-after.js';
 export { cancellationError } from './cancellation.js';

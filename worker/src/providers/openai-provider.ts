@@ -10,6 +10,7 @@ import type { Usage } from '@weft/shared/engine';
 import type { LlmCredential, LlmProvider, LlmRequest, LlmResponse, LlmStreamPart } from '@weft/shared/ports';
 import { cancellationError } from './cancellation.js';
 import { classifyOpenAiError } from './classify-openai-error.js';
+import { DEFAULT_LLM_TIMEOUT_MS } from './llm-timeout.js';
 
 export type OpenAiProviderName = 'openai' | 'openai-compatible';
 
@@ -19,7 +20,7 @@ export interface OpenAiProviderOptions {
   timeoutMs?: number;
 }
 
-export const DEFAULT_LLM_TIMEOUT_MS = 120_000;
+export { DEFAULT_LLM_TIMEOUT_MS };
 /** Local OpenAI-compatible servers often need no key, but the SDK refuses an empty one. */
 const NO_KEY_PLACEHOLDER = 'none';
 
