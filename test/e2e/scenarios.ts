@@ -76,6 +76,17 @@ export async function chainScenario(target: Target): Promise<{ executionId: stri
 
     // Each prompt the mock saw carries the upstream answer verbatim.
     const completed = new Map(events.filter((e) => e.type === 'node.completed').map((e) => [e.nodeId as string, (e.data as any).output as string]));
+    // Streaming is the default: each node's token events, in order, spell its final output,
+    // and all of them arrive before its node.completed.
+    for (const node of fixture.nodes) {
+      const tokens = events.filter((e) => e.type === 'node.token' && e.nodeId === node.id);
+      expect(tokens.length, `token events of ${node.id as string}`).toBeGreaterThan(0);
+      expect(tokens.map((e) => (e.data as any).text).join('')).toBe(completed.get(node.id));
+      expect(tokens.every((e) => (e.data as any).attempt === 1)).toBe(true);
+      const doneAt = events.findIndex((e) => e.type === 'node.completed' && e.nodeId === node.id);
+      expect(events.indexOf(tokens.at(-1)!)).toBeLessThan(doneAt);
+    }
+    expect(target.mock.requests.every((r) => r.stream)).toBe(true);
     const prompts = target.mock.requests.map((r) => JSON.stringify((r.body as any).messages));
     expect(prompts).toHaveLength(3);
     expect(prompts.some((p) => p.includes('durable execution engines'))).toBe(true);

@@ -56,8 +56,10 @@ export async function bootstrapLocalWorkspace(input: { config: WeftConfig; datab
     const existing = await repos.credentials.resolve(local.workspaceId, 'openai');
     if (!existing || existing.apiKey === MOCK_API_KEY) {
       mock = await startMockLlm({ port: 0, host: '127.0.0.1' });
-      for (const provider of ['openai', 'openai-compatible'] as const) {
-        await repos.credentials.put({ workspaceId: local.workspaceId, provider, apiKey: MOCK_API_KEY, baseUrl: `${mock.url}/v1` });
+      // OpenAI-style base URLs include /v1; Anthropic and Gemini SDKs add their own paths.
+      const baseUrls = { openai: `${mock.url}/v1`, 'openai-compatible': `${mock.url}/v1`, anthropic: mock.url, gemini: mock.url } as const;
+      for (const [provider, baseUrl] of Object.entries(baseUrls) as Array<[keyof typeof baseUrls, string]>) {
+        await repos.credentials.put({ workspaceId: local.workspaceId, provider, apiKey: MOCK_API_KEY, baseUrl });
       }
       logger.warn({ mockUrl: mock.url }, 'no provider credentials: LLM nodes answer from the local mock provider');
     }

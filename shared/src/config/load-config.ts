@@ -32,6 +32,19 @@ export interface WeftConfig {
   /** Start the local mock provider for workspaces without credentials (embedded default: true). */
   mockProvider: boolean;
   bodyLimitBytes: number;
+  /** Use OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY when a workspace has no credential. */
+  allowEnvKeys: boolean;
+  /** Provider keys from the environment, read here only (never logged). */
+  envProviderKeys: Partial<Record<'openai' | 'anthropic' | 'gemini', string>>;
+  breaker: { errorThresholdPercentage: number; volumeThreshold: number; resetTimeoutMs: number; rollingWindowMs: number };
+  /** Fleet-wide limits applied to every (workspace, provider); absent = unlimited. */
+  providerRateLimits: Partial<Record<string, ProviderRateLimit>>;
+}
+
+export interface ProviderRateLimit {
+  requestsPerSecond?: number;
+  requestsPerMinute?: number;
+  maxConcurrent?: number;
 }
 
 export class ConfigError extends Error {
@@ -143,7 +156,48 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     hotStateTtlSeconds: int('WEFT_HOT_STATE_TTL_SECONDS', 3600, 1, 30 * 86400),
     mockProvider: bool('WEFT_MOCK_PROVIDER', mode === 'embedded'),
     bodyLimitBytes: int('WEFT_BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
+    allowEnvKeys: bool('WEFT_ALLOW_ENV_KEYS', false),
+    envProviderKeys: Object.fromEntries(
+      ([['openai', 'OPENAI_API_KEY'], ['anthropic', 'ANTHROPIC_API_KEY'], ['gemini', 'GEMINI_API_KEY']] as const)
+        .map(([provider, name]) => [provider, str(name)] as const)
+        .filter((e): e is readonly ['openai' | 'anthropic' | 'gemini', string] => e[1] !== null),
+    ),
+    breaker: {
+      errorThresholdPercentage: int('WEFT_BREAKER_ERROR_PERCENT', 50, 1, 100),
+      volumeThreshold: int('WEFT_BREAKER_MIN_REQUESTS', 10, 1, 100_000),
+      resetTimeoutMs: int('WEFT_BREAKER_RESET_MS', 30_000, 100, 3_600_000),
+      rollingWindowMs: int('WEFT_BREAKER_WINDOW_MS', 60_000, 1000, 3_600_000),
+    },
+    providerRateLimits: parseRateLimits(str('WEFT_PROVIDER_RATE_LIMITS'), problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+function parseRateLimits(raw: string | null, problems: string[]): Partial<Record<string, ProviderRateLimit>> {
+  if (raw === null) return {};
+  const bad = (why: string): Partial<Record<string, ProviderRateLimit>> => {
+    problems.push(`WEFT_PROVIDER_RATE_LIMITS: ${why} (e.g. {"openai":{"requestsPerSecond":5,"maxConcurrent":10}})`);
+    return {};
+  };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return bad('not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return bad('must be an object keyed by provider');
+  const out: Partial<Record<string, ProviderRateLimit>> = {};
+  for (const [provider, limit] of Object.entries(parsed as Record<string, unknown>)) {
+    if (!['openai', 'openai-compatible', 'anthropic', 'gemini'].includes(provider)) return bad(`unknown provider '${provider}'`);
+    if (typeof limit !== 'object' || limit === null) return bad(`limit of '${provider}' must be an object`);
+    const entry: ProviderRateLimit = {};
+    for (const [key, value] of Object.entries(limit as Record<string, unknown>)) {
+      if (key !== 'requestsPerSecond' && key !== 'requestsPerMinute' && key !== 'maxConcurrent') return bad(`unknown key '${key}' for '${provider}'`);
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) return bad(`${provider}.${key} must be a positive integer`);
+      entry[key] = value;
+    }
+    out[provider] = entry;
+  }
+  return out;
 }

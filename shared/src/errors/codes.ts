@@ -59,6 +59,12 @@ export const errorCatalog = {
   LLM_MODEL_NOT_FOUND: { httpStatus: 404, category: 'permanent' },
   LLM_CONTENT_POLICY: { httpStatus: 400, category: 'permanent' },
   LLM_INVALID_RESPONSE: { httpStatus: 502, category: 'transient' },
+  /** The (workspace, provider) circuit is open: re-delayed, not failed. */
+  LLM_CIRCUIT_OPEN: { httpStatus: 503, category: 'dependency' },
+  /** Weft's own fleet-wide rate limit for (workspace, provider): re-delayed, not failed. */
+  PROVIDER_RATE_LIMITED: { httpStatus: 429, category: 'dependency' },
+  /** The execution's maxCostUsd was passed: no further LLM node starts. */
+  BUDGET_EXCEEDED: { httpStatus: 402, category: 'permanent' },
 
   // Engine
   EXECUTION_NOT_VISIBLE: { httpStatus: 503, category: 'transient' },

@@ -37,7 +37,8 @@ export interface JobContext<T = unknown> {
  * attempts remain, unless the error is a WeftError whose category is `permanent`; a
  * WeftError's `retryAfterMs` replaces the backoff delay for that retry. A WeftError of
  * category `dependency` (Postgres or Redis unreachable) re-delays the job WITHOUT spending an
- * attempt, however often: an outage delays work, it never fails it.
+ * attempt, however often (after its `retryAfterMs` when given): an outage delays work, it never
+ * fails it.
  */
 export type JobHandler<T = unknown> = (job: JobContext<T>) => Promise<void>;
 

@@ -17,6 +17,11 @@ export interface LlmNodeDeps {
   cacheTtlMs?: number;
   /** How long a last known credential may stand in while the database is down. */
   maxStaleMs?: number;
+  /**
+   * Keys from the environment, used only for a workspace that has no credential of its own,
+   * and only when WEFT_ALLOW_ENV_KEYS=true (main passes nothing otherwise).
+   */
+  envKeys?: Partial<Record<LlmProviderName, string>>;
 }
 
 function buildMessages(ctx: NodeRunContext<LlmNode>): ChatMessage[] {
@@ -46,13 +51,18 @@ export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> 
     const credential = await credentials.load(`${ctx.workspaceId}/${node.provider}`, () =>
       deps.repos.credentials.resolve(ctx.workspaceId, node.provider),
     );
-    if (!credential) {
+    const envKey = credential ? undefined : deps.envKeys?.[node.provider];
+    if (!credential && envKey) {
+      ctx.logger.info({ provider: node.provider }, 'workspace has no credential: using the key from the environment (WEFT_ALLOW_ENV_KEYS)');
+    }
+    const effective: LlmCredential | null = credential ?? (envKey ? { apiKey: envKey, baseUrl: null } : null);
+    if (!effective) {
       throw new WeftError('LLM_NO_CREDENTIALS', `workspace has no credentials for provider '${node.provider}' (PUT /v1/credentials/${node.provider})`);
     }
     // Every database read happens before the provider call: a failure after the tokens are
     // spent would re-run the node and pay twice.
     const price = await prices.lookup(node.provider, node.model);
-    const provider = deps.createProvider(node.provider, credential);
+    const provider = deps.createProvider(node.provider, effective);
     const request: LlmRequest = { model: node.model, messages };
     if (node.temperature !== undefined) request.temperature = node.temperature;
     if (node.maxTokens !== undefined) request.maxTokens = node.maxTokens;
@@ -62,7 +72,8 @@ export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> 
     let text: string;
     let usage: Usage;
     try {
-      if (node.stream === true) {
+      // Streaming is the default: clients see tokens as they come (node.token events).
+      if (node.stream !== false) {
         let done: { text: string; usage: Usage } | null = null;
         for await (const part of provider.stream(request, ctx.signal)) {
           if (part.type === 'delta') ctx.emitToken(part.text);

@@ -17,7 +17,10 @@ export function startWorkerRuntime(deps: WorkerDeps & { flushState?: StateStore 
   const { config, logger, metrics } = deps;
   const repos = deps.database.repos;
   const flows = new FlowCache(repos.flows);
-  const runNode = createNodeRunner({ repos, metrics, createProvider: deps.createProvider });
+  const runNode = createNodeRunner({
+    repos, metrics, createProvider: deps.createProvider,
+    ...(config.allowEnvKeys ? { envKeys: config.envProviderKeys } : {}),
+  });
   const log = logger.child({ workerId: config.workerId });
 
   const executions = deps.queue.process(

@@ -260,7 +260,7 @@ export class MemoryJobQueue implements JobQueue {
       const error = toWeftError(outcome.error);
       if (error.category === 'dependency') {
         // An outage is not the job's fault: try again later with the same attempt number.
-        this.delay(state, job, dependencyRetryDelay());
+        this.delay(state, job, error.retryAfterMs ?? dependencyRetryDelay());
         this.scheduleDispatch(state);
         return;
       }

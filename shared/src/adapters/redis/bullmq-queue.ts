@@ -259,8 +259,9 @@ class BullMqConsumer<T> implements JobConsumer {
       if (!(err instanceof Error && BULLMQ_CONTROL_ERRORS.has(err.name)) && toWeftError(err).category === 'dependency' && token !== undefined) {
         // An outage is not the job's fault: move it back to delayed without spending an
         // attempt (DelayedError tells BullMQ the move was ours).
+        const weft = toWeftError(err);
         const jitter = Math.floor(Math.random() * DEPENDENCY_RETRY_DELAY_MS * 0.2);
-        await job.moveToDelayed(Date.now() + DEPENDENCY_RETRY_DELAY_MS + jitter, token);
+        await job.moveToDelayed(Date.now() + (weft.retryAfterMs ?? DEPENDENCY_RETRY_DELAY_MS + jitter), token);
         throw new DelayedError();
       }
       throw toBullMqError(err);
