@@ -76,6 +76,21 @@ export function stateStoreContract(name: string, makeStore: () => Promise<StateS
       });
     }
 
+    describe('spend of failed attempts', () => {
+      it('accumulates per node without drift, keeps unpriced usage, and is empty for an unknown execution', async () => {
+        const { executionId } = await start([{ id: 'a', parentCount: 0, children: [] }]);
+        const usage = { promptTokens: 42, completionTokens: 357, reasoningTokens: 0, cachedTokens: 0, totalTokens: 399 };
+        const cost = { inputCost: 0.000105, outputCost: 0.001785, reasoningCost: 0, totalCost: 0.00189 };
+        for (let i = 0; i < 100; i++) await store.recordSpend({ executionId, nodeId: 'a', spend: { usage, cost } });
+        await store.recordSpend({ executionId, nodeId: 'b', spend: { usage, cost: null } });
+        const spend = await store.getSpend(executionId);
+        expect(spend.a?.usage.totalTokens).toBe(39_900);
+        expect(spend.a?.cost).toEqual({ inputCost: 0.0105, outputCost: 0.1785, reasoningCost: 0, totalCost: 0.189 });
+        expect(spend.b).toEqual({ usage, cost: null });
+        expect(await store.getSpend(randomUUID())).toEqual({});
+      });
+    });
+
     describe('initExecution', () => {
       it('creates running hot state, queues the roots and appends execution.started', async () => {
         const { executionId, init } = await start(graph(['a', 'b', 'c'], [['a', 'c'], ['b', 'c']]));

@@ -61,6 +61,8 @@ describe('redis', () => {
         executionId, nodeId: 'a', takenChildren: ['b'], failExecution: false, at: '2025-01-01T00:00:01.000Z',
         result: { status: 'completed', output: 1, error: null, usage: null, cost: null, attempts: 1, input: null, provider: null, model: null, workerId: null, startedAt: null, finishedAt: '2025-01-01T00:00:01.000Z', runtimeMs: 1 },
       });
+      const usage = { promptTokens: 1, completionTokens: 1, reasoningTokens: 0, cachedTokens: 0, totalTokens: 2 };
+      await store.recordSpend({ executionId, nodeId: 'b', spend: { usage, cost: null } });
       await store.expireExecution(executionId, 60);
       const keys = Object.values(executionKeys(prefix, executionId));
       for (const key of keys) {

@@ -319,3 +319,52 @@ export async function retryScenario(target: Target): Promise<void> {
   expect(target.mock.requests[1]!.receivedAt - target.mock.requests[0]!.receivedAt).toBeGreaterThanOrEqual(950);
   expect(Date.now() - t0).toBeGreaterThanOrEqual(950);
 }
+
+/** Prices set through the admin route give exact per-node costs and totals; a passed budget stops further LLM nodes. */
+export async function costAndBudgetScenario(target: Target, adminToken: string): Promise<void> {
+  const call = apiClient(target.baseUrl, target.apiKey);
+  const model = `priced-${Date.now()}`;
+  const priced = await apiClient(target.baseUrl)('PUT', `/v1/models/openai/${model}`, { inputPer1M: 2.5, outputPer1M: 5 }, { authorization: `Bearer ${adminToken}` });
+  expect(priced.status, JSON.stringify(priced.body)).toBe(200);
+  const models = await call('GET', '/v1/models');
+  expect(models.body.find((m: any) => m.model === model)).toMatchObject({ provider: 'openai', inputPer1M: 2.5, outputPer1M: 5 });
+  const flow = await createFlow(target, {
+    name: 'priced',
+    nodes: [
+      { id: 'a', type: 'llm', provider: 'openai', model, prompt: 'Price {{input.x}} please' },
+      { id: 'b', type: 'llm', provider: 'openai', model, prompt: 'And then {{a}}' },
+    ],
+    edges: [{ from: 'a', to: 'b' }],
+  });
+  // Workers see a newly priced model within a second (a miss reloads the price table).
+  const res = await waitFor(async () => {
+    const r = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { x: 'this' }, wait: true });
+    return r.body.nodes?.every((n: any) => n.cost !== null) ? r : null;
+  }, { timeoutMs: 10_000, intervalMs: 200, message: 'priced execution' });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  expect(res.body.status).toBe('completed');
+  let total = 0;
+  for (const node of res.body.nodes) {
+    const expected = {
+      inputCost: (node.usage.promptTokens * 2.5) / 1e6,
+      outputCost: (node.usage.completionTokens * 5) / 1e6,
+    };
+    expect(node.cost.inputCost).toBeCloseTo(expected.inputCost, 12);
+    expect(node.cost.outputCost).toBeCloseTo(expected.outputCost, 12);
+    expect(node.cost.totalCost).toBeCloseTo(expected.inputCost + expected.outputCost, 12);
+    total += node.cost.totalCost;
+  }
+  expect(res.body.cost.totalCost).toBeCloseTo(total, 12);
+
+  // A budget smaller than node a's cost: a runs (nothing was spent before it), b never starts.
+  target.mock.reset();
+  const capped = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { x: 'this' }, wait: true, maxCostUsd: 0.000001 });
+  expect(capped.status, JSON.stringify(capped.body)).toBe(200);
+  expect(capped.body.status).toBe('failed');
+  expect(capped.body.error).toMatchObject({ code: 'budget_exceeded', nodeId: 'b' });
+  const [a, b] = capped.body.nodes;
+  expect(a.status).toBe('completed');
+  expect(b).toMatchObject({ status: 'failed', attempts: 1, usage: null });
+  expect(target.mock.requests).toHaveLength(1);
+  expect(capped.body.cost.totalCost).toBeCloseTo(a.cost.totalCost, 12);
+}

@@ -10,6 +10,16 @@ describe('computeCost', () => {
     expect(cost).toEqual({ inputCost: 0.000105, outputCost: 0.001785, reasoningCost: 0, totalCost: 0.00189 });
   });
 
+  it('keeps fractions of a micro-dollar (3 tokens at $2.50 per 1M)', () => {
+    const cost = computeCost(
+      { promptTokens: 3, completionTokens: 1, reasoningTokens: 0, cachedTokens: 0, totalTokens: 4 },
+      { inputPer1M: 2.5, outputPer1M: 0.15, reasoningPer1M: 0.15, cachedPer1M: 0 },
+    );
+    expect(cost.inputCost).toBe(0.0000075);
+    expect(cost.outputCost).toBe(0.00000015);
+    expect(cost.totalCost).toBe(0.00000765);
+  });
+
   it('bills cached and reasoning tokens at their own prices, once', () => {
     const cost = computeCost(
       { promptTokens: 1000, completionTokens: 500, reasoningTokens: 200, cachedTokens: 400, totalTokens: 1500 },

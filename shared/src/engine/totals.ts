@@ -47,7 +47,8 @@ export interface Prices {
  * are part of completion tokens at providers that report both, so they are not billed twice).
  */
 export function computeCost(usage: Usage, prices: Prices): Cost {
-  const micro = (tokens: number, per1M: number): number => Math.round(tokens * per1M) / 1e6;
+  // Kept in nano-dollars: cheap models cost fractions of a micro-dollar per call.
+  const micro = (tokens: number, per1M: number): number => Math.round(tokens * per1M * 1000) / 1e9;
   const uncachedPrompt = Math.max(0, usage.promptTokens - usage.cachedTokens);
   const plainCompletion = Math.max(0, usage.completionTokens - usage.reasoningTokens);
   const inputCost = addMoney(micro(uncachedPrompt, prices.inputPer1M), micro(usage.cachedTokens, prices.cachedPer1M));

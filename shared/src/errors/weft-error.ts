@@ -1,5 +1,6 @@
 import { errorCatalog, isErrorCode, type ErrorCategory, type ErrorCode } from './codes.js';
 import { isDependencyFailure } from './dependency-failure.js';
+import type { Spend } from '../engine/spend.js';
 
 export interface ErrorDetail {
   /** JSON pointer into the offending document, e.g. `/nodes/1/prompt`. */
@@ -15,6 +16,8 @@ export interface WeftErrorOptions {
   category?: ErrorCategory;
   /** Honoured by retries and by 429/503 answers (`Retry-After`). */
   retryAfterMs?: number;
+  /** What the provider billed for the failed attempt (e.g. an answer that was not JSON). */
+  billed?: Spend;
 }
 
 export class WeftError extends Error {
@@ -23,6 +26,7 @@ export class WeftError extends Error {
   readonly httpStatus: number;
   readonly details: ErrorDetail[] | undefined;
   readonly retryAfterMs: number | undefined;
+  readonly billed: Spend | undefined;
 
   constructor(code: ErrorCode, message: string, options: WeftErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -33,6 +37,7 @@ export class WeftError extends Error {
     this.httpStatus = entry.httpStatus;
     this.details = options.details;
     this.retryAfterMs = options.retryAfterMs;
+    this.billed = options.billed;
   }
 
   get retryable(): boolean {

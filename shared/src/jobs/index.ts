@@ -12,6 +12,8 @@ export interface NodeJobData {
   flowId: string;
   flowVersion: number;
   nodeId: string;
+  /** The execution's budget: no LLM node starts once the running total passes it. */
+  maxCostUsd?: number;
 }
 
 export interface DeadLetterJobData {

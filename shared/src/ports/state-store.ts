@@ -1,3 +1,4 @@
+import type { Spend } from '../engine/spend.js';
 import type { ExecutionStatus, HotExecution, NodeResult, WeftEvent } from '../engine/types.js';
 
 /** One node of the graph as hot state needs it. */
@@ -94,6 +95,10 @@ export interface StateStore {
   startNode(input: StartNodeInput): Promise<StartNodeResult>;
   commitNode(input: CommitNodeInput): Promise<CommitNodeResult>;
   getExecution(executionId: string): Promise<HotExecution | null>;
+  /** Adds what a failed attempt of a node was billed for (atomic counters). */
+  recordSpend(input: { executionId: string; nodeId: string; spend: Spend }): Promise<void>;
+  /** Billed spend of failed attempts, per node. */
+  getSpend(executionId: string): Promise<Record<string, Spend>>;
   /** Gives the execution's hot keys a TTL; called only after Postgres confirmed the final write. */
   expireExecution(executionId: string, ttlSeconds: number): Promise<void>;
   appendFlush(entries: readonly FlushEntry[]): Promise<void>;

@@ -23,4 +23,20 @@ describe('PriceBook', () => {
     now = 300;
     expect((await book.lookup('openai', 'a'))?.inputPer1M).toBe(3);
   });
+
+  it('reloads on a miss, at most once per missReloadMs, so a newly priced model is priced at once', async () => {
+    let now = 0;
+    let table: ModelPrice[] = [price('a', 2)];
+    let loads = 0;
+    const book = new PriceBook({ list: async () => { loads++; return table; } }, { ttlMs: 60_000, missReloadMs: 1000, now: () => now });
+    expect(await book.lookup('openai', 'b')).toBeNull();
+    table = [price('a', 2), price('b', 7)];
+    expect(await book.lookup('openai', 'b')).toBeNull();
+    expect(loads).toBe(1);
+    now = 1000;
+    expect((await book.lookup('openai', 'b'))?.inputPer1M).toBe(7);
+    expect(loads).toBe(2);
+    expect((await book.lookup('openai', 'a'))?.inputPer1M).toBe(2);
+    expect(loads).toBe(2);
+  });
 });

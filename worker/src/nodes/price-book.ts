@@ -1,7 +1,8 @@
 /**
  * The model price table, held in memory per worker: loaded whole (it is small), refreshed
  * after `ttlMs`, and kept as it was while Postgres is down, so pricing never stalls a node.
- * A price edit reaches every worker within `ttlMs`.
+ * A price edit reaches every worker within `ttlMs`; a model missing from the table triggers a
+ * reload (at most once per `missReloadMs`), so a newly priced model is priced at once.
  */
 import type { ModelPrice, ModelPricingRepo } from '@weft/db/repos';
 
@@ -12,7 +13,7 @@ export class PriceBook {
 
   constructor(
     private readonly repo: Pick<ModelPricingRepo, 'list'>,
-    private readonly options: { ttlMs: number; now?: () => number },
+    private readonly options: { ttlMs: number; missReloadMs?: number; now?: () => number },
   ) {}
 
   private now(): number {
@@ -21,14 +22,18 @@ export class PriceBook {
 
   /** Null when the model has no price. Throws only if the table could never be loaded. */
   async lookup(provider: string, model: string): Promise<ModelPrice | null> {
-    if (!this.snapshot || this.now() - this.loadedAt >= this.options.ttlMs) {
+    const key = `${provider}/${model}`;
+    const age = this.now() - this.loadedAt;
+    const stale = !this.snapshot || age >= this.options.ttlMs;
+    const missed = this.snapshot !== null && !this.snapshot.has(key) && age >= (this.options.missReloadMs ?? 1000);
+    if (stale || missed) {
       try {
         await (this.pending ??= this.load().finally(() => { this.pending = null; }));
       } catch (err) {
         if (!this.snapshot) throw err;
       }
     }
-    return this.snapshot?.get(`${provider}/${model}`) ?? null;
+    return this.snapshot?.get(key) ?? null;
   }
 
   private async load(): Promise<void> {

@@ -5,7 +5,7 @@
  * commit that already happened still returns the ready children.
  */
 import type { NodeResult } from '@weft/shared/engine';
-import { failureEndsExecution, retryPolicyFor } from '@weft/shared/engine';
+import { failureEndsExecution, retryPolicyFor, sumCost, sumUsage } from '@weft/shared/engine';
 import { WeftError, toWeftError } from '@weft/shared/errors';
 import type { FlowNode } from '@weft/shared/flow';
 import { nodeJob, type DeadLetterJobData, type NodeJobData } from '@weft/shared/jobs';
@@ -103,6 +103,12 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
     let outcome: NodeOutcome | null = null;
     let failure: WeftError | null = null;
     try {
+      if (node.type === 'llm' && data.maxCostUsd !== undefined) {
+        const spent = await executionSpend(deps.state, data.executionId);
+        if (spent > data.maxCostUsd) {
+          throw new WeftError('BUDGET_EXCEEDED', `the execution has spent $${spent} of its $${data.maxCostUsd} budget: LLM node '${node.id}' was not started`);
+        }
+      }
       outcome = await deps.runNode({
         node,
         workspaceId: data.workspaceId,
@@ -131,6 +137,8 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
       throw failure;
     }
     if (failure && failure.retryable && job.attempt < job.maxAttempts) {
+      // Tokens a failed attempt was billed for still count: the totals are what was spent.
+      if (failure.billed) await deps.state.recordSpend({ executionId: data.executionId, nodeId: node.id, spend: failure.billed });
       deps.metrics.nodeAttemptsTotal.inc({ node_type: node.type, result: 'retry' });
       deps.metrics.errorsTotal.inc({ category: failure.category, code: failure.code });
       log.warn({ code: failure.code, category: failure.category, err: failure.message }, 'node attempt failed: retrying');
@@ -146,13 +154,17 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
       throw failure;
     }
 
+    // The node's usage and cost include what its earlier, failed attempts were billed for.
+    const prior = job.attempt > 1 ? (await deps.state.getSpend(data.executionId))[node.id] : undefined;
+    const parts = [outcome ? { usage: outcome.usage, cost: outcome.cost } : failure?.billed, prior].filter((p) => p !== undefined);
+    const billedParts = parts.filter((p) => p.usage !== null);
     const result: NodeResult = {
       status: failure ? 'failed' : 'completed',
       output: outcome ? outcome.output : null,
       // Codes leave the engine lowercased, as every code in the api contract is.
       error: failure ? { code: failure.code.toLowerCase(), category: failure.category, message: failure.message } : null,
-      usage: outcome?.usage ?? null,
-      cost: outcome?.cost ?? null,
+      usage: billedParts.length > 0 ? sumUsage(billedParts) : null,
+      cost: sumCost(parts),
       attempts: job.attempt,
       input: outcome?.resolvedInput ?? null,
       provider: outcome?.provider ?? (node.type === 'llm' ? node.provider : null),
@@ -162,7 +174,8 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
       finishedAt: finishedAt.toISOString(),
       runtimeMs,
     };
-    const continues = !failure || !failureEndsExecution(node);
+    // A passed budget ends the execution even for a node that may otherwise fail softly.
+    const continues = !failure || (!failureEndsExecution(node) && failure.code !== 'BUDGET_EXCEEDED');
     const commit = await deps.state.commitNode({
       executionId: data.executionId,
       nodeId: node.id,
@@ -213,4 +226,18 @@ function skippedPlaceholder(at: Date): NodeResult {
     status: 'skipped', output: null, error: null, usage: null, cost: null, attempts: 0, input: null,
     provider: null, model: null, workerId: null, startedAt: null, finishedAt: at.toISOString(), runtimeMs: null,
   };
+}
+
+/**
+ * What the execution has spent so far: committed results (which include their failed
+ * attempts) plus the billed failed attempts of nodes still running.
+ */
+async function executionSpend(state: StateStore, executionId: string): Promise<number> {
+  const [hot, spend] = await Promise.all([state.getExecution(executionId), state.getSpend(executionId)]);
+  const costs: Array<{ cost: NodeResult['cost'] }> = [];
+  for (const [nodeId, node] of Object.entries(hot?.nodes ?? {})) {
+    if (node.result) costs.push(node.result);
+    else if (spend[nodeId]) costs.push(spend[nodeId]);
+  }
+  return sumCost(costs)?.totalCost ?? 0;
 }

@@ -1,4 +1,5 @@
 import { applyCommit, applyInit, applyStart, toHotExecution, type ExecutionState } from '../../engine/apply-commit.js';
+import { spendFromCounters, spendIncrements, type Spend } from '../../engine/spend.js';
 import type { EventDraft, HotExecution, WeftEvent } from '../../engine/types.js';
 import type {
   CommitNodeInput,
@@ -39,6 +40,8 @@ export class MemoryStateStore implements StateStore {
   private readonly flushClaimIdleMs: number;
   private readonly executions = new Map<string, ExecutionState>();
   private readonly expiries = new Map<string, NodeJS.Timeout>();
+  /** executionId → nodeId → counters, as the Redis hash of HINCRBY counters. */
+  private readonly spent = new Map<string, Map<string, Record<string, number>>>();
   private readonly flushQueue: FlushRecord[] = [];
   private readonly flushPending = new Map<string, PendingFlush>();
   private readonly flushWaiters = new Set<() => void>();
@@ -81,6 +84,24 @@ export class MemoryStateStore implements StateStore {
     return Promise.resolve(state ? jsonCopy(toHotExecution(state)) : null);
   }
 
+  recordSpend(input: { executionId: string; nodeId: string; spend: Spend }): Promise<void> {
+    let nodes = this.spent.get(input.executionId);
+    if (!nodes) {
+      nodes = new Map();
+      this.spent.set(input.executionId, nodes);
+    }
+    const counters = nodes.get(input.nodeId) ?? {};
+    for (const [field, value] of Object.entries(spendIncrements(input.spend))) counters[field] = (counters[field] ?? 0) + value;
+    nodes.set(input.nodeId, counters);
+    return Promise.resolve();
+  }
+
+  getSpend(executionId: string): Promise<Record<string, Spend>> {
+    const nodes = this.spent.get(executionId);
+    if (!nodes) return Promise.resolve({});
+    return Promise.resolve(Object.fromEntries([...nodes].map(([nodeId, counters]) => [nodeId, spendFromCounters(counters)])));
+  }
+
   expireExecution(executionId: string, ttlSeconds: number): Promise<void> {
     // As EXPIRE on a missing key: nothing, and no timer that would delete a later execution.
     if (!this.executions.has(executionId)) return Promise.resolve();
@@ -89,6 +110,7 @@ export class MemoryStateStore implements StateStore {
     const forget = (): void => {
       this.expiries.delete(executionId);
       this.executions.delete(executionId);
+      this.spent.delete(executionId);
       this.events.forgetExecution(executionId);
     };
     // As Redis EXPIRE: a TTL that is not positive deletes at once.

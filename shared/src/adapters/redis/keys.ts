@@ -10,6 +10,7 @@ export interface ExecutionKeys {
   taken: string;
   children: string;
   events: string;
+  spent: string;
 }
 
 export function executionKeys(prefix: string, executionId: string): ExecutionKeys {
@@ -29,6 +30,8 @@ export function executionKeys(prefix: string, executionId: string): ExecutionKey
     children: `${base}:children`,
     /** stream: the execution's events; the entry id is the event id */
     events: `${base}:events`,
+    /** hash: `<nodeId>|<counter>` → integer, what failed attempts were billed for */
+    spent: `${base}:spent`,
   };
 }
 

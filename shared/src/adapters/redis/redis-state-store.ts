@@ -21,6 +21,7 @@ import {
   type NodeResult,
   type WeftEvent,
 } from '../../engine/types.js';
+import { spendFromCounters, spendIncrements, type Spend } from '../../engine/spend.js';
 import { WeftError } from '../../errors/weft-error.js';
 import type {
   CommitNodeInput,
@@ -167,9 +168,26 @@ export class RedisStateStore implements StateStore {
     });
   }
 
+  async recordSpend(input: { executionId: string; nodeId: string; spend: Spend }): Promise<void> {
+    const key = executionKeys(this.prefix, input.executionId).spent;
+    const tx = this.redis.multi();
+    for (const [field, value] of Object.entries(spendIncrements(input.spend))) tx.hincrby(key, `${input.nodeId}|${field}`, value);
+    execResults(await tx.exec());
+  }
+
+  async getSpend(executionId: string): Promise<Record<string, Spend>> {
+    const raw = await this.redis.hgetall(executionKeys(this.prefix, executionId).spent);
+    const byNode: Record<string, Record<string, number>> = {};
+    for (const [field, value] of Object.entries(raw)) {
+      const at = field.lastIndexOf('|');
+      (byNode[field.slice(0, at)] ??= {})[field.slice(at + 1)] = Number(value);
+    }
+    return Object.fromEntries(Object.entries(byNode).map(([nodeId, counters]) => [nodeId, spendFromCounters(counters)]));
+  }
+
   async expireExecution(executionId: string, ttlSeconds: number): Promise<void> {
     const tx = this.redis.multi();
-    for (const key of this.keyList(executionId)) tx.expire(key, ttlSeconds);
+    for (const key of [...this.keyList(executionId), executionKeys(this.prefix, executionId).spent]) tx.expire(key, ttlSeconds);
     execResults(await tx.exec());
   }
 
