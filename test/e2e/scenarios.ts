@@ -368,3 +368,44 @@ export async function costAndBudgetScenario(target: Target, adminToken: string):
   expect(target.mock.requests).toHaveLength(1);
   expect(capped.body.cost.totalCost).toBeCloseTo(a.cost.totalCost, 12);
 }
+
+/** The architecture's 3-node example across OpenAI, Anthropic and Gemini, each through its own SDK. */
+export async function mixedProvidersScenario(target: Target): Promise<void> {
+  const call = apiClient(target.baseUrl, target.apiKey);
+  // OpenAI-style base URLs carry /v1; Anthropic's and Gemini's SDKs add their own paths.
+  expect((await call('PUT', '/v1/credentials/anthropic', { apiKey: 'sk-ant-test', baseUrl: target.mock.url })).status).toBe(204);
+  expect((await call('PUT', '/v1/credentials/gemini', { apiKey: 'gm-test-key', baseUrl: target.mock.url })).status).toBe(204);
+  const flow = await createFlow(target, {
+    name: 'research',
+    nodes: [
+      { id: 'research', type: 'llm', provider: 'openai', model: 'gpt-4o', prompt: 'What is {{input.topic}}?' },
+      { id: 'summary', type: 'llm', provider: 'anthropic', model: 'claude-sonnet-4-5', system: 'Summarize this: {{research}}', prompt: 'Make it 3 sentences' },
+      { id: 'actions', type: 'llm', provider: 'gemini', model: 'gemini-2.5-flash', prompt: 'Extract action items from: {{summary.output}}' },
+    ],
+    edges: [{ from: 'research', to: 'summary' }, { from: 'summary', to: 'actions' }],
+  });
+  const ws = await connectWs(wsUrl(target.baseUrl), { authorization: `Bearer ${target.apiKey}` });
+  try {
+    ws.send({ type: 'subscribe', flowId: flow.id });
+    await ws.waitForMessage((m) => m.type === 'subscribed');
+    target.mock.reset();
+    const res = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { topic: 'circuit breakers' }, wait: true });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.status).toBe('completed');
+    expect(target.mock.requests.map((r) => r.provider)).toEqual(['openai', 'anthropic', 'gemini']);
+    const [research, summary, actions] = res.body.nodes;
+    expect([research.provider, summary.provider, actions.provider]).toEqual(['openai', 'anthropic', 'gemini']);
+    // Each prompt carries the upstream answer verbatim, whatever the wire protocol.
+    expect(JSON.stringify(target.mock.requests[1]!.messages)).toContain(JSON.stringify(research.output).slice(1, -1));
+    expect(JSON.stringify(target.mock.requests[2]!.messages)).toContain(JSON.stringify(summary.output).slice(1, -1));
+    for (const node of res.body.nodes) {
+      expect(node.usage.promptTokens).toBeGreaterThan(0);
+      expect(node.usage.totalTokens).toBe(node.usage.promptTokens + node.usage.completionTokens);
+      const tokens = ws.messages.filter((m) => m.type === 'node.token' && m.executionId === res.body.id && m.nodeId === node.nodeId);
+      expect(tokens.map((m) => (m.data as any).text).join('')).toBe(node.output);
+    }
+    expect(res.body.usage.totalTokens).toBe(res.body.nodes.reduce((n: number, x: any) => n + x.usage.totalTokens, 0));
+  } finally {
+    ws.close();
+  }
+}
