@@ -17,6 +17,7 @@ import errorHandlerPlugin from './plugins/error-handler.plugin.js';
 import httpMetricsPlugin from './plugins/http-metrics.plugin.js';
 import openApiPlugin from './plugins/openapi.plugin.js';
 import { credentialsRoutes } from './routes/credentials.routes.js';
+import { deadLettersRoutes } from './routes/dead-letters.routes.js';
 import { eventsRoutes } from './routes/events.routes.js';
 import { executionsRoutes } from './routes/executions.routes.js';
 import { flowsRoutes } from './routes/flows.routes.js';
@@ -41,6 +42,7 @@ export const ROUTE_PLUGINS: readonly RoutePlugin[] = [
   queuesRoutes,
   // ---- executions and live events (GET /v1/ws, SSE) ----
   executionsRoutes,
+  deadLettersRoutes,
   eventsRoutes,
 ];
 
@@ -78,7 +80,7 @@ export async function buildApp(deps: ApiDeps): Promise<ApiInstance> {
     trustProxy: false,
     genReqId: requestId,
     return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
   })
     .setValidatorCompiler(TypeBoxValidatorCompiler)
     .withTypeProvider<TypeBoxTypeProvider>();

@@ -11,6 +11,12 @@ export interface ReadinessCheck {
   check: () => Promise<void>;
 }
 
+/**
+ * Re-runs one node of an execution from its dead letter. It throws a WeftError when the node
+ * cannot be replayed (e.g. CONFLICT when the execution moved on); the dead letter is then kept.
+ */
+export type ReplayNode = (input: { workspaceId: string; executionId: string; nodeId: string }) => Promise<void>;
+
 /** Everything the api needs, built once by main.ts and passed to buildApp(). */
 export interface ApiDeps {
   config: WeftConfig;
@@ -26,4 +32,6 @@ export interface ApiDeps {
    * probed as `postgres`), e.g. `{name: 'redis', check: () => redis.ping()}`.
    */
   readiness?: readonly ReadinessCheck[];
+  /** Engine hook behind `POST /v1/dead-letters/:id/replay`; absent, the route answers 501. */
+  replayNode?: ReplayNode;
 }

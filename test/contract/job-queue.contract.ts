@@ -327,6 +327,63 @@ export function jobQueueContract(name: string, makeQueue: () => Promise<JobQueue
       expect(events).toEqual(['graceful resolved']);
     });
 
+    it('list() reads the waiting jobs of a parking queue, newest first, a page at a time', async () => {
+      const D = QUEUES.dead;
+      expect(await queue.list(D, { limit: 10 })).toEqual([]);
+      const before = Date.now();
+      for (const id of ['d1', 'd2', 'd3']) {
+        await queue.add({ queue: D, name: 'dead-letter', data: { id, n: Number(id.slice(1)) }, jobId: id });
+      }
+      await queue.add({ queue: D, name: 'dead-letter', data: { id: 'later' }, jobId: 'later', delayMs: 60_000 });
+      const all = await queue.list(D, { limit: 10 });
+      expect(all.map(({ id, name, data }) => ({ id, name, data }))).toEqual([
+        { id: 'd3', name: 'dead-letter', data: { id: 'd3', n: 3 } },
+        { id: 'd2', name: 'dead-letter', data: { id: 'd2', n: 2 } },
+        { id: 'd1', name: 'dead-letter', data: { id: 'd1', n: 1 } },
+      ]);
+      for (const j of all) {
+        expect(j.timestamp).toBeGreaterThanOrEqual(before - 1000);
+        expect(j.timestamp).toBeLessThanOrEqual(Date.now() + 1000);
+        expect(j.failedReason).toBeUndefined();
+      }
+      expect((await queue.list(D, { limit: 2 })).map((j) => j.id)).toEqual(['d3', 'd2']);
+      expect((await queue.list(D, { limit: 2, offset: 2 })).map((j) => j.id)).toEqual(['d1']);
+      expect(await queue.list(D, { limit: 2, offset: 3 })).toEqual([]);
+      // Queues are apart: the nodes queue has none of them.
+      expect(await queue.list(Q, { limit: 10 })).toEqual([]);
+      expect(await queue.remove(D, 'd2')).toBe(true);
+      expect((await queue.list(D, { limit: 10 })).map((j) => j.id)).toEqual(['d3', 'd1']);
+      await expect(queue.list(D, { limit: 0 })).rejects.toThrow(RangeError);
+      await expect(queue.list(D, { limit: 1, offset: -1 })).rejects.toThrow(RangeError);
+    });
+
+    it('list() leaves out active jobs; get() finds an unfinished job and nothing else', async () => {
+      const started = deferred();
+      const release = deferred();
+      consume(async (ctx) => {
+        if (ctx.id === 'busy') {
+          started.resolve();
+          await release.promise;
+        }
+      });
+      await queue.add(job('busy', { data: { v: 'busy' } }));
+      await started.promise;
+      await queue.add(job('future', { data: { v: 'future' }, delayMs: 60_000 }));
+      expect(await queue.list(Q, { limit: 10 })).toEqual([]);
+      expect(await queue.get(Q, 'busy')).toMatchObject({ id: 'busy', name: 'test-job', data: { v: 'busy' } });
+      expect(await queue.get(Q, 'future')).toMatchObject({ id: 'future', data: { v: 'future' }, timestamp: expect.any(Number) });
+      expect(await queue.get(QUEUES.dead, 'busy')).toBeNull();
+      expect(await queue.get(Q, 'missing')).toBeNull();
+      // A reserved id names the queue's own keys in Redis: it is no job, and no error either.
+      expect(await queue.get(Q, 'wait')).toBeNull();
+      release.resolve();
+      await countsWhen((c) => c.completed === 1, 'busy completed');
+      // Finished jobs are kept for dedupe only.
+      expect(await queue.get(Q, 'busy')).toBeNull();
+      expect(await queue.remove(Q, 'future')).toBe(true);
+      expect(await queue.get(Q, 'future')).toBeNull();
+    });
+
     it('redelivers a force-closed job to another consumer without counting an attempt', async () => {
       const first = deferred();
       const firstConsumer = consume(async () => {

@@ -409,3 +409,25 @@ export async function mixedProvidersScenario(target: Target): Promise<void> {
     ws.close();
   }
 }
+
+/** 500 forever: the node fails after its configured attempts and lands in the dead-letter list. */
+export async function deadLetterScenario(target: Target): Promise<void> {
+  const call = apiClient(target.baseUrl, target.apiKey);
+  const flow = await createFlow(target, {
+    name: 'always-500',
+    nodes: [{ id: 'down', type: 'llm', provider: 'openai', model: 'mock-500', prompt: 'Fail {{input.n}}', retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 50 } } }],
+    edges: [],
+  });
+  target.mock.reset();
+  const res = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { n: Date.now() }, wait: true });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  expect(res.body.status).toBe('failed');
+  expect(res.body.nodes[0]).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'llm_server_error', category: 'transient' } });
+  expect(target.mock.requests.map((r) => r.status)).toEqual([500, 500]);
+  const letters = await waitFor(async () => {
+    const r = await call('GET', '/v1/dead-letters');
+    return r.body.items?.find((l: any) => l.executionId === res.body.id) as any;
+  }, { timeoutMs: 5000, message: 'dead letter listed' });
+  expect(letters).toMatchObject({ nodeId: 'down', attempts: 2, error: { code: 'llm_server_error', category: 'transient' } });
+  expect(typeof letters.failedAt).toBe('string');
+}

@@ -2,6 +2,7 @@ import { PgCredentialsRepo } from './credentials.repo.js';
 import type { WeftDb } from './db.js';
 import { PgExecutionsRepo } from './executions.repo.js';
 import { PgFlowsRepo } from './flows.repo.js';
+import { PgMasterKeyRepo } from './master-key.repo.js';
 import { PgNodeRunsRepo } from './node-runs.repo.js';
 import { PgModelPricingRepo } from './pricing.repo.js';
 import type { Repos } from './types.js';
@@ -16,5 +17,6 @@ export function createRepos(deps: { db: WeftDb; masterKey: Buffer | null }): Rep
     executions: new PgExecutionsRepo(deps.db),
     nodeRuns: new PgNodeRunsRepo(deps.db),
     pricing: new PgModelPricingRepo(deps.db),
+    masterKey: new PgMasterKeyRepo(deps.db, deps.masterKey),
   };
 }

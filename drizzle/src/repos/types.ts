@@ -168,6 +168,24 @@ export interface ModelPricingRepo {
   upsert(price: ModelPrice): Promise<ModelPrice>;
 }
 
+export interface MasterKeyRotation {
+  /** The key version every re-encrypted row now carries. */
+  keyVersion: number;
+  /** Rows re-encrypted. */
+  credentials: number;
+  secrets: number;
+}
+
+export interface MasterKeyRepo {
+  /**
+   * Re-encrypts every provider credential and secret, sealed with the repo's master key (rows
+   * of any key version, each opened with its own version's AAD), with `newKey` and one new key
+   * version (the highest in use + 1), in one transaction: a row that cannot be decrypted
+   * rotates nothing. Afterwards the processes must run with `newKey` as WEFT_MASTER_KEY.
+   */
+  rotate(input: { newKey: Buffer }): Promise<MasterKeyRotation>;
+}
+
 export interface Repos {
   workspaces: WorkspacesRepo;
   credentials: CredentialsRepo;
@@ -175,6 +193,7 @@ export interface Repos {
   executions: ExecutionsRepo;
   nodeRuns: NodeRunsRepo;
   pricing: ModelPricingRepo;
+  masterKey: MasterKeyRepo;
 }
 
 export interface WeftDatabase {

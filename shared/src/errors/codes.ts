@@ -22,6 +22,8 @@ export const errorCatalog = {
   RATE_LIMITED: { httpStatus: 429, category: 'transient' },
   DEPENDENCY_UNAVAILABLE: { httpStatus: 503, category: 'dependency' },
   INTERNAL_ERROR: { httpStatus: 500, category: 'transient' },
+  /** The route exists but this deployment cannot serve it yet (e.g. dead-letter replay without an engine hook). */
+  NOT_IMPLEMENTED: { httpStatus: 501, category: 'permanent' },
 
   // Flow validation (details of INVALID_FLOW)
   FLOW_INVALID_SHAPE: { httpStatus: 400, category: 'permanent' },

@@ -62,6 +62,24 @@ export interface ConsumeOptions {
   concurrency: number;
 }
 
+/** A job as read back from a queue, e.g. a dead letter parked in `weft-dead`. */
+export interface StoredJob<T = unknown> {
+  id: string;
+  name: string;
+  data: T;
+  /** Why its last attempt failed, when one did and the adapter keeps it. */
+  failedReason?: string;
+  /** When the job was added, ms since the epoch. */
+  timestamp: number;
+}
+
+export interface ListJobsOptions {
+  /** Positive integer. */
+  limit: number;
+  /** Jobs to skip from the newest; default 0. */
+  offset?: number;
+}
+
 export interface JobQueue {
   add(job: EnqueueRequest): Promise<void>;
   addBulk(jobs: readonly EnqueueRequest[]): Promise<void>;
@@ -69,6 +87,13 @@ export interface JobQueue {
   remove(queue: QueueName, jobId: string): Promise<boolean>;
   counts(queue: QueueName): Promise<QueueCounts>;
   process<T>(queue: QueueName, handler: JobHandler<T>, options: ConsumeOptions): JobConsumer;
+  /**
+   * Waiting jobs (neither delayed nor active), newest first. Meant for parking queues that
+   * nobody consumes, like `weft-dead`: on a consumed queue the answer is a moving snapshot.
+   */
+  list(queue: QueueName, options: ListJobsOptions): Promise<StoredJob[]>;
+  /** An unfinished job (waiting, delayed or active); null when there is none. */
+  get(queue: QueueName, jobId: string): Promise<StoredJob | null>;
   /** Closes consumers and connections this adapter opened. */
   close(): Promise<void>;
 }

@@ -15,8 +15,10 @@ import {
   type JobContext,
   type JobHandler,
   type JobQueue,
+  type ListJobsOptions,
   type QueueCounts,
   type QueueName,
+  type StoredJob,
 } from '../../ports/job-queue.js';
 
 export interface MemoryJobQueueOptions {
@@ -48,6 +50,10 @@ interface MemoryJob {
   attemptsMade: number;
   state: 'waiting' | 'delayed' | 'active';
   timer: NodeJS.Timeout | undefined;
+  /** When it was added (the queue's clock), as BullMQ's job timestamp. */
+  addedAt: number;
+  /** Insertion order, for `list()`: jobs added in the same millisecond stay ordered. */
+  seq: number;
 }
 
 interface QueueState {
@@ -76,6 +82,7 @@ export class MemoryJobQueue implements JobQueue {
   private readonly states = new Map<QueueName, QueueState>();
   private readonly clock: () => number;
   private closing: Promise<void> | undefined;
+  private nextSeq = 0;
 
   constructor(options: MemoryJobQueueOptions = {}) {
     this.clock = options.clock ?? Date.now;
@@ -118,6 +125,25 @@ export class MemoryJobQueue implements JobQueue {
     counts.completed = state.completed.size;
     counts.failed = state.failed.size;
     return Promise.resolve(counts);
+  }
+
+  list(queue: QueueName, options: ListJobsOptions): Promise<StoredJob[]> {
+    const offset = options.offset ?? 0;
+    if (!Number.isInteger(options.limit) || options.limit < 1) {
+      return Promise.reject(new RangeError(`limit must be a positive integer, got ${options.limit}`));
+    }
+    if (!Number.isInteger(offset) || offset < 0) {
+      return Promise.reject(new RangeError(`offset must be a non-negative integer, got ${offset}`));
+    }
+    const state = this.states.get(queue);
+    if (!state) return Promise.resolve([]);
+    const waiting = [...state.live.values()].filter((job) => job.state === 'waiting').sort((a, b) => b.seq - a.seq);
+    return Promise.resolve(waiting.slice(offset, offset + options.limit).map(toStoredJob));
+  }
+
+  get(queue: QueueName, jobId: string): Promise<StoredJob | null> {
+    const job = this.states.get(queue)?.live.get(jobId);
+    return Promise.resolve(job ? toStoredJob(job) : null);
   }
 
   process<T>(queue: QueueName, handler: JobHandler<T>, options: ConsumeOptions): JobConsumer {
@@ -169,6 +195,8 @@ export class MemoryJobQueue implements JobQueue {
       attemptsMade: 0,
       state: 'waiting',
       timer: undefined,
+      addedAt: this.clock(),
+      seq: this.nextSeq++,
     };
     state.live.set(id, job);
     const delay = Math.round(request.delayMs ?? 0);
@@ -387,6 +415,10 @@ class MemoryConsumer implements JobConsumer {
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
   }
+}
+
+function toStoredJob(job: MemoryJob): StoredJob {
+  return { id: job.id, name: job.name, data: job.data, timestamp: job.addedAt };
 }
 
 function takeNext(state: QueueState): MemoryJob | undefined {

@@ -25,8 +25,10 @@ import {
   type JobConsumer,
   type JobHandler,
   type JobQueue,
+  type ListJobsOptions,
   type QueueCounts,
   type QueueName,
+  type StoredJob,
 } from '../../ports/job-queue.js';
 import { bullPrefix } from './keys.js';
 
@@ -134,6 +136,24 @@ export class BullMqJobQueue implements JobQueue {
       completed: n('completed'),
       failed: n('failed'),
     };
+  }
+
+  async list(queue: QueueName, options: ListJobsOptions): Promise<StoredJob[]> {
+    const { start, end } = listRange(options);
+    // The wait list is pushed at its head: ascending=false reads it newest first.
+    const jobs = await this.queue(queue).getJobs(['wait'], start, end, false);
+    return jobs.map(toStoredJob);
+  }
+
+  async get(queue: QueueName, jobId: string): Promise<StoredJob | null> {
+    // A reserved id names one of the queue's own keys, never a job (see RESERVED_JOB_IDS).
+    if (jobId === '' || RESERVED_JOB_IDS.has(jobId)) return null;
+    const q = this.queue(queue);
+    const state = await q.getJobState(jobId);
+    // Finished jobs are retained only for dedupe; the port sees unfinished ones.
+    if (!REMOVABLE_STATES.has(state) && state !== 'active') return null;
+    const job = await q.getJob(jobId);
+    return job ? toStoredJob(job) : null;
   }
 
   process<T>(queue: QueueName, handler: JobHandler<T>, options: ConsumeOptions): JobConsumer {
@@ -350,6 +370,25 @@ function toBullJob(job: EnqueueRequest): BullJob {
       removeOnComplete: COMPLETED_RETENTION,
       removeOnFail: FAILED_RETENTION,
     },
+  };
+}
+
+/** The inclusive index range of a page, validated like the port's other inputs. */
+function listRange(options: ListJobsOptions): { start: number; end: number } {
+  const offset = options.offset ?? 0;
+  if (!Number.isInteger(options.limit) || options.limit < 1) throw new RangeError(`limit must be a positive integer, got ${options.limit}`);
+  if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`offset must be a non-negative integer, got ${offset}`);
+  return { start: offset, end: offset + options.limit - 1 };
+}
+
+function toStoredJob(job: Job): StoredJob {
+  return {
+    id: job.id ?? '',
+    name: job.name,
+    data: job.data as unknown,
+    // BullMQ leaves failedReason unset (or empty) on a job that never failed.
+    ...(job.failedReason ? { failedReason: job.failedReason } : {}),
+    timestamp: job.timestamp,
   };
 }
 
