@@ -431,3 +431,54 @@ export async function deadLetterScenario(target: Target): Promise<void> {
   expect(letters).toMatchObject({ nodeId: 'down', attempts: 2, error: { code: 'llm_server_error', category: 'transient' } });
   expect(typeof letters.failedAt).toBe('string');
 }
+
+/** JSON mode parses the answer so `{{node.output.field}}` works downstream. */
+export async function jsonModeScenario(target: Target): Promise<void> {
+  const call = apiClient(target.baseUrl, target.apiKey);
+  const flow = await createFlow(target, {
+    name: 'json',
+    nodes: [
+      { id: 'extract', type: 'llm', provider: 'openai', model: 'gpt-4o-mini', prompt: 'Facts about {{input.topic}} as JSON', responseFormat: 'json' },
+      { id: 'use', type: 'llm', provider: 'openai', model: 'gpt-4o-mini', prompt: 'The answer was: {{extract.output.answer}} from {{extract.output.model}}' },
+    ],
+    edges: [{ from: 'extract', to: 'use' }],
+  });
+  target.mock.reset();
+  const res = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { topic: 'json' }, wait: true });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  expect(res.body.status).toBe('completed');
+  const extract = res.body.nodes[0];
+  expect(typeof extract.output).toBe('object');
+  expect(extract.output.model).toBe('gpt-4o-mini');
+  expect((target.mock.requests[0]!.body as any).response_format).toEqual({ type: 'json_object' });
+  const prompt = (target.mock.requests[1]!.body as any).messages[0].content as string;
+  expect(prompt).toBe(`The answer was: ${extract.output.answer as string} from gpt-4o-mini`);
+}
+
+/** A stream cut mid-answer: clients get node.retrying between the attempts' tokens, to discard the first. */
+export async function streamRetryScenario(target: Target): Promise<void> {
+  const call = apiClient(target.baseUrl, target.apiKey);
+  const flow = await createFlow(target, {
+    name: 'cut',
+    nodes: [{ id: 'cut', type: 'llm', provider: 'openai', model: 'mock-cut', prompt: 'A long enough answer for {{input.x}} to be streamed in several parts', retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 300 } } }],
+    edges: [],
+  });
+  const ws = await connectWs(wsUrl(target.baseUrl), { authorization: `Bearer ${target.apiKey}` });
+  try {
+    ws.send({ type: 'subscribe', flowId: flow.id });
+    await ws.waitForMessage((m) => m.type === 'subscribed');
+    const res = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { x: 'cuts' }, wait: true });
+    expect(res.body.status).toBe('failed');
+    expect(res.body.nodes[0]).toMatchObject({ attempts: 2, error: { code: 'llm_connection', category: 'transient' } });
+    await ws.waitForMessage((m) => m.type === 'execution.failed' && m.executionId === res.body.id);
+    const events = ws.messages.filter((m) => m.executionId === res.body.id);
+    const seq = events.map((m) => (m.type === 'node.token' ? `token:${(m.data as any).attempt as number}` : m.type as string));
+    const retrying = seq.indexOf('node.retrying');
+    expect(retrying).toBeGreaterThan(seq.indexOf('token:1'));
+    expect(seq.slice(retrying).includes('token:1')).toBe(false);
+    expect(seq.indexOf('token:2')).toBeGreaterThan(retrying);
+    expect((events[retrying]!.data as any)).toMatchObject({ attempt: 1, nextAttempt: 2 });
+  } finally {
+    ws.close();
+  }
+}
