@@ -16,6 +16,7 @@ export interface WeftMetrics {
   llmRequestDuration: Histogram<'provider' | 'model' | 'result'>;
   errorsTotal: Counter<'category' | 'code'>;
   circuitState: Gauge<'provider'>;
+  providerThrottledTotal: Counter<'provider' | 'reason'>;
   eventsPublishedTotal: Counter<'type'>;
   eventRelayLag: Histogram;
   eventSubscribers: Gauge<'transport'>;
@@ -44,6 +45,7 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     llmRequestDuration: new Histogram({ name: 'weft_llm_request_duration_seconds', help: 'LLM provider call duration', labelNames: ['provider', 'model', 'result'], buckets: durationBuckets, registers }),
     errorsTotal: new Counter({ name: 'weft_errors_total', help: 'Node errors by category and code', labelNames: ['category', 'code'], registers }),
     circuitState: new Gauge({ name: 'weft_circuit_state', help: 'Circuit breaker state per provider (0 closed, 1 half-open, 2 open)', labelNames: ['provider'], registers }),
+    providerThrottledTotal: new Counter({ name: 'weft_provider_throttled_total', help: 'LLM calls held back by the fleet-wide provider rate limit, by provider and limit (second, minute, concurrent)', labelNames: ['provider', 'reason'], registers }),
     eventsPublishedTotal: new Counter({ name: 'weft_events_published_total', help: 'Events published, by type', labelNames: ['type'], registers }),
     eventRelayLag: new Histogram({ name: 'weft_event_relay_lag_seconds', help: 'Delay between an event being published and the api relaying it', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], registers }),
     eventSubscribers: new Gauge({ name: 'weft_event_subscribers', help: 'Live event subscribers by transport (ws, sse)', labelNames: ['transport'], registers }),

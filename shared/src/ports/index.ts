@@ -2,3 +2,4 @@ export * from './job-queue.js';
 export * from './event-bus.js';
 export * from './state-store.js';
 export * from './llm-provider.js';
+export * from './rate-limiter.js';

@@ -4,11 +4,11 @@
  */
 import { createDatabase } from '@weft/db/database';
 import type { WeftDatabase } from '@weft/db/repos';
-import { BullMqJobQueue, RedisEventBus, RedisStateStore } from '@weft/shared/adapters/redis';
-import { MemoryEventBus, MemoryJobQueue, MemoryStateStore } from '@weft/shared/adapters/memory';
+import { BullMqJobQueue, RedisEventBus, RedisRateLimiter, RedisStateStore } from '@weft/shared/adapters/redis';
+import { MemoryEventBus, MemoryJobQueue, MemoryRateLimiter, MemoryStateStore } from '@weft/shared/adapters/memory';
 import type { WeftConfig } from '@weft/shared/config';
 import type { Logger } from '@weft/shared/logging';
-import type { EventBus, JobQueue, StateStore } from '@weft/shared/ports';
+import type { EventBus, JobQueue, RateLimiter, StateStore } from '@weft/shared/ports';
 import { Redis } from 'ioredis';
 
 export interface Readiness {
@@ -72,6 +72,25 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger): 
       redis.disconnect();
       flushRedis.disconnect();
       await database.close();
+    },
+  };
+}
+
+/**
+ * The provider rate limiter of a process: in Redis, shared by the whole fleet, in distributed
+ * mode; in memory in embedded mode. Its `close()` also closes the connection it opened.
+ */
+export function createRateLimiter(config: WeftConfig, logger: Logger): RateLimiter {
+  if (config.mode === 'embedded') return new MemoryRateLimiter();
+  // Its own connection, closed with the limiter: the runtime builds the limiter, apart from the infrastructure.
+  const redis = new Redis(config.redisUrl ?? '', { maxRetriesPerRequest: 3 });
+  redis.on('error', (err) => { logger.warn({ err: err.message }, 'redis (rate limiter) connection error'); });
+  const limiter = new RedisRateLimiter({ redis, prefix: config.keyPrefix });
+  return {
+    acquire: (input) => limiter.acquire(input),
+    async close() {
+      await limiter.close();
+      redis.disconnect();
     },
   };
 }

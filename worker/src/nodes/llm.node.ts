@@ -5,6 +5,7 @@ import type { ChatMessage, LlmNode, LlmProviderName } from '@weft/shared/flow';
 import type { WeftMetrics } from '@weft/shared/metrics';
 import type { LlmCredential, LlmProvider, LlmRequest } from '@weft/shared/ports';
 import { renderTemplate } from '@weft/shared/templates';
+import { isProviderGuardRefusal, llmLeaseMs, type ProviderGuard } from '../providers/guard/index.js';
 import { LastKnown } from './last-known.js';
 import { PriceBook } from './price-book.js';
 import type { NodeExecutor, NodeRunContext } from './types.js';
@@ -13,6 +14,8 @@ export interface LlmNodeDeps {
   repos: Pick<Repos, 'credentials' | 'pricing'>;
   metrics: WeftMetrics;
   createProvider: (name: LlmProviderName, credential: LlmCredential) => LlmProvider;
+  /** The (workspace, provider) circuit breaker and fleet rate limit every provider call goes through. */
+  guard: ProviderGuard;
   /** How long the price table is kept before a reload (credentials are read fresh: a key change applies at once). */
   cacheTtlMs?: number;
   /** How long a last known credential may stand in while the database is down. */
@@ -68,25 +71,30 @@ export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> 
     if (node.maxTokens !== undefined) request.maxTokens = node.maxTokens;
     if (node.responseFormat !== undefined) request.responseFormat = node.responseFormat;
 
+    const guarded = { workspaceId: ctx.workspaceId, provider: node.provider, leaseMs: llmLeaseMs(node.timeoutMs), signal: ctx.signal };
     const started = performance.now();
     let text: string;
     let usage: Usage;
     try {
       // Streaming is the default: clients see tokens as they come (node.token events).
       if (node.stream !== false) {
-        let done: { text: string; usage: Usage } | null = null;
-        for await (const part of provider.stream(request, ctx.signal)) {
-          if (part.type === 'delta') ctx.emitToken(part.text);
-          else done = { text: part.text, usage: part.usage };
-        }
-        if (!done) throw new WeftError('LLM_INVALID_RESPONSE', 'stream ended without a final message');
-        ({ text, usage } = done);
+        // The whole stream holds the slot: acquired before it starts, released after it ends.
+        ({ text, usage } = await deps.guard.call(guarded, async () => {
+          let done: { text: string; usage: Usage } | null = null;
+          for await (const part of provider.stream(request, ctx.signal)) {
+            if (part.type === 'delta') ctx.emitToken(part.text);
+            else done = { text: part.text, usage: part.usage };
+          }
+          if (!done) throw new WeftError('LLM_INVALID_RESPONSE', 'stream ended without a final message');
+          return done;
+        }));
       } else {
-        ({ text, usage } = await provider.complete(request, ctx.signal));
+        ({ text, usage } = await deps.guard.call(guarded, () => provider.complete(request, ctx.signal)));
       }
       deps.metrics.llmRequestDuration.observe({ provider: node.provider, model: node.model, result: 'ok' }, (performance.now() - started) / 1000);
     } catch (err) {
-      deps.metrics.llmRequestDuration.observe({ provider: node.provider, model: node.model, result: 'error' }, (performance.now() - started) / 1000);
+      // A refusal by the guard never reached the provider: no request to time.
+      if (!isProviderGuardRefusal(err)) deps.metrics.llmRequestDuration.observe({ provider: node.provider, model: node.model, result: 'error' }, (performance.now() - started) / 1000);
       throw err;
     }
 

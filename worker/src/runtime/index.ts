@@ -3,22 +3,27 @@ import { ALL_QUEUES, QUEUES } from '@weft/shared/ports';
 import type { WorkerDeps } from '../deps.js';
 import { FlowCache } from '../flow-cache.js';
 import { Flusher } from '../flush/flusher.js';
+import { createRateLimiter } from '../infrastructure/index.js';
 import { createNodeRunner } from '../nodes/index.js';
 import { createExecutionProcessor } from '../processors/execution.processor.js';
 import { createNodeProcessor } from '../processors/node.processor.js';
-import type { StateStore } from '@weft/shared/ports';
+import { ProviderGuard } from '../providers/guard/index.js';
+import type { RateLimiter, StateStore } from '@weft/shared/ports';
 
 export interface WorkerRuntime {
   /** Stops taking jobs, lets running ones finish up to `graceMs`, then aborts them. */
   close(options?: { graceMs?: number }): Promise<void>;
 }
 
-export function startWorkerRuntime(deps: WorkerDeps & { flushState?: StateStore }): WorkerRuntime {
+/** `rateLimiter`: the provider rate limiter, owned by the caller; by default one is built from the config and closed here. */
+export function startWorkerRuntime(deps: WorkerDeps & { flushState?: StateStore; rateLimiter?: RateLimiter }): WorkerRuntime {
   const { config, logger, metrics } = deps;
   const repos = deps.database.repos;
   const flows = new FlowCache(repos.flows);
+  const rateLimiter = deps.rateLimiter ?? createRateLimiter(config, logger);
+  const guard = new ProviderGuard({ breaker: config.breaker, rateLimits: config.providerRateLimits, limiter: rateLimiter, logger, metrics });
   const runNode = createNodeRunner({
-    repos, metrics, createProvider: deps.createProvider,
+    repos, metrics, createProvider: deps.createProvider, guard,
     ...(config.allowEnvKeys ? { envKeys: config.envProviderKeys } : {}),
   });
   const log = logger.child({ workerId: config.workerId });
@@ -70,6 +75,8 @@ export function startWorkerRuntime(deps: WorkerDeps & { flushState?: StateStore 
         await Promise.all([executions.close({ force: true }), nodes.close({ force: true })]);
       }
       await flusher.stop();
+      guard.close();
+      if (!deps.rateLimiter) await rateLimiter.close();
       log.info('worker stopped');
     },
   };

@@ -2,3 +2,4 @@ export * from './keys.js';
 export * from './bullmq-queue.js';
 export * from './redis-state-store.js';
 export * from './redis-event-bus.js';
+export * from './redis-rate-limiter.js';

@@ -11,6 +11,7 @@ const SCRIPTS = {
   weftStartNode: { file: 'start-node.lua', keys: 5 },
   weftCommitNode: { file: 'commit-node.lua', keys: 7 },
   weftPublishEvent: { file: 'publish-event.lua', keys: 1 },
+  weftAcquireRateLimit: { file: 'acquire-rate-limit.lua', keys: 2 },
 } as const;
 
 export type WeftScriptName = keyof typeof SCRIPTS;
