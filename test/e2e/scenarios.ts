@@ -426,7 +426,7 @@ export async function deadLetterScenario(target: Target): Promise<void> {
   expect(target.mock.requests.map((r) => r.status)).toEqual([500, 500]);
   const letters = await waitFor(async () => {
     const r = await call('GET', '/v1/dead-letters');
-    return r.body.items?.find((l: any) => l.executionId === res.body.id) as any;
+    return r.body.items?.find((l: any) => l.executionId === res.body.id);
   }, { timeoutMs: 5000, message: 'dead letter listed' });
   expect(letters).toMatchObject({ nodeId: 'down', attempts: 2, error: { code: 'llm_server_error', category: 'transient' } });
   expect(typeof letters.failedAt).toBe('string');
@@ -481,4 +481,28 @@ export async function streamRetryScenario(target: Target): Promise<void> {
   } finally {
     ws.close();
   }
+}
+
+/** An answer that is not JSON fails the attempt, is retried, and its billed tokens still count. */
+export async function billedFailureScenario(target: Target): Promise<void> {
+  const call = apiClient(target.baseUrl, target.apiKey);
+  const flow = await createFlow(target, {
+    name: 'not-json',
+    nodes: [{ id: 'j', type: 'llm', provider: 'openai', model: 'mock-notjson', prompt: 'JSON about {{input.x}}', responseFormat: 'json', retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 50 } } }],
+    edges: [],
+  });
+  target.mock.reset();
+  const res = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { x: 'bills' }, wait: true });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  expect(res.body.status).toBe('failed');
+  const node = res.body.nodes[0];
+  expect(node).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'llm_invalid_response', category: 'transient' } });
+  // Both attempts were billed: the node's usage is their sum, and so is the execution's.
+  const billed = target.mock.requests.map((r) => r.body as any);
+  expect(billed).toHaveLength(2);
+  const { countTokens } = await import('@weft/shared/mock-llm');
+  const promptTokens = countTokens('JSON about bills');
+  expect(node.usage.promptTokens).toBe(2 * promptTokens);
+  expect(node.usage.completionTokens).toBeGreaterThan(0);
+  expect(res.body.usage.totalTokens).toBe(node.usage.totalTokens);
 }

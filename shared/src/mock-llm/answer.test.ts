@@ -82,7 +82,8 @@ describe('splitDeltas', () => {
 
 describe('parseMockFaults', () => {
   it('reads fault tokens anywhere in the model name', () => {
-    expect(parseMockFaults('gpt-4o')).toEqual({ delayMs: 0, error: null, hang: false, malformed: false, cut: false });
+    expect(parseMockFaults('gpt-4o')).toEqual({ delayMs: 0, error: null, hang: false, malformed: false, cut: false, notJson: false });
+    expect(parseMockFaults('x/mock-notjson').notJson).toBe(true);
     expect(parseMockFaults('mock-429').error).toBe('rate-limited-once');
     expect(parseMockFaults('mock-429-always').error).toBe('rate-limited');
     expect(parseMockFaults('mock-500').error).toBe('server-error');

@@ -17,6 +17,7 @@
  * | `mock-malformed`  | 200 with a body (or a stream event) that is not valid JSON                  |
  * | `mock-cut`        | the connection is dropped mid-way (after half of the stream, or half of a  |
  * |                   | non-streaming body)                                                         |
+ * | `mock-notjson`    | in JSON mode, answers plain text anyway (the provider bills it as usual)    |
  */
 export type MockErrorFault = 'rate-limited-once' | 'rate-limited' | 'server-error' | 'bad-request' | 'not-found';
 
@@ -26,12 +27,13 @@ export interface MockFaults {
   hang: boolean;
   malformed: boolean;
   cut: boolean;
+  notJson: boolean;
 }
 
-const FAULT_PATTERN = /mock-(slow-(\d+)|429-always|429|500|400|404|hang|malformed|cut)(?![\w])/g;
+const FAULT_PATTERN = /mock-(slow-(\d+)|429-always|429|500|400|404|hang|malformed|cut|notjson)(?![\w])/g;
 
 export function parseMockFaults(model: string): MockFaults {
-  const faults: MockFaults = { delayMs: 0, error: null, hang: false, malformed: false, cut: false };
+  const faults: MockFaults = { delayMs: 0, error: null, hang: false, malformed: false, cut: false, notJson: false };
   for (const match of model.matchAll(FAULT_PATTERN)) {
     const token = match[1] ?? '';
     const slowMs = match[2];
@@ -57,6 +59,9 @@ export function parseMockFaults(model: string): MockFaults {
         break;
       case 'hang':
         faults.hang = true;
+        break;
+      case 'notjson':
+        faults.notJson = true;
         break;
       case 'malformed':
         faults.malformed = true;

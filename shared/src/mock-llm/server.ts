@@ -45,7 +45,7 @@ function maskKey(key: string): string {
 }
 
 function buildReply(prompt: MockPrompt): MockReply {
-  const text = prompt.json ? mockJsonAnswer(prompt.model, prompt.messages) : mockAnswer(prompt.model, prompt.messages);
+  const text = prompt.json && !parseMockFaults(prompt.model).notJson ? mockJsonAnswer(prompt.model, prompt.messages) : mockAnswer(prompt.model, prompt.messages);
   return {
     id: `mock${promptHash(prompt.messages)}`,
     model: prompt.model,

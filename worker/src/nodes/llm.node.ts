@@ -118,7 +118,8 @@ export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> 
       try {
         output = JSON.parse(text);
       } catch (err) {
-        throw new WeftError('LLM_INVALID_RESPONSE', `node '${node.id}' asked for JSON but the answer is not valid JSON`, { cause: err });
+        // The provider billed these tokens: they count even though the attempt failed.
+        throw new WeftError('LLM_INVALID_RESPONSE', `node '${node.id}' asked for JSON but the answer is not valid JSON`, { cause: err, billed: { usage, cost } });
       }
     }
     return { output, resolvedInput: { messages }, usage, cost, provider: node.provider, model: node.model };
