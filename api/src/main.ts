@@ -6,6 +6,7 @@
 import type { Role, WeftConfig } from '@weft/shared/config';
 import { createLogger } from '@weft/shared/logging';
 import { createMetrics } from '@weft/shared/metrics';
+import { createReplayNode } from '@weft/worker/control';
 import { createInfrastructure } from '@weft/worker/infrastructure';
 import { exitOnSignals, exitOnStartFailure, loadConfigOrExit } from '@weft/worker/lifecycle';
 import { createProvider } from '@weft/worker/providers';
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
   const app = await buildApp({
     config, database: infra.database, queue: infra.queue, state: infra.state, events: infra.events,
     logger, metrics, clock, readiness: infra.readiness,
+    replayNode: createReplayNode({ repos: infra.database.repos, state: infra.state, queue: infra.queue, logger, metrics, clock }),
   });
   let worker: WorkerRuntime | null = null;
   if (role === 'all') {

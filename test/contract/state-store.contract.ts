@@ -76,6 +76,46 @@ export function stateStoreContract(name: string, makeStore: () => Promise<StateS
       });
     }
 
+    describe('reopenNodes', () => {
+      it('re-opens a failed node: the execution runs again and completes once it succeeds', async () => {
+        const { executionId } = await start(graph(['a', 'b'], [['a', 'b']]));
+        expect((await commit(executionId, 'a', { takes: ['b'] })).ready).toEqual(['b']);
+        const failing = await commit(executionId, 'b', { takes: [], result: failed(), fail: true });
+        expect(failing.executionStatus).toBe('failed');
+        const reopened = await store.reopenNodes({ executionId, nodeIds: ['b'], at: LATER });
+        if (reopened.kind !== 'reopened') throw new Error(`expected reopened, got ${reopened.kind}`);
+        expect(reopened.ready).toEqual(['b']);
+        expect(types(reopened.events)).toEqual(['execution.resumed']);
+        const hot = await store.getExecution(executionId);
+        expect(hot?.status).toBe('running');
+        expect(hot?.finishedAt).toBeNull();
+        expect(hot?.nodes.b?.result).toBeNull();
+        const done = await commit(executionId, 'b', { takes: [] });
+        expect(done).toMatchObject({ committed: true, finished: true, executionStatus: 'completed' });
+      });
+
+      it('keeps the counts of commits that landed after the failure, and readies what they unblocked', async () => {
+        // a → b, a → c, b → d, c → d, c → e; b fails the execution, c completes afterwards.
+        const { executionId } = await start(graph(['a', 'b', 'c', 'd', 'e'], [['a', 'b'], ['a', 'c'], ['b', 'd'], ['c', 'd'], ['c', 'e']]));
+        await commit(executionId, 'a', { takes: ['b', 'c'] });
+        await commit(executionId, 'b', { takes: [], result: failed(), fail: true });
+        expect((await commit(executionId, 'c', { takes: ['d', 'e'] })).ready).toEqual([]);
+        const reopened = await store.reopenNodes({ executionId, nodeIds: ['b'], at: LATER });
+        if (reopened.kind !== 'reopened') throw new Error(`expected reopened, got ${reopened.kind}`);
+        expect(reopened.ready).toEqual(['b', 'e']);
+        expect((await commit(executionId, 'b', { takes: ['d'] })).ready).toEqual(['d']);
+        await commit(executionId, 'e', { takes: [] });
+        expect(await commit(executionId, 'd', { takes: [] })).toMatchObject({ finished: true, executionStatus: 'completed' });
+      });
+
+      it('refuses a node that did not fail, and answers missing for an unknown execution', async () => {
+        const { executionId } = await start(graph(['a'], []));
+        await commit(executionId, 'a', { takes: [] });
+        expect(await store.reopenNodes({ executionId, nodeIds: ['a'], at: LATER })).toEqual({ kind: 'not-failed', nodeId: 'a' });
+        expect(await store.reopenNodes({ executionId: randomUUID(), nodeIds: ['a'], at: LATER })).toEqual({ kind: 'missing' });
+      });
+    });
+
     describe('spend of failed attempts', () => {
       it('accumulates per node without drift, keeps unpriced usage, and is empty for an unknown execution', async () => {
         const { executionId } = await start([{ id: 'a', parentCount: 0, children: [] }]);

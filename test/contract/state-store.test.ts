@@ -49,6 +49,21 @@ describe('redis', () => {
   });
 
   describe('RedisStateStore specifics', () => {
+    it('clears the TTL when a failed node is re-opened', async () => {
+      const prefix = `${svc.prefix}:${uniqueId()}`;
+      const store = new RedisStateStore({ redis, prefix });
+      const executionId = uniqueId(16);
+      await store.initExecution({ executionId, workspaceId: 'ws', flowId: 'f', flowVersion: 1, input: null, nodes: graph(['a'], []), at: '2025-01-01T00:00:00.000Z' });
+      await store.commitNode({
+        executionId, nodeId: 'a', takenChildren: [], failExecution: true, at: '2025-01-01T00:00:01.000Z',
+        result: { status: 'failed', output: null, error: { code: 'x', category: 'transient', message: 'x' }, usage: null, cost: null, attempts: 1, input: null, provider: null, model: null, workerId: null, startedAt: null, finishedAt: '2025-01-01T00:00:01.000Z', runtimeMs: 1 },
+      });
+      await store.expireExecution(executionId, 60);
+      expect(await redis.ttl(executionKeys(prefix, executionId).meta)).toBeGreaterThan(0);
+      expect((await store.reopenNodes({ executionId, nodeIds: ['a'], at: '2025-01-01T00:00:02.000Z' })).kind).toBe('reopened');
+      expect(await redis.ttl(executionKeys(prefix, executionId).meta)).toBe(-1);
+    });
+
     it('gives every key of the execution the TTL', async () => {
       const prefix = `${svc.prefix}:${uniqueId()}`;
       const store = new RedisStateStore({ redis, prefix });

@@ -10,7 +10,7 @@ import { apiClient } from '../helpers/http.js';
 import { freePort, startWeftProcess, waitForHttp, type WeftProcess } from '../helpers/processes.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { billedFailureScenario, chainScenario, costAndBudgetScenario, createFlow, deadLetterScenario, jsonModeScenario, streamRetryScenario, mixedProvidersScenario, failureScenario, retryScenario, sseScenario, transformScenario, wsReplayScenario, diamondScenario, loadFixture, startLatencyMs, waitScenario, type Target } from './scenarios.js';
+import { billedFailureScenario, replayScenario, chainScenario, costAndBudgetScenario, createFlow, deadLetterScenario, jsonModeScenario, streamRetryScenario, mixedProvidersScenario, failureScenario, retryScenario, sseScenario, transformScenario, wsReplayScenario, diamondScenario, loadFixture, startLatencyMs, waitScenario, type Target } from './scenarios.js';
 
 const ADMIN = 'e2e-admin-token-0123456789';
 
@@ -113,8 +113,9 @@ describe('distributed mode: api + 2 workers on Redis and Postgres', () => {
     await billedFailureScenario(target);
   });
 
-  it('dead-letters a node that fails with 500 after its configured attempts', async () => {
+  it('dead-letters a node that fails with 500 after its configured attempts, and replays one that then succeeds', async () => {
     await deadLetterScenario(target);
+    await replayScenario(target);
   });
 
   it('prices LLM nodes exactly and stops at the execution budget', async () => {

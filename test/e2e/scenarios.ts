@@ -506,3 +506,38 @@ export async function billedFailureScenario(target: Target): Promise<void> {
   expect(node.usage.completionTokens).toBeGreaterThan(0);
   expect(res.body.usage.totalTokens).toBe(node.usage.totalTokens);
 }
+
+/** A dead-lettered node replayed through the api runs again, and the execution completes. */
+export async function replayScenario(target: Target): Promise<void> {
+  const call = apiClient(target.baseUrl, target.apiKey);
+  const flow = await createFlow(target, {
+    name: 'replay',
+    nodes: [
+      // mock-429 refuses the first request of a prompt and answers the next one.
+      { id: 'flaky', type: 'llm', provider: 'openai', model: 'mock-429', prompt: 'Replay me {{input.n}}', retry: { attempts: 1 } },
+      { id: 'after', type: 'llm', provider: 'openai', model: 'gpt-4o-mini', prompt: 'After {{flaky}}' },
+    ],
+    edges: [{ from: 'flaky', to: 'after' }],
+  });
+  const res = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { n: `${Date.now()}` }, wait: true });
+  expect(res.body.status).toBe('failed');
+  const executionId = res.body.id as string;
+  const letter = await waitFor(async () => {
+    const r = await call('GET', '/v1/dead-letters');
+    return r.body.items?.find((l: any) => l.executionId === executionId);
+  }, { timeoutMs: 5000, message: 'dead letter listed' });
+  expect(letter.nodeId).toBe('flaky');
+  const replay = await call('POST', `/v1/dead-letters/${letter.id as string}/replay`);
+  expect(replay.status, JSON.stringify(replay.body)).toBe(202);
+  expect(replay.body).toEqual({ executionId, nodeId: 'flaky' });
+  const done = await waitFor(async () => {
+    const r = await call('GET', `/v1/executions/${executionId}`);
+    return r.body.status === 'completed' ? r.body : null;
+  }, { timeoutMs: 20_000, message: 'replayed execution completed' });
+  expect(done.nodes.map((n: any) => `${n.nodeId as string}:${n.status as string}`)).toEqual(['flaky:completed', 'after:completed']);
+  expect(done.error).toBeNull();
+  const letters = await call('GET', '/v1/dead-letters');
+  expect(letters.body.items.some((l: any) => l.id === letter.id)).toBe(false);
+  // Replaying again: the letter is gone.
+  expect((await call('POST', `/v1/dead-letters/${letter.id as string}/replay`)).status).toBe(404);
+}

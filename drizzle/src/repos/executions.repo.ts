@@ -138,6 +138,13 @@ export class PgExecutionsRepo implements ExecutionsRepo {
       .where(and(eq(executions.id, input.executionId), eq(executions.status, 'queued')));
   }
 
+  async reopen(input: { executionId: string }): Promise<void> {
+    await this.db
+      .update(executions)
+      .set({ status: 'running', finishedAt: null, error: null, output: null, updatedAt: new Date() })
+      .where(eq(executions.id, input.executionId));
+  }
+
   async finalize(input: {
     executionId: string;
     status: ExecutionStatus;

@@ -109,6 +109,8 @@ export interface ExecutionsRepo {
   list(input: { workspaceId: string; flowId?: string; status?: ExecutionStatus; limit: number; cursor?: string }): Promise<Page<ExecutionRow>>;
   /** queued → running; no-op when already past queued. */
   markRunning(input: { executionId: string; startedAt: Date }): Promise<void>;
+  /** A failed execution runs again (replay, retry): running, no end, no error, no output. */
+  reopen(input: { executionId: string }): Promise<void>;
   /** Writes the final state; idempotent. */
   finalize(input: {
     executionId: string;

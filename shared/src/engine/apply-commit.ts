@@ -247,7 +247,15 @@ export function applyCommit(state: ExecutionState | undefined, input: CommitNode
     state: next,
     outcome: { committed: true, ready: [], skipped: [], executionStatus: next.status, finished, events },
   });
-  // A commit that lands after the execution ended is recorded (the work was done) but unblocks nothing.
+  // Once the execution has ended (or this commit ends it), the children's counts are still kept
+  // (so that re-opening a failed node later finds them exact) but nothing becomes ready or skipped.
+  if (next.status !== 'running' || input.failExecution) {
+    const takes = new Set(input.takenChildren);
+    for (const child of next.children.get(nodeId) ?? []) {
+      pending.set(child, (pending.get(child) ?? 0) - 1);
+      if (takes.has(child)) taken.set(child, (taken.get(child) ?? 0) + 1);
+    }
+  }
   if (next.status !== 'running') return ended(false);
   if (input.failExecution) {
     next.status = 'failed';
@@ -291,6 +299,49 @@ export function applyCommit(state: ExecutionState | undefined, input: CommitNode
     finished = true;
   }
   return { state: next, outcome: { committed: true, ready, skipped, executionStatus: next.status, finished, events } };
+}
+
+export type ReopenOutcome =
+  | { kind: 'reopened'; ready: string[]; events: EventDraft[] }
+  | { kind: 'missing' }
+  | { kind: 'not-failed'; nodeId: string };
+
+/**
+ * Re-opens failed nodes of an execution (dead-letter replay, retry): their results are removed,
+ * their own commit's counts on their children undone (a failed node that ended the execution
+ * took none of its edges), and the execution runs again. Ready: every node without a result
+ * that is not running, whose parents are all terminal and that has a taken edge or no parent.
+ */
+export function applyReopen(state: ExecutionState | undefined, input: { nodeIds: readonly string[]; at: string }): { state: ExecutionState | undefined; outcome: ReopenOutcome } {
+  if (!state) return { state, outcome: { kind: 'missing' } };
+  for (const nodeId of input.nodeIds) {
+    if (state.results.get(nodeId)?.status !== 'failed') return { state, outcome: { kind: 'not-failed', nodeId } };
+  }
+  const next = cloneState(state);
+  const statuses = mutable(next.statuses);
+  const results = mutable(next.results);
+  const pending = mutable(next.pending);
+  for (const nodeId of input.nodeIds) {
+    results.delete(nodeId);
+    statuses.set(nodeId, pendingStatus());
+    next.remaining += 1;
+    for (const child of next.children.get(nodeId) ?? []) pending.set(child, (pending.get(child) ?? 0) + 1);
+  }
+  next.status = 'running';
+  next.finishedAt = null;
+  const hasParent = new Set<string>();
+  for (const children of next.children.values()) for (const child of children) hasParent.add(child);
+  const ready: string[] = [];
+  // Sorted ids: the Lua port walks the children hash in the same order.
+  for (const nodeId of [...next.children.keys()].sort()) {
+    if (results.has(nodeId) || statuses.get(nodeId)?.status === 'running') continue;
+    if ((pending.get(nodeId) ?? 0) !== 0) continue;
+    if (hasParent.has(nodeId) && (next.taken.get(nodeId) ?? 0) === 0) continue;
+    statuses.set(nodeId, queuedStatus());
+    ready.push(nodeId);
+  }
+  const events = [draft(next, { type: 'execution.resumed', at: input.at, data: { reopened: [...input.nodeIds] } })];
+  return { state: next, outcome: { kind: 'reopened', ready, events } };
 }
 
 /** Children of `nodeId` that are ready and not terminal (what a redelivered commit re-announces). */

@@ -90,10 +90,20 @@ export interface FlushRecord {
   entry: FlushEntry;
 }
 
+export type ReopenNodesResult =
+  | { kind: 'reopened'; ready: string[]; events: WeftEvent[] }
+  | { kind: 'missing' }
+  | { kind: 'not-failed'; nodeId: string };
+
 export interface StateStore {
   initExecution(input: InitExecutionInput): Promise<InitExecutionResult>;
   startNode(input: StartNodeInput): Promise<StartNodeResult>;
   commitNode(input: CommitNodeInput): Promise<CommitNodeResult>;
+  /**
+   * Re-opens failed nodes (they must all have a failed result): the execution runs again and
+   * the nodes ready now are answered; enqueue them. Hot state loses the TTL it was given.
+   */
+  reopenNodes(input: { executionId: string; nodeIds: readonly string[]; at: string }): Promise<ReopenNodesResult>;
   getExecution(executionId: string): Promise<HotExecution | null>;
   /** Adds what a failed attempt of a node was billed for (atomic counters). */
   recordSpend(input: { executionId: string; nodeId: string; spend: Spend }): Promise<void>;

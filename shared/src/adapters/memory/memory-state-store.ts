@@ -1,4 +1,4 @@
-import { applyCommit, applyInit, applyStart, toHotExecution, type ExecutionState } from '../../engine/apply-commit.js';
+import { applyCommit, applyInit, applyReopen, applyStart, toHotExecution, type ExecutionState } from '../../engine/apply-commit.js';
 import { spendFromCounters, spendIncrements, type Spend } from '../../engine/spend.js';
 import type { EventDraft, HotExecution, WeftEvent } from '../../engine/types.js';
 import type {
@@ -11,6 +11,7 @@ import type {
   StartNodeInput,
   StartNodeResult,
   StateStore,
+  ReopenNodesResult,
 } from '../../ports/state-store.js';
 import type { MemoryEventBus } from './memory-event-bus.js';
 
@@ -67,6 +68,19 @@ export class MemoryStateStore implements StateStore {
       if (outcome.kind !== 'started') return outcome;
       if (state) this.executions.set(input.executionId, state);
       return { kind: 'started', input: jsonCopy(outcome.input), results: jsonCopy(outcome.results), events: this.append(outcome.events) };
+    });
+  }
+
+  reopenNodes(input: { executionId: string; nodeIds: readonly string[]; at: string }): Promise<ReopenNodesResult> {
+    return settle((): ReopenNodesResult => {
+      const { state, outcome } = applyReopen(this.executions.get(input.executionId), input);
+      if (outcome.kind === 'missing' || outcome.kind === 'not-failed') return outcome;
+      if (!state) return { kind: 'missing' };
+      this.executions.set(input.executionId, state);
+      // As PERSIST in Redis: the execution runs again, the flusher's expiry no longer applies.
+      clearTimeout(this.expiries.get(input.executionId));
+      this.expiries.delete(input.executionId);
+      return { ...outcome, events: this.append(outcome.events) };
     });
   }
 

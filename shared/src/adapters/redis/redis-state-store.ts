@@ -33,6 +33,7 @@ import type {
   StartNodeInput,
   StartNodeResult,
   StateStore,
+  ReopenNodesResult,
 } from '../../ports/state-store.js';
 import { EVENT_STREAM_MAXLEN, eventsChannel, executionKeys, FLUSH_GROUP, flushStreamKey } from './keys.js';
 import { defineWeftScripts, type WeftScripts } from './lua/scripts.js';
@@ -113,6 +114,24 @@ export class RedisStateStore implements StateStore {
       }
       default:
         throw malformed('start-node reply');
+    }
+  }
+
+  async reopenNodes(input: { executionId: string; nodeIds: readonly string[]; at: string }): Promise<ReopenNodesResult> {
+    const keys = [...this.keyList(input.executionId), executionKeys(this.prefix, input.executionId).spent];
+    const reply = asArray(await this.scripts.weftReopenNodes(keys, [
+      input.executionId, input.at, eventsChannel(this.prefix, ''), EVENT_STREAM_MAXLEN, JSON.stringify(input.nodeIds),
+      JSON.stringify(pendingStatus()), JSON.stringify(queuedStatus()), JSON.stringify({ reopened: input.nodeIds }),
+    ]));
+    switch (reply[0]) {
+      case 'missing':
+        return { kind: 'missing' };
+      case 'not-failed':
+        return { kind: 'not-failed', nodeId: asString(reply[1]) };
+      case 'ok':
+        return { kind: 'reopened', ready: asStrings(reply[1]), events: asEvents(reply[2]) };
+      default:
+        throw malformed('reopen-nodes reply');
     }
   }
 

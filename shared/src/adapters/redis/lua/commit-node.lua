@@ -61,7 +61,20 @@ redis.call('HDEL', statusKey, nodeId)
 local remaining = redis.call('HINCRBY', metaKey, 'remaining', -1)
 appendEvent(env, ARGV[7], nodeId, ARGV[8])
 
--- A commit that lands after the execution ended is recorded (the work was done) but unblocks nothing.
+-- Once the execution has ended (or this commit ends it), the children's counts are still kept
+-- (so that re-opening a failed node later finds them exact) but nothing becomes ready or skipped.
+if status ~= 'running' or ARGV[10] == '1' then
+  local takesNow = {}
+  for _, child in ipairs(cjson.decode(ARGV[9])) do
+    takesNow[child] = true
+  end
+  for _, child in ipairs(cjson.decode(childrenJson)) do
+    redis.call('HINCRBY', pendingKey, child, -1)
+    if takesNow[child] then
+      redis.call('HINCRBY', takenKey, child, 1)
+    end
+  end
+end
 if status ~= 'running' then
   return { 'ok', 1, status, 0, {}, {}, env.events }
 end

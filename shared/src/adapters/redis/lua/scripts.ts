@@ -12,6 +12,7 @@ const SCRIPTS = {
   weftCommitNode: { file: 'commit-node.lua', keys: 7 },
   weftPublishEvent: { file: 'publish-event.lua', keys: 1 },
   weftAcquireRateLimit: { file: 'acquire-rate-limit.lua', keys: 2 },
+  weftReopenNodes: { file: 'reopen-nodes.lua', keys: 8 },
 } as const;
 
 export type WeftScriptName = keyof typeof SCRIPTS;
