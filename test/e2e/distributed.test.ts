@@ -5,12 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
+import { MOCK_INVALID_API_KEY, startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
 import { apiClient } from '../helpers/http.js';
+import { connectWs } from '../helpers/ws-client.js';
 import { freePort, startWeftProcess, waitForHttp, type WeftProcess } from '../helpers/processes.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { billedFailureScenario, replayScenario, chainScenario, costAndBudgetScenario, createFlow, deadLetterScenario, jsonModeScenario, streamRetryScenario, mixedProvidersScenario, failureScenario, retryScenario, sseScenario, transformScenario, wsReplayScenario, diamondScenario, loadFixture, startLatencyMs, waitScenario, type Target } from './scenarios.js';
+import { billedFailureScenario, readSse, replayScenario, wsUrl, chainScenario, costAndBudgetScenario, createFlow, deadLetterScenario, jsonModeScenario, streamRetryScenario, mixedProvidersScenario, failureScenario, retryScenario, sseScenario, transformScenario, wsReplayScenario, diamondScenario, loadFixture, startLatencyMs, waitScenario, type Target } from './scenarios.js';
 
 const ADMIN = 'e2e-admin-token-0123456789';
 
@@ -138,6 +139,45 @@ describe('distributed mode: api + 2 workers on Redis and Postgres', () => {
     }, { timeoutMs: 15_000 });
     const worker = new Map(runs.map((r) => [r.node_id, r.worker_id]));
     expect(worker.get('b')).not.toBe(worker.get('c'));
+  });
+
+  it('never returns, publishes, dead-letters or logs a provider key', async () => {
+    const canary = 'sk-canary-7f3a9c1e5b2d8e4f';
+    const ws = await apiClient(baseUrl)('POST', '/v1/workspaces', { name: 'canary' }, { authorization: `Bearer ${ADMIN}` });
+    const call = apiClient(baseUrl, ws.body.apiKey);
+    expect((await call('PUT', '/v1/credentials/openai', { apiKey: canary, baseUrl: `${mock.url}/v1` })).status).toBe(204);
+    // The mock refuses this key with 401: the failure path must not leak it either.
+    expect((await call('PUT', '/v1/credentials/anthropic', { apiKey: MOCK_INVALID_API_KEY, baseUrl: mock.url })).status).toBe(204);
+    const flow = await createFlow({ ...target, apiKey: ws.body.apiKey }, {
+      name: 'canary',
+      nodes: [
+        { id: 'ok', type: 'llm', provider: 'openai', model: 'gpt-4o-mini', prompt: 'Hello {{input.x}}' },
+        { id: 'denied', type: 'llm', provider: 'anthropic', model: 'claude-haiku-4-5', prompt: 'Then {{ok}}' },
+      ],
+      edges: [{ from: 'ok', to: 'denied' }],
+    });
+    const socket = await connectWs(wsUrl(baseUrl), { authorization: `Bearer ${ws.body.apiKey as string}` });
+    try {
+      socket.send({ type: 'subscribe', flowId: flow.id });
+      await socket.waitForMessage((m) => m.type === 'subscribed');
+      const res = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { x: 'canary' }, wait: true });
+      expect(res.body.status).toBe('failed');
+      expect(res.body.error).toMatchObject({ code: 'llm_auth', category: 'permanent', nodeId: 'denied' });
+      await socket.waitForMessage((m) => m.type === 'execution.failed');
+      const creds = await call('GET', '/v1/credentials');
+      expect(creds.body.find((c: any) => c.provider === 'openai').last4).toBe(canary.slice(-4));
+      const letters = await call('GET', '/v1/dead-letters');
+      const sse = await readSse(`${baseUrl}/v1/executions/${res.body.id as string}/events`, { authorization: `Bearer ${ws.body.apiKey as string}` });
+      const seen = [JSON.stringify(res.body), JSON.stringify(socket.messages), JSON.stringify(creds.body), JSON.stringify(letters.body), JSON.stringify(sse.frames), ...procs.map((p) => p.output())];
+      for (const text of seen) {
+        expect(text).not.toContain(canary);
+        expect(text).not.toContain(MOCK_INVALID_API_KEY);
+      }
+      // The key did reach the provider (the mock redacts what it records).
+      expect(mock.requests.some((r) => r.model === 'gpt-4o-mini' && r.headers.authorization === '[redacted]')).toBe(true);
+    } finally {
+      socket.close();
+    }
   });
 
   it('answers bad input with the api.md error shape', async () => {
