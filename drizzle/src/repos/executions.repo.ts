@@ -163,6 +163,7 @@ export class PgExecutionsRepo implements ExecutionsRepo {
         error: input.error,
         usage: input.usage,
         cost: input.cost,
+        totalCostUsd: input.cost?.totalCost ?? null,
         // A finalize that does not know when the run started keeps what markRunning wrote.
         startedAt: input.startedAt ?? sql`${executions.startedAt}`,
         finishedAt: input.finishedAt,

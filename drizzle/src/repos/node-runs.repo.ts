@@ -60,7 +60,7 @@ export class PgNodeRunsRepo implements NodeRunsRepo {
     const unique = [...byKey.values()];
     const now = new Date();
     for (let i = 0; i < unique.length; i += UPSERT_CHUNK_ROWS) {
-      const chunk = unique.slice(i, i + UPSERT_CHUNK_ROWS).map((r) => ({ ...r, input: r.input ?? null, output: r.output ?? null, updatedAt: now }));
+      const chunk = unique.slice(i, i + UPSERT_CHUNK_ROWS).map((r) => ({ ...r, input: r.input ?? null, output: r.output ?? null, totalCostUsd: r.cost?.totalCost ?? null, updatedAt: now }));
       await this.db
         .insert(nodeRuns)
         .values(chunk)

@@ -23,6 +23,8 @@ export const executions = pgTable(
     error: jsonb('error').$type<ExecutionError>(),
     usage: jsonb('usage').$type<Usage>(),
     cost: jsonb('cost').$type<Cost>(),
+    /** cost.totalCost as an exact decimal, so SQL sums over runs never drift. */
+    totalCostUsd: numeric('total_cost_usd', { precision: 20, scale: 9, mode: 'number' }),
     /** Unique per workspace (NULLs are distinct); cleared when a key is reused after 24 h. */
     idempotencyKey: text('idempotency_key'),
     maxCostUsd: numeric('max_cost_usd', { mode: 'number' }),
@@ -58,6 +60,8 @@ export const nodeRuns = pgTable(
     error: jsonb('error').$type<NodeError>(),
     usage: jsonb('usage').$type<Usage>(),
     cost: jsonb('cost').$type<Cost>(),
+    /** cost.totalCost as an exact decimal, so SQL sums over runs never drift. */
+    totalCostUsd: numeric('total_cost_usd', { precision: 20, scale: 9, mode: 'number' }),
     provider: text('provider'),
     model: text('model'),
     workerId: text('worker_id'),
