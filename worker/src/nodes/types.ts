@@ -25,6 +25,11 @@ export interface NodeOutcome {
   cost: Cost | null;
   provider: string | null;
   model: string | null;
+  /**
+   * Children whose edge from this node is taken (condition, switch). Absent: all of them.
+   * A child none of whose incoming edges is taken is skipped, and skipping propagates.
+   */
+  takenChildren?: string[];
 }
 
 export type NodeExecutor<N extends FlowNode = FlowNode> = (ctx: NodeRunContext<N>) => Promise<NodeOutcome>;

@@ -180,7 +180,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
       executionId: data.executionId,
       nodeId: node.id,
       result,
-      takenChildren: continues ? children : [],
+      takenChildren: continues ? (outcome?.takenChildren ?? children) : [],
       failExecution: !continues,
       at: finishedAt.toISOString(),
     });
