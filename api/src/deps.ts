@@ -2,7 +2,7 @@ import type { WeftDatabase } from '@weft/db/repos';
 import type { WeftConfig } from '@weft/shared/config';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
-import type { EventBus, JobQueue, StateStore } from '@weft/shared/ports';
+import type { ControlBus, EventBus, JobQueue, StateStore } from '@weft/shared/ports';
 
 /** A dependency `/health/ready` probes; `check` throws when the dependency is unreachable. */
 export interface ReadinessCheck {
@@ -34,4 +34,8 @@ export interface ApiDeps {
   readiness?: readonly ReadinessCheck[];
   /** Engine hook behind `POST /v1/dead-letters/:id/replay`; absent, the route answers 501. */
   replayNode?: ReplayNode;
+  /** Engine hook behind `POST /v1/executions/:id/retry`; absent, the route answers 501. */
+  retryExecution?: (input: { workspaceId: string; executionId: string }) => Promise<{ retried: string[] }>;
+  /** Tells every worker to abort the running nodes of a cancelled execution. */
+  control?: ControlBus;
 }

@@ -6,7 +6,7 @@
 import type { Role, WeftConfig } from '@weft/shared/config';
 import { createLogger } from '@weft/shared/logging';
 import { createMetrics } from '@weft/shared/metrics';
-import { createReplayNode } from '@weft/worker/control';
+import { createReplayNode, createRetryExecution } from '@weft/worker/control';
 import { createInfrastructure } from '@weft/worker/infrastructure';
 import { exitOnSignals, exitOnStartFailure, loadConfigOrExit } from '@weft/worker/lifecycle';
 import { createProvider } from '@weft/worker/providers';
@@ -36,14 +36,15 @@ async function main(): Promise<void> {
   const clock = (): Date => new Date();
   const app = await buildApp({
     config, database: infra.database, queue: infra.queue, state: infra.state, events: infra.events,
-    logger, metrics, clock, readiness: infra.readiness,
+    logger, metrics, clock, readiness: infra.readiness, control: infra.control,
     replayNode: createReplayNode({ repos: infra.database.repos, state: infra.state, queue: infra.queue, logger, metrics, clock }),
+    retryExecution: createRetryExecution({ repos: infra.database.repos, state: infra.state, queue: infra.queue, logger, metrics, clock }),
   });
   let worker: WorkerRuntime | null = null;
   if (role === 'all') {
     worker = startWorkerRuntime({
       config, database: infra.database, queue: infra.queue, state: infra.state, flushState: infra.flushState,
-      events: infra.events, logger, metrics, clock, createProvider,
+      events: infra.events, control: infra.control, logger, metrics, clock, createProvider,
     });
   }
   const address = await app.listen({ host: config.host, port: config.port });

@@ -76,6 +76,25 @@ export function stateStoreContract(name: string, makeStore: () => Promise<StateS
       });
     }
 
+    describe('cancelExecution', () => {
+      it('stops the execution: answers running and queued nodes, no node starts after, late commits unblock nothing', async () => {
+        const { executionId } = await start(graph(['a', 'b', 'c', 'd'], [['a', 'b'], ['a', 'c'], ['b', 'd']]));
+        await commit(executionId, 'a', { takes: ['b', 'c'] });
+        await store.startNode({ executionId, nodeId: 'b', attempt: 1, workerId: 'w1', at: LATER, readResultsOf: [] });
+        const cancelled = await store.cancelExecution({ executionId, at: LATER });
+        if (cancelled.kind !== 'cancelled') throw new Error(`expected cancelled, got ${cancelled.kind}`);
+        expect(cancelled.running).toEqual(['b']);
+        expect(cancelled.queued).toEqual(['c']);
+        expect(types(cancelled.events)).toEqual(['execution.cancelled']);
+        expect(await store.startNode({ executionId, nodeId: 'c', attempt: 1, workerId: 'w1', at: LATER, readResultsOf: [] })).toEqual({ kind: 'execution-ended', status: 'cancelled' });
+        const late = await commit(executionId, 'b', { takes: ['d'] });
+        expect(late).toMatchObject({ committed: true, ready: [], finished: false, executionStatus: 'cancelled' });
+        expect((await store.getExecution(executionId))?.status).toBe('cancelled');
+        expect(await store.cancelExecution({ executionId, at: LATER })).toEqual({ kind: 'ended', status: 'cancelled' });
+        expect(await store.cancelExecution({ executionId: randomUUID(), at: LATER })).toEqual({ kind: 'missing' });
+      });
+    });
+
     describe('reopenNodes', () => {
       it('re-opens a failed node: the execution runs again and completes once it succeeds', async () => {
         const { executionId } = await start(graph(['a', 'b'], [['a', 'b']]));

@@ -541,3 +541,83 @@ export async function replayScenario(target: Target): Promise<void> {
   // Replaying again: the letter is gone.
   expect((await call('POST', `/v1/dead-letters/${letter.id as string}/replay`)).status).toBe(404);
 }
+
+/** Cancel during a slow LLM call: the call is aborted (the provider sees the connection close) and the execution ends within 2 s. */
+export async function cancelScenario(target: Target): Promise<void> {
+  const call = apiClient(target.baseUrl, target.apiKey);
+  const flow = await createFlow(target, {
+    name: 'cancel',
+    nodes: [
+      { id: 'slow', type: 'llm', provider: 'openai', model: 'mock-slow-10000', prompt: 'Take your time with {{input.x}}' },
+      { id: 'never', type: 'llm', provider: 'openai', model: 'gpt-4o-mini', prompt: 'After {{slow}}' },
+    ],
+    edges: [{ from: 'slow', to: 'never' }],
+  });
+  const ws = await connectWs(wsUrl(target.baseUrl), { authorization: `Bearer ${target.apiKey}` });
+  try {
+    ws.send({ type: 'subscribe', flowId: flow.id });
+    await ws.waitForMessage((m) => m.type === 'subscribed');
+    target.mock.reset();
+    const start = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { x: 'cancel' } });
+    const executionId = start.body.executionId as string;
+    await waitFor(() => target.mock.active === 1, { message: 'slow call in flight' });
+    const t0 = Date.now();
+    const res = await call('POST', `/v1/executions/${executionId}/cancel`);
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    expect(res.body).toEqual({ status: 'cancelled' });
+    await ws.waitForMessage((m) => m.type === 'execution.cancelled' && m.executionId === executionId, 2000);
+    // The provider call itself was aborted: the mock saw its client go away.
+    await waitFor(() => target.mock.requests[0]?.aborted === true, { timeoutMs: 2000 - (Date.now() - t0), message: 'provider connection closed' });
+    expect(Date.now() - t0).toBeLessThan(2000);
+    const doc = await waitFor(async () => {
+      const r = await call('GET', `/v1/executions/${executionId}`);
+      return r.body.status === 'cancelled' && r.body.nodes[0].status === 'failed' ? r.body : null;
+    }, { timeoutMs: 5000, message: 'cancelled document' });
+    expect(doc.nodes[0].error.code).toBe('node_cancelled');
+    expect(doc.nodes[1].status).toBe('pending');
+    expect(target.mock.requests).toHaveLength(1);
+    // Already finished: 409, for cancel and for DELETE alike.
+    expect((await call('POST', `/v1/executions/${executionId}/cancel`)).status).toBe(409);
+    expect((await call('DELETE', `/v1/executions/${executionId}`)).status).toBe(409);
+    expect((await call('POST', '/v1/executions/0190d7a0-0000-7000-8000-000000000000/cancel')).status).toBe(404);
+    // A cancelled node is not a dead letter.
+    const letters = await call('GET', '/v1/dead-letters');
+    expect(letters.body.items.some((l: any) => l.executionId === executionId)).toBe(false);
+  } finally {
+    ws.close();
+  }
+}
+
+/** Retry after a failure re-runs only the failed path: completed nodes keep their results. */
+export async function executionRetryScenario(target: Target): Promise<void> {
+  const call = apiClient(target.baseUrl, target.apiKey);
+  const flow = await createFlow(target, {
+    name: 'retry-path',
+    nodes: [
+      { id: 'first', type: 'llm', provider: 'openai', model: 'gpt-4o-mini', prompt: 'Start with {{input.n}}' },
+      // mock-429 refuses a prompt once, then answers it.
+      { id: 'flaky', type: 'llm', provider: 'openai', model: 'mock-429', prompt: 'Then {{first}}', retry: { attempts: 1 } },
+      { id: 'last', type: 'transform', expression: '$length(nodes.flaky)' },
+    ],
+    edges: [{ from: 'first', to: 'flaky' }, { from: 'flaky', to: 'last' }],
+  });
+  target.mock.reset();
+  const failed = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { n: `${Date.now()}` }, wait: true });
+  expect(failed.body.status).toBe('failed');
+  const executionId = failed.body.id as string;
+  const firstBefore = failed.body.nodes[0];
+  const retry = await call('POST', `/v1/executions/${executionId}/retry`);
+  expect(retry.status, JSON.stringify(retry.body)).toBe(202);
+  expect(retry.body).toEqual({ executionId, status: 'running', retried: ['flaky'] });
+  const done = await waitFor(async () => {
+    const r = await call('GET', `/v1/executions/${executionId}`);
+    return r.body.status === 'completed' ? r.body : null;
+  }, { timeoutMs: 20_000, message: 'retried execution completed' });
+  expect(done.nodes.map((n: any) => n.status)).toEqual(['completed', 'completed', 'completed']);
+  // first was not re-run: same output and timings; the provider saw it once.
+  expect(done.nodes[0]).toMatchObject({ output: firstBefore.output, finishedAt: firstBefore.finishedAt });
+  expect(target.mock.requests.filter((r) => r.model === 'gpt-4o-mini' && JSON.stringify(r.body).includes('Start with'))).toHaveLength(1);
+  expect(done.nodes[2].output).toBe((done.nodes[1].output as string).length);
+  // Nothing to retry on a completed execution.
+  expect((await call('POST', `/v1/executions/${executionId}/retry`)).status).toBe(409);
+}

@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const infra = await createInfrastructure(config, logger);
   const runtime = startWorkerRuntime({
     config, database: infra.database, queue: infra.queue, state: infra.state, flushState: infra.flushState,
-    events: infra.events, logger, metrics, clock: () => new Date(), createProvider,
+    events: infra.events, control: infra.control, logger, metrics, clock: () => new Date(), createProvider,
   });
   const health = await startHealthServer({ host: config.host, port: config.workerPort, metrics, readiness: infra.readiness });
   logger.info({ port: config.workerPort }, 'worker health server listening');

@@ -1,10 +1,11 @@
 /** Executions (api.md, "Executions"): start, read, list. */
 import { TERMINAL_EXECUTION_STATUSES, EXECUTION_STATUSES } from '@weft/shared/engine';
 import { WeftError, toWeftError } from '@weft/shared/errors';
-import { executionJob } from '@weft/shared/jobs';
+import { executionJob, nodeJobId } from '@weft/shared/jobs';
+import { QUEUES } from '@weft/shared/ports';
 import { Type } from 'typebox';
 import type { RoutePlugin } from '../fastify-types.js';
-import { notFound } from '../plugins/error-handler.plugin.js';
+import { conflict, notFound } from '../plugins/error-handler.plugin.js';
 import { DEFAULT_PAGE_LIMIT, IdParamsSchema, PageQuerySchema, Uuid, errorResponses } from '../schemas/common-schemas.js';
 import { loadExecutionView, summaryView } from '../services/execution-view.js';
 
@@ -136,6 +137,69 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
         ...(q.status ? { status: q.status } : {}),
       });
       return { items: page.items.map(summaryView), nextCursor: page.nextCursor };
+    },
+  );
+  /**
+   * Cancel: recorded first (an execution job that has not started then never starts), then hot
+   * state (no node starts after it), then every worker aborts the execution's running calls.
+   */
+  const cancel = async (request: { workspaceId: string; params: { id: string } }): Promise<{ status: 'cancelled' }> => {
+    const { workspaceId } = request;
+    const executionId = request.params.id;
+    const row = await repos.executions.get({ workspaceId, executionId });
+    if (!row) throw notFound(`execution ${executionId}`);
+    if (TERMINAL_EXECUTION_STATUSES.has(row.status)) throw conflict(`execution ${executionId} is already ${row.status}`);
+    const at = deps.clock();
+    if (row.status === 'queued') {
+      await repos.executions.finalize({ executionId, status: 'cancelled', output: null, error: null, usage: null, cost: null, startedAt: null, finishedAt: at });
+    }
+    const result = await deps.state.cancelExecution({ executionId, at: at.toISOString() });
+    switch (result.kind) {
+      case 'ended':
+        if (result.status !== 'cancelled') throw conflict(`execution ${executionId} is already ${result.status}`);
+        break;
+      case 'missing':
+        // Never started (or its hot state is gone): the record is the whole truth.
+        if (row.status !== 'queued') {
+          await repos.executions.finalize({ executionId, status: 'cancelled', output: null, error: null, usage: null, cost: null, startedAt: null, finishedAt: at });
+        }
+        await deps.queue.remove(QUEUES.executions, executionId);
+        await deps.events.publish({ type: 'execution.cancelled', executionId, flowId: row.flowId, workspaceId, at: at.toISOString(), data: { status: 'cancelled' } });
+        break;
+      case 'cancelled':
+        await deps.control?.publish({ type: 'cancel', executionId });
+        await Promise.all(result.queued.map((nodeId) => deps.queue.remove(QUEUES.nodes, nodeJobId(executionId, nodeId))));
+        // The flusher writes the final state (and the TTL) like for any ending.
+        await deps.state.appendFlush([{ kind: 'execution', executionId }]);
+        break;
+    }
+    deps.metrics.executionsTotal.inc({ status: 'cancelled' });
+    log.info({ executionId, running: result.kind === 'cancelled' ? result.running : [] }, 'execution cancelled');
+    return { status: 'cancelled' };
+  };
+
+  const cancelSchema = {
+    tags: ['executions'],
+    params: IdParamsSchema,
+    response: { 202: Type.Object({ status: Type.Literal('cancelled') }), ...errorResponses },
+  };
+  app.post('/v1/executions/:id/cancel', { schema: { ...cancelSchema, summary: 'Cancel an execution: no node starts, running calls are aborted' } }, async (request, reply) => reply.code(202).send(await cancel(request)));
+  app.delete('/v1/executions/:id', { schema: { ...cancelSchema, summary: 'Cancel an execution (as POST …/cancel)' } }, async (request, reply) => reply.code(202).send(await cancel(request)));
+
+  app.post(
+    '/v1/executions/:id/retry',
+    {
+      schema: {
+        tags: ['executions'],
+        summary: 'Re-run a failed or cancelled execution from the nodes that stopped it; completed nodes are kept',
+        params: IdParamsSchema,
+        response: { 202: Type.Object({ executionId: Type.String(), status: Type.Literal('running'), retried: Type.Array(Type.String()) }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      if (!deps.retryExecution) throw new WeftError('NOT_IMPLEMENTED', 'retry is not available in this process');
+      const { retried } = await deps.retryExecution({ workspaceId: request.workspaceId, executionId: request.params.id });
+      return reply.code(202).send({ executionId: request.params.id, status: 'running' as const, retried });
     },
   );
   return Promise.resolve();

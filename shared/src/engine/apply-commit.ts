@@ -301,6 +301,32 @@ export function applyCommit(state: ExecutionState | undefined, input: CommitNode
   return { state: next, outcome: { committed: true, ready, skipped, executionStatus: next.status, finished, events } };
 }
 
+export type CancelOutcome =
+  | { kind: 'cancelled'; running: string[]; queued: string[]; events: EventDraft[] }
+  | { kind: 'missing' }
+  | { kind: 'ended'; status: ExecutionStatus };
+
+/**
+ * Cancels a live execution: no node starts after this (startNode answers execution-ended),
+ * running nodes are answered so their workers can abort them, queued ones so their jobs can
+ * be removed. Results committed later are recorded but unblock nothing.
+ */
+export function applyCancel(state: ExecutionState | undefined, input: { at: string }): { state: ExecutionState | undefined; outcome: CancelOutcome } {
+  if (!state) return { state, outcome: { kind: 'missing' } };
+  if (state.status !== 'running' && state.status !== 'waiting') return { state, outcome: { kind: 'ended', status: state.status } };
+  const next = cloneState(state);
+  next.status = 'cancelled';
+  next.finishedAt = input.at;
+  const running: string[] = [];
+  const queued: string[] = [];
+  for (const [nodeId, entry] of [...next.statuses].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (entry.status === 'running') running.push(nodeId);
+    else if (entry.status === 'queued') queued.push(nodeId);
+  }
+  const events = [draft(next, { type: 'execution.cancelled', at: input.at, data: { status: 'cancelled' } })];
+  return { state: next, outcome: { kind: 'cancelled', running, queued, events } };
+}
+
 export type ReopenOutcome =
   | { kind: 'reopened'; ready: string[]; events: EventDraft[] }
   | { kind: 'missing' }

@@ -3,3 +3,4 @@ export * from './event-bus.js';
 export * from './state-store.js';
 export * from './llm-provider.js';
 export * from './rate-limiter.js';
+export * from './control-bus.js';

@@ -95,6 +95,11 @@ export type ReopenNodesResult =
   | { kind: 'missing' }
   | { kind: 'not-failed'; nodeId: string };
 
+export type CancelExecutionResult =
+  | { kind: 'cancelled'; running: string[]; queued: string[]; events: WeftEvent[] }
+  | { kind: 'missing' }
+  | { kind: 'ended'; status: ExecutionStatus };
+
 export interface StateStore {
   initExecution(input: InitExecutionInput): Promise<InitExecutionResult>;
   startNode(input: StartNodeInput): Promise<StartNodeResult>;
@@ -104,6 +109,8 @@ export interface StateStore {
    * the nodes ready now are answered; enqueue them. Hot state loses the TTL it was given.
    */
   reopenNodes(input: { executionId: string; nodeIds: readonly string[]; at: string }): Promise<ReopenNodesResult>;
+  /** Cancels a live execution; answers its running nodes (to abort) and queued ones (to remove). */
+  cancelExecution(input: { executionId: string; at: string }): Promise<CancelExecutionResult>;
   getExecution(executionId: string): Promise<HotExecution | null>;
   /** Adds what a failed attempt of a node was billed for (atomic counters). */
   recordSpend(input: { executionId: string; nodeId: string; spend: Spend }): Promise<void>;

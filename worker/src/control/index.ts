@@ -23,42 +23,87 @@ export interface ControlDeps {
 }
 
 export type ReplayNode = (input: { workspaceId: string; executionId: string; nodeId: string }) => Promise<void>;
+export type RetryExecution = (input: { workspaceId: string; executionId: string }) => Promise<{ retried: string[] }>;
+
+interface Loaded {
+  row: NonNullable<Awaited<ReturnType<ControlDeps['repos']['executions']['get']>>>;
+  hot: NonNullable<Awaited<ReturnType<StateStore['getExecution']>>>;
+  flow: Awaited<ReturnType<FlowCache['get']>>;
+}
+
+async function load(deps: ControlDeps, flows: FlowCache, input: { workspaceId: string; executionId: string }): Promise<Loaded> {
+  const row = await deps.repos.executions.get(input);
+  if (!row) throw new WeftError('NOT_FOUND', `execution ${input.executionId} not found`);
+  const hot = await deps.state.getExecution(input.executionId);
+  if (!hot) {
+    throw new WeftError('CONFLICT', `execution ${input.executionId} is no longer in hot state (its TTL ran out): it cannot be re-run`);
+  }
+  return { row, hot, flow: await flows.get(hot.flowId, hot.flowVersion) };
+}
+
+/** Nodes whose failure ended the execution (a soft failure, onError "continue", did not). */
+function fatalFailures(loaded: Loaded): string[] {
+  return Object.entries(loaded.hot.nodes)
+    .filter(([id, n]) => n.result?.status === 'failed' && loaded.flow.nodes.get(id)?.onError !== 'continue')
+    .map(([id]) => id)
+    .sort();
+}
+
+/** Re-opens the nodes in hot state, marks the record running and enqueues what is ready now. */
+async function reopenAndEnqueue(deps: ControlDeps, loaded: Loaded, nodeIds: string[]): Promise<string[]> {
+  const { row, hot, flow } = loaded;
+  const reopened = await deps.state.reopenNodes({ executionId: row.id, nodeIds, at: deps.clock().toISOString() });
+  if (reopened.kind === 'missing') throw new WeftError('CONFLICT', `execution ${row.id} is no longer in hot state`);
+  if (reopened.kind === 'not-failed') throw new WeftError('CONFLICT', `node '${reopened.nodeId}' has not failed`);
+  await deps.repos.executions.reopen({ executionId: row.id });
+  const template: NodeJobData = {
+    executionId: row.id, workspaceId: row.workspaceId, flowId: hot.flowId, flowVersion: hot.flowVersion, nodeId: '',
+    ...(row.maxCostUsd === null ? {} : { maxCostUsd: row.maxCostUsd }),
+  };
+  // Fresh ids: a node's earlier job id is still retained by the queue and would be dropped.
+  const suffix = `r${Date.now().toString(36)}`;
+  const jobs = childJobs(template, reopened.ready, flow.nodes).map((job) => ({ ...job, jobId: `${job.jobId}.${suffix}` }));
+  if (jobs.length > 0) await deps.queue.addBulk(jobs);
+  deps.metrics.executionsTotal.inc({ status: 'running' });
+  return reopened.ready;
+}
 
 export function createReplayNode(deps: ControlDeps): ReplayNode {
   const flows = new FlowCache(deps.repos.flows);
   return async ({ workspaceId, executionId, nodeId }) => {
-    const log = deps.logger.child({ executionId, nodeId });
-    const row = await deps.repos.executions.get({ workspaceId, executionId });
-    if (!row) throw new WeftError('NOT_FOUND', `execution ${executionId} not found`);
-    const hot = await deps.state.getExecution(executionId);
-    if (!hot) {
-      throw new WeftError('CONFLICT', `execution ${executionId} is no longer in hot state (its TTL ran out): it cannot be replayed`);
-    }
-    const flow = await flows.get(hot.flowId, hot.flowVersion);
-    const node = flow.nodes.get(nodeId);
-    if (!node) throw new WeftError('NOT_FOUND', `node ${nodeId} is not in flow ${hot.flowId} v${hot.flowVersion}`);
+    const loaded = await load(deps, flows, { workspaceId, executionId });
+    const node = loaded.flow.nodes.get(nodeId);
+    if (!node) throw new WeftError('NOT_FOUND', `node ${nodeId} is not in flow ${loaded.hot.flowId} v${loaded.hot.flowVersion}`);
     if (node.onError === 'continue') {
       throw new WeftError('CONFLICT', `node '${nodeId}' failed with onError "continue": its downstream already ran without it`);
     }
-    const others = Object.entries(hot.nodes)
-      .filter(([id, n]) => id !== nodeId && n.result?.status === 'failed' && flow.nodes.get(id)?.onError !== 'continue')
-      .map(([id]) => id);
+    const others = fatalFailures(loaded).filter((id) => id !== nodeId);
     if (others.length > 0) {
       throw new WeftError('CONFLICT', `other nodes failed the execution too (${others.join(', ')}): replay them first or retry the execution`);
     }
-    const reopened = await deps.state.reopenNodes({ executionId, nodeIds: [nodeId], at: deps.clock().toISOString() });
-    if (reopened.kind === 'missing') throw new WeftError('CONFLICT', `execution ${executionId} is no longer in hot state`);
-    if (reopened.kind === 'not-failed') throw new WeftError('CONFLICT', `node '${reopened.nodeId}' has not failed`);
-    await deps.repos.executions.reopen({ executionId });
-    const template: NodeJobData = {
-      executionId, workspaceId, flowId: hot.flowId, flowVersion: hot.flowVersion, nodeId: '',
-      ...(row.maxCostUsd === null ? {} : { maxCostUsd: row.maxCostUsd }),
-    };
-    // Fresh ids: the node's earlier job id is still retained by the queue and would be dropped.
-    const suffix = `r${Date.now().toString(36)}`;
-    const jobs = childJobs(template, reopened.ready, flow.nodes).map((job) => ({ ...job, jobId: `${job.jobId}.${suffix}` }));
-    if (jobs.length > 0) await deps.queue.addBulk(jobs);
-    deps.metrics.executionsTotal.inc({ status: 'running' });
-    log.info({ ready: reopened.ready }, 'failed node replayed: execution running again');
+    const ready = await reopenAndEnqueue(deps, loaded, [nodeId]);
+    deps.logger.info({ executionId, nodeId, ready }, 'failed node replayed: execution running again');
+  };
+}
+
+/**
+ * Re-runs a failed or cancelled execution from where it stopped: the nodes whose failure ended
+ * it (cancelled ones included) run again with what depends on them; completed nodes keep their
+ * results and are not re-run.
+ */
+export function createRetryExecution(deps: ControlDeps): RetryExecution {
+  const flows = new FlowCache(deps.repos.flows);
+  return async ({ workspaceId, executionId }) => {
+    const loaded = await load(deps, flows, { workspaceId, executionId });
+    if (loaded.hot.status !== 'failed' && loaded.hot.status !== 'cancelled') {
+      throw new WeftError('CONFLICT', `execution ${executionId} is ${loaded.hot.status}: only failed or cancelled executions can be retried`);
+    }
+    if (Object.values(loaded.hot.nodes).some((n) => n.status === 'running')) {
+      throw new WeftError('CONFLICT', `execution ${executionId} still has nodes stopping: retry in a moment`, { retryAfterMs: 1000 });
+    }
+    const retried = fatalFailures(loaded);
+    const ready = await reopenAndEnqueue(deps, loaded, retried);
+    deps.logger.info({ executionId, retried, ready }, 'execution retried');
+    return { retried };
   };
 }

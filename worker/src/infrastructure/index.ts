@@ -4,11 +4,11 @@
  */
 import { createDatabase } from '@weft/db/database';
 import type { WeftDatabase } from '@weft/db/repos';
-import { BullMqJobQueue, RedisEventBus, RedisRateLimiter, RedisStateStore } from '@weft/shared/adapters/redis';
-import { MemoryEventBus, MemoryJobQueue, MemoryRateLimiter, MemoryStateStore } from '@weft/shared/adapters/memory';
+import { BullMqJobQueue, RedisControlBus, RedisEventBus, RedisRateLimiter, RedisStateStore } from '@weft/shared/adapters/redis';
+import { MemoryControlBus, MemoryEventBus, MemoryJobQueue, MemoryRateLimiter, MemoryStateStore } from '@weft/shared/adapters/memory';
 import type { WeftConfig } from '@weft/shared/config';
 import type { Logger } from '@weft/shared/logging';
-import type { EventBus, JobQueue, RateLimiter, StateStore } from '@weft/shared/ports';
+import type { ControlBus, EventBus, JobQueue, RateLimiter, StateStore } from '@weft/shared/ports';
 import { Redis } from 'ioredis';
 
 export interface Readiness {
@@ -23,6 +23,8 @@ export interface Infrastructure {
   /** A state store whose blocking flush reads do not hold up the command connection. */
   flushState: StateStore;
   events: EventBus;
+  /** api → workers instructions (cancel). */
+  control: ControlBus;
   readiness: Readiness[];
   close(): Promise<void>;
 }
@@ -33,13 +35,15 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger): 
     const database = await createDatabase({ dataDir: `${config.dataDir}/pgdata`, masterKey: config.masterKey });
     await database.migrate();
     const events = new MemoryEventBus();
+    const control = new MemoryControlBus();
     const state = new MemoryStateStore({ events });
     const queue = new MemoryJobQueue();
     return {
-      database, queue, state, flushState: state, events,
+      database, queue, state, flushState: state, events, control,
       readiness: [{ name: 'postgres', check: () => database.ping() }],
       async close() {
         await queue.close();
+        await control.close();
         await events.close();
         await state.close();
         await database.close();
@@ -56,16 +60,18 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger): 
   const state = new RedisStateStore({ redis, prefix: config.keyPrefix });
   const flushState = new RedisStateStore({ redis: flushRedis, prefix: config.keyPrefix });
   const events = new RedisEventBus({ redis, prefix: config.keyPrefix });
+  const control = new RedisControlBus({ redis, prefix: config.keyPrefix });
   const queue = new BullMqJobQueue({ connection: { url: redisUrl }, prefix: config.keyPrefix, logger });
   await warnOnEvictionPolicy(redis, logger);
   return {
-    database, queue, state, flushState, events,
+    database, queue, state, flushState, events, control,
     readiness: [
       { name: 'redis', check: async () => { await redis.ping(); } },
       { name: 'postgres', check: () => database.ping() },
     ],
     async close() {
       await queue.close();
+      await control.close();
       await events.close();
       await state.close();
       await flushState.close();

@@ -49,6 +49,15 @@ export function createExecutionProcessor(deps: ExecutionProcessorDeps): JobHandl
       log.info({ flowId: row.flowId, flowVersion: row.flowVersion, roots: init.ready }, 'execution started');
     }
     if (init.status !== 'running') return;
+    if (init.created) {
+      // A cancel may have recorded itself between our first read and the init: honour it.
+      const again = await deps.repos.executions.getById(executionId);
+      if (again?.status === 'cancelled') {
+        await deps.state.cancelExecution({ executionId, at: deps.clock().toISOString() });
+        log.info('execution cancelled while starting');
+        return;
+      }
+    }
     if (row.status === 'queued') await deps.repos.executions.markRunning({ executionId, startedAt: now });
     if (init.ready.length > 0) {
       const template = { executionId, workspaceId, flowId: row.flowId, flowVersion: row.flowVersion, nodeId: '', ...(row.maxCostUsd === null ? {} : { maxCostUsd: row.maxCostUsd }) };

@@ -12,6 +12,7 @@ import { nodeJob, type DeadLetterJobData, type NodeJobData } from '@weft/shared/
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
 import { QUEUES, type EnqueueRequest, type EventBus, type FlushEntry, type JobHandler, type JobQueue, type StateStore } from '@weft/shared/ports';
+import type { RunningJobs } from '../control/running-jobs.js';
 import type { FlowCache } from '../flow-cache.js';
 import type { NodeOutcome, NodeRunContext } from '../nodes/index.js';
 import { TokenCoalescer } from './token-coalescer.js';
@@ -26,6 +27,8 @@ export interface NodeProcessorDeps {
   metrics: WeftMetrics;
   clock: () => Date;
   workerId: string;
+  /** Where running jobs register so that a cancel from the api can abort them. */
+  running?: RunningJobs;
 }
 
 export function childJobs(data: NodeJobData, childIds: readonly string[], nodes: Map<string, FlowNode>): EnqueueRequest[] {
@@ -97,7 +100,9 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
       });
     });
     const timeout = node.timeoutMs === undefined ? null : AbortSignal.timeout(node.timeoutMs);
-    const signal = timeout ? AbortSignal.any([job.signal, timeout]) : job.signal;
+    const cancel = new AbortController();
+    const unregister = deps.running?.register(data.executionId, cancel) ?? (() => undefined);
+    const signal = AbortSignal.any([job.signal, cancel.signal, ...(timeout ? [timeout] : [])]);
     const t0 = performance.now();
 
     let outcome: NodeOutcome | null = null;
@@ -121,9 +126,11 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
         emitToken: (text) => { tokens.push(text); },
       });
     } catch (err) {
-      failure = timeout?.aborted === true && !job.signal.aborted
-        ? new WeftError('NODE_TIMEOUT', `node '${node.id}' timed out after ${node.timeoutMs ?? 0} ms`, { cause: err })
-        : toWeftError(err);
+      if (cancel.signal.aborted) failure = new WeftError('NODE_CANCELLED', `node '${node.id}' was cancelled with its execution`, { cause: err });
+      else if (timeout?.aborted === true && !job.signal.aborted) failure = new WeftError('NODE_TIMEOUT', `node '${node.id}' timed out after ${node.timeoutMs ?? 0} ms`, { cause: err });
+      else failure = toWeftError(err);
+    } finally {
+      unregister();
     }
     await tokens.flush();
     const runtimeMs = Math.round(performance.now() - t0);
@@ -191,7 +198,8 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
     if (commit.finished) flush.push({ kind: 'execution', executionId: data.executionId });
     const work: Array<Promise<unknown>> = [deps.state.appendFlush(flush)];
     if (commit.ready.length > 0) work.push(deps.queue.addBulk(childJobs(data, commit.ready, flow.nodes)));
-    if (failure) {
+    // A cancelled node did not fail for good: it is not a dead letter.
+    if (failure && failure.code !== 'NODE_CANCELLED') {
       const dead: DeadLetterJobData = {
         executionId: data.executionId,
         workspaceId: data.workspaceId,

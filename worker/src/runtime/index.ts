@@ -8,7 +8,9 @@ import { createNodeRunner } from '../nodes/index.js';
 import { createExecutionProcessor } from '../processors/execution.processor.js';
 import { createNodeProcessor } from '../processors/node.processor.js';
 import { ProviderGuard } from '../providers/guard/index.js';
-import type { RateLimiter, StateStore } from '@weft/shared/ports';
+import type { ControlBus, RateLimiter, StateStore } from '@weft/shared/ports';
+import { WeftError } from '@weft/shared/errors';
+import { RunningJobs } from '../control/running-jobs.js';
 
 export interface WorkerRuntime {
   /** Stops taking jobs, lets running ones finish up to `graceMs`, then aborts them. */
@@ -16,7 +18,7 @@ export interface WorkerRuntime {
 }
 
 /** `rateLimiter`: the provider rate limiter, owned by the caller; by default one is built from the config and closed here. */
-export function startWorkerRuntime(deps: WorkerDeps & { flushState?: StateStore; rateLimiter?: RateLimiter }): WorkerRuntime {
+export function startWorkerRuntime(deps: WorkerDeps & { flushState?: StateStore; rateLimiter?: RateLimiter; control?: ControlBus }): WorkerRuntime {
   const { config, logger, metrics } = deps;
   const repos = deps.database.repos;
   const flows = new FlowCache(repos.flows);
@@ -27,6 +29,12 @@ export function startWorkerRuntime(deps: WorkerDeps & { flushState?: StateStore;
     ...(config.allowEnvKeys ? { envKeys: config.envProviderKeys } : {}),
   });
   const log = logger.child({ workerId: config.workerId });
+  const running = new RunningJobs();
+  // A cancel from the api aborts this worker's calls for that execution within moments.
+  const unsubscribeControl = deps.control?.subscribe((message) => {
+    const aborted = running.abort(message.executionId, new WeftError('NODE_CANCELLED', 'the execution was cancelled'));
+    if (aborted > 0) log.info({ executionId: message.executionId, aborted }, 'cancel: running nodes aborted');
+  });
 
   const executions = deps.queue.process(
     QUEUES.executions,
@@ -35,7 +43,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { flushState?: StateStore;
   );
   const nodes = deps.queue.process(
     QUEUES.nodes,
-    createNodeProcessor({ state: deps.state, queue: deps.queue, events: deps.events, flows, runNode, logger: log, metrics, clock: deps.clock, workerId: config.workerId }),
+    createNodeProcessor({ state: deps.state, queue: deps.queue, events: deps.events, flows, runNode, logger: log, metrics, clock: deps.clock, workerId: config.workerId, running }),
     { concurrency: config.workerConcurrency },
   );
   const flusher = new Flusher({
@@ -63,6 +71,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { flushState?: StateStore;
   return {
     async close(options = {}) {
       clearInterval(depthTimer);
+      await (await unsubscribeControl)?.();
       const graceMs = options.graceMs ?? config.shutdownGraceMs;
       const graceful = Promise.all([executions.close(), nodes.close()]);
       const timedOut = await Promise.race([

@@ -2,3 +2,4 @@ export * from './memory-queue.js';
 export * from './memory-state-store.js';
 export * from './memory-event-bus.js';
 export * from './memory-rate-limiter.js';
+export * from './memory-control-bus.js';

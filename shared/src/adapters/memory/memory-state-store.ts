@@ -1,4 +1,4 @@
-import { applyCommit, applyInit, applyReopen, applyStart, toHotExecution, type ExecutionState } from '../../engine/apply-commit.js';
+import { applyCancel, applyCommit, applyInit, applyReopen, applyStart, toHotExecution, type ExecutionState } from '../../engine/apply-commit.js';
 import { spendFromCounters, spendIncrements, type Spend } from '../../engine/spend.js';
 import type { EventDraft, HotExecution, WeftEvent } from '../../engine/types.js';
 import type {
@@ -12,6 +12,7 @@ import type {
   StartNodeResult,
   StateStore,
   ReopenNodesResult,
+  CancelExecutionResult,
 } from '../../ports/state-store.js';
 import type { MemoryEventBus } from './memory-event-bus.js';
 
@@ -68,6 +69,15 @@ export class MemoryStateStore implements StateStore {
       if (outcome.kind !== 'started') return outcome;
       if (state) this.executions.set(input.executionId, state);
       return { kind: 'started', input: jsonCopy(outcome.input), results: jsonCopy(outcome.results), events: this.append(outcome.events) };
+    });
+  }
+
+  cancelExecution(input: { executionId: string; at: string }): Promise<CancelExecutionResult> {
+    return settle((): CancelExecutionResult => {
+      const { state, outcome } = applyCancel(this.executions.get(input.executionId), input);
+      if (outcome.kind !== 'cancelled') return outcome;
+      if (state) this.executions.set(input.executionId, state);
+      return { ...outcome, events: this.append(outcome.events) };
     });
   }
 

@@ -34,6 +34,7 @@ import type {
   StartNodeResult,
   StateStore,
   ReopenNodesResult,
+  CancelExecutionResult,
 } from '../../ports/state-store.js';
 import { EVENT_STREAM_MAXLEN, eventsChannel, executionKeys, FLUSH_GROUP, flushStreamKey } from './keys.js';
 import { defineWeftScripts, type WeftScripts } from './lua/scripts.js';
@@ -114,6 +115,23 @@ export class RedisStateStore implements StateStore {
       }
       default:
         throw malformed('start-node reply');
+    }
+  }
+
+  async cancelExecution(input: { executionId: string; at: string }): Promise<CancelExecutionResult> {
+    const k = executionKeys(this.prefix, input.executionId);
+    const reply = asArray(await this.scripts.weftCancelExecution([k.meta, k.status, k.events], [
+      input.executionId, input.at, eventsChannel(this.prefix, ''), EVENT_STREAM_MAXLEN, JSON.stringify({ status: 'cancelled' }),
+    ]));
+    switch (reply[0]) {
+      case 'missing':
+        return { kind: 'missing' };
+      case 'ended':
+        return { kind: 'ended', status: asExecutionStatus(reply[1]) };
+      case 'ok':
+        return { kind: 'cancelled', running: asStrings(reply[1]), queued: asStrings(reply[2]), events: asEvents(reply[3]) };
+      default:
+        throw malformed('cancel-execution reply');
     }
   }
 

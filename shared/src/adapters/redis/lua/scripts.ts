@@ -13,6 +13,7 @@ const SCRIPTS = {
   weftPublishEvent: { file: 'publish-event.lua', keys: 1 },
   weftAcquireRateLimit: { file: 'acquire-rate-limit.lua', keys: 2 },
   weftReopenNodes: { file: 'reopen-nodes.lua', keys: 8 },
+  weftCancelExecution: { file: 'cancel-execution.lua', keys: 3 },
 } as const;
 
 export type WeftScriptName = keyof typeof SCRIPTS;

@@ -1,0 +1,45 @@
+--[[
+  Cancels a live execution: status cancelled, finishedAt, execution.cancelled appended. No node
+  starts afterwards (start-node answers execution-ended); the running and queued nodes are
+  answered so that workers abort the first and the caller removes the jobs of the second.
+  Port of applyCancel (shared/src/engine/apply-commit.ts).
+
+  KEYS[1] meta  KEYS[2] status  KEYS[3] events
+  ARGV[1] executionId  ARGV[2] at  ARGV[3] channel prefix (the workspaceId is appended)
+  ARGV[4] stream MAXLEN  ARGV[5] execution.cancelled data JSON
+
+  Returns { 'missing' } | { 'ended', status } | { 'ok', running ids, queued ids, events (JSON with id) }
+]]
+--- @include "includes/append-event.lua"
+
+local meta = redis.call('HMGET', KEYS[1], 'status', 'workspaceId', 'flowId')
+local status = meta[1]
+if not status then
+  return { 'missing' }
+end
+if status ~= 'running' and status ~= 'waiting' then
+  return { 'ended', status }
+end
+redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finishedAt', ARGV[2])
+local entries = redis.call('HGETALL', KEYS[2])
+local ids = {}
+local byId = {}
+for i = 1, #entries, 2 do
+  ids[#ids + 1] = entries[i]
+  byId[entries[i]] = cjson.decode(entries[i + 1]).status
+end
+table.sort(ids)
+local running, queued = {}, {}
+for _, id in ipairs(ids) do
+  if byId[id] == 'running' then
+    running[#running + 1] = id
+  elseif byId[id] == 'queued' then
+    queued[#queued + 1] = id
+  end
+end
+local env = {
+  executionId = ARGV[1], flowId = meta[3], workspaceId = meta[2], at = ARGV[2],
+  streamKey = KEYS[3], channel = ARGV[3] .. meta[2], maxlen = ARGV[4], events = {},
+}
+appendEvent(env, 'execution.cancelled', nil, ARGV[5])
+return { 'ok', running, queued, env.events }

@@ -1,0 +1,53 @@
+/** ControlBus over Redis pub/sub: one channel per key prefix, one subscriber connection. */
+import type { Redis } from 'ioredis';
+import type { ControlBus, ControlMessage } from '../../ports/control-bus.js';
+import type { Unsubscribe } from '../../ports/event-bus.js';
+
+export function controlChannel(prefix: string): string {
+  return `${prefix}:control`;
+}
+
+function parseControl(text: string): ControlMessage | null {
+  try {
+    const value = JSON.parse(text) as { type?: unknown; executionId?: unknown };
+    if (value.type === 'cancel' && typeof value.executionId === 'string') return { type: 'cancel', executionId: value.executionId };
+  } catch {
+    // Not ours: ignored.
+  }
+  return null;
+}
+
+export class RedisControlBus implements ControlBus {
+  private subscriber: Redis | null = null;
+  private readonly handlers = new Set<(message: ControlMessage) => void>();
+
+  constructor(private readonly options: { redis: Redis; prefix: string }) {}
+
+  async publish(message: ControlMessage): Promise<void> {
+    await this.options.redis.publish(controlChannel(this.options.prefix), JSON.stringify(message));
+  }
+
+  async subscribe(handler: (message: ControlMessage) => void): Promise<Unsubscribe> {
+    if (!this.subscriber) {
+      const sub = this.options.redis.duplicate();
+      this.subscriber = sub;
+      sub.on('message', (_channel: string, text: string) => {
+        const message = parseControl(text);
+        if (message) for (const h of this.handlers) h(message);
+      });
+      await sub.subscribe(controlChannel(this.options.prefix));
+    }
+    this.handlers.add(handler);
+    return () => {
+      this.handlers.delete(handler);
+      return Promise.resolve();
+    };
+  }
+
+  async close(): Promise<void> {
+    this.handlers.clear();
+    const sub = this.subscriber;
+    this.subscriber = null;
+    if (sub) await sub.quit().catch(() => { sub.disconnect(); });
+  }
+}
