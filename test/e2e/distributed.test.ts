@@ -11,7 +11,7 @@ import { connectWs } from '../helpers/ws-client.js';
 import { freePort, startWeftProcess, waitForHttp, type WeftProcess } from '../helpers/processes.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { billedFailureScenario, cancelScenario, executionRetryScenario, readSse, replayScenario, wsUrl, chainScenario, costAndBudgetScenario, createFlow, deadLetterScenario, jsonModeScenario, streamRetryScenario, mixedProvidersScenario, failureScenario, retryScenario, sseScenario, transformScenario, wsReplayScenario, diamondScenario, loadFixture, startLatencyMs, waitScenario, type Target } from './scenarios.js';
+import { billedFailureScenario, cancelScenario, executionRetryScenario, idempotencyAndVersionsScenario, readSse, replayScenario, wsUrl, chainScenario, costAndBudgetScenario, createFlow, deadLetterScenario, jsonModeScenario, streamRetryScenario, mixedProvidersScenario, failureScenario, retryScenario, sseScenario, transformScenario, wsReplayScenario, diamondScenario, loadFixture, startLatencyMs, waitScenario, type Target } from './scenarios.js';
 
 const ADMIN = 'e2e-admin-token-0123456789';
 
@@ -144,6 +144,10 @@ describe('distributed mode: api + 2 workers on Redis and Postgres', () => {
   it('cancels a slow LLM call across the fleet within 2 s, and retries a failed execution along the failed path only', async () => {
     await cancelScenario(target);
     await executionRetryScenario(target);
+  });
+
+  it('returns the same execution for an Idempotency-Key and pins the flow version an execution started with', async () => {
+    await idempotencyAndVersionsScenario(target);
   });
 
   it('never returns, publishes, dead-letters or logs a provider key', async () => {

@@ -621,3 +621,37 @@ export async function executionRetryScenario(target: Target): Promise<void> {
   // Nothing to retry on a completed execution.
   expect((await call('POST', `/v1/executions/${executionId}/retry`)).status).toBe(409);
 }
+
+/** Idempotency-Key returns the same execution; an execution keeps the flow version it started with. */
+export async function idempotencyAndVersionsScenario(target: Target): Promise<void> {
+  const call = apiClient(target.baseUrl, target.apiKey);
+  const v1 = {
+    name: 'versions',
+    nodes: [{ id: 'slow', type: 'llm', provider: 'openai', model: 'mock-slow-800', prompt: 'Version one says {{input.x}}' }],
+    edges: [],
+  };
+  const flow = await createFlow(target, v1);
+  const key = `idem-${Date.now()}`;
+  const first = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { x: 'a' } }, { 'idempotency-key': key });
+  const again = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { x: 'a' } }, { 'idempotency-key': key });
+  expect(first.status).toBe(202);
+  expect(again.status).toBe(202);
+  expect(again.body.executionId).toBe(first.body.executionId);
+  // Updating the flow while the execution runs does not change it.
+  const updated = await call('PUT', `/v1/flows/${flow.id}`, { ...v1, nodes: [{ ...v1.nodes[0], model: 'gpt-4o-mini', prompt: 'Version two says {{input.x}}' }] });
+  expect(updated.status).toBe(200);
+  expect(updated.body.version).toBe(2);
+  const done = await waitFor(async () => {
+    const r = await call('GET', `/v1/executions/${first.body.executionId as string}`);
+    return r.body.status === 'completed' ? r.body : null;
+  }, { timeoutMs: 15_000, message: 'pinned execution completed' });
+  expect(done.flowVersion).toBe(1);
+  expect(done.nodes[0].model).toBe('mock-slow-800');
+  const list = await call('GET', `/v1/executions?flowId=${flow.id as string}`);
+  expect(list.body.items).toHaveLength(1);
+  const next = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { x: 'b' }, wait: true });
+  expect(next.body.flowVersion).toBe(2);
+  expect(next.body.nodes[0].model).toBe('gpt-4o-mini');
+  const pinned = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { x: 'c' }, wait: true, version: 1 });
+  expect(pinned.body.flowVersion).toBe(1);
+}
