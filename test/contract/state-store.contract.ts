@@ -76,6 +76,31 @@ export function stateStoreContract(name: string, makeStore: () => Promise<StateS
       });
     }
 
+    describe('waitNode', () => {
+      it('suspends a node while other branches run, and resumes the execution when it commits', async () => {
+        // a → w → b, and c alone.
+        const { executionId } = await start(graph(['a', 'w', 'b', 'c'], [['a', 'w'], ['w', 'b']]));
+        await commit(executionId, 'a', { takes: ['w'] });
+        await store.startNode({ executionId, nodeId: 'w', attempt: 1, workerId: 'w1', at: LATER, readResultsOf: [] });
+        const waiting = await store.waitNode({ executionId, nodeId: 'w', at: LATER, tokenHash: 'abc123', data: { event: 'approval' } });
+        if (waiting.kind !== 'waiting') throw new Error(`expected waiting, got ${waiting.kind}`);
+        expect(types(waiting.events)).toEqual(['node.waiting:w', 'execution.waiting']);
+        expect(waiting.events[0]?.data).toEqual({ event: 'approval' });
+        const hot = await store.getExecution(executionId);
+        expect(hot?.status).toBe('waiting');
+        expect(hot?.nodes.w).toMatchObject({ status: 'waiting', waitTokenHash: 'abc123' });
+        // The other branch still runs while the execution waits.
+        expect((await store.startNode({ executionId, nodeId: 'c', attempt: 1, workerId: 'w1', at: LATER, readResultsOf: [] })).kind).toBe('started');
+        expect((await commit(executionId, 'c', { takes: [] })).executionStatus).toBe('waiting');
+        const resumed = await commit(executionId, 'w', { takes: ['b'] });
+        expect(resumed.ready).toEqual(['b']);
+        expect(resumed.executionStatus).toBe('running');
+        expect(types(resumed.events)).toEqual(['node.completed:w', 'execution.resumed']);
+        expect(await store.waitNode({ executionId, nodeId: 'w', at: LATER, tokenHash: null, data: {} })).toEqual({ kind: 'node-terminal' });
+        expect(await store.waitNode({ executionId: randomUUID(), nodeId: 'w', at: LATER, tokenHash: null, data: {} })).toEqual({ kind: 'missing' });
+      });
+    });
+
     describe('cancelExecution', () => {
       it('stops the execution: answers running and queued nodes, no node starts after, late commits unblock nothing', async () => {
         const { executionId } = await start(graph(['a', 'b', 'c', 'd'], [['a', 'b'], ['a', 'c'], ['b', 'd']]));

@@ -33,6 +33,8 @@ export interface NodeStatusEntry {
   attempts: number;
   startedAt: string | null;
   workerId: string | null;
+  /** A waiting node's resume token, hashed (sha-256 hex); the plaintext is only in node.waiting. */
+  tokenHash?: string;
 }
 
 /** One execution's hot state; mirrors the Redis hashes of adapters/redis/keys.ts. */
@@ -192,7 +194,7 @@ export function applyInit(state: ExecutionState | undefined, input: InitExecutio
 export function applyStart(state: ExecutionState | undefined, input: StartNodeInput): { state: ExecutionState | undefined; outcome: StartOutcome } {
   if (!state) return { state, outcome: { kind: 'missing' } };
   assertKnownNode(state, input.nodeId);
-  if (state.status !== 'running') return { state, outcome: { kind: 'execution-ended', status: state.status } };
+  if (state.status !== 'running' && state.status !== 'waiting') return { state, outcome: { kind: 'execution-ended', status: state.status } };
   if (state.results.has(input.nodeId)) return { state, outcome: { kind: 'node-terminal' } };
   const next = cloneState(state);
   mutable(next.statuses).set(input.nodeId, runningStatus(input));
@@ -249,14 +251,19 @@ export function applyCommit(state: ExecutionState | undefined, input: CommitNode
   });
   // Once the execution has ended (or this commit ends it), the children's counts are still kept
   // (so that re-opening a failed node later finds them exact) but nothing becomes ready or skipped.
-  if (next.status !== 'running' || input.failExecution) {
+  // A wait resolved: once no node waits any more, the execution is running again.
+  if (next.status === 'waiting' && ![...statuses.values()].some((e) => e.status === 'waiting')) {
+    next.status = 'running';
+    events.push(draft(next, { type: 'execution.resumed', at, data: { nodeId } }));
+  }
+  if ((next.status !== 'running' && next.status !== 'waiting') || input.failExecution) {
     const takes = new Set(input.takenChildren);
     for (const child of next.children.get(nodeId) ?? []) {
       pending.set(child, (pending.get(child) ?? 0) - 1);
       if (takes.has(child)) taken.set(child, (taken.get(child) ?? 0) + 1);
     }
   }
-  if (next.status !== 'running') return ended(false);
+  if (next.status !== 'running' && next.status !== 'waiting') return ended(false);
   if (input.failExecution) {
     next.status = 'failed';
     next.finishedAt = at;
@@ -299,6 +306,36 @@ export function applyCommit(state: ExecutionState | undefined, input: CommitNode
     finished = true;
   }
   return { state: next, outcome: { committed: true, ready, skipped, executionStatus: next.status, finished, events } };
+}
+
+export type WaitOutcome =
+  | { kind: 'waiting'; events: EventDraft[] }
+  | { kind: 'missing' }
+  | { kind: 'node-terminal' }
+  | { kind: 'execution-ended'; status: ExecutionStatus };
+
+/**
+ * A wait node suspends: its status becomes waiting (with its resume token's hash), the
+ * execution waits, and node.waiting (with `data`, e.g. the plaintext token) and
+ * execution.waiting are appended. Other branches keep running.
+ */
+export function applyWait(state: ExecutionState | undefined, input: { nodeId: string; at: string; tokenHash: string | null; data: Record<string, unknown> }): { state: ExecutionState | undefined; outcome: WaitOutcome } {
+  if (!state) return { state, outcome: { kind: 'missing' } };
+  if (state.status !== 'running' && state.status !== 'waiting') return { state, outcome: { kind: 'execution-ended', status: state.status } };
+  if (state.results.has(input.nodeId)) return { state, outcome: { kind: 'node-terminal' } };
+  const next = cloneState(state);
+  const statuses = mutable(next.statuses);
+  const previous = statuses.get(input.nodeId);
+  statuses.set(input.nodeId, {
+    status: 'waiting', attempts: previous?.attempts ?? 1, startedAt: previous?.startedAt ?? input.at, workerId: previous?.workerId ?? null,
+    ...(input.tokenHash === null ? {} : { tokenHash: input.tokenHash }),
+  });
+  const events = [draft(next, { type: 'node.waiting', nodeId: input.nodeId, at: input.at, data: input.data })];
+  if (next.status !== 'waiting') {
+    next.status = 'waiting';
+    events.push(draft(next, { type: 'execution.waiting', at: input.at, data: { nodeId: input.nodeId } }));
+  }
+  return { state: next, outcome: { kind: 'waiting', events } };
 }
 
 export type CancelOutcome =
@@ -386,7 +423,10 @@ export type ExecutionView = Omit<ExecutionState, 'total' | 'remaining' | 'pendin
 export function toHotExecution(view: ExecutionView): HotExecution {
   const nodes: Record<string, HotNodeState> = {};
   for (const [id, entry] of view.statuses) {
-    nodes[id] = { status: entry.status, attempts: entry.attempts, startedAt: entry.startedAt, workerId: entry.workerId, result: null };
+    nodes[id] = {
+      status: entry.status, attempts: entry.attempts, startedAt: entry.startedAt, workerId: entry.workerId, result: null,
+      ...(entry.tokenHash === undefined ? {} : { waitTokenHash: entry.tokenHash }),
+    };
   }
   for (const [id, result] of view.results) {
     nodes[id] = { status: result.status, attempts: result.attempts, startedAt: result.startedAt, workerId: result.workerId, result };

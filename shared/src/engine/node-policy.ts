@@ -11,6 +11,12 @@ const DEFAULT_RETRY: Record<FlowNode['type'], EffectiveRetry> = {
   llm: { attempts: 3, backoff: { type: 'exponential', delayMs: 1000 } },
   // A JSONata expression gives the same answer every time: retrying cannot help.
   transform: { attempts: 1, backoff: { type: 'fixed', delayMs: 0 } },
+  condition: { attempts: 1, backoff: { type: 'fixed', delayMs: 0 } },
+  switch: { attempts: 1, backoff: { type: 'fixed', delayMs: 0 } },
+  // 5xx, 429, timeouts and resets are worth retrying; set retry.attempts 1 for non-idempotent calls.
+  http: { attempts: 3, backoff: { type: 'exponential', delayMs: 1000 } },
+  // Waiting is not work that fails transiently; the node processor suspends it.
+  wait: { attempts: 1, backoff: { type: 'fixed', delayMs: 0 } },
 };
 
 export function retryPolicyFor(node: FlowNode): EffectiveRetry {

@@ -56,6 +56,8 @@ export interface HotNodeState {
   startedAt: string | null;
   workerId: string | null;
   result: NodeResult | null;
+  /** Set while the node waits for an event: the resume token's sha-256 hex. */
+  waitTokenHash?: string;
 }
 
 export interface HotExecution {

@@ -1,7 +1,11 @@
 import Type from 'typebox';
+import { ConditionNodeSchema } from './condition-node.js';
+import { HttpNodeSchema } from './http-node.js';
 import { LlmNodeSchema } from './llm-node.js';
+import { SwitchNodeSchema } from './switch-node.js';
 import { TransformNodeSchema } from './transform-node.js';
-import type { FlowDefinition, FlowEdge, FlowNode, LlmNode, TransformNode } from './types.js';
+import { WaitNodeSchema } from './wait-node.js';
+import type { ConditionNode, FlowDefinition, FlowEdge, FlowNode, LlmNode, SwitchNode, TransformNode, WaitNode } from './types.js';
 
 export const FLOW_NAME_MAX_LENGTH = 200;
 export const FLOW_MAX_NODES = 500;
@@ -17,7 +21,7 @@ export const FlowEdgeSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const FlowNodeSchema = Type.Union([LlmNodeSchema, TransformNodeSchema]);
+export const FlowNodeSchema = Type.Union([LlmNodeSchema, TransformNodeSchema, ConditionNodeSchema, SwitchNodeSchema, HttpNodeSchema, WaitNodeSchema]);
 
 /**
  * The flow document as JSON Schema, for OpenAPI. It describes the shape only: validateFlow is
@@ -38,6 +42,9 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 type Assert<T extends true> = T;
 type _LlmNodeMatches = Assert<Same<Type.Static<typeof LlmNodeSchema>, LlmNode>>;
 type _TransformNodeMatches = Assert<Same<Type.Static<typeof TransformNodeSchema>, TransformNode>>;
+type _WaitNodeMatches = Assert<Same<Type.Static<typeof WaitNodeSchema>, WaitNode>>;
+type _ConditionNodeMatches = Assert<Same<Type.Static<typeof ConditionNodeSchema>, ConditionNode>>;
+type _SwitchNodeMatches = Assert<Same<Type.Static<typeof SwitchNodeSchema>, SwitchNode>>;
 type _FlowNodeMatches = Assert<Same<Type.Static<typeof FlowNodeSchema>, FlowNode>>;
 type _FlowEdgeMatches = Assert<Same<Type.Static<typeof FlowEdgeSchema>, FlowEdge>>;
 type _FlowDefinitionMatches = Assert<

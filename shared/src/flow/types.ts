@@ -43,9 +43,47 @@ export interface TransformNode extends NodeBase {
   expression: string;
 }
 
-export type FlowNode = LlmNode | TransformNode;
+/** Out-edges carry `"when": true` or `"when": false`; output: the expression's truthiness. */
+export interface ConditionNode extends NodeBase {
+  type: 'condition';
+  expression: string;
+}
+
+/** Out-edges carry `"when": <value>` or `"default": true`; output: the expression's value. */
+export interface SwitchNode extends NodeBase {
+  type: 'switch';
+  expression: string;
+}
+
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+/** An outbound HTTP request; `timeoutMs` (common) bounds the whole exchange. */
+export interface HttpNode extends NodeBase {
+  type: 'http';
+  method: HttpMethod;
+  /** Templated; http or https only. */
+  url: string;
+  /** Values templated; `{{vault.NAME}}` allowed (as in url and body). */
+  headers?: Record<string, string>;
+  /** A templated string sent as is, or a JSON value whose string leaves are templated, sent as JSON. */
+  body?: unknown;
+}
+
+/**
+ * Pauses its branch: for `durationMs`, until `until` (ISO time), or until the api resumes it
+ * (`event`: approval, or webhook with a token). `timeoutMs` (common) bounds an event wait.
+ */
+export interface WaitNode extends NodeBase {
+  type: 'wait';
+  durationMs?: number;
+  until?: string;
+  event?: 'approval' | 'webhook';
+}
+
+export type FlowNode = LlmNode | TransformNode | ConditionNode | SwitchNode | HttpNode | WaitNode;
 export type NodeType = FlowNode['type'];
-export const NODE_TYPES: readonly NodeType[] = ['llm', 'transform'];
+export const NODE_TYPES: readonly NodeType[] = ['llm', 'transform', 'condition', 'switch', 'http', 'wait'];
 
 export interface FlowEdge {
   from: string;

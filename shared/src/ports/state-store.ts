@@ -100,6 +100,12 @@ export type CancelExecutionResult =
   | { kind: 'missing' }
   | { kind: 'ended'; status: ExecutionStatus };
 
+export type WaitNodeResult =
+  | { kind: 'waiting'; events: WeftEvent[] }
+  | { kind: 'missing' }
+  | { kind: 'node-terminal' }
+  | { kind: 'execution-ended'; status: ExecutionStatus };
+
 export interface StateStore {
   initExecution(input: InitExecutionInput): Promise<InitExecutionResult>;
   startNode(input: StartNodeInput): Promise<StartNodeResult>;
@@ -109,6 +115,8 @@ export interface StateStore {
    * the nodes ready now are answered; enqueue them. Hot state loses the TTL it was given.
    */
   reopenNodes(input: { executionId: string; nodeIds: readonly string[]; at: string }): Promise<ReopenNodesResult>;
+  /** Suspends a wait node (its resume token hashed), appending node.waiting with `data`. */
+  waitNode(input: { executionId: string; nodeId: string; at: string; tokenHash: string | null; data: Record<string, unknown> }): Promise<WaitNodeResult>;
   /** Cancels a live execution; answers its running nodes (to abort) and queued ones (to remove). */
   cancelExecution(input: { executionId: string; at: string }): Promise<CancelExecutionResult>;
   getExecution(executionId: string): Promise<HotExecution | null>;

@@ -1,13 +1,18 @@
+import { WeftError } from '@weft/shared/errors';
 import type { FlowNode } from '@weft/shared/flow';
+import { runConditionNode } from './condition.node.js';
+import { createHttpNodeExecutor, type HttpNodeDeps } from './http.node.js';
 import { createLlmNodeExecutor, type LlmNodeDeps } from './llm.node.js';
+import { runSwitchNode } from './switch.node.js';
 import { runTransformNode } from './transform.node.js';
 import type { NodeOutcome, NodeRunContext } from './types.js';
 
 export type { NodeExecutor, NodeOutcome, NodeRunContext } from './types.js';
 
 /** One executor per node type; the switch is exhaustive so a new type must be wired here. */
-export function createNodeRunner(deps: LlmNodeDeps): (ctx: NodeRunContext) => Promise<NodeOutcome> {
+export function createNodeRunner(deps: LlmNodeDeps & HttpNodeDeps): (ctx: NodeRunContext) => Promise<NodeOutcome> {
   const llm = createLlmNodeExecutor(deps);
+  const http = createHttpNodeExecutor(deps);
   return (ctx) => {
     const node: FlowNode = ctx.node;
     switch (node.type) {
@@ -15,6 +20,16 @@ export function createNodeRunner(deps: LlmNodeDeps): (ctx: NodeRunContext) => Pr
         return llm({ ...ctx, node });
       case 'transform':
         return runTransformNode({ ...ctx, node });
+      case 'condition':
+        return runConditionNode({ ...ctx, node });
+      case 'switch':
+        return runSwitchNode({ ...ctx, node });
+      case 'http':
+        return http({ ...ctx, node });
+      case 'wait':
+        // Waits suspend their node instead of running an executor: the node processor and the
+        // resume queue handle them.
+        return Promise.reject(new WeftError('INTERNAL_ERROR', `wait node '${node.id}' has no executor`, { category: 'permanent' }));
     }
   };
 }

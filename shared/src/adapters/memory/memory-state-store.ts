@@ -1,4 +1,4 @@
-import { applyCancel, applyCommit, applyInit, applyReopen, applyStart, toHotExecution, type ExecutionState } from '../../engine/apply-commit.js';
+import { applyCancel, applyCommit, applyInit, applyReopen, applyWait, applyStart, toHotExecution, type ExecutionState } from '../../engine/apply-commit.js';
 import { spendFromCounters, spendIncrements, type Spend } from '../../engine/spend.js';
 import type { EventDraft, HotExecution, WeftEvent } from '../../engine/types.js';
 import type {
@@ -13,6 +13,7 @@ import type {
   StateStore,
   ReopenNodesResult,
   CancelExecutionResult,
+  WaitNodeResult,
 } from '../../ports/state-store.js';
 import type { MemoryEventBus } from './memory-event-bus.js';
 
@@ -69,6 +70,15 @@ export class MemoryStateStore implements StateStore {
       if (outcome.kind !== 'started') return outcome;
       if (state) this.executions.set(input.executionId, state);
       return { kind: 'started', input: jsonCopy(outcome.input), results: jsonCopy(outcome.results), events: this.append(outcome.events) };
+    });
+  }
+
+  waitNode(input: { executionId: string; nodeId: string; at: string; tokenHash: string | null; data: Record<string, unknown> }): Promise<WaitNodeResult> {
+    return settle((): WaitNodeResult => {
+      const { state, outcome } = applyWait(this.executions.get(input.executionId), input);
+      if (outcome.kind !== 'waiting') return outcome;
+      if (state) this.executions.set(input.executionId, state);
+      return { ...outcome, events: this.append(outcome.events) };
     });
   }
 

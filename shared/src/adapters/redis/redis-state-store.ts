@@ -35,6 +35,7 @@ import type {
   StateStore,
   ReopenNodesResult,
   CancelExecutionResult,
+  WaitNodeResult,
 } from '../../ports/state-store.js';
 import { EVENT_STREAM_MAXLEN, eventsChannel, executionKeys, FLUSH_GROUP, flushStreamKey } from './keys.js';
 import { defineWeftScripts, type WeftScripts } from './lua/scripts.js';
@@ -115,6 +116,25 @@ export class RedisStateStore implements StateStore {
       }
       default:
         throw malformed('start-node reply');
+    }
+  }
+
+  async waitNode(input: { executionId: string; nodeId: string; at: string; tokenHash: string | null; data: Record<string, unknown> }): Promise<WaitNodeResult> {
+    const k = executionKeys(this.prefix, input.executionId);
+    const reply = asArray(await this.scripts.weftWaitNode([k.meta, k.results, k.status, k.events], [
+      input.executionId, input.nodeId, input.at, eventsChannel(this.prefix, ''), EVENT_STREAM_MAXLEN, input.tokenHash ?? '', JSON.stringify(input.data),
+    ]));
+    switch (reply[0]) {
+      case 'missing':
+        return { kind: 'missing' };
+      case 'node-terminal':
+        return { kind: 'node-terminal' };
+      case 'execution-ended':
+        return { kind: 'execution-ended', status: asExecutionStatus(reply[1]) };
+      case 'ok':
+        return { kind: 'waiting', events: asEvents(reply[1]) };
+      default:
+        throw malformed('wait-node reply');
     }
   }
 
@@ -408,6 +428,7 @@ function asStatusEntry(value: unknown): NodeStatusEntry {
     attempts: typeof v.attempts === 'number' ? v.attempts : 0,
     startedAt: typeof v.startedAt === 'string' ? v.startedAt : null,
     workerId: typeof v.workerId === 'string' ? v.workerId : null,
+    ...(typeof v.tokenHash === 'string' ? { tokenHash: v.tokenHash } : {}),
   };
 }
 

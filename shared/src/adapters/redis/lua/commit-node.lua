@@ -61,9 +61,25 @@ redis.call('HDEL', statusKey, nodeId)
 local remaining = redis.call('HINCRBY', metaKey, 'remaining', -1)
 appendEvent(env, ARGV[7], nodeId, ARGV[8])
 
+-- A wait resolved: once no node waits any more, the execution is running again.
+if status == 'waiting' then
+  local stillWaiting = false
+  for _, entry in ipairs(redis.call('HVALS', statusKey)) do
+    if cjson.decode(entry).status == 'waiting' then
+      stillWaiting = true
+      break
+    end
+  end
+  if not stillWaiting then
+    status = 'running'
+    redis.call('HSET', metaKey, 'status', 'running')
+    appendEvent(env, 'execution.resumed', nil, cjson.encode({ nodeId = nodeId }))
+  end
+end
+local live = status == 'running' or status == 'waiting'
 -- Once the execution has ended (or this commit ends it), the children's counts are still kept
 -- (so that re-opening a failed node later finds them exact) but nothing becomes ready or skipped.
-if status ~= 'running' or ARGV[10] == '1' then
+if not live or ARGV[10] == '1' then
   local takesNow = {}
   for _, child in ipairs(cjson.decode(ARGV[9])) do
     takesNow[child] = true
@@ -75,7 +91,7 @@ if status ~= 'running' or ARGV[10] == '1' then
     end
   end
 end
-if status ~= 'running' then
+if not live then
   return { 'ok', 1, status, 0, {}, {}, env.events }
 end
 if ARGV[10] == '1' then

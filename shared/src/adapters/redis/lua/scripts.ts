@@ -14,6 +14,7 @@ const SCRIPTS = {
   weftAcquireRateLimit: { file: 'acquire-rate-limit.lua', keys: 2 },
   weftReopenNodes: { file: 'reopen-nodes.lua', keys: 8 },
   weftCancelExecution: { file: 'cancel-execution.lua', keys: 3 },
+  weftWaitNode: { file: 'wait-node.lua', keys: 4 },
 } as const;
 
 export type WeftScriptName = keyof typeof SCRIPTS;

@@ -25,7 +25,7 @@ local nodeId = ARGV[2]
 if redis.call('HEXISTS', KEYS[4], nodeId) == 0 then
   return { 'unknown-node' }
 end
-if status ~= 'running' then
+if status ~= 'running' and status ~= 'waiting' then
   return { 'execution-ended', status }
 end
 if redis.call('HEXISTS', KEYS[2], nodeId) == 1 then
