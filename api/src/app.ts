@@ -25,6 +25,8 @@ import { healthRoutes } from './routes/health.routes.js';
 import { metricsRoutes } from './routes/metrics.routes.js';
 import { modelsRoutes } from './routes/models.routes.js';
 import { queuesRoutes } from './routes/queues.routes.js';
+import { secretsRoutes } from './routes/secrets.routes.js';
+import { workspaceSettingsRoutes } from './routes/workspace-settings.routes.js';
 import { workspacesRoutes } from './routes/workspaces.routes.js';
 
 /**
@@ -36,7 +38,9 @@ export const ROUTE_PLUGINS: readonly RoutePlugin[] = [
   healthRoutes,
   metricsRoutes,
   workspacesRoutes,
+  workspaceSettingsRoutes,
   credentialsRoutes,
+  secretsRoutes,
   flowsRoutes,
   modelsRoutes,
   queuesRoutes,

@@ -4,12 +4,17 @@
  */
 import type { FlowRecord, FlowsRepo } from '@weft/db/repos';
 import { WeftError } from '@weft/shared/errors';
-import { ancestorsOf, buildFlowGraph, hotGraphNodes, nodeReferences, type FlowGraph, type FlowNode } from '@weft/shared/flow';
+import { ancestorsOf, buildFlowGraph, hotGraphNodes, nodeReferences, nodeTypeSpec, type FlowGraph, type FlowNode } from '@weft/shared/flow';
 import type { HotGraphNode } from '@weft/shared/ports';
+import { withOutEdges } from './nodes/out-edges.js';
+
+/** Types whose JSONata expression sees every upstream output (`nodes.<id>`), skipped ones as null. */
+const READS_ALL_ANCESTORS: ReadonlySet<FlowNode['type']> = new Set(['transform', 'condition', 'switch']);
 
 export interface CompiledFlow {
   record: FlowRecord;
   graph: FlowGraph;
+  /** Branching nodes (condition, switch) carry their out-edges (nodes/out-edges.ts). */
   nodes: Map<string, FlowNode>;
   hotNodes: HotGraphNode[];
   /** Upstream node ids whose results a node needs to build its input. */
@@ -18,11 +23,14 @@ export interface CompiledFlow {
 
 export function compileFlow(record: FlowRecord): CompiledFlow {
   const graph = buildFlowGraph(record);
-  const nodes = new Map(record.nodes.map((n) => [n.id, n]));
+  const nodes = new Map(record.nodes.map((n): [string, FlowNode] => [
+    n.id,
+    nodeTypeSpec(n.type)?.branching === true ? withOutEdges(n, record.edges.filter((e) => e.from === n.id)) : n,
+  ]));
   const reads = new Map<string, string[]>();
   for (const node of record.nodes) {
     // JSONata sees every upstream output (`nodes.<id>`); templates only what they name.
-    reads.set(node.id, node.type === 'transform' ? [...ancestorsOf(graph, node.id)] : nodeReferences(node));
+    reads.set(node.id, READS_ALL_ANCESTORS.has(node.type) ? [...ancestorsOf(graph, node.id)] : nodeReferences(node));
   }
   return { record, graph, nodes, hotNodes: hotGraphNodes(record), reads };
 }

@@ -5,6 +5,7 @@ import { PgFlowsRepo } from './flows.repo.js';
 import { PgMasterKeyRepo } from './master-key.repo.js';
 import { PgNodeRunsRepo } from './node-runs.repo.js';
 import { PgModelPricingRepo } from './pricing.repo.js';
+import { PgSecretsRepo } from './secrets.repo.js';
 import type { Repos } from './types.js';
 import { PgWorkspacesRepo } from './workspaces.repo.js';
 
@@ -13,6 +14,7 @@ export function createRepos(deps: { db: WeftDb; masterKey: Buffer | null }): Rep
   return {
     workspaces: new PgWorkspacesRepo(deps.db),
     credentials: new PgCredentialsRepo(deps.db, deps.masterKey),
+    secrets: new PgSecretsRepo(deps.db, deps.masterKey),
     flows: new PgFlowsRepo(deps.db),
     executions: new PgExecutionsRepo(deps.db),
     nodeRuns: new PgNodeRunsRepo(deps.db),

@@ -25,12 +25,41 @@ export interface ApiKeyRow {
   lastUsedAt: Date | null;
 }
 
+/** What a workspace decides for itself (`GET/PATCH /v1/workspace`). */
+export interface WorkspaceSettings {
+  /** HTTP nodes may reach loopback, private, CGNAT and link-local addresses; never cloud metadata. */
+  httpAllowPrivateNetworks: boolean;
+}
+
 export interface WorkspacesRepo {
   /** Creates the workspace and its first API key in one transaction; the key is returned once. */
   create(input: { name: string }): Promise<{ workspace: WorkspaceRow; apiKey: string }>;
   get(id: string): Promise<WorkspaceRow | null>;
   /** Resolves a presented API key (hashed, constant-time compared) to its workspace id. */
   authenticate(apiKey: string): Promise<{ workspaceId: string; keyId: string } | null>;
+  /** Null when the workspace does not exist. A primary-key read: workers call it per HTTP node. */
+  getSettings(workspaceId: string): Promise<WorkspaceSettings | null>;
+  /** Applies the given fields and returns the result; null when the workspace does not exist. */
+  updateSettings(input: { workspaceId: string; patch: Partial<WorkspaceSettings> }): Promise<WorkspaceSettings | null>;
+}
+
+export interface SecretSummary {
+  name: string;
+  updatedAt: Date;
+}
+
+export interface SecretsRepo {
+  /** Encrypts with AES-256-GCM (AAD: workspace id, name, key version) and upserts. */
+  put(input: { workspaceId: string; name: string; value: string }): Promise<void>;
+  /** Names and dates only, by name. */
+  list(workspaceId: string): Promise<SecretSummary[]>;
+  /** False when there was none. */
+  delete(workspaceId: string, name: string): Promise<boolean>;
+  /**
+   * Decrypted values of the named secrets that exist (missing names are absent from the
+   * result), for the worker only; never logged or returned by the api.
+   */
+  resolveMany(workspaceId: string, names: readonly string[]): Promise<Record<string, string>>;
 }
 
 export interface CredentialSummary {
@@ -191,6 +220,7 @@ export interface MasterKeyRepo {
 export interface Repos {
   workspaces: WorkspacesRepo;
   credentials: CredentialsRepo;
+  secrets: SecretsRepo;
   flows: FlowsRepo;
   executions: ExecutionsRepo;
   nodeRuns: NodeRunsRepo;

@@ -4,7 +4,7 @@ import { API_KEY_PREFIX, generateApiKey, hashApiKey } from '@weft/shared/crypto'
 import { isUuid, newId } from '@weft/shared/ids';
 import { apiKeys, workspaces } from '../schema/index.js';
 import type { WeftDb } from './db.js';
-import type { WorkspaceRow, WorkspacesRepo } from './types.js';
+import type { WorkspaceRow, WorkspaceSettings, WorkspacesRepo } from './types.js';
 
 /** last_used_at is a hint for people, not an audit log: write it at most once a minute. */
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -26,7 +26,31 @@ export class PgWorkspacesRepo implements WorkspacesRepo {
 
   async get(id: string): Promise<WorkspaceRow | null> {
     if (!isUuid(id)) return null;
-    const [row] = await this.db.select().from(workspaces).where(eq(workspaces.id, id));
+    const [row] = await this.db
+      .select({ id: workspaces.id, name: workspaces.name, createdAt: workspaces.createdAt })
+      .from(workspaces)
+      .where(eq(workspaces.id, id));
+    return row ?? null;
+  }
+
+  async getSettings(workspaceId: string): Promise<WorkspaceSettings | null> {
+    if (!isUuid(workspaceId)) return null;
+    const [row] = await this.db
+      .select({ httpAllowPrivateNetworks: workspaces.httpAllowPrivateNetworks })
+      .from(workspaces)
+      .where(eq(workspaces.id, workspaceId));
+    return row ?? null;
+  }
+
+  async updateSettings(input: { workspaceId: string; patch: Partial<WorkspaceSettings> }): Promise<WorkspaceSettings | null> {
+    if (!isUuid(input.workspaceId)) return null;
+    const { httpAllowPrivateNetworks } = input.patch;
+    if (httpAllowPrivateNetworks === undefined) return this.getSettings(input.workspaceId);
+    const [row] = await this.db
+      .update(workspaces)
+      .set({ httpAllowPrivateNetworks })
+      .where(eq(workspaces.id, input.workspaceId))
+      .returning({ httpAllowPrivateNetworks: workspaces.httpAllowPrivateNetworks });
     return row ?? null;
   }
 

@@ -1,10 +1,12 @@
-import { index, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { boolean, index, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import { timestamptz } from './columns.js';
 
 export const workspaces = pgTable('workspaces', {
   id: uuid('id').primaryKey(),
   name: text('name').notNull(),
   createdAt: timestamptz('created_at').notNull().defaultNow(),
+  /** HTTP nodes may reach loopback, private and link-local addresses (never cloud metadata). */
+  httpAllowPrivateNetworks: boolean('http_allow_private_networks').notNull().default(false),
 });
 
 /** Only the sha-256 of a key is stored; the prefix lets people recognise their keys. */

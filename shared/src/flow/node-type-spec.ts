@@ -8,6 +8,12 @@ export interface TemplatedField {
   text: string;
 }
 
+/** An entry of the flow's `edges` (an object, possibly invalid) and its index there. */
+export interface OutEdge {
+  index: number;
+  edge: Readonly<Record<string, unknown>>;
+}
+
 /**
  * What validateFlow, nodeReferences and the API need to know about one node type. Adding a
  * type: add its interface to FlowNode and NODE_TYPES (types.ts), write its schema and spec,
@@ -25,6 +31,11 @@ export interface NodeTypeSpec {
   check?(node: object): ErrorDetail[];
   /** Whether out-edges may carry `when` / `default` (condition and switch nodes). */
   readonly branching: boolean;
+  /**
+   * Branching types: checks the labels of one out-edge given the node's earlier out-edges (in
+   * document order), so repeats are reported at the later edge. Pointers relative to the edge.
+   */
+  checkOutEdge?(edge: OutEdge, earlier: readonly OutEdge[]): ErrorDetail[];
   /** Whether templates may use `{{vault.NAME}}` (http nodes only). */
   readonly allowsVaultRefs: boolean;
 }

@@ -3,6 +3,7 @@ import { FlowEdgeSchema } from './flow-schema.js';
 import { isRecord } from './is-record.js';
 import { jsonPointer } from './json-pointer.js';
 import type { NodeInfo } from './node-info.js';
+import type { OutEdge } from './node-type-spec.js';
 import { schemaErrors } from './schema-errors.js';
 
 export interface EdgesReport {
@@ -24,11 +25,17 @@ export interface ValidateEdgesInput {
 
 const BRANCH_KEYS = ['when', 'default'] as const;
 
-/** Checks every entry of `edges`: shape, endpoints, self and duplicate edges, branch labels. */
+/**
+ * Checks every entry of `edges`: shape, endpoints, self and duplicate edges, branch labels
+ * (`when` / `default` only out of branching nodes, and then as their spec's checkOutEdge says;
+ * the labels of an edge that is dangling, a self edge or a duplicate are not checked further).
+ */
 export function validateEdges({ edges, nodesById }: ValidateEdgesInput): EdgesReport {
   const details: ErrorDetail[] = [];
   const graphEdges: { from: string; to: string }[] = [];
   const seen = new Map<string, number>();
+  /** Out-edges of branching nodes that reached the graph so far, by source id. */
+  const branchEdges = new Map<string, OutEdge[]>();
   let incomplete = false;
 
   edges.forEach((edge, index) => {
@@ -79,6 +86,14 @@ export function validateEdges({ edges, nodesById }: ValidateEdgesInput): EdgesRe
       return;
     }
     seen.set(key, index);
+    const spec = from?.spec;
+    if (spec?.checkOutEdge !== undefined) {
+      const earlier = branchEdges.get(fromId) ?? [];
+      for (const detail of spec.checkOutEdge({ index, edge }, earlier)) {
+        details.push({ ...detail, path: path + detail.path, message: `edge #${index}: ${detail.message}` });
+      }
+      branchEdges.set(fromId, [...earlier, { index, edge }]);
+    }
     graphEdges.push({ from: fromId, to: toId });
   });
 

@@ -93,7 +93,7 @@ describe('validateFlow: errors', () => {
       nodes: [
         { id: 'a', type: 'llm', provider: 'nope', model: 'm', prompt: 'hi', temperature: 3 },
         { id: 'a', type: 'transform', expression: '(' },
-        { id: 'input', type: 'http' },
+        { id: 'input', type: 'smtp' },
         { id: 'c', type: 'llm', provider: 'openai', model: 'm', prompt: '{{zz}}' },
       ],
       edges: [{ from: 'a', to: 'c' }, { from: 'a', to: 'c' }, { from: 'c', to: 'c' }, { from: 'c', to: 'a', when: true }],

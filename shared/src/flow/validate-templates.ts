@@ -1,7 +1,7 @@
 import type { ErrorDetail } from '../errors/weft-error.js';
 import { WeftError } from '../errors/weft-error.js';
 import { collectRefs } from '../templates/collect-refs.js';
-import type { TemplateRef } from '../templates/types.js';
+import { SECRET_NAME_PATTERN, type TemplateRef } from '../templates/types.js';
 import { ancestorsOf, type FlowGraph } from './flow-graph.js';
 import { jsonPointer } from './json-pointer.js';
 import type { NodeInfo } from './node-info.js';
@@ -18,7 +18,11 @@ function refProblem(input: { info: NodeInfo; ref: TemplateRef; upstream: Set<str
     case 'input':
       return null;
     case 'vault':
-      return info.spec?.allowsVaultRefs === true ? null : `${info.label} uses {{${ref.source}}}, but vault references are only allowed in http nodes`;
+      if (info.spec?.allowsVaultRefs !== true) return `${info.label} uses {{${ref.source}}}, but vault references are only allowed in http nodes`;
+      if (ref.path.length !== 1 || !SECRET_NAME_PATTERN.test(ref.path[0] ?? '')) {
+        return `${info.label} uses {{${ref.source}}}: write {{vault.NAME}}, NAME matching ${SECRET_NAME_PATTERN.source}`;
+      }
+      return null;
     case 'item':
     case 'index':
       return `${info.label} uses {{${ref.source}}}, but '${ref.root}' exists only inside a map's sub-graph`;

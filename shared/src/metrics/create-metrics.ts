@@ -14,6 +14,7 @@ export interface WeftMetrics {
   llmTokensTotal: Counter<'provider' | 'model' | 'kind'>;
   llmCostUsdTotal: Counter<'provider' | 'model'>;
   llmRequestDuration: Histogram<'provider' | 'model' | 'result'>;
+  httpNodeRequestsTotal: Counter<'outcome'>;
   errorsTotal: Counter<'category' | 'code'>;
   circuitState: Gauge<'provider'>;
   providerThrottledTotal: Counter<'provider' | 'reason'>;
@@ -43,6 +44,12 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     llmTokensTotal: new Counter({ name: 'weft_llm_tokens_total', help: 'LLM tokens by provider, model and kind (prompt, completion, reasoning, cached)', labelNames: ['provider', 'model', 'kind'], registers }),
     llmCostUsdTotal: new Counter({ name: 'weft_llm_cost_usd_total', help: 'LLM spend in USD by provider and model', labelNames: ['provider', 'model'], registers }),
     llmRequestDuration: new Histogram({ name: 'weft_llm_request_duration_seconds', help: 'LLM provider call duration', labelNames: ['provider', 'model', 'result'], buckets: durationBuckets, registers }),
+    httpNodeRequestsTotal: new Counter({
+      name: 'weft_http_node_requests_total',
+      help: 'HTTP node requests by outcome (ok, client_error, rate_limited, server_error, unexpected_status, refused, invalid, timeout, connection_error, response_too_large, cancelled)',
+      labelNames: ['outcome'],
+      registers,
+    }),
     errorsTotal: new Counter({ name: 'weft_errors_total', help: 'Node errors by category and code', labelNames: ['category', 'code'], registers }),
     circuitState: new Gauge({ name: 'weft_circuit_state', help: 'Circuit breaker state per provider (0 closed, 1 half-open, 2 open)', labelNames: ['provider'], registers }),
     providerThrottledTotal: new Counter({ name: 'weft_provider_throttled_total', help: 'LLM calls held back by the fleet-wide provider rate limit, by provider and limit (second, minute, concurrent)', labelNames: ['provider', 'reason'], registers }),

@@ -28,19 +28,31 @@ function walk(ref: TemplateRef, value: unknown, path: readonly string[], where: 
   return current;
 }
 
+/** `{{vault.NAME}}`: the secret's value; the message names the secret, never a value. */
+function resolveVaultRef(ref: TemplateRef, vault: Readonly<Record<string, string>>): string {
+  const [name, ...rest] = ref.path;
+  if (name === undefined || rest.length > 0) throw missing(ref, 'write {{vault.NAME}} with one secret name');
+  const value = Object.hasOwn(vault, name) ? vault[name] : undefined;
+  if (value === undefined) throw missing(ref, `the workspace has no secret '${name}' (PUT /v1/secrets/${name})`);
+  return value;
+}
+
 /**
  * The value a reference points to. `{{node}}` and `{{node.output}}` are the node's output,
- * `{{node.usage.x}}` a usage counter. Throws TEMPLATE_MISSING_REF when anything on the way is
- * missing: there is no silent fallback.
+ * `{{node.usage.x}}` a usage counter, `{{vault.NAME}}` a secret when `ctx.vault` is given.
+ * Throws TEMPLATE_MISSING_REF when anything on the way is missing: there is no silent fallback.
  */
 export function resolveTemplateRef(ref: TemplateRef, ctx: TemplateContext): unknown {
   if (ref.root === 'input') return walk(ref, ctx.input, ref.path, 'input');
+  if (ref.root === 'vault' && ctx.vault !== undefined) return resolveVaultRef(ref, ctx.vault);
   if (ref.root === 'vault' || ref.root === 'item' || ref.root === 'index' || ref.root === 'nodes') {
     throw missing(ref, `'${ref.root}' is not available in this template`);
   }
   if (!Object.hasOwn(ctx.results, ref.root)) throw missing(ref, `no result for node '${ref.root}'`);
   const result = ctx.results[ref.root];
   if (result === undefined) throw missing(ref, `no result for node '${ref.root}'`);
+  if (result.status === 'skipped') throw missing(ref, `node '${ref.root}' was skipped (its branch was not taken)`);
+  if (result.status === 'failed') throw missing(ref, `node '${ref.root}' failed and has no output`);
   const [field, ...rest] = ref.path;
   if (field === 'usage') {
     if (result.usage === null) throw missing(ref, `node '${ref.root}' has no usage`);

@@ -22,13 +22,26 @@ export type TemplateSegment = TemplateLiteral | TemplateRef;
 export interface TemplateNodeResult {
   output: unknown;
   usage: Usage | null;
+  /** A skipped node (or one that failed softly) has no output a template could use. */
+  status?: 'completed' | 'failed' | 'skipped';
 }
 
 export interface TemplateContext {
   input: unknown;
   /** Results of upstream nodes by id; a NodeResult fits. */
   results: Readonly<Record<string, TemplateNodeResult>>;
+  /**
+   * Workspace secrets by name for `{{vault.NAME}}` (http nodes only). Absent: vault references
+   * fail. Render with SECRET_PLACEHOLDER values to get a copy that is safe to store.
+   */
+  vault?: Readonly<Record<string, string>>;
 }
+
+/** Names of workspace secrets (`PUT /v1/secrets/:name`, `{{vault.NAME}}`). */
+export const SECRET_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/** What stands in for a secret's value wherever a rendered template is stored or shown. */
+export const SECRET_PLACEHOLDER = '[secret]';
 
 /** Keys of `{{node.usage.<key>}}`. */
 export const USAGE_KEYS = ['promptTokens', 'completionTokens', 'reasoningTokens', 'cachedTokens', 'totalTokens'] as const satisfies readonly (keyof Usage)[];

@@ -1,0 +1,1 @@
+ALTER TABLE "workspaces" ADD COLUMN "http_allow_private_networks" boolean DEFAULT false NOT NULL;

@@ -1,0 +1,109 @@
+/**
+ * The condition executor, on nodes as the flow cache compiles them (with their out-edges), and
+ * the upstream results the flow cache makes it read.
+ */
+import { describe, expect, it } from 'vitest';
+import type { FlowRecord } from '@weft/db/repos';
+import { skippedResult, type NodeResult } from '@weft/shared/engine';
+import type { ConditionNode, FlowDefinition } from '@weft/shared/flow';
+import { createLogger } from '@weft/shared/logging';
+import { compileFlow, type CompiledFlow } from '../flow-cache.js';
+import { runConditionNode } from './condition.node.js';
+import type { NodeRunContext } from './types.js';
+
+const AT = '2025-01-01T00:00:00.000Z';
+const logger = createLogger({ level: 'silent', name: 'test' });
+
+function compile(flow: Omit<FlowDefinition, 'name'>): CompiledFlow {
+  const record: FlowRecord = { ...flow, name: 'f', id: 'flow', workspaceId: 'ws', version: 1, createdAt: new Date(0), updatedAt: new Date(0) };
+  return compileFlow(record);
+}
+
+function completed(output: unknown): NodeResult {
+  return { ...skippedResult(AT), status: 'completed', output, attempts: 1 };
+}
+
+function context(node: ConditionNode, input: unknown, results: Record<string, NodeResult> = {}): NodeRunContext<ConditionNode> {
+  return { node, workspaceId: 'ws', executionId: 'ex', attempt: 1, input, results, signal: new AbortController().signal, logger, emitToken: () => undefined };
+}
+
+const flow = compile({
+  nodes: [
+    { id: 'c', type: 'condition', expression: 'input.v' },
+    { id: 'yes1', type: 'transform', expression: '1' },
+    { id: 'yes2', type: 'transform', expression: '2' },
+    { id: 'no', type: 'transform', expression: '3' },
+  ],
+  edges: [
+    { from: 'c', to: 'yes1', when: true },
+    { from: 'c', to: 'no', when: false },
+    { from: 'c', to: 'yes2', when: true },
+  ],
+});
+const node = flow.nodes.get('c') as ConditionNode;
+
+describe('condition node', () => {
+  it('outputs true and takes the "when": true edges', async () => {
+    const outcome = await runConditionNode(context(node, { v: true }));
+    expect(outcome).toEqual({ output: true, resolvedInput: null, usage: null, cost: null, provider: null, model: null, takenChildren: ['yes1', 'yes2'] });
+  });
+
+  it('outputs false and takes the "when": false edges', async () => {
+    const outcome = await runConditionNode(context(node, { v: false }));
+    expect(outcome.output).toBe(false);
+    expect(outcome.takenChildren).toEqual(['no']);
+  });
+
+  it.each([
+    [0, false], [1, true], ['', false], ['no', true], [null, false], [[], false], [[0], false], [[0, 1], true],
+    [{}, false], [{ a: 0 }, true], [undefined, false],
+  ])('casts %j as JSONata does: %s', async (v, expected) => {
+    const outcome = await runConditionNode(context(node, v === undefined ? {} : { v }));
+    expect(outcome.output).toBe(expected);
+    expect(outcome.takenChildren).toEqual(expected ? ['yes1', 'yes2'] : ['no']);
+  });
+
+  it('takes nothing when no edge carries the value', async () => {
+    const only = compile({
+      nodes: [{ id: 'c', type: 'condition', expression: 'false' }, { id: 'a', type: 'transform', expression: '1' }],
+      edges: [{ from: 'c', to: 'a', when: true }],
+    });
+    const outcome = await runConditionNode(context(only.nodes.get('c') as ConditionNode, {}));
+    expect(outcome).toMatchObject({ output: false, takenChildren: [] });
+  });
+
+  it('sees upstream outputs as nodes.<id>, a skipped node as null, and reads every ancestor', async () => {
+    const joined = compile({
+      nodes: [
+        { id: 'a', type: 'transform', expression: '1' },
+        { id: 'b', type: 'transform', expression: '2' },
+        { id: 'm', type: 'transform', expression: '3' },
+        { id: 'c', type: 'condition', expression: '$exists(nodes.b) and nodes.b = null and nodes.a = "A"' },
+        { id: 'x', type: 'transform', expression: '4' },
+      ],
+      edges: [{ from: 'a', to: 'm' }, { from: 'b', to: 'm' }, { from: 'm', to: 'c' }, { from: 'c', to: 'x', when: true }],
+    });
+    expect(joined.reads.get('c')?.sort()).toEqual(['a', 'b', 'm']);
+    const ctx = context(joined.nodes.get('c') as ConditionNode, {}, { a: completed('A'), b: skippedResult(AT), m: completed(3) });
+    expect(await runConditionNode(ctx)).toMatchObject({ output: true, takenChildren: ['x'] });
+  });
+
+  it('fails for good (TRANSFORM_FAILED) when the expression fails, naming the node', async () => {
+    const bad = compile({ nodes: [{ id: 'c', type: 'condition', expression: '$number("x")' }], edges: [] });
+    await expect(runConditionNode(context(bad.nodes.get('c') as ConditionNode, {}))).rejects.toMatchObject({
+      code: 'TRANSFORM_FAILED',
+      category: 'permanent',
+      message: expect.stringContaining("expression of node 'c' failed: Unable to cast value to a number"),
+    });
+  });
+
+  it('refuses a node that did not come through the flow cache', async () => {
+    const raw: ConditionNode = { id: 'c', type: 'condition', expression: 'true' };
+    await expect(runConditionNode(context(raw, {}))).rejects.toMatchObject({ code: 'INTERNAL_ERROR', category: 'permanent' });
+  });
+
+  it('leaves the flow record untouched when attaching out-edges', () => {
+    expect(flow.record.nodes[0]).toEqual({ id: 'c', type: 'condition', expression: 'input.v' });
+    expect(flow.nodes.get('yes1')).toBe(flow.record.nodes[1]);
+  });
+});

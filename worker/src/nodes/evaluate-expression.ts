@@ -1,0 +1,44 @@
+import jsonata from 'jsonata';
+import { WeftError } from '@weft/shared/errors';
+import type { ConditionNode, SwitchNode, TransformNode } from '@weft/shared/flow';
+import type { NodeRunContext } from './types.js';
+
+export type ExpressionNode = TransformNode | ConditionNode | SwitchNode;
+
+/**
+ * What JSONata expressions see: `{input, nodes: {<id>: output}}` over the results the node
+ * reads (every ancestor). A skipped node is there with output `null`, so a join after a
+ * branch can pick the side that ran (`nodes.yes ? nodes.yes : nodes.no`).
+ */
+export function expressionData(ctx: Pick<NodeRunContext, 'input' | 'results'>): { input: unknown; nodes: Record<string, unknown> } {
+  const nodes: Record<string, unknown> = {};
+  for (const [id, result] of Object.entries(ctx.results)) nodes[id] = result.output;
+  return { input: ctx.input, nodes };
+}
+
+/** jsonata throws plain objects (`{code, message, position}`), not Errors. */
+function describe(err: unknown): string {
+  if (typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string') {
+    return (err as { message: string }).message;
+  }
+  return String(err);
+}
+
+/**
+ * Evaluates the node's expression over expressionData. Raw: JSONata's "no value" is
+ * `undefined`. A failing expression fails the node for good (TRANSFORM_FAILED, permanent):
+ * the same data would fail again.
+ */
+export async function evaluateExpression(ctx: NodeRunContext<ExpressionNode>): Promise<unknown> {
+  try {
+    return (await jsonata(ctx.node.expression).evaluate(expressionData(ctx))) as unknown;
+  } catch (err) {
+    throw new WeftError('TRANSFORM_FAILED', `expression of node '${ctx.node.id}' failed: ${describe(err)}`, { cause: err });
+  }
+}
+
+/** JSONata's own truthiness (`$boolean`): 0, "", null, [], {} and no value are false. */
+export async function jsonataBoolean(value: unknown): Promise<boolean> {
+  if (value === undefined) return false;
+  return (await jsonata('$boolean($v)').evaluate(null, { v: value })) === true;
+}

@@ -1,0 +1,16 @@
+import { switchTargets, type SwitchNode } from '@weft/shared/flow';
+import { evaluateExpression } from './evaluate-expression.js';
+import { outEdgesOf } from './out-edges.js';
+import type { NodeExecutor } from './types.js';
+
+/**
+ * Evaluates the expression like a transform. Output: its value (`null` for no value). Taken:
+ * the targets of the case edges whose `when` equals it (deep JSON equality), else the default
+ * edge's target, else nothing (every child is then skipped).
+ */
+export const runSwitchNode: NodeExecutor<SwitchNode> = async (ctx) => {
+  const value = (await evaluateExpression(ctx)) ?? null;
+  const takenChildren = switchTargets(outEdgesOf(ctx.node), value);
+  ctx.logger.debug({ takenChildren }, 'switch evaluated');
+  return { output: value, resolvedInput: null, usage: null, cost: null, provider: null, model: null, takenChildren };
+};
