@@ -220,7 +220,7 @@ describe('operations', () => {
     const res = await t.app.inject({ method: 'GET', url: '/v1/queues', headers: auth(apiKey) });
     expect(res.statusCode).toBe(200);
     const names = res.json().items.map((q: { queue: string }) => q.queue);
-    expect(names).toEqual(['weft-executions', 'weft-nodes', 'weft-dead']);
+    expect(names).toEqual(['weft-executions', 'weft-nodes', 'weft-dead', 'weft-resume']);
     expect(res.json().items[0]).toEqual({ queue: 'weft-executions', waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 });
   });
 

@@ -11,7 +11,7 @@ import { connectWs } from '../helpers/ws-client.js';
 import { freePort, startWeftProcess, waitForHttp, type WeftProcess } from '../helpers/processes.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { billedFailureScenario, cancelScenario, executionRetryScenario, idempotencyAndVersionsScenario, readSse, replayScenario, wsUrl, chainScenario, costAndBudgetScenario, createFlow, deadLetterScenario, jsonModeScenario, streamRetryScenario, mixedProvidersScenario, failureScenario, retryScenario, sseScenario, transformScenario, wsReplayScenario, diamondScenario, loadFixture, startLatencyMs, waitScenario, type Target } from './scenarios.js';
+import { billedFailureScenario, waitEventsScenario, cancelScenario, executionRetryScenario, idempotencyAndVersionsScenario, readSse, replayScenario, wsUrl, chainScenario, costAndBudgetScenario, createFlow, deadLetterScenario, jsonModeScenario, streamRetryScenario, mixedProvidersScenario, failureScenario, retryScenario, sseScenario, transformScenario, wsReplayScenario, diamondScenario, loadFixture, startLatencyMs, waitScenario, type Target } from './scenarios.js';
 
 const ADMIN = 'e2e-admin-token-0123456789';
 
@@ -22,6 +22,15 @@ describe('distributed mode: api + 2 workers on Redis and Postgres', () => {
   let baseUrl: string;
   let target: Target;
   let db: pg.Client;
+  let workerEnv: Record<string, string>;
+
+  async function startWorker(id: string): Promise<WeftProcess> {
+    const port = await freePort();
+    const worker = startWeftProcess({ name: id, script: 'worker/src/main.ts', env: { ...workerEnv, WORKER_PORT: String(port), WORKER_ID: id } });
+    procs.push(worker);
+    await waitForHttp(`http://127.0.0.1:${port}/health/ready`, worker, 60_000);
+    return worker;
+  }
 
   beforeAll(async () => {
     svc = await createTestServices();
@@ -43,12 +52,8 @@ describe('distributed mode: api + 2 workers on Redis and Postgres', () => {
     baseUrl = `http://127.0.0.1:${apiPort}`;
     // The api migrates the database before it listens; workers start after that.
     await waitForHttp(`${baseUrl}/health/ready`, api, 60_000);
-    for (const id of ['w1', 'w2']) {
-      const port = await freePort();
-      const worker = startWeftProcess({ name: id, script: 'worker/src/main.ts', env: { ...env, WORKER_PORT: String(port), WORKER_ID: id } });
-      procs.push(worker);
-      await waitForHttp(`http://127.0.0.1:${port}/health/ready`, worker, 60_000);
-    }
+    workerEnv = env;
+    for (const id of ['w1', 'w2']) await startWorker(id);
     const ws = await apiClient(baseUrl)('POST', '/v1/workspaces', { name: 'e2e' }, { authorization: `Bearer ${ADMIN}` });
     expect(ws.status, JSON.stringify(ws.body)).toBe(201);
     const call = apiClient(baseUrl, ws.body.apiKey);
@@ -146,6 +151,10 @@ describe('distributed mode: api + 2 workers on Redis and Postgres', () => {
     await executionRetryScenario(target);
   });
 
+  it('waits for approvals and webhooks (token checked) and times a wait out', async () => {
+    await waitEventsScenario(target);
+  });
+
   it('returns the same execution for an Idempotency-Key and pins the flow version an execution started with', async () => {
     await idempotencyAndVersionsScenario(target);
   });
@@ -187,6 +196,36 @@ describe('distributed mode: api + 2 workers on Redis and Postgres', () => {
     } finally {
       socket.close();
     }
+  });
+
+  it('keeps a 2 s wait across a restart of every worker', async () => {
+    const call = apiClient(baseUrl, target.apiKey);
+    const flow = await createFlow(target, {
+      name: 'timer',
+      nodes: [
+        { id: 'pause', type: 'wait', durationMs: 2000 },
+        { id: 'after', type: 'transform', expression: '"done"' },
+      ],
+      edges: [{ from: 'pause', to: 'after' }],
+    });
+    const t0 = Date.now();
+    const start = await call('POST', `/v1/flows/${flow.id}/executions`, {});
+    const executionId = start.body.executionId as string;
+    await waitFor(async () => (await call('GET', `/v1/executions/${executionId}`)).body.status === 'waiting', { message: 'waiting' });
+    // The whole fleet goes away mid-wait and a new one comes up: the timer lives in Redis.
+    const old = procs.filter((p) => p.name === 'w1' || p.name === 'w2');
+    await Promise.all(old.map((p) => p.stop()));
+    await startWorker('w3');
+    await startWorker('w4');
+    const done = await waitFor(async () => {
+      const r = await call('GET', `/v1/executions/${executionId}`);
+      return r.body.status === 'completed' ? r.body : null;
+    }, { timeoutMs: 20_000, message: 'timer completed after the restart' });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2000);
+    expect(Date.parse(done.nodes[0].finishedAt) - Date.parse(done.nodes[0].startedAt)).toBeGreaterThanOrEqual(1900);
+    expect(done.nodes[1].output).toBe('done');
+    const ranOn = await waitFor(async () => (await db.query('select worker_id from node_runs where execution_id = $1 and node_id = $2', [executionId, 'after'])).rows[0]?.worker_id as string | undefined, { timeoutMs: 10_000 });
+    expect(['w3', 'w4']).toContain(ranOn);
   });
 
   it('answers bad input with the api.md error shape', async () => {

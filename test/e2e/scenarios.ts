@@ -655,3 +655,61 @@ export async function idempotencyAndVersionsScenario(target: Target): Promise<vo
   const pinned = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { x: 'c' }, wait: true, version: 1 });
   expect(pinned.body.flowVersion).toBe(1);
 }
+
+/** Human approval and webhook waits: node.waiting brings the token; resume brings the data; a wrong token is refused; a timeout fails the wait. */
+export async function waitEventsScenario(target: Target): Promise<void> {
+  const call = apiClient(target.baseUrl, target.apiKey);
+  const flow = await createFlow(target, {
+    name: 'approval',
+    nodes: [
+      { id: 'draft', type: 'transform', expression: '"draft for " & input.who' },
+      { id: 'approve', type: 'wait', event: 'approval' },
+      { id: 'hook', type: 'wait', event: 'webhook' },
+      { id: 'publish', type: 'transform', expression: '{"approved": nodes.approve.ok, "by": nodes.hook.from, "draft": nodes.draft}' },
+    ],
+    edges: [{ from: 'draft', to: 'approve' }, { from: 'draft', to: 'hook' }, { from: 'approve', to: 'publish' }, { from: 'hook', to: 'publish' }],
+  });
+  const ws = await connectWs(wsUrl(target.baseUrl), { authorization: `Bearer ${target.apiKey}` });
+  try {
+    ws.send({ type: 'subscribe', flowId: flow.id });
+    await ws.waitForMessage((m) => m.type === 'subscribed');
+    const start = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { who: 'ana' } });
+    const executionId = start.body.executionId as string;
+    const hookWaiting = await ws.waitForMessage((m) => m.type === 'node.waiting' && m.nodeId === 'hook' && m.executionId === executionId);
+    await ws.waitForMessage((m) => m.type === 'node.waiting' && m.nodeId === 'approve' && m.executionId === executionId);
+    const token = (hookWaiting.data as any).token as string;
+    expect(token.length).toBeGreaterThan(20);
+    expect((await call('GET', `/v1/executions/${executionId}`)).body.status).toBe('waiting');
+    // Not waiting, or not a wait node: 409.
+    expect((await call('POST', `/v1/executions/${executionId}/resume`, { nodeId: 'draft' })).status).toBe(409);
+    // Webhooks need their token.
+    const wrong = await call('POST', `/v1/executions/${executionId}/resume`, { nodeId: 'hook', token: 'not-the-token', data: { from: 'mallory' } });
+    expect(wrong.status).toBe(403);
+    expect(wrong.body.error.code).toBe('resume_token_invalid');
+    expect((await call('POST', `/v1/executions/${executionId}/resume`, { nodeId: 'hook', data: { from: 'mallory' } })).status).toBe(403);
+    const hook = await call('POST', `/v1/executions/${executionId}/resume`, { nodeId: 'hook', token, data: { from: 'ci' } });
+    expect(hook.status, JSON.stringify(hook.body)).toBe(202);
+    const approve = await call('POST', `/v1/executions/${executionId}/resume`, { nodeId: 'approve', data: { ok: true } });
+    expect(approve.status).toBe(202);
+    const done = await waitFor(async () => {
+      const r = await call('GET', `/v1/executions/${executionId}`);
+      return r.body.status === 'completed' ? r.body : null;
+    }, { timeoutMs: 10_000, message: 'approved execution completed' });
+    expect(done.output).toEqual({ publish: { approved: true, by: 'ci', draft: 'draft for ana' } });
+    expect(ws.messages.some((m) => m.type === 'execution.waiting' && m.executionId === executionId)).toBe(true);
+    expect(ws.messages.some((m) => m.type === 'execution.resumed' && m.executionId === executionId)).toBe(true);
+  } finally {
+    ws.close();
+  }
+
+  // An approval that never comes: the wait times out and fails the execution.
+  const timed = await createFlow(target, {
+    name: 'timeout',
+    nodes: [{ id: 'approve', type: 'wait', event: 'approval', timeoutMs: 300 }],
+    edges: [],
+  });
+  const res = await call('POST', `/v1/flows/${timed.id}/executions`, { wait: true, timeoutMs: 10_000 });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  expect(res.body.status).toBe('failed');
+  expect(res.body.error).toMatchObject({ code: 'wait_timeout', nodeId: 'approve' });
+}

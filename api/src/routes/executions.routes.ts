@@ -1,7 +1,9 @@
 /** Executions (api.md, "Executions"): start, read, list. */
 import { TERMINAL_EXECUTION_STATUSES, EXECUTION_STATUSES } from '@weft/shared/engine';
 import { WeftError, toWeftError } from '@weft/shared/errors';
-import { executionJob, nodeJobId } from '@weft/shared/jobs';
+import { timingSafeEqual } from 'node:crypto';
+import { executionJob, nodeJobId, resumeJobId } from '@weft/shared/jobs';
+import { hashResumeToken } from '@weft/worker/control';
 import { QUEUES } from '@weft/shared/ports';
 import { Type } from 'typebox';
 import type { RoutePlugin } from '../fastify-types.js';
@@ -200,6 +202,59 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
       if (!deps.retryExecution) throw new WeftError('NOT_IMPLEMENTED', 'retry is not available in this process');
       const { retried } = await deps.retryExecution({ workspaceId: request.workspaceId, executionId: request.params.id });
       return reply.code(202).send({ executionId: request.params.id, status: 'running' as const, retried });
+    },
+  );
+  app.post(
+    '/v1/executions/:id/resume',
+    {
+      schema: {
+        tags: ['executions'],
+        summary: 'Resume a node waiting for an approval or a webhook, with its data (and token)',
+        params: IdParamsSchema,
+        body: Type.Object(
+          {
+            nodeId: Type.String({ minLength: 1, maxLength: 64 }),
+            data: Type.Optional(Type.Unknown()),
+            token: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 202: Type.Object({ executionId: Type.String(), nodeId: Type.String(), status: Type.Literal('resuming') }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { workspaceId } = request;
+      const executionId = request.params.id;
+      const { nodeId, data, token } = request.body;
+      const row = await repos.executions.get({ workspaceId, executionId });
+      if (!row) throw notFound(`execution ${executionId}`);
+      const hot = await deps.state.getExecution(executionId);
+      const waiting = hot?.nodes[nodeId];
+      if (!hot || !waiting) throw conflict(`node '${nodeId}' is not waiting`);
+      if (waiting.status !== 'waiting') throw conflict(`node '${nodeId}' is not waiting (it is ${waiting.status})`);
+      const flow = await repos.flows.getVersion(hot.flowId, hot.flowVersion);
+      const node = flow?.nodes.find((n) => n.id === nodeId);
+      if (node?.type !== 'wait' || !node.event) throw conflict(`node '${nodeId}' waits for a timer, not for an event`);
+      // Webhooks must bring the token of node.waiting; an approval may, and then it must match.
+      if (node.event === 'webhook' || token !== undefined) {
+        const expected = waiting.waitTokenHash;
+        const given = hashResumeToken(token ?? '');
+        if (!expected || !timingSafeEqual(Buffer.from(given), Buffer.from(expected))) {
+          throw new WeftError('RESUME_TOKEN_INVALID', `wrong or missing resume token for node '${nodeId}'`);
+        }
+      }
+      await deps.queue.add({
+        queue: QUEUES.resume,
+        name: 'resume',
+        data: {
+          executionId, workspaceId, flowId: hot.flowId, flowVersion: hot.flowVersion, nodeId, kind: 'event', data: data ?? null,
+          ...(row.maxCostUsd === null ? {} : { maxCostUsd: row.maxCostUsd }),
+        },
+        jobId: resumeJobId(executionId, nodeId, 'event'),
+        attempts: 5,
+      });
+      log.info({ executionId, nodeId, event: node.event }, 'waiting node resumed');
+      return reply.code(202).send({ executionId, nodeId, status: 'resuming' as const });
     },
   );
   return Promise.resolve();

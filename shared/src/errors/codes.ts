@@ -67,6 +67,10 @@ export const errorCatalog = {
   PROVIDER_RATE_LIMITED: { httpStatus: 429, category: 'dependency' },
   /** The execution's maxCostUsd was passed: no further LLM node starts. */
   BUDGET_EXCEEDED: { httpStatus: 402, category: 'permanent' },
+  /** A wait node's event did not come within its timeoutMs. */
+  WAIT_TIMEOUT: { httpStatus: 504, category: 'permanent' },
+  /** A resume brought no token, or the wrong one, for a waiting node. */
+  RESUME_TOKEN_INVALID: { httpStatus: 403, category: 'permanent' },
 
   // Engine
   EXECUTION_NOT_VISIBLE: { httpStatus: 503, category: 'transient' },

@@ -16,6 +16,16 @@ export interface NodeJobData {
   maxCostUsd?: number;
 }
 
+/** Resumes a waiting node: its timer elapsed, its event came (with data), or its wait timed out. */
+export interface ResumeJobData extends NodeJobData {
+  kind: 'timer' | 'event' | 'timeout';
+  data?: unknown;
+}
+
+export function resumeJobId(executionId: string, nodeId: string, kind: ResumeJobData['kind']): string {
+  return `${executionId}.${nodeId}.${kind}`;
+}
+
 export interface DeadLetterJobData {
   executionId: string;
   workspaceId: string;

@@ -4,6 +4,8 @@ export const QUEUES = {
   executions: 'weft-executions',
   nodes: 'weft-nodes',
   dead: 'weft-dead',
+  /** Delayed and api-triggered resumes of wait nodes (timers, events, timeouts). */
+  resume: 'weft-resume',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 export const ALL_QUEUES: readonly QueueName[] = Object.values(QUEUES);

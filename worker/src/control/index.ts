@@ -107,3 +107,4 @@ export function createRetryExecution(deps: ControlDeps): RetryExecution {
     return { retried };
   };
 }
+export { hashResumeToken } from '../processors/wait.js';

@@ -5,17 +5,20 @@
  * commit that already happened still returns the ready children.
  */
 import type { NodeResult } from '@weft/shared/engine';
-import { failureEndsExecution, retryPolicyFor, sumCost, sumUsage } from '@weft/shared/engine';
+import { sumCost, sumUsage } from '@weft/shared/engine';
 import { WeftError, toWeftError } from '@weft/shared/errors';
-import type { FlowNode } from '@weft/shared/flow';
-import { nodeJob, type DeadLetterJobData, type NodeJobData } from '@weft/shared/jobs';
+import type { NodeJobData } from '@weft/shared/jobs';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
-import { QUEUES, type EnqueueRequest, type EventBus, type FlushEntry, type JobHandler, type JobQueue, type StateStore } from '@weft/shared/ports';
+import type { EventBus, JobHandler, JobQueue, StateStore } from '@weft/shared/ports';
 import type { RunningJobs } from '../control/running-jobs.js';
 import type { FlowCache } from '../flow-cache.js';
 import type { NodeOutcome, NodeRunContext } from '../nodes/index.js';
 import { TokenCoalescer } from './token-coalescer.js';
+import { childJobs, commitAndContinue } from './commit-and-continue.js';
+import { suspendWait } from './wait.js';
+
+export { childJobs } from './commit-and-continue.js';
 
 export interface NodeProcessorDeps {
   state: StateStore;
@@ -29,17 +32,6 @@ export interface NodeProcessorDeps {
   workerId: string;
   /** Where running jobs register so that a cancel from the api can abort them. */
   running?: RunningJobs;
-}
-
-export function childJobs(data: NodeJobData, childIds: readonly string[], nodes: Map<string, FlowNode>): EnqueueRequest[] {
-  const jobs: EnqueueRequest[] = [];
-  for (const id of childIds) {
-    const child = nodes.get(id);
-    if (!child) continue;
-    const retry = retryPolicyFor(child);
-    jobs.push(nodeJob({ ...data, nodeId: id }, { attempts: retry.attempts, backoff: retry.backoff }));
-  }
-  return jobs;
 }
 
 export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJobData> {
@@ -86,6 +78,10 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
       }
       case 'started':
         break;
+    }
+    if (node.type === 'wait') {
+      await suspendWait({ state: deps.state, queue: deps.queue, data, node, at: startedAt, log });
+      return;
     }
 
     const tokens = new TokenCoalescer(async (text) => {
@@ -181,50 +177,11 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
       finishedAt: finishedAt.toISOString(),
       runtimeMs,
     };
-    // A passed budget ends the execution even for a node that may otherwise fail softly.
-    const continues = !failure || (!failureEndsExecution(node) && failure.code !== 'BUDGET_EXCEEDED');
-    const commit = await deps.state.commitNode({
-      executionId: data.executionId,
-      nodeId: node.id,
-      result,
-      takenChildren: continues ? (outcome?.takenChildren ?? children) : [],
-      failExecution: !continues,
-      at: finishedAt.toISOString(),
+    await commitAndContinue(deps, {
+      data, node, flow, result, failure, log, runtimeMs, attempt: job.attempt, jobId: job.id,
+      // A branching node that failed softly takes no branch: neither side runs on a guess.
+      takenChildren: failure && (node.type === 'condition' || node.type === 'switch') ? [] : (outcome?.takenChildren ?? children),
     });
-
-    const flush: FlushEntry[] = [
-      { kind: 'node', executionId: data.executionId, nodeId: node.id, result, workspaceId: data.workspaceId, flowId: data.flowId, nodeType: node.type },
-    ];
-    if (commit.finished) flush.push({ kind: 'execution', executionId: data.executionId });
-    const work: Array<Promise<unknown>> = [deps.state.appendFlush(flush)];
-    if (commit.ready.length > 0) work.push(deps.queue.addBulk(childJobs(data, commit.ready, flow.nodes)));
-    // A cancelled node did not fail for good: it is not a dead letter.
-    if (failure && failure.code !== 'NODE_CANCELLED') {
-      const dead: DeadLetterJobData = {
-        executionId: data.executionId,
-        workspaceId: data.workspaceId,
-        nodeId: node.id,
-        error: { code: failure.code.toLowerCase(), category: failure.category, message: failure.message },
-        attempts: job.attempt,
-        failedAt: finishedAt.toISOString(),
-      };
-      work.push(deps.queue.add({ queue: QUEUES.dead, name: 'dead-letter', data: dead, jobId: `${job.id}.dead` }));
-    }
-    await Promise.all(work);
-
-    deps.metrics.nodesTotal.inc({ node_type: node.type, status: result.status });
-    deps.metrics.nodeDuration.observe({ node_type: node.type, status: result.status }, runtimeMs / 1000);
-    deps.metrics.nodeAttemptsTotal.inc({ node_type: node.type, result: failure ? 'failed' : 'ok' });
-    if (failure) {
-      deps.metrics.errorsTotal.inc({ category: failure.category, code: failure.code });
-      log.warn({ code: failure.code, category: failure.category, err: failure.message, runtimeMs }, 'node failed');
-    } else {
-      log.info({ runtimeMs, ready: commit.ready }, 'node completed');
-    }
-    if (commit.finished) {
-      deps.metrics.executionsTotal.inc({ status: commit.executionStatus });
-      log.info({ status: commit.executionStatus }, 'execution finished');
-    }
   };
 }
 

@@ -7,6 +7,7 @@ import { createRateLimiter } from '../infrastructure/index.js';
 import { createNodeRunner } from '../nodes/index.js';
 import { createExecutionProcessor } from '../processors/execution.processor.js';
 import { createNodeProcessor } from '../processors/node.processor.js';
+import { createResumeProcessor } from '../processors/wait.js';
 import { ProviderGuard } from '../providers/guard/index.js';
 import type { ControlBus, RateLimiter, StateStore } from '@weft/shared/ports';
 import { WeftError } from '@weft/shared/errors';
@@ -46,6 +47,11 @@ export function startWorkerRuntime(deps: WorkerDeps & { flushState?: StateStore;
     createNodeProcessor({ state: deps.state, queue: deps.queue, events: deps.events, flows, runNode, logger: log, metrics, clock: deps.clock, workerId: config.workerId, running }),
     { concurrency: config.workerConcurrency },
   );
+  const resumes = deps.queue.process(
+    QUEUES.resume,
+    createResumeProcessor({ state: deps.state, queue: deps.queue, flows, logger: log, metrics, clock: deps.clock, workerId: config.workerId }),
+    { concurrency: Math.max(5, Math.ceil(config.workerConcurrency / 2)) },
+  );
   const flusher = new Flusher({
     state: deps.flushState ?? deps.state,
     repos,
@@ -73,7 +79,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { flushState?: StateStore;
       clearInterval(depthTimer);
       await (await unsubscribeControl)?.();
       const graceMs = options.graceMs ?? config.shutdownGraceMs;
-      const graceful = Promise.all([executions.close(), nodes.close()]);
+      const graceful = Promise.all([executions.close(), nodes.close(), resumes.close()]);
       const timedOut = await Promise.race([
         graceful.then(() => false),
         new Promise<boolean>((resolve) => setTimeout(() => { resolve(true); }, graceMs).unref()),
@@ -81,7 +87,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { flushState?: StateStore;
       if (timedOut) {
         // Unfinished jobs are not lost: their locks lapse and another worker redelivers them.
         log.warn({ graceMs }, 'grace period over: aborting running jobs');
-        await Promise.all([executions.close({ force: true }), nodes.close({ force: true })]);
+        await Promise.all([executions.close({ force: true }), nodes.close({ force: true }), resumes.close({ force: true })]);
       }
       await flusher.stop();
       guard.close();

@@ -1,0 +1,100 @@
+/**
+ * Wait nodes do not run an executor: the node suspends in hot state (node.waiting, with the
+ * resume token for event waits) and delayed jobs on weft-resume end the wait (timer) or time
+ * it out, surviving worker restarts. The api resumes event waits through the same queue.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { NodeResult } from '@weft/shared/engine';
+import { WeftError } from '@weft/shared/errors';
+import type { WaitNode } from '@weft/shared/flow';
+import { resumeJobId, type NodeJobData, type ResumeJobData } from '@weft/shared/jobs';
+import type { Logger } from '@weft/shared/logging';
+import type { WeftMetrics } from '@weft/shared/metrics';
+import { QUEUES, type EnqueueRequest, type JobHandler, type JobQueue, type StateStore } from '@weft/shared/ports';
+import type { FlowCache } from '../flow-cache.js';
+import { commitAndContinue } from './commit-and-continue.js';
+
+export function hashResumeToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+export async function suspendWait(input: {
+  state: StateStore;
+  queue: JobQueue;
+  data: NodeJobData;
+  node: WaitNode;
+  at: Date;
+  log: Logger;
+}): Promise<void> {
+  const { node, data, at } = input;
+  const token = node.event ? randomBytes(24).toString('base64url') : null;
+  const until = node.durationMs !== undefined ? at.getTime() + node.durationMs : node.until !== undefined ? Date.parse(node.until) : null;
+  const timeoutAt = node.event && node.timeoutMs !== undefined ? at.getTime() + node.timeoutMs : null;
+  const waited = await input.state.waitNode({
+    executionId: data.executionId,
+    nodeId: node.id,
+    at: at.toISOString(),
+    tokenHash: token ? hashResumeToken(token) : null,
+    data: {
+      event: node.event ?? 'timer',
+      ...(token ? { token } : {}),
+      ...(until !== null ? { until: new Date(until).toISOString() } : {}),
+      ...(timeoutAt !== null ? { timeoutAt: new Date(timeoutAt).toISOString() } : {}),
+    },
+  });
+  if (waited.kind !== 'waiting') {
+    input.log.debug({ outcome: waited.kind }, 'wait node not suspended');
+    return;
+  }
+  const jobs: EnqueueRequest<ResumeJobData>[] = [];
+  if (until !== null) {
+    jobs.push({ queue: QUEUES.resume, name: 'resume', data: { ...data, kind: 'timer' }, jobId: resumeJobId(data.executionId, node.id, 'timer'), delayMs: Math.max(0, until - Date.now()), attempts: 5 });
+  }
+  if (timeoutAt !== null) {
+    jobs.push({ queue: QUEUES.resume, name: 'resume', data: { ...data, kind: 'timeout' }, jobId: resumeJobId(data.executionId, node.id, 'timeout'), delayMs: Math.max(0, timeoutAt - Date.now()), attempts: 5 });
+  }
+  if (jobs.length > 0) await input.queue.addBulk(jobs);
+  input.log.info({ event: node.event ?? 'timer', until, timeoutAt }, 'node waiting');
+}
+
+export function createResumeProcessor(deps: {
+  state: StateStore;
+  queue: JobQueue;
+  flows: FlowCache;
+  logger: Logger;
+  metrics: WeftMetrics;
+  clock: () => Date;
+  workerId: string;
+}): JobHandler<ResumeJobData> {
+  return async (job) => {
+    const data = job.data;
+    const log = deps.logger.child({ executionId: data.executionId, nodeId: data.nodeId, jobId: job.id, resume: data.kind });
+    const flow = await deps.flows.get(data.flowId, data.flowVersion);
+    const node = flow.nodes.get(data.nodeId);
+    if (node?.type !== 'wait') return;
+    const hot = await deps.state.getExecution(data.executionId);
+    const waiting = hot?.nodes[node.id];
+    if (waiting?.status !== 'waiting') {
+      log.debug({ status: waiting?.status }, 'node no longer waiting: resume ignored');
+      return;
+    }
+    const now = deps.clock();
+    const failure = data.kind === 'timeout'
+      ? new WeftError('WAIT_TIMEOUT', `wait node '${node.id}' got no ${node.event ?? 'event'} within ${node.timeoutMs ?? 0} ms`)
+      : null;
+    const startedAt = waiting.startedAt ?? now.toISOString();
+    const result: NodeResult = {
+      status: failure ? 'failed' : 'completed',
+      output: data.kind === 'event' ? (data.data ?? null) : null,
+      error: failure ? { code: failure.code.toLowerCase(), category: failure.category, message: failure.message } : null,
+      usage: null, cost: null, attempts: 1, input: null, provider: null, model: null,
+      workerId: deps.workerId, startedAt, finishedAt: now.toISOString(),
+      runtimeMs: Math.max(0, now.getTime() - Date.parse(startedAt)),
+    };
+    const children = flow.graph.children.get(node.id) ?? [];
+    await commitAndContinue(deps, {
+      data, node, flow, result, failure, log, attempt: 1, jobId: job.id, runtimeMs: result.runtimeMs ?? 0, takenChildren: children,
+    });
+    if (data.kind !== 'timeout') await deps.queue.remove(QUEUES.resume, resumeJobId(data.executionId, node.id, 'timeout'));
+  };
+}
