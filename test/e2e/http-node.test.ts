@@ -203,7 +203,7 @@ describe('http nodes: api + 1 worker on Redis and Postgres', () => {
       for (const id of Object.keys(targets)) {
         const n = res.body.nodes.find((x: any) => x.nodeId === id);
         expect(n, id).toMatchObject({ status: 'failed', attempts: 1 });
-        expect(n.error, id).toMatchObject({ code: 'invalid_request', category: 'permanent' });
+        expect(n.error, id).toMatchObject({ code: 'http_address_blocked', category: 'permanent' });
         expect(n.error.message, id).toContain('refused');
       }
       // Nothing reached the local server: the refusals happened before connecting.
@@ -220,7 +220,7 @@ describe('http nodes: api + 1 worker on Redis and Postgres', () => {
       const byId = new Map<string, any>(allowed.body.nodes.map((x: any) => [x.nodeId, x]));
       expect(byId.get('loopback')).toMatchObject({ status: 'completed', output: { status: 200 } });
       expect(byId.get('byname')).toMatchObject({ status: 'completed', output: { status: 200 } });
-      expect(byId.get('metadata')).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'invalid_request', category: 'permanent' } });
+      expect(byId.get('metadata')).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'http_address_blocked', category: 'permanent' } });
       expect(byId.get('metadata').error.message).toContain('metadata');
     } finally {
       socket.close();
@@ -239,7 +239,7 @@ describe('http nodes: api + 1 worker on Redis and Postgres', () => {
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body.status).toBe('failed');
     expect(res.body.nodes[0]).toMatchObject({ status: 'failed', attempts: 2 });
-    expect(res.body.error).toMatchObject({ code: 'dependency_unavailable', category: 'transient', nodeId: 'busy' });
+    expect(res.body.error).toMatchObject({ code: 'http_server_error', category: 'transient', nodeId: 'busy' });
     expect(res.body.error.message).toContain('503');
     const hits = server.requests.slice(before).filter((r) => r.url === '/busy');
     expect(hits).toHaveLength(2);

@@ -67,6 +67,21 @@ export const errorCatalog = {
   PROVIDER_RATE_LIMITED: { httpStatus: 429, category: 'dependency' },
   /** The execution's maxCostUsd was passed: no further LLM node starts. */
   BUDGET_EXCEEDED: { httpStatus: 402, category: 'permanent' },
+  // HTTP node requests (worker/src/http-client)
+  HTTP_INVALID_URL: { httpStatus: 400, category: 'permanent' },
+  HTTP_ADDRESS_BLOCKED: { httpStatus: 403, category: 'permanent' },
+  HTTP_INVALID_REQUEST: { httpStatus: 400, category: 'permanent' },
+  HTTP_HOST_NOT_FOUND: { httpStatus: 502, category: 'transient' },
+  HTTP_CONNECTION: { httpStatus: 502, category: 'transient' },
+  HTTP_TLS: { httpStatus: 502, category: 'permanent' },
+  HTTP_INVALID_RESPONSE: { httpStatus: 502, category: 'transient' },
+  HTTP_TOO_MANY_REDIRECTS: { httpStatus: 502, category: 'permanent' },
+  HTTP_RESPONSE_TOO_LARGE: { httpStatus: 502, category: 'permanent' },
+  HTTP_TIMEOUT: { httpStatus: 504, category: 'transient' },
+  /** The target answered 4xx (not 429): the request is wrong, retrying cannot help. */
+  HTTP_CLIENT_ERROR: { httpStatus: 502, category: 'permanent' },
+  HTTP_RATE_LIMITED: { httpStatus: 429, category: 'transient' },
+  HTTP_SERVER_ERROR: { httpStatus: 502, category: 'transient' },
   /** A wait node's event did not come within its timeoutMs. */
   WAIT_TIMEOUT: { httpStatus: 504, category: 'permanent' },
   /** A resume brought no token, or the wrong one, for a waiting node. */

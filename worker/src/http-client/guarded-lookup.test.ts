@@ -58,7 +58,7 @@ describe('createGuardedLookup', () => {
     for (const options of [{}, { all: true }, { family: 4 }, { family: 4, all: true }]) {
       const answer = await resolve({ table: { 'evil.test': addresses }, name: 'evil.test', options });
       expect(answer.err).toBeInstanceOf(HttpClientError);
-      expect(answer.err).toMatchObject({ code: 'INVALID_REQUEST', reason: 'address_blocked', category: 'permanent' });
+      expect(answer.err).toMatchObject({ code: 'HTTP_ADDRESS_BLOCKED', reason: 'address_blocked', category: 'permanent' });
       expect(answer.address).toEqual(options.all === true ? [] : '');
     }
   });

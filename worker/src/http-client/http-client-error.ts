@@ -25,17 +25,17 @@ interface Classification {
  * once they exist, only this table changes.
  */
 const CLASSIFICATION: Record<HttpFailureReason, Classification> = {
-  invalid_url: { code: 'INVALID_REQUEST', category: 'permanent' }, // HTTP_INVALID_URL
-  unsupported_protocol: { code: 'INVALID_REQUEST', category: 'permanent' }, // HTTP_INVALID_URL
-  address_blocked: { code: 'INVALID_REQUEST', category: 'permanent' }, // HTTP_ADDRESS_BLOCKED
-  invalid_request: { code: 'INVALID_REQUEST', category: 'permanent' }, // HTTP_INVALID_REQUEST
-  host_not_found: { code: 'DEPENDENCY_UNAVAILABLE', category: 'transient' }, // HTTP_HOST_NOT_FOUND
-  connection_failed: { code: 'DEPENDENCY_UNAVAILABLE', category: 'transient' }, // HTTP_CONNECTION
-  tls_failed: { code: 'DEPENDENCY_UNAVAILABLE', category: 'permanent' }, // HTTP_TLS
-  invalid_response: { code: 'DEPENDENCY_UNAVAILABLE', category: 'transient' }, // HTTP_INVALID_RESPONSE
-  too_many_redirects: { code: 'DEPENDENCY_UNAVAILABLE', category: 'permanent' }, // HTTP_TOO_MANY_REDIRECTS
-  response_too_large: { code: 'PAYLOAD_TOO_LARGE', category: 'permanent' }, // HTTP_RESPONSE_TOO_LARGE
-  timeout: { code: 'NODE_TIMEOUT', category: 'transient' }, // HTTP_TIMEOUT
+  invalid_url: { code: 'HTTP_INVALID_URL', category: 'permanent' },
+  unsupported_protocol: { code: 'HTTP_INVALID_URL', category: 'permanent' },
+  address_blocked: { code: 'HTTP_ADDRESS_BLOCKED', category: 'permanent' },
+  invalid_request: { code: 'HTTP_INVALID_REQUEST', category: 'permanent' },
+  host_not_found: { code: 'HTTP_HOST_NOT_FOUND', category: 'transient' },
+  connection_failed: { code: 'HTTP_CONNECTION', category: 'transient' },
+  tls_failed: { code: 'HTTP_TLS', category: 'permanent' },
+  invalid_response: { code: 'HTTP_INVALID_RESPONSE', category: 'transient' },
+  too_many_redirects: { code: 'HTTP_TOO_MANY_REDIRECTS', category: 'permanent' },
+  response_too_large: { code: 'HTTP_RESPONSE_TOO_LARGE', category: 'permanent' },
+  timeout: { code: 'HTTP_TIMEOUT', category: 'transient' },
   cancelled: { code: 'NODE_CANCELLED', category: 'permanent' },
 };
 

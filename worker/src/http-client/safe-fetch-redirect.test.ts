@@ -76,7 +76,7 @@ describe('following redirects', () => {
     expect(await send({ url: `${server.origin}${chain(3)}`, maxRedirects: 3 })).toMatchObject({ status: 200, url: `${server.origin}/final` });
     const err = await send({ url: `${server.origin}${chain(4)}`, maxRedirects: 3 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HttpClientError);
-    expect(err).toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE', reason: 'too_many_redirects', category: 'permanent' });
+    expect(err).toMatchObject({ code: 'HTTP_TOO_MANY_REDIRECTS', reason: 'too_many_redirects', category: 'permanent' });
     expect(server.requests).toHaveLength(4 + 4);
   });
 
@@ -104,7 +104,7 @@ describe('following redirects', () => {
       res.writeHead(302, { location: 'http://[::1' });
       res.end();
     });
-    await expect(send({ url: server.origin })).rejects.toMatchObject({ code: 'INVALID_REQUEST', reason: 'invalid_url' });
+    await expect(send({ url: server.origin })).rejects.toMatchObject({ code: 'HTTP_INVALID_URL', reason: 'invalid_url' });
     expect(tripwire.attempts).toEqual(['127.0.0.1']);
   });
 });

@@ -130,7 +130,7 @@ describe('response size cap', () => {
       respond(res);
     });
     const err = await failure(send({ url: server.origin, maxResponseBytes: 1_999 }));
-    expect(classOf(err)).toEqual({ code: 'PAYLOAD_TOO_LARGE', reason: 'response_too_large', category: 'permanent' });
+    expect(classOf(err)).toEqual({ code: 'HTTP_RESPONSE_TOO_LARGE', reason: 'response_too_large', category: 'permanent' });
   });
 });
 
@@ -139,7 +139,7 @@ describe('deadline and cancellation', () => {
     const server = await serve(() => undefined);
     const started = Date.now();
     const err = await failure(send({ url: server.origin, timeoutMs: 200 }));
-    expect(classOf(err)).toEqual({ code: 'NODE_TIMEOUT', reason: 'timeout', category: 'transient' });
+    expect(classOf(err)).toEqual({ code: 'HTTP_TIMEOUT', reason: 'timeout', category: 'transient' });
     expect(err.retryable).toBe(true);
     expect(Date.now() - started).toBeLessThan(3_000);
     await vi.waitFor(() => {
@@ -185,7 +185,7 @@ describe('network failures', () => {
     const server = await serve((_req, res) => res.end());
     await server.close();
     const err = await failure(send({ url: server.origin }));
-    expect(classOf(err)).toEqual({ code: 'DEPENDENCY_UNAVAILABLE', reason: 'connection_failed', category: 'transient' });
+    expect(classOf(err)).toEqual({ code: 'HTTP_CONNECTION', reason: 'connection_failed', category: 'transient' });
   });
 
   it('a reset connection is transient', async () => {
@@ -193,12 +193,12 @@ describe('network failures', () => {
       res.socket?.destroy();
     });
     const err = await failure(send({ url: server.origin }));
-    expect(classOf(err)).toEqual({ code: 'DEPENDENCY_UNAVAILABLE', reason: 'connection_failed', category: 'transient' });
+    expect(classOf(err)).toEqual({ code: 'HTTP_CONNECTION', reason: 'connection_failed', category: 'transient' });
   });
 
   it('an unknown host is host_not_found', async () => {
     const err = await failure(send({ url: 'http://nowhere.test/', lookup: stubLookup({}) }));
-    expect(classOf(err)).toEqual({ code: 'DEPENDENCY_UNAVAILABLE', reason: 'host_not_found', category: 'transient' });
+    expect(classOf(err)).toEqual({ code: 'HTTP_HOST_NOT_FOUND', reason: 'host_not_found', category: 'transient' });
   });
 });
 
@@ -215,7 +215,7 @@ describe('invalid requests', () => {
   ])('%j → invalid_request', async (extra) => {
     const server = await serve((_req, res) => res.end());
     const err = await failure(send({ url: server.origin, ...extra }));
-    expect(classOf(err)).toEqual({ code: 'INVALID_REQUEST', reason: 'invalid_request', category: 'permanent' });
+    expect(classOf(err)).toEqual({ code: 'HTTP_INVALID_REQUEST', reason: 'invalid_request', category: 'permanent' });
     expect(server.requests).toEqual([]);
   });
 });

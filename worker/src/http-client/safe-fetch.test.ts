@@ -46,7 +46,7 @@ async function failure(promise: Promise<unknown>): Promise<HttpClientError> {
 
 function expectRefused(err: HttpClientError, target: string): void {
   expect({ code: err.code, reason: err.reason, category: err.category, retryable: err.retryable, target: err.target }).toEqual({
-    code: 'INVALID_REQUEST',
+    code: 'HTTP_ADDRESS_BLOCKED',
     reason: 'address_blocked',
     category: 'permanent',
     retryable: false,
@@ -111,7 +111,7 @@ describe('safeFetch refuses internal IP literals before connecting', () => {
 
   it('stays a permanent error through toWeftError', async () => {
     const err = toWeftError(await failure(get('http://127.0.0.1/')));
-    expect({ code: err.code, category: err.category, retryable: err.retryable }).toEqual({ code: 'INVALID_REQUEST', category: 'permanent', retryable: false });
+    expect({ code: err.code, category: err.category, retryable: err.retryable }).toEqual({ code: 'HTTP_ADDRESS_BLOCKED', category: 'permanent', retryable: false });
   });
 });
 
@@ -149,7 +149,7 @@ describe('safeFetch judges host names on the resolved addresses, at connect time
     async (name) => {
       const lookup = stubLookup({ [name]: ['127.0.0.1'] });
       const err = await failure(get(`http://${name}:${server.port}/`, { lookup }));
-      expect({ code: err.code, reason: err.reason }).toEqual({ code: 'INVALID_REQUEST', reason: 'address_blocked' });
+      expect({ code: err.code, reason: err.reason }).toEqual({ code: 'HTTP_ADDRESS_BLOCKED', reason: 'address_blocked' });
       expect(lookup.calls).toEqual([]);
       expect(tripwire.attempts).toEqual([]);
       expectNothingReachedServers();
@@ -162,14 +162,14 @@ describe('safeFetch speaks http and https only', () => {
     '%s → refused',
     async (url) => {
       const err = await failure(get(url));
-      expect({ code: err.code, reason: err.reason, category: err.category }).toEqual({ code: 'INVALID_REQUEST', reason: 'unsupported_protocol', category: 'permanent' });
+      expect({ code: err.code, reason: err.reason, category: err.category }).toEqual({ code: 'HTTP_INVALID_URL', reason: 'unsupported_protocol', category: 'permanent' });
       expect(tripwire.attempts).toEqual([]);
     },
   );
 
   it.each(['not a url', 'http://', '//127.0.0.1/', 'http://user:pass@public.test/'])('%s → invalid_url', async (url) => {
     const err = await failure(get(url, { lookup: stubLookup({ 'public.test': ['127.0.0.1'] }) }));
-    expect({ code: err.code, reason: err.reason }).toEqual({ code: 'INVALID_REQUEST', reason: 'invalid_url' });
+    expect({ code: err.code, reason: err.reason }).toEqual({ code: 'HTTP_INVALID_URL', reason: 'invalid_url' });
     expect(tripwire.attempts).toEqual([]);
   });
 });
@@ -246,7 +246,7 @@ describe('safeFetch judges every redirect hop again', () => {
   it.each(['ftp://public.test/x', 'file:///etc/passwd'])('refuses a redirect to %s', async (location) => {
     await redirectingTo(location);
     const err = await failure(get(`http://public.test:${server.port}/`, allowedFirstHop()));
-    expect({ code: err.code, reason: err.reason }).toEqual({ code: 'INVALID_REQUEST', reason: 'unsupported_protocol' });
+    expect({ code: err.code, reason: err.reason }).toEqual({ code: 'HTTP_INVALID_URL', reason: 'unsupported_protocol' });
   });
 
   it('refuses a redirect to metadata even when private networks are allowed', async () => {

@@ -244,7 +244,7 @@ describe('http node: statuses', () => {
     });
     const { run } = setup();
     const err = await failure(run(node({ url: `${server.origin}/{{vault.TOKEN}}?q=1`, headers: { Authorization: '{{vault.OTHER}}' } })));
-    expect(err).toMatchObject({ code: 'INVALID_REQUEST', category: 'permanent', retryAfterMs: undefined });
+    expect(err).toMatchObject({ code: 'HTTP_CLIENT_ERROR', category: 'permanent', retryAfterMs: undefined });
     expect(err.message).toContain('404');
     expect(err.message).toContain(`GET ${server.origin} answered 404`);
     expect(err.message).toContain('[secret]');
@@ -262,12 +262,12 @@ describe('http node: statuses', () => {
       res.end('busy');
     });
     const { run } = setup();
-    expect(await failure(run(node({ url: `${server.origin}/503` })))).toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE', category: 'transient', retryAfterMs: 2000 });
+    expect(await failure(run(node({ url: `${server.origin}/503` })))).toMatchObject({ code: 'HTTP_SERVER_ERROR', category: 'transient', retryAfterMs: 2000 });
     const e500 = await failure(run(node({ url: `${server.origin}/500` })));
-    expect(e500).toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE', category: 'transient', retryAfterMs: undefined });
+    expect(e500).toMatchObject({ code: 'HTTP_SERVER_ERROR', category: 'transient', retryAfterMs: undefined });
     expect(e500.retryable).toBe(true);
     expect(e500.message).toContain('500: busy');
-    expect(await failure(run(node({ url: `${server.origin}/429` })))).toMatchObject({ code: 'RATE_LIMITED', category: 'transient', retryAfterMs: HTTP_MAX_RETRY_AFTER_MS });
+    expect(await failure(run(node({ url: `${server.origin}/429` })))).toMatchObject({ code: 'HTTP_RATE_LIMITED', category: 'transient', retryAfterMs: HTTP_MAX_RETRY_AFTER_MS });
     expect(await outcomes()).toEqual({ server_error: 2, rate_limited: 1 });
   });
 
@@ -277,7 +277,7 @@ describe('http node: statuses', () => {
     });
     const { run } = setup();
     const err = await failure(run(node({ url: server.origin, timeoutMs: 150 })));
-    expect(err).toMatchObject({ code: 'NODE_TIMEOUT', category: 'transient' });
+    expect(err).toMatchObject({ code: 'HTTP_TIMEOUT', category: 'transient' });
     expect(await outcomes()).toEqual({ timeout: 1 });
   });
 });
@@ -290,7 +290,7 @@ describe('http node: the address policy', () => {
     const targets = [server.origin, 'http://169.254.169.254/latest/meta-data/', 'http://10.0.0.1/', `http://localhost:${server.port}/`, `http://internal.test:${server.port}/`, 'http://[::1]/', 'http://2130706433/'];
     for (const url of targets) {
       const err = await failure(run(node({ url, headers: { Authorization: '{{vault.TOKEN}}' } })));
-      expect(err, url).toMatchObject({ code: 'INVALID_REQUEST', category: 'permanent' });
+      expect(err, url).toMatchObject({ code: 'HTTP_ADDRESS_BLOCKED', category: 'permanent' });
       expect(err.message, url).toContain('refused');
       expect(err.message).not.toContain(TOKEN);
     }
@@ -307,7 +307,7 @@ describe('http node: the address policy', () => {
     const { run } = setup({ allowPrivate: true, deps: { httpLookup: lookup } });
     expect((await run(node({ url: `http://internal.test:${server.port}/x` }))).output).toMatchObject({ status: 200 });
     const err = await failure(run(node({ url: 'http://169.254.169.254/latest/meta-data/' })));
-    expect(err).toMatchObject({ code: 'INVALID_REQUEST', category: 'permanent' });
+    expect(err).toMatchObject({ code: 'HTTP_ADDRESS_BLOCKED', category: 'permanent' });
     expect(err.message).toContain('metadata');
   });
 
@@ -319,7 +319,7 @@ describe('http node: the address policy', () => {
     });
     const { run } = setup({ allowPrivate: true });
     const err = await failure(run(node({ url: server.origin })));
-    expect(err).toMatchObject({ code: 'INVALID_REQUEST', category: 'permanent' });
+    expect(err).toMatchObject({ code: 'HTTP_ADDRESS_BLOCKED', category: 'permanent' });
     expect(err.message).toContain('169.254.169.254');
     expect(server.requests).toHaveLength(1);
   });
@@ -327,7 +327,7 @@ describe('http node: the address policy', () => {
   it('refuses other schemes coming from a reference at run time', async () => {
     const { run } = setup({ input: { url: 'ftp://files.example.com/x' } });
     const err = await failure(run(node({ url: '{{input.url}}' })));
-    expect(err).toMatchObject({ code: 'INVALID_REQUEST', category: 'permanent' });
+    expect(err).toMatchObject({ code: 'HTTP_INVALID_URL', category: 'permanent' });
     expect(err.message).toContain('only http and https');
     expect(await outcomes()).toEqual({ refused: 1 });
   });

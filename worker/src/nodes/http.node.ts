@@ -99,11 +99,11 @@ export function httpStatusError(input: { node: HttpNode; response: SafeFetchResp
   const retryAfter = parseRetryAfterMs(headers);
   const retryAfterMs = retryAfter === undefined ? undefined : Math.min(retryAfter, HTTP_MAX_RETRY_AFTER_MS);
   const retry = retryAfterMs === undefined ? {} : { retryAfterMs };
-  if (status === 429) return new WeftError('RATE_LIMITED', message, retry);
+  if (status === 429) return new WeftError('HTTP_RATE_LIMITED', message, retry);
   // DEPENDENCY_UNAVAILABLE would re-delay without spending an attempt: a failing target is
   // the node's business, so its attempts count (as for connection failures).
-  if (status >= 500 && status < 600) return new WeftError('DEPENDENCY_UNAVAILABLE', message, { ...retry, category: 'transient' });
-  return new WeftError('INVALID_REQUEST', message);
+  if (status >= 500 && status < 600) return new WeftError('HTTP_SERVER_ERROR', message, retry);
+  return new WeftError('HTTP_CLIENT_ERROR', message);
 }
 
 /**
