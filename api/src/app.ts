@@ -24,6 +24,7 @@ import { flowsRoutes } from './routes/flows.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
 import { metricsRoutes } from './routes/metrics.routes.js';
 import { modelsRoutes } from './routes/models.routes.js';
+import { nodeRunsRoutes } from './routes/node-runs.routes.js';
 import { queuesRoutes } from './routes/queues.routes.js';
 import { secretsRoutes } from './routes/secrets.routes.js';
 import { workspaceSettingsRoutes } from './routes/workspace-settings.routes.js';
@@ -46,6 +47,7 @@ export const ROUTE_PLUGINS: readonly RoutePlugin[] = [
   queuesRoutes,
   // ---- executions and live events (GET /v1/ws, SSE) ----
   executionsRoutes,
+  nodeRunsRoutes,
   deadLettersRoutes,
   eventsRoutes,
 ];

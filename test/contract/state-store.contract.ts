@@ -204,6 +204,47 @@ export function stateStoreContract(name: string, makeStore: () => Promise<StateS
       });
     });
 
+    describe('preset results (single-node runs)', () => {
+      async function startSingle(presetResults: Record<string, NodeResult>) {
+        const executionId = randomUUID();
+        const init = await store.initExecution({
+          executionId, workspaceId: 'ws1', flowId: 'fl1', flowVersion: 2, input: { topic: 't' }, nodes: graph(['summary'], []), at: AT, presetResults,
+        });
+        return { executionId, init };
+      }
+
+      it('are read by startNode like upstream results, without counting as nodes or emitting events', async () => {
+        const research = { ...completed('newest research'), usage: { promptTokens: 3, completionTokens: 4, totalTokens: 7, reasoningTokens: 0, cachedTokens: 0 } };
+        const { executionId, init } = await startSingle({ research, other: completed(['x', { y: [] }]) });
+        expect(init).toMatchObject({ created: true, status: 'running', ready: ['summary'] });
+        expect(types(init.events)).toEqual(['execution.started']);
+        const started = await store.startNode({ executionId, nodeId: 'summary', attempt: 1, workerId: 'w1', at: LATER, readResultsOf: ['research', 'other', 'absent'] });
+        expect(started.kind).toBe('started');
+        if (started.kind !== 'started') return;
+        expect(started.results).toEqual({ research, other: completed(['x', { y: [] }]) });
+        // Only the single node is part of the execution: the commit of it ends the execution.
+        expect(Object.keys((await store.getExecution(executionId))?.nodes ?? {})).toEqual(['summary']);
+        const done = await commit(executionId, 'summary', { takes: [] });
+        expect(done).toMatchObject({ committed: true, ready: [], finished: true, executionStatus: 'completed' });
+        const hot = await store.getExecution(executionId);
+        expect(Object.keys(hot?.nodes ?? {})).toEqual(['summary']);
+        expect(types(await fx.events.replay(executionId))).toEqual(['execution.started', 'node.started:summary', 'node.completed:summary', 'execution.completed']);
+      });
+
+      it('ignores a preset for a node of the graph, and a redelivered init writes no preset', async () => {
+        const { executionId } = await startSingle({ summary: completed('stale'), research: completed('r1') });
+        const hot = await store.getExecution(executionId);
+        expect(hot?.nodes.summary).toMatchObject({ status: 'queued', result: null });
+        const again = await store.initExecution({
+          executionId, workspaceId: 'ws1', flowId: 'fl1', flowVersion: 2, input: null, nodes: graph(['summary'], []), at: LATER,
+          presetResults: { research: completed('r2') },
+        });
+        expect(again).toEqual({ created: false, status: 'running', ready: ['summary'], events: [] });
+        const started = await store.startNode({ executionId, nodeId: 'summary', attempt: 1, workerId: 'w1', at: LATER, readResultsOf: ['research'] });
+        expect(started.kind === 'started' ? started.results : null).toEqual({ research: completed('r1') });
+      });
+    });
+
     describe('startNode', () => {
       it('marks the node running and returns the input and the requested upstream results', async () => {
         const { executionId } = await start(graph(['a', 'b', 'c'], [['a', 'c'], ['b', 'c']]), { topic: 'x', n: [1, 2] });

@@ -4,12 +4,9 @@
  */
 import type { FlowRecord, FlowsRepo } from '@weft/db/repos';
 import { WeftError } from '@weft/shared/errors';
-import { ancestorsOf, buildFlowGraph, hotGraphNodes, nodeReferences, nodeTypeSpec, type FlowGraph, type FlowNode } from '@weft/shared/flow';
+import { buildFlowGraph, hotGraphNodes, nodeReads, nodeTypeSpec, type FlowGraph, type FlowNode } from '@weft/shared/flow';
 import type { HotGraphNode } from '@weft/shared/ports';
 import { withOutEdges } from './nodes/out-edges.js';
-
-/** Types whose JSONata expression sees every upstream output (`nodes.<id>`), skipped ones as null. */
-const READS_ALL_ANCESTORS: ReadonlySet<FlowNode['type']> = new Set(['transform', 'condition', 'switch']);
 
 export interface CompiledFlow {
   record: FlowRecord;
@@ -28,10 +25,7 @@ export function compileFlow(record: FlowRecord): CompiledFlow {
     nodeTypeSpec(n.type)?.branching === true ? withOutEdges(n, record.edges.filter((e) => e.from === n.id)) : n,
   ]));
   const reads = new Map<string, string[]>();
-  for (const node of record.nodes) {
-    // JSONata sees every upstream output (`nodes.<id>`); templates only what they name.
-    reads.set(node.id, READS_ALL_ANCESTORS.has(node.type) ? [...ancestorsOf(graph, node.id)] : nodeReferences(node));
-  }
+  for (const node of record.nodes) reads.set(node.id, nodeReads(graph, node));
   return { record, graph, nodes, hotNodes: hotGraphNodes(record), reads };
 }
 

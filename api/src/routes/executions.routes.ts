@@ -1,14 +1,15 @@
 /** Executions (api.md, "Executions"): start, read, list. */
 import { TERMINAL_EXECUTION_STATUSES, EXECUTION_STATUSES } from '@weft/shared/engine';
-import { WeftError, toWeftError } from '@weft/shared/errors';
+import { WeftError } from '@weft/shared/errors';
 import { timingSafeEqual } from 'node:crypto';
-import { executionJob, nodeJobId, resumeJobId } from '@weft/shared/jobs';
+import { nodeJobId, resumeJobId } from '@weft/shared/jobs';
 import { hashResumeToken } from '@weft/worker/control';
 import { QUEUES } from '@weft/shared/ports';
 import { Type } from 'typebox';
 import type { RoutePlugin } from '../fastify-types.js';
 import { conflict, notFound } from '../plugins/error-handler.plugin.js';
 import { DEFAULT_PAGE_LIMIT, IdParamsSchema, PageQuerySchema, Uuid, errorResponses } from '../schemas/common-schemas.js';
+import { enqueueExecution } from '../services/enqueue-execution.js';
 import { loadExecutionView, summaryView } from '../services/execution-view.js';
 
 const StartBody = Type.Object(
@@ -67,38 +68,8 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
         idempotencyKey: request.headers['idempotency-key'] ?? null,
         maxCostUsd: body.maxCostUsd ?? null,
       });
-      // Register the waiter before enqueueing so a fast execution cannot end unseen.
-      const waiter = body.wait ? app.hub.waitForEnd({ workspaceId, executionId: execution.id, timeoutMs: body.timeoutMs ?? 30_000 }) : null;
-      try {
-        if (created) {
-          await deps.events.publish({
-            type: 'execution.queued', executionId: execution.id, flowId: flow.id, workspaceId,
-            at: execution.createdAt.toISOString(), data: { flowVersion: flow.version },
-          });
-        }
-        // Also for an idempotent replay of a still-queued execution: heals a crash between
-        // the insert and the enqueue (the job id dedupes).
-        if (execution.status === 'queued') await deps.queue.add(executionJob({ executionId: execution.id, workspaceId }));
-      } catch (err) {
-        waiter?.cancel();
-        log.error({ err, executionId: execution.id }, 'execution stored but not enqueued');
-        throw new WeftError('DEPENDENCY_UNAVAILABLE', 'the queue is unavailable; retry with the same Idempotency-Key', { cause: toWeftError(err), retryAfterMs: 1000 });
-      }
-      if (created) {
-        deps.metrics.executionsTotal.inc({ status: 'queued' });
-        log.info({ executionId: execution.id, flowId: flow.id, flowVersion: flow.version }, 'execution queued');
-      }
-
-      if (waiter) {
-        const alreadyOver = TERMINAL_EXECUTION_STATUSES.has(execution.status);
-        const ended = alreadyOver || (await waiter.done);
-        if (alreadyOver) waiter.cancel();
-        if (ended) {
-          const view = await loadExecutionView({ repos, state: deps.state, workspaceId, executionId: execution.id });
-          if (view && TERMINAL_EXECUTION_STATUSES.has(view.status)) return reply.code(200).send(view);
-        }
-      }
-      return reply.code(202).send({ executionId: execution.id, status: execution.status });
+      const answer = await enqueueExecution({ deps, hub: app.hub, log, execution, created, waitTimeoutMs: body.wait ? body.timeoutMs ?? 30_000 : null });
+      return reply.code(answer.code).send(answer.body);
     },
   );
 
@@ -158,8 +129,8 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
     const result = await deps.state.cancelExecution({ executionId, at: at.toISOString() });
     switch (result.kind) {
       case 'ended':
-        if (result.status !== 'cancelled') throw conflict(`execution ${executionId} is already ${result.status}`);
-        break;
+        // Hot state is ahead of the record (the flusher has not written the end yet).
+        throw conflict(`execution ${executionId} is already ${result.status}`);
       case 'missing':
         // Never started (or its hot state is gone): the record is the whole truth.
         if (row.status !== 'queued') {

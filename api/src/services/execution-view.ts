@@ -4,6 +4,7 @@
  */
 import type { ExecutionRow, NodeRunRow, Repos } from '@weft/db/repos';
 import {
+  executedTopology,
   executionOutput,
   sumCost,
   sumUsage,
@@ -96,7 +97,8 @@ export async function loadExecutionView(input: {
   const row = await input.repos.executions.get({ workspaceId: input.workspaceId, executionId: input.executionId });
   if (!row) return null;
   const flow = await input.repos.flows.getVersion(row.flowId, row.flowVersion);
-  const nodeOrder = flow ? flow.nodes.map((n) => n.id) : [];
+  // A single-node run shows that node alone; its upstream results were inputs, not runs.
+  const nodeOrder = row.singleNodeId === null ? (flow ? flow.nodes.map((n) => n.id) : []) : [row.singleNodeId];
   const view = summaryView(row);
 
   const hot: HotExecution | null = TERMINAL_EXECUTION_STATUSES.has(row.status) ? null : await input.state.getExecution(row.id);
@@ -126,7 +128,7 @@ export async function loadExecutionView(input: {
   view.finishedAt = hot.finishedAt;
   view.usage = sumUsage(all);
   view.cost = sumCost(all);
-  if (hot.status === 'completed' && flow) view.output = executionOutput(flow, results);
+  if (hot.status === 'completed' && flow) view.output = executionOutput(executedTopology(flow, new Set(nodeOrder)), results);
   if (hot.status === 'failed') {
     const failed = Object.entries(results).find(([id, r]) => r.status === 'failed' && flow?.nodes.find((n) => n.id === id)?.onError !== 'continue');
     if (failed?.[1].error) view.error = { ...failed[1].error, nodeId: failed[0] };

@@ -1,5 +1,5 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm';
-import type { Cost, ExecutionStatus, Usage } from '@weft/shared/engine';
+import type { Cost, ExecutionStatus, NodeResult, Usage } from '@weft/shared/engine';
 import { WeftError } from '@weft/shared/errors';
 import { isUuid, newId } from '@weft/shared/ids';
 import { executions } from '../schema/index.js';
@@ -29,6 +29,8 @@ function toRow(r: ExecutionDbRow): ExecutionRow {
     cost: r.cost ?? null,
     idempotencyKey: r.idempotencyKey,
     maxCostUsd: r.maxCostUsd,
+    singleNodeId: r.singleNodeId,
+    presetResults: r.presetResults ?? null,
     createdAt: r.createdAt,
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
@@ -45,6 +47,8 @@ export class PgExecutionsRepo implements ExecutionsRepo {
     input: unknown;
     idempotencyKey?: string | null;
     maxCostUsd?: number | null;
+    singleNodeId?: string | null;
+    presetResults?: Record<string, NodeResult> | null;
   }): Promise<{ execution: ExecutionRow; created: boolean }> {
     const key = input.idempotencyKey ?? null;
     for (let attempt = 0; attempt < MAX_CREATE_ATTEMPTS; attempt++) {
@@ -60,6 +64,8 @@ export class PgExecutionsRepo implements ExecutionsRepo {
           input: input.input ?? null,
           idempotencyKey: key,
           maxCostUsd: input.maxCostUsd ?? null,
+          singleNodeId: input.singleNodeId ?? null,
+          presetResults: input.presetResults ?? null,
           createdAt: now,
           updatedAt: now,
         })

@@ -1,4 +1,4 @@
-import { and, asc, eq, getTableColumns, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm';
 import { isUuid } from '@weft/shared/ids';
 import { nodeRuns } from '../schema/index.js';
 import type { WeftDb } from './db.js';
@@ -92,5 +92,20 @@ export class PgNodeRunsRepo implements NodeRunsRepo {
       .orderBy(descNullsLast(nodeRuns.finishedAt))
       .limit(Math.max(1, Math.floor(input.limit)));
     return rows.map(toRow);
+  }
+
+  async latestCompleted(input: { workspaceId: string; flowId: string; nodeIds: readonly string[] }): Promise<Map<string, NodeRunRow>> {
+    if (!isUuid(input.flowId) || input.nodeIds.length === 0) return new Map();
+    const rows = await this.db
+      .selectDistinctOn([nodeRuns.nodeId])
+      .from(nodeRuns)
+      .where(and(
+        eq(nodeRuns.flowId, input.flowId),
+        eq(nodeRuns.workspaceId, input.workspaceId),
+        inArray(nodeRuns.nodeId, [...input.nodeIds]),
+        eq(nodeRuns.status, 'completed'),
+      ))
+      .orderBy(asc(nodeRuns.nodeId), descNullsLast(nodeRuns.finishedAt));
+    return new Map(rows.map((r) => [r.nodeId, toRow(r)]));
   }
 }

@@ -2,7 +2,7 @@
  * The database contract used by the api and the worker. Implemented over drizzle-orm for
  * both node-postgres and PGlite (same schema, same migrations).
  */
-import type { Cost, ExecutionStatus, NodeError, NodeStatus, Usage } from '@weft/shared/engine';
+import type { Cost, ExecutionStatus, NodeError, NodeResult, NodeStatus, Usage } from '@weft/shared/engine';
 import type { FlowDefinition, LlmProviderName } from '@weft/shared/flow';
 
 export interface Page<T> {
@@ -113,6 +113,10 @@ export interface ExecutionRow {
   cost: Cost | null;
   idempotencyKey: string | null;
   maxCostUsd: number | null;
+  /** Set for a single-node run: the one node this execution runs. */
+  singleNodeId: string | null;
+  /** A single-node run's upstream results, preset in hot state (node id → result). */
+  presetResults: Record<string, NodeResult> | null;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -130,6 +134,8 @@ export interface ExecutionsRepo {
     input: unknown;
     idempotencyKey?: string | null;
     maxCostUsd?: number | null;
+    singleNodeId?: string | null;
+    presetResults?: Record<string, NodeResult> | null;
   }): Promise<{ execution: ExecutionRow; created: boolean }>;
   get(input: { workspaceId: string; executionId: string }): Promise<ExecutionRow | null>;
   /** For workers: no workspace scoping. */
@@ -182,6 +188,8 @@ export interface NodeRunsRepo {
   listByExecution(executionId: string): Promise<NodeRunRow[]>;
   /** A node's run history across the flow's executions, newest finished first. */
   listByNode(input: { workspaceId: string; flowId: string; nodeId: string; limit: number }): Promise<NodeRunRow[]>;
+  /** For each of `nodeIds`, its newest completed run in the flow (any execution), by finished_at; absent when none. */
+  latestCompleted(input: { workspaceId: string; flowId: string; nodeIds: readonly string[] }): Promise<Map<string, NodeRunRow>>;
 }
 
 export interface ModelPrice {

@@ -1,5 +1,5 @@
 import { index, integer, jsonb, numeric, pgTable, primaryKey, text, unique, uuid } from 'drizzle-orm/pg-core';
-import type { Cost, ExecutionStatus, NodeError, NodeStatus, Usage } from '@weft/shared/engine';
+import type { Cost, ExecutionStatus, NodeError, NodeResult, NodeStatus, Usage } from '@weft/shared/engine';
 import { timestamptz } from './columns.js';
 import { flows } from './flows.js';
 import { workspaces } from './workspaces.js';
@@ -28,6 +28,10 @@ export const executions = pgTable(
     /** Unique per workspace (NULLs are distinct); cleared when a key is reused after 24 h. */
     idempotencyKey: text('idempotency_key'),
     maxCostUsd: numeric('max_cost_usd', { mode: 'number' }),
+    /** Set for a single-node run: the one node this execution runs. */
+    singleNodeId: text('single_node_id'),
+    /** A single-node run's upstream results (node id → NodeResult), read by its templates. */
+    presetResults: jsonb('preset_results').$type<Record<string, NodeResult>>(),
     createdAt: timestamptz('created_at').notNull().defaultNow(),
     startedAt: timestamptz('started_at'),
     finishedAt: timestamptz('finished_at'),

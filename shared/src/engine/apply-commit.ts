@@ -60,6 +60,8 @@ export interface ExecutionState {
   taken: ReadonlyMap<string, number>;
   /** Every node of the graph has an entry (leaves: empty). */
   children: ReadonlyMap<string, readonly string[]>;
+  /** Ids of preset results (InitExecutionInput.presetResults): read by nodes, not part of the execution. */
+  presets: readonly string[];
 }
 
 /** A port result whose events are still drafts: the event bus assigns the ids. */
@@ -162,6 +164,7 @@ export function applyInit(state: ExecutionState | undefined, input: InitExecutio
   const pending = new Map<string, number>();
   const children = new Map<string, readonly string[]>();
   const ready: string[] = [];
+  const presets = presetEntries(input);
   for (const node of input.nodes) {
     const root = node.parentCount === 0;
     statuses.set(node.id, root ? queuedStatus() : pendingStatus());
@@ -181,13 +184,20 @@ export function applyInit(state: ExecutionState | undefined, input: InitExecutio
     total: input.nodes.length,
     remaining: input.nodes.length,
     statuses,
-    results: new Map(),
+    results: new Map(presets),
     pending,
     taken: new Map(),
     children,
+    presets: presets.map(([id]) => id),
   };
   const started = draft(next, { type: 'execution.started', at: input.at, data: executionStartedData(input.flowVersion) });
   return { state: next, outcome: { created: true, status: 'running', ready, events: [started] } };
+}
+
+/** The preset results that apply: those of ids outside the graph, in a stable order. */
+export function presetEntries(input: Pick<InitExecutionInput, 'nodes' | 'presetResults'>): Array<[string, NodeResult]> {
+  const graph = new Set(input.nodes.map((n) => n.id));
+  return Object.entries(input.presetResults ?? {}).filter(([id]) => !graph.has(id));
 }
 
 /** Marks a node running, unless the execution or the node is already over. */
@@ -428,7 +438,9 @@ export function toHotExecution(view: ExecutionView): HotExecution {
       ...(entry.tokenHash === undefined ? {} : { waitTokenHash: entry.tokenHash }),
     };
   }
+  const presets = new Set(view.presets);
   for (const [id, result] of view.results) {
+    if (presets.has(id)) continue;
     nodes[id] = { status: result.status, attempts: result.attempts, startedAt: result.startedAt, workerId: result.workerId, result };
   }
   return {

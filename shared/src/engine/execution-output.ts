@@ -25,3 +25,20 @@ export function executionOutput(
   }
   return output;
 }
+
+/**
+ * The part of a flow an execution ran: the nodes in `nodeIds` and the edges between them, and
+ * `output` only when it is one of them. The whole flow for a plain execution; for a single-node
+ * run that node alone, so its output is `{ <nodeId>: output }`.
+ */
+export function executedTopology(
+  flow: FlowTopology & { output?: string },
+  nodeIds: ReadonlySet<string>,
+): FlowTopology & { output?: string } {
+  if (flow.nodes.every((n) => nodeIds.has(n.id))) return flow;
+  return {
+    nodes: flow.nodes.filter((n) => nodeIds.has(n.id)),
+    edges: flow.edges.filter((e) => nodeIds.has(e.from) && nodeIds.has(e.to)),
+    ...(flow.output !== undefined && nodeIds.has(flow.output) ? { output: flow.output } : {}),
+  };
+}

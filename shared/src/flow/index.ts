@@ -16,4 +16,5 @@ export * from './flow-graph.js';
 export * from './topological-order.js';
 export * from './hot-graph-nodes.js';
 export * from './node-references.js';
+export * from './node-reads.js';
 export * from './validate-flow.js';

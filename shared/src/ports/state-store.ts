@@ -17,6 +17,13 @@ export interface InitExecutionInput {
   input: unknown;
   nodes: HotGraphNode[];
   at: string;
+  /**
+   * Results of nodes outside `nodes` that the graph's templates read (a single-node run's
+   * upstream outputs from earlier executions). Stored with the results so startNode finds them,
+   * but not part of the execution: not counted, no events, left out of getExecution. Ids that
+   * are in `nodes` are ignored.
+   */
+  presetResults?: Record<string, NodeResult>;
 }
 
 export interface InitExecutionResult {

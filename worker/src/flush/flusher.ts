@@ -5,7 +5,7 @@
  * confirmed the final execution row.
  */
 import type { NodeRunRow, Repos } from '@weft/db/repos';
-import { executionOutput, sumCost, sumUsage, TERMINAL_NODE_STATUSES, type NodeResult } from '@weft/shared/engine';
+import { executedTopology, executionOutput, sumCost, sumUsage, TERMINAL_NODE_STATUSES, type NodeResult } from '@weft/shared/engine';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
 import type { FlushRecord, StateStore } from '@weft/shared/ports';
@@ -135,7 +135,8 @@ export class Flusher {
     await this.deps.repos.executions.finalize({
       executionId,
       status: hot.status,
-      output: hot.status === 'completed' ? executionOutput(flow.record, results) : null,
+      // A single-node run's hot state holds that node alone: its output is that node's.
+      output: hot.status === 'completed' ? executionOutput(executedTopology(flow.record, new Set(Object.keys(hot.nodes))), results) : null,
       error: failedNode?.[1].error ? { ...failedNode[1].error, nodeId: failedNode[0] } : null,
       usage: sumUsage(all),
       cost: sumCost(all),

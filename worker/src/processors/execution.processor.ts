@@ -3,14 +3,14 @@
  * The api commits the execution row before enqueueing, but a replica may lag: a row that is
  * not visible yet is a transient error (retried), never a failure.
  */
-import type { Repos } from '@weft/db/repos';
+import type { ExecutionRow, Repos } from '@weft/db/repos';
 import { TERMINAL_EXECUTION_STATUSES } from '@weft/shared/engine';
 import { WeftError } from '@weft/shared/errors';
 import type { ExecutionJobData } from '@weft/shared/jobs';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
-import type { JobHandler, JobQueue, StateStore } from '@weft/shared/ports';
-import type { FlowCache } from '../flow-cache.js';
+import type { InitExecutionInput, JobHandler, JobQueue, StateStore } from '@weft/shared/ports';
+import type { CompiledFlow, FlowCache } from '../flow-cache.js';
 import { childJobs } from './node.processor.js';
 
 export interface ExecutionProcessorDeps {
@@ -41,12 +41,12 @@ export function createExecutionProcessor(deps: ExecutionProcessorDeps): JobHandl
       flowId: row.flowId,
       flowVersion: row.flowVersion,
       input: row.input,
-      nodes: flow.hotNodes,
+      ...hotGraphOf(flow, row),
       at: now.toISOString(),
     });
     if (init.created) {
       deps.metrics.executionsTotal.inc({ status: 'running' });
-      log.info({ flowId: row.flowId, flowVersion: row.flowVersion, roots: init.ready }, 'execution started');
+      log.info({ flowId: row.flowId, flowVersion: row.flowVersion, singleNodeId: row.singleNodeId, roots: init.ready }, 'execution started');
     }
     if (init.status !== 'running') return;
     if (init.created) {
@@ -64,4 +64,16 @@ export function createExecutionProcessor(deps: ExecutionProcessorDeps): JobHandl
       await deps.queue.addBulk(childJobs(template, init.ready, flow.nodes));
     }
   };
+}
+
+/**
+ * The hot graph of an execution: the whole flow, or for a single-node run that node alone (no
+ * parents, no children) with its upstream results preset from the row.
+ */
+export function hotGraphOf(flow: CompiledFlow, row: Pick<ExecutionRow, 'singleNodeId' | 'presetResults'>): Pick<InitExecutionInput, 'nodes' | 'presetResults'> {
+  if (row.singleNodeId === null) return { nodes: flow.hotNodes };
+  if (!flow.nodes.has(row.singleNodeId)) {
+    throw new WeftError('FLOW_VERSION_NOT_FOUND', `node '${row.singleNodeId}' is not in flow ${flow.record.id} v${flow.record.version}`);
+  }
+  return { nodes: [{ id: row.singleNodeId, parentCount: 0, children: [] }], presetResults: row.presetResults ?? {} };
 }

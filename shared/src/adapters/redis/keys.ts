@@ -16,9 +16,9 @@ export interface ExecutionKeys {
 export function executionKeys(prefix: string, executionId: string): ExecutionKeys {
   const base = `${prefix}:{${executionId}}`;
   return {
-    /** hash: workspaceId, flowId, flowVersion, status, input, startedAt, finishedAt, total, remaining */
+    /** hash: workspaceId, flowId, flowVersion, status, input, startedAt, finishedAt, total, remaining, presets (JSON ids) */
     meta: `${base}:meta`,
-    /** hash: nodeId → NodeResult JSON (present only once the node is terminal) */
+    /** hash: nodeId → NodeResult JSON (present only once the node is terminal; also preset results) */
     results: `${base}:results`,
     /** hash: nodeId → JSON {status, attempts, startedAt, workerId} for non-terminal nodes */
     status: `${base}:status`,

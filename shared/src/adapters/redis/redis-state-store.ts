@@ -7,6 +7,7 @@ import {
   nodeSkippedData,
   nodeStartedData,
   pendingStatus,
+  presetEntries,
   queuedStatus,
   runningStatus,
   skippedResult,
@@ -76,10 +77,12 @@ export class RedisStateStore implements StateStore {
   async initExecution(input: InitExecutionInput): Promise<InitExecutionResult> {
     const nodeArgs: string[] = [];
     for (const node of input.nodes) nodeArgs.push(node.id, String(node.parentCount), JSON.stringify(node.children));
+    const presets = presetEntries(input);
+    const presetArgs = presets.flatMap(([id, result]) => [id, JSON.stringify(result)]);
     const reply = asArray(await this.scripts.weftInitExecution(this.keyList(input.executionId), [
       input.executionId, input.workspaceId, input.flowId, input.flowVersion, JSON.stringify(input.input ?? null), input.at,
       eventsChannel(this.prefix, input.workspaceId), EVENT_STREAM_MAXLEN, JSON.stringify(executionStartedData(input.flowVersion)),
-      JSON.stringify(queuedStatus()), JSON.stringify(pendingStatus()), ...nodeArgs,
+      JSON.stringify(queuedStatus()), JSON.stringify(pendingStatus()), JSON.stringify(presets.map(([id]) => id)), ...presetArgs, ...nodeArgs,
     ]));
     return {
       created: asFlag(reply[0]),
@@ -222,6 +225,8 @@ export class RedisStateStore implements StateStore {
       finishedAt: meta.finishedAt ?? null,
       statuses,
       results,
+      // Absent in hot state written before presets existed.
+      presets: meta.presets === undefined ? [] : (parseJson(meta.presets) as string[]),
     });
   }
 

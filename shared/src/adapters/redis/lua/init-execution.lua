@@ -9,13 +9,17 @@
   ARGV[5] input JSON    ARGV[6] at            ARGV[7] channel  ARGV[8] stream MAXLEN
   ARGV[9] execution.started data JSON
   ARGV[10] queued status JSON (roots)         ARGV[11] pending status JSON (other nodes)
-  ARGV[12..] per node, 3 values: id, parentCount, children JSON array
+  ARGV[12] preset result ids, JSON array (K ids, none of them a graph node)
+  ARGV[13..12+2K] per preset, 2 values: id, NodeResult JSON
+  ARGV[13+2K..] per node, 3 values: id, parentCount, children JSON array
 
   Returns { created (1|0), execution status, ready root ids, events (JSON with id) }
 ]]
 --- @include "includes/append-event.lua"
 
-local FIRST_NODE = 12
+local presetIds = cjson.decode(ARGV[12])
+local FIRST_PRESET = 13
+local FIRST_NODE = FIRST_PRESET + 2 * #presetIds
 
 if redis.call('EXISTS', KEYS[1]) == 1 then
   local ready = {}
@@ -29,7 +33,13 @@ end
 
 local total = (#ARGV - FIRST_NODE + 1) / 3
 redis.call('HSET', KEYS[1], 'workspaceId', ARGV[2], 'flowId', ARGV[3], 'flowVersion', ARGV[4],
-  'status', 'running', 'input', ARGV[5], 'startedAt', ARGV[6], 'total', total, 'remaining', total)
+  'status', 'running', 'input', ARGV[5], 'startedAt', ARGV[6], 'total', total, 'remaining', total,
+  'presets', ARGV[12])
+
+-- Presets are results nodes read, not nodes of this execution: not counted, no events.
+for i = FIRST_PRESET, FIRST_NODE - 1, 2 do
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+end
 
 -- One HSET per node rather than one per hash: unpack() of a large graph would overflow Lua's stack.
 local ready = {}

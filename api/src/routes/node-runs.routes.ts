@@ -1,0 +1,142 @@
+/**
+ * Single-node runs (api.md, "Executions"): run one node of a flow with its upstream results
+ * taken from the newest completed runs of those nodes, and list a node's run history.
+ */
+import type { NodeRunRow } from '@weft/db/repos';
+import type { NodeResult } from '@weft/shared/engine';
+import { buildFlowGraph, nodeReads } from '@weft/shared/flow';
+import { Type } from 'typebox';
+import type { RoutePlugin } from '../fastify-types.js';
+import { conflict, notFound } from '../plugins/error-handler.plugin.js';
+import { Uuid, errorResponses } from '../schemas/common-schemas.js';
+import { enqueueExecution } from '../services/enqueue-execution.js';
+
+const NodeParams = Type.Object({ id: Uuid, nodeId: Type.String({ minLength: 1, maxLength: 64 }) });
+
+const RunBody = Type.Object(
+  {
+    input: Type.Optional(Type.Unknown({ description: 'Available to templates as {{input.…}}' })),
+    wait: Type.Optional(Type.Boolean({ description: 'Answer with the finished execution (200) if it ends within timeoutMs' })),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 120_000, default: 30_000 })),
+  },
+  { additionalProperties: false },
+);
+
+const HistoryQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })) });
+
+const DEFAULT_HISTORY_LIMIT = 10;
+
+const RunItem = Type.Object({
+  executionId: Type.String(),
+  status: Type.String(),
+  attempts: Type.Integer(),
+  provider: Type.Union([Type.String(), Type.Null()]),
+  model: Type.Union([Type.String(), Type.Null()]),
+  usage: Type.Unknown(),
+  cost: Type.Unknown(),
+  startedAt: Type.Union([Type.String(), Type.Null()]),
+  finishedAt: Type.Union([Type.String(), Type.Null()]),
+  runtimeMs: Type.Union([Type.Integer(), Type.Null()]),
+  error: Type.Unknown(),
+});
+
+const Accepted = Type.Object({ executionId: Type.String(), status: Type.String() });
+const ExecutionSchema = Type.Object({ id: Type.String(), status: Type.String() }, { additionalProperties: true, description: 'An execution (api.md)' });
+
+/** A stored completed run as the result a node's templates read. */
+function presetFromRun(run: NodeRunRow, fallbackAt: Date): NodeResult {
+  return {
+    status: 'completed',
+    output: run.output,
+    error: null,
+    usage: run.usage,
+    cost: run.cost,
+    attempts: run.attempts,
+    input: run.input,
+    provider: run.provider,
+    model: run.model,
+    workerId: run.workerId,
+    startedAt: run.startedAt?.toISOString() ?? null,
+    finishedAt: (run.finishedAt ?? fallbackAt).toISOString(),
+    runtimeMs: run.runtimeMs,
+  };
+}
+
+export const nodeRunsRoutes: RoutePlugin = (app, { deps }) => {
+  const { repos } = deps.database;
+  const log = deps.logger.child({ component: 'node-runs' });
+
+  app.post(
+    '/v1/flows/:id/nodes/:nodeId/runs',
+    {
+      schema: {
+        tags: ['executions'],
+        summary: 'Run one node, its references filled from the newest completed outputs of its upstream nodes',
+        params: NodeParams,
+        body: Type.Optional(RunBody),
+        response: { 200: ExecutionSchema, 202: Accepted, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { workspaceId } = request;
+      const { id: flowId, nodeId } = request.params;
+      const body = request.body ?? {};
+      const flow = await repos.flows.get({ workspaceId, flowId });
+      if (!flow) throw notFound(`flow ${flowId}`);
+      const node = flow.nodes.find((n) => n.id === nodeId);
+      if (!node) throw notFound(`node '${nodeId}' of flow ${flowId}`);
+
+      const reads = nodeReads(buildFlowGraph(flow), node);
+      const latest = await repos.nodeRuns.latestCompleted({ workspaceId, flowId: flow.id, nodeIds: reads });
+      const missing = reads.filter((id) => !latest.has(id));
+      if (missing.length > 0) {
+        log.info({ flowId: flow.id, nodeId, missing }, 'single-node run refused: upstream never completed');
+        throw conflict(
+          `node '${nodeId}' reads ${missing.map((id) => `'${id}'`).join(', ')}, which never completed in this flow`,
+          missing.map((id) => ({ path: `/nodes/${id}`, message: 'never completed' })),
+        );
+      }
+      const now = deps.clock();
+      const presetResults = Object.fromEntries([...latest].map(([id, run]) => [id, presetFromRun(run, now)]));
+      const { execution, created } = await repos.executions.create({
+        workspaceId,
+        flowId: flow.id,
+        flowVersion: flow.version,
+        input: body.input ?? null,
+        singleNodeId: nodeId,
+        presetResults,
+      });
+      const answer = await enqueueExecution({ deps, hub: app.hub, log, execution, created, waitTimeoutMs: body.wait ? body.timeoutMs ?? 30_000 : null });
+      return reply.code(answer.code).send(answer.body);
+    },
+  );
+
+  app.get(
+    '/v1/flows/:id/nodes/:nodeId/runs',
+    {
+      schema: {
+        tags: ['executions'],
+        summary: "A node's run history across the flow's executions, newest first",
+        params: NodeParams,
+        querystring: HistoryQuery,
+        response: { 200: Type.Object({ items: Type.Array(RunItem) }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { workspaceId } = request;
+      const { id: flowId, nodeId } = request.params;
+      const flow = await repos.flows.get({ workspaceId, flowId });
+      if (!flow) throw notFound(`flow ${flowId}`);
+      if (!flow.nodes.some((n) => n.id === nodeId)) throw notFound(`node '${nodeId}' of flow ${flowId}`);
+      const runs = await repos.nodeRuns.listByNode({ workspaceId, flowId: flow.id, nodeId, limit: request.query.limit ?? DEFAULT_HISTORY_LIMIT });
+      return {
+        items: runs.map((r) => ({
+          executionId: r.executionId, status: r.status, attempts: r.attempts, provider: r.provider, model: r.model,
+          usage: r.usage, cost: r.cost, startedAt: r.startedAt?.toISOString() ?? null, finishedAt: r.finishedAt?.toISOString() ?? null,
+          runtimeMs: r.runtimeMs, error: r.error,
+        })),
+      };
+    },
+  );
+  return Promise.resolve();
+};
