@@ -3,55 +3,39 @@
  * (architecture.md, lifecycle step 4). The api and a worker run on a Postgres of this test's
  * own, which is stopped while an execution is in flight and started again afterwards.
  */
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
 import { apiClient } from '../helpers/http.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-services.js';
-import { freePort, startWeftProcess, waitForHttp, type WeftProcess } from '../helpers/processes.js';
+import type { WeftProcess } from '../helpers/processes.js';
+import { startDistributedStack, type DistributedStack } from '../helpers/stack.js';
 import { uniqueId } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { connectWs } from '../helpers/ws-client.js';
 import { createFlow, wsUrl, type Target } from '../e2e/scenarios.js';
 
-const ADMIN = 'outage-admin-token-0123456789';
 
 describe('Postgres outage during an execution', () => {
   let postgres: PrivatePostgres;
   let mock: MockLlm;
-  const procs: WeftProcess[] = [];
+  let stack: DistributedStack;
+  let procs: WeftProcess[] = [];
   let target: Target;
 
   beforeAll(async () => {
     postgres = await startPrivatePostgres();
     mock = await startMockLlm({ port: 0, host: '127.0.0.1' });
-    const env = {
-      REDIS_URL: inject('redisUrl'),
-      DATABASE_URL: postgres.url,
-      WEFT_REDIS_PREFIX: `wt${uniqueId()}`,
-      WEFT_MASTER_KEY: randomBytes(32).toString('base64'),
-      WEFT_ADMIN_TOKEN: ADMIN,
-      LOG_LEVEL: 'warn',
-      HOST: '127.0.0.1',
-    };
-    const apiPort = await freePort();
-    const api = startWeftProcess({ name: 'api', script: 'api/src/main.ts', args: ['--role=api'], env: { ...env, PORT: String(apiPort) } });
-    procs.push(api);
-    const baseUrl = `http://127.0.0.1:${apiPort}`;
-    await waitForHttp(`${baseUrl}/health/ready`, api, 60_000);
-    const workerPort = await freePort();
-    const worker = startWeftProcess({ name: 'worker', script: 'worker/src/main.ts', env: { ...env, WORKER_PORT: String(workerPort), WORKER_ID: 'w-outage' } });
-    procs.push(worker);
-    await waitForHttp(`http://127.0.0.1:${workerPort}/health/ready`, worker, 60_000);
-    const ws = await apiClient(baseUrl)('POST', '/v1/workspaces', { name: 'outage' }, { authorization: `Bearer ${ADMIN}` });
-    const call = apiClient(baseUrl, ws.body.apiKey);
+    stack = await startDistributedStack({ redisUrl: inject('redisUrl'), databaseUrl: postgres.url, prefix: `wt${uniqueId()}`, workers: ['w-outage'] });
+    procs = stack.procs;
+    const apiKey = await stack.createWorkspace('outage');
+    const call = apiClient(stack.baseUrl, apiKey);
     expect((await call('PUT', '/v1/credentials/openai', { apiKey: 'sk-outage', baseUrl: `${mock.url}/v1` })).status).toBe(204);
-    target = { baseUrl, apiKey: ws.body.apiKey, mock };
+    target = { baseUrl: stack.baseUrl, apiKey, mock };
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(procs.map((p) => p.stop()));
+    await stack?.stop();
     await mock?.close();
     postgres?.destroy();
   });

@@ -3,7 +3,6 @@
  * Redis and Postgres, so the skip bookkeeping runs in the Lua scripts) and embedded (one
  * process, in-memory state store). LLM nodes call the mock provider through the openai SDK.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,11 +11,11 @@ import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
 import { apiClient } from '../helpers/http.js';
 import { freePort, startWeftProcess, waitForHttp, type WeftProcess } from '../helpers/processes.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
+import { startDistributedStack, type DistributedStack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { branchFanInScenario, conditionBranchScenario, switchBranchScenario } from './branch-scenarios.js';
 import type { Target } from './scenarios.js';
 
-const ADMIN = 'e2e-admin-token-branches-0123456789';
 
 async function useMockCredentials(baseUrl: string, apiKey: string, mock: MockLlm): Promise<void> {
   const res = await apiClient(baseUrl, apiKey)('PUT', '/v1/credentials/openai', { apiKey: 'sk-test-branches', baseUrl: `${mock.url}/v1` });
@@ -26,42 +25,22 @@ async function useMockCredentials(baseUrl: string, apiKey: string, mock: MockLlm
 describe('branches, distributed: api + 2 workers on Redis and Postgres', () => {
   let svc: TestServices;
   let mock: MockLlm;
-  const procs: WeftProcess[] = [];
+  let stack: DistributedStack;
   let target: Target;
 
   beforeAll(async () => {
     svc = await createTestServices();
     mock = await startMockLlm({ port: 0, host: '127.0.0.1' });
-    const env = {
-      REDIS_URL: svc.redisUrl,
-      DATABASE_URL: svc.databaseUrl,
-      WEFT_REDIS_PREFIX: svc.prefix,
-      WEFT_MASTER_KEY: randomBytes(32).toString('base64'),
-      WEFT_ADMIN_TOKEN: ADMIN,
-      LOG_LEVEL: 'warn',
-      HOST: '127.0.0.1',
-      // One job per worker: the two sides of a fan-in run on different workers.
-      WORKER_CONCURRENCY: '1',
-    };
-    const apiPort = await freePort();
-    const api = startWeftProcess({ name: 'api', script: 'api/src/main.ts', args: ['--role=api'], env: { ...env, PORT: String(apiPort) } });
-    procs.push(api);
-    const baseUrl = `http://127.0.0.1:${apiPort}`;
-    await waitForHttp(`${baseUrl}/health/ready`, api, 60_000);
-    for (const id of ['w1', 'w2']) {
-      const port = await freePort();
-      const worker = startWeftProcess({ name: id, script: 'worker/src/main.ts', env: { ...env, WORKER_PORT: String(port), WORKER_ID: id } });
-      procs.push(worker);
-      await waitForHttp(`http://127.0.0.1:${port}/health/ready`, worker, 60_000);
-    }
-    const ws = await apiClient(baseUrl)('POST', '/v1/workspaces', { name: 'branches' }, { authorization: `Bearer ${ADMIN}` });
-    expect(ws.status, JSON.stringify(ws.body)).toBe(201);
-    await useMockCredentials(baseUrl, ws.body.apiKey, mock);
-    target = { baseUrl, apiKey: ws.body.apiKey, mock };
+    // One job per worker: the two sides of a fan-in run on different workers.
+    stack = await startDistributedStack({ ...svc, workers: ['w1', 'w2'], env: { WORKER_CONCURRENCY: '1' } });
+    const baseUrl = stack.baseUrl;
+    const apiKey = await stack.createWorkspace('branches');
+    await useMockCredentials(baseUrl, apiKey, mock);
+    target = { baseUrl, apiKey, mock };
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(procs.map((p) => p.stop()));
+    await stack?.stop();
     await mock?.close();
     await svc?.cleanup();
   });

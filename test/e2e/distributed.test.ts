@@ -2,71 +2,46 @@
  * Distributed mode on real processes: one api and two workers sharing Redis and Postgres,
  * LLM nodes through the official openai SDK to the mock provider.
  */
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MOCK_INVALID_API_KEY, startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
 import { apiClient } from '../helpers/http.js';
 import { connectWs } from '../helpers/ws-client.js';
-import { freePort, startWeftProcess, waitForHttp, type WeftProcess } from '../helpers/processes.js';
+import type { WeftProcess } from '../helpers/processes.js';
+import { startDistributedStack, TEST_ADMIN_TOKEN, type DistributedStack } from '../helpers/stack.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { billedFailureScenario, waitEventsScenario, cancelScenario, executionRetryScenario, idempotencyAndVersionsScenario, readSse, replayScenario, wsUrl, chainScenario, costAndBudgetScenario, createFlow, deadLetterScenario, jsonModeScenario, streamRetryScenario, mixedProvidersScenario, failureScenario, retryScenario, sseScenario, transformScenario, wsReplayScenario, diamondScenario, loadFixture, startLatencyMs, waitScenario, type Target } from './scenarios.js';
 
-const ADMIN = 'e2e-admin-token-0123456789';
+const ADMIN = TEST_ADMIN_TOKEN;
 
 describe('distributed mode: api + 2 workers on Redis and Postgres', () => {
   let svc: TestServices;
   let mock: MockLlm;
-  const procs: WeftProcess[] = [];
+  let stack: DistributedStack;
+  let procs: WeftProcess[];
   let baseUrl: string;
   let target: Target;
   let db: pg.Client;
-  let workerEnv: Record<string, string>;
-
-  async function startWorker(id: string): Promise<WeftProcess> {
-    const port = await freePort();
-    const worker = startWeftProcess({ name: id, script: 'worker/src/main.ts', env: { ...workerEnv, WORKER_PORT: String(port), WORKER_ID: id } });
-    procs.push(worker);
-    await waitForHttp(`http://127.0.0.1:${port}/health/ready`, worker, 60_000);
-    return worker;
-  }
 
   beforeAll(async () => {
     svc = await createTestServices();
     mock = await startMockLlm({ port: 0, host: '127.0.0.1' });
-    const env = {
-      REDIS_URL: svc.redisUrl,
-      DATABASE_URL: svc.databaseUrl,
-      WEFT_REDIS_PREFIX: svc.prefix,
-      WEFT_MASTER_KEY: randomBytes(32).toString('base64'),
-      WEFT_ADMIN_TOKEN: ADMIN,
-      LOG_LEVEL: 'warn',
-      HOST: '127.0.0.1',
-      // One job per worker at a time: parallel branches must spread across the fleet.
-      WORKER_CONCURRENCY: '1',
-    };
-    const apiPort = await freePort();
-    const api = startWeftProcess({ name: 'api', script: 'api/src/main.ts', args: ['--role=api'], env: { ...env, PORT: String(apiPort) } });
-    procs.push(api);
-    baseUrl = `http://127.0.0.1:${apiPort}`;
-    // The api migrates the database before it listens; workers start after that.
-    await waitForHttp(`${baseUrl}/health/ready`, api, 60_000);
-    workerEnv = env;
-    for (const id of ['w1', 'w2']) await startWorker(id);
-    const ws = await apiClient(baseUrl)('POST', '/v1/workspaces', { name: 'e2e' }, { authorization: `Bearer ${ADMIN}` });
-    expect(ws.status, JSON.stringify(ws.body)).toBe(201);
-    const call = apiClient(baseUrl, ws.body.apiKey);
-    const cred = await call('PUT', '/v1/credentials/openai', { apiKey: 'sk-test-e2e-key', baseUrl: `${mock.url}/v1` });
+    // One job per worker at a time: parallel branches must spread across the fleet.
+    stack = await startDistributedStack({ ...svc, workers: ['w1', 'w2'], env: { WORKER_CONCURRENCY: '1' } });
+    procs = stack.procs;
+    baseUrl = stack.baseUrl;
+    const apiKey = await stack.createWorkspace('e2e');
+    const cred = await apiClient(baseUrl, apiKey)('PUT', '/v1/credentials/openai', { apiKey: 'sk-test-e2e-key', baseUrl: `${mock.url}/v1` });
     expect(cred.status).toBe(204);
-    target = { baseUrl, apiKey: ws.body.apiKey, mock };
+    target = { baseUrl, apiKey, mock };
     db = new pg.Client({ connectionString: svc.databaseUrl });
     await db.connect();
   }, 120_000);
 
   afterAll(async () => {
     await db?.end();
-    await Promise.all(procs.map((p) => p.stop()));
+    await stack?.stop();
     await mock?.close();
     await svc?.cleanup();
   });
@@ -215,8 +190,8 @@ describe('distributed mode: api + 2 workers on Redis and Postgres', () => {
     // The whole fleet goes away mid-wait and a new one comes up: the timer lives in Redis.
     const old = procs.filter((p) => p.name === 'w1' || p.name === 'w2');
     await Promise.all(old.map((p) => p.stop()));
-    await startWorker('w3');
-    await startWorker('w4');
+    await stack.startWorker('w3');
+    await stack.startWorker('w4');
     const done = await waitFor(async () => {
       const r = await call('GET', `/v1/executions/${executionId}`);
       return r.body.status === 'completed' ? r.body : null;

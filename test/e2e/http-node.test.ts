@@ -4,18 +4,17 @@
  * internal addresses are refused before any connection unless the workspace allows private
  * networks (cloud metadata never).
  */
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalServer, type LocalServer } from '../../worker/src/http-client/testing/loopback-harness.js';
 import { apiClient } from '../helpers/http.js';
-import { freePort, startWeftProcess, waitForHttp, type WeftProcess } from '../helpers/processes.js';
+import type { WeftProcess } from '../helpers/processes.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
+import { startDistributedStack, TEST_ADMIN_TOKEN, type DistributedStack } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { connectWs, type RecordedSocket } from '../helpers/ws-client.js';
 import { readSse, wsUrl } from './scenarios.js';
 
-const ADMIN = 'e2e-admin-token-http-0123456789';
 const CANARY = 'vault-canary-5e1f9a7c3b2d-TOKEN';
 
 type Call = ReturnType<typeof apiClient>;
@@ -23,7 +22,8 @@ type Call = ReturnType<typeof apiClient>;
 describe('http nodes: api + 1 worker on Redis and Postgres', () => {
   let svc: TestServices;
   let server: LocalServer;
-  const procs: WeftProcess[] = [];
+  let stack: DistributedStack;
+  let procs: WeftProcess[] = [];
   let baseUrl: string;
   let db: pg.Client;
   /** Workspace that allows private networks. */
@@ -32,7 +32,7 @@ describe('http nodes: api + 1 worker on Redis and Postgres', () => {
   let closed: { apiKey: string; call: Call };
 
   async function newWorkspace(name: string): Promise<{ apiKey: string; call: Call }> {
-    const res = await apiClient(baseUrl)('POST', '/v1/workspaces', { name }, { authorization: `Bearer ${ADMIN}` });
+    const res = await apiClient(baseUrl)('POST', '/v1/workspaces', { name }, { authorization: `Bearer ${TEST_ADMIN_TOKEN}` });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     const apiKey = res.body.apiKey as string;
     const call = apiClient(baseUrl, apiKey);
@@ -78,26 +78,10 @@ describe('http nodes: api + 1 worker on Redis and Postgres', () => {
       res.statusCode = 404;
       res.end();
     });
-    const env = {
-      REDIS_URL: svc.redisUrl,
-      DATABASE_URL: svc.databaseUrl,
-      WEFT_REDIS_PREFIX: svc.prefix,
-      WEFT_MASTER_KEY: randomBytes(32).toString('base64'),
-      WEFT_ADMIN_TOKEN: ADMIN,
-      // Debug logs too must never carry a secret.
-      LOG_LEVEL: 'debug',
-      HOST: '127.0.0.1',
-      WORKER_CONCURRENCY: '2',
-    };
-    const apiPort = await freePort();
-    const api = startWeftProcess({ name: 'api', script: 'api/src/main.ts', args: ['--role=api'], env: { ...env, PORT: String(apiPort) } });
-    procs.push(api);
-    baseUrl = `http://127.0.0.1:${apiPort}`;
-    await waitForHttp(`${baseUrl}/health/ready`, api, 60_000);
-    const workerPort = await freePort();
-    const worker = startWeftProcess({ name: 'w1', script: 'worker/src/main.ts', env: { ...env, WORKER_PORT: String(workerPort), WORKER_ID: 'w1' } });
-    procs.push(worker);
-    await waitForHttp(`http://127.0.0.1:${workerPort}/health/ready`, worker, 60_000);
+    // Debug logs too must never carry a secret.
+    stack = await startDistributedStack({ ...svc, workers: ['w1'], env: { LOG_LEVEL: 'debug', WORKER_CONCURRENCY: '2' } });
+    procs = stack.procs;
+    baseUrl = stack.baseUrl;
 
     open = await newWorkspace('http-open');
     const patched = await open.call('PATCH', '/v1/workspace', { httpAllowPrivateNetworks: true });
@@ -111,7 +95,7 @@ describe('http nodes: api + 1 worker on Redis and Postgres', () => {
 
   afterAll(async () => {
     await db?.end();
-    await Promise.all(procs.map((p) => p.stop()));
+    await stack?.stop();
     await server?.close();
     await svc?.cleanup();
   });

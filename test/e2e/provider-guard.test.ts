@@ -4,16 +4,14 @@
  * throttling re-delays nodes without spending attempts; a storm of 500s opens each worker's
  * circuit, after which a node is re-delayed without a request, not failed.
  */
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
 import { apiClient } from '../helpers/http.js';
-import { freePort, startWeftProcess, waitForHttp, type WeftProcess } from '../helpers/processes.js';
+import { startDistributedStack, type DistributedStack } from '../helpers/stack.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-const ADMIN = 'e2e-admin-token-0123456789';
 /** Requests per second allowed to each (workspace, provider), fleet-wide. */
 const R = 3;
 /**
@@ -56,15 +54,13 @@ function metricValue(text: string, name: string, labels: Record<string, string>)
 describe('provider guard: fleet rate limit and circuit breaker across 2 workers', () => {
   let svc: TestServices;
   let mock: MockLlm;
-  const procs: WeftProcess[] = [];
+  let stack: DistributedStack;
   const workerUrls: string[] = [];
   let baseUrl: string;
   let db: pg.Client;
 
   const newWorkspace = async (name: string): Promise<Call> => {
-    const ws = await apiClient(baseUrl)('POST', '/v1/workspaces', { name }, { authorization: `Bearer ${ADMIN}` });
-    expect(ws.status, JSON.stringify(ws.body)).toBe(201);
-    const call = apiClient(baseUrl, ws.body.apiKey);
+    const call = apiClient(baseUrl, await stack.createWorkspace(name));
     const cred = await call('PUT', '/v1/credentials/openai', { apiKey: 'sk-test-e2e-key', baseUrl: `${mock.url}/v1` });
     expect(cred.status).toBe(204);
     return call;
@@ -84,33 +80,20 @@ describe('provider guard: fleet rate limit and circuit breaker across 2 workers'
   beforeAll(async () => {
     svc = await createTestServices();
     mock = await startMockLlm({ port: 0, host: '127.0.0.1' });
-    const env = {
-      REDIS_URL: svc.redisUrl,
-      DATABASE_URL: svc.databaseUrl,
-      WEFT_REDIS_PREFIX: svc.prefix,
-      WEFT_MASTER_KEY: randomBytes(32).toString('base64'),
-      WEFT_ADMIN_TOKEN: ADMIN,
-      LOG_LEVEL: 'warn',
-      HOST: '127.0.0.1',
-      // Far more slots than requests: the rate limit, not concurrency, is what binds.
-      WORKER_CONCURRENCY: '20',
-      WEFT_PROVIDER_RATE_LIMITS: JSON.stringify({ openai: { requestsPerSecond: R } }),
-      // Two provider failures in the window open a worker's circuit; it stays open for the test.
-      WEFT_BREAKER_MIN_REQUESTS: '2',
-      WEFT_BREAKER_RESET_MS: '60000',
-    };
-    const apiPort = await freePort();
-    const api = startWeftProcess({ name: 'api', script: 'api/src/main.ts', args: ['--role=api'], env: { ...env, PORT: String(apiPort) } });
-    procs.push(api);
-    baseUrl = `http://127.0.0.1:${apiPort}`;
-    await waitForHttp(`${baseUrl}/health/ready`, api, 60_000);
-    for (const id of ['w1', 'w2']) {
-      const port = await freePort();
-      const worker = startWeftProcess({ name: id, script: 'worker/src/main.ts', env: { ...env, WORKER_PORT: String(port), WORKER_ID: id } });
-      procs.push(worker);
-      workerUrls.push(`http://127.0.0.1:${port}`);
-      await waitForHttp(`http://127.0.0.1:${port}/health/ready`, worker, 60_000);
-    }
+    stack = await startDistributedStack({
+      ...svc,
+      workers: ['w1', 'w2'],
+      env: {
+        // Far more slots than requests: the rate limit, not concurrency, is what binds.
+        WORKER_CONCURRENCY: '20',
+        WEFT_PROVIDER_RATE_LIMITS: JSON.stringify({ openai: { requestsPerSecond: R } }),
+        // Two provider failures in the window open a worker's circuit; it stays open for the test.
+        WEFT_BREAKER_MIN_REQUESTS: '2',
+        WEFT_BREAKER_RESET_MS: '60000',
+      },
+    });
+    baseUrl = stack.baseUrl;
+    workerUrls.push(...stack.workers.map((w) => `http://127.0.0.1:${w.port}`));
     db = new pg.Client({ connectionString: svc.databaseUrl });
     await db.connect();
     // Warm both workers' provider path (SDK client, first connection) in a workspace of its own,
@@ -126,7 +109,7 @@ describe('provider guard: fleet rate limit and circuit breaker across 2 workers'
 
   afterAll(async () => {
     await db?.end();
-    await Promise.all(procs.map((p) => p.stop()));
+    await stack?.stop();
     await mock?.close();
     await svc?.cleanup();
   });

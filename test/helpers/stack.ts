@@ -1,0 +1,82 @@
+/**
+ * A distributed Weft on real processes for end-to-end tests: the api (which migrates) and
+ * workers sharing one Redis prefix and one database, plus a workspace helper.
+ */
+import { randomBytes } from 'node:crypto';
+import { apiClient } from './http.js';
+import { freePort, startWeftProcess, waitForHttp, type WeftProcess } from './processes.js';
+
+export const TEST_ADMIN_TOKEN = 'e2e-admin-token-0123456789';
+
+export interface StackWorker {
+  id: string;
+  port: number;
+  proc: WeftProcess;
+}
+
+export interface DistributedStack {
+  baseUrl: string;
+  /** Every process started so far (api first), for their output and for stopping. */
+  procs: WeftProcess[];
+  workers: StackWorker[];
+  env: Record<string, string>;
+  startWorker(id: string): Promise<StackWorker>;
+  /** Creates a workspace with the admin token; answers its API key. */
+  createWorkspace(name: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startDistributedStack(input: {
+  redisUrl: string;
+  databaseUrl: string;
+  prefix: string;
+  workers: readonly string[];
+  /** Extra environment for every process (LOG_LEVEL, WORKER_CONCURRENCY, limits…). */
+  env?: Record<string, string>;
+}): Promise<DistributedStack> {
+  const env: Record<string, string> = {
+    REDIS_URL: input.redisUrl,
+    DATABASE_URL: input.databaseUrl,
+    WEFT_REDIS_PREFIX: input.prefix,
+    WEFT_MASTER_KEY: randomBytes(32).toString('base64'),
+    WEFT_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
+    ...input.env,
+  };
+  const procs: WeftProcess[] = [];
+  const workers: StackWorker[] = [];
+  const apiPort = await freePort();
+  const api = startWeftProcess({ name: 'api', script: 'api/src/main.ts', args: ['--role=api'], env: { ...env, PORT: String(apiPort) } });
+  procs.push(api);
+  const baseUrl = `http://127.0.0.1:${apiPort}`;
+  // The api migrates the database before it listens; workers start after that.
+  await waitForHttp(`${baseUrl}/health/ready`, api, 60_000);
+
+  const startWorker = async (id: string): Promise<StackWorker> => {
+    const port = await freePort();
+    const proc = startWeftProcess({ name: id, script: 'worker/src/main.ts', env: { ...env, WORKER_PORT: String(port), WORKER_ID: id } });
+    procs.push(proc);
+    await waitForHttp(`http://127.0.0.1:${port}/health/ready`, proc, 60_000);
+    const worker = { id, port, proc };
+    workers.push(worker);
+    return worker;
+  };
+  for (const id of input.workers) await startWorker(id);
+
+  return {
+    baseUrl,
+    procs,
+    workers,
+    env,
+    startWorker,
+    async createWorkspace(name) {
+      const res = await apiClient(baseUrl)('POST', '/v1/workspaces', { name }, { authorization: `Bearer ${TEST_ADMIN_TOKEN}` });
+      if (res.status !== 201) throw new Error(`workspace not created: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body.apiKey as string;
+    },
+    async stop() {
+      await Promise.all(procs.map((p) => p.stop()));
+    },
+  };
+}
