@@ -13,8 +13,10 @@ describe('PriceBook', () => {
     await expect(book.lookup('openai', 'a')).rejects.toThrow('ECONNREFUSED');
     table = [price('a', 2)];
     expect((await book.lookup('openai', 'a'))?.inputPer1M).toBe(2);
+    // A model never missed before reloads once; missing again right away does not.
     expect(await book.lookup('openai', 'unknown')).toBeNull();
-    expect(loads).toBe(2);
+    expect(await book.lookup('openai', 'unknown')).toBeNull();
+    expect(loads).toBe(3);
     table = [price('a', 3)];
     expect((await book.lookup('openai', 'a'))?.inputPer1M).toBe(2);
     now = 150;
@@ -37,6 +39,18 @@ describe('PriceBook', () => {
     expect((await book.lookup('openai', 'b'))?.inputPer1M).toBe(7);
     expect(loads).toBe(2);
     expect((await book.lookup('openai', 'a'))?.inputPer1M).toBe(2);
+    expect(loads).toBe(2);
+  });
+
+  it('reloads for a model it never missed even right after a load, so every worker prices a new model at once', async () => {
+    const now = 0;
+    let table: ModelPrice[] = [price('a', 2)];
+    let loads = 0;
+    const book = new PriceBook({ list: async () => { loads++; return table; } }, { ttlMs: 60_000, missReloadMs: 1000, now: () => now });
+    expect((await book.lookup('openai', 'a'))?.inputPer1M).toBe(2);
+    table = [price('a', 2), price('fresh', 9)];
+    // Same instant as the load: a never-missed model still reloads.
+    expect((await book.lookup('openai', 'fresh'))?.inputPer1M).toBe(9);
     expect(loads).toBe(2);
   });
 });

@@ -2,7 +2,8 @@
  * The model price table, held in memory per worker: loaded whole (it is small), refreshed
  * after `ttlMs`, and kept as it was while Postgres is down, so pricing never stalls a node.
  * A price edit reaches every worker within `ttlMs`; a model missing from the table triggers a
- * reload (at most once per `missReloadMs`), so a newly priced model is priced at once.
+ * reload (at most once per `missReloadMs` for that model), so a newly priced model is priced at
+ * once on every worker that meets it.
  */
 import type { ModelPrice, ModelPricingRepo } from '@weft/db/repos';
 
@@ -10,6 +11,8 @@ export class PriceBook {
   private snapshot: Map<string, ModelPrice> | null = null;
   private loadedAt = 0;
   private pending: Promise<void> | null = null;
+  /** When each unpriced model last missed: bounds reloads per model, not per worker. */
+  private readonly missedAt = new Map<string, number>();
 
   constructor(
     private readonly repo: Pick<ModelPricingRepo, 'list'>,
@@ -23,9 +26,10 @@ export class PriceBook {
   /** Null when the model has no price. Throws only if the table could never be loaded. */
   async lookup(provider: string, model: string): Promise<ModelPrice | null> {
     const key = `${provider}/${model}`;
-    const age = this.now() - this.loadedAt;
-    const stale = !this.snapshot || age >= this.options.ttlMs;
-    const missed = this.snapshot !== null && !this.snapshot.has(key) && age >= (this.options.missReloadMs ?? 1000);
+    const now = this.now();
+    const stale = !this.snapshot || now - this.loadedAt >= this.options.ttlMs;
+    const missedRecently = (this.missedAt.get(key) ?? -Infinity) > now - (this.options.missReloadMs ?? 1000);
+    const missed = this.snapshot !== null && !this.snapshot.has(key) && !missedRecently;
     if (stale || missed) {
       try {
         await (this.pending ??= this.load().finally(() => { this.pending = null; }));
@@ -33,7 +37,10 @@ export class PriceBook {
         if (!this.snapshot) throw err;
       }
     }
-    return this.snapshot?.get(key) ?? null;
+    const price = this.snapshot?.get(key) ?? null;
+    if (price) this.missedAt.delete(key);
+    else this.missedAt.set(key, now);
+    return price;
   }
 
   private async load(): Promise<void> {
