@@ -120,6 +120,22 @@ export function stateStoreContract(name: string, makeStore: () => Promise<StateS
       });
     });
 
+    describe('cancelExecution as failed (execution timeout)', () => {
+      it('ends the execution failed with its error, appends execution.failed, and keeps the error in hot state', async () => {
+        const { executionId } = await start(graph(['a'], []));
+        await store.startNode({ executionId, nodeId: 'a', attempt: 1, workerId: 'w1', at: LATER, readResultsOf: [] });
+        const error = { code: 'execution_timeout', category: 'permanent' as const, message: 'too long' };
+        const ended = await store.cancelExecution({ executionId, at: LATER, endAs: { status: 'failed', error } });
+        if (ended.kind !== 'cancelled') throw new Error(`expected cancelled, got ${ended.kind}`);
+        expect(ended.running).toEqual(['a']);
+        expect(types(ended.events)).toEqual(['execution.failed']);
+        expect(ended.events[0]?.data).toEqual({ status: 'failed', error });
+        const hot = await store.getExecution(executionId);
+        expect(hot?.status).toBe('failed');
+        expect(hot?.error).toEqual(error);
+      });
+    });
+
     describe('reopenNodes', () => {
       it('re-opens a failed node: the execution runs again and completes once it succeeds', async () => {
         const { executionId } = await start(graph(['a', 'b'], [['a', 'b']]));

@@ -11,7 +11,7 @@ import type { WeftProcess } from '../helpers/processes.js';
 import { startDistributedStack, TEST_ADMIN_TOKEN, type DistributedStack } from '../helpers/stack.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { billedFailureScenario, waitEventsScenario, cancelScenario, executionRetryScenario, idempotencyAndVersionsScenario, readSse, replayScenario, wsUrl, chainScenario, costAndBudgetScenario, createFlow, deadLetterScenario, jsonModeScenario, streamRetryScenario, mixedProvidersScenario, failureScenario, retryScenario, sseScenario, transformScenario, wsReplayScenario, diamondScenario, loadFixture, startLatencyMs, waitScenario, type Target } from './scenarios.js';
+import { billedFailureScenario, timeoutsScenario, waitEventsScenario, cancelScenario, executionRetryScenario, idempotencyAndVersionsScenario, readSse, replayScenario, wsUrl, chainScenario, costAndBudgetScenario, createFlow, deadLetterScenario, jsonModeScenario, streamRetryScenario, mixedProvidersScenario, failureScenario, retryScenario, sseScenario, transformScenario, wsReplayScenario, diamondScenario, loadFixture, startLatencyMs, waitScenario, type Target } from './scenarios.js';
 
 const ADMIN = TEST_ADMIN_TOKEN;
 
@@ -128,6 +128,10 @@ describe('distributed mode: api + 2 workers on Redis and Postgres', () => {
 
   it('waits for approvals and webhooks (token checked) and times a wait out', async () => {
     await waitEventsScenario(target);
+  });
+
+  it('fails a node at its timeoutMs, and an execution at its flow timeoutMs, aborting what runs', async () => {
+    await timeoutsScenario(target);
   });
 
   it('returns the same execution for an Idempotency-Key and pins the flow version an execution started with', async () => {

@@ -10,7 +10,7 @@ import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
 import { apiClient } from '../helpers/http.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { freePort, startWeftProcess, waitForHttp, type WeftProcess } from '../helpers/processes.js';
-import { billedFailureScenario, waitEventsScenario, cancelScenario, executionRetryScenario, idempotencyAndVersionsScenario, replayScenario, chainScenario, costAndBudgetScenario, createFlow, deadLetterScenario, jsonModeScenario, streamRetryScenario, mixedProvidersScenario, failureScenario, retryScenario, sseScenario, transformScenario, wsReplayScenario, diamondScenario, loadFixture, waitScenario, type Target } from './scenarios.js';
+import { billedFailureScenario, timeoutsScenario, waitEventsScenario, cancelScenario, executionRetryScenario, idempotencyAndVersionsScenario, replayScenario, chainScenario, costAndBudgetScenario, createFlow, deadLetterScenario, jsonModeScenario, streamRetryScenario, mixedProvidersScenario, failureScenario, retryScenario, sseScenario, transformScenario, wsReplayScenario, diamondScenario, loadFixture, waitScenario, type Target } from './scenarios.js';
 
 describe('embedded mode: one process, PGlite, in-memory queue/state/events', () => {
   let dataDir: string;
@@ -90,6 +90,7 @@ describe('embedded mode: one process, PGlite, in-memory queue/state/events', () 
     await executionRetryScenario(target);
     await idempotencyAndVersionsScenario(target);
     await waitEventsScenario(target);
+    await timeoutsScenario(target);
     await jsonModeScenario(target);
     await streamRetryScenario(target);
     await billedFailureScenario(target);

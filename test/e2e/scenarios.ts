@@ -713,3 +713,42 @@ export async function waitEventsScenario(target: Target): Promise<void> {
   expect(res.body.status).toBe('failed');
   expect(res.body.error).toMatchObject({ code: 'wait_timeout', nodeId: 'approve' });
 }
+
+/** A node's own timeout fails it; a flow's timeoutMs fails the whole execution and aborts what runs. */
+export async function timeoutsScenario(target: Target): Promise<void> {
+  const call = apiClient(target.baseUrl, target.apiKey);
+  const nodeTimeout = await createFlow(target, {
+    name: 'node-timeout',
+    nodes: [{ id: 'slow', type: 'llm', provider: 'openai', model: 'mock-slow-5000', prompt: 'Slowly {{input.x}}', timeoutMs: 300, retry: { attempts: 1 } }],
+    edges: [],
+  });
+  const n = await call('POST', `/v1/flows/${nodeTimeout.id}/executions`, { input: { x: 'a' }, wait: true });
+  expect(n.body.status).toBe('failed');
+  expect(n.body.nodes[0]).toMatchObject({ status: 'failed', error: { code: 'node_timeout', category: 'transient' } });
+
+  const flow = await createFlow(target, {
+    name: 'execution-timeout',
+    timeoutMs: 800,
+    nodes: [
+      { id: 'quick', type: 'transform', expression: '1' },
+      { id: 'slow', type: 'llm', provider: 'openai', model: 'mock-slow-10000', prompt: 'Forever {{input.x}}' },
+      { id: 'never', type: 'transform', expression: '2' },
+    ],
+    edges: [{ from: 'quick', to: 'slow' }, { from: 'slow', to: 'never' }],
+  });
+  target.mock.reset();
+  const t0 = Date.now();
+  const res = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { x: 'b' }, wait: true });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  expect(res.body.status).toBe('failed');
+  expect(res.body.error).toMatchObject({ code: 'execution_timeout', category: 'permanent' });
+  expect(Date.now() - t0).toBeLessThan(5000);
+  // The running provider call was aborted, and nothing after it ran.
+  await waitFor(() => target.mock.requests[0]?.aborted === true, { timeoutMs: 3000, message: 'slow call aborted' });
+  const doc = await waitFor(async () => {
+    const r = await call('GET', `/v1/executions/${res.body.id as string}`);
+    return r.body.nodes?.[1]?.status === 'failed' ? r.body : null;
+  }, { timeoutMs: 5000, message: 'aborted node recorded' });
+  expect(doc.nodes.map((x: any) => x.status)).toEqual(['completed', 'failed', 'pending']);
+  expect(doc.error).toMatchObject({ code: 'execution_timeout' });
+}

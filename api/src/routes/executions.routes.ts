@@ -2,8 +2,8 @@
 import { TERMINAL_EXECUTION_STATUSES, EXECUTION_STATUSES } from '@weft/shared/engine';
 import { WeftError } from '@weft/shared/errors';
 import { timingSafeEqual } from 'node:crypto';
-import { nodeJobId, resumeJobId } from '@weft/shared/jobs';
-import { hashResumeToken } from '@weft/worker/control';
+import { resumeJobId } from '@weft/shared/jobs';
+import { endExecution, hashResumeToken } from '@weft/worker/control';
 import { QUEUES } from '@weft/shared/ports';
 import { Type } from 'typebox';
 import type { RoutePlugin } from '../fastify-types.js';
@@ -126,7 +126,7 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
     if (row.status === 'queued') {
       await repos.executions.finalize({ executionId, status: 'cancelled', output: null, error: null, usage: null, cost: null, startedAt: null, finishedAt: at });
     }
-    const result = await deps.state.cancelExecution({ executionId, at: at.toISOString() });
+    const result = await endExecution(deps, { executionId, at });
     switch (result.kind) {
       case 'ended':
         // Hot state is ahead of the record (the flusher has not written the end yet).
@@ -140,10 +140,6 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
         await deps.events.publish({ type: 'execution.cancelled', executionId, flowId: row.flowId, workspaceId, at: at.toISOString(), data: { status: 'cancelled' } });
         break;
       case 'cancelled':
-        await deps.control?.publish({ type: 'cancel', executionId });
-        await Promise.all(result.queued.map((nodeId) => deps.queue.remove(QUEUES.nodes, nodeJobId(executionId, nodeId))));
-        // The flusher writes the final state (and the TTL) like for any ending.
-        await deps.state.appendFlush([{ kind: 'execution', executionId }]);
         break;
     }
     deps.metrics.executionsTotal.inc({ status: 'cancelled' });

@@ -131,7 +131,8 @@ export async function loadExecutionView(input: {
   if (hot.status === 'completed' && flow) view.output = executionOutput(executedTopology(flow, new Set(nodeOrder)), results);
   if (hot.status === 'failed') {
     const failed = Object.entries(results).find(([id, r]) => r.status === 'failed' && flow?.nodes.find((n) => n.id === id)?.onError !== 'continue');
-    if (failed?.[1].error) view.error = { ...failed[1].error, nodeId: failed[0] };
+    if (hot.error) view.error = hot.error;
+    else if (failed?.[1].error) view.error = { ...failed[1].error, nodeId: failed[0] };
   }
   return view;
 }

@@ -22,6 +22,7 @@ import type {
   ExecutionStatus,
   HotExecution,
   HotNodeState,
+  NodeError,
   NodeResult,
   NodeStatus,
   WeftEvent,
@@ -62,6 +63,8 @@ export interface ExecutionState {
   children: ReadonlyMap<string, readonly string[]>;
   /** Ids of preset results (InitExecutionInput.presetResults): read by nodes, not part of the execution. */
   presets: readonly string[];
+  /** Why the execution ended when no node's failure says it (execution_timeout). */
+  error?: NodeError;
 }
 
 /** A port result whose events are still drafts: the event bus assigns the ids. */
@@ -358,19 +361,22 @@ export type CancelOutcome =
  * running nodes are answered so their workers can abort them, queued ones so their jobs can
  * be removed. Results committed later are recorded but unblock nothing.
  */
-export function applyCancel(state: ExecutionState | undefined, input: { at: string }): { state: ExecutionState | undefined; outcome: CancelOutcome } {
+export function applyCancel(state: ExecutionState | undefined, input: { at: string; endAs?: { status: 'failed'; error: NodeError } }): { state: ExecutionState | undefined; outcome: CancelOutcome } {
   if (!state) return { state, outcome: { kind: 'missing' } };
   if (state.status !== 'running' && state.status !== 'waiting') return { state, outcome: { kind: 'ended', status: state.status } };
   const next = cloneState(state);
-  next.status = 'cancelled';
+  next.status = input.endAs ? 'failed' : 'cancelled';
   next.finishedAt = input.at;
+  if (input.endAs) next.error = input.endAs.error;
   const running: string[] = [];
   const queued: string[] = [];
   for (const [nodeId, entry] of [...next.statuses].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (entry.status === 'running') running.push(nodeId);
     else if (entry.status === 'queued') queued.push(nodeId);
   }
-  const events = [draft(next, { type: 'execution.cancelled', at: input.at, data: { status: 'cancelled' } })];
+  const events = [input.endAs
+    ? draft(next, { type: 'execution.failed', at: input.at, data: { status: 'failed', error: input.endAs.error } })
+    : draft(next, { type: 'execution.cancelled', at: input.at, data: { status: 'cancelled' } })];
   return { state: next, outcome: { kind: 'cancelled', running, queued, events } };
 }
 
@@ -453,6 +459,7 @@ export function toHotExecution(view: ExecutionView): HotExecution {
     startedAt: view.startedAt,
     finishedAt: view.finishedAt,
     nodes,
+    ...(view.error ? { error: view.error } : {}),
   };
 }
 

@@ -70,6 +70,8 @@ export interface HotExecution {
   startedAt: string | null;
   finishedAt: string | null;
   nodes: Record<string, HotNodeState>;
+  /** Why the execution ended, when it was not a node's failure (execution_timeout). */
+  error?: NodeError;
 }
 
 export const EVENT_TYPES = [

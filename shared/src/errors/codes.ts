@@ -82,6 +82,8 @@ export const errorCatalog = {
   HTTP_CLIENT_ERROR: { httpStatus: 502, category: 'permanent' },
   HTTP_RATE_LIMITED: { httpStatus: 429, category: 'transient' },
   HTTP_SERVER_ERROR: { httpStatus: 502, category: 'transient' },
+  /** The execution was still live after its flow's timeoutMs. */
+  EXECUTION_TIMEOUT: { httpStatus: 504, category: 'permanent' },
   /** A wait node's event did not come within its timeoutMs. */
   WAIT_TIMEOUT: { httpStatus: 504, category: 'permanent' },
   /** A resume brought no token, or the wrong one, for a waiting node. */

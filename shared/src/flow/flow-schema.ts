@@ -33,6 +33,7 @@ export const FlowDefinitionSchema = Type.Object(
     nodes: Type.Array(FlowNodeSchema, { minItems: 1, maxItems: FLOW_MAX_NODES }),
     edges: Type.Optional(Type.Array(FlowEdgeSchema)),
     output: Type.Optional(Type.String()),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86_400_000 })),
   },
   { additionalProperties: false },
 );

@@ -98,6 +98,8 @@ export interface FlowDefinition {
   edges: FlowEdge[];
   /** A node id whose output is the execution's output; default: all leaf nodes keyed by id. */
   output?: string;
+  /** An execution still live after this long fails (execution_timeout); what runs is aborted. */
+  timeoutMs?: number;
 }
 
 export const NODE_ID_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;

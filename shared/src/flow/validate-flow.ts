@@ -12,7 +12,8 @@ import { validateTemplates } from './validate-templates.js';
 
 export type ValidateFlowResult = { ok: true; flow: FlowDefinition } | { ok: false; errors: ErrorDetail[] };
 
-const TOP_LEVEL_KEYS: ReadonlySet<string> = new Set(['name', 'nodes', 'edges', 'output']);
+const TOP_LEVEL_KEYS: ReadonlySet<string> = new Set(['name', 'nodes', 'edges', 'output', 'timeoutMs']);
+const MAX_EXECUTION_TIMEOUT_MS = 30 * 86_400_000;
 
 function shapeError(path: string, message: string): ErrorDetail {
   return { path, message, code: 'FLOW_INVALID_SHAPE' };
@@ -35,6 +36,10 @@ function checkTopLevel(flow: Record<string, unknown>): ErrorDetail[] {
   else if (nodes.length > FLOW_MAX_NODES) details.push(shapeError('/nodes', `a flow has at most ${FLOW_MAX_NODES} nodes, not ${nodes.length}`));
 
   if (edges !== undefined && !Array.isArray(edges)) details.push(shapeError('/edges', 'edges must be an array'));
+  const { timeoutMs } = flow;
+  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_EXECUTION_TIMEOUT_MS)) {
+    details.push(shapeError('/timeoutMs', `timeoutMs must be an integer from 1 to ${MAX_EXECUTION_TIMEOUT_MS} (30 days)`));
+  }
   return details;
 }
 

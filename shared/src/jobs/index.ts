@@ -18,8 +18,13 @@ export interface NodeJobData {
 
 /** Resumes a waiting node: its timer elapsed, its event came (with data), or its wait timed out. */
 export interface ResumeJobData extends NodeJobData {
-  kind: 'timer' | 'event' | 'timeout';
+  /** timer, event, timeout: of the wait node `nodeId`; execution-timeout: of the whole execution. */
+  kind: 'timer' | 'event' | 'timeout' | 'execution-timeout';
   data?: unknown;
+}
+
+export function executionTimeoutJobId(executionId: string): string {
+  return `${executionId}.execution-timeout`;
 }
 
 export function resumeJobId(executionId: string, nodeId: string, kind: ResumeJobData['kind']): string {

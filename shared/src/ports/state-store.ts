@@ -1,5 +1,5 @@
 import type { Spend } from '../engine/spend.js';
-import type { ExecutionStatus, HotExecution, NodeResult, WeftEvent } from '../engine/types.js';
+import type { ExecutionStatus, HotExecution, NodeError, NodeResult, WeftEvent } from '../engine/types.js';
 
 /** One node of the graph as hot state needs it. */
 export interface HotGraphNode {
@@ -124,8 +124,11 @@ export interface StateStore {
   reopenNodes(input: { executionId: string; nodeIds: readonly string[]; at: string }): Promise<ReopenNodesResult>;
   /** Suspends a wait node (its resume token hashed), appending node.waiting with `data`. */
   waitNode(input: { executionId: string; nodeId: string; at: string; tokenHash: string | null; data: Record<string, unknown> }): Promise<WaitNodeResult>;
-  /** Cancels a live execution; answers its running nodes (to abort) and queued ones (to remove). */
-  cancelExecution(input: { executionId: string; at: string }): Promise<CancelExecutionResult>;
+  /**
+   * Cancels a live execution (or, with `endAs`, fails it with that error: execution timeout);
+   * answers its running nodes (to abort) and queued ones (to remove).
+   */
+  cancelExecution(input: { executionId: string; at: string; endAs?: { status: 'failed'; error: NodeError } }): Promise<CancelExecutionResult>;
   getExecution(executionId: string): Promise<HotExecution | null>;
   /** Adds what a failed attempt of a node was billed for (atomic counters). */
   recordSpend(input: { executionId: string; nodeId: string; spend: Spend }): Promise<void>;

@@ -6,10 +6,11 @@
  */
 import type { Repos } from '@weft/db/repos';
 import { WeftError } from '@weft/shared/errors';
-import type { NodeJobData } from '@weft/shared/jobs';
+import { nodeJobId, type NodeJobData } from '@weft/shared/jobs';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
-import type { JobQueue, StateStore } from '@weft/shared/ports';
+import { QUEUES, type CancelExecutionResult, type ControlBus, type JobQueue, type StateStore } from '@weft/shared/ports';
+import type { NodeError } from '@weft/shared/engine';
 import { FlowCache } from '../flow-cache.js';
 import { childJobs } from '../processors/node.processor.js';
 
@@ -108,3 +109,21 @@ export function createRetryExecution(deps: ControlDeps): RetryExecution {
   };
 }
 export { hashResumeToken } from '../processors/wait.js';
+
+/**
+ * Ends a live execution: hot state first (no node starts after it), then every worker aborts
+ * the execution's running calls, its queued node jobs are removed, and the flusher records the
+ * end. Used by cancel (api) and by the execution timeout (worker).
+ */
+export async function endExecution(deps: { state: StateStore; queue: JobQueue; control?: ControlBus | undefined }, input: {
+  executionId: string;
+  at: Date;
+  endAs?: { status: 'failed'; error: NodeError };
+}): Promise<CancelExecutionResult> {
+  const result = await deps.state.cancelExecution({ executionId: input.executionId, at: input.at.toISOString(), ...(input.endAs ? { endAs: input.endAs } : {}) });
+  if (result.kind !== 'cancelled') return result;
+  await deps.control?.publish({ type: 'cancel', executionId: input.executionId });
+  await Promise.all(result.queued.map((nodeId) => deps.queue.remove(QUEUES.nodes, nodeJobId(input.executionId, nodeId))));
+  await deps.state.appendFlush([{ kind: 'execution', executionId: input.executionId }]);
+  return result;
+}

@@ -137,7 +137,7 @@ export class Flusher {
       status: hot.status,
       // A single-node run's hot state holds that node alone: its output is that node's.
       output: hot.status === 'completed' ? executionOutput(executedTopology(flow.record, new Set(Object.keys(hot.nodes))), results) : null,
-      error: failedNode?.[1].error ? { ...failedNode[1].error, nodeId: failedNode[0] } : null,
+      error: hot.error ?? (failedNode?.[1].error ? { ...failedNode[1].error, nodeId: failedNode[0] } : null),
       usage: sumUsage(all),
       cost: sumCost(all),
       startedAt: hot.startedAt ? new Date(hot.startedAt) : null,

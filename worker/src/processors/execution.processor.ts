@@ -6,10 +6,10 @@
 import type { ExecutionRow, Repos } from '@weft/db/repos';
 import { TERMINAL_EXECUTION_STATUSES } from '@weft/shared/engine';
 import { WeftError } from '@weft/shared/errors';
-import type { ExecutionJobData } from '@weft/shared/jobs';
+import { executionTimeoutJobId, type ExecutionJobData, type ResumeJobData } from '@weft/shared/jobs';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
-import type { InitExecutionInput, JobHandler, JobQueue, StateStore } from '@weft/shared/ports';
+import { QUEUES, type InitExecutionInput, type JobHandler, type JobQueue, type StateStore } from '@weft/shared/ports';
 import type { CompiledFlow, FlowCache } from '../flow-cache.js';
 import { childJobs } from './node.processor.js';
 
@@ -56,6 +56,11 @@ export function createExecutionProcessor(deps: ExecutionProcessorDeps): JobHandl
         await deps.state.cancelExecution({ executionId, at: deps.clock().toISOString() });
         log.info('execution cancelled while starting');
         return;
+      }
+      // The whole execution's deadline: a delayed job, so it survives worker restarts.
+      if (flow.record.timeoutMs !== undefined) {
+        const timeout: ResumeJobData = { executionId, workspaceId, flowId: row.flowId, flowVersion: row.flowVersion, nodeId: '', kind: 'execution-timeout' };
+        await deps.queue.add({ queue: QUEUES.resume, name: 'execution-timeout', data: timeout, jobId: executionTimeoutJobId(executionId), delayMs: flow.record.timeoutMs, attempts: 5 });
       }
     }
     if (row.status === 'queued') await deps.repos.executions.markRunning({ executionId, startedAt: now });

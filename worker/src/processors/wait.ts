@@ -10,8 +10,9 @@ import type { WaitNode } from '@weft/shared/flow';
 import { resumeJobId, type NodeJobData, type ResumeJobData } from '@weft/shared/jobs';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
-import { QUEUES, type EnqueueRequest, type JobHandler, type JobQueue, type StateStore } from '@weft/shared/ports';
+import { QUEUES, type ControlBus, type EnqueueRequest, type JobHandler, type JobQueue, type StateStore } from '@weft/shared/ports';
 import type { FlowCache } from '../flow-cache.js';
+import { endExecution } from '../control/index.js';
 import { commitAndContinue } from './commit-and-continue.js';
 
 export function hashResumeToken(token: string): string {
@@ -65,10 +66,21 @@ export function createResumeProcessor(deps: {
   metrics: WeftMetrics;
   clock: () => Date;
   workerId: string;
+  control?: ControlBus;
 }): JobHandler<ResumeJobData> {
   return async (job) => {
     const data = job.data;
     const log = deps.logger.child({ executionId: data.executionId, nodeId: data.nodeId, jobId: job.id, resume: data.kind });
+    if (data.kind === 'execution-timeout') {
+      const flowRecord = (await deps.flows.get(data.flowId, data.flowVersion)).record;
+      const error = { code: 'execution_timeout', category: 'permanent' as const, message: `the execution was still running after its timeoutMs (${flowRecord.timeoutMs ?? 0} ms)` };
+      const ended = await endExecution(deps, { executionId: data.executionId, at: deps.clock(), endAs: { status: 'failed', error } });
+      if (ended.kind === 'cancelled') {
+        deps.metrics.executionsTotal.inc({ status: 'failed' });
+        log.warn({ running: ended.running }, 'execution timed out: running nodes aborted');
+      }
+      return;
+    }
     const flow = await deps.flows.get(data.flowId, data.flowVersion);
     const node = flow.nodes.get(data.nodeId);
     if (node?.type !== 'wait') return;

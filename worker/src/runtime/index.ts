@@ -49,7 +49,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { flushState?: StateStore;
   );
   const resumes = deps.queue.process(
     QUEUES.resume,
-    createResumeProcessor({ state: deps.state, queue: deps.queue, flows, logger: log, metrics, clock: deps.clock, workerId: config.workerId }),
+    createResumeProcessor({ state: deps.state, queue: deps.queue, flows, logger: log, metrics, clock: deps.clock, workerId: config.workerId, ...(deps.control ? { control: deps.control } : {}) }),
     { concurrency: Math.max(5, Math.ceil(config.workerConcurrency / 2)) },
   );
   const flusher = new Flusher({

@@ -1,6 +1,6 @@
 import { applyCancel, applyCommit, applyInit, applyReopen, applyWait, applyStart, toHotExecution, type ExecutionState } from '../../engine/apply-commit.js';
 import { spendFromCounters, spendIncrements, type Spend } from '../../engine/spend.js';
-import type { EventDraft, HotExecution, WeftEvent } from '../../engine/types.js';
+import type { EventDraft, HotExecution, NodeError, WeftEvent } from '../../engine/types.js';
 import type {
   CommitNodeInput,
   CommitNodeResult,
@@ -82,7 +82,7 @@ export class MemoryStateStore implements StateStore {
     });
   }
 
-  cancelExecution(input: { executionId: string; at: string }): Promise<CancelExecutionResult> {
+  cancelExecution(input: { executionId: string; at: string; endAs?: { status: 'failed'; error: NodeError } }): Promise<CancelExecutionResult> {
     return settle((): CancelExecutionResult => {
       const { state, outcome } = applyCancel(this.executions.get(input.executionId), input);
       if (outcome.kind !== 'cancelled') return outcome;

@@ -1,3 +1,4 @@
+import type { NodeError } from '../../engine/types.js';
 import type { Redis } from 'ioredis';
 import {
   executionCompletedData,
@@ -141,10 +142,13 @@ export class RedisStateStore implements StateStore {
     }
   }
 
-  async cancelExecution(input: { executionId: string; at: string }): Promise<CancelExecutionResult> {
+  async cancelExecution(input: { executionId: string; at: string; endAs?: { status: 'failed'; error: NodeError } }): Promise<CancelExecutionResult> {
     const k = executionKeys(this.prefix, input.executionId);
+    const endAs = input.endAs;
     const reply = asArray(await this.scripts.weftCancelExecution([k.meta, k.status, k.events], [
-      input.executionId, input.at, eventsChannel(this.prefix, ''), EVENT_STREAM_MAXLEN, JSON.stringify({ status: 'cancelled' }),
+      input.executionId, input.at, eventsChannel(this.prefix, ''), EVENT_STREAM_MAXLEN,
+      JSON.stringify(endAs ? { status: 'failed', error: endAs.error } : { status: 'cancelled' }),
+      endAs ? 'failed' : 'cancelled', endAs ? JSON.stringify(endAs.error) : '',
     ]));
     switch (reply[0]) {
       case 'missing':
@@ -227,6 +231,7 @@ export class RedisStateStore implements StateStore {
       results,
       // Absent in hot state written before presets existed.
       presets: meta.presets === undefined ? [] : (parseJson(meta.presets) as string[]),
+      ...(meta.error === undefined ? {} : { error: parseJson(meta.error) as NodeError }),
     });
   }
 

@@ -6,7 +6,9 @@
 
   KEYS[1] meta  KEYS[2] status  KEYS[3] events
   ARGV[1] executionId  ARGV[2] at  ARGV[3] channel prefix (the workspaceId is appended)
-  ARGV[4] stream MAXLEN  ARGV[5] execution.cancelled data JSON
+  ARGV[4] stream MAXLEN  ARGV[5] terminal event data JSON
+  ARGV[6] final status: 'cancelled' (execution.cancelled) or 'failed' (execution.failed)
+  ARGV[7] error JSON stored in meta when failed ('' otherwise)
 
   Returns { 'missing' } | { 'ended', status } | { 'ok', running ids, queued ids, events (JSON with id) }
 ]]
@@ -20,7 +22,10 @@ end
 if status ~= 'running' and status ~= 'waiting' then
   return { 'ended', status }
 end
-redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finishedAt', ARGV[2])
+redis.call('HSET', KEYS[1], 'status', ARGV[6], 'finishedAt', ARGV[2])
+if ARGV[7] ~= '' then
+  redis.call('HSET', KEYS[1], 'error', ARGV[7])
+end
 local entries = redis.call('HGETALL', KEYS[2])
 local ids = {}
 local byId = {}
@@ -41,5 +46,5 @@ local env = {
   executionId = ARGV[1], flowId = meta[3], workspaceId = meta[2], at = ARGV[2],
   streamKey = KEYS[3], channel = ARGV[3] .. meta[2], maxlen = ARGV[4], events = {},
 }
-appendEvent(env, 'execution.cancelled', nil, ARGV[5])
+appendEvent(env, ARGV[6] == 'failed' and 'execution.failed' or 'execution.cancelled', nil, ARGV[5])
 return { 'ok', running, queued, env.events }
