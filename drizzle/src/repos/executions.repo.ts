@@ -107,6 +107,16 @@ export class PgExecutionsRepo implements ExecutionsRepo {
     return row ? toRow(row) : null;
   }
 
+  async listQueuedBefore(input: { before: Date; limit: number }): Promise<ExecutionRow[]> {
+    const rows = await this.db
+      .select()
+      .from(executions)
+      .where(and(eq(executions.status, 'queued'), sql`${executions.createdAt} < ${input.before.toISOString()}::timestamptz`))
+      .orderBy(executions.createdAt)
+      .limit(Math.max(1, Math.floor(input.limit)));
+    return rows.map(toRow);
+  }
+
   async list(input: {
     workspaceId: string;
     flowId?: string;

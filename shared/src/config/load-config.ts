@@ -32,6 +32,9 @@ export interface WeftConfig {
   /** Start the local mock provider for workspaces without credentials (embedded default: true). */
   mockProvider: boolean;
   bodyLimitBytes: number;
+  /** How often each worker sweeps for executions stuck in queued, and how old they must be. */
+  sweepIntervalMs: number;
+  sweepMinAgeMs: number;
   /** Use OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY when a workspace has no credential. */
   allowEnvKeys: boolean;
   /** Provider keys from the environment, read here only (never logged). */
@@ -156,6 +159,8 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     hotStateTtlSeconds: int('WEFT_HOT_STATE_TTL_SECONDS', 3600, 1, 30 * 86400),
     mockProvider: bool('WEFT_MOCK_PROVIDER', mode === 'embedded'),
     bodyLimitBytes: int('WEFT_BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
+    sweepIntervalMs: int('WEFT_SWEEP_INTERVAL_MS', 30_000, 100, 3_600_000),
+    sweepMinAgeMs: int('WEFT_SWEEP_MIN_AGE_MS', 30_000, 100, 86_400_000),
     allowEnvKeys: bool('WEFT_ALLOW_ENV_KEYS', false),
     envProviderKeys: Object.fromEntries(
       ([['openai', 'OPENAI_API_KEY'], ['anthropic', 'ANTHROPIC_API_KEY'], ['gemini', 'GEMINI_API_KEY']] as const)

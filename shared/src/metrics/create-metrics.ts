@@ -26,6 +26,7 @@ export interface WeftMetrics {
   flushBatchesTotal: Counter<'result'>;
   flushRowsTotal: Counter<'kind'>;
   flushLag: Histogram;
+  recoveredTotal: Counter<'kind'>;
 }
 
 export function createMetrics(options: { registry?: Registry; prefixDefault?: boolean; defaultLabels?: Record<string, string> } = {}): WeftMetrics {
@@ -60,6 +61,7 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     httpRequestDuration: new Histogram({ name: 'weft_http_request_duration_seconds', help: 'HTTP request duration by method and route', labelNames: ['method', 'route'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30, 120], registers }),
     flushBatchesTotal: new Counter({ name: 'weft_flush_batches_total', help: 'Batches flushed from hot state to Postgres, by result (ok, error)', labelNames: ['result'], registers }),
     flushRowsTotal: new Counter({ name: 'weft_flush_rows_total', help: 'Rows written to Postgres by the flusher, by kind (node_run, execution)', labelNames: ['kind'], registers }),
+    recoveredTotal: new Counter({ name: 'weft_recovered_total', help: 'Work the recovery sweep re-enqueued, by kind (queued_execution)', labelNames: ['kind'], registers }),
     flushLag: new Histogram({ name: 'weft_flush_lag_seconds', help: 'Delay between a node commit and its row reaching Postgres', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600], registers }),
   };
 }

@@ -8,6 +8,7 @@ import { createNodeRunner } from '../nodes/index.js';
 import { createExecutionProcessor } from '../processors/execution.processor.js';
 import { createNodeProcessor } from '../processors/node.processor.js';
 import { createResumeProcessor } from '../processors/wait.js';
+import { startRecoverySweep } from '../recovery/index.js';
 import { ProviderGuard } from '../providers/guard/index.js';
 import type { ControlBus, RateLimiter, StateStore } from '@weft/shared/ports';
 import { WeftError } from '@weft/shared/errors';
@@ -62,6 +63,10 @@ export function startWorkerRuntime(deps: WorkerDeps & { flushState?: StateStore;
     hotStateTtlSeconds: config.hotStateTtlSeconds,
   });
   flusher.start();
+  const sweep = startRecoverySweep({
+    repos, queue: deps.queue, logger: log, metrics, clock: deps.clock,
+    intervalMs: config.sweepIntervalMs, minAgeMs: config.sweepMinAgeMs,
+  });
 
   const depthTimer = setInterval(() => {
     void (async () => {
@@ -77,6 +82,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { flushState?: StateStore;
   return {
     async close(options = {}) {
       clearInterval(depthTimer);
+      sweep.stop();
       await (await unsubscribeControl)?.();
       const graceMs = options.graceMs ?? config.shutdownGraceMs;
       const graceful = Promise.all([executions.close(), nodes.close(), resumes.close()]);

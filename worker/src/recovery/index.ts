@@ -1,0 +1,48 @@
+/**
+ * Recovery sweep: an execution recorded as queued whose job was never enqueued (the api died
+ * between the insert and the enqueue) is enqueued again. Enqueuing is idempotent — the job id
+ * is the execution id, and a job that exists is dropped — so every worker may sweep.
+ */
+import type { Repos } from '@weft/db/repos';
+import { executionJob } from '@weft/shared/jobs';
+import type { Logger } from '@weft/shared/logging';
+import type { WeftMetrics } from '@weft/shared/metrics';
+import type { JobQueue } from '@weft/shared/ports';
+
+export interface RecoverySweep {
+  /** One pass; answers how many executions were re-enqueued. */
+  runOnce(): Promise<number>;
+  stop(): void;
+}
+
+export function startRecoverySweep(deps: {
+  repos: Pick<Repos, 'executions'>;
+  queue: JobQueue;
+  logger: Logger;
+  metrics: WeftMetrics;
+  clock: () => Date;
+  intervalMs: number;
+  /** Only executions queued longer than this are touched: a normal start enqueues within ms. */
+  minAgeMs: number;
+}): RecoverySweep {
+  const log = deps.logger.child({ component: 'recovery-sweep' });
+  let running = false;
+  const runOnce = async (): Promise<number> => {
+    const before = new Date(deps.clock().getTime() - deps.minAgeMs);
+    const stale = await deps.repos.executions.listQueuedBefore({ before, limit: 100 });
+    if (stale.length === 0) return 0;
+    await deps.queue.addBulk(stale.map((row) => executionJob({ executionId: row.id, workspaceId: row.workspaceId })));
+    deps.metrics.recoveredTotal.inc({ kind: 'queued_execution' }, stale.length);
+    log.info({ count: stale.length, executionIds: stale.slice(0, 10).map((r) => r.id) }, 'queued executions re-enqueued');
+    return stale.length;
+  };
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    runOnce()
+      .catch((err: unknown) => { log.warn({ err }, 'recovery sweep failed: will retry'); })
+      .finally(() => { running = false; });
+  }, deps.intervalMs);
+  timer.unref();
+  return { runOnce, stop: () => { clearInterval(timer); } };
+}
