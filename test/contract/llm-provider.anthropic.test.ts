@@ -4,6 +4,7 @@ import type { ChatMessage } from '@weft/shared/flow';
 import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
 import { ANTHROPIC_DEFAULT_MAX_TOKENS, ANTHROPIC_JSON_INSTRUCTION, createAnthropicProvider, createProvider } from '@weft/worker/providers';
 import { llmProviderContract } from './llm-provider.contract.js';
+import { drain, withEnv } from '../helpers/provider-test-utils.js';
 
 const KEY = 'sk-ant-weft-contract-0123456789';
 
@@ -12,24 +13,6 @@ llmProviderContract('anthropic', (mock, overrides) =>
     ? createAnthropicProvider({ apiKey: overrides.apiKey ?? KEY, baseUrl: mock.url }, overrides.timeoutMs ? { timeoutMs: overrides.timeoutMs } : {})
     : createProvider('anthropic', { apiKey: KEY, baseUrl: mock.url }),
 );
-
-/** Runs `fn` with environment variables set, then puts the environment back. */
-async function withEnv(vars: Record<string, string>, fn: () => Promise<void>): Promise<void> {
-  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, vars);
-  try {
-    await fn();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) Reflect.deleteProperty(process.env, k);
-      else process.env[k] = v;
-    }
-  }
-}
-
-async function drain(parts: AsyncIterable<unknown>): Promise<void> {
-  for await (const _ of parts) { /* drain */ }
-}
 
 describe('anthropic adapter specifics', () => {
   let mock: MockLlm;

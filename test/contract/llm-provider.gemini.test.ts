@@ -4,6 +4,7 @@ import type { ChatMessage } from '@weft/shared/flow';
 import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
 import { createGeminiProvider, createProvider } from '@weft/worker/providers';
 import { llmProviderContract } from './llm-provider.contract.js';
+import { drain, withEnv } from '../helpers/provider-test-utils.js';
 
 const KEY = 'AIzaWeftContract0123456789abcdefghijklm';
 
@@ -12,24 +13,6 @@ llmProviderContract('gemini', (mock, overrides) =>
     ? createGeminiProvider({ apiKey: overrides.apiKey ?? KEY, baseUrl: mock.url }, overrides.timeoutMs ? { timeoutMs: overrides.timeoutMs } : {})
     : createProvider('gemini', { apiKey: KEY, baseUrl: mock.url }),
 );
-
-/** Runs `fn` with environment variables set, then puts the environment back. */
-async function withEnv(vars: Record<string, string>, fn: () => Promise<void>): Promise<void> {
-  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, vars);
-  try {
-    await fn();
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) Reflect.deleteProperty(process.env, k);
-      else process.env[k] = v;
-    }
-  }
-}
-
-async function drain(parts: AsyncIterable<unknown>): Promise<void> {
-  for await (const _ of parts) { /* drain */ }
-}
 
 describe('gemini adapter specifics', () => {
   let mock: MockLlm;

@@ -1,0 +1,20 @@
+/** Small helpers shared by the provider adapter tests. */
+
+/** Runs `fn` with environment variables set, then puts the environment back. */
+export async function withEnv(vars: Record<string, string>, fn: () => Promise<void>): Promise<void> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, vars);
+  try {
+    await fn();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) Reflect.deleteProperty(process.env, k);
+      else process.env[k] = v;
+    }
+  }
+}
+
+/** Consumes a stream to its end. */
+export async function drain(parts: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of parts) { /* drain */ }
+}
