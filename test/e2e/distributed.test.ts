@@ -11,7 +11,9 @@ import type { WeftProcess } from '../helpers/processes.js';
 import { startDistributedStack, TEST_ADMIN_TOKEN, type DistributedStack } from '../helpers/stack.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { billedFailureScenario, timeoutsScenario, waitEventsScenario, cancelScenario, executionRetryScenario, idempotencyAndVersionsScenario, readSse, replayScenario, wsUrl, chainScenario, costAndBudgetScenario, createFlow, deadLetterScenario, jsonModeScenario, streamRetryScenario, mixedProvidersScenario, failureScenario, retryScenario, sseScenario, transformScenario, wsReplayScenario, diamondScenario, loadFixture, startLatencyMs, waitScenario, type Target } from './scenarios.js';
+import { chainScenario, createFlow, diamondScenario, loadFixture, readSse, sseScenario, startLatencyMs, type Target, transformScenario, waitScenario, wsReplayScenario, wsUrl } from './scenarios.js';
+import { billedFailureScenario, costAndBudgetScenario, deadLetterScenario, failureScenario, jsonModeScenario, mixedProvidersScenario, retryScenario, streamRetryScenario } from './llm-scenarios.js';
+import { cancelScenario, executionRetryScenario, idempotencyAndVersionsScenario, replayScenario, timeoutsScenario, waitEventsScenario } from './control-scenarios.js';
 
 const ADMIN = TEST_ADMIN_TOKEN;
 

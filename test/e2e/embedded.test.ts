@@ -10,7 +10,9 @@ import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
 import { apiClient } from '../helpers/http.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { freePort, startWeftProcess, waitForHttp, type WeftProcess } from '../helpers/processes.js';
-import { billedFailureScenario, timeoutsScenario, waitEventsScenario, cancelScenario, executionRetryScenario, idempotencyAndVersionsScenario, replayScenario, chainScenario, costAndBudgetScenario, createFlow, deadLetterScenario, jsonModeScenario, streamRetryScenario, mixedProvidersScenario, failureScenario, retryScenario, sseScenario, transformScenario, wsReplayScenario, diamondScenario, loadFixture, waitScenario, type Target } from './scenarios.js';
+import { chainScenario, createFlow, diamondScenario, loadFixture, sseScenario, type Target, transformScenario, waitScenario, wsReplayScenario } from './scenarios.js';
+import { billedFailureScenario, costAndBudgetScenario, deadLetterScenario, failureScenario, jsonModeScenario, mixedProvidersScenario, retryScenario, streamRetryScenario } from './llm-scenarios.js';
+import { cancelScenario, executionRetryScenario, idempotencyAndVersionsScenario, replayScenario, timeoutsScenario, waitEventsScenario } from './control-scenarios.js';
 
 describe('embedded mode: one process, PGlite, in-memory queue/state/events', () => {
   let dataDir: string;

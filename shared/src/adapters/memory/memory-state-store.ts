@@ -1,4 +1,5 @@
-import { applyCancel, applyCommit, applyInit, applyReopen, applyWait, applyStart, toHotExecution, type ExecutionState } from '../../engine/apply-commit.js';
+import { applyCommit, applyInit, applyStart, toHotExecution, type ExecutionState } from '../../engine/apply-commit.js';
+import { applyCancel, applyReopen, applyWait } from '../../engine/apply-control.js';
 import { spendFromCounters, spendIncrements, type Spend } from '../../engine/spend.js';
 import type { EventDraft, HotExecution, NodeError, WeftEvent } from '../../engine/types.js';
 import type {

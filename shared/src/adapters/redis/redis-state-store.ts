@@ -15,14 +15,7 @@ import {
   toHotExecution,
   type NodeStatusEntry,
 } from '../../engine/apply-commit.js';
-import {
-  EXECUTION_STATUSES,
-  NODE_STATUSES,
-  type ExecutionStatus,
-  type HotExecution,
-  type NodeResult,
-  type WeftEvent,
-} from '../../engine/types.js';
+import type { HotExecution, NodeResult } from '../../engine/types.js';
 import { spendFromCounters, spendIncrements, type Spend } from '../../engine/spend.js';
 import { WeftError } from '../../errors/weft-error.js';
 import type {
@@ -41,7 +34,7 @@ import type {
 } from '../../ports/state-store.js';
 import { EVENT_STREAM_MAXLEN, eventsChannel, executionKeys, FLUSH_GROUP, flushStreamKey } from './keys.js';
 import { defineWeftScripts, type WeftScripts } from './lua/scripts.js';
-import { parseWeftEvent } from './redis-event-bus.js';
+import { asArray, asEvents, asExecutionStatus, asFlag, asStatusEntry, asString, asStrings, execResults, malformed, parseJson, streamReplies } from './redis-replies.js';
 
 export interface RedisStateStoreOptions {
   /** Shared command connection; the caller owns (and closes) it. */
@@ -375,81 +368,4 @@ function parseFlushEntry(fields: readonly string[]): FlushEntry | null {
     // Not JSON: treated as poison below.
   }
   return null;
-}
-
-// ---- Reply checks: scripts and raw commands answer `unknown`; trust nothing unchecked.
-
-const EXECUTION_STATUS_SET: ReadonlySet<string> = new Set(EXECUTION_STATUSES);
-const NODE_STATUS_SET: ReadonlySet<string> = new Set(NODE_STATUSES);
-
-function execResults(replies: [Error | null, unknown][] | null): unknown[] {
-  if (replies === null) throw malformed('transaction reply (aborted)');
-  return replies.map(([err, value]) => {
-    if (err) throw err;
-    return value;
-  });
-}
-
-/**
- * The per-stream entry lists of an XREAD(GROUP) reply, whatever the connection's protocol: RESP2
- * `[[key, entries], …]`, RESP3 with ioredis' legacy mapping `[key, entries, …]`, or RESP3 mapped
- * to an object `{key: entries}`. The caller owns the connection, so any of them may arrive.
- */
-function streamReplies(reply: unknown): unknown[] {
-  if (reply === null || reply === undefined) return [];
-  if (!Array.isArray(reply)) return Object.values(reply as Record<string, unknown>);
-  if (typeof reply[0] === 'string') return reply.filter((_v, i) => i % 2 === 1);
-  return reply.map((pair) => asArray(pair)[1]);
-}
-
-/** Script integers; a connection with `stringNumbers` answers them as strings. */
-function asFlag(value: unknown): boolean {
-  return value === 1 || value === '1';
-}
-
-function asArray(value: unknown): unknown[] {
-  if (!Array.isArray(value)) throw malformed('reply (expected an array)');
-  return value as unknown[];
-}
-
-function asString(value: unknown): string {
-  if (typeof value !== 'string') throw malformed('reply (expected a string)');
-  return value;
-}
-
-function asStrings(value: unknown): string[] {
-  return asArray(value).map(asString);
-}
-
-function asEvents(value: unknown): WeftEvent[] {
-  return asStrings(value).map((json) => parseWeftEvent(json));
-}
-
-function asExecutionStatus(value: unknown): ExecutionStatus {
-  if (typeof value !== 'string' || !EXECUTION_STATUS_SET.has(value)) throw malformed('execution status');
-  return value as ExecutionStatus;
-}
-
-function asStatusEntry(value: unknown): NodeStatusEntry {
-  const v = value as Partial<NodeStatusEntry> | null;
-  if (!v || typeof v.status !== 'string' || !NODE_STATUS_SET.has(v.status)) throw malformed('node status');
-  return {
-    status: v.status,
-    attempts: typeof v.attempts === 'number' ? v.attempts : 0,
-    startedAt: typeof v.startedAt === 'string' ? v.startedAt : null,
-    workerId: typeof v.workerId === 'string' ? v.workerId : null,
-    ...(typeof v.tokenHash === 'string' ? { tokenHash: v.tokenHash } : {}),
-  };
-}
-
-function parseJson(json: string): unknown {
-  try {
-    return JSON.parse(json);
-  } catch (err) {
-    throw malformed('JSON', err);
-  }
-}
-
-function malformed(what: string, cause?: unknown): WeftError {
-  return new WeftError('INTERNAL_ERROR', `malformed ${what} in Redis`, { cause });
 }
