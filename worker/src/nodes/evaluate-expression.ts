@@ -31,7 +31,8 @@ function describe(err: unknown): string {
  */
 export async function evaluateExpression(ctx: NodeRunContext<ExpressionNode>): Promise<unknown> {
   try {
-    return (await jsonata(ctx.node.expression).evaluate(expressionData(ctx))) as unknown;
+    const expression = ctx.expressions ? ctx.expressions.compile(ctx.node.expression) : jsonata(ctx.node.expression);
+    return (await expression.evaluate(expressionData(ctx))) as unknown;
   } catch (err) {
     throw new WeftError('TRANSFORM_FAILED', `expression of node '${ctx.node.id}' failed: ${describe(err)}`, { cause: err });
   }

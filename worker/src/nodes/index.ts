@@ -1,6 +1,7 @@
 import { WeftError } from '@weft/shared/errors';
 import type { FlowNode } from '@weft/shared/flow';
 import { runConditionNode } from './condition.node.js';
+import { ExpressionCache } from './expression-cache.js';
 import { createHttpNodeExecutor, type HttpNodeDeps } from './http.node.js';
 import { createLlmNodeExecutor, type LlmNodeDeps } from './llm.node.js';
 import { runSwitchNode } from './switch.node.js';
@@ -13,7 +14,9 @@ export type { NodeExecutor, NodeOutcome, NodeRunContext } from './types.js';
 export function createNodeRunner(deps: LlmNodeDeps & HttpNodeDeps): (ctx: NodeRunContext) => Promise<NodeOutcome> {
   const llm = createLlmNodeExecutor(deps);
   const http = createHttpNodeExecutor(deps);
-  return (ctx) => {
+  const expressions = new ExpressionCache();
+  return (input) => {
+    const ctx = { ...input, expressions };
     const node: FlowNode = ctx.node;
     switch (node.type) {
       case 'llm':

@@ -1,3 +1,4 @@
+import type { ExpressionCache } from './expression-cache.js';
 import type { Cost, NodeResult, Usage } from '@weft/shared/engine';
 import type { FlowNode } from '@weft/shared/flow';
 import type { Logger } from '@weft/shared/logging';
@@ -13,6 +14,8 @@ export interface NodeRunContext<N extends FlowNode = FlowNode> {
   results: Record<string, NodeResult>;
   signal: AbortSignal;
   logger: Logger;
+  /** Compiled JSONata of this runner (transform, condition, switch); absent: compiled per call. */
+  expressions?: ExpressionCache;
   /** Streams a text delta to clients (coalesced by the caller). */
   emitToken: (text: string) => void;
 }
