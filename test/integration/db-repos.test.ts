@@ -247,8 +247,11 @@ describe('flows', () => {
       pages++;
     } while (cursor);
     expect(pages).toBe(3);
-    expect(seen.map((f) => f.id)).toEqual(created.map((f) => f.id).reverse());
-    expect(seen.at(-1)).toMatchObject({ name: 'f0-v2', version: 2 });
+    // Newest first by (created_at, id): flows made in the same millisecond tie on created_at and
+    // are ordered by id, which is random within a millisecond.
+    const expected = [...created].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1));
+    expect(seen.map((f) => f.id)).toEqual(expected.map((f) => f.id));
+    expect(seen.find((f) => f.id === created[0]!.id)).toMatchObject({ name: 'f0-v2', version: 2 });
     await expect(database.repos.flows.list({ workspaceId: ws.id, limit: 2, cursor: 'garbage' })).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
   });
 });
