@@ -234,7 +234,7 @@ describe('flows', () => {
 
   it('lists newest first across pages with an opaque cursor', async () => {
     const ws = await newWorkspace();
-    const created = [];
+    const created: Array<Awaited<ReturnType<typeof database.repos.flows.create>>> = [];
     for (let i = 0; i < 5; i++) created.push(await database.repos.flows.create({ workspaceId: ws.id, flow: flowDef(`f${i}`) }));
     await database.repos.flows.update({ workspaceId: ws.id, flowId: created[0]!.id, flow: flowDef('f0-v2') });
     const seen = [];
