@@ -3,7 +3,7 @@
  * routes under `/v1/` need a workspace key (`Authorization: Bearer <key>`), routes with
  * `config: { auth: 'admin' }` need the admin token, everything else is open.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { safeEqual } from '@weft/shared/crypto';
 import { WeftError } from '@weft/shared/errors';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -61,13 +61,9 @@ export async function authenticateRequest(request: FastifyRequest): Promise<stri
   return found.workspaceId;
 }
 
-function sha256(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
-}
-
-/** Constant-time comparison: both sides are hashed first so lengths never differ. */
+/** Constant-time comparison of a presented token with the expected one. */
 export function tokensEqual(presented: string, expected: string): boolean {
-  return timingSafeEqual(sha256(presented), sha256(expected));
+  return safeEqual(presented, expected);
 }
 
 /** Throws 401 unless the request carries `Authorization: Bearer $WEFT_ADMIN_TOKEN`. */

@@ -3,6 +3,7 @@
  * WebSocket subscribe protocol by execution or flow. Both ride on the app's EventHub.
  */
 import { isEventId, TERMINAL_EVENT_TYPES, type WeftEvent } from '@weft/shared/engine';
+import { isUuid } from '@weft/shared/ids';
 import type { WebSocket } from 'ws';
 import { Type } from 'typebox';
 import type { RoutePlugin } from '../fastify-types.js';
@@ -121,9 +122,8 @@ export const eventsRoutes: RoutePlugin = (app, { deps }) => {
         return;
       }
       if (subscriptions.has(key)) return;
-      const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
       if (target.kind === 'execution') {
-        const execution = uuid.test(target.id) ? await repos.executions.get({ workspaceId, executionId: target.id }) : null;
+        const execution = isUuid(target.id) ? await repos.executions.get({ workspaceId, executionId: target.id }) : null;
         if (!execution) {
           error('not_found', `execution ${target.id} not found`);
           return;
@@ -136,7 +136,7 @@ export const eventsRoutes: RoutePlugin = (app, { deps }) => {
         if (subscriptions.has(key)) subscriptions.set(key, off);
         else off();
       } else {
-        const flow = uuid.test(target.id) ? await repos.flows.get({ workspaceId, flowId: target.id }) : null;
+        const flow = isUuid(target.id) ? await repos.flows.get({ workspaceId, flowId: target.id }) : null;
         if (!flow) {
           error('not_found', `flow ${target.id} not found`);
           return;

@@ -1,7 +1,7 @@
 /** Executions (api.md, "Executions"): start, read, list. */
 import { TERMINAL_EXECUTION_STATUSES, EXECUTION_STATUSES } from '@weft/shared/engine';
+import { safeEqual } from '@weft/shared/crypto';
 import { WeftError } from '@weft/shared/errors';
-import { timingSafeEqual } from 'node:crypto';
 import { resumeJobId } from '@weft/shared/jobs';
 import { endExecution, hashResumeToken } from '@weft/worker/control';
 import { QUEUES } from '@weft/shared/ports';
@@ -123,9 +123,9 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
     if (!row) throw notFound(`execution ${executionId}`);
     if (TERMINAL_EXECUTION_STATUSES.has(row.status)) throw conflict(`execution ${executionId} is already ${row.status}`);
     const at = deps.clock();
-    if (row.status === 'queued') {
-      await repos.executions.finalize({ executionId, status: 'cancelled', output: null, error: null, usage: null, cost: null, startedAt: null, finishedAt: at });
-    }
+    const recordCancelled = (): Promise<void> =>
+      repos.executions.finalize({ executionId, status: 'cancelled', output: null, error: null, usage: null, cost: null, startedAt: null, finishedAt: at });
+    if (row.status === 'queued') await recordCancelled();
     const result = await endExecution(deps, { executionId, at });
     switch (result.kind) {
       case 'ended':
@@ -133,9 +133,7 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
         throw conflict(`execution ${executionId} is already ${result.status}`);
       case 'missing':
         // Never started (or its hot state is gone): the record is the whole truth.
-        if (row.status !== 'queued') {
-          await repos.executions.finalize({ executionId, status: 'cancelled', output: null, error: null, usage: null, cost: null, startedAt: null, finishedAt: at });
-        }
+        if (row.status !== 'queued') await recordCancelled();
         await deps.queue.remove(QUEUES.executions, executionId);
         await deps.events.publish({ type: 'execution.cancelled', executionId, flowId: row.flowId, workspaceId, at: at.toISOString(), data: { status: 'cancelled' } });
         break;
@@ -205,8 +203,7 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
       // Webhooks must bring the token of node.waiting; an approval may, and then it must match.
       if (node.event === 'webhook' || token !== undefined) {
         const expected = waiting.waitTokenHash;
-        const given = hashResumeToken(token ?? '');
-        if (!expected || !timingSafeEqual(Buffer.from(given), Buffer.from(expected))) {
+        if (!expected || !safeEqual(hashResumeToken(token ?? ''), expected)) {
           throw new WeftError('RESUME_TOKEN_INVALID', `wrong or missing resume token for node '${nodeId}'`);
         }
       }

@@ -32,9 +32,14 @@ export function generateApiKey(): GeneratedApiKey {
   return { key, prefix: key.slice(0, API_KEY_PREFIX_LENGTH), hash: hashApiKey(key) };
 }
 
+/** sha-256 hex of a UTF-8 string. */
+export function sha256Hex(value: string): string {
+  return createHash('sha256').update(value, 'utf8').digest('hex');
+}
+
 /** sha-256 hex. Keys are high-entropy random strings, so a fast unsalted hash is enough. */
 export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  return sha256Hex(key);
 }
 
 /** Random bytes as base64url (tokens, admin tokens, resume tokens). */

@@ -3,7 +3,7 @@
  * resume token for event waits) and delayed jobs on weft-resume end the wait (timer) or time
  * it out, surviving worker restarts. The api resumes event waits through the same queue.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { generateToken, sha256Hex } from '@weft/shared/crypto';
 import type { NodeResult } from '@weft/shared/engine';
 import { WeftError } from '@weft/shared/errors';
 import type { WaitNode } from '@weft/shared/flow';
@@ -15,8 +15,9 @@ import type { FlowCache } from '../flow-cache.js';
 import { endExecution } from '../control/index.js';
 import { commitAndContinue } from './commit-and-continue.js';
 
+/** Resume tokens are random: stored and compared as a fast unsalted hash, like API keys. */
 export function hashResumeToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return sha256Hex(token);
 }
 
 export async function suspendWait(input: {
@@ -28,7 +29,7 @@ export async function suspendWait(input: {
   log: Logger;
 }): Promise<void> {
   const { node, data, at } = input;
-  const token = node.event ? randomBytes(24).toString('base64url') : null;
+  const token = node.event ? generateToken(24) : null;
   const until = node.durationMs !== undefined ? at.getTime() + node.durationMs : node.until !== undefined ? Date.parse(node.until) : null;
   const timeoutAt = node.event && node.timeoutMs !== undefined ? at.getTime() + node.timeoutMs : null;
   const waited = await input.state.waitNode({
