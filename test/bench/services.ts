@@ -3,9 +3,8 @@
  * the servers of REDIS_URL / DATABASE_URL with a unique key prefix and a fresh database.
  */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import { startPrivatePostgres, startPrivateRedis } from '../helpers/private-services.js';
+import { createScratchDatabase, deleteKeys } from '../helpers/scratch.js';
 
 export interface BenchServices {
   redisUrl: string;
@@ -45,7 +44,8 @@ export async function acquireServices(env: Record<string, string | undefined>): 
       undoSync.push(() => { redis.destroy(); });
     } else {
       const url = redisUrl;
-      undo.push(() => deleteKeys(url, prefix));
+      // Weft keys are `<prefix>:…`, BullMQ keys `{<prefix>…}:…`.
+      undo.push(() => deleteKeys(url, [`${prefix}*`, `{${prefix}*`]));
     }
 
     let databaseUrl = env.DATABASE_URL?.trim() ?? '';
@@ -56,7 +56,7 @@ export async function acquireServices(env: Record<string, string | undefined>): 
       undo.push(async () => { postgres.destroy(); });
       undoSync.push(() => { postgres.destroy(); });
     } else {
-      const fresh = await createDatabase(databaseUrl, `weft_${prefix}`);
+      const fresh = await createScratchDatabase(databaseUrl, `weft_${prefix}`);
       databaseUrl = fresh.url;
       undo.push(fresh.drop);
     }
@@ -70,46 +70,5 @@ export async function acquireServices(env: Record<string, string | undefined>): 
   } catch (err) {
     await cleanup();
     throw err;
-  }
-}
-
-async function createDatabase(baseUrl: string, name: string): Promise<{ url: string; drop: () => Promise<void> }> {
-  const admin = new pg.Client({ connectionString: baseUrl });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: baseUrl });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
-}
-
-/** Weft keys are `<prefix>:…`, BullMQ keys `{<prefix>…}:…`. */
-async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  try {
-    for (const pattern of [`${prefix}*`, `{${prefix}*`]) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.unlink(...keys);
-      } while (cursor !== '0');
-    }
-  } finally {
-    redis.disconnect();
   }
 }

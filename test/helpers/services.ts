@@ -3,9 +3,8 @@
  * key prefix, both removed by `cleanup()`.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { Redis } from 'ioredis';
 import { inject } from 'vitest';
+import { createScratchDatabase, deleteKeys } from './scratch.js';
 
 export interface TestServices {
   redisUrl: string;
@@ -22,44 +21,15 @@ export function uniqueId(length = 8): string {
 
 export async function createTestServices(): Promise<TestServices> {
   const redisUrl = inject('redisUrl');
-  const baseUrl = inject('databaseUrl');
   const prefix = `wt${uniqueId()}`;
-  const dbName = `weft_t_${uniqueId(12)}`;
-  const admin = new pg.Client({ connectionString: baseUrl });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${dbName}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(baseUrl);
-  url.pathname = `/${dbName}`;
+  const database = await createScratchDatabase(inject('databaseUrl'), `weft_t_${uniqueId(12)}`);
   return {
     redisUrl,
-    databaseUrl: url.toString(),
+    databaseUrl: database.url,
     prefix,
     async cleanup() {
-      const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-      try {
-        await redis.connect();
-        for (const pattern of [`${prefix}:*`, `{${prefix}}:*`]) {
-          let cursor = '0';
-          do {
-            const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-            cursor = next;
-            if (keys.length > 0) await redis.unlink(...keys);
-          } while (cursor !== '0');
-        }
-      } finally {
-        redis.disconnect();
-      }
-      const drop = new pg.Client({ connectionString: baseUrl });
-      await drop.connect();
-      try {
-        await drop.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-      } finally {
-        await drop.end();
-      }
+      await deleteKeys(redisUrl, [`${prefix}:*`, `{${prefix}}:*`]);
+      await database.drop();
     },
   };
 }
