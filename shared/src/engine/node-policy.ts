@@ -15,6 +15,8 @@ const DEFAULT_RETRY: Record<FlowNode['type'], EffectiveRetry> = {
   switch: { attempts: 1, backoff: { type: 'fixed', delayMs: 0 } },
   // 5xx, 429, timeouts and resets are worth retrying; set retry.attempts 1 for non-idempotent calls.
   http: { attempts: 3, backoff: { type: 'exponential', delayMs: 1000 } },
+  // Evaluating items and expanding is cheap and idempotent; item nodes have their own retry.
+  map: { attempts: 3, backoff: { type: 'exponential', delayMs: 1000 } },
   // Waiting is not work that fails transiently; the node processor suspends it.
   wait: { attempts: 1, backoff: { type: 'fixed', delayMs: 0 } },
 };

@@ -11,17 +11,21 @@ function describeJsonataError(err: unknown): string {
   return String(err);
 }
 
+/** Parses `expression` as JSONata; a parse error is reported at `path` (relative to the node). */
+export function checkJsonata(expression: string, path: string): ErrorDetail[] {
+  try {
+    jsonata(expression);
+    return [];
+  } catch (err) {
+    return [{ path, message: `invalid JSONata expression: ${describeJsonataError(err)}`, code: 'FLOW_INVALID_EXPRESSION' }];
+  }
+}
+
 /**
  * Parses the node's `expression` as JSONata (transform, condition and switch nodes). Receives
  * the raw node: a missing or non-string expression is left to the schema.
  */
 export function checkExpression(node: object): ErrorDetail[] {
   const expression = (node as Record<string, unknown>).expression;
-  if (typeof expression !== 'string') return [];
-  try {
-    jsonata(expression);
-    return [];
-  } catch (err) {
-    return [{ path: '/expression', message: `invalid JSONata expression: ${describeJsonataError(err)}`, code: 'FLOW_INVALID_EXPRESSION' }];
-  }
+  return typeof expression === 'string' ? checkJsonata(expression, '/expression') : [];
 }

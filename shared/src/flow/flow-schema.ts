@@ -1,27 +1,28 @@
 import Type from 'typebox';
 import { ConditionNodeSchema } from './condition-node.js';
+import { FlowEdgeSchema } from './flow-edge-schema.js';
 import { HttpNodeSchema } from './http-node.js';
 import { LlmNodeSchema } from './llm-node.js';
+import { MapNodeSchema } from './map-node.js';
 import { SwitchNodeSchema } from './switch-node.js';
 import { TransformNodeSchema } from './transform-node.js';
 import { WaitNodeSchema } from './wait-node.js';
-import type { ConditionNode, FlowDefinition, FlowEdge, FlowNode, LlmNode, SwitchNode, TransformNode, WaitNode } from './types.js';
+import type { ConditionNode, FlowDefinition, FlowEdge, FlowNode, LlmNode, MapGraph, MapNode, SwitchNode, TransformNode, WaitNode } from './types.js';
+
+export { FlowEdgeSchema };
 
 export const FLOW_NAME_MAX_LENGTH = 200;
 export const FLOW_MAX_NODES = 500;
 
-export const FlowEdgeSchema = Type.Object(
-  {
-    from: Type.String(),
-    to: Type.String(),
-    /** Only on edges out of condition / switch nodes. */
-    when: Type.Optional(Type.Unknown()),
-    default: Type.Optional(Type.Boolean()),
-  },
-  { additionalProperties: false },
-);
-
-export const FlowNodeSchema = Type.Union([LlmNodeSchema, TransformNodeSchema, ConditionNodeSchema, SwitchNodeSchema, HttpNodeSchema, WaitNodeSchema]);
+export const FlowNodeSchema = Type.Union([
+  LlmNodeSchema,
+  TransformNodeSchema,
+  ConditionNodeSchema,
+  SwitchNodeSchema,
+  HttpNodeSchema,
+  MapNodeSchema,
+  WaitNodeSchema,
+]);
 
 /**
  * The flow document as JSON Schema, for OpenAPI. It describes the shape only: validateFlow is
@@ -46,8 +47,12 @@ type _TransformNodeMatches = Assert<Same<Type.Static<typeof TransformNodeSchema>
 type _WaitNodeMatches = Assert<Same<Type.Static<typeof WaitNodeSchema>, WaitNode>>;
 type _ConditionNodeMatches = Assert<Same<Type.Static<typeof ConditionNodeSchema>, ConditionNode>>;
 type _SwitchNodeMatches = Assert<Same<Type.Static<typeof SwitchNodeSchema>, SwitchNode>>;
-type _FlowNodeMatches = Assert<Same<Type.Static<typeof FlowNodeSchema>, FlowNode>>;
+// As posted, a map's sub-graph may omit `edges`, like the flow itself; validateFlow fills in [].
+type PostedMapNode = Omit<MapNode, 'graph'> & { graph: Omit<MapGraph, 'edges'> & { edges?: FlowEdge[] } };
+type PostedFlowNode = Exclude<FlowNode, MapNode> | PostedMapNode;
+type _MapNodeMatches = Assert<Same<Type.Static<typeof MapNodeSchema>, PostedMapNode>>;
+type _FlowNodeMatches = Assert<Same<Type.Static<typeof FlowNodeSchema>, PostedFlowNode>>;
 type _FlowEdgeMatches = Assert<Same<Type.Static<typeof FlowEdgeSchema>, FlowEdge>>;
 type _FlowDefinitionMatches = Assert<
-  Same<Type.Static<typeof FlowDefinitionSchema>, Omit<FlowDefinition, 'edges'> & { edges?: FlowEdge[] }>
+  Same<Type.Static<typeof FlowDefinitionSchema>, Omit<FlowDefinition, 'nodes' | 'edges'> & { nodes: PostedFlowNode[]; edges?: FlowEdge[] }>
 >;

@@ -3,6 +3,8 @@ import type { NodeTypeSpec } from './node-type-spec.js';
 /** What validateFlow learned about one entry of `nodes`, shared by its later checks. */
 export interface NodeInfo {
   index: number;
+  /** JSON pointer of the node in the flow document (`/nodes/3`, `/nodes/3/graph/nodes/0`). */
+  path: string;
   /** The node's id when it is a string (valid or not). */
   id: string | undefined;
   /** The node when it is an object. */

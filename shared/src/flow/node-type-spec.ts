@@ -27,6 +27,11 @@ export interface NodeTypeSpec {
    * pick fields that are strings.
    */
   templatedFields(node: object): TemplatedField[];
+  /**
+   * Top-level fields the schema describes (for OpenAPI) but validateFlow checks on its own, with
+   * better paths and messages: their schema errors are dropped (a map's `graph`).
+   */
+  readonly checkedApart?: readonly string[];
   /** Checks the schema cannot express; pointers relative to the node. Receives the raw node. */
   check?(node: object): ErrorDetail[];
   /** Whether out-edges may carry `when` / `default` (condition and switch nodes). */

@@ -1,6 +1,7 @@
 import { conditionNodeSpec } from './condition-node.js';
 import { httpNodeSpec } from './http-node.js';
 import { llmNodeSpec } from './llm-node.js';
+import { mapNodeSpec } from './map-node.js';
 import type { NodeTypeSpec } from './node-type-spec.js';
 import { switchNodeSpec } from './switch-node.js';
 import { transformNodeSpec } from './transform-node.js';
@@ -14,6 +15,7 @@ export const nodeTypeSpecs: Readonly<Record<NodeType, NodeTypeSpec>> = {
   http: httpNodeSpec,
   condition: conditionNodeSpec,
   switch: switchNodeSpec,
+  map: mapNodeSpec,
   wait: waitNodeSpec,
 };
 

@@ -81,16 +81,48 @@ export interface WaitNode extends NodeBase {
   event?: 'approval' | 'webhook';
 }
 
-export type FlowNode = LlmNode | TransformNode | ConditionNode | SwitchNode | HttpNode | WaitNode;
-export type NodeType = FlowNode['type'];
-export const NODE_TYPES: readonly NodeType[] = ['llm', 'transform', 'condition', 'switch', 'http', 'wait'];
-
 export interface FlowEdge {
   from: string;
   to: string;
   when?: unknown;
   default?: boolean;
 }
+
+/** Items allowed inside a map's sub-graph: no nested map, no wait. */
+export type MapItemNode = LlmNode | TransformNode | ConditionNode | SwitchNode | HttpNode;
+export const MAP_ITEM_NODE_TYPES: readonly MapItemNode['type'][] = ['llm', 'transform', 'condition', 'switch', 'http'];
+
+export interface MapGraph {
+  nodes: MapItemNode[];
+  /** May be omitted when posted (none); validateFlow fills in `[]`. */
+  edges: FlowEdge[];
+}
+
+export const MAP_DEFAULT_CONCURRENCY = 10;
+export const MAP_MAX_CONCURRENCY = 1000;
+/** Most items one map may expand; a runtime limit (the list is only known then), enforced by the worker. */
+export const MAP_MAX_ITEMS = 10_000;
+
+/**
+ * Runs `graph` once per element of `items`, at most `concurrency` items at once, as node jobs
+ * across the fleet; output: the list of `output`'s outputs in input order.
+ */
+export interface MapNode extends NodeBase {
+  type: 'map';
+  /** A single `{{ref}}` to a list (e.g. `{{fetch.output.rows}}`, `{{input.docs}}`), or a JSONata expression over `{input, nodes}` giving a list. */
+  items: string;
+  /** Items in flight at once; default MAP_DEFAULT_CONCURRENCY (10), 1..MAP_MAX_CONCURRENCY (1000). */
+  concurrency?: number;
+  graph: MapGraph;
+  /** The sub-graph node whose output fills each slot; default: the sub-graph's only leaf. */
+  output?: string;
+  /** "fail" (default): one failed item fails the map. "continue": that slot holds `{error}` and the others go on. */
+  onItemError?: 'fail' | 'continue';
+}
+
+export type FlowNode = LlmNode | TransformNode | ConditionNode | SwitchNode | HttpNode | MapNode | WaitNode;
+export type NodeType = FlowNode['type'];
+export const NODE_TYPES: readonly NodeType[] = ['llm', 'transform', 'condition', 'switch', 'http', 'map', 'wait'];
 
 export interface FlowDefinition {
   name: string;

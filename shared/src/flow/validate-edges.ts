@@ -1,5 +1,5 @@
 import type { ErrorDetail } from '../errors/weft-error.js';
-import { FlowEdgeSchema } from './flow-schema.js';
+import { FlowEdgeSchema } from './flow-edge-schema.js';
 import { isRecord } from './is-record.js';
 import { jsonPointer } from './json-pointer.js';
 import type { NodeInfo } from './node-info.js';
@@ -21,6 +21,19 @@ export interface ValidateEdgesInput {
   edges: readonly unknown[];
   /** Nodes by id (first occurrence). */
   nodesById: ReadonlyMap<string, NodeInfo>;
+  /** Pointer of the edges' owner: '' for the flow, `/nodes/3/graph` for a map's sub-graph. */
+  basePath?: string;
+  /** For a map's sub-graph: how to name the map (`map 'm'`), for messages. */
+  mapLabel?: string;
+  /** Ids of the nodes of map sub-graphs to their map's label, to explain a top-level edge that names one. */
+  mapOf?: ReadonlyMap<string, string>;
+}
+
+function notANode(input: { id: string; mapLabel: string | undefined; mapOf: ReadonlyMap<string, string> | undefined }): string {
+  const { id, mapLabel, mapOf } = input;
+  if (mapLabel !== undefined) return `'${id}' is not a node of ${mapLabel} (edges stay within one graph)`;
+  const owner = mapOf?.get(id);
+  return owner === undefined ? `'${id}' is not a node` : `'${id}' is inside ${owner} (edges stay within one graph)`;
 }
 
 const BRANCH_KEYS = ['when', 'default'] as const;
@@ -30,7 +43,7 @@ const BRANCH_KEYS = ['when', 'default'] as const;
  * (`when` / `default` only out of branching nodes, and then as their spec's checkOutEdge says;
  * the labels of an edge that is dangling, a self edge or a duplicate are not checked further).
  */
-export function validateEdges({ edges, nodesById }: ValidateEdgesInput): EdgesReport {
+export function validateEdges({ edges, nodesById, basePath = '', mapLabel, mapOf }: ValidateEdgesInput): EdgesReport {
   const details: ErrorDetail[] = [];
   const graphEdges: { from: string; to: string }[] = [];
   const seen = new Map<string, number>();
@@ -39,7 +52,7 @@ export function validateEdges({ edges, nodesById }: ValidateEdgesInput): EdgesRe
   let incomplete = false;
 
   edges.forEach((edge, index) => {
-    const path = jsonPointer('edges', index);
+    const path = basePath + jsonPointer('edges', index);
     if (!isRecord(edge)) {
       incomplete = true;
       details.push({ path, message: `edge #${index} must be an object`, code: 'FLOW_INVALID_SHAPE' });
@@ -56,7 +69,7 @@ export function validateEdges({ edges, nodesById }: ValidateEdgesInput): EdgesRe
       } else if (!nodesById.has(id)) {
         endpointsOk = false;
         incomplete = true;
-        details.push({ path: `${path}/${end}`, message: `edge #${index}: '${id}' is not a node`, code: 'FLOW_DANGLING_EDGE' });
+        details.push({ path: `${path}/${end}`, message: `edge #${index}: ${notANode({ id, mapLabel, mapOf })}`, code: 'FLOW_DANGLING_EDGE' });
       }
     }
 

@@ -103,3 +103,18 @@ describe('renderTemplate', () => {
     expect(missingRefError('{{input.topic}} {{').code).toBe('TEMPLATE_SYNTAX');
   });
 });
+
+describe('renderTemplate inside a map item', () => {
+  const scoped: TemplateContext = { ...ctx, scope: { item: { name: 'doc', tags: ['x', 'y'] }, index: 7 } };
+
+  it('reads the item (whole or by path) and its index', () => {
+    expect(renderTemplate('{{index}}: {{item.name}} {{item.tags.1}} {{item}}', scoped)).toBe('7: doc y {"name":"doc","tags":["x","y"]}');
+  });
+
+  it('fails on a missing item path, and on item or index outside a map', () => {
+    expect(() => renderTemplate('{{item.missing}}', scoped)).toThrow(/cannot resolve \{\{item.missing\}\}/);
+    expect(() => renderTemplate('{{index.x}}', scoped)).toThrow(WeftError);
+    expect(missingRefError('{{item}}').code).toBe('TEMPLATE_MISSING_REF');
+    expect(missingRefError('{{index}}').code).toBe('TEMPLATE_MISSING_REF');
+  });
+});

@@ -45,6 +45,8 @@ function resolveVaultRef(ref: TemplateRef, vault: Readonly<Record<string, string
 export function resolveTemplateRef(ref: TemplateRef, ctx: TemplateContext): unknown {
   if (ref.root === 'input') return walk(ref, ctx.input, ref.path, 'input');
   if (ref.root === 'vault' && ctx.vault !== undefined) return resolveVaultRef(ref, ctx.vault);
+  if (ref.root === 'item' && ctx.scope !== undefined) return walk(ref, ctx.scope.item, ref.path, 'item');
+  if (ref.root === 'index' && ctx.scope !== undefined && ref.path.length === 0) return ctx.scope.index;
   if (ref.root === 'vault' || ref.root === 'item' || ref.root === 'index' || ref.root === 'nodes') {
     throw missing(ref, `'${ref.root}' is not available in this template`);
   }

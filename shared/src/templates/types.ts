@@ -35,6 +35,13 @@ export interface TemplateContext {
    * fail. Render with SECRET_PLACEHOLDER values to get a copy that is safe to store.
    */
   vault?: Readonly<Record<string, string>>;
+  /** Inside a map's sub-graph: the item (`{{item}}`, `{{item.x}}`) and its index (`{{index}}`). */
+  scope?: MapItemScope;
+}
+
+export interface MapItemScope {
+  item: unknown;
+  index: number;
 }
 
 /** Names of workspace secrets (`PUT /v1/secrets/:name`, `{{vault.NAME}}`). */

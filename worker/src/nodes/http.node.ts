@@ -136,7 +136,7 @@ export function createHttpNodeExecutor(deps: HttpNodeDeps): NodeExecutor<HttpNod
   return async (ctx) => {
     const { node } = ctx;
     const names = httpNodeSecretNames(node);
-    const base = { input: ctx.input, results: ctx.results };
+    const base = { input: ctx.input, results: ctx.results, ...(ctx.scope ? { scope: ctx.scope } : {}) };
     // The stored copy first: an unresolvable reference fails before any read or request.
     const record = renderHttpRequest(node, { ...base, vault: placeholderVault(names) });
     const [settings, secrets] = await Promise.all([

@@ -29,6 +29,11 @@ export function createNodeRunner(deps: LlmNodeDeps & HttpNodeDeps): (ctx: NodeRu
         return runSwitchNode({ ...ctx, node });
       case 'http':
         return http({ ...ctx, node });
+      case 'map':
+        // A map expands into its items' node jobs: the node processor does it, not an executor.
+        return Promise.reject(
+          new WeftError('INTERNAL_ERROR', `map node '${node.id}' has no executor: the node processor expands it`, { category: 'permanent' }),
+        );
       case 'wait':
         // Waits suspend their node instead of running an executor: the node processor and the
         // resume queue handle them.

@@ -28,7 +28,7 @@ export interface LlmNodeDeps {
 }
 
 function buildMessages(ctx: NodeRunContext<LlmNode>): ChatMessage[] {
-  const render = (text: string): string => renderTemplate(text, { input: ctx.input, results: ctx.results });
+  const render = (text: string): string => renderTemplate(text, { input: ctx.input, results: ctx.results, ...(ctx.scope ? { scope: ctx.scope } : {}) });
   const { node } = ctx;
   const messages: ChatMessage[] = [];
   if (node.system !== undefined) messages.push({ role: 'system', content: render(node.system) });

@@ -2,6 +2,7 @@ import type { ExpressionCache } from './expression-cache.js';
 import type { Cost, NodeResult, Usage } from '@weft/shared/engine';
 import type { FlowNode } from '@weft/shared/flow';
 import type { Logger } from '@weft/shared/logging';
+import type { MapItemScope } from '@weft/shared/templates';
 
 export interface NodeRunContext<N extends FlowNode = FlowNode> {
   node: N;
@@ -10,8 +11,10 @@ export interface NodeRunContext<N extends FlowNode = FlowNode> {
   attempt: number;
   /** The execution's input. */
   input: unknown;
-  /** Terminal results of the upstream nodes this node reads. */
+  /** Terminal results of the upstream nodes this node reads (a map item's siblings by their own ids). */
   results: Record<string, NodeResult>;
+  /** Inside a map's sub-graph: the item and its index. */
+  scope?: MapItemScope;
   signal: AbortSignal;
   logger: Logger;
   /** Compiled JSONata of this runner (transform, condition, switch); absent: compiled per call. */
