@@ -322,7 +322,7 @@ export function stateStoreContract(name: string, makeStore: () => Promise<StateS
         const before = await store.getExecution(executionId);
         const eventsBefore = await fx.events.replay(executionId);
         const again = await commit(executionId, 'a', { takes: ['d'], result: completed('changed') });
-        expect(again).toEqual({ committed: false, ready: first.ready, skipped: [], executionStatus: 'running', finished: false, events: [] });
+        expect(again).toEqual({ committed: false, ready: first.ready, skipped: [], executionStatus: 'running', finished: false, events: [], settledMaps: [], round: 0 });
         expect(await store.getExecution(executionId)).toEqual(before);
         expect(await fx.events.replay(executionId)).toEqual(eventsBefore);
         // A child already terminal is no longer announced.

@@ -3,31 +3,14 @@
  * TypeScript) and the Redis store through the same random executions — random DAGs, random taken
  * edges, redeliveries, failures, late commits — and require identical answers and state.
  */
-import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryEventBus } from '../../shared/src/adapters/memory/memory-event-bus.js';
-import { MemoryStateStore } from '../../shared/src/adapters/memory/memory-state-store.js';
-import { RedisEventBus } from '../../shared/src/adapters/redis/redis-event-bus.js';
-import { RedisStateStore } from '../../shared/src/adapters/redis/redis-state-store.js';
-import type { NodeResult, WeftEvent } from '../../shared/src/engine/types.js';
-import type { EventBus } from '../../shared/src/ports/event-bus.js';
-import type { HotGraphNode, StateStore } from '../../shared/src/ports/state-store.js';
-import { createTestServices, type TestServices } from '../helpers/services.js';
+import type { NodeResult } from '../../shared/src/engine/types.js';
+import type { HotGraphNode } from '../../shared/src/ports/state-store.js';
+import { rng } from '../helpers/random.js';
+import { hotNodes, startParitySides, type ParitySides } from '../helpers/parity.js';
 
 const AT = '2025-01-01T00:00:00.000Z';
 const EXECUTIONS = 60;
-
-/** Small seeded PRNG (mulberry32) so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomGraph(random: () => number): HotGraphNode[] {
   const n = 3 + Math.floor(random() * 10);
@@ -36,11 +19,7 @@ function randomGraph(random: () => number): HotGraphNode[] {
   for (let j = 1; j < n; j += 1) {
     for (let i = 0; i < j; i += 1) if (random() < 0.3) edges.push([ids[i]!, ids[j]!]);
   }
-  return ids.map((id) => ({
-    id,
-    parentCount: edges.filter(([, to]) => to === id).length,
-    children: edges.filter(([from]) => from === id).map(([, to]) => to),
-  }));
+  return hotNodes(ids, edges);
 }
 
 function result(nodeId: string, status: 'completed' | 'failed'): NodeResult {
@@ -51,28 +30,14 @@ function result(nodeId: string, status: 'completed' | 'failed'): NodeResult {
   };
 }
 
-const withoutIds = (events: readonly WeftEvent[]) => events.map(({ id: _id, executionId: _ex, ...rest }) => rest);
 
 describe('Lua scripts match apply-commit.ts', () => {
-  let svc: TestServices;
-  let redis: Redis;
-  let sides: Array<{ store: StateStore; events: EventBus }>;
+  let sides: ParitySides;
   beforeAll(async () => {
-    svc = await createTestServices();
-    redis = new Redis(svc.redisUrl);
-    const memoryEvents = new MemoryEventBus();
-    sides = [
-      { store: new MemoryStateStore({ events: memoryEvents }), events: memoryEvents },
-      { store: new RedisStateStore({ redis, prefix: svc.prefix }), events: new RedisEventBus({ redis, prefix: svc.prefix }) },
-    ];
+    sides = await startParitySides();
   });
   afterAll(async () => {
-    for (const side of sides) {
-      await side.store.close();
-      await side.events.close();
-    }
-    await redis.quit();
-    await svc.cleanup();
+    await sides.close();
   });
 
   it(`agrees on ${EXECUTIONS} random executions`, async () => {
@@ -82,13 +47,8 @@ describe('Lua scripts match apply-commit.ts', () => {
       const random = rng(seed);
       const nodes = randomGraph(random);
       const children = new Map(nodes.map((n) => [n.id, n.children]));
-      const ids = sides.map(() => randomUUID());
-      const both = async <T>(call: (store: StateStore, executionId: string) => Promise<T>): Promise<T> => {
-        const [mem, red] = await Promise.all(sides.map((side, i) => call(side.store, ids[i]!)));
-        const strip = (v: unknown) => JSON.parse(JSON.stringify(v, (k, x: unknown) => (k === 'id' || k === 'executionId' ? undefined : x)));
-        expect(strip(red), `seed ${seed}`).toEqual(strip(mem));
-        return mem!;
-      };
+      const execution = sides.execution(`seed ${seed}`);
+      const both = execution.both.bind(execution);
 
       const init = await both((store, executionId) =>
         store.initExecution({ executionId, workspaceId: 'ws', flowId: 'f', flowVersion: 1, input: { seed }, nodes, at: AT }));
@@ -116,8 +76,7 @@ describe('Lua scripts match apply-commit.ts', () => {
         }
       }
       await both((store, executionId) => store.getExecution(executionId));
-      const [memEvents, redisEvents] = await Promise.all(sides.map((side, i) => side.events.replay(ids[i]!)));
-      expect(withoutIds(redisEvents!), `seed ${seed}`).toEqual(withoutIds(memEvents!));
+      await execution.expectSameEvents();
     }
     for (const [path, count] of Object.entries(seen)) expect(count, path).toBeGreaterThan(0);
   });

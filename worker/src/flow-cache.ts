@@ -4,9 +4,47 @@
  */
 import type { FlowRecord, FlowsRepo } from '@weft/db/repos';
 import { WeftError } from '@weft/shared/errors';
-import { buildFlowGraph, hotGraphNodes, nodeReads, nodeTypeSpec, type FlowGraph, type FlowNode } from '@weft/shared/flow';
-import type { HotGraphNode } from '@weft/shared/ports';
+import {
+  buildFlowGraph,
+  mapItemNodeId,
+  hotGraphNodes,
+  mapItemReads,
+  mapOutputNode,
+  nodeReads,
+  parseMapItemNodeId,
+  nodeTypeSpec,
+  topologicalOrder,
+  type FlowEdge,
+  type FlowGraph,
+  type FlowNode,
+  type MapItemNode,
+  type MapNode,
+} from '@weft/shared/flow';
+import type { HotGraphNode, MapGraphNode } from '@weft/shared/ports';
 import { withOutEdges } from './nodes/out-edges.js';
+
+/** A map node's sub-graph, compiled once with its flow. */
+export interface CompiledMap {
+  node: MapNode;
+  /** Sub-graph nodes by their own ids; branching ones carry their out-edges. */
+  nodes: Map<string, MapItemNode>;
+  /** The sub-graph as hot state keeps it, in topological order. */
+  hotNodes: MapGraphNode[];
+  /** The node whose output fills each item's slot. */
+  output: string;
+  /** What each sub-graph node reads: ids of its own item (`local`) and of the flow (`outer`). */
+  reads: Map<string, { local: string[]; outer: string[] }>;
+}
+
+/** A node a job names, resolved in its pinned flow: a flow node, or a node of a map item. */
+export interface ResolvedNode {
+  /** The node's config; a map item's node carries its runtime id (`<map>[<index>].<node>`). */
+  node: FlowNode;
+  /** Hot-state ids whose results the node reads. */
+  reads: string[];
+  /** For a map item's node: its map, item index and id in the sub-graph. */
+  item?: { map: CompiledMap; index: number; localId: string };
+}
 
 export interface CompiledFlow {
   record: FlowRecord;
@@ -16,17 +54,51 @@ export interface CompiledFlow {
   hotNodes: HotGraphNode[];
   /** Upstream node ids whose results a node needs to build its input. */
   reads: Map<string, string[]>;
+  /** Map nodes' sub-graphs, by map node id. */
+  maps: Map<string, CompiledMap>;
+}
+
+/** Attaches its out-edges to a branching node (condition, switch), as the executors need. */
+function compileNode<N extends FlowNode>(node: N, edges: readonly FlowEdge[]): N {
+  return nodeTypeSpec(node.type)?.branching === true ? withOutEdges(node, edges.filter((e) => e.from === node.id)) : node;
+}
+
+function compileMap(graph: FlowGraph, map: MapNode): CompiledMap {
+  const nodes = new Map(map.graph.nodes.map((n): [string, MapItemNode] => [n.id, compileNode(n, map.graph.edges)]));
+  const hot = new Map(hotGraphNodes(map.graph).map((n) => [n.id, n]));
+  const hotNodes = topologicalOrder(map.graph).map((id): MapGraphNode => {
+    const node = hot.get(id) ?? { id, parentCount: 0, children: [] };
+    const config = nodes.get(id);
+    return { ...node, soft: config?.onError === 'continue', branching: nodeTypeSpec(config?.type)?.branching === true };
+  });
+  const reads = new Map(map.graph.nodes.map((n) => [n.id, mapItemReads(graph, map, n)]));
+  return { node: map, nodes, hotNodes, output: mapOutputNode(map), reads };
+}
+
+/** The node a job names: a node of the flow, or (`<map>[<index>].<node>`) of a map's item. */
+export function resolveNode(flow: CompiledFlow, id: string): ResolvedNode | undefined {
+  const top = flow.nodes.get(id);
+  if (top) return { node: top, reads: flow.reads.get(id) ?? [] };
+  const parsed = parseMapItemNodeId(id);
+  const map = parsed ? flow.maps.get(parsed.mapId) : undefined;
+  const template = parsed ? map?.nodes.get(parsed.nodeId) : undefined;
+  if (!parsed || !map || !template) return undefined;
+  const reads = map.reads.get(parsed.nodeId) ?? { local: [], outer: [] };
+  return {
+    node: { ...template, id },
+    reads: [...reads.local.map((local) => mapItemNodeId(parsed.mapId, parsed.index, local)), ...reads.outer],
+    item: { map, index: parsed.index, localId: parsed.nodeId },
+  };
 }
 
 export function compileFlow(record: FlowRecord): CompiledFlow {
   const graph = buildFlowGraph(record);
-  const nodes = new Map(record.nodes.map((n): [string, FlowNode] => [
-    n.id,
-    nodeTypeSpec(n.type)?.branching === true ? withOutEdges(n, record.edges.filter((e) => e.from === n.id)) : n,
-  ]));
+  const nodes = new Map(record.nodes.map((n): [string, FlowNode] => [n.id, compileNode(n, record.edges)]));
   const reads = new Map<string, string[]>();
   for (const node of record.nodes) reads.set(node.id, nodeReads(graph, node));
-  return { record, graph, nodes, hotNodes: hotGraphNodes(record), reads };
+  const maps = new Map<string, CompiledMap>();
+  for (const node of record.nodes) if (node.type === 'map') maps.set(node.id, compileMap(graph, node));
+  return { record, graph, nodes, hotNodes: hotGraphNodes(record), reads, maps };
 }
 
 export class FlowCache {

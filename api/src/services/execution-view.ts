@@ -2,9 +2,11 @@
  * Builds the execution document of api.md. Postgres is the record once the final state is
  * flushed; while an execution is live (or flushed only partly) hot state is overlaid.
  */
-import type { ExecutionRow, NodeRunRow, Repos } from '@weft/db/repos';
+import type { ExecutionRow, FlowRecord, NodeRunRow, Repos } from '@weft/db/repos';
+import { parseMapItemNodeId } from '@weft/shared/flow';
 import {
   executedTopology,
+  executionFailure,
   executionOutput,
   sumCost,
   sumUsage,
@@ -88,6 +90,32 @@ function pendingNode(nodeId: string, status: NodeStatus = 'pending', attempts = 
   return { nodeId, status, attempts, output: null, error: null, usage: null, cost: null, provider: null, model: null, startedAt, finishedAt: null, runtimeMs: null };
 }
 
+/**
+ * The nodes an execution document lists, in the flow's order; a map node is followed by its
+ * items' nodes that exist (`<map>[<index>].<node>`), by index, then in sub-graph order.
+ */
+export function viewNodeOrder(flow: Pick<FlowRecord, 'nodes'>, present: Iterable<string>): string[] {
+  const items = new Map<string, Array<{ id: string; index: number; position: number }>>();
+  for (const id of present) {
+    const item = parseMapItemNodeId(id);
+    const map = item ? flow.nodes.find((n) => n.id === item.mapId) : undefined;
+    if (!item || map?.type !== 'map') continue;
+    const position = map.graph.nodes.findIndex((n) => n.id === item.nodeId);
+    if (position === -1) continue;
+    const list = items.get(item.mapId) ?? [];
+    list.push({ id, index: item.index, position });
+    items.set(item.mapId, list);
+  }
+  const order: string[] = [];
+  for (const node of flow.nodes) {
+    order.push(node.id);
+    const list = items.get(node.id) ?? [];
+    list.sort((a, b) => a.index - b.index || a.position - b.position);
+    order.push(...list.map((entry) => entry.id));
+  }
+  return order;
+}
+
 export async function loadExecutionView(input: {
   repos: Pick<Repos, 'executions' | 'nodeRuns' | 'flows'>;
   state: StateStore;
@@ -98,13 +126,14 @@ export async function loadExecutionView(input: {
   if (!row) return null;
   const flow = await input.repos.flows.getVersion(row.flowId, row.flowVersion);
   // A single-node run shows that node alone; its upstream results were inputs, not runs.
-  const nodeOrder = row.singleNodeId === null ? (flow ? flow.nodes.map((n) => n.id) : []) : [row.singleNodeId];
+  const orderOf = (present: Iterable<string>): string[] =>
+    row.singleNodeId === null ? (flow ? viewNodeOrder(flow, present) : []) : [row.singleNodeId];
   const view = summaryView(row);
 
   const hot: HotExecution | null = TERMINAL_EXECUTION_STATUSES.has(row.status) ? null : await input.state.getExecution(row.id);
   if (!hot) {
     const runs = new Map((await input.repos.nodeRuns.listByExecution(row.id)).map((r) => [r.nodeId, r]));
-    view.nodes = nodeOrder.map((id) => {
+    view.nodes = orderOf(runs.keys()).map((id) => {
       const run = runs.get(id);
       return run ? fromRun(run) : pendingNode(id);
     });
@@ -113,6 +142,7 @@ export async function loadExecutionView(input: {
 
   // Live: hot state is ahead of Postgres.
   const results: Record<string, NodeResult> = {};
+  const nodeOrder = orderOf(Object.keys(hot.nodes));
   view.nodes = nodeOrder.map((id) => {
     const node = hot.nodes[id];
     if (!node) return pendingNode(id);
@@ -130,9 +160,8 @@ export async function loadExecutionView(input: {
   view.cost = sumCost(all);
   if (hot.status === 'completed' && flow) view.output = executionOutput(executedTopology(flow, new Set(nodeOrder)), results);
   if (hot.status === 'failed') {
-    const failed = Object.entries(results).find(([id, r]) => r.status === 'failed' && flow?.nodes.find((n) => n.id === id)?.onError !== 'continue');
     if (hot.error) view.error = hot.error;
-    else if (failed?.[1].error) view.error = { ...failed[1].error, nodeId: failed[0] };
+    else if (flow) view.error = executionFailure(flow, results) ?? view.error;
   }
   return view;
 }

@@ -209,7 +209,7 @@ describe('applyCommit', () => {
     const first = commit(s0, 'a', { takes: ['b', 'c'] });
     const again = commit(first.state, 'a', { result: completed('different') });
     expect(again.state).toBe(first.state);
-    expect(again.outcome).toEqual({ committed: false, ready: ['b', 'c'], skipped: [], executionStatus: 'running', finished: false, events: [] });
+    expect(again.outcome).toEqual({ committed: false, ready: ['b', 'c'], skipped: [], executionStatus: 'running', finished: false, events: [], settledMaps: [], round: 0 });
     // Once a child is terminal it is no longer announced.
     const afterB = commit(first.state, 'b').state;
     expect(commit(afterB, 'a').outcome.ready).toEqual(['c']);

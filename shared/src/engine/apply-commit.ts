@@ -8,152 +8,30 @@
  * (a copy) with the outcome, so a caller that throws half-way has changed nothing.
  */
 import { WeftError } from '../errors/weft-error.js';
-import type {
-  CommitNodeInput,
-  CommitNodeResult,
-  InitExecutionInput,
-  InitExecutionResult,
-  StartNodeInput,
-  StartNodeResult,
-} from '../ports/state-store.js';
-import type {
-  EventDraft,
-  EventType,
-  ExecutionStatus,
-  HotExecution,
-  HotNodeState,
-  NodeError,
-  NodeResult,
-  NodeStatus,
-  WeftEvent,
-} from './types.js';
+import type { CommitNodeInput, InitExecutionInput, StartNodeInput } from '../ports/state-store.js';
+import type { HotExecution, HotNodeState, NodeResult } from './types.js';
+import {
+  cloneState,
+  draft,
+  executionStartedData,
+  mutable,
+  nodeResultEvent,
+  nodeStartedData,
+  pendingStatus,
+  queuedStatus,
+  runningStatus,
+  type CommitOutcome,
+  type ExecutionState,
+  type InitOutcome,
+  type NodeStatusEntry,
+  type StartOutcome,
+  type Transition,
+} from './hot-state.js';
+import { parseMapItemNodeId } from '../flow/map-node.js';
+import { endMapWithExecution, mapItemKey, mapRound, propagateMapEnd, queuedItemNodes, settleMapItem } from './apply-map.js';
+import { completeIfDone, countEdgesOnly, failExecution, noDecisions, propagate } from './propagate.js';
 
-/** A non-terminal node's entry of the status hash. */
-export interface NodeStatusEntry {
-  status: NodeStatus;
-  attempts: number;
-  startedAt: string | null;
-  workerId: string | null;
-  /** A waiting node's resume token, hashed (sha-256 hex); the plaintext is only in node.waiting. */
-  tokenHash?: string;
-}
-
-/** One execution's hot state; mirrors the Redis hashes of adapters/redis/keys.ts. */
-export interface ExecutionState {
-  executionId: string;
-  workspaceId: string;
-  flowId: string;
-  flowVersion: number;
-  status: ExecutionStatus;
-  input: unknown;
-  startedAt: string | null;
-  finishedAt: string | null;
-  total: number;
-  /** Nodes not terminal yet; the execution completes when it reaches 0. */
-  remaining: number;
-  /** Non-terminal nodes only. */
-  statuses: ReadonlyMap<string, NodeStatusEntry>;
-  /** Terminal nodes only. */
-  results: ReadonlyMap<string, NodeResult>;
-  /** Incoming edges whose parent is not terminal yet. */
-  pending: ReadonlyMap<string, number>;
-  /** Incoming edges taken so far (absent = 0). */
-  taken: ReadonlyMap<string, number>;
-  /** Every node of the graph has an entry (leaves: empty). */
-  children: ReadonlyMap<string, readonly string[]>;
-  /** Ids of preset results (InitExecutionInput.presetResults): read by nodes, not part of the execution. */
-  presets: readonly string[];
-  /** Why the execution ended when no node's failure says it (execution_timeout). */
-  error?: NodeError;
-}
-
-/** A port result whose events are still drafts: the event bus assigns the ids. */
-export type Drafted<T> = T extends { events: WeftEvent[] } ? Omit<T, 'events'> & { events: EventDraft[] } : T;
-
-export type InitOutcome = Drafted<InitExecutionResult>;
-export type StartOutcome = Drafted<StartNodeResult>;
-export type CommitOutcome = Drafted<CommitNodeResult>;
-
-export interface Transition<T> {
-  state: ExecutionState;
-  outcome: T;
-}
-
-// ---- Record and event payload shapes, shared with the Redis adapter (which passes them to Lua).
-
-export function pendingStatus(): NodeStatusEntry {
-  return { status: 'pending', attempts: 0, startedAt: null, workerId: null };
-}
-
-export function queuedStatus(): NodeStatusEntry {
-  return { status: 'queued', attempts: 0, startedAt: null, workerId: null };
-}
-
-export function runningStatus(input: Pick<StartNodeInput, 'attempt' | 'at' | 'workerId'>): NodeStatusEntry {
-  return { status: 'running', attempts: input.attempt, startedAt: input.at, workerId: input.workerId };
-}
-
-/** The result stored for a node none of whose incoming edges was taken. */
-export function skippedResult(at: string): NodeResult {
-  return {
-    status: 'skipped',
-    output: null,
-    error: null,
-    usage: null,
-    cost: null,
-    attempts: 0,
-    input: null,
-    provider: null,
-    model: null,
-    workerId: null,
-    startedAt: null,
-    finishedAt: at,
-    runtimeMs: null,
-  };
-}
-
-export function executionStartedData(flowVersion: number): Record<string, unknown> {
-  return { flowVersion };
-}
-
-export function nodeStartedData(input: Pick<StartNodeInput, 'attempt' | 'workerId'>): Record<string, unknown> {
-  return { attempt: input.attempt, workerId: input.workerId };
-}
-
-/** The event announcing a committed result; its type follows the result's status. */
-export function nodeResultEvent(result: NodeResult): { type: EventType; data: Record<string, unknown> } {
-  switch (result.status) {
-    case 'completed':
-      return {
-        type: 'node.completed',
-        data: {
-          output: result.output,
-          usage: result.usage,
-          cost: result.cost,
-          attempts: result.attempts,
-          runtimeMs: result.runtimeMs,
-          provider: result.provider,
-          model: result.model,
-        },
-      };
-    case 'failed':
-      return { type: 'node.failed', data: { error: result.error, attempts: result.attempts, runtimeMs: result.runtimeMs } };
-    case 'skipped':
-      return { type: 'node.skipped', data: nodeSkippedData() };
-  }
-}
-
-export function nodeSkippedData(): Record<string, unknown> {
-  return {};
-}
-
-export function executionFailedData(result: NodeResult, nodeId: string): Record<string, unknown> {
-  return { status: 'failed', error: { ...result.error, nodeId } };
-}
-
-export function executionCompletedData(): Record<string, unknown> {
-  return { status: 'completed' };
-}
+export * from './hot-state.js';
 
 // ---- Transitions.
 
@@ -192,6 +70,8 @@ export function applyInit(state: ExecutionState | undefined, input: InitExecutio
     taken: new Map(),
     children,
     presets: presets.map(([id]) => id),
+    maps: new Map(),
+    items: new Map(),
   };
   const started = draft(next, { type: 'execution.started', at: input.at, data: executionStartedData(input.flowVersion) });
   return { state: next, outcome: { created: true, status: 'running', ready, events: [started] } };
@@ -206,6 +86,11 @@ export function presetEntries(input: Pick<InitExecutionInput, 'nodes' | 'presetR
 /** Marks a node running, unless the execution or the node is already over. */
 export function applyStart(state: ExecutionState | undefined, input: StartNodeInput): { state: ExecutionState | undefined; outcome: StartOutcome } {
   if (!state) return { state, outcome: { kind: 'missing' } };
+  const item = input.mapItem;
+  // A map item's node is gone when its item was reset (retry) after its job was enqueued.
+  if (item && (!state.children.has(input.nodeId) || (state.maps.get(item.mapId)?.round ?? 0) !== item.round)) {
+    return { state, outcome: { kind: 'gone' } };
+  }
   assertKnownNode(state, input.nodeId);
   if (state.status !== 'running' && state.status !== 'waiting') return { state, outcome: { kind: 'execution-ended', status: state.status } };
   if (state.results.has(input.nodeId)) return { state, outcome: { kind: 'node-terminal' } };
@@ -217,108 +102,78 @@ export function applyStart(state: ExecutionState | undefined, input: StartNodeIn
     if (result) results[id] = result;
   }
   const started = draft(next, { type: 'node.started', nodeId: input.nodeId, at: input.at, data: nodeStartedData(input) });
-  return { state: next, outcome: { kind: 'started', input: state.input, results, events: [started] } };
+  const value = item ? { item: state.items.get(mapItemKey(item.mapId, item.index)) ?? null } : {};
+  return { state: next, outcome: { kind: 'started', input: state.input, results, events: [started], ...value } };
 }
 
 /**
  * Commits a node's result and decides what it unblocks: children whose last pending parent this
  * was become ready when at least one incoming edge was taken, and skipped (propagating to their
- * own children) when none was. A redelivered commit (result already stored) changes nothing but
- * still answers the ready children, so a crash between commit and enqueue heals on redelivery.
+ * own children) when none was. A map item's node may end its item, release the next item and end
+ * the map (apply-map.ts). A redelivered commit (result already stored) changes nothing but still
+ * answers what should be enqueued, so a crash between commit and enqueue heals on redelivery.
  */
 export function applyCommit(state: ExecutionState | undefined, input: CommitNodeInput): Transition<CommitOutcome> {
   if (!state) {
     throw new WeftError('EXECUTION_STATE_MISSING', `no hot state for execution ${input.executionId}`);
   }
   assertKnownNode(state, input.nodeId);
-  if (state.results.has(input.nodeId)) {
+  const { at, nodeId } = input;
+  const round = mapRound(state, nodeId);
+  if (state.results.has(nodeId)) {
     return {
       state,
-      outcome: {
-        committed: false,
-        ready: readyChildren(state, input.nodeId),
-        skipped: [],
-        executionStatus: state.status,
-        finished: false,
-        events: [],
-      },
+      outcome: { committed: false, ready: healReady(state, nodeId), skipped: [], executionStatus: state.status, finished: false, events: [], settledMaps: [], round },
     };
   }
 
   const next = cloneState(state);
   const statuses = mutable(next.statuses);
-  const results = mutable(next.results);
-  const pending = mutable(next.pending);
-  const taken = mutable(next.taken);
-  const events: EventDraft[] = [];
-  const { at, nodeId } = input;
+  const d = noDecisions();
 
-  results.set(nodeId, input.result);
+  mutable(next.results).set(nodeId, input.result);
   statuses.delete(nodeId);
   next.remaining -= 1;
-  events.push(draft(next, { ...nodeResultEvent(input.result), nodeId, at }));
+  d.events.push(draft(next, { ...nodeResultEvent(input.result), nodeId, at }));
 
-  const ended = (finished: boolean): Transition<CommitOutcome> => ({
+  const outcome = (finished: boolean): Transition<CommitOutcome> => ({
     state: next,
-    outcome: { committed: true, ready: [], skipped: [], executionStatus: next.status, finished, events },
+    outcome: { committed: true, ready: d.ready, skipped: d.skipped, executionStatus: next.status, finished, events: d.events, settledMaps: d.settled, round },
   });
-  // Once the execution has ended (or this commit ends it), the children's counts are still kept
-  // (so that re-opening a failed node later finds them exact) but nothing becomes ready or skipped.
   // A wait resolved: once no node waits any more, the execution is running again.
   if (next.status === 'waiting' && ![...statuses.values()].some((e) => e.status === 'waiting')) {
     next.status = 'running';
-    events.push(draft(next, { type: 'execution.resumed', at, data: { nodeId } }));
+    d.events.push(draft(next, { type: 'execution.resumed', at, data: { nodeId } }));
   }
-  if ((next.status !== 'running' && next.status !== 'waiting') || input.failExecution) {
-    const takes = new Set(input.takenChildren);
-    for (const child of next.children.get(nodeId) ?? []) {
-      pending.set(child, (pending.get(child) ?? 0) - 1);
-      if (takes.has(child)) taken.set(child, (taken.get(child) ?? 0) + 1);
-    }
+  const takes = new Set(input.takenChildren);
+  if (next.status !== 'running' && next.status !== 'waiting') {
+    countEdgesOnly(next, nodeId, takes);
+    return outcome(false);
   }
-  if (next.status !== 'running' && next.status !== 'waiting') return ended(false);
   if (input.failExecution) {
-    next.status = 'failed';
-    next.finishedAt = at;
-    events.push(draft(next, { type: 'execution.failed', at, data: executionFailedData(input.result, nodeId) }));
-    return ended(true);
+    countEdgesOnly(next, nodeId, takes);
+    endMapWithExecution(next, nodeId, at, d);
+    failExecution(next, input.result, nodeId, at, d);
+    return outcome(true);
   }
+  propagate(next, nodeId, takes, at, d);
+  const end = settleMapItem(next, nodeId, at, d);
+  if (end && propagateMapEnd(next, end, at, d)) return outcome(true);
+  return outcome(completeIfDone(next, at, d));
+}
 
-  const ready: string[] = [];
-  const skipped: string[] = [];
-  // Breadth-first over (parent, edges it takes); the Lua port walks in the same order so that
-  // both adapters emit node.skipped events identically.
-  const queue: Array<{ parent: string; takes: ReadonlySet<string> }> = [{ parent: nodeId, takes: new Set(input.takenChildren) }];
-  const none: ReadonlySet<string> = new Set();
-  for (let step = queue.shift(); step; step = queue.shift()) {
-    const { parent, takes } = step;
-    for (const child of next.children.get(parent) ?? []) {
-      const left = (pending.get(child) ?? 0) - 1;
-      pending.set(child, left);
-      if (takes.has(child)) taken.set(child, (taken.get(child) ?? 0) + 1);
-      if (left !== 0 || results.has(child)) continue;
-      if ((taken.get(child) ?? 0) > 0) {
-        statuses.set(child, queuedStatus());
-        ready.push(child);
-      } else {
-        results.set(child, skippedResult(at));
-        statuses.delete(child);
-        next.remaining -= 1;
-        skipped.push(child);
-        events.push(draft(next, { type: 'node.skipped', nodeId: child, at, data: nodeSkippedData() }));
-        queue.push({ parent: child, takes: none });
-      }
-    }
+/**
+ * What a redelivered commit re-announces: the node's ready children and, for a map item's node,
+ * its map's queued item nodes and (when the map has ended) the map's ready children.
+ */
+function healReady(state: ExecutionState, nodeId: string): string[] {
+  const ready = readyChildren(state, nodeId);
+  const item = parseMapItemNodeId(nodeId);
+  if (item) {
+    ready.push(...queuedItemNodes(state, item.mapId));
+    if (state.results.has(item.mapId)) ready.push(...readyChildren(state, item.mapId));
   }
-
-  let finished = false;
-  if (next.remaining === 0) {
-    next.status = 'completed';
-    next.finishedAt = at;
-    events.push(draft(next, { type: 'execution.completed', at, data: executionCompletedData() }));
-    finished = true;
-  }
-  return { state: next, outcome: { committed: true, ready, skipped, executionStatus: next.status, finished, events } };
+  return [...new Set(ready)];
 }
 
 /** Children of `nodeId` that are ready and not terminal (what a redelivered commit re-announces). */
@@ -332,7 +187,7 @@ export function readyChildren(state: ExecutionState, nodeId: string): string[] {
 }
 
 /** The parts of hot state a HotExecution is built from (what Redis reads: meta, status, results). */
-export type ExecutionView = Omit<ExecutionState, 'total' | 'remaining' | 'pending' | 'taken' | 'children'>;
+export type ExecutionView = Omit<ExecutionState, 'total' | 'remaining' | 'pending' | 'taken' | 'children' | 'maps' | 'items'>;
 
 export function toHotExecution(view: ExecutionView): HotExecution {
   const nodes: Record<string, HotNodeState> = {};
@@ -368,32 +223,3 @@ function assertKnownNode(state: ExecutionState, nodeId: string): void {
   }
 }
 
-/** Shared with apply-control.ts. */
-export function draft(
-  state: ExecutionState,
-  event: { type: EventType; nodeId?: string; at: string; data: Record<string, unknown> },
-): EventDraft {
-  const base = { type: event.type, executionId: state.executionId, flowId: state.flowId, workspaceId: state.workspaceId };
-  return event.nodeId === undefined
-    ? { ...base, at: event.at, data: event.data }
-    : { ...base, nodeId: event.nodeId, at: event.at, data: event.data };
-}
-
-/** Shared with apply-control.ts. */
-export function cloneState(state: ExecutionState): ExecutionState {
-  return {
-    ...state,
-    statuses: new Map(state.statuses),
-    results: new Map(state.results),
-    pending: new Map(state.pending),
-    taken: new Map(state.taken),
-    // Children never change after init; sharing the map is safe.
-    children: state.children,
-  };
-}
-
-/** The maps of a state fresh from cloneState are owned by the transition building it. */
-/** Shared with apply-control.ts. */
-export function mutable<K, V>(map: ReadonlyMap<K, V>): Map<K, V> {
-  return map as Map<K, V>;
-}

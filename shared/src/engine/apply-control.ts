@@ -4,7 +4,8 @@
  * scripts (wait-node, cancel-execution, reopen-nodes) are their ports.
  */
 import type { EventDraft, ExecutionStatus, NodeError } from './types.js';
-import { cloneState, draft, mutable, pendingStatus, queuedStatus, type ExecutionState } from './apply-commit.js';
+import { cloneState, draft, mutable, pendingStatus, queuedStatus, type ExecutionState } from './hot-state.js';
+import { cutRunningMaps } from './apply-map.js';
 
 export type WaitOutcome =
   | { kind: 'waiting'; events: EventDraft[] }
@@ -53,16 +54,24 @@ export function applyCancel(state: ExecutionState | undefined, input: { at: stri
   next.status = input.endAs ? 'failed' : 'cancelled';
   next.finishedAt = input.at;
   if (input.endAs) next.error = input.endAs.error;
+  // Running maps end failed with the execution's reason: a retry runs their unfinished items.
+  const events: EventDraft[] = [];
+  cutRunningMaps(next, input.at, input.endAs ? input.endAs.error : cancelledMapError(), events);
   const running: string[] = [];
   const queued: string[] = [];
   for (const [nodeId, entry] of [...next.statuses].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (entry.status === 'running') running.push(nodeId);
     else if (entry.status === 'queued') queued.push(nodeId);
   }
-  const events = [input.endAs
+  events.push(input.endAs
     ? draft(next, { type: 'execution.failed', at: input.at, data: { status: 'failed', error: input.endAs.error } })
-    : draft(next, { type: 'execution.cancelled', at: input.at, data: { status: 'cancelled' } })];
+    : draft(next, { type: 'execution.cancelled', at: input.at, data: { status: 'cancelled' } }));
   return { state: next, outcome: { kind: 'cancelled', running, queued, events } };
+}
+
+/** The error of a map cut by its execution's cancel (as a running node's: node_cancelled). */
+export function cancelledMapError(): NodeError {
+  return { code: 'node_cancelled', category: 'permanent', message: 'the map was cancelled with its execution' };
 }
 
 export type ReopenOutcome =

@@ -1,5 +1,6 @@
 import { buildFlowGraph, type FlowTopology } from '../flow/flow-graph.js';
-import type { NodeStatus } from './types.js';
+import type { FlowNode } from '../flow/types.js';
+import type { NodeError, NodeStatus } from './types.js';
 
 export interface ExecutionOutputNodeResult {
   status: NodeStatus;
@@ -41,4 +42,20 @@ export function executedTopology(
     edges: flow.edges.filter((e) => nodeIds.has(e.from) && nodeIds.has(e.to)),
     ...(flow.output !== undefined && nodeIds.has(flow.output) ? { output: flow.output } : {}),
   };
+}
+
+/**
+ * Why a failed execution failed, when no execution-level error says it: the first failed node of
+ * the flow (not a map item's node: its map's failure names it) that did not continue on error.
+ */
+export function executionFailure(
+  flow: { nodes: readonly Pick<FlowNode, 'id' | 'onError'>[] },
+  results: Readonly<Record<string, { status: NodeStatus; error: NodeError | null }>>,
+): (NodeError & { nodeId: string }) | null {
+  const onError = new Map(flow.nodes.map((n) => [n.id, n.onError]));
+  for (const [nodeId, result] of Object.entries(results)) {
+    if (result.status !== 'failed' || !result.error || !onError.has(nodeId) || onError.get(nodeId) === 'continue') continue;
+    return { ...result.error, nodeId };
+  }
+  return null;
 }

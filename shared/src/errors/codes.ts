@@ -48,6 +48,10 @@ export const errorCatalog = {
   NODE_TIMEOUT: { httpStatus: 504, category: 'transient' },
   NODE_CANCELLED: { httpStatus: 409, category: 'permanent' },
   UPSTREAM_FAILED: { httpStatus: 409, category: 'permanent' },
+  /** A map's `items` did not give a list, or gave more than MAP_MAX_ITEMS. */
+  MAP_ITEMS_INVALID: { httpStatus: 400, category: 'permanent' },
+  /** A map item failed and the map's onItemError is "fail" (the engine writes it lowercased). */
+  MAP_ITEM_FAILED: { httpStatus: 409, category: 'permanent' },
 
   // LLM providers
   LLM_NO_CREDENTIALS: { httpStatus: 400, category: 'permanent' },

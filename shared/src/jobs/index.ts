@@ -14,6 +14,8 @@ export interface NodeJobData {
   nodeId: string;
   /** The execution's budget: no LLM node starts once the running total passes it. */
   maxCostUsd?: number;
+  /** A map item's node: the map's round it was enqueued in (a retry's reset makes older jobs stale). */
+  mapRound?: number;
 }
 
 /** Resumes a waiting node: its timer elapsed, its event came (with data), or its wait timed out. */
@@ -63,11 +65,13 @@ export function executionJob(data: ExecutionJobData): EnqueueRequest<ExecutionJo
 }
 
 export function nodeJob(data: NodeJobData, options: { attempts: number; backoff?: EnqueueRequest['backoff'] }): EnqueueRequest<NodeJobData> {
+  // A map item run again by a retry gets fresh job ids: the queue keeps the earlier round's.
+  const round = data.mapRound ?? 0;
   return {
     queue: QUEUES.nodes,
     name: 'node',
     data,
-    jobId: nodeJobId(data.executionId, data.nodeId),
+    jobId: round > 0 ? `${nodeJobId(data.executionId, data.nodeId)}.r${round}` : nodeJobId(data.executionId, data.nodeId),
     attempts: options.attempts,
     ...(options.backoff ? { backoff: options.backoff } : {}),
   };

@@ -44,11 +44,19 @@ export interface StartNodeInput {
   at: string;
   /** Upstream node ids whose results the node's templates need. */
   readResultsOf: string[];
+  /**
+   * For a node of a map item (`<map>[<index>].<node>`): which item it belongs to and the map's
+   * round its job was enqueued in. The item's value is answered; a job of an earlier round (the
+   * item was reset by a retry since) is answered `gone`.
+   */
+  mapItem?: { mapId: string; index: number; round: number };
 }
 
 export type StartNodeResult =
-  | { kind: 'started'; input: unknown; results: Record<string, NodeResult>; events: WeftEvent[] }
+  | { kind: 'started'; input: unknown; results: Record<string, NodeResult>; events: WeftEvent[]; item?: unknown }
   | { kind: 'node-terminal' }
+  /** A map item's node that is no longer in hot state, or whose item was reset since its job was enqueued. */
+  | { kind: 'gone' }
   | { kind: 'execution-ended'; status: ExecutionStatus }
   | { kind: 'missing' };
 
@@ -76,7 +84,59 @@ export interface CommitNodeResult {
   /** True when this commit ended the execution. */
   finished: boolean;
   events: WeftEvent[];
+  /** Map nodes this commit ended (their last item finished, or an item failed the map), with their results. */
+  settledMaps: SettledMap[];
+  /** The round of the map whose item nodes are in `ready` (0 when none): part of their job ids. */
+  round: number;
 }
+
+export interface SettledMap {
+  nodeId: string;
+  result: NodeResult;
+}
+
+/** One node of a map's sub-graph as hot state keeps it (local ids). */
+export interface MapGraphNode extends HotGraphNode {
+  /** onError "continue": its failure does not fail the item (unless it is the output node). */
+  soft: boolean;
+  /** A condition or switch node: a soft failure of it takes none of its edges (others take all). */
+  branching: boolean;
+}
+
+export interface StartMapInput {
+  executionId: string;
+  /** The map node (already started: startNode answered `started`). */
+  nodeId: string;
+  items: unknown[];
+  concurrency: number;
+  onItemError: 'fail' | 'continue';
+  /** Whether the map's own failure ends the execution (its onError is not "continue"). */
+  failExecution: boolean;
+  /** The sub-graph node whose output fills each slot (local id). */
+  output: string;
+  /** The sub-graph, in topological order. */
+  nodes: MapGraphNode[];
+  at: string;
+}
+
+export type StartMapResult =
+  | {
+      kind: 'started';
+      /** Item nodes to enqueue now (and, when the map ended at once, the map's ready children). */
+      ready: string[];
+      round: number;
+      /** True when the map was already expanded (a redelivered job): `ready` re-announces queued item nodes. */
+      resumed: boolean;
+      /** Items reset for another run (a retry): the jobs of their nodes' earlier round are stale. */
+      reset: number;
+      settledMaps: SettledMap[];
+      executionStatus: ExecutionStatus;
+      finished: boolean;
+      events: WeftEvent[];
+    }
+  | { kind: 'missing' }
+  | { kind: 'node-terminal' }
+  | { kind: 'execution-ended'; status: ExecutionStatus };
 
 /** An entry of the flush log: what must reach Postgres. */
 export type FlushEntry =
@@ -117,6 +177,14 @@ export interface StateStore {
   initExecution(input: InitExecutionInput): Promise<InitExecutionResult>;
   startNode(input: StartNodeInput): Promise<StartNodeResult>;
   commitNode(input: CommitNodeInput): Promise<CommitNodeResult>;
+  /**
+   * Expands a started map node: stores its items and sub-graph, and releases the first
+   * `concurrency` items (their root nodes are answered ready). Each later commit of an item's
+   * node releases the next item when one finishes and ends the map when all have (or, with
+   * onItemError "fail", when one fails). A map that already ran and was re-opened (retry) keeps
+   * its completed items and runs the others again; a redelivered job re-announces queued nodes.
+   */
+  startMap(input: StartMapInput): Promise<StartMapResult>;
   /**
    * Re-opens failed nodes (they must all have a failed result): the execution runs again and
    * the nodes ready now are answered; enqueue them. Hot state loses the TTL it was given.

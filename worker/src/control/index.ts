@@ -11,6 +11,7 @@ import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
 import { QUEUES, type CancelExecutionResult, type ControlBus, type JobQueue, type StateStore } from '@weft/shared/ports';
 import type { NodeError } from '@weft/shared/engine';
+import { parseMapItemNodeId } from '@weft/shared/flow';
 import { FlowCache } from '../flow-cache.js';
 import { childJobs } from '../processors/node.processor.js';
 
@@ -42,10 +43,14 @@ async function load(deps: ControlDeps, flows: FlowCache, input: { workspaceId: s
   return { row, hot, flow: await flows.get(hot.flowId, hot.flowVersion) };
 }
 
-/** Nodes whose failure ended the execution (a soft failure, onError "continue", did not). */
+/**
+ * Nodes of the flow whose failure ended the execution (a soft failure, onError "continue", did
+ * not). A map item's node is not one: its map failed with it, and re-opening the map runs the
+ * item again.
+ */
 function fatalFailures(loaded: Loaded): string[] {
   return Object.entries(loaded.hot.nodes)
-    .filter(([id, n]) => n.result?.status === 'failed' && loaded.flow.nodes.get(id)?.onError !== 'continue')
+    .filter(([id, n]) => n.result?.status === 'failed' && loaded.flow.nodes.has(id) && loaded.flow.nodes.get(id)?.onError !== 'continue')
     .map(([id]) => id)
     .sort();
 }
@@ -63,7 +68,7 @@ async function reopenAndEnqueue(deps: ControlDeps, loaded: Loaded, nodeIds: stri
   };
   // Fresh ids: a node's earlier job id is still retained by the queue and would be dropped.
   const suffix = `r${Date.now().toString(36)}`;
-  const jobs = childJobs(template, reopened.ready, flow.nodes).map((job) => ({ ...job, jobId: `${job.jobId}.${suffix}` }));
+  const jobs = childJobs(template, reopened.ready, flow).map((job) => ({ ...job, jobId: `${job.jobId}.${suffix}` }));
   if (jobs.length > 0) await deps.queue.addBulk(jobs);
   deps.metrics.executionsTotal.inc({ status: 'running' });
   return reopened.ready;
@@ -73,6 +78,10 @@ export function createReplayNode(deps: ControlDeps): ReplayNode {
   const flows = new FlowCache(deps.repos.flows);
   return async ({ workspaceId, executionId, nodeId }) => {
     const loaded = await load(deps, flows, { workspaceId, executionId });
+    const item = parseMapItemNodeId(nodeId);
+    if (item && loaded.flow.maps.has(item.mapId)) {
+      throw new WeftError('CONFLICT', `node '${nodeId}' belongs to an item of map '${item.mapId}': retry the execution to run the map's unfinished items again`);
+    }
     const node = loaded.flow.nodes.get(nodeId);
     if (!node) throw new WeftError('NOT_FOUND', `node ${nodeId} is not in flow ${loaded.hot.flowId} v${loaded.hot.flowVersion}`);
     if (node.onError === 'continue') {

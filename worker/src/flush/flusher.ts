@@ -5,11 +5,12 @@
  * confirmed the final execution row.
  */
 import type { NodeRunRow, Repos } from '@weft/db/repos';
-import { executedTopology, executionOutput, sumCost, sumUsage, TERMINAL_NODE_STATUSES, type NodeResult } from '@weft/shared/engine';
+import { executedTopology, executionFailure, executionOutput, sumCost, sumUsage, TERMINAL_NODE_STATUSES, type NodeResult } from '@weft/shared/engine';
+import { parseMapItemNodeId } from '@weft/shared/flow';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
 import type { FlushRecord, StateStore } from '@weft/shared/ports';
-import type { FlowCache } from '../flow-cache.js';
+import { resolveNode, type FlowCache } from '../flow-cache.js';
 
 export interface FlusherDeps {
   state: StateStore;
@@ -31,7 +32,8 @@ function toRow(input: { executionId: string; nodeId: string; workspaceId: string
     workspaceId: input.workspaceId,
     flowId: input.flowId,
     nodeId: input.nodeId,
-    iteration: 0,
+    // A map item's node: its item's index (the id names it too).
+    iteration: parseMapItemNodeId(input.nodeId)?.index ?? 0,
     nodeType: input.nodeType,
     status: r.status,
     attempts: r.attempts,
@@ -105,7 +107,7 @@ export class Flusher {
         const flow = await this.deps.flows.get(hot.flowId, hot.flowVersion);
         workspaceId = hot.workspaceId;
         flowId = hot.flowId;
-        nodeType = flow.nodes.get(entry.nodeId)?.type ?? 'unknown';
+        nodeType = resolveNode(flow, entry.nodeId)?.node.type ?? 'unknown';
       }
       rows.set(`${entry.executionId}/${entry.nodeId}`, toRow({ ...entry, workspaceId, flowId, nodeType }));
       this.deps.metrics.flushLag.observe(Math.max(0, now - Date.parse(entry.result.finishedAt)) / 1000);
@@ -127,9 +129,8 @@ export class Flusher {
     for (const [nodeId, node] of Object.entries(hot.nodes)) {
       if (!node.result || !TERMINAL_NODE_STATUSES.has(node.result.status)) continue;
       results[nodeId] = node.result;
-      rows.push(toRow({ executionId, nodeId, workspaceId: hot.workspaceId, flowId: hot.flowId, nodeType: flow.nodes.get(nodeId)?.type ?? 'unknown', result: node.result }));
+      rows.push(toRow({ executionId, nodeId, workspaceId: hot.workspaceId, flowId: hot.flowId, nodeType: resolveNode(flow, nodeId)?.node.type ?? 'unknown', result: node.result }));
     }
-    const failedNode = Object.entries(results).find(([id, r]) => r.status === 'failed' && flow.nodes.get(id)?.onError !== 'continue');
     const all = Object.values(results);
     if (rows.length > 0) await this.deps.repos.nodeRuns.upsertMany(rows);
     await this.deps.repos.executions.finalize({
@@ -137,7 +138,7 @@ export class Flusher {
       status: hot.status,
       // A single-node run's hot state holds that node alone: its output is that node's.
       output: hot.status === 'completed' ? executionOutput(executedTopology(flow.record, new Set(Object.keys(hot.nodes))), results) : null,
-      error: hot.error ?? (failedNode?.[1].error ? { ...failedNode[1].error, nodeId: failedNode[0] } : null),
+      error: hot.error ?? executionFailure(flow.record, results),
       usage: sumUsage(all),
       cost: sumCost(all),
       startedAt: hot.startedAt ? new Date(hot.startedAt) : null,

@@ -10,18 +10,31 @@ import type { FlowNode } from '@weft/shared/flow';
 import { nodeJob, type DeadLetterJobData, type NodeJobData } from '@weft/shared/jobs';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
-import { QUEUES, type EnqueueRequest, type FlushEntry, type JobQueue, type StateStore } from '@weft/shared/ports';
-import type { CompiledFlow } from '../flow-cache.js';
+import { QUEUES, type EnqueueRequest, type FlushEntry, type JobQueue, type SettledMap, type StateStore } from '@weft/shared/ports';
+import { resolveNode, type CompiledFlow } from '../flow-cache.js';
 
-export function childJobs(data: NodeJobData, childIds: readonly string[], nodes: Map<string, FlowNode>): EnqueueRequest[] {
+/**
+ * Jobs for nodes that became ready: flow nodes, or map item nodes (`round`: their map's round,
+ * part of their job ids).
+ */
+export function childJobs(data: NodeJobData, childIds: readonly string[], flow: CompiledFlow, round = 0): EnqueueRequest[] {
+  const { mapRound: _previous, ...base } = data;
   const jobs: EnqueueRequest[] = [];
   for (const id of childIds) {
-    const child = nodes.get(id);
+    const child = resolveNode(flow, id);
     if (!child) continue;
-    const retry = retryPolicyFor(child);
-    jobs.push(nodeJob({ ...data, nodeId: id }, { attempts: retry.attempts, backoff: retry.backoff }));
+    const retry = retryPolicyFor(child.node);
+    const job = child.item ? { ...base, nodeId: id, mapRound: round } : { ...base, nodeId: id };
+    jobs.push(nodeJob(job, { attempts: retry.attempts, backoff: retry.backoff }));
   }
   return jobs;
+}
+
+/** Flush entries and metrics for map nodes a transition ended (their last item, or a failed one). */
+export function settledMapEntries(data: NodeJobData, settled: readonly SettledMap[]): FlushEntry[] {
+  return settled.map(({ nodeId, result }) => ({
+    kind: 'node' as const, executionId: data.executionId, nodeId, result, workspaceId: data.workspaceId, flowId: data.flowId, nodeType: 'map',
+  }));
 }
 
 export interface CommitDeps {
@@ -38,6 +51,8 @@ export async function commitAndContinue(deps: CommitDeps, input: {
   failure: WeftError | null;
   /** Children whose edge is taken when the node continues. */
   takenChildren: string[];
+  /** Set for a map item's node: its failure fails the item, not the execution. */
+  mapItem?: boolean;
   attempt: number;
   jobId: string;
   runtimeMs: number;
@@ -45,29 +60,33 @@ export async function commitAndContinue(deps: CommitDeps, input: {
 }): Promise<void> {
   const { data, node, flow, result, failure, log } = input;
   // A passed budget ends the execution even for a node that may otherwise fail softly.
-  const continues = !failure || (!failureEndsExecution(node) && failure.code !== 'BUDGET_EXCEEDED');
+  const budget = failure?.code === 'BUDGET_EXCEEDED';
+  const continues = !failure || (!failureEndsExecution(node) && !budget);
+  // A map item's node that fails for good fails its item (its map decides), not the execution.
+  const failExecution = !continues && (!input.mapItem || budget);
   const commit = await deps.state.commitNode({
     executionId: data.executionId,
     nodeId: node.id,
     result,
     takenChildren: continues ? input.takenChildren : [],
-    failExecution: !continues,
+    failExecution,
     at: result.finishedAt,
   });
 
   if (!commit.committed) {
     // Another path committed this node first (a resume racing its timeout, a redelivery):
-    // its record stands; only re-announce the ready children.
-    if (commit.ready.length > 0) await deps.queue.addBulk(childJobs(data, commit.ready, flow.nodes));
+    // its record stands; only re-announce what is ready.
+    if (commit.ready.length > 0) await deps.queue.addBulk(childJobs(data, commit.ready, flow, commit.round));
     log.debug('node already committed: nothing recorded');
     return;
   }
   const flush: FlushEntry[] = [
     { kind: 'node', executionId: data.executionId, nodeId: node.id, result, workspaceId: data.workspaceId, flowId: data.flowId, nodeType: node.type },
+    ...settledMapEntries(data, commit.settledMaps),
   ];
   if (commit.finished) flush.push({ kind: 'execution', executionId: data.executionId });
   const work: Array<Promise<unknown>> = [deps.state.appendFlush(flush)];
-  if (commit.ready.length > 0) work.push(deps.queue.addBulk(childJobs(data, commit.ready, flow.nodes)));
+  if (commit.ready.length > 0) work.push(deps.queue.addBulk(childJobs(data, commit.ready, flow, commit.round)));
   // A cancelled node did not fail for good: it is not a dead letter.
   if (failure && failure.code !== 'NODE_CANCELLED') {
     const dead: DeadLetterJobData = {
@@ -91,8 +110,25 @@ export async function commitAndContinue(deps: CommitDeps, input: {
   } else {
     log.info({ runtimeMs: input.runtimeMs, ready: commit.ready }, 'node completed');
   }
+  recordSettledMaps(deps.metrics, log, commit.settledMaps);
   if (commit.finished) {
     deps.metrics.executionsTotal.inc({ status: commit.executionStatus });
     log.info({ status: commit.executionStatus }, 'execution finished');
+  }
+}
+
+/** Metrics and a log line per map node a transition ended. */
+export function recordSettledMaps(metrics: WeftMetrics, log: Logger, settled: readonly SettledMap[]): void {
+  for (const { nodeId, result } of settled) {
+    metrics.nodesTotal.inc({ node_type: 'map', status: result.status });
+    metrics.nodeDuration.observe({ node_type: 'map', status: result.status }, (result.runtimeMs ?? 0) / 1000);
+    const slots: unknown[] = Array.isArray(result.output) ? result.output : [];
+    const failedItems = slots.filter((slot) => typeof slot === 'object' && slot !== null && Object.keys(slot).length === 1 && 'error' in slot).length;
+    if (result.status === 'completed') {
+      metrics.mapItemsTotal.inc({ event: 'completed' }, slots.length - failedItems);
+      metrics.mapItemsTotal.inc({ event: 'failed' }, failedItems);
+      log.info({ mapNodeId: nodeId, items: slots.length, failedItems, runtimeMs: result.runtimeMs }, 'map completed');
+    }
+    else log.warn({ mapNodeId: nodeId, code: result.error?.code, err: result.error?.message }, 'map failed');
   }
 }

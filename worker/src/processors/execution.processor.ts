@@ -66,7 +66,7 @@ export function createExecutionProcessor(deps: ExecutionProcessorDeps): JobHandl
     if (row.status === 'queued') await deps.repos.executions.markRunning({ executionId, startedAt: now });
     if (init.ready.length > 0) {
       const template = { executionId, workspaceId, flowId: row.flowId, flowVersion: row.flowVersion, nodeId: '', ...(row.maxCostUsd === null ? {} : { maxCostUsd: row.maxCostUsd }) };
-      await deps.queue.addBulk(childJobs(template, init.ready, flow.nodes));
+      await deps.queue.addBulk(childJobs(template, init.ready, flow));
     }
   };
 }

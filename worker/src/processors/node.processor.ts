@@ -7,13 +7,16 @@
 import type { NodeResult } from '@weft/shared/engine';
 import { sumCost, sumUsage } from '@weft/shared/engine';
 import { WeftError, toWeftError } from '@weft/shared/errors';
+import { mapItemNodeId, parseMapItemNodeId } from '@weft/shared/flow';
 import type { NodeJobData } from '@weft/shared/jobs';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
 import type { EventBus, JobHandler, JobQueue, StateStore } from '@weft/shared/ports';
 import type { RunningJobs } from '../control/running-jobs.js';
-import type { FlowCache } from '../flow-cache.js';
+import { resolveNode, type FlowCache, type ResolvedNode } from '../flow-cache.js';
+import { ExpressionCache } from '../nodes/expression-cache.js';
 import type { NodeOutcome, NodeRunContext } from '../nodes/index.js';
+import { runMap } from './map.js';
 import { TokenCoalescer } from './token-coalescer.js';
 import { childJobs, commitAndContinue } from './commit-and-continue.js';
 import { suspendWait } from './wait.js';
@@ -35,13 +38,15 @@ export interface NodeProcessorDeps {
 }
 
 export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJobData> {
+  const expressions = new ExpressionCache();
   return async (job) => {
     const data = job.data;
     const log = deps.logger.child({ executionId: data.executionId, nodeId: data.nodeId, jobId: job.id, attempt: job.attempt });
     const flow = await deps.flows.get(data.flowId, data.flowVersion);
-    const node = flow.nodes.get(data.nodeId);
-    if (!node) throw new WeftError('FLOW_VERSION_NOT_FOUND', `node '${data.nodeId}' is not in flow ${data.flowId} v${data.flowVersion}`);
-    const children = flow.graph.children.get(node.id) ?? [];
+    const resolved = resolveNode(flow, data.nodeId);
+    if (!resolved) throw new WeftError('FLOW_VERSION_NOT_FOUND', `node '${data.nodeId}' is not in flow ${data.flowId} v${data.flowVersion}`);
+    const { node, item } = resolved;
+    const children = childrenOf(flow.graph.children, resolved);
 
     const startedAt = deps.clock();
     const start = await deps.state.startNode({
@@ -50,10 +55,14 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
       attempt: job.attempt,
       workerId: deps.workerId,
       at: startedAt.toISOString(),
-      readResultsOf: flow.reads.get(node.id) ?? [],
+      readResultsOf: resolved.reads,
+      ...(item ? { mapItem: { mapId: item.map.node.id, index: item.index, round: data.mapRound ?? 0 } } : {}),
     });
 
     switch (start.kind) {
+      case 'gone':
+        log.info({ mapRound: data.mapRound ?? 0 }, 'map item node reset by a retry since its job was enqueued: not run');
+        return;
       case 'missing':
         // Hot state is gone (expired or Redis lost it): the recovery sweep rebuilds it.
         log.warn('node job for an execution without hot state: left to recovery');
@@ -72,7 +81,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
           failExecution: false,
           at: startedAt.toISOString(),
         });
-        if (healed.ready.length > 0) await deps.queue.addBulk(childJobs(data, healed.ready, flow.nodes));
+        if (healed.ready.length > 0) await deps.queue.addBulk(childJobs(data, healed.ready, flow, healed.round));
         log.info({ ready: healed.ready }, 'node already committed: children re-enqueued');
         return;
       }
@@ -81,6 +90,13 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
     }
     if (node.type === 'wait') {
       await suspendWait({ state: deps.state, queue: deps.queue, data, node, at: startedAt, log });
+      return;
+    }
+    const map = node.type === 'map' ? flow.maps.get(node.id) : undefined;
+    if (map) {
+      await runMap({ ...deps, expressions }, {
+        data, map, flow, started: start, startedAt, attempt: job.attempt, jobId: job.id, workerId: deps.workerId, log,
+      });
       return;
     }
 
@@ -116,7 +132,9 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
         executionId: data.executionId,
         attempt: job.attempt,
         input: start.input,
-        results: start.results,
+        // A map item's node reads its siblings by their own ids, and its item.
+        results: item ? itemResults(start.results, node.id) : start.results,
+        ...(item ? { scope: { item: start.item ?? null, index: item.index } } : {}),
         signal,
         logger: log,
         emitToken: (text) => { tokens.push(text); },
@@ -180,9 +198,33 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
     await commitAndContinue(deps, {
       data, node, flow, result, failure, log, runtimeMs, attempt: job.attempt, jobId: job.id,
       // A branching node that failed softly takes no branch: neither side runs on a guess.
-      takenChildren: failure && (node.type === 'condition' || node.type === 'switch') ? [] : (outcome?.takenChildren ?? children),
+      takenChildren: failure && (node.type === 'condition' || node.type === 'switch') ? [] : (outcome?.takenChildren?.map((id) => scoped(resolved, id)) ?? children),
+      mapItem: item !== undefined,
     });
   };
+}
+
+/** The hot-state ids of a node's children: a map item's node's are in its own item. */
+function childrenOf(graphChildren: ReadonlyMap<string, string[]>, resolved: ResolvedNode): string[] {
+  const { item, node } = resolved;
+  if (!item) return graphChildren.get(node.id) ?? [];
+  return (item.map.hotNodes.find((n) => n.id === item.localId)?.children ?? []).map((child) => scoped(resolved, child));
+}
+
+/** A sub-graph id as the hot-state id of the same item (flow ids stay as they are). */
+function scoped(resolved: ResolvedNode, id: string): string {
+  return resolved.item ? mapItemNodeId(resolved.item.map.node.id, resolved.item.index, id) : id;
+}
+
+/** Results keyed as a map item's node's templates name them: its item's nodes by their own ids. */
+function itemResults(results: Record<string, NodeResult>, nodeId: string): Record<string, NodeResult> {
+  const self = parseMapItemNodeId(nodeId);
+  const local: Record<string, NodeResult> = {};
+  for (const [id, result] of Object.entries(results)) {
+    const parsed = parseMapItemNodeId(id);
+    local[parsed && self && parsed.mapId === self.mapId && parsed.index === self.index ? parsed.nodeId : id] = result;
+  }
+  return local;
 }
 
 /** Never written: a commit of an already-committed node stores nothing. */

@@ -1,5 +1,6 @@
 import { applyCommit, applyInit, applyStart, toHotExecution, type ExecutionState } from '../../engine/apply-commit.js';
 import { applyCancel, applyReopen, applyWait } from '../../engine/apply-control.js';
+import { applyStartMap } from '../../engine/apply-map.js';
 import { spendFromCounters, spendIncrements, type Spend } from '../../engine/spend.js';
 import type { EventDraft, HotExecution, NodeError, WeftEvent } from '../../engine/types.js';
 import type {
@@ -9,6 +10,8 @@ import type {
   FlushRecord,
   InitExecutionInput,
   InitExecutionResult,
+  StartMapInput,
+  StartMapResult,
   StartNodeInput,
   StartNodeResult,
   StateStore,
@@ -70,7 +73,16 @@ export class MemoryStateStore implements StateStore {
       const { state, outcome } = applyStart(this.executions.get(input.executionId), input);
       if (outcome.kind !== 'started') return outcome;
       if (state) this.executions.set(input.executionId, state);
-      return { kind: 'started', input: jsonCopy(outcome.input), results: jsonCopy(outcome.results), events: this.append(outcome.events) };
+      return { ...outcome, input: jsonCopy(outcome.input), results: jsonCopy(outcome.results), ...('item' in outcome ? { item: jsonCopy(outcome.item) } : {}), events: this.append(outcome.events) };
+    });
+  }
+
+  startMap(input: StartMapInput): Promise<StartMapResult> {
+    return settle((): StartMapResult => {
+      const { state, outcome } = applyStartMap(this.executions.get(input.executionId), jsonCopy(input));
+      if (outcome.kind !== 'started') return outcome;
+      if (state) this.executions.set(input.executionId, state);
+      return { ...outcome, settledMaps: jsonCopy(outcome.settledMaps), events: this.append(outcome.events) };
     });
   }
 

@@ -11,6 +11,9 @@ export interface ExecutionKeys {
   children: string;
   events: string;
   spent: string;
+  maps: string;
+  items: string;
+  slots: string;
 }
 
 export function executionKeys(prefix: string, executionId: string): ExecutionKeys {
@@ -32,6 +35,12 @@ export function executionKeys(prefix: string, executionId: string): ExecutionKey
     events: `${base}:events`,
     /** hash: `<nodeId>|<counter>` → integer, what failed attempts were billed for */
     spent: `${base}:spent`,
+    /** hash: map node id → JSON map record (engine/map-record.ts) */
+    maps: `${base}:maps`,
+    /** hash: `<map>[<index>]` → the item's JSON value */
+    items: `${base}:items`,
+    /** hash: `<map>[<index>]` → the completed output JSON of the item's output node */
+    slots: `${base}:slots`,
   };
 }
 

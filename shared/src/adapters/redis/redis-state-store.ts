@@ -16,6 +16,8 @@ import {
   type NodeStatusEntry,
 } from '../../engine/apply-commit.js';
 import type { HotExecution, NodeResult } from '../../engine/types.js';
+import { cancelledMapError } from '../../engine/apply-control.js';
+import { newMapRecord } from '../../engine/apply-map.js';
 import { spendFromCounters, spendIncrements, type Spend } from '../../engine/spend.js';
 import { WeftError } from '../../errors/weft-error.js';
 import type {
@@ -25,6 +27,9 @@ import type {
   FlushRecord,
   InitExecutionInput,
   InitExecutionResult,
+  SettledMap,
+  StartMapInput,
+  StartMapResult,
   StartNodeInput,
   StartNodeResult,
   StateStore,
@@ -88,14 +93,18 @@ export class RedisStateStore implements StateStore {
 
   async startNode(input: StartNodeInput): Promise<StartNodeResult> {
     const keys = executionKeys(this.prefix, input.executionId);
-    const reply = asArray(await this.scripts.weftStartNode([keys.meta, keys.results, keys.status, keys.children, keys.events], [
+    const item = input.mapItem;
+    const reply = asArray(await this.scripts.weftStartNode([keys.meta, keys.results, keys.status, keys.children, keys.events, keys.maps, keys.items], [
       input.executionId, input.nodeId, input.at, eventsChannel(this.prefix, ''), EVENT_STREAM_MAXLEN,
-      JSON.stringify(runningStatus(input)), JSON.stringify(nodeStartedData(input)), ...input.readResultsOf,
+      JSON.stringify(runningStatus(input)), JSON.stringify(nodeStartedData(input)),
+      item?.mapId ?? '', item?.index ?? 0, item?.round ?? 0, ...input.readResultsOf,
     ]));
     const kind = reply[0];
     switch (kind) {
       case 'missing':
         return { kind: 'missing' };
+      case 'gone':
+        return { kind: 'gone' };
       case 'unknown-node':
         throw unknownNode(input);
       case 'execution-ended':
@@ -109,7 +118,8 @@ export class RedisStateStore implements StateStore {
           const [id, json] = [flat[i], flat[i + 1]];
           if (id !== undefined && json !== undefined) results[id] = parseJson(json) as NodeResult;
         }
-        return { kind: 'started', input: parseJson(asString(reply[1])), results, events: asEvents(reply[3]) };
+        const started = { kind: 'started' as const, input: parseJson(asString(reply[1])), results, events: asEvents(reply[3]) };
+        return item ? { ...started, item: parseJson(asString(reply[4])) } : started;
       }
       default:
         throw malformed('start-node reply');
@@ -138,10 +148,10 @@ export class RedisStateStore implements StateStore {
   async cancelExecution(input: { executionId: string; at: string; endAs?: { status: 'failed'; error: NodeError } }): Promise<CancelExecutionResult> {
     const k = executionKeys(this.prefix, input.executionId);
     const endAs = input.endAs;
-    const reply = asArray(await this.scripts.weftCancelExecution([k.meta, k.status, k.events], [
+    const reply = asArray(await this.scripts.weftCancelExecution([k.meta, k.status, k.events, k.results, k.maps], [
       input.executionId, input.at, eventsChannel(this.prefix, ''), EVENT_STREAM_MAXLEN,
       JSON.stringify(endAs ? { status: 'failed', error: endAs.error } : { status: 'cancelled' }),
-      endAs ? 'failed' : 'cancelled', endAs ? JSON.stringify(endAs.error) : '',
+      endAs ? 'failed' : 'cancelled', endAs ? JSON.stringify(endAs.error) : '', JSON.stringify(endAs ? endAs.error : cancelledMapError()),
     ]));
     switch (reply[0]) {
       case 'missing':
@@ -175,12 +185,13 @@ export class RedisStateStore implements StateStore {
 
   async commitNode(input: CommitNodeInput): Promise<CommitNodeResult> {
     const nodeEvent = nodeResultEvent(input.result);
-    const reply = asArray(await this.scripts.weftCommitNode(this.keyList(input.executionId), [
+    const reply = asArray(await this.scripts.weftCommitNode(this.mapKeyList(input.executionId), [
       input.executionId, input.nodeId, input.at, eventsChannel(this.prefix, ''), EVENT_STREAM_MAXLEN,
       JSON.stringify(input.result), nodeEvent.type, JSON.stringify(nodeEvent.data), JSON.stringify(input.takenChildren),
       input.failExecution ? '1' : '0', JSON.stringify(executionFailedData(input.result, input.nodeId)),
       JSON.stringify(queuedStatus()), JSON.stringify(skippedResult(input.at)), JSON.stringify(nodeSkippedData()),
-      JSON.stringify(executionCompletedData()),
+      JSON.stringify(executionCompletedData()), JSON.stringify(pendingStatus()),
+      input.result.status === 'completed' ? JSON.stringify(input.result.output ?? null) : '',
     ]));
     switch (reply[0]) {
       case 'missing':
@@ -195,9 +206,42 @@ export class RedisStateStore implements StateStore {
           ready: asStrings(reply[4]),
           skipped: asStrings(reply[5]),
           events: asEvents(reply[6]),
+          settledMaps: asSettled(reply[7]),
+          round: Number(reply[8]),
         };
       default:
         throw malformed('commit-node reply');
+    }
+  }
+
+  async startMap(input: StartMapInput): Promise<StartMapResult> {
+    const reply = asArray(await this.scripts.weftStartMap(this.mapKeyList(input.executionId), [
+      input.executionId, input.nodeId, input.at, eventsChannel(this.prefix, ''), EVENT_STREAM_MAXLEN,
+      JSON.stringify(newMapRecord(input)), JSON.stringify(queuedStatus()), JSON.stringify(pendingStatus()),
+      JSON.stringify(skippedResult(input.at)), JSON.stringify(nodeSkippedData()), JSON.stringify(executionCompletedData()),
+      ...input.items.map((item) => JSON.stringify(item ?? null)),
+    ]));
+    switch (reply[0]) {
+      case 'missing':
+        return { kind: 'missing' };
+      case 'execution-ended':
+        return { kind: 'execution-ended', status: asExecutionStatus(reply[1]) };
+      case 'node-terminal':
+        return { kind: 'node-terminal' };
+      case 'ok':
+        return {
+          kind: 'started',
+          resumed: asFlag(reply[1]),
+          round: Number(reply[2]),
+          reset: Number(reply[3]),
+          ready: asStrings(reply[4]),
+          settledMaps: asSettled(reply[5]),
+          executionStatus: asExecutionStatus(reply[6]),
+          finished: asFlag(reply[7]),
+          events: asEvents(reply[8]),
+        };
+      default:
+        throw malformed('start-map reply');
     }
   }
 
@@ -247,7 +291,8 @@ export class RedisStateStore implements StateStore {
 
   async expireExecution(executionId: string, ttlSeconds: number): Promise<void> {
     const tx = this.redis.multi();
-    for (const key of [...this.keyList(executionId), executionKeys(this.prefix, executionId).spent]) tx.expire(key, ttlSeconds);
+    const k = executionKeys(this.prefix, executionId);
+    for (const key of [...this.mapKeyList(executionId), k.spent]) tx.expire(key, ttlSeconds);
     execResults(await tx.exec());
   }
 
@@ -360,6 +405,20 @@ export class RedisStateStore implements StateStore {
     const k = executionKeys(this.prefix, executionId);
     return [k.meta, k.results, k.status, k.pending, k.taken, k.children, k.events];
   }
+
+  /** keyList and the map hashes: what scripts that may expand or end a map touch. */
+  private mapKeyList(executionId: string): string[] {
+    const k = executionKeys(this.prefix, executionId);
+    return [...this.keyList(executionId), k.maps, k.items, k.slots];
+  }
+}
+
+/** Settled maps as scripts answer them: id, result JSON, id, result JSON… */
+function asSettled(value: unknown): SettledMap[] {
+  const flat = asStrings(value);
+  const settled: SettledMap[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) settled.push({ nodeId: flat[i] ?? '', result: parseJson(flat[i + 1] ?? 'null') as NodeResult });
+  return settled;
 }
 
 function unknownNode(input: { executionId: string; nodeId: string }): WeftError {

@@ -2,17 +2,20 @@
   Cancels a live execution: status cancelled, finishedAt, execution.cancelled appended. No node
   starts afterwards (start-node answers execution-ended); the running and queued nodes are
   answered so that workers abort the first and the caller removes the jobs of the second.
-  Port of applyCancel (shared/src/engine/apply-commit.ts).
+  Running maps end failed first (ARGV[8] is their error), so that a retry runs their
+  unfinished items. Port of applyCancel (shared/src/engine/apply-control.ts).
 
-  KEYS[1] meta  KEYS[2] status  KEYS[3] events
+  KEYS[1] meta  KEYS[2] status  KEYS[3] events  KEYS[4] results  KEYS[5] maps
   ARGV[1] executionId  ARGV[2] at  ARGV[3] channel prefix (the workspaceId is appended)
   ARGV[4] stream MAXLEN  ARGV[5] terminal event data JSON
   ARGV[6] final status: 'cancelled' (execution.cancelled) or 'failed' (execution.failed)
   ARGV[7] error JSON stored in meta when failed ('' otherwise)
+  ARGV[8] the error of the maps cut short, JSON
 
   Returns { 'missing' } | { 'ended', status } | { 'ok', running ids, queued ids, events (JSON with id) }
 ]]
 --- @include "includes/append-event.lua"
+--- @include "includes/graph.lua"
 
 local meta = redis.call('HMGET', KEYS[1], 'status', 'workspaceId', 'flowId')
 local status = meta[1]
@@ -25,6 +28,30 @@ end
 redis.call('HSET', KEYS[1], 'status', ARGV[6], 'finishedAt', ARGV[2])
 if ARGV[7] ~= '' then
   redis.call('HSET', KEYS[1], 'error', ARGV[7])
+end
+local env = {
+  executionId = ARGV[1], flowId = meta[3], workspaceId = meta[2], at = ARGV[2],
+  streamKey = KEYS[3], channel = ARGV[3] .. meta[2], maxlen = ARGV[4], events = {},
+}
+local ctx = { k = { meta = KEYS[1], status = KEYS[2], events = KEYS[3], results = KEYS[4], maps = KEYS[5] }, env = env, at = ARGV[2] }
+local mapEntries = redis.call('HGETALL', KEYS[5])
+local mapIds = {}
+for i = 1, #mapEntries, 2 do
+  mapIds[#mapIds + 1] = mapEntries[i]
+end
+table.sort(mapIds)
+local cutError = cjson.decode(ARGV[8])
+for _, mapId in ipairs(mapIds) do
+  local record = getMap(ctx, mapId)
+  if record.state == 'running' then
+    record.state = 'ended'
+    putMap(ctx, mapId, record)
+    local result, eventType, data = mapResultJson(ctx, mapId, record, 'null', cutError)
+    redis.call('HDEL', KEYS[2], mapId)
+    redis.call('HSET', KEYS[4], mapId, result)
+    remainingAdd(ctx, -1)
+    appendEvent(env, eventType, mapId, data)
+  end
 end
 local entries = redis.call('HGETALL', KEYS[2])
 local ids = {}
@@ -42,9 +69,5 @@ for _, id in ipairs(ids) do
     queued[#queued + 1] = id
   end
 end
-local env = {
-  executionId = ARGV[1], flowId = meta[3], workspaceId = meta[2], at = ARGV[2],
-  streamKey = KEYS[3], channel = ARGV[3] .. meta[2], maxlen = ARGV[4], events = {},
-}
 appendEvent(env, ARGV[6] == 'failed' and 'execution.failed' or 'execution.cancelled', nil, ARGV[5])
 return { 'ok', running, queued, env.events }

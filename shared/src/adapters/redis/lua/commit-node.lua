@@ -1,70 +1,96 @@
 --[[
   Commits a node's result atomically and decides what it unblocks: children whose last pending
   parent this was become ready when at least one incoming edge was taken, and are skipped (with
-  propagation to their own children) when none was; the execution completes when no node is
-  left, or fails when asked. A redelivered commit (result already stored) writes nothing but
-  answers the ready children again, so a crash between commit and enqueue heals on redelivery.
+  propagation to their own children) when none was; a map item's node may end its item,
+  release the next item and end the map; the execution completes when no node is left, or
+  fails when asked. A redelivered commit (result already stored) writes nothing but answers what
+  should be enqueued again, so a crash between commit and enqueue heals on redelivery.
   Port of applyCommit (shared/src/engine/apply-commit.ts): keep the two in step, including the
-  breadth-first order in which skipped nodes are visited.
+  order in which nodes are visited and events appended.
 
   KEYS[1] meta  KEYS[2] results  KEYS[3] status  KEYS[4] pending  KEYS[5] taken
-  KEYS[6] children  KEYS[7] events
+  KEYS[6] children  KEYS[7] events  KEYS[8] maps  KEYS[9] items  KEYS[10] slots
   ARGV[1] executionId          ARGV[2] nodeId                ARGV[3] at
   ARGV[4] channel prefix (the workspaceId is appended)       ARGV[5] stream MAXLEN
   ARGV[6] result JSON          ARGV[7] node event type       ARGV[8] node event data JSON
   ARGV[9] taken children, JSON array                         ARGV[10] failExecution ('1' | '0')
   ARGV[11] execution.failed data JSON                        ARGV[12] queued status JSON
   ARGV[13] skipped result JSON ARGV[14] node.skipped data JSON
-  ARGV[15] execution.completed data JSON
+  ARGV[15] execution.completed data JSON                     ARGV[16] pending status JSON
+  ARGV[17] the output's JSON when the result is completed, '' otherwise (a map item's slot)
 
   Returns one of
     { 'missing' }         no hot state
     { 'unknown-node' }    the node is not in the graph
     { 'ok', committed (1|0), execution status, finished (1|0), ready ids, skipped ids,
-      events (JSON with id) }
+      events (JSON with id), settled maps (id, result JSON, …), round }
 ]]
 --- @include "includes/append-event.lua"
+--- @include "includes/graph.lua"
 
-local metaKey, resultsKey, statusKey, pendingKey, takenKey, childrenKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local nodeId, at = ARGV[2], ARGV[3]
-
-local meta = redis.call('HMGET', metaKey, 'status', 'workspaceId', 'flowId')
+local meta = redis.call('HMGET', KEYS[1], 'status', 'workspaceId', 'flowId')
 local status = meta[1]
 if not status then
   return { 'missing' }
 end
-local childrenJson = redis.call('HGET', childrenKey, nodeId)
-if not childrenJson then
+if redis.call('HEXISTS', KEYS[6], nodeId) == 0 then
   return { 'unknown-node' }
 end
 
-if redis.call('HEXISTS', resultsKey, nodeId) == 1 then
-  local ready, seen = {}, {}
-  for _, child in ipairs(cjson.decode(childrenJson)) do
-    if not seen[child] and redis.call('HEXISTS', resultsKey, child) == 0
-      and tonumber(redis.call('HGET', pendingKey, child) or '0') == 0
-      and tonumber(redis.call('HGET', takenKey, child) or '0') > 0 then
-      ready[#ready + 1] = child
+local ctx = graphContext(meta, {
+  queued = ARGV[12], pending = ARGV[16], skipped = ARGV[13], skippedData = ARGV[14], completedData = ARGV[15],
+})
+local round = mapRound(ctx, nodeId)
+
+-- Children of `id` that are ready and not terminal.
+local function readyChildren(id, into, seen)
+  for _, child in ipairs(cjson.decode(redis.call('HGET', KEYS[6], id) or '[]')) do
+    if not seen[child] and redis.call('HEXISTS', KEYS[2], child) == 0
+      and tonumber(redis.call('HGET', KEYS[4], child) or '0') == 0
+      and tonumber(redis.call('HGET', KEYS[5], child) or '0') > 0 then
+      into[#into + 1] = child
+      seen[child] = true
     end
-    seen[child] = true
   end
-  return { 'ok', 0, status, 0, ready, {}, {} }
 end
 
-local env = {
-  executionId = ARGV[1], flowId = meta[3], workspaceId = meta[2], at = at,
-  streamKey = KEYS[7], channel = ARGV[4] .. meta[2], maxlen = ARGV[5], events = {},
-}
+if redis.call('HEXISTS', KEYS[2], nodeId) == 1 then
+  local ready, seen = {}, {}
+  readyChildren(nodeId, ready, seen)
+  local mapId = parseItemNodeId(nodeId)
+  if mapId then
+    for _, id in ipairs(queuedItemNodes(ctx, mapId)) do
+      if not seen[id] then
+        ready[#ready + 1] = id
+        seen[id] = true
+      end
+    end
+    if redis.call('HEXISTS', KEYS[2], mapId) == 1 then
+      readyChildren(mapId, ready, seen)
+    end
+  end
+  return { 'ok', 0, status, 0, ready, {}, {}, {}, round }
+end
 
-redis.call('HSET', resultsKey, nodeId, ARGV[6])
-redis.call('HDEL', statusKey, nodeId)
-local remaining = redis.call('HINCRBY', metaKey, 'remaining', -1)
-appendEvent(env, ARGV[7], nodeId, ARGV[8])
+redis.call('HSET', KEYS[2], nodeId, ARGV[6])
+redis.call('HDEL', KEYS[3], nodeId)
+remainingAdd(ctx, -1)
+appendEvent(ctx.env, ARGV[7], nodeId, ARGV[8])
+if ARGV[17] ~= '' then
+  local mapId, index, localId = parseItemNodeId(nodeId)
+  if mapId then
+    local record = getMap(ctx, mapId)
+    if record and record.output == localId then
+      redis.call('HSET', KEYS[10], mapId .. '[' .. index .. ']', ARGV[17])
+    end
+  end
+end
 
 -- A wait resolved: once no node waits any more, the execution is running again.
 if status == 'waiting' then
   local stillWaiting = false
-  for _, entry in ipairs(redis.call('HVALS', statusKey)) do
+  for _, entry in ipairs(redis.call('HVALS', KEYS[3])) do
     if cjson.decode(entry).status == 'waiting' then
       stillWaiting = true
       break
@@ -72,73 +98,32 @@ if status == 'waiting' then
   end
   if not stillWaiting then
     status = 'running'
-    redis.call('HSET', metaKey, 'status', 'running')
-    appendEvent(env, 'execution.resumed', nil, cjson.encode({ nodeId = nodeId }))
+    redis.call('HSET', KEYS[1], 'status', 'running')
+    appendEvent(ctx.env, 'execution.resumed', nil, cjson.encode({ nodeId = nodeId }))
   end
-end
-local live = status == 'running' or status == 'waiting'
--- Once the execution has ended (or this commit ends it), the children's counts are still kept
--- (so that re-opening a failed node later finds them exact) but nothing becomes ready or skipped.
-if not live or ARGV[10] == '1' then
-  local takesNow = {}
-  for _, child in ipairs(cjson.decode(ARGV[9])) do
-    takesNow[child] = true
-  end
-  for _, child in ipairs(cjson.decode(childrenJson)) do
-    redis.call('HINCRBY', pendingKey, child, -1)
-    if takesNow[child] then
-      redis.call('HINCRBY', takenKey, child, 1)
-    end
-  end
-end
-if not live then
-  return { 'ok', 1, status, 0, {}, {}, env.events }
-end
-if ARGV[10] == '1' then
-  redis.call('HSET', metaKey, 'status', 'failed', 'finishedAt', at)
-  appendEvent(env, 'execution.failed', nil, ARGV[11])
-  return { 'ok', 1, 'failed', 1, {}, {}, env.events }
 end
 
-local ready, skipped = {}, {}
 local takes = {}
 for _, child in ipairs(cjson.decode(ARGV[9])) do
   takes[child] = true
 end
-local none = {}
--- Breadth-first over (parent, edges it takes), iteratively: no recursion depth limit.
-local queue = { { nodeId, takes } }
-local head = 1
-while head <= #queue do
-  local parent, parentTakes = queue[head][1], queue[head][2]
-  head = head + 1
-  local children = parent == nodeId and childrenJson or redis.call('HGET', childrenKey, parent)
-  for _, child in ipairs(cjson.decode(children or '[]')) do
-    local left = redis.call('HINCRBY', pendingKey, child, -1)
-    if parentTakes[child] then
-      redis.call('HINCRBY', takenKey, child, 1)
-    end
-    if left == 0 and redis.call('HEXISTS', resultsKey, child) == 0 then
-      if tonumber(redis.call('HGET', takenKey, child) or '0') > 0 then
-        redis.call('HSET', statusKey, child, ARGV[12])
-        ready[#ready + 1] = child
-      else
-        redis.call('HSET', resultsKey, child, ARGV[13])
-        redis.call('HDEL', statusKey, child)
-        remaining = redis.call('HINCRBY', metaKey, 'remaining', -1)
-        skipped[#skipped + 1] = child
-        appendEvent(env, 'node.skipped', child, ARGV[14])
-        queue[#queue + 1] = { child, none }
-      end
-    end
-  end
+local function reply(finished)
+  return { 'ok', 1, redis.call('HGET', KEYS[1], 'status'), finished and 1 or 0, ctx.ready, ctx.skipped, ctx.env.events, ctx.settled, round }
 end
 
-local finished = 0
-if remaining == 0 then
-  status = 'completed'
-  finished = 1
-  redis.call('HSET', metaKey, 'status', 'completed', 'finishedAt', at)
-  appendEvent(env, 'execution.completed', nil, ARGV[15])
+if status ~= 'running' and status ~= 'waiting' then
+  countEdgesOnly(ctx, nodeId, takes)
+  return reply(false)
 end
-return { 'ok', 1, status, finished, ready, skipped, env.events }
+if ARGV[10] == '1' then
+  countEdgesOnly(ctx, nodeId, takes)
+  endMapWithExecution(ctx, nodeId)
+  failExecution(ctx, ARGV[11])
+  return reply(true)
+end
+propagate(ctx, nodeId, takes)
+local ending = settleMapItem(ctx, nodeId)
+if ending and propagateMapEnd(ctx, ending) then
+  return reply(true)
+end
+return reply(completeIfDone(ctx))

@@ -8,12 +8,13 @@ import type { Redis } from 'ioredis';
 
 const SCRIPTS = {
   weftInitExecution: { file: 'init-execution.lua', keys: 7 },
-  weftStartNode: { file: 'start-node.lua', keys: 5 },
-  weftCommitNode: { file: 'commit-node.lua', keys: 7 },
+  weftStartNode: { file: 'start-node.lua', keys: 7 },
+  weftCommitNode: { file: 'commit-node.lua', keys: 10 },
+  weftStartMap: { file: 'start-map.lua', keys: 10 },
   weftPublishEvent: { file: 'publish-event.lua', keys: 1 },
   weftAcquireRateLimit: { file: 'acquire-rate-limit.lua', keys: 2 },
   weftReopenNodes: { file: 'reopen-nodes.lua', keys: 8 },
-  weftCancelExecution: { file: 'cancel-execution.lua', keys: 3 },
+  weftCancelExecution: { file: 'cancel-execution.lua', keys: 5 },
   weftWaitNode: { file: 'wait-node.lua', keys: 4 },
 } as const;
 

@@ -3,16 +3,20 @@
   one round trip. Port of applyStart (shared/src/engine/apply-commit.ts).
 
   KEYS[1] meta  KEYS[2] results  KEYS[3] status  KEYS[4] children  KEYS[5] events
+  KEYS[6] maps  KEYS[7] items
   ARGV[1] executionId   ARGV[2] nodeId   ARGV[3] at   ARGV[4] channel prefix (+ workspaceId)
   ARGV[5] stream MAXLEN   ARGV[6] running status JSON   ARGV[7] node.started data JSON
-  ARGV[8..] ids of the upstream nodes whose results to return
+  ARGV[8] for a map item's node: its map's id ('' otherwise)   ARGV[9] item index
+  ARGV[10] the map's round the job was enqueued in
+  ARGV[11..] ids of the upstream nodes whose results to return
 
   Returns one of
     { 'missing' }                     no hot state
+    { 'gone' }                        a map item's node reset (or removed) since its job was enqueued
     { 'unknown-node' }                the node is not in the graph
     { 'execution-ended', status }     the execution is not running
     { 'node-terminal' }               the node already has a result
-    { 'started', input JSON, { id1, result JSON 1, id2, ... }, events (JSON with id) }
+    { 'started', input JSON, { id1, result JSON 1, id2, ... }, events (JSON with id), item JSON or '' }
 ]]
 --- @include "includes/append-event.lua"
 
@@ -22,6 +26,14 @@ if not status then
   return { 'missing' }
 end
 local nodeId = ARGV[2]
+local mapId = ARGV[8]
+if mapId ~= '' then
+  local record = redis.call('HGET', KEYS[6], mapId)
+  local round = record and cjson.decode(record).round or 0
+  if redis.call('HEXISTS', KEYS[4], nodeId) == 0 or round ~= tonumber(ARGV[10]) then
+    return { 'gone' }
+  end
+end
 if redis.call('HEXISTS', KEYS[4], nodeId) == 0 then
   return { 'unknown-node' }
 end
@@ -35,7 +47,7 @@ end
 redis.call('HSET', KEYS[3], nodeId, ARGV[6])
 
 local results = {}
-for i = 8, #ARGV do
+for i = 11, #ARGV do
   local result = redis.call('HGET', KEYS[2], ARGV[i])
   if result then
     results[#results + 1] = ARGV[i]
@@ -48,4 +60,8 @@ local env = {
   streamKey = KEYS[5], channel = ARGV[4] .. meta[2], maxlen = ARGV[5], events = {},
 }
 appendEvent(env, 'node.started', nodeId, ARGV[7])
-return { 'started', meta[4], results, env.events }
+local item = ''
+if mapId ~= '' then
+  item = redis.call('HGET', KEYS[7], mapId .. '[' .. ARGV[9] .. ']') or 'null'
+end
+return { 'started', meta[4], results, env.events, item }

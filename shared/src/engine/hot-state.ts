@@ -1,0 +1,179 @@
+/**
+ * Execution hot state as the pure transitions see it (apply-commit, apply-control, apply-map),
+ * and the record and event shapes they share with the Redis adapter.
+ */
+import type {
+  CommitNodeResult,
+  InitExecutionResult,
+  StartNodeInput,
+  StartNodeResult,
+} from '../ports/state-store.js';
+import type { MapRecord } from './map-record.js';
+import type {
+  EventDraft,
+  EventType,
+  ExecutionStatus,
+  NodeError,
+  NodeResult,
+  NodeStatus,
+  WeftEvent,
+} from './types.js';
+
+/** A non-terminal node's entry of the status hash. */
+export interface NodeStatusEntry {
+  status: NodeStatus;
+  attempts: number;
+  startedAt: string | null;
+  workerId: string | null;
+  /** A waiting node's resume token, hashed (sha-256 hex); the plaintext is only in node.waiting. */
+  tokenHash?: string;
+}
+
+/** One execution's hot state; mirrors the Redis hashes of adapters/redis/keys.ts. */
+export interface ExecutionState {
+  executionId: string;
+  workspaceId: string;
+  flowId: string;
+  flowVersion: number;
+  status: ExecutionStatus;
+  input: unknown;
+  startedAt: string | null;
+  finishedAt: string | null;
+  total: number;
+  /** Nodes not terminal yet; the execution completes when it reaches 0. */
+  remaining: number;
+  /** Non-terminal nodes only. */
+  statuses: ReadonlyMap<string, NodeStatusEntry>;
+  /** Terminal nodes only. */
+  results: ReadonlyMap<string, NodeResult>;
+  /** Incoming edges whose parent is not terminal yet. */
+  pending: ReadonlyMap<string, number>;
+  /** Incoming edges taken so far (absent = 0). */
+  taken: ReadonlyMap<string, number>;
+  /** Every node of the graph has an entry (leaves: empty). */
+  children: ReadonlyMap<string, readonly string[]>;
+  /** Ids of preset results (InitExecutionInput.presetResults): read by nodes, not part of the execution. */
+  presets: readonly string[];
+  /** Why the execution ended when no node's failure says it (execution_timeout). */
+  error?: NodeError;
+  /** Map nodes that were expanded, by id (apply-map.ts). */
+  maps: ReadonlyMap<string, MapRecord>;
+  /** Map items' values by `<map>[<index>]`. */
+  items: ReadonlyMap<string, unknown>;
+}
+
+/** A port result whose events are still drafts: the event bus assigns the ids. */
+export type Drafted<T> = T extends { events: WeftEvent[] } ? Omit<T, 'events'> & { events: EventDraft[] } : T;
+
+export type InitOutcome = Drafted<InitExecutionResult>;
+export type StartOutcome = Drafted<StartNodeResult>;
+export type CommitOutcome = Drafted<CommitNodeResult>;
+
+export interface Transition<T> {
+  state: ExecutionState;
+  outcome: T;
+}
+
+// ---- Record and event payload shapes, shared with the Redis adapter (which passes them to Lua).
+
+export function pendingStatus(): NodeStatusEntry {
+  return { status: 'pending', attempts: 0, startedAt: null, workerId: null };
+}
+
+export function queuedStatus(): NodeStatusEntry {
+  return { status: 'queued', attempts: 0, startedAt: null, workerId: null };
+}
+
+export function runningStatus(input: Pick<StartNodeInput, 'attempt' | 'at' | 'workerId'>): NodeStatusEntry {
+  return { status: 'running', attempts: input.attempt, startedAt: input.at, workerId: input.workerId };
+}
+
+/** The result stored for a node none of whose incoming edges was taken. */
+export function skippedResult(at: string): NodeResult {
+  return {
+    status: 'skipped',
+    output: null,
+    error: null,
+    usage: null,
+    cost: null,
+    attempts: 0,
+    input: null,
+    provider: null,
+    model: null,
+    workerId: null,
+    startedAt: null,
+    finishedAt: at,
+    runtimeMs: null,
+  };
+}
+
+export function executionStartedData(flowVersion: number): Record<string, unknown> {
+  return { flowVersion };
+}
+
+export function nodeStartedData(input: Pick<StartNodeInput, 'attempt' | 'workerId'>): Record<string, unknown> {
+  return { attempt: input.attempt, workerId: input.workerId };
+}
+
+/** The event announcing a committed result; its type follows the result's status. */
+export function nodeResultEvent(result: NodeResult): { type: EventType; data: Record<string, unknown> } {
+  switch (result.status) {
+    case 'completed':
+      return {
+        type: 'node.completed',
+        data: {
+          output: result.output,
+          usage: result.usage,
+          cost: result.cost,
+          attempts: result.attempts,
+          runtimeMs: result.runtimeMs,
+          provider: result.provider,
+          model: result.model,
+        },
+      };
+    case 'failed':
+      return { type: 'node.failed', data: { error: result.error, attempts: result.attempts, runtimeMs: result.runtimeMs } };
+    case 'skipped':
+      return { type: 'node.skipped', data: nodeSkippedData() };
+  }
+}
+
+export function nodeSkippedData(): Record<string, unknown> {
+  return {};
+}
+
+export function executionFailedData(result: NodeResult, nodeId: string): Record<string, unknown> {
+  return { status: 'failed', error: { ...result.error, nodeId } };
+}
+
+export function executionCompletedData(): Record<string, unknown> {
+  return { status: 'completed' };
+}
+
+export function draft(
+  state: ExecutionState,
+  event: { type: EventType; nodeId?: string; at: string; data: Record<string, unknown> },
+): EventDraft {
+  const base = { type: event.type, executionId: state.executionId, flowId: state.flowId, workspaceId: state.workspaceId };
+  return event.nodeId === undefined
+    ? { ...base, at: event.at, data: event.data }
+    : { ...base, nodeId: event.nodeId, at: event.at, data: event.data };
+}
+
+export function cloneState(state: ExecutionState): ExecutionState {
+  return {
+    ...state,
+    statuses: new Map(state.statuses),
+    results: new Map(state.results),
+    pending: new Map(state.pending),
+    taken: new Map(state.taken),
+    maps: new Map(state.maps),
+    // Children change only when a map releases or resets an item: those transitions copy it.
+    children: state.children,
+  };
+}
+
+/** The maps of a state fresh from cloneState are owned by the transition building it. */
+export function mutable<K, V>(map: ReadonlyMap<K, V>): Map<K, V> {
+  return map as Map<K, V>;
+}

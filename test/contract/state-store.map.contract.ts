@@ -1,0 +1,250 @@
+/**
+ * The StateStore conformance suite for map nodes (engine/apply-map.ts and its Lua port): the
+ * concurrency window, order of results, item failures, retry rounds, cancel and redelivery.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { NodeResult, WeftEvent } from '../../shared/src/engine/types.js';
+import type { MapGraphNode, StartMapInput, StateStore } from '../../shared/src/ports/state-store.js';
+import { completed, graph, type StateStoreFixture } from './state-store.contract.js';
+
+const AT = '2025-01-01T00:00:00.000Z';
+const LATER = '2025-01-01T00:00:01.500Z';
+
+function failed(code = 'http_status', soft = false): NodeResult {
+  return { ...completed(null), status: 'failed', error: { code, category: soft ? 'transient' : 'permanent', message: `${code} happened` } };
+}
+
+/** Sub-graph `a → b`, b the output; `a` may be soft (onError continue). */
+function subGraph(options: { softA?: boolean } = {}): MapGraphNode[] {
+  return [
+    { id: 'a', parentCount: 0, children: ['b'], soft: options.softA ?? false, branching: false },
+    { id: 'b', parentCount: 1, children: [], soft: false, branching: false },
+  ];
+}
+
+const types = (events: readonly WeftEvent[]): string[] => events.map((e) => (e.nodeId ? `${e.type}:${e.nodeId}` : e.type));
+
+export function stateStoreMapContract(name: string, makeStore: () => Promise<StateStoreFixture>): void {
+  describe(`StateStore map contract: ${name}`, () => {
+    let fx: StateStoreFixture;
+    let store: StateStore;
+    beforeEach(async () => {
+      fx = await makeStore();
+      store = fx.store;
+    });
+    afterEach(async () => {
+      await fx.cleanup();
+    });
+
+    /** `src → m → after`; src committed and m started. */
+    async function mapExecution(): Promise<string> {
+      const executionId = randomUUID();
+      await store.initExecution({
+        executionId, workspaceId: 'ws1', flowId: 'fl1', flowVersion: 1, input: null, at: AT,
+        nodes: graph(['src', 'm', 'after'], [['src', 'm'], ['m', 'after']]),
+      });
+      await store.commitNode({ executionId, nodeId: 'src', result: completed([1, 2, 3]), takenChildren: ['m'], failExecution: false, at: AT });
+      const started = await store.startNode({ executionId, nodeId: 'm', attempt: 1, workerId: 'w1', at: AT, readResultsOf: ['src'] });
+      expect(started.kind).toBe('started');
+      return executionId;
+    }
+
+    function startMap(executionId: string, items: unknown[], options: Partial<StartMapInput> = {}) {
+      return store.startMap({
+        executionId, nodeId: 'm', items, concurrency: 2, onItemError: 'fail', failExecution: true, output: 'b',
+        nodes: subGraph(), at: AT, ...options,
+      });
+    }
+
+    function run(executionId: string, nodeId: string, result: NodeResult = completed(`${nodeId}-out`), takes?: string[]) {
+      const children = /\.a$/.test(nodeId) ? [nodeId.replace(/\.a$/, '.b')] : [];
+      return store.commitNode({ executionId, nodeId, result, takenChildren: takes ?? (result.status === 'completed' ? children : []), failExecution: false, at: LATER });
+    }
+
+    it('runs at most `concurrency` items, releases the next as one ends, and gives results in input order', async () => {
+      const executionId = await mapExecution();
+      const map = await startMap(executionId, ['x', { y: 1 }, 3, null, 'e']);
+      if (map.kind !== 'started') throw new Error(map.kind);
+      expect(map.ready).toEqual(['m[0].a', 'm[1].a']);
+      expect(map.round).toBe(0);
+      expect(map.resumed).toBe(false);
+
+      const item1 = await store.startNode({ executionId, nodeId: 'm[1].a', attempt: 1, workerId: 'w1', at: AT, readResultsOf: ['src'], mapItem: { mapId: 'm', index: 1, round: 0 } });
+      expect(item1).toMatchObject({ kind: 'started', item: { y: 1 }, results: { src: { output: [1, 2, 3] } } });
+
+      // Item 1 finishes before item 0: item 2 is released, nothing else.
+      expect((await run(executionId, 'm[1].a')).ready).toEqual(['m[1].b']);
+      const end1 = await run(executionId, 'm[1].b', completed({ n: 1.1 }));
+      expect(end1).toMatchObject({ ready: ['m[2].a'], settledMaps: [], round: 0, finished: false });
+      const hot = await store.getExecution(executionId);
+      expect(Object.keys(hot?.nodes ?? {}).filter((id) => id.startsWith('m[')).sort()).toEqual(['m[0].a', 'm[0].b', 'm[1].a', 'm[1].b', 'm[2].a', 'm[2].b']);
+      expect(hot?.nodes['m']?.status).toBe('running');
+
+      for (const index of [0, 2, 3, 4]) {
+        await run(executionId, `m[${index}].a`);
+        const end = await run(executionId, `m[${index}].b`, completed(`out-${index}`));
+        if (index < 4) expect(end.settledMaps).toEqual([]);
+        else {
+          expect(end.ready).toEqual(['after']);
+          expect(end.settledMaps).toHaveLength(1);
+          expect(end.settledMaps[0]?.nodeId).toBe('m');
+          expect(end.settledMaps[0]?.result).toMatchObject({
+            status: 'completed', output: ['out-0', { n: 1.1 }, 'out-2', 'out-3', 'out-4'], error: null,
+            input: { count: 5, concurrency: 2 }, startedAt: AT, finishedAt: LATER, runtimeMs: 1500, attempts: 1, workerId: 'w1',
+          });
+          expect(types(end.events)).toEqual(['node.completed:m[4].b', 'node.completed:m']);
+          expect(end.events[1]?.data).toMatchObject({ output: ['out-0', { n: 1.1 }, 'out-2', 'out-3', 'out-4'] });
+        }
+      }
+      const last = await run(executionId, 'after');
+      expect(last).toMatchObject({ finished: true, executionStatus: 'completed' });
+    });
+
+    it('a map of no items ends at once with an empty list', async () => {
+      const executionId = await mapExecution();
+      const map = await startMap(executionId, []);
+      expect(map).toMatchObject({ kind: 'started', ready: ['after'], finished: false, executionStatus: 'running' });
+      if (map.kind !== 'started') throw new Error(map.kind);
+      expect(map.settledMaps[0]?.result).toMatchObject({ status: 'completed', output: [] });
+    });
+
+    it('one failed item fails the map and the execution; nodes not started are skipped', async () => {
+      const executionId = await mapExecution();
+      await startMap(executionId, [1, 2, 3]);
+      await store.startNode({ executionId, nodeId: 'm[1].a', attempt: 1, workerId: 'w1', at: AT, readResultsOf: [], mapItem: { mapId: 'm', index: 1, round: 0 } });
+      const end = await run(executionId, 'm[0].a', failed());
+      // m[0].b is skipped by the failure itself, m[1].b because its item will not go on; m[1].a
+      // still runs; nothing of item 2 exists.
+      expect(end).toMatchObject({ finished: true, executionStatus: 'failed', ready: [], skipped: ['m[0].b', 'm[1].b'] });
+      expect(types(end.events)).toEqual(['node.failed:m[0].a', 'node.skipped:m[0].b', 'node.skipped:m[1].b', 'node.failed:m', 'execution.failed']);
+      expect(end.settledMaps[0]?.result.error).toEqual({
+        code: 'map_item_failed', category: 'permanent', message: "item 0 failed at 'm[0].a': http_status happened",
+      });
+      expect(end.events[4]?.data).toMatchObject({ error: { code: 'map_item_failed', nodeId: 'm' } });
+      // The straggler's commit is recorded and changes nothing else.
+      const late = await run(executionId, 'm[1].a');
+      expect(late).toMatchObject({ committed: true, ready: [], finished: false, executionStatus: 'failed' });
+    });
+
+    it('onItemError "continue": the failed item\'s slot holds its error and the map completes', async () => {
+      const executionId = await mapExecution();
+      await startMap(executionId, [1, 2], { onItemError: 'continue' });
+      await run(executionId, 'm[0].a');
+      await run(executionId, 'm[0].b', failed('llm_server_error', true));
+      await run(executionId, 'm[1].a');
+      const end = await run(executionId, 'm[1].b', completed('fine'));
+      expect(end.settledMaps[0]?.result.output).toEqual([
+        { error: { code: 'llm_server_error', category: 'transient', message: 'llm_server_error happened', nodeId: 'm[0].b' } },
+        'fine',
+      ]);
+      expect(end.ready).toEqual(['after']);
+    });
+
+    it('a soft failure inside an item (onError "continue") does not fail the item', async () => {
+      const executionId = await mapExecution();
+      await startMap(executionId, [1], { nodes: subGraph({ softA: true }) });
+      expect((await run(executionId, 'm[0].a', failed('soft'), ['m[0].b'])).ready).toEqual(['m[0].b']);
+      const end = await run(executionId, 'm[0].b', completed('b ran'));
+      expect(end.settledMaps[0]?.result).toMatchObject({ status: 'completed', output: ['b ran'] });
+    });
+
+    it('a map whose failure continues lets its children run with the error', async () => {
+      const executionId = await mapExecution();
+      await startMap(executionId, [1], { failExecution: false });
+      const end = await run(executionId, 'm[0].a', failed());
+      expect(end).toMatchObject({ ready: ['after'], finished: false, executionStatus: 'running' });
+      expect(end.settledMaps[0]?.result.status).toBe('failed');
+    });
+
+    it('a redelivered map job and a redelivered item commit re-announce the queued item nodes', async () => {
+      const executionId = await mapExecution();
+      await startMap(executionId, [1, 2, 3]);
+      const again = await startMap(executionId, [1, 2, 3]);
+      expect(again).toMatchObject({ kind: 'started', resumed: true, ready: ['m[0].a', 'm[1].a'], events: [] });
+      await run(executionId, 'm[0].a');
+      await run(executionId, 'm[0].b');
+      const healed = await run(executionId, 'm[0].b');
+      expect(healed).toMatchObject({ committed: false, ready: ['m[1].a', 'm[2].a'] });
+    });
+
+    it('a retry keeps the completed items and nodes, and runs the rest again in a new round', async () => {
+      const executionId = await mapExecution();
+      await startMap(executionId, ['i0', 'i1', 'i2'], { concurrency: 3 });
+      await run(executionId, 'm[0].a');
+      await run(executionId, 'm[0].b', completed('kept'));
+      await run(executionId, 'm[1].a', completed('paid once'));
+      const failure = await run(executionId, 'm[2].a', failed());
+      expect(failure).toMatchObject({ finished: true, executionStatus: 'failed', skipped: ['m[2].b', 'm[1].b'] });
+
+      const reopened = await store.reopenNodes({ executionId, nodeIds: ['m'], at: LATER });
+      expect(reopened).toMatchObject({ kind: 'reopened', ready: ['m'] });
+      await store.startNode({ executionId, nodeId: 'm', attempt: 1, workerId: 'w2', at: LATER, readResultsOf: [] });
+      const resumed = await startMap(executionId, ['ignored'], { concurrency: 3 });
+      // Item 1 goes on from its completed node a; item 2 runs again from the start.
+      expect(resumed).toMatchObject({ kind: 'started', resumed: false, round: 1, reset: 2, ready: ['m[1].b', 'm[2].a'] });
+
+      // A stale job of round 0 is gone; the item keeps its value.
+      const startItem = (round: number) => store.startNode({ executionId, nodeId: 'm[2].a', attempt: 1, workerId: 'w', at: LATER, readResultsOf: [], mapItem: { mapId: 'm', index: 2, round } });
+      expect(await startItem(0)).toEqual({ kind: 'gone' });
+      expect(await startItem(1)).toMatchObject({ kind: 'started', item: 'i2' });
+      const hot = await store.getExecution(executionId);
+      expect(hot?.nodes['m[1].a']?.result).toMatchObject({ status: 'completed', output: 'paid once' });
+      expect(hot?.nodes['m[1].b']?.status).toBe('queued');
+      expect(hot?.nodes['m[2].b']?.status).toBe('pending');
+
+      const one = await run(executionId, 'm[1].b', completed('again-1'));
+      expect(one.round).toBe(1);
+      await run(executionId, 'm[2].a');
+      const end = await run(executionId, 'm[2].b', completed('again-2'));
+      expect(end.settledMaps[0]?.result.output).toEqual(['kept', 'again-1', 'again-2']);
+      expect(end.ready).toEqual(['after']);
+    });
+
+    it('a retried item whose kept node took no edge skips that side again', async () => {
+      const executionId = await mapExecution();
+      // c (a branching node) took only y; y failed; z stays skipped on the second run.
+      const nodes: MapGraphNode[] = [
+        { id: 'c', parentCount: 0, children: ['y', 'z'], soft: false, branching: true },
+        { id: 'y', parentCount: 1, children: [], soft: false, branching: false },
+        { id: 'z', parentCount: 1, children: [], soft: false, branching: false },
+      ];
+      await startMap(executionId, ['only'], { nodes, output: 'y' });
+      await run(executionId, 'm[0].c', completed(true), ['m[0].y']);
+      const failure = await run(executionId, 'm[0].y', failed());
+      expect(failure.executionStatus).toBe('failed');
+      await store.reopenNodes({ executionId, nodeIds: ['m'], at: LATER });
+      await store.startNode({ executionId, nodeId: 'm', attempt: 1, workerId: 'w', at: LATER, readResultsOf: [] });
+      const resumed = await startMap(executionId, ['only'], { nodes, output: 'y' });
+      expect(resumed).toMatchObject({ kind: 'started', round: 1, reset: 1, ready: ['m[0].y'] });
+      if (resumed.kind !== 'started') throw new Error(resumed.kind);
+      expect(types(resumed.events)).toEqual(['node.skipped:m[0].z']);
+      const end = await run(executionId, 'm[0].y', completed('y at last'));
+      expect(end.settledMaps[0]?.result.output).toEqual(['y at last']);
+    });
+
+    it('a cancel cuts a running map: it fails with node_cancelled and its running item nodes are answered', async () => {
+      const executionId = await mapExecution();
+      await startMap(executionId, [1, 2, 3]);
+      await store.startNode({ executionId, nodeId: 'm[0].a', attempt: 1, workerId: 'w1', at: AT, readResultsOf: [], mapItem: { mapId: 'm', index: 0, round: 0 } });
+      const cancelled = await store.cancelExecution({ executionId, at: LATER });
+      expect(cancelled).toMatchObject({ kind: 'cancelled', running: ['m[0].a'], queued: ['m[1].a'] });
+      if (cancelled.kind !== 'cancelled') throw new Error(cancelled.kind);
+      expect(types(cancelled.events)).toEqual(['node.failed:m', 'execution.cancelled']);
+      const hot = await store.getExecution(executionId);
+      expect(hot?.nodes['m']?.result).toMatchObject({ status: 'failed', error: { code: 'node_cancelled' }, runtimeMs: 1500 });
+    });
+
+    it('an item node that fails the execution (a passed budget) ends its map with it', async () => {
+      const executionId = await mapExecution();
+      await startMap(executionId, [1, 2]);
+      const end = await store.commitNode({ executionId, nodeId: 'm[0].a', result: failed('budget_exceeded'), takenChildren: [], failExecution: true, at: LATER });
+      expect(types(end.events)).toEqual([
+        'node.failed:m[0].a', 'node.skipped:m[0].b', 'node.skipped:m[1].a', 'node.skipped:m[1].b', 'node.failed:m', 'execution.failed',
+      ]);
+      expect(end).toMatchObject({ finished: true, executionStatus: 'failed' });
+      expect(end.events[5]?.data).toMatchObject({ error: { code: 'budget_exceeded', nodeId: 'm[0].a' } });
+      expect(end.settledMaps[0]?.result.error?.message).toBe("item 0 failed at 'm[0].a': budget_exceeded happened");
+    });
+  });
+}

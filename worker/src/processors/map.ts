@@ -1,0 +1,110 @@
+/**
+ * A started map node: its list is evaluated (a `{{ref}}` or JSONata over `{input, nodes}`), then
+ * hot state expands it (StateStore.startMap) and the first items' nodes are enqueued as
+ * ordinary node jobs, so items run across the fleet. Each later commit of an item's node
+ * releases the next item; the commit of the last ends the map (commit-and-continue.ts).
+ */
+import type { NodeResult } from '@weft/shared/engine';
+import { WeftError, toWeftError } from '@weft/shared/errors';
+import { mapItemsSource, MAP_DEFAULT_CONCURRENCY, MAP_MAX_ITEMS, type MapNode } from '@weft/shared/flow';
+import type { NodeJobData } from '@weft/shared/jobs';
+import type { Logger } from '@weft/shared/logging';
+import type { WeftMetrics } from '@weft/shared/metrics';
+import type { FlushEntry, JobQueue, StateStore } from '@weft/shared/ports';
+import { renderTemplateValue } from '@weft/shared/templates';
+import type { CompiledFlow, CompiledMap } from '../flow-cache.js';
+import { describeJsonataError, expressionData } from '../nodes/evaluate-expression.js';
+import type { ExpressionCache } from '../nodes/expression-cache.js';
+import { childJobs, commitAndContinue, recordSettledMaps, settledMapEntries } from './commit-and-continue.js';
+
+export interface MapDeps {
+  state: StateStore;
+  queue: JobQueue;
+  metrics: WeftMetrics;
+  expressions: ExpressionCache;
+}
+
+/** The map's list; throws MAP_ITEMS_INVALID when it is not one, TEMPLATE_MISSING_REF or TRANSFORM_FAILED on the way. */
+export async function evaluateMapItems(node: MapNode, ctx: { input: unknown; results: Record<string, NodeResult> }, expressions: ExpressionCache): Promise<unknown[]> {
+  const source = mapItemsSource(node);
+  let value: unknown;
+  if (source.kind === 'template') {
+    value = renderTemplateValue(source.template, { input: ctx.input, results: ctx.results });
+  } else {
+    try {
+      value = await expressions.compile(source.expression).evaluate(expressionData(ctx));
+    } catch (err) {
+      throw new WeftError('TRANSFORM_FAILED', `items of map '${node.id}' failed: ${describeJsonataError(err)}`, { cause: err });
+    }
+  }
+  // JSONata gives a lone match as the value itself and no match as undefined.
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) {
+    throw new WeftError('MAP_ITEMS_INVALID', `items of map '${node.id}' must be a list, got ${value === null ? 'null' : typeof value}`);
+  }
+  if (value.length > MAP_MAX_ITEMS) {
+    throw new WeftError('MAP_ITEMS_INVALID', `map '${node.id}' has ${value.length} items; at most ${MAP_MAX_ITEMS} are allowed`);
+  }
+  return value as unknown[];
+}
+
+export async function runMap(deps: MapDeps, input: {
+  data: NodeJobData;
+  map: CompiledMap;
+  flow: CompiledFlow;
+  started: { input: unknown; results: Record<string, NodeResult> };
+  startedAt: Date;
+  attempt: number;
+  jobId: string;
+  workerId: string;
+  log: Logger;
+}): Promise<void> {
+  const { data, map, flow, log } = input;
+  const node = map.node;
+  let items: unknown[];
+  try {
+    items = await evaluateMapItems(node, input.started, deps.expressions);
+  } catch (err) {
+    const failure = toWeftError(err);
+    const finishedAt = new Date();
+    const result: NodeResult = {
+      status: 'failed', output: null, error: { code: failure.code.toLowerCase(), category: failure.category, message: failure.message },
+      usage: null, cost: null, attempts: input.attempt, input: null, provider: null, model: null, workerId: input.workerId,
+      startedAt: input.startedAt.toISOString(), finishedAt: finishedAt.toISOString(), runtimeMs: finishedAt.getTime() - input.startedAt.getTime(),
+    };
+    await commitAndContinue(deps, {
+      data, node, flow, result, failure, log, attempt: input.attempt, jobId: input.jobId, runtimeMs: result.runtimeMs ?? 0,
+      takenChildren: flow.graph.children.get(node.id) ?? [],
+    });
+    return;
+  }
+
+  const outcome = await deps.state.startMap({
+    executionId: data.executionId,
+    nodeId: node.id,
+    items,
+    concurrency: node.concurrency ?? MAP_DEFAULT_CONCURRENCY,
+    onItemError: node.onItemError ?? 'fail',
+    failExecution: (node.onError ?? 'fail') === 'fail',
+    output: map.output,
+    nodes: map.hotNodes,
+    at: input.startedAt.toISOString(),
+  });
+  if (outcome.kind !== 'started') {
+    log.info({ outcome: outcome.kind }, 'map not expanded: its execution or the map itself is over');
+    return;
+  }
+  const flush: FlushEntry[] = settledMapEntries(data, outcome.settledMaps);
+  if (outcome.finished) flush.push({ kind: 'execution', executionId: data.executionId });
+  await Promise.all([
+    deps.state.appendFlush(flush),
+    outcome.ready.length > 0 ? deps.queue.addBulk(childJobs(data, outcome.ready, flow, outcome.round)) : Promise.resolve(),
+  ]);
+  if (!outcome.resumed) deps.metrics.mapItemsTotal.inc({ event: 'expanded' }, items.length);
+  recordSettledMaps(deps.metrics, log, outcome.settledMaps);
+  if (outcome.finished) deps.metrics.executionsTotal.inc({ status: outcome.executionStatus });
+  log.info({
+    items: items.length, concurrency: node.concurrency ?? MAP_DEFAULT_CONCURRENCY, round: outcome.round, reset: outcome.reset,
+    resumed: outcome.resumed, ready: outcome.ready.length,
+  }, outcome.resumed ? 'map job redelivered: queued item nodes re-announced' : 'map expanded');
+}
