@@ -38,7 +38,7 @@ describe('Lua map scripts match apply-map.ts', () => {
   });
 
   it(`agrees on ${EXECUTIONS} random executions with a map`, async () => {
-    const seen = { mapsCompleted: 0, mapsFailed: 0, itemErrorsKept: 0, retried: 0, cancelled: 0, redelivered: 0, gone: 0, emptyMaps: 0 };
+    const seen = { timedOut: 0, mapsCompleted: 0, mapsFailed: 0, itemErrorsKept: 0, retried: 0, cancelled: 0, redelivered: 0, gone: 0, emptyMaps: 0 };
     for (let seed = 1; seed <= EXECUTIONS; seed += 1) {
       const random = rng(seed * 7919);
       // Top level: src → m → (random tail); the map's sub-graph is a random DAG.
@@ -123,6 +123,14 @@ describe('Lua map scripts match apply-map.ts', () => {
           const again = await both((store, executionId) =>
             store.commitNode({ executionId, nodeId, result: result(nodeId, 'completed', at), takenChildren: [], failExecution: false, at }));
           queue.push(...again.ready.filter((id) => !queue.includes(id)));
+        }
+        if (random() < 0.03) {
+          const error = { code: 'node_timeout', category: 'transient' as const, message: 'map m timed out' };
+          const timedOut = await both((store, executionId) => store.timeoutMap({ executionId, nodeId: 'm', round, at, error }));
+          if (timedOut.kind === 'ended') {
+            seen.timedOut += 1;
+            queue.push(...timedOut.ready);
+          }
         }
         if (random() < 0.03) {
           const cancelled = await both((store, executionId) => store.cancelExecution({ executionId, at }));

@@ -235,6 +235,29 @@ export function stateStoreMapContract(name: string, makeStore: () => Promise<Sta
       expect(hot?.nodes['m']?.result).toMatchObject({ status: 'failed', error: { code: 'node_cancelled' }, runtimeMs: 1500 });
     });
 
+    it('a map timeout ends the map of its round: unstarted item nodes skipped, running ones answered', async () => {
+      const executionId = await mapExecution();
+      await startMap(executionId, [1, 2, 3]);
+      await store.startNode({ executionId, nodeId: 'm[0].a', attempt: 1, workerId: 'w1', at: AT, readResultsOf: [], mapItem: { mapId: 'm', index: 0, round: 0 } });
+      const error = { code: 'node_timeout', category: 'transient' as const, message: "map 'm' timed out after 1500 ms" };
+      expect(await store.timeoutMap({ executionId, nodeId: 'm', round: 1, at: LATER, error })).toEqual({ kind: 'not-running' });
+      const ended = await store.timeoutMap({ executionId, nodeId: 'm', round: 0, at: LATER, error });
+      expect(ended).toMatchObject({ kind: 'ended', running: ['m[0].a'], ready: [], finished: true, executionStatus: 'failed' });
+      if (ended.kind !== 'ended') throw new Error(ended.kind);
+      expect(types(ended.events)).toEqual(['node.skipped:m[0].b', 'node.skipped:m[1].a', 'node.skipped:m[1].b', 'node.failed:m', 'execution.failed']);
+      expect(ended.settledMaps[0]?.result).toMatchObject({ status: 'failed', error, runtimeMs: 1500 });
+      expect(await store.timeoutMap({ executionId, nodeId: 'm', round: 0, at: LATER, error })).toEqual({ kind: 'not-running' });
+      // The aborted node's commit is recorded and changes nothing.
+      expect(await run(executionId, 'm[0].a', failed('node_cancelled'))).toMatchObject({ committed: true, ready: [], settledMaps: [] });
+    });
+
+    it('a map timeout with onError "continue" lets the map\'s children run', async () => {
+      const executionId = await mapExecution();
+      await startMap(executionId, [1], { failExecution: false });
+      const ended = await store.timeoutMap({ executionId, nodeId: 'm', round: 0, at: LATER, error: { code: 'node_timeout', category: 'transient', message: 'late' } });
+      expect(ended).toMatchObject({ kind: 'ended', running: [], ready: ['after'], finished: false, executionStatus: 'running' });
+    });
+
     it('an item node that fails the execution (a passed budget) ends its map with it', async () => {
       const executionId = await mapExecution();
       await startMap(executionId, [1, 2]);

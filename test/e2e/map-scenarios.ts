@@ -192,3 +192,28 @@ export async function mapValidationScenario(target: Target): Promise<void> {
   const listed = await call('GET', '/v1/flows');
   expect(listed.body.items.some((f: any) => f.name === 'bad-map')).toBe(false);
 }
+
+/**
+ * A map's timeoutMs bounds the whole map: items still running then are aborted (the mock sees
+ * their connections close), the others never start, and the map fails with node_timeout.
+ */
+export async function mapTimeoutScenario(target: Target): Promise<void> {
+  const flow = await createFlow(target, {
+    name: 'map-timeout',
+    nodes: [{
+      id: 'slow', type: 'map', items: '{{input.items}}', concurrency: 2, timeoutMs: 1500,
+      graph: { nodes: [{ id: 'think', type: 'llm', provider: 'openai', model: 'gpt-4o-mini/mock-slow-20000', stream: false, prompt: 'Think long about {{item}}' }], edges: [] },
+    }],
+    edges: [],
+  });
+  target.mock.reset();
+  const t0 = Date.now();
+  const doc = await runToEnd(target, flow.id as string, { items: ['a', 'b', 'c', 'd'] });
+  expect(doc.status).toBe('failed');
+  expect(Date.now() - t0).toBeLessThan(10_000);
+  expect(doc.error).toMatchObject({ code: 'node_timeout', nodeId: 'slow' });
+  await waitFor(() => target.mock.requests.length === 2 && target.mock.requests.every((r) => r.aborted), { timeoutMs: 5000, message: 'running item calls aborted' });
+  const statuses = Object.fromEntries(doc.nodes.map((n: any) => [n.nodeId as string, n.status as string]));
+  expect(statuses['slow']).toBe('failed');
+  expect(Object.keys(statuses).filter((id) => id.startsWith('slow['))).toEqual(['slow[0].think', 'slow[1].think']);
+}

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestServices, type TestServices } from '../helpers/services.js';
 import { startMockedDistributed, startMockedEmbedded, type MockedTarget } from '../helpers/targets.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { mapConcurrencyScenario, mapItemErrorScenario, mapRetryScenario, mapValidationScenario } from './map-scenarios.js';
+import { mapConcurrencyScenario, mapItemErrorScenario, mapRetryScenario, mapTimeoutScenario, mapValidationScenario } from './map-scenarios.js';
 
 describe('map, distributed: api + 2 workers on Redis and Postgres', () => {
   let svc: TestServices;
@@ -49,6 +49,10 @@ describe('map, distributed: api + 2 workers on Redis and Postgres', () => {
     await mapRetryScenario(target);
   }, 60_000);
 
+  it('times a map out: its running items are aborted across the fleet and it fails with node_timeout', async () => {
+    await mapTimeoutScenario(target);
+  }, 30_000);
+
   it('refuses a map flow with bad references, inside and outside the sub-graph', async () => {
     await mapValidationScenario(target);
   });
@@ -69,5 +73,6 @@ describe('map, embedded: one process, in-memory state store', () => {
     await mapConcurrencyScenario(target);
     await mapItemErrorScenario(target);
     await mapRetryScenario(target);
+    await mapTimeoutScenario(target);
   }, 120_000);
 });

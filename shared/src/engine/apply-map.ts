@@ -11,8 +11,8 @@
  * running, `c` completed, `f` failed.
  */
 import { mapItemNodeId, parseMapItemNodeId } from '../flow/map-node.js';
-import type { StartMapInput, StartMapResult } from '../ports/state-store.js';
-import type { EventDraft, NodeError, NodeResult } from './types.js';
+import type { StartMapInput, StartMapResult, TimeoutMapResult } from '../ports/state-store.js';
+import type { EventDraft, NodeError, NodeResult, NodeStatus } from './types.js';
 import {
   cloneState,
   draft,
@@ -146,22 +146,20 @@ function elapsedMs(from: string | null, to: string): number | null {
   return Math.max(0, Date.parse(to) - Date.parse(from));
 }
 
-/** The map node's result when it ends: the slots in input order, or the failure of an item. */
-function mapResult(next: ExecutionState, mapId: string, record: MapRecord, at: string, failure: { index: number; error: NodeError & { nodeId: string } } | null): NodeResult {
+/** The error of a map that an item failed. */
+function itemFailedError(index: number, failure: NodeError & { nodeId: string }): NodeError {
+  return { code: 'map_item_failed', category: failure.category, message: `item ${index} failed at '${failure.nodeId}': ${failure.message}` };
+}
+
+/** The map node's result when it ends: the slots in input order, or failed with `error`. */
+function mapResult(next: ExecutionState, mapId: string, record: MapRecord, at: string, error: NodeError | null): NodeResult {
   const entry = next.statuses.get(mapId);
   const startedAt = entry?.startedAt ?? null;
   const base = {
     usage: null, cost: null, attempts: entry?.attempts ?? 1, input: { count: record.count, concurrency: record.concurrency },
     provider: null, model: null, workerId: entry?.workerId ?? null, startedAt, finishedAt: at, runtimeMs: elapsedMs(startedAt, at),
   };
-  if (failure) {
-    const error: NodeError = {
-      code: 'map_item_failed',
-      category: failure.error.category,
-      message: `item ${failure.index} failed at '${failure.error.nodeId}': ${failure.error.message}`,
-    };
-    return { ...base, status: 'failed', output: null, error };
-  }
+  if (error) return { ...base, status: 'failed', output: null, error: { code: error.code, category: error.category, message: error.message } };
   const slots: unknown[] = [];
   for (let index = 0; index < record.count; index += 1) slots.push(slotOf(next, mapId, record, index));
   return { ...base, status: 'completed', output: slots, error: null };
@@ -189,9 +187,9 @@ function skipUnstarted(next: ExecutionState, mapId: string, record: MapRecord, a
  * Ends a map: stores its result and announces it. The caller then lets the result flow to the
  * map's children (or fails the execution) as for any committed node.
  */
-function endMap(next: ExecutionState, mapId: string, record: MapRecord, at: string, failure: { index: number; error: NodeError & { nodeId: string } } | null, d: Decisions): NodeResult {
-  if (failure) skipUnstarted(next, mapId, record, at, d);
-  const result = mapResult(next, mapId, record, at, failure);
+function endMap(next: ExecutionState, mapId: string, record: MapRecord, at: string, error: NodeError | null, d: Decisions): NodeResult {
+  if (error) skipUnstarted(next, mapId, record, at, d);
+  const result = mapResult(next, mapId, record, at, error);
   record.state = 'ended';
   mutable(next.statuses).delete(mapId);
   mutable(next.results).set(mapId, result);
@@ -238,7 +236,7 @@ export function settleMapItem(next: ExecutionState, nodeId: string, at: string, 
   setItem(record, index, failure ? 'f' : 'c');
   record.active -= 1;
   if (failure && record.onItemError === 'fail') {
-    const result = endMap(next, mapId, record, at, { index, error: failure }, d);
+    const result = endMap(next, mapId, record, at, itemFailedError(index, failure), d);
     return { mapId, result, failExecution: record.failExecution };
   }
   fillWindow(next, mapId, record, at, d);
@@ -259,7 +257,7 @@ export function endMapWithExecution(next: ExecutionState, nodeId: string, at: st
   if (stored?.state !== 'running' || !result?.error) return;
   const record = { ...stored };
   mutable(next.maps).set(item.mapId, record);
-  endMap(next, item.mapId, record, at, { index: item.index, error: { ...result.error, nodeId } }, d);
+  endMap(next, item.mapId, record, at, itemFailedError(item.index, { ...result.error, nodeId }), d);
 }
 
 /**
@@ -272,12 +270,7 @@ export function cutRunningMaps(next: ExecutionState, at: string, error: NodeErro
     if (stored.state !== 'running') continue;
     const record = { ...stored, state: 'ended' as const };
     mutable(next.maps).set(mapId, record);
-    const entry = next.statuses.get(mapId);
-    const result: NodeResult = {
-      status: 'failed', output: null, error, usage: null, cost: null, attempts: entry?.attempts ?? 1,
-      input: { count: record.count, concurrency: record.concurrency }, provider: null, model: null,
-      workerId: entry?.workerId ?? null, startedAt: entry?.startedAt ?? null, finishedAt: at, runtimeMs: elapsedMs(entry?.startedAt ?? null, at),
-    };
+    const result = mapResult(next, mapId, record, at, error);
     mutable(next.statuses).delete(mapId);
     mutable(next.results).set(mapId, result);
     next.remaining -= 1;
@@ -287,19 +280,49 @@ export function cutRunningMaps(next: ExecutionState, at: string, error: NodeErro
   return cut;
 }
 
-/** Queued nodes of running items: what a redelivered commit or map job re-announces. */
-export function queuedItemNodes(state: ExecutionState, mapId: string): string[] {
-  const record = state.maps.get(mapId);
-  if (record?.state !== 'running') return [];
-  const ready: string[] = [];
+export type TimeoutMapOutcome = Drafted<TimeoutMapResult>;
+
+/**
+ * A map still running when its timeoutMs elapsed (the round its timer was set in) ends failed
+ * with `error`, as an item's failure would end it: its unstarted item nodes are skipped, its
+ * running ones answered (to abort), and the failure flows on or fails the execution.
+ */
+export function applyTimeoutMap(state: ExecutionState | undefined, input: { nodeId: string; round: number; at: string; error: NodeError }): { state: ExecutionState | undefined; outcome: TimeoutMapOutcome } {
+  if (!state) return { state, outcome: { kind: 'missing' } };
+  const stored = state.maps.get(input.nodeId);
+  if ((state.status !== 'running' && state.status !== 'waiting') || stored?.state !== 'running' || stored.round !== input.round) {
+    return { state, outcome: { kind: 'not-running' } };
+  }
+  const next = cloneState(state);
+  const record = { ...stored };
+  mutable(next.maps).set(input.nodeId, record);
+  const running = itemNodesWithStatus(next, input.nodeId, record, 'running');
+  const d = noDecisions();
+  const result = endMap(next, input.nodeId, record, input.at, input.error, d);
+  const finished = propagateMapEnd(next, { mapId: input.nodeId, result, failExecution: record.failExecution }, input.at, d) || completeIfDone(next, input.at, d);
+  return {
+    state: next,
+    outcome: { kind: 'ended', running, ready: d.ready, settledMaps: d.settled, executionStatus: next.status, finished, events: d.events },
+  };
+}
+
+/** Nodes of running items with the given status, in item then sub-graph order. */
+function itemNodesWithStatus(state: ExecutionState, mapId: string, record: MapRecord, status: NodeStatus): string[] {
+  const found: string[] = [];
   for (let index = 0; index < record.count; index += 1) {
     if (record.items[index] !== 'r') continue;
     for (const node of record.nodes) {
       const id = mapItemNodeId(mapId, index, node.id);
-      if (state.statuses.get(id)?.status === 'queued') ready.push(id);
+      if (state.statuses.get(id)?.status === status) found.push(id);
     }
   }
-  return ready;
+  return found;
+}
+
+/** Queued nodes of a running map's running items: what a redelivered commit or map job re-announces. */
+export function queuedItemNodes(state: ExecutionState, mapId: string): string[] {
+  const record = state.maps.get(mapId);
+  return record?.state === 'running' ? itemNodesWithStatus(state, mapId, record, 'queued') : [];
 }
 
 export function mapRound(state: ExecutionState, nodeId: string): number {

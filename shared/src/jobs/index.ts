@@ -18,11 +18,22 @@ export interface NodeJobData {
   mapRound?: number;
 }
 
-/** Resumes a waiting node: its timer elapsed, its event came (with data), or its wait timed out. */
+/**
+ * Resumes a waiting node (its timer elapsed, its event came with data, or its wait timed out),
+ * or ends what ran out of time.
+ */
 export interface ResumeJobData extends NodeJobData {
-  /** timer, event, timeout: of the wait node `nodeId`; execution-timeout: of the whole execution. */
-  kind: 'timer' | 'event' | 'timeout' | 'execution-timeout';
+  /**
+   * timer, event, timeout: of the wait node `nodeId`; map-timeout: of the map node `nodeId` in
+   * round `mapRound`; execution-timeout: of the whole execution.
+   */
+  kind: 'timer' | 'event' | 'timeout' | 'map-timeout' | 'execution-timeout';
   data?: unknown;
+}
+
+/** A map's timer, per round: a retry runs the map again with a timer of its own. */
+export function mapTimeoutJobId(executionId: string, mapId: string, round: number): string {
+  return `${resumeJobId(executionId, mapId, 'map-timeout')}.r${round}`;
 }
 
 export function executionTimeoutJobId(executionId: string): string {

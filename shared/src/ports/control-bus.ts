@@ -1,7 +1,10 @@
 import type { Unsubscribe } from './event-bus.js';
 
-/** Instructions from the api to every worker of the fleet. */
-export type ControlMessage = { type: 'cancel'; executionId: string };
+/**
+ * Instructions to every worker of the fleet: abort the execution's running nodes (only those of
+ * `nodeIds` when given: the item nodes of a map that timed out).
+ */
+export type ControlMessage = { type: 'cancel'; executionId: string; nodeIds?: string[] };
 
 export interface ControlBus {
   publish(message: ControlMessage): Promise<void>;

@@ -138,6 +138,22 @@ export type StartMapResult =
   | { kind: 'node-terminal' }
   | { kind: 'execution-ended'; status: ExecutionStatus };
 
+export type TimeoutMapResult =
+  | {
+      kind: 'ended';
+      /** Item nodes still running: abort them. */
+      running: string[];
+      /** The map's children ready now (when the map continues on error). */
+      ready: string[];
+      settledMaps: SettledMap[];
+      executionStatus: ExecutionStatus;
+      finished: boolean;
+      events: WeftEvent[];
+    }
+  /** The map ended already (or was run again since the timer was set), or the execution is over. */
+  | { kind: 'not-running' }
+  | { kind: 'missing' };
+
 /** An entry of the flush log: what must reach Postgres. */
 export type FlushEntry =
   | {
@@ -185,6 +201,8 @@ export interface StateStore {
    * its completed items and runs the others again; a redelivered job re-announces queued nodes.
    */
   startMap(input: StartMapInput): Promise<StartMapResult>;
+  /** Ends a map still running in `round` failed with `error` (its timeoutMs elapsed). */
+  timeoutMap(input: { executionId: string; nodeId: string; round: number; at: string; error: NodeError }): Promise<TimeoutMapResult>;
   /**
    * Re-opens failed nodes (they must all have a failed result): the execution runs again and
    * the nodes ready now are answered; enqueue them. Hot state loses the TTL it was given.

@@ -1,29 +1,35 @@
 /**
- * The node jobs this worker is running, by execution, so that a cancel from the api aborts
- * their provider and HTTP calls through their AbortSignal.
+ * The node jobs this worker is running, by execution, so that a cancel from the api (or a map's
+ * timeout) aborts their provider and HTTP calls through their AbortSignal.
  */
 export class RunningJobs {
-  private readonly byExecution = new Map<string, Set<AbortController>>();
+  private readonly byExecution = new Map<string, Map<AbortController, string | undefined>>();
 
-  register(executionId: string, controller: AbortController): () => void {
-    let set = this.byExecution.get(executionId);
-    if (!set) {
-      set = new Set();
-      this.byExecution.set(executionId, set);
+  register(executionId: string, controller: AbortController, nodeId?: string): () => void {
+    let jobs = this.byExecution.get(executionId);
+    if (!jobs) {
+      jobs = new Map();
+      this.byExecution.set(executionId, jobs);
     }
-    set.add(controller);
+    jobs.set(controller, nodeId);
     return () => {
-      const s = this.byExecution.get(executionId);
-      s?.delete(controller);
-      if (s?.size === 0) this.byExecution.delete(executionId);
+      const j = this.byExecution.get(executionId);
+      j?.delete(controller);
+      if (j?.size === 0) this.byExecution.delete(executionId);
     };
   }
 
-  /** Aborts every running job of the execution; answers how many there were. */
-  abort(executionId: string, reason: unknown): number {
-    const set = this.byExecution.get(executionId);
-    if (!set) return 0;
-    for (const controller of set) controller.abort(reason);
-    return set.size;
+  /** Aborts the execution's running jobs (those of `nodeIds` when given); answers how many. */
+  abort(executionId: string, reason: unknown, nodeIds?: readonly string[]): number {
+    const jobs = this.byExecution.get(executionId);
+    if (!jobs) return 0;
+    const only = nodeIds ? new Set(nodeIds) : null;
+    let aborted = 0;
+    for (const [controller, nodeId] of jobs) {
+      if (only && (nodeId === undefined || !only.has(nodeId))) continue;
+      controller.abort(reason);
+      aborted += 1;
+    }
+    return aborted;
   }
 }

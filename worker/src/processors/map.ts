@@ -7,10 +7,10 @@
 import type { NodeResult } from '@weft/shared/engine';
 import { WeftError, toWeftError } from '@weft/shared/errors';
 import { mapItemsSource, MAP_DEFAULT_CONCURRENCY, MAP_MAX_ITEMS, type MapNode } from '@weft/shared/flow';
-import type { NodeJobData } from '@weft/shared/jobs';
+import { mapTimeoutJobId, type NodeJobData, type ResumeJobData } from '@weft/shared/jobs';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
-import type { FlushEntry, JobQueue, StateStore } from '@weft/shared/ports';
+import { QUEUES, type ControlBus, type FlushEntry, type JobQueue, type StateStore } from '@weft/shared/ports';
 import { renderTemplateValue } from '@weft/shared/templates';
 import type { CompiledFlow, CompiledMap } from '../flow-cache.js';
 import { describeJsonataError, expressionData } from '../nodes/evaluate-expression.js';
@@ -96,10 +96,16 @@ export async function runMap(deps: MapDeps, input: {
   }
   const flush: FlushEntry[] = settledMapEntries(data, outcome.settledMaps);
   if (outcome.finished) flush.push({ kind: 'execution', executionId: data.executionId });
-  await Promise.all([
-    deps.state.appendFlush(flush),
-    outcome.ready.length > 0 ? deps.queue.addBulk(childJobs(data, outcome.ready, flow, outcome.round)) : Promise.resolve(),
-  ]);
+  const jobs = childJobs(data, outcome.ready, flow, outcome.round);
+  // timeoutMs bounds the whole map: a timer per round ends it if it is still running then.
+  if (node.timeoutMs !== undefined && outcome.settledMaps.length === 0) {
+    const { mapRound: _round, ...base } = data;
+    jobs.push({
+      queue: QUEUES.resume, name: 'resume', data: { ...base, kind: 'map-timeout', mapRound: outcome.round } satisfies ResumeJobData,
+      jobId: mapTimeoutJobId(data.executionId, node.id, outcome.round), delayMs: Math.max(0, input.startedAt.getTime() + node.timeoutMs - Date.now()), attempts: 5,
+    });
+  }
+  await Promise.all([deps.state.appendFlush(flush), jobs.length > 0 ? deps.queue.addBulk(jobs) : Promise.resolve()]);
   if (!outcome.resumed) deps.metrics.mapItemsTotal.inc({ event: 'expanded' }, items.length);
   recordSettledMaps(deps.metrics, log, outcome.settledMaps);
   if (outcome.finished) deps.metrics.executionsTotal.inc({ status: outcome.executionStatus });
@@ -107,4 +113,38 @@ export async function runMap(deps: MapDeps, input: {
     items: items.length, concurrency: node.concurrency ?? MAP_DEFAULT_CONCURRENCY, round: outcome.round, reset: outcome.reset,
     resumed: outcome.resumed, ready: outcome.ready.length,
   }, outcome.resumed ? 'map job redelivered: queued item nodes re-announced' : 'map expanded');
+}
+
+/**
+ * A map's timer: if the map still runs in the round the timer was set in, it ends failed
+ * (node_timeout), its running item nodes are aborted across the fleet, and its failure flows on
+ * as any node's would.
+ */
+export async function timeOutMap(deps: Omit<MapDeps, 'expressions'> & { control?: ControlBus | undefined }, input: {
+  data: ResumeJobData;
+  flow: CompiledFlow;
+  at: Date;
+  log: Logger;
+}): Promise<void> {
+  const { data, flow, log } = input;
+  const map = flow.maps.get(data.nodeId);
+  if (!map) return;
+  const error = { code: 'node_timeout', category: 'transient' as const, message: `map '${map.node.id}' was still running after its timeoutMs (${map.node.timeoutMs ?? 0} ms)` };
+  const ended = await deps.state.timeoutMap({ executionId: data.executionId, nodeId: map.node.id, round: data.mapRound ?? 0, at: input.at.toISOString(), error });
+  if (ended.kind !== 'ended') {
+    log.debug({ outcome: ended.kind }, 'map timer: the map is no longer running');
+    return;
+  }
+  if (ended.running.length > 0) await deps.control?.publish({ type: 'cancel', executionId: data.executionId, nodeIds: ended.running });
+  const flush: FlushEntry[] = settledMapEntries(data, ended.settledMaps);
+  if (ended.finished) flush.push({ kind: 'execution', executionId: data.executionId });
+  const { mapRound: _round, kind: _kind, data: _data, ...base } = data;
+  await Promise.all([
+    deps.state.appendFlush(flush),
+    ended.ready.length > 0 ? deps.queue.addBulk(childJobs(base, ended.ready, flow)) : Promise.resolve(),
+  ]);
+  deps.metrics.errorsTotal.inc({ category: error.category, code: 'NODE_TIMEOUT' });
+  recordSettledMaps(deps.metrics, log, ended.settledMaps);
+  if (ended.finished) deps.metrics.executionsTotal.inc({ status: ended.executionStatus });
+  log.warn({ aborted: ended.running.length, executionStatus: ended.executionStatus }, 'map timed out: running items aborted');
 }

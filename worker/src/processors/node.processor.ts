@@ -113,7 +113,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
     });
     const timeout = node.timeoutMs === undefined ? null : AbortSignal.timeout(node.timeoutMs);
     const cancel = new AbortController();
-    const unregister = deps.running?.register(data.executionId, cancel) ?? (() => undefined);
+    const unregister = deps.running?.register(data.executionId, cancel, node.id) ?? (() => undefined);
     const signal = AbortSignal.any([job.signal, cancel.signal, ...(timeout ? [timeout] : [])]);
     const t0 = performance.now();
 
@@ -140,7 +140,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
         emitToken: (text) => { tokens.push(text); },
       });
     } catch (err) {
-      if (cancel.signal.aborted) failure = new WeftError('NODE_CANCELLED', `node '${node.id}' was cancelled with its execution`, { cause: err });
+      if (cancel.signal.aborted) failure = new WeftError('NODE_CANCELLED', `node '${node.id}' was cancelled: ${describeAbort(cancel.signal.reason)}`, { cause: err });
       else if (timeout?.aborted === true && !job.signal.aborted) failure = new WeftError('NODE_TIMEOUT', `node '${node.id}' timed out after ${node.timeoutMs ?? 0} ms`, { cause: err });
       else failure = toWeftError(err);
     } finally {
@@ -225,6 +225,10 @@ function itemResults(results: Record<string, NodeResult>, nodeId: string): Recor
     local[parsed && self && parsed.mapId === self.mapId && parsed.index === self.index ? parsed.nodeId : id] = result;
   }
   return local;
+}
+
+function describeAbort(reason: unknown): string {
+  return reason instanceof Error ? reason.message : 'the execution was cancelled';
 }
 
 /** Never written: a commit of an already-committed node stores nothing. */

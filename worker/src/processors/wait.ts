@@ -14,6 +14,7 @@ import { QUEUES, type ControlBus, type EnqueueRequest, type JobHandler, type Job
 import type { FlowCache } from '../flow-cache.js';
 import { endExecution } from '../control/index.js';
 import { commitAndContinue } from './commit-and-continue.js';
+import { timeOutMap } from './map.js';
 
 /** Resume tokens are random: stored and compared as a fast unsalted hash, like API keys. */
 export function hashResumeToken(token: string): string {
@@ -83,6 +84,10 @@ export function createResumeProcessor(deps: {
       return;
     }
     const flow = await deps.flows.get(data.flowId, data.flowVersion);
+    if (data.kind === 'map-timeout') {
+      await timeOutMap(deps, { data, flow, at: deps.clock(), log });
+      return;
+    }
     const node = flow.nodes.get(data.nodeId);
     if (node?.type !== 'wait') return;
     const hot = await deps.state.getExecution(data.executionId);

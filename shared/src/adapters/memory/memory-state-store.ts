@@ -1,6 +1,6 @@
 import { applyCommit, applyInit, applyStart, toHotExecution, type ExecutionState } from '../../engine/apply-commit.js';
 import { applyCancel, applyReopen, applyWait } from '../../engine/apply-control.js';
-import { applyStartMap } from '../../engine/apply-map.js';
+import { applyStartMap, applyTimeoutMap } from '../../engine/apply-map.js';
 import { spendFromCounters, spendIncrements, type Spend } from '../../engine/spend.js';
 import type { EventDraft, HotExecution, NodeError, WeftEvent } from '../../engine/types.js';
 import type {
@@ -12,6 +12,7 @@ import type {
   InitExecutionResult,
   StartMapInput,
   StartMapResult,
+  TimeoutMapResult,
   StartNodeInput,
   StartNodeResult,
   StateStore,
@@ -123,6 +124,15 @@ export class MemoryStateStore implements StateStore {
       const { state, outcome } = applyCommit(this.executions.get(input.executionId), { ...input, result: jsonCopy(input.result) });
       this.executions.set(input.executionId, state);
       return { ...outcome, events: this.append(outcome.events) };
+    });
+  }
+
+  timeoutMap(input: { executionId: string; nodeId: string; round: number; at: string; error: NodeError }): Promise<TimeoutMapResult> {
+    return settle((): TimeoutMapResult => {
+      const { state, outcome } = applyTimeoutMap(this.executions.get(input.executionId), input);
+      if (outcome.kind !== 'ended') return outcome;
+      if (state) this.executions.set(input.executionId, state);
+      return { ...outcome, settledMaps: jsonCopy(outcome.settledMaps), events: this.append(outcome.events) };
     });
   }
 

@@ -9,8 +9,10 @@ export function controlChannel(prefix: string): string {
 
 function parseControl(text: string): ControlMessage | null {
   try {
-    const value = JSON.parse(text) as { type?: unknown; executionId?: unknown };
-    if (value.type === 'cancel' && typeof value.executionId === 'string') return { type: 'cancel', executionId: value.executionId };
+    const value = JSON.parse(text) as { type?: unknown; executionId?: unknown; nodeIds?: unknown };
+    if (value.type !== 'cancel' || typeof value.executionId !== 'string') return null;
+    const nodeIds = Array.isArray(value.nodeIds) ? value.nodeIds.filter((id): id is string => typeof id === 'string') : undefined;
+    return nodeIds ? { type: 'cancel', executionId: value.executionId, nodeIds } : { type: 'cancel', executionId: value.executionId };
   } catch {
     // Not ours: ignored.
   }

@@ -30,6 +30,7 @@ import type {
   SettledMap,
   StartMapInput,
   StartMapResult,
+  TimeoutMapResult,
   StartNodeInput,
   StartNodeResult,
   StateStore,
@@ -242,6 +243,32 @@ export class RedisStateStore implements StateStore {
         };
       default:
         throw malformed('start-map reply');
+    }
+  }
+
+  async timeoutMap(input: { executionId: string; nodeId: string; round: number; at: string; error: NodeError }): Promise<TimeoutMapResult> {
+    const reply = asArray(await this.scripts.weftTimeoutMap(this.mapKeyList(input.executionId), [
+      input.executionId, input.nodeId, input.at, eventsChannel(this.prefix, ''), EVENT_STREAM_MAXLEN, input.round, JSON.stringify(input.error),
+      JSON.stringify(queuedStatus()), JSON.stringify(pendingStatus()), JSON.stringify(skippedResult(input.at)), JSON.stringify(nodeSkippedData()),
+      JSON.stringify(executionCompletedData()),
+    ]));
+    switch (reply[0]) {
+      case 'missing':
+        return { kind: 'missing' };
+      case 'not-running':
+        return { kind: 'not-running' };
+      case 'ok':
+        return {
+          kind: 'ended',
+          running: asStrings(reply[1]),
+          ready: asStrings(reply[2]),
+          settledMaps: asSettled(reply[3]),
+          executionStatus: asExecutionStatus(reply[4]),
+          finished: asFlag(reply[5]),
+          events: asEvents(reply[6]),
+        };
+      default:
+        throw malformed('timeout-map reply');
     }
   }
 

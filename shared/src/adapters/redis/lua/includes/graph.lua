@@ -343,18 +343,22 @@ local function skipUnstarted(ctx, mapId, record)
   end
 end
 
--- Stores the map's result and announces it; answers the end for propagateMapEnd.
-local function endMap(ctx, mapId, record, failure)
-  local err = nil
-  if failure then
+-- The error of a map that an item failed (`failure` names the item's node).
+local function itemFailedError(index, failure)
+  return {
+    code = 'map_item_failed', category = failure.category,
+    message = 'item ' .. index .. " failed at '" .. failure.nodeId .. "': " .. failure.message,
+  }
+end
+
+-- Stores the map's result (failed with `err`, a table, or completed when nil) and announces
+-- it; answers the end for propagateMapEnd.
+local function endMap(ctx, mapId, record, err)
+  if err then
     skipUnstarted(ctx, mapId, record)
-    err = {
-      code = 'map_item_failed', category = failure.error.category,
-      message = 'item ' .. failure.index .. " failed at '" .. failure.error.nodeId .. "': " .. failure.error.message,
-    }
   end
   local outputJson = err and 'null' or slotsJson(ctx, mapId, record)
-  local result, eventType, data, errorJson = mapResultJson(ctx, mapId, record, outputJson, err)
+  local result, eventType, data = mapResultJson(ctx, mapId, record, outputJson, err)
   record.state = 'ended'
   redis.call('HDEL', ctx.k.status, mapId)
   redis.call('HSET', ctx.k.results, mapId, result)
@@ -403,7 +407,7 @@ local function settleMapItem(ctx, nodeId)
   setItem(record, index, failure and 'f' or 'c')
   record.active = record.active - 1
   if failure and record.onItemError == 'fail' then
-    local ending = endMap(ctx, mapId, record, { index = index, error = failure })
+    local ending = endMap(ctx, mapId, record, itemFailedError(index, failure))
     ending.failExecution = record.failExecution
     putMap(ctx, mapId, record)
     return ending
@@ -430,29 +434,34 @@ local function endMapWithExecution(ctx, nodeId)
     return
   end
   local failure = { code = result.error.code, category = result.error.category, message = result.error.message, nodeId = nodeId }
-  endMap(ctx, mapId, record, { index = index, error = failure })
+  endMap(ctx, mapId, record, itemFailedError(index, failure))
   putMap(ctx, mapId, record)
 end
 
--- Queued nodes of running items, in item then sub-graph order.
-local function queuedItemNodes(ctx, mapId)
-  local record = getMap(ctx, mapId)
-  local ready = {}
-  if not record or record.state ~= 'running' then
-    return ready
-  end
+-- Nodes of running items with the given status, in item then sub-graph order.
+local function itemNodesWithStatus(ctx, mapId, record, status)
+  local found = {}
   for index = 0, record.count - 1 do
     if itemMark(record, index) == 'r' then
       for _, node in ipairs(record.nodes) do
         local id = itemNodeId(mapId, index, node.id)
         local entry = redis.call('HGET', ctx.k.status, id)
-        if entry and cjson.decode(entry).status == 'queued' then
-          ready[#ready + 1] = id
+        if entry and cjson.decode(entry).status == status then
+          found[#found + 1] = id
         end
       end
     end
   end
-  return ready
+  return found
+end
+
+-- Queued nodes of a running map's running items: what a redelivery re-announces.
+local function queuedItemNodes(ctx, mapId)
+  local record = getMap(ctx, mapId)
+  if not record or record.state ~= 'running' then
+    return {}
+  end
+  return itemNodesWithStatus(ctx, mapId, record, 'queued')
 end
 
 local function mapRound(ctx, nodeId)

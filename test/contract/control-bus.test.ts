@@ -1,0 +1,53 @@
+/** Both ControlBus adapters deliver cancel messages whole, with or without a node filter. */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryControlBus } from '../../shared/src/adapters/memory/memory-control-bus.js';
+import { controlChannel, RedisControlBus } from '../../shared/src/adapters/redis/redis-control-bus.js';
+import type { ControlBus, ControlMessage } from '../../shared/src/ports/control-bus.js';
+import { createTestServices, type TestServices } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const MESSAGES: ControlMessage[] = [
+  { type: 'cancel', executionId: 'e1' },
+  { type: 'cancel', executionId: 'e2', nodeIds: ['m[0].ask', 'm[3].ask'] },
+];
+
+async function expectDelivery(bus: ControlBus, publishRaw?: (text: string) => Promise<unknown>): Promise<void> {
+  const received: ControlMessage[] = [];
+  const unsubscribe = await bus.subscribe((message) => received.push(message));
+  if (publishRaw) {
+    await publishRaw('not json');
+    await publishRaw(JSON.stringify({ type: 'reboot', executionId: 'e0' }));
+  }
+  for (const message of MESSAGES) await bus.publish(message);
+  await waitFor(() => received.length >= MESSAGES.length, { timeoutMs: 3000, message: 'control messages delivered' });
+  expect(received).toEqual(MESSAGES);
+  await unsubscribe();
+}
+
+describe('ControlBus', () => {
+  it('memory: delivers each message as published', async () => {
+    const bus = new MemoryControlBus();
+    await expectDelivery(bus);
+    await bus.close();
+  });
+
+  describe('redis', () => {
+    let svc: TestServices;
+    let redis: Redis;
+    beforeAll(async () => {
+      svc = await createTestServices();
+      redis = new Redis(svc.redisUrl);
+    });
+    afterAll(async () => {
+      await redis.quit();
+      await svc.cleanup();
+    });
+
+    it('delivers each message as published, and ignores what is not a control message', async () => {
+      const bus = new RedisControlBus({ redis, prefix: svc.prefix });
+      await expectDelivery(bus, (text) => redis.publish(controlChannel(svc.prefix), text));
+      await bus.close();
+    });
+  });
+});
