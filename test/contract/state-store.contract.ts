@@ -51,6 +51,25 @@ const SKIPPED: NodeResult = {
 const types = (events: readonly WeftEvent[]): string[] => events.map((e) => (e.nodeId ? `${e.type}:${e.nodeId}` : e.type));
 
 
+/**
+ * Registers a fresh fixture per test (and its cleanup) in the current describe block; answers
+ * the current fixture's store.
+ */
+export function storePerTest(makeStore: () => Promise<StateStoreFixture>): () => StateStore {
+  let fx: StateStoreFixture | undefined;
+  beforeEach(async () => {
+    fx = await makeStore();
+  });
+  afterEach(async () => {
+    await fx?.cleanup();
+    fx = undefined;
+  });
+  return () => {
+    if (!fx) throw new Error('no store outside a test');
+    return fx.store;
+  };
+}
+
 export function stateStoreContract(name: string, makeStore: () => Promise<StateStoreFixture>): void {
   describe(`StateStore contract: ${name}`, () => {
     let fx: StateStoreFixture;

@@ -3,10 +3,10 @@
  * concurrency window, order of results, item failures, retry rounds, cancel and redelivery.
  */
 import { randomUUID } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { NodeResult, WeftEvent } from '../../shared/src/engine/types.js';
 import type { MapGraphNode, StartMapInput, StateStore } from '../../shared/src/ports/state-store.js';
-import { completed, graph, type StateStoreFixture } from './state-store.contract.js';
+import { completed, graph, storePerTest, type StateStoreFixture } from './state-store.contract.js';
 
 const AT = '2025-01-01T00:00:00.000Z';
 const LATER = '2025-01-01T00:00:01.500Z';
@@ -27,14 +27,10 @@ const types = (events: readonly WeftEvent[]): string[] => events.map((e) => (e.n
 
 export function stateStoreMapContract(name: string, makeStore: () => Promise<StateStoreFixture>): void {
   describe(`StateStore map contract: ${name}`, () => {
-    let fx: StateStoreFixture;
+    const current = storePerTest(makeStore);
     let store: StateStore;
-    beforeEach(async () => {
-      fx = await makeStore();
-      store = fx.store;
-    });
-    afterEach(async () => {
-      await fx.cleanup();
+    beforeEach(() => {
+      store = current();
     });
 
     /** `src → m → after`; src committed and m started. */
@@ -235,6 +231,25 @@ export function stateStoreMapContract(name: string, makeStore: () => Promise<Sta
       expect(hot?.nodes['m']?.result).toMatchObject({ status: 'failed', error: { code: 'node_cancelled' }, runtimeMs: 1500 });
     });
 
+    it('a map cut by a cancel runs its unfinished items on retry, and its children run after it', async () => {
+      const executionId = await mapExecution();
+      await startMap(executionId, ['x', 'y']);
+      await run(executionId, 'm[0].a');
+      await run(executionId, 'm[0].b', completed('done before'));
+      await store.startNode({ executionId, nodeId: 'm[1].a', attempt: 1, workerId: 'w1', at: AT, readResultsOf: [], mapItem: { mapId: 'm', index: 1, round: 0 } });
+      await store.cancelExecution({ executionId, at: LATER });
+      // The aborted call commits late.
+      await run(executionId, 'm[1].a', failed('node_cancelled'));
+      expect(await store.reopenNodes({ executionId, nodeIds: ['m'], at: LATER })).toMatchObject({ kind: 'reopened', ready: ['m'] });
+      await store.startNode({ executionId, nodeId: 'm', attempt: 1, workerId: 'w1', at: LATER, readResultsOf: [] });
+      expect(await startMap(executionId, ['x', 'y'])).toMatchObject({ kind: 'started', round: 1, reset: 1, ready: ['m[1].a'] });
+      await run(executionId, 'm[1].a');
+      const end = await run(executionId, 'm[1].b', completed('done after'));
+      expect(end.settledMaps[0]?.result.output).toEqual(['done before', 'done after']);
+      expect(end.ready).toEqual(['after']);
+      expect(await run(executionId, 'after')).toMatchObject({ finished: true, executionStatus: 'completed' });
+    });
+
     it('a map timeout ends the map of its round: unstarted item nodes skipped, running ones answered', async () => {
       const executionId = await mapExecution();
       await startMap(executionId, [1, 2, 3]);
@@ -268,6 +283,15 @@ export function stateStoreMapContract(name: string, makeStore: () => Promise<Sta
       expect(end).toMatchObject({ finished: true, executionStatus: 'failed' });
       expect(end.events[5]?.data).toMatchObject({ error: { code: 'budget_exceeded', nodeId: 'm[0].a' } });
       expect(end.settledMaps[0]?.result.error?.message).toBe("item 0 failed at 'm[0].a': budget_exceeded happened");
+      // A retry (a raised budget) runs the map again and it flows on to its children.
+      await store.reopenNodes({ executionId, nodeIds: ['m'], at: LATER });
+      await store.startNode({ executionId, nodeId: 'm', attempt: 1, workerId: 'w1', at: LATER, readResultsOf: [] });
+      expect(await startMap(executionId, [1, 2])).toMatchObject({ kind: 'started', round: 1, reset: 2, ready: ['m[0].a', 'm[1].a'] });
+      for (const index of [0, 1]) {
+        await run(executionId, `m[${index}].a`);
+        const last = await run(executionId, `m[${index}].b`);
+        if (index === 1) expect(last.ready).toEqual(['after']);
+      }
     });
   });
 }

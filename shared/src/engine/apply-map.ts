@@ -202,6 +202,15 @@ function endMap(next: ExecutionState, mapId: string, record: MapRecord, at: stri
 export type MapEnd = { mapId: string; result: NodeResult; failExecution: boolean } | null;
 
 /**
+ * A map failed as its execution ended: its edges are counted as a failed node's commit in an
+ * ended execution counts them (taken only when the map continues on error), so that re-opening
+ * it (retry) finds its children's counts exact.
+ */
+function countEndedMapEdges(next: ExecutionState, mapId: string, record: MapRecord): void {
+  countEdgesOnly(next, mapId, new Set(record.failExecution ? [] : (next.children.get(mapId) ?? [])));
+}
+
+/**
  * Lets a map's end flow on as a commit's would: its failure ends the execution unless the map
  * continues on error; otherwise every out-edge is taken. Answers whether the execution ended.
  */
@@ -258,6 +267,7 @@ export function endMapWithExecution(next: ExecutionState, nodeId: string, at: st
   const record = { ...stored };
   mutable(next.maps).set(item.mapId, record);
   endMap(next, item.mapId, record, at, itemFailedError(item.index, { ...result.error, nodeId }), d);
+  countEndedMapEdges(next, item.mapId, record);
 }
 
 /**
@@ -274,6 +284,7 @@ export function cutRunningMaps(next: ExecutionState, at: string, error: NodeErro
     mutable(next.statuses).delete(mapId);
     mutable(next.results).set(mapId, result);
     next.remaining -= 1;
+    countEndedMapEdges(next, mapId, record);
     events.push(draft(next, { ...nodeResultEvent(result), nodeId: mapId, at }));
     cut.push(mapId);
   }

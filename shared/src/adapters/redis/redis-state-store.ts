@@ -149,7 +149,7 @@ export class RedisStateStore implements StateStore {
   async cancelExecution(input: { executionId: string; at: string; endAs?: { status: 'failed'; error: NodeError } }): Promise<CancelExecutionResult> {
     const k = executionKeys(this.prefix, input.executionId);
     const endAs = input.endAs;
-    const reply = asArray(await this.scripts.weftCancelExecution([k.meta, k.status, k.events, k.results, k.maps], [
+    const reply = asArray(await this.scripts.weftCancelExecution([k.meta, k.status, k.events, k.results, k.maps, k.pending, k.taken, k.children], [
       input.executionId, input.at, eventsChannel(this.prefix, ''), EVENT_STREAM_MAXLEN,
       JSON.stringify(endAs ? { status: 'failed', error: endAs.error } : { status: 'cancelled' }),
       endAs ? 'failed' : 'cancelled', endAs ? JSON.stringify(endAs.error) : '', JSON.stringify(endAs ? endAs.error : cancelledMapError()),

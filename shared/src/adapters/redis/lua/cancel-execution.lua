@@ -6,6 +6,7 @@
   unfinished items. Port of applyCancel (shared/src/engine/apply-control.ts).
 
   KEYS[1] meta  KEYS[2] status  KEYS[3] events  KEYS[4] results  KEYS[5] maps
+  KEYS[6] pending  KEYS[7] taken  KEYS[8] children
   ARGV[1] executionId  ARGV[2] at  ARGV[3] channel prefix (the workspaceId is appended)
   ARGV[4] stream MAXLEN  ARGV[5] terminal event data JSON
   ARGV[6] final status: 'cancelled' (execution.cancelled) or 'failed' (execution.failed)
@@ -33,7 +34,10 @@ local env = {
   executionId = ARGV[1], flowId = meta[3], workspaceId = meta[2], at = ARGV[2],
   streamKey = KEYS[3], channel = ARGV[3] .. meta[2], maxlen = ARGV[4], events = {},
 }
-local ctx = { k = { meta = KEYS[1], status = KEYS[2], events = KEYS[3], results = KEYS[4], maps = KEYS[5] }, env = env, at = ARGV[2] }
+local ctx = {
+  k = { meta = KEYS[1], status = KEYS[2], events = KEYS[3], results = KEYS[4], maps = KEYS[5], pending = KEYS[6], taken = KEYS[7], children = KEYS[8] },
+  env = env, at = ARGV[2],
+}
 local mapEntries = redis.call('HGETALL', KEYS[5])
 local mapIds = {}
 for i = 1, #mapEntries, 2 do
@@ -50,6 +54,7 @@ for _, mapId in ipairs(mapIds) do
     redis.call('HDEL', KEYS[2], mapId)
     redis.call('HSET', KEYS[4], mapId, result)
     remainingAdd(ctx, -1)
+    countEndedMapEdges(ctx, mapId, record)
     appendEvent(env, eventType, mapId, data)
   end
 end

@@ -15,7 +15,7 @@ const SCRIPTS = {
   weftPublishEvent: { file: 'publish-event.lua', keys: 1 },
   weftAcquireRateLimit: { file: 'acquire-rate-limit.lua', keys: 2 },
   weftReopenNodes: { file: 'reopen-nodes.lua', keys: 8 },
-  weftCancelExecution: { file: 'cancel-execution.lua', keys: 5 },
+  weftCancelExecution: { file: 'cancel-execution.lua', keys: 8 },
   weftWaitNode: { file: 'wait-node.lua', keys: 4 },
 } as const;
 

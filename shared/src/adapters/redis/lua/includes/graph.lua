@@ -373,6 +373,18 @@ local function endMap(ctx, mapId, record, err)
   return { mapId = mapId, failExecution = false, failedData = failedData }
 end
 
+-- A map failed as its execution ended: its edges are counted as a failed node's commit in an
+-- ended execution counts them (countEndedMapEdges in apply-map.ts).
+local function countEndedMapEdges(ctx, mapId, record)
+  local takes = {}
+  if not record.failExecution then
+    for _, child in ipairs(cjson.decode(redis.call('HGET', ctx.k.children, mapId) or '[]')) do
+      takes[child] = true
+    end
+  end
+  countEdgesOnly(ctx, mapId, takes)
+end
+
 -- Lets a map's end flow on as a commit's would; answers whether the execution ended.
 local function propagateMapEnd(ctx, ending)
   if ending.failExecution then
@@ -435,6 +447,7 @@ local function endMapWithExecution(ctx, nodeId)
   end
   local failure = { code = result.error.code, category = result.error.category, message = result.error.message, nodeId = nodeId }
   endMap(ctx, mapId, record, itemFailedError(index, failure))
+  countEndedMapEdges(ctx, mapId, record)
   putMap(ctx, mapId, record)
 end
 
