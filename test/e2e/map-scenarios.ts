@@ -156,7 +156,11 @@ export async function mapRetryScenario(target: Target): Promise<void> {
   expect(failed.error).toMatchObject({ code: 'map_item_failed', nodeId: 'm' });
   const callsBefore = target.mock.requests.length;
 
-  const retry = await call('POST', `/v1/executions/${failed.id as string}/retry`);
+  // Items still running when the map failed finish first: until then the api says to retry in a moment.
+  const retry = await waitFor(async () => {
+    const r = await call('POST', `/v1/executions/${failed.id as string}/retry`);
+    return r.status === 409 && /still has nodes stopping/.test(JSON.stringify(r.body)) ? null : r;
+  }, { timeoutMs: 15_000, intervalMs: 200, message: 'retry accepted once the running items stopped' });
   expect(retry.status, JSON.stringify(retry.body)).toBe(202);
   expect(retry.body.retried).toEqual(['m']);
   const done = await waitFor(async () => {
