@@ -8,6 +8,7 @@ import { RedisStateStore } from '../../shared/src/adapters/redis/redis-state-sto
 import { createTestServices, uniqueId, type TestServices } from '../helpers/services.js';
 import { CONTRACT_FLUSH_CLAIM_IDLE_MS, graph, stateStoreContract } from './state-store.contract.js';
 import { stateStoreMapContract } from './state-store.map.contract.js';
+import { stateStoreRecoveryContract } from './state-store.recovery.contract.js';
 
 function memoryFixture() {
   const events = new MemoryEventBus();
@@ -24,6 +25,7 @@ function memoryFixture() {
 
 stateStoreContract('memory', memoryFixture);
 stateStoreMapContract('memory', memoryFixture);
+stateStoreRecoveryContract('memory', memoryFixture);
 
 describe('redis', () => {
   let svc: TestServices;
@@ -53,6 +55,7 @@ describe('redis', () => {
   }
   stateStoreContract('redis', redisFixture);
   stateStoreMapContract('redis', redisFixture);
+  stateStoreRecoveryContract('redis', redisFixture);
 
   describe('RedisStateStore specifics', () => {
     it('clears the TTL when a failed node is re-opened', async () => {

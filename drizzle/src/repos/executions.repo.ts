@@ -1,4 +1,4 @@
-import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Cost, ExecutionStatus, NodeResult, Usage } from '@weft/shared/engine';
 import { WeftError } from '@weft/shared/errors';
 import { isUuid, newId } from '@weft/shared/ids';
@@ -113,6 +113,16 @@ export class PgExecutionsRepo implements ExecutionsRepo {
       .from(executions)
       .where(and(eq(executions.status, 'queued'), sql`${executions.createdAt} < ${input.before.toISOString()}::timestamptz`))
       .orderBy(executions.createdAt)
+      .limit(Math.max(1, Math.floor(input.limit)));
+    return rows.map(toRow);
+  }
+
+  async listLiveBefore(input: { before: Date; limit: number }): Promise<ExecutionRow[]> {
+    const rows = await this.db
+      .select()
+      .from(executions)
+      .where(and(inArray(executions.status, ['running', 'waiting']), sql`${executions.updatedAt} < ${input.before.toISOString()}::timestamptz`))
+      .orderBy(executions.updatedAt)
       .limit(Math.max(1, Math.floor(input.limit)));
     return rows.map(toRow);
   }

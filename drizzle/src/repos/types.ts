@@ -144,6 +144,8 @@ export interface ExecutionsRepo {
   list(input: { workspaceId: string; flowId?: string; status?: ExecutionStatus; limit: number; cursor?: string }): Promise<Page<ExecutionRow>>;
   /** Executions still queued that were created before `before`, oldest first (recovery sweep). */
   listQueuedBefore(input: { before: Date; limit: number }): Promise<ExecutionRow[]>;
+  /** Executions running or waiting, last updated before `before`, least recently updated first (recovery sweep). */
+  listLiveBefore(input: { before: Date; limit: number }): Promise<ExecutionRow[]>;
   /** queued → running; no-op when already past queued. */
   markRunning(input: { executionId: string; startedAt: Date }): Promise<void>;
   /** A failed execution runs again (replay, retry): running, no end, no error, no output. */

@@ -9,3 +9,4 @@ export * from './spend.js';
 export * from './apply-map.js';
 export * from './map-record.js';
 export * from './propagate.js';
+export * from './rebuild.js';

@@ -1,4 +1,5 @@
 import type { Spend } from '../engine/spend.js';
+import type { ExecutionState } from '../engine/hot-state.js';
 import type { ExecutionStatus, HotExecution, NodeError, NodeResult, WeftEvent } from '../engine/types.js';
 
 /** One node of the graph as hot state needs it. */
@@ -216,6 +217,13 @@ export interface StateStore {
    */
   cancelExecution(input: { executionId: string; at: string; endAs?: { status: 'failed'; error: NodeError } }): Promise<CancelExecutionResult>;
   getExecution(executionId: string): Promise<HotExecution | null>;
+  /** Which of these executions have hot state (one cheap check each). */
+  existingExecutions(executionIds: readonly string[]): Promise<Set<string>>;
+  /**
+   * Writes a rebuilt execution's hot state (engine/rebuild.ts) unless it has some: answers
+   * whether it wrote. Appends no event. Used by the recovery sweep when Redis lost the state.
+   */
+  restoreExecution(state: ExecutionState): Promise<boolean>;
   /** Adds what a failed attempt of a node was billed for (atomic counters). */
   recordSpend(input: { executionId: string; nodeId: string; spend: Spend }): Promise<void>;
   /** Billed spend of failed attempts, per node. */

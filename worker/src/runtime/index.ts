@@ -65,7 +65,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { flushState?: StateStore;
   });
   flusher.start();
   const sweep = startRecoverySweep({
-    repos, queue: deps.queue, logger: log, metrics, clock: deps.clock,
+    repos, state: deps.state, queue: deps.queue, events: deps.events, flows, logger: log, metrics, clock: deps.clock,
     intervalMs: config.sweepIntervalMs, minAgeMs: config.sweepMinAgeMs,
   });
 

@@ -136,6 +136,25 @@ export class MemoryStateStore implements StateStore {
     });
   }
 
+  existingExecutions(executionIds: readonly string[]): Promise<Set<string>> {
+    return Promise.resolve(new Set(executionIds.filter((id) => this.executions.has(id))));
+  }
+
+  restoreExecution(state: ExecutionState): Promise<boolean> {
+    if (this.executions.has(state.executionId)) return Promise.resolve(false);
+    // Copied through JSON, as everything crossing this store: the caller keeps no alias.
+    const copy = <V>(map: ReadonlyMap<string, V>): Map<string, V> => new Map(jsonCopy([...map]));
+    this.executions.set(state.executionId, {
+      ...state,
+      input: jsonCopy(state.input ?? null),
+      presets: [...state.presets],
+      ...(state.error ? { error: jsonCopy(state.error) } : {}),
+      statuses: copy(state.statuses), results: copy(state.results), pending: copy(state.pending), taken: copy(state.taken),
+      children: copy(state.children), maps: copy(state.maps), items: copy(state.items),
+    });
+    return Promise.resolve(true);
+  }
+
   getExecution(executionId: string): Promise<HotExecution | null> {
     const state = this.executions.get(executionId);
     return Promise.resolve(state ? jsonCopy(toHotExecution(state)) : null);

@@ -16,6 +16,7 @@ import {
   type NodeStatusEntry,
 } from '../../engine/apply-commit.js';
 import type { HotExecution, NodeResult } from '../../engine/types.js';
+import type { ExecutionState } from '../../engine/hot-state.js';
 import { cancelledMapError } from '../../engine/apply-control.js';
 import { newMapRecord } from '../../engine/apply-map.js';
 import { spendFromCounters, spendIncrements, type Spend } from '../../engine/spend.js';
@@ -297,6 +298,32 @@ export class RedisStateStore implements StateStore {
       presets: meta.presets === undefined ? [] : (parseJson(meta.presets) as string[]),
       ...(meta.error === undefined ? {} : { error: parseJson(meta.error) as NodeError }),
     });
+  }
+
+  async existingExecutions(executionIds: readonly string[]): Promise<Set<string>> {
+    if (executionIds.length === 0) return new Set();
+    const tx = this.redis.pipeline();
+    for (const id of executionIds) tx.exists(executionKeys(this.prefix, id).meta);
+    const replies = execResults(await tx.exec());
+    return new Set(executionIds.filter((_id, i) => replies[i] === 1));
+  }
+
+  async restoreExecution(state: ExecutionState): Promise<boolean> {
+    if (state.maps.size > 0) throw new WeftError('INTERNAL_ERROR', 'a rebuilt execution has no expanded map: its maps run again', { category: 'permanent' });
+    const k = executionKeys(this.prefix, state.executionId);
+    const meta: Record<string, string> = {
+      workspaceId: state.workspaceId, flowId: state.flowId, flowVersion: String(state.flowVersion), status: state.status,
+      input: JSON.stringify(state.input ?? null), total: String(state.total), remaining: String(state.remaining), presets: JSON.stringify(state.presets),
+      ...(state.startedAt === null ? {} : { startedAt: state.startedAt }),
+      ...(state.finishedAt === null ? {} : { finishedAt: state.finishedAt }),
+      ...(state.error ? { error: JSON.stringify(state.error) } : {}),
+    };
+    const json = <V>(map: ReadonlyMap<string, V>): string => JSON.stringify(Object.fromEntries([...map].map(([id, v]) => [id, JSON.stringify(v)])));
+    const reply = await this.scripts.weftRestoreExecution([k.meta, k.results, k.status, k.pending, k.taken, k.children], [
+      JSON.stringify(meta), json(state.results), json(state.statuses),
+      JSON.stringify(Object.fromEntries(state.pending)), JSON.stringify(Object.fromEntries(state.taken)), json(state.children),
+    ]);
+    return asFlag(reply);
   }
 
   async recordSpend(input: { executionId: string; nodeId: string; spend: Spend }): Promise<void> {

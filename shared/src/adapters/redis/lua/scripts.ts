@@ -17,6 +17,7 @@ const SCRIPTS = {
   weftReopenNodes: { file: 'reopen-nodes.lua', keys: 8 },
   weftCancelExecution: { file: 'cancel-execution.lua', keys: 8 },
   weftWaitNode: { file: 'wait-node.lua', keys: 4 },
+  weftRestoreExecution: { file: 'restore-execution.lua', keys: 6 },
 } as const;
 
 export type WeftScriptName = keyof typeof SCRIPTS;
