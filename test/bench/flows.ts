@@ -1,7 +1,7 @@
-/** The benched flows: chains of K nodes, generated because K is a bench parameter. */
+/** The benched flows: chains of K nodes, and a map of K items, generated because K is a bench parameter. */
 import { validateFlow, type FlowDefinition } from '@weft/shared/flow';
 
-export type ChainKind = 'transform' | 'llm';
+export type ChainKind = 'transform' | 'llm' | 'map';
 
 /** Model the mock answers at once (no fault in its name). */
 export const BENCH_MODEL = 'gpt-4o-mini';
@@ -15,6 +15,7 @@ function nodeId(i: number): string {
  * `llm`: each node prompts the mock provider with its parent's answer (one SDK call per node).
  */
 export function chainFlow(kind: ChainKind, length: number): FlowDefinition {
+  if (kind === 'map') return mapFlow(length);
   const nodes = [];
   const edges = [];
   for (let i = 1; i <= length; i += 1) {
@@ -32,6 +33,24 @@ export function chainFlow(kind: ChainKind, length: number): FlowDefinition {
     if (i > 1) edges.push({ from: parent, to: id });
   }
   const checked = validateFlow({ name: `bench-${kind}-chain-${length}`, nodes, edges });
+  if (!checked.ok) throw new Error(`bench flow is invalid: ${JSON.stringify(checked.errors)}`);
+  return checked.flow;
+}
+
+/**
+ * One map node fanning out to `items` transform items at once (concurrency = items): the same
+ * number of node jobs as a chain of that length, run side by side instead of one after another
+ * (plus the map node's own job).
+ */
+function mapFlow(items: number): FlowDefinition {
+  const checked = validateFlow({
+    name: `bench-map-${items}`,
+    nodes: [{
+      id: 'fan', type: 'map', items: `[1..${items}]`, concurrency: items,
+      graph: { nodes: [{ id: 'work', type: 'transform', expression: '{ "i": index, "topic": $uppercase(input.topic), "v": item * 2 }' }], edges: [] },
+    }],
+    edges: [],
+  });
   if (!checked.ok) throw new Error(`bench flow is invalid: ${JSON.stringify(checked.errors)}`);
   return checked.flow;
 }

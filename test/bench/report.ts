@@ -182,8 +182,8 @@ export function renderReport(ctx: ReportContext, all: readonly Measurement[]): s
 
 export interface RatioInput {
   raw: Measurement;
-  distributed: { transform: Measurement; llm: Measurement };
-  embedded: { transform: Measurement; llm: Measurement };
+  distributed: { transform: Measurement; llm: Measurement; map: Measurement };
+  embedded: { transform: Measurement; llm: Measurement; map: Measurement };
 }
 
 export function renderRatios(input: RatioInput): string {
@@ -205,6 +205,10 @@ export function renderRatios(input: RatioInput): string {
   add('unloaded per-node latency: embedded / distributed, transform', times(latencyRatio(emb.transform, dist.transform)));
   add('unloaded per-node latency: embedded / distributed, llm', times(latencyRatio(emb.llm, dist.llm)));
   add('time to durable: embedded / distributed, transform', times(durable(emb.transform) / durable(dist.transform)));
+  add('throughput: Weft distributed map items / chain nodes', times(pairedRatio(dist.map, dist.transform)),
+    'the same node jobs fanned out side by side (plus one map job) instead of chained');
+  add('unloaded execution: map of K items / chain of K, distributed', times(latencyRatio(dist.map, dist.transform)));
+  add('unloaded execution: map of K items / chain of K, embedded', times(latencyRatio(emb.map, emb.transform)));
   if (raw.redis && dist.transform.redis) {
     const perNode = (m: Measurement, u: RedisUsage): number => u.commands / loadedNodes(m);
     const w = perNode(dist.transform, dist.transform.redis);

@@ -147,6 +147,8 @@ async function main(): Promise<number> {
       distLlm: contender('weft distributed llm', distributed.system('llm'), options, { redis: true, sql: true }),
       embTransform: contender('weft embedded transform', embedded.system('transform'), options, { redis: false, sql: false }),
       embLlm: contender('weft embedded llm', embedded.system('llm'), options, { redis: false, sql: false }),
+      distMap: contender('weft distributed map (items)', distributed.system('map'), options, { redis: true, sql: true }),
+      embMap: contender('weft embedded map (items)', embedded.system('map'), options, { redis: false, sql: false }),
     };
     const all = Object.values(contenders);
 
@@ -172,8 +174,8 @@ async function main(): Promise<number> {
     }, all.map((c) => c.measurement));
     const ratios = renderRatios({
       raw: contenders.raw.measurement,
-      distributed: { transform: contenders.distTransform.measurement, llm: contenders.distLlm.measurement },
-      embedded: { transform: contenders.embTransform.measurement, llm: contenders.embLlm.measurement },
+      distributed: { transform: contenders.distTransform.measurement, llm: contenders.distLlm.measurement, map: contenders.distMap.measurement },
+      embedded: { transform: contenders.embTransform.measurement, llm: contenders.embLlm.measurement, map: contenders.embMap.measurement },
     });
     process.stdout.write(`\n${report}\n\n${ratios}\n`);
     return 0;

@@ -93,7 +93,7 @@ export async function startWeft(input: StartWeftInput): Promise<WeftEngine> {
     });
 
     const systems = new Map<ChainKind, ChainSystem>();
-    for (const kind of ['transform', 'llm'] as const) {
+    for (const kind of ['transform', 'llm', 'map'] as const) {
       const flow = await repos.flows.create({ workspaceId: workspace.id, flow: chainFlow(kind, input.nodes) });
       systems.set(kind, {
         async runBatch(count: number): Promise<BatchResult> {
