@@ -27,7 +27,11 @@ describe('embedded mode: one process, PGlite, in-memory queue/state/events', () 
     proc = startWeftProcess({
       name: 'embedded',
       script: 'api/src/main.ts',
-      env: { REDIS_URL: undefined, DATABASE_URL: undefined, WEFT_MASTER_KEY: undefined, WEFT_ADMIN_TOKEN: undefined, WEFT_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' },
+      env: {
+        REDIS_URL: undefined, DATABASE_URL: undefined, WEFT_MASTER_KEY: undefined, WEFT_ADMIN_TOKEN: undefined, WEFT_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn',
+        // The recovery sweep looks often, so that a restart's rebuild is seen quickly.
+        WEFT_SWEEP_INTERVAL_MS: '300', WEFT_SWEEP_MIN_AGE_MS: '300',
+      },
     });
     baseUrl = `http://127.0.0.1:${port}`;
     await waitForHttp(`${baseUrl}/health/ready`, proc, 90_000);
@@ -102,6 +106,39 @@ describe('embedded mode: one process, PGlite, in-memory queue/state/events', () 
   it('runs a diamond with b and c concurrently and d once', async () => {
     await diamondScenario(target);
   });
+
+  it('finishes an execution that was running when the process was killed, without re-running what completed', async () => {
+    const call = apiClient(baseUrl, apiKey);
+    const flow = await createFlow(target, {
+      name: 'survives-a-kill',
+      nodes: [
+        { id: 'before', type: 'transform', expression: '{"stamp": $millis()}' },
+        { id: 'pause', type: 'wait', durationMs: 1500 },
+        { id: 'after', type: 'transform', expression: 'nodes.before.stamp' },
+      ],
+      edges: [{ from: 'before', to: 'pause' }, { from: 'pause', to: 'after' }],
+    });
+    const start = await call('POST', `/v1/flows/${flow.id as string}/executions`, { input: {} });
+    const executionId = start.body.executionId as string;
+    const waiting = await waitFor(async () => {
+      const doc = (await call('GET', `/v1/executions/${executionId}`)).body;
+      return doc.nodes?.find((n: any) => n.nodeId === 'pause')?.status === 'waiting' ? doc : null;
+    }, { timeoutMs: 10_000, message: 'wait node waiting' });
+    const stamp = waiting.nodes.find((n: any) => n.nodeId === 'before').output.stamp as number;
+    // Time for the flusher to record `before`; then a crash: the queue and hot state were in memory.
+    await new Promise((r) => setTimeout(r, 500));
+    await proc.stop('SIGKILL');
+    await boot();
+    // boot() listens on a new port.
+    const again = apiClient(baseUrl, apiKey);
+    const done = await waitFor(async () => {
+      const doc = (await again('GET', `/v1/executions/${executionId}`)).body;
+      return doc.status === 'completed' || doc.status === 'failed' ? doc : null;
+    }, { timeoutMs: 20_000, message: 'execution finished after the restart' });
+    expect(done.status, JSON.stringify(done.error)).toBe('completed');
+    // `before` kept its result from before the kill; `after` read it.
+    expect(done.output).toEqual({ after: stamp });
+  }, 60_000);
 
   it('keeps the workspace, its key and its executions across a restart (PGlite data folder)', async () => {
     const before = await apiClient(baseUrl, apiKey)('GET', '/v1/executions?limit=100');
