@@ -1,10 +1,9 @@
 /** Both ControlBus adapters deliver cancel messages whole, with or without a node filter. */
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryControlBus } from '../../shared/src/adapters/memory/memory-control-bus.js';
 import { controlChannel, RedisControlBus } from '../../shared/src/adapters/redis/redis-control-bus.js';
 import type { ControlBus, ControlMessage } from '../../shared/src/ports/control-bus.js';
-import { createTestServices, type TestServices } from '../helpers/services.js';
+import { redisForSuite } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const MESSAGES: ControlMessage[] = [
@@ -33,20 +32,11 @@ describe('ControlBus', () => {
   });
 
   describe('redis', () => {
-    let svc: TestServices;
-    let redis: Redis;
-    beforeAll(async () => {
-      svc = await createTestServices();
-      redis = new Redis(svc.redisUrl);
-    });
-    afterAll(async () => {
-      await redis.quit();
-      await svc.cleanup();
-    });
+    const suite = redisForSuite();
 
     it('delivers each message as published, and ignores what is not a control message', async () => {
-      const bus = new RedisControlBus({ redis, prefix: svc.prefix });
-      await expectDelivery(bus, (text) => redis.publish(controlChannel(svc.prefix), text));
+      const bus = new RedisControlBus({ redis: suite.redis, prefix: suite.svc.prefix });
+      await expectDelivery(bus, (text) => suite.redis.publish(controlChannel(suite.svc.prefix), text));
       await bus.close();
     });
   });

@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryEventBus } from '../../shared/src/adapters/memory/memory-event-bus.js';
 import { MemoryStateStore } from '../../shared/src/adapters/memory/memory-state-store.js';
 import { RedisEventBus } from '../../shared/src/adapters/redis/redis-event-bus.js';
 import { RedisStateStore } from '../../shared/src/adapters/redis/redis-state-store.js';
-import { createTestServices, uniqueId, type TestServices } from '../helpers/services.js';
+import { redisForSuite, uniqueId } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { eventBusContract } from './event-bus.contract.js';
 
@@ -33,21 +33,12 @@ describe('MemoryEventBus specifics', () => {
 });
 
 describe('redis', () => {
-  let svc: TestServices;
-  let redis: Redis;
-  beforeAll(async () => {
-    svc = await createTestServices();
-    redis = new Redis(svc.redisUrl);
-  });
-  afterAll(async () => {
-    await redis.quit();
-    await svc.cleanup();
-  });
+  const suite = redisForSuite();
 
   eventBusContract('redis', () => {
-    const prefix = `${svc.prefix}:${uniqueId()}`;
-    const bus = new RedisEventBus({ redis, prefix });
-    const store = new RedisStateStore({ redis, prefix });
+    const prefix = `${suite.svc.prefix}:${uniqueId()}`;
+    const bus = new RedisEventBus({ redis: suite.redis, prefix });
+    const store = new RedisStateStore({ redis: suite.redis, prefix });
     return Promise.resolve({
       bus,
       store,
@@ -62,10 +53,10 @@ describe('redis', () => {
     it('uses one subscriber connection from the factory, closes it, and leaves the shared one open', async () => {
       const opened: Redis[] = [];
       const bus = new RedisEventBus({
-        redis,
-        prefix: `${svc.prefix}:${uniqueId()}`,
+        redis: suite.redis,
+        prefix: `${suite.svc.prefix}:${uniqueId()}`,
         subscriberFactory: () => {
-          const connection = redis.duplicate();
+          const connection = suite.redis.duplicate();
           opened.push(connection);
           return connection;
         },
@@ -79,16 +70,16 @@ describe('redis', () => {
       await u2();
       await bus.close();
       await waitFor(() => opened[0]?.status === 'end', { timeoutMs: 5000 });
-      expect(await redis.ping()).toBe('PONG');
+      expect(await suite.redis.ping()).toBe('PONG');
     });
 
     it('ignores messages on its channels that are not events', async () => {
-      const prefix = `${svc.prefix}:${uniqueId()}`;
+      const prefix = `${suite.svc.prefix}:${uniqueId()}`;
       const errors: unknown[] = [];
-      const bus = new RedisEventBus({ redis, prefix, onError: (err) => errors.push(err) });
+      const bus = new RedisEventBus({ redis: suite.redis, prefix, onError: (err) => errors.push(err) });
       const seen: string[] = [];
       await bus.subscribe((e) => seen.push(e.type));
-      await redis.publish(`${prefix}:events:w`, 'not json');
+      await suite.redis.publish(`${prefix}:events:w`, 'not json');
       await bus.publish({ type: 'execution.queued', executionId: 'x', flowId: 'f', workspaceId: 'w', at: 'now', data: {} });
       await waitFor(() => seen.length === 1, { timeoutMs: 5000 });
       expect(errors).toHaveLength(1);

@@ -1,11 +1,10 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryEventBus } from '../../shared/src/adapters/memory/memory-event-bus.js';
 import { MemoryStateStore } from '../../shared/src/adapters/memory/memory-state-store.js';
 import { executionKeys } from '../../shared/src/adapters/redis/keys.js';
 import { RedisEventBus } from '../../shared/src/adapters/redis/redis-event-bus.js';
 import { RedisStateStore } from '../../shared/src/adapters/redis/redis-state-store.js';
-import { createTestServices, uniqueId, type TestServices } from '../helpers/services.js';
+import { redisForSuite, uniqueId } from '../helpers/services.js';
 import { CONTRACT_FLUSH_CLAIM_IDLE_MS, graph, stateStoreContract } from './state-store.contract.js';
 import { stateStoreMapContract } from './state-store.map.contract.js';
 import { stateStoreRecoveryContract } from './state-store.recovery.contract.js';
@@ -28,22 +27,13 @@ stateStoreMapContract('memory', memoryFixture);
 stateStoreRecoveryContract('memory', memoryFixture);
 
 describe('redis', () => {
-  let svc: TestServices;
-  let redis: Redis;
-  beforeAll(async () => {
-    svc = await createTestServices();
-    redis = new Redis(svc.redisUrl);
-  });
-  afterAll(async () => {
-    await redis.quit();
-    await svc.cleanup();
-  });
+  const suite = redisForSuite();
 
   // A prefix per test: the flush stream is per prefix, and tests must not share one.
   function redisFixture() {
-    const prefix = `${svc.prefix}:${uniqueId()}`;
-    const store = new RedisStateStore({ redis, prefix, flushClaimIdleMs: CONTRACT_FLUSH_CLAIM_IDLE_MS });
-    const events = new RedisEventBus({ redis, prefix });
+    const prefix = `${suite.svc.prefix}:${uniqueId()}`;
+    const store = new RedisStateStore({ redis: suite.redis, prefix, flushClaimIdleMs: CONTRACT_FLUSH_CLAIM_IDLE_MS });
+    const events = new RedisEventBus({ redis: suite.redis, prefix });
     return Promise.resolve({
       store,
       events,
@@ -59,8 +49,8 @@ describe('redis', () => {
 
   describe('RedisStateStore specifics', () => {
     it('clears the TTL when a failed node is re-opened', async () => {
-      const prefix = `${svc.prefix}:${uniqueId()}`;
-      const store = new RedisStateStore({ redis, prefix });
+      const prefix = `${suite.svc.prefix}:${uniqueId()}`;
+      const store = new RedisStateStore({ redis: suite.redis, prefix });
       const executionId = uniqueId(16);
       await store.initExecution({ executionId, workspaceId: 'ws', flowId: 'f', flowVersion: 1, input: null, nodes: graph(['a'], []), at: '2025-01-01T00:00:00.000Z' });
       await store.commitNode({
@@ -68,14 +58,14 @@ describe('redis', () => {
         result: { status: 'failed', output: null, error: { code: 'x', category: 'transient', message: 'x' }, usage: null, cost: null, attempts: 1, input: null, provider: null, model: null, workerId: null, startedAt: null, finishedAt: '2025-01-01T00:00:01.000Z', runtimeMs: 1 },
       });
       await store.expireExecution(executionId, 60);
-      expect(await redis.ttl(executionKeys(prefix, executionId).meta)).toBeGreaterThan(0);
+      expect(await suite.redis.ttl(executionKeys(prefix, executionId).meta)).toBeGreaterThan(0);
       expect((await store.reopenNodes({ executionId, nodeIds: ['a'], at: '2025-01-01T00:00:02.000Z' })).kind).toBe('reopened');
-      expect(await redis.ttl(executionKeys(prefix, executionId).meta)).toBe(-1);
+      expect(await suite.redis.ttl(executionKeys(prefix, executionId).meta)).toBe(-1);
     });
 
     it('gives every key of the execution the TTL', async () => {
-      const prefix = `${svc.prefix}:${uniqueId()}`;
-      const store = new RedisStateStore({ redis, prefix });
+      const prefix = `${suite.svc.prefix}:${uniqueId()}`;
+      const store = new RedisStateStore({ redis: suite.redis, prefix });
       const executionId = uniqueId(16);
       await store.initExecution({
         executionId, workspaceId: 'ws', flowId: 'f', flowVersion: 1, input: null,
@@ -92,8 +82,8 @@ describe('redis', () => {
       const { maps: _maps, items: _items, slots: _slots, ...plain } = executionKeys(prefix, executionId);
       const keys = Object.values(plain);
       for (const key of keys) {
-        expect(await redis.exists(key), key).toBe(1);
-        const ttl = await redis.ttl(key);
+        expect(await suite.redis.exists(key), key).toBe(1);
+        const ttl = await suite.redis.ttl(key);
         expect(ttl, key).toBeGreaterThan(0);
         expect(ttl, key).toBeLessThanOrEqual(60);
       }
@@ -101,11 +91,11 @@ describe('redis', () => {
     });
 
     it('does not block the shared connection while a flush read blocks', async () => {
-      const store = new RedisStateStore({ redis, prefix: `${svc.prefix}:${uniqueId()}` });
+      const store = new RedisStateStore({ redis: suite.redis, prefix: `${suite.svc.prefix}:${uniqueId()}` });
       const reading = store.readFlush('c', 1, 1500);
       await new Promise((r) => setTimeout(r, 50));
       const t0 = Date.now();
-      await redis.ping();
+      await suite.redis.ping();
       expect(Date.now() - t0).toBeLessThan(500);
       await store.appendFlush([{ kind: 'execution', executionId: 'x' }]);
       expect(await reading).toHaveLength(1);

@@ -3,7 +3,8 @@
  * key prefix, both removed by `cleanup()`.
  */
 import { randomBytes } from 'node:crypto';
-import { inject } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { createScratchDatabase, deleteKeys } from './scratch.js';
 
 export interface TestServices {
@@ -30,6 +31,32 @@ export async function createTestServices(): Promise<TestServices> {
     async cleanup() {
       await deleteKeys(redisUrl, [`${prefix}:*`, `{${prefix}}:*`]);
       await database.drop();
+    },
+  };
+}
+
+/**
+ * Registers, in the current describe block, the test services and a Redis client on them; the
+ * answer's fields are readable once beforeAll has run.
+ */
+export function redisForSuite(): { readonly svc: TestServices; readonly redis: Redis } {
+  const suite: { svc?: TestServices; redis?: Redis } = {};
+  beforeAll(async () => {
+    suite.svc = await createTestServices();
+    suite.redis = new Redis(suite.svc.redisUrl);
+  });
+  afterAll(async () => {
+    await suite.redis?.quit();
+    await suite.svc?.cleanup();
+  });
+  return {
+    get svc() {
+      if (!suite.svc) throw new Error('test services are set up in beforeAll');
+      return suite.svc;
+    },
+    get redis() {
+      if (!suite.redis) throw new Error('the redis client is set up in beforeAll');
+      return suite.redis;
     },
   };
 }
