@@ -1,4 +1,5 @@
 import { and, asc, eq, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm';
+import type { NodeStatus } from '@weft/shared/engine';
 import { isUuid } from '@weft/shared/ids';
 import { nodeRuns } from '../schema/index.js';
 import type { WeftDb } from './db.js';
@@ -70,6 +71,15 @@ export class PgNodeRunsRepo implements NodeRunsRepo {
           setWhere: sql`not (${nodeRuns.status} in ('completed', 'skipped') and excluded."status" not in ('completed', 'failed', 'skipped'))`,
         });
     }
+  }
+
+  async listVersions(executionId: string): Promise<Map<string, { status: NodeStatus; finishedAt: Date | null }>> {
+    if (!isUuid(executionId)) return new Map();
+    const rows = await this.db
+      .select({ nodeId: nodeRuns.nodeId, iteration: nodeRuns.iteration, status: nodeRuns.status, finishedAt: nodeRuns.finishedAt })
+      .from(nodeRuns)
+      .where(eq(nodeRuns.executionId, executionId));
+    return new Map(rows.map((r) => [`${r.nodeId}#${r.iteration}`, { status: r.status, finishedAt: r.finishedAt }]));
   }
 
   async listByExecution(executionId: string): Promise<NodeRunRow[]> {

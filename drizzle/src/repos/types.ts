@@ -190,6 +190,8 @@ export interface NodeRunsRepo {
   /** Batched upsert on (execution_id, node_id, iteration). */
   upsertMany(rows: readonly NodeRunRow[]): Promise<void>;
   listByExecution(executionId: string): Promise<NodeRunRow[]>;
+  /** What each recorded run of the execution holds, by `<nodeId>#<iteration>`: enough to tell a row that is up to date. */
+  listVersions(executionId: string): Promise<Map<string, { status: NodeStatus; finishedAt: Date | null }>>;
   /** A node's run history across the flow's executions, newest finished first. */
   listByNode(input: { workspaceId: string; flowId: string; nodeId: string; limit: number }): Promise<NodeRunRow[]>;
   /** For each of `nodeIds`, its newest completed run in the flow (any execution), by finished_at; absent when none. */

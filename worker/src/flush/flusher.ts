@@ -126,13 +126,22 @@ export class Flusher {
     const flow = await this.deps.flows.get(hot.flowId, hot.flowVersion);
     const results: Record<string, NodeResult> = {};
     const rows: NodeRunRow[] = [];
+    // Rows the flush log already wrote are left alone: only those Postgres lacks or holds
+    // differently are written (nodes skipped inside a transition, a flush entry lost in a crash).
+    const stored = await this.deps.repos.nodeRuns.listVersions(executionId);
     for (const [nodeId, node] of Object.entries(hot.nodes)) {
       if (!node.result || !TERMINAL_NODE_STATUSES.has(node.result.status)) continue;
       results[nodeId] = node.result;
-      rows.push(toRow({ executionId, nodeId, workspaceId: hot.workspaceId, flowId: hot.flowId, nodeType: resolveNode(flow, nodeId)?.node.type ?? 'unknown', result: node.result }));
+      const row = toRow({ executionId, nodeId, workspaceId: hot.workspaceId, flowId: hot.flowId, nodeType: resolveNode(flow, nodeId)?.node.type ?? 'unknown', result: node.result });
+      const held = stored.get(`${row.nodeId}#${row.iteration}`);
+      if (held?.status === row.status && held.finishedAt?.toISOString() === node.result.finishedAt) continue;
+      rows.push(row);
     }
     const all = Object.values(results);
-    if (rows.length > 0) await this.deps.repos.nodeRuns.upsertMany(rows);
+    if (rows.length > 0) {
+      await this.deps.repos.nodeRuns.upsertMany(rows);
+      this.deps.metrics.flushRowsTotal.inc({ kind: 'node_run' }, rows.length);
+    }
     await this.deps.repos.executions.finalize({
       executionId,
       status: hot.status,

@@ -1,0 +1,89 @@
+/**
+ * The flusher's finalize on a real Postgres: the rows the flush log already wrote are not
+ * written again; what Postgres lacks (a node skipped inside a transition, a flush entry lost in
+ * a crash) or holds differently is.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabase } from '@weft/db/database';
+import type { WeftDatabase } from '@weft/db/repos';
+import { MemoryEventBus, MemoryStateStore } from '@weft/shared/adapters/memory';
+import type { NodeResult } from '@weft/shared/engine';
+import { createLogger } from '@weft/shared/logging';
+import { createMetrics } from '@weft/shared/metrics';
+import { FlowCache } from '../../worker/src/flow-cache.js';
+import { Flusher } from '../../worker/src/flush/flusher.js';
+import { createTestServices, type TestServices } from '../helpers/services.js';
+
+const AT = '2025-01-01T00:00:00.000Z';
+
+function completed(output: unknown, finishedAt = AT): NodeResult {
+  return {
+    status: 'completed', output, error: null, usage: null, cost: null, attempts: 1, input: null,
+    provider: null, model: null, workerId: 'w1', startedAt: AT, finishedAt, runtimeMs: 1,
+  };
+}
+
+describe('Flusher finalize', () => {
+  let svc: TestServices;
+  let database: WeftDatabase;
+  beforeAll(async () => {
+    svc = await createTestServices();
+    database = await createDatabase({ url: svc.databaseUrl, masterKey: randomBytes(32), poolSize: 3 });
+    await database.migrate();
+  });
+  afterAll(async () => {
+    await database?.close();
+    await svc?.cleanup();
+  });
+
+  it('writes only the node rows Postgres lacks or holds differently', async () => {
+    const { repos } = database;
+    const { workspace } = await repos.workspaces.create({ name: 'flush' });
+    const flow = await repos.flows.create({
+      workspaceId: workspace.id,
+      flow: {
+        name: 'abc',
+        nodes: [{ id: 'a', type: 'transform', expression: '1' }, { id: 'b', type: 'transform', expression: '2' }, { id: 'c', type: 'transform', expression: '3' }],
+        edges: [{ from: 'a', to: 'b' }, { from: 'b', to: 'c' }],
+      },
+    });
+    const { execution } = await repos.executions.create({ workspaceId: workspace.id, flowId: flow.id, flowVersion: flow.version, input: null });
+    const events = new MemoryEventBus();
+    const state = new MemoryStateStore({ events });
+    const metrics = createMetrics();
+    const flusher = new Flusher({
+      state, repos, flows: new FlowCache(repos.flows), logger: createLogger({ level: 'silent', name: 'test' }), metrics,
+      consumer: 'c1', hotStateTtlSeconds: 60,
+    });
+    const executionId = execution.id;
+    await state.initExecution({
+      executionId, workspaceId: workspace.id, flowId: flow.id, flowVersion: flow.version, input: null, at: AT,
+      nodes: [{ id: 'a', parentCount: 0, children: ['b'] }, { id: 'b', parentCount: 1, children: ['c'] }, { id: 'c', parentCount: 1, children: [] }],
+    });
+    const base = { kind: 'node' as const, executionId, workspaceId: workspace.id, flowId: flow.id, nodeType: 'transform' };
+    // a and b reach Postgres through the log; b later holds a newer result in hot state (it
+    // ran again); c's log entry was lost.
+    for (const [nodeId, takes] of [['a', ['b']], ['b', ['c']], ['c', []]] as const) {
+      await state.commitNode({ executionId, nodeId, result: completed(nodeId, nodeId === 'b' ? '2025-01-01T00:00:05.000Z' : AT), takenChildren: [...takes], failExecution: false, at: AT });
+    }
+    await flusher.write([
+      { id: '1-0', entry: { ...base, nodeId: 'a', result: completed('a') } },
+      { id: '1-1', entry: { ...base, nodeId: 'b', result: completed('b-first') } },
+      { id: '1-2', entry: { kind: 'execution', executionId } },
+    ]);
+    const counted = async (): Promise<number> => (await metrics.flushRowsTotal.get()).values.find((v) => v.labels.kind === 'node_run')?.value ?? 0;
+    // a and b from the log (2), then finalize: b (different) and c (missing), not a.
+    expect(await counted()).toBe(4);
+    const rows = new Map((await repos.nodeRuns.listByExecution(executionId)).map((r) => [r.nodeId, r]));
+    expect([...rows.keys()].sort()).toEqual(['a', 'b', 'c']);
+    expect(rows.get('b')?.output).toBe('b');
+    expect(rows.get('c')?.output).toBe('c');
+    expect((await repos.executions.getById(executionId))?.status).toBe('completed');
+
+    // Finalizing again (a redelivered entry) writes no node row.
+    await flusher.write([{ id: '2-0', entry: { kind: 'execution', executionId } }]);
+    expect(await counted()).toBe(4);
+    await state.close();
+  });
+});
