@@ -25,8 +25,8 @@ let svc: TestServices;
 let sql: pg.Client;
 const opened: WeftDatabase[] = [];
 
-async function open(masterKey: Buffer | null): Promise<WeftDatabase> {
-  const database = await createDatabase({ url: svc.databaseUrl, masterKey, poolSize: 2 });
+async function open(masterKey: Buffer | null, masterKeyVersion?: number): Promise<WeftDatabase> {
+  const database = await createDatabase({ url: svc.databaseUrl, masterKey, poolSize: 2, ...(masterKeyVersion === undefined ? {} : { masterKeyVersion }) });
   opened.push(database);
   return database;
 }
@@ -145,6 +145,7 @@ describe('rotate-master-key', () => {
     );
     const summary = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>).find((l) => l.keyVersion !== undefined);
     expect(summary).toMatchObject({ keyVersion: 2, credentials: 3, secrets: 1, msg: expect.stringMatching(/^master key rotated: 3 credentials and 1 secrets/) });
+    expect(summary?.msg).toContain('WEFT_MASTER_KEY_VERSION=2');
     for (const key of [keyA, keyB]) expect(stdout).not.toContain(b64(key));
     expect(stdout).not.toContain('sk-openai-one-1111');
 
@@ -162,13 +163,17 @@ describe('rotate-master-key', () => {
   }, 90_000);
 
   it('opens rows of differing key versions, each with its own AAD, and lifts them all to one new version', async () => {
-    const dbB = await open(keyB);
-    // Written after the last rotation: sealed with the current key under version 1.
+    // Restarted as the rotation said (WEFT_MASTER_KEY_VERSION=2): new rows carry version 2.
+    const dbB = await open(keyB, 2);
     await dbB.repos.credentials.put({ workspaceId: ws2, provider: 'openai', apiKey: 'sk-openai-two-4444', baseUrl: null });
+    const unlabelled = await open(keyB);
+    await unlabelled.repos.credentials.put({ workspaceId: ws2, provider: 'anthropic', apiKey: 'sk-ant-two-6666', baseUrl: null });
     await putSecret({ key: keyB, workspaceId: ws2, name: 'OLD_STYLE', value: 'v7-secret', keyVersion: 7 });
+    const versions = (await sql.query<{ provider: string; key_version: number }>('select provider, key_version from provider_credentials where workspace_id = $1', [ws2])).rows;
+    expect(Object.fromEntries(versions.map((r) => [r.provider, r.key_version]))).toEqual({ gemini: 2, openai: 2, anthropic: 1 });
     expect(new Set((await sealedRows()).map((r) => r.key_version))).toEqual(new Set([1, 2, 7]));
 
-    expect(await dbB.repos.masterKey.rotate({ newKey: keyC })).toEqual({ keyVersion: 8, credentials: 4, secrets: 2 });
+    expect(await dbB.repos.masterKey.rotate({ newKey: keyC })).toEqual({ keyVersion: 8, credentials: 5, secrets: 2 });
     expect((await sealedRows()).every((r) => r.key_version === 8)).toBe(true);
     const dbC = await open(keyC);
     expect(await dbC.repos.credentials.resolve(ws2, 'openai')).toEqual({ apiKey: 'sk-openai-two-4444', baseUrl: null });
@@ -194,6 +199,16 @@ describe('rotate-master-key on PGlite', () => {
       await expect(before.repos.credentials.resolve(workspace.id, 'openai')).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
     } finally {
       await before.close();
+    }
+  });
+
+  it('rotates above the configured version even when no row carries it', async () => {
+    const db = await createDatabase({ dataDir: IN_MEMORY, masterKey: keyA, masterKeyVersion: 5 });
+    try {
+      await db.migrate();
+      expect(await db.repos.masterKey.rotate({ newKey: keyB })).toEqual({ keyVersion: 6, credentials: 0, secrets: 0 });
+    } finally {
+      await db.close();
     }
   });
 });

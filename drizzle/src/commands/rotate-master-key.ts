@@ -2,8 +2,9 @@
  * `weft rotate-master-key`: re-encrypts every provider credential and secret, sealed with
  * WEFT_MASTER_KEY, with WEFT_NEW_MASTER_KEY, in one transaction, on DATABASE_URL (or the PGlite
  * folder of embedded mode, WEFT_DATA_DIR). Afterwards the operator sets WEFT_MASTER_KEY to the
- * new key and restarts api and workers: a process still on the old key cannot read the rotated
- * rows, and what it writes meanwhile is sealed with the old key.
+ * new key and WEFT_MASTER_KEY_VERSION to the version printed, and restarts api and workers: a
+ * process still on the old key cannot read the rotated rows, and what it writes meanwhile is
+ * sealed with the old key.
  */
 import { ConfigError } from '@weft/shared/config';
 import type { Logger } from '@weft/shared/logging';
@@ -21,6 +22,9 @@ export async function rotateMasterKeyCommand(ctx: CommandContext): Promise<numbe
   const problems: string[] = [];
   const currentKey = parseMasterKey({ env: ctx.env, name: 'WEFT_MASTER_KEY', problems });
   const newKey = parseMasterKey({ env: ctx.env, name: 'WEFT_NEW_MASTER_KEY', problems });
+  const rawVersion = ctx.env.WEFT_MASTER_KEY_VERSION?.trim() ?? '';
+  const currentVersion = rawVersion === '' ? 1 : Number(rawVersion);
+  if (!Number.isInteger(currentVersion) || currentVersion < 1) problems.push('WEFT_MASTER_KEY_VERSION: must be a positive integer');
   let target: ReturnType<typeof resolveMigrationTarget> | undefined;
   try {
     target = resolveMigrationTarget(ctx.env);
@@ -37,14 +41,14 @@ export async function rotateMasterKeyCommand(ctx: CommandContext): Promise<numbe
   const started = Date.now();
   const database =
     'url' in target
-      ? await createDatabase({ url: target.url, masterKey: currentKey, poolSize: 1, logger: log })
-      : await createDatabase({ dataDir: target.dataDir, masterKey: currentKey });
+      ? await createDatabase({ url: target.url, masterKey: currentKey, masterKeyVersion: currentVersion, poolSize: 1, logger: log })
+      : await createDatabase({ dataDir: target.dataDir, masterKey: currentKey, masterKeyVersion: currentVersion });
   try {
     const result = await database.repos.masterKey.rotate({ newKey });
     log.info(
       { kind: database.kind, ...result, ms: Date.now() - started },
       `master key rotated: ${result.credentials} credentials and ${result.secrets} secrets re-encrypted with key version ${result.keyVersion}; ` +
-        'set WEFT_MASTER_KEY to the new key and restart api and workers',
+        `set WEFT_MASTER_KEY to the new key and WEFT_MASTER_KEY_VERSION=${result.keyVersion}, and restart api and workers`,
     );
     return 0;
   } catch (err) {

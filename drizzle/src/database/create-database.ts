@@ -24,6 +24,8 @@ export interface PostgresOptions {
   url: string;
   /** Null when WEFT_MASTER_KEY is absent: credential put/resolve then throw, the rest works. */
   masterKey: Buffer | null;
+  /** The version rows sealed with `masterKey` carry (WEFT_MASTER_KEY_VERSION); default 1. */
+  masterKeyVersion?: number;
   poolSize?: number;
   logger?: { warn(obj: object, msg: string): void };
 }
@@ -32,6 +34,7 @@ export interface PgliteOptions {
   /** A folder (created when missing), or `memory://` for a throwaway in-memory database. */
   dataDir: string;
   masterKey: Buffer | null;
+  masterKeyVersion?: number;
 }
 
 export type CreateDatabaseOptions = PostgresOptions | PgliteOptions;
@@ -51,7 +54,7 @@ function createPostgresDatabase(options: PostgresOptions): WeftDatabase {
   let closed = false;
   return {
     kind: 'pg',
-    repos: createRepos({ db, masterKey: options.masterKey }),
+    repos: createRepos({ db, masterKey: options.masterKey, ...(options.masterKeyVersion === undefined ? {} : { masterKeyVersion: options.masterKeyVersion }) }),
     async migrate() {
       const client = await pool.connect();
       try {
@@ -84,7 +87,7 @@ async function createPgliteDatabase(options: PgliteOptions): Promise<WeftDatabas
   const db = drizzlePglite(client, { schema });
   return {
     kind: 'pglite',
-    repos: createRepos({ db, masterKey: options.masterKey }),
+    repos: createRepos({ db, masterKey: options.masterKey, ...(options.masterKeyVersion === undefined ? {} : { masterKeyVersion: options.masterKeyVersion }) }),
     async migrate() {
       // One PGlite instance per data dir and process: no concurrent migrator to lock out.
       await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });

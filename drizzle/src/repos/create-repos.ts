@@ -10,15 +10,17 @@ import type { Repos } from './types.js';
 import { PgWorkspacesRepo } from './workspaces.repo.js';
 
 /** Every repo over one drizzle database (node-postgres or PGlite). */
-export function createRepos(deps: { db: WeftDb; masterKey: Buffer | null }): Repos {
+/** `masterKeyVersion`: the version rows sealed with `masterKey` carry (WEFT_MASTER_KEY_VERSION; 1 until a rotation). */
+export function createRepos(deps: { db: WeftDb; masterKey: Buffer | null; masterKeyVersion?: number }): Repos {
+  const keyVersion = deps.masterKeyVersion ?? 1;
   return {
     workspaces: new PgWorkspacesRepo(deps.db),
-    credentials: new PgCredentialsRepo(deps.db, deps.masterKey),
-    secrets: new PgSecretsRepo(deps.db, deps.masterKey),
+    credentials: new PgCredentialsRepo(deps.db, deps.masterKey, keyVersion),
+    secrets: new PgSecretsRepo(deps.db, deps.masterKey, keyVersion),
     flows: new PgFlowsRepo(deps.db),
     executions: new PgExecutionsRepo(deps.db),
     nodeRuns: new PgNodeRunsRepo(deps.db),
     pricing: new PgModelPricingRepo(deps.db),
-    masterKey: new PgMasterKeyRepo(deps.db, deps.masterKey),
+    masterKey: new PgMasterKeyRepo(deps.db, deps.masterKey, keyVersion),
   };
 }

@@ -7,7 +7,6 @@ import type { WeftDb } from './db.js';
 import type { CredentialSummary, CredentialsRepo } from './types.js';
 
 /** Version of the master key that seals new credentials; rotation will add versions. */
-const CURRENT_KEY_VERSION = 1;
 
 /** The end of the key, shown in listings so people can recognise it. */
 function lastFour(apiKey: string): string {
@@ -19,6 +18,8 @@ export class PgCredentialsRepo implements CredentialsRepo {
     private readonly db: WeftDb,
     /** Null when WEFT_MASTER_KEY is not configured: listing and deleting still work. */
     private readonly masterKey: Buffer | null,
+    /** The version new rows carry (the key generation that seals them). */
+    private readonly keyVersion = 1,
   ) {}
 
   private requireKey(): Buffer {
@@ -33,12 +34,12 @@ export class PgCredentialsRepo implements CredentialsRepo {
     const sealed = encryptSecret({
       masterKey,
       plaintext: input.apiKey,
-      aad: credentialAad({ workspaceId: input.workspaceId, provider: input.provider, keyVersion: CURRENT_KEY_VERSION }),
+      aad: credentialAad({ workspaceId: input.workspaceId, provider: input.provider, keyVersion: this.keyVersion }),
     });
     const now = new Date();
     const values = {
       ...sealed,
-      keyVersion: CURRENT_KEY_VERSION,
+      keyVersion: this.keyVersion,
       last4: lastFour(input.apiKey),
       baseUrl: input.baseUrl,
       updatedAt: now,

@@ -12,6 +12,8 @@ export class PgMasterKeyRepo implements MasterKeyRepo {
     private readonly db: WeftDb,
     /** The key every row is sealed with now (WEFT_MASTER_KEY); null when not configured. */
     private readonly masterKey: Buffer | null,
+    /** The version rows sealed with the current key carry (WEFT_MASTER_KEY_VERSION). */
+    private readonly keyVersion = 1,
   ) {}
 
   async rotate(input: { newKey: Buffer }): Promise<MasterKeyRotation> {
@@ -48,7 +50,7 @@ export class PgMasterKeyRepo implements MasterKeyRepo {
 
       // One version for everything the new key seals, above every version in use, so that a
       // row's version says which key generation sealed it.
-      const keyVersion = [...credentialRows, ...secretRows].reduce((max, row) => Math.max(max, row.keyVersion), 0) + 1;
+      const keyVersion = [...credentialRows, ...secretRows].reduce((max, row) => Math.max(max, row.keyVersion), this.keyVersion) + 1;
 
       for (const row of credentialRows) {
         const plaintext = unseal({

@@ -7,7 +7,6 @@ import type { WeftDb } from './db.js';
 import type { SecretSummary, SecretsRepo } from './types.js';
 
 /** Version of the master key that seals new secrets, as for provider credentials. */
-const CURRENT_KEY_VERSION = 1;
 
 /**
  * Workspace secrets for `{{vault.NAME}}`, sealed like provider credentials (AES-256-GCM, AAD
@@ -19,6 +18,8 @@ export class PgSecretsRepo implements SecretsRepo {
     private readonly db: WeftDb,
     /** Null when WEFT_MASTER_KEY is not configured: listing and deleting still work. */
     private readonly masterKey: Buffer | null,
+    /** The version new rows carry (the key generation that seals them). */
+    private readonly keyVersion = 1,
   ) {}
 
   private requireKey(): Buffer {
@@ -36,9 +37,9 @@ export class PgSecretsRepo implements SecretsRepo {
     const sealed = encryptSecret({
       masterKey,
       plaintext: input.value,
-      aad: secretAad({ workspaceId: input.workspaceId, name: input.name, keyVersion: CURRENT_KEY_VERSION }),
+      aad: secretAad({ workspaceId: input.workspaceId, name: input.name, keyVersion: this.keyVersion }),
     });
-    const values = { ...sealed, keyVersion: CURRENT_KEY_VERSION, updatedAt: new Date() };
+    const values = { ...sealed, keyVersion: this.keyVersion, updatedAt: new Date() };
     await this.db
       .insert(secrets)
       .values({ workspaceId: input.workspaceId, name: input.name, ...values })

@@ -20,6 +20,8 @@ export interface WeftConfig {
   adminToken: string | null;
   /** 32-byte AES-256 key; null until generated (embedded) — required in distributed mode. */
   masterKey: Buffer | null;
+  /** The version rows sealed with the master key carry: 1, or what `rotate-master-key` printed. */
+  masterKeyVersion: number;
   workerConcurrency: number;
   workerPort: number;
   workerId: string;
@@ -150,6 +152,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     dataDir: str('WEFT_DATA_DIR') ?? './.weft',
     adminToken,
     masterKey,
+    masterKeyVersion: int('WEFT_MASTER_KEY_VERSION', 1, 1, 1_000_000),
     workerConcurrency: int('WORKER_CONCURRENCY', 10, 1, 1000),
     workerPort: int('WORKER_PORT', 3001, 0, 65535),
     workerId: str('WORKER_ID') ?? `${hostname()}-${process.pid}`,

@@ -32,7 +32,7 @@ export interface Infrastructure {
 export async function createInfrastructure(config: WeftConfig, logger: Logger): Promise<Infrastructure> {
   if (!config.masterKey) throw new Error('master key missing: loadConfig or the embedded bootstrap must provide it');
   if (config.mode === 'embedded') {
-    const database = await createDatabase({ dataDir: `${config.dataDir}/pgdata`, masterKey: config.masterKey });
+    const database = await createDatabase({ dataDir: `${config.dataDir}/pgdata`, masterKey: config.masterKey, masterKeyVersion: config.masterKeyVersion });
     await database.migrate();
     const events = new MemoryEventBus();
     const control = new MemoryControlBus();
@@ -56,7 +56,7 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger): 
   const flushRedis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   redis.on('error', (err) => { logger.warn({ err: err.message }, 'redis connection error'); });
   flushRedis.on('error', (err) => { logger.warn({ err: err.message }, 'redis (flush) connection error'); });
-  const database = await createDatabase({ url: databaseUrl, masterKey: config.masterKey, logger });
+  const database = await createDatabase({ url: databaseUrl, masterKey: config.masterKey, masterKeyVersion: config.masterKeyVersion, logger });
   const state = new RedisStateStore({ redis, prefix: config.keyPrefix });
   const flushState = new RedisStateStore({ redis: flushRedis, prefix: config.keyPrefix });
   const events = new RedisEventBus({ redis, prefix: config.keyPrefix });
