@@ -82,6 +82,16 @@ export async function mapConcurrencyScenario(target: Target, options: { slowMs?:
   expect(types.filter((t) => /^node\.started:each\[\d+\]\.ask$/.test(t))).toHaveLength(50);
   expect(at('node.completed:each')).toBeGreaterThan(at('node.completed:each[49].shape'));
   expect(at('node.started:count')).toBeGreaterThan(at('node.completed:each'));
+
+  // A sub-graph node's history: its runs in every item, once Postgres has them.
+  const call = apiClient(target.baseUrl, target.apiKey);
+  const history = await waitFor(async () => {
+    const r = await call('GET', `/v1/flows/${flow.id as string}/nodes/ask/runs?limit=100`);
+    return r.status === 200 && r.body.items.length === 50 ? r.body.items : null;
+  }, { timeoutMs: 10_000, message: 'item runs in the node history' });
+  expect(history.map((run: any) => run.iteration).sort((a: number, b: number) => a - b)).toEqual(items.map((_item, i) => i));
+  expect(history.every((run: any) => run.nodeId === `each[${run.iteration as number}].ask` && run.executionId === doc.id && run.status === 'completed')).toBe(true);
+  expect((await call('GET', `/v1/flows/${flow.id as string}/nodes/nowhere/runs`)).status).toBe(404);
   return { executionId: doc.id as string };
 }
 

@@ -38,6 +38,10 @@ const RunItem = Type.Object({
   finishedAt: Type.Union([Type.String(), Type.Null()]),
   runtimeMs: Type.Union([Type.Integer(), Type.Null()]),
   error: Type.Unknown(),
+  /** The run's node id: the node's own, or `<map>[<index>].<node>` for a node of a map's sub-graph. */
+  nodeId: Type.String(),
+  /** 0, or the item's index for a node of a map's sub-graph. */
+  iteration: Type.Integer(),
 });
 
 const Accepted = Type.Object({ executionId: Type.String(), status: Type.String() });
@@ -127,13 +131,17 @@ export const nodeRunsRoutes: RoutePlugin = (app, { deps }) => {
       const { id: flowId, nodeId } = request.params;
       const flow = await repos.flows.get({ workspaceId, flowId });
       if (!flow) throw notFound(`flow ${flowId}`);
-      if (!flow.nodes.some((n) => n.id === nodeId)) throw notFound(`node '${nodeId}' of flow ${flowId}`);
-      const runs = await repos.nodeRuns.listByNode({ workspaceId, flowId: flow.id, nodeId, limit: request.query.limit ?? DEFAULT_HISTORY_LIMIT });
+      // A node of a map's sub-graph: its runs in every item of every execution.
+      const map = flow.nodes.find((n) => n.type === 'map' && n.graph.nodes.some((sub) => sub.id === nodeId));
+      if (!flow.nodes.some((n) => n.id === nodeId) && !map) throw notFound(`node '${nodeId}' of flow ${flowId}`);
+      const runs = await repos.nodeRuns.listByNode({
+        workspaceId, flowId: flow.id, nodeId, limit: request.query.limit ?? DEFAULT_HISTORY_LIMIT, ...(map ? { mapId: map.id } : {}),
+      });
       return {
         items: runs.map((r) => ({
           executionId: r.executionId, status: r.status, attempts: r.attempts, provider: r.provider, model: r.model,
           usage: r.usage, cost: r.cost, startedAt: r.startedAt?.toISOString() ?? null, finishedAt: r.finishedAt?.toISOString() ?? null,
-          runtimeMs: r.runtimeMs, error: r.error,
+          runtimeMs: r.runtimeMs, error: r.error, nodeId: r.nodeId, iteration: r.iteration,
         })),
       };
     },

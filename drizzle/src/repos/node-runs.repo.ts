@@ -1,4 +1,4 @@
-import { and, asc, eq, getTableColumns, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, like, sql, type SQL } from 'drizzle-orm';
 import type { NodeStatus } from '@weft/shared/engine';
 import { isUuid } from '@weft/shared/ids';
 import { nodeRuns } from '../schema/index.js';
@@ -43,6 +43,11 @@ function excludedSet(): Record<string, SQL> {
     if (!KEY_COLUMNS.has(key)) set[key] = sql.raw(`excluded."${column.name}"`);
   }
   return set;
+}
+
+/** A literal for LIKE: node ids may hold `_`, a LIKE wildcard. */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 export class PgNodeRunsRepo implements NodeRunsRepo {
@@ -92,12 +97,15 @@ export class PgNodeRunsRepo implements NodeRunsRepo {
     return rows.map(toRow);
   }
 
-  async listByNode(input: { workspaceId: string; flowId: string; nodeId: string; limit: number }): Promise<NodeRunRow[]> {
+  async listByNode(input: { workspaceId: string; flowId: string; nodeId: string; mapId?: string; limit: number }): Promise<NodeRunRow[]> {
     if (!isUuid(input.flowId)) return [];
+    const node = input.mapId === undefined
+      ? eq(nodeRuns.nodeId, input.nodeId)
+      : like(nodeRuns.nodeId, `${escapeLike(input.mapId)}[%].${escapeLike(input.nodeId)}`);
     const rows = await this.db
       .select()
       .from(nodeRuns)
-      .where(and(eq(nodeRuns.flowId, input.flowId), eq(nodeRuns.nodeId, input.nodeId), eq(nodeRuns.workspaceId, input.workspaceId)))
+      .where(and(eq(nodeRuns.flowId, input.flowId), node, eq(nodeRuns.workspaceId, input.workspaceId)))
       // Matches node_runs_flow_node_finished_idx (desc nulls last).
       .orderBy(descNullsLast(nodeRuns.finishedAt))
       .limit(Math.max(1, Math.floor(input.limit)));

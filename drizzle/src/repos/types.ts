@@ -192,8 +192,11 @@ export interface NodeRunsRepo {
   listByExecution(executionId: string): Promise<NodeRunRow[]>;
   /** What each recorded run of the execution holds, by `<nodeId>#<iteration>`: enough to tell a row that is up to date. */
   listVersions(executionId: string): Promise<Map<string, { status: NodeStatus; finishedAt: Date | null }>>;
-  /** A node's run history across the flow's executions, newest finished first. */
-  listByNode(input: { workspaceId: string; flowId: string; nodeId: string; limit: number }): Promise<NodeRunRow[]>;
+  /**
+   * A node's run history across the flow's executions, newest finished first. With `mapId`,
+   * `nodeId` is a node of that map's sub-graph: the runs of it in every item (`<map>[<i>].<node>`).
+   */
+  listByNode(input: { workspaceId: string; flowId: string; nodeId: string; mapId?: string; limit: number }): Promise<NodeRunRow[]>;
   /** For each of `nodeIds`, its newest completed run in the flow (any execution), by finished_at; absent when none. */
   latestCompleted(input: { workspaceId: string; flowId: string; nodeIds: readonly string[] }): Promise<Map<string, NodeRunRow>>;
 }
