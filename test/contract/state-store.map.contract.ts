@@ -224,7 +224,7 @@ export function stateStoreMapContract(name: string, makeStore: () => Promise<Sta
       await startMap(executionId, [1, 2, 3]);
       await store.startNode({ executionId, nodeId: 'm[0].a', attempt: 1, workerId: 'w1', at: AT, readResultsOf: [], mapItem: { mapId: 'm', index: 0, round: 0 } });
       const cancelled = await store.cancelExecution({ executionId, at: LATER });
-      expect(cancelled).toMatchObject({ kind: 'cancelled', running: ['m[0].a'], queued: ['m[1].a'] });
+      expect(cancelled).toMatchObject({ kind: 'cancelled', running: ['m[0].a'], queued: ['m[1].a'], mapRounds: { m: 0 } });
       if (cancelled.kind !== 'cancelled') throw new Error(cancelled.kind);
       expect(types(cancelled.events)).toEqual(['node.failed:m', 'execution.cancelled']);
       const hot = await store.getExecution(executionId);
@@ -248,6 +248,16 @@ export function stateStoreMapContract(name: string, makeStore: () => Promise<Sta
       expect(end.settledMaps[0]?.result.output).toEqual(['done before', 'done after']);
       expect(end.ready).toEqual(['after']);
       expect(await run(executionId, 'after')).toMatchObject({ finished: true, executionStatus: 'completed' });
+    });
+
+    it('a cancel answers each map\'s round, which names its queued item nodes\' jobs', async () => {
+      const executionId = await mapExecution();
+      await startMap(executionId, [1]);
+      await run(executionId, 'm[0].a', failed());
+      await store.reopenNodes({ executionId, nodeIds: ['m'], at: LATER });
+      await store.startNode({ executionId, nodeId: 'm', attempt: 1, workerId: 'w1', at: LATER, readResultsOf: [] });
+      expect(await startMap(executionId, [1])).toMatchObject({ round: 1, ready: ['m[0].a'] });
+      expect(await store.cancelExecution({ executionId, at: LATER })).toMatchObject({ kind: 'cancelled', queued: ['m[0].a'], mapRounds: { m: 1 } });
     });
 
     it('a map timeout ends the map of its round: unstarted item nodes skipped, running ones answered', async () => {

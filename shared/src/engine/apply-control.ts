@@ -38,7 +38,7 @@ export function applyWait(state: ExecutionState | undefined, input: { nodeId: st
 }
 
 export type CancelOutcome =
-  | { kind: 'cancelled'; running: string[]; queued: string[]; events: EventDraft[] }
+  | { kind: 'cancelled'; running: string[]; queued: string[]; mapRounds: Record<string, number>; events: EventDraft[] }
   | { kind: 'missing' }
   | { kind: 'ended'; status: ExecutionStatus };
 
@@ -66,7 +66,8 @@ export function applyCancel(state: ExecutionState | undefined, input: { at: stri
   events.push(input.endAs
     ? draft(next, { type: 'execution.failed', at: input.at, data: { status: 'failed', error: input.endAs.error } })
     : draft(next, { type: 'execution.cancelled', at: input.at, data: { status: 'cancelled' } }));
-  return { state: next, outcome: { kind: 'cancelled', running, queued, events } };
+  const mapRounds = Object.fromEntries([...next.maps].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, record]) => [id, record.round]));
+  return { state: next, outcome: { kind: 'cancelled', running, queued, mapRounds, events } };
 }
 
 /** The error of a map cut by its execution's cancel (as a running node's: node_cancelled). */

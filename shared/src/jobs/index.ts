@@ -75,14 +75,18 @@ export function executionJob(data: ExecutionJobData): EnqueueRequest<ExecutionJo
   };
 }
 
-export function nodeJob(data: NodeJobData, options: { attempts: number; backoff?: EnqueueRequest['backoff'] }): EnqueueRequest<NodeJobData> {
-  // A map item run again by a retry gets fresh job ids: the queue keeps the earlier round's.
+/** A node job's id; a map item run again by a retry gets fresh ids (the queue keeps the earlier round's). */
+export function nodeJobIdOf(data: Pick<NodeJobData, 'executionId' | 'nodeId' | 'mapRound'>): string {
   const round = data.mapRound ?? 0;
+  return round > 0 ? `${nodeJobId(data.executionId, data.nodeId)}.r${round}` : nodeJobId(data.executionId, data.nodeId);
+}
+
+export function nodeJob(data: NodeJobData, options: { attempts: number; backoff?: EnqueueRequest['backoff'] }): EnqueueRequest<NodeJobData> {
   return {
     queue: QUEUES.nodes,
     name: 'node',
     data,
-    jobId: round > 0 ? `${nodeJobId(data.executionId, data.nodeId)}.r${round}` : nodeJobId(data.executionId, data.nodeId),
+    jobId: nodeJobIdOf(data),
     attempts: options.attempts,
     ...(options.backoff ? { backoff: options.backoff } : {}),
   };

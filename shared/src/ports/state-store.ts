@@ -180,7 +180,8 @@ export type ReopenNodesResult =
   | { kind: 'not-failed'; nodeId: string };
 
 export type CancelExecutionResult =
-  | { kind: 'cancelled'; running: string[]; queued: string[]; events: WeftEvent[] }
+  /** `mapRounds`: each expanded map's round, part of its queued item nodes' job ids. */
+  | { kind: 'cancelled'; running: string[]; queued: string[]; mapRounds: Record<string, number>; events: WeftEvent[] }
   | { kind: 'missing' }
   | { kind: 'ended'; status: ExecutionStatus };
 

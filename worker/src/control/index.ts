@@ -6,7 +6,7 @@
  */
 import type { Repos } from '@weft/db/repos';
 import { WeftError } from '@weft/shared/errors';
-import { nodeJobId, type NodeJobData } from '@weft/shared/jobs';
+import { nodeJobIdOf, type NodeJobData } from '@weft/shared/jobs';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
 import { QUEUES, type CancelExecutionResult, type ControlBus, type JobQueue, type StateStore } from '@weft/shared/ports';
@@ -132,7 +132,11 @@ export async function endExecution(deps: { state: StateStore; queue: JobQueue; c
   const result = await deps.state.cancelExecution({ executionId: input.executionId, at: input.at.toISOString(), ...(input.endAs ? { endAs: input.endAs } : {}) });
   if (result.kind !== 'cancelled') return result;
   await deps.control?.publish({ type: 'cancel', executionId: input.executionId });
-  await Promise.all(result.queued.map((nodeId) => deps.queue.remove(QUEUES.nodes, nodeJobId(input.executionId, nodeId))));
+  await Promise.all(result.queued.map((nodeId) => {
+    const item = parseMapItemNodeId(nodeId);
+    const mapRound = item ? (result.mapRounds[item.mapId] ?? 0) : 0;
+    return deps.queue.remove(QUEUES.nodes, nodeJobIdOf({ executionId: input.executionId, nodeId, mapRound }));
+  }));
   await deps.state.appendFlush([{ kind: 'execution', executionId: input.executionId }]);
   return result;
 }

@@ -161,7 +161,7 @@ export class RedisStateStore implements StateStore {
       case 'ended':
         return { kind: 'ended', status: asExecutionStatus(reply[1]) };
       case 'ok':
-        return { kind: 'cancelled', running: asStrings(reply[1]), queued: asStrings(reply[2]), events: asEvents(reply[3]) };
+        return { kind: 'cancelled', running: asStrings(reply[1]), queued: asStrings(reply[2]), mapRounds: asRounds(reply[4]), events: asEvents(reply[3]) };
       default:
         throw malformed('cancel-execution reply');
     }
@@ -465,6 +465,14 @@ export class RedisStateStore implements StateStore {
     const k = executionKeys(this.prefix, executionId);
     return [...this.keyList(executionId), k.maps, k.items, k.slots];
   }
+}
+
+/** Map rounds as cancel-execution.lua answers them: id, round, id, round… */
+function asRounds(value: unknown): Record<string, number> {
+  const flat = asArray(value);
+  const rounds: Record<string, number> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) rounds[asString(flat[i])] = Number(flat[i + 1]);
+  return rounds;
 }
 
 /** Settled maps as scripts answer them: id, result JSON, id, result JSON… */

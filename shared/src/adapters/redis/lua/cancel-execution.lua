@@ -13,7 +13,8 @@
   ARGV[7] error JSON stored in meta when failed ('' otherwise)
   ARGV[8] the error of the maps cut short, JSON
 
-  Returns { 'missing' } | { 'ended', status } | { 'ok', running ids, queued ids, events (JSON with id) }
+  Returns { 'missing' } | { 'ended', status } |
+    { 'ok', running ids, queued ids, events (JSON with id), map rounds (id, round, …) }
 ]]
 --- @include "includes/append-event.lua"
 --- @include "includes/graph.lua"
@@ -45,8 +46,11 @@ for i = 1, #mapEntries, 2 do
 end
 table.sort(mapIds)
 local cutError = cjson.decode(ARGV[8])
+local rounds = {}
 for _, mapId in ipairs(mapIds) do
   local record = getMap(ctx, mapId)
+  rounds[#rounds + 1] = mapId
+  rounds[#rounds + 1] = record.round
   if record.state == 'running' then
     record.state = 'ended'
     putMap(ctx, mapId, record)
@@ -75,4 +79,4 @@ for _, id in ipairs(ids) do
   end
 end
 appendEvent(env, ARGV[6] == 'failed' and 'execution.failed' or 'execution.cancelled', nil, ARGV[5])
-return { 'ok', running, queued, env.events }
+return { 'ok', running, queued, env.events, rounds }
