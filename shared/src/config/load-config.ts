@@ -22,6 +22,13 @@ export interface WeftConfig {
   masterKey: Buffer | null;
   /** The version rows sealed with the master key carry: 1, or what `rotate-master-key` printed. */
   masterKeyVersion: number;
+  /**
+   * How long a running job stays locked without renewal, and how often workers look for jobs
+   * of dead workers (BullMQ lockDuration, stalledInterval): a killed worker's jobs run again
+   * elsewhere after about this long.
+   */
+  queueLockMs: number;
+  queueStalledIntervalMs: number;
   workerConcurrency: number;
   workerPort: number;
   workerId: string;
@@ -153,6 +160,8 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     adminToken,
     masterKey,
     masterKeyVersion: int('WEFT_MASTER_KEY_VERSION', 1, 1, 1_000_000),
+    queueLockMs: int('WEFT_QUEUE_LOCK_MS', 30_000, 1000, 3_600_000),
+    queueStalledIntervalMs: int('WEFT_QUEUE_STALLED_INTERVAL_MS', 30_000, 500, 3_600_000),
     workerConcurrency: int('WORKER_CONCURRENCY', 10, 1, 1000),
     workerPort: int('WORKER_PORT', 3001, 0, 65535),
     workerId: str('WORKER_ID') ?? `${hostname()}-${process.pid}`,

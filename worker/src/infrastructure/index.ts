@@ -61,7 +61,10 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger): 
   const flushState = new RedisStateStore({ redis: flushRedis, prefix: config.keyPrefix });
   const events = new RedisEventBus({ redis, prefix: config.keyPrefix });
   const control = new RedisControlBus({ redis, prefix: config.keyPrefix });
-  const queue = new BullMqJobQueue({ connection: { url: redisUrl }, prefix: config.keyPrefix, logger });
+  const queue = new BullMqJobQueue({
+    connection: { url: redisUrl }, prefix: config.keyPrefix, logger,
+    lockDurationMs: config.queueLockMs, stalledIntervalMs: config.queueStalledIntervalMs,
+  });
   await warnOnEvictionPolicy(redis, logger);
   return {
     database, queue, state, flushState, events, control,

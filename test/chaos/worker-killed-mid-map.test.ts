@@ -1,0 +1,72 @@
+/**
+ * A worker is killed (SIGKILL) while a map's items run on both workers: its in-flight item jobs
+ * stall, the other worker takes them over once their locks lapse, and the map completes with
+ * every item, in input order. At most the items in flight on the dead worker are asked twice.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
+import { apiClient } from '../helpers/http.js';
+import { createTestServices, type TestServices } from '../helpers/services.js';
+import { startDistributedStack, type DistributedStack } from '../helpers/stack.js';
+import { useMockCredentials } from '../helpers/targets.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+describe('a worker killed in the middle of a map', () => {
+  let svc: TestServices;
+  let stack: DistributedStack;
+  let mock: MockLlm;
+
+  beforeAll(async () => {
+    svc = await createTestServices();
+    mock = await startMockLlm({ port: 0, host: '127.0.0.1' });
+    stack = await startDistributedStack({
+      ...svc, workers: ['w1', 'w2'],
+      env: { WORKER_CONCURRENCY: '3', WEFT_QUEUE_LOCK_MS: '2000', WEFT_QUEUE_STALLED_INTERVAL_MS: '1000' },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await stack?.stop();
+    await mock?.close();
+    await svc?.cleanup();
+  });
+
+  it('completes every item, in order, on the surviving worker', async () => {
+    const apiKey = await stack.createWorkspace('killed-mid-map');
+    await useMockCredentials(stack.baseUrl, apiKey, mock);
+    const call = apiClient(stack.baseUrl, apiKey);
+    const items = Array.from({ length: 16 }, (_, i) => `thing-${i}`);
+    const flow = await call('POST', '/v1/flows', {
+      name: 'killed-mid-map',
+      nodes: [{
+        id: 'each', type: 'map', items: '{{input.items}}', concurrency: 4,
+        graph: { nodes: [{ id: 'ask', type: 'llm', provider: 'openai', model: 'gpt-4o-mini/mock-slow-500', stream: false, prompt: 'Item {{index}} is {{item}}, describe it well in two careful sentences please' }], edges: [] },
+      }],
+      edges: [],
+    });
+    expect(flow.status).toBe(201);
+    mock.reset();
+    const start = await call('POST', `/v1/flows/${flow.body.id as string}/executions`, { input: { items } });
+    const executionId = start.body.executionId as string;
+
+    // Both workers are busy with items; then one dies without a goodbye.
+    await waitFor(() => mock.requests.length >= 6 && mock.active >= 2, { timeoutMs: 15_000, message: 'items running on the fleet' });
+    await stack.workers[0]!.proc.stop('SIGKILL');
+
+    const done = await waitFor(async () => {
+      const r = await call('GET', `/v1/executions/${executionId}`);
+      return r.body.status === 'completed' || r.body.status === 'failed' ? r.body : null;
+    }, { timeoutMs: 45_000, message: 'map completed after the kill' });
+    expect(done.status, JSON.stringify(done.error)).toBe('completed');
+    const slots = done.nodes.find((n: any) => n.nodeId === 'each').output as string[];
+    expect(slots).toHaveLength(16);
+    slots.forEach((answer, i) => { expect(answer).toContain(`Item ${i} is thing-${i}`); });
+    // The dead worker's calls were cut (the mock saw them close) and asked again elsewhere.
+    const cut = mock.requests.filter((r) => r.aborted).length;
+    expect(cut).toBeGreaterThanOrEqual(1);
+    expect(mock.requests.length).toBeGreaterThanOrEqual(16 + cut);
+    expect(mock.requests.length).toBeLessThanOrEqual(16 + 4);
+    const lastRuns = done.nodes.filter((n: any) => /^each\[\d+\]\.ask$/.test(n.nodeId as string));
+    expect(lastRuns).toHaveLength(16);
+  }, 90_000);
+});
