@@ -77,7 +77,7 @@ describe('metrics referenced by the dashboard and the alert rules', () => {
       'weft_executions_total', 'weft_nodes_total', 'weft_node_duration_seconds_bucket', 'weft_queue_jobs',
       'weft_llm_tokens_total', 'weft_llm_cost_usd_total', 'weft_errors_total', 'weft_circuit_state',
       'weft_event_relay_lag_seconds_bucket', 'weft_flush_lag_seconds_bucket', 'weft_http_requests_total',
-      'weft_http_request_duration_seconds_bucket',
+      'weft_http_request_duration_seconds_bucket', 'weft_map_items_total', 'weft_recovered_total',
     ]) expect(used, `dashboard panel for ${metric}`).toContain(metric);
   });
 
