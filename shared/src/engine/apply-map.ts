@@ -22,6 +22,8 @@ import {
   pendingStatus,
   queuedStatus,
   skippedResult,
+  ownedChildren,
+  ownedItems,
   type Drafted,
   type ExecutionState,
 } from './hot-state.js';
@@ -55,7 +57,7 @@ function releaseItem(next: ExecutionState, mapId: string, record: MapRecord, ind
   const statuses = mutable(next.statuses);
   const results = mutable(next.results);
   const pending = mutable(next.pending);
-  const children = mutable(next.children);
+  const children = ownedChildren(next);
   const parents = parentsOf(record);
   setItem(record, index, 'r');
   record.active += 1;
@@ -366,7 +368,6 @@ export function applyStartMap(state: ExecutionState | undefined, input: StartMap
     return { state, outcome: { kind: 'started', ready, round: stored.round, resumed: true, reset: 0, settledMaps: [], executionStatus: state.status, finished: false, events: [] } };
   }
   const next = cloneState(state);
-  next.children = new Map(state.children);
   let record: MapRecord;
   let reset = 0;
   if (stored) {
@@ -379,7 +380,7 @@ export function applyStartMap(state: ExecutionState | undefined, input: StartMap
     }
   } else {
     record = newMapRecord(input);
-    const items = mutable(next.items);
+    const items = ownedItems(next);
     input.items.forEach((value, index) => items.set(mapItemKey(input.nodeId, index), value));
   }
   mutable(next.maps).set(input.nodeId, record);

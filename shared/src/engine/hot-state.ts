@@ -168,7 +168,8 @@ export function cloneState(state: ExecutionState): ExecutionState {
     pending: new Map(state.pending),
     taken: new Map(state.taken),
     maps: new Map(state.maps),
-    // Children change only when a map releases or resets an item: those transitions copy it.
+    // Children and items change only when a map expands or releases an item: shared until then
+    // (ownedChildren and ownedItems copy them on the first write of a transition).
     children: state.children,
   };
 }
@@ -176,4 +177,34 @@ export function cloneState(state: ExecutionState): ExecutionState {
 /** The maps of a state fresh from cloneState are owned by the transition building it. */
 export function mutable<K, V>(map: ReadonlyMap<K, V>): Map<K, V> {
   return map as Map<K, V>;
+}
+
+/**
+ * Which state a copied map belongs to: the state being built by a transition owns the copies it
+ * made; a later transition's state (cloneState shares the map) does not, and copies again.
+ */
+const owners = new WeakMap<ReadonlyMap<string, unknown>, ExecutionState>();
+
+function own<V>(next: ExecutionState, map: ReadonlyMap<string, V>): { map: Map<string, V>; copied: boolean } {
+  if (owners.get(map) === next) return { map: map as Map<string, V>, copied: false };
+  const copy = new Map(map);
+  owners.set(copy, next);
+  return { map: copy, copied: true };
+}
+
+/**
+ * The state's `children`, copied on the first write of a transition (cloneState shares it): the
+ * state a transition started from is never changed, even by the rare writes that grow the graph.
+ */
+export function ownedChildren(next: ExecutionState): Map<string, readonly string[]> {
+  const { map, copied } = own(next, next.children);
+  if (copied) next.children = map;
+  return map;
+}
+
+/** The state's map items, copied on the first write of a transition, as ownedChildren. */
+export function ownedItems(next: ExecutionState): Map<string, unknown> {
+  const { map, copied } = own(next, next.items);
+  if (copied) next.items = map;
+  return map;
 }
