@@ -125,8 +125,10 @@ export async function mapItemErrorScenario(target: Target): Promise<void> {
   expect(failed.error.message).toContain("item 1 failed at 'double[1].twice'");
   expect(failed.nodes.find((n: any) => n.nodeId === 'double[1].twice')).toMatchObject({ status: 'failed', error: { code: 'transform_failed' } });
 
-  // Items that are not a list fail the map node itself.
-  const notList = await runToEnd(target, strict.id as string, { values: 'nope' });
+  // A reference to what is not a list fails the map node itself (JSONata would make a lone
+  // value a list of one).
+  const byRef = await createFlow(target, { ...flow(), name: 'map-errors-ref', nodes: [{ ...flow().nodes[0], items: '{{input.values}}' }] });
+  const notList = await runToEnd(target, byRef.id as string, { values: 'nope' });
   expect(notList.status).toBe('failed');
   expect(notList.error).toMatchObject({ code: 'map_items_invalid', nodeId: 'double' });
 }

@@ -37,15 +37,19 @@ export async function evaluateMapItems(node: MapNode, ctx: { input: unknown; res
       throw new WeftError('TRANSFORM_FAILED', `items of map '${node.id}' failed: ${describeJsonataError(err)}`, { cause: err });
     }
   }
-  // JSONata gives a lone match as the value itself and no match as undefined.
-  if (value === undefined) return [];
+  if (source.kind === 'jsonata') {
+    // JSONata sequences: no match is undefined and a lone match the value itself, both lists here.
+    if (value === undefined) return [];
+    if (!Array.isArray(value)) value = [value];
+  }
   if (!Array.isArray(value)) {
     throw new WeftError('MAP_ITEMS_INVALID', `items of map '${node.id}' must be a list, got ${value === null ? 'null' : typeof value}`);
   }
   if (value.length > MAP_MAX_ITEMS) {
     throw new WeftError('MAP_ITEMS_INVALID', `map '${node.id}' has ${value.length} items; at most ${MAP_MAX_ITEMS} are allowed`);
   }
-  return value as unknown[];
+  // A copy: a JSONata sequence carries a `sequence` flag.
+  return [...(value as unknown[])];
 }
 
 export async function runMap(deps: MapDeps, input: {
