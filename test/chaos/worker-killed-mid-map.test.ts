@@ -3,7 +3,9 @@
  * stall, the other worker takes them over once their locks lapse, and the map completes with
  * every item, in input order. At most the items in flight on the dead worker are asked twice.
  */
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { executionKeys } from '../../shared/src/adapters/redis/keys.js';
 import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
 import { apiClient } from '../helpers/http.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
@@ -15,6 +17,7 @@ describe('a worker killed in the middle of a map', () => {
   let svc: TestServices;
   let stack: DistributedStack;
   let mock: MockLlm;
+  let redis: Redis;
 
   beforeAll(async () => {
     svc = await createTestServices();
@@ -23,9 +26,11 @@ describe('a worker killed in the middle of a map', () => {
       ...svc, workers: ['w1', 'w2'],
       env: { WORKER_CONCURRENCY: '3', WEFT_QUEUE_LOCK_MS: '2000', WEFT_QUEUE_STALLED_INTERVAL_MS: '1000' },
     });
+    redis = new Redis(svc.redisUrl);
   }, 120_000);
 
   afterAll(async () => {
+    await redis?.quit();
     await stack?.stop();
     await mock?.close();
     await svc?.cleanup();
@@ -49,8 +54,18 @@ describe('a worker killed in the middle of a map', () => {
     const start = await call('POST', `/v1/flows/${flow.body.id as string}/executions`, { input: { items } });
     const executionId = start.body.executionId as string;
 
-    // Both workers are busy with items; then one dies without a goodbye.
-    await waitFor(() => mock.requests.length >= 6 && mock.active >= 2, { timeoutMs: 15_000, message: 'items running on the fleet' });
+    // Some items are done and w1 is running one (hot state says who runs what); then w1 dies
+    // without a goodbye.
+    const statusKey = executionKeys(svc.prefix, executionId).status;
+    await waitFor(async () => {
+      if (mock.requests.length < 6) return false;
+      const entries = Object.entries(await redis.hgetall(statusKey))
+        .filter(([id]) => id.startsWith('each['))
+        .map(([, json]) => JSON.parse(json) as { status: string; workerId: string | null });
+      const running = entries.filter((e) => e.status === 'running');
+      // Every running item's call is on the wire, one of them from w1.
+      return running.some((e) => e.workerId === 'w1') && mock.active === running.length;
+    }, { timeoutMs: 15_000, intervalMs: 5, message: 'w1 running an item' });
     await stack.workers[0]!.proc.stop('SIGKILL');
 
     const done = await waitFor(async () => {
