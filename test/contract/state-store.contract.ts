@@ -461,9 +461,13 @@ export function stateStoreContract(name: string, makeStore: () => Promise<StateS
         expect((await store.getExecution(executionId))?.input).toBeNull();
       });
 
-      it('drops hot state and events once expired (a TTL of 0 expires at once)', async () => {
+      it('drops an ended execution\'s hot state and events once expired (a TTL of 0 expires at once)', async () => {
         const { executionId } = await start(graph(['a'], []));
-        await store.expireExecution(executionId, 0);
+        // Live (running, or re-opened by a retry since it ended): no TTL.
+        expect(await store.expireExecution(executionId, 0)).toBe(false);
+        expect(await store.getExecution(executionId)).not.toBeNull();
+        await commit(executionId, 'a', { takes: [] });
+        expect(await store.expireExecution(executionId, 0)).toBe(true);
         expect(await store.getExecution(executionId)).toBeNull();
         expect(await fx.events.replay(executionId)).toEqual([]);
       });

@@ -77,7 +77,8 @@ describe('redis', () => {
       });
       const usage = { promptTokens: 1, completionTokens: 1, reasoningTokens: 0, cachedTokens: 0, totalTokens: 2 };
       await store.recordSpend({ executionId, nodeId: 'b', spend: { usage, cost: null } });
-      await store.expireExecution(executionId, 60);
+      await store.cancelExecution({ executionId, at: '2025-01-01T00:00:02.000Z' });
+      expect(await store.expireExecution(executionId, 60)).toBe(true);
       // The map hashes exist only for executions with a map node.
       const { maps: _maps, items: _items, slots: _slots, ...plain } = executionKeys(prefix, executionId);
       const keys = Object.values(plain);
@@ -87,6 +88,33 @@ describe('redis', () => {
         expect(ttl, key).toBeGreaterThan(0);
         expect(ttl, key).toBeLessThanOrEqual(60);
       }
+      await store.close();
+    });
+
+    it('a map execution re-opened after its TTL was set keeps every key, the map hashes too', async () => {
+      const prefix = `${suite.svc.prefix}:${uniqueId()}`;
+      const store = new RedisStateStore({ redis: suite.redis, prefix });
+      const executionId = uniqueId(16);
+      const at = '2025-01-01T00:00:00.000Z';
+      await store.initExecution({ executionId, workspaceId: 'ws', flowId: 'f', flowVersion: 1, input: null, nodes: graph(['m'], []), at });
+      await store.startNode({ executionId, nodeId: 'm', attempt: 1, workerId: 'w', at, readResultsOf: [] });
+      await store.startMap({
+        executionId, nodeId: 'm', items: [1], concurrency: 1, onItemError: 'fail', failExecution: true, output: 'x',
+        nodes: [{ id: 'x', parentCount: 0, children: [], soft: false, branching: false }], at,
+      });
+      await store.commitNode({
+        executionId, nodeId: 'm[0].x', takenChildren: [], failExecution: false, at,
+        result: { status: 'completed', output: 7, error: null, usage: null, cost: null, attempts: 1, input: null, provider: null, model: null, workerId: null, startedAt: null, finishedAt: at, runtimeMs: 1 },
+      });
+      const k = executionKeys(prefix, executionId);
+      expect(await store.expireExecution(executionId, 60)).toBe(true);
+      for (const key of [k.maps, k.items, k.slots]) expect(await suite.redis.ttl(key), key).toBeGreaterThan(0);
+      await store.cancelExecution({ executionId, at });
+      expect((await store.reopenNodes({ executionId, nodeIds: [], at })).kind).toBe('reopened');
+      for (const key of [k.meta, k.maps, k.items, k.slots]) expect(await suite.redis.ttl(key), key).toBe(-1);
+      // Running again: a late expire leaves it alone.
+      expect(await store.expireExecution(executionId, 60)).toBe(false);
+      expect(await suite.redis.ttl(k.meta)).toBe(-1);
       await store.close();
     });
 

@@ -86,4 +86,28 @@ describe('Flusher finalize', () => {
     expect(await counted()).toBe(4);
     await state.close();
   });
+
+  it('leaves an execution a retry re-opened running, in Postgres and in hot state', async () => {
+    const { repos } = database;
+    const { workspace } = await repos.workspaces.create({ name: 'race' });
+    const flow = await repos.flows.create({ workspaceId: workspace.id, flow: { name: 'one', nodes: [{ id: 'a', type: 'transform', expression: '1' }], edges: [] } });
+    const { execution } = await repos.executions.create({ workspaceId: workspace.id, flowId: flow.id, flowVersion: flow.version, input: null });
+    const executionId = execution.id;
+    const state = new MemoryStateStore({ events: new MemoryEventBus() });
+    const flusher = new Flusher({
+      state, repos, flows: new FlowCache(repos.flows), logger: createLogger({ level: 'silent', name: 'test' }), metrics: createMetrics(),
+      consumer: 'c1', hotStateTtlSeconds: 0,
+    });
+    await state.initExecution({ executionId, workspaceId: workspace.id, flowId: flow.id, flowVersion: flow.version, input: null, at: AT, nodes: [{ id: 'a', parentCount: 0, children: [] }] });
+    const failed: NodeResult = { ...completed(null), status: 'failed', error: { code: 'transform_failed', category: 'permanent', message: 'x' } };
+    await state.commitNode({ executionId, nodeId: 'a', result: failed, takenChildren: [], failExecution: true, at: AT });
+    // The retry lands before the flusher gets to the end of the first run.
+    await state.reopenNodes({ executionId, nodeIds: ['a'], at: AT });
+    await repos.executions.reopen({ executionId });
+    await flusher.write([{ id: '1-0', entry: { kind: 'execution', executionId } }]);
+    expect((await repos.executions.getById(executionId))?.status).toBe('running');
+    // A TTL of 0 would have deleted it at once: hot state is still there.
+    expect((await state.getExecution(executionId))?.status).toBe('running');
+    await state.close();
+  });
 });

@@ -229,8 +229,11 @@ export interface StateStore {
   recordSpend(input: { executionId: string; nodeId: string; spend: Spend }): Promise<void>;
   /** Billed spend of failed attempts, per node. */
   getSpend(executionId: string): Promise<Record<string, Spend>>;
-  /** Gives the execution's hot keys a TTL; called only after Postgres confirmed the final write. */
-  expireExecution(executionId: string, ttlSeconds: number): Promise<void>;
+  /**
+   * Gives an ended execution's hot keys a TTL; called only after Postgres confirmed the final
+   * write. An execution running again (re-opened meanwhile) is left alone: answers false.
+   */
+  expireExecution(executionId: string, ttlSeconds: number): Promise<boolean>;
   appendFlush(entries: readonly FlushEntry[]): Promise<void>;
   /** Reads up to `count` unacknowledged entries for this consumer (claims stale ones of dead consumers). */
   readFlush(consumer: string, count: number, blockMs: number): Promise<FlushRecord[]>;

@@ -154,7 +154,13 @@ export class Flusher {
       finishedAt: hot.finishedAt ? new Date(hot.finishedAt) : null,
     });
     this.deps.metrics.flushRowsTotal.inc({ kind: 'execution' });
-    await this.deps.state.expireExecution(executionId, this.deps.hotStateTtlSeconds);
+    // A retry may have re-opened the execution since hot state was read: then the row just
+    // written is stale, and the retry's own 'running' must stand (hot state keeps no TTL).
+    if (!(await this.deps.state.expireExecution(executionId, this.deps.hotStateTtlSeconds))) {
+      await this.deps.repos.executions.reopen({ executionId });
+      this.deps.logger.info({ executionId }, 'execution re-opened while it was flushed: kept running');
+      return;
+    }
     this.deps.logger.debug({ executionId, status: hot.status }, 'execution flushed to Postgres');
   }
 }

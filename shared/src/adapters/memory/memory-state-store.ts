@@ -178,9 +178,12 @@ export class MemoryStateStore implements StateStore {
     return Promise.resolve(Object.fromEntries([...nodes].map(([nodeId, counters]) => [nodeId, spendFromCounters(counters)])));
   }
 
-  expireExecution(executionId: string, ttlSeconds: number): Promise<void> {
+  expireExecution(executionId: string, ttlSeconds: number): Promise<boolean> {
     // As EXPIRE on a missing key: nothing, and no timer that would delete a later execution.
-    if (!this.executions.has(executionId)) return Promise.resolve();
+    const state = this.executions.get(executionId);
+    if (!state) return Promise.resolve(true);
+    // Re-opened since its end (a retry racing the flush): running again, no TTL.
+    if (state.status === 'running' || state.status === 'waiting' || state.status === 'queued') return Promise.resolve(false);
     clearTimeout(this.expiries.get(executionId));
     this.expiries.delete(executionId);
     const forget = (): void => {
@@ -196,7 +199,7 @@ export class MemoryStateStore implements StateStore {
       // unref: a pending expiry must not keep an embedded process alive.
       this.expiries.set(executionId, setTimeout(forget, ttlSeconds * 1000).unref());
     }
-    return Promise.resolve();
+    return Promise.resolve(true);
   }
 
   appendFlush(entries: readonly FlushEntry[]): Promise<void> {

@@ -168,7 +168,8 @@ export class RedisStateStore implements StateStore {
   }
 
   async reopenNodes(input: { executionId: string; nodeIds: readonly string[]; at: string }): Promise<ReopenNodesResult> {
-    const keys = [...this.keyList(input.executionId), executionKeys(this.prefix, input.executionId).spent];
+    const k = executionKeys(this.prefix, input.executionId);
+    const keys = [...this.keyList(input.executionId), k.spent, k.maps, k.items, k.slots];
     const reply = asArray(await this.scripts.weftReopenNodes(keys, [
       input.executionId, input.at, eventsChannel(this.prefix, ''), EVENT_STREAM_MAXLEN, JSON.stringify(input.nodeIds),
       JSON.stringify(pendingStatus()), JSON.stringify(queuedStatus()), JSON.stringify({ reopened: input.nodeIds }),
@@ -343,11 +344,9 @@ export class RedisStateStore implements StateStore {
     return Object.fromEntries(Object.entries(byNode).map(([nodeId, counters]) => [nodeId, spendFromCounters(counters)]));
   }
 
-  async expireExecution(executionId: string, ttlSeconds: number): Promise<void> {
-    const tx = this.redis.multi();
+  async expireExecution(executionId: string, ttlSeconds: number): Promise<boolean> {
     const k = executionKeys(this.prefix, executionId);
-    for (const key of [...this.mapKeyList(executionId), k.spent]) tx.expire(key, ttlSeconds);
-    execResults(await tx.exec());
+    return asFlag(await this.scripts.weftExpireExecution([...this.mapKeyList(executionId), k.spent], [ttlSeconds]));
   }
 
   async appendFlush(entries: readonly FlushEntry[]): Promise<void> {
