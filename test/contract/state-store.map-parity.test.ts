@@ -38,7 +38,7 @@ describe('Lua map scripts match apply-map.ts', () => {
   });
 
   it(`agrees on ${EXECUTIONS} random executions with a map`, async () => {
-    const seen = { timedOut: 0, mapsCompleted: 0, mapsFailed: 0, itemErrorsKept: 0, retried: 0, cancelled: 0, redelivered: 0, gone: 0, emptyMaps: 0 };
+    const seen = { waits: 0, timedOut: 0, mapsCompleted: 0, mapsFailed: 0, itemErrorsKept: 0, retried: 0, cancelled: 0, redelivered: 0, gone: 0, emptyMaps: 0 };
     for (let seed = 1; seed <= EXECUTIONS; seed += 1) {
       const random = rng(seed * 7919);
       // Top level: src → m → (random tail); the map's sub-graph is a random DAG.
@@ -92,6 +92,15 @@ describe('Lua map scripts match apply-map.ts', () => {
           continue;
         }
         if (started.kind !== 'started') continue;
+        // Some item nodes wait (a wait node) before they commit, later.
+        if (item && random() < 0.12) {
+          const waited = await both((store, executionId) => store.waitNode({ executionId, nodeId, at, tokenHash: null, data: { n: 1 } }));
+          if (waited.kind === 'waiting') {
+            seen.waits += 1;
+            if (random() < 0.5) queue.push(nodeId);
+            continue;
+          }
+        }
         if (nodeId === 'm') {
           const items = Array.from({ length: itemCount }, (_, i) => ({ i, v: 1.1 * i }));
           const expanded = await both((store, executionId) => store.startMap({ executionId, nodeId: 'm', items, ...mapOptions, at }));

@@ -260,6 +260,21 @@ export function stateStoreMapContract(name: string, makeStore: () => Promise<Sta
       expect(await store.cancelExecution({ executionId, at: LATER })).toMatchObject({ kind: 'cancelled', queued: ['m[0].a'], mapRounds: { m: 1 } });
     });
 
+    it('a map that ends early skips its waiting item nodes, and the execution runs again', async () => {
+      const executionId = await mapExecution();
+      await startMap(executionId, [1, 2], { failExecution: false });
+      await store.startNode({ executionId, nodeId: 'm[0].a', attempt: 1, workerId: 'w1', at: AT, readResultsOf: [], mapItem: { mapId: 'm', index: 0, round: 0 } });
+      const waiting = await store.waitNode({ executionId, nodeId: 'm[0].a', at: AT, tokenHash: null, data: {} });
+      expect(types(waiting.kind === 'waiting' ? waiting.events : [])).toEqual(['node.waiting:m[0].a', 'execution.waiting']);
+      const end = await run(executionId, 'm[1].a', failed());
+      expect(types(end.events)).toEqual([
+        'node.failed:m[1].a', 'node.skipped:m[1].b', 'node.skipped:m[0].a', 'node.skipped:m[0].b', 'execution.resumed', 'node.failed:m',
+      ]);
+      expect(end).toMatchObject({ executionStatus: 'running', ready: ['after'] });
+      // A late resume of the skipped wait changes nothing.
+      expect(await run(executionId, 'm[0].a')).toMatchObject({ committed: false });
+    });
+
     it('a map timeout ends the map of its round: unstarted item nodes skipped, running ones answered', async () => {
       const executionId = await mapExecution();
       await startMap(executionId, [1, 2, 3]);

@@ -238,3 +238,42 @@ export async function mapTimeoutScenario(target: Target): Promise<void> {
   }, { timeoutMs: 5000, message: 'the aborted items recorded' });
   expect(statuses).toEqual({ slow: 'failed', 'slow[0].think': 'failed', 'slow[1].think': 'failed' });
 }
+
+/** Each item waits for its own approval, resumed through the api by its item node's id. */
+export async function mapApprovalScenario(target: Target): Promise<void> {
+  const call = apiClient(target.baseUrl, target.apiKey);
+  const flow = await createFlow(target, {
+    name: 'map-approvals',
+    nodes: [{
+      id: 'review', type: 'map', items: '{{input.drafts}}', concurrency: 3,
+      graph: {
+        nodes: [
+          { id: 'approve', type: 'wait', event: 'approval' },
+          { id: 'final', type: 'transform', expression: '{"draft": item, "ok": nodes.approve.ok}' },
+        ],
+        edges: [{ from: 'approve', to: 'final' }],
+      },
+    }],
+    edges: [],
+  });
+  const drafts = ['first', 'second', 'third'];
+  const start = await call('POST', `/v1/flows/${flow.id as string}/executions`, { input: { drafts } });
+  const executionId = start.body.executionId as string;
+  const ids = drafts.map((_draft, i) => `review[${i}].approve`);
+  await waitFor(async () => {
+    const doc = (await call('GET', `/v1/executions/${executionId}`)).body;
+    const waiting = doc.nodes.filter((n: any) => ids.includes(n.nodeId as string) && n.status === 'waiting');
+    return doc.status === 'waiting' && waiting.length === 3;
+  }, { timeoutMs: 15_000, message: 'every item waiting for its approval' });
+  expect((await call('POST', `/v1/executions/${executionId}/resume`, { nodeId: 'review[0].final', data: {} })).status).toBe(409);
+  for (const [i, nodeId] of ids.entries()) {
+    const resumed = await call('POST', `/v1/executions/${executionId}/resume`, { nodeId, data: { ok: i !== 1 } });
+    expect(resumed.status, JSON.stringify(resumed.body)).toBe(202);
+  }
+  const done = await waitFor(async () => {
+    const doc = (await call('GET', `/v1/executions/${executionId}`)).body;
+    return doc.status === 'completed' || doc.status === 'failed' ? doc : null;
+  }, { timeoutMs: 15_000, message: 'approved map completed' });
+  expect(done.status, JSON.stringify(done.error)).toBe('completed');
+  expect(done.output).toEqual({ review: [{ draft: 'first', ok: true }, { draft: 'second', ok: false }, { draft: 'third', ok: true }] });
+}

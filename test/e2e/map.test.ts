@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestServices, type TestServices } from '../helpers/services.js';
 import { startMockedDistributed, startMockedEmbedded, type MockedTarget } from '../helpers/targets.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { mapConcurrencyScenario, mapItemErrorScenario, mapRetryScenario, mapTimeoutScenario, mapValidationScenario } from './map-scenarios.js';
+import { mapApprovalScenario, mapConcurrencyScenario, mapItemErrorScenario, mapRetryScenario, mapTimeoutScenario, mapValidationScenario } from './map-scenarios.js';
 
 describe('map, distributed: api + 2 workers on Redis and Postgres', () => {
   let svc: TestServices;
@@ -53,6 +53,10 @@ describe('map, distributed: api + 2 workers on Redis and Postgres', () => {
     await mapTimeoutScenario(target);
   }, 30_000);
 
+  it('waits for an approval per item, each resumed through the api', async () => {
+    await mapApprovalScenario(target);
+  }, 30_000);
+
   it('refuses a map flow with bad references, inside and outside the sub-graph', async () => {
     await mapValidationScenario(target);
   });
@@ -74,5 +78,6 @@ describe('map, embedded: one process, in-memory state store', () => {
     await mapItemErrorScenario(target);
     await mapRetryScenario(target);
     await mapTimeoutScenario(target);
+    await mapApprovalScenario(target);
   }, 120_000);
 });

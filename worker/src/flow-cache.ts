@@ -42,6 +42,8 @@ export interface ResolvedNode {
   node: FlowNode;
   /** Hot-state ids whose results the node reads. */
   reads: string[];
+  /** Hot-state ids of its children (a map item's node's are in its own item). */
+  children: string[];
   /** For a map item's node: its map, item index and id in the sub-graph. */
   item?: { map: CompiledMap; index: number; localId: string };
 }
@@ -78,7 +80,7 @@ function compileMap(graph: FlowGraph, map: MapNode): CompiledMap {
 /** The node a job names: a node of the flow, or (`<map>[<index>].<node>`) of a map's item. */
 export function resolveNode(flow: CompiledFlow, id: string): ResolvedNode | undefined {
   const top = flow.nodes.get(id);
-  if (top) return { node: top, reads: flow.reads.get(id) ?? [] };
+  if (top) return { node: top, reads: flow.reads.get(id) ?? [], children: flow.graph.children.get(id) ?? [] };
   const parsed = parseMapItemNodeId(id);
   const map = parsed ? flow.maps.get(parsed.mapId) : undefined;
   const template = parsed ? map?.nodes.get(parsed.nodeId) : undefined;
@@ -87,6 +89,7 @@ export function resolveNode(flow: CompiledFlow, id: string): ResolvedNode | unde
   return {
     node: { ...template, id },
     reads: [...reads.local.map((local) => mapItemNodeId(parsed.mapId, parsed.index, local)), ...reads.outer],
+    children: (map.hotNodes.find((n) => n.id === parsed.nodeId)?.children ?? []).map((child) => mapItemNodeId(parsed.mapId, parsed.index, child)),
     item: { map, index: parsed.index, localId: parsed.nodeId },
   };
 }

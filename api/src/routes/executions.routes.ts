@@ -2,6 +2,7 @@
 import { TERMINAL_EXECUTION_STATUSES, EXECUTION_STATUSES } from '@weft/shared/engine';
 import { safeEqual } from '@weft/shared/crypto';
 import { WeftError } from '@weft/shared/errors';
+import { parseMapItemNodeId } from '@weft/shared/flow';
 import { resumeJobId } from '@weft/shared/jobs';
 import { endExecution, hashResumeToken } from '@weft/worker/control';
 import { QUEUES } from '@weft/shared/ports';
@@ -178,7 +179,8 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
         params: IdParamsSchema,
         body: Type.Object(
           {
-            nodeId: Type.String({ minLength: 1, maxLength: 64 }),
+            /** A wait of the flow, or of a map's item (`<map>[<index>].<node>`). */
+            nodeId: Type.String({ minLength: 1, maxLength: 160 }),
             data: Type.Optional(Type.Unknown()),
             token: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
           },
@@ -198,7 +200,9 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
       if (!hot || !waiting) throw conflict(`node '${nodeId}' is not waiting`);
       if (waiting.status !== 'waiting') throw conflict(`node '${nodeId}' is not waiting (it is ${waiting.status})`);
       const flow = await repos.flows.getVersion(hot.flowId, hot.flowVersion);
-      const node = flow?.nodes.find((n) => n.id === nodeId);
+      const item = parseMapItemNodeId(nodeId);
+      const map = item ? flow?.nodes.find((n) => n.id === item.mapId) : undefined;
+      const node = item ? (map?.type === 'map' ? map.graph.nodes.find((n) => n.id === item.nodeId) : undefined) : flow?.nodes.find((n) => n.id === nodeId);
       if (node?.type !== 'wait' || !node.event) throw conflict(`node '${nodeId}' waits for a timer, not for an event`);
       // Webhooks must bring the token of node.waiting; an approval may, and then it must match.
       if (node.event === 'webhook' || token !== undefined) {
@@ -214,7 +218,8 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
           executionId, workspaceId, flowId: hot.flowId, flowVersion: hot.flowVersion, nodeId, kind: 'event', data: data ?? null,
           ...(row.maxCostUsd === null ? {} : { maxCostUsd: row.maxCostUsd }),
         },
-        jobId: resumeJobId(executionId, nodeId, 'event'),
+        // An item's wait may run again (a retry runs the item again): one job id per waiting spell.
+        jobId: item ? `${resumeJobId(executionId, nodeId, 'event')}.${Date.parse(waiting.startedAt ?? '0').toString(36)}` : resumeJobId(executionId, nodeId, 'event'),
         attempts: 5,
       });
       log.info({ executionId, nodeId, event: node.event }, 'waiting node resumed');

@@ -167,21 +167,30 @@ function mapResult(next: ExecutionState, mapId: string, record: MapRecord, at: s
   return { ...base, status: 'completed', output: slots, error: null };
 }
 
-/** Nodes of running items that have not started yet will not: they are skipped. */
+/**
+ * Nodes of running items that have not started yet will not, and those waiting will not be
+ * resumed: they are skipped. When no node waits any more, the execution is running again.
+ */
 function skipUnstarted(next: ExecutionState, mapId: string, record: MapRecord, at: string, d: Decisions): void {
   const statuses = mutable(next.statuses);
+  let skippedWaiting = false;
   for (let index = 0; index < record.count; index += 1) {
     if (record.items[index] !== 'r') continue;
     for (const node of record.nodes) {
       const id = mapItemNodeId(mapId, index, node.id);
       const status = statuses.get(id)?.status;
-      if (status !== 'pending' && status !== 'queued') continue;
+      if (status !== 'pending' && status !== 'queued' && status !== 'waiting') continue;
+      if (status === 'waiting') skippedWaiting = true;
       statuses.delete(id);
       mutable(next.results).set(id, skippedResult(at));
       next.remaining -= 1;
       d.skipped.push(id);
       d.events.push(draft(next, { type: 'node.skipped', nodeId: id, at, data: nodeSkippedData() }));
     }
+  }
+  if (skippedWaiting && next.status === 'waiting' && ![...statuses.values()].some((e) => e.status === 'waiting')) {
+    next.status = 'running';
+    d.events.push(draft(next, { type: 'execution.resumed', at, data: { nodeId: mapId } }));
   }
 }
 

@@ -10,13 +10,14 @@ import { LlmNodeSchema } from './llm-node.js';
 import { nodeCommonProperties } from './node-common-schema.js';
 import type { NodeTypeSpec, TemplatedField } from './node-type-spec.js';
 import { SwitchNodeSchema } from './switch-node.js';
+import { WaitNodeSchema } from './wait-node.js';
 import { TransformNodeSchema } from './transform-node.js';
 import { MAP_MAX_CONCURRENCY, NODE_ID_PATTERN, type MapNode } from './types.js';
 
 /** Most nodes one map's sub-graph may hold. */
 export const MAP_GRAPH_MAX_NODES = 100;
 
-export const MapItemNodeSchema = Type.Union([LlmNodeSchema, TransformNodeSchema, ConditionNodeSchema, SwitchNodeSchema, HttpNodeSchema]);
+export const MapItemNodeSchema = Type.Union([LlmNodeSchema, TransformNodeSchema, ConditionNodeSchema, SwitchNodeSchema, HttpNodeSchema, WaitNodeSchema]);
 
 /** `edges` may be omitted (none); validateFlow fills in `[]`. */
 export const MapGraphSchema = Type.Object(

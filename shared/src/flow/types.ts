@@ -89,8 +89,8 @@ export interface FlowEdge {
 }
 
 /** Items allowed inside a map's sub-graph: no nested map, no wait. */
-export type MapItemNode = LlmNode | TransformNode | ConditionNode | SwitchNode | HttpNode;
-export const MAP_ITEM_NODE_TYPES: readonly MapItemNode['type'][] = ['llm', 'transform', 'condition', 'switch', 'http'];
+export type MapItemNode = LlmNode | TransformNode | ConditionNode | SwitchNode | HttpNode | WaitNode;
+export const MAP_ITEM_NODE_TYPES: readonly MapItemNode['type'][] = ['llm', 'transform', 'condition', 'switch', 'http', 'wait'];
 
 export interface MapGraph {
   nodes: MapItemNode[];

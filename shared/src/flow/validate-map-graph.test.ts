@@ -151,13 +151,12 @@ describe('validateFlow: map sub-graph nodes and edges', () => {
     ]);
   });
 
-  it('refuses map and wait nodes inside a sub-graph', () => {
+  it('refuses a map inside a sub-graph, and takes a wait', () => {
     const inner = { id: 'inner', type: 'map', items: '{{item}}', graph: { nodes: [llm('deep', 'x')] } };
-    const graph = { nodes: [llm('summary', 'x'), inner, { id: 'pause', type: 'wait', durationMs: 5 }], edges: [] };
+    const graph = { nodes: [llm('summary', 'x'), inner, { id: 'pause', type: 'wait', event: 'approval' }], edges: [] };
     const errors = errorsOf(mapFlow({ graph, map: { output: 'summary' } }));
     expect(errors).toEqual([
-      { code: 'FLOW_INVALID_NODE_CONFIG', path: '/nodes/2/graph/nodes/1/type', message: expect.stringContaining('map sub-graphs may not contain map or wait nodes') as string },
-      { code: 'FLOW_INVALID_NODE_CONFIG', path: '/nodes/2/graph/nodes/2/type', message: expect.stringContaining('map sub-graphs may not contain map or wait nodes') as string },
+      { code: 'FLOW_INVALID_NODE_CONFIG', path: '/nodes/2/graph/nodes/1/type', message: expect.stringContaining('map sub-graphs may not contain map nodes') as string },
     ]);
   });
 

@@ -103,7 +103,7 @@ export function validateNodes(nodes: readonly unknown[], options: ValidateNodesO
     }
     details.push(...checkId(info, ids, { label: place, inMap: mapLabel !== undefined }));
     if (refused) {
-      const message = `${label}: map sub-graphs may not contain map or wait nodes (type ${JSON.stringify(raw.type)})`;
+      const message = `${label}: map sub-graphs may not contain map nodes (type ${JSON.stringify(raw.type)})`;
       details.push({ path: `${path}/type`, message, code: 'FLOW_INVALID_NODE_CONFIG' });
     } else {
       details.push(...checkConfig(info));

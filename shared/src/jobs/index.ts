@@ -44,6 +44,12 @@ export function resumeJobId(executionId: string, nodeId: string, kind: ResumeJob
   return `${executionId}.${nodeId}.${kind}`;
 }
 
+/** A wait's timer or timeout job; in a map item run again by a retry, per round (as its node jobs). */
+export function resumeJobIdOf(data: Pick<NodeJobData, 'executionId' | 'nodeId' | 'mapRound'>, kind: ResumeJobData['kind']): string {
+  const round = data.mapRound ?? 0;
+  return round > 0 ? `${resumeJobId(data.executionId, data.nodeId, kind)}.r${round}` : resumeJobId(data.executionId, data.nodeId, kind);
+}
+
 export interface DeadLetterJobData {
   executionId: string;
   workspaceId: string;

@@ -46,7 +46,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
     const resolved = resolveNode(flow, data.nodeId);
     if (!resolved) throw new WeftError('FLOW_VERSION_NOT_FOUND', `node '${data.nodeId}' is not in flow ${data.flowId} v${data.flowVersion}`);
     const { node, item } = resolved;
-    const children = childrenOf(flow.graph.children, resolved);
+    const { children } = resolved;
 
     const startedAt = deps.clock();
     const start = await deps.state.startNode({
@@ -202,13 +202,6 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
       mapItem: item !== undefined,
     });
   };
-}
-
-/** The hot-state ids of a node's children: a map item's node's are in its own item. */
-function childrenOf(graphChildren: ReadonlyMap<string, string[]>, resolved: ResolvedNode): string[] {
-  const { item, node } = resolved;
-  if (!item) return graphChildren.get(node.id) ?? [];
-  return (item.map.hotNodes.find((n) => n.id === item.localId)?.children ?? []).map((child) => scoped(resolved, child));
 }
 
 /** A sub-graph id as the hot-state id of the same item (flow ids stay as they are). */

@@ -7,11 +7,11 @@ import { generateToken, sha256Hex } from '@weft/shared/crypto';
 import type { NodeResult } from '@weft/shared/engine';
 import { WeftError } from '@weft/shared/errors';
 import type { WaitNode } from '@weft/shared/flow';
-import { resumeJobId, type NodeJobData, type ResumeJobData } from '@weft/shared/jobs';
+import { resumeJobIdOf, type NodeJobData, type ResumeJobData } from '@weft/shared/jobs';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
 import { QUEUES, type ControlBus, type EnqueueRequest, type JobHandler, type JobQueue, type StateStore } from '@weft/shared/ports';
-import type { FlowCache } from '../flow-cache.js';
+import { resolveNode, type FlowCache } from '../flow-cache.js';
 import { endExecution } from '../control/index.js';
 import { commitAndContinue } from './commit-and-continue.js';
 import { timeOutMap } from './map.js';
@@ -51,10 +51,10 @@ export async function suspendWait(input: {
   }
   const jobs: EnqueueRequest<ResumeJobData>[] = [];
   if (until !== null) {
-    jobs.push({ queue: QUEUES.resume, name: 'resume', data: { ...data, kind: 'timer' }, jobId: resumeJobId(data.executionId, node.id, 'timer'), delayMs: Math.max(0, until - Date.now()), attempts: 5 });
+    jobs.push({ queue: QUEUES.resume, name: 'resume', data: { ...data, kind: 'timer' }, jobId: resumeJobIdOf({ ...data, nodeId: node.id }, 'timer'), delayMs: Math.max(0, until - Date.now()), attempts: 5 });
   }
   if (timeoutAt !== null) {
-    jobs.push({ queue: QUEUES.resume, name: 'resume', data: { ...data, kind: 'timeout' }, jobId: resumeJobId(data.executionId, node.id, 'timeout'), delayMs: Math.max(0, timeoutAt - Date.now()), attempts: 5 });
+    jobs.push({ queue: QUEUES.resume, name: 'resume', data: { ...data, kind: 'timeout' }, jobId: resumeJobIdOf({ ...data, nodeId: node.id }, 'timeout'), delayMs: Math.max(0, timeoutAt - Date.now()), attempts: 5 });
   }
   if (jobs.length > 0) await input.queue.addBulk(jobs);
   input.log.info({ event: node.event ?? 'timer', until, timeoutAt }, 'node waiting');
@@ -88,8 +88,10 @@ export function createResumeProcessor(deps: {
       await timeOutMap(deps, { data, flow, at: deps.clock(), log });
       return;
     }
-    const node = flow.nodes.get(data.nodeId);
-    if (node?.type !== 'wait') return;
+    // A wait of the flow, or of a map's item.
+    const resolved = resolveNode(flow, data.nodeId);
+    const node = resolved?.node;
+    if (!resolved || node?.type !== 'wait') return;
     const hot = await deps.state.getExecution(data.executionId);
     const waiting = hot?.nodes[node.id];
     if (waiting?.status !== 'waiting') {
@@ -109,10 +111,10 @@ export function createResumeProcessor(deps: {
       workerId: deps.workerId, startedAt, finishedAt: now.toISOString(),
       runtimeMs: Math.max(0, now.getTime() - Date.parse(startedAt)),
     };
-    const children = flow.graph.children.get(node.id) ?? [];
     await commitAndContinue(deps, {
-      data, node, flow, result, failure, log, attempt: 1, jobId: job.id, runtimeMs: result.runtimeMs ?? 0, takenChildren: children,
+      data, node, flow, result, failure, log, attempt: 1, jobId: job.id, runtimeMs: result.runtimeMs ?? 0,
+      takenChildren: resolved.children, mapItem: resolved.item !== undefined,
     });
-    if (data.kind !== 'timeout') await deps.queue.remove(QUEUES.resume, resumeJobId(data.executionId, node.id, 'timeout'));
+    if (data.kind !== 'timeout') await deps.queue.remove(QUEUES.resume, resumeJobIdOf(data, 'timeout'));
   };
 }

@@ -327,19 +327,33 @@ local function slotsJson(ctx, mapId, record)
   return '[' .. table.concat(slots, ',') .. ']'
 end
 
--- Nodes of running items that have not started yet will not: they are skipped.
+-- Nodes of running items that have not started yet will not, and those waiting will not be
+-- resumed: they are skipped. When no node waits any more, the execution is running again.
 local function skipUnstarted(ctx, mapId, record)
+  local skippedWaiting = false
   for index = 0, record.count - 1 do
     if itemMark(record, index) == 'r' then
       for _, node in ipairs(record.nodes) do
         local id = itemNodeId(mapId, index, node.id)
         local entry = redis.call('HGET', ctx.k.status, id)
         local status = entry and cjson.decode(entry).status
-        if status == 'pending' or status == 'queued' then
+        if status == 'pending' or status == 'queued' or status == 'waiting' then
+          if status == 'waiting' then
+            skippedWaiting = true
+          end
           skipNode(ctx, id)
         end
       end
     end
+  end
+  if skippedWaiting and redis.call('HGET', ctx.k.meta, 'status') == 'waiting' then
+    for _, entry in ipairs(redis.call('HVALS', ctx.k.status)) do
+      if cjson.decode(entry).status == 'waiting' then
+        return
+      end
+    end
+    redis.call('HSET', ctx.k.meta, 'status', 'running')
+    appendEvent(ctx.env, 'execution.resumed', nil, cjson.encode({ nodeId = mapId }))
   end
 end
 
