@@ -129,6 +129,7 @@ describe('Lua map scripts match apply-map.ts', () => {
           if (JSON.stringify(settled.result.output).includes('"error"')) seen.itemErrorsKept += 1;
         }
         if (random() < 0.1) {
+          await both((store, executionId) => store.readyAfter({ executionId, nodeId }));
           const again = await both((store, executionId) =>
             store.commitNode({ executionId, nodeId, result: result(nodeId, 'completed', at), takenChildren: [], failExecution: false, at }));
           queue.push(...again.ready.filter((id) => !queue.includes(id)));

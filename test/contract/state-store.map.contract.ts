@@ -162,6 +162,9 @@ export function stateStoreMapContract(name: string, makeStore: () => Promise<Sta
       await run(executionId, 'm[0].b');
       const healed = await run(executionId, 'm[0].b');
       expect(healed).toMatchObject({ committed: false, ready: ['m[1].a', 'm[2].a'] });
+      // The same, read without a commit (what a redelivered job of a terminal node asks).
+      expect(await store.readyAfter({ executionId, nodeId: 'm[0].b' })).toEqual({ ready: ['m[1].a', 'm[2].a'], round: 0 });
+      expect(await store.readyAfter({ executionId: randomUUID(), nodeId: 'm[0].b' })).toBeNull();
     });
 
     it('a retry keeps the completed items and nodes, and runs the rest again in a new round', async () => {

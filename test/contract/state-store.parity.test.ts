@@ -70,6 +70,7 @@ describe('Lua scripts match apply-commit.ts', () => {
         if (outcome.committed && !outcome.finished && outcome.executionStatus === 'failed') seen.lateCommits += 1;
         if (random() < 0.2 && done.length > 0) {
           const again = done[Math.floor(random() * done.length)]!;
+          await both((store, executionId) => store.readyAfter({ executionId, nodeId: again }));
           const redelivered = await both((store, executionId) =>
             store.commitNode({ executionId, nodeId: again, result: result(again, 'completed'), takenChildren: [], failExecution: false, at: AT }));
           if (!redelivered.committed) seen.redelivered += 1;

@@ -176,6 +176,16 @@ function healReady(state: ExecutionState, nodeId: string): string[] {
   return [...new Set(ready)];
 }
 
+/**
+ * What should be enqueued after a node that is already terminal (a redelivered job whose node
+ * committed before its worker died); reads only. Undefined when the execution has no hot state.
+ */
+export function applyReadyAfter(state: ExecutionState | undefined, nodeId: string): { ready: string[]; round: number } | undefined {
+  if (!state) return undefined;
+  assertKnownNode(state, nodeId);
+  return { ready: healReady(state, nodeId), round: mapRound(state, nodeId) };
+}
+
 /** Children of `nodeId` that are ready and not terminal (what a redelivered commit re-announces). */
 export function readyChildren(state: ExecutionState, nodeId: string): string[] {
   const ready: string[] = [];

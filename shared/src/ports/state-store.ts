@@ -196,6 +196,12 @@ export interface StateStore {
   startNode(input: StartNodeInput): Promise<StartNodeResult>;
   commitNode(input: CommitNodeInput): Promise<CommitNodeResult>;
   /**
+   * What should be enqueued after a node that is already terminal (a redelivered job whose node
+   * committed before its worker died): its ready children, and for a map item's node its map's
+   * queued item nodes (of `round`). Reads only; null when the execution has no hot state.
+   */
+  readyAfter(input: { executionId: string; nodeId: string }): Promise<{ ready: string[]; round: number } | null>;
+  /**
    * Expands a started map node: stores its items and sub-graph, and releases the first
    * `concurrency` items (their root nodes are answered ready). Each later commit of an item's
    * node releases the next item when one finishes and ends the map when all have (or, with

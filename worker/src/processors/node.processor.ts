@@ -71,18 +71,11 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
         log.debug({ status: start.status }, 'execution already ended: node not run');
         return;
       case 'node-terminal': {
-        // A redelivered job whose node committed before the worker died: re-derive and
-        // re-enqueue the ready children (duplicates are dropped by job id).
-        const healed = await deps.state.commitNode({
-          executionId: data.executionId,
-          nodeId: node.id,
-          result: skippedPlaceholder(startedAt),
-          takenChildren: [],
-          failExecution: false,
-          at: startedAt.toISOString(),
-        });
-        if (healed.ready.length > 0) await deps.queue.addBulk(childJobs(data, healed.ready, flow, healed.round));
-        log.info({ ready: healed.ready }, 'node already committed: children re-enqueued');
+        // A redelivered job whose node committed before the worker died: re-enqueue what the
+        // commit made ready (duplicates are dropped by job id).
+        const healed = await deps.state.readyAfter({ executionId: data.executionId, nodeId: node.id });
+        if (healed && healed.ready.length > 0) await deps.queue.addBulk(childJobs(data, healed.ready, flow, healed.round));
+        log.info({ ready: healed?.ready ?? [] }, 'node already committed: what it made ready re-enqueued');
         return;
       }
       case 'started':
@@ -224,13 +217,6 @@ function describeAbort(reason: unknown): string {
   return reason instanceof Error ? reason.message : 'the execution was cancelled';
 }
 
-/** Never written: a commit of an already-committed node stores nothing. */
-function skippedPlaceholder(at: Date): NodeResult {
-  return {
-    status: 'skipped', output: null, error: null, usage: null, cost: null, attempts: 0, input: null,
-    provider: null, model: null, workerId: null, startedAt: null, finishedAt: at.toISOString(), runtimeMs: null,
-  };
-}
 
 /**
  * What the execution has spent so far: committed results (which include their failed

@@ -1,4 +1,4 @@
-import { applyCommit, applyInit, applyStart, toHotExecution, type ExecutionState } from '../../engine/apply-commit.js';
+import { applyCommit, applyInit, applyReadyAfter, applyStart, toHotExecution, type ExecutionState } from '../../engine/apply-commit.js';
 import { applyCancel, applyReopen, applyWait } from '../../engine/apply-control.js';
 import { applyStartMap, applyTimeoutMap } from '../../engine/apply-map.js';
 import { spendFromCounters, spendIncrements, type Spend } from '../../engine/spend.js';
@@ -76,6 +76,10 @@ export class MemoryStateStore implements StateStore {
       if (state) this.executions.set(input.executionId, state);
       return { ...outcome, input: jsonCopy(outcome.input), results: jsonCopy(outcome.results), ...('item' in outcome ? { item: jsonCopy(outcome.item) } : {}), events: this.append(outcome.events) };
     });
+  }
+
+  readyAfter(input: { executionId: string; nodeId: string }): Promise<{ ready: string[]; round: number } | null> {
+    return settle(() => applyReadyAfter(this.executions.get(input.executionId), input.nodeId) ?? null);
   }
 
   startMap(input: StartMapInput): Promise<StartMapResult> {

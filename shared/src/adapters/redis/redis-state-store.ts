@@ -217,6 +217,20 @@ export class RedisStateStore implements StateStore {
     }
   }
 
+  async readyAfter(input: { executionId: string; nodeId: string }): Promise<{ ready: string[]; round: number } | null> {
+    const reply = asArray(await this.scripts.weftReadyAfter(this.mapKeyList(input.executionId), [input.executionId, input.nodeId, '', '', '']));
+    switch (reply[0]) {
+      case 'missing':
+        return null;
+      case 'unknown-node':
+        throw unknownNode(input);
+      case 'ok':
+        return { ready: asStrings(reply[1]), round: Number(reply[2]) };
+      default:
+        throw malformed('ready-after reply');
+    }
+  }
+
   async startMap(input: StartMapInput): Promise<StartMapResult> {
     const reply = asArray(await this.scripts.weftStartMap(this.mapKeyList(input.executionId), [
       input.executionId, input.nodeId, input.at, eventsChannel(this.prefix, ''), EVENT_STREAM_MAXLEN,

@@ -43,34 +43,8 @@ local ctx = graphContext(meta, {
 })
 local round = mapRound(ctx, nodeId)
 
--- Children of `id` that are ready and not terminal.
-local function readyChildren(id, into, seen)
-  for _, child in ipairs(cjson.decode(redis.call('HGET', KEYS[6], id) or '[]')) do
-    if not seen[child] and redis.call('HEXISTS', KEYS[2], child) == 0
-      and tonumber(redis.call('HGET', KEYS[4], child) or '0') == 0
-      and tonumber(redis.call('HGET', KEYS[5], child) or '0') > 0 then
-      into[#into + 1] = child
-      seen[child] = true
-    end
-  end
-end
-
 if redis.call('HEXISTS', KEYS[2], nodeId) == 1 then
-  local ready, seen = {}, {}
-  readyChildren(nodeId, ready, seen)
-  local mapId = parseItemNodeId(nodeId)
-  if mapId then
-    for _, id in ipairs(queuedItemNodes(ctx, mapId)) do
-      if not seen[id] then
-        ready[#ready + 1] = id
-        seen[id] = true
-      end
-    end
-    if redis.call('HEXISTS', KEYS[2], mapId) == 1 then
-      readyChildren(mapId, ready, seen)
-    end
-  end
-  return { 'ok', 0, status, 0, ready, {}, {}, {}, round }
+  return { 'ok', 0, status, 0, healReady(ctx, nodeId), {}, {}, {}, round }
 end
 
 redis.call('HSET', KEYS[2], nodeId, ARGV[6])

@@ -11,6 +11,7 @@ const SCRIPTS = {
   weftStartNode: { file: 'start-node.lua', keys: 7 },
   weftCommitNode: { file: 'commit-node.lua', keys: 10 },
   weftStartMap: { file: 'start-map.lua', keys: 10 },
+  weftReadyAfter: { file: 'ready-after.lua', keys: 10 },
   weftTimeoutMap: { file: 'timeout-map.lua', keys: 10 },
   weftPublishEvent: { file: 'publish-event.lua', keys: 1 },
   weftAcquireRateLimit: { file: 'acquire-rate-limit.lua', keys: 2 },
