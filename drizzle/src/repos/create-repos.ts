@@ -1,3 +1,4 @@
+import { SealingKey } from './sealing-key.js';
 import { PgCredentialsRepo } from './credentials.repo.js';
 import type { WeftDb } from './db.js';
 import { PgExecutionsRepo } from './executions.repo.js';
@@ -12,15 +13,15 @@ import { PgWorkspacesRepo } from './workspaces.repo.js';
 /** Every repo over one drizzle database (node-postgres or PGlite). */
 /** `masterKeyVersion`: the version rows sealed with `masterKey` carry (WEFT_MASTER_KEY_VERSION; 1 until a rotation). */
 export function createRepos(deps: { db: WeftDb; masterKey: Buffer | null; masterKeyVersion?: number }): Repos {
-  const keyVersion = deps.masterKeyVersion ?? 1;
+  const sealing = new SealingKey(deps.masterKey, deps.masterKeyVersion ?? 1);
   return {
     workspaces: new PgWorkspacesRepo(deps.db),
-    credentials: new PgCredentialsRepo(deps.db, deps.masterKey, keyVersion),
-    secrets: new PgSecretsRepo(deps.db, deps.masterKey, keyVersion),
+    credentials: new PgCredentialsRepo(deps.db, sealing),
+    secrets: new PgSecretsRepo(deps.db, sealing),
     flows: new PgFlowsRepo(deps.db),
     executions: new PgExecutionsRepo(deps.db),
     nodeRuns: new PgNodeRunsRepo(deps.db),
     pricing: new PgModelPricingRepo(deps.db),
-    masterKey: new PgMasterKeyRepo(deps.db, deps.masterKey, keyVersion),
+    masterKey: new PgMasterKeyRepo(deps.db, deps.masterKey, sealing.version),
   };
 }

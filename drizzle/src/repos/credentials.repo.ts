@@ -4,6 +4,7 @@ import { WeftError } from '@weft/shared/errors';
 import type { LlmProviderName } from '@weft/shared/flow';
 import { providerCredentials } from '../schema/index.js';
 import type { WeftDb } from './db.js';
+import type { SealingKey } from './sealing-key.js';
 import type { CredentialSummary, CredentialsRepo } from './types.js';
 
 /** Version of the master key that seals new credentials; rotation will add versions. */
@@ -16,17 +17,11 @@ function lastFour(apiKey: string): string {
 export class PgCredentialsRepo implements CredentialsRepo {
   constructor(
     private readonly db: WeftDb,
-    /** Null when WEFT_MASTER_KEY is not configured: listing and deleting still work. */
-    private readonly masterKey: Buffer | null,
-    /** The version new rows carry (the key generation that seals them). */
-    private readonly keyVersion = 1,
+    private readonly sealing: SealingKey,
   ) {}
 
   private requireKey(): Buffer {
-    if (this.masterKey === null) {
-      throw new WeftError('CONFIG_INVALID', 'WEFT_MASTER_KEY is required to store or read provider credentials');
-    }
-    return this.masterKey;
+    return this.sealing.require('provider credentials');
   }
 
   async put(input: { workspaceId: string; provider: LlmProviderName; apiKey: string; baseUrl: string | null }): Promise<void> {
@@ -34,12 +29,12 @@ export class PgCredentialsRepo implements CredentialsRepo {
     const sealed = encryptSecret({
       masterKey,
       plaintext: input.apiKey,
-      aad: credentialAad({ workspaceId: input.workspaceId, provider: input.provider, keyVersion: this.keyVersion }),
+      aad: credentialAad({ workspaceId: input.workspaceId, provider: input.provider, keyVersion: this.sealing.version }),
     });
     const now = new Date();
     const values = {
       ...sealed,
-      keyVersion: this.keyVersion,
+      keyVersion: this.sealing.version,
       last4: lastFour(input.apiKey),
       baseUrl: input.baseUrl,
       updatedAt: now,

@@ -4,6 +4,7 @@ import { WeftError } from '@weft/shared/errors';
 import { SECRET_NAME_PATTERN } from '@weft/shared/templates';
 import { secrets } from '../schema/index.js';
 import type { WeftDb } from './db.js';
+import type { SealingKey } from './sealing-key.js';
 import type { SecretSummary, SecretsRepo } from './types.js';
 
 /** Version of the master key that seals new secrets, as for provider credentials. */
@@ -16,17 +17,11 @@ import type { SecretSummary, SecretsRepo } from './types.js';
 export class PgSecretsRepo implements SecretsRepo {
   constructor(
     private readonly db: WeftDb,
-    /** Null when WEFT_MASTER_KEY is not configured: listing and deleting still work. */
-    private readonly masterKey: Buffer | null,
-    /** The version new rows carry (the key generation that seals them). */
-    private readonly keyVersion = 1,
+    private readonly sealing: SealingKey,
   ) {}
 
   private requireKey(): Buffer {
-    if (this.masterKey === null) {
-      throw new WeftError('CONFIG_INVALID', 'WEFT_MASTER_KEY is required to store or read secrets');
-    }
-    return this.masterKey;
+    return this.sealing.require('secrets');
   }
 
   async put(input: { workspaceId: string; name: string; value: string }): Promise<void> {
@@ -37,9 +32,9 @@ export class PgSecretsRepo implements SecretsRepo {
     const sealed = encryptSecret({
       masterKey,
       plaintext: input.value,
-      aad: secretAad({ workspaceId: input.workspaceId, name: input.name, keyVersion: this.keyVersion }),
+      aad: secretAad({ workspaceId: input.workspaceId, name: input.name, keyVersion: this.sealing.version }),
     });
-    const values = { ...sealed, keyVersion: this.keyVersion, updatedAt: new Date() };
+    const values = { ...sealed, keyVersion: this.sealing.version, updatedAt: new Date() };
     await this.db
       .insert(secrets)
       .values({ workspaceId: input.workspaceId, name: input.name, ...values })
