@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WeftError } from '@weft/shared/errors';
 import type { ChatMessage } from '@weft/shared/flow';
-import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
+import { startMockLlm } from '@weft/shared/mock-llm';
 import { ANTHROPIC_DEFAULT_MAX_TOKENS, ANTHROPIC_JSON_INSTRUCTION, createAnthropicProvider, createProvider } from '@weft/worker/providers';
 import { llmProviderContract } from './llm-provider.contract.js';
-import { drain, withEnv } from '../helpers/provider-test-utils.js';
+import { drain, mockLlmPerSuite, withEnv } from '../helpers/provider-test-utils.js';
 
 const KEY = 'sk-ant-weft-contract-0123456789';
 
@@ -15,15 +15,12 @@ llmProviderContract('anthropic', (mock, overrides) =>
 );
 
 describe('anthropic adapter specifics', () => {
-  let mock: MockLlm;
-  beforeAll(async () => { mock = await startMockLlm(); });
-  afterAll(async () => { await mock.close(); });
-  beforeEach(() => { mock.reset(); });
+  const suite = mockLlmPerSuite();
 
   const never = (): AbortSignal => new AbortController().signal;
 
   it('sends system messages as the top-level system prompt and the turns as messages', async () => {
-    const provider = createProvider('anthropic', { apiKey: KEY, baseUrl: mock.url });
+    const provider = createProvider('anthropic', { apiKey: KEY, baseUrl: suite.mock.url });
     const messages: ChatMessage[] = [
       { role: 'system', content: 'You are terse.' },
       { role: 'user', content: 'First question here' },
@@ -32,7 +29,7 @@ describe('anthropic adapter specifics', () => {
       { role: 'user', content: 'Second question here' },
     ];
     await provider.complete({ model: 'claude-x', messages, temperature: 0.2, maxTokens: 64 }, never());
-    const rec = mock.requests[0];
+    const rec = suite.mock.requests[0];
     expect(rec).toMatchObject({ provider: 'anthropic', path: '/v1/messages', status: 200 });
     expect(rec?.body).toEqual({
       model: 'claude-x',
@@ -47,15 +44,15 @@ describe('anthropic adapter specifics', () => {
   });
 
   it(`defaults max_tokens to ${ANTHROPIC_DEFAULT_MAX_TOKENS}, streams with stream: true, and asks for JSON in the system prompt`, async () => {
-    const provider = createProvider('anthropic', { apiKey: KEY, baseUrl: mock.url });
+    const provider = createProvider('anthropic', { apiKey: KEY, baseUrl: suite.mock.url });
     const messages: ChatMessage[] = [{ role: 'user', content: 'Give me a colour.' }];
     await drain(provider.stream({ model: 'claude-x', messages }, never()));
     await provider.complete({ model: 'claude-x', messages, responseFormat: 'json' }, never());
-    expect(mock.requests[0]?.body).toEqual({ model: 'claude-x', max_tokens: ANTHROPIC_DEFAULT_MAX_TOKENS, messages, stream: true });
-    expect(mock.requests[1]?.body).toMatchObject({ system: ANTHROPIC_JSON_INSTRUCTION, messages });
-    const custom = createAnthropicProvider({ apiKey: KEY, baseUrl: mock.url }, { defaultMaxTokens: 300 });
+    expect(suite.mock.requests[0]?.body).toEqual({ model: 'claude-x', max_tokens: ANTHROPIC_DEFAULT_MAX_TOKENS, messages, stream: true });
+    expect(suite.mock.requests[1]?.body).toMatchObject({ system: ANTHROPIC_JSON_INSTRUCTION, messages });
+    const custom = createAnthropicProvider({ apiKey: KEY, baseUrl: suite.mock.url }, { defaultMaxTokens: 300 });
     await custom.complete({ model: 'claude-x', messages }, never());
-    expect(mock.requests[2]?.body).toMatchObject({ max_tokens: 300 });
+    expect(suite.mock.requests[2]?.body).toMatchObject({ max_tokens: 300 });
   });
 
   it('ANTHROPIC_* environment variables cannot redirect the call or replace the key', async () => {

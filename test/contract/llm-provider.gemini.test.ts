@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WeftError } from '@weft/shared/errors';
 import type { ChatMessage } from '@weft/shared/flow';
-import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
+import { startMockLlm } from '@weft/shared/mock-llm';
 import { createGeminiProvider, createProvider } from '@weft/worker/providers';
 import { llmProviderContract } from './llm-provider.contract.js';
-import { drain, withEnv } from '../helpers/provider-test-utils.js';
+import { drain, mockLlmPerSuite, withEnv } from '../helpers/provider-test-utils.js';
 
 const KEY = 'AIzaWeftContract0123456789abcdefghijklm';
 
@@ -15,15 +15,12 @@ llmProviderContract('gemini', (mock, overrides) =>
 );
 
 describe('gemini adapter specifics', () => {
-  let mock: MockLlm;
-  beforeAll(async () => { mock = await startMockLlm(); });
-  afterAll(async () => { await mock.close(); });
-  beforeEach(() => { mock.reset(); });
+  const suite = mockLlmPerSuite();
 
   const never = (): AbortSignal => new AbortController().signal;
 
   it('sends systemInstruction, model turns and the generation options the request asks for', async () => {
-    const provider = createProvider('gemini', { apiKey: KEY, baseUrl: mock.url });
+    const provider = createProvider('gemini', { apiKey: KEY, baseUrl: suite.mock.url });
     const messages: ChatMessage[] = [
       { role: 'system', content: 'You are terse.' },
       { role: 'user', content: 'First question here' },
@@ -33,7 +30,7 @@ describe('gemini adapter specifics', () => {
     ];
     await provider.complete({ model: 'gemini-x', messages, temperature: 0.2, maxTokens: 64, responseFormat: 'json' }, never());
     await drain(provider.stream({ model: 'gemini-x', messages: [{ role: 'user', content: 'Stream it' }] }, never()));
-    const [complete, stream] = mock.requests;
+    const [complete, stream] = suite.mock.requests;
     expect(complete).toMatchObject({ provider: 'gemini', path: '/v1/models/gemini-x:generateContent', model: 'gemini-x', stream: false, status: 200 });
     expect(complete?.body).toEqual({
       contents: [
@@ -51,9 +48,9 @@ describe('gemini adapter specifics', () => {
   });
 
   it('takes another API version when asked', async () => {
-    const provider = createGeminiProvider({ apiKey: KEY, baseUrl: mock.url }, { apiVersion: 'v1beta' });
+    const provider = createGeminiProvider({ apiKey: KEY, baseUrl: suite.mock.url }, { apiVersion: 'v1beta' });
     await provider.complete({ model: 'gemini-x', messages: [{ role: 'user', content: 'hi there' }] }, never());
-    expect(mock.requests[0]?.path).toBe('/v1beta/models/gemini-x:generateContent');
+    expect(suite.mock.requests[0]?.path).toBe('/v1beta/models/gemini-x:generateContent');
   });
 
   it('GOOGLE_* / GEMINI_* environment variables cannot switch to Vertex AI, redirect the call or replace the key', async () => {

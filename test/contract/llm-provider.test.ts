@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WeftError } from '@weft/shared/errors';
-import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
+import { startMockLlm } from '@weft/shared/mock-llm';
+import { mockLlmPerSuite } from '../helpers/provider-test-utils.js';
 import { createOpenAiProvider, createProvider } from '@weft/worker/providers';
 import { llmProviderContract } from './llm-provider.contract.js';
 
@@ -22,19 +23,16 @@ llmProviderContract('openai-compatible', (mock, overrides) =>
 );
 
 describe('openai adapter specifics', () => {
-  let mock: MockLlm;
-  beforeAll(async () => { mock = await startMockLlm(); });
-  afterAll(async () => { await mock.close(); });
-  beforeEach(() => { mock.reset(); });
+  const suite = mockLlmPerSuite();
 
   const messages = [{ role: 'user' as const, content: 'What is the boiling point of water?' }];
 
   it('sends the OpenAI wire options the request asks for', async () => {
-    const openai = createProvider('openai', { apiKey: KEY, baseUrl: `${mock.url}/v1` });
+    const openai = createProvider('openai', { apiKey: KEY, baseUrl: `${suite.mock.url}/v1` });
     expect(openai.name).toBe('openai');
     await openai.complete({ model: 'gpt-x', messages, temperature: 0.2, maxTokens: 64, responseFormat: 'json' }, new AbortController().signal);
     for await (const _ of openai.stream({ model: 'gpt-x', messages }, new AbortController().signal)) { /* drain */ }
-    const [complete, stream] = mock.requests;
+    const [complete, stream] = suite.mock.requests;
     expect(complete?.path).toBe('/v1/chat/completions');
     expect(complete?.body).toMatchObject({ model: 'gpt-x', messages, temperature: 0.2, max_completion_tokens: 64, response_format: { type: 'json_object' } });
     expect(complete?.headers.authorization).toBe('[redacted]');
@@ -43,15 +41,15 @@ describe('openai adapter specifics', () => {
   });
 
   it('openai-compatible sends max_tokens, which such servers understand', async () => {
-    const compatible = createProvider('openai-compatible', { apiKey: KEY, baseUrl: `${mock.url}/v1` });
+    const compatible = createProvider('openai-compatible', { apiKey: KEY, baseUrl: `${suite.mock.url}/v1` });
     expect(compatible.name).toBe('openai-compatible');
     await compatible.complete({ model: 'llama', messages, maxTokens: 32 }, new AbortController().signal);
-    expect(mock.requests[0]?.body).toMatchObject({ max_tokens: 32 });
-    expect(mock.requests[0]?.body).not.toHaveProperty('max_completion_tokens');
+    expect(suite.mock.requests[0]?.body).toMatchObject({ max_tokens: 32 });
+    expect(suite.mock.requests[0]?.body).not.toHaveProperty('max_completion_tokens');
   });
 
   it('openai-compatible works without a key (local servers), openai refuses to start without one', async () => {
-    const keyless = createProvider('openai-compatible', { apiKey: '', baseUrl: `${mock.url}/v1` });
+    const keyless = createProvider('openai-compatible', { apiKey: '', baseUrl: `${suite.mock.url}/v1` });
     await expect(keyless.complete({ model: 'llama', messages }, new AbortController().signal)).resolves.toMatchObject({ text: expect.any(String) });
     expect(() => createProvider('openai', { apiKey: '', baseUrl: null })).toThrow(expect.objectContaining({ code: 'LLM_NO_CREDENTIALS' }));
   });
@@ -69,7 +67,7 @@ describe('openai adapter specifics', () => {
 
   it('createProvider builds every provider under its own name and refuses unknown names', () => {
     for (const name of ['openai', 'openai-compatible', 'anthropic', 'gemini'] as const) {
-      expect(createProvider(name, { apiKey: KEY, baseUrl: mock.url }).name).toBe(name);
+      expect(createProvider(name, { apiKey: KEY, baseUrl: suite.mock.url }).name).toBe(name);
     }
     expect(() => createProvider('nope' as never, { apiKey: KEY, baseUrl: null })).toThrow(expect.objectContaining({ code: 'LLM_UNKNOWN_PROVIDER' }));
   });

@@ -1,31 +1,11 @@
 /** Redirect mechanics against local servers (the policy on each hop is in safe-fetch.test.ts). */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HttpClientError } from './http-client-error.js';
-import { safeFetch, type SafeFetchRequest } from './safe-fetch.js';
-import { installConnectionTripwire, startLocalServer, type ConnectionTripwire, type Handler, type LocalServer } from './testing/loopback-harness.js';
+import type { Handler } from './testing/loopback-harness.js';
+import { loopbackSuite } from './testing/loopback-suite.js';
 
-let servers: LocalServer[] = [];
-let tripwire: ConnectionTripwire;
-
-beforeEach(() => {
-  tripwire = installConnectionTripwire();
-});
-
-afterEach(async () => {
-  tripwire.restore();
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-});
-
-async function serve(handler: Handler): Promise<LocalServer> {
-  const server = await startLocalServer(handler);
-  servers.push(server);
-  return server;
-}
-
-function send(request: Partial<SafeFetchRequest> & { url: string }): ReturnType<typeof safeFetch> {
-  return safeFetch({ method: 'GET', timeoutMs: 5_000, allowPrivateNetworks: true, ...request });
-}
+const loopback = loopbackSuite();
+const { serve, send } = loopback;
 
 /** Answers `/r/<status>?to=<location>` with that redirect, anything else with 200 `done`. */
 const redirector: Handler = (req, res) => {
@@ -105,6 +85,6 @@ describe('following redirects', () => {
       res.end();
     });
     await expect(send({ url: server.origin })).rejects.toMatchObject({ code: 'HTTP_INVALID_URL', reason: 'invalid_url' });
-    expect(tripwire.attempts).toEqual(['127.0.0.1']);
+    expect(loopback.tripwire.attempts).toEqual(['127.0.0.1']);
   });
 });

@@ -1,32 +1,13 @@
 /** Request and response handling, against local servers (loopback allowed explicitly). */
 import { gzipSync } from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { HttpClientError } from './http-client-error.js';
-import { safeFetch, type SafeFetchRequest } from './safe-fetch.js';
-import { installConnectionTripwire, startLocalServer, stubLookup, type ConnectionTripwire, type Handler, type LocalServer } from './testing/loopback-harness.js';
+import type { SafeFetchRequest } from './safe-fetch.js';
+import { stubLookup, type Handler } from './testing/loopback-harness.js';
+import { loopbackSuite } from './testing/loopback-suite.js';
 
-let servers: LocalServer[] = [];
-let tripwire: ConnectionTripwire;
-
-beforeEach(() => {
-  tripwire = installConnectionTripwire();
-});
-
-afterEach(async () => {
-  tripwire.restore();
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-});
-
-async function serve(handler: Handler): Promise<LocalServer> {
-  const server = await startLocalServer(handler);
-  servers.push(server);
-  return server;
-}
-
-function send(request: Partial<SafeFetchRequest> & { url: string }): ReturnType<typeof safeFetch> {
-  return safeFetch({ method: 'GET', timeoutMs: 5_000, allowPrivateNetworks: true, ...request });
-}
+const loopback = loopbackSuite();
+const { serve, send } = loopback;
 
 async function failure(promise: Promise<unknown>): Promise<HttpClientError> {
   const outcome = await promise.then(
@@ -176,7 +157,7 @@ describe('deadline and cancellation', () => {
     const err = await failure(send({ url: server.origin, signal: AbortSignal.abort() }));
     expect(err.reason).toBe('cancelled');
     expect(server.connections()).toBe(0);
-    expect(tripwire.attempts).toEqual([]);
+    expect(loopback.tripwire.attempts).toEqual([]);
   });
 });
 
