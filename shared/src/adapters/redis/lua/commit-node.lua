@@ -41,7 +41,10 @@ end
 local ctx = graphContext(meta, {
   queued = ARGV[12], pending = ARGV[16], skipped = ARGV[13], skippedData = ARGV[14], completedData = ARGV[15],
 })
-local round = mapRound(ctx, nodeId)
+-- A map item's node: its map's record, decoded once for the whole commit.
+local itemMapId, itemIndex, itemLocalId = parseItemNodeId(nodeId)
+local itemRecord = itemMapId and getMap(ctx, itemMapId) or nil
+local round = itemRecord and itemRecord.round or 0
 
 if redis.call('HEXISTS', KEYS[2], nodeId) == 1 then
   return { 'ok', 0, status, 0, healReady(ctx, nodeId), {}, {}, {}, round }
@@ -51,14 +54,8 @@ redis.call('HSET', KEYS[2], nodeId, ARGV[6])
 redis.call('HDEL', KEYS[3], nodeId)
 remainingAdd(ctx, -1)
 appendEvent(ctx.env, ARGV[7], nodeId, ARGV[8])
-if ARGV[17] ~= '' then
-  local mapId, index, localId = parseItemNodeId(nodeId)
-  if mapId then
-    local record = getMap(ctx, mapId)
-    if record and record.output == localId then
-      redis.call('HSET', KEYS[10], mapId .. '[' .. index .. ']', ARGV[17])
-    end
-  end
+if ARGV[17] ~= '' and itemRecord and itemRecord.output == itemLocalId then
+  redis.call('HSET', KEYS[10], itemMapId .. '[' .. itemIndex .. ']', ARGV[17])
 end
 
 -- A wait resolved: once no node waits any more, the execution is running again.
@@ -91,12 +88,12 @@ if status ~= 'running' and status ~= 'waiting' then
 end
 if ARGV[10] == '1' then
   countEdgesOnly(ctx, nodeId, takes)
-  endMapWithExecution(ctx, nodeId)
+  endMapWithExecution(ctx, nodeId, itemRecord)
   failExecution(ctx, ARGV[11])
   return reply(true)
 end
 propagate(ctx, nodeId, takes)
-local ending = settleMapItem(ctx, nodeId)
+local ending = settleMapItem(ctx, nodeId, itemRecord)
 if ending and propagateMapEnd(ctx, ending) then
   return reply(true)
 end

@@ -415,12 +415,13 @@ local function propagateMapEnd(ctx, ending)
 end
 
 -- After a commit of an item's node: the item may be over; release the next, end the map.
-local function settleMapItem(ctx, nodeId)
+-- `record`: the map's record when the caller decoded it already (nil: read here).
+local function settleMapItem(ctx, nodeId, record)
   local mapId, index = parseItemNodeId(nodeId)
   if not mapId then
     return nil
   end
-  local record = getMap(ctx, mapId)
+  record = record or getMap(ctx, mapId)
   if not record or record.state ~= 'running' or itemMark(record, index) ~= 'r' then
     return nil
   end
@@ -449,12 +450,12 @@ local function settleMapItem(ctx, nodeId)
 end
 
 -- An item's node failed the whole execution: its map ends failed with it.
-local function endMapWithExecution(ctx, nodeId)
+local function endMapWithExecution(ctx, nodeId, record)
   local mapId, index = parseItemNodeId(nodeId)
   if not mapId then
     return
   end
-  local record = getMap(ctx, mapId)
+  record = record or getMap(ctx, mapId)
   local result = decodeResult(ctx, nodeId)
   if not record or record.state ~= 'running' or not result or type(result.error) ~= 'table' then
     return
