@@ -1,8 +1,5 @@
-import type { WeftDatabase } from '@weft/db/repos';
-import type { WeftConfig } from '@weft/shared/config';
-import type { Logger } from '@weft/shared/logging';
-import type { WeftMetrics } from '@weft/shared/metrics';
-import type { ControlBus, EventBus, JobQueue, StateStore } from '@weft/shared/ports';
+import type { ControlBus } from '@weft/shared/ports';
+import type { CoreDeps } from '@weft/worker/runtime';
 
 /** A dependency `/health/ready` probes; `check` throws when the dependency is unreachable. */
 export interface ReadinessCheck {
@@ -18,15 +15,7 @@ export interface ReadinessCheck {
 export type ReplayNode = (input: { workspaceId: string; executionId: string; nodeId: string }) => Promise<void>;
 
 /** Everything the api needs, built once by main.ts and passed to buildApp(). */
-export interface ApiDeps {
-  config: WeftConfig;
-  database: WeftDatabase;
-  queue: JobQueue;
-  state: StateStore;
-  events: EventBus;
-  logger: Logger;
-  metrics: WeftMetrics;
-  clock: () => Date;
+export interface ApiDeps extends CoreDeps {
   /**
    * Extra dependencies probed by `/health/ready` besides the database (which is always
    * probed as `postgres`), e.g. `{name: 'redis', check: () => redis.ping()}`.

@@ -5,8 +5,8 @@ import type { WeftMetrics } from '@weft/shared/metrics';
 import type { EventBus, JobQueue, LlmCredential, LlmProvider, StateStore } from '@weft/shared/ports';
 import type { LlmProviderName } from '@weft/shared/flow';
 
-/** Everything a worker needs, built once by main.ts (or the embedded runner). */
-export interface WorkerDeps {
+/** What the api and the worker both run on: configuration and the infrastructure adapters. */
+export interface CoreDeps {
   config: WeftConfig;
   database: WeftDatabase;
   queue: JobQueue;
@@ -15,6 +15,10 @@ export interface WorkerDeps {
   logger: Logger;
   metrics: WeftMetrics;
   clock: () => Date;
+}
+
+/** Everything a worker needs, built once by main.ts (or the embedded runner). */
+export interface WorkerDeps extends CoreDeps {
   /** Builds an SDK adapter for a credential; tests and embedded mode pass the default. */
   createProvider: (name: LlmProviderName, credential: LlmCredential) => LlmProvider;
 }

@@ -1,6 +1,7 @@
 /** The worker's moving parts: the two queue consumers, the flusher and the queue-depth gauge. */
 import { ALL_QUEUES, QUEUES } from '@weft/shared/ports';
 import type { WorkerDeps } from '../deps.js';
+export type { CoreDeps, WorkerDeps } from '../deps.js';
 import { FlowCache } from '../flow-cache.js';
 import { Flusher } from '../flush/flusher.js';
 import { createRateLimiter } from '../infrastructure/index.js';
