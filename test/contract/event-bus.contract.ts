@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compareEventIds } from '../../shared/src/engine/event-ids.js';
-import type { EventDraft, WeftEvent } from '../../shared/src/engine/types.js';
+import type { EventDraft, WeftEvent } from '../../shared/src/model/index.js';
 import type { EventBus } from '../../shared/src/ports/event-bus.js';
 import type { StateStore } from '../../shared/src/ports/state-store.js';
 import { waitFor } from '../helpers/wait-for.js';

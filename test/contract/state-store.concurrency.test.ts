@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStateStore } from '../../shared/src/adapters/redis/redis-state-store.js';
-import type { NodeResult } from '../../shared/src/engine/types.js';
+import type { NodeResult } from '../../shared/src/model/index.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
 import { graph } from './state-store.contract.js';
 

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compareEventIds } from '../../shared/src/engine/event-ids.js';
-import type { NodeResult, WeftEvent } from '../../shared/src/engine/types.js';
+import type { NodeError, NodeResult, WeftEvent } from '../../shared/src/model/index.js';
 import type { EventBus } from '../../shared/src/ports/event-bus.js';
 import type { FlushEntry, HotGraphNode, StateStore } from '../../shared/src/ports/state-store.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -40,7 +40,7 @@ export function completed(output: unknown = 'ok'): NodeResult {
 }
 
 function failed(): NodeResult {
-  return { ...completed(null), status: 'failed', error: { code: 'LLM_AUTH', category: 'permanent', message: 'bad key' } };
+  return { ...completed(null), status: 'failed', error: { code: 'llm_auth', category: 'permanent', message: 'bad key' } };
 }
 
 const SKIPPED: NodeResult = {
@@ -143,7 +143,7 @@ export function stateStoreContract(name: string, makeStore: () => Promise<StateS
       it('ends the execution failed with its error, appends execution.failed, and keeps the error in hot state', async () => {
         const { executionId } = await start(graph(['a'], []));
         await store.startNode({ executionId, nodeId: 'a', attempt: 1, workerId: 'w1', at: LATER, readResultsOf: [] });
-        const error = { code: 'execution_timeout', category: 'permanent' as const, message: 'too long' };
+        const error: NodeError = { code: 'execution_timeout', category: 'permanent', message: 'too long' };
         const ended = await store.cancelExecution({ executionId, at: LATER, endAs: { status: 'failed', error } });
         if (ended.kind !== 'cancelled') throw new Error(`expected cancelled, got ${ended.kind}`);
         expect(ended.running).toEqual(['a']);

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMapItemNodeId } from '../../shared/src/flow/map-node.js';
-import type { NodeResult } from '../../shared/src/engine/types.js';
+import type { NodeError, NodeResult } from '../../shared/src/model/index.js';
 import type { MapGraphNode } from '../../shared/src/ports/state-store.js';
 import { hotNodes, startParitySides, type ParitySides } from '../helpers/parity.js';
 import { rng } from '../helpers/random.js';
@@ -23,7 +23,7 @@ function edgesOf(random: () => number, ids: string[], p: number): Array<[string,
 function result(nodeId: string, status: 'completed' | 'failed', at: string): NodeResult {
   return {
     status, output: status === 'completed' ? { from: nodeId, n: 0.1 + 0.2, big: 2 ** 53 + 2, tiny: 1e-7 } : null,
-    error: status === 'failed' ? { code: 'http_status', category: 'permanent', message: `boom ${nodeId}` } : null,
+    error: status === 'failed' ? { code: 'http_server_error', category: 'permanent', message: `boom ${nodeId}` } : null,
     usage: null, cost: null, attempts: 1, input: null, provider: null, model: null, workerId: 'w', startedAt: at, finishedAt: at, runtimeMs: 3,
   };
 }
@@ -135,7 +135,7 @@ describe('Lua map scripts match apply-map.ts', () => {
           queue.push(...again.ready.filter((id) => !queue.includes(id)));
         }
         if (random() < 0.03) {
-          const error = { code: 'node_timeout', category: 'transient' as const, message: 'map m timed out' };
+          const error: NodeError = { code: 'node_timeout', category: 'transient', message: 'map m timed out' };
           const timedOut = await both((store, executionId) => store.timeoutMap({ executionId, nodeId: 'm', round, at, error }));
           if (timedOut.kind === 'ended') {
             seen.timedOut += 1;

@@ -4,14 +4,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { NodeResult, WeftEvent } from '../../shared/src/engine/types.js';
+import type { NodeError, NodeResult, StoredErrorCode, WeftEvent } from '../../shared/src/model/index.js';
 import type { MapGraphNode, StartMapInput, StateStore } from '../../shared/src/ports/state-store.js';
 import { completed, graph, storePerTest, type StateStoreFixture } from './state-store.contract.js';
 
 const AT = '2025-01-01T00:00:00.000Z';
 const LATER = '2025-01-01T00:00:01.500Z';
 
-function failed(code = 'http_status', soft = false): NodeResult {
+function failed(code: StoredErrorCode = 'http_server_error', soft = false): NodeResult {
   return { ...completed(null), status: 'failed', error: { code, category: soft ? 'transient' : 'permanent', message: `${code} happened` } };
 }
 
@@ -115,7 +115,7 @@ export function stateStoreMapContract(name: string, makeStore: () => Promise<Sta
       expect(end).toMatchObject({ finished: true, executionStatus: 'failed', ready: [], skipped: ['m[0].b', 'm[1].b'] });
       expect(types(end.events)).toEqual(['node.failed:m[0].a', 'node.skipped:m[0].b', 'node.skipped:m[1].b', 'node.failed:m', 'execution.failed']);
       expect(end.settledMaps[0]?.result.error).toEqual({
-        code: 'map_item_failed', category: 'permanent', message: "item 0 failed at 'm[0].a': http_status happened",
+        code: 'map_item_failed', category: 'permanent', message: "item 0 failed at 'm[0].a': http_server_error happened",
       });
       expect(end.events[4]?.data).toMatchObject({ error: { code: 'map_item_failed', nodeId: 'm' } });
       // The straggler's commit is recorded and changes nothing else.
@@ -140,7 +140,7 @@ export function stateStoreMapContract(name: string, makeStore: () => Promise<Sta
     it('a soft failure inside an item (onError "continue") does not fail the item', async () => {
       const executionId = await mapExecution();
       await startMap(executionId, [1], { nodes: subGraph({ softA: true }) });
-      expect((await run(executionId, 'm[0].a', failed('soft'), ['m[0].b'])).ready).toEqual(['m[0].b']);
+      expect((await run(executionId, 'm[0].a', failed('transform_failed'), ['m[0].b'])).ready).toEqual(['m[0].b']);
       const end = await run(executionId, 'm[0].b', completed('b ran'));
       expect(end.settledMaps[0]?.result).toMatchObject({ status: 'completed', output: ['b ran'] });
     });
@@ -282,7 +282,7 @@ export function stateStoreMapContract(name: string, makeStore: () => Promise<Sta
       const executionId = await mapExecution();
       await startMap(executionId, [1, 2, 3]);
       await store.startNode({ executionId, nodeId: 'm[0].a', attempt: 1, workerId: 'w1', at: AT, readResultsOf: [], mapItem: { mapId: 'm', index: 0, round: 0 } });
-      const error = { code: 'node_timeout', category: 'transient' as const, message: "map 'm' timed out after 1500 ms" };
+      const error: NodeError = { code: 'node_timeout', category: 'transient', message: "map 'm' timed out after 1500 ms" };
       expect(await store.timeoutMap({ executionId, nodeId: 'm', round: 1, at: LATER, error })).toEqual({ kind: 'not-running' });
       const ended = await store.timeoutMap({ executionId, nodeId: 'm', round: 0, at: LATER, error });
       expect(ended).toMatchObject({ kind: 'ended', running: ['m[0].a'], ready: [], finished: true, executionStatus: 'failed' });

@@ -4,7 +4,7 @@
  * edges, redeliveries, failures, late commits — and require identical answers and state.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NodeResult } from '../../shared/src/engine/types.js';
+import type { NodeResult } from '../../shared/src/model/index.js';
 import type { HotGraphNode } from '../../shared/src/ports/state-store.js';
 import { rng } from '../helpers/random.js';
 import { hotNodes, startParitySides, type ParitySides } from '../helpers/parity.js';
@@ -25,7 +25,7 @@ function randomGraph(random: () => number): HotGraphNode[] {
 function result(nodeId: string, status: 'completed' | 'failed'): NodeResult {
   return {
     status, output: status === 'completed' ? { from: nodeId, n: 1.25 } : null,
-    error: status === 'failed' ? { code: 'LLM_SERVER_ERROR', category: 'transient', message: `boom ${nodeId}` } : null,
+    error: status === 'failed' ? { code: 'llm_server_error', category: 'transient', message: `boom ${nodeId}` } : null,
     usage: null, cost: null, attempts: 1, input: null, provider: null, model: null, workerId: 'w', startedAt: AT, finishedAt: AT, runtimeMs: 3,
   };
 }

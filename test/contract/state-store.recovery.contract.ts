@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { rebuildExecution } from '../../shared/src/engine/rebuild.js';
-import type { NodeResult } from '../../shared/src/engine/types.js';
+import type { NodeResult } from '../../shared/src/model/index.js';
 import type { StateStore } from '../../shared/src/ports/state-store.js';
 import { completed, graph, storePerTest, type StateStoreFixture } from './state-store.contract.js';
 

@@ -55,7 +55,7 @@ describe('redis', () => {
       await store.initExecution({ executionId, workspaceId: 'ws', flowId: 'f', flowVersion: 1, input: null, nodes: graph(['a'], []), at: '2025-01-01T00:00:00.000Z' });
       await store.commitNode({
         executionId, nodeId: 'a', takenChildren: [], failExecution: true, at: '2025-01-01T00:00:01.000Z',
-        result: { status: 'failed', output: null, error: { code: 'x', category: 'transient', message: 'x' }, usage: null, cost: null, attempts: 1, input: null, provider: null, model: null, workerId: null, startedAt: null, finishedAt: '2025-01-01T00:00:01.000Z', runtimeMs: 1 },
+        result: { status: 'failed', output: null, error: { code: 'internal_error', category: 'transient', message: 'x' }, usage: null, cost: null, attempts: 1, input: null, provider: null, model: null, workerId: null, startedAt: null, finishedAt: '2025-01-01T00:00:01.000Z', runtimeMs: 1 },
       });
       await store.expireExecution(executionId, 60);
       expect(await suite.redis.ttl(executionKeys(prefix, executionId).meta)).toBeGreaterThan(0);

@@ -12,7 +12,7 @@ import { RedisEventBus } from '../../shared/src/adapters/redis/redis-event-bus.j
 import { RedisStateStore } from '../../shared/src/adapters/redis/redis-state-store.js';
 import type { HotGraphNode, StateStore } from '../../shared/src/ports/state-store.js';
 import type { EventBus } from '../../shared/src/ports/event-bus.js';
-import type { WeftEvent } from '../../shared/src/engine/types.js';
+import type { WeftEvent } from '../../shared/src/model/index.js';
 import { createTestServices, type TestServices } from './services.js';
 
 export interface ParitySides {

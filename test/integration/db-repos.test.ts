@@ -379,9 +379,9 @@ describe('executions', () => {
 
     await database.repos.executions.finalize({
       ...final, status: 'failed', output: null,
-      error: { code: 'LLM_AUTH', category: 'permanent', message: 'bad key', nodeId: 'a' },
+      error: { code: 'llm_auth', category: 'permanent', message: 'bad key', nodeId: 'a' },
     });
-    expect((await database.repos.executions.getById(execution.id))?.error).toEqual({ code: 'LLM_AUTH', category: 'permanent', message: 'bad key', nodeId: 'a' });
+    expect((await database.repos.executions.getById(execution.id))?.error).toEqual({ code: 'llm_auth', category: 'permanent', message: 'bad key', nodeId: 'a' });
   });
 });
 
@@ -425,7 +425,7 @@ describe('node runs', () => {
     let [row] = await database.repos.nodeRuns.listByExecution(e.executionId);
     expect(row).toMatchObject({ status: 'completed', attempts: 2, output: 1 });
 
-    await database.repos.nodeRuns.upsertMany([run(e, { nodeId: 'f', status: 'failed', error: { code: 'LLM_TIMEOUT', category: 'transient', message: 't' } })]);
+    await database.repos.nodeRuns.upsertMany([run(e, { nodeId: 'f', status: 'failed', error: { code: 'llm_timeout', category: 'transient', message: 't' } })]);
     await database.repos.nodeRuns.upsertMany([run(e, { nodeId: 'f', status: 'running', attempts: 2 })]);
     row = (await database.repos.nodeRuns.listByExecution(e.executionId)).find((r) => r.nodeId === 'f');
     expect(row).toMatchObject({ status: 'running', attempts: 2, error: null });

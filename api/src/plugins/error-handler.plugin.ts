@@ -3,7 +3,7 @@
  * Client mistakes are never a 500: validation, JSON, size and media-type failures map to
  * their 4xx codes; only what nobody anticipated is `internal_error`, with a generic message.
  */
-import { isDependencyFailure, WeftError, type ErrorCode, type ErrorDetail } from '@weft/shared/errors';
+import { isDependencyFailure, storedCode, WeftError, type ErrorCode, type ErrorDetail } from '@weft/shared/errors';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import fp from 'fastify-plugin';
 
@@ -138,10 +138,10 @@ export function errorBody(error: WeftError, internal: boolean): ErrorBody {
   if (internal) return { error: { code: 'internal_error', message: 'internal error' } };
   return {
     error: {
-      code: error.code.toLowerCase(),
+      code: storedCode(error.code),
       message: error.message,
       ...(error.details && error.details.length > 0
-        ? { details: error.details.map((d) => (d.code === undefined ? d : { ...d, code: d.code.toLowerCase() })) }
+        ? { details: error.details.map((d) => (d.code === undefined ? d : { ...d, code: storedCode(d.code) })) }
         : {}),
     },
   };

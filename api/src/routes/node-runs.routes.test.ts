@@ -47,7 +47,7 @@ async function storeRun(input: { flowId: string; nodeId: string; output: string;
   await repos.nodeRuns.upsertMany([{
     executionId: execution.id, workspaceId: mine.id, flowId: input.flowId, nodeId: input.nodeId, iteration: 0, nodeType: 'llm',
     status: input.status ?? 'completed', attempts: 1, input: { prompt: 'p' }, output: input.output,
-    error: input.status === 'failed' ? { code: 'LLM_SERVER_ERROR', category: 'transient', message: 'boom' } : null,
+    error: input.status === 'failed' ? { code: 'llm_server_error', category: 'transient', message: 'boom' } : null,
     usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3, reasoningTokens: 0, cachedTokens: 0 }, cost: null, provider: 'openai', model: 'gpt-4o-mini', workerId: 'w1',
     startedAt: new Date(finishedAt.getTime() - 100), finishedAt, runtimeMs: 100,
   }]);
@@ -104,7 +104,7 @@ describe('GET /v1/flows/:id/nodes/:nodeId/runs', () => {
       executionId: newer, status: 'failed', attempts: 1, provider: 'openai', model: 'gpt-4o-mini',
       usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3, reasoningTokens: 0, cachedTokens: 0 }, cost: null,
       startedAt: '2025-01-01T23:59:59.900Z', finishedAt: '2025-01-02T00:00:00.000Z', runtimeMs: 100,
-      error: { code: 'LLM_SERVER_ERROR', category: 'transient', message: 'boom' }, nodeId: 'a', iteration: 0,
+      error: { code: 'llm_server_error', category: 'transient', message: 'boom' }, nodeId: 'a', iteration: 0,
     });
     const one = await t.app.inject({ method: 'GET', url: `/v1/flows/${flowId}/nodes/a/runs?limit=1`, headers: auth(mine.apiKey) });
     expect(one.json<{ items: unknown[] }>().items).toHaveLength(1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { HotGraphNode, InitExecutionInput } from '../ports/state-store.js';
+import type { HotGraphNode, InitExecutionInput } from '../model/index.js';
 import { WeftError } from '../errors/weft-error.js';
 import {
   applyCommit,
@@ -10,7 +10,7 @@ import {
   toHotExecution,
   type ExecutionState,
 } from './apply-commit.js';
-import type { NodeResult } from './types.js';
+import type { NodeResult } from '../model/index.js';
 
 const AT = '2025-01-01T00:00:00.000Z';
 const LATER = '2025-01-01T00:00:01.000Z';
@@ -39,7 +39,7 @@ function completed(output: unknown = 'ok'): NodeResult {
 }
 
 function failed(): NodeResult {
-  return { ...completed(null), status: 'failed', error: { code: 'LLM_AUTH', category: 'permanent', message: 'no' } };
+  return { ...completed(null), status: 'failed', error: { code: 'llm_auth', category: 'permanent', message: 'no' } };
 }
 
 /** Commits with every out-edge taken unless `takes` says otherwise. */

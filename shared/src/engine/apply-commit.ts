@@ -8,8 +8,8 @@
  * (a copy) with the outcome, so a caller that throws half-way has changed nothing.
  */
 import { WeftError } from '../errors/weft-error.js';
-import type { CommitNodeInput, InitExecutionInput, StartNodeInput } from '../ports/state-store.js';
-import type { HotExecution, HotNodeState, NodeResult } from './types.js';
+import type { CommitNodeInput, InitExecutionInput, StartNodeInput } from '../model/index.js';
+import { isLive, type HotExecution, type HotNodeState, type NodeResult } from '../model/index.js';
 import {
   cloneState,
   draft,
@@ -92,7 +92,7 @@ export function applyStart(state: ExecutionState | undefined, input: StartNodeIn
     return { state, outcome: { kind: 'gone' } };
   }
   assertKnownNode(state, input.nodeId);
-  if (state.status !== 'running' && state.status !== 'waiting') return { state, outcome: { kind: 'execution-ended', status: state.status } };
+  if (!isLive(state.status)) return { state, outcome: { kind: 'execution-ended', status: state.status } };
   if (state.results.has(input.nodeId)) return { state, outcome: { kind: 'node-terminal' } };
   const next = cloneState(state);
   mutable(next.statuses).set(input.nodeId, runningStatus(input));
@@ -146,7 +146,7 @@ export function applyCommit(state: ExecutionState | undefined, input: CommitNode
     d.events.push(draft(next, { type: 'execution.resumed', at, data: { nodeId } }));
   }
   const takes = new Set(input.takenChildren);
-  if (next.status !== 'running' && next.status !== 'waiting') {
+  if (!isLive(next.status)) {
     countEdgesOnly(next, nodeId, takes);
     return outcome(false);
   }

@@ -3,7 +3,7 @@
  * re-open — as pure functions over ExecutionState. The memory adapter applies them; the Lua
  * scripts (wait-node, cancel-execution, reopen-nodes) are their ports.
  */
-import type { EventDraft, ExecutionStatus, NodeError } from './types.js';
+import { isLive, type EventDraft, type ExecutionStatus, type NodeError } from '../model/index.js';
 import { cloneState, draft, mutable, pendingStatus, queuedStatus, type ExecutionState } from './hot-state.js';
 import { cutRunningMaps } from './apply-map.js';
 
@@ -20,7 +20,7 @@ export type WaitOutcome =
  */
 export function applyWait(state: ExecutionState | undefined, input: { nodeId: string; at: string; tokenHash: string | null; data: Record<string, unknown> }): { state: ExecutionState | undefined; outcome: WaitOutcome } {
   if (!state) return { state, outcome: { kind: 'missing' } };
-  if (state.status !== 'running' && state.status !== 'waiting') return { state, outcome: { kind: 'execution-ended', status: state.status } };
+  if (!isLive(state.status)) return { state, outcome: { kind: 'execution-ended', status: state.status } };
   if (state.results.has(input.nodeId)) return { state, outcome: { kind: 'node-terminal' } };
   const next = cloneState(state);
   const statuses = mutable(next.statuses);
@@ -49,7 +49,7 @@ export type CancelOutcome =
  */
 export function applyCancel(state: ExecutionState | undefined, input: { at: string; endAs?: { status: 'failed'; error: NodeError } }): { state: ExecutionState | undefined; outcome: CancelOutcome } {
   if (!state) return { state, outcome: { kind: 'missing' } };
-  if (state.status !== 'running' && state.status !== 'waiting') return { state, outcome: { kind: 'ended', status: state.status } };
+  if (!isLive(state.status)) return { state, outcome: { kind: 'ended', status: state.status } };
   const next = cloneState(state);
   next.status = input.endAs ? 'failed' : 'cancelled';
   next.finishedAt = input.at;

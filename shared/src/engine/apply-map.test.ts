@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { applyCommit, applyInit, applyStart } from './apply-commit.js';
 import { applyStartMap } from './apply-map.js';
 import { skippedResult } from './hot-state.js';
-import type { NodeResult } from './types.js';
+import type { NodeResult } from '../model/index.js';
 
 const AT = '2025-01-01T00:00:00.000Z';
 const done = (output: unknown): NodeResult => ({ ...skippedResult(AT), status: 'completed', output, attempts: 1 });

@@ -11,8 +11,8 @@
  * running, `c` completed, `f` failed.
  */
 import { mapItemNodeId, parseMapItemNodeId } from '../flow/map-node.js';
-import type { StartMapInput, StartMapResult, TimeoutMapResult } from '../ports/state-store.js';
-import type { EventDraft, NodeError, NodeResult, NodeStatus } from './types.js';
+import type { StartMapInput, StartMapResult, TimeoutMapResult } from '../model/index.js';
+import { isLive, type EventDraft, type NodeError, type NodeResult, type NodeStatus } from '../model/index.js';
 import {
   cloneState,
   draft,
@@ -312,7 +312,7 @@ export type TimeoutMapOutcome = Drafted<TimeoutMapResult>;
 export function applyTimeoutMap(state: ExecutionState | undefined, input: { nodeId: string; round: number; at: string; error: NodeError }): { state: ExecutionState | undefined; outcome: TimeoutMapOutcome } {
   if (!state) return { state, outcome: { kind: 'missing' } };
   const stored = state.maps.get(input.nodeId);
-  if ((state.status !== 'running' && state.status !== 'waiting') || stored?.state !== 'running' || stored.round !== input.round) {
+  if (!isLive(state.status) || stored?.state !== 'running' || stored.round !== input.round) {
     return { state, outcome: { kind: 'not-running' } };
   }
   const next = cloneState(state);
@@ -368,7 +368,7 @@ export type StartMapOutcome = Drafted<StartMapResult>;
  */
 export function applyStartMap(state: ExecutionState | undefined, input: StartMapInput): { state: ExecutionState | undefined; outcome: StartMapOutcome } {
   if (!state) return { state, outcome: { kind: 'missing' } };
-  if (state.status !== 'running' && state.status !== 'waiting') return { state, outcome: { kind: 'execution-ended', status: state.status } };
+  if (!isLive(state.status)) return { state, outcome: { kind: 'execution-ended', status: state.status } };
   if (state.results.has(input.nodeId)) return { state, outcome: { kind: 'node-terminal' } };
   const stored = state.maps.get(input.nodeId);
   const d = noDecisions();

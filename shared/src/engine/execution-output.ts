@@ -1,6 +1,6 @@
 import { buildFlowGraph, type FlowTopology } from '../flow/flow-graph.js';
 import type { FlowNode } from '../flow/types.js';
-import type { NodeError, NodeStatus } from './types.js';
+import type { NodeError, NodeStatus } from '../model/index.js';
 
 export interface ExecutionOutputNodeResult {
   status: NodeStatus;

@@ -2,65 +2,12 @@
  * Execution hot state as the pure transitions see it (apply-commit, apply-control, apply-map),
  * and the record and event shapes they share with the Redis adapter.
  */
-import type {
-  CommitNodeResult,
-  InitExecutionResult,
-  StartNodeInput,
-  StartNodeResult,
-} from '../ports/state-store.js';
-import type { MapRecord } from './map-record.js';
-import type {
-  EventDraft,
-  EventType,
-  ExecutionStatus,
-  NodeError,
-  NodeResult,
-  NodeStatus,
-  WeftEvent,
-} from './types.js';
+import type { CommitNodeResult, InitExecutionResult, StartNodeInput, StartNodeResult } from '../model/transitions.js';
+import type { ExecutionState, NodeStatusEntry } from '../model/hot-state.js';
+import type { EventDraft, EventType, WeftEvent } from '../model/events.js';
+import type { NodeResult } from '../model/node-result.js';
 
-/** A non-terminal node's entry of the status hash. */
-export interface NodeStatusEntry {
-  status: NodeStatus;
-  attempts: number;
-  startedAt: string | null;
-  workerId: string | null;
-  /** A waiting node's resume token, hashed (sha-256 hex); the plaintext is only in node.waiting. */
-  tokenHash?: string;
-}
-
-/** One execution's hot state; mirrors the Redis hashes of adapters/redis/keys.ts. */
-export interface ExecutionState {
-  executionId: string;
-  workspaceId: string;
-  flowId: string;
-  flowVersion: number;
-  status: ExecutionStatus;
-  input: unknown;
-  startedAt: string | null;
-  finishedAt: string | null;
-  total: number;
-  /** Nodes not terminal yet; the execution completes when it reaches 0. */
-  remaining: number;
-  /** Non-terminal nodes only. */
-  statuses: ReadonlyMap<string, NodeStatusEntry>;
-  /** Terminal nodes only. */
-  results: ReadonlyMap<string, NodeResult>;
-  /** Incoming edges whose parent is not terminal yet. */
-  pending: ReadonlyMap<string, number>;
-  /** Incoming edges taken so far (absent = 0). */
-  taken: ReadonlyMap<string, number>;
-  /** Every node of the graph has an entry (leaves: empty). */
-  children: ReadonlyMap<string, readonly string[]>;
-  /** Ids of preset results (InitExecutionInput.presetResults): read by nodes, not part of the execution. */
-  presets: readonly string[];
-  /** Why the execution ended when no node's failure says it (execution_timeout). */
-  error?: NodeError;
-  /** Map nodes that were expanded, by id (apply-map.ts). */
-  maps: ReadonlyMap<string, MapRecord>;
-  /** Map items' values by `<map>[<index>]`. */
-  items: ReadonlyMap<string, unknown>;
-}
+export type { ExecutionState, NodeStatusEntry } from '../model/hot-state.js';
 
 /** A port result whose events are still drafts: the event bus assigns the ids. */
 export type Drafted<T> = T extends { events: WeftEvent[] } ? Omit<T, 'events'> & { events: EventDraft[] } : T;

@@ -3,8 +3,8 @@
  * execution's completion or failure — shared by a commit (apply-commit.ts) and a map's end
  * (apply-map.ts). Mutates a state fresh from cloneState; the Lua scripts walk in the same order.
  */
-import type { SettledMap } from '../ports/state-store.js';
-import type { EventDraft, NodeResult } from './types.js';
+import type { SettledMap } from '../model/index.js';
+import type { EventDraft, NodeResult } from '../model/index.js';
 import {
   draft,
   executionCompletedData,

@@ -4,10 +4,10 @@
  * recorded result committed in topological order, as the workers committed it the first time;
  * what has no result then is pending or ready again. Pure: the caller stores the state.
  */
-import type { InitExecutionInput } from '../ports/state-store.js';
+import type { InitExecutionInput } from '../model/index.js';
 import { applyCommit, applyInit } from './apply-commit.js';
 import type { ExecutionState } from './hot-state.js';
-import type { NodeResult } from './types.js';
+import type { NodeResult } from '../model/index.js';
 
 export interface RebuildInput {
   init: InitExecutionInput;

@@ -2,14 +2,9 @@
  * What failed attempts of a node were billed for, kept as integer counters (tokens, and cost
  * in nano-dollars) so that accumulating never drifts — pure.
  */
-import type { Cost, Usage } from './types.js';
-import { emptyUsage } from './types.js';
+import { emptyUsage, type Spend } from '../model/usage.js';
 
-export interface Spend {
-  usage: Usage;
-  /** Null when no attempt had a price. */
-  cost: Cost | null;
-}
+export type { Spend } from '../model/usage.js';
 
 const USAGE_FIELDS = ['promptTokens', 'completionTokens', 'reasoningTokens', 'cachedTokens', 'totalTokens'] as const;
 const COST_FIELDS = ['inputCost', 'outputCost', 'reasoningCost', 'totalCost'] as const;

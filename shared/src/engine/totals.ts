@@ -1,6 +1,6 @@
 /** Sums of usage and cost over node results — pure. */
-import type { Cost, NodeResult, Usage } from './types.js';
-import { emptyUsage } from './types.js';
+import type { Cost, NodeResult, Usage } from '../model/index.js';
+import { emptyUsage } from '../model/index.js';
 
 /** Adds in micro-units so that sums of many small costs do not drift. */
 function addMoney(a: number, b: number): number {

@@ -1,6 +1,7 @@
-import { errorCatalog, isErrorCode, type ErrorCategory, type ErrorCode } from './codes.js';
+import { errorCatalog, isErrorCode, storedCode, type ErrorCategory, type ErrorCode } from '../model/error-codes.js';
+import type { NodeError } from '../model/node-result.js';
 import { isDependencyFailure } from './dependency-failure.js';
-import type { Spend } from '../engine/spend.js';
+import type { Spend } from '../model/usage.js';
 
 export interface ErrorDetail {
   /** JSON pointer into the offending document, e.g. `/nodes/1/prompt`. */
@@ -65,15 +66,13 @@ export function toWeftError(err: unknown): WeftError {
   return new WeftError('INTERNAL_ERROR', typeof err === 'string' ? err : 'unknown error', { cause: err });
 }
 
-export interface SerializedError {
-  code: string;
-  category: ErrorCategory;
-  message: string;
-}
-
-export function serializeError(err: unknown): SerializedError {
+/**
+ * The error as it is stored and sent (node results, events, dead letters): the one place a
+ * catalog code is lowercased. Anything thrown is classified by toWeftError first.
+ */
+export function toNodeError(err: unknown): NodeError {
   const e = toWeftError(err);
-  return { code: e.code, category: e.category, message: e.message };
+  return { code: storedCode(e.code), category: e.category, message: e.message };
 }
 
 export function isRetryable(err: unknown): boolean {

@@ -1,4 +1,4 @@
-import type { HotGraphNode } from '../ports/state-store.js';
+import type { HotGraphNode } from '../model/index.js';
 import type { FlowTopology } from './flow-graph.js';
 
 /** The graph as hot state stores it: per node, its incoming edge count and its children. */

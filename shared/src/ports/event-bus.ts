@@ -1,4 +1,4 @@
-import type { EventDraft, WeftEvent } from '../engine/types.js';
+import type { EventDraft, WeftEvent } from '../model/index.js';
 
 export type EventHandler = (event: WeftEvent) => void;
 export type Unsubscribe = () => Promise<void>;

@@ -1,5 +1,5 @@
 import type { ChatMessage, LlmProviderName } from '../flow/types.js';
-import type { Usage } from '../engine/types.js';
+import type { Usage } from '../model/index.js';
 
 export interface LlmRequest {
   model: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Usage } from '../engine/types.js';
+import type { Usage } from '../model/index.js';
 import { WeftError } from '../errors/weft-error.js';
 import { renderTemplate } from './render-template.js';
 import type { TemplateContext } from './types.js';

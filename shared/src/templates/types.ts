@@ -1,4 +1,4 @@
-import type { Usage } from '../engine/types.js';
+import type { Usage } from '../model/index.js';
 
 export interface TemplateLiteral {
   kind: 'literal';

@@ -5,7 +5,7 @@
  */
 import type { NodeResult } from '@weft/shared/engine';
 import { failureEndsExecution, retryPolicyFor } from '@weft/shared/engine';
-import type { WeftError } from '@weft/shared/errors';
+import { toNodeError, type WeftError } from '@weft/shared/errors';
 import type { FlowNode } from '@weft/shared/flow';
 import { nodeJob, type DeadLetterJobData, type NodeJobData } from '@weft/shared/jobs';
 import type { Logger } from '@weft/shared/logging';
@@ -93,7 +93,7 @@ export async function commitAndContinue(deps: CommitDeps, input: {
       executionId: data.executionId,
       workspaceId: data.workspaceId,
       nodeId: node.id,
-      error: { code: failure.code.toLowerCase(), category: failure.category, message: failure.message },
+      error: toNodeError(failure),
       attempts: input.attempt,
       failedAt: result.finishedAt,
     };

@@ -5,7 +5,7 @@
  * releases the next item; the commit of the last ends the map (commit-and-continue.ts).
  */
 import type { NodeResult } from '@weft/shared/engine';
-import { WeftError, toWeftError } from '@weft/shared/errors';
+import { WeftError, toNodeError, toWeftError } from '@weft/shared/errors';
 import { mapItemsSource, MAP_DEFAULT_CONCURRENCY, MAP_MAX_ITEMS, type MapNode } from '@weft/shared/flow';
 import { mapTimeoutJobId, type NodeJobData, type ResumeJobData } from '@weft/shared/jobs';
 import type { Logger } from '@weft/shared/logging';
@@ -72,7 +72,7 @@ export async function runMap(deps: MapDeps, input: {
     const failure = toWeftError(err);
     const finishedAt = new Date();
     const result: NodeResult = {
-      status: 'failed', output: null, error: { code: failure.code.toLowerCase(), category: failure.category, message: failure.message },
+      status: 'failed', output: null, error: toNodeError(failure),
       usage: null, cost: null, attempts: input.attempt, input: null, provider: null, model: null, workerId: input.workerId,
       startedAt: input.startedAt.toISOString(), finishedAt: finishedAt.toISOString(), runtimeMs: finishedAt.getTime() - input.startedAt.getTime(),
     };
@@ -133,7 +133,7 @@ export async function timeOutMap(deps: Omit<MapDeps, 'expressions'> & { control?
   const { data, flow, log } = input;
   const map = flow.maps.get(data.nodeId);
   if (!map) return;
-  const error = { code: 'node_timeout', category: 'transient' as const, message: `map '${map.node.id}' was still running after its timeoutMs (${map.node.timeoutMs ?? 0} ms)` };
+  const error = toNodeError(new WeftError('NODE_TIMEOUT', `map '${map.node.id}' was still running after its timeoutMs (${map.node.timeoutMs ?? 0} ms)`));
   const ended = await deps.state.timeoutMap({ executionId: data.executionId, nodeId: map.node.id, round: data.mapRound ?? 0, at: input.at.toISOString(), error });
   if (ended.kind !== 'ended') {
     log.debug({ outcome: ended.kind }, 'map timer: the map is no longer running');

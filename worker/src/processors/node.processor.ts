@@ -6,7 +6,7 @@
  */
 import type { NodeResult } from '@weft/shared/engine';
 import { sumCost, sumUsage } from '@weft/shared/engine';
-import { WeftError, toWeftError } from '@weft/shared/errors';
+import { WeftError, toNodeError, toWeftError } from '@weft/shared/errors';
 import { mapItemNodeId, parseMapItemNodeId } from '@weft/shared/flow';
 import type { NodeJobData } from '@weft/shared/jobs';
 import type { Logger } from '@weft/shared/logging';
@@ -163,7 +163,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
         workspaceId: data.workspaceId,
         nodeId: node.id,
         at: finishedAt.toISOString(),
-        data: { attempt: job.attempt, nextAttempt: job.attempt + 1, error: { code: failure.code.toLowerCase(), category: failure.category, message: failure.message } },
+        data: { attempt: job.attempt, nextAttempt: job.attempt + 1, error: toNodeError(failure) },
       });
       throw failure;
     }
@@ -176,7 +176,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
       status: failure ? 'failed' : 'completed',
       output: outcome ? outcome.output : null,
       // Codes leave the engine lowercased, as every code in the api contract is.
-      error: failure ? { code: failure.code.toLowerCase(), category: failure.category, message: failure.message } : null,
+      error: failure ? toNodeError(failure) : null,
       usage: billedParts.length > 0 ? sumUsage(billedParts) : null,
       cost: sumCost(parts),
       attempts: job.attempt,

@@ -5,7 +5,7 @@
  */
 import { generateToken, sha256Hex } from '@weft/shared/crypto';
 import type { NodeResult } from '@weft/shared/engine';
-import { WeftError } from '@weft/shared/errors';
+import { WeftError, toNodeError } from '@weft/shared/errors';
 import type { WaitNode } from '@weft/shared/flow';
 import { resumeJobIdOf, type NodeJobData, type ResumeJobData } from '@weft/shared/jobs';
 import type { Logger } from '@weft/shared/logging';
@@ -75,7 +75,7 @@ export function createResumeProcessor(deps: {
     const log = deps.logger.child({ executionId: data.executionId, nodeId: data.nodeId, jobId: job.id, resume: data.kind });
     if (data.kind === 'execution-timeout') {
       const flowRecord = (await deps.flows.get(data.flowId, data.flowVersion)).record;
-      const error = { code: 'execution_timeout', category: 'permanent' as const, message: `the execution was still running after its timeoutMs (${flowRecord.timeoutMs ?? 0} ms)` };
+      const error = toNodeError(new WeftError('EXECUTION_TIMEOUT', `the execution was still running after its timeoutMs (${flowRecord.timeoutMs ?? 0} ms)`));
       const ended = await endExecution(deps, { executionId: data.executionId, at: deps.clock(), endAs: { status: 'failed', error } });
       if (ended.kind === 'cancelled') {
         deps.metrics.executionsTotal.inc({ status: 'failed' });
@@ -106,7 +106,7 @@ export function createResumeProcessor(deps: {
     const result: NodeResult = {
       status: failure ? 'failed' : 'completed',
       output: data.kind === 'event' ? (data.data ?? null) : null,
-      error: failure ? { code: failure.code.toLowerCase(), category: failure.category, message: failure.message } : null,
+      error: failure ? toNodeError(failure) : null,
       usage: null, cost: null, attempts: 1, input: null, provider: null, model: null,
       workerId: deps.workerId, startedAt, finishedAt: now.toISOString(),
       runtimeMs: Math.max(0, now.getTime() - Date.parse(startedAt)),

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { FlowRecord } from '@weft/db/repos';
-import { rebuildExecution, skippedResult, type NodeResult } from '@weft/shared/engine';
+import { rebuildExecution, skippedResult, type NodeResult, type StoredErrorCode } from '@weft/shared/engine';
 import { topologicalOrder, type FlowDefinition } from '@weft/shared/flow';
 import { compileFlow, type CompiledFlow } from '../flow-cache.js';
 import { commitOf } from './restore-hot-state.js';
@@ -18,7 +18,7 @@ function compile(flow: Omit<FlowDefinition, 'name'>): CompiledFlow {
 }
 
 const completed = (output: unknown): NodeResult => ({ ...skippedResult(AT), status: 'completed', output, attempts: 1 });
-const failed = (code: string): NodeResult => ({ ...skippedResult(AT), status: 'failed', error: { code, category: 'permanent', message: code }, attempts: 1 });
+const failed = (code: StoredErrorCode): NodeResult => ({ ...skippedResult(AT), status: 'failed', error: { code, category: 'permanent', message: code }, attempts: 1 });
 
 const flow = compile({
   nodes: [

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { compareEventIds, isEventId } from '../../engine/event-ids.js';
-import type { EventDraft, WeftEvent } from '../../engine/types.js';
+import type { EventDraft, WeftEvent } from '../../model/index.js';
 import { WeftError } from '../../errors/weft-error.js';
 import type { EventBus, EventHandler, Unsubscribe } from '../../ports/event-bus.js';
 

@@ -2,7 +2,7 @@ import { applyCommit, applyInit, applyReadyAfter, applyStart, toHotExecution, ty
 import { applyCancel, applyReopen, applyWait } from '../../engine/apply-control.js';
 import { applyStartMap, applyTimeoutMap } from '../../engine/apply-map.js';
 import { spendFromCounters, spendIncrements, type Spend } from '../../engine/spend.js';
-import type { EventDraft, HotExecution, NodeError, WeftEvent } from '../../engine/types.js';
+import type { EventDraft, HotExecution, NodeError, WeftEvent } from '../../model/index.js';
 import type {
   CommitNodeInput,
   CommitNodeResult,

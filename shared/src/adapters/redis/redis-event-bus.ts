@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { isEventId } from '../../engine/event-ids.js';
-import { EVENT_TYPES, type EventDraft, type EventType, type WeftEvent } from '../../engine/types.js';
+import { EVENT_TYPES, type EventDraft, type EventType, type WeftEvent } from '../../model/index.js';
 import { WeftError } from '../../errors/weft-error.js';
 import type { EventBus, EventHandler, Unsubscribe } from '../../ports/event-bus.js';
 import { EVENT_STREAM_MAXLEN, eventsChannel, eventsChannelPattern, executionKeys } from './keys.js';

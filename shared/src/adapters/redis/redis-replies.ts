@@ -2,7 +2,7 @@
  * Reply checks for the Redis state store: scripts and raw commands answer `unknown`; nothing is
  * trusted unchecked.
  */
-import { EXECUTION_STATUSES, NODE_STATUSES, type ExecutionStatus, type WeftEvent } from '../../engine/types.js';
+import { EXECUTION_STATUSES, NODE_STATUSES, type ExecutionStatus, type WeftEvent } from '../../model/index.js';
 import type { NodeStatusEntry } from '../../engine/apply-commit.js';
 import { WeftError } from '../../errors/weft-error.js';
 import { parseWeftEvent } from './redis-event-bus.js';

@@ -1,4 +1,4 @@
-import type { NodeError } from '../../engine/types.js';
+import type { NodeError } from '../../model/index.js';
 import type { Redis } from 'ioredis';
 import {
   executionCompletedData,
@@ -15,7 +15,7 @@ import {
   toHotExecution,
   type NodeStatusEntry,
 } from '../../engine/apply-commit.js';
-import type { HotExecution, NodeResult } from '../../engine/types.js';
+import type { HotExecution, NodeResult } from '../../model/index.js';
 import type { ExecutionState } from '../../engine/hot-state.js';
 import { cancelledMapError } from '../../engine/apply-control.js';
 import { newMapRecord } from '../../engine/apply-map.js';

@@ -17,15 +17,12 @@
     { 'ok', running ids, queued ids, events (JSON with id), map rounds (id, round, …) }
 ]]
 --- @include "includes/append-event.lua"
+--- @include "includes/live.lua"
 --- @include "includes/graph.lua"
 
-local meta = redis.call('HMGET', KEYS[1], 'status', 'workspaceId', 'flowId')
-local status = meta[1]
-if not status then
-  return { 'missing' }
-end
-if status ~= 'running' and status ~= 'waiting' then
-  return { 'ended', status }
+local meta, ended = liveMeta(KEYS[1], 'ended')
+if not meta then
+  return ended
 end
 redis.call('HSET', KEYS[1], 'status', ARGV[6], 'finishedAt', ARGV[2])
 if ARGV[7] ~= '' then

@@ -26,14 +26,15 @@
       events (JSON with id), settled maps (id, result JSON, …), round }
 ]]
 --- @include "includes/append-event.lua"
+--- @include "includes/live.lua"
 --- @include "includes/graph.lua"
 
 local nodeId, at = ARGV[2], ARGV[3]
-local meta = redis.call('HMGET', KEYS[1], 'status', 'workspaceId', 'flowId')
-local status = meta[1]
-if not status then
+local meta = readMeta(KEYS[1])
+if not meta then
   return { 'missing' }
 end
+local status = meta[1]
 if redis.call('HEXISTS', KEYS[6], nodeId) == 0 then
   return { 'unknown-node' }
 end
@@ -82,7 +83,7 @@ local function reply(finished)
   return { 'ok', 1, redis.call('HGET', KEYS[1], 'status'), finished and 1 or 0, ctx.ready, ctx.skipped, ctx.env.events, ctx.settled, round }
 end
 
-if status ~= 'running' and status ~= 'waiting' then
+if not isLive(status) then
   countEdgesOnly(ctx, nodeId, takes)
   return reply(false)
 end

@@ -11,11 +11,12 @@
   Returns { 'missing' } | { 'unknown-node' } | { 'ok', ready ids, round }
 ]]
 --- @include "includes/append-event.lua"
+--- @include "includes/live.lua"
 --- @include "includes/graph.lua"
 
 local nodeId = ARGV[2]
-local meta = redis.call('HMGET', KEYS[1], 'status', 'workspaceId', 'flowId')
-if not meta[1] then
+local meta = readMeta(KEYS[1])
+if not meta then
   return { 'missing' }
 end
 if redis.call('HEXISTS', KEYS[6], nodeId) == 0 then

@@ -16,10 +16,11 @@
   Returns { 'missing' } | { 'not-failed', nodeId } | { 'ok', ready ids, events (JSON with id) }
 ]]
 --- @include "includes/append-event.lua"
+--- @include "includes/live.lua"
 
 local metaKey, resultsKey, statusKey, pendingKey, takenKey, childrenKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local meta = redis.call('HMGET', metaKey, 'status', 'workspaceId', 'flowId')
-if not meta[1] then
+local meta = readMeta(metaKey)
+if not meta then
   return { 'missing' }
 end
 local nodeIds = cjson.decode(ARGV[5])

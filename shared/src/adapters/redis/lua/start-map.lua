@@ -19,16 +19,13 @@
       execution status, finished (1|0), events (JSON with id) }
 ]]
 --- @include "includes/append-event.lua"
+--- @include "includes/live.lua"
 --- @include "includes/graph.lua"
 
 local mapId, at = ARGV[2], ARGV[3]
-local meta = redis.call('HMGET', KEYS[1], 'status', 'workspaceId', 'flowId')
-local status = meta[1]
-if not status then
-  return { 'missing' }
-end
-if status ~= 'running' and status ~= 'waiting' then
-  return { 'execution-ended', status }
+local meta, ended = liveMeta(KEYS[1], 'execution-ended')
+if not meta then
+  return ended
 end
 if redis.call('HEXISTS', KEYS[2], mapId) == 1 then
   return { 'node-terminal' }
@@ -40,7 +37,7 @@ local ctx = graphContext(meta, {
 
 local record = getMap(ctx, mapId)
 if record and record.state == 'running' then
-  return { 'ok', 1, record.round, 0, queuedItemNodes(ctx, mapId), {}, status, 0, {} }
+  return { 'ok', 1, record.round, 0, queuedItemNodes(ctx, mapId), {}, meta[1], 0, {} }
 end
 local reset = 0
 if record then

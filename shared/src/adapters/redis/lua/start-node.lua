@@ -19,12 +19,13 @@
     { 'started', input JSON, { id1, result JSON 1, id2, ... }, events (JSON with id), item JSON or '' }
 ]]
 --- @include "includes/append-event.lua"
+--- @include "includes/live.lua"
 
-local meta = redis.call('HMGET', KEYS[1], 'status', 'workspaceId', 'flowId', 'input')
-local status = meta[1]
-if not status then
+local meta = readMeta(KEYS[1], 'input')
+if not meta then
   return { 'missing' }
 end
+local status = meta[1]
 local nodeId = ARGV[2]
 local mapId = ARGV[8]
 if mapId ~= '' then
@@ -37,7 +38,7 @@ end
 if redis.call('HEXISTS', KEYS[4], nodeId) == 0 then
   return { 'unknown-node' }
 end
-if status ~= 'running' and status ~= 'waiting' then
+if not isLive(status) then
   return { 'execution-ended', status }
 end
 if redis.call('HEXISTS', KEYS[2], nodeId) == 1 then

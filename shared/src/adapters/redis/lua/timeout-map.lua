@@ -17,19 +17,19 @@
       finished (1|0), events (JSON with id) }
 ]]
 --- @include "includes/append-event.lua"
+--- @include "includes/live.lua"
 --- @include "includes/graph.lua"
 
 local mapId = ARGV[2]
-local meta = redis.call('HMGET', KEYS[1], 'status', 'workspaceId', 'flowId')
-local status = meta[1]
-if not status then
+local meta = readMeta(KEYS[1])
+if not meta then
   return { 'missing' }
 end
 local ctx = graphContext(meta, {
   queued = ARGV[8], pending = ARGV[9], skipped = ARGV[10], skippedData = ARGV[11], completedData = ARGV[12],
 })
 local record = getMap(ctx, mapId)
-if (status ~= 'running' and status ~= 'waiting') or not record or record.state ~= 'running' or record.round ~= tonumber(ARGV[6]) then
+if not isLive(meta[1]) or not record or record.state ~= 'running' or record.round ~= tonumber(ARGV[6]) then
   return { 'not-running' }
 end
 

@@ -10,15 +10,13 @@
   Returns { 'missing' } | { 'execution-ended', status } | { 'node-terminal' } | { 'ok', events }
 ]]
 --- @include "includes/append-event.lua"
+--- @include "includes/live.lua"
 
-local meta = redis.call('HMGET', KEYS[1], 'status', 'workspaceId', 'flowId')
+local meta, ended = liveMeta(KEYS[1], 'execution-ended')
+if not meta then
+  return ended
+end
 local status = meta[1]
-if not status then
-  return { 'missing' }
-end
-if status ~= 'running' and status ~= 'waiting' then
-  return { 'execution-ended', status }
-end
 local nodeId = ARGV[2]
 if redis.call('HEXISTS', KEYS[2], nodeId) == 1 then
   return { 'node-terminal' }

@@ -1,0 +1,121 @@
+/**
+ * The one catalog of Weft error codes. The API answers with `code.toLowerCase()`
+ * (`INVALID_FLOW` → `invalid_flow`); tests assert codes, never messages.
+ */
+export type ErrorCategory = 'transient' | 'permanent' | 'dependency';
+
+interface CatalogEntry {
+  readonly httpStatus: number;
+  readonly category: ErrorCategory;
+}
+
+export const errorCatalog = {
+  // Request-level (API)
+  INVALID_REQUEST: { httpStatus: 400, category: 'permanent' },
+  INVALID_JSON: { httpStatus: 400, category: 'permanent' },
+  INVALID_FLOW: { httpStatus: 400, category: 'permanent' },
+  UNAUTHORIZED: { httpStatus: 401, category: 'permanent' },
+  NOT_FOUND: { httpStatus: 404, category: 'permanent' },
+  CONFLICT: { httpStatus: 409, category: 'permanent' },
+  PAYLOAD_TOO_LARGE: { httpStatus: 413, category: 'permanent' },
+  UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415, category: 'permanent' },
+  RATE_LIMITED: { httpStatus: 429, category: 'transient' },
+  DEPENDENCY_UNAVAILABLE: { httpStatus: 503, category: 'dependency' },
+  INTERNAL_ERROR: { httpStatus: 500, category: 'transient' },
+  /** The route exists but this deployment cannot serve it yet (e.g. dead-letter replay without an engine hook). */
+  NOT_IMPLEMENTED: { httpStatus: 501, category: 'permanent' },
+
+  // Flow validation (details of INVALID_FLOW)
+  FLOW_INVALID_SHAPE: { httpStatus: 400, category: 'permanent' },
+  FLOW_INVALID_NODE_ID: { httpStatus: 400, category: 'permanent' },
+  FLOW_RESERVED_NODE_ID: { httpStatus: 400, category: 'permanent' },
+  FLOW_DUPLICATE_NODE_ID: { httpStatus: 400, category: 'permanent' },
+  FLOW_UNKNOWN_NODE_TYPE: { httpStatus: 400, category: 'permanent' },
+  FLOW_INVALID_NODE_CONFIG: { httpStatus: 400, category: 'permanent' },
+  FLOW_DANGLING_EDGE: { httpStatus: 400, category: 'permanent' },
+  FLOW_DUPLICATE_EDGE: { httpStatus: 400, category: 'permanent' },
+  FLOW_SELF_EDGE: { httpStatus: 400, category: 'permanent' },
+  FLOW_CYCLE: { httpStatus: 400, category: 'permanent' },
+  FLOW_INVALID_REF: { httpStatus: 400, category: 'permanent' },
+  FLOW_CONDITION_EDGE: { httpStatus: 400, category: 'permanent' },
+  FLOW_INVALID_OUTPUT: { httpStatus: 400, category: 'permanent' },
+  FLOW_INVALID_EXPRESSION: { httpStatus: 400, category: 'permanent' },
+
+  // Templates and node execution
+  TEMPLATE_SYNTAX: { httpStatus: 400, category: 'permanent' },
+  TEMPLATE_MISSING_REF: { httpStatus: 400, category: 'permanent' },
+  TRANSFORM_FAILED: { httpStatus: 400, category: 'permanent' },
+  NODE_TIMEOUT: { httpStatus: 504, category: 'transient' },
+  NODE_CANCELLED: { httpStatus: 409, category: 'permanent' },
+  UPSTREAM_FAILED: { httpStatus: 409, category: 'permanent' },
+  /** A map's `items` did not give a list, or gave more than MAP_MAX_ITEMS. */
+  MAP_ITEMS_INVALID: { httpStatus: 400, category: 'permanent' },
+  /** A map item failed and the map's onItemError is "fail" (the engine writes it lowercased). */
+  MAP_ITEM_FAILED: { httpStatus: 409, category: 'permanent' },
+
+  // LLM providers
+  LLM_NO_CREDENTIALS: { httpStatus: 400, category: 'permanent' },
+  LLM_UNKNOWN_PROVIDER: { httpStatus: 400, category: 'permanent' },
+  LLM_RATE_LIMITED: { httpStatus: 429, category: 'transient' },
+  LLM_SERVER_ERROR: { httpStatus: 502, category: 'transient' },
+  LLM_TIMEOUT: { httpStatus: 504, category: 'transient' },
+  LLM_CONNECTION: { httpStatus: 502, category: 'transient' },
+  LLM_BAD_REQUEST: { httpStatus: 400, category: 'permanent' },
+  LLM_AUTH: { httpStatus: 401, category: 'permanent' },
+  LLM_MODEL_NOT_FOUND: { httpStatus: 404, category: 'permanent' },
+  LLM_CONTENT_POLICY: { httpStatus: 400, category: 'permanent' },
+  LLM_INVALID_RESPONSE: { httpStatus: 502, category: 'transient' },
+  /** The (workspace, provider) circuit is open: re-delayed, not failed. */
+  LLM_CIRCUIT_OPEN: { httpStatus: 503, category: 'dependency' },
+  /** Weft's own fleet-wide rate limit for (workspace, provider): re-delayed, not failed. */
+  PROVIDER_RATE_LIMITED: { httpStatus: 429, category: 'dependency' },
+  /** The execution's maxCostUsd was passed: no further LLM node starts. */
+  BUDGET_EXCEEDED: { httpStatus: 402, category: 'permanent' },
+  // HTTP node requests (worker/src/http-client)
+  HTTP_INVALID_URL: { httpStatus: 400, category: 'permanent' },
+  HTTP_ADDRESS_BLOCKED: { httpStatus: 403, category: 'permanent' },
+  HTTP_INVALID_REQUEST: { httpStatus: 400, category: 'permanent' },
+  HTTP_HOST_NOT_FOUND: { httpStatus: 502, category: 'transient' },
+  HTTP_CONNECTION: { httpStatus: 502, category: 'transient' },
+  HTTP_TLS: { httpStatus: 502, category: 'permanent' },
+  HTTP_INVALID_RESPONSE: { httpStatus: 502, category: 'transient' },
+  HTTP_TOO_MANY_REDIRECTS: { httpStatus: 502, category: 'permanent' },
+  HTTP_RESPONSE_TOO_LARGE: { httpStatus: 502, category: 'permanent' },
+  HTTP_TIMEOUT: { httpStatus: 504, category: 'transient' },
+  /** The target answered 4xx (not 429): the request is wrong, retrying cannot help. */
+  HTTP_CLIENT_ERROR: { httpStatus: 502, category: 'permanent' },
+  HTTP_RATE_LIMITED: { httpStatus: 429, category: 'transient' },
+  HTTP_SERVER_ERROR: { httpStatus: 502, category: 'transient' },
+  /** The execution was still live after its flow's timeoutMs. */
+  EXECUTION_TIMEOUT: { httpStatus: 504, category: 'permanent' },
+  /** A wait node's event did not come within its timeoutMs. */
+  WAIT_TIMEOUT: { httpStatus: 504, category: 'permanent' },
+  /** A resume brought no token, or the wrong one, for a waiting node. */
+  RESUME_TOKEN_INVALID: { httpStatus: 403, category: 'permanent' },
+
+  // Engine
+  EXECUTION_NOT_VISIBLE: { httpStatus: 503, category: 'transient' },
+  EXECUTION_STATE_MISSING: { httpStatus: 503, category: 'transient' },
+  FLOW_VERSION_NOT_FOUND: { httpStatus: 404, category: 'permanent' },
+  CONFIG_INVALID: { httpStatus: 500, category: 'permanent' },
+} as const satisfies Record<string, CatalogEntry>;
+
+export type ErrorCode = keyof typeof errorCatalog;
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(errorCatalog, value);
+}
+
+/** A code as it is stored and sent: the catalog's code lowercased (`NODE_TIMEOUT` → `node_timeout`). */
+export type StoredErrorCode = Lowercase<ErrorCode>;
+
+/** The stored form of a catalog code. */
+export function storedCode(code: ErrorCode): StoredErrorCode {
+  return code.toLowerCase() as StoredErrorCode;
+}
+
+/** The catalog code of a stored one, or undefined when it is not in the catalog. */
+export function catalogCode(stored: string): ErrorCode | undefined {
+  const upper = stored.toUpperCase();
+  return isErrorCode(upper) ? upper : undefined;
+}

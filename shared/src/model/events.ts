@@ -1,0 +1,39 @@
+/** The events an execution publishes, in the order clients replay them. */
+
+export const EVENT_TYPES = [
+  'execution.queued',
+  'execution.started',
+  'execution.waiting',
+  'execution.resumed',
+  'execution.completed',
+  'execution.failed',
+  'execution.cancelled',
+  'node.started',
+  'node.token',
+  'node.retrying',
+  'node.waiting',
+  'node.completed',
+  'node.failed',
+  'node.skipped',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export interface WeftEvent {
+  /** Stream id of the per-execution event stream (`<ms>-<seq>`), monotonic per execution. */
+  id: string;
+  type: EventType;
+  executionId: string;
+  flowId: string;
+  workspaceId: string;
+  nodeId?: string;
+  at: string;
+  data: Record<string, unknown>;
+}
+
+export type EventDraft = Omit<WeftEvent, 'id'>;
+
+export const TERMINAL_EVENT_TYPES: ReadonlySet<EventType> = new Set([
+  'execution.completed',
+  'execution.failed',
+  'execution.cancelled',
+]);
