@@ -6,6 +6,8 @@ export * from './execution-output.js';
 export * from './apply-commit.js';
 export * from './apply-control.js';
 export * from './spend.js';
+export * from './backoff.js';
+export * from './retry-decision.js';
 export * from './apply-map.js';
 export * from './map-record.js';
 export * from './propagate.js';

@@ -44,8 +44,6 @@ export interface JobContext<T = unknown> {
  */
 export type JobHandler<T = unknown> = (job: JobContext<T>) => Promise<void>;
 
-/** Delay before a job that hit an unreachable dependency runs again (plus jitter). */
-export const DEPENDENCY_RETRY_DELAY_MS = 1000;
 
 export interface QueueCounts {
   waiting: number;

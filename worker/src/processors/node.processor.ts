@@ -5,7 +5,7 @@
  * commit that already happened still returns the ready children.
  */
 import type { NodeResult } from '@weft/shared/engine';
-import { sumCost, sumUsage } from '@weft/shared/engine';
+import { retryDecision, sumCost, sumUsage } from '@weft/shared/engine';
 import { WeftError, toNodeError, toWeftError } from '@weft/shared/errors';
 import { mapItemNodeId, parseMapItemNodeId } from '@weft/shared/flow';
 import type { NodeJobData } from '@weft/shared/jobs';
@@ -143,29 +143,36 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
     const runtimeMs = Math.round(performance.now() - t0);
     const finishedAt = deps.clock();
 
-    if (failure?.category === 'dependency') {
-      // Postgres or Redis is unreachable: not the node's fault. The queue re-delays the job
-      // without spending an attempt, and the node runs again once the dependency is back.
-      deps.metrics.errorsTotal.inc({ category: failure.category, code: failure.code });
-      log.warn({ code: failure.code, err: failure.message }, 'dependency unavailable: node re-delayed');
-      throw failure;
-    }
-    if (failure && failure.retryable && job.attempt < job.maxAttempts) {
-      // Tokens a failed attempt was billed for still count: the totals are what was spent.
-      if (failure.billed) await deps.state.recordSpend({ executionId: data.executionId, nodeId: node.id, spend: failure.billed });
-      deps.metrics.nodeAttemptsTotal.inc({ node_type: node.type, result: 'retry' });
-      deps.metrics.errorsTotal.inc({ category: failure.category, code: failure.code });
-      log.warn({ code: failure.code, category: failure.category, err: failure.message }, 'node attempt failed: retrying');
-      await deps.events.publish({
-        type: 'node.retrying',
-        executionId: data.executionId,
-        flowId: data.flowId,
-        workspaceId: data.workspaceId,
-        nodeId: node.id,
-        at: finishedAt.toISOString(),
-        data: { attempt: job.attempt, nextAttempt: job.attempt + 1, error: toNodeError(failure) },
-      });
-      throw failure;
+    if (failure) {
+      // The queue makes the same decision on what is thrown here: a node that runs again is
+      // not committed.
+      const decision = retryDecision({ error: failure, attempt: job.attempt, maxAttempts: job.maxAttempts });
+      switch (decision.kind) {
+        case 'redelay':
+          // Postgres or Redis is unreachable: not the node's fault. The queue re-delays the job
+          // without spending an attempt, and the node runs again once the dependency is back.
+          deps.metrics.errorsTotal.inc({ category: failure.category, code: failure.code });
+          log.warn({ code: failure.code, err: failure.message }, 'dependency unavailable: node re-delayed');
+          throw failure;
+        case 'retry':
+          // Tokens a failed attempt was billed for still count: the totals are what was spent.
+          if (failure.billed) await deps.state.recordSpend({ executionId: data.executionId, nodeId: node.id, spend: failure.billed });
+          deps.metrics.nodeAttemptsTotal.inc({ node_type: node.type, result: 'retry' });
+          deps.metrics.errorsTotal.inc({ category: failure.category, code: failure.code });
+          log.warn({ code: failure.code, category: failure.category, err: failure.message }, 'node attempt failed: retrying');
+          await deps.events.publish({
+            type: 'node.retrying',
+            executionId: data.executionId,
+            flowId: data.flowId,
+            workspaceId: data.workspaceId,
+            nodeId: node.id,
+            at: finishedAt.toISOString(),
+            data: { attempt: job.attempt, nextAttempt: job.attempt + 1, error: toNodeError(failure) },
+          });
+          throw failure;
+        case 'fail':
+          break;
+      }
     }
 
     // The node's usage and cost include what its earlier, failed attempts were billed for.

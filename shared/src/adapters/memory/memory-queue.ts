@@ -1,14 +1,13 @@
 /**
  * JobQueue in memory for embedded mode, with BullMQ's semantics as the BullMQ adapter exposes
  * them: ids deduplicated (finished ids retained as long as BullMQ keeps them), FIFO per queue,
- * delays, retries through `backoffDelay`, non-retryable errors not retried, and a force-closed
+ * delays, retries and re-delays through `retryDecision` (as the BullMQ adapter), non-retryable errors not retried, and a force-closed
  * job handed back to the queue the way BullMQ redelivers a stalled one.
  */
-import { backoffDelay } from '../../engine/backoff.js';
+import { retryDecision } from '../../engine/retry-decision.js';
 import { toWeftError } from '../../errors/index.js';
 import type { BackoffPolicy } from '../../flow/types.js';
 import {
-  DEPENDENCY_RETRY_DELAY_MS,
   type ConsumeOptions,
   type EnqueueRequest,
   type JobConsumer,
@@ -285,20 +284,21 @@ export class MemoryJobQueue implements JobQueue {
     if (outcome.ok) {
       this.finish(state, job, state.completed);
     } else {
-      const error = toWeftError(outcome.error);
-      if (error.category === 'dependency') {
-        // An outage is not the job's fault: try again later with the same attempt number.
-        this.delay(state, job, error.retryAfterMs ?? dependencyRetryDelay());
-        this.scheduleDispatch(state);
-        return;
-      }
-      job.attemptsMade += 1;
-      if (error.retryable && job.attemptsMade < job.maxAttempts) {
-        const wait = backoffDelay({ attempt: job.attemptsMade, policy: job.backoff, retryAfterMs: error.retryAfterMs });
-        if (wait > 0) this.delay(state, job, wait);
-        else this.enqueue(state, job);
-      } else {
-        this.finish(state, job, state.failed);
+      const decision = retryDecision({ error: toWeftError(outcome.error), attempt: job.attemptsMade + 1, maxAttempts: job.maxAttempts, backoff: job.backoff });
+      switch (decision.kind) {
+        case 'redelay':
+          // An outage is not the job's fault: try again later with the same attempt number.
+          this.delay(state, job, decision.delayMs);
+          break;
+        case 'retry':
+          job.attemptsMade += 1;
+          if (decision.delayMs > 0) this.delay(state, job, decision.delayMs);
+          else this.enqueue(state, job);
+          break;
+        case 'fail':
+          job.attemptsMade += 1;
+          this.finish(state, job, state.failed);
+          break;
       }
     }
     this.scheduleDispatch(state);
@@ -450,8 +450,4 @@ function validateRequest(job: EnqueueRequest): void {
   }
   const delay = job.delayMs ?? 0;
   if (!Number.isFinite(delay) || delay < 0) throw new RangeError(`delayMs must be >= 0, got ${delay}`);
-}
-
-function dependencyRetryDelay(): number {
-  return DEPENDENCY_RETRY_DELAY_MS + Math.floor(Math.random() * DEPENDENCY_RETRY_DELAY_MS * 0.2);
 }

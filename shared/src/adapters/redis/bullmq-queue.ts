@@ -1,8 +1,9 @@
 /**
  * JobQueue on BullMQ. BullMQ owns delivery, delays, locks and stall recovery; this adapter maps
- * the port's semantics onto it: retries go through BullMQ's custom backoff strategy (so that
- * `backoffDelay` is the one retry-delay decision, `Retry-After` included) and non-retryable
- * errors become `UnrecoverableError`.
+ * the port's semantics onto it. Every failure goes through `retryDecision` (engine), the one
+ * decision both queue adapters share: a retry's delay reaches BullMQ through its custom backoff
+ * strategy, a re-delay moves the job back to delayed without spending an attempt, and a
+ * failure becomes `UnrecoverableError`.
  */
 import {
   DelayedError,
@@ -15,11 +16,10 @@ import {
   type MinimalJob,
 } from 'bullmq';
 import { Redis } from 'ioredis';
-import { backoffDelay } from '../../engine/backoff.js';
+import { retryDecision } from '../../engine/retry-decision.js';
 import { toWeftError } from '../../errors/index.js';
 import type { BackoffPolicy } from '../../flow/types.js';
 import {
-  DEPENDENCY_RETRY_DELAY_MS,
   type ConsumeOptions,
   type EnqueueRequest,
   type JobConsumer,
@@ -276,15 +276,30 @@ class BullMqConsumer<T> implements JobConsumer {
         signal: controller.signal,
       });
     } catch (err) {
-      if (!(err instanceof Error && BULLMQ_CONTROL_ERRORS.has(err.name)) && toWeftError(err).category === 'dependency' && token !== undefined) {
-        // An outage is not the job's fault: move it back to delayed without spending an
-        // attempt (DelayedError tells BullMQ the move was ours).
-        const weft = toWeftError(err);
-        const jitter = Math.floor(Math.random() * DEPENDENCY_RETRY_DELAY_MS * 0.2);
-        await job.moveToDelayed(Date.now() + (weft.retryAfterMs ?? DEPENDENCY_RETRY_DELAY_MS + jitter), token);
-        throw new DelayedError();
+      if (err instanceof Error && BULLMQ_CONTROL_ERRORS.has(err.name)) throw err;
+      const weft = toWeftError(err);
+      const backoff = job.opts.backoff;
+      const decision = retryDecision({
+        error: weft,
+        attempt: job.attemptsMade + 1,
+        maxAttempts: job.opts.attempts ?? 1,
+        backoff: typeof backoff === 'object' ? decodeBackoff(backoff.type, backoff.delay) : undefined,
+      });
+      switch (decision.kind) {
+        case 'redelay':
+          // An outage is not the job's fault: back to delayed without spending an attempt
+          // (DelayedError tells BullMQ the move was ours).
+          if (token === undefined) throw retryWith(err, weft, decision.delayMs);
+          await job.moveToDelayed(Date.now() + decision.delayMs, token);
+          throw new DelayedError();
+        case 'retry':
+          throw retryWith(err, weft, decision.delayMs);
+        case 'fail': {
+          const unrecoverable = new UnrecoverableError(`${weft.code}: ${weft.message}`);
+          unrecoverable.cause = err;
+          throw unrecoverable;
+        }
       }
-      throw toBullMqError(err);
     } finally {
       this.running.delete(controller);
       bullSignal?.removeEventListener('abort', chain);
@@ -404,31 +419,23 @@ function decodeBackoff(type: string | undefined, delay: number | undefined): Bac
   return undefined;
 }
 
-/** BullMQ calls this with the number of the attempt that just failed and the error it threw. */
-function weftBackoffStrategy(attemptsMade: number, type?: string, err?: Error, job?: MinimalJob): number {
-  const backoff = job?.opts.backoff;
-  const delay = typeof backoff === 'object' ? backoff.delay : undefined;
-  return backoffDelay({
-    attempt: attemptsMade,
-    policy: decodeBackoff(type, delay),
-    retryAfterMs: err === undefined ? undefined : toWeftError(err).retryAfterMs,
-  });
+/** The delay retryDecision chose for each error the processor threw for a retry. */
+const decidedDelays = new WeakMap<Error, number>();
+
+/** The error to throw for a retry (its identity kept), carrying the decided delay to the strategy. */
+function retryWith(err: unknown, weft: Error, delayMs: number): Error {
+  const thrown = err instanceof Error ? err : weft;
+  decidedDelays.set(thrown, delayMs);
+  return thrown;
 }
 
 /**
- * What the processor throws to BullMQ: non-retryable errors become UnrecoverableError (no
- * retry whatever attempts remain), others keep their identity so the backoff strategy can read
- * their `retryAfterMs`.
+ * BullMQ asks this for the delay of a retry, with the error the processor threw: the delay
+ * retryDecision chose. An error that did not come through the processor (none should) retries
+ * at once.
  */
-function toBullMqError(err: unknown): Error {
-  if (err instanceof Error && BULLMQ_CONTROL_ERRORS.has(err.name)) return err;
-  const weft = toWeftError(err);
-  if (!weft.retryable) {
-    const unrecoverable = new UnrecoverableError(`${weft.code}: ${weft.message}`);
-    unrecoverable.cause = err;
-    return unrecoverable;
-  }
-  return err instanceof Error ? err : weft;
+function weftBackoffStrategy(_attemptsMade: number, _type?: string, err?: Error, _job?: MinimalJob): number {
+  return (err === undefined ? undefined : decidedDelays.get(err)) ?? 0;
 }
 
 async function quitConnection(redis: Redis): Promise<void> {
