@@ -3,6 +3,7 @@
  * the hot-state graph, and which upstream results each node's templates read.
  */
 import type { FlowRecord, FlowsRepo } from '@weft/db/repos';
+import { failsSoftly, isBranching } from '@weft/shared/engine';
 import { WeftError } from '@weft/shared/errors';
 import {
   buildFlowGraph,
@@ -71,7 +72,7 @@ function compileMap(graph: FlowGraph, map: MapNode): CompiledMap {
   const hotNodes = topologicalOrder(map.graph).map((id): MapGraphNode => {
     const node = hot.get(id) ?? { id, parentCount: 0, children: [] };
     const config = nodes.get(id);
-    return { ...node, soft: config?.onError === 'continue', branching: nodeTypeSpec(config?.type)?.branching === true };
+    return { ...node, soft: config !== undefined && failsSoftly(config), branching: config !== undefined && isBranching(config) };
   });
   const reads = new Map(map.graph.nodes.map((n) => [n.id, mapItemReads(graph, map, n)]));
   return { node: map, nodes, hotNodes, output: mapOutputNode(map), reads };

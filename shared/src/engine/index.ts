@@ -8,6 +8,7 @@ export * from './apply-control.js';
 export * from './spend.js';
 export * from './backoff.js';
 export * from './retry-decision.js';
+export * from './commit-intent.js';
 export * from './apply-map.js';
 export * from './map-record.js';
 export * from './propagate.js';

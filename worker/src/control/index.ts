@@ -10,7 +10,7 @@ import { nodeJobIdOf, type NodeJobData } from '@weft/shared/jobs';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
 import { QUEUES, type CancelExecutionResult, type ControlBus, type JobQueue, type StateStore } from '@weft/shared/ports';
-import type { NodeError } from '@weft/shared/engine';
+import { failsSoftly, type NodeError } from '@weft/shared/engine';
 import { parseMapItemNodeId } from '@weft/shared/flow';
 import { FlowCache } from '../flow-cache.js';
 import { childJobs } from '../processors/node.processor.js';
@@ -50,7 +50,7 @@ async function load(deps: ControlDeps, flows: FlowCache, input: { workspaceId: s
  */
 function fatalFailures(loaded: Loaded): string[] {
   return Object.entries(loaded.hot.nodes)
-    .filter(([id, n]) => n.result?.status === 'failed' && loaded.flow.nodes.has(id) && loaded.flow.nodes.get(id)?.onError !== 'continue')
+    .filter(([id, n]) => n.result?.status === 'failed' && loaded.flow.nodes.has(id) && !failsSoftly(loaded.flow.nodes.get(id) ?? {}))
     .map(([id]) => id)
     .sort();
 }
@@ -84,7 +84,7 @@ export function createReplayNode(deps: ControlDeps): ReplayNode {
     }
     const node = loaded.flow.nodes.get(nodeId);
     if (!node) throw new WeftError('NOT_FOUND', `node ${nodeId} is not in flow ${loaded.hot.flowId} v${loaded.hot.flowVersion}`);
-    if (node.onError === 'continue') {
+    if (failsSoftly(node)) {
       throw new WeftError('CONFLICT', `node '${nodeId}' failed with onError "continue": its downstream already ran without it`);
     }
     const others = fatalFailures(loaded).filter((id) => id !== nodeId);

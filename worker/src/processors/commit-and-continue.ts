@@ -4,7 +4,7 @@
  * Shared by the node processor and the resume processor (wait nodes).
  */
 import type { NodeResult } from '@weft/shared/engine';
-import { failureEndsExecution, retryPolicyFor } from '@weft/shared/engine';
+import { retryPolicyFor, type CommitIntent } from '@weft/shared/engine';
 import { toNodeError, type WeftError } from '@weft/shared/errors';
 import type { FlowNode } from '@weft/shared/flow';
 import { nodeJob, type DeadLetterJobData, type NodeJobData } from '@weft/shared/jobs';
@@ -49,27 +49,20 @@ export async function commitAndContinue(deps: CommitDeps, input: {
   flow: CompiledFlow;
   result: NodeResult;
   failure: WeftError | null;
-  /** Children whose edge is taken when the node continues. */
-  takenChildren: string[];
-  /** Set for a map item's node: its failure fails the item, not the execution. */
-  mapItem?: boolean;
+  /** What the result does to the graph (commitIntent): applied as is. */
+  intent: CommitIntent;
   attempt: number;
   jobId: string;
   runtimeMs: number;
   log: Logger;
 }): Promise<void> {
   const { data, node, flow, result, failure, log } = input;
-  // A passed budget ends the execution even for a node that may otherwise fail softly.
-  const budget = failure?.code === 'BUDGET_EXCEEDED';
-  const continues = !failure || (!failureEndsExecution(node) && !budget);
-  // A map item's node that fails for good fails its item (its map decides), not the execution.
-  const failExecution = !continues && (!input.mapItem || budget);
   const commit = await deps.state.commitNode({
     executionId: data.executionId,
     nodeId: node.id,
     result,
-    takenChildren: continues ? input.takenChildren : [],
-    failExecution,
+    takenChildren: input.intent.takenChildren,
+    failExecution: input.intent.failExecution,
     at: result.finishedAt,
   });
 

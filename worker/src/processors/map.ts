@@ -4,7 +4,7 @@
  * ordinary node jobs, so items run across the fleet. Each later commit of an item's node
  * releases the next item; the commit of the last ends the map (commit-and-continue.ts).
  */
-import type { NodeResult } from '@weft/shared/engine';
+import { commitIntent, failsSoftly, type NodeResult } from '@weft/shared/engine';
 import { WeftError, toNodeError, toWeftError } from '@weft/shared/errors';
 import { mapItemsSource, MAP_DEFAULT_CONCURRENCY, MAP_MAX_ITEMS, type MapNode } from '@weft/shared/flow';
 import { mapTimeoutJobId, type NodeJobData, type ResumeJobData } from '@weft/shared/jobs';
@@ -76,10 +76,8 @@ export async function runMap(deps: MapDeps, input: {
       usage: null, cost: null, attempts: input.attempt, input: null, provider: null, model: null, workerId: input.workerId,
       startedAt: input.startedAt.toISOString(), finishedAt: finishedAt.toISOString(), runtimeMs: finishedAt.getTime() - input.startedAt.getTime(),
     };
-    await commitAndContinue(deps, {
-      data, node, flow, result, failure, log, attempt: input.attempt, jobId: input.jobId, runtimeMs: result.runtimeMs ?? 0,
-      takenChildren: flow.graph.children.get(node.id) ?? [],
-    });
+    const intent = commitIntent({ node, outcome: 'failed', failure: result.error, children: flow.graph.children.get(node.id) ?? [], mapItem: false });
+    await commitAndContinue(deps, { data, node, flow, result, failure, intent, log, attempt: input.attempt, jobId: input.jobId, runtimeMs: result.runtimeMs ?? 0 });
     return;
   }
 
@@ -89,7 +87,8 @@ export async function runMap(deps: MapDeps, input: {
     items,
     concurrency: node.concurrency ?? MAP_DEFAULT_CONCURRENCY,
     onItemError: node.onItemError ?? 'fail',
-    failExecution: (node.onError ?? 'fail') === 'fail',
+    // The map's own failure (an item failed it) ends the execution unless it fails softly.
+    failExecution: !failsSoftly(node),
     output: map.output,
     nodes: map.hotNodes,
     at: input.startedAt.toISOString(),

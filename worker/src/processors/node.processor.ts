@@ -5,7 +5,7 @@
  * commit that already happened still returns the ready children.
  */
 import type { NodeResult } from '@weft/shared/engine';
-import { retryDecision, sumCost, sumUsage } from '@weft/shared/engine';
+import { commitIntent, retryDecision, sumCost, sumUsage } from '@weft/shared/engine';
 import { WeftError, toNodeError, toWeftError } from '@weft/shared/errors';
 import { mapItemNodeId, parseMapItemNodeId } from '@weft/shared/flow';
 import type { NodeJobData } from '@weft/shared/jobs';
@@ -195,12 +195,11 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
       finishedAt: finishedAt.toISOString(),
       runtimeMs,
     };
-    await commitAndContinue(deps, {
-      data, node, flow, result, failure, log, runtimeMs, attempt: job.attempt, jobId: job.id,
-      // A branching node that failed softly takes no branch: neither side runs on a guess.
-      takenChildren: failure && (node.type === 'condition' || node.type === 'switch') ? [] : (outcome?.takenChildren?.map((id) => scoped(resolved, id)) ?? children),
-      mapItem: item !== undefined,
+    const intent = commitIntent({
+      node, outcome: result.status === 'completed' ? 'completed' : 'failed', failure: result.error, children,
+      chosen: outcome?.takenChildren?.map((id) => scoped(resolved, id)), mapItem: item !== undefined,
     });
+    await commitAndContinue(deps, { data, node, flow, result, failure, intent, log, runtimeMs, attempt: job.attempt, jobId: job.id });
   };
 }
 

@@ -4,7 +4,7 @@
  * it out, surviving worker restarts. The api resumes event waits through the same queue.
  */
 import { generateToken, sha256Hex } from '@weft/shared/crypto';
-import type { NodeResult } from '@weft/shared/engine';
+import { commitIntent, type NodeResult } from '@weft/shared/engine';
 import { WeftError, toNodeError } from '@weft/shared/errors';
 import type { WaitNode } from '@weft/shared/flow';
 import { resumeJobIdOf, type NodeJobData, type ResumeJobData } from '@weft/shared/jobs';
@@ -111,10 +111,10 @@ export function createResumeProcessor(deps: {
       workerId: deps.workerId, startedAt, finishedAt: now.toISOString(),
       runtimeMs: Math.max(0, now.getTime() - Date.parse(startedAt)),
     };
-    await commitAndContinue(deps, {
-      data, node, flow, result, failure, log, attempt: 1, jobId: job.id, runtimeMs: result.runtimeMs ?? 0,
-      takenChildren: resolved.children, mapItem: resolved.item !== undefined,
+    const intent = commitIntent({
+      node, outcome: result.status === 'completed' ? 'completed' : 'failed', failure: result.error, children: resolved.children, mapItem: resolved.item !== undefined,
     });
+    await commitAndContinue(deps, { data, node, flow, result, failure, intent, log, attempt: 1, jobId: job.id, runtimeMs: result.runtimeMs ?? 0 });
     if (data.kind !== 'timeout') await deps.queue.remove(QUEUES.resume, resumeJobIdOf(data, 'timeout'));
   };
 }

@@ -6,7 +6,7 @@
  * again; a map without a result runs its items again.
  */
 import type { ExecutionRow, NodeRunRow, Repos } from '@weft/db/repos';
-import { rebuildExecution, TERMINAL_EXECUTION_STATUSES, type NodeResult } from '@weft/shared/engine';
+import { commitIntent, rebuildExecution, TERMINAL_EXECUTION_STATUSES, type NodeResult } from '@weft/shared/engine';
 import { conditionTargets, switchTargets, topologicalOrder } from '@weft/shared/flow';
 import { nodeJobId, type NodeJobData } from '@weft/shared/jobs';
 import type { Logger } from '@weft/shared/logging';
@@ -41,15 +41,16 @@ function resultOf(run: NodeRunRow, now: Date): NodeResult {
 /** The edges a recorded result took and whether it ended the execution, as its commit decided. */
 export function commitOf(flow: CompiledFlow, nodeId: string, result: NodeResult): { takenChildren: string[]; failExecution: boolean } {
   const node = flow.nodes.get(nodeId);
-  const children = flow.graph.children.get(nodeId) ?? [];
-  const branching = node?.type === 'condition' || node?.type === 'switch';
-  if (result.status === 'completed') {
-    if (node?.type === 'condition') return { takenChildren: conditionTargets(outEdgesOf(node), result.output === true), failExecution: false };
-    if (node?.type === 'switch') return { takenChildren: switchTargets(outEdgesOf(node), result.output), failExecution: false };
-    return { takenChildren: children, failExecution: false };
-  }
-  const soft = node?.onError === 'continue' && result.error?.code !== 'budget_exceeded';
-  return { takenChildren: soft && !branching ? children : [], failExecution: !soft };
+  if (!node) return { takenChildren: [], failExecution: result.status === 'failed' };
+  // The branch a completed condition or switch chose follows from its recorded output.
+  const chosen = result.status !== 'completed' ? undefined
+    : node.type === 'condition' ? conditionTargets(outEdgesOf(node), result.output === true)
+      : node.type === 'switch' ? switchTargets(outEdgesOf(node), result.output) : undefined;
+  const { takenChildren, failExecution } = commitIntent({
+    node, outcome: result.status === 'completed' ? 'completed' : 'failed', failure: result.error,
+    children: flow.graph.children.get(nodeId) ?? [], chosen, mapItem: false,
+  });
+  return { takenChildren, failExecution };
 }
 
 /** Rebuilds and writes one execution's hot state; answers whether this call wrote it. */
