@@ -113,6 +113,21 @@ export function valuesContract(s: DbReposSuite): void {
       }
     });
 
+    it('round-trips large documents: a request-sized input and a multi-megabyte node output', async () => {
+      const e = await s.newExecution();
+      // Near the default body limit (1 MiB) of a start request, in many small values.
+      const input = { rows: Array.from({ length: 16_000 }, (_, i) => ({ i, text: `row ${i} ünï 😀`, n: i / 7 })) };
+      const { execution } = await s.repos.executions.create({ workspaceId: e.ws, flowId: e.flowId, flowVersion: 1, input });
+      expect(JSON.stringify(input).length).toBeGreaterThan(800_000);
+      expect((await s.repos.executions.getById(execution.id))?.input).toEqual(input);
+      // One long string, as an HTTP node's body or a long completion would be.
+      const output = { body: 'ab✓😀'.repeat(1_000_000) };
+      await s.repos.nodeRuns.upsertMany([run({ ...e, executionId: execution.id }, { status: 'completed', output })]);
+      const [row] = await s.repos.nodeRuns.listByExecution(execution.id);
+      expect((row?.output as { body: string }).body.length).toBe(output.body.length);
+      expect(row?.output).toEqual(output);
+    });
+
     it('refuses a NUL character, and a lone surrogate, the same way on every backend', async () => {
       const { ws, flowId } = await s.newExecution();
       const nul = await rejectionOf(s.repos.executions.create({ workspaceId: ws, flowId, flowVersion: 1, input: { s: 'a\u0000b' } }));
