@@ -178,6 +178,19 @@ export function flowsContract(s: DbReposSuite): void {
       expect((await s.repos.executions.getById(old.execution.id))?.idempotencyKey).toBeNull();
     });
 
+    it('gives concurrent requests with an expired key one new execution, which all of them answer', async () => {
+      const { ws, flowId } = await setup();
+      const old = await s.repos.executions.create({ workspaceId: ws, flowId, flowVersion: 1, input: null, idempotencyKey: 'expired' });
+      await s.fx.query(`update executions set created_at = now() - interval '25 hours' where id = $1`, [old.execution.id]);
+      const results = await Promise.all(Array.from({ length: 6 }, (_, i) =>
+        s.repos.executions.create({ workspaceId: ws, flowId, flowVersion: 1, input: { i }, idempotencyKey: 'expired' })));
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+      expect(new Set(results.map((r) => r.execution.id)).size).toBe(1);
+      expect(results[0]?.execution.id).not.toBe(old.execution.id);
+      const holders = await s.fx.query<{ id: string }>(`select id::text from executions where workspace_id = $1 and idempotency_key = 'expired'`, [ws]);
+      expect(holders).toEqual([{ id: results[0]?.execution.id }]);
+    });
+
     it('lists newest first over several pages, with flow and status filters', async () => {
       const { ws, flowId } = await setup();
       const f2 = await s.repos.flows.create({ workspaceId: ws, flow: flowDef('y') });

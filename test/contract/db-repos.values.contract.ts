@@ -308,6 +308,11 @@ export function valuesContract(s: DbReposSuite): void {
       expect((await s.repos.workspaces.authenticate(after.apiKey))?.workspaceId).toBe(after.id);
     });
 
+    it('stores a lone surrogate in a text column as U+FFFD on every backend', async () => {
+      const { workspace } = await s.repos.workspaces.create({ name: 'x\ud800y' });
+      expect((await s.repos.workspaces.get(workspace.id))?.name).toBe('x\ufffdy');
+    });
+
     it('refuses a NUL character in a text column the same way on every backend, storing nothing', async () => {
       const before = await s.fx.query<{ n: string }>('select count(*)::text as n from workspaces');
       const err = await rejectionOf(s.repos.workspaces.create({ name: 'bad\u0000name' }));
