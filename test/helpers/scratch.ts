@@ -5,11 +5,20 @@
 import { Redis } from 'ioredis';
 import pg from 'pg';
 
-export async function createScratchDatabase(baseUrl: string, name: string): Promise<{ url: string; drop: () => Promise<void> }> {
+/**
+ * `icuLocale` makes the database's default collation that ICU locale (Postgres 15+ built with
+ * ICU): tests of text order then see what a server initialised in that locale would do.
+ */
+export async function createScratchDatabase(
+  baseUrl: string,
+  name: string,
+  options: { icuLocale?: string } = {},
+): Promise<{ url: string; drop: () => Promise<void> }> {
   const admin = new pg.Client({ connectionString: baseUrl });
   await admin.connect();
   try {
-    await admin.query(`CREATE DATABASE ${name}`);
+    const icu = options.icuLocale === undefined ? '' : ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '${options.icuLocale.replaceAll("'", "''")}'`;
+    await admin.query(`CREATE DATABASE ${name}${icu}`);
   } finally {
     await admin.end();
   }

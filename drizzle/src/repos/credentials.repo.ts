@@ -1,9 +1,10 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { credentialAad, decryptSecret, encryptSecret } from '@weft/shared/crypto';
 import { WeftError } from '@weft/shared/errors';
 import type { LlmProviderName } from '@weft/shared/flow';
 import { providerCredentials } from '../schema/index.js';
 import type { WeftDb } from './db.js';
+import { codePointOrder } from './order.js';
 import type { SealingKey } from './sealing-key.js';
 import type { CredentialSummary, CredentialsRepo } from './types.js';
 
@@ -55,7 +56,7 @@ export class PgCredentialsRepo implements CredentialsRepo {
       })
       .from(providerCredentials)
       .where(eq(providerCredentials.workspaceId, workspaceId))
-      .orderBy(asc(providerCredentials.provider));
+      .orderBy(codePointOrder(providerCredentials.provider));
   }
 
   async delete(workspaceId: string, provider: LlmProviderName): Promise<boolean> {

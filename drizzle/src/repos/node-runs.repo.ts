@@ -3,7 +3,7 @@ import type { NodeStatus } from '@weft/shared/engine';
 import { isUuid } from '@weft/shared/ids';
 import { nodeRuns } from '../schema/index.js';
 import type { WeftDb } from './db.js';
-import { descNullsLast } from './order.js';
+import { codePointOrder, descNullsLast } from './order.js';
 import type { NodeRunRow, NodeRunsRepo } from './types.js';
 
 /** 21 parameters a row: 500 rows stay far below Postgres' 65535 bind parameters. */
@@ -93,7 +93,7 @@ export class PgNodeRunsRepo implements NodeRunsRepo {
       .select()
       .from(nodeRuns)
       .where(eq(nodeRuns.executionId, executionId))
-      .orderBy(sql`${nodeRuns.startedAt} asc nulls last`, asc(nodeRuns.nodeId), asc(nodeRuns.iteration));
+      .orderBy(sql`${nodeRuns.startedAt} asc nulls last`, codePointOrder(nodeRuns.nodeId), asc(nodeRuns.iteration));
     return rows.map(toRow);
   }
 

@@ -1,6 +1,7 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { modelPricing } from '../schema/index.js';
 import type { WeftDb } from './db.js';
+import { codePointOrder } from './order.js';
 import type { ModelPrice, ModelPricingRepo } from './types.js';
 
 const priceColumns = {
@@ -16,7 +17,7 @@ export class PgModelPricingRepo implements ModelPricingRepo {
   constructor(private readonly db: WeftDb) {}
 
   async list(): Promise<ModelPrice[]> {
-    return this.db.select(priceColumns).from(modelPricing).orderBy(asc(modelPricing.provider), asc(modelPricing.model));
+    return this.db.select(priceColumns).from(modelPricing).orderBy(codePointOrder(modelPricing.provider), codePointOrder(modelPricing.model));
   }
 
   async get(provider: string, model: string): Promise<ModelPrice | null> {

@@ -1,9 +1,10 @@
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { decryptSecret, encryptSecret, secretAad } from '@weft/shared/crypto';
 import { WeftError } from '@weft/shared/errors';
 import { SECRET_NAME_PATTERN } from '@weft/shared/templates';
 import { secrets } from '../schema/index.js';
 import type { WeftDb } from './db.js';
+import { codePointOrder } from './order.js';
 import type { SealingKey } from './sealing-key.js';
 import type { SecretSummary, SecretsRepo } from './types.js';
 
@@ -46,7 +47,7 @@ export class PgSecretsRepo implements SecretsRepo {
       .select({ name: secrets.name, updatedAt: secrets.updatedAt })
       .from(secrets)
       .where(eq(secrets.workspaceId, workspaceId))
-      .orderBy(asc(secrets.name));
+      .orderBy(codePointOrder(secrets.name));
   }
 
   async delete(workspaceId: string, name: string): Promise<boolean> {
