@@ -9,7 +9,7 @@ import type { ConditionNode, FlowDefinition } from '@weft/shared/flow';
 import { createLogger } from '@weft/shared/logging';
 import { compileFlow, type CompiledFlow } from '../flow-cache.js';
 import { runConditionNode } from './condition.node.js';
-import type { NodeRunContext } from './types.js';
+import type { NodeRunContext } from '@weft/shared/ports';
 
 const AT = '2025-01-01T00:00:00.000Z';
 const logger = createLogger({ level: 'silent', name: 'test' });

@@ -1,7 +1,7 @@
 import { conditionTargets, type ConditionNode } from '@weft/shared/flow';
 import { evaluateExpression, jsonataBoolean } from './evaluate-expression.js';
 import { outEdgesOf } from './out-edges.js';
-import type { NodeExecutor } from './types.js';
+import type { NodeExecutor } from '@weft/shared/ports';
 
 /**
  * Evaluates the expression like a transform and casts it as JSONata's `$boolean` does (so a

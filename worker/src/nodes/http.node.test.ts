@@ -13,7 +13,7 @@ import { createMetrics, type WeftMetrics } from '@weft/shared/metrics';
 import { installConnectionTripwire, startLocalServer, stubLookup, type ConnectionTripwire, type Handler, type LocalServer } from '../http-client/testing/loopback-harness.js';
 import { createHttpNodeExecutor, HTTP_MAX_RETRY_AFTER_MS, type HttpNodeDeps } from './http.node.js';
 import { encodeHttpBody, httpNodeSecretNames, placeholderVault, renderHttpRequest } from './render-http-request.js';
-import type { NodeOutcome } from './types.js';
+import type { NodeOutcome } from '@weft/shared/ports';
 
 const TOKEN = 'tok-9c1e5b2d8e4f-SECRET';
 const OTHER = 'other-secret-value-77';

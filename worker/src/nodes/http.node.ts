@@ -8,7 +8,7 @@ import { HttpClientError, safeFetch, type HttpFailureReason, type SafeFetchRespo
 import { parseRetryAfterMs } from '../providers/retry-after.js';
 import { SecretRedactor } from './redact-secrets.js';
 import { encodeHttpBody, httpNodeSecretNames, placeholderVault, renderHttpRequest } from './render-http-request.js';
-import type { NodeExecutor } from './types.js';
+import type { NodeExecutor } from '@weft/shared/ports';
 
 export interface HttpNodeDeps {
   repos: Pick<Repos, 'secrets' | 'workspaces'>;

@@ -8,7 +8,7 @@ import { renderTemplate } from '@weft/shared/templates';
 import { isProviderGuardRefusal, llmLeaseMs, type ProviderGuard } from '../providers/guard/index.js';
 import { LastKnown } from './last-known.js';
 import { PriceBook } from './price-book.js';
-import type { NodeExecutor, NodeRunContext } from './types.js';
+import type { NodeExecutor, NodeRunContext } from '@weft/shared/ports';
 
 export interface LlmNodeDeps {
   repos: Pick<Repos, 'credentials' | 'pricing'>;

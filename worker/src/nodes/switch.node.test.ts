@@ -5,7 +5,7 @@ import type { FlowDefinition, SwitchNode } from '@weft/shared/flow';
 import { createLogger } from '@weft/shared/logging';
 import { compileFlow } from '../flow-cache.js';
 import { runSwitchNode } from './switch.node.js';
-import type { NodeRunContext } from './types.js';
+import type { NodeRunContext } from '@weft/shared/ports';
 
 const logger = createLogger({ level: 'silent', name: 'test' });
 

@@ -1,7 +1,7 @@
 import { switchTargets, type SwitchNode } from '@weft/shared/flow';
 import { evaluateExpression } from './evaluate-expression.js';
 import { outEdgesOf } from './out-edges.js';
-import type { NodeExecutor } from './types.js';
+import type { NodeExecutor } from '@weft/shared/ports';
 
 /**
  * Evaluates the expression like a transform. Output: its value (`null` for no value). Taken:

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { skippedResult, type NodeResult } from '@weft/shared/engine';
 import { MAP_MAX_ITEMS, type MapNode } from '@weft/shared/flow';
-import { ExpressionCache } from '../nodes/expression-cache.js';
+import { ExpressionCache } from '@weft/shared/expressions';
 import { evaluateMapItems } from './map.js';
 
 const AT = '2025-01-01T00:00:00.000Z';

@@ -14,7 +14,7 @@ import { QUEUES, type ControlBus, type FlushEntry, type JobQueue, type StateStor
 import { renderTemplateValue } from '@weft/shared/templates';
 import type { CompiledFlow, CompiledMap } from '../flow-cache.js';
 import { describeJsonataError, expressionData } from '../nodes/evaluate-expression.js';
-import type { ExpressionCache } from '../nodes/expression-cache.js';
+import type { ExpressionCache } from '@weft/shared/expressions';
 import { childJobs, commitAndContinue, recordSettledMaps, settledMapEntries } from './commit-and-continue.js';
 
 export interface MapDeps {

@@ -14,7 +14,7 @@ import type { WeftMetrics } from '@weft/shared/metrics';
 import type { EventBus, JobHandler, JobQueue, StateStore } from '@weft/shared/ports';
 import type { RunningJobs } from '../control/running-jobs.js';
 import { resolveNode, type FlowCache, type ResolvedNode } from '../flow-cache.js';
-import { ExpressionCache } from '../nodes/expression-cache.js';
+import { ExpressionCache } from '@weft/shared/expressions';
 import type { NodeOutcome, NodeRunContext } from '../nodes/index.js';
 import { runMap } from './map.js';
 import { TokenCoalescer } from './token-coalescer.js';

@@ -1,8 +1,8 @@
-import type { ExpressionCache } from './expression-cache.js';
-import type { Cost, NodeResult, Usage } from '@weft/shared/engine';
-import type { FlowNode } from '@weft/shared/flow';
-import type { Logger } from '@weft/shared/logging';
-import type { MapItemScope } from '@weft/shared/templates';
+import type { ExpressionCache } from '../expressions/expression-cache.js';
+import type { Cost, NodeResult, Usage } from '../model/index.js';
+import type { FlowNode } from '../flow/types.js';
+import type { Logger } from '../logging/index.js';
+import type { MapItemScope } from '../templates/types.js';
 
 export interface NodeRunContext<N extends FlowNode = FlowNode> {
   node: N;
@@ -39,3 +39,6 @@ export interface NodeOutcome {
 }
 
 export type NodeExecutor<N extends FlowNode = FlowNode> = (ctx: NodeRunContext<N>) => Promise<NodeOutcome>;
+
+/** Runs a node of any type that has an executor (the worker provides it; maps and waits are the engine's). */
+export type NodeRunner = (ctx: NodeRunContext) => Promise<NodeOutcome>;
