@@ -91,6 +91,7 @@ function setup(options: RunOptions = {}): { run: (node: HttpNode) => Promise<Nod
     run: (node) =>
       execute({
         node,
+        outEdges: [],
         workspaceId: 'ws',
         executionId: 'ex',
         attempt: 1,

@@ -45,7 +45,7 @@ describe('LLM node credentials', () => {
       },
     });
     await execute({
-      node, workspaceId: 'ws', executionId: 'ex', attempt: 1, input: { who: 'there' }, results: {},
+      node, outEdges: [], workspaceId: 'ws', executionId: 'ex', attempt: 1, input: { who: 'there' }, results: {},
       signal: new AbortController().signal, logger, emitToken: () => undefined,
     });
     return used;

@@ -1,11 +1,16 @@
 import type { ExpressionCache } from './expression-cache.js';
 import type { Cost, NodeResult, Usage } from '@weft/shared/engine';
-import type { FlowNode } from '@weft/shared/flow';
+import type { FlowEdge, FlowNode } from '@weft/shared/flow';
 import type { Logger } from '@weft/shared/logging';
 import type { MapItemScope } from '@weft/shared/templates';
 
 export interface NodeRunContext<N extends FlowNode = FlowNode> {
   node: N;
+  /**
+   * The node's out-edges in document order, with their `when` / `default` labels (a map
+   * item's node: its sub-graph's edges, by local ids). Branching executors pick from them.
+   */
+  outEdges: readonly FlowEdge[];
   workspaceId: string;
   executionId: string;
   attempt: number;

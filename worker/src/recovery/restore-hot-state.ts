@@ -13,7 +13,6 @@ import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
 import { QUEUES, type EventBus, type JobQueue, type StateStore } from '@weft/shared/ports';
 import type { CompiledFlow, FlowCache } from '../flow-cache.js';
-import { outEdgesOf } from '../nodes/out-edges.js';
 import { childJobs } from '../processors/commit-and-continue.js';
 import { hotGraphOf } from '../processors/execution.processor.js';
 
@@ -44,8 +43,8 @@ export function commitOf(flow: CompiledFlow, nodeId: string, result: NodeResult)
   const children = flow.graph.children.get(nodeId) ?? [];
   const branching = node?.type === 'condition' || node?.type === 'switch';
   if (result.status === 'completed') {
-    if (node?.type === 'condition') return { takenChildren: conditionTargets(outEdgesOf(node), result.output === true), failExecution: false };
-    if (node?.type === 'switch') return { takenChildren: switchTargets(outEdgesOf(node), result.output), failExecution: false };
+    if (node?.type === 'condition') return { takenChildren: conditionTargets(flow.outEdges.get(nodeId) ?? [], result.output === true), failExecution: false };
+    if (node?.type === 'switch') return { takenChildren: switchTargets(flow.outEdges.get(nodeId) ?? [], result.output), failExecution: false };
     return { takenChildren: children, failExecution: false };
   }
   const soft = node?.onError === 'continue' && result.error?.code !== 'budget_exceeded';
