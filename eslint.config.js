@@ -24,6 +24,16 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { paths: ioModules }] },
   },
   {
+    // Executors and provider adapters get data through the sources in worker/src/nodes/sources.ts;
+    // the runtime implements those over the repos (worker/src/sources).
+    files: ['worker/src/nodes/**', 'worker/src/providers/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ['@weft/db', '@weft/db/*'], message: 'Node executors and provider adapters do not read the database: declare or use a source (worker/src/nodes/sources.ts).' }],
+      }],
+    },
+  },
+  {
     files: ['test/**', '**/*.test.ts', 'eslint.config.js', 'vitest.config.ts'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',

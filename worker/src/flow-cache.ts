@@ -22,13 +22,14 @@ import {
   type MapNode,
 } from '@weft/shared/flow';
 import type { HotGraphNode, MapGraphNode } from '@weft/shared/ports';
-import { withOutEdges } from './nodes/out-edges.js';
 
 /** A map node's sub-graph, compiled once with its flow. */
 export interface CompiledMap {
   node: MapNode;
-  /** Sub-graph nodes by their own ids; branching ones carry their out-edges. */
+  /** Sub-graph nodes by their own ids. */
   nodes: Map<string, MapItemNode>;
+  /** Sub-graph nodes' out-edges by their own ids. */
+  outEdges: Map<string, FlowEdge[]>;
   /** The sub-graph as hot state keeps it, in topological order. */
   hotNodes: MapGraphNode[];
   /** The node whose output fills each item's slot. */
@@ -45,6 +46,8 @@ export interface ResolvedNode {
   reads: string[];
   /** Hot-state ids of its children (a map item's node's are in its own item). */
   children: string[];
+  /** Its out-edges, as the branching executors read them (a map item's node's: by local ids). */
+  outEdges: readonly FlowEdge[];
   /** For a map item's node: its map, item index and id in the sub-graph. */
   item?: { map: CompiledMap; index: number; localId: string };
 }
@@ -52,8 +55,9 @@ export interface ResolvedNode {
 export interface CompiledFlow {
   record: FlowRecord;
   graph: FlowGraph;
-  /** Branching nodes (condition, switch) carry their out-edges (nodes/out-edges.ts). */
   nodes: Map<string, FlowNode>;
+  /** Each node's out-edges in document order, by node id (none: absent). */
+  outEdges: Map<string, FlowEdge[]>;
   hotNodes: HotGraphNode[];
   /** Upstream node ids whose results a node needs to build its input. */
   reads: Map<string, string[]>;
@@ -61,13 +65,15 @@ export interface CompiledFlow {
   maps: Map<string, CompiledMap>;
 }
 
-/** Attaches its out-edges to a branching node (condition, switch), as the executors need. */
-function compileNode<N extends FlowNode>(node: N, edges: readonly FlowEdge[]): N {
-  return nodeTypeSpec(node.type)?.branching === true ? withOutEdges(node, edges.filter((e) => e.from === node.id)) : node;
+/** Each node's out-edges in document order: condition and switch executors choose among them. */
+function outEdgesByNode(edges: readonly FlowEdge[]): Map<string, FlowEdge[]> {
+  const out = new Map<string, FlowEdge[]>();
+  for (const edge of edges) out.set(edge.from, [...(out.get(edge.from) ?? []), edge]);
+  return out;
 }
 
 function compileMap(graph: FlowGraph, map: MapNode): CompiledMap {
-  const nodes = new Map(map.graph.nodes.map((n): [string, MapItemNode] => [n.id, compileNode(n, map.graph.edges)]));
+  const nodes = new Map(map.graph.nodes.map((n): [string, MapItemNode] => [n.id, n]));
   const hot = new Map(hotGraphNodes(map.graph).map((n) => [n.id, n]));
   const hotNodes = topologicalOrder(map.graph).map((id): MapGraphNode => {
     const node = hot.get(id) ?? { id, parentCount: 0, children: [] };
@@ -75,13 +81,13 @@ function compileMap(graph: FlowGraph, map: MapNode): CompiledMap {
     return { ...node, soft: config !== undefined && failsSoftly(config), branching: config !== undefined && isBranching(config) };
   });
   const reads = new Map(map.graph.nodes.map((n) => [n.id, mapItemReads(graph, map, n)]));
-  return { node: map, nodes, hotNodes, output: mapOutputNode(map), reads };
+  return { node: map, nodes, outEdges: outEdgesByNode(map.graph.edges), hotNodes, output: mapOutputNode(map), reads };
 }
 
 /** The node a job names: a node of the flow, or (`<map>[<index>].<node>`) of a map's item. */
 export function resolveNode(flow: CompiledFlow, id: string): ResolvedNode | undefined {
   const top = flow.nodes.get(id);
-  if (top) return { node: top, reads: flow.reads.get(id) ?? [], children: flow.graph.children.get(id) ?? [] };
+  if (top) return { node: top, reads: flow.reads.get(id) ?? [], children: flow.graph.children.get(id) ?? [], outEdges: flow.outEdges.get(id) ?? [] };
   const parsed = parseMapItemNodeId(id);
   const map = parsed ? flow.maps.get(parsed.mapId) : undefined;
   const template = parsed ? map?.nodes.get(parsed.nodeId) : undefined;
@@ -91,18 +97,19 @@ export function resolveNode(flow: CompiledFlow, id: string): ResolvedNode | unde
     node: { ...template, id },
     reads: [...reads.local.map((local) => mapItemNodeId(parsed.mapId, parsed.index, local)), ...reads.outer],
     children: (map.hotNodes.find((n) => n.id === parsed.nodeId)?.children ?? []).map((child) => mapItemNodeId(parsed.mapId, parsed.index, child)),
+    outEdges: map.outEdges.get(parsed.nodeId) ?? [],
     item: { map, index: parsed.index, localId: parsed.nodeId },
   };
 }
 
 export function compileFlow(record: FlowRecord): CompiledFlow {
   const graph = buildFlowGraph(record);
-  const nodes = new Map(record.nodes.map((n): [string, FlowNode] => [n.id, compileNode(n, record.edges)]));
+  const nodes = new Map(record.nodes.map((n): [string, FlowNode] => [n.id, n]));
   const reads = new Map<string, string[]>();
   for (const node of record.nodes) reads.set(node.id, nodeReads(graph, node));
   const maps = new Map<string, CompiledMap>();
   for (const node of record.nodes) if (node.type === 'map') maps.set(node.id, compileMap(graph, node));
-  return { record, graph, nodes, hotNodes: hotGraphNodes(record), reads, maps };
+  return { record, graph, nodes, outEdges: outEdgesByNode(record.edges), hotNodes: hotGraphNodes(record), reads, maps };
 }
 
 export class FlowCache {

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WeftDatabase } from '@weft/db/repos';
 import type { WeftConfig } from '@weft/shared/config';
+import type { LlmProviderName } from '@weft/shared/flow';
 import type { Logger } from '@weft/shared/logging';
 import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
 
@@ -57,8 +58,9 @@ export async function bootstrapLocalWorkspace(input: { config: WeftConfig; datab
     if (!existing || existing.apiKey === MOCK_API_KEY) {
       mock = await startMockLlm({ port: 0, host: '127.0.0.1' });
       // OpenAI-style base URLs include /v1; Anthropic and Gemini SDKs add their own paths.
-      const baseUrls = { openai: `${mock.url}/v1`, 'openai-compatible': `${mock.url}/v1`, anthropic: mock.url, gemini: mock.url } as const;
-      for (const [provider, baseUrl] of Object.entries(baseUrls) as Array<[keyof typeof baseUrls, string]>) {
+      // Typed, so that a new provider is a compile error here until the mock answers it.
+      const baseUrls = { openai: `${mock.url}/v1`, 'openai-compatible': `${mock.url}/v1`, anthropic: mock.url, gemini: mock.url } satisfies Record<LlmProviderName, string>;
+      for (const [provider, baseUrl] of Object.entries(baseUrls) as Array<[LlmProviderName, string]>) {
         await repos.credentials.put({ workspaceId: local.workspaceId, provider, apiKey: MOCK_API_KEY, baseUrl });
       }
       logger.warn({ mockUrl: mock.url }, 'no provider credentials: LLM nodes answer from the local mock provider');

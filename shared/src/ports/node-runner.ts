@@ -1,11 +1,16 @@
 import type { ExpressionCache } from '../expressions/expression-cache.js';
 import type { Cost, NodeResult, Usage } from '../model/index.js';
-import type { FlowNode } from '../flow/types.js';
+import type { FlowEdge, FlowNode } from '../flow/types.js';
 import type { Logger } from '../logging/index.js';
 import type { MapItemScope } from '../templates/types.js';
 
 export interface NodeRunContext<N extends FlowNode = FlowNode> {
   node: N;
+  /**
+   * The node's out-edges in document order, with their `when` / `default` labels (a map
+   * item's node: its sub-graph's edges, by local ids). Branching executors pick from them.
+   */
+  outEdges: readonly FlowEdge[];
   workspaceId: string;
   executionId: string;
   attempt: number;

@@ -9,6 +9,7 @@ import { runTransformNode } from './transform.node.js';
 import type { NodeOutcome, NodeRunContext } from '@weft/shared/ports';
 
 export type { NodeExecutor, NodeOutcome, NodeRunContext } from '@weft/shared/ports';
+export type { CredentialSource, EgressPolicy, EgressPolicySource, NodeSources, PriceSource, SecretSource } from './sources.js';
 
 /** One executor per node type; the switch is exhaustive so a new type must be wired here. */
 export function createNodeRunner(deps: LlmNodeDeps & HttpNodeDeps): (ctx: NodeRunContext) => Promise<NodeOutcome> {

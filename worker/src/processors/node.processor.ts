@@ -121,6 +121,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
       }
       outcome = await deps.runNode({
         node,
+        outEdges: resolved.outEdges,
         workspaceId: data.workspaceId,
         executionId: data.executionId,
         attempt: job.attempt,

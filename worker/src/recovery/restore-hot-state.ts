@@ -13,7 +13,6 @@ import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
 import { QUEUES, type EventBus, type JobQueue, type StateStore } from '@weft/shared/ports';
 import type { CompiledFlow, FlowCache } from '../flow-cache.js';
-import { outEdgesOf } from '../nodes/out-edges.js';
 import { childJobs } from '../processors/commit-and-continue.js';
 import { hotGraphOf } from '../processors/execution.processor.js';
 
@@ -44,8 +43,8 @@ export function commitOf(flow: CompiledFlow, nodeId: string, result: NodeResult)
   if (!node) return { takenChildren: [], failExecution: result.status === 'failed' };
   // The branch a completed condition or switch chose follows from its recorded output.
   const chosen = result.status !== 'completed' ? undefined
-    : node.type === 'condition' ? conditionTargets(outEdgesOf(node), result.output === true)
-      : node.type === 'switch' ? switchTargets(outEdgesOf(node), result.output) : undefined;
+    : node.type === 'condition' ? conditionTargets(flow.outEdges.get(nodeId) ?? [], result.output === true)
+      : node.type === 'switch' ? switchTargets(flow.outEdges.get(nodeId) ?? [], result.output) : undefined;
   const { takenChildren, failExecution } = commitIntent({
     node, outcome: result.status === 'completed' ? 'completed' : 'failed', failure: result.error,
     children: flow.graph.children.get(nodeId) ?? [], chosen, mapItem: false,

@@ -11,6 +11,7 @@ import { createNodeProcessor } from '../processors/node.processor.js';
 import { createResumeProcessor } from '../processors/wait.js';
 import { startRecoverySweep } from '../recovery/index.js';
 import { ProviderGuard } from '../providers/guard/index.js';
+import { createNodeSources } from '../sources/index.js';
 import type { ControlBus, RateLimiter, StateStore } from '@weft/shared/ports';
 import { WeftError } from '@weft/shared/errors';
 import { RunningJobs } from '../control/running-jobs.js';
@@ -28,7 +29,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { flushState?: StateStore;
   const rateLimiter = deps.rateLimiter ?? createRateLimiter(config, logger);
   const guard = new ProviderGuard({ breaker: config.breaker, rateLimits: config.providerRateLimits, limiter: rateLimiter, logger, metrics });
   const runNode = createNodeRunner({
-    repos, metrics, createProvider: deps.createProvider, guard,
+    ...createNodeSources({ repos }), metrics, createProvider: deps.createProvider, guard,
     ...(config.allowEnvKeys ? { envKeys: config.envProviderKeys } : {}),
   });
   const log = logger.child({ workerId: config.workerId });
