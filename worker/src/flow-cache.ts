@@ -13,7 +13,6 @@ import {
   mapOutputNode,
   nodeReads,
   parseMapItemNodeId,
-  nodeTypeSpec,
   topologicalOrder,
   type FlowEdge,
   type FlowGraph,
