@@ -254,3 +254,8 @@ export interface WeftDatabase {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Opens the database: Postgres by URL (distributed mode) or PGlite in a folder (embedded mode). */
+export type DatabaseFactory = (options:
+  | { url: string; masterKey: Buffer | null; masterKeyVersion?: number; logger?: { warn(obj: object, msg: string): void } }
+  | { dataDir: string; masterKey: Buffer | null; masterKeyVersion?: number }) => Promise<WeftDatabase>;

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { skippedResult, type NodeResult } from '@weft/shared/engine';
 import type { ConditionNode, FlowDefinition } from '@weft/shared/flow';
 import { createLogger } from '@weft/shared/logging';
-import { compileFlow, type CompiledFlow } from '../flow-cache.js';
+import { compileFlow, type CompiledFlow } from '@weft/shared/run-engine';
 import { runConditionNode } from './condition.node.js';
 import type { NodeRunContext } from '@weft/shared/ports';
 

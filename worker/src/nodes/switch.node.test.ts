@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FlowDefinition, SwitchNode } from '@weft/shared/flow';
 import { createLogger } from '@weft/shared/logging';
-import { compileFlow } from '../flow-cache.js';
+import { compileFlow } from '@weft/shared/run-engine';
 import { runSwitchNode } from './switch.node.js';
 import type { NodeRunContext } from '@weft/shared/ports';
 

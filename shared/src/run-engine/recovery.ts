@@ -6,11 +6,11 @@
  * - an execution running in Postgres whose hot state Redis lost is rebuilt from node_runs
  *   (restore-hot-state.ts); the write happens only where no hot state exists.
  */
-import type { Repos } from '@weft/db/repos';
-import { executionJob } from '@weft/shared/jobs';
-import type { Logger } from '@weft/shared/logging';
-import type { WeftMetrics } from '@weft/shared/metrics';
-import type { JobQueue } from '@weft/shared/ports';
+import type { Repos } from '../ports/database.js';
+import { executionJob } from '../jobs/index.js';
+import type { Logger } from '../logging/index.js';
+import type { WeftMetrics } from '../metrics/index.js';
+import type { JobQueue } from '../ports/index.js';
 import { restoreLostHotState, type RestoreDeps } from './restore-hot-state.js';
 
 export interface RecoverySweep {

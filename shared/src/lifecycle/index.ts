@@ -1,6 +1,6 @@
 /** Process lifecycle shared by the api and worker entry points. */
-import { ConfigError, loadConfig, type Role, type WeftConfig } from '@weft/shared/config';
-import type { Logger } from '@weft/shared/logging';
+import { ConfigError, loadConfig, type Role, type WeftConfig } from '../config/index.js';
+import type { Logger } from '../logging/index.js';
 
 /** Loads the config or exits with one line naming every bad variable. */
 export function loadConfigOrExit(input: { role: Role; name: string }): WeftConfig {

@@ -10,9 +10,10 @@ import { MemoryEventBus, MemoryJobQueue, MemoryStateStore } from '@weft/shared/a
 import { loadConfig } from '@weft/shared/config';
 import { createLogger } from '@weft/shared/logging';
 import { createMetrics } from '@weft/shared/metrics';
-import { buildApp } from '../app.js';
-import type { ApiDeps, ReadinessCheck } from '../deps.js';
-import type { ApiInstance } from '../fastify-types.js';
+import { createRunEngine } from '@weft/shared/run-engine';
+import { buildApp } from '../../api/src/app.js';
+import type { ApiDeps, ReadinessCheck } from '../../api/src/deps.js';
+import type { ApiInstance } from '../../api/src/fastify-types.js';
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
@@ -49,6 +50,8 @@ export async function createTestApp(options: CreateTestAppOptions): Promise<Test
   const events = new MemoryEventBus();
   const state = new MemoryStateStore({ events });
   const queue = new MemoryJobQueue();
+  const metrics = createMetrics();
+  const clock = (): Date => new Date();
   const deps: ApiDeps = {
     config,
     database,
@@ -56,8 +59,9 @@ export async function createTestApp(options: CreateTestAppOptions): Promise<Test
     state,
     events,
     logger,
-    metrics: createMetrics(),
-    clock: () => new Date(),
+    metrics,
+    clock,
+    engine: createRunEngine({ repos: database.repos, state, queue, events, logger, metrics, clock }),
     ...(options.readiness ? { readiness: options.readiness } : {}),
   };
   const app = await buildApp(deps);

@@ -3,17 +3,17 @@
  * resume token for event waits) and delayed jobs on weft-resume end the wait (timer) or time
  * it out, surviving worker restarts. The api resumes event waits through the same queue.
  */
-import { generateToken, sha256Hex } from '@weft/shared/crypto';
-import { commitIntent, type NodeResult } from '@weft/shared/engine';
-import { WeftError, toNodeError } from '@weft/shared/errors';
-import type { WaitNode } from '@weft/shared/flow';
-import { resumeJobIdOf, type NodeJobData, type ResumeJobData } from '@weft/shared/jobs';
-import type { Logger } from '@weft/shared/logging';
-import type { WeftMetrics } from '@weft/shared/metrics';
-import { QUEUES, type ControlBus, type EnqueueRequest, type JobHandler, type JobQueue, type StateStore } from '@weft/shared/ports';
-import { resolveNode, type FlowCache } from '../flow-cache.js';
-import { endExecution } from '../control/index.js';
-import { commitAndContinue } from './commit-and-continue.js';
+import { generateToken, sha256Hex } from '../crypto/index.js';
+import { commitIntent, type NodeResult } from '../engine/index.js';
+import { WeftError, toNodeError } from '../errors/index.js';
+import type { WaitNode } from '../flow/index.js';
+import { resumeJobIdOf, type NodeJobData, type ResumeJobData } from '../jobs/index.js';
+import type { Logger } from '../logging/index.js';
+import type { WeftMetrics } from '../metrics/index.js';
+import { QUEUES, type ControlBus, type EnqueueRequest, type JobHandler, type JobQueue, type StateStore } from '../ports/index.js';
+import { resolveNode, type FlowCache } from './flow-cache.js';
+import { endExecution } from './end-execution.js';
+import { commitAndContinue } from './commit.js';
 import { timeOutMap } from './map.js';
 
 /** Resume tokens are random: stored and compared as a fast unsalted hash, like API keys. */

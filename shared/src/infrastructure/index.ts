@@ -1,15 +1,18 @@
 /**
- * Builds the adapters for a process from its config: Redis + BullMQ + Postgres in
- * distributed mode, in-memory + PGlite in embedded mode. Both modes run the same engine.
+ * Builds the adapters and the engine of a process from its config: Redis + BullMQ + Postgres
+ * in distributed mode, in-memory + PGlite in embedded mode. The api, the worker and the
+ * embedded process all build them here; the database comes from the caller's factory
+ * (`@weft/db`'s createDatabase), which shared/ cannot import.
  */
-import { createDatabase } from '@weft/db/database';
-import type { WeftDatabase } from '@weft/db/repos';
-import { BullMqJobQueue, RedisControlBus, RedisEventBus, RedisRateLimiter, RedisStateStore } from '@weft/shared/adapters/redis';
-import { MemoryControlBus, MemoryEventBus, MemoryJobQueue, MemoryRateLimiter, MemoryStateStore } from '@weft/shared/adapters/memory';
-import type { WeftConfig } from '@weft/shared/config';
-import type { Logger } from '@weft/shared/logging';
-import type { ControlBus, EventBus, JobQueue, RateLimiter, StateStore } from '@weft/shared/ports';
 import { Redis } from 'ioredis';
+import { BullMqJobQueue, RedisControlBus, RedisEventBus, RedisRateLimiter, RedisStateStore } from '../adapters/redis/index.js';
+import { MemoryControlBus, MemoryEventBus, MemoryJobQueue, MemoryRateLimiter, MemoryStateStore } from '../adapters/memory/index.js';
+import type { WeftConfig } from '../config/index.js';
+import type { Logger } from '../logging/index.js';
+import type { WeftMetrics } from '../metrics/index.js';
+import type { DatabaseFactory, WeftDatabase } from '../ports/database.js';
+import type { ControlBus, EventBus, JobQueue, RateLimiter, StateStore } from '../ports/index.js';
+import { createRunEngine, type RunEngine } from '../run-engine/index.js';
 
 export interface Readiness {
   name: string;
@@ -29,7 +32,7 @@ export interface Infrastructure {
   close(): Promise<void>;
 }
 
-export async function createInfrastructure(config: WeftConfig, logger: Logger): Promise<Infrastructure> {
+export async function createInfrastructure(config: WeftConfig, logger: Logger, createDatabase: DatabaseFactory): Promise<Infrastructure> {
   if (!config.masterKey) throw new Error('master key missing: loadConfig or the embedded bootstrap must provide it');
   if (config.mode === 'embedded') {
     const database = await createDatabase({ dataDir: `${config.dataDir}/pgdata`, masterKey: config.masterKey, masterKeyVersion: config.masterKeyVersion });
@@ -83,6 +86,41 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger): 
       await database.close();
     },
   };
+}
+
+/** What the api and the worker both run on: configuration and the infrastructure adapters. */
+export interface CoreDeps {
+  config: WeftConfig;
+  database: WeftDatabase;
+  queue: JobQueue;
+  state: StateStore;
+  events: EventBus;
+  control?: ControlBus | undefined;
+  logger: Logger;
+  metrics: WeftMetrics;
+  clock: () => Date;
+}
+
+/** What a process runs on: its adapters, and the one engine facade over them. */
+export interface ProcessResources extends Infrastructure {
+  engine: RunEngine;
+  clock: () => Date;
+}
+
+/** The adapters of createInfrastructure and the engine over them: one FlowCache per process. */
+export async function createProcessResources(input: {
+  config: WeftConfig;
+  logger: Logger;
+  metrics: WeftMetrics;
+  createDatabase: DatabaseFactory;
+}): Promise<ProcessResources> {
+  const infra = await createInfrastructure(input.config, input.logger, input.createDatabase);
+  const clock = (): Date => new Date();
+  const engine = createRunEngine({
+    repos: infra.database.repos, state: infra.state, queue: infra.queue, events: infra.events, control: infra.control,
+    logger: input.logger, metrics: input.metrics, clock,
+  });
+  return { ...infra, engine, clock };
 }
 
 /**

@@ -4,10 +4,10 @@
  * the execution.
  */
 import { describe, expect, it } from 'vitest';
-import type { FlowRecord } from '@weft/db/repos';
-import { rebuildExecution, skippedResult, type NodeResult, type StoredErrorCode } from '@weft/shared/engine';
-import { topologicalOrder, type FlowDefinition } from '@weft/shared/flow';
-import { compileFlow, type CompiledFlow } from '../flow-cache.js';
+import type { FlowRecord } from '../ports/database.js';
+import { rebuildExecution, skippedResult, type NodeResult, type StoredErrorCode } from '../engine/index.js';
+import { topologicalOrder, type FlowDefinition } from '../flow/index.js';
+import { compileFlow, type CompiledFlow } from './flow-cache.js';
 import { commitOf } from './restore-hot-state.js';
 
 const AT = '2025-01-01T00:00:00.000Z';

@@ -4,18 +4,18 @@
  * ordinary node jobs, so items run across the fleet. Each later commit of an item's node
  * releases the next item; the commit of the last ends the map (commit-and-continue.ts).
  */
-import { commitIntent, failsSoftly, type NodeResult } from '@weft/shared/engine';
-import { WeftError, toNodeError, toWeftError } from '@weft/shared/errors';
-import { mapItemsSource, MAP_DEFAULT_CONCURRENCY, MAP_MAX_ITEMS, type MapNode } from '@weft/shared/flow';
-import { mapTimeoutJobId, type NodeJobData, type ResumeJobData } from '@weft/shared/jobs';
-import type { Logger } from '@weft/shared/logging';
-import type { WeftMetrics } from '@weft/shared/metrics';
-import { QUEUES, type ControlBus, type FlushEntry, type JobQueue, type StateStore } from '@weft/shared/ports';
-import { renderTemplateValue } from '@weft/shared/templates';
-import type { CompiledFlow, CompiledMap } from '../flow-cache.js';
-import { describeJsonataError, expressionData } from '../nodes/evaluate-expression.js';
-import type { ExpressionCache } from '@weft/shared/expressions';
-import { childJobs, commitAndContinue, recordSettledMaps, settledMapEntries } from './commit-and-continue.js';
+import { commitIntent, failsSoftly, type NodeResult } from '../engine/index.js';
+import { WeftError, toNodeError, toWeftError } from '../errors/index.js';
+import { mapItemsSource, MAP_DEFAULT_CONCURRENCY, MAP_MAX_ITEMS, type MapNode } from '../flow/index.js';
+import { mapTimeoutJobId, type NodeJobData, type ResumeJobData } from '../jobs/index.js';
+import type { Logger } from '../logging/index.js';
+import type { WeftMetrics } from '../metrics/index.js';
+import { QUEUES, type ControlBus, type FlushEntry, type JobQueue, type StateStore } from '../ports/index.js';
+import { renderTemplateValue } from '../templates/index.js';
+import type { CompiledFlow, CompiledMap } from './flow-cache.js';
+import { describeJsonataError, expressionData } from '../expressions/index.js';
+import type { ExpressionCache } from '../expressions/index.js';
+import { childJobs, commitAndContinue, recordSettledMaps, settledMapEntries } from './commit.js';
 
 export interface MapDeps {
   state: StateStore;

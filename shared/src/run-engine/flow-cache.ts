@@ -2,9 +2,9 @@
  * Flow versions are immutable, so each worker compiles a pinned version once: node lookup,
  * the hot-state graph, and which upstream results each node's templates read.
  */
-import type { FlowRecord, FlowsRepo } from '@weft/db/repos';
-import { failsSoftly, isBranching } from '@weft/shared/engine';
-import { WeftError } from '@weft/shared/errors';
+import type { FlowRecord, FlowsRepo } from '../ports/database.js';
+import { failsSoftly, isBranching } from '../engine/index.js';
+import { WeftError } from '../errors/index.js';
 import {
   buildFlowGraph,
   mapItemNodeId,
@@ -19,8 +19,8 @@ import {
   type FlowNode,
   type MapItemNode,
   type MapNode,
-} from '@weft/shared/flow';
-import type { HotGraphNode, MapGraphNode } from '@weft/shared/ports';
+} from '../flow/index.js';
+import type { HotGraphNode, MapGraphNode } from '../ports/index.js';
 
 /** A map node's sub-graph, compiled once with its flow. */
 export interface CompiledMap {

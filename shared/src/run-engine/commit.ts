@@ -3,15 +3,15 @@
  * log, enqueue the children that became ready and, for a final failure, park a dead letter.
  * Shared by the node processor and the resume processor (wait nodes).
  */
-import type { NodeResult } from '@weft/shared/engine';
-import { retryPolicyFor, type CommitIntent } from '@weft/shared/engine';
-import { toNodeError, type WeftError } from '@weft/shared/errors';
-import type { FlowNode } from '@weft/shared/flow';
-import { nodeJob, type DeadLetterJobData, type NodeJobData } from '@weft/shared/jobs';
-import type { Logger } from '@weft/shared/logging';
-import type { WeftMetrics } from '@weft/shared/metrics';
-import { QUEUES, type EnqueueRequest, type FlushEntry, type JobQueue, type SettledMap, type StateStore } from '@weft/shared/ports';
-import { resolveNode, type CompiledFlow } from '../flow-cache.js';
+import type { NodeResult } from '../engine/index.js';
+import { retryPolicyFor, type CommitIntent } from '../engine/index.js';
+import { toNodeError, type WeftError } from '../errors/index.js';
+import type { FlowNode } from '../flow/index.js';
+import { nodeJob, type DeadLetterJobData, type NodeJobData } from '../jobs/index.js';
+import type { Logger } from '../logging/index.js';
+import type { WeftMetrics } from '../metrics/index.js';
+import { QUEUES, type EnqueueRequest, type FlushEntry, type JobQueue, type SettledMap, type StateStore } from '../ports/index.js';
+import { resolveNode, type CompiledFlow } from './flow-cache.js';
 
 /**
  * Jobs for nodes that became ready: flow nodes, or map item nodes (`round`: their map's round,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { skippedResult, type NodeResult } from '@weft/shared/engine';
-import { MAP_MAX_ITEMS, type MapNode } from '@weft/shared/flow';
-import { ExpressionCache } from '@weft/shared/expressions';
+import { skippedResult, type NodeResult } from '../engine/index.js';
+import { MAP_MAX_ITEMS, type MapNode } from '../flow/index.js';
+import { ExpressionCache } from '../expressions/index.js';
 import { evaluateMapItems } from './map.js';
 
 const AT = '2025-01-01T00:00:00.000Z';

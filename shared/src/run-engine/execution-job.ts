@@ -3,15 +3,15 @@
  * The api commits the execution row before enqueueing, but a replica may lag: a row that is
  * not visible yet is a transient error (retried), never a failure.
  */
-import type { ExecutionRow, Repos } from '@weft/db/repos';
-import { TERMINAL_EXECUTION_STATUSES } from '@weft/shared/engine';
-import { WeftError } from '@weft/shared/errors';
-import { executionTimeoutJobId, type ExecutionJobData, type ResumeJobData } from '@weft/shared/jobs';
-import type { Logger } from '@weft/shared/logging';
-import type { WeftMetrics } from '@weft/shared/metrics';
-import { QUEUES, type InitExecutionInput, type JobHandler, type JobQueue, type StateStore } from '@weft/shared/ports';
-import type { CompiledFlow, FlowCache } from '../flow-cache.js';
-import { childJobs } from './node.processor.js';
+import type { ExecutionRow, Repos } from '../ports/database.js';
+import { TERMINAL_EXECUTION_STATUSES } from '../engine/index.js';
+import { WeftError } from '../errors/index.js';
+import { executionTimeoutJobId, type ExecutionJobData, type ResumeJobData } from '../jobs/index.js';
+import type { Logger } from '../logging/index.js';
+import type { WeftMetrics } from '../metrics/index.js';
+import { QUEUES, type InitExecutionInput, type JobHandler, type JobQueue, type StateStore } from '../ports/index.js';
+import type { CompiledFlow, FlowCache } from './flow-cache.js';
+import { childJobs } from './node-job.js';
 
 export interface ExecutionProcessorDeps {
   repos: Pick<Repos, 'executions'>;

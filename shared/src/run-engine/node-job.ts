@@ -4,24 +4,24 @@
  * became ready. Redelivery is safe at every step: a terminal node is never re-run, and a
  * commit that already happened still returns the ready children.
  */
-import type { NodeResult } from '@weft/shared/engine';
-import { commitIntent, retryDecision, sumCost, sumUsage } from '@weft/shared/engine';
-import { WeftError, toNodeError, toWeftError } from '@weft/shared/errors';
-import { mapItemNodeId, parseMapItemNodeId } from '@weft/shared/flow';
-import type { NodeJobData } from '@weft/shared/jobs';
-import type { Logger } from '@weft/shared/logging';
-import type { WeftMetrics } from '@weft/shared/metrics';
-import type { EventBus, JobHandler, JobQueue, StateStore } from '@weft/shared/ports';
-import type { RunningJobs } from '../control/running-jobs.js';
-import { resolveNode, type FlowCache, type ResolvedNode } from '../flow-cache.js';
-import { ExpressionCache } from '@weft/shared/expressions';
-import type { NodeOutcome, NodeRunContext } from '../nodes/index.js';
+import type { NodeResult } from '../engine/index.js';
+import { commitIntent, retryDecision, sumCost, sumUsage } from '../engine/index.js';
+import { WeftError, toNodeError, toWeftError } from '../errors/index.js';
+import { mapItemNodeId, parseMapItemNodeId } from '../flow/index.js';
+import type { NodeJobData } from '../jobs/index.js';
+import type { Logger } from '../logging/index.js';
+import type { WeftMetrics } from '../metrics/index.js';
+import type { EventBus, JobHandler, JobQueue, StateStore } from '../ports/index.js';
+import type { RunningJobs } from './running-jobs.js';
+import { resolveNode, type FlowCache, type ResolvedNode } from './flow-cache.js';
+import { ExpressionCache } from '../expressions/index.js';
+import type { NodeOutcome, NodeRunContext } from '../ports/index.js';
 import { runMap } from './map.js';
 import { TokenCoalescer } from './token-coalescer.js';
-import { childJobs, commitAndContinue } from './commit-and-continue.js';
+import { childJobs, commitAndContinue } from './commit.js';
 import { suspendWait } from './wait.js';
 
-export { childJobs } from './commit-and-continue.js';
+export { childJobs } from './commit.js';
 
 export interface NodeProcessorDeps {
   state: StateStore;

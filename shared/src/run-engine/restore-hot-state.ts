@@ -5,16 +5,16 @@
  * enqueued unless a job for them is still live. Nodes whose results never reached Postgres run
  * again; a map without a result runs its items again.
  */
-import type { ExecutionRow, NodeRunRow, Repos } from '@weft/db/repos';
-import { commitIntent, rebuildExecution, TERMINAL_EXECUTION_STATUSES, type NodeResult } from '@weft/shared/engine';
-import { conditionTargets, switchTargets, topologicalOrder } from '@weft/shared/flow';
-import { nodeJobId, type NodeJobData } from '@weft/shared/jobs';
-import type { Logger } from '@weft/shared/logging';
-import type { WeftMetrics } from '@weft/shared/metrics';
-import { QUEUES, type EventBus, type JobQueue, type StateStore } from '@weft/shared/ports';
-import type { CompiledFlow, FlowCache } from '../flow-cache.js';
-import { childJobs } from '../processors/commit-and-continue.js';
-import { hotGraphOf } from '../processors/execution.processor.js';
+import type { ExecutionRow, NodeRunRow, Repos } from '../ports/database.js';
+import { commitIntent, rebuildExecution, TERMINAL_EXECUTION_STATUSES, type NodeResult } from '../engine/index.js';
+import { conditionTargets, switchTargets, topologicalOrder } from '../flow/index.js';
+import { nodeJobId, type NodeJobData } from '../jobs/index.js';
+import type { Logger } from '../logging/index.js';
+import type { WeftMetrics } from '../metrics/index.js';
+import { QUEUES, type EventBus, type JobQueue, type StateStore } from '../ports/index.js';
+import type { CompiledFlow, FlowCache } from './flow-cache.js';
+import { childJobs } from './commit.js';
+import { hotGraphOf } from './execution-job.js';
 
 export interface RestoreDeps {
   repos: Pick<Repos, 'executions' | 'nodeRuns'>;
