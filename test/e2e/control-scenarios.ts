@@ -216,6 +216,18 @@ export async function waitEventsScenario(target: Target): Promise<void> {
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   expect(res.body.status).toBe('failed');
   expect(res.body.error).toMatchObject({ code: 'wait_timeout', nodeId: 'approve' });
+
+  // A retry waits again, with timers of its own: the queue still holds the first spell's job
+  // ids, which must not swallow the new ones (the wait would then never end).
+  const timedId = res.body.id as string;
+  const retried = await call('POST', `/v1/executions/${timedId}/retry`);
+  expect(retried.status, JSON.stringify(retried.body)).toBe(202);
+  const again = await waitFor(async () => {
+    const r = await call('GET', `/v1/executions/${timedId}`);
+    const attempt = (r.body.nodes as Array<{ nodeId: string; status: string }>).find((n) => n.nodeId === 'approve');
+    return r.body.status === 'failed' && attempt?.status === 'failed' ? r.body : null;
+  }, { timeoutMs: 10_000, message: 'the retried wait timed out again' });
+  expect(again.error).toMatchObject({ code: 'wait_timeout', nodeId: 'approve' });
 }
 
 /** A node's own timeout fails it; a flow's timeoutMs fails the whole execution and aborts what runs. */

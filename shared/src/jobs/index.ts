@@ -44,10 +44,14 @@ export function resumeJobId(executionId: string, nodeId: string, kind: ResumeJob
   return `${executionId}.${nodeId}.${kind}`;
 }
 
-/** A wait's timer or timeout job; in a map item run again by a retry, per round (as its node jobs). */
-export function resumeJobIdOf(data: Pick<NodeJobData, 'executionId' | 'nodeId' | 'mapRound'>, kind: ResumeJobData['kind']): string {
-  const round = data.mapRound ?? 0;
-  return round > 0 ? `${resumeJobId(data.executionId, data.nodeId, kind)}.r${round}` : resumeJobId(data.executionId, data.nodeId, kind);
+/**
+ * A wait's timer, timeout or event job: one id per waiting spell (`waitingSince`, the node's
+ * start), since a retry or replay runs the same wait again while the queue still retains the
+ * earlier spell's ids (and would drop the new jobs).
+ */
+export function waitJobId(input: { executionId: string; nodeId: string; kind: 'timer' | 'timeout' | 'event'; waitingSince: string }): string {
+  const spell = Date.parse(input.waitingSince);
+  return `${resumeJobId(input.executionId, input.nodeId, input.kind)}.${(Number.isFinite(spell) ? spell : 0).toString(36)}`;
 }
 
 export interface DeadLetterJobData {

@@ -7,7 +7,7 @@ import { safeEqual } from '../crypto/index.js';
 import { failsSoftly, TERMINAL_EXECUTION_STATUSES } from '../engine/index.js';
 import { WeftError } from '../errors/index.js';
 import { parseMapItemNodeId } from '../flow/index.js';
-import { resumeJobId, type NodeJobData } from '../jobs/index.js';
+import { waitJobId, type NodeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import type { Repos } from '../ports/database.js';
@@ -195,8 +195,8 @@ export function createResumeNode(deps: ControlDeps): ResumeNode {
         executionId, workspaceId, flowId: hot.flowId, flowVersion: hot.flowVersion, nodeId, kind: 'event', data: data ?? null,
         ...(row.maxCostUsd === null ? {} : { maxCostUsd: row.maxCostUsd }),
       },
-      // An item's wait may run again (a retry runs the item again): one job id per waiting spell.
-      jobId: item ? `${resumeJobId(executionId, nodeId, 'event')}.${Date.parse(waiting.startedAt ?? '0').toString(36)}` : resumeJobId(executionId, nodeId, 'event'),
+      // A wait may run again (a retry or replay): one job id per waiting spell.
+      jobId: waitJobId({ executionId, nodeId, kind: 'event', waitingSince: waiting.startedAt ?? '' }),
       attempts: 5,
     });
     log.info({ executionId, nodeId, event: node.event }, 'waiting node resumed');

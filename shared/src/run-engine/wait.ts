@@ -7,7 +7,7 @@ import { generateToken, sha256Hex } from '../crypto/index.js';
 import { commitIntent, type NodeResult } from '../engine/index.js';
 import { WeftError, toNodeError } from '../errors/index.js';
 import type { WaitNode } from '../flow/index.js';
-import { resumeJobIdOf, type NodeJobData, type ResumeJobData } from '../jobs/index.js';
+import { waitJobId, type NodeJobData, type ResumeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import { QUEUES, type ControlBus, type EnqueueRequest, type JobHandler, type JobQueue, type StateStore } from '../ports/index.js';
@@ -53,11 +53,12 @@ export async function suspendWait(input: {
   const status = liveStatusEntries(data.executionId, waited.events);
   if (status.length > 0) await input.state.appendFlush(status);
   const jobs: EnqueueRequest<ResumeJobData>[] = [];
+  const spell = { executionId: data.executionId, nodeId: node.id, waitingSince: at.toISOString() };
   if (until !== null) {
-    jobs.push({ queue: QUEUES.resume, name: 'resume', data: { ...data, kind: 'timer' }, jobId: resumeJobIdOf({ ...data, nodeId: node.id }, 'timer'), delayMs: Math.max(0, until - Date.now()), attempts: 5 });
+    jobs.push({ queue: QUEUES.resume, name: 'resume', data: { ...data, kind: 'timer' }, jobId: waitJobId({ ...spell, kind: 'timer' }), delayMs: Math.max(0, until - Date.now()), attempts: 5 });
   }
   if (timeoutAt !== null) {
-    jobs.push({ queue: QUEUES.resume, name: 'resume', data: { ...data, kind: 'timeout' }, jobId: resumeJobIdOf({ ...data, nodeId: node.id }, 'timeout'), delayMs: Math.max(0, timeoutAt - Date.now()), attempts: 5 });
+    jobs.push({ queue: QUEUES.resume, name: 'resume', data: { ...data, kind: 'timeout' }, jobId: waitJobId({ ...spell, kind: 'timeout' }), delayMs: Math.max(0, timeoutAt - Date.now()), attempts: 5 });
   }
   if (jobs.length > 0) await input.queue.addBulk(jobs);
   input.log.info({ event: node.event ?? 'timer', until, timeoutAt }, 'node waiting');
@@ -118,6 +119,6 @@ export function createResumeProcessor(deps: {
       node, outcome: result.status === 'completed' ? 'completed' : 'failed', failure: result.error, children: resolved.children, mapItem: resolved.item !== undefined,
     });
     await commitAndContinue(deps, { data, node, flow, result, failure, intent, log, attempt: 1, jobId: job.id, runtimeMs: result.runtimeMs ?? 0 });
-    if (data.kind !== 'timeout') await deps.queue.remove(QUEUES.resume, resumeJobIdOf(data, 'timeout'));
+    if (data.kind !== 'timeout') await deps.queue.remove(QUEUES.resume, waitJobId({ executionId: data.executionId, nodeId: node.id, kind: 'timeout', waitingSince: startedAt }));
   };
 }
