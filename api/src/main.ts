@@ -35,7 +35,7 @@ async function main(): Promise<void> {
 
   const clock = (): Date => new Date();
   const app = await buildApp({
-    config, database: infra.database, queue: infra.queue, state: infra.state, events: infra.events,
+    config, database: infra.database, queue: infra.queue, state: infra.state, flushLog: infra.flushLog, events: infra.events,
     logger, metrics, clock, readiness: infra.readiness, control: infra.control,
     replayNode: createReplayNode({ repos: infra.database.repos, state: infra.state, queue: infra.queue, logger, metrics, clock }),
     retryExecution: createRetryExecution({ repos: infra.database.repos, state: infra.state, queue: infra.queue, logger, metrics, clock }),
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   let worker: WorkerRuntime | null = null;
   if (role === 'all') {
     worker = startWorkerRuntime({
-      config, database: infra.database, queue: infra.queue, state: infra.state, flushState: infra.flushState,
+      config, database: infra.database, queue: infra.queue, state: infra.state, flushLog: infra.flushLog, spendLedger: infra.spendLedger,
       events: infra.events, control: infra.control, logger, metrics, clock, createProvider,
     });
   }

@@ -88,7 +88,7 @@ export async function startWeft(input: StartWeftInput): Promise<WeftEngine> {
       else if (event.type === 'execution.failed' || event.type === 'execution.cancelled') tracker.fail(event.executionId, JSON.stringify(event.data));
     });
     runtime = startWorkerRuntime({
-      config, database: infra.database, queue: infra.queue, state: infra.state, flushState: infra.flushState,
+      config, database: infra.database, queue: infra.queue, state: infra.state, flushLog: infra.flushLog, spendLedger: infra.spendLedger,
       events: infra.events, logger, metrics, clock: () => new Date(), createProvider,
     });
 

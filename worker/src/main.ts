@@ -13,7 +13,7 @@ async function main(): Promise<void> {
   const metrics = createMetrics({ defaultLabels: { component: 'worker' } });
   const infra = await createInfrastructure(config, logger);
   const runtime = startWorkerRuntime({
-    config, database: infra.database, queue: infra.queue, state: infra.state, flushState: infra.flushState,
+    config, database: infra.database, queue: infra.queue, state: infra.state, flushLog: infra.flushLog, spendLedger: infra.spendLedger,
     events: infra.events, control: infra.control, logger, metrics, clock: () => new Date(), createProvider,
   });
   const health = await startHealthServer({ host: config.host, port: config.workerPort, metrics, readiness: infra.readiness });

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { createDatabase } from '@weft/db/database';
-import { MemoryEventBus, MemoryJobQueue, MemoryStateStore } from '@weft/shared/adapters/memory';
+import { MemoryEventBus, MemoryFlushLog, MemoryJobQueue, MemoryStateStore } from '@weft/shared/adapters/memory';
 import { loadConfig } from '@weft/shared/config';
 import { createLogger } from '@weft/shared/logging';
 import { createMetrics } from '@weft/shared/metrics';
@@ -48,12 +48,14 @@ export async function createTestApp(options: CreateTestAppOptions): Promise<Test
   await database.migrate();
   const events = new MemoryEventBus();
   const state = new MemoryStateStore({ events });
+  const flushLog = new MemoryFlushLog();
   const queue = new MemoryJobQueue();
   const deps: ApiDeps = {
     config,
     database,
     queue,
     state,
+    flushLog,
     events,
     logger,
     metrics: createMetrics(),
@@ -79,6 +81,7 @@ export async function createTestApp(options: CreateTestAppOptions): Promise<Test
     async close() {
       await app.close();
       await queue.close();
+      await flushLog.close();
       await state.close();
       await events.close();
       await database.close();

@@ -4,3 +4,5 @@ export * from './state-store.js';
 export * from './llm-provider.js';
 export * from './rate-limiter.js';
 export * from './control-bus.js';
+export * from './flush-log.js';
+export * from './spend-ledger.js';

@@ -9,7 +9,7 @@ import { WeftError } from '@weft/shared/errors';
 import { nodeJobIdOf, type NodeJobData } from '@weft/shared/jobs';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
-import { QUEUES, type CancelExecutionResult, type ControlBus, type JobQueue, type StateStore } from '@weft/shared/ports';
+import { QUEUES, type CancelExecutionResult, type ControlBus, type FlushLog, type JobQueue, type StateStore } from '@weft/shared/ports';
 import { failsSoftly, type NodeError } from '@weft/shared/engine';
 import { parseMapItemNodeId } from '@weft/shared/flow';
 import { FlowCache } from '../flow-cache.js';
@@ -124,7 +124,7 @@ export { hashResumeToken } from '../processors/wait.js';
  * the execution's running calls, its queued node jobs are removed, and the flusher records the
  * end. Used by cancel (api) and by the execution timeout (worker).
  */
-export async function endExecution(deps: { state: StateStore; queue: JobQueue; control?: ControlBus | undefined }, input: {
+export async function endExecution(deps: { state: StateStore; flushLog: FlushLog; queue: JobQueue; control?: ControlBus | undefined }, input: {
   executionId: string;
   at: Date;
   endAs?: { status: 'failed'; error: NodeError };
@@ -137,6 +137,6 @@ export async function endExecution(deps: { state: StateStore; queue: JobQueue; c
     const mapRound = item ? (result.mapRounds[item.mapId] ?? 0) : 0;
     return deps.queue.remove(QUEUES.nodes, nodeJobIdOf({ executionId: input.executionId, nodeId, mapRound }));
   }));
-  await deps.state.appendFlush([{ kind: 'execution', executionId: input.executionId }]);
+  await deps.flushLog.append([{ kind: 'execution', executionId: input.executionId }]);
   return result;
 }

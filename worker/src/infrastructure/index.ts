@@ -4,11 +4,11 @@
  */
 import { createDatabase } from '@weft/db/database';
 import type { WeftDatabase } from '@weft/db/repos';
-import { BullMqJobQueue, RedisControlBus, RedisEventBus, RedisRateLimiter, RedisStateStore } from '@weft/shared/adapters/redis';
-import { MemoryControlBus, MemoryEventBus, MemoryJobQueue, MemoryRateLimiter, MemoryStateStore } from '@weft/shared/adapters/memory';
+import { BullMqJobQueue, RedisControlBus, RedisEventBus, RedisFlushLog, RedisRateLimiter, RedisSpendLedger, RedisStateStore } from '@weft/shared/adapters/redis';
+import { MemoryControlBus, MemoryEventBus, MemoryFlushLog, MemoryJobQueue, MemoryRateLimiter, MemorySpendLedger, MemoryStateStore } from '@weft/shared/adapters/memory';
 import type { WeftConfig } from '@weft/shared/config';
 import type { Logger } from '@weft/shared/logging';
-import type { ControlBus, EventBus, JobQueue, RateLimiter, StateStore } from '@weft/shared/ports';
+import type { ControlBus, EventBus, FlushLog, JobQueue, RateLimiter, SpendLedger, StateStore } from '@weft/shared/ports';
 import { Redis } from 'ioredis';
 
 export interface Readiness {
@@ -20,8 +20,10 @@ export interface Infrastructure {
   database: WeftDatabase;
   queue: JobQueue;
   state: StateStore;
-  /** A state store whose blocking flush reads do not hold up the command connection. */
-  flushState: StateStore;
+  /** The flush log; its reader's blocking reads do not hold up the command connection. */
+  flushLog: FlushLog;
+  /** What failed attempts were billed for. */
+  spendLedger: SpendLedger;
   events: EventBus;
   /** api → workers instructions (cancel). */
   control: ControlBus;
@@ -36,15 +38,18 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger): 
     await database.migrate();
     const events = new MemoryEventBus();
     const control = new MemoryControlBus();
-    const state = new MemoryStateStore({ events });
+    const spendLedger = new MemorySpendLedger();
+    const state = new MemoryStateStore({ events, spend: spendLedger });
+    const flushLog = new MemoryFlushLog();
     const queue = new MemoryJobQueue();
     return {
-      database, queue, state, flushState: state, events, control,
+      database, queue, state, flushLog, spendLedger, events, control,
       readiness: [{ name: 'postgres', check: () => database.ping() }],
       async close() {
         await queue.close();
         await control.close();
         await events.close();
+        await flushLog.close();
         await state.close();
         await database.close();
       },
@@ -58,7 +63,9 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger): 
   flushRedis.on('error', (err) => { logger.warn({ err: err.message }, 'redis (flush) connection error'); });
   const database = await createDatabase({ url: databaseUrl, masterKey: config.masterKey, masterKeyVersion: config.masterKeyVersion, logger });
   const state = new RedisStateStore({ redis, prefix: config.keyPrefix });
-  const flushState = new RedisStateStore({ redis: flushRedis, prefix: config.keyPrefix });
+  // Appends on the command connection; the flusher reads on its own (and blocks on a third).
+  const flushLog = new RedisFlushLog({ redis, readRedis: flushRedis, prefix: config.keyPrefix });
+  const spendLedger = new RedisSpendLedger({ redis, prefix: config.keyPrefix });
   const events = new RedisEventBus({ redis, prefix: config.keyPrefix });
   const control = new RedisControlBus({ redis, prefix: config.keyPrefix });
   const queue = new BullMqJobQueue({
@@ -67,7 +74,7 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger): 
   });
   await warnOnEvictionPolicy(redis, logger);
   return {
-    database, queue, state, flushState, events, control,
+    database, queue, state, flushLog, spendLedger, events, control,
     readiness: [
       { name: 'redis', check: async () => { await redis.ping(); } },
       { name: 'postgres', check: () => database.ping() },
@@ -77,7 +84,7 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger): 
       await control.close();
       await events.close();
       await state.close();
-      await flushState.close();
+      await flushLog.close();
       redis.disconnect();
       flushRedis.disconnect();
       await database.close();

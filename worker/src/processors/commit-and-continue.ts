@@ -10,7 +10,7 @@ import type { FlowNode } from '@weft/shared/flow';
 import { nodeJob, type DeadLetterJobData, type NodeJobData } from '@weft/shared/jobs';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
-import { QUEUES, type EnqueueRequest, type FlushEntry, type JobQueue, type SettledMap, type StateStore } from '@weft/shared/ports';
+import { QUEUES, type EnqueueRequest, type FlushEntry, type FlushLog, type JobQueue, type SettledMap, type StateStore } from '@weft/shared/ports';
 import { resolveNode, type CompiledFlow } from '../flow-cache.js';
 
 /**
@@ -39,6 +39,7 @@ export function settledMapEntries(data: NodeJobData, settled: readonly SettledMa
 
 export interface CommitDeps {
   state: StateStore;
+  flushLog: FlushLog;
   queue: JobQueue;
   metrics: WeftMetrics;
 }
@@ -78,7 +79,7 @@ export async function commitAndContinue(deps: CommitDeps, input: {
     ...settledMapEntries(data, commit.settledMaps),
   ];
   if (commit.finished) flush.push({ kind: 'execution', executionId: data.executionId });
-  const work: Array<Promise<unknown>> = [deps.state.appendFlush(flush)];
+  const work: Array<Promise<unknown>> = [deps.flushLog.append(flush)];
   if (commit.ready.length > 0) work.push(deps.queue.addBulk(childJobs(data, commit.ready, flow, commit.round)));
   // A cancelled node did not fail for good: it is not a dead letter.
   if (failure && failure.code !== 'NODE_CANCELLED') {

@@ -10,7 +10,7 @@ import { mapItemsSource, MAP_DEFAULT_CONCURRENCY, MAP_MAX_ITEMS, type MapNode } 
 import { mapTimeoutJobId, type NodeJobData, type ResumeJobData } from '@weft/shared/jobs';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
-import { QUEUES, type ControlBus, type FlushEntry, type JobQueue, type StateStore } from '@weft/shared/ports';
+import { QUEUES, type ControlBus, type FlushEntry, type FlushLog, type JobQueue, type StateStore } from '@weft/shared/ports';
 import { renderTemplateValue } from '@weft/shared/templates';
 import type { CompiledFlow, CompiledMap } from '../flow-cache.js';
 import { describeJsonataError, expressionData } from '../nodes/evaluate-expression.js';
@@ -19,6 +19,7 @@ import { childJobs, commitAndContinue, recordSettledMaps, settledMapEntries } fr
 
 export interface MapDeps {
   state: StateStore;
+  flushLog: FlushLog;
   queue: JobQueue;
   metrics: WeftMetrics;
   expressions: ExpressionCache;
@@ -108,7 +109,7 @@ export async function runMap(deps: MapDeps, input: {
       jobId: mapTimeoutJobId(data.executionId, node.id, outcome.round), delayMs: Math.max(0, input.startedAt.getTime() + node.timeoutMs - Date.now()), attempts: 5,
     });
   }
-  await Promise.all([deps.state.appendFlush(flush), jobs.length > 0 ? deps.queue.addBulk(jobs) : Promise.resolve()]);
+  await Promise.all([deps.flushLog.append(flush), jobs.length > 0 ? deps.queue.addBulk(jobs) : Promise.resolve()]);
   if (!outcome.resumed) deps.metrics.mapItemsTotal.inc({ event: 'expanded' }, items.length);
   recordSettledMaps(deps.metrics, log, outcome.settledMaps);
   if (outcome.finished) deps.metrics.executionsTotal.inc({ status: outcome.executionStatus });
@@ -143,7 +144,7 @@ export async function timeOutMap(deps: Omit<MapDeps, 'expressions'> & { control?
   if (ended.finished) flush.push({ kind: 'execution', executionId: data.executionId });
   const { mapRound: _round, kind: _kind, data: _data, ...base } = data;
   await Promise.all([
-    deps.state.appendFlush(flush),
+    deps.flushLog.append(flush),
     ended.ready.length > 0 ? deps.queue.addBulk(childJobs(base, ended.ready, flow)) : Promise.resolve(),
   ]);
   deps.metrics.errorsTotal.inc({ category: error.category, code: 'NODE_TIMEOUT' });

@@ -11,7 +11,7 @@ import { mapItemNodeId, parseMapItemNodeId } from '@weft/shared/flow';
 import type { NodeJobData } from '@weft/shared/jobs';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
-import type { EventBus, JobHandler, JobQueue, StateStore } from '@weft/shared/ports';
+import type { EventBus, FlushLog, JobHandler, JobQueue, SpendLedger, StateStore } from '@weft/shared/ports';
 import type { RunningJobs } from '../control/running-jobs.js';
 import { resolveNode, type FlowCache, type ResolvedNode } from '../flow-cache.js';
 import { ExpressionCache } from '../nodes/expression-cache.js';
@@ -25,6 +25,8 @@ export { childJobs } from './commit-and-continue.js';
 
 export interface NodeProcessorDeps {
   state: StateStore;
+  flushLog: FlushLog;
+  spendLedger: SpendLedger;
   queue: JobQueue;
   events: EventBus;
   flows: FlowCache;
@@ -114,7 +116,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
     let failure: WeftError | null = null;
     try {
       if (node.type === 'llm' && data.maxCostUsd !== undefined) {
-        const spent = await executionSpend(deps.state, data.executionId);
+        const spent = await executionSpend(deps, data.executionId);
         if (spent > data.maxCostUsd) {
           throw new WeftError('BUDGET_EXCEEDED', `the execution has spent $${spent} of its $${data.maxCostUsd} budget: LLM node '${node.id}' was not started`);
         }
@@ -156,7 +158,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
           throw failure;
         case 'retry':
           // Tokens a failed attempt was billed for still count: the totals are what was spent.
-          if (failure.billed) await deps.state.recordSpend({ executionId: data.executionId, nodeId: node.id, spend: failure.billed });
+          if (failure.billed) await deps.spendLedger.record({ executionId: data.executionId, nodeId: node.id, spend: failure.billed });
           deps.metrics.nodeAttemptsTotal.inc({ node_type: node.type, result: 'retry' });
           deps.metrics.errorsTotal.inc({ category: failure.category, code: failure.code });
           log.warn({ code: failure.code, category: failure.category, err: failure.message }, 'node attempt failed: retrying');
@@ -176,7 +178,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
     }
 
     // The node's usage and cost include what its earlier, failed attempts were billed for.
-    const prior = job.attempt > 1 ? (await deps.state.getSpend(data.executionId))[node.id] : undefined;
+    const prior = job.attempt > 1 ? (await deps.spendLedger.get(data.executionId))[node.id] : undefined;
     const parts = [outcome ? { usage: outcome.usage, cost: outcome.cost } : failure?.billed, prior].filter((p) => p !== undefined);
     const billedParts = parts.filter((p) => p.usage !== null);
     const result: NodeResult = {
@@ -228,8 +230,8 @@ function describeAbort(reason: unknown): string {
  * What the execution has spent so far: committed results (which include their failed
  * attempts) plus the billed failed attempts of nodes still running.
  */
-async function executionSpend(state: StateStore, executionId: string): Promise<number> {
-  const [hot, spend] = await Promise.all([state.getExecution(executionId), state.getSpend(executionId)]);
+async function executionSpend(deps: { state: StateStore; spendLedger: SpendLedger }, executionId: string): Promise<number> {
+  const [hot, spend] = await Promise.all([deps.state.getExecution(executionId), deps.spendLedger.get(executionId)]);
   const costs: Array<{ cost: NodeResult['cost'] }> = [];
   for (const [nodeId, node] of Object.entries(hot?.nodes ?? {})) {
     if (node.result) costs.push(node.result);

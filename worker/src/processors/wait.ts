@@ -10,7 +10,7 @@ import type { WaitNode } from '@weft/shared/flow';
 import { resumeJobIdOf, type NodeJobData, type ResumeJobData } from '@weft/shared/jobs';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
-import { QUEUES, type ControlBus, type EnqueueRequest, type JobHandler, type JobQueue, type StateStore } from '@weft/shared/ports';
+import { QUEUES, type ControlBus, type EnqueueRequest, type FlushLog, type JobHandler, type JobQueue, type StateStore } from '@weft/shared/ports';
 import { resolveNode, type FlowCache } from '../flow-cache.js';
 import { endExecution } from '../control/index.js';
 import { commitAndContinue } from './commit-and-continue.js';
@@ -62,6 +62,7 @@ export async function suspendWait(input: {
 
 export function createResumeProcessor(deps: {
   state: StateStore;
+  flushLog: FlushLog;
   queue: JobQueue;
   flows: FlowCache;
   logger: Logger;

@@ -11,7 +11,7 @@ import { conditionTargets, switchTargets, topologicalOrder } from '@weft/shared/
 import { nodeJobId, type NodeJobData } from '@weft/shared/jobs';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
-import { QUEUES, type EventBus, type JobQueue, type StateStore } from '@weft/shared/ports';
+import { QUEUES, type EventBus, type FlushLog, type JobQueue, type StateStore } from '@weft/shared/ports';
 import type { CompiledFlow, FlowCache } from '../flow-cache.js';
 import { outEdgesOf } from '../nodes/out-edges.js';
 import { childJobs } from '../processors/commit-and-continue.js';
@@ -20,6 +20,7 @@ import { hotGraphOf } from '../processors/execution.processor.js';
 export interface RestoreDeps {
   repos: Pick<Repos, 'executions' | 'nodeRuns'>;
   state: StateStore;
+  flushLog: FlushLog;
   queue: JobQueue;
   events: EventBus;
   flows: FlowCache;
@@ -84,7 +85,7 @@ async function restoreOne(deps: RestoreDeps, row: ExecutionRow): Promise<boolean
   const suffix = `rec${now.getTime().toString(36)}`;
   const jobs = childJobs(template, missing, flow).map((job) => ({ ...job, jobId: `${job.jobId}.${suffix}` }));
   if (jobs.length > 0) await deps.queue.addBulk(jobs);
-  if (TERMINAL_EXECUTION_STATUSES.has(state.status)) await deps.state.appendFlush([{ kind: 'execution', executionId: row.id }]);
+  if (TERMINAL_EXECUTION_STATUSES.has(state.status)) await deps.flushLog.append([{ kind: 'execution', executionId: row.id }]);
   await deps.events.publish({
     type: 'execution.resumed', executionId: row.id, flowId: row.flowId, workspaceId: row.workspaceId, at: now.toISOString(),
     data: { recovered: true, kept: results.size, ready },

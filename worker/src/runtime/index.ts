@@ -11,7 +11,7 @@ import { createNodeProcessor } from '../processors/node.processor.js';
 import { createResumeProcessor } from '../processors/wait.js';
 import { startRecoverySweep } from '../recovery/index.js';
 import { ProviderGuard } from '../providers/guard/index.js';
-import type { ControlBus, RateLimiter, StateStore } from '@weft/shared/ports';
+import type { ControlBus, RateLimiter } from '@weft/shared/ports';
 import { WeftError } from '@weft/shared/errors';
 import { RunningJobs } from '../control/running-jobs.js';
 
@@ -21,7 +21,7 @@ export interface WorkerRuntime {
 }
 
 /** `rateLimiter`: the provider rate limiter, owned by the caller; by default one is built from the config and closed here. */
-export function startWorkerRuntime(deps: WorkerDeps & { flushState?: StateStore; rateLimiter?: RateLimiter; control?: ControlBus }): WorkerRuntime {
+export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimiter; control?: ControlBus }): WorkerRuntime {
   const { config, logger, metrics } = deps;
   const repos = deps.database.repos;
   const flows = new FlowCache(repos.flows);
@@ -47,16 +47,17 @@ export function startWorkerRuntime(deps: WorkerDeps & { flushState?: StateStore;
   );
   const nodes = deps.queue.process(
     QUEUES.nodes,
-    createNodeProcessor({ state: deps.state, queue: deps.queue, events: deps.events, flows, runNode, logger: log, metrics, clock: deps.clock, workerId: config.workerId, running }),
+    createNodeProcessor({ state: deps.state, flushLog: deps.flushLog, spendLedger: deps.spendLedger, queue: deps.queue, events: deps.events, flows, runNode, logger: log, metrics, clock: deps.clock, workerId: config.workerId, running }),
     { concurrency: config.workerConcurrency },
   );
   const resumes = deps.queue.process(
     QUEUES.resume,
-    createResumeProcessor({ state: deps.state, queue: deps.queue, flows, logger: log, metrics, clock: deps.clock, workerId: config.workerId, ...(deps.control ? { control: deps.control } : {}) }),
+    createResumeProcessor({ state: deps.state, flushLog: deps.flushLog, queue: deps.queue, flows, logger: log, metrics, clock: deps.clock, workerId: config.workerId, ...(deps.control ? { control: deps.control } : {}) }),
     { concurrency: Math.max(5, Math.ceil(config.workerConcurrency / 2)) },
   );
   const flusher = new Flusher({
-    state: deps.flushState ?? deps.state,
+    state: deps.state,
+    flushLog: deps.flushLog,
     repos,
     flows,
     logger: log,
@@ -66,7 +67,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { flushState?: StateStore;
   });
   flusher.start();
   const sweep = startRecoverySweep({
-    repos, state: deps.state, queue: deps.queue, events: deps.events, flows, logger: log, metrics, clock: deps.clock,
+    repos, state: deps.state, flushLog: deps.flushLog, queue: deps.queue, events: deps.events, flows, logger: log, metrics, clock: deps.clock,
     intervalMs: config.sweepIntervalMs, minAgeMs: config.sweepMinAgeMs,
   });
 

@@ -19,13 +19,10 @@ import type { HotExecution, NodeResult } from '../../model/index.js';
 import type { ExecutionState } from '../../engine/hot-state.js';
 import { cancelledMapError } from '../../engine/apply-control.js';
 import { newMapRecord } from '../../engine/apply-map.js';
-import { spendFromCounters, spendIncrements, type Spend } from '../../engine/spend.js';
 import { WeftError } from '../../errors/weft-error.js';
 import type {
   CommitNodeInput,
   CommitNodeResult,
-  FlushEntry,
-  FlushRecord,
   InitExecutionInput,
   InitExecutionResult,
   SettledMap,
@@ -39,40 +36,26 @@ import type {
   CancelExecutionResult,
   WaitNodeResult,
 } from '../../ports/state-store.js';
-import { EVENT_STREAM_MAXLEN, eventsChannel, executionKeys, FLUSH_GROUP, flushStreamKey } from './keys.js';
+import { EVENT_STREAM_MAXLEN, eventsChannel, executionKeys } from './keys.js';
 import { defineWeftScripts, type WeftScripts } from './lua/scripts.js';
-import { asArray, asEvents, asExecutionStatus, asFlag, asStatusEntry, asString, asStrings, execResults, malformed, parseJson, streamReplies } from './redis-replies.js';
+import { asArray, asEvents, asExecutionStatus, asFlag, asStatusEntry, asString, asStrings, execResults, malformed, parseJson } from './redis-replies.js';
 
 export interface RedisStateStoreOptions {
   /** Shared command connection; the caller owns (and closes) it. */
   redis: Redis;
   prefix: string;
-  /** Flush entries delivered longer ago than this and not acknowledged are claimed by readFlush. */
-  flushClaimIdleMs?: number;
-  /** Opens the connection blocking flush reads use; default `redis.duplicate()`. The store closes it. */
-  blockingFactory?: () => Redis;
 }
-
-const DEFAULT_FLUSH_CLAIM_IDLE_MS = 30_000;
 
 /** Execution hot state in Redis hashes; every state change is one Lua script (lua/). */
 export class RedisStateStore implements StateStore {
   private readonly redis: Redis;
   private readonly prefix: string;
   private readonly scripts: WeftScripts;
-  private readonly flushKey: string;
-  private readonly flushClaimIdleMs: number;
-  private readonly blockingFactory: () => Redis;
-  private blocking: Redis | null = null;
-  private flushGroupReady = false;
 
   constructor(options: RedisStateStoreOptions) {
     this.redis = options.redis;
     this.prefix = options.prefix;
     this.scripts = defineWeftScripts(options.redis);
-    this.flushKey = flushStreamKey(options.prefix);
-    this.flushClaimIdleMs = options.flushClaimIdleMs ?? DEFAULT_FLUSH_CLAIM_IDLE_MS;
-    this.blockingFactory = options.blockingFactory ?? (() => options.redis.duplicate());
   }
 
   async initExecution(input: InitExecutionInput): Promise<InitExecutionResult> {
@@ -341,131 +324,14 @@ export class RedisStateStore implements StateStore {
     return asFlag(reply);
   }
 
-  async recordSpend(input: { executionId: string; nodeId: string; spend: Spend }): Promise<void> {
-    const key = executionKeys(this.prefix, input.executionId).spent;
-    const tx = this.redis.multi();
-    for (const [field, value] of Object.entries(spendIncrements(input.spend))) tx.hincrby(key, `${input.nodeId}|${field}`, value);
-    execResults(await tx.exec());
-  }
-
-  async getSpend(executionId: string): Promise<Record<string, Spend>> {
-    const raw = await this.redis.hgetall(executionKeys(this.prefix, executionId).spent);
-    const byNode: Record<string, Record<string, number>> = {};
-    for (const [field, value] of Object.entries(raw)) {
-      const at = field.lastIndexOf('|');
-      (byNode[field.slice(0, at)] ??= {})[field.slice(at + 1)] = Number(value);
-    }
-    return Object.fromEntries(Object.entries(byNode).map(([nodeId, counters]) => [nodeId, spendFromCounters(counters)]));
-  }
-
   async expireExecution(executionId: string, ttlSeconds: number): Promise<boolean> {
     const k = executionKeys(this.prefix, executionId);
     return asFlag(await this.scripts.weftExpireExecution([...this.mapKeyList(executionId), k.spent], [ttlSeconds]));
   }
 
-  async appendFlush(entries: readonly FlushEntry[]): Promise<void> {
-    if (entries.length === 0) return;
-    // One transaction: a batch is logged whole or not at all.
-    const tx = this.redis.multi();
-    for (const entry of entries) tx.xadd(this.flushKey, '*', 'f', JSON.stringify(entry));
-    execResults(await tx.exec());
-  }
-
-  /** `blockMs` ≤ 0 does not block (Redis would read BLOCK 0 as "forever"). */
-  /** When this store last looked for stale flush entries of dead consumers. */
-  private lastClaimAt = 0;
-
-  async readFlush(consumer: string, count: number, blockMs: number): Promise<FlushRecord[]> {
-    if (count <= 0) return [];
-    try {
-      return await this.readFlushOnce(consumer, count, blockMs);
-    } catch (err) {
-      // The stream (and its group) can vanish, e.g. deleted by an operator; recreate and retry once.
-      if (!(err instanceof Error) || !err.message.startsWith('NOGROUP')) throw err;
-      this.flushGroupReady = false;
-      return this.readFlushOnce(consumer, count, blockMs);
-    }
-  }
-
-  async ackFlush(ids: readonly string[]): Promise<void> {
-    if (ids.length === 0) return;
-    // XDEL too: acknowledged entries are done with, and the flush stream must not grow forever.
-    execResults(await this.redis.multi().xack(this.flushKey, FLUSH_GROUP, ...ids).xdel(this.flushKey, ...ids).exec());
-  }
-
   close(): Promise<void> {
-    const blocking = this.blocking;
-    this.blocking = null;
-    // disconnect, not quit: QUIT would wait behind an in-flight blocking read. An entry that read
-    // was delivering stays pending and is claimed again after the idle time.
-    blocking?.disconnect();
+    // The connection is the caller's.
     return Promise.resolve();
-  }
-
-  private async readFlushOnce(consumer: string, count: number, blockMs: number): Promise<FlushRecord[]> {
-    await this.ensureFlushGroup();
-    // Stale entries exist only once a consumer has been silent for flushClaimIdleMs: claiming
-    // every half of that finds them in time without a round trip on every read. While a claim
-    // finds entries, the next read claims again to drain them.
-    let records: FlushRecord[] = [];
-    const now = Date.now();
-    if (now - this.lastClaimAt >= this.flushClaimIdleMs / 2) {
-      records = await this.claimStaleFlush(consumer, count);
-      this.lastClaimAt = records.length > 0 ? 0 : now;
-    }
-    if (records.length >= count) return records;
-    const block = records.length === 0 && blockMs > 0;
-    // A blocking read holds its connection: never the shared one, where it would stall commits.
-    const connection = block ? this.blockingConnection() : this.redis;
-    const reply = await connection.call('XREADGROUP', 'GROUP', FLUSH_GROUP, consumer, 'COUNT', count - records.length,
-      ...(block ? ['BLOCK', blockMs] : []), 'STREAMS', this.flushKey, '>');
-    for (const entries of streamReplies(reply)) records.push(...(await this.toFlushRecords(entries)));
-    return records;
-  }
-
-  /** XAUTOCLAIM walks the pending list in pages; follow the cursor until enough or the end. */
-  private async claimStaleFlush(consumer: string, count: number): Promise<FlushRecord[]> {
-    const records: FlushRecord[] = [];
-    let cursor = '0-0';
-    do {
-      const reply = asArray(await this.redis.call('XAUTOCLAIM', this.flushKey, FLUSH_GROUP, consumer,
-        this.flushClaimIdleMs, cursor, 'COUNT', count - records.length));
-      cursor = asString(reply[0]);
-      records.push(...(await this.toFlushRecords(reply[1])));
-    } while (cursor !== '0-0' && records.length < count);
-    return records;
-  }
-
-  private async toFlushRecords(entries: unknown): Promise<FlushRecord[]> {
-    const records: FlushRecord[] = [];
-    const poison: string[] = [];
-    for (const raw of asArray(entries)) {
-      const [id, fields] = asArray(raw);
-      const idString = asString(id);
-      const entry = fields === null ? null : parseFlushEntry(asStrings(fields));
-      if (entry) records.push({ id: idString, entry });
-      else poison.push(idString);
-    }
-    // An entry that is not a FlushEntry can never be flushed; redelivering it forever would only
-    // stall its consumer.
-    await this.ackFlush(poison);
-    return records;
-  }
-
-  private async ensureFlushGroup(): Promise<void> {
-    if (this.flushGroupReady) return;
-    try {
-      // From id 0: entries appended before any reader existed are read too.
-      await this.redis.xgroup('CREATE', this.flushKey, FLUSH_GROUP, '0', 'MKSTREAM');
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('BUSYGROUP')) throw err;
-    }
-    this.flushGroupReady = true;
-  }
-
-  private blockingConnection(): Redis {
-    this.blocking ??= this.blockingFactory();
-    return this.blocking;
   }
 
   private keyList(executionId: string): string[] {
@@ -499,18 +365,4 @@ function asSettled(value: unknown): SettledMap[] {
 function unknownNode(input: { executionId: string; nodeId: string }): WeftError {
   // Retrying cannot make a node appear in a pinned graph.
   return new WeftError('INTERNAL_ERROR', `node ${input.nodeId} is not part of execution ${input.executionId}`, { category: 'permanent' });
-}
-
-function parseFlushEntry(fields: readonly string[]): FlushEntry | null {
-  const json = fields[0] === 'f' ? fields[1] : undefined;
-  if (json === undefined) return null;
-  try {
-    const value = JSON.parse(json) as Partial<FlushEntry> | null;
-    if (value && typeof value.executionId === 'string' && (value.kind === 'node' || value.kind === 'execution')) {
-      return value as FlushEntry;
-    }
-  } catch {
-    // Not JSON: treated as poison below.
-  }
-  return null;
 }
