@@ -24,7 +24,7 @@ const SCRIPTS = {
 
 export type WeftScriptName = keyof typeof SCRIPTS;
 
-type ScriptArg = string | number;
+export type ScriptArg = string | number;
 
 /** Calls a defined script: keys first (their number is fixed per script), then ARGV. */
 export type WeftScripts = Record<WeftScriptName, (keys: readonly string[], args: readonly ScriptArg[]) => Promise<unknown>>;
