@@ -15,7 +15,7 @@ describe('MemorySpendLedger specifics', () => {
   it('forgets an execution\'s spend when the store it was given expires the execution', async () => {
     const events = new MemoryEventBus();
     const spend = new MemorySpendLedger();
-    const store = new MemoryStateStore({ events, spend });
+    const store = new MemoryStateStore({ events, spendLedger: spend });
     const at = '2025-01-01T00:00:00.000Z';
     await store.initExecution({ executionId: 'e', workspaceId: 'ws', flowId: 'f', flowVersion: 1, input: null, nodes: graph(['a'], []), at });
     await spend.record({ executionId: 'e', nodeId: 'a', spend: { usage, cost: null } });

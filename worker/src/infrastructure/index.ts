@@ -39,7 +39,7 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger): 
     const events = new MemoryEventBus();
     const control = new MemoryControlBus();
     const spendLedger = new MemorySpendLedger();
-    const state = new MemoryStateStore({ events, spend: spendLedger });
+    const state = new MemoryStateStore({ events, spendLedger });
     const flushLog = new MemoryFlushLog();
     const queue = new MemoryJobQueue();
     return {

@@ -24,7 +24,7 @@ export interface MemoryStateStoreOptions {
   /** The bus the store appends its events to, inside each transition. */
   events: MemoryEventBus;
   /** The spend ledger whose entries expire with an execution's hot state, as its Redis hash does. */
-  spend?: MemorySpendLedger;
+  spendLedger?: MemorySpendLedger;
 }
 
 /**
@@ -35,13 +35,13 @@ export interface MemoryStateStoreOptions {
  */
 export class MemoryStateStore implements StateStore {
   private readonly events: MemoryEventBus;
-  private readonly spend: MemorySpendLedger | undefined;
+  private readonly spendLedger: MemorySpendLedger | undefined;
   private readonly executions = new Map<string, ExecutionState>();
   private readonly expiries = new Map<string, NodeJS.Timeout>();
 
   constructor(options: MemoryStateStoreOptions) {
     this.events = options.events;
-    this.spend = options.spend;
+    this.spendLedger = options.spendLedger;
   }
 
   initExecution(input: InitExecutionInput): Promise<InitExecutionResult> {
@@ -158,7 +158,7 @@ export class MemoryStateStore implements StateStore {
     const forget = (): void => {
       this.expiries.delete(executionId);
       this.executions.delete(executionId);
-      this.spend?.forgetExecution(executionId);
+      this.spendLedger?.forgetExecution(executionId);
       this.events.forgetExecution(executionId);
     };
     // As Redis EXPIRE: a TTL that is not positive deletes at once.
