@@ -18,6 +18,7 @@ COPY shared/package.json shared/
 COPY drizzle/package.json drizzle/
 COPY worker/package.json worker/
 COPY api/package.json api/
+COPY api/embedded/package.json api/embedded/
 RUN --mount=type=cache,target=/root/.npm npm ci
 
 # ---- build: compile TypeScript, then drop devDependencies ----------------------------------

@@ -1,5 +1,5 @@
 /**
- * The real Weft engine in this process: createInfrastructure + startWorkerRuntime, as the worker's
+ * The real Weft engine in this process: createProcessResources + startWorkerRuntime, as the worker's
  * main.ts wires them, without the api. Executions are inserted through the repos and enqueued
  * with executionJob(), as the api's start route does; an execution's end is the
  * execution.completed event seen on the event bus.
@@ -11,9 +11,9 @@ import { createLogger } from '@weft/shared/logging';
 import { createMetrics } from '@weft/shared/metrics';
 import type { MockLlm } from '@weft/shared/mock-llm';
 import type { Unsubscribe } from '@weft/shared/ports';
-import { createInfrastructure, type Infrastructure } from '@weft/worker/infrastructure';
-import { createProvider } from '@weft/worker/providers';
-import { startWorkerRuntime, type WorkerRuntime } from '@weft/worker/runtime';
+import { createDatabase } from '@weft/db/database';
+import { createProcessResources, type ProcessResources } from '@weft/shared/infrastructure';
+import { createProvider, startWorkerRuntime, type WorkerRuntime } from '@weft/worker';
 import { BENCH_MODEL, chainFlow, type ChainKind } from './flows.js';
 import { chainPhases } from './chain-phases.js';
 import { CompletionTracker, runTrackedBatch } from './completion-tracker.js';
@@ -24,7 +24,7 @@ export type WeftMode = 'distributed' | 'embedded';
 
 export interface WeftEngine {
   config: WeftConfig;
-  infra: Infrastructure;
+  infra: ProcessResources;
   system(kind: ChainKind): ChainSystem;
   close(): Promise<void>;
 }
@@ -63,7 +63,7 @@ export async function startWeft(input: StartWeftInput): Promise<WeftEngine> {
   // Logs go to stderr: stdout carries the report.
   const logger = createLogger({ level: config.logLevel, name: `weft-bench-${input.mode}`, destination: process.stderr });
   const metrics = createMetrics({ defaultLabels: { component: 'bench' } });
-  const infra = await createInfrastructure(config, logger);
+  const infra = await createProcessResources({ config, logger, metrics, createDatabase });
   let runtime: WorkerRuntime | null = null;
   let unsubscribe: Unsubscribe | null = null;
   const close = async (): Promise<void> => {
@@ -72,7 +72,7 @@ export async function startWeft(input: StartWeftInput): Promise<WeftEngine> {
     await infra.close();
   };
   try {
-    // Embedded mode migrates inside createInfrastructure; distributed processes migrate at start.
+    // Embedded mode migrates inside createProcessResources; distributed processes migrate at start.
     if (config.mode === 'distributed') await infra.database.migrate();
     const repos = infra.database.repos;
     const { workspace } = await repos.workspaces.create({ name: `bench-${input.mode}` });
@@ -87,10 +87,7 @@ export async function startWeft(input: StartWeftInput): Promise<WeftEngine> {
       if (event.type === 'execution.completed') tracker.done(event.executionId);
       else if (event.type === 'execution.failed' || event.type === 'execution.cancelled') tracker.fail(event.executionId, JSON.stringify(event.data));
     });
-    runtime = startWorkerRuntime({
-      config, database: infra.database, queue: infra.queue, state: infra.state, flushLog: infra.flushLog, spendLedger: infra.spendLedger,
-      events: infra.events, logger, metrics, clock: () => new Date(), createProvider,
-    });
+    runtime = startWorkerRuntime({ ...infra, config, logger, metrics, createProvider });
 
     const systems = new Map<ChainKind, ChainSystem>();
     for (const kind of ['transform', 'llm', 'map'] as const) {

@@ -11,7 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../../api/src/testing/test-app.js';
+import { createTestApp, type TestApp } from '../helpers/test-app.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
 
 const API_MD = new URL('../../docs/api.md', import.meta.url);

@@ -26,7 +26,7 @@ describe('embedded mode: one process, PGlite, in-memory queue/state/events', () 
     const port = await freePort();
     proc = startWeftProcess({
       name: 'embedded',
-      script: 'api/src/main.ts',
+      script: 'api/embedded/src/main.ts',
       env: {
         REDIS_URL: undefined, DATABASE_URL: undefined, WEFT_MASTER_KEY: undefined, WEFT_ADMIN_TOKEN: undefined, WEFT_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn',
         // The recovery sweep looks often, so that a restart's rebuild is seen quickly.

@@ -14,7 +14,7 @@ export interface WeftProcess {
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
-export function startWeftProcess(input: { name: string; script: 'api/src/main.ts' | 'worker/src/main.ts'; args?: string[]; env: Record<string, string | undefined> }): WeftProcess {
+export function startWeftProcess(input: { name: string; script: 'api/src/main.ts' | 'api/embedded/src/main.ts' | 'worker/src/main.ts'; args?: string[]; env: Record<string, string | undefined> }): WeftProcess {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...input.env })) if (v !== undefined) env[k] = v;
   const child = spawn(process.execPath, ['--conditions=weft-source', '--import', 'tsx', input.script, ...(input.args ?? [])], {

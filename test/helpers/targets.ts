@@ -47,7 +47,7 @@ export async function startMockedEmbedded(name: string): Promise<MockedTarget> {
   const port = await freePort();
   const proc = startWeftProcess({
     name: 'embedded',
-    script: 'api/src/main.ts',
+    script: 'api/embedded/src/main.ts',
     env: { REDIS_URL: undefined, DATABASE_URL: undefined, WEFT_MASTER_KEY: undefined, WEFT_ADMIN_TOKEN: undefined, WEFT_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn' },
   });
   const baseUrl = `http://127.0.0.1:${port}`;

@@ -11,7 +11,7 @@ import { MemoryEventBus, MemoryFlushLog, MemoryStateStore } from '@weft/shared/a
 import type { NodeResult } from '@weft/shared/engine';
 import { createLogger } from '@weft/shared/logging';
 import { createMetrics } from '@weft/shared/metrics';
-import { FlowCache } from '../../worker/src/flow-cache.js';
+import { FlowCache } from '../../shared/src/run-engine/index.js';
 import { Flusher } from '../../worker/src/flush/flusher.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
 

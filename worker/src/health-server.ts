@@ -1,7 +1,7 @@
 /** The worker's own small HTTP server: liveness, readiness and Prometheus metrics. */
 import { createServer, type Server } from 'node:http';
 import type { WeftMetrics } from '@weft/shared/metrics';
-import type { Readiness } from './infrastructure/index.js';
+import type { Readiness } from '@weft/shared/infrastructure';
 
 export async function startHealthServer(options: { host: string; port: number; metrics: WeftMetrics; readiness: Readiness[] }): Promise<Server> {
   const server = createServer((req, res) => {

@@ -4,7 +4,7 @@ import type { DeadLetterJobData } from '@weft/shared/jobs';
 import { QUEUES } from '@weft/shared/ports';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestServices, type TestServices } from '../../../test/helpers/services.js';
-import { createTestApp, type TestApp } from '../testing/test-app.js';
+import { createTestApp, type TestApp } from '../../../test/helpers/test-app.js';
 import { DEAD_LETTER_SCAN_PAGE } from './dead-letters.routes.js';
 
 let services: TestServices;
@@ -19,8 +19,12 @@ beforeAll(async () => {
   theirs = await t.createWorkspace('other');
 });
 
+let engineReplay: TestApp['deps']['engine']['replay'];
+beforeAll(() => {
+  engineReplay = t.deps.engine.replay;
+});
 afterEach(() => {
-  delete t.deps.replayNode;
+  t.deps.engine.replay = engineReplay;
 });
 
 afterAll(async () => {
@@ -106,21 +110,21 @@ describe('GET /v1/dead-letters', () => {
 describe('POST /v1/dead-letters/:id/replay', () => {
   it('answers 404 for an unknown id, a malformed one, and a letter of another workspace', async () => {
     const foreign = await park(theirs.id, 'secret');
-    t.deps.replayNode = vi.fn(() => Promise.resolve());
+    t.deps.engine.replay = vi.fn(() => Promise.resolve());
     for (const id of [`${randomUUID()}.summary.dead`, 'wait', 'nope', foreign]) {
       const res = await replay(mine.apiKey, id);
       expect(res.statusCode, id).toBe(404);
       expect(res.json().error.code).toBe('not_found');
     }
-    expect(t.deps.replayNode).not.toHaveBeenCalled();
+    expect(t.deps.engine.replay).not.toHaveBeenCalled();
     expect((await list(theirs.apiKey)).map((l) => l.id)).toContain(foreign);
   });
 
-  it('answers 501 not_implemented when the engine offers no replay, and keeps the letter', async () => {
+  it("answers the engine's not_found when the letter's execution is gone, and keeps the letter", async () => {
     const id = await park(mine.id, 'unreplayable');
     const res = await replay(mine.apiKey, id);
-    expect(res.statusCode).toBe(501);
-    expect(res.json().error.code).toBe('not_implemented');
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error.code).toBe('not_found');
     expect((await list(mine.apiKey)).map((l) => l.id)).toContain(id);
   });
 
@@ -128,7 +132,7 @@ describe('POST /v1/dead-letters/:id/replay', () => {
     const id = await park(mine.id, 'replayed');
     const executionId = id.split('.')[0];
     const replayNode = vi.fn(() => Promise.resolve());
-    t.deps.replayNode = replayNode;
+    t.deps.engine.replay = replayNode;
     const res = await replay(mine.apiKey, id);
     expect(res.statusCode, res.body).toBe(202);
     expect(res.json()).toEqual({ executionId, nodeId: 'replayed' });
@@ -140,7 +144,7 @@ describe('POST /v1/dead-letters/:id/replay', () => {
 
   it('keeps the letter when the replay is refused', async () => {
     const id = await park(mine.id, 'moved-on');
-    t.deps.replayNode = () => Promise.reject(new WeftError('CONFLICT', 'the execution is no longer failed'));
+    t.deps.engine.replay = () => Promise.reject(new WeftError('CONFLICT', 'the execution is no longer failed'));
     const res = await replay(mine.apiKey, id);
     expect(res.statusCode).toBe(409);
     expect(res.json().error.code).toBe('conflict');

@@ -3,7 +3,6 @@
  * `weft-dead` (job id `<nodeJobId>.dead`). The queue is shared by every workspace, so each
  * answer is filtered by the letter's own `workspaceId`; another workspace's letter is a 404.
  */
-import { WeftError } from '@weft/shared/errors';
 import type { DeadLetterJobData } from '@weft/shared/jobs';
 import { QUEUES, type StoredJob } from '@weft/shared/ports';
 import { Type } from 'typebox';
@@ -128,14 +127,10 @@ export const deadLettersRoutes: RoutePlugin = (app, { deps }) => {
       const { job, letter } = await findOwn(workspaceId, id);
       const { executionId, nodeId } = letter;
       const log = request.log.child({ deadLetterId: id, executionId, nodeId });
-      const replayNode = deps.replayNode;
-      if (!replayNode) {
-        throw new WeftError('NOT_IMPLEMENTED', 'replaying a dead letter is not available in this deployment yet');
-      }
       // Removing first claims the letter: of two concurrent replays, only one re-runs the node.
       if (!(await queue.remove(QUEUES.dead, id))) throw notFound(`dead letter ${id}`);
       try {
-        await replayNode({ workspaceId, executionId, nodeId });
+        await deps.engine.replay({ workspaceId, executionId, nodeId });
       } catch (err) {
         // The node was not re-run: put the letter back so that it can be replayed later.
         await queue.add({ queue: QUEUES.dead, name: job.name, data: job.data, jobId: id }).catch((restoreErr: unknown) => {

@@ -1,14 +1,8 @@
 /** Executions (api.md, "Executions"): start, read, list. */
-import { TERMINAL_EXECUTION_STATUSES, EXECUTION_STATUSES } from '@weft/shared/engine';
-import { safeEqual } from '@weft/shared/crypto';
-import { WeftError } from '@weft/shared/errors';
-import { parseMapItemNodeId } from '@weft/shared/flow';
-import { resumeJobId } from '@weft/shared/jobs';
-import { endExecution, hashResumeToken } from '@weft/worker/control';
-import { QUEUES } from '@weft/shared/ports';
+import { EXECUTION_STATUSES } from '@weft/shared/engine';
 import { Type } from 'typebox';
 import type { RoutePlugin } from '../fastify-types.js';
-import { conflict, notFound } from '../plugins/error-handler.plugin.js';
+import { notFound } from '../plugins/error-handler.plugin.js';
 import { DEFAULT_PAGE_LIMIT, IdParamsSchema, PageQuerySchema, Uuid, errorResponses } from '../schemas/common-schemas.js';
 import { enqueueExecution } from '../services/enqueue-execution.js';
 import { loadExecutionView, summaryView } from '../services/execution-view.js';
@@ -41,7 +35,7 @@ const ListQuery = Type.Intersect([
 
 export const executionsRoutes: RoutePlugin = (app, { deps }) => {
   const { repos } = deps.database;
-  const log = deps.logger.child({ component: 'executions' });
+  const { engine } = deps;
 
   app.post(
     '/v1/flows/:id/executions',
@@ -56,20 +50,16 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
       },
     },
     async (request, reply) => {
-      const workspaceId = request.workspaceId;
       const body = request.body ?? {};
-      const flow = await repos.flows.get({ workspaceId, flowId: request.params.id, ...(body.version ? { version: body.version } : {}) });
-      if (!flow) throw notFound(body.version ? `flow ${request.params.id} version ${body.version}` : `flow ${request.params.id}`);
-
-      const { execution, created } = await repos.executions.create({
-        workspaceId,
-        flowId: flow.id,
-        flowVersion: flow.version,
+      const created = await engine.createExecution({
+        workspaceId: request.workspaceId,
+        flowId: request.params.id,
+        version: body.version,
         input: body.input ?? null,
         idempotencyKey: request.headers['idempotency-key'] ?? null,
         maxCostUsd: body.maxCostUsd ?? null,
       });
-      const answer = await enqueueExecution({ deps, hub: app.hub, log, execution, created, waitTimeoutMs: body.wait ? body.timeoutMs ?? 30_000 : null });
+      const answer = await enqueueExecution({ deps, hub: app.hub, created, waitTimeoutMs: body.wait ? body.timeoutMs ?? 30_000 : null });
       return reply.code(answer.code).send(answer.body);
     },
   );
@@ -113,36 +103,8 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
       return { items: page.items.map(summaryView), nextCursor: page.nextCursor };
     },
   );
-  /**
-   * Cancel: recorded first (an execution job that has not started then never starts), then hot
-   * state (no node starts after it), then every worker aborts the execution's running calls.
-   */
   const cancel = async (request: { workspaceId: string; params: { id: string } }): Promise<{ status: 'cancelled' }> => {
-    const { workspaceId } = request;
-    const executionId = request.params.id;
-    const row = await repos.executions.get({ workspaceId, executionId });
-    if (!row) throw notFound(`execution ${executionId}`);
-    if (TERMINAL_EXECUTION_STATUSES.has(row.status)) throw conflict(`execution ${executionId} is already ${row.status}`);
-    const at = deps.clock();
-    const recordCancelled = (): Promise<void> =>
-      repos.executions.finalize({ executionId, status: 'cancelled', output: null, error: null, usage: null, cost: null, startedAt: null, finishedAt: at });
-    if (row.status === 'queued') await recordCancelled();
-    const result = await endExecution(deps, { executionId, at });
-    switch (result.kind) {
-      case 'ended':
-        // Hot state is ahead of the record (the flusher has not written the end yet).
-        throw conflict(`execution ${executionId} is already ${result.status}`);
-      case 'missing':
-        // Never started (or its hot state is gone): the record is the whole truth.
-        if (row.status !== 'queued') await recordCancelled();
-        await deps.queue.remove(QUEUES.executions, executionId);
-        await deps.events.publish({ type: 'execution.cancelled', executionId, flowId: row.flowId, workspaceId, at: at.toISOString(), data: { status: 'cancelled' } });
-        break;
-      case 'cancelled':
-        break;
-    }
-    deps.metrics.executionsTotal.inc({ status: 'cancelled' });
-    log.info({ executionId, running: result.kind === 'cancelled' ? result.running : [] }, 'execution cancelled');
+    await engine.cancel({ workspaceId: request.workspaceId, executionId: request.params.id });
     return { status: 'cancelled' };
   };
 
@@ -165,8 +127,7 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
       },
     },
     async (request, reply) => {
-      if (!deps.retryExecution) throw new WeftError('NOT_IMPLEMENTED', 'retry is not available in this process');
-      const { retried } = await deps.retryExecution({ workspaceId: request.workspaceId, executionId: request.params.id });
+      const { retried } = await engine.retry({ workspaceId: request.workspaceId, executionId: request.params.id });
       return reply.code(202).send({ executionId: request.params.id, status: 'running' as const, retried });
     },
   );
@@ -190,39 +151,9 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
       },
     },
     async (request, reply) => {
-      const { workspaceId } = request;
       const executionId = request.params.id;
       const { nodeId, data, token } = request.body;
-      const row = await repos.executions.get({ workspaceId, executionId });
-      if (!row) throw notFound(`execution ${executionId}`);
-      const hot = await deps.state.getExecution(executionId);
-      const waiting = hot?.nodes[nodeId];
-      if (!hot || !waiting) throw conflict(`node '${nodeId}' is not waiting`);
-      if (waiting.status !== 'waiting') throw conflict(`node '${nodeId}' is not waiting (it is ${waiting.status})`);
-      const flow = await repos.flows.getVersion(hot.flowId, hot.flowVersion);
-      const item = parseMapItemNodeId(nodeId);
-      const map = item ? flow?.nodes.find((n) => n.id === item.mapId) : undefined;
-      const node = item ? (map?.type === 'map' ? map.graph.nodes.find((n) => n.id === item.nodeId) : undefined) : flow?.nodes.find((n) => n.id === nodeId);
-      if (node?.type !== 'wait' || !node.event) throw conflict(`node '${nodeId}' waits for a timer, not for an event`);
-      // Webhooks must bring the token of node.waiting; an approval may, and then it must match.
-      if (node.event === 'webhook' || token !== undefined) {
-        const expected = waiting.waitTokenHash;
-        if (!expected || !safeEqual(hashResumeToken(token ?? ''), expected)) {
-          throw new WeftError('RESUME_TOKEN_INVALID', `wrong or missing resume token for node '${nodeId}'`);
-        }
-      }
-      await deps.queue.add({
-        queue: QUEUES.resume,
-        name: 'resume',
-        data: {
-          executionId, workspaceId, flowId: hot.flowId, flowVersion: hot.flowVersion, nodeId, kind: 'event', data: data ?? null,
-          ...(row.maxCostUsd === null ? {} : { maxCostUsd: row.maxCostUsd }),
-        },
-        // An item's wait may run again (a retry runs the item again): one job id per waiting spell.
-        jobId: item ? `${resumeJobId(executionId, nodeId, 'event')}.${Date.parse(waiting.startedAt ?? '0').toString(36)}` : resumeJobId(executionId, nodeId, 'event'),
-        attempts: 5,
-      });
-      log.info({ executionId, nodeId, event: node.event }, 'waiting node resumed');
+      await engine.resume({ workspaceId: request.workspaceId, executionId, nodeId, data, token });
       return reply.code(202).send({ executionId, nodeId, status: 'resuming' as const });
     },
   );

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invalidFlowFixtures, loadFlowFixture } from '../../../test/fixtures/flows/flow-fixtures.js';
 import { createTestServices, type TestServices } from '../../../test/helpers/services.js';
-import { createTestApp, type TestApp } from '../testing/test-app.js';
+import { createTestApp, type TestApp } from '../../../test/helpers/test-app.js';
 
 let services: TestServices;
 let t: TestApp;

@@ -2,12 +2,9 @@
  * Single-node runs (api.md, "Executions"): run one node of a flow with its upstream results
  * taken from the newest completed runs of those nodes, and list a node's run history.
  */
-import type { NodeRunRow } from '@weft/db/repos';
-import type { NodeResult } from '@weft/shared/engine';
-import { buildFlowGraph, nodeReads } from '@weft/shared/flow';
 import { Type } from 'typebox';
 import type { RoutePlugin } from '../fastify-types.js';
-import { conflict, notFound } from '../plugins/error-handler.plugin.js';
+import { notFound } from '../plugins/error-handler.plugin.js';
 import { Uuid, errorResponses } from '../schemas/common-schemas.js';
 import { enqueueExecution } from '../services/enqueue-execution.js';
 
@@ -47,28 +44,8 @@ const RunItem = Type.Object({
 const Accepted = Type.Object({ executionId: Type.String(), status: Type.String() });
 const ExecutionSchema = Type.Object({ id: Type.String(), status: Type.String() }, { additionalProperties: true, description: 'An execution (api.md)' });
 
-/** A stored completed run as the result a node's templates read. */
-function presetFromRun(run: NodeRunRow, fallbackAt: Date): NodeResult {
-  return {
-    status: 'completed',
-    output: run.output,
-    error: null,
-    usage: run.usage,
-    cost: run.cost,
-    attempts: run.attempts,
-    input: run.input,
-    provider: run.provider,
-    model: run.model,
-    workerId: run.workerId,
-    startedAt: run.startedAt?.toISOString() ?? null,
-    finishedAt: (run.finishedAt ?? fallbackAt).toISOString(),
-    runtimeMs: run.runtimeMs,
-  };
-}
-
 export const nodeRunsRoutes: RoutePlugin = (app, { deps }) => {
   const { repos } = deps.database;
-  const log = deps.logger.child({ component: 'node-runs' });
 
   app.post(
     '/v1/flows/:id/nodes/:nodeId/runs',
@@ -82,35 +59,10 @@ export const nodeRunsRoutes: RoutePlugin = (app, { deps }) => {
       },
     },
     async (request, reply) => {
-      const { workspaceId } = request;
       const { id: flowId, nodeId } = request.params;
       const body = request.body ?? {};
-      const flow = await repos.flows.get({ workspaceId, flowId });
-      if (!flow) throw notFound(`flow ${flowId}`);
-      const node = flow.nodes.find((n) => n.id === nodeId);
-      if (!node) throw notFound(`node '${nodeId}' of flow ${flowId}`);
-
-      const reads = nodeReads(buildFlowGraph(flow), node);
-      const latest = await repos.nodeRuns.latestCompleted({ workspaceId, flowId: flow.id, nodeIds: reads });
-      const missing = reads.filter((id) => !latest.has(id));
-      if (missing.length > 0) {
-        log.info({ flowId: flow.id, nodeId, missing }, 'single-node run refused: upstream never completed');
-        throw conflict(
-          `node '${nodeId}' reads ${missing.map((id) => `'${id}'`).join(', ')}, which never completed in this flow`,
-          missing.map((id) => ({ path: `/nodes/${id}`, message: 'never completed' })),
-        );
-      }
-      const now = deps.clock();
-      const presetResults = Object.fromEntries([...latest].map(([id, run]) => [id, presetFromRun(run, now)]));
-      const { execution, created } = await repos.executions.create({
-        workspaceId,
-        flowId: flow.id,
-        flowVersion: flow.version,
-        input: body.input ?? null,
-        singleNodeId: nodeId,
-        presetResults,
-      });
-      const answer = await enqueueExecution({ deps, hub: app.hub, log, execution, created, waitTimeoutMs: body.wait ? body.timeoutMs ?? 30_000 : null });
+      const created = await deps.engine.createSingleNodeRun({ workspaceId: request.workspaceId, flowId, nodeId, input: body.input ?? null });
+      const answer = await enqueueExecution({ deps, hub: app.hub, created, waitTimeoutMs: body.wait ? body.timeoutMs ?? 30_000 : null });
       return reply.code(answer.code).send(answer.body);
     },
   );

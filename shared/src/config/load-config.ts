@@ -3,6 +3,7 @@
  * ones in one error, each line naming the variable.
  */
 import { hostname } from 'node:os';
+import type { LlmProviderName } from '../flow/types.js';
 
 export type Role = 'api' | 'worker' | 'all';
 export type Mode = 'embedded' | 'distributed';
@@ -47,7 +48,7 @@ export interface WeftConfig {
   /** Use OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY when a workspace has no credential. */
   allowEnvKeys: boolean;
   /** Provider keys from the environment, read here only (never logged). */
-  envProviderKeys: Partial<Record<'openai' | 'anthropic' | 'gemini', string>>;
+  envProviderKeys: Partial<Record<LlmProviderName, string>>;
   breaker: { errorThresholdPercentage: number; volumeThreshold: number; resetTimeoutMs: number; rollingWindowMs: number };
   /** Fleet-wide limits applied to every (workspace, provider); absent = unlimited. */
   providerRateLimits: Partial<Record<string, ProviderRateLimit>>;
@@ -67,6 +68,22 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+/**
+ * Every provider the configuration knows (WEFT_PROVIDER_RATE_LIMITS keys), with the variable
+ * holding its key for WEFT_ALLOW_ENV_KEYS: none for openai-compatible, which names no one
+ * service. Typed so that a new provider is a compile error here until it is listed.
+ */
+const PROVIDER_KEY_VARIABLES = {
+  openai: 'OPENAI_API_KEY',
+  anthropic: 'ANTHROPIC_API_KEY',
+  gemini: 'GEMINI_API_KEY',
+  'openai-compatible': null,
+} as const satisfies Record<LlmProviderName, string | null>;
+
+function isProviderName(name: string): name is LlmProviderName {
+  return Object.hasOwn(PROVIDER_KEY_VARIABLES, name);
+}
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -175,9 +192,9 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     sweepMinAgeMs: int('WEFT_SWEEP_MIN_AGE_MS', 30_000, 100, 86_400_000),
     allowEnvKeys: bool('WEFT_ALLOW_ENV_KEYS', false),
     envProviderKeys: Object.fromEntries(
-      ([['openai', 'OPENAI_API_KEY'], ['anthropic', 'ANTHROPIC_API_KEY'], ['gemini', 'GEMINI_API_KEY']] as const)
-        .map(([provider, name]) => [provider, str(name)] as const)
-        .filter((e): e is readonly ['openai' | 'anthropic' | 'gemini', string] => e[1] !== null),
+      (Object.entries(PROVIDER_KEY_VARIABLES) as Array<[LlmProviderName, string | null]>)
+        .map(([provider, name]) => [provider, name === null ? null : str(name)] as const)
+        .filter((e): e is readonly [LlmProviderName, string] => e[1] !== null),
     ),
     breaker: {
       errorThresholdPercentage: int('WEFT_BREAKER_ERROR_PERCENT', 50, 1, 100),
@@ -206,7 +223,7 @@ function parseRateLimits(raw: string | null, problems: string[]): Partial<Record
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return bad('must be an object keyed by provider');
   const out: Partial<Record<string, ProviderRateLimit>> = {};
   for (const [provider, limit] of Object.entries(parsed as Record<string, unknown>)) {
-    if (!['openai', 'openai-compatible', 'anthropic', 'gemini'].includes(provider)) return bad(`unknown provider '${provider}'`);
+    if (!isProviderName(provider)) return bad(`unknown provider '${provider}'`);
     if (typeof limit !== 'object' || limit === null) return bad(`limit of '${provider}' must be an object`);
     const entry: ProviderRateLimit = {};
     for (const [key, value] of Object.entries(limit as Record<string, unknown>)) {

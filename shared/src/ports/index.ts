@@ -4,5 +4,7 @@ export * from './state-store.js';
 export * from './llm-provider.js';
 export * from './rate-limiter.js';
 export * from './control-bus.js';
+export * from './database.js';
+export * from './node-runner.js';
 export * from './flush-log.js';
 export * from './spend-ledger.js';

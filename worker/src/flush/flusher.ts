@@ -10,7 +10,7 @@ import { parseMapItemNodeId } from '@weft/shared/flow';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
 import type { FlushLog, FlushRecord, StateStore } from '@weft/shared/ports';
-import { resolveNode, type FlowCache } from '../flow-cache.js';
+import { resolveNode, type FlowCache } from '@weft/shared/run-engine';
 
 export interface FlusherDeps {
   state: StateStore;

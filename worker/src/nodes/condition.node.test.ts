@@ -1,21 +1,20 @@
 /**
- * The condition executor, on nodes as the flow cache compiles them (with their out-edges), and
- * the upstream results the flow cache makes it read.
+ * The condition executor, on nodes and out-edges as the flow cache compiles them, and the
+ * upstream results the flow cache makes it read.
  */
 import { describe, expect, it } from 'vitest';
-import type { FlowRecord } from '@weft/db/repos';
 import { skippedResult, type NodeResult } from '@weft/shared/engine';
 import type { ConditionNode, FlowDefinition } from '@weft/shared/flow';
 import { createLogger } from '@weft/shared/logging';
-import { compileFlow, type CompiledFlow } from '../flow-cache.js';
+import { compileFlow, type CompiledFlow } from '@weft/shared/run-engine';
 import { runConditionNode } from './condition.node.js';
-import type { NodeRunContext } from './types.js';
+import type { NodeRunContext } from '@weft/shared/ports';
 
 const AT = '2025-01-01T00:00:00.000Z';
 const logger = createLogger({ level: 'silent', name: 'test' });
 
 function compile(flow: Omit<FlowDefinition, 'name'>): CompiledFlow {
-  const record: FlowRecord = { ...flow, name: 'f', id: 'flow', workspaceId: 'ws', version: 1, createdAt: new Date(0), updatedAt: new Date(0) };
+  const record: Parameters<typeof compileFlow>[0] = { ...flow, name: 'f', id: 'flow', workspaceId: 'ws', version: 1, createdAt: new Date(0), updatedAt: new Date(0) };
   return compileFlow(record);
 }
 
@@ -23,8 +22,10 @@ function completed(output: unknown): NodeResult {
   return { ...skippedResult(AT), status: 'completed', output, attempts: 1 };
 }
 
-function context(node: ConditionNode, input: unknown, results: Record<string, NodeResult> = {}): NodeRunContext<ConditionNode> {
-  return { node, workspaceId: 'ws', executionId: 'ex', attempt: 1, input, results, signal: new AbortController().signal, logger, emitToken: () => undefined };
+/** The run context of the flow's condition node `c`, as the node processor builds it. */
+function context(compiled: CompiledFlow, input: unknown, results: Record<string, NodeResult> = {}): NodeRunContext<ConditionNode> {
+  const node = compiled.nodes.get('c') as ConditionNode;
+  return { node, outEdges: compiled.outEdges.get('c') ?? [], workspaceId: 'ws', executionId: 'ex', attempt: 1, input, results, signal: new AbortController().signal, logger, emitToken: () => undefined };
 }
 
 const flow = compile({
@@ -40,16 +41,15 @@ const flow = compile({
     { from: 'c', to: 'yes2', when: true },
   ],
 });
-const node = flow.nodes.get('c') as ConditionNode;
 
 describe('condition node', () => {
   it('outputs true and takes the "when": true edges', async () => {
-    const outcome = await runConditionNode(context(node, { v: true }));
+    const outcome = await runConditionNode(context(flow, { v: true }));
     expect(outcome).toEqual({ output: true, resolvedInput: null, usage: null, cost: null, provider: null, model: null, takenChildren: ['yes1', 'yes2'] });
   });
 
   it('outputs false and takes the "when": false edges', async () => {
-    const outcome = await runConditionNode(context(node, { v: false }));
+    const outcome = await runConditionNode(context(flow, { v: false }));
     expect(outcome.output).toBe(false);
     expect(outcome.takenChildren).toEqual(['no']);
   });
@@ -58,7 +58,7 @@ describe('condition node', () => {
     [0, false], [1, true], ['', false], ['no', true], [null, false], [[], false], [[0], false], [[0, 1], true],
     [{}, false], [{ a: 0 }, true], [undefined, false],
   ])('casts %j as JSONata does: %s', async (v, expected) => {
-    const outcome = await runConditionNode(context(node, v === undefined ? {} : { v }));
+    const outcome = await runConditionNode(context(flow, v === undefined ? {} : { v }));
     expect(outcome.output).toBe(expected);
     expect(outcome.takenChildren).toEqual(expected ? ['yes1', 'yes2'] : ['no']);
   });
@@ -68,7 +68,7 @@ describe('condition node', () => {
       nodes: [{ id: 'c', type: 'condition', expression: 'false' }, { id: 'a', type: 'transform', expression: '1' }],
       edges: [{ from: 'c', to: 'a', when: true }],
     });
-    const outcome = await runConditionNode(context(only.nodes.get('c') as ConditionNode, {}));
+    const outcome = await runConditionNode(context(only, {}));
     expect(outcome).toMatchObject({ output: false, takenChildren: [] });
   });
 
@@ -84,26 +84,22 @@ describe('condition node', () => {
       edges: [{ from: 'a', to: 'm' }, { from: 'b', to: 'm' }, { from: 'm', to: 'c' }, { from: 'c', to: 'x', when: true }],
     });
     expect(joined.reads.get('c')?.sort()).toEqual(['a', 'b', 'm']);
-    const ctx = context(joined.nodes.get('c') as ConditionNode, {}, { a: completed('A'), b: skippedResult(AT), m: completed(3) });
+    const ctx = context(joined, {}, { a: completed('A'), b: skippedResult(AT), m: completed(3) });
     expect(await runConditionNode(ctx)).toMatchObject({ output: true, takenChildren: ['x'] });
   });
 
   it('fails for good (TRANSFORM_FAILED) when the expression fails, naming the node', async () => {
     const bad = compile({ nodes: [{ id: 'c', type: 'condition', expression: '$number("x")' }], edges: [] });
-    await expect(runConditionNode(context(bad.nodes.get('c') as ConditionNode, {}))).rejects.toMatchObject({
+    await expect(runConditionNode(context(bad, {}))).rejects.toMatchObject({
       code: 'TRANSFORM_FAILED',
       category: 'permanent',
       message: expect.stringContaining("expression of node 'c' failed: Unable to cast value to a number"),
     });
   });
 
-  it('refuses a node that did not come through the flow cache', async () => {
-    const raw: ConditionNode = { id: 'c', type: 'condition', expression: 'true' };
-    await expect(runConditionNode(context(raw, {}))).rejects.toMatchObject({ code: 'INTERNAL_ERROR', category: 'permanent' });
-  });
-
-  it('leaves the flow record untouched when attaching out-edges', () => {
+  it('compiles the out-edges beside the nodes, leaving the flow record untouched', () => {
     expect(flow.record.nodes[0]).toEqual({ id: 'c', type: 'condition', expression: 'input.v' });
-    expect(flow.nodes.get('yes1')).toBe(flow.record.nodes[1]);
+    expect(flow.nodes.get('c')).toBe(flow.record.nodes[0]);
+    expect(flow.outEdges.get('c')).toEqual(flow.record.edges);
   });
 });

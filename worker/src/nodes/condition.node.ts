@@ -1,7 +1,6 @@
 import { conditionTargets, type ConditionNode } from '@weft/shared/flow';
 import { evaluateExpression, jsonataBoolean } from './evaluate-expression.js';
-import { outEdgesOf } from './out-edges.js';
-import type { NodeExecutor } from './types.js';
+import type { NodeExecutor } from '@weft/shared/ports';
 
 /**
  * Evaluates the expression like a transform and casts it as JSONata's `$boolean` does (so a
@@ -10,7 +9,7 @@ import type { NodeExecutor } from './types.js';
  */
 export const runConditionNode: NodeExecutor<ConditionNode> = async (ctx) => {
   const value = await jsonataBoolean(await evaluateExpression(ctx));
-  const takenChildren = conditionTargets(outEdgesOf(ctx.node), value);
+  const takenChildren = conditionTargets(ctx.outEdges, value);
   ctx.logger.debug({ value, takenChildren }, 'condition evaluated');
   return { output: value, resolvedInput: null, usage: null, cost: null, provider: null, model: null, takenChildren };
 };

@@ -13,7 +13,7 @@ import { createMetrics, type WeftMetrics } from '@weft/shared/metrics';
 import { installConnectionTripwire, startLocalServer, stubLookup, type ConnectionTripwire, type Handler, type LocalServer } from '../http-client/testing/loopback-harness.js';
 import { createHttpNodeExecutor, HTTP_MAX_RETRY_AFTER_MS, type HttpNodeDeps } from './http.node.js';
 import { encodeHttpBody, httpNodeSecretNames, placeholderVault, renderHttpRequest } from './render-http-request.js';
-import type { NodeOutcome } from './types.js';
+import type { NodeOutcome } from '@weft/shared/ports';
 
 const TOKEN = 'tok-9c1e5b2d8e4f-SECRET';
 const OTHER = 'other-secret-value-77';
@@ -64,15 +64,15 @@ function upstream(output: unknown): NodeResult {
 function setup(options: RunOptions = {}): { run: (node: HttpNode) => Promise<NodeOutcome>; reads: { settings: number; secrets: string[][] } } {
   const reads = { settings: 0, secrets: [] as string[][] };
   const stored = options.secrets ?? { TOKEN, OTHER };
-  const repos = {
-    workspaces: {
-      getSettings: (): Promise<{ httpAllowPrivateNetworks: boolean }> => {
+  const sources: Pick<HttpNodeDeps, 'egress' | 'secrets'> = {
+    egress: {
+      egressPolicy: (): Promise<{ allowPrivateNetworks: boolean }> => {
         reads.settings += 1;
-        return Promise.resolve({ httpAllowPrivateNetworks: options.allowPrivate ?? true });
+        return Promise.resolve({ allowPrivateNetworks: options.allowPrivate ?? true });
       },
     },
     secrets: {
-      resolveMany: (_ws: string, names: readonly string[]): Promise<Record<string, string>> => {
+      secrets: (_ws: string, names: readonly string[]): Promise<Record<string, string>> => {
         reads.secrets.push([...names]);
         return Promise.resolve(Object.fromEntries(names.filter((n) => Object.hasOwn(stored, n)).map((n) => [n, stored[n] ?? ''])));
       },
@@ -85,12 +85,13 @@ function setup(options: RunOptions = {}): { run: (node: HttpNode) => Promise<Nod
     },
   });
   const logger = createLogger({ level: 'debug', name: 'http-node-test', destination });
-  const execute = createHttpNodeExecutor({ repos: repos as unknown as HttpNodeDeps['repos'], metrics, ...options.deps });
+  const execute = createHttpNodeExecutor({ ...sources, metrics, ...options.deps });
   return {
     reads,
     run: (node) =>
       execute({
         node,
+        outEdges: [],
         workspaceId: 'ws',
         executionId: 'ex',
         attempt: 1,

@@ -1,5 +1,4 @@
 import type { LookupFunction } from 'node:net';
-import type { Repos } from '@weft/db/repos';
 import { toWeftError, WeftError } from '@weft/shared/errors';
 import type { HttpNode } from '@weft/shared/flow';
 import type { Logger } from '@weft/shared/logging';
@@ -8,10 +7,12 @@ import { HttpClientError, safeFetch, type HttpFailureReason, type SafeFetchRespo
 import { parseRetryAfterMs } from '../providers/retry-after.js';
 import { SecretRedactor } from './redact-secrets.js';
 import { encodeHttpBody, httpNodeSecretNames, placeholderVault, renderHttpRequest } from './render-http-request.js';
-import type { NodeExecutor } from './types.js';
+import type { EgressPolicySource, SecretSource } from './sources.js';
+import type { NodeExecutor } from '@weft/shared/ports';
 
 export interface HttpNodeDeps {
-  repos: Pick<Repos, 'secrets' | 'workspaces'>;
+  secrets: SecretSource;
+  egress: EgressPolicySource;
   metrics: WeftMetrics;
   /** Resolver for host names, `dns.lookup` by default; tests inject one. Its answers are always checked. */
   httpLookup?: LookupFunction;
@@ -139,9 +140,9 @@ export function createHttpNodeExecutor(deps: HttpNodeDeps): NodeExecutor<HttpNod
     const base = { input: ctx.input, results: ctx.results, ...(ctx.scope ? { scope: ctx.scope } : {}) };
     // The stored copy first: an unresolvable reference fails before any read or request.
     const record = renderHttpRequest(node, { ...base, vault: placeholderVault(names) });
-    const [settings, secrets] = await Promise.all([
-      deps.repos.workspaces.getSettings(ctx.workspaceId),
-      names.length === 0 ? Promise.resolve({}) : deps.repos.secrets.resolveMany(ctx.workspaceId, names),
+    const [egress, secrets] = await Promise.all([
+      deps.egress.egressPolicy(ctx.workspaceId),
+      names.length === 0 ? Promise.resolve({}) : deps.secrets.secrets(ctx.workspaceId, names),
     ]);
     const redactor = new SecretRedactor(Object.values(secrets));
     const origin = originOf(record.url);
@@ -158,7 +159,7 @@ export function createHttpNodeExecutor(deps: HttpNodeDeps): NodeExecutor<HttpNod
           ...(body === undefined ? {} : { body }),
           timeoutMs: node.timeoutMs ?? deps.httpDefaultTimeoutMs ?? HTTP_DEFAULT_TIMEOUT_MS,
           signal: ctx.signal,
-          allowPrivateNetworks: settings?.httpAllowPrivateNetworks === true,
+          allowPrivateNetworks: egress.allowPrivateNetworks,
           ...(deps.httpLookup === undefined ? {} : { lookup: deps.httpLookup }),
         });
       } catch (err) {

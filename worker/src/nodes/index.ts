@@ -1,14 +1,15 @@
 import { WeftError } from '@weft/shared/errors';
 import type { FlowNode } from '@weft/shared/flow';
 import { runConditionNode } from './condition.node.js';
-import { ExpressionCache } from './expression-cache.js';
+import { ExpressionCache } from '@weft/shared/expressions';
 import { createHttpNodeExecutor, type HttpNodeDeps } from './http.node.js';
 import { createLlmNodeExecutor, type LlmNodeDeps } from './llm.node.js';
 import { runSwitchNode } from './switch.node.js';
 import { runTransformNode } from './transform.node.js';
-import type { NodeOutcome, NodeRunContext } from './types.js';
+import type { NodeOutcome, NodeRunContext } from '@weft/shared/ports';
 
-export type { NodeExecutor, NodeOutcome, NodeRunContext } from './types.js';
+export type { NodeExecutor, NodeOutcome, NodeRunContext } from '@weft/shared/ports';
+export type { CredentialSource, EgressPolicy, EgressPolicySource, NodeSources, PriceSource, SecretSource } from './sources.js';
 
 /** One executor per node type; the switch is exhaustive so a new type must be wired here. */
 export function createNodeRunner(deps: LlmNodeDeps & HttpNodeDeps): (ctx: NodeRunContext) => Promise<NodeOutcome> {

@@ -33,10 +33,8 @@ describe('LLM node credentials', () => {
   async function run(input: { stored: LlmCredential | null; envKeys?: Partial<Record<'openai', string>> }): Promise<LlmCredential[]> {
     const used: LlmCredential[] = [];
     const execute = createLlmNodeExecutor({
-      repos: {
-        credentials: { resolve: async () => input.stored } as never,
-        pricing: { list: async () => [] } as never,
-      },
+      credentials: { credential: async () => input.stored },
+      prices: { price: async () => null },
       metrics,
       guard,
       ...(input.envKeys ? { envKeys: input.envKeys } : {}),
@@ -47,7 +45,7 @@ describe('LLM node credentials', () => {
       },
     });
     await execute({
-      node, workspaceId: 'ws', executionId: 'ex', attempt: 1, input: { who: 'there' }, results: {},
+      node, outEdges: [], workspaceId: 'ws', executionId: 'ex', attempt: 1, input: { who: 'there' }, results: {},
       signal: new AbortController().signal, logger, emitToken: () => undefined,
     });
     return used;

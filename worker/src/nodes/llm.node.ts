@@ -1,4 +1,3 @@
-import type { Repos } from '@weft/db/repos';
 import { computeCost, type Cost, type Usage } from '@weft/shared/engine';
 import { WeftError } from '@weft/shared/errors';
 import type { ChatMessage, LlmNode, LlmProviderName } from '@weft/shared/flow';
@@ -6,20 +5,17 @@ import type { WeftMetrics } from '@weft/shared/metrics';
 import type { LlmCredential, LlmProvider, LlmRequest } from '@weft/shared/ports';
 import { renderTemplate } from '@weft/shared/templates';
 import { isProviderGuardRefusal, llmLeaseMs, type ProviderGuard } from '../providers/guard/index.js';
-import { LastKnown } from './last-known.js';
-import { PriceBook } from './price-book.js';
-import type { NodeExecutor, NodeRunContext } from './types.js';
+import type { CredentialSource, PriceSource } from './sources.js';
+import type { NodeExecutor, NodeRunContext } from '@weft/shared/ports';
 
 export interface LlmNodeDeps {
-  repos: Pick<Repos, 'credentials' | 'pricing'>;
+  /** The workspace's key, asked on every call (the runtime's source lets the last known one stand in while Postgres is down). */
+  credentials: CredentialSource;
+  prices: PriceSource;
   metrics: WeftMetrics;
   createProvider: (name: LlmProviderName, credential: LlmCredential) => LlmProvider;
   /** The (workspace, provider) circuit breaker and fleet rate limit every provider call goes through. */
   guard: ProviderGuard;
-  /** How long the price table is kept before a reload (credentials are read fresh: a key change applies at once). */
-  cacheTtlMs?: number;
-  /** How long a last known credential may stand in while the database is down. */
-  maxStaleMs?: number;
   /**
    * Keys from the environment, used only for a workspace that has no credential of its own,
    * and only when WEFT_ALLOW_ENV_KEYS=true (main passes nothing otherwise).
@@ -38,22 +34,14 @@ function buildMessages(ctx: NodeRunContext<LlmNode>): ChatMessage[] {
 }
 
 export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> {
-  const ttlMs = deps.cacheTtlMs ?? 30_000;
-  const maxStaleMs = deps.maxStaleMs ?? 3_600_000;
-  const credentials = new LastKnown<LlmCredential | null>({ maxStaleMs });
-  const prices = new PriceBook(deps.repos.pricing, { ttlMs });
   const warnedUnpriced = new Set<string>();
 
   return async (ctx) => {
     const { node } = ctx;
     // Templates first: an unresolvable reference must fail before any tokens are spent.
     const messages = buildMessages(ctx);
-    // Read per call (a primary-key lookup, negligible next to the LLM call) so that a
-    // replaced or revoked key applies to the very next node; the last known key stands in
-    // while Postgres is down.
-    const credential = await credentials.load(`${ctx.workspaceId}/${node.provider}`, () =>
-      deps.repos.credentials.resolve(ctx.workspaceId, node.provider),
-    );
+    // Read per call so that a replaced or revoked key applies to the very next node.
+    const credential = await deps.credentials.credential(ctx.workspaceId, node.provider);
     const envKey = credential ? undefined : deps.envKeys?.[node.provider];
     if (!credential && envKey) {
       ctx.logger.info({ provider: node.provider }, 'workspace has no credential: using the key from the environment (WEFT_ALLOW_ENV_KEYS)');
@@ -62,9 +50,9 @@ export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> 
     if (!effective) {
       throw new WeftError('LLM_NO_CREDENTIALS', `workspace has no credentials for provider '${node.provider}' (PUT /v1/credentials/${node.provider})`);
     }
-    // Every database read happens before the provider call: a failure after the tokens are
-    // spent would re-run the node and pay twice.
-    const price = await prices.lookup(node.provider, node.model);
+    // Every read happens before the provider call: a failure after the tokens are spent
+    // would re-run the node and pay twice.
+    const price = await deps.prices.price(node.provider, node.model);
     const provider = deps.createProvider(node.provider, effective);
     const request: LlmRequest = { model: node.model, messages };
     if (node.temperature !== undefined) request.temperature = node.temperature;

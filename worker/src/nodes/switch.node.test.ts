@@ -1,23 +1,23 @@
-/** The switch executor, on nodes as the flow cache compiles them (with their out-edges). */
+/** The switch executor, on nodes and out-edges as the flow cache compiles them. */
 import { describe, expect, it } from 'vitest';
-import type { FlowRecord } from '@weft/db/repos';
 import type { FlowDefinition, SwitchNode } from '@weft/shared/flow';
 import { createLogger } from '@weft/shared/logging';
-import { compileFlow } from '../flow-cache.js';
+import { compileFlow } from '@weft/shared/run-engine';
 import { runSwitchNode } from './switch.node.js';
-import type { NodeRunContext } from './types.js';
+import type { NodeRunContext } from '@weft/shared/ports';
 
 const logger = createLogger({ level: 'silent', name: 'test' });
 
-function switchNodeOf(flow: Omit<FlowDefinition, 'name'>): SwitchNode {
-  const record: FlowRecord = { ...flow, name: 'f', id: 'flow', workspaceId: 'ws', version: 1, createdAt: new Date(0), updatedAt: new Date(0) };
+/** The flow's switch node `s` and its out-edges, as the flow cache compiles them. */
+function switchNodeOf(flow: Omit<FlowDefinition, 'name'>): Pick<NodeRunContext<SwitchNode>, 'node' | 'outEdges'> {
+  const record: Parameters<typeof compileFlow>[0] = { ...flow, name: 'f', id: 'flow', workspaceId: 'ws', version: 1, createdAt: new Date(0), updatedAt: new Date(0) };
   const compiled = compileFlow(record);
   expect(compiled.reads.get('s')).toEqual([]);
-  return compiled.nodes.get('s') as SwitchNode;
+  return { node: compiled.nodes.get('s') as SwitchNode, outEdges: compiled.outEdges.get('s') ?? [] };
 }
 
-function context(node: SwitchNode, input: unknown): NodeRunContext<SwitchNode> {
-  return { node, workspaceId: 'ws', executionId: 'ex', attempt: 1, input, results: {}, signal: new AbortController().signal, logger, emitToken: () => undefined };
+function context(compiled: Pick<NodeRunContext<SwitchNode>, 'node' | 'outEdges'>, input: unknown): NodeRunContext<SwitchNode> {
+  return { ...compiled, workspaceId: 'ws', executionId: 'ex', attempt: 1, input, results: {}, signal: new AbortController().signal, logger, emitToken: () => undefined };
 }
 
 const target = (id: string): { id: string; type: 'transform'; expression: string } => ({ id, type: 'transform', expression: '1' });

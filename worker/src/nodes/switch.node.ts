@@ -1,7 +1,6 @@
 import { switchTargets, type SwitchNode } from '@weft/shared/flow';
 import { evaluateExpression } from './evaluate-expression.js';
-import { outEdgesOf } from './out-edges.js';
-import type { NodeExecutor } from './types.js';
+import type { NodeExecutor } from '@weft/shared/ports';
 
 /**
  * Evaluates the expression like a transform. Output: its value (`null` for no value). Taken:
@@ -10,7 +9,7 @@ import type { NodeExecutor } from './types.js';
  */
 export const runSwitchNode: NodeExecutor<SwitchNode> = async (ctx) => {
   const value = (await evaluateExpression(ctx)) ?? null;
-  const takenChildren = switchTargets(outEdgesOf(ctx.node), value);
+  const takenChildren = switchTargets(ctx.outEdges, value);
   ctx.logger.debug({ takenChildren }, 'switch evaluated');
   return { output: value, resolvedInput: null, usage: null, cost: null, provider: null, model: null, takenChildren };
 };

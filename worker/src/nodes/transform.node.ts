@@ -1,6 +1,6 @@
 import type { TransformNode } from '@weft/shared/flow';
 import { evaluateExpression } from './evaluate-expression.js';
-import type { NodeExecutor } from './types.js';
+import type { NodeExecutor } from '@weft/shared/ports';
 
 /** Evaluates the node's JSONata expression over `{input, nodes: {<id>: output}}`. */
 export const runTransformNode: NodeExecutor<TransformNode> = async (ctx) => {

@@ -3,11 +3,13 @@
  * as the other providers (provider-error.ts holds the shared rules).
  */
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@anthropic-ai/sdk';
-import { WeftError, type ErrorCode, type WeftErrorOptions } from '@weft/shared/errors';
-import { causeCode, classifyProviderError, codeForHttpStatus, type ClassifyErrorOptions, type MakeProviderError } from './provider-error.js';
-import { parseRetryAfterMs } from './retry-after.js';
+import type { ErrorCode, WeftError, WeftErrorOptions } from '@weft/shared/errors';
+import { classifyStainlessError, type StainlessErrorClasses } from './classify-stainless-error.js';
+import { classifyProviderError, codeForHttpStatus, type ClassifyErrorOptions } from './provider-error.js';
 
 export type ClassifyAnthropicErrorOptions = ClassifyErrorOptions;
+
+const ANTHROPIC_ERRORS: StainlessErrorClasses<APIError> = { APIError, APIConnectionError, APIConnectionTimeoutError, APIUserAbortError };
 
 /**
  * The status each of Anthropic's error types is documented with, so an error event inside a
@@ -33,27 +35,12 @@ function codeFor(args: { status: number; type: string | null }): { code: ErrorCo
   return { code: codeForHttpStatus(args.status), extra: {} };
 }
 
-function classifyAnthropicSdkError(err: unknown, args: { make: MakeProviderError; provider: string; nowMs: number | undefined }): WeftError | null {
-  const { make, provider } = args;
-  if (err instanceof APIUserAbortError) return new WeftError('NODE_CANCELLED', `${provider}: request aborted`, { cause: err });
-  if (err instanceof APIConnectionTimeoutError) return make('LLM_TIMEOUT', 'request timed out');
-  if (err instanceof APIConnectionError) {
-    const code = causeCode(err);
-    return make('LLM_CONNECTION', `connection failed${code ? ` (${code})` : ''}`);
-  }
-  if (!(err instanceof APIError)) return null;
-  const apiError = err as APIError;
-  const type = typeof apiError.type === 'string' ? apiError.type : null;
-  const detail = apiError.apiMessage ?? apiError.message;
-  if (apiError.status === undefined) {
-    // An `event: error` inside a stream, e.g. overloaded_error after the first deltas.
-    const { code, extra } = codeFor({ status: (type !== null ? STATUS_OF_TYPE[type] : undefined) ?? 500, type });
-    return make(code, `error in stream: ${type ?? 'unknown'}: ${detail}`, extra);
-  }
-  const { code, extra } = codeFor({ status: apiError.status, type });
-  const retryAfterMs = parseRetryAfterMs(apiError.headers, args.nowMs);
-  if (retryAfterMs !== undefined) extra.retryAfterMs = retryAfterMs;
-  return make(code, `${apiError.status} ${type ? `${type}: ` : ''}${detail}`, extra);
+function typeOf(err: APIError): string | null {
+  return typeof err.type === 'string' ? err.type : null;
+}
+
+function detailOf(err: APIError): string {
+  return err.apiMessage ?? err.message;
 }
 
 export function classifyAnthropicError(err: unknown, options: ClassifyAnthropicErrorOptions = {}): WeftError {
@@ -61,6 +48,21 @@ export function classifyAnthropicError(err: unknown, options: ClassifyAnthropicE
   return classifyProviderError(err, {
     ...options,
     provider,
-    classifySdkError: (e, make) => classifyAnthropicSdkError(e, { make, provider, nowMs: options.nowMs }),
+    classifySdkError: (e, make) =>
+      classifyStainlessError(e, {
+        classes: ANTHROPIC_ERRORS,
+        make,
+        provider,
+        nowMs: options.nowMs,
+        statusError: (apiError, status) => {
+          const type = typeOf(apiError);
+          return { ...codeFor({ status, type }), message: `${status} ${type ? `${type}: ` : ''}${detailOf(apiError)}` };
+        },
+        // An `event: error` inside a stream, e.g. overloaded_error after the first deltas.
+        streamError: (apiError) => {
+          const type = typeOf(apiError);
+          return { ...codeFor({ status: (type !== null ? STATUS_OF_TYPE[type] : undefined) ?? 500, type }), message: `error in stream: ${type ?? 'unknown'}: ${detailOf(apiError)}` };
+        },
+      }),
   });
 }

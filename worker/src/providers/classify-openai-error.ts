@@ -3,11 +3,13 @@
  * place that knows the SDK's error classes; the engine only sees codes and categories.
  */
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
-import { WeftError, type ErrorCode, type WeftErrorOptions } from '@weft/shared/errors';
-import { causeCode, classifyProviderError, codeForHttpStatus, type ClassifyErrorOptions, type MakeProviderError } from './provider-error.js';
-import { parseRetryAfterMs } from './retry-after.js';
+import type { ErrorCode, WeftError } from '@weft/shared/errors';
+import { classifyStainlessError, type ProviderErrorReading, type StainlessErrorClasses } from './classify-stainless-error.js';
+import { classifyProviderError, codeForHttpStatus, type ClassifyErrorOptions } from './provider-error.js';
 
 export type ClassifyOpenAiErrorOptions = ClassifyErrorOptions;
+
+const OPENAI_ERRORS: StainlessErrorClasses<APIError> = { APIError, APIConnectionError, APIConnectionTimeoutError, APIUserAbortError };
 
 const CONTENT_POLICY_CODES = new Set(['content_filter', 'content_policy_violation']);
 
@@ -23,25 +25,12 @@ function codeForStreamError(err: APIError): ErrorCode {
   return 'LLM_SERVER_ERROR';
 }
 
-function classifyOpenAiSdkError(err: unknown, args: { make: MakeProviderError; provider: string; nowMs: number | undefined }): WeftError | null {
-  const { make, provider } = args;
-  if (err instanceof APIUserAbortError) return new WeftError('NODE_CANCELLED', `${provider}: request aborted`, { cause: err });
-  if (err instanceof APIConnectionTimeoutError) return make('LLM_TIMEOUT', 'request timed out');
-  if (err instanceof APIConnectionError) {
-    const code = causeCode(err);
-    return make('LLM_CONNECTION', `connection failed${code ? ` (${code})` : ''}`);
-  }
-  if (!(err instanceof APIError)) return null;
-  const apiError = err as APIError;
-  const status = apiError.status;
-  if (status === undefined) return make(codeForStreamError(apiError), `error in stream: ${apiError.message}`);
+function readStatusError(err: APIError, status: number): ProviderErrorReading {
   let code = codeForHttpStatus(status);
-  if (code === 'LLM_BAD_REQUEST' && isContentPolicy(apiError)) code = 'LLM_CONTENT_POLICY';
-  const retryAfterMs = parseRetryAfterMs(apiError.headers, args.nowMs);
-  const extra: WeftErrorOptions = retryAfterMs === undefined ? {} : { retryAfterMs };
+  if (code === 'LLM_BAD_REQUEST' && isContentPolicy(err)) code = 'LLM_CONTENT_POLICY';
   // Quota exhaustion is a 429 too, but waiting will not bring the credit back.
-  if (code === 'LLM_RATE_LIMITED' && apiError.code === 'insufficient_quota') extra.category = 'permanent';
-  return make(code, apiError.message, extra);
+  const permanent = code === 'LLM_RATE_LIMITED' && err.code === 'insufficient_quota';
+  return { code, message: err.message, extra: permanent ? { category: 'permanent' } : {} };
 }
 
 export function classifyOpenAiError(err: unknown, options: ClassifyOpenAiErrorOptions = {}): WeftError {
@@ -49,6 +38,14 @@ export function classifyOpenAiError(err: unknown, options: ClassifyOpenAiErrorOp
   return classifyProviderError(err, {
     ...options,
     provider,
-    classifySdkError: (e, make) => classifyOpenAiSdkError(e, { make, provider, nowMs: options.nowMs }),
+    classifySdkError: (e, make) =>
+      classifyStainlessError(e, {
+        classes: OPENAI_ERRORS,
+        make,
+        provider,
+        nowMs: options.nowMs,
+        statusError: readStatusError,
+        streamError: (apiError) => ({ code: codeForStreamError(apiError), message: `error in stream: ${apiError.message}` }),
+      }),
   });
 }

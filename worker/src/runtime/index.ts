@@ -1,19 +1,17 @@
-/** The worker's moving parts: the two queue consumers, the flusher and the queue-depth gauge. */
-import { ALL_QUEUES, QUEUES } from '@weft/shared/ports';
+/**
+ * The worker's moving parts: the engine's three queue consumers (running nodes with this
+ * worker's executors), the flusher, the recovery sweep and the queue-depth gauge.
+ */
+import { WeftError } from '@weft/shared/errors';
+import { ALL_QUEUES, QUEUES, type RateLimiter } from '@weft/shared/ports';
+import { createRateLimiter } from '@weft/shared/infrastructure';
+import { RunningJobs } from '@weft/shared/run-engine';
 import type { WorkerDeps } from '../deps.js';
 export type { CoreDeps, WorkerDeps } from '../deps.js';
-import { FlowCache } from '../flow-cache.js';
 import { Flusher } from '../flush/flusher.js';
-import { createRateLimiter } from '../infrastructure/index.js';
 import { createNodeRunner } from '../nodes/index.js';
-import { createExecutionProcessor } from '../processors/execution.processor.js';
-import { createNodeProcessor } from '../processors/node.processor.js';
-import { createResumeProcessor } from '../processors/wait.js';
-import { startRecoverySweep } from '../recovery/index.js';
 import { ProviderGuard } from '../providers/guard/index.js';
-import type { ControlBus, RateLimiter } from '@weft/shared/ports';
-import { WeftError } from '@weft/shared/errors';
-import { RunningJobs } from '../control/running-jobs.js';
+import { createNodeSources } from '../sources/index.js';
 
 export interface WorkerRuntime {
   /** Stops taking jobs, lets running ones finish up to `graceMs`, then aborts them. */
@@ -21,14 +19,13 @@ export interface WorkerRuntime {
 }
 
 /** `rateLimiter`: the provider rate limiter, owned by the caller; by default one is built from the config and closed here. */
-export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimiter; control?: ControlBus }): WorkerRuntime {
-  const { config, logger, metrics } = deps;
+export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimiter }): WorkerRuntime {
+  const { config, logger, metrics, engine } = deps;
   const repos = deps.database.repos;
-  const flows = new FlowCache(repos.flows);
   const rateLimiter = deps.rateLimiter ?? createRateLimiter(config, logger);
   const guard = new ProviderGuard({ breaker: config.breaker, rateLimits: config.providerRateLimits, limiter: rateLimiter, logger, metrics });
   const runNode = createNodeRunner({
-    repos, metrics, createProvider: deps.createProvider, guard,
+    ...createNodeSources({ repos }), metrics, createProvider: deps.createProvider, guard,
     ...(config.allowEnvKeys ? { envKeys: config.envProviderKeys } : {}),
   });
   const log = logger.child({ workerId: config.workerId });
@@ -40,36 +37,22 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
     if (aborted > 0) log.info({ executionId: message.executionId, aborted, nodeIds: message.nodeIds }, 'cancel: running nodes aborted');
   });
 
-  const executions = deps.queue.process(
-    QUEUES.executions,
-    createExecutionProcessor({ repos, state: deps.state, queue: deps.queue, flows, logger: log, metrics, clock: deps.clock }),
-    { concurrency: Math.max(5, Math.ceil(config.workerConcurrency / 2)) },
-  );
-  const nodes = deps.queue.process(
-    QUEUES.nodes,
-    createNodeProcessor({ state: deps.state, flushLog: deps.flushLog, spendLedger: deps.spendLedger, queue: deps.queue, events: deps.events, flows, runNode, logger: log, metrics, clock: deps.clock, workerId: config.workerId, running }),
-    { concurrency: config.workerConcurrency },
-  );
-  const resumes = deps.queue.process(
-    QUEUES.resume,
-    createResumeProcessor({ state: deps.state, flushLog: deps.flushLog, queue: deps.queue, flows, logger: log, metrics, clock: deps.clock, workerId: config.workerId, ...(deps.control ? { control: deps.control } : {}) }),
-    { concurrency: Math.max(5, Math.ceil(config.workerConcurrency / 2)) },
-  );
+  const processors = engine.processors({ runNode, workerId: config.workerId, running, logger: log });
+  const executions = deps.queue.process(QUEUES.executions, processors.executions, { concurrency: Math.max(5, Math.ceil(config.workerConcurrency / 2)) });
+  const nodes = deps.queue.process(QUEUES.nodes, processors.nodes, { concurrency: config.workerConcurrency });
+  const resumes = deps.queue.process(QUEUES.resume, processors.resume, { concurrency: Math.max(5, Math.ceil(config.workerConcurrency / 2)) });
   const flusher = new Flusher({
     state: deps.state,
-    flushLog: deps.flushLog,
+    flushLog: engine.resources.flushLog,
     repos,
-    flows,
+    flows: engine.resources.flows,
     logger: log,
     metrics,
     consumer: config.workerId,
     hotStateTtlSeconds: config.hotStateTtlSeconds,
   });
   flusher.start();
-  const sweep = startRecoverySweep({
-    repos, state: deps.state, flushLog: deps.flushLog, queue: deps.queue, events: deps.events, flows, logger: log, metrics, clock: deps.clock,
-    intervalMs: config.sweepIntervalMs, minAgeMs: config.sweepMinAgeMs,
-  });
+  const sweep = engine.startRecovery({ intervalMs: config.sweepIntervalMs, minAgeMs: config.sweepMinAgeMs, logger: log });
 
   const depthTimer = setInterval(() => {
     void (async () => {

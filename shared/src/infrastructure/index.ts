@@ -1,0 +1,164 @@
+/**
+ * Builds the adapters and the engine of a process from its config: Redis + BullMQ + Postgres
+ * in distributed mode, in-memory + PGlite in embedded mode. The api, the worker and the
+ * embedded process all build them here; the database comes from the caller's factory
+ * (`@weft/db`'s createDatabase), which shared/ cannot import.
+ */
+import { Redis } from 'ioredis';
+import { BullMqJobQueue, RedisControlBus, RedisEventBus, RedisFlushLog, RedisRateLimiter, RedisSpendLedger, RedisStateStore } from '../adapters/redis/index.js';
+import { MemoryControlBus, MemoryEventBus, MemoryFlushLog, MemoryJobQueue, MemoryRateLimiter, MemorySpendLedger, MemoryStateStore } from '../adapters/memory/index.js';
+import type { WeftConfig } from '../config/index.js';
+import type { Logger } from '../logging/index.js';
+import type { WeftMetrics } from '../metrics/index.js';
+import type { DatabaseFactory, WeftDatabase } from '../ports/database.js';
+import type { ControlBus, EventBus, FlushLog, JobQueue, RateLimiter, SpendLedger, StateStore } from '../ports/index.js';
+import { createRunEngine, type RunEngine } from '../run-engine/index.js';
+
+export interface Readiness {
+  name: string;
+  check: () => Promise<void>;
+}
+
+export interface Infrastructure {
+  database: WeftDatabase;
+  queue: JobQueue;
+  state: StateStore;
+  /** The flush log; its reader's blocking reads do not hold up the command connection. */
+  flushLog: FlushLog;
+  /** What failed attempts were billed for. */
+  spendLedger: SpendLedger;
+  events: EventBus;
+  /** api → workers instructions (cancel). */
+  control: ControlBus;
+  readiness: Readiness[];
+  close(): Promise<void>;
+}
+
+export async function createInfrastructure(config: WeftConfig, logger: Logger, createDatabase: DatabaseFactory): Promise<Infrastructure> {
+  if (!config.masterKey) throw new Error('master key missing: loadConfig or the embedded bootstrap must provide it');
+  if (config.mode === 'embedded') {
+    const database = await createDatabase({ dataDir: `${config.dataDir}/pgdata`, masterKey: config.masterKey, masterKeyVersion: config.masterKeyVersion });
+    await database.migrate();
+    const events = new MemoryEventBus();
+    const control = new MemoryControlBus();
+    const spendLedger = new MemorySpendLedger();
+    const state = new MemoryStateStore({ events, spendLedger });
+    const flushLog = new MemoryFlushLog();
+    const queue = new MemoryJobQueue();
+    return {
+      database, queue, state, flushLog, spendLedger, events, control,
+      readiness: [{ name: 'postgres', check: () => database.ping() }],
+      async close() {
+        await queue.close();
+        await control.close();
+        await events.close();
+        await flushLog.close();
+        await state.close();
+        await database.close();
+      },
+    };
+  }
+  const redisUrl = config.redisUrl ?? '';
+  const databaseUrl = config.databaseUrl ?? '';
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3, enableReadyCheck: true, lazyConnect: false });
+  const flushRedis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  redis.on('error', (err) => { logger.warn({ err: err.message }, 'redis connection error'); });
+  flushRedis.on('error', (err) => { logger.warn({ err: err.message }, 'redis (flush) connection error'); });
+  const database = await createDatabase({ url: databaseUrl, masterKey: config.masterKey, masterKeyVersion: config.masterKeyVersion, logger });
+  const state = new RedisStateStore({ redis, prefix: config.keyPrefix });
+  // Appends on the command connection; the flusher reads on its own (and blocks on a third).
+  const flushLog = new RedisFlushLog({ redis, readRedis: flushRedis, prefix: config.keyPrefix });
+  const spendLedger = new RedisSpendLedger({ redis, prefix: config.keyPrefix });
+  const events = new RedisEventBus({ redis, prefix: config.keyPrefix });
+  const control = new RedisControlBus({ redis, prefix: config.keyPrefix });
+  const queue = new BullMqJobQueue({
+    connection: { url: redisUrl }, prefix: config.keyPrefix, logger,
+    lockDurationMs: config.queueLockMs, stalledIntervalMs: config.queueStalledIntervalMs,
+  });
+  await warnOnEvictionPolicy(redis, logger);
+  return {
+    database, queue, state, flushLog, spendLedger, events, control,
+    readiness: [
+      { name: 'redis', check: async () => { await redis.ping(); } },
+      { name: 'postgres', check: () => database.ping() },
+    ],
+    async close() {
+      await queue.close();
+      await control.close();
+      await events.close();
+      await state.close();
+      await flushLog.close();
+      redis.disconnect();
+      flushRedis.disconnect();
+      await database.close();
+    },
+  };
+}
+
+/** What the api and the worker both run on: configuration and the infrastructure adapters. */
+export interface CoreDeps {
+  config: WeftConfig;
+  database: WeftDatabase;
+  queue: JobQueue;
+  state: StateStore;
+  events: EventBus;
+  control?: ControlBus | undefined;
+  logger: Logger;
+  metrics: WeftMetrics;
+  clock: () => Date;
+}
+
+/** What a process runs on: its adapters, and the one engine facade over them. */
+export interface ProcessResources extends Infrastructure {
+  engine: RunEngine;
+  clock: () => Date;
+}
+
+/** The adapters of createInfrastructure and the engine over them: one FlowCache per process. */
+export async function createProcessResources(input: {
+  config: WeftConfig;
+  logger: Logger;
+  metrics: WeftMetrics;
+  createDatabase: DatabaseFactory;
+}): Promise<ProcessResources> {
+  const infra = await createInfrastructure(input.config, input.logger, input.createDatabase);
+  const clock = (): Date => new Date();
+  const engine = createRunEngine({
+    repos: infra.database.repos, state: infra.state, flushLog: infra.flushLog, spendLedger: infra.spendLedger,
+    queue: infra.queue, events: infra.events, control: infra.control,
+    logger: input.logger, metrics: input.metrics, clock,
+  });
+  return { ...infra, engine, clock };
+}
+
+/**
+ * The provider rate limiter of a process: in Redis, shared by the whole fleet, in distributed
+ * mode; in memory in embedded mode. Its `close()` also closes the connection it opened.
+ */
+export function createRateLimiter(config: WeftConfig, logger: Logger): RateLimiter {
+  if (config.mode === 'embedded') return new MemoryRateLimiter();
+  // Its own connection, closed with the limiter: the runtime builds the limiter, apart from the infrastructure.
+  const redis = new Redis(config.redisUrl ?? '', { maxRetriesPerRequest: 3 });
+  redis.on('error', (err) => { logger.warn({ err: err.message }, 'redis (rate limiter) connection error'); });
+  const limiter = new RedisRateLimiter({ redis, prefix: config.keyPrefix });
+  return {
+    acquire: (input) => limiter.acquire(input),
+    async close() {
+      await limiter.close();
+      redis.disconnect();
+    },
+  };
+}
+
+/** Evicted hot state would lose executions: Redis must run with noeviction. */
+async function warnOnEvictionPolicy(redis: Redis, logger: Logger): Promise<void> {
+  try {
+    const reply = await redis.config('GET', 'maxmemory-policy');
+    const policy = reply[1];
+    if (policy && policy !== 'noeviction') {
+      logger.warn({ policy }, 'redis maxmemory-policy is not noeviction: hot state may be evicted under memory pressure');
+    }
+  } catch {
+    // Managed Redis often forbids CONFIG; nothing to check then.
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * The database contract used by the api and the worker. Implemented over drizzle-orm for
+ * both node-postgres and PGlite (same schema, same migrations).
+ */
+import type { Cost, ExecutionStatus, NodeError, NodeResult, NodeStatus, Usage } from '../model/index.js';
+import type { FlowDefinition, LlmProviderName } from '../flow/types.js';
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque; null on the last page. */
+  nextCursor: string | null;
+}
+
+export interface WorkspaceRow {
+  id: string;
+  name: string;
+  createdAt: Date;
+}
+
+export interface ApiKeyRow {
+  id: string;
+  workspaceId: string;
+  prefix: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+}
+
+/** What a workspace decides for itself (`GET/PATCH /v1/workspace`). */
+export interface WorkspaceSettings {
+  /** HTTP nodes may reach loopback, private, CGNAT and link-local addresses; never cloud metadata. */
+  httpAllowPrivateNetworks: boolean;
+}
+
+export interface WorkspacesRepo {
+  /** Creates the workspace and its first API key in one transaction; the key is returned once. */
+  create(input: { name: string }): Promise<{ workspace: WorkspaceRow; apiKey: string }>;
+  get(id: string): Promise<WorkspaceRow | null>;
+  /** Resolves a presented API key (hashed, constant-time compared) to its workspace id. */
+  authenticate(apiKey: string): Promise<{ workspaceId: string; keyId: string } | null>;
+  /** Null when the workspace does not exist. A primary-key read: workers call it per HTTP node. */
+  getSettings(workspaceId: string): Promise<WorkspaceSettings | null>;
+  /** Applies the given fields and returns the result; null when the workspace does not exist. */
+  updateSettings(input: { workspaceId: string; patch: Partial<WorkspaceSettings> }): Promise<WorkspaceSettings | null>;
+}
+
+export interface SecretSummary {
+  name: string;
+  updatedAt: Date;
+}
+
+export interface SecretsRepo {
+  /** Encrypts with AES-256-GCM (AAD: workspace id, name, key version) and upserts. */
+  put(input: { workspaceId: string; name: string; value: string }): Promise<void>;
+  /** Names and dates only, by name. */
+  list(workspaceId: string): Promise<SecretSummary[]>;
+  /** False when there was none. */
+  delete(workspaceId: string, name: string): Promise<boolean>;
+  /**
+   * Decrypted values of the named secrets that exist (missing names are absent from the
+   * result), for the worker only; never logged or returned by the api.
+   */
+  resolveMany(workspaceId: string, names: readonly string[]): Promise<Record<string, string>>;
+}
+
+export interface CredentialSummary {
+  provider: LlmProviderName;
+  last4: string;
+  baseUrl: string | null;
+  updatedAt: Date;
+}
+
+export interface CredentialsRepo {
+  /** Encrypts with AES-256-GCM (AAD: workspace id, provider, key version) and upserts. */
+  put(input: { workspaceId: string; provider: LlmProviderName; apiKey: string; baseUrl: string | null }): Promise<void>;
+  list(workspaceId: string): Promise<CredentialSummary[]>;
+  /** False when there was none. */
+  delete(workspaceId: string, provider: LlmProviderName): Promise<boolean>;
+  /** Decrypted, for the worker only; never logged or returned by the api. */
+  resolve(workspaceId: string, provider: LlmProviderName): Promise<{ apiKey: string; baseUrl: string | null } | null>;
+}
+
+export interface FlowRecord extends FlowDefinition {
+  id: string;
+  workspaceId: string;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface FlowsRepo {
+  create(input: { workspaceId: string; flow: FlowDefinition }): Promise<FlowRecord>;
+  /** Latest version unless `version` is given; null when missing, deleted or of another workspace. */
+  get(input: { workspaceId: string; flowId: string; version?: number }): Promise<FlowRecord | null>;
+  list(input: { workspaceId: string; limit: number; cursor?: string }): Promise<Page<FlowRecord>>;
+  /** Writes a new immutable version; null when the flow is missing. */
+  update(input: { workspaceId: string; flowId: string; flow: FlowDefinition }): Promise<FlowRecord | null>;
+  /** Soft delete: running executions keep their pinned version. False when missing. */
+  delete(input: { workspaceId: string; flowId: string }): Promise<boolean>;
+  /** For workers: a pinned version, regardless of deletion. */
+  getVersion(flowId: string, version: number): Promise<FlowRecord | null>;
+}
+
+export interface ExecutionRow {
+  id: string;
+  workspaceId: string;
+  flowId: string;
+  flowVersion: number;
+  status: ExecutionStatus;
+  input: unknown;
+  output: unknown;
+  error: (NodeError & { nodeId?: string }) | null;
+  usage: Usage | null;
+  cost: Cost | null;
+  idempotencyKey: string | null;
+  maxCostUsd: number | null;
+  /** Set for a single-node run: the one node this execution runs. */
+  singleNodeId: string | null;
+  /** A single-node run's upstream results, preset in hot state (node id → result). */
+  presetResults: Record<string, NodeResult> | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export interface ExecutionsRepo {
+  /**
+   * Inserts a queued execution. With an idempotency key already used in the workspace
+   * (within 24 h), returns the existing execution and `created: false`.
+   */
+  create(input: {
+    workspaceId: string;
+    flowId: string;
+    flowVersion: number;
+    input: unknown;
+    idempotencyKey?: string | null;
+    maxCostUsd?: number | null;
+    singleNodeId?: string | null;
+    presetResults?: Record<string, NodeResult> | null;
+  }): Promise<{ execution: ExecutionRow; created: boolean }>;
+  get(input: { workspaceId: string; executionId: string }): Promise<ExecutionRow | null>;
+  /** For workers: no workspace scoping. */
+  getById(executionId: string): Promise<ExecutionRow | null>;
+  /** Newest first. */
+  list(input: { workspaceId: string; flowId?: string; status?: ExecutionStatus; limit: number; cursor?: string }): Promise<Page<ExecutionRow>>;
+  /** Executions still queued that were created before `before`, oldest first (recovery sweep). */
+  listQueuedBefore(input: { before: Date; limit: number }): Promise<ExecutionRow[]>;
+  /** Executions running or waiting, last updated before `before`, least recently updated first (recovery sweep). */
+  listLiveBefore(input: { before: Date; limit: number }): Promise<ExecutionRow[]>;
+  /** queued → running; no-op when already past queued. */
+  markRunning(input: { executionId: string; startedAt: Date }): Promise<void>;
+  /** A failed execution runs again (replay, retry): running, no end, no error, no output. */
+  reopen(input: { executionId: string }): Promise<void>;
+  /** Writes the final state; idempotent. */
+  finalize(input: {
+    executionId: string;
+    status: ExecutionStatus;
+    output: unknown;
+    error: ExecutionRow['error'];
+    usage: Usage | null;
+    cost: Cost | null;
+    startedAt: Date | null;
+    finishedAt: Date | null;
+  }): Promise<void>;
+}
+
+export interface NodeRunRow {
+  executionId: string;
+  workspaceId: string;
+  flowId: string;
+  nodeId: string;
+  /** 0 for plain nodes; map items and re-runs use other iterations. */
+  iteration: number;
+  nodeType: string;
+  status: NodeStatus;
+  attempts: number;
+  input: unknown;
+  output: unknown;
+  error: NodeError | null;
+  usage: Usage | null;
+  cost: Cost | null;
+  provider: string | null;
+  model: string | null;
+  workerId: string | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  runtimeMs: number | null;
+}
+
+export interface NodeRunsRepo {
+  /** Batched upsert on (execution_id, node_id, iteration). */
+  upsertMany(rows: readonly NodeRunRow[]): Promise<void>;
+  listByExecution(executionId: string): Promise<NodeRunRow[]>;
+  /** What each recorded run of the execution holds, by `<nodeId>#<iteration>`: enough to tell a row that is up to date. */
+  listVersions(executionId: string): Promise<Map<string, { status: NodeStatus; finishedAt: Date | null }>>;
+  /**
+   * A node's run history across the flow's executions, newest finished first. With `mapId`,
+   * `nodeId` is a node of that map's sub-graph: the runs of it in every item (`<map>[<i>].<node>`).
+   */
+  listByNode(input: { workspaceId: string; flowId: string; nodeId: string; mapId?: string; limit: number }): Promise<NodeRunRow[]>;
+  /** For each of `nodeIds`, its newest completed run in the flow (any execution), by finished_at; absent when none. */
+  latestCompleted(input: { workspaceId: string; flowId: string; nodeIds: readonly string[] }): Promise<Map<string, NodeRunRow>>;
+}
+
+export interface ModelPrice {
+  provider: string;
+  model: string;
+  inputPer1M: number;
+  outputPer1M: number;
+  reasoningPer1M: number;
+  cachedPer1M: number;
+}
+
+export interface ModelPricingRepo {
+  list(): Promise<ModelPrice[]>;
+  get(provider: string, model: string): Promise<ModelPrice | null>;
+  upsert(price: ModelPrice): Promise<ModelPrice>;
+}
+
+export interface MasterKeyRotation {
+  /** The key version every re-encrypted row now carries. */
+  keyVersion: number;
+  /** Rows re-encrypted. */
+  credentials: number;
+  secrets: number;
+}
+
+export interface MasterKeyRepo {
+  /**
+   * Re-encrypts every provider credential and secret, sealed with the repo's master key (rows
+   * of any key version, each opened with its own version's AAD), with `newKey` and one new key
+   * version (the highest in use + 1), in one transaction: a row that cannot be decrypted
+   * rotates nothing. Afterwards the processes must run with `newKey` as WEFT_MASTER_KEY.
+   */
+  rotate(input: { newKey: Buffer }): Promise<MasterKeyRotation>;
+}
+
+export interface Repos {
+  workspaces: WorkspacesRepo;
+  credentials: CredentialsRepo;
+  secrets: SecretsRepo;
+  flows: FlowsRepo;
+  executions: ExecutionsRepo;
+  nodeRuns: NodeRunsRepo;
+  pricing: ModelPricingRepo;
+  masterKey: MasterKeyRepo;
+}
+
+export interface WeftDatabase {
+  kind: 'pg' | 'pglite';
+  repos: Repos;
+  /** Applies the committed migrations (idempotent). */
+  migrate(): Promise<void>;
+  /** Throws when the database is unreachable. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Opens the database: Postgres by URL (distributed mode) or PGlite in a folder (embedded mode). */
+export type DatabaseFactory = (options:
+  | { url: string; masterKey: Buffer | null; masterKeyVersion?: number; logger?: { warn(obj: object, msg: string): void } }
+  | { dataDir: string; masterKey: Buffer | null; masterKeyVersion?: number }) => Promise<WeftDatabase>;

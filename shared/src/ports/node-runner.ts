@@ -1,0 +1,49 @@
+import type { ExpressionCache } from '../expressions/expression-cache.js';
+import type { Cost, NodeResult, Usage } from '../model/index.js';
+import type { FlowEdge, FlowNode } from '../flow/types.js';
+import type { Logger } from '../logging/index.js';
+import type { MapItemScope } from '../templates/types.js';
+
+export interface NodeRunContext<N extends FlowNode = FlowNode> {
+  node: N;
+  /**
+   * The node's out-edges in document order, with their `when` / `default` labels (a map
+   * item's node: its sub-graph's edges, by local ids). Branching executors pick from them.
+   */
+  outEdges: readonly FlowEdge[];
+  workspaceId: string;
+  executionId: string;
+  attempt: number;
+  /** The execution's input. */
+  input: unknown;
+  /** Terminal results of the upstream nodes this node reads (a map item's siblings by their own ids). */
+  results: Record<string, NodeResult>;
+  /** Inside a map's sub-graph: the item and its index. */
+  scope?: MapItemScope;
+  signal: AbortSignal;
+  logger: Logger;
+  /** Compiled JSONata of this runner (transform, condition, switch); absent: compiled per call. */
+  expressions?: ExpressionCache;
+  /** Streams a text delta to clients (coalesced by the caller). */
+  emitToken: (text: string) => void;
+}
+
+export interface NodeOutcome {
+  output: unknown;
+  /** The input after resolution (rendered prompt, expression input), stored on the run. */
+  resolvedInput: unknown;
+  usage: Usage | null;
+  cost: Cost | null;
+  provider: string | null;
+  model: string | null;
+  /**
+   * Children whose edge from this node is taken (condition, switch). Absent: all of them.
+   * A child none of whose incoming edges is taken is skipped, and skipping propagates.
+   */
+  takenChildren?: string[];
+}
+
+export type NodeExecutor<N extends FlowNode = FlowNode> = (ctx: NodeRunContext<N>) => Promise<NodeOutcome>;
+
+/** Runs a node of any type that has an executor (the worker provides it; maps and waits are the engine's). */
+export type NodeRunner = (ctx: NodeRunContext) => Promise<NodeOutcome>;

@@ -1,0 +1,128 @@
+/**
+ * After a node has a result: commit it atomically, then (in parallel) append it to the flush
+ * log, enqueue the children that became ready and, for a final failure, park a dead letter.
+ * Shared by the node processor and the resume processor (wait nodes).
+ */
+import type { NodeResult } from '../engine/index.js';
+import { retryPolicyFor, type CommitIntent } from '../engine/index.js';
+import { toNodeError, type WeftError } from '../errors/index.js';
+import type { FlowNode } from '../flow/index.js';
+import { nodeJob, type DeadLetterJobData, type NodeJobData } from '../jobs/index.js';
+import type { Logger } from '../logging/index.js';
+import type { WeftMetrics } from '../metrics/index.js';
+import { QUEUES, type EnqueueRequest, type FlushEntry, type FlushLog, type JobQueue, type SettledMap, type StateStore } from '../ports/index.js';
+import { resolveNode, type CompiledFlow } from './flow-cache.js';
+
+/**
+ * Jobs for nodes that became ready: flow nodes, or map item nodes (`round`: their map's round,
+ * part of their job ids).
+ */
+export function childJobs(data: NodeJobData, childIds: readonly string[], flow: CompiledFlow, round = 0): EnqueueRequest[] {
+  const { mapRound: _previous, ...base } = data;
+  const jobs: EnqueueRequest[] = [];
+  for (const id of childIds) {
+    const child = resolveNode(flow, id);
+    if (!child) continue;
+    const retry = retryPolicyFor(child.node);
+    const job = child.item ? { ...base, nodeId: id, mapRound: round } : { ...base, nodeId: id };
+    jobs.push(nodeJob(job, { attempts: retry.attempts, backoff: retry.backoff }));
+  }
+  return jobs;
+}
+
+/** Flush entries and metrics for map nodes a transition ended (their last item, or a failed one). */
+export function settledMapEntries(data: NodeJobData, settled: readonly SettledMap[]): FlushEntry[] {
+  return settled.map(({ nodeId, result }) => ({
+    kind: 'node' as const, executionId: data.executionId, nodeId, result, workspaceId: data.workspaceId, flowId: data.flowId, nodeType: 'map',
+  }));
+}
+
+export interface CommitDeps {
+  state: StateStore;
+  flushLog: FlushLog;
+  queue: JobQueue;
+  metrics: WeftMetrics;
+}
+
+export async function commitAndContinue(deps: CommitDeps, input: {
+  data: NodeJobData;
+  node: FlowNode;
+  flow: CompiledFlow;
+  result: NodeResult;
+  failure: WeftError | null;
+  /** What the result does to the graph (commitIntent): applied as is. */
+  intent: CommitIntent;
+  attempt: number;
+  jobId: string;
+  runtimeMs: number;
+  log: Logger;
+}): Promise<void> {
+  const { data, node, flow, result, failure, log } = input;
+  const commit = await deps.state.commitNode({
+    executionId: data.executionId,
+    nodeId: node.id,
+    result,
+    takenChildren: input.intent.takenChildren,
+    failExecution: input.intent.failExecution,
+    at: result.finishedAt,
+  });
+
+  if (!commit.committed) {
+    // Another path committed this node first (a resume racing its timeout, a redelivery):
+    // its record stands; only re-announce what is ready.
+    if (commit.ready.length > 0) await deps.queue.addBulk(childJobs(data, commit.ready, flow, commit.round));
+    log.debug('node already committed: nothing recorded');
+    return;
+  }
+  const flush: FlushEntry[] = [
+    { kind: 'node', executionId: data.executionId, nodeId: node.id, result, workspaceId: data.workspaceId, flowId: data.flowId, nodeType: node.type },
+    ...settledMapEntries(data, commit.settledMaps),
+  ];
+  if (commit.finished) flush.push({ kind: 'execution', executionId: data.executionId });
+  const work: Array<Promise<unknown>> = [deps.flushLog.append(flush)];
+  if (commit.ready.length > 0) work.push(deps.queue.addBulk(childJobs(data, commit.ready, flow, commit.round)));
+  // A cancelled node did not fail for good: it is not a dead letter.
+  if (failure && failure.code !== 'NODE_CANCELLED') {
+    const dead: DeadLetterJobData = {
+      executionId: data.executionId,
+      workspaceId: data.workspaceId,
+      nodeId: node.id,
+      error: toNodeError(failure),
+      attempts: input.attempt,
+      failedAt: result.finishedAt,
+    };
+    work.push(deps.queue.add({ queue: QUEUES.dead, name: 'dead-letter', data: dead, jobId: `${input.jobId}.dead` }));
+  }
+  await Promise.all(work);
+
+  deps.metrics.nodesTotal.inc({ node_type: node.type, status: result.status });
+  deps.metrics.nodeDuration.observe({ node_type: node.type, status: result.status }, input.runtimeMs / 1000);
+  deps.metrics.nodeAttemptsTotal.inc({ node_type: node.type, result: failure ? 'failed' : 'ok' });
+  if (failure) {
+    deps.metrics.errorsTotal.inc({ category: failure.category, code: failure.code });
+    log.warn({ code: failure.code, category: failure.category, err: failure.message, runtimeMs: input.runtimeMs }, 'node failed');
+  } else {
+    log.info({ runtimeMs: input.runtimeMs, ready: commit.ready }, 'node completed');
+  }
+  recordSettledMaps(deps.metrics, log, commit.settledMaps);
+  if (commit.finished) {
+    deps.metrics.executionsTotal.inc({ status: commit.executionStatus });
+    log.info({ status: commit.executionStatus }, 'execution finished');
+  }
+}
+
+/** Metrics and a log line per map node a transition ended. */
+export function recordSettledMaps(metrics: WeftMetrics, log: Logger, settled: readonly SettledMap[]): void {
+  for (const { nodeId, result } of settled) {
+    metrics.nodesTotal.inc({ node_type: 'map', status: result.status });
+    metrics.nodeDuration.observe({ node_type: 'map', status: result.status }, (result.runtimeMs ?? 0) / 1000);
+    const slots: unknown[] = Array.isArray(result.output) ? result.output : [];
+    const failedItems = slots.filter((slot) => typeof slot === 'object' && slot !== null && Object.keys(slot).length === 1 && 'error' in slot).length;
+    if (result.status === 'completed') {
+      metrics.mapItemsTotal.inc({ event: 'completed' }, slots.length - failedItems);
+      metrics.mapItemsTotal.inc({ event: 'failed' }, failedItems);
+      log.info({ mapNodeId: nodeId, items: slots.length, failedItems, runtimeMs: result.runtimeMs }, 'map completed');
+    }
+    else log.warn({ mapNodeId: nodeId, code: result.error?.code, err: result.error?.message }, 'map failed');
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * Steering a started execution: cancel, retry, dead-letter replay and the resume of a waiting
+ * node. Each checks what the record and hot state say first and answers NOT_FOUND or CONFLICT
+ * when the command cannot apply; nothing is written then.
+ */
+import { safeEqual } from '../crypto/index.js';
+import { failsSoftly, TERMINAL_EXECUTION_STATUSES } from '../engine/index.js';
+import { WeftError } from '../errors/index.js';
+import { parseMapItemNodeId } from '../flow/index.js';
+import { resumeJobId, type NodeJobData } from '../jobs/index.js';
+import type { Logger } from '../logging/index.js';
+import type { WeftMetrics } from '../metrics/index.js';
+import type { Repos } from '../ports/database.js';
+import { QUEUES, type ControlBus, type EventBus, type FlushLog, type JobQueue, type StateStore } from '../ports/index.js';
+import { childJobs } from './commit.js';
+import { endExecution } from './end-execution.js';
+import type { FlowCache } from './flow-cache.js';
+import { hashResumeToken } from './wait.js';
+
+export interface ControlDeps {
+  repos: Pick<Repos, 'executions' | 'flows'>;
+  state: StateStore;
+  flushLog: FlushLog;
+  queue: JobQueue;
+  events: EventBus;
+  control?: ControlBus | undefined;
+  flows: FlowCache;
+  logger: Logger;
+  metrics: WeftMetrics;
+  clock: () => Date;
+}
+
+export type ReplayNode = (input: { workspaceId: string; executionId: string; nodeId: string }) => Promise<void>;
+export type RetryExecution = (input: { workspaceId: string; executionId: string }) => Promise<{ retried: string[] }>;
+export type CancelExecution = (input: { workspaceId: string; executionId: string }) => Promise<{ running: string[] }>;
+export type ResumeNode = (input: { workspaceId: string; executionId: string; nodeId: string; data?: unknown; token?: string | undefined }) => Promise<void>;
+
+interface Loaded {
+  row: NonNullable<Awaited<ReturnType<ControlDeps['repos']['executions']['get']>>>;
+  hot: NonNullable<Awaited<ReturnType<StateStore['getExecution']>>>;
+  flow: Awaited<ReturnType<FlowCache['get']>>;
+}
+
+async function load(deps: ControlDeps, input: { workspaceId: string; executionId: string }): Promise<Loaded> {
+  const row = await deps.repos.executions.get(input);
+  if (!row) throw new WeftError('NOT_FOUND', `execution ${input.executionId} not found`);
+  const hot = await deps.state.getExecution(input.executionId);
+  if (!hot) {
+    throw new WeftError('CONFLICT', `execution ${input.executionId} is no longer in hot state (its TTL ran out): it cannot be re-run`);
+  }
+  return { row, hot, flow: await deps.flows.get(hot.flowId, hot.flowVersion) };
+}
+
+/**
+ * Nodes of the flow whose failure ended the execution (a soft failure, onError "continue", did
+ * not). A map item's node is not one: its map failed with it, and re-opening the map runs the
+ * item again.
+ */
+function fatalFailures(loaded: Loaded): string[] {
+  return Object.entries(loaded.hot.nodes)
+    .filter(([id, n]) => n.result?.status === 'failed' && loaded.flow.nodes.has(id) && !failsSoftly(loaded.flow.nodes.get(id) ?? {}))
+    .map(([id]) => id)
+    .sort();
+}
+
+/** Re-opens the nodes in hot state, marks the record running and enqueues what is ready now. */
+async function reopenAndEnqueue(deps: ControlDeps, loaded: Loaded, nodeIds: string[]): Promise<string[]> {
+  const { row, hot, flow } = loaded;
+  const reopened = await deps.state.reopenNodes({ executionId: row.id, nodeIds, at: deps.clock().toISOString() });
+  if (reopened.kind === 'missing') throw new WeftError('CONFLICT', `execution ${row.id} is no longer in hot state`);
+  if (reopened.kind === 'not-failed') throw new WeftError('CONFLICT', `node '${reopened.nodeId}' has not failed`);
+  await deps.repos.executions.reopen({ executionId: row.id });
+  const template: NodeJobData = {
+    executionId: row.id, workspaceId: row.workspaceId, flowId: hot.flowId, flowVersion: hot.flowVersion, nodeId: '',
+    ...(row.maxCostUsd === null ? {} : { maxCostUsd: row.maxCostUsd }),
+  };
+  // Fresh ids: a node's earlier job id is still retained by the queue and would be dropped.
+  const suffix = `r${Date.now().toString(36)}`;
+  const jobs = childJobs(template, reopened.ready, flow).map((job) => ({ ...job, jobId: `${job.jobId}.${suffix}` }));
+  if (jobs.length > 0) await deps.queue.addBulk(jobs);
+  deps.metrics.executionsTotal.inc({ status: 'running' });
+  return reopened.ready;
+}
+
+/**
+ * Re-runs a node that failed for good (dead-letter replay): hot state is re-opened atomically,
+ * the record shows the execution running again, and the nodes ready now are enqueued under
+ * fresh job ids (their old ids may still be retained by the queue).
+ */
+export function createReplayNode(deps: ControlDeps): ReplayNode {
+  return async ({ workspaceId, executionId, nodeId }) => {
+    const loaded = await load(deps, { workspaceId, executionId });
+    const item = parseMapItemNodeId(nodeId);
+    if (item && loaded.flow.maps.has(item.mapId)) {
+      throw new WeftError('CONFLICT', `node '${nodeId}' belongs to an item of map '${item.mapId}': retry the execution to run the map's unfinished items again`);
+    }
+    const node = loaded.flow.nodes.get(nodeId);
+    if (!node) throw new WeftError('NOT_FOUND', `node ${nodeId} is not in flow ${loaded.hot.flowId} v${loaded.hot.flowVersion}`);
+    if (failsSoftly(node)) {
+      throw new WeftError('CONFLICT', `node '${nodeId}' failed with onError "continue": its downstream already ran without it`);
+    }
+    const others = fatalFailures(loaded).filter((id) => id !== nodeId);
+    if (others.length > 0) {
+      throw new WeftError('CONFLICT', `other nodes failed the execution too (${others.join(', ')}): replay them first or retry the execution`);
+    }
+    const ready = await reopenAndEnqueue(deps, loaded, [nodeId]);
+    deps.logger.info({ executionId, nodeId, ready }, 'failed node replayed: execution running again');
+  };
+}
+
+/**
+ * Re-runs a failed or cancelled execution from where it stopped: the nodes whose failure ended
+ * it (cancelled ones included) run again with what depends on them; completed nodes keep their
+ * results and are not re-run.
+ */
+export function createRetryExecution(deps: ControlDeps): RetryExecution {
+  return async ({ workspaceId, executionId }) => {
+    const loaded = await load(deps, { workspaceId, executionId });
+    if (loaded.hot.status !== 'failed' && loaded.hot.status !== 'cancelled') {
+      throw new WeftError('CONFLICT', `execution ${executionId} is ${loaded.hot.status}: only failed or cancelled executions can be retried`);
+    }
+    if (Object.values(loaded.hot.nodes).some((n) => n.status === 'running')) {
+      throw new WeftError('CONFLICT', `execution ${executionId} still has nodes stopping: retry in a moment`, { retryAfterMs: 1000 });
+    }
+    const retried = fatalFailures(loaded);
+    const ready = await reopenAndEnqueue(deps, loaded, retried);
+    deps.logger.info({ executionId, retried, ready }, 'execution retried');
+    return { retried };
+  };
+}
+
+/**
+ * Cancel: recorded first (an execution job that has not started then never starts), then hot
+ * state (no node starts after it), then every worker aborts the execution's running calls.
+ */
+export function createCancelExecution(deps: ControlDeps): CancelExecution {
+  const log = deps.logger.child({ component: 'control' });
+  return async ({ workspaceId, executionId }) => {
+    const { repos } = deps;
+    const row = await repos.executions.get({ workspaceId, executionId });
+    if (!row) throw new WeftError('NOT_FOUND', `execution ${executionId} not found`);
+    if (TERMINAL_EXECUTION_STATUSES.has(row.status)) throw new WeftError('CONFLICT', `execution ${executionId} is already ${row.status}`);
+    const at = deps.clock();
+    const recordCancelled = (): Promise<void> =>
+      repos.executions.finalize({ executionId, status: 'cancelled', output: null, error: null, usage: null, cost: null, startedAt: null, finishedAt: at });
+    if (row.status === 'queued') await recordCancelled();
+    const result = await endExecution(deps, { executionId, at });
+    switch (result.kind) {
+      case 'ended':
+        // Hot state is ahead of the record (the flusher has not written the end yet).
+        throw new WeftError('CONFLICT', `execution ${executionId} is already ${result.status}`);
+      case 'missing':
+        // Never started (or its hot state is gone): the record is the whole truth.
+        if (row.status !== 'queued') await recordCancelled();
+        await deps.queue.remove(QUEUES.executions, executionId);
+        await deps.events.publish({ type: 'execution.cancelled', executionId, flowId: row.flowId, workspaceId, at: at.toISOString(), data: { status: 'cancelled' } });
+        break;
+      case 'cancelled':
+        break;
+    }
+    deps.metrics.executionsTotal.inc({ status: 'cancelled' });
+    const running = result.kind === 'cancelled' ? result.running : [];
+    log.info({ executionId, running }, 'execution cancelled');
+    return { running };
+  };
+}
+
+/**
+ * Resumes a node waiting for an approval or a webhook: a webhook must bring the token of its
+ * node.waiting event, an approval may (and then it must match). The resume job continues it.
+ */
+export function createResumeNode(deps: ControlDeps): ResumeNode {
+  const log = deps.logger.child({ component: 'control' });
+  return async ({ workspaceId, executionId, nodeId, data, token }) => {
+    const row = await deps.repos.executions.get({ workspaceId, executionId });
+    if (!row) throw new WeftError('NOT_FOUND', `execution ${executionId} not found`);
+    const hot = await deps.state.getExecution(executionId);
+    const waiting = hot?.nodes[nodeId];
+    if (!hot || !waiting) throw new WeftError('CONFLICT', `node '${nodeId}' is not waiting`);
+    if (waiting.status !== 'waiting') throw new WeftError('CONFLICT', `node '${nodeId}' is not waiting (it is ${waiting.status})`);
+    const flow = await deps.repos.flows.getVersion(hot.flowId, hot.flowVersion);
+    const item = parseMapItemNodeId(nodeId);
+    const map = item ? flow?.nodes.find((n) => n.id === item.mapId) : undefined;
+    const node = item ? (map?.type === 'map' ? map.graph.nodes.find((n) => n.id === item.nodeId) : undefined) : flow?.nodes.find((n) => n.id === nodeId);
+    if (node?.type !== 'wait' || !node.event) throw new WeftError('CONFLICT', `node '${nodeId}' waits for a timer, not for an event`);
+    if (node.event === 'webhook' || token !== undefined) {
+      const expected = waiting.waitTokenHash;
+      if (!expected || !safeEqual(hashResumeToken(token ?? ''), expected)) {
+        throw new WeftError('RESUME_TOKEN_INVALID', `wrong or missing resume token for node '${nodeId}'`);
+      }
+    }
+    await deps.queue.add({
+      queue: QUEUES.resume,
+      name: 'resume',
+      data: {
+        executionId, workspaceId, flowId: hot.flowId, flowVersion: hot.flowVersion, nodeId, kind: 'event', data: data ?? null,
+        ...(row.maxCostUsd === null ? {} : { maxCostUsd: row.maxCostUsd }),
+      },
+      // An item's wait may run again (a retry runs the item again): one job id per waiting spell.
+      jobId: item ? `${resumeJobId(executionId, nodeId, 'event')}.${Date.parse(waiting.startedAt ?? '0').toString(36)}` : resumeJobId(executionId, nodeId, 'event'),
+      attempts: 5,
+    });
+    log.info({ executionId, nodeId, event: node.event }, 'waiting node resumed');
+  };
+}

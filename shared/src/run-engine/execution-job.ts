@@ -1,0 +1,84 @@
+/**
+ * weft-executions job: load the pinned flow version, write hot state, enqueue the roots.
+ * The api commits the execution row before enqueueing, but a replica may lag: a row that is
+ * not visible yet is a transient error (retried), never a failure.
+ */
+import type { ExecutionRow, Repos } from '../ports/database.js';
+import { TERMINAL_EXECUTION_STATUSES } from '../engine/index.js';
+import { WeftError } from '../errors/index.js';
+import { executionTimeoutJobId, type ExecutionJobData, type ResumeJobData } from '../jobs/index.js';
+import type { Logger } from '../logging/index.js';
+import type { WeftMetrics } from '../metrics/index.js';
+import { QUEUES, type InitExecutionInput, type JobHandler, type JobQueue, type StateStore } from '../ports/index.js';
+import type { CompiledFlow, FlowCache } from './flow-cache.js';
+import { childJobs } from './node-job.js';
+
+export interface ExecutionProcessorDeps {
+  repos: Pick<Repos, 'executions'>;
+  state: StateStore;
+  queue: JobQueue;
+  flows: FlowCache;
+  logger: Logger;
+  metrics: WeftMetrics;
+  clock: () => Date;
+}
+
+export function createExecutionProcessor(deps: ExecutionProcessorDeps): JobHandler<ExecutionJobData> {
+  return async (job) => {
+    const { executionId, workspaceId } = job.data;
+    const log = deps.logger.child({ executionId, jobId: job.id, attempt: job.attempt });
+    const row = await deps.repos.executions.getById(executionId);
+    if (!row) throw new WeftError('EXECUTION_NOT_VISIBLE', `execution ${executionId} is not visible yet`);
+    if (TERMINAL_EXECUTION_STATUSES.has(row.status)) {
+      log.debug({ status: row.status }, 'execution already ended');
+      return;
+    }
+    const flow = await deps.flows.get(row.flowId, row.flowVersion);
+    const now = deps.clock();
+    const init = await deps.state.initExecution({
+      executionId,
+      workspaceId,
+      flowId: row.flowId,
+      flowVersion: row.flowVersion,
+      input: row.input,
+      ...hotGraphOf(flow, row),
+      at: now.toISOString(),
+    });
+    if (init.created) {
+      deps.metrics.executionsTotal.inc({ status: 'running' });
+      log.info({ flowId: row.flowId, flowVersion: row.flowVersion, singleNodeId: row.singleNodeId, roots: init.ready }, 'execution started');
+    }
+    if (init.status !== 'running') return;
+    if (init.created) {
+      // A cancel may have recorded itself between our first read and the init: honour it.
+      const again = await deps.repos.executions.getById(executionId);
+      if (again?.status === 'cancelled') {
+        await deps.state.cancelExecution({ executionId, at: deps.clock().toISOString() });
+        log.info('execution cancelled while starting');
+        return;
+      }
+      // The whole execution's deadline: a delayed job, so it survives worker restarts.
+      if (flow.record.timeoutMs !== undefined) {
+        const timeout: ResumeJobData = { executionId, workspaceId, flowId: row.flowId, flowVersion: row.flowVersion, nodeId: '', kind: 'execution-timeout' };
+        await deps.queue.add({ queue: QUEUES.resume, name: 'execution-timeout', data: timeout, jobId: executionTimeoutJobId(executionId), delayMs: flow.record.timeoutMs, attempts: 5 });
+      }
+    }
+    if (row.status === 'queued') await deps.repos.executions.markRunning({ executionId, startedAt: now });
+    if (init.ready.length > 0) {
+      const template = { executionId, workspaceId, flowId: row.flowId, flowVersion: row.flowVersion, nodeId: '', ...(row.maxCostUsd === null ? {} : { maxCostUsd: row.maxCostUsd }) };
+      await deps.queue.addBulk(childJobs(template, init.ready, flow));
+    }
+  };
+}
+
+/**
+ * The hot graph of an execution: the whole flow, or for a single-node run that node alone (no
+ * parents, no children) with its upstream results preset from the row.
+ */
+export function hotGraphOf(flow: CompiledFlow, row: Pick<ExecutionRow, 'singleNodeId' | 'presetResults'>): Pick<InitExecutionInput, 'nodes' | 'presetResults'> {
+  if (row.singleNodeId === null) return { nodes: flow.hotNodes };
+  if (!flow.nodes.has(row.singleNodeId)) {
+    throw new WeftError('FLOW_VERSION_NOT_FOUND', `node '${row.singleNodeId}' is not in flow ${flow.record.id} v${flow.record.version}`);
+  }
+  return { nodes: [{ id: row.singleNodeId, parentCount: 0, children: [] }], presetResults: row.presetResults ?? {} };
+}

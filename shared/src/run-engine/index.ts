@@ -1,0 +1,9 @@
+/** The engine facade and the parts the worker and the tests reach directly. */
+export * from './run-engine.js';
+export type { EngineResources } from './resources.js';
+export { FlowCache, compileFlow, resolveNode, type CompiledFlow, type CompiledMap, type ResolvedNode } from './flow-cache.js';
+export { RunningJobs } from './running-jobs.js';
+export { endExecution } from './end-execution.js';
+export { hashResumeToken } from './wait.js';
+export type { CreatedExecution, CreateExecutionInput } from './start.js';
+export type { RecoverySweep } from './recovery.js';

@@ -1,0 +1,242 @@
+/**
+ * weft-nodes job: start the node in hot state, run its executor, commit the result
+ * atomically, then (in parallel) append it to the flush log and enqueue the children that
+ * became ready. Redelivery is safe at every step: a terminal node is never re-run, and a
+ * commit that already happened still returns the ready children.
+ */
+import type { NodeResult } from '../engine/index.js';
+import { commitIntent, retryDecision, sumCost, sumUsage } from '../engine/index.js';
+import { WeftError, toNodeError, toWeftError } from '../errors/index.js';
+import { mapItemNodeId, parseMapItemNodeId } from '../flow/index.js';
+import type { NodeJobData } from '../jobs/index.js';
+import type { Logger } from '../logging/index.js';
+import type { WeftMetrics } from '../metrics/index.js';
+import type { EventBus, FlushLog, JobHandler, JobQueue, SpendLedger, StateStore } from '../ports/index.js';
+import type { RunningJobs } from './running-jobs.js';
+import { resolveNode, type FlowCache, type ResolvedNode } from './flow-cache.js';
+import { ExpressionCache } from '../expressions/index.js';
+import type { NodeOutcome, NodeRunContext } from '../ports/index.js';
+import { runMap } from './map.js';
+import { TokenCoalescer } from './token-coalescer.js';
+import { childJobs, commitAndContinue } from './commit.js';
+import { suspendWait } from './wait.js';
+
+export { childJobs } from './commit.js';
+
+export interface NodeProcessorDeps {
+  state: StateStore;
+  flushLog: FlushLog;
+  spendLedger: SpendLedger;
+  queue: JobQueue;
+  events: EventBus;
+  flows: FlowCache;
+  runNode: (ctx: NodeRunContext) => Promise<NodeOutcome>;
+  logger: Logger;
+  metrics: WeftMetrics;
+  clock: () => Date;
+  workerId: string;
+  /** Where running jobs register so that a cancel from the api can abort them. */
+  running?: RunningJobs;
+}
+
+export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJobData> {
+  const expressions = new ExpressionCache();
+  return async (job) => {
+    const data = job.data;
+    const log = deps.logger.child({ executionId: data.executionId, nodeId: data.nodeId, jobId: job.id, attempt: job.attempt });
+    const flow = await deps.flows.get(data.flowId, data.flowVersion);
+    const resolved = resolveNode(flow, data.nodeId);
+    if (!resolved) throw new WeftError('FLOW_VERSION_NOT_FOUND', `node '${data.nodeId}' is not in flow ${data.flowId} v${data.flowVersion}`);
+    const { node, item } = resolved;
+    const { children } = resolved;
+
+    const startedAt = deps.clock();
+    const start = await deps.state.startNode({
+      executionId: data.executionId,
+      nodeId: node.id,
+      attempt: job.attempt,
+      workerId: deps.workerId,
+      at: startedAt.toISOString(),
+      readResultsOf: resolved.reads,
+      ...(item ? { mapItem: { mapId: item.map.node.id, index: item.index, round: data.mapRound ?? 0 } } : {}),
+    });
+
+    switch (start.kind) {
+      case 'gone':
+        log.info({ mapRound: data.mapRound ?? 0 }, 'map item node reset by a retry since its job was enqueued: not run');
+        return;
+      case 'missing':
+        // Hot state is gone (expired or Redis lost it): the recovery sweep rebuilds it.
+        log.warn('node job for an execution without hot state: left to recovery');
+        return;
+      case 'execution-ended':
+        log.debug({ status: start.status }, 'execution already ended: node not run');
+        return;
+      case 'node-terminal': {
+        // A redelivered job whose node committed before the worker died: re-enqueue what the
+        // commit made ready (duplicates are dropped by job id).
+        const healed = await deps.state.readyAfter({ executionId: data.executionId, nodeId: node.id });
+        if (healed && healed.ready.length > 0) await deps.queue.addBulk(childJobs(data, healed.ready, flow, healed.round));
+        log.info({ ready: healed?.ready ?? [] }, 'node already committed: what it made ready re-enqueued');
+        return;
+      }
+      case 'started':
+        break;
+    }
+    if (node.type === 'wait') {
+      await suspendWait({ state: deps.state, queue: deps.queue, data, node, at: startedAt, log });
+      return;
+    }
+    const map = node.type === 'map' ? flow.maps.get(node.id) : undefined;
+    if (map) {
+      await runMap({ ...deps, expressions }, {
+        data, map, flow, started: start, startedAt, attempt: job.attempt, jobId: job.id, workerId: deps.workerId, log,
+      });
+      return;
+    }
+
+    const tokens = new TokenCoalescer(async (text) => {
+      await deps.events.publish({
+        type: 'node.token',
+        executionId: data.executionId,
+        flowId: data.flowId,
+        workspaceId: data.workspaceId,
+        nodeId: node.id,
+        at: deps.clock().toISOString(),
+        data: { attempt: job.attempt, text },
+      });
+    });
+    const timeout = node.timeoutMs === undefined ? null : AbortSignal.timeout(node.timeoutMs);
+    const cancel = new AbortController();
+    const unregister = deps.running?.register(data.executionId, cancel, node.id) ?? (() => undefined);
+    const signal = AbortSignal.any([job.signal, cancel.signal, ...(timeout ? [timeout] : [])]);
+    const t0 = performance.now();
+
+    let outcome: NodeOutcome | null = null;
+    let failure: WeftError | null = null;
+    try {
+      if (node.type === 'llm' && data.maxCostUsd !== undefined) {
+        const spent = await executionSpend(deps, data.executionId);
+        if (spent > data.maxCostUsd) {
+          throw new WeftError('BUDGET_EXCEEDED', `the execution has spent $${spent} of its $${data.maxCostUsd} budget: LLM node '${node.id}' was not started`);
+        }
+      }
+      outcome = await deps.runNode({
+        node,
+        outEdges: resolved.outEdges,
+        workspaceId: data.workspaceId,
+        executionId: data.executionId,
+        attempt: job.attempt,
+        input: start.input,
+        // A map item's node reads its siblings by their own ids, and its item.
+        results: item ? itemResults(start.results, node.id) : start.results,
+        ...(item ? { scope: { item: start.item ?? null, index: item.index } } : {}),
+        signal,
+        logger: log,
+        emitToken: (text) => { tokens.push(text); },
+      });
+    } catch (err) {
+      if (cancel.signal.aborted) failure = new WeftError('NODE_CANCELLED', `node '${node.id}' was cancelled: ${describeAbort(cancel.signal.reason)}`, { cause: err });
+      else if (timeout?.aborted === true && !job.signal.aborted) failure = new WeftError('NODE_TIMEOUT', `node '${node.id}' timed out after ${node.timeoutMs ?? 0} ms`, { cause: err });
+      else failure = toWeftError(err);
+    } finally {
+      unregister();
+    }
+    await tokens.flush();
+    const runtimeMs = Math.round(performance.now() - t0);
+    const finishedAt = deps.clock();
+
+    if (failure) {
+      // The queue makes the same decision on what is thrown here: a node that runs again is
+      // not committed.
+      const decision = retryDecision({ error: failure, attempt: job.attempt, maxAttempts: job.maxAttempts });
+      switch (decision.kind) {
+        case 'redelay':
+          // Postgres or Redis is unreachable: not the node's fault. The queue re-delays the job
+          // without spending an attempt, and the node runs again once the dependency is back.
+          deps.metrics.errorsTotal.inc({ category: failure.category, code: failure.code });
+          log.warn({ code: failure.code, err: failure.message }, 'dependency unavailable: node re-delayed');
+          throw failure;
+        case 'retry':
+          // Tokens a failed attempt was billed for still count: the totals are what was spent.
+          if (failure.billed) await deps.spendLedger.record({ executionId: data.executionId, nodeId: node.id, spend: failure.billed });
+          deps.metrics.nodeAttemptsTotal.inc({ node_type: node.type, result: 'retry' });
+          deps.metrics.errorsTotal.inc({ category: failure.category, code: failure.code });
+          log.warn({ code: failure.code, category: failure.category, err: failure.message }, 'node attempt failed: retrying');
+          await deps.events.publish({
+            type: 'node.retrying',
+            executionId: data.executionId,
+            flowId: data.flowId,
+            workspaceId: data.workspaceId,
+            nodeId: node.id,
+            at: finishedAt.toISOString(),
+            data: { attempt: job.attempt, nextAttempt: job.attempt + 1, error: toNodeError(failure) },
+          });
+          throw failure;
+        case 'fail':
+          break;
+      }
+    }
+
+    // The node's usage and cost include what its earlier, failed attempts were billed for.
+    const prior = job.attempt > 1 ? (await deps.spendLedger.get(data.executionId))[node.id] : undefined;
+    const parts = [outcome ? { usage: outcome.usage, cost: outcome.cost } : failure?.billed, prior].filter((p) => p !== undefined);
+    const billedParts = parts.filter((p) => p.usage !== null);
+    const result: NodeResult = {
+      status: failure ? 'failed' : 'completed',
+      output: outcome ? outcome.output : null,
+      // Codes leave the engine lowercased, as every code in the api contract is.
+      error: failure ? toNodeError(failure) : null,
+      usage: billedParts.length > 0 ? sumUsage(billedParts) : null,
+      cost: sumCost(parts),
+      attempts: job.attempt,
+      input: outcome?.resolvedInput ?? null,
+      provider: outcome?.provider ?? (node.type === 'llm' ? node.provider : null),
+      model: outcome?.model ?? (node.type === 'llm' ? node.model : null),
+      workerId: deps.workerId,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      runtimeMs,
+    };
+    const intent = commitIntent({
+      node, outcome: result.status === 'completed' ? 'completed' : 'failed', failure: result.error, children,
+      chosen: outcome?.takenChildren?.map((id) => scoped(resolved, id)), mapItem: item !== undefined,
+    });
+    await commitAndContinue(deps, { data, node, flow, result, failure, intent, log, runtimeMs, attempt: job.attempt, jobId: job.id });
+  };
+}
+
+/** A sub-graph id as the hot-state id of the same item (flow ids stay as they are). */
+function scoped(resolved: ResolvedNode, id: string): string {
+  return resolved.item ? mapItemNodeId(resolved.item.map.node.id, resolved.item.index, id) : id;
+}
+
+/** Results keyed as a map item's node's templates name them: its item's nodes by their own ids. */
+function itemResults(results: Record<string, NodeResult>, nodeId: string): Record<string, NodeResult> {
+  const self = parseMapItemNodeId(nodeId);
+  const local: Record<string, NodeResult> = {};
+  for (const [id, result] of Object.entries(results)) {
+    const parsed = parseMapItemNodeId(id);
+    local[parsed && self && parsed.mapId === self.mapId && parsed.index === self.index ? parsed.nodeId : id] = result;
+  }
+  return local;
+}
+
+function describeAbort(reason: unknown): string {
+  return reason instanceof Error ? reason.message : 'the execution was cancelled';
+}
+
+
+/**
+ * What the execution has spent so far: committed results (which include their failed
+ * attempts) plus the billed failed attempts of nodes still running.
+ */
+async function executionSpend(deps: { state: StateStore; spendLedger: SpendLedger }, executionId: string): Promise<number> {
+  const [hot, spend] = await Promise.all([deps.state.getExecution(executionId), deps.spendLedger.get(executionId)]);
+  const costs: Array<{ cost: NodeResult['cost'] }> = [];
+  for (const [nodeId, node] of Object.entries(hot?.nodes ?? {})) {
+    if (node.result) costs.push(node.result);
+    else if (spend[nodeId]) costs.push(spend[nodeId]);
+  }
+  return sumCost(costs)?.totalCost ?? 0;
+}

@@ -1,0 +1,121 @@
+/**
+ * Wait nodes do not run an executor: the node suspends in hot state (node.waiting, with the
+ * resume token for event waits) and delayed jobs on weft-resume end the wait (timer) or time
+ * it out, surviving worker restarts. The api resumes event waits through the same queue.
+ */
+import { generateToken, sha256Hex } from '../crypto/index.js';
+import { commitIntent, type NodeResult } from '../engine/index.js';
+import { WeftError, toNodeError } from '../errors/index.js';
+import type { WaitNode } from '../flow/index.js';
+import { resumeJobIdOf, type NodeJobData, type ResumeJobData } from '../jobs/index.js';
+import type { Logger } from '../logging/index.js';
+import type { WeftMetrics } from '../metrics/index.js';
+import { QUEUES, type ControlBus, type EnqueueRequest, type FlushLog, type JobHandler, type JobQueue, type StateStore } from '../ports/index.js';
+import { resolveNode, type FlowCache } from './flow-cache.js';
+import { endExecution } from './end-execution.js';
+import { commitAndContinue } from './commit.js';
+import { timeOutMap } from './map.js';
+
+/** Resume tokens are random: stored and compared as a fast unsalted hash, like API keys. */
+export function hashResumeToken(token: string): string {
+  return sha256Hex(token);
+}
+
+export async function suspendWait(input: {
+  state: StateStore;
+  queue: JobQueue;
+  data: NodeJobData;
+  node: WaitNode;
+  at: Date;
+  log: Logger;
+}): Promise<void> {
+  const { node, data, at } = input;
+  const token = node.event ? generateToken(24) : null;
+  const until = node.durationMs !== undefined ? at.getTime() + node.durationMs : node.until !== undefined ? Date.parse(node.until) : null;
+  const timeoutAt = node.event && node.timeoutMs !== undefined ? at.getTime() + node.timeoutMs : null;
+  const waited = await input.state.waitNode({
+    executionId: data.executionId,
+    nodeId: node.id,
+    at: at.toISOString(),
+    tokenHash: token ? hashResumeToken(token) : null,
+    data: {
+      event: node.event ?? 'timer',
+      ...(token ? { token } : {}),
+      ...(until !== null ? { until: new Date(until).toISOString() } : {}),
+      ...(timeoutAt !== null ? { timeoutAt: new Date(timeoutAt).toISOString() } : {}),
+    },
+  });
+  if (waited.kind !== 'waiting') {
+    input.log.debug({ outcome: waited.kind }, 'wait node not suspended');
+    return;
+  }
+  const jobs: EnqueueRequest<ResumeJobData>[] = [];
+  if (until !== null) {
+    jobs.push({ queue: QUEUES.resume, name: 'resume', data: { ...data, kind: 'timer' }, jobId: resumeJobIdOf({ ...data, nodeId: node.id }, 'timer'), delayMs: Math.max(0, until - Date.now()), attempts: 5 });
+  }
+  if (timeoutAt !== null) {
+    jobs.push({ queue: QUEUES.resume, name: 'resume', data: { ...data, kind: 'timeout' }, jobId: resumeJobIdOf({ ...data, nodeId: node.id }, 'timeout'), delayMs: Math.max(0, timeoutAt - Date.now()), attempts: 5 });
+  }
+  if (jobs.length > 0) await input.queue.addBulk(jobs);
+  input.log.info({ event: node.event ?? 'timer', until, timeoutAt }, 'node waiting');
+}
+
+export function createResumeProcessor(deps: {
+  state: StateStore;
+  flushLog: FlushLog;
+  queue: JobQueue;
+  flows: FlowCache;
+  logger: Logger;
+  metrics: WeftMetrics;
+  clock: () => Date;
+  workerId: string;
+  control?: ControlBus;
+}): JobHandler<ResumeJobData> {
+  return async (job) => {
+    const data = job.data;
+    const log = deps.logger.child({ executionId: data.executionId, nodeId: data.nodeId, jobId: job.id, resume: data.kind });
+    if (data.kind === 'execution-timeout') {
+      const flowRecord = (await deps.flows.get(data.flowId, data.flowVersion)).record;
+      const error = toNodeError(new WeftError('EXECUTION_TIMEOUT', `the execution was still running after its timeoutMs (${flowRecord.timeoutMs ?? 0} ms)`));
+      const ended = await endExecution(deps, { executionId: data.executionId, at: deps.clock(), endAs: { status: 'failed', error } });
+      if (ended.kind === 'cancelled') {
+        deps.metrics.executionsTotal.inc({ status: 'failed' });
+        log.warn({ running: ended.running }, 'execution timed out: running nodes aborted');
+      }
+      return;
+    }
+    const flow = await deps.flows.get(data.flowId, data.flowVersion);
+    if (data.kind === 'map-timeout') {
+      await timeOutMap(deps, { data, flow, at: deps.clock(), log });
+      return;
+    }
+    // A wait of the flow, or of a map's item.
+    const resolved = resolveNode(flow, data.nodeId);
+    const node = resolved?.node;
+    if (!resolved || node?.type !== 'wait') return;
+    const hot = await deps.state.getExecution(data.executionId);
+    const waiting = hot?.nodes[node.id];
+    if (waiting?.status !== 'waiting') {
+      log.debug({ status: waiting?.status }, 'node no longer waiting: resume ignored');
+      return;
+    }
+    const now = deps.clock();
+    const failure = data.kind === 'timeout'
+      ? new WeftError('WAIT_TIMEOUT', `wait node '${node.id}' got no ${node.event ?? 'event'} within ${node.timeoutMs ?? 0} ms`)
+      : null;
+    const startedAt = waiting.startedAt ?? now.toISOString();
+    const result: NodeResult = {
+      status: failure ? 'failed' : 'completed',
+      output: data.kind === 'event' ? (data.data ?? null) : null,
+      error: failure ? toNodeError(failure) : null,
+      usage: null, cost: null, attempts: 1, input: null, provider: null, model: null,
+      workerId: deps.workerId, startedAt, finishedAt: now.toISOString(),
+      runtimeMs: Math.max(0, now.getTime() - Date.parse(startedAt)),
+    };
+    const intent = commitIntent({
+      node, outcome: result.status === 'completed' ? 'completed' : 'failed', failure: result.error, children: resolved.children, mapItem: resolved.item !== undefined,
+    });
+    await commitAndContinue(deps, { data, node, flow, result, failure, intent, log, attempt: 1, jobId: job.id, runtimeMs: result.runtimeMs ?? 0 });
+    if (data.kind !== 'timeout') await deps.queue.remove(QUEUES.resume, resumeJobIdOf(data, 'timeout'));
+  };
+}

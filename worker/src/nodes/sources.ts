@@ -1,0 +1,48 @@
+/**
+ * What node executors read besides their inputs, as narrow interfaces: executors get data, not
+ * the database. The worker's runtime implements them over the repos (worker/src/sources), with
+ * the caching a worker needs; tests pass plain objects.
+ */
+import type { Prices } from '@weft/shared/engine';
+import type { LlmProviderName } from '@weft/shared/flow';
+import type { LlmCredential } from '@weft/shared/ports';
+
+/** The workspace's own key for a provider. */
+export interface CredentialSource {
+  /**
+   * Null when the workspace has none. Asked on every call, so that a replaced or revoked key
+   * applies to the very next node.
+   */
+  credential(workspaceId: string, provider: LlmProviderName): Promise<LlmCredential | null>;
+}
+
+/** What a model's tokens cost. */
+export interface PriceSource {
+  /** Null when the model has no price (its cost is then recorded as null). */
+  price(provider: LlmProviderName, model: string): Promise<Prices | null>;
+}
+
+/** The workspace's secrets, read by `{{vault.NAME}}` references. */
+export interface SecretSource {
+  /** The values of the named secrets the workspace has; a name it lacks is absent from the answer. */
+  secrets(workspaceId: string, names: readonly string[]): Promise<Record<string, string>>;
+}
+
+export interface EgressPolicy {
+  /** Whether http nodes may reach private and loopback addresses (cloud metadata never). */
+  allowPrivateNetworks: boolean;
+}
+
+/** Where a workspace's http nodes may connect. */
+export interface EgressPolicySource {
+  /** A workspace that does not exist gets the strict policy. */
+  egressPolicy(workspaceId: string): Promise<EgressPolicy>;
+}
+
+/** Every source the node executors read, as the runtime builds them. */
+export interface NodeSources {
+  credentials: CredentialSource;
+  prices: PriceSource;
+  secrets: SecretSource;
+  egress: EgressPolicySource;
+}

@@ -1,0 +1,57 @@
+/** The node sources over the repos: what each reads, and what stands in while the database is down. */
+import { describe, expect, it } from 'vitest';
+import type { ModelPrice } from '@weft/db/repos';
+import { createNodeSources, type NodeSourcesOptions } from './node-sources.js';
+
+const price: ModelPrice = { provider: 'openai', model: 'gpt-x', inputPer1M: 2, outputPer1M: 1, reasoningPer1M: 1, cachedPer1M: 1 };
+
+function fakeRepos(state: { down: boolean; key: string | null; settings: { httpAllowPrivateNetworks: boolean } | null }): {
+  repos: NodeSourcesOptions['repos'];
+  reads: { credentials: number; prices: number; secrets: string[][] };
+} {
+  const reads = { credentials: 0, prices: 0, secrets: [] as string[][] };
+  const up = <T>(value: () => T): Promise<T> => (state.down ? Promise.reject(new Error('ECONNREFUSED')) : Promise.resolve(value()));
+  const repos = {
+    credentials: { resolve: () => up(() => { reads.credentials += 1; return state.key === null ? null : { apiKey: state.key, baseUrl: null }; }) },
+    pricing: { list: () => up(() => { reads.prices += 1; return [price]; }) },
+    secrets: { resolveMany: (_ws: string, names: readonly string[]) => up(() => { reads.secrets.push([...names]); return { TOKEN: 't' }; }) },
+    workspaces: { getSettings: () => up(() => state.settings) },
+  };
+  return { repos: repos as unknown as NodeSourcesOptions['repos'], reads };
+}
+
+describe('node sources over the repos', () => {
+  it('reads the credential on every call, and lets the last known one stand in while the database is down', async () => {
+    const state = { down: false, key: 'sk-1' as string | null, settings: null };
+    const { repos, reads } = fakeRepos(state);
+    const { credentials } = createNodeSources({ repos });
+    expect(await credentials.credential('ws', 'openai')).toEqual({ apiKey: 'sk-1', baseUrl: null });
+    state.key = 'sk-2';
+    expect(await credentials.credential('ws', 'openai')).toEqual({ apiKey: 'sk-2', baseUrl: null });
+    expect(reads.credentials).toBe(2);
+    state.down = true;
+    expect(await credentials.credential('ws', 'openai')).toEqual({ apiKey: 'sk-2', baseUrl: null });
+    await expect(credentials.credential('ws', 'anthropic')).rejects.toThrow('ECONNREFUSED');
+  });
+
+  it('keeps the price table for its ttl', async () => {
+    const { repos, reads } = fakeRepos({ down: false, key: null, settings: null });
+    const { prices } = createNodeSources({ repos, cacheTtlMs: 60_000 });
+    expect(await prices.price('openai', 'gpt-x')).toMatchObject({ inputPer1M: 2 });
+    expect(await prices.price('openai', 'gpt-x')).toMatchObject({ inputPer1M: 2 });
+    expect(reads.prices).toBe(1);
+  });
+
+  it('reads secrets and the egress policy per call; a workspace without settings gets the strict policy', async () => {
+    const state = { down: false, key: null, settings: { httpAllowPrivateNetworks: true } as { httpAllowPrivateNetworks: boolean } | null };
+    const { repos, reads } = fakeRepos(state);
+    const { secrets, egress } = createNodeSources({ repos });
+    expect(await secrets.secrets('ws', ['TOKEN'])).toEqual({ TOKEN: 't' });
+    expect(reads.secrets).toEqual([['TOKEN']]);
+    expect(await egress.egressPolicy('ws')).toEqual({ allowPrivateNetworks: true });
+    state.settings = null;
+    expect(await egress.egressPolicy('ws')).toEqual({ allowPrivateNetworks: false });
+    state.down = true;
+    await expect(egress.egressPolicy('ws')).rejects.toThrow('ECONNREFUSED');
+  });
+});

@@ -1,0 +1,38 @@
+/**
+ * The node executors' sources over the repos, as the worker runs them: credentials read per
+ * call with the last known one standing in while Postgres is down, prices from a table cached
+ * per worker, secrets and the egress policy read per call.
+ */
+import type { Repos } from '@weft/db/repos';
+import type { LlmCredential } from '@weft/shared/ports';
+import type { NodeSources } from '../nodes/sources.js';
+import { LastKnown } from './last-known.js';
+import { PriceBook } from './price-book.js';
+
+export interface NodeSourcesOptions {
+  repos: Pick<Repos, 'credentials' | 'pricing' | 'secrets' | 'workspaces'>;
+  /** How long the price table is kept before a reload (credentials are read fresh: a key change applies at once). */
+  cacheTtlMs?: number;
+  /** How long a last known credential may stand in while the database is down. */
+  maxStaleMs?: number;
+}
+
+export function createNodeSources(options: NodeSourcesOptions): NodeSources {
+  const { repos } = options;
+  const credentials = new LastKnown<LlmCredential | null>({ maxStaleMs: options.maxStaleMs ?? 3_600_000 });
+  const prices = new PriceBook(repos.pricing, { ttlMs: options.cacheTtlMs ?? 30_000 });
+  return {
+    credentials: {
+      // A primary-key lookup per call, negligible next to the LLM call.
+      credential: (workspaceId, provider) => credentials.load(`${workspaceId}/${provider}`, () => repos.credentials.resolve(workspaceId, provider)),
+    },
+    prices: { price: (provider, model) => prices.lookup(provider, model) },
+    secrets: { secrets: (workspaceId, names) => repos.secrets.resolveMany(workspaceId, names) },
+    egress: {
+      egressPolicy: async (workspaceId) => {
+        const settings = await repos.workspaces.getSettings(workspaceId);
+        return { allowPrivateNetworks: settings?.httpAllowPrivateNetworks === true };
+      },
+    },
+  };
+}
