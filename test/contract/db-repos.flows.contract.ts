@@ -263,6 +263,24 @@ export function flowsContract(s: DbReposSuite): void {
       expect((await s.repos.executions.getById(execution.id))?.error).toEqual({ code: 'llm_auth', category: 'permanent', message: 'bad key', nodeId: 'a' });
     });
 
+    it('stores a live execution waiting and running again, and never a queued or ended one', async () => {
+      const { ws, flowId } = await setup();
+      const { execution } = await s.repos.executions.create({ workspaceId: ws, flowId, flowVersion: 1, input: {} });
+      await s.repos.executions.setLiveStatus({ executionId: execution.id, status: 'waiting' });
+      expect((await s.repos.executions.getById(execution.id))?.status).toBe('queued');
+      await s.repos.executions.markRunning({ executionId: execution.id, startedAt: new Date() });
+      await s.repos.executions.setLiveStatus({ executionId: execution.id, status: 'waiting' });
+      expect((await s.repos.executions.getById(execution.id))?.status).toBe('waiting');
+      expect((await s.repos.executions.list({ workspaceId: ws, status: 'waiting', limit: 10 })).items.map((r) => r.id)).toEqual([execution.id]);
+      await s.repos.executions.setLiveStatus({ executionId: execution.id, status: 'running' });
+      expect((await s.repos.executions.getById(execution.id))?.status).toBe('running');
+      await s.repos.executions.finalize({
+        executionId: execution.id, status: 'completed', output: null, error: null, usage: null, cost: null, startedAt: null, finishedAt: new Date(),
+      });
+      await s.repos.executions.setLiveStatus({ executionId: execution.id, status: 'waiting' });
+      expect((await s.repos.executions.getById(execution.id))?.status).toBe('completed');
+    });
+
     it('reopens a failed execution: running again, without end, error or output', async () => {
       const { ws, flowId } = await setup();
       const { execution } = await s.repos.executions.create({ workspaceId: ws, flowId, flowVersion: 1, input: { keep: true } });

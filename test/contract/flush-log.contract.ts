@@ -42,11 +42,11 @@ export function flushLogContract(name: string, makeLog: () => Promise<FlushLogFi
 
     it('reads appended entries once per group, in order, and forgets acknowledged ones', async () => {
       await log.append([entry(1), entry(2), entry(3)]);
-      await log.append([{ kind: 'execution', executionId: 'ex9' }]);
+      await log.append([{ kind: 'execution', executionId: 'ex9' }, { kind: 'status', executionId: 'ex8' }]);
       const first = await log.read('c1', 3, 0);
       expect(first.map((r) => r.entry)).toEqual([entry(1), entry(2), entry(3)]);
       const second = await log.read('c2', 10, 0);
-      expect(second.map((r) => r.entry)).toEqual([{ kind: 'execution', executionId: 'ex9' }]);
+      expect(second.map((r) => r.entry)).toEqual([{ kind: 'execution', executionId: 'ex9' }, { kind: 'status', executionId: 'ex8' }]);
       expect(await log.read('c3', 10, 0)).toEqual([]);
       await log.ack([...first, ...second].map((r) => r.id));
       expect(await log.read('c3', 10, 0)).toEqual([]);

@@ -178,6 +178,10 @@ export async function waitEventsScenario(target: Target): Promise<void> {
     const token = (hookWaiting.data as any).token as string;
     expect(token.length).toBeGreaterThan(20);
     expect((await call('GET', `/v1/executions/${executionId}`)).body.status).toBe('waiting');
+    // The record says so too: the list finds it by its stored status.
+    const listedAs = async (status: string): Promise<string[]> =>
+      ((await call('GET', `/v1/executions?flowId=${flow.id}&status=${status}`)).body.items as Array<{ id: string }>).map((e) => e.id);
+    await waitFor(async () => (await listedAs('waiting')).includes(executionId), { timeoutMs: 10_000, message: 'listed as waiting' });
     // Not waiting, or not a wait node: 409.
     expect((await call('POST', `/v1/executions/${executionId}/resume`, { nodeId: 'draft' })).status).toBe(409);
     // Webhooks need their token.
@@ -194,6 +198,8 @@ export async function waitEventsScenario(target: Target): Promise<void> {
       return r.body.status === 'completed' ? r.body : null;
     }, { timeoutMs: 10_000, message: 'approved execution completed' });
     expect(done.output).toEqual({ publish: { approved: true, by: 'ci', draft: 'draft for ana' } });
+    await waitFor(async () => (await listedAs('completed')).includes(executionId), { timeoutMs: 10_000, message: 'listed as completed' });
+    expect(await listedAs('waiting')).not.toContain(executionId);
     expect(ws.messages.some((m) => m.type === 'execution.waiting' && m.executionId === executionId)).toBe(true);
     expect(ws.messages.some((m) => m.type === 'execution.resumed' && m.executionId === executionId)).toBe(true);
   } finally {

@@ -164,6 +164,13 @@ export class PgExecutionsRepo implements ExecutionsRepo {
       .where(and(eq(executions.id, input.executionId), eq(executions.status, 'queued')));
   }
 
+  async setLiveStatus(input: { executionId: string; status: 'running' | 'waiting' }): Promise<void> {
+    await this.db
+      .update(executions)
+      .set({ status: input.status, updatedAt: new Date() })
+      .where(and(eq(executions.id, input.executionId), inArray(executions.status, ['running', 'waiting'])));
+  }
+
   async reopen(input: { executionId: string }): Promise<void> {
     await this.db
       .update(executions)

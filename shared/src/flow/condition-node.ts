@@ -2,7 +2,7 @@ import Type from 'typebox';
 import type { ErrorDetail } from '../errors/weft-error.js';
 import { checkExpression } from './expression-check.js';
 import { nodeCommonProperties } from './node-common-schema.js';
-import type { NodeTypeSpec, OutEdge } from './node-type-spec.js';
+import { NO_RETRY, type NodeTypeSpec, type OutEdge } from './node-type-spec.js';
 
 /**
  * A two-way branch: the expression's truthiness picks the out-edges labelled `"when": true` or
@@ -33,6 +33,8 @@ function conditionCheckOutEdge({ edge }: OutEdge): ErrorDetail[] {
 }
 
 export const conditionNodeSpec: NodeTypeSpec = {
+  // A JSONata expression gives the same answer every time: retrying cannot help.
+  retry: NO_RETRY,
   schema: ConditionNodeSchema,
   templatedFields: () => [],
   check: checkExpression,

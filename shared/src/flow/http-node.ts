@@ -120,6 +120,8 @@ function httpCheck(node: object): ErrorDetail[] {
 }
 
 export const httpNodeSpec: NodeTypeSpec = {
+  // 5xx, 429, timeouts and resets are worth retrying; set retry.attempts 1 for non-idempotent calls.
+  retry: { attempts: 3, backoff: { type: 'exponential', delayMs: 1000 } },
   schema: HttpNodeSchema,
   templatedFields: httpTemplatedFields,
   check: httpCheck,

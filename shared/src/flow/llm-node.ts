@@ -59,6 +59,8 @@ function llmCheck(node: object): ErrorDetail[] {
 }
 
 export const llmNodeSpec: NodeTypeSpec = {
+  // Provider calls fail transiently (429, 5xx, resets): retried by default.
+  retry: { attempts: 3, backoff: { type: 'exponential', delayMs: 1000 } },
   schema: LlmNodeSchema,
   templatedFields: llmTemplatedFields,
   check: llmCheck,

@@ -89,6 +89,8 @@ function checkMap(node: object): ErrorDetail[] {
 }
 
 export const mapNodeSpec: NodeTypeSpec = {
+  // Evaluating items and expanding is cheap and idempotent; item nodes have their own retry.
+  retry: { attempts: 3, backoff: { type: 'exponential', delayMs: 1000 } },
   schema: MapNodeSchema,
   templatedFields: mapTemplatedFields,
   checkedApart: ['graph'],

@@ -1,5 +1,6 @@
 import type { TSchema } from 'typebox';
 import type { ErrorDetail } from '../errors/weft-error.js';
+import type { BackoffPolicy } from './types.js';
 
 /** A string field of a node that may contain `{{ref}}` templates. */
 export interface TemplatedField {
@@ -15,9 +16,9 @@ export interface OutEdge {
 }
 
 /**
- * What validateFlow, nodeReferences and the API need to know about one node type. Adding a
- * type: add its interface to FlowNode and NODE_TYPES (types.ts), write its schema and spec,
- * list it in nodeTypeSpecs and FlowNodeSchema; the compiler flags whichever step is missing.
+ * What validateFlow, nodeReferences, the API and the engine need to know about one node type.
+ * Adding a type: CONTRIBUTING.md ("Adding a node type"); the compiler flags whichever step is
+ * missing.
  */
 export interface NodeTypeSpec {
   /** The whole node (id, type, common fields, config); unknown keys are rejected. */
@@ -43,4 +44,9 @@ export interface NodeTypeSpec {
   checkOutEdge?(edge: OutEdge, earlier: readonly OutEdge[]): ErrorDetail[];
   /** Whether templates may use `{{vault.NAME}}` (http nodes only). */
   readonly allowsVaultRefs: boolean;
+  /** The retry a node of this type gets when it sets none (its `retry` replaces it). */
+  readonly retry: Readonly<{ attempts: number; backoff: BackoffPolicy }>;
 }
+
+/** One attempt: work that gives the same answer every time. */
+export const NO_RETRY: NodeTypeSpec['retry'] = { attempts: 1, backoff: { type: 'fixed', delayMs: 0 } };

@@ -3,7 +3,7 @@ import type { ErrorDetail } from '../errors/weft-error.js';
 import { checkExpression } from './expression-check.js';
 import { jsonEqual } from './json-equal.js';
 import { nodeCommonProperties } from './node-common-schema.js';
-import type { NodeTypeSpec, OutEdge } from './node-type-spec.js';
+import { NO_RETRY, type NodeTypeSpec, type OutEdge } from './node-type-spec.js';
 
 /**
  * A multi-way branch: the out-edges whose `"when"` equals the expression's value (deep JSON
@@ -50,6 +50,8 @@ function switchCheckOutEdge({ edge }: OutEdge, earlier: readonly OutEdge[]): Err
 }
 
 export const switchNodeSpec: NodeTypeSpec = {
+  // A JSONata expression gives the same answer every time: retrying cannot help.
+  retry: NO_RETRY,
   schema: SwitchNodeSchema,
   templatedFields: () => [],
   check: checkExpression,

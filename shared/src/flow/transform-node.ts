@@ -1,7 +1,7 @@
 import Type from 'typebox';
 import { checkExpression } from './expression-check.js';
 import { nodeCommonProperties } from './node-common-schema.js';
-import type { NodeTypeSpec } from './node-type-spec.js';
+import { NO_RETRY, type NodeTypeSpec } from './node-type-spec.js';
 
 export const TransformNodeSchema = Type.Object(
   {
@@ -14,6 +14,8 @@ export const TransformNodeSchema = Type.Object(
 );
 
 export const transformNodeSpec: NodeTypeSpec = {
+  // A JSONata expression gives the same answer every time: retrying cannot help.
+  retry: NO_RETRY,
   schema: TransformNodeSchema,
   templatedFields: () => [],
   check: checkExpression,

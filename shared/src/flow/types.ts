@@ -122,6 +122,13 @@ export interface MapNode extends NodeBase {
 
 export type FlowNode = LlmNode | TransformNode | ConditionNode | SwitchNode | HttpNode | MapNode | WaitNode;
 export type NodeType = FlowNode['type'];
+/** The node of one type. */
+export type NodeOfType<T extends NodeType> = Extract<FlowNode, { type: T }>;
+/** Types the engine runs itself (a map expands into item jobs, a wait suspends): no executor. */
+export type EngineNodeType = 'map' | 'wait';
+export const ENGINE_NODE_TYPES: readonly EngineNodeType[] = ['map', 'wait'];
+/** Types a worker runs with an executor (worker/src/nodes). */
+export type ExecutorNodeType = Exclude<NodeType, EngineNodeType>;
 export const NODE_TYPES: readonly NodeType[] = ['llm', 'transform', 'condition', 'switch', 'http', 'map', 'wait'];
 
 export interface FlowDefinition {

@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import { nodeCommonProperties } from './node-common-schema.js';
-import type { NodeTypeSpec } from './node-type-spec.js';
+import { NO_RETRY, type NodeTypeSpec } from './node-type-spec.js';
 import type { ErrorDetail } from '../errors/weft-error.js';
 
 export const WaitNodeSchema = Type.Object(
@@ -28,6 +28,8 @@ function checkWait(node: object): ErrorDetail[] {
 }
 
 export const waitNodeSpec: NodeTypeSpec = {
+  // Waiting is not work that fails transiently: the engine suspends the node.
+  retry: NO_RETRY,
   schema: WaitNodeSchema,
   templatedFields: () => [],
   check: checkWait,

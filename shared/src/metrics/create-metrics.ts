@@ -61,7 +61,7 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     httpRequestsTotal: new Counter({ name: 'weft_http_requests_total', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'], registers }),
     httpRequestDuration: new Histogram({ name: 'weft_http_request_duration_seconds', help: 'HTTP request duration by method and route', labelNames: ['method', 'route'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30, 120], registers }),
     flushBatchesTotal: new Counter({ name: 'weft_flush_batches_total', help: 'Batches flushed from hot state to Postgres, by result (ok, error)', labelNames: ['result'], registers }),
-    flushRowsTotal: new Counter({ name: 'weft_flush_rows_total', help: 'Rows written to Postgres by the flusher, by kind (node_run, execution)', labelNames: ['kind'], registers }),
+    flushRowsTotal: new Counter({ name: 'weft_flush_rows_total', help: 'Rows written to Postgres by the flusher, by kind (node_run, execution, execution_status)', labelNames: ['kind'], registers }),
     recoveredTotal: new Counter({ name: 'weft_recovered_total', help: 'Work the recovery sweep re-enqueued, by kind (queued_execution)', labelNames: ['kind'], registers }),
     mapItemsTotal: new Counter({ name: 'weft_map_items_total', help: 'Map items by event (expanded: listed when a map starts; completed, failed: the slots of a completed map)', labelNames: ['event'], registers }),
     flushLag: new Histogram({ name: 'weft_flush_lag_seconds', help: 'Delay between a node commit and its row reaching Postgres', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600], registers }),

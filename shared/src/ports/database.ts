@@ -123,6 +123,8 @@ export interface ExecutionRow {
 }
 
 export interface ExecutionsRepo {
+  /** Records a live execution's status (running ↔ waiting); a row that is queued or has ended is left alone. */
+  setLiveStatus(input: { executionId: string; status: 'running' | 'waiting' }): Promise<void>;
   /**
    * Inserts a queued execution. With an idempotency key already used in the workspace
    * (within 24 h), returns the existing execution and `created: false`.

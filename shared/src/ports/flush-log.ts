@@ -12,7 +12,10 @@ export type FlushEntry =
       flowId?: string;
       nodeType?: string;
     }
-  | { kind: 'execution'; executionId: string };
+  /** The execution ended: write its final record. */
+  | { kind: 'execution'; executionId: string }
+  /** The execution started or stopped waiting: write its live status (running ↔ waiting). */
+  | { kind: 'status'; executionId: string };
 
 export interface FlushRecord {
   id: string;

@@ -12,6 +12,7 @@ import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import { QUEUES, type EnqueueRequest, type FlushEntry, type FlushLog, type JobQueue, type SettledMap, type StateStore } from '../ports/index.js';
 import { resolveNode, type CompiledFlow } from './flow-cache.js';
+import { liveStatusEntries } from './live-status.js';
 
 /**
  * Jobs for nodes that became ready: flow nodes, or map item nodes (`round`: their map's round,
@@ -79,6 +80,7 @@ export async function commitAndContinue(deps: CommitDeps, input: {
     ...settledMapEntries(data, commit.settledMaps),
   ];
   if (commit.finished) flush.push({ kind: 'execution', executionId: data.executionId });
+  else flush.push(...liveStatusEntries(data.executionId, commit.events));
   const work: Array<Promise<unknown>> = [deps.flushLog.append(flush)];
   if (commit.ready.length > 0) work.push(deps.queue.addBulk(childJobs(data, commit.ready, flow, commit.round)));
   // A cancelled node did not fail for good: it is not a dead letter.

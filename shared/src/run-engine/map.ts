@@ -16,6 +16,7 @@ import type { CompiledFlow, CompiledMap } from './flow-cache.js';
 import { describeJsonataError, expressionData } from '../expressions/index.js';
 import type { ExpressionCache } from '../expressions/index.js';
 import { childJobs, commitAndContinue, recordSettledMaps, settledMapEntries } from './commit.js';
+import { liveStatusEntries } from './live-status.js';
 
 export interface MapDeps {
   state: StateStore;
@@ -100,6 +101,7 @@ export async function runMap(deps: MapDeps, input: {
   }
   const flush: FlushEntry[] = settledMapEntries(data, outcome.settledMaps);
   if (outcome.finished) flush.push({ kind: 'execution', executionId: data.executionId });
+  else flush.push(...liveStatusEntries(data.executionId, outcome.events));
   const jobs = childJobs(data, outcome.ready, flow, outcome.round);
   // timeoutMs bounds the whole map: a timer per round ends it if it is still running then.
   if (node.timeoutMs !== undefined && outcome.settledMaps.length === 0) {
@@ -142,6 +144,7 @@ export async function timeOutMap(deps: Omit<MapDeps, 'expressions'> & { control?
   if (ended.running.length > 0) await deps.control?.publish({ type: 'cancel', executionId: data.executionId, nodeIds: ended.running });
   const flush: FlushEntry[] = settledMapEntries(data, ended.settledMaps);
   if (ended.finished) flush.push({ kind: 'execution', executionId: data.executionId });
+  else flush.push(...liveStatusEntries(data.executionId, ended.events));
   const { mapRound: _round, kind: _kind, data: _data, ...base } = data;
   await Promise.all([
     deps.flushLog.append(flush),

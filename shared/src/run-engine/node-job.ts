@@ -84,7 +84,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
         break;
     }
     if (node.type === 'wait') {
-      await suspendWait({ state: deps.state, queue: deps.queue, data, node, at: startedAt, log });
+      await suspendWait({ state: deps.state, flushLog: deps.flushLog, queue: deps.queue, data, node, at: startedAt, log });
       return;
     }
     const map = node.type === 'map' ? flow.maps.get(node.id) : undefined;

@@ -14,6 +14,7 @@ import { QUEUES, type ControlBus, type EnqueueRequest, type FlushLog, type JobHa
 import { resolveNode, type FlowCache } from './flow-cache.js';
 import { endExecution } from './end-execution.js';
 import { commitAndContinue } from './commit.js';
+import { liveStatusEntries } from './live-status.js';
 import { timeOutMap } from './map.js';
 
 /** Resume tokens are random: stored and compared as a fast unsalted hash, like API keys. */
@@ -23,6 +24,7 @@ export function hashResumeToken(token: string): string {
 
 export async function suspendWait(input: {
   state: StateStore;
+  flushLog: FlushLog;
   queue: JobQueue;
   data: NodeJobData;
   node: WaitNode;
@@ -49,6 +51,8 @@ export async function suspendWait(input: {
     input.log.debug({ outcome: waited.kind }, 'wait node not suspended');
     return;
   }
+  const status = liveStatusEntries(data.executionId, waited.events);
+  if (status.length > 0) await input.flushLog.append(status);
   const jobs: EnqueueRequest<ResumeJobData>[] = [];
   if (until !== null) {
     jobs.push({ queue: QUEUES.resume, name: 'resume', data: { ...data, kind: 'timer' }, jobId: resumeJobIdOf({ ...data, nodeId: node.id }, 'timer'), delayMs: Math.max(0, until - Date.now()), attempts: 5 });

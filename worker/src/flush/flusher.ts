@@ -5,7 +5,7 @@
  * confirmed the final execution row.
  */
 import type { NodeRunRow, Repos } from '@weft/db/repos';
-import { executedTopology, executionFailure, executionOutput, sumCost, sumUsage, TERMINAL_NODE_STATUSES, type NodeResult } from '@weft/shared/engine';
+import { executedTopology, executionFailure, executionOutput, isLive, sumCost, sumUsage, TERMINAL_NODE_STATUSES, type NodeResult } from '@weft/shared/engine';
 import { parseMapItemNodeId } from '@weft/shared/flow';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
@@ -95,10 +95,15 @@ export class Flusher {
   async write(records: readonly FlushRecord[]): Promise<void> {
     const rows = new Map<string, NodeRunRow>();
     const finished: string[] = [];
+    const statusChanged = new Set<string>();
     const now = Date.now();
     for (const { entry } of records) {
       if (entry.kind === 'execution') {
         finished.push(entry.executionId);
+        continue;
+      }
+      if (entry.kind === 'status') {
+        statusChanged.add(entry.executionId);
         continue;
       }
       let { workspaceId, flowId, nodeType } = entry;
@@ -117,7 +122,19 @@ export class Flusher {
       await this.deps.repos.nodeRuns.upsertMany([...rows.values()]);
       this.deps.metrics.flushRowsTotal.inc({ kind: 'node_run' }, rows.size);
     }
+    for (const executionId of statusChanged) await this.writeLiveStatus(executionId);
     for (const executionId of finished) await this.finalize(executionId);
+  }
+
+  /**
+   * The live status as hot state holds it now, so that entries of a wait and its resume written
+   * in either order still leave the latest; an ended execution is finalize's.
+   */
+  private async writeLiveStatus(executionId: string): Promise<void> {
+    const hot = await this.deps.state.getExecution(executionId);
+    if (!hot || !isLive(hot.status)) return;
+    await this.deps.repos.executions.setLiveStatus({ executionId, status: hot.status });
+    this.deps.metrics.flushRowsTotal.inc({ kind: 'execution_status' });
   }
 
   private async finalize(executionId: string): Promise<void> {

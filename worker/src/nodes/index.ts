@@ -1,44 +1,44 @@
 import { WeftError } from '@weft/shared/errors';
-import type { FlowNode } from '@weft/shared/flow';
+import { ENGINE_NODE_TYPES, type EngineNodeType, type ExecutorNodeType, type NodeOfType, type NodeType } from '@weft/shared/flow';
 import { runConditionNode } from './condition.node.js';
 import { ExpressionCache } from '@weft/shared/expressions';
 import { createHttpNodeExecutor, type HttpNodeDeps } from './http.node.js';
 import { createLlmNodeExecutor, type LlmNodeDeps } from './llm.node.js';
 import { runSwitchNode } from './switch.node.js';
 import { runTransformNode } from './transform.node.js';
-import type { NodeOutcome, NodeRunContext } from '@weft/shared/ports';
+import type { NodeExecutor, NodeOutcome, NodeRunContext } from '@weft/shared/ports';
 
 export type { NodeExecutor, NodeOutcome, NodeRunContext } from '@weft/shared/ports';
 export type { CredentialSource, EgressPolicy, EgressPolicySource, NodeSources, PriceSource, SecretSource } from './sources.js';
 
-/** One executor per node type; the switch is exhaustive so a new type must be wired here. */
+/** One executor per type a worker runs: the type's key is required, so a new type must be wired here. */
+export type NodeExecutors = { readonly [T in ExecutorNodeType]: NodeExecutor<NodeOfType<T>> };
+
+export function createNodeExecutors(deps: LlmNodeDeps & HttpNodeDeps): NodeExecutors {
+  return {
+    llm: createLlmNodeExecutor(deps),
+    transform: runTransformNode,
+    condition: runConditionNode,
+    switch: runSwitchNode,
+    http: createHttpNodeExecutor(deps),
+  };
+}
+
+function isEngineNodeType(type: NodeType): type is EngineNodeType {
+  return (ENGINE_NODE_TYPES as readonly NodeType[]).includes(type);
+}
+
+/** Runs a node with its type's executor; maps and waits are the engine's own (no executor). */
 export function createNodeRunner(deps: LlmNodeDeps & HttpNodeDeps): (ctx: NodeRunContext) => Promise<NodeOutcome> {
-  const llm = createLlmNodeExecutor(deps);
-  const http = createHttpNodeExecutor(deps);
+  const executors = createNodeExecutors(deps);
   const expressions = new ExpressionCache();
   return (input) => {
-    const ctx = { ...input, expressions };
-    const node: FlowNode = ctx.node;
-    switch (node.type) {
-      case 'llm':
-        return llm({ ...ctx, node });
-      case 'transform':
-        return runTransformNode({ ...ctx, node });
-      case 'condition':
-        return runConditionNode({ ...ctx, node });
-      case 'switch':
-        return runSwitchNode({ ...ctx, node });
-      case 'http':
-        return http({ ...ctx, node });
-      case 'map':
-        // A map expands into its items' node jobs: the node processor does it, not an executor.
-        return Promise.reject(
-          new WeftError('INTERNAL_ERROR', `map node '${node.id}' has no executor: the node processor expands it`, { category: 'permanent' }),
-        );
-      case 'wait':
-        // Waits suspend their node instead of running an executor: the node processor and the
-        // resume queue handle them.
-        return Promise.reject(new WeftError('INTERNAL_ERROR', `wait node '${node.id}' has no executor`, { category: 'permanent' }));
+    const { type } = input.node;
+    if (isEngineNodeType(type)) {
+      return Promise.reject(new WeftError('INTERNAL_ERROR', `${type} node '${input.node.id}' has no executor: the engine runs it`, { category: 'permanent' }));
     }
+    // The table is keyed by type, so the executor matches the node it is given.
+    const run = executors[type] as NodeExecutor;
+    return run({ ...input, expressions });
   };
 }

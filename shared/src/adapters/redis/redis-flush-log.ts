@@ -149,7 +149,7 @@ function parseFlushEntry(fields: readonly string[]): FlushEntry | null {
   if (json === undefined) return null;
   try {
     const value = JSON.parse(json) as Partial<FlushEntry> | null;
-    if (value && typeof value.executionId === 'string' && (value.kind === 'node' || value.kind === 'execution')) {
+    if (value && typeof value.executionId === 'string' && (value.kind === 'node' || value.kind === 'execution' || value.kind === 'status')) {
       return value as FlushEntry;
     }
   } catch {
