@@ -1,14 +1,14 @@
 /**
  * The StateStore conformance suite: every adapter runs it (state-store.test.ts). It pins the
  * engine's hot-state semantics — readiness, fan-in, skip propagation, failure, idempotent
- * redelivery, event order — and the flush log.
+ * redelivery, event order. The flush log and the spend ledger have suites of their own.
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compareEventIds } from '../../shared/src/engine/event-ids.js';
 import type { NodeError, NodeResult, WeftEvent } from '../../shared/src/model/index.js';
 import type { EventBus } from '../../shared/src/ports/event-bus.js';
-import type { FlushEntry, HotGraphNode, StateStore } from '../../shared/src/ports/state-store.js';
+import type { HotGraphNode, StateStore } from '../../shared/src/ports/state-store.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 export interface StateStoreFixture {
@@ -17,9 +17,6 @@ export interface StateStoreFixture {
   events: EventBus;
   cleanup(): Promise<void>;
 }
-
-/** Flush idle time the fixtures must configure (`flushClaimIdleMs`) for the re-delivery test. */
-export const CONTRACT_FLUSH_CLAIM_IDLE_MS = 300;
 
 const AT = '2025-01-01T00:00:00.000Z';
 const LATER = '2025-01-01T00:00:01.000Z';
@@ -192,21 +189,6 @@ export function stateStoreContract(name: string, makeStore: () => Promise<StateS
         await commit(executionId, 'a', { takes: [] });
         expect(await store.reopenNodes({ executionId, nodeIds: ['a'], at: LATER })).toEqual({ kind: 'not-failed', nodeId: 'a' });
         expect(await store.reopenNodes({ executionId: randomUUID(), nodeIds: ['a'], at: LATER })).toEqual({ kind: 'missing' });
-      });
-    });
-
-    describe('spend of failed attempts', () => {
-      it('accumulates per node without drift, keeps unpriced usage, and is empty for an unknown execution', async () => {
-        const { executionId } = await start([{ id: 'a', parentCount: 0, children: [] }]);
-        const usage = { promptTokens: 42, completionTokens: 357, reasoningTokens: 0, cachedTokens: 0, totalTokens: 399 };
-        const cost = { inputCost: 0.000105, outputCost: 0.001785, reasoningCost: 0, totalCost: 0.00189 };
-        for (let i = 0; i < 100; i++) await store.recordSpend({ executionId, nodeId: 'a', spend: { usage, cost } });
-        await store.recordSpend({ executionId, nodeId: 'b', spend: { usage, cost: null } });
-        const spend = await store.getSpend(executionId);
-        expect(spend.a?.usage.totalTokens).toBe(39_900);
-        expect(spend.a?.cost).toEqual({ inputCost: 0.0105, outputCost: 0.1785, reasoningCost: 0, totalCost: 0.189 });
-        expect(spend.b).toEqual({ usage, cost: null });
-        expect(await store.getSpend(randomUUID())).toEqual({});
       });
     });
 
@@ -470,48 +452,6 @@ export function stateStoreContract(name: string, makeStore: () => Promise<StateS
         expect(await store.expireExecution(executionId, 0)).toBe(true);
         expect(await store.getExecution(executionId)).toBeNull();
         expect(await fx.events.replay(executionId)).toEqual([]);
-      });
-    });
-
-    describe('flush log', () => {
-      const entry = (n: number): FlushEntry => ({ kind: 'node', executionId: `ex${n}`, nodeId: 'a', result: completed(n) });
-
-      it('reads appended entries once per group, in order, and forgets acknowledged ones', async () => {
-        await store.appendFlush([entry(1), entry(2), entry(3)]);
-        await store.appendFlush([{ kind: 'execution', executionId: 'ex9' }]);
-        const first = await store.readFlush('c1', 3, 0);
-        expect(first.map((r) => r.entry)).toEqual([entry(1), entry(2), entry(3)]);
-        const second = await store.readFlush('c2', 10, 0);
-        expect(second.map((r) => r.entry)).toEqual([{ kind: 'execution', executionId: 'ex9' }]);
-        expect(await store.readFlush('c3', 10, 0)).toEqual([]);
-        await store.ackFlush([...first, ...second].map((r) => r.id));
-        expect(await store.readFlush('c3', 10, 0)).toEqual([]);
-      });
-
-      it('blocks up to blockMs for new entries', async () => {
-        const reading = store.readFlush('c1', 10, 5000);
-        await new Promise((r) => setTimeout(r, 50));
-        await store.appendFlush([entry(1)]);
-        const got = await reading;
-        expect(got.map((r) => r.entry)).toEqual([entry(1)]);
-        const t0 = Date.now();
-        expect(await store.readFlush('c1', 10, 100)).toEqual([]);
-        expect(Date.now() - t0).toBeGreaterThanOrEqual(80);
-      });
-
-      it('re-delivers unacknowledged entries to another consumer after the idle time', async () => {
-        await store.appendFlush([entry(1), entry(2)]);
-        const taken = await store.readFlush('dead', 10, 0);
-        expect(taken).toHaveLength(2);
-        await store.ackFlush([taken[0]!.id]);
-        const claimed = await waitFor(async () => {
-          const got = await store.readFlush('alive', 10, 0);
-          return got.length > 0 ? got : null;
-        }, { timeoutMs: CONTRACT_FLUSH_CLAIM_IDLE_MS * 10 });
-        expect(claimed).toEqual([taken[1]]);
-        await store.ackFlush([taken[1]!.id]);
-        await new Promise((r) => setTimeout(r, CONTRACT_FLUSH_CLAIM_IDLE_MS + 50));
-        expect(await store.readFlush('alive', 10, 0)).toEqual([]);
       });
     });
   });

@@ -1,5 +1,5 @@
 /**
- * Map nodes in Lua (start-map.lua, commit-node.lua, includes/graph.lua) are a port of
+ * Map nodes in Lua (start-map.lua, commit-node.lua, includes/map-*.lua) are a port of
  * engine/apply-map.ts. Drive the memory store and the Redis store through the same random
  * executions with a map — random sub-graphs, concurrency, item outcomes, redeliveries, cancels
  * and retries — and require identical answers, state and events.

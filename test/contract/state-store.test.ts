@@ -3,15 +3,16 @@ import { MemoryEventBus } from '../../shared/src/adapters/memory/memory-event-bu
 import { MemoryStateStore } from '../../shared/src/adapters/memory/memory-state-store.js';
 import { executionKeys } from '../../shared/src/adapters/redis/keys.js';
 import { RedisEventBus } from '../../shared/src/adapters/redis/redis-event-bus.js';
+import { RedisSpendLedger } from '../../shared/src/adapters/redis/redis-spend-ledger.js';
 import { RedisStateStore } from '../../shared/src/adapters/redis/redis-state-store.js';
 import { redisForSuite, uniqueId } from '../helpers/services.js';
-import { CONTRACT_FLUSH_CLAIM_IDLE_MS, graph, stateStoreContract } from './state-store.contract.js';
+import { graph, stateStoreContract } from './state-store.contract.js';
 import { stateStoreMapContract } from './state-store.map.contract.js';
 import { stateStoreRecoveryContract } from './state-store.recovery.contract.js';
 
 function memoryFixture() {
   const events = new MemoryEventBus();
-  const store = new MemoryStateStore({ events, flushClaimIdleMs: CONTRACT_FLUSH_CLAIM_IDLE_MS });
+  const store = new MemoryStateStore({ events });
   return Promise.resolve({
     store,
     events,
@@ -29,10 +30,10 @@ stateStoreRecoveryContract('memory', memoryFixture);
 describe('redis', () => {
   const suite = redisForSuite();
 
-  // A prefix per test: the flush stream is per prefix, and tests must not share one.
+  // A prefix per test: tests must not share one.
   function redisFixture() {
     const prefix = `${suite.svc.prefix}:${uniqueId()}`;
-    const store = new RedisStateStore({ redis: suite.redis, prefix, flushClaimIdleMs: CONTRACT_FLUSH_CLAIM_IDLE_MS });
+    const store = new RedisStateStore({ redis: suite.redis, prefix });
     const events = new RedisEventBus({ redis: suite.redis, prefix });
     return Promise.resolve({
       store,
@@ -76,7 +77,7 @@ describe('redis', () => {
         result: { status: 'completed', output: 1, error: null, usage: null, cost: null, attempts: 1, input: null, provider: null, model: null, workerId: null, startedAt: null, finishedAt: '2025-01-01T00:00:01.000Z', runtimeMs: 1 },
       });
       const usage = { promptTokens: 1, completionTokens: 1, reasoningTokens: 0, cachedTokens: 0, totalTokens: 2 };
-      await store.recordSpend({ executionId, nodeId: 'b', spend: { usage, cost: null } });
+      await new RedisSpendLedger({ redis: suite.redis, prefix }).record({ executionId, nodeId: 'b', spend: { usage, cost: null } });
       await store.cancelExecution({ executionId, at: '2025-01-01T00:00:02.000Z' });
       expect(await store.expireExecution(executionId, 60)).toBe(true);
       // The map hashes exist only for executions with a map node.
@@ -115,18 +116,6 @@ describe('redis', () => {
       // Running again: a late expire leaves it alone.
       expect(await store.expireExecution(executionId, 60)).toBe(false);
       expect(await suite.redis.ttl(k.meta)).toBe(-1);
-      await store.close();
-    });
-
-    it('does not block the shared connection while a flush read blocks', async () => {
-      const store = new RedisStateStore({ redis: suite.redis, prefix: `${suite.svc.prefix}:${uniqueId()}` });
-      const reading = store.readFlush('c', 1, 1500);
-      await new Promise((r) => setTimeout(r, 50));
-      const t0 = Date.now();
-      await suite.redis.ping();
-      expect(Date.now() - t0).toBeLessThan(500);
-      await store.appendFlush([{ kind: 'execution', executionId: 'x' }]);
-      expect(await reading).toHaveLength(1);
       await store.close();
     });
   });

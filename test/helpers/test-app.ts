@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { createDatabase } from '@weft/db/database';
-import { MemoryEventBus, MemoryJobQueue, MemoryStateStore } from '@weft/shared/adapters/memory';
+import { MemoryEventBus, MemoryFlushLog, MemoryJobQueue, MemorySpendLedger, MemoryStateStore } from '@weft/shared/adapters/memory';
 import { loadConfig } from '@weft/shared/config';
 import { createLogger } from '@weft/shared/logging';
 import { createMetrics } from '@weft/shared/metrics';
@@ -49,6 +49,7 @@ export async function createTestApp(options: CreateTestAppOptions): Promise<Test
   await database.migrate();
   const events = new MemoryEventBus();
   const state = new MemoryStateStore({ events });
+  const flushLog = new MemoryFlushLog();
   const queue = new MemoryJobQueue();
   const metrics = createMetrics();
   const clock = (): Date => new Date();
@@ -61,7 +62,7 @@ export async function createTestApp(options: CreateTestAppOptions): Promise<Test
     logger,
     metrics,
     clock,
-    engine: createRunEngine({ repos: database.repos, state, queue, events, logger, metrics, clock }),
+    engine: createRunEngine({ repos: database.repos, state, flushLog, spendLedger: new MemorySpendLedger(), queue, events, logger, metrics, clock }),
     ...(options.readiness ? { readiness: options.readiness } : {}),
   };
   const app = await buildApp(deps);
@@ -83,6 +84,7 @@ export async function createTestApp(options: CreateTestAppOptions): Promise<Test
     async close() {
       await app.close();
       await queue.close();
+      await flushLog.close();
       await state.close();
       await events.close();
       await database.close();

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '@weft/db/database';
 import type { WeftDatabase } from '@weft/db/repos';
-import { MemoryEventBus, MemoryStateStore } from '@weft/shared/adapters/memory';
+import { MemoryEventBus, MemoryFlushLog, MemoryStateStore } from '@weft/shared/adapters/memory';
 import type { NodeResult } from '@weft/shared/engine';
 import { createLogger } from '@weft/shared/logging';
 import { createMetrics } from '@weft/shared/metrics';
@@ -53,7 +53,7 @@ describe('Flusher finalize', () => {
     const state = new MemoryStateStore({ events });
     const metrics = createMetrics();
     const flusher = new Flusher({
-      state, repos, flows: new FlowCache(repos.flows), logger: createLogger({ level: 'silent', name: 'test' }), metrics,
+      state, flushLog: new MemoryFlushLog(), repos, flows: new FlowCache(repos.flows), logger: createLogger({ level: 'silent', name: 'test' }), metrics,
       consumer: 'c1', hotStateTtlSeconds: 60,
     });
     const executionId = execution.id;
@@ -95,7 +95,7 @@ describe('Flusher finalize', () => {
     const executionId = execution.id;
     const state = new MemoryStateStore({ events: new MemoryEventBus() });
     const flusher = new Flusher({
-      state, repos, flows: new FlowCache(repos.flows), logger: createLogger({ level: 'silent', name: 'test' }), metrics: createMetrics(),
+      state, flushLog: new MemoryFlushLog(), repos, flows: new FlowCache(repos.flows), logger: createLogger({ level: 'silent', name: 'test' }), metrics: createMetrics(),
       consumer: 'c1', hotStateTtlSeconds: 0,
     });
     await state.initExecution({ executionId, workspaceId: workspace.id, flowId: flow.id, flowVersion: flow.version, input: null, at: AT, nodes: [{ id: 'a', parentCount: 0, children: [] }] });

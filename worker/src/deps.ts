@@ -1,6 +1,6 @@
 import type { LlmProviderName } from '@weft/shared/flow';
 import type { CoreDeps } from '@weft/shared/infrastructure';
-import type { LlmCredential, LlmProvider, StateStore } from '@weft/shared/ports';
+import type { LlmCredential, LlmProvider } from '@weft/shared/ports';
 import type { RunEngine } from '@weft/shared/run-engine';
 
 export type { CoreDeps } from '@weft/shared/infrastructure';
@@ -8,8 +8,6 @@ export type { CoreDeps } from '@weft/shared/infrastructure';
 /** Everything a worker needs, built once by main.ts (or the embedded process). */
 export interface WorkerDeps extends CoreDeps {
   engine: RunEngine;
-  /** A state store whose blocking flush reads do not hold up the command connection. */
-  flushState?: StateStore;
   /** Builds an SDK adapter for a credential; tests and embedded mode pass the default. */
   createProvider: (name: LlmProviderName, credential: LlmCredential) => LlmProvider;
 }

@@ -5,13 +5,13 @@
  * (`@weft/db`'s createDatabase), which shared/ cannot import.
  */
 import { Redis } from 'ioredis';
-import { BullMqJobQueue, RedisControlBus, RedisEventBus, RedisRateLimiter, RedisStateStore } from '../adapters/redis/index.js';
-import { MemoryControlBus, MemoryEventBus, MemoryJobQueue, MemoryRateLimiter, MemoryStateStore } from '../adapters/memory/index.js';
+import { BullMqJobQueue, RedisControlBus, RedisEventBus, RedisFlushLog, RedisRateLimiter, RedisSpendLedger, RedisStateStore } from '../adapters/redis/index.js';
+import { MemoryControlBus, MemoryEventBus, MemoryFlushLog, MemoryJobQueue, MemoryRateLimiter, MemorySpendLedger, MemoryStateStore } from '../adapters/memory/index.js';
 import type { WeftConfig } from '../config/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import type { DatabaseFactory, WeftDatabase } from '../ports/database.js';
-import type { ControlBus, EventBus, JobQueue, RateLimiter, StateStore } from '../ports/index.js';
+import type { ControlBus, EventBus, FlushLog, JobQueue, RateLimiter, SpendLedger, StateStore } from '../ports/index.js';
 import { createRunEngine, type RunEngine } from '../run-engine/index.js';
 
 export interface Readiness {
@@ -23,8 +23,10 @@ export interface Infrastructure {
   database: WeftDatabase;
   queue: JobQueue;
   state: StateStore;
-  /** A state store whose blocking flush reads do not hold up the command connection. */
-  flushState: StateStore;
+  /** The flush log; its reader's blocking reads do not hold up the command connection. */
+  flushLog: FlushLog;
+  /** What failed attempts were billed for. */
+  spendLedger: SpendLedger;
   events: EventBus;
   /** api → workers instructions (cancel). */
   control: ControlBus;
@@ -39,15 +41,18 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
     await database.migrate();
     const events = new MemoryEventBus();
     const control = new MemoryControlBus();
-    const state = new MemoryStateStore({ events });
+    const spendLedger = new MemorySpendLedger();
+    const state = new MemoryStateStore({ events, spendLedger });
+    const flushLog = new MemoryFlushLog();
     const queue = new MemoryJobQueue();
     return {
-      database, queue, state, flushState: state, events, control,
+      database, queue, state, flushLog, spendLedger, events, control,
       readiness: [{ name: 'postgres', check: () => database.ping() }],
       async close() {
         await queue.close();
         await control.close();
         await events.close();
+        await flushLog.close();
         await state.close();
         await database.close();
       },
@@ -61,7 +66,9 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
   flushRedis.on('error', (err) => { logger.warn({ err: err.message }, 'redis (flush) connection error'); });
   const database = await createDatabase({ url: databaseUrl, masterKey: config.masterKey, masterKeyVersion: config.masterKeyVersion, logger });
   const state = new RedisStateStore({ redis, prefix: config.keyPrefix });
-  const flushState = new RedisStateStore({ redis: flushRedis, prefix: config.keyPrefix });
+  // Appends on the command connection; the flusher reads on its own (and blocks on a third).
+  const flushLog = new RedisFlushLog({ redis, readRedis: flushRedis, prefix: config.keyPrefix });
+  const spendLedger = new RedisSpendLedger({ redis, prefix: config.keyPrefix });
   const events = new RedisEventBus({ redis, prefix: config.keyPrefix });
   const control = new RedisControlBus({ redis, prefix: config.keyPrefix });
   const queue = new BullMqJobQueue({
@@ -70,7 +77,7 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
   });
   await warnOnEvictionPolicy(redis, logger);
   return {
-    database, queue, state, flushState, events, control,
+    database, queue, state, flushLog, spendLedger, events, control,
     readiness: [
       { name: 'redis', check: async () => { await redis.ping(); } },
       { name: 'postgres', check: () => database.ping() },
@@ -80,7 +87,7 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
       await control.close();
       await events.close();
       await state.close();
-      await flushState.close();
+      await flushLog.close();
       redis.disconnect();
       flushRedis.disconnect();
       await database.close();
@@ -117,7 +124,8 @@ export async function createProcessResources(input: {
   const infra = await createInfrastructure(input.config, input.logger, input.createDatabase);
   const clock = (): Date => new Date();
   const engine = createRunEngine({
-    repos: infra.database.repos, state: infra.state, queue: infra.queue, events: infra.events, control: infra.control,
+    repos: infra.database.repos, state: infra.state, flushLog: infra.flushLog, spendLedger: infra.spendLedger,
+    queue: infra.queue, events: infra.events, control: infra.control,
     logger: input.logger, metrics: input.metrics, clock,
   });
   return { ...infra, engine, clock };

@@ -6,3 +6,5 @@ export * from './rate-limiter.js';
 export * from './control-bus.js';
 export * from './database.js';
 export * from './node-runner.js';
+export * from './flush-log.js';
+export * from './spend-ledger.js';

@@ -1,6 +1,5 @@
 import type { ExecutionState } from '../model/hot-state.js';
-import type { HotExecution, NodeError, NodeResult } from '../model/node-result.js';
-import type { Spend } from '../model/usage.js';
+import type { HotExecution, NodeError } from '../model/node-result.js';
 import type {
   CancelExecutionResult,
   CommitNodeInput,
@@ -19,28 +18,6 @@ import type {
 // The shapes moved to the model (a leaf): re-exported for the adapters and callers of this port.
 export type * from '../model/transitions.js';
 export type { HotGraphNode, MapGraphNode } from '../model/hot-state.js';
-
-/** An entry of the flush log: what must reach Postgres. */
-export type FlushEntry =
-  | {
-      kind: 'node';
-      executionId: string;
-      nodeId: string;
-      result: NodeResult;
-      /** Context for the node_runs row; the flusher falls back to hot state when absent. */
-      workspaceId?: string;
-      flowId?: string;
-      nodeType?: string;
-    }
-  /** The execution ended: write its final record. */
-  | { kind: 'execution'; executionId: string }
-  /** The execution started or stopped waiting: write its live status (running ↔ waiting). */
-  | { kind: 'status'; executionId: string };
-
-export interface FlushRecord {
-  id: string;
-  entry: FlushEntry;
-}
 
 export interface StateStore {
   initExecution(input: InitExecutionInput): Promise<InitExecutionResult>;
@@ -82,18 +59,10 @@ export interface StateStore {
    * whether it wrote. Appends no event. Used by the recovery sweep when Redis lost the state.
    */
   restoreExecution(state: ExecutionState): Promise<boolean>;
-  /** Adds what a failed attempt of a node was billed for (atomic counters). */
-  recordSpend(input: { executionId: string; nodeId: string; spend: Spend }): Promise<void>;
-  /** Billed spend of failed attempts, per node. */
-  getSpend(executionId: string): Promise<Record<string, Spend>>;
   /**
    * Gives an ended execution's hot keys a TTL; called only after Postgres confirmed the final
    * write. An execution running again (re-opened meanwhile) is left alone: answers false.
    */
   expireExecution(executionId: string, ttlSeconds: number): Promise<boolean>;
-  appendFlush(entries: readonly FlushEntry[]): Promise<void>;
-  /** Reads up to `count` unacknowledged entries for this consumer (claims stale ones of dead consumers). */
-  readFlush(consumer: string, count: number, blockMs: number): Promise<FlushRecord[]>;
-  ackFlush(ids: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }

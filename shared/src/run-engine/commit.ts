@@ -10,7 +10,7 @@ import type { FlowNode } from '../flow/index.js';
 import { nodeJob, type DeadLetterJobData, type NodeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
-import { QUEUES, type EnqueueRequest, type FlushEntry, type JobQueue, type SettledMap, type StateStore } from '../ports/index.js';
+import { QUEUES, type EnqueueRequest, type FlushEntry, type FlushLog, type JobQueue, type SettledMap, type StateStore } from '../ports/index.js';
 import { resolveNode, type CompiledFlow } from './flow-cache.js';
 import { liveStatusEntries } from './live-status.js';
 
@@ -40,6 +40,7 @@ export function settledMapEntries(data: NodeJobData, settled: readonly SettledMa
 
 export interface CommitDeps {
   state: StateStore;
+  flushLog: FlushLog;
   queue: JobQueue;
   metrics: WeftMetrics;
 }
@@ -80,7 +81,7 @@ export async function commitAndContinue(deps: CommitDeps, input: {
   ];
   if (commit.finished) flush.push({ kind: 'execution', executionId: data.executionId });
   else flush.push(...liveStatusEntries(data.executionId, commit.events));
-  const work: Array<Promise<unknown>> = [deps.state.appendFlush(flush)];
+  const work: Array<Promise<unknown>> = [deps.flushLog.append(flush)];
   if (commit.ready.length > 0) work.push(deps.queue.addBulk(childJobs(data, commit.ready, flow, commit.round)));
   // A cancelled node did not fail for good: it is not a dead letter.
   if (failure && failure.code !== 'NODE_CANCELLED') {

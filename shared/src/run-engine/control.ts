@@ -11,7 +11,7 @@ import { waitJobId, type NodeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import type { Repos } from '../ports/database.js';
-import { QUEUES, type ControlBus, type EventBus, type JobQueue, type StateStore } from '../ports/index.js';
+import { QUEUES, type ControlBus, type EventBus, type FlushLog, type JobQueue, type StateStore } from '../ports/index.js';
 import { childJobs } from './commit.js';
 import { endExecution } from './end-execution.js';
 import type { FlowCache } from './flow-cache.js';
@@ -20,6 +20,7 @@ import { hashResumeToken } from './wait.js';
 export interface ControlDeps {
   repos: Pick<Repos, 'executions' | 'flows'>;
   state: StateStore;
+  flushLog: FlushLog;
   queue: JobQueue;
   events: EventBus;
   control?: ControlBus | undefined;

@@ -6,9 +6,9 @@
 import type { NodeError } from '../model/index.js';
 import { parseMapItemNodeId } from '../flow/index.js';
 import { nodeJobIdOf } from '../jobs/index.js';
-import { QUEUES, type CancelExecutionResult, type ControlBus, type JobQueue, type StateStore } from '../ports/index.js';
+import { QUEUES, type CancelExecutionResult, type ControlBus, type FlushLog, type JobQueue, type StateStore } from '../ports/index.js';
 
-export async function endExecution(deps: { state: StateStore; queue: JobQueue; control?: ControlBus | undefined }, input: {
+export async function endExecution(deps: { state: StateStore; flushLog: FlushLog; queue: JobQueue; control?: ControlBus | undefined }, input: {
   executionId: string;
   at: Date;
   endAs?: { status: 'failed'; error: NodeError };
@@ -21,6 +21,6 @@ export async function endExecution(deps: { state: StateStore; queue: JobQueue; c
     const mapRound = item ? (result.mapRounds[item.mapId] ?? 0) : 0;
     return deps.queue.remove(QUEUES.nodes, nodeJobIdOf({ executionId: input.executionId, nodeId, mapRound }));
   }));
-  await deps.state.appendFlush([{ kind: 'execution', executionId: input.executionId }]);
+  await deps.flushLog.append([{ kind: 'execution', executionId: input.executionId }]);
   return result;
 }

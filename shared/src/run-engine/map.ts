@@ -10,7 +10,7 @@ import { mapItemsSource, MAP_DEFAULT_CONCURRENCY, MAP_MAX_ITEMS, type MapNode } 
 import { mapTimeoutJobId, type NodeJobData, type ResumeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
-import { QUEUES, type ControlBus, type FlushEntry, type JobQueue, type StateStore } from '../ports/index.js';
+import { QUEUES, type ControlBus, type FlushEntry, type FlushLog, type JobQueue, type StateStore } from '../ports/index.js';
 import { renderTemplateValue } from '../templates/index.js';
 import type { CompiledFlow, CompiledMap } from './flow-cache.js';
 import { describeJsonataError, expressionData } from '../expressions/index.js';
@@ -20,6 +20,7 @@ import { liveStatusEntries } from './live-status.js';
 
 export interface MapDeps {
   state: StateStore;
+  flushLog: FlushLog;
   queue: JobQueue;
   metrics: WeftMetrics;
   expressions: ExpressionCache;
@@ -110,7 +111,7 @@ export async function runMap(deps: MapDeps, input: {
       jobId: mapTimeoutJobId(data.executionId, node.id, outcome.round), delayMs: Math.max(0, input.startedAt.getTime() + node.timeoutMs - Date.now()), attempts: 5,
     });
   }
-  await Promise.all([deps.state.appendFlush(flush), jobs.length > 0 ? deps.queue.addBulk(jobs) : Promise.resolve()]);
+  await Promise.all([deps.flushLog.append(flush), jobs.length > 0 ? deps.queue.addBulk(jobs) : Promise.resolve()]);
   if (!outcome.resumed) deps.metrics.mapItemsTotal.inc({ event: 'expanded' }, items.length);
   recordSettledMaps(deps.metrics, log, outcome.settledMaps);
   if (outcome.finished) deps.metrics.executionsTotal.inc({ status: outcome.executionStatus });
@@ -146,7 +147,7 @@ export async function timeOutMap(deps: Omit<MapDeps, 'expressions'> & { control?
   else flush.push(...liveStatusEntries(data.executionId, ended.events));
   const { mapRound: _round, kind: _kind, data: _data, ...base } = data;
   await Promise.all([
-    deps.state.appendFlush(flush),
+    deps.flushLog.append(flush),
     ended.ready.length > 0 ? deps.queue.addBulk(childJobs(base, ended.ready, flow)) : Promise.resolve(),
   ]);
   deps.metrics.errorsTotal.inc({ category: error.category, code: 'NODE_TIMEOUT' });

@@ -11,7 +11,7 @@ import { mapItemNodeId, parseMapItemNodeId } from '../flow/index.js';
 import type { NodeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
-import type { EventBus, JobHandler, JobQueue, StateStore } from '../ports/index.js';
+import type { EventBus, FlushLog, JobHandler, JobQueue, SpendLedger, StateStore } from '../ports/index.js';
 import type { RunningJobs } from './running-jobs.js';
 import { resolveNode, type FlowCache, type ResolvedNode } from './flow-cache.js';
 import { ExpressionCache } from '../expressions/index.js';
@@ -25,6 +25,8 @@ export { childJobs } from './commit.js';
 
 export interface NodeProcessorDeps {
   state: StateStore;
+  flushLog: FlushLog;
+  spendLedger: SpendLedger;
   queue: JobQueue;
   events: EventBus;
   flows: FlowCache;
@@ -82,7 +84,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
         break;
     }
     if (node.type === 'wait') {
-      await suspendWait({ state: deps.state, queue: deps.queue, data, node, at: startedAt, log });
+      await suspendWait({ state: deps.state, flushLog: deps.flushLog, queue: deps.queue, data, node, at: startedAt, log });
       return;
     }
     const map = node.type === 'map' ? flow.maps.get(node.id) : undefined;
@@ -114,7 +116,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
     let failure: WeftError | null = null;
     try {
       if (node.type === 'llm' && data.maxCostUsd !== undefined) {
-        const spent = await executionSpend(deps.state, data.executionId);
+        const spent = await executionSpend(deps, data.executionId);
         if (spent > data.maxCostUsd) {
           throw new WeftError('BUDGET_EXCEEDED', `the execution has spent $${spent} of its $${data.maxCostUsd} budget: LLM node '${node.id}' was not started`);
         }
@@ -157,7 +159,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
           throw failure;
         case 'retry':
           // Tokens a failed attempt was billed for still count: the totals are what was spent.
-          if (failure.billed) await deps.state.recordSpend({ executionId: data.executionId, nodeId: node.id, spend: failure.billed });
+          if (failure.billed) await deps.spendLedger.record({ executionId: data.executionId, nodeId: node.id, spend: failure.billed });
           deps.metrics.nodeAttemptsTotal.inc({ node_type: node.type, result: 'retry' });
           deps.metrics.errorsTotal.inc({ category: failure.category, code: failure.code });
           log.warn({ code: failure.code, category: failure.category, err: failure.message }, 'node attempt failed: retrying');
@@ -177,7 +179,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
     }
 
     // The node's usage and cost include what its earlier, failed attempts were billed for.
-    const prior = job.attempt > 1 ? (await deps.state.getSpend(data.executionId))[node.id] : undefined;
+    const prior = job.attempt > 1 ? (await deps.spendLedger.get(data.executionId))[node.id] : undefined;
     const parts = [outcome ? { usage: outcome.usage, cost: outcome.cost } : failure?.billed, prior].filter((p) => p !== undefined);
     const billedParts = parts.filter((p) => p.usage !== null);
     const result: NodeResult = {
@@ -229,8 +231,8 @@ function describeAbort(reason: unknown): string {
  * What the execution has spent so far: committed results (which include their failed
  * attempts) plus the billed failed attempts of nodes still running.
  */
-async function executionSpend(state: StateStore, executionId: string): Promise<number> {
-  const [hot, spend] = await Promise.all([state.getExecution(executionId), state.getSpend(executionId)]);
+async function executionSpend(deps: { state: StateStore; spendLedger: SpendLedger }, executionId: string): Promise<number> {
+  const [hot, spend] = await Promise.all([deps.state.getExecution(executionId), deps.spendLedger.get(executionId)]);
   const costs: Array<{ cost: NodeResult['cost'] }> = [];
   for (const [nodeId, node] of Object.entries(hot?.nodes ?? {})) {
     if (node.result) costs.push(node.result);

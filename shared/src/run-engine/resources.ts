@@ -2,12 +2,16 @@
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import type { Repos } from '../ports/database.js';
-import type { ControlBus, EventBus, JobQueue, StateStore } from '../ports/index.js';
+import type { ControlBus, EventBus, FlushLog, JobQueue, SpendLedger, StateStore } from '../ports/index.js';
 import type { FlowCache } from './flow-cache.js';
 
 export interface EngineResources {
   repos: Pick<Repos, 'executions' | 'flows' | 'nodeRuns'>;
   state: StateStore;
+  /** What must reach Postgres (the flusher reads it). */
+  flushLog: FlushLog;
+  /** What failed attempts were billed for. */
+  spendLedger: SpendLedger;
   queue: JobQueue;
   events: EventBus;
   /** api → workers instructions (abort a cancelled execution's calls); absent in a lone process. */

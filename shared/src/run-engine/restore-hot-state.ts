@@ -11,7 +11,7 @@ import { conditionTargets, switchTargets, topologicalOrder } from '../flow/index
 import { nodeJobId, type NodeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
-import { QUEUES, type EventBus, type JobQueue, type StateStore } from '../ports/index.js';
+import { QUEUES, type EventBus, type FlushLog, type JobQueue, type StateStore } from '../ports/index.js';
 import type { CompiledFlow, FlowCache } from './flow-cache.js';
 import { childJobs } from './commit.js';
 import { hotGraphOf } from './execution-job.js';
@@ -19,6 +19,7 @@ import { hotGraphOf } from './execution-job.js';
 export interface RestoreDeps {
   repos: Pick<Repos, 'executions' | 'nodeRuns'>;
   state: StateStore;
+  flushLog: FlushLog;
   queue: JobQueue;
   events: EventBus;
   flows: FlowCache;
@@ -83,7 +84,7 @@ async function restoreOne(deps: RestoreDeps, row: ExecutionRow): Promise<boolean
   const suffix = `rec${now.getTime().toString(36)}`;
   const jobs = childJobs(template, missing, flow).map((job) => ({ ...job, jobId: `${job.jobId}.${suffix}` }));
   if (jobs.length > 0) await deps.queue.addBulk(jobs);
-  if (TERMINAL_EXECUTION_STATUSES.has(state.status)) await deps.state.appendFlush([{ kind: 'execution', executionId: row.id }]);
+  if (TERMINAL_EXECUTION_STATUSES.has(state.status)) await deps.flushLog.append([{ kind: 'execution', executionId: row.id }]);
   await deps.events.publish({
     type: 'execution.resumed', executionId: row.id, flowId: row.flowId, workspaceId: row.workspaceId, at: now.toISOString(),
     data: { recovered: true, kept: results.size, ready },

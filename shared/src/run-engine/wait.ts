@@ -10,7 +10,7 @@ import type { WaitNode } from '../flow/index.js';
 import { waitJobId, type NodeJobData, type ResumeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
-import { QUEUES, type ControlBus, type EnqueueRequest, type JobHandler, type JobQueue, type StateStore } from '../ports/index.js';
+import { QUEUES, type ControlBus, type EnqueueRequest, type FlushLog, type JobHandler, type JobQueue, type StateStore } from '../ports/index.js';
 import { resolveNode, type FlowCache } from './flow-cache.js';
 import { endExecution } from './end-execution.js';
 import { commitAndContinue } from './commit.js';
@@ -24,6 +24,7 @@ export function hashResumeToken(token: string): string {
 
 export async function suspendWait(input: {
   state: StateStore;
+  flushLog: FlushLog;
   queue: JobQueue;
   data: NodeJobData;
   node: WaitNode;
@@ -51,7 +52,7 @@ export async function suspendWait(input: {
     return;
   }
   const status = liveStatusEntries(data.executionId, waited.events);
-  if (status.length > 0) await input.state.appendFlush(status);
+  if (status.length > 0) await input.flushLog.append(status);
   const jobs: EnqueueRequest<ResumeJobData>[] = [];
   const spell = { executionId: data.executionId, nodeId: node.id, waitingSince: at.toISOString() };
   if (until !== null) {
@@ -66,6 +67,7 @@ export async function suspendWait(input: {
 
 export function createResumeProcessor(deps: {
   state: StateStore;
+  flushLog: FlushLog;
   queue: JobQueue;
   flows: FlowCache;
   logger: Logger;

@@ -9,11 +9,12 @@ import { executedTopology, executionFailure, executionOutput, isLive, sumCost, s
 import { parseMapItemNodeId } from '@weft/shared/flow';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
-import type { FlushRecord, StateStore } from '@weft/shared/ports';
+import type { FlushLog, FlushRecord, StateStore } from '@weft/shared/ports';
 import { resolveNode, type FlowCache } from '@weft/shared/run-engine';
 
 export interface FlusherDeps {
   state: StateStore;
+  flushLog: FlushLog;
   repos: Pick<Repos, 'executions' | 'nodeRuns'>;
   flows: FlowCache;
   logger: Logger;
@@ -74,10 +75,10 @@ export class Flusher {
     let backoff = 100;
     while (!this.stopped) {
       try {
-        if (pending.length === 0) pending = await this.deps.state.readFlush(this.deps.consumer, batchSize, blockMs);
+        if (pending.length === 0) pending = await this.deps.flushLog.read(this.deps.consumer, batchSize, blockMs);
         if (pending.length === 0) continue;
         await this.write(pending);
-        await this.deps.state.ackFlush(pending.map((p) => p.id));
+        await this.deps.flushLog.ack(pending.map((p) => p.id));
         this.deps.metrics.flushBatchesTotal.inc({ result: 'ok' });
         pending = [];
         backoff = 100;

@@ -42,7 +42,8 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
   const nodes = deps.queue.process(QUEUES.nodes, processors.nodes, { concurrency: config.workerConcurrency });
   const resumes = deps.queue.process(QUEUES.resume, processors.resume, { concurrency: Math.max(5, Math.ceil(config.workerConcurrency / 2)) });
   const flusher = new Flusher({
-    state: deps.flushState ?? deps.state,
+    state: deps.state,
+    flushLog: engine.resources.flushLog,
     repos,
     flows: engine.resources.flows,
     logger: log,

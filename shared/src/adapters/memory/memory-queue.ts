@@ -6,12 +6,10 @@
  */
 import { retryDecision } from '../../engine/retry-decision.js';
 import { toWeftError } from '../../errors/index.js';
-import type { BackoffPolicy } from '../../flow/types.js';
 import {
   type ConsumeOptions,
   type EnqueueRequest,
   type JobConsumer,
-  type JobContext,
   type JobHandler,
   type JobQueue,
   type ListJobsOptions,
@@ -19,41 +17,18 @@ import {
   type QueueName,
   type StoredJob,
 } from '../../ports/job-queue.js';
+import { MemoryConsumer, type ActiveRun, type Outcome } from './memory-consumer.js';
+import { MEMORY_COMPLETED_RETENTION, MEMORY_FAILED_RETENTION, pruneFinished, toStoredJob, validateRequest, type MemoryJob } from './memory-jobs.js';
+
+export { MEMORY_COMPLETED_RETENTION, MEMORY_FAILED_RETENTION } from './memory-jobs.js';
 
 export interface MemoryJobQueueOptions {
   /** Time source of the retention of finished ids; timers still run on real time. */
   clock?: () => number;
 }
 
-/** Same retention as the BullMQ adapter (removeOnComplete / removeOnFail). */
-export const MEMORY_COMPLETED_RETENTION = { ageMs: 3600_000, count: 10_000 } as const;
-export const MEMORY_FAILED_RETENTION = { ageMs: 7 * 24 * 3600_000 } as const;
-
-/** Names of BullMQ's own queue keys, which a job id must not take (see bullmq-queue.ts). */
-const RESERVED_JOB_IDS: ReadonlySet<string> = new Set([
-  'active', 'wait', 'waiting-children', 'paused', 'id', 'delayed', 'prioritized', 'stalled-check',
-  'completed', 'failed', 'stalled', 'repeat', 'limiter', 'meta', 'events', 'pc', 'marker', 'de', 'metrics',
-]);
-
 /** setTimeout fires at once beyond this; longer delays are waited for in steps. */
 const MAX_TIMER_MS = 2_147_483_647;
-
-interface MemoryJob {
-  queue: QueueName;
-  id: string;
-  name: string;
-  data: unknown;
-  maxAttempts: number;
-  backoff: BackoffPolicy | undefined;
-  /** Failed attempts so far, as BullMQ's attemptsMade. */
-  attemptsMade: number;
-  state: 'waiting' | 'delayed' | 'active';
-  timer: NodeJS.Timeout | undefined;
-  /** When it was added (the queue's clock), as BullMQ's job timestamp. */
-  addedAt: number;
-  /** Insertion order, for `list()`: jobs added in the same millisecond stay ordered. */
-  seq: number;
-}
 
 interface QueueState {
   /** Every unfinished job: waiting, delayed or active. */
@@ -68,13 +43,6 @@ interface QueueState {
   consumers: MemoryConsumer[];
   nextConsumer: number;
   dispatchScheduled: boolean;
-}
-
-interface ActiveRun {
-  job: MemoryJob;
-  controller: AbortController;
-  /** Set by a force close: the job went back to the queue and this run's outcome is ignored. */
-  detached: boolean;
 }
 
 export class MemoryJobQueue implements JobQueue {
@@ -339,88 +307,6 @@ export class MemoryJobQueue implements JobQueue {
   }
 }
 
-type Outcome = { ok: true } | { ok: false; error: unknown };
-
-interface ConsumerHost {
-  detach(consumer: MemoryConsumer): void;
-  redeliver(job: MemoryJob): void;
-}
-
-class MemoryConsumer implements JobConsumer {
-  private readonly active = new Set<ActiveRun>();
-  private readonly handler: JobHandler;
-  private readonly concurrency: number;
-  private readonly host: ConsumerHost;
-  private open = true;
-  private idleWaiters: Array<() => void> = [];
-
-  constructor(deps: { handler: JobHandler; concurrency: number; host: ConsumerHost }) {
-    this.handler = deps.handler;
-    this.concurrency = deps.concurrency;
-    this.host = deps.host;
-  }
-
-  hasCapacity(): boolean {
-    return this.open && this.active.size < this.concurrency;
-  }
-
-  run(job: MemoryJob, onSettled: (run: ActiveRun, outcome: Outcome) => void): void {
-    const run: ActiveRun = { job, controller: new AbortController(), detached: false };
-    this.active.add(run);
-    const context: JobContext = {
-      id: job.id,
-      name: job.name,
-      queue: job.queue,
-      data: job.data,
-      attempt: job.attemptsMade + 1,
-      maxAttempts: job.maxAttempts,
-      signal: run.controller.signal,
-    };
-    // Promise.resolve().then also turns a synchronous throw of the handler into a rejection.
-    void Promise.resolve()
-      .then(() => this.handler(context))
-      .then(
-        () => { this.finishRun(run, { ok: true }, onSettled); },
-        (error: unknown) => { this.finishRun(run, { ok: false, error }, onSettled); },
-      );
-  }
-
-  close(options: { force?: boolean } = {}): Promise<void> {
-    if (this.open) {
-      this.open = false;
-      this.host.detach(this);
-    }
-    if (options.force) {
-      const reason = new DOMException('job queue consumer force-closed', 'AbortError');
-      for (const run of this.active) {
-        run.detached = true;
-        run.controller.abort(reason);
-        this.host.redeliver(run.job);
-      }
-      this.active.clear();
-      this.notifyIdle();
-    }
-    if (this.active.size === 0) return Promise.resolve();
-    return new Promise((resolve) => { this.idleWaiters.push(resolve); });
-  }
-
-  private finishRun(run: ActiveRun, outcome: Outcome, onSettled: (run: ActiveRun, outcome: Outcome) => void): void {
-    if (!this.active.delete(run)) return;
-    onSettled(run, outcome);
-    if (this.active.size === 0) this.notifyIdle();
-  }
-
-  private notifyIdle(): void {
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const resolve of waiters) resolve();
-  }
-}
-
-function toStoredJob(job: MemoryJob): StoredJob {
-  return { id: job.id, name: job.name, data: job.data, timestamp: job.addedAt };
-}
-
 function takeNext(state: QueueState): MemoryJob | undefined {
   const first = state.front.shift();
   if (first) return first;
@@ -428,26 +314,4 @@ function takeNext(state: QueueState): MemoryJob | undefined {
   if (next.done) return undefined;
   state.waiting.delete(next.value.id);
   return next.value;
-}
-
-function pruneFinished(finished: Map<string, number>, limits: { before: number; max: number }): void {
-  for (const [id, at] of finished) {
-    if (at > limits.before && finished.size <= limits.max) return;
-    finished.delete(id);
-  }
-}
-
-/** Refuses what BullMQ refuses, so that embedded mode catches the same mistakes. */
-function validateRequest(job: EnqueueRequest): void {
-  const id = job.jobId;
-  if (typeof id !== 'string' || id === '') throw new Error('jobId is required');
-  if (`${parseInt(id, 10)}` === id) throw new Error('Custom Id cannot be integers');
-  if (id.includes(':')) throw new Error('Custom Id cannot contain :');
-  if (RESERVED_JOB_IDS.has(id)) throw new Error(`jobId '${id}' is reserved by BullMQ`);
-  const attempts = job.attempts ?? 1;
-  if (!Number.isInteger(attempts) || attempts < 1) {
-    throw new RangeError(`attempts must be a positive integer, got ${attempts}`);
-  }
-  const delay = job.delayMs ?? 0;
-  if (!Number.isFinite(delay) || delay < 0) throw new RangeError(`delayMs must be >= 0, got ${delay}`);
 }

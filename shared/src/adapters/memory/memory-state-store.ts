@@ -1,13 +1,10 @@
 import { applyCommit, applyInit, applyReadyAfter, applyStart, toHotExecution, type ExecutionState } from '../../engine/apply-commit.js';
 import { applyCancel, applyReopen, applyWait } from '../../engine/apply-control.js';
 import { applyStartMap, applyTimeoutMap } from '../../engine/apply-map.js';
-import { spendFromCounters, spendIncrements, type Spend } from '../../engine/spend.js';
 import type { EventDraft, HotExecution, NodeError, WeftEvent } from '../../model/index.js';
 import type {
   CommitNodeInput,
   CommitNodeResult,
-  FlushEntry,
-  FlushRecord,
   InitExecutionInput,
   InitExecutionResult,
   StartMapInput,
@@ -21,21 +18,14 @@ import type {
   WaitNodeResult,
 } from '../../ports/state-store.js';
 import type { MemoryEventBus } from './memory-event-bus.js';
+import type { MemorySpendLedger } from './memory-spend-ledger.js';
 
 export interface MemoryStateStoreOptions {
   /** The bus the store appends its events to, inside each transition. */
   events: MemoryEventBus;
-  /** Flush entries delivered longer ago than this and not acknowledged are claimed by readFlush. */
-  flushClaimIdleMs?: number;
+  /** The spend ledger whose entries expire with an execution's hot state, as its Redis hash does. */
+  spendLedger?: MemorySpendLedger;
 }
-
-interface PendingFlush {
-  record: FlushRecord;
-  consumer: string;
-  deliveredAt: number;
-}
-
-const DEFAULT_FLUSH_CLAIM_IDLE_MS = 30_000;
 
 /**
  * Embedded-mode hot state. Each call is one synchronous step (apply a pure transition from
@@ -45,20 +35,13 @@ const DEFAULT_FLUSH_CLAIM_IDLE_MS = 30_000;
  */
 export class MemoryStateStore implements StateStore {
   private readonly events: MemoryEventBus;
-  private readonly flushClaimIdleMs: number;
+  private readonly spendLedger: MemorySpendLedger | undefined;
   private readonly executions = new Map<string, ExecutionState>();
   private readonly expiries = new Map<string, NodeJS.Timeout>();
-  /** executionId → nodeId → counters, as the Redis hash of HINCRBY counters. */
-  private readonly spent = new Map<string, Map<string, Record<string, number>>>();
-  private readonly flushQueue: FlushRecord[] = [];
-  private readonly flushPending = new Map<string, PendingFlush>();
-  private readonly flushWaiters = new Set<() => void>();
-  private flushLastMs = 0;
-  private flushLastSeq = -1;
 
   constructor(options: MemoryStateStoreOptions) {
     this.events = options.events;
-    this.flushClaimIdleMs = options.flushClaimIdleMs ?? DEFAULT_FLUSH_CLAIM_IDLE_MS;
+    this.spendLedger = options.spendLedger;
   }
 
   initExecution(input: InitExecutionInput): Promise<InitExecutionResult> {
@@ -164,24 +147,6 @@ export class MemoryStateStore implements StateStore {
     return Promise.resolve(state ? jsonCopy(toHotExecution(state)) : null);
   }
 
-  recordSpend(input: { executionId: string; nodeId: string; spend: Spend }): Promise<void> {
-    let nodes = this.spent.get(input.executionId);
-    if (!nodes) {
-      nodes = new Map();
-      this.spent.set(input.executionId, nodes);
-    }
-    const counters = nodes.get(input.nodeId) ?? {};
-    for (const [field, value] of Object.entries(spendIncrements(input.spend))) counters[field] = (counters[field] ?? 0) + value;
-    nodes.set(input.nodeId, counters);
-    return Promise.resolve();
-  }
-
-  getSpend(executionId: string): Promise<Record<string, Spend>> {
-    const nodes = this.spent.get(executionId);
-    if (!nodes) return Promise.resolve({});
-    return Promise.resolve(Object.fromEntries([...nodes].map(([nodeId, counters]) => [nodeId, spendFromCounters(counters)])));
-  }
-
   expireExecution(executionId: string, ttlSeconds: number): Promise<boolean> {
     // As EXPIRE on a missing key: nothing, and no timer that would delete a later execution.
     const state = this.executions.get(executionId);
@@ -193,7 +158,7 @@ export class MemoryStateStore implements StateStore {
     const forget = (): void => {
       this.expiries.delete(executionId);
       this.executions.delete(executionId);
-      this.spent.delete(executionId);
+      this.spendLedger?.forgetExecution(executionId);
       this.events.forgetExecution(executionId);
     };
     // As Redis EXPIRE: a TTL that is not positive deletes at once.
@@ -206,78 +171,14 @@ export class MemoryStateStore implements StateStore {
     return Promise.resolve(true);
   }
 
-  appendFlush(entries: readonly FlushEntry[]): Promise<void> {
-    for (const entry of entries) this.flushQueue.push({ id: this.nextFlushId(), entry: jsonCopy(entry) });
-    if (entries.length > 0) for (const wake of [...this.flushWaiters]) wake();
-    return Promise.resolve();
-  }
-
-  /** `blockMs` ≤ 0 does not block, as in the Redis adapter. */
-  async readFlush(consumer: string, count: number, blockMs: number): Promise<FlushRecord[]> {
-    if (count <= 0) return [];
-    const records = this.takeFlush(consumer, count);
-    if (records.length > 0 || blockMs <= 0) return records;
-    await new Promise<void>((resolve) => {
-      const wake = (): void => {
-        clearTimeout(timer);
-        this.flushWaiters.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, blockMs);
-      this.flushWaiters.add(wake);
-    });
-    return this.takeFlush(consumer, count);
-  }
-
-  ackFlush(ids: readonly string[]): Promise<void> {
-    const acked = new Set(ids);
-    for (const id of ids) this.flushPending.delete(id);
-    // As XDEL: an acknowledged id is gone even if it was never delivered.
-    const kept = this.flushQueue.filter((record) => !acked.has(record.id));
-    this.flushQueue.splice(0, this.flushQueue.length, ...kept);
-    return Promise.resolve();
-  }
-
   close(): Promise<void> {
     for (const timer of this.expiries.values()) clearTimeout(timer);
     this.expiries.clear();
-    for (const wake of [...this.flushWaiters]) wake();
     return Promise.resolve();
   }
 
   private append(drafts: readonly EventDraft[]): WeftEvent[] {
     return drafts.map((draft) => this.events.append(draft));
-  }
-
-  /** Stale deliveries first (a dead consumer's entries), then new entries, like XAUTOCLAIM + XREADGROUP. */
-  private takeFlush(consumer: string, count: number): FlushRecord[] {
-    const now = Date.now();
-    const records: FlushRecord[] = [];
-    for (const pending of this.flushPending.values()) {
-      if (records.length >= count) break;
-      if (now - pending.deliveredAt < this.flushClaimIdleMs) continue;
-      pending.consumer = consumer;
-      pending.deliveredAt = now;
-      records.push(pending.record);
-    }
-    while (records.length < count) {
-      const record = this.flushQueue.shift();
-      if (!record) break;
-      this.flushPending.set(record.id, { record, consumer, deliveredAt: now });
-      records.push(record);
-    }
-    return records.map((r) => ({ id: r.id, entry: jsonCopy(r.entry) }));
-  }
-
-  private nextFlushId(): string {
-    const now = Date.now();
-    if (now > this.flushLastMs) {
-      this.flushLastMs = now;
-      this.flushLastSeq = 0;
-    } else {
-      this.flushLastSeq += 1;
-    }
-    return `${this.flushLastMs}-${this.flushLastSeq}`;
   }
 }
 

@@ -5,20 +5,8 @@
  * strategy, a re-delay moves the job back to delayed without spending an attempt, and a
  * failure becomes `UnrecoverableError`.
  */
-import {
-  DelayedError,
-  Queue,
-  UnrecoverableError,
-  Worker,
-  type BackoffOptions,
-  type Job,
-  type JobsOptions,
-  type MinimalJob,
-} from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { retryDecision } from '../../engine/retry-decision.js';
-import { toWeftError } from '../../errors/index.js';
-import type { BackoffPolicy } from '../../flow/types.js';
 import {
   type ConsumeOptions,
   type EnqueueRequest,
@@ -30,7 +18,12 @@ import {
   type QueueName,
   type StoredJob,
 } from '../../ports/job-queue.js';
+import { weftBackoffStrategy } from './bullmq-backoff.js';
+import { BullMqConsumer, noop, quitConnection } from './bullmq-consumer.js';
+import { listRange, RESERVED_JOB_IDS, toBullJob, toStoredJob } from './bullmq-jobs.js';
 import { bullPrefix } from './keys.js';
+
+export { COMPLETED_RETENTION, FAILED_RETENTION, RESERVED_JOB_IDS } from './bullmq-jobs.js';
 
 type LogFn = (obj: object, msg?: string) => void;
 
@@ -53,32 +46,6 @@ export interface BullMqJobQueueOptions {
   /** BullMQ `lockDuration` (default 30 s): how long a job stays locked without a lock renewal. */
   lockDurationMs?: number;
 }
-
-/** Finished jobs are kept this long so that a re-enqueue of their id is still dropped. */
-export const COMPLETED_RETENTION = { age: 3600, count: 10_000 } as const;
-export const FAILED_RETENTION = { age: 7 * 24 * 3600 } as const;
-
-const BACKOFF_PREFIX = 'weft-';
-/** Marks a job enqueued without a policy: the strategy then applies backoffDelay's default. */
-const DEFAULT_BACKOFF_TYPE = `${BACKOFF_PREFIX}default`;
-
-/** Control-flow errors of BullMQ that must reach it untouched. */
-const BULLMQ_CONTROL_ERRORS: ReadonlySet<string> = new Set([
-  'UnrecoverableError',
-  'DelayedError',
-  'WaitingError',
-  'WaitingChildrenError',
-  'RateLimitError',
-]);
-
-/**
- * A job's key is `<prefix>:<queue>:<jobId>`, so these ids would land on the queue's own keys
- * (the delayed set, the wait list…) and corrupt the queue instead of adding a job.
- */
-export const RESERVED_JOB_IDS: ReadonlySet<string> = new Set([
-  'active', 'wait', 'waiting-children', 'paused', 'id', 'delayed', 'prioritized', 'stalled-check',
-  'completed', 'failed', 'stalled', 'repeat', 'limiter', 'meta', 'events', 'pc', 'marker', 'de', 'metrics',
-]);
 
 /** Waiting states in the sense of the port (`waiting` counts them all). */
 const REMOVABLE_STATES: ReadonlySet<string> = new Set(['waiting', 'prioritized', 'waiting-children', 'delayed']);
@@ -225,228 +192,4 @@ export class BullMqJobQueue implements JobQueue {
   private assertOpen(): void {
     if (this.closing) throw new Error('BullMqJobQueue is closed');
   }
-}
-
-interface ConsumerDeps<T> {
-  queue: QueueName;
-  handler: JobHandler<T>;
-  connection: Redis;
-  log: QueueLogger;
-}
-
-class BullMqConsumer<T> implements JobConsumer {
-  private worker: Worker<unknown, void> | undefined;
-  private readonly running = new Set<AbortController>();
-  private graceful: Promise<void> | undefined;
-  private forced: Promise<void> | undefined;
-  private forcing = false;
-  private connectionClosed = false;
-  private resolveForced: () => void = noop;
-  private readonly forcedDone = new Promise<void>((resolve) => { this.resolveForced = resolve; });
-  private readonly closedListeners: Array<() => void> = [];
-
-  constructor(private readonly deps: ConsumerDeps<T>) {}
-
-  attach(worker: Worker<unknown, void>): void {
-    this.worker = worker;
-  }
-
-  onClosed(listener: () => void): void {
-    this.closedListeners.push(listener);
-  }
-
-  /**
-   * The Worker's processor. It declares the third parameter on purpose: BullMQ only creates
-   * a per-job AbortSignal (for `Worker.cancelJob`) for processors of arity 3 or more.
-   */
-  readonly processor = async (job: Job<unknown, void>, token?: string, bullSignal?: AbortSignal): Promise<void> => {
-    const controller = new AbortController();
-    const chain = (): void => { controller.abort(bullSignal?.reason); };
-    if (bullSignal?.aborted) chain();
-    else bullSignal?.addEventListener('abort', chain, { once: true });
-    this.running.add(controller);
-    try {
-      await this.deps.handler({
-        id: job.id ?? '',
-        name: job.name,
-        queue: this.deps.queue,
-        data: job.data as T,
-        attempt: job.attemptsMade + 1,
-        maxAttempts: job.opts.attempts ?? 1,
-        signal: controller.signal,
-      });
-    } catch (err) {
-      if (err instanceof Error && BULLMQ_CONTROL_ERRORS.has(err.name)) throw err;
-      const weft = toWeftError(err);
-      const backoff = job.opts.backoff;
-      const decision = retryDecision({
-        error: weft,
-        attempt: job.attemptsMade + 1,
-        maxAttempts: job.opts.attempts ?? 1,
-        backoff: typeof backoff === 'object' ? decodeBackoff(backoff.type, backoff.delay) : undefined,
-      });
-      switch (decision.kind) {
-        case 'redelay':
-          // An outage is not the job's fault: back to delayed without spending an attempt
-          // (DelayedError tells BullMQ the move was ours).
-          if (token === undefined) throw retryWith(err, weft, decision.delayMs);
-          await job.moveToDelayed(Date.now() + decision.delayMs, token);
-          throw new DelayedError();
-        case 'retry':
-          throw retryWith(err, weft, decision.delayMs);
-        case 'fail': {
-          const unrecoverable = new UnrecoverableError(`${weft.code}: ${weft.message}`);
-          unrecoverable.cause = err;
-          throw unrecoverable;
-        }
-      }
-    } finally {
-      this.running.delete(controller);
-      bullSignal?.removeEventListener('abort', chain);
-    }
-  };
-
-  close(options: { force?: boolean } = {}): Promise<void> {
-    if (options.force) {
-      this.forced ??= this.forceClose();
-      return this.forced;
-    }
-    // A force close during the graceful wait ends the wait too.
-    this.graceful ??= Promise.race([this.drainAndClose(), this.forcedDone]);
-    return this.graceful;
-  }
-
-  private async drainAndClose(): Promise<void> {
-    const worker = this.requireWorker();
-    // pause() stops fetching and waits until running jobs and their completion writes are done;
-    // unlike close(), it leaves a later force close free to tear the worker down.
-    await worker.pause(false).catch((err: unknown) => { this.deps.log.warn({ err, queue: this.deps.queue }, 'pausing worker failed'); });
-    if (this.forcing) return;
-    await worker.close().catch((err: unknown) => { this.deps.log.warn({ err, queue: this.deps.queue }, 'closing worker failed'); });
-    await this.closeConnection(false);
-    this.notifyClosed();
-  }
-
-  private async forceClose(): Promise<void> {
-    this.forcing = true;
-    const worker = this.requireWorker();
-    // Close first, abort second: once the worker is closed BullMQ no longer records a job's
-    // outcome, so an aborted job is neither failed nor retried. It stays active until its lock
-    // expires and the stall check of a live worker redelivers it.
-    await worker.close(true).catch((err: unknown) => { this.deps.log.warn({ err, queue: this.deps.queue }, 'closing worker failed'); });
-    const reason = new DOMException('job queue consumer force-closed', 'AbortError');
-    for (const controller of this.running) controller.abort(reason);
-    await this.closeConnection(true);
-    this.notifyClosed();
-    this.resolveForced();
-  }
-
-  private async closeConnection(force: boolean): Promise<void> {
-    if (this.connectionClosed) return;
-    this.connectionClosed = true;
-    if (force) this.deps.connection.disconnect();
-    else await quitConnection(this.deps.connection);
-  }
-
-  private notifyClosed(): void {
-    for (const listener of this.closedListeners.splice(0)) listener();
-  }
-
-  private requireWorker(): Worker<unknown, void> {
-    if (!this.worker) throw new Error('consumer has no worker');
-    return this.worker;
-  }
-}
-
-interface BullJob {
-  name: string;
-  data: unknown;
-  opts: JobsOptions;
-}
-
-function toBullJob(job: EnqueueRequest): BullJob {
-  // BullMQ would invent an id for an empty one, and dedupe would silently stop working.
-  if (typeof job.jobId !== 'string' || job.jobId === '') throw new Error('jobId is required');
-  if (RESERVED_JOB_IDS.has(job.jobId)) throw new Error(`jobId '${job.jobId}' is reserved by BullMQ`);
-  const attempts = job.attempts ?? 1;
-  if (!Number.isInteger(attempts) || attempts < 1) {
-    throw new RangeError(`attempts must be a positive integer, got ${attempts}`);
-  }
-  const delay = job.delayMs ?? 0;
-  if (!Number.isFinite(delay) || delay < 0) throw new RangeError(`delayMs must be >= 0, got ${delay}`);
-  return {
-    name: job.name,
-    data: job.data,
-    opts: {
-      jobId: job.jobId,
-      attempts,
-      backoff: encodeBackoff(job.backoff),
-      ...(delay > 0 ? { delay: Math.round(delay) } : {}),
-      removeOnComplete: COMPLETED_RETENTION,
-      removeOnFail: FAILED_RETENTION,
-    },
-  };
-}
-
-/** The inclusive index range of a page, validated like the port's other inputs. */
-function listRange(options: ListJobsOptions): { start: number; end: number } {
-  const offset = options.offset ?? 0;
-  if (!Number.isInteger(options.limit) || options.limit < 1) throw new RangeError(`limit must be a positive integer, got ${options.limit}`);
-  if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`offset must be a non-negative integer, got ${offset}`);
-  return { start: offset, end: offset + options.limit - 1 };
-}
-
-function toStoredJob(job: Job): StoredJob {
-  return {
-    id: job.id ?? '',
-    name: job.name,
-    data: job.data as unknown,
-    // BullMQ leaves failedReason unset (or empty) on a job that never failed.
-    ...(job.failedReason ? { failedReason: job.failedReason } : {}),
-    timestamp: job.timestamp,
-  };
-}
-
-/** The policy travels in the job's backoff options under a type only our strategy knows. */
-function encodeBackoff(policy: BackoffPolicy | undefined): BackoffOptions {
-  if (!policy) return { type: DEFAULT_BACKOFF_TYPE };
-  return { type: `${BACKOFF_PREFIX}${policy.type}`, delay: policy.delayMs };
-}
-
-function decodeBackoff(type: string | undefined, delay: number | undefined): BackoffPolicy | undefined {
-  if (type === `${BACKOFF_PREFIX}fixed`) return { type: 'fixed', delayMs: delay ?? 0 };
-  if (type === `${BACKOFF_PREFIX}exponential`) return { type: 'exponential', delayMs: delay ?? 0 };
-  return undefined;
-}
-
-/** The delay retryDecision chose for each error the processor threw for a retry. */
-const decidedDelays = new WeakMap<Error, number>();
-
-/** The error to throw for a retry (its identity kept), carrying the decided delay to the strategy. */
-function retryWith(err: unknown, weft: Error, delayMs: number): Error {
-  const thrown = err instanceof Error ? err : weft;
-  decidedDelays.set(thrown, delayMs);
-  return thrown;
-}
-
-/**
- * BullMQ asks this for the delay of a retry, with the error the processor threw: the delay
- * retryDecision chose. An error that did not come through the processor (none should) retries
- * at once.
- */
-function weftBackoffStrategy(_attemptsMade: number, _type?: string, err?: Error, _job?: MinimalJob): number {
-  return (err === undefined ? undefined : decidedDelays.get(err)) ?? 0;
-}
-
-async function quitConnection(redis: Redis): Promise<void> {
-  try {
-    await redis.quit();
-  } catch {
-    // Already closed or unreachable: nothing is left to release.
-    redis.disconnect();
-  }
-}
-
-function noop(): void {
-  // Intentionally empty: the default logger and resolver discard.
 }

@@ -18,7 +18,7 @@
 ]]
 --- @include "includes/append-event.lua"
 --- @include "includes/live.lua"
---- @include "includes/graph.lua"
+--- @include "includes/map-end.lua"
 
 local meta, ended = liveMeta(KEYS[1], 'ended')
 if not meta then

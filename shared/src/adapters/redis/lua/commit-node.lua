@@ -27,7 +27,8 @@
 ]]
 --- @include "includes/append-event.lua"
 --- @include "includes/live.lua"
---- @include "includes/graph.lua"
+--- @include "includes/map-end.lua"
+--- @include "includes/ready-after-node.lua"
 
 local nodeId, at = ARGV[2], ARGV[3]
 local meta = readMeta(KEYS[1])

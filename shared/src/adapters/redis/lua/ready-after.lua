@@ -12,7 +12,7 @@
 ]]
 --- @include "includes/append-event.lua"
 --- @include "includes/live.lua"
---- @include "includes/graph.lua"
+--- @include "includes/ready-after-node.lua"
 
 local nodeId = ARGV[2]
 local meta = readMeta(KEYS[1])

@@ -1,7 +1,9 @@
 /**
  * Weft's Lua scripts as ioredis commands. Each script is a file next to this one (the build copies
  * `*.lua`, includes/ too); a line `--- @include "includes/x.lua"` is replaced by that file, the way
- * BullMQ shares helpers between scripts, so the event format is written once.
+ * BullMQ shares helpers between scripts, so the event format is written once. Includes may
+ * include others (each names what it builds on); a file already inlined into a script is not
+ * inlined again, so a script lists what it uses and shared foundations come once, first.
  */
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
@@ -24,17 +26,26 @@ const SCRIPTS = {
 
 export type WeftScriptName = keyof typeof SCRIPTS;
 
-type ScriptArg = string | number;
+export type ScriptArg = string | number;
 
 /** Calls a defined script: keys first (their number is fixed per script), then ARGV. */
 export type WeftScripts = Record<WeftScriptName, (keys: readonly string[], args: readonly ScriptArg[]) => Promise<unknown>>;
 
 const INCLUDE = /^--- @include "([^"]+)"\s*$/gm;
 
-/** The script's source with its includes inlined (one level: includes include nothing). */
+/** The script's source with its includes inlined, depth first, each file once. */
 export function readLuaScript(file: string): string {
+  return inline(file, new Set());
+}
+
+function inline(file: string, included: Set<string>): string {
   const source = readFileSync(new URL(`./${file}`, import.meta.url), 'utf8');
-  return source.replace(INCLUDE, (_line, include: string) => readFileSync(new URL(`./${include}`, import.meta.url), 'utf8'));
+  return source.replace(INCLUDE, (_line, include: string) => {
+    // Lua locals must be declared before use: the first inclusion, the earliest, is the one kept.
+    if (included.has(include)) return '';
+    included.add(include);
+    return inline(include, included);
+  });
 }
 
 /**

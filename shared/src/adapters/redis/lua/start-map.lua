@@ -20,7 +20,7 @@
 ]]
 --- @include "includes/append-event.lua"
 --- @include "includes/live.lua"
---- @include "includes/graph.lua"
+--- @include "includes/map-end.lua"
 
 local mapId, at = ARGV[2], ARGV[3]
 local meta, ended = liveMeta(KEYS[1], 'execution-ended')

@@ -18,7 +18,7 @@
 ]]
 --- @include "includes/append-event.lua"
 --- @include "includes/live.lua"
---- @include "includes/graph.lua"
+--- @include "includes/map-end.lua"
 
 local mapId = ARGV[2]
 local meta = readMeta(KEYS[1])

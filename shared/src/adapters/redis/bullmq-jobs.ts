@@ -1,0 +1,69 @@
+/**
+ * How the port's jobs map onto BullMQ's: options of an enqueued job (id checks, attempts,
+ * delay, backoff, retention), the page range of a listing, and a stored job as the port sees it.
+ */
+import type { Job, JobsOptions } from 'bullmq';
+import type { EnqueueRequest, ListJobsOptions, StoredJob } from '../../ports/job-queue.js';
+import { encodeBackoff } from './bullmq-backoff.js';
+
+/** Finished jobs are kept this long so that a re-enqueue of their id is still dropped. */
+export const COMPLETED_RETENTION = { age: 3600, count: 10_000 } as const;
+export const FAILED_RETENTION = { age: 7 * 24 * 3600 } as const;
+
+/**
+ * A job's key is `<prefix>:<queue>:<jobId>`, so these ids would land on the queue's own keys
+ * (the delayed set, the wait list…) and corrupt the queue instead of adding a job.
+ */
+export const RESERVED_JOB_IDS: ReadonlySet<string> = new Set([
+  'active', 'wait', 'waiting-children', 'paused', 'id', 'delayed', 'prioritized', 'stalled-check',
+  'completed', 'failed', 'stalled', 'repeat', 'limiter', 'meta', 'events', 'pc', 'marker', 'de', 'metrics',
+]);
+
+export interface BullJob {
+  name: string;
+  data: unknown;
+  opts: JobsOptions;
+}
+
+export function toBullJob(job: EnqueueRequest): BullJob {
+  // BullMQ would invent an id for an empty one, and dedupe would silently stop working.
+  if (typeof job.jobId !== 'string' || job.jobId === '') throw new Error('jobId is required');
+  if (RESERVED_JOB_IDS.has(job.jobId)) throw new Error(`jobId '${job.jobId}' is reserved by BullMQ`);
+  const attempts = job.attempts ?? 1;
+  if (!Number.isInteger(attempts) || attempts < 1) {
+    throw new RangeError(`attempts must be a positive integer, got ${attempts}`);
+  }
+  const delay = job.delayMs ?? 0;
+  if (!Number.isFinite(delay) || delay < 0) throw new RangeError(`delayMs must be >= 0, got ${delay}`);
+  return {
+    name: job.name,
+    data: job.data,
+    opts: {
+      jobId: job.jobId,
+      attempts,
+      backoff: encodeBackoff(job.backoff),
+      ...(delay > 0 ? { delay: Math.round(delay) } : {}),
+      removeOnComplete: COMPLETED_RETENTION,
+      removeOnFail: FAILED_RETENTION,
+    },
+  };
+}
+
+/** The inclusive index range of a page, validated like the port's other inputs. */
+export function listRange(options: ListJobsOptions): { start: number; end: number } {
+  const offset = options.offset ?? 0;
+  if (!Number.isInteger(options.limit) || options.limit < 1) throw new RangeError(`limit must be a positive integer, got ${options.limit}`);
+  if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`offset must be a non-negative integer, got ${offset}`);
+  return { start: offset, end: offset + options.limit - 1 };
+}
+
+export function toStoredJob(job: Job): StoredJob {
+  return {
+    id: job.id ?? '',
+    name: job.name,
+    data: job.data as unknown,
+    // BullMQ leaves failedReason unset (or empty) on a job that never failed.
+    ...(job.failedReason ? { failedReason: job.failedReason } : {}),
+    timestamp: job.timestamp,
+  };
+}

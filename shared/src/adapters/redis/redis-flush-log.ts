@@ -1,0 +1,159 @@
+import type { Redis } from 'ioredis';
+import type { FlushEntry, FlushLog, FlushRecord } from '../../ports/flush-log.js';
+import { FLUSH_GROUP, flushStreamKey } from './keys.js';
+import { asArray, asString, asStrings, execResults, streamReplies } from './redis-replies.js';
+
+export interface RedisFlushLogOptions {
+  /** Connection appends use; the caller owns (and closes) it. */
+  redis: Redis;
+  /**
+   * Connection the reader's commands use (claims, non-blocking reads, acks); default `redis`.
+   * The worker gives its flusher a connection of its own here. The caller owns it.
+   */
+  readRedis?: Redis;
+  prefix: string;
+  /** Entries delivered longer ago than this and not acknowledged are claimed by read(). */
+  claimIdleMs?: number;
+  /** Opens the connection blocking reads use; default `readRedis.duplicate()`. The log closes it. */
+  blockingFactory?: () => Redis;
+}
+
+const DEFAULT_CLAIM_IDLE_MS = 30_000;
+
+/** The flush log as a Redis stream with one consumer group, `flushers`. */
+export class RedisFlushLog implements FlushLog {
+  private readonly redis: Redis;
+  private readonly readRedis: Redis;
+  private readonly key: string;
+  private readonly claimIdleMs: number;
+  private readonly blockingFactory: () => Redis;
+  private blocking: Redis | null = null;
+  private groupReady = false;
+  /** When this log last looked for stale entries of dead consumers. */
+  private lastClaimAt = 0;
+
+  constructor(options: RedisFlushLogOptions) {
+    this.redis = options.redis;
+    const readRedis = options.readRedis ?? options.redis;
+    this.readRedis = readRedis;
+    this.key = flushStreamKey(options.prefix);
+    this.claimIdleMs = options.claimIdleMs ?? DEFAULT_CLAIM_IDLE_MS;
+    this.blockingFactory = options.blockingFactory ?? (() => readRedis.duplicate());
+  }
+
+  async append(entries: readonly FlushEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    // One transaction: a batch is logged whole or not at all.
+    const tx = this.redis.multi();
+    for (const entry of entries) tx.xadd(this.key, '*', 'f', JSON.stringify(entry));
+    execResults(await tx.exec());
+  }
+
+  /** `blockMs` ≤ 0 does not block (Redis would read BLOCK 0 as "forever"). */
+  async read(consumer: string, count: number, blockMs: number): Promise<FlushRecord[]> {
+    if (count <= 0) return [];
+    try {
+      return await this.readOnce(consumer, count, blockMs);
+    } catch (err) {
+      // The stream (and its group) can vanish, e.g. deleted by an operator; recreate and retry once.
+      if (!(err instanceof Error) || !err.message.startsWith('NOGROUP')) throw err;
+      this.groupReady = false;
+      return this.readOnce(consumer, count, blockMs);
+    }
+  }
+
+  async ack(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    // XDEL too: acknowledged entries are done with, and the flush stream must not grow forever.
+    execResults(await this.readRedis.multi().xack(this.key, FLUSH_GROUP, ...ids).xdel(this.key, ...ids).exec());
+  }
+
+  close(): Promise<void> {
+    const blocking = this.blocking;
+    this.blocking = null;
+    // disconnect, not quit: QUIT would wait behind an in-flight blocking read. An entry that read
+    // was delivering stays pending and is claimed again after the idle time.
+    blocking?.disconnect();
+    return Promise.resolve();
+  }
+
+  private async readOnce(consumer: string, count: number, blockMs: number): Promise<FlushRecord[]> {
+    await this.ensureGroup();
+    // Stale entries exist only once a consumer has been silent for claimIdleMs: claiming every
+    // half of that finds them in time without a round trip on every read. While a claim finds
+    // entries, the next read claims again to drain them.
+    let records: FlushRecord[] = [];
+    const now = Date.now();
+    if (now - this.lastClaimAt >= this.claimIdleMs / 2) {
+      records = await this.claimStale(consumer, count);
+      this.lastClaimAt = records.length > 0 ? 0 : now;
+    }
+    if (records.length >= count) return records;
+    const block = records.length === 0 && blockMs > 0;
+    // A blocking read holds its connection: never a shared one, where it would stall commands.
+    const connection = block ? this.blockingConnection() : this.readRedis;
+    const reply = await connection.call('XREADGROUP', 'GROUP', FLUSH_GROUP, consumer, 'COUNT', count - records.length,
+      ...(block ? ['BLOCK', blockMs] : []), 'STREAMS', this.key, '>');
+    for (const entries of streamReplies(reply)) records.push(...(await this.toRecords(entries)));
+    return records;
+  }
+
+  /** XAUTOCLAIM walks the pending list in pages; follow the cursor until enough or the end. */
+  private async claimStale(consumer: string, count: number): Promise<FlushRecord[]> {
+    const records: FlushRecord[] = [];
+    let cursor = '0-0';
+    do {
+      const reply = asArray(await this.readRedis.call('XAUTOCLAIM', this.key, FLUSH_GROUP, consumer,
+        this.claimIdleMs, cursor, 'COUNT', count - records.length));
+      cursor = asString(reply[0]);
+      records.push(...(await this.toRecords(reply[1])));
+    } while (cursor !== '0-0' && records.length < count);
+    return records;
+  }
+
+  private async toRecords(entries: unknown): Promise<FlushRecord[]> {
+    const records: FlushRecord[] = [];
+    const poison: string[] = [];
+    for (const raw of asArray(entries)) {
+      const [id, fields] = asArray(raw);
+      const idString = asString(id);
+      const entry = fields === null ? null : parseFlushEntry(asStrings(fields));
+      if (entry) records.push({ id: idString, entry });
+      else poison.push(idString);
+    }
+    // An entry that is not a FlushEntry can never be flushed; redelivering it forever would only
+    // stall its consumer.
+    await this.ack(poison);
+    return records;
+  }
+
+  private async ensureGroup(): Promise<void> {
+    if (this.groupReady) return;
+    try {
+      // From id 0: entries appended before any reader existed are read too.
+      await this.readRedis.xgroup('CREATE', this.key, FLUSH_GROUP, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('BUSYGROUP')) throw err;
+    }
+    this.groupReady = true;
+  }
+
+  private blockingConnection(): Redis {
+    this.blocking ??= this.blockingFactory();
+    return this.blocking;
+  }
+}
+
+function parseFlushEntry(fields: readonly string[]): FlushEntry | null {
+  const json = fields[0] === 'f' ? fields[1] : undefined;
+  if (json === undefined) return null;
+  try {
+    const value = JSON.parse(json) as Partial<FlushEntry> | null;
+    if (value && typeof value.executionId === 'string' && (value.kind === 'node' || value.kind === 'execution' || value.kind === 'status')) {
+      return value as FlushEntry;
+    }
+  } catch {
+    // Not JSON: treated as poison by the caller.
+  }
+  return null;
+}

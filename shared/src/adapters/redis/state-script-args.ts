@@ -1,0 +1,213 @@
+/**
+ * Argument builders of the state store's Lua scripts, one per script, in the manner of BullMQ's
+ * `scripts.ts`: each answers the script to call with its KEYS and ARGV in the order its file's
+ * header lists them. Keep a builder and its script's header in step.
+ */
+import {
+  executionCompletedData,
+  executionFailedData,
+  executionStartedData,
+  nodeResultEvent,
+  nodeSkippedData,
+  nodeStartedData,
+  pendingStatus,
+  presetEntries,
+  queuedStatus,
+  runningStatus,
+  skippedResult,
+} from '../../engine/apply-commit.js';
+import { cancelledMapError } from '../../engine/apply-control.js';
+import { newMapRecord } from '../../engine/apply-map.js';
+import type { ExecutionState } from '../../engine/hot-state.js';
+import type { NodeError } from '../../model/index.js';
+import type { CommitNodeInput, InitExecutionInput, StartMapInput, StartNodeInput } from '../../ports/state-store.js';
+import { EVENT_STREAM_MAXLEN, eventsChannel, executionKeys, type ExecutionKeys } from './keys.js';
+import type { ScriptArg, WeftScriptName } from './lua/scripts.js';
+
+/** One script call: which script, its KEYS and its ARGV. */
+export interface ScriptCall {
+  script: WeftScriptName;
+  keys: string[];
+  args: ScriptArg[];
+}
+
+/** The keys of an execution's graph, KEYS[1..7] of the graph scripts. */
+function graphKeys(k: ExecutionKeys): string[] {
+  return [k.meta, k.results, k.status, k.pending, k.taken, k.children, k.events];
+}
+
+/** graphKeys and the map hashes, KEYS[1..10]: what scripts that may expand or end a map touch. */
+function mapGraphKeys(k: ExecutionKeys): string[] {
+  return [...graphKeys(k), k.maps, k.items, k.slots];
+}
+
+/**
+ * ARGV[4] and ARGV[5] of the scripts that append events: the channel prefix (the script appends
+ * the execution's workspaceId) and the stream's MAXLEN.
+ */
+function eventArgs(prefix: string): ScriptArg[] {
+  return [eventsChannel(prefix, ''), EVENT_STREAM_MAXLEN];
+}
+
+/**
+ * What the graph scripts write when they release, skip or complete (graph includes): queued and
+ * pending statuses, the skipped result and node.skipped data, execution.completed data.
+ */
+function graphShapes(at: string): { queued: string; pending: string; skipped: string; skippedData: string; completedData: string } {
+  return {
+    queued: JSON.stringify(queuedStatus()),
+    pending: JSON.stringify(pendingStatus()),
+    skipped: JSON.stringify(skippedResult(at)),
+    skippedData: JSON.stringify(nodeSkippedData()),
+    completedData: JSON.stringify(executionCompletedData()),
+  };
+}
+
+/** init-execution.lua */
+export function initExecutionArgs(prefix: string, input: InitExecutionInput): ScriptCall {
+  const presets = presetEntries(input);
+  return {
+    script: 'weftInitExecution',
+    keys: graphKeys(executionKeys(prefix, input.executionId)),
+    args: [
+      input.executionId, input.workspaceId, input.flowId, input.flowVersion, JSON.stringify(input.input ?? null), input.at,
+      eventsChannel(prefix, input.workspaceId), EVENT_STREAM_MAXLEN, JSON.stringify(executionStartedData(input.flowVersion)),
+      JSON.stringify(queuedStatus()), JSON.stringify(pendingStatus()), JSON.stringify(presets.map(([id]) => id)),
+      ...presets.flatMap(([id, result]) => [id, JSON.stringify(result)]),
+      ...input.nodes.flatMap((node) => [node.id, String(node.parentCount), JSON.stringify(node.children)]),
+    ],
+  };
+}
+
+/** start-node.lua */
+export function startNodeArgs(prefix: string, input: StartNodeInput): ScriptCall {
+  const k = executionKeys(prefix, input.executionId);
+  const item = input.mapItem;
+  return {
+    script: 'weftStartNode',
+    keys: [k.meta, k.results, k.status, k.children, k.events, k.maps, k.items],
+    args: [
+      input.executionId, input.nodeId, input.at, ...eventArgs(prefix),
+      JSON.stringify(runningStatus(input)), JSON.stringify(nodeStartedData(input)),
+      item?.mapId ?? '', item?.index ?? 0, item?.round ?? 0, ...input.readResultsOf,
+    ],
+  };
+}
+
+/** wait-node.lua */
+export function waitNodeArgs(prefix: string, input: { executionId: string; nodeId: string; at: string; tokenHash: string | null; data: Record<string, unknown> }): ScriptCall {
+  const k = executionKeys(prefix, input.executionId);
+  return {
+    script: 'weftWaitNode',
+    keys: [k.meta, k.results, k.status, k.events],
+    args: [input.executionId, input.nodeId, input.at, ...eventArgs(prefix), input.tokenHash ?? '', JSON.stringify(input.data)],
+  };
+}
+
+/** cancel-execution.lua */
+export function cancelExecutionArgs(prefix: string, input: { executionId: string; at: string; endAs?: { status: 'failed'; error: NodeError } }): ScriptCall {
+  const k = executionKeys(prefix, input.executionId);
+  const endAs = input.endAs;
+  return {
+    script: 'weftCancelExecution',
+    keys: [k.meta, k.status, k.events, k.results, k.maps, k.pending, k.taken, k.children],
+    args: [
+      input.executionId, input.at, ...eventArgs(prefix),
+      JSON.stringify(endAs ? { status: 'failed', error: endAs.error } : { status: 'cancelled' }),
+      endAs ? 'failed' : 'cancelled', endAs ? JSON.stringify(endAs.error) : '', JSON.stringify(endAs ? endAs.error : cancelledMapError()),
+    ],
+  };
+}
+
+/** reopen-nodes.lua */
+export function reopenNodesArgs(prefix: string, input: { executionId: string; nodeIds: readonly string[]; at: string }): ScriptCall {
+  const k = executionKeys(prefix, input.executionId);
+  return {
+    script: 'weftReopenNodes',
+    keys: [...graphKeys(k), k.spent, k.maps, k.items, k.slots],
+    args: [
+      input.executionId, input.at, ...eventArgs(prefix), JSON.stringify(input.nodeIds),
+      JSON.stringify(pendingStatus()), JSON.stringify(queuedStatus()), JSON.stringify({ reopened: input.nodeIds }),
+    ],
+  };
+}
+
+/** commit-node.lua */
+export function commitNodeArgs(prefix: string, input: CommitNodeInput): ScriptCall {
+  const nodeEvent = nodeResultEvent(input.result);
+  const shapes = graphShapes(input.at);
+  return {
+    script: 'weftCommitNode',
+    keys: mapGraphKeys(executionKeys(prefix, input.executionId)),
+    args: [
+      input.executionId, input.nodeId, input.at, ...eventArgs(prefix),
+      JSON.stringify(input.result), nodeEvent.type, JSON.stringify(nodeEvent.data), JSON.stringify(input.takenChildren),
+      input.failExecution ? '1' : '0', JSON.stringify(executionFailedData(input.result, input.nodeId)),
+      shapes.queued, shapes.skipped, shapes.skippedData, shapes.completedData, shapes.pending,
+      input.result.status === 'completed' ? JSON.stringify(input.result.output ?? null) : '',
+    ],
+  };
+}
+
+/** ready-after.lua (its ARGV[3..5] are unused and passed empty). */
+export function readyAfterArgs(prefix: string, input: { executionId: string; nodeId: string }): ScriptCall {
+  return {
+    script: 'weftReadyAfter',
+    keys: mapGraphKeys(executionKeys(prefix, input.executionId)),
+    args: [input.executionId, input.nodeId, '', '', ''],
+  };
+}
+
+/** start-map.lua */
+export function startMapArgs(prefix: string, input: StartMapInput): ScriptCall {
+  const shapes = graphShapes(input.at);
+  return {
+    script: 'weftStartMap',
+    keys: mapGraphKeys(executionKeys(prefix, input.executionId)),
+    args: [
+      input.executionId, input.nodeId, input.at, ...eventArgs(prefix),
+      JSON.stringify(newMapRecord(input)), shapes.queued, shapes.pending, shapes.skipped, shapes.skippedData, shapes.completedData,
+      ...input.items.map((item) => JSON.stringify(item ?? null)),
+    ],
+  };
+}
+
+/** timeout-map.lua */
+export function timeoutMapArgs(prefix: string, input: { executionId: string; nodeId: string; round: number; at: string; error: NodeError }): ScriptCall {
+  const shapes = graphShapes(input.at);
+  return {
+    script: 'weftTimeoutMap',
+    keys: mapGraphKeys(executionKeys(prefix, input.executionId)),
+    args: [
+      input.executionId, input.nodeId, input.at, ...eventArgs(prefix), input.round, JSON.stringify(input.error),
+      shapes.queued, shapes.pending, shapes.skipped, shapes.skippedData, shapes.completedData,
+    ],
+  };
+}
+
+/** restore-execution.lua */
+export function restoreExecutionArgs(prefix: string, state: ExecutionState): ScriptCall {
+  const k = executionKeys(prefix, state.executionId);
+  const meta: Record<string, string> = {
+    workspaceId: state.workspaceId, flowId: state.flowId, flowVersion: String(state.flowVersion), status: state.status,
+    input: JSON.stringify(state.input ?? null), total: String(state.total), remaining: String(state.remaining), presets: JSON.stringify(state.presets),
+    ...(state.startedAt === null ? {} : { startedAt: state.startedAt }),
+    ...(state.finishedAt === null ? {} : { finishedAt: state.finishedAt }),
+    ...(state.error ? { error: JSON.stringify(state.error) } : {}),
+  };
+  const json = <V>(map: ReadonlyMap<string, V>): string => JSON.stringify(Object.fromEntries([...map].map(([id, v]) => [id, JSON.stringify(v)])));
+  return {
+    script: 'weftRestoreExecution',
+    keys: [k.meta, k.results, k.status, k.pending, k.taken, k.children],
+    args: [
+      JSON.stringify(meta), json(state.results), json(state.statuses),
+      JSON.stringify(Object.fromEntries(state.pending)), JSON.stringify(Object.fromEntries(state.taken)), json(state.children),
+    ],
+  };
+}
+
+/** expire-execution.lua: every key of the execution, meta first. */
+export function expireExecutionArgs(prefix: string, input: { executionId: string; ttlSeconds: number }): ScriptCall {
+  const k = executionKeys(prefix, input.executionId);
+  return { script: 'weftExpireExecution', keys: [...mapGraphKeys(k), k.spent], args: [input.ttlSeconds] };
+}

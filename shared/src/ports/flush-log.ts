@@ -1,0 +1,42 @@
+import type { NodeResult } from '../model/node-result.js';
+
+/** An entry of the flush log: what must reach Postgres. */
+export type FlushEntry =
+  | {
+      kind: 'node';
+      executionId: string;
+      nodeId: string;
+      result: NodeResult;
+      /** Context for the node_runs row; the flusher falls back to hot state when absent. */
+      workspaceId?: string;
+      flowId?: string;
+      nodeType?: string;
+    }
+  /** The execution ended: write its final record. */
+  | { kind: 'execution'; executionId: string }
+  /** The execution started or stopped waiting: write its live status (running ↔ waiting). */
+  | { kind: 'status'; executionId: string };
+
+export interface FlushRecord {
+  id: string;
+  entry: FlushEntry;
+}
+
+/**
+ * The log of what must reach Postgres, read by the flushers of the fleet as one consumer group:
+ * an entry is delivered to one consumer, stays pending until acknowledged, and is claimed by
+ * another consumer once it has been pending longer than the log's claim idle time (its
+ * consumer died). Entries that are not a FlushEntry are acknowledged and dropped on read.
+ */
+export interface FlushLog {
+  /** Appends a batch, whole or not at all. */
+  append(entries: readonly FlushEntry[]): Promise<void>;
+  /**
+   * Reads up to `count` unacknowledged entries for this consumer (claims stale ones of dead
+   * consumers first). Waits up to `blockMs` when there is nothing; `blockMs` ≤ 0 does not wait.
+   */
+  read(consumer: string, count: number, blockMs: number): Promise<FlushRecord[]>;
+  /** Acknowledges and deletes entries: they are done with. */
+  ack(ids: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+}
