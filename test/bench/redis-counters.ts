@@ -61,16 +61,17 @@ function total(snapshot: RedisSnapshot): number {
 }
 
 /**
- * A snapshot taken once the server has run no command but the bench's own for `quietMs` (a run's
- * trailing work, such as Weft's flush to Postgres, is then counted), or after `maxMs`.
+ * A snapshot taken once the server has run at most `idleCommands` commands (idle workers poll)
+ * but the bench's own for `quietMs`: a run's trailing work, such as Weft's flush to Postgres, is
+ * then counted. Or after `maxMs`.
  */
-export async function settledSnapshot(redis: Redis, options: { quietMs: number; maxMs: number }): Promise<RedisSnapshot> {
+export async function settledSnapshot(redis: Redis, options: { quietMs: number; maxMs: number; idleCommands: number }): Promise<RedisSnapshot> {
   const deadline = performance.now() + options.maxMs;
   let last = await redisSnapshot(redis);
   for (;;) {
     await new Promise((r) => setTimeout(r, options.quietMs));
     const next = await redisSnapshot(redis);
-    if (total(next) === total(last) || performance.now() > deadline) return next;
+    if (total(next) - total(last) <= options.idleCommands || performance.now() > deadline) return next;
     last = next;
   }
 }

@@ -17,7 +17,7 @@ interface LoadedRun {
   usage: RedisUsage;
 }
 
-const QUIET = { quietMs: 250, maxMs: 5000 };
+const QUIET = { quietMs: 250, maxMs: 3000, idleCommands: 10 };
 
 function topCommands(usage: RedisUsage): Record<string, number> {
   return Object.fromEntries([...usage.byCommand].sort((a, b) => b[1] - a[1]).slice(0, 20));

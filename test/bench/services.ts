@@ -1,9 +1,11 @@
 /**
- * Redis and Postgres for the bench: private servers (started from PATH, removed at the end), or
- * the servers of REDIS_URL / DATABASE_URL with a unique key prefix and a fresh database.
+ * Redis and Postgres for the bench: private servers (redis-server from PATH; Postgres from PATH,
+ * /usr/lib/postgresql/<version>/bin or /usr/local/bin; removed at the end), or the servers of the
+ * given REDIS_URL / DATABASE_URL with a unique key prefix and a fresh database.
  */
 import { randomBytes } from 'node:crypto';
-import { startPrivatePostgres, startPrivateRedis } from '../helpers/private-services.js';
+import { existsSync } from 'node:fs';
+import { pgBinDirs, startPrivatePostgres, startPrivateRedis, which } from '../helpers/private-services.js';
 import { createScratchDatabase, deleteKeys } from '../helpers/scratch.js';
 
 export interface BenchServices {
@@ -51,6 +53,8 @@ export async function acquireServices(env: Record<string, string | undefined>): 
     let databaseUrl = env.DATABASE_URL?.trim() ?? '';
     const privatePostgres = databaseUrl === '';
     if (privatePostgres) {
+      // Some machines keep the Postgres binaries in /usr/local/bin without it being on PATH.
+      if (!which('initdb', pgBinDirs()) && existsSync('/usr/local/bin/initdb')) process.env.PATH = `${process.env.PATH ?? ''}:/usr/local/bin`;
       const postgres = await startPrivatePostgres();
       databaseUrl = postgres.url;
       undo.push(async () => { postgres.destroy(); });
