@@ -9,7 +9,7 @@ export type RowGroup = (typeof ROW_GROUPS)[number];
 
 export interface BenchOptions {
   quick: boolean;
-  /** Repetitions of each interleaved pair (cheap rows); the expensive ones run min(reps, 3). */
+  /** Repetitions of each interleaved pair; the expensive rows (LLM, heap, start path) run min(reps, 3). */
   reps: number;
   /** Weft worker processes. */
   workers: number;
@@ -72,7 +72,7 @@ export function benchOptions(argv: readonly string[]): BenchOptions {
   }
   return {
     quick,
-    reps: int(argv, 'reps', quick ? 3 : 5, 3, 50),
+    reps: int(argv, 'reps', 3, 3, 50),
     workers: int(argv, 'workers', 1, 1, 2),
     chains: quick ? 30 : 100,
     chainNodes: 10,
@@ -87,7 +87,7 @@ export function benchOptions(argv: readonly string[]): BenchOptions {
     llmConcurrency: 1000,
     parked: quick ? 50 : 1000,
     relayChains: quick ? 3 : 10,
-    loadSeconds: quick ? 1 : 5,
+    loadSeconds: quick ? 1 : 3,
     loadConnections: 32,
     timeoutMs: quick ? 60_000 : 180_000,
     deadlineMs: int(argv, 'deadline-ms', quick ? 175_000 : 870_000, 10_000, 24 * 3_600_000),
