@@ -13,9 +13,6 @@ import { mapLimit, runInterleaved } from './interleave.js';
 import { langGraphRunner } from './langgraph-baseline.js';
 import { TimeoutError, withTimeout } from './waits.js';
 
-/** After the last request is sent: the sockets and SDK promises settle before the reading. */
-const SETTLE_MS = 500;
-
 let probeIds = 0;
 
 async function workerHeap(child: ChildProcess): Promise<number> {
@@ -49,6 +46,23 @@ async function waitUntil(probe: () => boolean, timeoutMs: number, what: string):
   }
 }
 
+/**
+ * A heap reading once two in a row, half a second apart, agree within 1% (or after 20 s). Before
+ * parking: what earlier rows left (timers, caches, closing sockets) is released first. Parked:
+ * every run has built its request and is waiting on its socket (a node has started well before
+ * its SDK call is on the wire, and on two loaded cores a thousand of them take a while).
+ */
+async function stableHeap(read: () => Promise<number>): Promise<number> {
+  const deadline = performance.now() + 20_000;
+  let last = await read();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 500));
+    const next = await read();
+    if (Math.abs(next - last) <= last * 0.01 || performance.now() > deadline) return next;
+    last = next;
+  }
+}
+
 export async function heapRows(ctx: BenchContext): Promise<void> {
   const { options, stack, observer } = ctx;
   const n = options.parked;
@@ -62,7 +76,7 @@ export async function heapRows(ctx: BenchContext): Promise<void> {
   const reps = Math.min(options.reps, 3);
 
   const weftOnce = async (): Promise<number> => {
-    const before = await heapOfWorkers();
+    const before = await stableHeap(heapOfWorkers);
     let started = 0;
     let cancelled = 0;
     const off = observer.listen((e) => {
@@ -72,8 +86,7 @@ export async function heapRows(ctx: BenchContext): Promise<void> {
     try {
       const ids = await mapLimit(Array.from({ length: n }, (_v, i) => i), 64, () => stack.startExecution(flowId, { topic: 'bench' }));
       await waitUntil(() => started >= n, options.timeoutMs, `${n} parked executions started`);
-      await new Promise((r) => setTimeout(r, SETTLE_MS));
-      const after = await heapOfWorkers();
+      const after = await stableHeap(heapOfWorkers);
       await mapLimit(ids, 32, (id) => stack.cancelExecution(id));
       await waitUntil(() => cancelled >= n, options.timeoutMs, `${n} parked executions cancelled`);
       return (after - before) / n;
@@ -82,22 +95,30 @@ export async function heapRows(ctx: BenchContext): Promise<void> {
     }
   };
   const graphOnce = async (): Promise<number> => {
-    gc();
-    const before = process.memoryUsage().heapUsed;
+    const before = await stableHeap(() => {
+      gc();
+      return Promise.resolve(process.memoryUsage().heapUsed);
+    });
     const abort = new AbortController();
     const runner = langGraphRunner({ shape: 'dag', length: 1, model, mockUrl: ctx.mockUrl, checkpointing: 'none', signal: abort.signal });
     const running = runner.run(n);
     running.catch(() => undefined);
     try {
       await waitUntil(() => runner.requestsSent() >= n, options.timeoutMs, `${n} parked LangGraph runs`);
-      await new Promise((r) => setTimeout(r, SETTLE_MS));
-      gc();
-      return (process.memoryUsage().heapUsed - before) / n;
+      const after = await stableHeap(() => {
+        gc();
+        return Promise.resolve(process.memoryUsage().heapUsed);
+      });
+      return (after - before) / n;
     } finally {
       abort.abort();
       await withTimeout(running.catch(() => undefined), 30_000, 'parked LangGraph runs aborted');
     }
   };
+  // One cycle each first: the first parked executions also fill caches and pools that stay.
+  ctx.progress(`heap: warm-up, ${n} parked`);
+  await weftOnce();
+  await graphOnce();
   const [weft = [], graph = []] = await runInterleaved<number>({
     reps,
     onRun: (name, rep) => { ctx.progress(`heap ${rep + 1}/${reps}: ${name}, ${n} parked`); },
