@@ -28,3 +28,37 @@ export function chainPhases(marks: ReadonlyArray<{ type: string; nodeId: string;
   const phases = { toFirstNodeMs: at(started, 1) - t0, inNodeMs: inNode / nodes, hopMs: nodes > 1 ? hop / (nodes - 1) : 0 };
   return Object.values(phases).every(Number.isFinite) ? phases : undefined;
 }
+
+/**
+ * A chain's hops, node n-1 completed → node n started, in node order; a hop whose events are
+ * missing is left out.
+ */
+export function chainHops(marks: ReadonlyArray<{ type: string; nodeId: string; at: number }>, nodes: number): number[] {
+  const started = new Map<string, number>();
+  const completed = new Map<string, number>();
+  for (const m of marks) {
+    if (m.type === 'node.started' && !started.has(m.nodeId)) started.set(m.nodeId, m.at);
+    if (m.type === 'node.completed') completed.set(m.nodeId, m.at);
+  }
+  const hops: number[] = [];
+  for (let i = 2; i <= nodes; i += 1) {
+    const from = completed.get(`n${i - 1}`);
+    const to = started.get(`n${i}`);
+    if (from !== undefined && to !== undefined) hops.push(to - from);
+  }
+  return hops;
+}
+
+/**
+ * Fan-in: the last completion of a node inside the map (`<map>[i].<node>`) → the join started;
+ * undefined when either is missing.
+ */
+export function fanInDelay(marks: ReadonlyArray<{ type: string; nodeId: string; at: number }>, mapId: string, joinId: string): number | undefined {
+  let lastItem: number | undefined;
+  let joinStarted: number | undefined;
+  for (const m of marks) {
+    if (m.type === 'node.completed' && m.nodeId.startsWith(`${mapId}[`)) lastItem = Math.max(lastItem ?? m.at, m.at);
+    if (m.type === 'node.started' && m.nodeId === joinId) joinStarted ??= m.at;
+  }
+  return lastItem === undefined || joinStarted === undefined ? undefined : joinStarted - lastItem;
+}

@@ -53,3 +53,25 @@ export function redisUsage(before: RedisSnapshot, after: RedisSnapshot): RedisUs
     netOutputBytes: after.netOutputBytes - before.netOutputBytes,
   };
 }
+
+function total(snapshot: RedisSnapshot): number {
+  let n = 0;
+  for (const [name, calls] of snapshot.calls) if (!OWN_COMMANDS.has(name)) n += calls;
+  return n;
+}
+
+/**
+ * A snapshot taken once the server has run at most `idleCommands` commands (idle workers poll)
+ * but the bench's own for `quietMs`: a run's trailing work, such as Weft's flush to Postgres, is
+ * then counted. Or after `maxMs`.
+ */
+export async function settledSnapshot(redis: Redis, options: { quietMs: number; maxMs: number; idleCommands: number }): Promise<RedisSnapshot> {
+  const deadline = performance.now() + options.maxMs;
+  let last = await redisSnapshot(redis);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, options.quietMs));
+    const next = await redisSnapshot(redis);
+    if (total(next) - total(last) <= options.idleCommands || performance.now() > deadline) return next;
+    last = next;
+  }
+}

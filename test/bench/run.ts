@@ -1,197 +1,166 @@
 /**
- * `npm run bench`: Weft against a raw BullMQ baseline, side by side in this one process, on the
- * same Redis. Every system is started first; then each round runs every system in turn (serial
- * chains, then one loaded run), so drift and noise from other processes hit them alike. Prints
- * throughput and latency, server work per node, and ratios. Exits non-zero when a run does not
- * complete in time (every wait is bounded), and always removes the servers, keys, databases and
- * folders it created. Sizes: BENCH_EXECUTIONS, BENCH_NODES, BENCH_CONCURRENCY, BENCH_ROUNDS,
- * BENCH_SERIAL, BENCH_WARMUP, BENCH_MONITOR_EXECUTIONS, BENCH_TIMEOUT_MS, BENCH_DEADLINE_MS.
+ * `npm run bench [-- --quick]`: Weft as deployed (its api and worker processes on a private
+ * Redis and Postgres, driven through the REST api from this process) against the baselines it
+ * is measured by, each pair interleaved. Writes `<out>/latest.{json,md}` (and a timestamped
+ * copy) and prints the markdown table. Every wait is bounded; at the deadline or on a signal it
+ * prints what it has measured so far and removes every process, server and folder it started.
+ * `REDIS_URL`/`DATABASE_URL` are ignored unless `BENCH_USE_ENV_SERVICES=1`.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { startMockLlm } from '@weft/shared/mock-llm';
-import { benchOptions, type BenchOptions } from './options.js';
-import { countPgStatements, statementDelta, type StatementCounter, type StatementCounts } from './pg-statements.js';
-import { startRawBullMq } from './raw-bullmq.js';
-import { redisSnapshot, redisUsage, type RedisUsage } from './redis-counters.js';
-import { scriptNames, startMonitor } from './redis-monitor.js';
-import { renderRatios, renderReport, type Measurement } from './report.js';
-import { acquireServices } from './services.js';
-import type { BatchResult, ChainSystem } from './stats.js';
-import { startWeft } from './weft-engine.js';
-
-/** One system under test and what is measured of it. */
-interface Contender {
-  system: ChainSystem;
-  measurement: Measurement;
-  countRedis: boolean;
-  countSql: boolean;
-}
-
-interface Probes {
-  redis: Redis;
-  sql: StatementCounter;
-}
+import { freePort, waitForPort } from '../helpers/private-services.js';
+import type { BenchContext } from './context.js';
+import { describeEnvironment, type BenchEnvironment } from './environment.js';
+import { startEventObserver } from './event-observer.js';
+import { benchOptions, type BenchOptions, type RowGroup } from './options.js';
+import { killAllSync, startBenchProcess, type BenchProcess } from './processes.js';
+import { renderTable, summarizeRow, type Row } from './report.js';
+import { chainRows } from './rows-chains.js';
+import { fanInRows } from './rows-fan-in.js';
+import { heapRows } from './rows-heap.js';
+import { llmRows } from './rows-llm.js';
+import { relayRows } from './rows-relay.js';
+import { startPathRows } from './rows-start.js';
+import { acquireServices, type BenchServices } from './services.js';
+import { startWeftStack } from './weft-stack.js';
 
 function progress(text: string): void {
-  process.stderr.write(`[bench] ${text}\n`);
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
 }
 
-function contender(name: string, system: ChainSystem, options: BenchOptions, counts: { redis: boolean; sql: boolean }): Contender {
-  return {
-    system,
-    measurement: { name, nodes: options.nodes, rounds: [], serialMs: [], phases: [] },
-    countRedis: counts.redis,
-    countSql: counts.sql,
+type Status = 'complete' | 'failed' | 'deadline' | 'aborted';
+
+interface Outcome {
+  options: BenchOptions;
+  startedAt: Date;
+  environment: BenchEnvironment | null;
+  rows: Row[];
+  details: Record<string, unknown>;
+  errors: Record<string, string>;
+}
+
+/** Synchronous, so the deadline and signal handlers can write what was measured. */
+function emit(outcome: Outcome, status: Status): void {
+  const { options, environment } = outcome;
+  const seconds = (Date.now() - outcome.startedAt.getTime()) / 1000;
+  const machine = environment
+    ? `${environment.cpuCount} × ${environment.cpuModel}, load ${environment.loadAverageAtStart.map((l) => l.toFixed(2)).join(' ')} at start, ${loadavg().map((l) => l.toFixed(2)).join(' ')} at end; Node ${environment.node}; Redis ${environment.redisVersion ?? '?'}; ${environment.postgresVersion?.split(' on ')[0] ?? 'Postgres ?'}`
+    : 'unknown';
+  const markdown = [
+    `Weft bench (${options.quick ? '--quick' : 'full'}), ${outcome.startedAt.toISOString()}, ${status} in ${seconds.toFixed(0)} s, ` +
+      `commit ${environment?.gitSha?.slice(0, 12) ?? '?'}${environment?.gitDirty ? ' (uncommitted changes)' : ''}, ${options.workers} worker process(es), ${options.reps} reps`,
+    `Machine: ${machine}`,
+    '',
+    renderTable(outcome.rows),
+    ...Object.entries(outcome.errors).map(([group, message]) => `\n**${group} not measured:** ${message.split('\n')[0] ?? ''}`),
+  ].join('\n');
+  const json = {
+    status, seconds, startedAt: outcome.startedAt.toISOString(), options: { ...options, only: [...options.only] }, environment, loadAverageAtEnd: loadavg(),
+    rows: outcome.rows.map((row) => ({ ...row, summary: summarizeRow(row) })), details: outcome.details, errors: outcome.errors,
   };
-}
-
-function addRedis(total: RedisUsage | undefined, more: RedisUsage): RedisUsage {
-  if (!total) return more;
-  const byCommand = new Map(total.byCommand);
-  for (const [name, n] of more.byCommand) byCommand.set(name, (byCommand.get(name) ?? 0) + n);
-  return {
-    commands: total.commands + more.commands,
-    scriptCalls: total.scriptCalls + more.scriptCalls,
-    byCommand,
-    netInputBytes: total.netInputBytes + more.netInputBytes,
-    netOutputBytes: total.netOutputBytes + more.netOutputBytes,
-  };
-}
-
-/** Statements of a loaded run, the bench's own (row inserts, polls) taken out. */
-function addSql(total: StatementCounts | undefined, delta: StatementCounts, loaded: BatchResult): StatementCounts {
-  const sum = new Map(total ?? []);
-  for (const [label, n] of delta) sum.set(label, (sum.get(label) ?? 0) + n - (loaded.benchStatements?.get(label) ?? 0));
-  for (const [label, n] of sum) if (n <= 0) sum.delete(label);
-  return sum;
-}
-
-async function serialChains(c: Contender, count: number): Promise<void> {
-  for (let i = 0; i < count; i += 1) {
-    const result = await c.system.runBatch(1);
-    c.measurement.serialMs.push(...result.latenciesMs);
-    if (result.phases) c.measurement.phases.push(result.phases);
-  }
-}
-
-async function loadedRun(c: Contender, options: BenchOptions, probes: Probes): Promise<void> {
-  const redisBefore = c.countRedis ? await redisSnapshot(probes.redis) : null;
-  const sqlBefore = probes.sql.snapshot();
-  const loaded = await c.system.runBatch(options.executions);
-  const redisAfter = c.countRedis ? await redisSnapshot(probes.redis) : null;
-  const m = c.measurement;
-  m.rounds.push(loaded);
-  if (redisBefore && redisAfter) m.redis = addRedis(m.redis, redisUsage(redisBefore, redisAfter));
-  if (c.countSql) m.pg = addSql(m.pg, statementDelta(sqlBefore, probes.sql.snapshot()), loaded);
-}
-
-async function monitorPass(c: Contender, options: BenchOptions, input: { redisUrl: string; keyMarkers: string[]; names: ReadonlyMap<string, string> }): Promise<void> {
-  if (options.monitorExecutions === 0) return;
-  progress(`${c.measurement.name}: MONITOR pass, ${options.monitorExecutions} chains`);
-  const monitor = await startMonitor(input);
   try {
-    await c.system.runBatch(options.monitorExecutions);
-  } finally {
-    c.measurement.monitor = { counts: await monitor.stop(), nodes: options.monitorExecutions * options.nodes };
+    mkdirSync(options.outDir, { recursive: true });
+    const stamp = outcome.startedAt.toISOString().replaceAll(':', '-').slice(0, 19);
+    const base = `bench-${options.quick ? 'quick' : 'full'}-${stamp}`;
+    const text = `${JSON.stringify(json, null, 2)}\n`;
+    for (const name of [`${base}.json`, 'latest.json']) writeFileSync(join(options.outDir, name), text);
+    for (const name of [`${base}.md`, 'latest.md']) writeFileSync(join(options.outDir, name), `${markdown}\n`);
+  } catch (err) {
+    progress(`could not write ${options.outDir}: ${err instanceof Error ? err.message : String(err)}`);
   }
+  process.stdout.write(`\n${markdown}\n`);
 }
+
+const GROUPS: ReadonlyArray<{ group: RowGroup; phase: 'queue' | 'llm' | 'api'; run: (ctx: BenchContext) => Promise<void> }> = [
+  { group: 'chains', phase: 'queue', run: chainRows },
+  { group: 'fan-in', phase: 'queue', run: fanInRows },
+  { group: 'relay', phase: 'queue', run: relayRows },
+  { group: 'llm', phase: 'llm', run: llmRows },
+  { group: 'heap', phase: 'llm', run: heapRows },
+  { group: 'start', phase: 'api', run: startPathRows },
+];
 
 async function main(): Promise<number> {
-  const options = benchOptions(process.env);
-  const started = performance.now();
-  const services = await acquireServices(process.env);
-  progress(`Redis ${services.redisUrl} (${services.privateRedis ? 'private' : `shared, prefix ${services.prefix}`}), ` +
-    `Postgres ${new URL(services.databaseUrl).host}${services.privatePostgres ? ' (private)' : `, database ${new URL(services.databaseUrl).pathname.slice(1)}`}`);
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`bench: deadline of ${options.deadlineMs} ms passed; stopping\n`);
-    services.destroySync();
-    process.exit(2);
-  }, options.deadlineMs);
+  const options = benchOptions(process.argv.slice(2));
+  const outcome: Outcome = { options, startedAt: new Date(), environment: null, rows: [], details: {}, errors: {} };
+  let services: BenchServices | null = null;
+  const abort = (status: Status, code: number) => (): void => {
+    progress(status === 'deadline' ? `deadline of ${options.deadlineMs} ms passed; stopping` : 'interrupted; stopping');
+    emit(outcome, status);
+    killAllSync();
+    services?.destroySync();
+    process.exit(code);
+  };
+  const watchdog = setTimeout(abort('deadline', 2), options.deadlineMs);
   watchdog.unref();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      services.destroySync();
-      process.exit(130);
-    });
-  }
-  // Undone in reverse order whatever happens.
+  process.once('SIGINT', abort('aborted', 130));
+  process.once('SIGTERM', abort('aborted', 143));
+  process.once('exit', killAllSync);
+
   const closers: Array<() => Promise<void>> = [];
   try {
-    const mock = await startMockLlm({ port: 0, host: '127.0.0.1' });
-    closers.push(() => mock.close());
-    const redis = new Redis(services.redisUrl, { maxRetriesPerRequest: 1 });
+    services = await acquireServices(process.env.BENCH_USE_ENV_SERVICES === '1' ? process.env : {});
+    const svc = services;
+    progress(`Redis ${svc.redisUrl}, Postgres ${new URL(svc.databaseUrl).host} (${svc.privateRedis && svc.privatePostgres ? 'private' : 'from the environment'})`);
+    const redis = new Redis(svc.redisUrl, { maxRetriesPerRequest: 1 });
     closers.push(async () => { redis.disconnect(); });
-    const sql = countPgStatements();
-    closers.push(async () => { sql.restore(); });
-    const probes: Probes = { redis, sql };
-    const dataDir = mkdtempSync(join(tmpdir(), 'weft-bench-'));
-    closers.push(async () => { rmSync(dataDir, { recursive: true, force: true }); });
+    outcome.environment = await describeEnvironment({ redis, databaseUrl: svc.databaseUrl });
 
-    progress('starting raw BullMQ, Weft distributed, Weft embedded');
-    const raw = await startRawBullMq({ redisUrl: services.redisUrl, prefix: services.prefix, nodes: options.nodes, concurrency: options.concurrency, timeoutMs: options.timeoutMs });
-    closers.push(() => raw.close());
-    const common = { nodes: options.nodes, concurrency: options.concurrency, timeoutMs: options.timeoutMs, logLevel: options.logLevel, mock };
-    const distributed = await startWeft({ ...common, mode: 'distributed', redisUrl: services.redisUrl, databaseUrl: services.databaseUrl, prefix: services.prefix });
-    closers.push(() => distributed.close());
-    const embedded = await startWeft({ ...common, mode: 'embedded', dataDir });
-    closers.push(() => embedded.close());
-    // Now, while the sources match what the engine loaded.
-    const names = scriptNames();
+    const mockPort = await freePort();
+    const mock: BenchProcess = startBenchProcess({ kind: 'mock-llm', name: 'mock LLM', env: { MOCK_LLM_PORT: String(mockPort), HOST: '127.0.0.1' } });
+    closers.push(() => mock.stop());
+    await waitForPort(mockPort, 60_000);
+    const mockUrl = `http://127.0.0.1:${mockPort}`;
 
-    const contenders = {
-      raw: contender('raw BullMQ (no-op jobs)', raw, options, { redis: true, sql: false }),
-      distTransform: contender('weft distributed transform', distributed.system('transform'), options, { redis: true, sql: true }),
-      distLlm: contender('weft distributed llm', distributed.system('llm'), options, { redis: true, sql: true }),
-      embTransform: contender('weft embedded transform', embedded.system('transform'), options, { redis: false, sql: false }),
-      embLlm: contender('weft embedded llm', embedded.system('llm'), options, { redis: false, sql: false }),
-      distMap: contender('weft distributed map (items)', distributed.system('map'), options, { redis: true, sql: true }),
-      embMap: contender('weft embedded map (items)', embedded.system('map'), options, { redis: false, sql: false }),
-    };
-    const all = Object.values(contenders);
+    const observer = await startEventObserver(svc.redisUrl, svc.prefix);
+    closers.push(async () => { observer.close(); });
+    progress('starting the api');
+    const stack = await startWeftStack({ redisUrl: svc.redisUrl, databaseUrl: svc.databaseUrl, prefix: svc.prefix, mockUrl, logLevel: options.logLevel });
+    closers.push(() => stack.stop());
+    const ctx: BenchContext = { options, services: svc, stack, observer, redis, mockUrl, rows: outcome.rows, details: outcome.details, progress };
 
-    for (const c of all) {
-      progress(`${c.measurement.name}: warm-up, ${options.warmup} chains`);
-      if (options.warmup > 0) await c.system.runBatch(options.warmup);
-    }
-    const serialPerRound = Math.ceil(options.serial / options.rounds);
-    for (let round = 1; round <= options.rounds; round += 1) {
-      for (const c of all) {
-        progress(`round ${round}/${options.rounds}: ${c.measurement.name}`);
-        mock.reset();
-        await serialChains(c, Math.min(serialPerRound, options.serial - c.measurement.serialMs.length));
-        await loadedRun(c, options, probes);
+    let phase: string | null = null;
+    for (const { group, phase: wanted, run } of GROUPS) {
+      if (!options.only.has(group)) continue;
+      if (phase !== wanted) {
+        phase = wanted;
+        const settings = wanted === 'queue'
+          ? { count: options.workers, concurrency: options.concurrency, heapProbe: false }
+          : wanted === 'llm' ? { count: options.workers, concurrency: options.llmConcurrency, heapProbe: true } : { count: 0, concurrency: 1, heapProbe: false };
+        progress(`workers: ${settings.count} × concurrency ${settings.concurrency}${settings.heapProbe ? ', --expose-gc' : ''}`);
+        await stack.setWorkers(settings);
+      }
+      const t0 = performance.now();
+      try {
+        await run(ctx);
+        progress(`${group}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      } catch (err) {
+        outcome.errors[group] = err instanceof Error ? (err.stack ?? err.message) : String(err);
+        progress(`${group} failed: ${outcome.errors[group]}`);
+        for (const w of stack.workers) progress(`--- ${w.name} output (tail) ---\n${w.output().slice(-3000)}`);
       }
     }
-    await monitorPass(contenders.raw, options, { redisUrl: services.redisUrl, keyMarkers: [`{${raw.prefix}}`], names });
-    await monitorPass(contenders.distTransform, options, { redisUrl: services.redisUrl, keyMarkers: [`${services.prefix}:`, `{${services.prefix}}`], names });
-
-    const report = renderReport({
-      executions: options.executions, nodes: options.nodes, concurrency: options.concurrency, rounds: options.rounds,
-      serial: options.serial, warmup: options.warmup, sharedRedis: !services.privateRedis, totalSeconds: (performance.now() - started) / 1000,
-    }, all.map((c) => c.measurement));
-    const ratios = renderRatios({
-      raw: contenders.raw.measurement,
-      distributed: { transform: contenders.distTransform.measurement, llm: contenders.distLlm.measurement, map: contenders.distMap.measurement },
-      embedded: { transform: contenders.embTransform.measurement, llm: contenders.embLlm.measurement, map: contenders.embMap.measurement },
-    });
-    process.stdout.write(`\n${report}\n\n${ratios}\n`);
-    return 0;
+    emit(outcome, Object.keys(outcome.errors).length === 0 ? 'complete' : 'failed');
+    return Object.keys(outcome.errors).length === 0 ? 0 : 1;
   } catch (err) {
-    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    outcome.errors.setup = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    progress(`bench failed: ${outcome.errors.setup}`);
+    emit(outcome, 'failed');
     return 1;
   } finally {
     for (const close of closers.reverse()) {
-      await close().catch((err: unknown) => { process.stderr.write(`bench cleanup: ${err instanceof Error ? err.message : String(err)}\n`); });
+      await close().catch((err: unknown) => { progress(`cleanup: ${err instanceof Error ? err.message : String(err)}`); });
     }
-    await services.cleanup();
+    killAllSync();
+    await services?.cleanup();
     clearTimeout(watchdog);
   }
 }
 
 main().then((code) => { process.exit(code); }, (err: unknown) => {
-  process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  progress(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
+  killAllSync();
   process.exit(1);
 });

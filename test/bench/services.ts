@@ -1,9 +1,12 @@
 /**
- * Redis and Postgres for the bench: private servers (started from PATH, removed at the end), or
- * the servers of REDIS_URL / DATABASE_URL with a unique key prefix and a fresh database.
+ * Redis and Postgres for the bench: private servers (redis-server from PATH; Postgres from PATH,
+ * /usr/lib/postgresql/<version>/bin or /usr/local/bin; removed at the end), or the servers of the
+ * given REDIS_URL / DATABASE_URL with a unique key prefix and a fresh database.
  */
 import { randomBytes } from 'node:crypto';
-import { startPrivatePostgres, startPrivateRedis } from '../helpers/private-services.js';
+import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
+import { pgBinDirs, startPrivatePostgres, startPrivateRedis, which } from '../helpers/private-services.js';
 import { createScratchDatabase, deleteKeys } from '../helpers/scratch.js';
 
 export interface BenchServices {
@@ -18,6 +21,19 @@ export interface BenchServices {
   cleanup(): Promise<void>;
   /** Last resort (deadline, signal): stops private servers synchronously. */
   destroySync(): void;
+}
+
+async function portClosed(port: string, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(Number(port), '127.0.0.1');
+      socket.once('connect', () => { socket.destroy(); resolve(true); });
+      socket.once('error', () => { resolve(false); });
+    });
+    if (!open) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 export async function acquireServices(env: Record<string, string | undefined>): Promise<BenchServices> {
@@ -40,7 +56,13 @@ export async function acquireServices(env: Record<string, string | undefined>): 
     if (privateRedis) {
       const redis = await startPrivateRedis();
       redisUrl = redis.url;
-      undo.push(async () => { redis.destroy(); });
+      undo.push(async () => {
+        redis.destroy();
+        // redis-server logs its goodbye after the kill, which can recreate its folder's log file
+        // once the folder was removed: remove it again once the server is gone.
+        await portClosed(new URL(redis.url).port, 5000);
+        redis.destroy();
+      });
       undoSync.push(() => { redis.destroy(); });
     } else {
       const url = redisUrl;
@@ -51,6 +73,8 @@ export async function acquireServices(env: Record<string, string | undefined>): 
     let databaseUrl = env.DATABASE_URL?.trim() ?? '';
     const privatePostgres = databaseUrl === '';
     if (privatePostgres) {
+      // Some machines keep the Postgres binaries in /usr/local/bin without it being on PATH.
+      if (!which('initdb', pgBinDirs()) && existsSync('/usr/local/bin/initdb')) process.env.PATH = `${process.env.PATH ?? ''}:/usr/local/bin`;
       const postgres = await startPrivatePostgres();
       databaseUrl = postgres.url;
       undo.push(async () => { postgres.destroy(); });

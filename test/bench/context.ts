@@ -1,0 +1,54 @@
+/** What every row of the bench works with, built once by run.ts. */
+import type { Redis } from 'ioredis';
+import type { EventObserver, SeenEvent } from './event-observer.js';
+import { mapLimit } from './interleave.js';
+import type { BenchOptions } from './options.js';
+import type { Row } from './report.js';
+import type { BenchServices } from './services.js';
+import type { WeftStack } from './weft-stack.js';
+
+export interface BenchContext {
+  options: BenchOptions;
+  services: BenchServices;
+  stack: WeftStack;
+  observer: EventObserver;
+  /** The bench's own Redis connection (INFO). */
+  redis: Redis;
+  mockUrl: string;
+  /** Rows measured so far, in table order (printed even when the deadline cuts the run). */
+  rows: Row[];
+  /** Raw figures beyond the rows (command tallies, autocannon results), for the JSON. */
+  details: Record<string, unknown>;
+  progress(text: string): void;
+}
+
+/** Starts of a batch go through the REST api, at most this many requests in flight. */
+const START_CONCURRENCY = 64;
+
+/**
+ * Starts `count` executions of `flowId` through the api at once and waits for all of them to
+ * complete (observed on Redis). `t0` is the moment the first request was sent.
+ */
+export async function runWeftBatch(ctx: BenchContext, input: { flowId: string; count: number; what: string }): Promise<{ t0: number; ends: number[]; ids: string[] }> {
+  const t0 = performance.now();
+  const ids = await mapLimit(Array.from({ length: input.count }, (_v, i) => i), START_CONCURRENCY, () => ctx.stack.startExecution(input.flowId, { topic: 'bench' }));
+  try {
+    const ends = await ctx.observer.waitForEnds(ids, ctx.options.timeoutMs, input.what);
+    return { t0, ends, ids };
+  } finally {
+    ctx.observer.forget(ids);
+  }
+}
+
+/** Runs one execution alone and answers its events (as seen on Redis) and its makespan. */
+export async function traceOne(ctx: BenchContext, input: { flowId: string; what: string }): Promise<{ marks: SeenEvent[]; makespanMs: number }> {
+  const marks: SeenEvent[] = [];
+  const off = ctx.observer.listen((e) => { marks.push(e); });
+  try {
+    const { t0, ends, ids } = await runWeftBatch(ctx, { flowId: input.flowId, count: 1, what: input.what });
+    const id = ids[0];
+    return { marks: marks.filter((m) => m.executionId === id), makespanMs: (ends[0] ?? Number.NaN) - t0 };
+  } finally {
+    off();
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * A distributed Weft on real processes, driven as a REST client drives it: the api, 1 or more
+ * workers (restartable with other settings), and a workspace whose openai credential is the mock
+ * provider. The command lines live in processes.ts.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FlowInput } from './flows.js';
+import { freePort } from '../helpers/private-services.js';
+import { startBenchProcess, waitForHttp, type BenchProcess } from './processes.js';
+
+export interface WorkerSettings {
+  count: number;
+  concurrency: number;
+  /** `--expose-gc` and the heap probe (IPC). */
+  heapProbe: boolean;
+}
+
+export interface WeftStack {
+  baseUrl: string;
+  apiKey: string;
+  workspaceId: string;
+  workers: BenchProcess[];
+  /** Stops the running workers and starts `settings.count` new ones (0: none). */
+  setWorkers(settings: WorkerSettings): Promise<void>;
+  createFlow(flow: FlowInput): Promise<string>;
+  /** `POST /v1/flows/:id/executions`; answers the execution id. */
+  startExecution(flowId: string, input: unknown): Promise<string>;
+  cancelExecution(executionId: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 90_000;
+
+async function json(res: Response, what: string, expected: number): Promise<Record<string, unknown>> {
+  const text = await res.text();
+  if (res.status !== expected) throw new Error(`${what}: ${res.status} ${text.slice(0, 500)}`);
+  return (text ? JSON.parse(text) : {}) as Record<string, unknown>;
+}
+
+export async function startWeftStack(input: {
+  redisUrl: string;
+  databaseUrl: string;
+  prefix: string;
+  mockUrl: string;
+  logLevel: string;
+}): Promise<WeftStack> {
+  const adminToken = randomBytes(24).toString('hex');
+  const env: Record<string, string | undefined> = {
+    REDIS_URL: input.redisUrl,
+    DATABASE_URL: input.databaseUrl,
+    WEFT_REDIS_PREFIX: input.prefix,
+    WEFT_MASTER_KEY: randomBytes(32).toString('base64'),
+    WEFT_ADMIN_TOKEN: adminToken,
+    WEFT_MOCK_PROVIDER: 'false',
+    LOG_LEVEL: input.logLevel,
+    HOST: '127.0.0.1',
+    SHUTDOWN_GRACE_MS: '2000',
+    // The bench's own environment must not leak into Weft's (a data dir, a port, provider keys).
+    WEFT_DATA_DIR: undefined,
+    OPENAI_API_KEY: undefined,
+    OPENAI_BASE_URL: undefined,
+  };
+  const apiPort = await freePort();
+  const baseUrl = `http://127.0.0.1:${apiPort}`;
+  const api = startBenchProcess({ kind: 'api', name: 'api', env: { ...env, PORT: String(apiPort) } });
+  let workers: BenchProcess[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all([...workers, api].map((p) => p.stop()));
+  };
+  try {
+    // The api migrates the database before it is ready; workers start after that.
+    await waitForHttp(`${baseUrl}/health/ready`, api, READY_TIMEOUT_MS);
+    const workspace = await json(await fetch(`${baseUrl}/v1/workspaces`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'bench' }),
+    }), 'create workspace', 201);
+    const apiKey = String(workspace.apiKey);
+    const workspaceId = String((workspace.workspace as { id?: unknown } | undefined)?.id ?? workspace.id);
+    const auth = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
+    await json(await fetch(`${baseUrl}/v1/credentials/openai`, {
+      method: 'PUT', headers: auth, body: JSON.stringify({ apiKey: 'sk-bench-0123456789', baseUrl: `${input.mockUrl}/v1` }),
+    }), 'set mock credential', 204);
+
+    let generation = 0;
+    const stack: WeftStack = {
+      baseUrl,
+      apiKey,
+      workspaceId,
+      get workers() { return workers; },
+      async setWorkers(settings) {
+        await Promise.all(workers.map((w) => w.stop()));
+        workers = [];
+        generation += 1;
+        const started = await Promise.all(Array.from({ length: settings.count }, async (_v, i) => {
+          const port = await freePort();
+          const id = `bench-w${generation}-${i + 1}`;
+          const proc = startBenchProcess({
+            kind: 'worker', name: id, heapProbe: settings.heapProbe,
+            env: { ...env, WORKER_PORT: String(port), WORKER_ID: id, WORKER_CONCURRENCY: String(settings.concurrency) },
+          });
+          workers.push(proc);
+          await waitForHttp(`http://127.0.0.1:${port}/health/ready`, proc, READY_TIMEOUT_MS);
+          return proc;
+        }));
+        workers = started;
+      },
+      async createFlow(flow) {
+        const created = await json(await fetch(`${baseUrl}/v1/flows`, { method: 'POST', headers: auth, body: JSON.stringify(flow) }), `create flow ${flow.name}`, 201);
+        return String(created.id);
+      },
+      async startExecution(flowId, executionInput) {
+        const res = await fetch(`${baseUrl}/v1/flows/${flowId}/executions`, { method: 'POST', headers: auth, body: JSON.stringify({ input: executionInput }) });
+        const body = await json(res, 'start execution', 202);
+        return String(body.executionId);
+      },
+      async cancelExecution(executionId) {
+        const res = await fetch(`${baseUrl}/v1/executions/${executionId}/cancel`, { method: 'POST', headers: auth });
+        await res.text();
+      },
+      stop,
+    };
+    return stack;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
