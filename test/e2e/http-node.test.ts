@@ -6,7 +6,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalServer, type LocalServer } from '../../worker/src/http-client/testing/loopback-harness.js';
+import { startLocalServer, type LocalServer } from '../helpers/loopback-harness.js';
 import { apiClient } from '../helpers/http.js';
 import type { WeftProcess } from '../helpers/processes.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';

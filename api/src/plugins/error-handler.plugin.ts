@@ -3,7 +3,7 @@
  * Client mistakes are never a 500: validation, JSON, size and media-type failures map to
  * their 4xx codes; only what nobody anticipated is `internal_error`, with a generic message.
  */
-import { isDependencyFailure, storedCode, WeftError, type ErrorCode, type ErrorDetail } from '@weft/shared/errors';
+import { storedCode, toWeftError, WeftError, type ErrorCode, type ErrorDetail } from '@weft/shared/errors';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import fp from 'fastify-plugin';
 
@@ -115,13 +115,14 @@ function fromValidation(err: FastifyError): WeftError {
   return new WeftError('INVALID_REQUEST', `invalid ${PART_NAMES[context] ?? context}: ${summary}${more}`, { details });
 }
 
-/** Maps anything thrown to the WeftError the client sees; `internal` marks the unanticipated. */
+/**
+ * Maps anything thrown to the WeftError the client sees; `internal` marks the unanticipated.
+ * Fastify's own errors (validation, its codes, 4xx) are read here; everything else goes
+ * through toWeftError, the one classifier the engine uses too, with the raw messages of
+ * unreachable dependencies and unexpected errors kept from the client.
+ */
 export function classifyError(err: unknown): { error: WeftError; internal: boolean } {
-  if (err instanceof WeftError) return { error: err, internal: err.httpStatus === 500 };
-  if (isDependencyFailure(err)) {
-    return { error: new WeftError('DEPENDENCY_UNAVAILABLE', 'a dependency is unavailable, retry later', { cause: err }), internal: false };
-  }
-  if (err instanceof Error) {
+  if (!(err instanceof WeftError) && err instanceof Error) {
     const fe = err as FastifyError;
     if (fe.validation) return { error: fromValidation(fe), internal: false };
     const mapped = typeof fe.code === 'string' ? FASTIFY_CODES[fe.code] : undefined;
@@ -131,7 +132,12 @@ export function classifyError(err: unknown): { error: WeftError; internal: boole
       return { error: new WeftError(CODES_BY_STATUS[status] ?? 'INVALID_REQUEST', fe.message, { cause: err }), internal: false };
     }
   }
-  return { error: new WeftError('INTERNAL_ERROR', 'internal error', { cause: err }), internal: true };
+  const error = toWeftError(err);
+  if (error !== err) {
+    if (error.code === 'DEPENDENCY_UNAVAILABLE') return { error: new WeftError('DEPENDENCY_UNAVAILABLE', 'a dependency is unavailable, retry later', { cause: err }), internal: false };
+    if (error.code === 'INTERNAL_ERROR') return { error: new WeftError('INTERNAL_ERROR', 'internal error', { cause: err }), internal: true };
+  }
+  return { error, internal: error.httpStatus === 500 };
 }
 
 export function errorBody(error: WeftError, internal: boolean): ErrorBody {

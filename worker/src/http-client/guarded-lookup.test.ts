@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { AddressPolicy } from './address-policy.js';
 import { createGuardedLookup } from './guarded-lookup.js';
 import { HttpClientError } from './http-client-error.js';
-import { stubLookup } from './testing/loopback-harness.js';
+import { stubLookup } from '../../../test/helpers/loopback-harness.js';
 
 interface Answer {
   err: NodeJS.ErrnoException | null;

@@ -1,8 +1,8 @@
 /** Redirect mechanics against local servers (the policy on each hop is in safe-fetch.test.ts). */
 import { describe, expect, it } from 'vitest';
 import { HttpClientError } from './http-client-error.js';
-import type { Handler } from './testing/loopback-harness.js';
-import { loopbackSuite } from './testing/loopback-suite.js';
+import type { Handler } from '../../../test/helpers/loopback-harness.js';
+import { loopbackSuite } from '../../../test/helpers/loopback-suite.js';
 
 const loopback = loopbackSuite();
 const { serve, send } = loopback;

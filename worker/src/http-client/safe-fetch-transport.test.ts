@@ -3,8 +3,8 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it, vi } from 'vitest';
 import { HttpClientError } from './http-client-error.js';
 import type { SafeFetchRequest } from './safe-fetch.js';
-import { stubLookup, type Handler } from './testing/loopback-harness.js';
-import { loopbackSuite } from './testing/loopback-suite.js';
+import { stubLookup, type Handler } from '../../../test/helpers/loopback-harness.js';
+import { loopbackSuite } from '../../../test/helpers/loopback-suite.js';
 
 const loopback = loopbackSuite();
 const { serve, send } = loopback;

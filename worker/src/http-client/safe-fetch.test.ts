@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { toWeftError } from '@weft/shared/errors';
 import { HttpClientError } from './http-client-error.js';
 import { safeFetch, type SafeFetchRequest } from './safe-fetch.js';
-import { installConnectionTripwire, startLocalServer, stubLookup, type ConnectionTripwire, type LocalServer } from './testing/loopback-harness.js';
+import { installConnectionTripwire, startLocalServer, stubLookup, type ConnectionTripwire, type LocalServer } from '../../../test/helpers/loopback-harness.js';
 
 const PUBLIC_V4 = '93.184.215.14';
 

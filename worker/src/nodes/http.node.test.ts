@@ -10,7 +10,7 @@ import { WeftError } from '@weft/shared/errors';
 import type { HttpNode } from '@weft/shared/flow';
 import { createLogger } from '@weft/shared/logging';
 import { createMetrics, type WeftMetrics } from '@weft/shared/metrics';
-import { installConnectionTripwire, startLocalServer, stubLookup, type ConnectionTripwire, type Handler, type LocalServer } from '../http-client/testing/loopback-harness.js';
+import { installConnectionTripwire, startLocalServer, stubLookup, type ConnectionTripwire, type Handler, type LocalServer } from '../../../test/helpers/loopback-harness.js';
 import { createHttpNodeExecutor, HTTP_MAX_RETRY_AFTER_MS, type HttpNodeDeps } from './http.node.js';
 import { encodeHttpBody, httpNodeSecretNames, placeholderVault, renderHttpRequest } from './render-http-request.js';
 import type { NodeOutcome } from '@weft/shared/ports';

@@ -3,7 +3,7 @@
  * hooks in the calling file or describe block.
  */
 import { afterEach, beforeEach } from 'vitest';
-import { safeFetch, type SafeFetchRequest } from '../safe-fetch.js';
+import { safeFetch, type SafeFetchRequest } from '../../worker/src/http-client/safe-fetch.js';
 import { installConnectionTripwire, startLocalServer, type ConnectionTripwire, type Handler, type LocalServer } from './loopback-harness.js';
 
 export interface LoopbackSuite {
