@@ -1,6 +1,6 @@
 /** Execution hot state as a record: what the Redis hashes (adapters/redis/keys.ts) and the memory store hold. */
-import type { ExecutionStatus, NodeStatus } from './statuses.js';
-import type { NodeError, NodeResult } from './node-result.js';
+import type { NodeStatus } from './statuses.js';
+import type { ExecutionHeader, NodeError, NodeResult } from './node-result.js';
 
 /** One node of the graph as hot state needs it. */
 export interface HotGraphNode {
@@ -46,15 +46,7 @@ export interface NodeStatusEntry {
 }
 
 /** One execution's hot state; mirrors the Redis hashes of adapters/redis/keys.ts. */
-export interface ExecutionState {
-  executionId: string;
-  workspaceId: string;
-  flowId: string;
-  flowVersion: number;
-  status: ExecutionStatus;
-  input: unknown;
-  startedAt: string | null;
-  finishedAt: string | null;
+export interface ExecutionState extends ExecutionHeader {
   total: number;
   /** Nodes not terminal yet; the execution completes when it reaches 0. */
   remaining: number;

@@ -39,7 +39,8 @@ export interface HotNodeState {
   waitTokenHash?: string;
 }
 
-export interface HotExecution {
+/** What identifies an execution and where it stands: shared by its hot views. */
+export interface ExecutionHeader {
   executionId: string;
   workspaceId: string;
   flowId: string;
@@ -48,6 +49,9 @@ export interface HotExecution {
   input: unknown;
   startedAt: string | null;
   finishedAt: string | null;
+}
+
+export interface HotExecution extends ExecutionHeader {
   nodes: Record<string, HotNodeState>;
   /** Why the execution ended, when it was not a node's failure (execution_timeout). */
   error?: NodeError;

@@ -8,27 +8,15 @@ import { failsSoftly, TERMINAL_EXECUTION_STATUSES } from '../engine/index.js';
 import { WeftError } from '../errors/index.js';
 import { parseMapItemNodeId } from '../flow/index.js';
 import { waitJobId, type NodeJobData } from '../jobs/index.js';
-import type { Logger } from '../logging/index.js';
-import type { WeftMetrics } from '../metrics/index.js';
-import type { Repos } from '../ports/database.js';
-import { QUEUES, type ControlBus, type EventBus, type FlushLog, type JobQueue, type StateStore } from '../ports/index.js';
+import { QUEUES, type StateStore } from '../ports/index.js';
 import { childJobs } from './commit.js';
 import { endExecution } from './end-execution.js';
 import type { FlowCache } from './flow-cache.js';
+import type { EngineResources } from './resources.js';
 import { hashResumeToken } from './wait.js';
 
-export interface ControlDeps {
-  repos: Pick<Repos, 'executions' | 'flows'>;
-  state: StateStore;
-  flushLog: FlushLog;
-  queue: JobQueue;
-  events: EventBus;
-  control?: ControlBus | undefined;
-  flows: FlowCache;
-  logger: Logger;
-  metrics: WeftMetrics;
-  clock: () => Date;
-}
+/** Control needs everything the engine holds but the spend ledger. */
+export type ControlDeps = Omit<EngineResources, 'spendLedger'>;
 
 export type ReplayNode = (input: { workspaceId: string; executionId: string; nodeId: string }) => Promise<void>;
 export type RetryExecution = (input: { workspaceId: string; executionId: string }) => Promise<{ retried: string[] }>;
