@@ -11,7 +11,7 @@ import type { WeftProcess } from '../helpers/processes.js';
 import { startDistributedStack, TEST_ADMIN_TOKEN, type DistributedStack } from '../helpers/stack.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { chainScenario, createFlow, diamondScenario, loadFixture, readSse, sseScenario, startLatencyMs, type Target, transformScenario, waitScenario, wsReplayScenario, wsUrl } from './scenarios.js';
+import { chainScenario, createFlow, diamondScenario, loadFixture, readSse, sseScenario, startAnswersBeforeWorkScenario, type Target, transformScenario, waitScenario, wsReplayScenario, wsUrl } from './scenarios.js';
 import { billedFailureScenario, costAndBudgetScenario, deadLetterScenario, failureScenario, jsonModeScenario, mixedProvidersScenario, retryScenario, streamRetryScenario } from './llm-scenarios.js';
 import { cancelScenario, executionRetryScenario, idempotencyAndVersionsScenario, replayScenario, timeoutsScenario, waitEventsScenario } from './control-scenarios.js';
 
@@ -109,8 +109,8 @@ describe('distributed mode: api + 2 workers on Redis and Postgres', () => {
     await retryScenario(target);
   });
 
-  it('answers 202 in well under 100 ms', async () => {
-    expect(await startLatencyMs(target)).toBeLessThan(100);
+  it('answers 202 without waiting for the execution to run', async () => {
+    await startAnswersBeforeWorkScenario(target);
   });
 
   it('runs a diamond: b and c concurrently on different workers, d once with both outputs', async () => {
@@ -123,7 +123,7 @@ describe('distributed mode: api + 2 workers on Redis and Postgres', () => {
     expect(worker.get('b')).not.toBe(worker.get('c'));
   });
 
-  it('cancels a slow LLM call across the fleet within 2 s, and retries a failed execution along the failed path only', async () => {
+  it('cancels a slow LLM call across the fleet, and retries a failed execution along the failed path only', async () => {
     await cancelScenario(target);
     await executionRetryScenario(target);
   });

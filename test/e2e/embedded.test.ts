@@ -125,8 +125,12 @@ describe('embedded mode: one process, PGlite, in-memory queue/state/events', () 
       return doc.nodes?.find((n: any) => n.nodeId === 'pause')?.status === 'waiting' ? doc : null;
     }, { timeoutMs: 10_000, message: 'wait node waiting' });
     const stamp = waiting.nodes.find((n: any) => n.nodeId === 'before').output.stamp as number;
-    // Time for the flusher to record `before`; then a crash: the queue and hot state were in memory.
-    await new Promise((r) => setTimeout(r, 500));
+    // Once the flusher has recorded `before` in PGlite (the node's run history reads node_runs),
+    // a crash: the queue and hot state were in memory.
+    await waitFor(async () => {
+      const history = await call('GET', `/v1/flows/${flow.id as string}/nodes/before/runs`);
+      return history.body.items?.some((run: any) => run.executionId === executionId && run.status === 'completed');
+    }, { timeoutMs: 20_000, message: '`before` flushed to PGlite' });
     await proc.stop('SIGKILL');
     await boot();
     // boot() listens on a new port.

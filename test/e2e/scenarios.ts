@@ -132,25 +132,31 @@ export async function waitScenario(target: Target): Promise<void> {
   expect(res.body.usage.totalTokens).toBeGreaterThan(0);
 }
 
-/** Median of several 202 answers; the first start warms the path. */
-export async function startLatencyMs(target: Target, runs = 7): Promise<number> {
+/**
+ * The start path answers 202 without waiting for the work: the flow's only node calls a provider
+ * that never answers, so every 202 came back while its execution was still live. How fast the
+ * start path answers is the benchmark's to measure, not a test's.
+ */
+export async function startAnswersBeforeWorkScenario(target: Target, runs = 7): Promise<void> {
   const call = apiClient(target.baseUrl, target.apiKey);
-  const flow = await createFlow(target, loadFixture('chain'));
+  const flow = await createFlow(target, {
+    name: 'start-path',
+    nodes: [{ id: 'hang', type: 'llm', provider: 'openai', model: 'gpt-4o-mini/mock-hang', stream: false, prompt: 'Never answered: {{input.n}}' }],
+    edges: [],
+  });
   const started: string[] = [];
-  started.push((await call('POST', `/v1/flows/${flow.id}/executions`, { input: { topic: 'warm-up' } })).body.executionId);
-  const times: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const res = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { topic: `latency ${i}` } });
-    expect(res.status).toBe(202);
-    times.push(res.ms);
-    started.push(res.body.executionId);
+    const res = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { n: i } });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    started.push(res.body.executionId as string);
   }
-  // Let them finish so later scenarios see a quiet provider.
   for (const id of started) {
-    await waitFor(async () => (await call('GET', `/v1/executions/${id}`)).body.status === 'completed', { timeoutMs: 30_000 });
+    const doc = (await call('GET', `/v1/executions/${id}`)).body;
+    expect(['queued', 'running']).toContain(doc.status);
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  // Cancelled, so later scenarios see a quiet provider.
+  for (const id of started) expect((await call('POST', `/v1/executions/${id}/cancel`)).status).toBe(202);
+  await waitFor(() => target.mock.active === 0, { timeoutMs: 15_000, message: 'the hanging calls closed' });
 }
 
 /** a → b, a → c, b+c → d: b and c overlap; d runs once with both outputs. */
