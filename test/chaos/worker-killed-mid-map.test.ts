@@ -76,7 +76,7 @@ describe('a worker killed in the middle of a map', () => {
       const running = entries.filter((e) => e.status === 'running');
       return running.some((e) => e.workerId === 'w1') && gate.waiting() === running.length;
     }, { timeoutMs: 30_000, intervalMs: 5, message: 'w1 running an item, its call held at the gate' });
-    await stack.workers[0]!.proc.stop('SIGKILL');
+    await stack.workers.find((w) => w.id === 'w1')!.proc.stop('SIGKILL');
     await waitFor(() => gate.requests.some((r) => r.cut), { timeoutMs: 10_000, message: "the dead worker's call closed" });
     gate.open();
 

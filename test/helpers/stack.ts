@@ -62,7 +62,8 @@ export async function startDistributedStack(input: {
     workers.push(worker);
     return worker;
   };
-  for (const id of input.workers) await startWorker(id);
+  // Workers start side by side: each spends its start loading modules, not waiting for the others.
+  await Promise.all(input.workers.map((id) => startWorker(id)));
 
   return {
     baseUrl,
