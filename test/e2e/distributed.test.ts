@@ -1,6 +1,8 @@
 /**
  * Distributed mode on real processes: one api and two workers sharing Redis and Postgres,
- * LLM nodes through the official openai SDK to the mock provider.
+ * LLM nodes through the official openai SDK to the mock provider. Condition and switch nodes run
+ * here too (the skip bookkeeping in the Lua scripts), on the same fleet rather than a fleet of
+ * their own.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +16,7 @@ import { waitFor } from '../helpers/wait-for.js';
 import { chainScenario, createFlow, diamondScenario, loadFixture, readSse, sseScenario, startAnswersBeforeWorkScenario, type Target, transformScenario, waitScenario, wsReplayScenario, wsUrl } from './scenarios.js';
 import { billedFailureScenario, costAndBudgetScenario, deadLetterScenario, failureScenario, jsonModeScenario, mixedProvidersScenario, retryScenario, streamRetryScenario } from './llm-scenarios.js';
 import { cancelScenario, executionRetryScenario, idempotencyAndVersionsScenario, replayScenario, timeoutsScenario, waitEventsScenario } from './control-scenarios.js';
+import { branchFanInScenario, conditionBranchScenario, switchBranchScenario } from './branch-scenarios.js';
 
 const ADMIN = TEST_ADMIN_TOKEN;
 
@@ -179,6 +182,20 @@ describe('distributed mode: api + 2 workers on Redis and Postgres', () => {
     }
   });
 
+  describe('branches', () => {
+    it('condition: only the taken side runs, the other and its downstream are skipped, the join runs once', async () => {
+      await conditionBranchScenario(target);
+    });
+
+    it('switch: three cases and a default, one handler runs, the join runs once', async () => {
+      await switchBranchScenario(target);
+    });
+
+    it('a fan-in after a skipped side that also has a parent outside the branch runs once, in either commit order', async () => {
+      await branchFanInScenario(target);
+    });
+  });
+
   it('keeps a 2 s wait across a restart of every worker', async () => {
     const call = apiClient(baseUrl, target.apiKey);
     const flow = await createFlow(target, {
@@ -196,8 +213,7 @@ describe('distributed mode: api + 2 workers on Redis and Postgres', () => {
     // The whole fleet goes away mid-wait and a new one comes up: the timer lives in Redis.
     const old = procs.filter((p) => p.name === 'w1' || p.name === 'w2');
     await Promise.all(old.map((p) => p.stop()));
-    await stack.startWorker('w3');
-    await stack.startWorker('w4');
+    await Promise.all([stack.startWorker('w3'), stack.startWorker('w4')]);
     const done = await waitFor(async () => {
       const r = await call('GET', `/v1/executions/${executionId}`);
       return r.body.status === 'completed' ? r.body : null;
