@@ -1,8 +1,8 @@
 /**
  * Distributed mode on real processes: one api and two workers sharing Redis and Postgres,
- * LLM nodes through the official openai SDK to the mock provider. Condition and switch nodes run
- * here too (the skip bookkeeping in the Lua scripts), on the same fleet rather than a fleet of
- * their own.
+ * LLM nodes through the official openai SDK to the mock provider. Condition and switch nodes (the
+ * skip bookkeeping in the Lua scripts) and single-node runs are checked here too, on the same
+ * fleet rather than on fleets of their own.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import { chainScenario, createFlow, diamondScenario, loadFixture, readSse, sseSc
 import { billedFailureScenario, costAndBudgetScenario, deadLetterScenario, failureScenario, jsonModeScenario, mixedProvidersScenario, retryScenario, streamRetryScenario } from './llm-scenarios.js';
 import { cancelScenario, executionRetryScenario, idempotencyAndVersionsScenario, replayScenario, timeoutsScenario, waitEventsScenario } from './control-scenarios.js';
 import { branchFanInScenario, conditionBranchScenario, switchBranchScenario } from './branch-scenarios.js';
+import { singleNodeRunScenario } from './single-node-scenarios.js';
 
 const ADMIN = TEST_ADMIN_TOKEN;
 
@@ -195,6 +196,10 @@ describe('distributed mode: api + 2 workers on Redis and Postgres', () => {
       await branchFanInScenario(target);
     });
   });
+
+  it('a single-node run uses the newest upstream outputs', async () => {
+    await singleNodeRunScenario(target);
+  }, 90_000);
 
   it('keeps a 2 s wait across a restart of every worker', async () => {
     const call = apiClient(baseUrl, target.apiKey);

@@ -26,7 +26,8 @@ export interface Gate {
   readonly requests: readonly GatedRequest[];
   /** Requests waiting at the held gate now, their clients still connected. */
   waiting(): number;
-  hold(): void;
+  /** Holds every request that arrives from now on, or only those whose body `matches`. */
+  hold(matches?: (body: string) => boolean): void;
   /** Forwards what waits, and everything after. */
   open(): void;
   /** Forgets the recorded requests. */
@@ -37,7 +38,7 @@ export interface Gate {
 export async function startGate(upstreamUrl: string): Promise<Gate> {
   const upstream = new URL(upstreamUrl);
   const requests: GatedRequest[] = [];
-  let holding = false;
+  let holding: ((body: string) => boolean) | null = null;
   let queued: Array<() => void> = [];
 
   const server = createServer((req, res) => {
@@ -66,7 +67,7 @@ export async function startGate(upstreamUrl: string): Promise<Gate> {
         res.on('close', () => { outbound.destroy(); });
         outbound.end(Buffer.concat(body));
       };
-      if (holding) {
+      if (holding?.(Buffer.concat(body).toString('utf8'))) {
         record.held = true;
         queued.push(forward);
       } else {
@@ -81,11 +82,11 @@ export async function startGate(upstreamUrl: string): Promise<Gate> {
     url: `http://127.0.0.1:${port}`,
     requests,
     waiting: () => requests.filter((r) => r.held && !r.done).length,
-    hold() {
-      holding = true;
+    hold(matches = () => true) {
+      holding = matches;
     },
     open() {
-      holding = false;
+      holding = null;
       const release = queued;
       queued = [];
       for (const forward of release) forward();
