@@ -39,7 +39,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     reporters: ['default', './test/helpers/summary-reporter.ts'],
     projects: [
-      { extends: true, test: { name: 'unit', include: UNIT_TESTS, exclude } },
+      // Pure modules hold no state between files, so one module graph per worker serves them all.
+      { extends: true, test: { name: 'unit', include: UNIT_TESTS, exclude, isolate: false } },
       {
         extends: true,
         test: { name: 'services', include: ALL_TESTS, exclude: [...exclude, ...UNIT_TESTS], globalSetup: ['test/helpers/global-setup.ts'] },
