@@ -43,7 +43,11 @@ export default defineConfig({
       { extends: true, test: { name: 'unit', include: UNIT_TESTS, exclude, isolate: false } },
       {
         extends: true,
-        test: { name: 'services', include: ALL_TESTS, exclude: [...exclude, ...UNIT_TESTS], globalSetup: ['test/helpers/global-setup.ts'] },
+        test: {
+          name: 'services', include: ALL_TESTS, exclude: [...exclude, ...UNIT_TESTS], globalSetup: ['test/helpers/global-setup.ts'],
+          // An upper bound on tests that wait for real processes; a loaded machine is slow, not wrong.
+          testTimeout: 60_000,
+        },
       },
     ],
   },

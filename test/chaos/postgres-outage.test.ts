@@ -12,7 +12,7 @@ import { startGate, type Gate } from '../helpers/gate.js';
 import { apiClient } from '../helpers/http.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-services.js';
 import type { WeftProcess } from '../helpers/processes.js';
-import { startDistributedStack, type DistributedStack } from '../helpers/stack.js';
+import { startDistributedStack, type DistributedStack, STACK_START_MS } from '../helpers/stack.js';
 import { uniqueId } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { connectWs } from '../helpers/ws-client.js';
@@ -37,7 +37,7 @@ describe('Postgres outage during an execution', () => {
     const call = apiClient(stack.baseUrl, apiKey);
     expect((await call('PUT', '/v1/credentials/openai', { apiKey: 'sk-outage', baseUrl: `${gate.url}/v1` })).status).toBe(204);
     target = { baseUrl: stack.baseUrl, apiKey, mock };
-  }, 120_000);
+  }, STACK_START_MS);
 
   afterAll(async () => {
     await stack?.stop();

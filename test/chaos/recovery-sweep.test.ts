@@ -19,7 +19,7 @@ import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
 import { apiClient } from '../helpers/http.js';
 import { readSse } from '../e2e/scenarios.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
-import { startDistributedStack, type DistributedStack } from '../helpers/stack.js';
+import { startDistributedStack, type DistributedStack, STACK_START_MS } from '../helpers/stack.js';
 import { startGate, type Gate } from '../helpers/gate.js';
 import { useMockCredentials } from '../helpers/targets.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -42,7 +42,7 @@ describe('recovery sweep', () => {
     db = new pg.Client({ connectionString: svc.databaseUrl });
     await db.connect();
     database = await createDatabase({ url: svc.databaseUrl, masterKey: randomBytes(32) });
-  }, 120_000);
+  }, STACK_START_MS);
 
   afterAll(async () => {
     await database?.close();

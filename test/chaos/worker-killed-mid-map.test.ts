@@ -13,7 +13,7 @@ import { executionKeys } from '../../shared/src/adapters/redis/keys.js';
 import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
 import { apiClient } from '../helpers/http.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
-import { startDistributedStack, type DistributedStack } from '../helpers/stack.js';
+import { startDistributedStack, type DistributedStack, STACK_START_MS } from '../helpers/stack.js';
 import { startGate, type Gate } from '../helpers/gate.js';
 import { useMockCredentials } from '../helpers/targets.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -34,7 +34,7 @@ describe('a worker killed in the middle of a map', () => {
       env: { WORKER_CONCURRENCY: '3', WEFT_QUEUE_LOCK_MS: '2000', WEFT_QUEUE_STALLED_INTERVAL_MS: '1000' },
     });
     redis = new Redis(svc.redisUrl);
-  }, 120_000);
+  }, STACK_START_MS);
 
   afterAll(async () => {
     await redis?.quit();

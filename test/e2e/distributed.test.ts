@@ -10,7 +10,7 @@ import { MOCK_INVALID_API_KEY, startMockLlm, type MockLlm } from '@weft/shared/m
 import { apiClient } from '../helpers/http.js';
 import { connectWs } from '../helpers/ws-client.js';
 import type { WeftProcess } from '../helpers/processes.js';
-import { startDistributedStack, TEST_ADMIN_TOKEN, type DistributedStack } from '../helpers/stack.js';
+import { PROCESS_READY_MS, startDistributedStack, TEST_ADMIN_TOKEN, type DistributedStack, STACK_START_MS } from '../helpers/stack.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { chainScenario, createFlow, diamondScenario, loadFixture, readSse, sseScenario, startAnswersBeforeWorkScenario, type Target, transformScenario, waitScenario, wsReplayScenario, wsUrl } from './scenarios.js';
@@ -43,7 +43,7 @@ describe('distributed mode: api + 2 workers on Redis and Postgres', () => {
     target = { baseUrl, apiKey, mock };
     db = new pg.Client({ connectionString: svc.databaseUrl });
     await db.connect();
-  }, 120_000);
+  }, STACK_START_MS);
 
   afterAll(async () => {
     await db?.end();
@@ -228,7 +228,7 @@ describe('distributed mode: api + 2 workers on Redis and Postgres', () => {
     expect(done.nodes[1].output).toBe('done');
     const ranOn = await waitFor(async () => (await db.query('select worker_id from node_runs where execution_id = $1 and node_id = $2', [executionId, 'after'])).rows[0]?.worker_id as string | undefined, { timeoutMs: 10_000 });
     expect(['w3', 'w4']).toContain(ranOn);
-  });
+   }, PROCESS_READY_MS + 60_000);
 
   it('answers bad input with the api.md error shape', async () => {
     const call = apiClient(baseUrl, target.apiKey);

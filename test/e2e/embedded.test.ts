@@ -12,6 +12,7 @@ import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
 import { apiClient } from '../helpers/http.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { freePort, startWeftProcess, waitForHttp, type WeftProcess } from '../helpers/processes.js';
+import { PROCESS_READY_MS } from '../helpers/stack.js';
 import { chainScenario, createFlow, diamondScenario, loadFixture, sseScenario, type Target, transformScenario, waitScenario, wsReplayScenario } from './scenarios.js';
 import { billedFailureScenario, costAndBudgetScenario, deadLetterScenario, failureScenario, jsonModeScenario, mixedProvidersScenario, retryScenario, streamRetryScenario } from './llm-scenarios.js';
 import { cancelScenario, executionRetryScenario, idempotencyAndVersionsScenario, replayScenario, timeoutsScenario, waitEventsScenario } from './control-scenarios.js';
@@ -31,7 +32,7 @@ describe('embedded mode: one process, PGlite, in-memory queue/state/events', () 
    * and initdb on a fresh folder): a few seconds on an idle machine, 20-40 s on a loaded 2-core
    * one. Tests that restart wait for readiness, with this much room for each start.
    */
-  const BOOT_BUDGET_MS = 90_000;
+  const BOOT_BUDGET_MS = PROCESS_READY_MS;
   /** A restart: the stop (at most 10 s before SIGKILL), a start, and the test's own work. */
   const RESTART_TEST_MS = 10_000 + BOOT_BUDGET_MS + 30_000;
 
@@ -115,7 +116,7 @@ describe('embedded mode: one process, PGlite, in-memory queue/state/events', () 
     await streamRetryScenario(target);
     await billedFailureScenario(target);
     await costAndBudgetScenario(target, readFileSync(join(dataDir, 'admin.token'), 'utf8').trim());
-  });
+   }, 120_000);
 
   it('runs a diamond with b and c concurrently and d once', async () => {
     await diamondScenario(target);

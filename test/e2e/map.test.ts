@@ -7,6 +7,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestServices, type TestServices } from '../helpers/services.js';
+import { STACK_START_MS } from '../helpers/stack.js';
 import { startMockedDistributed, type MockedTarget } from '../helpers/targets.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { mapApprovalScenario, mapConcurrencyScenario, mapItemErrorScenario, mapRetryScenario, mapTimeoutScenario, mapValidationScenario } from './map-scenarios.js';
@@ -21,7 +22,7 @@ describe('map, distributed: api + 2 workers on Redis and Postgres', () => {
     target = await startMockedDistributed(svc, { workspace: 'map', workerConcurrency: 4 });
     db = new pg.Client({ connectionString: svc.databaseUrl });
     await db.connect();
-  }, 120_000);
+  }, STACK_START_MS);
 
   afterAll(async () => {
     await db?.end();

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
 import { apiClient } from '../helpers/http.js';
-import { startDistributedStack, type DistributedStack } from '../helpers/stack.js';
+import { startDistributedStack, type DistributedStack, STACK_START_MS } from '../helpers/stack.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -105,7 +105,7 @@ describe('provider guard: fleet rate limit and circuit breaker across 2 workers'
       const docs = await Promise.all(warmIds.map(async (id) => (await warm('GET', `/v1/executions/${id}`)).body));
       return docs.every((d) => d.status === 'completed');
     }, { timeoutMs: 30_000, intervalMs: 50, message: 'warm-up executions completed' });
-  }, 120_000);
+  }, STACK_START_MS);
 
   afterAll(async () => {
     await db?.end();
