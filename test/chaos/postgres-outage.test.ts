@@ -51,7 +51,8 @@ describe('Postgres outage during an execution', () => {
     const flow = await createFlow(target, {
       name: 'outage',
       nodes: [
-        { id: 'a', type: 'llm', provider: 'openai', model: 'mock-slow-1500', prompt: 'First {{input.x}}' },
+        // Not streamed: the mock waits its 1.5 s once, not before every chunk (the gate holds the call).
+        { id: 'a', type: 'llm', provider: 'openai', model: 'mock-slow-1500', stream: false, prompt: 'First {{input.x}}' },
         { id: 'b', type: 'llm', provider: 'openai', model: 'gpt-4o-mini', prompt: 'Then {{a}}' },
         { id: 'c', type: 'transform', expression: '$length(nodes.b)' },
       ],

@@ -124,7 +124,8 @@ export async function idempotencyAndVersionsScenario(target: Target): Promise<vo
   const call = apiClient(target.baseUrl, target.apiKey);
   const v1 = {
     name: 'versions',
-    nodes: [{ id: 'slow', type: 'llm', provider: 'openai', model: 'mock-slow-800', prompt: 'Version one says {{input.x}}' }],
+    // Not streamed: the mock waits its 800 ms once, not before every chunk.
+    nodes: [{ id: 'slow', type: 'llm', provider: 'openai', model: 'mock-slow-800', stream: false, prompt: 'Version one says {{input.x}}' }],
     edges: [],
   };
   const flow = await createFlow(target, v1);
