@@ -13,13 +13,13 @@ const ALL_TESTS = ['shared/src/**/*.test.ts', 'api/src/**/*.test.ts', 'worker/sr
  * belongs to `services`; `npm test` runs both projects, every file exactly once.
  */
 const UNIT_TESTS = [
-  'shared/src/{flow,templates,engine,errors,config,crypto,ids}/**/*.test.ts',
+  'shared/src/{flow,templates,engine,expressions,errors,config,crypto,ids}/**/*.test.ts',
   'shared/src/mock-llm/answer.test.ts',
   'drizzle/src/repos/cursor.test.ts',
   'drizzle/src/database/migration-target.test.ts',
-  'worker/src/{control,processors,recovery}/**/*.test.ts',
+  'worker/src/{control,processors,recovery,sources}/**/*.test.ts',
   'worker/src/http-client/{address-policy,guarded-lookup,parse-body,redirect}.test.ts',
-  'worker/src/nodes/{condition.node,switch.node,expression-cache,last-known,price-book}.test.ts',
+  'worker/src/nodes/{condition.node,switch.node}.test.ts',
   'worker/src/providers/{classify-anthropic-error,classify-gemini-error,classify-openai-error,provider-error,provider-usage,retry-after}.test.ts',
   'worker/src/providers/guard/provider-health.test.ts',
   // Fastify through inject(): nothing listens, and the dependencies are plain objects.
