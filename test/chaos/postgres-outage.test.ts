@@ -36,7 +36,7 @@ describe('Postgres outage during an execution', () => {
     const apiKey = await stack.createWorkspace('outage');
     const call = apiClient(stack.baseUrl, apiKey);
     expect((await call('PUT', '/v1/credentials/openai', { apiKey: 'sk-outage', baseUrl: `${gate.url}/v1` })).status).toBe(204);
-    target = { baseUrl: stack.baseUrl, apiKey, mock };
+    target = { baseUrl: stack.baseUrl, apiKey, mock, gate };
   }, STACK_START_MS);
 
   afterAll(async () => {

@@ -75,7 +75,7 @@ describe('recovery sweep', () => {
 
   it('rebuilds lost hot state from node_runs and the execution completes without re-running what completed', async () => {
     const apiKey = await stack.createWorkspace('lost-state');
-    await useMockCredentials(stack.baseUrl, apiKey, { ...mock, url: gate.url });
+    await useMockCredentials(stack.baseUrl, apiKey, gate);
     const call = apiClient(stack.baseUrl, apiKey);
     const flow = await call('POST', '/v1/flows', {
       name: 'lost-state',

@@ -46,7 +46,7 @@ describe('a worker killed in the middle of a map', () => {
 
   it('completes every item, in order, on the surviving worker', async () => {
     const apiKey = await stack.createWorkspace('killed-mid-map');
-    await useMockCredentials(stack.baseUrl, apiKey, { ...mock, url: gate.url });
+    await useMockCredentials(stack.baseUrl, apiKey, gate);
     const call = apiClient(stack.baseUrl, apiKey);
     const items = Array.from({ length: 16 }, (_, i) => `thing-${i}`);
     const flow = await call('POST', '/v1/flows', {

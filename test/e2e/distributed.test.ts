@@ -7,6 +7,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MOCK_INVALID_API_KEY, startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
+import { startGate, type Gate } from '../helpers/gate.js';
 import { apiClient } from '../helpers/http.js';
 import { connectWs } from '../helpers/ws-client.js';
 import type { WeftProcess } from '../helpers/processes.js';
@@ -24,6 +25,7 @@ const ADMIN = TEST_ADMIN_TOKEN;
 describe('distributed mode: api + 2 workers on Redis and Postgres', () => {
   let svc: TestServices;
   let mock: MockLlm;
+  let gate: Gate;
   let stack: DistributedStack;
   let procs: WeftProcess[];
   let baseUrl: string;
@@ -33,14 +35,15 @@ describe('distributed mode: api + 2 workers on Redis and Postgres', () => {
   beforeAll(async () => {
     svc = await createTestServices();
     mock = await startMockLlm({ port: 0, host: '127.0.0.1' });
+    gate = await startGate(mock.url);
     // One job per worker at a time: parallel branches must spread across the fleet.
     stack = await startDistributedStack({ ...svc, workers: ['w1', 'w2'], env: { WORKER_CONCURRENCY: '1' } });
     procs = stack.procs;
     baseUrl = stack.baseUrl;
     const apiKey = await stack.createWorkspace('e2e');
-    const cred = await apiClient(baseUrl, apiKey)('PUT', '/v1/credentials/openai', { apiKey: 'sk-test-e2e-key', baseUrl: `${mock.url}/v1` });
+    const cred = await apiClient(baseUrl, apiKey)('PUT', '/v1/credentials/openai', { apiKey: 'sk-test-e2e-key', baseUrl: `${gate.url}/v1` });
     expect(cred.status).toBe(204);
-    target = { baseUrl, apiKey, mock };
+    target = { baseUrl, apiKey, mock, gate };
     db = new pg.Client({ connectionString: svc.databaseUrl });
     await db.connect();
   }, STACK_START_MS);
@@ -48,6 +51,7 @@ describe('distributed mode: api + 2 workers on Redis and Postgres', () => {
   afterAll(async () => {
     await db?.end();
     await stack?.stop();
+    await gate?.close();
     await mock?.close();
     await svc?.cleanup();
   });

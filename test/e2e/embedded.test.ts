@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
+import { startGate, type Gate } from '../helpers/gate.js';
 import { apiClient } from '../helpers/http.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { freePort, startWeftProcess, waitForHttp, type WeftProcess } from '../helpers/processes.js';
@@ -25,6 +26,7 @@ describe('embedded mode: one process, PGlite, in-memory queue/state/events', () 
   let baseUrl: string;
   let apiKey: string;
   let mock: MockLlm;
+  let gate: Gate;
   let target: Target;
 
   /**
@@ -58,11 +60,13 @@ describe('embedded mode: one process, PGlite, in-memory queue/state/events', () 
     await boot();
     apiKey = (JSON.parse(readFileSync(join(dataDir, 'local-workspace.json'), 'utf8')) as { apiKey: string }).apiKey;
     mock = await startMockLlm({ port: 0, host: '127.0.0.1' });
-    target = { baseUrl, apiKey, mock };
+    gate = await startGate(mock.url);
+    target = { baseUrl, apiKey, mock, gate };
   }, BOOT_BUDGET_MS + 30_000);
 
   afterAll(async () => {
     await proc?.stop();
+    await gate?.close();
     await mock?.close();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
@@ -89,7 +93,7 @@ describe('embedded mode: one process, PGlite, in-memory queue/state/events', () 
   it('runs the 3-node chain with real credentials pointed at a provider (events, prompts, document)', async () => {
     // Real keys replace the bundled mock with one call; here the "real" provider is our own mock.
     const call = apiClient(baseUrl, apiKey);
-    expect((await call('PUT', '/v1/credentials/openai', { apiKey: 'sk-real-looking', baseUrl: `${mock.url}/v1` })).status).toBe(204);
+    expect((await call('PUT', '/v1/credentials/openai', { apiKey: 'sk-real-looking', baseUrl: `${gate.url}/v1` })).status).toBe(204);
     await chainScenario(target);
   });
 

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import type { MockLlm } from '@weft/shared/mock-llm';
+import type { Gate } from '../helpers/gate.js';
 import { apiClient } from '../helpers/http.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { connectWs } from '../helpers/ws-client.js';
@@ -13,6 +14,11 @@ export interface Target {
   baseUrl: string;
   apiKey: string;
   mock: MockLlm;
+  /**
+   * The door in front of `mock` that the workspace's openai credential points at: open (a plain
+   * pass-through) unless a scenario holds calls there to order what happens next.
+   */
+  gate: Gate;
 }
 
 export function loadFixture(name: string): any {
@@ -166,7 +172,13 @@ export async function diamondScenario(target: Target, slowModel = 'mock-slow-600
   for (const node of fixture.nodes) if (node.id === 'b' || node.id === 'c') node.model = slowModel;
   const flow = await createFlow(target, fixture);
   target.mock.reset();
-  const res = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { topic: 'fan-out' }, wait: true, timeoutMs: 30_000 });
+  // b's and c's calls wait at the gate until both are there: neither can finish before the
+  // other has started, however the machine schedules the workers.
+  target.gate.hold((body) => body.includes(slowModel));
+  const running = call('POST', `/v1/flows/${flow.id}/executions`, { input: { topic: 'fan-out' }, wait: true, timeoutMs: 60_000 });
+  await waitFor(() => target.gate.waiting() === 2, { timeoutMs: 30_000, message: 'b and c both calling the provider' });
+  target.gate.open();
+  const res = await running;
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   expect(res.body.status).toBe('completed');
   const nodes = new Map<string, any>(res.body.nodes.map((n: any) => [n.nodeId, n]));

@@ -60,6 +60,8 @@ export async function startGate(upstreamUrl: string): Promise<Gate> {
           (answer) => {
             res.writeHead(answer.statusCode ?? 502, answer.headers);
             answer.pipe(res);
+            // The provider cut its answer (mock-cut): cut the client's too, as a direct call sees it.
+            answer.on('close', () => { if (!answer.complete) res.destroy(); });
           },
         );
         outbound.on('error', () => { res.destroy(); });

@@ -5,33 +5,34 @@
  * in embedded.test.ts).
  */
 import { expect } from 'vitest';
-import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
+import { startMockLlm } from '@weft/shared/mock-llm';
 import { apiClient } from './http.js';
 import type { TestServices } from './services.js';
 import { startDistributedStack, type DistributedStack } from './stack.js';
+import { startGate } from './gate.js';
+import type { Target } from '../e2e/scenarios.js';
 
-export interface MockedTarget {
-  baseUrl: string;
-  apiKey: string;
-  mock: MockLlm;
+export interface MockedTarget extends Target {
   stop(): Promise<void>;
 }
 
-/** Stores the mock as the workspace's openai credential. */
-export async function useMockCredentials(baseUrl: string, apiKey: string, mock: MockLlm): Promise<void> {
-  const res = await apiClient(baseUrl, apiKey)('PUT', '/v1/credentials/openai', { apiKey: 'sk-test-mocked', baseUrl: `${mock.url}/v1` });
+/** Stores the mock (or a gate in front of it) as the workspace's openai credential. */
+export async function useMockCredentials(baseUrl: string, apiKey: string, provider: { url: string }): Promise<void> {
+  const res = await apiClient(baseUrl, apiKey)('PUT', '/v1/credentials/openai', { apiKey: 'sk-test-mocked', baseUrl: `${provider.url}/v1` });
   expect(res.status, JSON.stringify(res.body)).toBe(204);
 }
 
 export async function startMockedDistributed(svc: TestServices, options: { workspace: string; workerConcurrency: number }): Promise<MockedTarget & { stack: DistributedStack }> {
   const mock = await startMockLlm({ port: 0, host: '127.0.0.1' });
+  const gate = await startGate(mock.url);
   const stack = await startDistributedStack({ ...svc, workers: ['w1', 'w2'], env: { WORKER_CONCURRENCY: String(options.workerConcurrency) } });
   const apiKey = await stack.createWorkspace(options.workspace);
-  await useMockCredentials(stack.baseUrl, apiKey, mock);
+  await useMockCredentials(stack.baseUrl, apiKey, gate);
   return {
-    baseUrl: stack.baseUrl, apiKey, mock, stack,
+    baseUrl: stack.baseUrl, apiKey, mock, gate, stack,
     async stop() {
       await stack.stop();
+      await gate.close();
       await mock.close();
     },
   };
