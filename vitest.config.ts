@@ -15,6 +15,7 @@ const ALL_TESTS = ['shared/src/**/*.test.ts', 'api/src/**/*.test.ts', 'worker/sr
 const UNIT_TESTS = [
   'shared/src/{flow,templates,engine,expressions,errors,config,crypto,ids}/**/*.test.ts',
   'shared/src/mock-llm/answer.test.ts',
+  'shared/src/run-engine/{map,restore-hot-state,running-jobs}.test.ts',
   'drizzle/src/repos/cursor.test.ts',
   'drizzle/src/database/migration-target.test.ts',
   'worker/src/{control,processors,recovery,sources}/**/*.test.ts',
@@ -25,6 +26,7 @@ const UNIT_TESTS = [
   // Fastify through inject(): nothing listens, and the dependencies are plain objects.
   'api/src/plugins/{auth,error-handler}.plugin.test.ts',
   'test/bench/bench-parsers.test.ts',
+  'test/types/**/*.test.ts',
 ];
 
 const exclude = [...configDefaults.exclude, '**/node_modules/**', '**/dist/**'];
