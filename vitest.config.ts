@@ -25,7 +25,9 @@ const UNIT_TESTS = [
   'worker/src/providers/guard/provider-health.test.ts',
   // Fastify through inject(): nothing listens, and the dependencies are plain objects.
   'api/src/plugins/{auth,error-handler}.plugin.test.ts',
-  'test/bench/bench-parsers.test.ts',
+  'test/bench/*.test.ts',
+  // Reads the Lua sources only.
+  'test/contract/lua-includes.test.ts',
   'test/types/**/*.test.ts',
 ];
 
