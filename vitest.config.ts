@@ -1,21 +1,58 @@
 import { defaultServerConditions } from 'vite';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // Sources are resolved through the `weft-source` export condition, so tests run on
 // the TypeScript sources without a build step.
 const conditions = ['weft-source', ...defaultServerConditions];
 
+const ALL_TESTS = ['shared/src/**/*.test.ts', 'api/src/**/*.test.ts', 'worker/src/**/*.test.ts', 'drizzle/src/**/*.test.ts', 'test/**/*.test.ts'];
+
+/**
+ * The pure tier (`npm run test:unit`): tests that start no service — no Redis, Postgres, PGlite,
+ * child process or listening server — and so need no global set-up. A test file that starts one
+ * belongs to `services`; `npm test` runs both projects, every file exactly once.
+ */
+const UNIT_TESTS = [
+  'shared/src/{flow,templates,engine,expressions,errors,config,crypto,ids}/**/*.test.ts',
+  'shared/src/mock-llm/answer.test.ts',
+  'shared/src/run-engine/{map,restore-hot-state,running-jobs}.test.ts',
+  'drizzle/src/repos/cursor.test.ts',
+  'drizzle/src/database/migration-target.test.ts',
+  'worker/src/{control,processors,recovery,sources}/**/*.test.ts',
+  'worker/src/http-client/{address-policy,guarded-lookup,parse-body,redirect}.test.ts',
+  'worker/src/nodes/{condition.node,switch.node}.test.ts',
+  'worker/src/providers/{classify-anthropic-error,classify-gemini-error,classify-openai-error,provider-error,provider-usage,retry-after}.test.ts',
+  'worker/src/providers/guard/provider-health.test.ts',
+  // Fastify through inject(): nothing listens, and the dependencies are plain objects.
+  'api/src/plugins/{auth,error-handler}.plugin.test.ts',
+  'test/bench/*.test.ts',
+  // Reads the Lua sources only.
+  'test/contract/lua-includes.test.ts',
+  'test/types/**/*.test.ts',
+];
+
+const exclude = [...configDefaults.exclude, '**/node_modules/**', '**/dist/**'];
+
 export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
   test: {
-    include: ['shared/src/**/*.test.ts', 'api/src/**/*.test.ts', 'worker/src/**/*.test.ts', 'drizzle/src/**/*.test.ts', 'test/**/*.test.ts'],
-    exclude: ['**/node_modules/**', '**/dist/**'],
-    globalSetup: ['test/helpers/global-setup.ts'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
     reporters: ['default', './test/helpers/summary-reporter.ts'],
+    projects: [
+      // Pure modules hold no state between files, so one module graph per worker serves them all.
+      { extends: true, test: { name: 'unit', include: UNIT_TESTS, exclude, isolate: false } },
+      {
+        extends: true,
+        test: {
+          name: 'services', include: ALL_TESTS, exclude: [...exclude, ...UNIT_TESTS], globalSetup: ['test/helpers/global-setup.ts'],
+          // An upper bound on tests that wait for real processes; a loaded machine is slow, not wrong.
+          testTimeout: 60_000,
+        },
+      },
+    ],
   },
 });

@@ -1,15 +1,18 @@
 /**
  * A Postgres outage delays flushing; it does not stop execution and loses nothing
  * (architecture.md, lifecycle step 4). The api and a worker run on a Postgres of this test's
- * own, which is stopped while an execution is in flight and started again afterwards.
+ * own, which is stopped while an execution is in flight and started again afterwards. The
+ * worker reaches the mock through a gate that holds node a's call until Postgres is down, so the
+ * call is provably in flight across the stop.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
+import { startGate, type Gate } from '../helpers/gate.js';
 import { apiClient } from '../helpers/http.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../helpers/private-services.js';
 import type { WeftProcess } from '../helpers/processes.js';
-import { startDistributedStack, type DistributedStack } from '../helpers/stack.js';
+import { startDistributedStack, type DistributedStack, STACK_START_MS } from '../helpers/stack.js';
 import { uniqueId } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { connectWs } from '../helpers/ws-client.js';
@@ -19,6 +22,7 @@ import { createFlow, wsUrl, type Target } from '../e2e/scenarios.js';
 describe('Postgres outage during an execution', () => {
   let postgres: PrivatePostgres;
   let mock: MockLlm;
+  let gate: Gate;
   let stack: DistributedStack;
   let procs: WeftProcess[] = [];
   let target: Target;
@@ -26,16 +30,18 @@ describe('Postgres outage during an execution', () => {
   beforeAll(async () => {
     postgres = await startPrivatePostgres();
     mock = await startMockLlm({ port: 0, host: '127.0.0.1' });
+    gate = await startGate(mock.url);
     stack = await startDistributedStack({ redisUrl: inject('redisUrl'), databaseUrl: postgres.url, prefix: `wt${uniqueId()}`, workers: ['w-outage'] });
     procs = stack.procs;
     const apiKey = await stack.createWorkspace('outage');
     const call = apiClient(stack.baseUrl, apiKey);
-    expect((await call('PUT', '/v1/credentials/openai', { apiKey: 'sk-outage', baseUrl: `${mock.url}/v1` })).status).toBe(204);
-    target = { baseUrl: stack.baseUrl, apiKey, mock };
-  }, 120_000);
+    expect((await call('PUT', '/v1/credentials/openai', { apiKey: 'sk-outage', baseUrl: `${gate.url}/v1` })).status).toBe(204);
+    target = { baseUrl: stack.baseUrl, apiKey, mock, gate };
+  }, STACK_START_MS);
 
   afterAll(async () => {
     await stack?.stop();
+    await gate?.close();
     await mock?.close();
     postgres?.destroy();
   });
@@ -45,7 +51,8 @@ describe('Postgres outage during an execution', () => {
     const flow = await createFlow(target, {
       name: 'outage',
       nodes: [
-        { id: 'a', type: 'llm', provider: 'openai', model: 'mock-slow-1500', prompt: 'First {{input.x}}' },
+        // Not streamed: the mock waits its 1.5 s once, not before every chunk (the gate holds the call).
+        { id: 'a', type: 'llm', provider: 'openai', model: 'mock-slow-1500', stream: false, prompt: 'First {{input.x}}' },
         { id: 'b', type: 'llm', provider: 'openai', model: 'gpt-4o-mini', prompt: 'Then {{a}}' },
         { id: 'c', type: 'transform', expression: '$length(nodes.b)' },
       ],
@@ -55,14 +62,16 @@ describe('Postgres outage during an execution', () => {
     try {
       ws.send({ type: 'subscribe', flowId: flow.id });
       await ws.waitForMessage((m) => m.type === 'subscribed');
+      gate.hold((body) => body.includes('First outage'));
       const start = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { x: 'outage' } });
       expect(start.status).toBe(202);
       const executionId = start.body.executionId as string;
       await ws.waitForMessage((m) => m.type === 'node.started' && m.nodeId === 'a');
-      // Stop Postgres while node a's provider call is in flight (the mock holds it 1.5 s).
-      await waitFor(() => mock.active === 1, { message: 'node a calling the provider' });
+      // Stop Postgres while node a's provider call is in flight (held at the gate until then).
+      await waitFor(() => gate.waiting() === 1, { timeoutMs: 30_000, message: 'node a calling the provider' });
 
       postgres.stop();
+      gate.open();
       try {
         // Reads that need Postgres answer 503 with Retry-After, never 500.
         const during = await call('GET', `/v1/executions/${executionId}`);

@@ -2,6 +2,10 @@
  * A worker is killed (SIGKILL) while a map's items run on both workers: its in-flight item jobs
  * stall, the other worker takes them over once their locks lapse, and the map completes with
  * every item, in input order. At most the items in flight on the dead worker are asked twice.
+ *
+ * The workers reach the mock through a gate (test/helpers/gate.ts) that the test holds before
+ * the kill, so the dead worker's call is provably in flight when it dies, however slow the
+ * machine: it cannot have finished in between.
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +13,8 @@ import { executionKeys } from '../../shared/src/adapters/redis/keys.js';
 import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
 import { apiClient } from '../helpers/http.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
-import { startDistributedStack, type DistributedStack } from '../helpers/stack.js';
+import { startDistributedStack, type DistributedStack, STACK_START_MS } from '../helpers/stack.js';
+import { startGate, type Gate } from '../helpers/gate.js';
 import { useMockCredentials } from '../helpers/targets.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -17,28 +22,31 @@ describe('a worker killed in the middle of a map', () => {
   let svc: TestServices;
   let stack: DistributedStack;
   let mock: MockLlm;
+  let gate: Gate;
   let redis: Redis;
 
   beforeAll(async () => {
     svc = await createTestServices();
     mock = await startMockLlm({ port: 0, host: '127.0.0.1' });
+    gate = await startGate(mock.url);
     stack = await startDistributedStack({
       ...svc, workers: ['w1', 'w2'],
       env: { WORKER_CONCURRENCY: '3', WEFT_QUEUE_LOCK_MS: '2000', WEFT_QUEUE_STALLED_INTERVAL_MS: '1000' },
     });
     redis = new Redis(svc.redisUrl);
-  }, 120_000);
+  }, STACK_START_MS);
 
   afterAll(async () => {
     await redis?.quit();
     await stack?.stop();
+    await gate?.close();
     await mock?.close();
     await svc?.cleanup();
   });
 
   it('completes every item, in order, on the surviving worker', async () => {
     const apiKey = await stack.createWorkspace('killed-mid-map');
-    await useMockCredentials(stack.baseUrl, apiKey, mock);
+    await useMockCredentials(stack.baseUrl, apiKey, gate);
     const call = apiClient(stack.baseUrl, apiKey);
     const items = Array.from({ length: 16 }, (_, i) => `thing-${i}`);
     const flow = await call('POST', '/v1/flows', {
@@ -51,22 +59,26 @@ describe('a worker killed in the middle of a map', () => {
     });
     expect(flow.status).toBe(201);
     mock.reset();
+    gate.reset();
     const start = await call('POST', `/v1/flows/${flow.body.id as string}/executions`, { input: { items } });
     const executionId = start.body.executionId as string;
 
-    // Some items are done and w1 is running one (hot state says who runs what); then w1 dies
-    // without a goodbye.
+    // Some items are done; then the gate holds every new call, until w1 is running an item
+    // (hot state says who runs what) and every running item's call waits at the gate. Then w1
+    // dies without a goodbye, its call still open.
+    await waitFor(() => gate.requests.length >= 6, { timeoutMs: 30_000, intervalMs: 5, message: 'six items asked' });
+    gate.hold();
     const statusKey = executionKeys(svc.prefix, executionId).status;
     await waitFor(async () => {
-      if (mock.requests.length < 6) return false;
       const entries = Object.entries(await redis.hgetall(statusKey))
         .filter(([id]) => id.startsWith('each['))
         .map(([, json]) => JSON.parse(json) as { status: string; workerId: string | null });
       const running = entries.filter((e) => e.status === 'running');
-      // Every running item's call is on the wire, one of them from w1.
-      return running.some((e) => e.workerId === 'w1') && mock.active === running.length;
-    }, { timeoutMs: 15_000, intervalMs: 5, message: 'w1 running an item' });
-    await stack.workers[0]!.proc.stop('SIGKILL');
+      return running.some((e) => e.workerId === 'w1') && gate.waiting() === running.length;
+    }, { timeoutMs: 30_000, intervalMs: 5, message: 'w1 running an item, its call held at the gate' });
+    await stack.workers.find((w) => w.id === 'w1')!.proc.stop('SIGKILL');
+    await waitFor(() => gate.requests.some((r) => r.cut), { timeoutMs: 10_000, message: "the dead worker's call closed" });
+    gate.open();
 
     const done = await waitFor(async () => {
       const r = await call('GET', `/v1/executions/${executionId}`);
@@ -76,11 +88,11 @@ describe('a worker killed in the middle of a map', () => {
     const slots = done.nodes.find((n: any) => n.nodeId === 'each').output as string[];
     expect(slots).toHaveLength(16);
     slots.forEach((answer, i) => { expect(answer).toContain(`Item ${i} is thing-${i}`); });
-    // The dead worker's calls were cut (the mock saw them close) and asked again elsewhere.
-    const cut = mock.requests.filter((r) => r.aborted).length;
+    // The dead worker's calls were cut (the provider side saw them close) and asked again elsewhere.
+    const cut = gate.requests.filter((r) => r.cut).length;
     expect(cut).toBeGreaterThanOrEqual(1);
-    expect(mock.requests.length).toBeGreaterThanOrEqual(16 + cut);
-    expect(mock.requests.length).toBeLessThanOrEqual(16 + 4);
+    expect(gate.requests.length).toBeGreaterThanOrEqual(16 + cut);
+    expect(gate.requests.length).toBeLessThanOrEqual(16 + 4);
     const lastRuns = done.nodes.filter((n: any) => /^each\[\d+\]\.ask$/.test(n.nodeId as string));
     expect(lastRuns).toHaveLength(16);
   }, 90_000);

@@ -148,9 +148,10 @@ export function llmProviderContract(name: string, makeProvider: MakeProvider): v
 
       it('waits out a slow provider', async () => {
         const req = request('mock-slow-150', 'Take your time with this one please.');
-        const started = Date.now();
         const res = await provider.complete(req, never());
-        expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+        // The mock held the answer back (and saw no abort): the provider waited for it.
+        expect(mock.requests).toHaveLength(1);
+        expect(mock.requests[0]).toMatchObject({ faults: ['slow-150'], status: 200, aborted: false });
         expect(res.text).toBe(mockAnswer(req.model, req.messages));
         const streamed = request('mock-slow-20', 'Take your time with this one please.');
         const parts = await collect(provider.stream(streamed, never()));
@@ -224,11 +225,10 @@ export function llmProviderContract(name: string, makeProvider: MakeProvider): v
       });
 
       it('no answer within the timeout → LLM_TIMEOUT, transient', async () => {
+        // mock-hang never answers: the call ends only through the provider's own timeout.
         const timed = makeProvider(mock, { timeoutMs: 300 });
-        const started = Date.now();
         const err = await expectCode(timed.complete(request('mock-hang', 'Never answered.'), never()), 'LLM_TIMEOUT');
         expect(err.category).toBe('transient');
-        expect(Date.now() - started).toBeLessThan(3000);
         await waitFor(() => mock.requests[0]?.aborted, { message: 'the mock sees the timed-out request go away' });
       });
     });
@@ -238,11 +238,10 @@ export function llmProviderContract(name: string, makeProvider: MakeProvider): v
         const controller = new AbortController();
         const pending = provider.complete(request('mock-hang', 'Wait forever for this.'), controller.signal);
         await waitFor(() => mock.requests[0]?.faults.includes('hang'), { message: 'request reached the mock' });
-        const abortedAt = Date.now();
         controller.abort();
+        // mock-hang never answers, so the rejection can only come from the abort.
         const err = await expectCode(pending, 'NODE_CANCELLED');
         expect(err.category).toBe('permanent');
-        expect(Date.now() - abortedAt).toBeLessThan(1000);
         await waitFor(() => mock.requests[0]?.aborted, { message: 'mock records the abort' });
         await waitFor(() => mock.active === 0);
       });

@@ -3,12 +3,36 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryRateLimiter } from '../../shared/src/adapters/memory/memory-rate-limiter.js';
 import { RedisRateLimiter, rateLimitKeys } from '../../shared/src/adapters/redis/redis-rate-limiter.js';
 import { createTestServices, uniqueId, type TestServices } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { rateLimiterContract } from './rate-limiter.contract.js';
 
 rateLimiterContract('memory', () => {
-  const limiter = new MemoryRateLimiter();
-  return Promise.resolve({ limiter, peer: limiter, cleanup: () => limiter.close() });
+  // A controlled clock: the contract's "later" costs no waiting here.
+  let now = 1_000_000;
+  const limiter = new MemoryRateLimiter({ now: () => now });
+  const clock = {
+    now: () => Promise.resolve(now),
+    reach: (ms: number) => {
+      now = Math.max(now, ms);
+      return Promise.resolve();
+    },
+  };
+  return Promise.resolve({ limiter, peer: limiter, clock, cleanup: () => limiter.close() });
 });
+
+/** Redis' own clock, as the limiter's script reads it (TIME, whole milliseconds). */
+function redisClock(redis: Redis) {
+  const now = async (): Promise<number> => {
+    const [seconds, micros] = await redis.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  };
+  return {
+    now,
+    async reach(ms: number): Promise<void> {
+      await waitFor(async () => (await now()) >= ms, { timeoutMs: 10_000, intervalMs: 5, message: `Redis clock at ${ms}` });
+    },
+  };
+}
 
 describe('MemoryRateLimiter specifics', () => {
   it('never lets more than requestsPerSecond start in any rolling second (controlled clock)', async () => {
@@ -63,6 +87,7 @@ describe('redis', () => {
     return Promise.resolve({
       limiter,
       peer,
+      clock: redisClock(redis),
       async cleanup() {
         await limiter.close();
         await peer.close();

@@ -6,6 +6,7 @@
  */
 import { expect } from 'vitest';
 import { apiClient } from '../helpers/http.js';
+import { waitFor } from '../helpers/wait-for.js';
 import { createFlow, loadFixture, readSse, type Target } from './scenarios.js';
 
 type Ev = Record<string, any>;
@@ -26,13 +27,34 @@ export interface BranchRun {
   llmCalls: string[];
 }
 
+/**
+ * Holds the provider calls whose prompt contains `marker` at the target's gate until the running
+ * execution's document satisfies `until`: what the held node does comes after that, whatever
+ * the machine's timing.
+ */
+export interface HoldCalls {
+  marker: string;
+  until: (doc: any) => boolean;
+}
+
 /** Starts the flow, waits for the end, and gathers the document, the events and the provider calls. */
-export async function runBranchFlow(target: Target, flowId: string, input: Record<string, unknown>): Promise<BranchRun> {
+export async function runBranchFlow(target: Target, flowId: string, input: Record<string, unknown>, hold?: HoldCalls): Promise<BranchRun> {
   const call = apiClient(target.baseUrl, target.apiKey);
   target.mock.reset();
-  const started = await call('POST', `/v1/flows/${flowId}/executions`, { input, wait: true, timeoutMs: 30_000 });
-  expect(started.status, JSON.stringify(started.body)).toBe(200);
-  const executionId = started.body.id as string;
+  let executionId: string;
+  if (hold) {
+    target.gate.hold((body) => body.includes(hold.marker));
+    const started = await call('POST', `/v1/flows/${flowId}/executions`, { input });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    executionId = started.body.executionId as string;
+    await waitFor(async () => hold.until((await call('GET', `/v1/executions/${executionId}`)).body), { timeoutMs: 30_000, message: `before ${hold.marker}'s call goes on` });
+    target.gate.open();
+    await waitFor(async () => (await call('GET', `/v1/executions/${executionId}`)).body.status === 'completed', { timeoutMs: 30_000, message: 'execution completed' });
+  } else {
+    const started = await call('POST', `/v1/flows/${flowId}/executions`, { input, wait: true, timeoutMs: 30_000 });
+    expect(started.status, JSON.stringify(started.body)).toBe(200);
+    executionId = started.body.id as string;
+  }
   const doc = (await call('GET', `/v1/executions/${executionId}`)).body;
   expect(doc.status, JSON.stringify(doc)).toBe('completed');
   const sse = await readSse(`${target.baseUrl}/v1/executions/${executionId}/events`, { authorization: `Bearer ${target.apiKey}` });
@@ -136,10 +158,17 @@ export async function branchFanInScenario(target: Target, slowModel = 'mock-slow
     for (const node of fixture.nodes) if (node.id === nodeId) Object.assign(node, { model: slowModel, stream: false });
     return fixture;
   };
+  const statusOf = (doc: any, nodeId: string): string | undefined => doc.nodes?.find((n: any) => n.nodeId === nodeId)?.status;
+  // The slowed node's call is also held at the gate until the other side has happened, so the
+  // commit order is the one each run is about, not a race the delay usually wins.
+  const holds: Record<'skipLast' | 'skipFirst', HoldCalls> = {
+    skipLast: { marker: '[triage]', until: (doc) => statusOf(doc, 'facts') === 'completed' },
+    skipFirst: { marker: '[facts]', until: (doc) => statusOf(doc, 'detail') === 'skipped' },
+  };
   const skipLast = await createFlow(target, slowed('triage'));
   const skipFirst = await createFlow(target, slowed('facts'));
   for (const [flow, skipFirstOrder] of [[skipLast, false], [skipFirst, true]] as const) {
-    const run = await runBranchFlow(target, flow.id, { topic: 'queues', detailed: false });
+    const run = await runBranchFlow(target, flow.id, { topic: 'queues', detailed: false }, holds[skipFirstOrder ? 'skipFirst' : 'skipLast']);
     assertRanOrSkipped(run, { ran: ['facts', 'triage', 'gate', 'report'], skipped: ['detail'] });
     expect(run.outputs.gate).toBe(false);
     expect(run.outputs.report).toEqual({ facts: run.outputs.facts, detail: null });

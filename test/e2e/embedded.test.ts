@@ -1,18 +1,24 @@
 /**
  * Embedded mode: `npm start` with no REDIS_URL/DATABASE_URL — api and worker in one process
  * on PGlite and in-memory adapters, and the local mock provider when no credentials exist.
+ * Branch and map flows run here too (the in-memory state store), on this one process rather
+ * than on processes of their own.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
+import { startGate, type Gate } from '../helpers/gate.js';
 import { apiClient } from '../helpers/http.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { freePort, startWeftProcess, waitForHttp, type WeftProcess } from '../helpers/processes.js';
+import { PROCESS_READY_MS } from '../helpers/stack.js';
 import { chainScenario, createFlow, diamondScenario, loadFixture, sseScenario, type Target, transformScenario, waitScenario, wsReplayScenario } from './scenarios.js';
 import { billedFailureScenario, costAndBudgetScenario, deadLetterScenario, failureScenario, jsonModeScenario, mixedProvidersScenario, retryScenario, streamRetryScenario } from './llm-scenarios.js';
 import { cancelScenario, executionRetryScenario, idempotencyAndVersionsScenario, replayScenario, timeoutsScenario, waitEventsScenario } from './control-scenarios.js';
+import { branchFanInScenario, conditionBranchScenario, switchBranchScenario } from './branch-scenarios.js';
+import { mapApprovalScenario, mapConcurrencyScenario, mapItemErrorScenario, mapRetryScenario, mapTimeoutScenario } from './map-scenarios.js';
 
 describe('embedded mode: one process, PGlite, in-memory queue/state/events', () => {
   let dataDir: string;
@@ -20,7 +26,17 @@ describe('embedded mode: one process, PGlite, in-memory queue/state/events', () 
   let baseUrl: string;
   let apiKey: string;
   let mock: MockLlm;
+  let gate: Gate;
   let target: Target;
+
+  /**
+   * A start loads the api and worker module graph through tsx and opens PGlite (its WASM start,
+   * and initdb on a fresh folder): a few seconds on an idle machine, 20-40 s on a loaded 2-core
+   * one. Tests that restart wait for readiness, with this much room for each start.
+   */
+  const BOOT_BUDGET_MS = PROCESS_READY_MS;
+  /** A restart: the stop (at most 10 s before SIGKILL), a start, and the test's own work. */
+  const RESTART_TEST_MS = 10_000 + BOOT_BUDGET_MS + 30_000;
 
   async function boot(): Promise<void> {
     const port = await freePort();
@@ -34,7 +50,8 @@ describe('embedded mode: one process, PGlite, in-memory queue/state/events', () 
       },
     });
     baseUrl = `http://127.0.0.1:${port}`;
-    await waitForHttp(`${baseUrl}/health/ready`, proc, 90_000);
+    await waitForHttp(`${baseUrl}/health/ready`, proc, BOOT_BUDGET_MS);
+    // Ready answers once the api listens; the banner follows the local workspace's set-up.
     await waitFor(() => proc.output().includes('Create and run the 3-node example flow'), { timeoutMs: 30_000 });
   }
 
@@ -43,11 +60,13 @@ describe('embedded mode: one process, PGlite, in-memory queue/state/events', () 
     await boot();
     apiKey = (JSON.parse(readFileSync(join(dataDir, 'local-workspace.json'), 'utf8')) as { apiKey: string }).apiKey;
     mock = await startMockLlm({ port: 0, host: '127.0.0.1' });
-    target = { baseUrl, apiKey, mock };
-  }, 120_000);
+    gate = await startGate(mock.url);
+    target = { baseUrl, apiKey, mock, gate };
+  }, BOOT_BUDGET_MS + 30_000);
 
   afterAll(async () => {
     await proc?.stop();
+    await gate?.close();
     await mock?.close();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
@@ -74,7 +93,7 @@ describe('embedded mode: one process, PGlite, in-memory queue/state/events', () 
   it('runs the 3-node chain with real credentials pointed at a provider (events, prompts, document)', async () => {
     // Real keys replace the bundled mock with one call; here the "real" provider is our own mock.
     const call = apiClient(baseUrl, apiKey);
-    expect((await call('PUT', '/v1/credentials/openai', { apiKey: 'sk-real-looking', baseUrl: `${mock.url}/v1` })).status).toBe(204);
+    expect((await call('PUT', '/v1/credentials/openai', { apiKey: 'sk-real-looking', baseUrl: `${gate.url}/v1` })).status).toBe(204);
     await chainScenario(target);
   });
 
@@ -101,11 +120,25 @@ describe('embedded mode: one process, PGlite, in-memory queue/state/events', () 
     await streamRetryScenario(target);
     await billedFailureScenario(target);
     await costAndBudgetScenario(target, readFileSync(join(dataDir, 'admin.token'), 'utf8').trim());
-  });
+   }, 120_000);
 
   it('runs a diamond with b and c concurrently and d once', async () => {
     await diamondScenario(target);
   });
+
+  it('runs the condition, switch and fan-in scenarios like distributed mode', async () => {
+    await conditionBranchScenario(target);
+    await switchBranchScenario(target);
+    await branchFanInScenario(target);
+  }, 60_000);
+
+  it('runs the map scenarios like distributed mode', async () => {
+    await mapConcurrencyScenario(target);
+    await mapItemErrorScenario(target);
+    await mapRetryScenario(target);
+    await mapTimeoutScenario(target);
+    await mapApprovalScenario(target);
+  }, 120_000);
 
   it('finishes an execution that was running when the process was killed, without re-running what completed', async () => {
     const call = apiClient(baseUrl, apiKey);
@@ -125,8 +158,12 @@ describe('embedded mode: one process, PGlite, in-memory queue/state/events', () 
       return doc.nodes?.find((n: any) => n.nodeId === 'pause')?.status === 'waiting' ? doc : null;
     }, { timeoutMs: 10_000, message: 'wait node waiting' });
     const stamp = waiting.nodes.find((n: any) => n.nodeId === 'before').output.stamp as number;
-    // Time for the flusher to record `before`; then a crash: the queue and hot state were in memory.
-    await new Promise((r) => setTimeout(r, 500));
+    // Once the flusher has recorded `before` in PGlite (the node's run history reads node_runs),
+    // a crash: the queue and hot state were in memory.
+    await waitFor(async () => {
+      const history = await call('GET', `/v1/flows/${flow.id as string}/nodes/before/runs`);
+      return history.body.items?.some((run: any) => run.executionId === executionId && run.status === 'completed');
+    }, { timeoutMs: 20_000, message: '`before` flushed to PGlite' });
     await proc.stop('SIGKILL');
     await boot();
     // boot() listens on a new port.
@@ -134,11 +171,11 @@ describe('embedded mode: one process, PGlite, in-memory queue/state/events', () 
     const done = await waitFor(async () => {
       const doc = (await again('GET', `/v1/executions/${executionId}`)).body;
       return doc.status === 'completed' || doc.status === 'failed' ? doc : null;
-    }, { timeoutMs: 20_000, message: 'execution finished after the restart' });
+    }, { timeoutMs: 30_000, message: 'execution finished after the restart' });
     expect(done.status, JSON.stringify(done.error)).toBe('completed');
     // `before` kept its result from before the kill; `after` read it.
     expect(done.output).toEqual({ after: stamp });
-  }, 60_000);
+  }, RESTART_TEST_MS);
 
   it('keeps the workspace, its key and its executions across a restart (PGlite data folder)', async () => {
     const before = await apiClient(baseUrl, apiKey)('GET', '/v1/executions?limit=100');
@@ -152,5 +189,5 @@ describe('embedded mode: one process, PGlite, in-memory queue/state/events', () 
     const summary = (items: any[]): string[] => items.map((e) => `${e.id as string}:${e.status as string}:${JSON.stringify(e.usage)}`);
     expect(summary(after.body.items)).toEqual(summary(before.body.items));
     expect(after.body.items.some((e: any) => e.status === 'completed')).toBe(true);
-  });
+  }, RESTART_TEST_MS);
 });

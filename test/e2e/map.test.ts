@@ -1,12 +1,14 @@
 /**
  * Map nodes end to end, on real processes: distributed (api + 2 workers on Redis and Postgres,
- * so items spread over the fleet and the window is kept by the Lua scripts) and embedded (one
- * process, in-memory state store). Item LLM calls go through the openai SDK to the mock provider.
+ * so items spread over the fleet and the window is kept by the Lua scripts). Item LLM calls go
+ * through the openai SDK to the mock provider. The same scenarios run in embedded mode (one
+ * process, in-memory state store) in embedded.test.ts, on its process.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestServices, type TestServices } from '../helpers/services.js';
-import { startMockedDistributed, startMockedEmbedded, type MockedTarget } from '../helpers/targets.js';
+import { STACK_START_MS } from '../helpers/stack.js';
+import { startMockedDistributed, type MockedTarget } from '../helpers/targets.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { mapApprovalScenario, mapConcurrencyScenario, mapItemErrorScenario, mapRetryScenario, mapTimeoutScenario, mapValidationScenario } from './map-scenarios.js';
 
@@ -20,7 +22,7 @@ describe('map, distributed: api + 2 workers on Redis and Postgres', () => {
     target = await startMockedDistributed(svc, { workspace: 'map', workerConcurrency: 4 });
     db = new pg.Client({ connectionString: svc.databaseUrl });
     await db.connect();
-  }, 120_000);
+  }, STACK_START_MS);
 
   afterAll(async () => {
     await db?.end();
@@ -60,24 +62,4 @@ describe('map, distributed: api + 2 workers on Redis and Postgres', () => {
   it('refuses a map flow with bad references, inside and outside the sub-graph', async () => {
     await mapValidationScenario(target);
   });
-});
-
-describe('map, embedded: one process, in-memory state store', () => {
-  let target: MockedTarget;
-
-  beforeAll(async () => {
-    target = await startMockedEmbedded('map');
-  }, 120_000);
-
-  afterAll(async () => {
-    await target?.stop();
-  });
-
-  it('runs the map scenarios like distributed mode', async () => {
-    await mapConcurrencyScenario(target);
-    await mapItemErrorScenario(target);
-    await mapRetryScenario(target);
-    await mapTimeoutScenario(target);
-    await mapApprovalScenario(target);
-  }, 120_000);
 });

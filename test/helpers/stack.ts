@@ -8,6 +8,15 @@ import { freePort, startWeftProcess, waitForHttp, type WeftProcess } from './pro
 
 export const TEST_ADMIN_TOKEN = 'e2e-admin-token-0123456789';
 
+/**
+ * How long one process may take to answer /health/ready. A start loads the module graph through
+ * tsx: seconds on an idle machine, up to a minute on a loaded 2-core one. An upper bound on a
+ * wait, never a measurement.
+ */
+export const PROCESS_READY_MS = 120_000;
+/** A beforeAll that starts a stack: the api, then the workers side by side. */
+export const STACK_START_MS = 2 * PROCESS_READY_MS + 30_000;
+
 export interface StackWorker {
   id: string;
   port: number;
@@ -51,18 +60,19 @@ export async function startDistributedStack(input: {
   procs.push(api);
   const baseUrl = `http://127.0.0.1:${apiPort}`;
   // The api migrates the database before it listens; workers start after that.
-  await waitForHttp(`${baseUrl}/health/ready`, api, 60_000);
+  await waitForHttp(`${baseUrl}/health/ready`, api, PROCESS_READY_MS);
 
   const startWorker = async (id: string): Promise<StackWorker> => {
     const port = await freePort();
     const proc = startWeftProcess({ name: id, script: 'worker/src/main.ts', env: { ...env, WORKER_PORT: String(port), WORKER_ID: id } });
     procs.push(proc);
-    await waitForHttp(`http://127.0.0.1:${port}/health/ready`, proc, 60_000);
+    await waitForHttp(`http://127.0.0.1:${port}/health/ready`, proc, PROCESS_READY_MS);
     const worker = { id, port, proc };
     workers.push(worker);
     return worker;
   };
-  for (const id of input.workers) await startWorker(id);
+  // Workers start side by side: each spends its start loading modules, not waiting for the others.
+  await Promise.all(input.workers.map((id) => startWorker(id)));
 
   return {
     baseUrl,

@@ -102,6 +102,12 @@ describe('PGlite', () => {
     await database.ping();
   });
 
+  it('applies the model_pricing seed with the same migrations (model-pricing-seed.test.ts has the whole table)', async () => {
+    expect(await database.repos.pricing.get('anthropic', 'claude-sonnet-4-5')).toEqual({
+      provider: 'anthropic', model: 'claude-sonnet-4-5', inputPer1M: 3, outputPer1M: 15, reasoningPer1M: 15, cachedPer1M: 0.3,
+    });
+  });
+
   it('runs the repos: workspace, credentials, flows, executions, node runs, pricing', async () => {
     const { repos } = database;
     const { workspace, apiKey } = await repos.workspaces.create({ name: 'embedded' });

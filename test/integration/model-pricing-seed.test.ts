@@ -1,12 +1,13 @@
 /**
  * The list prices seeded by migration 0001_seed_model_pricing: present after migrating, and
- * never overwriting a price an operator set, even when the seed runs again.
+ * never overwriting a price an operator set, even when the seed runs again. (On PGlite, the same
+ * migrations' seed is checked in db-migrations.test.ts, on its one in-memory instance.)
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase, IN_MEMORY, MIGRATIONS_FOLDER } from '@weft/db/database';
+import { createDatabase, MIGRATIONS_FOLDER } from '@weft/db/database';
 import type { ModelPrice, WeftDatabase } from '@weft/db/repos';
 import { createTestServices, type TestServices } from '../helpers/services.js';
 
@@ -82,17 +83,5 @@ describe('model_pricing seed on Postgres', () => {
     expect(await database.repos.pricing.get('openai', 'gpt-4o')).toEqual(edited);
     // What the operator did not touch is seeded again.
     expect(asTuple((await database.repos.pricing.get('openai', 'gpt-4o-mini')) ?? undefined)).toEqual(EXPECTED['openai/gpt-4o-mini']);
-  });
-});
-
-describe('model_pricing seed on PGlite', () => {
-  it('is applied by the same migrations', async () => {
-    const database = await createDatabase({ dataDir: IN_MEMORY, masterKey: null });
-    try {
-      await database.migrate();
-      expect(asTuple((await database.repos.pricing.get('anthropic', 'claude-sonnet-4-5')) ?? undefined)).toEqual(EXPECTED['anthropic/claude-sonnet-4-5']);
-    } finally {
-      await database.close();
-    }
   });
 });

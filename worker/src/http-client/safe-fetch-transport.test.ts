@@ -117,12 +117,11 @@ describe('response size cap', () => {
 
 describe('deadline and cancellation', () => {
   it('times out a server that never answers, and closes the socket', async () => {
+    // The server never answers: the request ends only through its own timeout.
     const server = await serve(() => undefined);
-    const started = Date.now();
     const err = await failure(send({ url: server.origin, timeoutMs: 200 }));
     expect(classOf(err)).toEqual({ code: 'HTTP_TIMEOUT', reason: 'timeout', category: 'transient' });
     expect(err.retryable).toBe(true);
-    expect(Date.now() - started).toBeLessThan(3_000);
     await vi.waitFor(() => {
       expect(server.closedSockets()).toBe(1);
     });

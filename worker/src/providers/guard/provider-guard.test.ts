@@ -79,8 +79,7 @@ describe('ProviderGuard', () => {
     expect(mock.requests.length).toBe(seen);
 
     // After the reset timeout the circuit half-opens: the next call probes, succeeds, closes it.
-    await new Promise((resolve) => setTimeout(resolve, (refused as WeftError).retryAfterMs ?? RESET_MS));
-    await expect.poll(circuitState, { timeout: 2000, interval: 10 }).toBe(1);
+    await expect.poll(circuitState, { timeout: RESET_MS + 10_000, interval: 10 }).toBe(1);
     expect(await codeOf(complete('gpt-4o'))).toBe('ok');
     expect(await circuitState()).toBe(0);
     expect(mock.requests.length).toBe(seen + 1);
@@ -94,7 +93,7 @@ describe('ProviderGuard', () => {
   it('re-opens when the half-open probe fails', async () => {
     makeGuard();
     for (let i = 0; i < BREAKER.volumeThreshold; i += 1) await codeOf(complete('gpt-4o/mock-500'));
-    await expect.poll(circuitState, { timeout: 2000, interval: 10 }).toBe(1);
+    await expect.poll(circuitState, { timeout: RESET_MS + 10_000, interval: 10 }).toBe(1);
     expect(await codeOf(complete('gpt-4o/mock-500'))).toBe('LLM_SERVER_ERROR');
     expect(await circuitState()).toBe(2);
     expect(await codeOf(complete('gpt-4o'))).toBe('LLM_CIRCUIT_OPEN');
@@ -106,8 +105,11 @@ describe('ProviderGuard', () => {
     for (let i = 0; i < BREAKER.volumeThreshold; i += 1) expect(await codeOf(complete('gpt-4o/mock-404'))).toBe('LLM_MODEL_NOT_FOUND');
     for (let i = 0; i < BREAKER.volumeThreshold; i += 1) {
       const controller = new AbortController();
-      setTimeout(() => { controller.abort(); }, 20);
-      expect(await codeOf(complete('gpt-4o/mock-hang', 'ws1', controller.signal))).toBe('NODE_CANCELLED');
+      const cancelled = codeOf(complete('gpt-4o/mock-hang', 'ws1', controller.signal));
+      // Cancelled once the call is on the wire: the provider never answers it.
+      await expect.poll(() => mock.requests.some((r) => r.faults.includes('hang') && r.finishedAt === null), { timeout: 10_000, interval: 5 }).toBe(true);
+      controller.abort();
+      expect(await cancelled).toBe('NODE_CANCELLED');
     }
     expect(await circuitState()).toBe(0);
     expect(await codeOf(complete('gpt-4o'))).toBe('ok');
@@ -156,7 +158,7 @@ describe('ProviderGuard', () => {
       for await (const part of provider.stream({ model: 'gpt-4o/mock-slow-40', messages }, signal)) if (part.type === 'delta') deltas += 1;
       return deltas;
     });
-    await expect.poll(() => mock.active, { timeout: 2000, interval: 5 }).toBe(1);
+    await expect.poll(() => mock.active, { timeout: 10_000, interval: 5 }).toBe(1);
     expect(await codeOf(complete('gpt-4o'))).toBe('PROVIDER_RATE_LIMITED');
     expect(await streaming).toBeGreaterThan(1);
     expect(await codeOf(complete('gpt-4o'))).toBe('ok');

@@ -1,47 +1,81 @@
 /**
- * Redis loses an execution's hot state mid-run (no AOF, a failover): the recovery sweep finds
- * it running in Postgres without hot state, rebuilds it from node_runs, and the execution
- * finishes — the node that had completed is not paid again, the one still running commits
- * into the rebuilt state.
+ * The workers' recovery sweep, on one fleet (api + 2 workers sweeping every 200 ms):
+ *
+ * - The api dies between recording an execution and enqueueing its job: the sweep finds it
+ *   queued and enqueues it, and it runs to the end.
+ * - Redis loses an execution's hot state mid-run (no AOF, a failover): the sweep finds it
+ *   running in Postgres without hot state, rebuilds it from node_runs, and the execution
+ *   finishes — the node that had completed is not paid again, the one still running commits
+ *   into the rebuilt state. The workers reach the mock through a gate that holds `second`'s call
+ *   until the hot state is gone, so that call is provably still running when Redis loses it.
  */
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabase } from '@weft/db/database';
+import type { WeftDatabase } from '@weft/db/repos';
 import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
 import { apiClient } from '../helpers/http.js';
 import { readSse } from '../e2e/scenarios.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
-import { startDistributedStack, type DistributedStack } from '../helpers/stack.js';
+import { startDistributedStack, type DistributedStack, STACK_START_MS } from '../helpers/stack.js';
+import { startGate, type Gate } from '../helpers/gate.js';
 import { useMockCredentials } from '../helpers/targets.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-describe('hot state lost in Redis', () => {
+describe('recovery sweep', () => {
   let svc: TestServices;
   let stack: DistributedStack;
   let mock: MockLlm;
+  let gate: Gate;
   let redis: Redis;
   let db: pg.Client;
+  let database: WeftDatabase;
 
   beforeAll(async () => {
     svc = await createTestServices();
     mock = await startMockLlm({ port: 0, host: '127.0.0.1' });
+    gate = await startGate(mock.url);
     stack = await startDistributedStack({ ...svc, workers: ['w1', 'w2'], env: { WEFT_SWEEP_INTERVAL_MS: '200', WEFT_SWEEP_MIN_AGE_MS: '300' } });
     redis = new Redis(svc.redisUrl);
     db = new pg.Client({ connectionString: svc.databaseUrl });
     await db.connect();
-  }, 120_000);
+    database = await createDatabase({ url: svc.databaseUrl, masterKey: randomBytes(32) });
+  }, STACK_START_MS);
 
   afterAll(async () => {
+    await database?.close();
     await db?.end();
     await redis?.quit();
     await stack?.stop();
+    await gate?.close();
     await mock?.close();
     await svc?.cleanup();
   });
 
-  it('rebuilds it from node_runs and the execution completes without re-running what completed', async () => {
+  it('enqueues an execution that was recorded but never enqueued, and it completes', async () => {
+    const apiKey = await stack.createWorkspace('sweep');
+    const call = apiClient(stack.baseUrl, apiKey);
+    const flow = await call('POST', '/v1/flows', { name: 'sweep', nodes: [{ id: 'double', type: 'transform', expression: 'input.n * 2' }], edges: [] });
+    expect(flow.status).toBe(201);
+    const workspaceId = (await call('GET', '/v1/workspace')).body.id as string;
+    // What the api had written when it died: the row, and no job.
+    const { execution } = await database.repos.executions.create({ workspaceId, flowId: flow.body.id, flowVersion: 1, input: { n: 21 } });
+    expect(execution.status).toBe('queued');
+    const done = await waitFor(async () => {
+      const r = await call('GET', `/v1/executions/${execution.id}`);
+      return r.body.status === 'completed' ? r.body : null;
+    }, { timeoutMs: 15_000, message: 'swept execution completed' });
+    expect(done.output).toEqual({ double: 42 });
+    // One of the two workers' sweeps recovered it.
+    const metrics = await Promise.all(stack.workers.map(async (w) => (await fetch(`http://127.0.0.1:${w.port}/metrics`)).text()));
+    expect(metrics.some((m) => /weft_recovered_total\{kind="queued_execution"[^}]*\} [1-9]/.test(m))).toBe(true);
+  });
+
+  it('rebuilds lost hot state from node_runs and the execution completes without re-running what completed', async () => {
     const apiKey = await stack.createWorkspace('lost-state');
-    await useMockCredentials(stack.baseUrl, apiKey, mock);
+    await useMockCredentials(stack.baseUrl, apiKey, gate);
     const call = apiClient(stack.baseUrl, apiKey);
     const flow = await call('POST', '/v1/flows', {
       name: 'lost-state',
@@ -54,17 +88,19 @@ describe('hot state lost in Redis', () => {
     });
     expect(flow.status).toBe(201);
     mock.reset();
+    gate.hold((body) => body.includes('Second after'));
     const start = await call('POST', `/v1/flows/${flow.body.id as string}/executions`, { input: { topic: 'durability' } });
     const executionId = start.body.executionId as string;
 
-    // `first` is done and in Postgres; `second` is on the wire.
+    // `first` is done and in Postgres; `second` is on the wire, held at the gate.
     await waitFor(async () => {
       const r = await db.query("select 1 from node_runs where execution_id = $1 and node_id = 'first'", [executionId]);
-      return r.rows.length === 1 && mock.active === 1;
-    }, { timeoutMs: 10_000, message: 'first flushed, second running' });
+      return r.rows.length === 1 && gate.waiting() === 1;
+    }, { timeoutMs: 30_000, message: 'first flushed, second running' });
     const keys = await redis.keys(`*{${executionId}}*`);
     expect(keys.length).toBeGreaterThan(3);
     await redis.del(...keys);
+    gate.open();
 
     const done = await waitFor(async () => {
       const r = await call('GET', `/v1/executions/${executionId}`);
