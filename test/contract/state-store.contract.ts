@@ -184,6 +184,20 @@ export function stateStoreContract(name: string, makeStore: () => Promise<StateS
         expect(await commit(executionId, 'd', { takes: [] })).toMatchObject({ finished: true, executionStatus: 'completed' });
       });
 
+      it('re-opens a node cancelled while it ran: a retry after a cancel runs it again', async () => {
+        const { executionId } = await start(graph(['a', 'b'], [['a', 'b']]));
+        await store.startNode({ executionId, nodeId: 'a', attempt: 1, workerId: 'w1', at: AT, readResultsOf: [] });
+        expect((await store.cancelExecution({ executionId, at: LATER })).kind).toBe('cancelled');
+        const cancelled: NodeResult = { ...failed(), status: 'cancelled', error: { code: 'node_cancelled', category: 'permanent', message: 'cancelled' }, startedAt: AT };
+        const late = await commit(executionId, 'a', { takes: [], result: cancelled, fail: true });
+        expect(late).toMatchObject({ committed: true, finished: false, executionStatus: 'cancelled' });
+        expect(types(late.events)).toEqual(['node.cancelled:a']);
+        expect((await store.getExecution(executionId))?.nodes.a?.result).toMatchObject({ status: 'cancelled', startedAt: AT });
+        const reopened = await store.reopenNodes({ executionId, nodeIds: ['a'], at: LATER });
+        expect(reopened).toMatchObject({ kind: 'reopened', ready: ['a'] });
+        expect((await store.getExecution(executionId))?.status).toBe('running');
+      });
+
       it('refuses a node that did not fail, and answers missing for an unknown execution', async () => {
         const { executionId } = await start(graph(['a'], []));
         await commit(executionId, 'a', { takes: [] });

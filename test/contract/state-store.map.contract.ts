@@ -222,16 +222,16 @@ export function stateStoreMapContract(name: string, makeStore: () => Promise<Sta
       expect(end.settledMaps[0]?.result.output).toEqual(['y at last']);
     });
 
-    it('a cancel cuts a running map: it fails with node_cancelled and its running item nodes are answered', async () => {
+    it('a cancel cuts a running map: it is cancelled (node_cancelled) and its running item nodes are answered', async () => {
       const executionId = await mapExecution();
       await startMap(executionId, [1, 2, 3]);
       await store.startNode({ executionId, nodeId: 'm[0].a', attempt: 1, workerId: 'w1', at: AT, readResultsOf: [], mapItem: { mapId: 'm', index: 0, round: 0 } });
       const cancelled = await store.cancelExecution({ executionId, at: LATER });
       expect(cancelled).toMatchObject({ kind: 'cancelled', running: ['m[0].a'], queued: ['m[1].a'], mapRounds: { m: 0 } });
       if (cancelled.kind !== 'cancelled') throw new Error(cancelled.kind);
-      expect(types(cancelled.events)).toEqual(['node.failed:m', 'execution.cancelled']);
+      expect(types(cancelled.events)).toEqual(['node.cancelled:m', 'execution.cancelled']);
       const hot = await store.getExecution(executionId);
-      expect(hot?.nodes['m']?.result).toMatchObject({ status: 'failed', error: { code: 'node_cancelled' }, runtimeMs: 1500 });
+      expect(hot?.nodes['m']?.result).toMatchObject({ status: 'cancelled', error: { code: 'node_cancelled' }, runtimeMs: 1500 });
     });
 
     it('a map cut by a cancel runs its unfinished items on retry, and its children run after it', async () => {

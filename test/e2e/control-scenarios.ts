@@ -68,9 +68,12 @@ export async function cancelScenario(target: Target): Promise<void> {
     await waitFor(() => target.mock.requests[0]?.aborted === true, { timeoutMs: 10_000, message: 'provider connection closed' });
     const doc = await waitFor(async () => {
       const r = await call('GET', `/v1/executions/${executionId}`);
-      return r.body.status === 'cancelled' && r.body.nodes[0].status === 'failed' ? r.body : null;
-    }, { timeoutMs: 5000, message: 'cancelled document' });
+      return r.body.status === 'cancelled' && r.body.nodes[0].status === 'cancelled' ? r.body : null;
+    }, { timeoutMs: 10_000, message: 'cancelled document' });
+    // The node that had started shows cancelled, with its start time.
     expect(doc.nodes[0].error.code).toBe('node_cancelled');
+    expect(Date.parse(doc.nodes[0].startedAt)).toBeLessThanOrEqual(Date.parse(doc.finishedAt));
+    await ws.waitForMessage((m) => m.type === 'node.cancelled' && m.executionId === executionId && m.nodeId === doc.nodes[0].nodeId, 10_000);
     expect(doc.nodes[1].status).toBe('pending');
     expect(target.mock.requests).toHaveLength(1);
     // Already finished: 409, for cancel and for DELETE alike.
@@ -261,8 +264,10 @@ export async function timeoutsScenario(target: Target): Promise<void> {
   await waitFor(() => target.mock.requests[0]?.aborted === true, { timeoutMs: 10_000, message: 'slow call aborted' });
   const doc = await waitFor(async () => {
     const r = await call('GET', `/v1/executions/${res.body.id as string}`);
-    return r.body.nodes?.[1]?.status === 'failed' ? r.body : null;
-  }, { timeoutMs: 5000, message: 'aborted node recorded' });
-  expect(doc.nodes.map((x: any) => x.status)).toEqual(['completed', 'failed', 'pending']);
+    return r.body.nodes?.[1]?.status === 'cancelled' ? r.body : null;
+  }, { timeoutMs: 10_000, message: 'aborted node recorded' });
+  // Cut by its execution's end while it ran: cancelled, with its start time.
+  expect(doc.nodes.map((x: any) => x.status)).toEqual(['completed', 'cancelled', 'pending']);
+  expect(doc.nodes[1].startedAt).not.toBeNull();
   expect(doc.error).toMatchObject({ code: 'execution_timeout' });
 }

@@ -228,14 +228,14 @@ export async function mapTimeoutScenario(target: Target): Promise<void> {
   expect(doc.error).toMatchObject({ code: 'node_timeout', nodeId: 'slow' });
   // Aborted, not answered after their 20 s: the map's timeout ended them.
   await waitFor(() => target.mock.requests.length === 2 && target.mock.requests.every((r) => r.aborted), { timeoutMs: 10_000, message: 'running item calls aborted' });
-  // The aborted items commit (node_cancelled) after the execution ended: their rows follow it.
+  // The aborted items commit after the execution ended, cut by their map's timeout: cancelled.
   const call = apiClient(target.baseUrl, target.apiKey);
   const statuses = await waitFor(async () => {
     const latest = (await call('GET', `/v1/executions/${doc.id as string}`)).body;
     const byId: Record<string, string> = Object.fromEntries(latest.nodes.map((n: any) => [n.nodeId as string, n.status as string]));
     return Object.keys(byId).filter((id) => id.startsWith('slow[')).length === 2 ? byId : null;
   }, { timeoutMs: 5000, message: 'the aborted items recorded' });
-  expect(statuses).toEqual({ slow: 'failed', 'slow[0].think': 'failed', 'slow[1].think': 'failed' });
+  expect(statuses).toEqual({ slow: 'failed', 'slow[0].think': 'cancelled', 'slow[1].think': 'cancelled' });
 }
 
 /** Each item waits for its own approval, resumed through the api by its item node's id. */

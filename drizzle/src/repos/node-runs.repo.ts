@@ -73,7 +73,7 @@ export class PgNodeRunsRepo implements NodeRunsRepo {
         .onConflictDoUpdate({
           target: [nodeRuns.executionId, nodeRuns.nodeId, nodeRuns.iteration],
           set: this.onConflictSet,
-          setWhere: sql`not (${nodeRuns.status} in ('completed', 'skipped') and excluded."status" not in ('completed', 'failed', 'skipped'))`,
+          setWhere: sql`not (${nodeRuns.status} in ('completed', 'skipped') and excluded."status" not in ('completed', 'failed', 'skipped', 'cancelled'))`,
         });
     }
   }

@@ -3,7 +3,7 @@
  * re-open — as pure functions over ExecutionState. The memory adapter applies them; the Lua
  * scripts (wait-node, cancel-execution, reopen-nodes) are their ports.
  */
-import { isLive, type EventDraft, type ExecutionStatus, type NodeError } from '../model/index.js';
+import { endedUnfinished, isLive, type EventDraft, type ExecutionStatus, type NodeError } from '../model/index.js';
 import { cloneState, draft, mutable, pendingStatus, queuedStatus, type ExecutionState } from './hot-state.js';
 import { cutRunningMaps } from './apply-map.js';
 
@@ -89,7 +89,7 @@ export type ReopenOutcome =
 export function applyReopen(state: ExecutionState | undefined, input: { nodeIds: readonly string[]; at: string }): { state: ExecutionState | undefined; outcome: ReopenOutcome } {
   if (!state) return { state, outcome: { kind: 'missing' } };
   for (const nodeId of input.nodeIds) {
-    if (state.results.get(nodeId)?.status !== 'failed') return { state, outcome: { kind: 'not-failed', nodeId } };
+    if (!endedUnfinished(state.results.get(nodeId)?.status)) return { state, outcome: { kind: 'not-failed', nodeId } };
   }
   const next = cloneState(state);
   const statuses = mutable(next.statuses);

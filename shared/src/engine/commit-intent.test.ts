@@ -9,7 +9,7 @@ describe('commitIntent', () => {
     name: string;
     type: NodeType;
     onError?: 'fail' | 'continue';
-    outcome: 'completed' | 'failed';
+    outcome: 'completed' | 'failed' | 'cancelled';
     code?: string;
     chosen?: string[];
     mapItem?: boolean;
@@ -28,6 +28,8 @@ describe('commitIntent', () => {
     { name: 'soft failure inside a map item continues within the item', type: 'http', onError: 'continue', outcome: 'failed', code: 'http_timeout', mapItem: true, expected: { takenChildren: children, failExecution: false, soft: true } },
     { name: 'a passed budget inside a map item fails the execution', type: 'llm', outcome: 'failed', code: 'budget_exceeded', mapItem: true, expected: { takenChildren: [], failExecution: true, soft: false } },
     { name: 'a cancelled node is a hard failure', type: 'llm', onError: 'fail', outcome: 'failed', code: 'node_cancelled', expected: { takenChildren: [], failExecution: true, soft: false } },
+    { name: 'a cancelled run is never soft', type: 'http', onError: 'continue', outcome: 'cancelled', code: 'node_cancelled', expected: { takenChildren: [], failExecution: true, soft: false } },
+    { name: 'a cancelled run in a cut map item fails its item only', type: 'llm', onError: 'continue', outcome: 'cancelled', code: 'node_cancelled', mapItem: true, expected: { takenChildren: [], failExecution: false, soft: false } },
     { name: 'a code outside the catalog is no budget', type: 'llm', onError: 'continue', outcome: 'failed', code: 'not_a_code', expected: { takenChildren: children, failExecution: false, soft: true } },
   ];
   for (const c of cases) {

@@ -5,12 +5,14 @@
  */
 import { catalogCode } from '../model/error-codes.js';
 import type { NodeError } from '../model/node-result.js';
+import type { TerminalNodeStatus } from '../model/statuses.js';
 import { nodeTypeSpec } from '../flow/node-type-specs.js';
 import type { FlowNode } from '../flow/types.js';
 
 export interface CommitIntentInput {
   node: Pick<FlowNode, 'type' | 'onError'>;
-  outcome: 'completed' | 'failed';
+  /** `cancelled`: the run was aborted by a cancel (of its execution, or of its cut map). */
+  outcome: 'completed' | 'failed' | 'cancelled';
   /** Why the node failed (stored or catalog code); null when it completed. */
   failure: Pick<NodeError, 'code'> | { code: string } | null;
   /** The node's children (hot-state ids: a map item's node's are in its own item). */
@@ -30,6 +32,11 @@ export interface CommitIntent {
   soft: boolean;
 }
 
+/** The outcome of a committed run's status (a skipped result is never a run's). */
+export function outcomeOf(status: TerminalNodeStatus): CommitIntentInput['outcome'] {
+  return status === 'skipped' ? 'failed' : status;
+}
+
 /** A node whose failure the flow continues past: onError "continue". */
 export function failsSoftly(node: Pick<FlowNode, 'onError'>): boolean {
   return node.onError === 'continue';
@@ -44,8 +51,8 @@ export function isBranching(node: Pick<FlowNode, 'type'>): boolean {
  * Completed: a plain node takes all its edges, a branching one those it chose. Failed: a soft
  * failure takes all its edges (a branching node none: neither side runs on a guess) and the
  * flow goes on; a hard failure takes none and fails the execution, or only its item inside a
- * map. A passed budget (budget_exceeded) is never soft, and fails the execution even from
- * inside a map item.
+ * map. A passed budget (budget_exceeded) and a cancelled run are never soft; a passed budget
+ * fails the execution even from inside a map item.
  */
 export function commitIntent(input: CommitIntentInput): CommitIntent {
   const { node } = input;
@@ -53,7 +60,8 @@ export function commitIntent(input: CommitIntentInput): CommitIntent {
     return { takenChildren: [...(input.chosen ?? input.children)], failExecution: false, soft: false };
   }
   const budget = input.failure !== null && catalogCode(input.failure.code) === 'BUDGET_EXCEEDED';
-  const soft = failsSoftly(node) && !budget;
+  // A cancelled run is never soft: nothing downstream runs on an aborted node.
+  const soft = failsSoftly(node) && !budget && input.outcome !== 'cancelled';
   if (soft) return { takenChildren: isBranching(node) ? [] : [...input.children], failExecution: false, soft };
   return { takenChildren: [], failExecution: !input.mapItem || budget, soft };
 }

@@ -80,6 +80,8 @@ export function nodeResultEvent(result: NodeResult): { type: EventType; data: Re
       };
     case 'failed':
       return { type: 'node.failed', data: { error: result.error, attempts: result.attempts, runtimeMs: result.runtimeMs } };
+    case 'cancelled':
+      return { type: 'node.cancelled', data: { error: result.error, attempts: result.attempts, runtimeMs: result.runtimeMs } };
     case 'skipped':
       return { type: 'node.skipped', data: nodeSkippedData() };
   }

@@ -36,7 +36,8 @@ export function mapResult(next: ExecutionState, mapId: string, record: MapRecord
     usage: null, cost: null, attempts: entry?.attempts ?? 1, input: { count: record.count, concurrency: record.concurrency },
     provider: null, model: null, workerId: entry?.workerId ?? null, startedAt, finishedAt: at, runtimeMs: elapsedMs(startedAt, at),
   };
-  if (error) return { ...base, status: 'failed', output: null, error: { code: error.code, category: error.category, message: error.message } };
+  // A map cut by its execution's cancel is cancelled, as its running item nodes are.
+  if (error) return { ...base, status: error.code === 'node_cancelled' ? 'cancelled' : 'failed', output: null, error: { code: error.code, category: error.category, message: error.message } };
   const slots: unknown[] = [];
   for (let index = 0; index < record.count; index += 1) slots.push(slotOf(next, mapId, record, index));
   return { ...base, status: 'completed', output: slots, error: null };

@@ -15,6 +15,7 @@ export const EVENT_TYPES = [
   'node.completed',
   'node.failed',
   'node.skipped',
+  'node.cancelled',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

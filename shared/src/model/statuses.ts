@@ -16,7 +16,17 @@ export function isLive(status: ExecutionStatus | undefined): status is LiveExecu
   return status === 'running' || status === 'waiting';
 }
 
-export const NODE_STATUSES = ['pending', 'queued', 'running', 'retrying', 'waiting', 'completed', 'failed', 'skipped'] as const;
+export const NODE_STATUSES = ['pending', 'queued', 'running', 'retrying', 'waiting', 'completed', 'failed', 'skipped', 'cancelled'] as const;
 export type NodeStatus = (typeof NODE_STATUSES)[number];
-export type TerminalNodeStatus = 'completed' | 'failed' | 'skipped';
-export const TERMINAL_NODE_STATUSES: ReadonlySet<NodeStatus> = new Set(['completed', 'failed', 'skipped']);
+/**
+ * `cancelled`: the node had started when its execution was cancelled (or its map was cut), and
+ * its run was aborted; its error is node_cancelled and it keeps its start time. A retry runs it
+ * again, as a failed one.
+ */
+export type TerminalNodeStatus = 'completed' | 'failed' | 'skipped' | 'cancelled';
+export const TERMINAL_NODE_STATUSES: ReadonlySet<NodeStatus> = new Set(['completed', 'failed', 'skipped', 'cancelled']);
+
+/** A node that stopped without an output: failed, or cancelled while it ran. A retry runs it again. */
+export function endedUnfinished(status: NodeStatus | undefined): status is 'failed' | 'cancelled' {
+  return status === 'failed' || status === 'cancelled';
+}

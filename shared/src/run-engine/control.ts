@@ -4,7 +4,7 @@
  * when the command cannot apply; nothing is written then.
  */
 import { safeEqual } from '../crypto/index.js';
-import { failsSoftly, TERMINAL_EXECUTION_STATUSES } from '../engine/index.js';
+import { endedUnfinished, failsSoftly, TERMINAL_EXECUTION_STATUSES } from '../engine/index.js';
 import { WeftError } from '../errors/index.js';
 import { parseMapItemNodeId } from '../flow/index.js';
 import { waitJobId, type NodeJobData } from '../jobs/index.js';
@@ -46,7 +46,7 @@ async function load(deps: ControlDeps, input: { workspaceId: string; executionId
  */
 function fatalFailures(loaded: Loaded): string[] {
   return Object.entries(loaded.hot.nodes)
-    .filter(([id, n]) => n.result?.status === 'failed' && loaded.flow.nodes.has(id) && !failsSoftly(loaded.flow.nodes.get(id) ?? {}))
+    .filter(([id, n]) => endedUnfinished(n.result?.status) && loaded.flow.nodes.has(id) && !failsSoftly(loaded.flow.nodes.get(id) ?? {}))
     .map(([id]) => id)
     .sort();
 }

@@ -5,7 +5,7 @@
  * commit that already happened still returns the ready children.
  */
 import type { NodeResult } from '../engine/index.js';
-import { commitIntent, retryDecision, sumCost, sumUsage } from '../engine/index.js';
+import { commitIntent, outcomeOf, retryDecision, sumCost, sumUsage } from '../engine/index.js';
 import { WeftError, toNodeError, toWeftError } from '../errors/index.js';
 import { mapItemNodeId, parseMapItemNodeId } from '../flow/index.js';
 import type { NodeJobData } from '../jobs/index.js';
@@ -183,7 +183,8 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
     const parts = [outcome ? { usage: outcome.usage, cost: outcome.cost } : failure?.billed, prior].filter((p) => p !== undefined);
     const billedParts = parts.filter((p) => p.usage !== null);
     const result: NodeResult = {
-      status: failure ? 'failed' : 'completed',
+      // Aborted by a cancel (of the execution, or of its cut map): cancelled, not failed.
+      status: failure ? (cancel.signal.aborted ? 'cancelled' : 'failed') : 'completed',
       output: outcome ? outcome.output : null,
       // Codes leave the engine lowercased, as every code in the api contract is.
       error: failure ? toNodeError(failure) : null,
@@ -199,7 +200,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
       runtimeMs,
     };
     const intent = commitIntent({
-      node, outcome: result.status === 'completed' ? 'completed' : 'failed', failure: result.error, children,
+      node, outcome: outcomeOf(result.status), failure: result.error, children,
       chosen: outcome?.takenChildren?.map((id) => scoped(resolved, id)), mapItem: item !== undefined,
     });
     await commitAndContinue(deps, { data, node, flow, result, failure, intent, log, runtimeMs, attempt: job.attempt, jobId: job.id });

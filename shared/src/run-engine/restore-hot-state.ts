@@ -6,7 +6,7 @@
  * again; a map without a result runs its items again.
  */
 import type { ExecutionRow, NodeRunRow, Repos } from '../ports/database.js';
-import { commitIntent, rebuildExecution, TERMINAL_EXECUTION_STATUSES, type NodeResult } from '../engine/index.js';
+import { commitIntent, outcomeOf, rebuildExecution, TERMINAL_EXECUTION_STATUSES, type NodeResult } from '../engine/index.js';
 import { conditionTargets, switchTargets, topologicalOrder } from '../flow/index.js';
 import { nodeJobId, type NodeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
@@ -31,7 +31,7 @@ export interface RestoreDeps {
 function resultOf(run: NodeRunRow, now: Date): NodeResult {
   const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
   return {
-    status: run.status === 'completed' || run.status === 'failed' || run.status === 'skipped' ? run.status : 'failed',
+    status: run.status === 'completed' || run.status === 'failed' || run.status === 'skipped' || run.status === 'cancelled' ? run.status : 'failed',
     output: run.output ?? null, error: run.error, usage: run.usage, cost: run.cost, attempts: run.attempts, input: run.input ?? null,
     provider: run.provider, model: run.model, workerId: run.workerId, startedAt: iso(run.startedAt),
     finishedAt: iso(run.finishedAt ?? run.startedAt ?? now) ?? now.toISOString(), runtimeMs: run.runtimeMs,
@@ -47,7 +47,7 @@ export function commitOf(flow: CompiledFlow, nodeId: string, result: NodeResult)
     : node.type === 'condition' ? conditionTargets(flow.outEdges.get(nodeId) ?? [], result.output === true)
       : node.type === 'switch' ? switchTargets(flow.outEdges.get(nodeId) ?? [], result.output) : undefined;
   const { takenChildren, failExecution } = commitIntent({
-    node, outcome: result.status === 'completed' ? 'completed' : 'failed', failure: result.error,
+    node, outcome: outcomeOf(result.status), failure: result.error,
     children: flow.graph.children.get(nodeId) ?? [], chosen, mapItem: false,
   });
   return { takenChildren, failExecution };

@@ -4,7 +4,7 @@
  * it out, surviving worker restarts. The api resumes event waits through the same queue.
  */
 import { generateToken, sha256Hex } from '../crypto/index.js';
-import { commitIntent, type NodeResult } from '../engine/index.js';
+import { commitIntent, outcomeOf, type NodeResult } from '../engine/index.js';
 import { WeftError, toNodeError } from '../errors/index.js';
 import type { WaitNode } from '../flow/index.js';
 import { waitJobId, type NodeJobData, type ResumeJobData } from '../jobs/index.js';
@@ -118,7 +118,7 @@ export function createResumeProcessor(deps: {
       runtimeMs: Math.max(0, now.getTime() - Date.parse(startedAt)),
     };
     const intent = commitIntent({
-      node, outcome: result.status === 'completed' ? 'completed' : 'failed', failure: result.error, children: resolved.children, mapItem: resolved.item !== undefined,
+      node, outcome: outcomeOf(result.status), failure: result.error, children: resolved.children, mapItem: resolved.item !== undefined,
     });
     await commitAndContinue(deps, { data, node, flow, result, failure, intent, log, attempt: 1, jobId: job.id, runtimeMs: result.runtimeMs ?? 0 });
     if (data.kind !== 'timeout') await deps.queue.remove(QUEUES.resume, waitJobId({ executionId: data.executionId, nodeId: node.id, kind: 'timeout', waitingSince: startedAt }));

@@ -23,7 +23,7 @@ export interface TemplateNodeResult {
   output: unknown;
   usage: Usage | null;
   /** A skipped node (or one that failed softly) has no output a template could use. */
-  status?: 'completed' | 'failed' | 'skipped';
+  status?: 'completed' | 'failed' | 'skipped' | 'cancelled';
 }
 
 export interface TemplateContext {

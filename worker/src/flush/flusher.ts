@@ -5,7 +5,8 @@
  * confirmed the final execution row.
  */
 import type { NodeRunRow, Repos } from '@weft/db/repos';
-import { executedTopology, executionFailure, executionOutput, isLive, sumCost, sumUsage, TERMINAL_NODE_STATUSES, type NodeResult } from '@weft/shared/engine';
+import { executedTopology, executionFailure, executionOutput, isLive, sumCost, sumUsage, TERMINAL_NODE_STATUSES, type HotExecution, type HotNodeState, type NodeResult } from '@weft/shared/engine';
+import { toNodeError, WeftError } from '@weft/shared/errors';
 import { parseMapItemNodeId } from '@weft/shared/flow';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
@@ -148,11 +149,12 @@ export class Flusher {
     // differently are written (nodes skipped inside a transition, a flush entry lost in a crash).
     const stored = await this.deps.repos.nodeRuns.listVersions(executionId);
     for (const [nodeId, node] of Object.entries(hot.nodes)) {
-      if (!node.result || !TERMINAL_NODE_STATUSES.has(node.result.status)) continue;
-      results[nodeId] = node.result;
-      const row = toRow({ executionId, nodeId, workspaceId: hot.workspaceId, flowId: hot.flowId, nodeType: resolveNode(flow, nodeId)?.node.type ?? 'unknown', result: node.result });
+      const result = node.result && TERMINAL_NODE_STATUSES.has(node.result.status) ? node.result : cutShort(hot, node);
+      if (!result) continue;
+      if (node.result) results[nodeId] = result;
+      const row = toRow({ executionId, nodeId, workspaceId: hot.workspaceId, flowId: hot.flowId, nodeType: resolveNode(flow, nodeId)?.node.type ?? 'unknown', result });
       const held = stored.get(`${row.nodeId}#${row.iteration}`);
-      if (held?.status === row.status && held.finishedAt?.toISOString() === node.result.finishedAt) continue;
+      if (held?.status === row.status && held.finishedAt?.toISOString() === result.finishedAt) continue;
       rows.push(row);
     }
     const all = Object.values(results);
@@ -181,6 +183,21 @@ export class Flusher {
     }
     this.deps.logger.debug({ executionId, status: hot.status }, 'execution flushed to Postgres');
   }
+}
+
+/**
+ * A node still running when its execution was cancelled or failed (cut by a fail-fast): recorded
+ * as cancelled, with its start time, until its own commit (if it ever comes) writes its result.
+ */
+function cutShort(hot: HotExecution, node: HotNodeState): NodeResult | null {
+  if (node.status !== 'running' || (hot.status !== 'cancelled' && hot.status !== 'failed')) return null;
+  const finishedAt = hot.finishedAt ?? new Date().toISOString();
+  return {
+    status: 'cancelled', output: null, usage: null, cost: null, input: null, provider: null, model: null,
+    error: toNodeError(new WeftError('NODE_CANCELLED', `the execution ${hot.status === 'cancelled' ? 'was cancelled' : 'failed'} while the node ran`)),
+    attempts: node.attempts, workerId: node.workerId, startedAt: node.startedAt, finishedAt,
+    runtimeMs: node.startedAt ? Math.max(0, Date.parse(finishedAt) - Date.parse(node.startedAt)) : null,
+  };
 }
 
 function sleep(ms: number): Promise<void> {

@@ -26,7 +26,8 @@ end
 local nodeIds = cjson.decode(ARGV[5])
 for _, nodeId in ipairs(nodeIds) do
   local result = redis.call('HGET', resultsKey, nodeId)
-  if not result or cjson.decode(result).status ~= 'failed' then
+  local status = result and cjson.decode(result).status
+  if status ~= 'failed' and status ~= 'cancelled' then
     return { 'not-failed', nodeId }
   end
 end

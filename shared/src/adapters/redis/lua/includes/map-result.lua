@@ -52,7 +52,8 @@ local function mapResultJson(ctx, mapId, record, outputJson, err)
   if err then
     errorJson = cjson.encode({ code = err.code, category = err.category, message = err.message })
   end
-  local status = err and 'failed' or 'completed'
+  -- A map cut by its execution's cancel is cancelled, as its running item nodes are.
+  local status = err and (err.code == 'node_cancelled' and 'cancelled' or 'failed') or 'completed'
   local result = '{"status":"' .. status .. '","output":' .. outputJson .. ',"error":' .. errorJson
     .. ',"usage":null,"cost":null,"attempts":' .. attempts
     .. ',"input":{"count":' .. string.format('%d', record.count) .. ',"concurrency":' .. string.format('%d', record.concurrency) .. '}'
@@ -60,7 +61,7 @@ local function mapResultJson(ctx, mapId, record, outputJson, err)
     .. ',"startedAt":' .. jsonOrNull(startedAt) .. ',"finishedAt":' .. cjson.encode(ctx.at) .. ',"runtimeMs":' .. runtime .. '}'
   local eventType, data
   if err then
-    eventType = 'node.failed'
+    eventType = 'node.' .. status
     data = '{"error":' .. errorJson .. ',"attempts":' .. attempts .. ',"runtimeMs":' .. runtime .. '}'
   else
     eventType = 'node.completed'
