@@ -2,7 +2,7 @@
  * Private redis-server and Postgres processes in a temp folder, for the global setup and for
  * tests that must stop and restart a server of their own (outage tests).
  */
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -122,8 +122,39 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
   return {
     url: `redis://127.0.0.1:${port}`,
     destroy() {
-      try { execFileSync('sh', ['-c', `kill $(cat '${pidFile}')`]); } catch { /* already gone */ }
+      // The server logs its goodbye after the signal: its folder goes once the process has,
+      // or the log line would recreate it under the removal (ENOTEMPTY). Twice is harmless.
+      const pid = readPid(pidFile);
+      if (pid !== null) {
+        try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ }
+        waitSync(() => !isAlive(pid), 10_000);
+      }
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+function readPid(file: string): number | null {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Blocks until `done()` or the limit (teardown is synchronous): checks every 20 ms. */
+function waitSync(done: () => boolean, limitMs: number): void {
+  const deadline = Date.now() + limitMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  while (!done() && Date.now() < deadline) Atomics.wait(pause, 0, 0, 20);
 }
