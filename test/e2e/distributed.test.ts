@@ -19,6 +19,7 @@ import { billedFailureScenario, costAndBudgetScenario, deadLetterScenario, failu
 import { cancelScenario, executionRetryScenario, idempotencyAndVersionsScenario, replayScenario, timeoutsScenario, waitEventsScenario } from './control-scenarios.js';
 import { branchFanInScenario, conditionBranchScenario, switchBranchScenario } from './branch-scenarios.js';
 import { singleNodeRunScenario } from './single-node-scenarios.js';
+import { SCENARIO_BREAKER } from '../helpers/targets.js';
 
 const ADMIN = TEST_ADMIN_TOKEN;
 
@@ -37,7 +38,7 @@ describe('distributed mode: api + 2 workers on Redis and Postgres', () => {
     mock = await startMockLlm({ port: 0, host: '127.0.0.1' });
     gate = await startGate(mock.url);
     // One job per worker at a time: parallel branches must spread across the fleet.
-    stack = await startDistributedStack({ ...svc, workers: ['w1', 'w2'], env: { WORKER_CONCURRENCY: '1' } });
+    stack = await startDistributedStack({ ...svc, workers: ['w1', 'w2'], env: { WORKER_CONCURRENCY: '1', ...SCENARIO_BREAKER } });
     procs = stack.procs;
     baseUrl = stack.baseUrl;
     const apiKey = await stack.createWorkspace('e2e');

@@ -19,6 +19,7 @@ import { billedFailureScenario, costAndBudgetScenario, deadLetterScenario, failu
 import { cancelScenario, executionRetryScenario, idempotencyAndVersionsScenario, replayScenario, timeoutsScenario, waitEventsScenario } from './control-scenarios.js';
 import { branchFanInScenario, conditionBranchScenario, switchBranchScenario } from './branch-scenarios.js';
 import { mapApprovalScenario, mapConcurrencyScenario, mapItemErrorScenario, mapRetryScenario, mapTimeoutScenario } from './map-scenarios.js';
+import { SCENARIO_BREAKER } from '../helpers/targets.js';
 
 describe('embedded mode: one process, PGlite, in-memory queue/state/events', () => {
   let dataDir: string;
@@ -44,7 +45,7 @@ describe('embedded mode: one process, PGlite, in-memory queue/state/events', () 
       name: 'embedded',
       script: 'api/embedded/src/main.ts',
       env: {
-        REDIS_URL: undefined, DATABASE_URL: undefined, WEFT_MASTER_KEY: undefined, WEFT_ADMIN_TOKEN: undefined, WEFT_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn',
+        REDIS_URL: undefined, DATABASE_URL: undefined, WEFT_MASTER_KEY: undefined, WEFT_ADMIN_TOKEN: undefined, WEFT_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', ...SCENARIO_BREAKER,
         // The recovery sweep looks often, so that a restart's rebuild is seen quickly.
         WEFT_SWEEP_INTERVAL_MS: '300', WEFT_SWEEP_MIN_AGE_MS: '300',
       },

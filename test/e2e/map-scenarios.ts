@@ -175,10 +175,15 @@ export async function mapRetryScenario(target: Target): Promise<void> {
   }, { timeoutMs: 15_000, intervalMs: 200, message: 'retry accepted once the running items stopped' });
   expect(retry.status, JSON.stringify(retry.body)).toBe(202);
   expect(retry.body.retried).toEqual(['m']);
+  let last: any = null;
   const done = await waitFor(async () => {
     const doc = (await call('GET', `/v1/executions/${failed.id as string}`)).body;
+    last = doc;
     return doc.status === 'completed' || doc.status === 'failed' ? doc : null;
-  }, { timeoutMs: 30_000, message: 'retried execution finished' });
+  }, { timeoutMs: 30_000, message: 'retried execution finished' }).catch((err: unknown) => {
+    const nodes = (last?.nodes ?? []).map((n: any) => `${n.nodeId}:${n.status}`).join(' ');
+    throw new Error(`${err instanceof Error ? err.message : String(err)}; last document: ${last?.status} ${nodes}`);
+  });
   expect(done.status, JSON.stringify(done.error)).toBe('completed');
   expect(done.nodes.find((n: any) => n.nodeId === 'm').output).toEqual(items.map((item) => ({ item, via: item === 'flaky' ? 'risky' : 'safe' })));
   // Only the flaky item's call ran again (items stopped mid-way by the failure re-run theirs).

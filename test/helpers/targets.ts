@@ -12,6 +12,14 @@ import { startDistributedStack, type DistributedStack } from './stack.js';
 import { startGate } from './gate.js';
 import type { Target } from '../e2e/scenarios.js';
 
+/**
+ * The scenarios of one suite share a workspace and fail provider calls on purpose (429s, 500s,
+ * timeouts). The (workspace, provider) circuit breaker would couple them through its window: on
+ * a slow machine one scenario's failures open it for the next one's calls (for 30 s). Its
+ * threshold is out of their reach here; the breaker has its own suite (provider-guard.test.ts).
+ */
+export const SCENARIO_BREAKER = { WEFT_BREAKER_MIN_REQUESTS: '100000' } as const;
+
 export interface MockedTarget extends Target {
   stop(): Promise<void>;
 }
@@ -25,7 +33,7 @@ export async function useMockCredentials(baseUrl: string, apiKey: string, provid
 export async function startMockedDistributed(svc: TestServices, options: { workspace: string; workerConcurrency: number }): Promise<MockedTarget & { stack: DistributedStack }> {
   const mock = await startMockLlm({ port: 0, host: '127.0.0.1' });
   const gate = await startGate(mock.url);
-  const stack = await startDistributedStack({ ...svc, workers: ['w1', 'w2'], env: { WORKER_CONCURRENCY: String(options.workerConcurrency) } });
+  const stack = await startDistributedStack({ ...svc, workers: ['w1', 'w2'], env: { WORKER_CONCURRENCY: String(options.workerConcurrency), ...SCENARIO_BREAKER } });
   const apiKey = await stack.createWorkspace(options.workspace);
   await useMockCredentials(stack.baseUrl, apiKey, gate);
   return {
