@@ -1,12 +1,12 @@
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
-import type { Cost, ExecutionStatus, NodeResult, Usage } from '@weft/shared/engine';
+import type { Cost, ExecutionStatus, Usage } from '@weft/shared/engine';
 import { WeftError } from '@weft/shared/errors';
 import { isUuid, newId } from '@weft/shared/ids';
 import { executions } from '../schema/index.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { WeftDb } from './db.js';
 import { descNullsLast } from './order.js';
-import type { ExecutionRow, ExecutionsRepo, Page } from './types.js';
+import type { ExecutionRow, ExecutionsRepo, NewExecution, Page } from './types.js';
 
 /** How long an idempotency key returns the execution it created. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -40,16 +40,7 @@ function toRow(r: ExecutionDbRow): ExecutionRow {
 export class PgExecutionsRepo implements ExecutionsRepo {
   constructor(private readonly db: WeftDb) {}
 
-  async create(input: {
-    workspaceId: string;
-    flowId: string;
-    flowVersion: number;
-    input: unknown;
-    idempotencyKey?: string | null;
-    maxCostUsd?: number | null;
-    singleNodeId?: string | null;
-    presetResults?: Record<string, NodeResult> | null;
-  }): Promise<{ execution: ExecutionRow; created: boolean }> {
+  async create(input: NewExecution): Promise<{ execution: ExecutionRow; created: boolean }> {
     const key = input.idempotencyKey ?? null;
     for (let attempt = 0; attempt < MAX_CREATE_ATTEMPTS; attempt++) {
       const now = new Date();

@@ -122,6 +122,18 @@ export interface ExecutionRow {
   finishedAt: Date | null;
 }
 
+/** What a new execution row is made of (ExecutionsRepo.create). */
+export interface NewExecution {
+  workspaceId: string;
+  flowId: string;
+  flowVersion: number;
+  input: unknown;
+  idempotencyKey?: string | null;
+  maxCostUsd?: number | null;
+  singleNodeId?: string | null;
+  presetResults?: Record<string, NodeResult> | null;
+}
+
 export interface ExecutionsRepo {
   /** Records a live execution's status (running ↔ waiting); a row that is queued or has ended is left alone. */
   setLiveStatus(input: { executionId: string; status: 'running' | 'waiting' }): Promise<void>;
@@ -129,16 +141,7 @@ export interface ExecutionsRepo {
    * Inserts a queued execution. With an idempotency key already used in the workspace
    * (within 24 h), returns the existing execution and `created: false`.
    */
-  create(input: {
-    workspaceId: string;
-    flowId: string;
-    flowVersion: number;
-    input: unknown;
-    idempotencyKey?: string | null;
-    maxCostUsd?: number | null;
-    singleNodeId?: string | null;
-    presetResults?: Record<string, NodeResult> | null;
-  }): Promise<{ execution: ExecutionRow; created: boolean }>;
+  create(input: NewExecution): Promise<{ execution: ExecutionRow; created: boolean }>;
   get(input: { workspaceId: string; executionId: string }): Promise<ExecutionRow | null>;
   /** For workers: no workspace scoping. */
   getById(executionId: string): Promise<ExecutionRow | null>;
