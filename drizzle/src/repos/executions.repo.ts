@@ -1,12 +1,12 @@
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
-import type { Cost, ExecutionStatus, Usage } from '@weft/shared/engine';
+import type { ExecutionStatus } from '@weft/shared/engine';
 import { WeftError } from '@weft/shared/errors';
 import { isUuid, newId } from '@weft/shared/ids';
 import { executions } from '../schema/index.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { WeftDb } from './db.js';
 import { descNullsLast } from './order.js';
-import type { ExecutionRow, ExecutionsRepo, NewExecution, Page } from './types.js';
+import type { ExecutionRow, ExecutionsRepo, FinalExecution, NewExecution, Page } from './types.js';
 
 /** How long an idempotency key returns the execution it created. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -169,16 +169,7 @@ export class PgExecutionsRepo implements ExecutionsRepo {
       .where(eq(executions.id, input.executionId));
   }
 
-  async finalize(input: {
-    executionId: string;
-    status: ExecutionStatus;
-    output: unknown;
-    error: ExecutionRow['error'];
-    usage: Usage | null;
-    cost: Cost | null;
-    startedAt: Date | null;
-    finishedAt: Date | null;
-  }): Promise<void> {
+  async finalize(input: FinalExecution): Promise<void> {
     await this.db
       .update(executions)
       .set({

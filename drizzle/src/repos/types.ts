@@ -1,7 +1,7 @@
 // The database contract is a port (shared/src/ports/database.ts): the engine facade is written
 // against it, and these repos implement it.
 export type {
-  ApiKeyRow, CredentialSummary, CredentialsRepo, ExecutionRow, ExecutionsRepo, FlowRecord, FlowsRepo, MasterKeyRepo,
+  ApiKeyRow, CredentialSummary, CredentialsRepo, ExecutionRow, ExecutionsRepo, FinalExecution, FlowRecord, FlowsRepo, MasterKeyRepo,
   MasterKeyRotation, ModelPrice, ModelPricingRepo, NewExecution, NodeRunRow, NodeRunsRepo, Page, Repos, SecretSummary, SecretsRepo,
   WeftDatabase, WorkspaceRow, WorkspaceSettings, WorkspacesRepo,
 } from '@weft/shared/ports';

@@ -122,6 +122,18 @@ export interface ExecutionRow {
   finishedAt: Date | null;
 }
 
+/** An ended execution's final record (ExecutionsRepo.finalize). */
+export interface FinalExecution {
+  executionId: string;
+  status: ExecutionStatus;
+  output: unknown;
+  error: ExecutionRow['error'];
+  usage: Usage | null;
+  cost: Cost | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
 /** What a new execution row is made of (ExecutionsRepo.create). */
 export interface NewExecution {
   workspaceId: string;
@@ -156,16 +168,7 @@ export interface ExecutionsRepo {
   /** A failed execution runs again (replay, retry): running, no end, no error, no output. */
   reopen(input: { executionId: string }): Promise<void>;
   /** Writes the final state; idempotent. */
-  finalize(input: {
-    executionId: string;
-    status: ExecutionStatus;
-    output: unknown;
-    error: ExecutionRow['error'];
-    usage: Usage | null;
-    cost: Cost | null;
-    startedAt: Date | null;
-    finishedAt: Date | null;
-  }): Promise<void>;
+  finalize(input: FinalExecution): Promise<void>;
 }
 
 export interface NodeRunRow {

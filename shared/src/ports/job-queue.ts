@@ -97,3 +97,30 @@ export interface JobQueue {
   /** Closes consumers and connections this adapter opened. */
   close(): Promise<void>;
 }
+
+/**
+ * Names of BullMQ's own queue keys. A job's key is `<prefix>:<queue>:<jobId>`, so these ids
+ * would land on the queue's own keys (the delayed set, the wait list…) and corrupt the queue
+ * instead of adding a job.
+ */
+export const RESERVED_JOB_IDS: ReadonlySet<string> = new Set([
+  'active', 'wait', 'waiting-children', 'paused', 'id', 'delayed', 'prioritized', 'stalled-check',
+  'completed', 'failed', 'stalled', 'repeat', 'limiter', 'meta', 'events', 'pc', 'marker', 'de', 'metrics',
+]);
+
+/**
+ * What every JobQueue adapter refuses in an EnqueueRequest; answers the job id. An empty id
+ * would let BullMQ invent one, and dedupe would silently stop working.
+ */
+export function checkEnqueueRequest(job: EnqueueRequest): string {
+  const id = job.jobId;
+  if (typeof id !== 'string' || id === '') throw new Error('jobId is required');
+  if (RESERVED_JOB_IDS.has(id)) throw new Error(`jobId '${id}' is reserved by BullMQ`);
+  const attempts = job.attempts ?? 1;
+  if (!Number.isInteger(attempts) || attempts < 1) {
+    throw new RangeError(`attempts must be a positive integer, got ${attempts}`);
+  }
+  const delay = job.delayMs ?? 0;
+  if (!Number.isFinite(delay) || delay < 0) throw new RangeError(`delayMs must be >= 0, got ${delay}`);
+  return id;
+}

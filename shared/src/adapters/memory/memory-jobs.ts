@@ -3,17 +3,11 @@
  * so that embedded mode catches the same mistakes) and how long finished ids are retained.
  */
 import type { BackoffPolicy } from '../../flow/types.js';
-import type { EnqueueRequest, QueueName, StoredJob } from '../../ports/job-queue.js';
+import { checkEnqueueRequest, type EnqueueRequest, type QueueName, type StoredJob } from '../../ports/job-queue.js';
 
 /** Same retention as the BullMQ adapter (removeOnComplete / removeOnFail). */
 export const MEMORY_COMPLETED_RETENTION = { ageMs: 3600_000, count: 10_000 } as const;
 export const MEMORY_FAILED_RETENTION = { ageMs: 7 * 24 * 3600_000 } as const;
-
-/** Names of BullMQ's own queue keys, which a job id must not take (see bullmq-queue.ts). */
-const RESERVED_JOB_IDS: ReadonlySet<string> = new Set([
-  'active', 'wait', 'waiting-children', 'paused', 'id', 'delayed', 'prioritized', 'stalled-check',
-  'completed', 'failed', 'stalled', 'repeat', 'limiter', 'meta', 'events', 'pc', 'marker', 'de', 'metrics',
-]);
 
 export interface MemoryJob {
   queue: QueueName;
@@ -45,15 +39,8 @@ export function pruneFinished(finished: Map<string, number>, limits: { before: n
 
 /** Refuses what BullMQ refuses, so that embedded mode catches the same mistakes. */
 export function validateRequest(job: EnqueueRequest): void {
-  const id = job.jobId;
-  if (typeof id !== 'string' || id === '') throw new Error('jobId is required');
+  const id = checkEnqueueRequest(job);
+  // BullMQ refuses these itself (the BullMQ adapter leaves them to it).
   if (`${parseInt(id, 10)}` === id) throw new Error('Custom Id cannot be integers');
   if (id.includes(':')) throw new Error('Custom Id cannot contain :');
-  if (RESERVED_JOB_IDS.has(id)) throw new Error(`jobId '${id}' is reserved by BullMQ`);
-  const attempts = job.attempts ?? 1;
-  if (!Number.isInteger(attempts) || attempts < 1) {
-    throw new RangeError(`attempts must be a positive integer, got ${attempts}`);
-  }
-  const delay = job.delayMs ?? 0;
-  if (!Number.isFinite(delay) || delay < 0) throw new RangeError(`delayMs must be >= 0, got ${delay}`);
 }

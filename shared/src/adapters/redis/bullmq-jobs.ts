@@ -3,21 +3,14 @@
  * delay, backoff, retention), the page range of a listing, and a stored job as the port sees it.
  */
 import type { Job, JobsOptions } from 'bullmq';
-import type { EnqueueRequest, ListJobsOptions, StoredJob } from '../../ports/job-queue.js';
+import { checkEnqueueRequest, type EnqueueRequest, type ListJobsOptions, type StoredJob } from '../../ports/job-queue.js';
 import { encodeBackoff } from './bullmq-backoff.js';
 
 /** Finished jobs are kept this long so that a re-enqueue of their id is still dropped. */
 export const COMPLETED_RETENTION = { age: 3600, count: 10_000 } as const;
 export const FAILED_RETENTION = { age: 7 * 24 * 3600 } as const;
 
-/**
- * A job's key is `<prefix>:<queue>:<jobId>`, so these ids would land on the queue's own keys
- * (the delayed set, the wait list…) and corrupt the queue instead of adding a job.
- */
-export const RESERVED_JOB_IDS: ReadonlySet<string> = new Set([
-  'active', 'wait', 'waiting-children', 'paused', 'id', 'delayed', 'prioritized', 'stalled-check',
-  'completed', 'failed', 'stalled', 'repeat', 'limiter', 'meta', 'events', 'pc', 'marker', 'de', 'metrics',
-]);
+export { RESERVED_JOB_IDS } from '../../ports/job-queue.js';
 
 export interface BullJob {
   name: string;
@@ -26,21 +19,14 @@ export interface BullJob {
 }
 
 export function toBullJob(job: EnqueueRequest): BullJob {
-  // BullMQ would invent an id for an empty one, and dedupe would silently stop working.
-  if (typeof job.jobId !== 'string' || job.jobId === '') throw new Error('jobId is required');
-  if (RESERVED_JOB_IDS.has(job.jobId)) throw new Error(`jobId '${job.jobId}' is reserved by BullMQ`);
-  const attempts = job.attempts ?? 1;
-  if (!Number.isInteger(attempts) || attempts < 1) {
-    throw new RangeError(`attempts must be a positive integer, got ${attempts}`);
-  }
+  checkEnqueueRequest(job);
   const delay = job.delayMs ?? 0;
-  if (!Number.isFinite(delay) || delay < 0) throw new RangeError(`delayMs must be >= 0, got ${delay}`);
   return {
     name: job.name,
     data: job.data,
     opts: {
       jobId: job.jobId,
-      attempts,
+      attempts: job.attempts ?? 1,
       backoff: encodeBackoff(job.backoff),
       ...(delay > 0 ? { delay: Math.round(delay) } : {}),
       removeOnComplete: COMPLETED_RETENTION,
