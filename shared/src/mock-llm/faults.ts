@@ -18,6 +18,8 @@
  * | `mock-cut`        | the connection is dropped mid-way (after half of the stream, or half of a  |
  * |                   | non-streaming body)                                                         |
  * | `mock-notjson`    | in JSON mode, answers plain text anyway (the provider bills it as usual)    |
+ * | `mock-huge-<n>`   | the answer is exactly `<n>` bytes of ASCII text (the usual answer, padded), |
+ * |                   | streamed in 16 KiB deltas; its completion tokens are `ceil(<n> / 4)`        |
  */
 export type MockErrorFault = 'rate-limited-once' | 'rate-limited' | 'server-error' | 'bad-request' | 'not-found';
 
@@ -28,17 +30,24 @@ export interface MockFaults {
   malformed: boolean;
   cut: boolean;
   notJson: boolean;
+  /** `mock-huge-<n>`: the answer's size in bytes, or 0 for the usual answer. */
+  hugeBytes: number;
 }
 
-const FAULT_PATTERN = /mock-(slow-(\d+)|429-always|429|500|400|404|hang|malformed|cut|notjson)(?![\w])/g;
+const FAULT_PATTERN = /mock-(slow-(\d+)|huge-(\d+)|429-always|429|500|400|404|hang|malformed|cut|notjson)(?![\w])/g;
 
 export function parseMockFaults(model: string): MockFaults {
-  const faults: MockFaults = { delayMs: 0, error: null, hang: false, malformed: false, cut: false, notJson: false };
+  const faults: MockFaults = { delayMs: 0, error: null, hang: false, malformed: false, cut: false, notJson: false, hugeBytes: 0 };
   for (const match of model.matchAll(FAULT_PATTERN)) {
     const token = match[1] ?? '';
     const slowMs = match[2];
     if (slowMs !== undefined) {
       faults.delayMs = Number(slowMs);
+      continue;
+    }
+    const hugeBytes = match[3];
+    if (hugeBytes !== undefined) {
+      faults.hugeBytes = Number(hugeBytes);
       continue;
     }
     switch (token) {
@@ -84,5 +93,6 @@ export function describeFaults(faults: MockFaults): string[] {
   if (faults.hang) names.push('hang');
   if (faults.malformed) names.push('malformed');
   if (faults.cut) names.push('cut');
+  if (faults.hugeBytes > 0) names.push(`huge-${faults.hugeBytes}`);
   return names;
 }
