@@ -164,6 +164,15 @@ describe('egress wall and output caps: api + 1 worker', () => {
     expect(next.status).toBe('completed');
   });
 
+  it('fails an answer over WEFT_LLM_MAX_OUTPUT_BYTES that fits the response cap, streamed or not', async () => {
+    // 2 MiB of text: within 4 × 1 MiB + 64 KiB of response, so the answer's own cap decides.
+    for (const stream of [true, false]) {
+      const body = await run(open, { id: `two${String(stream)}`, type: 'llm', provider: 'openai', model: `gpt-4o-mini/mock-huge-${2 * 1024 * 1024}`, prompt: 'hi', stream });
+      expect(body.error, JSON.stringify(body.error)).toMatchObject({ code: 'llm_output_too_large', category: 'permanent' });
+      expect(body.nodes[0].error.message).toContain('WEFT_LLM_MAX_OUTPUT_BYTES');
+    }
+  });
+
   it('fails an http node whose response passes WEFT_HTTP_MAX_RESPONSE_BYTES with http_response_too_large', async () => {
     const body = await run(open, { id: 'bigbody', type: 'http', method: 'GET', url: `${internal.origin}/huge` });
     expect(body.status).toBe('failed');
@@ -172,9 +181,9 @@ describe('egress wall and output caps: api + 1 worker', () => {
     expect(body.nodes[0].attempts).toBe(1);
     const metrics = await (await fetch(`http://127.0.0.1:${stack.workers[0]?.port ?? 0}/metrics`)).text();
     expect(metrics).toMatch(/weft_http_node_requests_total\{[^}]*outcome="response_too_large"[^}]*\} 1/);
-    // The earlier tests of this file: 2 loopback refusals, 3 metadata refusals, 2 answers over the cap.
+    // The earlier tests of this file: 2 loopback refusals, 3 metadata refusals, 4 answers over the cap.
     expect(metrics).toMatch(/weft_llm_egress_refused_total\{provider="openai-compatible",reason="address_blocked"[^}]*\} 2/);
     expect(metrics).toMatch(/weft_llm_egress_refused_total\{provider="openai",reason="address_blocked"[^}]*\} 3/);
-    expect(metrics).toMatch(/weft_llm_egress_refused_total\{provider="openai",reason="output_too_large"[^}]*\} 2/);
+    expect(metrics).toMatch(/weft_llm_egress_refused_total\{provider="openai",reason="output_too_large"[^}]*\} 4/);
   });
 });

@@ -110,6 +110,30 @@ describe('ProviderEgress', () => {
     expect(err.code).toBe('LLM_OUTPUT_TOO_LARGE');
   });
 
+  it('counts a body sent without Content-Length, and stops it past the cap', async () => {
+    const chunked = createServer((_req, res) => {
+      // Chunked, so nothing announces the size: only counting the bytes as they come stops it.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(64 * 1024, ' ');
+      const pump = (): void => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', pump);
+      };
+      res.write('{"choices":[{"message":{"role":"assistant","content":"');
+      pump();
+    });
+    await new Promise<void>((resolve) => chunked.listen(0, '127.0.0.1', resolve));
+    try {
+      const origin = `http://127.0.0.1:${(chunked.address() as AddressInfo).port}`;
+      const provider = egress.create('anthropic', { apiKey: 'sk-test-egress-key', baseUrl: origin }, { allowPrivateNetworks: true });
+      const err = await failure(() => provider.complete(request, never()));
+      expect(err.code).toBe('LLM_OUTPUT_TOO_LARGE');
+    } finally {
+      chunked.closeAllConnections();
+      await new Promise((resolve) => chunked.close(resolve));
+    }
+  });
+
   it('stops an event stream whose one line is over the cap', async () => {
     const cap = responseCapBytes(MAX_OUTPUT_BYTES);
     const endless = createServer((_req, res) => {
