@@ -20,7 +20,7 @@ const UNIT_TESTS = [
   'drizzle/src/database/migration-target.test.ts',
   'worker/src/sources/**/*.test.ts',
   'worker/src/http-client/{address-policy,guarded-lookup,parse-body,redirect}.test.ts',
-  'worker/src/nodes/{condition.node,switch.node}.test.ts',
+  'worker/src/nodes/{condition.node,switch.node,redact-secrets}.test.ts',
   'worker/src/providers/{classify-anthropic-error,classify-gemini-error,classify-openai-error,provider-error,provider-usage,retry-after}.test.ts',
   'worker/src/providers/guard/provider-health.test.ts',
   // Fastify through inject(): nothing listens, and the dependencies are plain objects.

@@ -5,6 +5,7 @@ import type { WeftMetrics } from '@weft/shared/metrics';
 import type { LlmCredential, LlmProvider, LlmRequest } from '@weft/shared/ports';
 import { renderTemplate } from '@weft/shared/templates';
 import { isProviderGuardRefusal, llmLeaseMs, type ProviderGuard } from '../providers/guard/index.js';
+import { redactError, SecretRedactor } from './redact-secrets.js';
 import type { CredentialSource, PriceSource } from './sources.js';
 import type { NodeExecutor, NodeRunContext } from '@weft/shared/ports';
 
@@ -21,6 +22,8 @@ export interface LlmNodeDeps {
    * and only when WEFT_ALLOW_ENV_KEYS=true (main passes nothing otherwise).
    */
   envKeys?: Partial<Record<LlmProviderName, string>>;
+  /** The deployment's own secrets (master key, admin token, environment keys): never in an error, even in pieces. */
+  deploymentSecrets?: readonly string[];
 }
 
 function buildMessages(ctx: NodeRunContext<LlmNode>): ChatMessage[] {
@@ -83,7 +86,10 @@ export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> 
     } catch (err) {
       // A refusal by the guard never reached the provider: no request to time.
       if (!isProviderGuardRefusal(err)) deps.metrics.llmRequestDuration.observe({ provider: node.provider, model: node.model, result: 'error' }, (performance.now() - started) / 1000);
-      throw err;
+      // The adapters redact their key; whatever else reached the error (the deployment's
+      // secrets, a WeftError passed through untouched, an overlong body) is caught here, before
+      // the message is logged, stored or published.
+      throw redactError(err, new SecretRedactor([effective.apiKey, ...(deps.deploymentSecrets ?? [])], { minLength: 4 }), { keepUnchanged: true });
     }
 
     const labels = { provider: node.provider, model: node.model };
