@@ -25,6 +25,7 @@ const UNIT_TESTS = [
   'worker/src/providers/guard/provider-health.test.ts',
   // Fastify through inject(): nothing listens, and the dependencies are plain objects.
   'api/src/plugins/{auth,error-handler}.plugin.test.ts',
+  'api/src/redact-url.test.ts',
   'test/bench/*.test.ts',
   // Reads the Lua sources only.
   'test/contract/lua-includes.test.ts',
