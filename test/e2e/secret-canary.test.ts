@@ -172,6 +172,14 @@ describe('secret canary: api + 1 worker on Redis and Postgres', () => {
       };
       const logs = Object.fromEntries(stack.procs.map((p) => [`log ${p.name}`, p.output()]));
       expect(logs['log w1']).toContain('node failed');
+      // Each redaction is logged with its context, and counted.
+      expect(logs['log w1']).toContain('secret redacted from the provider error');
+      expect(logs['log w1']).toContain('secret redacted from the http node result');
+      const metrics = await (await fetch(`http://127.0.0.1:${stack.workers[0]!.port}/metrics`)).text();
+      const count = (labels: string): number => Number(new RegExp(`^weft_secret_redactions_total\\{${labels}[^}]*\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
+      expect(count('node_type="llm",part="error"')).toBe(15);
+      expect(count('node_type="http",part="error"')).toBe(6);
+      expect(count('node_type="http",part="output"')).toBe(6);
       const everywhere = { ...logs, ...postgres, ...redis, ...answers };
       const secrets = { provider: PROVIDER_KEY, vault: VAULT_SECRET, path: PATH_TOKEN, masterKey: stack.env.WEFT_MASTER_KEY!, admin: TEST_ADMIN_TOKEN };
       expect(findLeaks(secrets, everywhere)).toEqual([]);

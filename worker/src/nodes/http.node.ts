@@ -109,6 +109,12 @@ export function httpStatusError(input: { node: HttpNode; response: SafeFetchResp
   return new WeftError('HTTP_CLIENT_ERROR', message);
 }
 
+/** A secret (usually echoed by the target) was redacted from the node's result: the operator should know. */
+function noteEcho(input: { deps: HttpNodeDeps; log: Logger; part: 'error' | 'output'; origin: string; hits: number }): void {
+  input.deps.metrics.secretRedactionsTotal.inc({ node_type: 'http', part: input.part });
+  input.log.warn({ part: input.part, origin: input.origin, redactions: input.hits }, 'secret redacted from the http node result');
+}
+
 function logFailure(input: { log: Logger; err: HttpClientError; origin: string; redactor: SecretRedactor }): void {
   const { log, err, origin, redactor } = input;
   const fields = { origin: redactor.text(origin), reason: err.reason, ...(err.target === undefined ? {} : { target: redactor.text(err.target) }) };
@@ -168,9 +174,13 @@ export function createHttpNodeExecutor(deps: HttpNodeDeps): NodeExecutor<HttpNod
       );
       if (outcome !== 'ok') throw httpStatusError({ node, response, redactor });
       const output = redactor.value({ status: response.status, headers: response.headers, body: response.body });
+      if (redactor.hits > 0) noteEcho({ deps, log: ctx.logger, part: 'output', origin, hits: redactor.hits });
       return { output, resolvedInput: redactor.value(record), usage: null, cost: null, provider: null, model: null };
     } catch (err) {
-      throw redactError(err, redactor);
+      const safe = redactError(err, redactor);
+      // Counted since the start: the status error's message was redacted when it was built.
+      if (redactor.hits > 0) noteEcho({ deps, log: ctx.logger, part: 'error', origin, hits: redactor.hits });
+      throw safe;
     }
   };
 }

@@ -89,7 +89,14 @@ export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> 
       // The adapters redact their key; whatever else reached the error (the deployment's
       // secrets, a WeftError passed through untouched, an overlong body) is caught here, before
       // the message is logged, stored or published.
-      throw redactError(err, new SecretRedactor([effective.apiKey, ...(deps.deploymentSecrets ?? [])], { minLength: 4 }), { keepUnchanged: true });
+      const redactor = new SecretRedactor([effective.apiKey, ...(deps.deploymentSecrets ?? [])], { minLength: 4 });
+      const safe = redactError(err, redactor, { keepUnchanged: true });
+      // The adapter marks what it redacted itself with `[redacted]`.
+      if (redactor.hits > 0 || safe.message.includes('[redacted]')) {
+        deps.metrics.secretRedactionsTotal.inc({ node_type: 'llm', part: 'error' });
+        ctx.logger.warn({ provider: node.provider, code: safe.code }, 'secret redacted from the provider error');
+      }
+      throw safe;
     }
 
     const labels = { provider: node.provider, model: node.model };

@@ -79,6 +79,8 @@ export class SecretRedactor {
   private readonly hashes = new Set<number>();
   private readonly shortForms: string[];
   private readonly marker: string;
+  /** Runs of text replaced so far by this redactor: non-zero once a target echoed a secret. */
+  hits = 0;
 
   constructor(values: Iterable<string>, options: SecretRedactorOptions = {}) {
     this.marker = options.marker ?? SECRET_PLACEHOLDER;
@@ -150,6 +152,7 @@ export class SecretRedactor {
     if (this.empty) return input;
     const runs = this.covered(input);
     if (runs.length === 0) return input;
+    this.hits += runs.length;
     let out = '';
     let from = 0;
     for (const [start, end] of runs) {
