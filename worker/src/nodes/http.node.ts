@@ -18,6 +18,8 @@ export interface HttpNodeDeps {
   httpLookup?: LookupFunction;
   /** The deployment's own secrets (master key, admin token, environment keys): redacted like the node's. */
   deploymentSecrets?: readonly string[];
+  /** Longest error message (WEFT_NODE_ERROR_MAX_CHARS); default MAX_NODE_ERROR_MESSAGE_CHARS. */
+  nodeErrorMaxChars?: number;
   /** Request deadline for nodes that set no `timeoutMs`. Default 30 s. */
   httpDefaultTimeoutMs?: number;
 }
@@ -177,7 +179,7 @@ export function createHttpNodeExecutor(deps: HttpNodeDeps): NodeExecutor<HttpNod
       if (redactor.hits > 0) noteEcho({ deps, log: ctx.logger, part: 'output', origin, hits: redactor.hits });
       return { output, resolvedInput: redactor.value(record), usage: null, cost: null, provider: null, model: null };
     } catch (err) {
-      const safe = redactError(err, redactor);
+      const safe = redactError(err, redactor, deps.nodeErrorMaxChars === undefined ? {} : { maxChars: deps.nodeErrorMaxChars });
       // Counted since the start: the status error's message was redacted when it was built.
       if (redactor.hits > 0) noteEcho({ deps, log: ctx.logger, part: 'error', origin, hits: redactor.hits });
       throw safe;

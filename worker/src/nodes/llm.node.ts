@@ -24,6 +24,8 @@ export interface LlmNodeDeps {
   envKeys?: Partial<Record<LlmProviderName, string>>;
   /** The deployment's own secrets (master key, admin token, environment keys): never in an error, even in pieces. */
   deploymentSecrets?: readonly string[];
+  /** Longest error message (WEFT_NODE_ERROR_MAX_CHARS); default MAX_NODE_ERROR_MESSAGE_CHARS. */
+  nodeErrorMaxChars?: number;
 }
 
 function buildMessages(ctx: NodeRunContext<LlmNode>): ChatMessage[] {
@@ -90,7 +92,7 @@ export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> 
       // secrets, a WeftError passed through untouched, an overlong body) is caught here, before
       // the message is logged, stored or published.
       const redactor = new SecretRedactor([effective.apiKey, ...(deps.deploymentSecrets ?? [])], { minLength: 4 });
-      const safe = redactError(err, redactor, { keepUnchanged: true });
+      const safe = redactError(err, redactor, { keepUnchanged: true, ...(deps.nodeErrorMaxChars === undefined ? {} : { maxChars: deps.nodeErrorMaxChars }) });
       // The adapter marks what it redacted itself with `[redacted]`.
       if (redactor.hits > 0 || safe.message.includes('[redacted]')) {
         deps.metrics.secretRedactionsTotal.inc({ node_type: 'llm', part: 'error' });

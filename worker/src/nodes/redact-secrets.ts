@@ -174,7 +174,7 @@ export class SecretRedactor {
   }
 }
 
-/** Cap on the message of a node's error: a target's body never rides in one wholesale. */
+/** Default cap on the message of a node's error (WEFT_NODE_ERROR_MAX_CHARS): a target's body never rides in one wholesale. */
 export const MAX_NODE_ERROR_MESSAGE_CHARS = 1000;
 
 export interface RedactErrorOptions {

@@ -28,6 +28,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
   const runNode = createNodeRunner({
     ...createNodeSources({ repos }), metrics, createProvider: deps.createProvider, guard,
     deploymentSecrets: deploymentSecrets(config),
+    nodeErrorMaxChars: config.nodeErrorMaxChars,
     ...(config.allowEnvKeys ? { envKeys: config.envProviderKeys } : {}),
   });
   const log = logger.child({ workerId: config.workerId });
