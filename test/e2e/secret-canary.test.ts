@@ -61,6 +61,13 @@ describe('secret canary: api + 1 worker on Redis and Postgres', () => {
     svc = await createTestServices();
     mock = await startMockLlm({ port: 0, host: '127.0.0.1' });
     server = await startLocalServer((req, res) => {
+      if (req.url.startsWith('/big/')) {
+        // A target that answers a provider call with a whole page, the key quoted at its end.
+        res.statusCode = 404;
+        res.setHeader('content-type', 'text/html');
+        res.end(`<html>${'<p>not an LLM API</p>'.repeat(10_000)}${req.headers.authorization ?? ''}</html>`);
+        return;
+      }
       const token = (req.headers.authorization ?? '').replace(/^Bearer /, '');
       const [, kind, form] = req.url.split('/');
       const text = form === 'path' ? req.url : echoed(token, form as Form);
@@ -189,4 +196,24 @@ describe('secret canary: api + 1 worker on Redis and Postgres', () => {
       socket.close();
     }
   }, 120_000);
+
+  it('caps a provider error that quotes a whole page, stored and published alike', async () => {
+    const apiKey = await stack.createWorkspace('big-page');
+    const call = apiClient(stack.baseUrl, apiKey);
+    expect((await call('PATCH', '/v1/workspace', { httpAllowPrivateNetworks: true })).status).toBe(200);
+    expect((await call('PUT', '/v1/credentials/openai-compatible', { apiKey: PROVIDER_KEY, baseUrl: `${server.origin}/big/v1` })).status).toBe(204);
+    const created = await call('POST', '/v1/flows', { name: 'big', nodes: [{ id: 'ask', type: 'llm', provider: 'openai-compatible', model: 'any', prompt: 'hi', stream: false }], edges: [] });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const run = await call('POST', `/v1/flows/${created.body.id as string}/executions`, { input: {}, wait: true });
+    expect(run.body.status).toBe('failed');
+    const error = run.body.nodes[0].error;
+    expect(error.code).toBe('llm_model_not_found');
+    // The page (~220 KB) was answered: only its start is kept, under the provider cap.
+    expect(server.requests.some((r) => r.url.startsWith('/big/'))).toBe(true);
+    expect(error.message).toContain('not an LLM API');
+    expect(error.message.length).toBeLessThanOrEqual(520);
+    const stored = await waitFor(async () => (await db.query('select error from node_runs where execution_id = $1', [run.body.id])).rows[0]?.error, { timeoutMs: 15_000, message: 'node run flushed' });
+    expect(JSON.stringify(stored).length).toBeLessThan(1000);
+    expect(findLeaks({ provider: PROVIDER_KEY }, { run: JSON.stringify(run.body), stored: JSON.stringify(stored) })).toEqual([]);
+  }, 60_000);
 });
