@@ -97,13 +97,14 @@ describe('secret canary: api + 1 worker on Redis and Postgres', () => {
   it('finds no piece of any secret in logs, Postgres, Redis, events or API answers', async () => {
     const apiKey = await stack.createWorkspace('canary');
     const call = apiClient(stack.baseUrl, apiKey);
+    // The mock and the echo server listen on loopback.
+    expect((await call('PATCH', '/v1/workspace', { httpAllowPrivateNetworks: true })).status).toBe(200);
     for (const provider of ['openai', 'anthropic', 'gemini'] as const) {
       const baseUrl = provider === 'openai' ? `${mock.url}/v1` : mock.url;
       expect((await call('PUT', `/v1/credentials/${provider}`, { apiKey: PROVIDER_KEY, baseUrl })).status).toBe(204);
     }
     expect((await call('PUT', '/v1/secrets/TOKEN', { value: VAULT_SECRET })).status).toBe(204);
     expect((await call('PUT', '/v1/secrets/PATH', { value: PATH_TOKEN })).status).toBe(204);
-    expect((await call('PATCH', '/v1/workspace', { httpAllowPrivateNetworks: true })).status).toBe(200);
 
     const auth = { Authorization: 'Bearer {{vault.TOKEN}}' };
     const llmNodes = Object.entries(MODELS).flatMap(([provider, model]) =>
