@@ -15,6 +15,7 @@ export interface WeftMetrics {
   llmCostUsdTotal: Counter<'provider' | 'model'>;
   llmRequestDuration: Histogram<'provider' | 'model' | 'result'>;
   httpNodeRequestsTotal: Counter<'outcome'>;
+  secretRedactionsTotal: Counter<'node_type' | 'part'>;
   errorsTotal: Counter<'category' | 'code'>;
   circuitState: Gauge<'provider'>;
   providerThrottledTotal: Counter<'provider' | 'reason'>;
@@ -50,6 +51,12 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
       name: 'weft_http_node_requests_total',
       help: 'HTTP node requests by outcome (ok, client_error, rate_limited, server_error, unexpected_status, refused, invalid, timeout, connection_error, response_too_large, cancelled)',
       labelNames: ['outcome'],
+      registers,
+    }),
+    secretRedactionsTotal: new Counter({
+      name: 'weft_secret_redactions_total',
+      help: 'Node results in which a secret (or a piece of one) echoed by a target was redacted, by node type and part (error, output)',
+      labelNames: ['node_type', 'part'],
       registers,
     }),
     errorsTotal: new Counter({ name: 'weft_errors_total', help: 'Node errors by category and code', labelNames: ['category', 'code'], registers }),

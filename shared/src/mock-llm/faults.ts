@@ -18,8 +18,14 @@
  * | `mock-cut`        | the connection is dropped mid-way (after half of the stream, or half of a  |
  * |                   | non-streaming body)                                                         |
  * | `mock-notjson`    | in JSON mode, answers plain text anyway (the provider bills it as usual)    |
+ * | `mock-echo-key-<form>` | 400 whose message and `x-echo-key` header echo the request's API key, |
+ * |                   | as `whole`, `masked` (14 first and 4 last characters), `url` (encoded),    |
+ * |                   | `base64` or `json` (escaped): a careless provider, for leak tests          |
  */
 export type MockErrorFault = 'rate-limited-once' | 'rate-limited' | 'server-error' | 'bad-request' | 'not-found';
+
+/** How `mock-echo-key-<form>` echoes the key. */
+export type MockKeyEcho = 'whole' | 'masked' | 'url' | 'base64' | 'json';
 
 export interface MockFaults {
   delayMs: number;
@@ -28,17 +34,23 @@ export interface MockFaults {
   malformed: boolean;
   cut: boolean;
   notJson: boolean;
+  echoKey: MockKeyEcho | null;
 }
 
-const FAULT_PATTERN = /mock-(slow-(\d+)|429-always|429|500|400|404|hang|malformed|cut|notjson)(?![\w])/g;
+const FAULT_PATTERN = /mock-(slow-(\d+)|echo-key-(whole|masked|url|base64|json)|429-always|429|500|400|404|hang|malformed|cut|notjson)(?![\w])/g;
 
 export function parseMockFaults(model: string): MockFaults {
-  const faults: MockFaults = { delayMs: 0, error: null, hang: false, malformed: false, cut: false, notJson: false };
+  const faults: MockFaults = { delayMs: 0, error: null, hang: false, malformed: false, cut: false, notJson: false, echoKey: null };
   for (const match of model.matchAll(FAULT_PATTERN)) {
     const token = match[1] ?? '';
     const slowMs = match[2];
     if (slowMs !== undefined) {
       faults.delayMs = Number(slowMs);
+      continue;
+    }
+    const echo = match[3] as MockKeyEcho | undefined;
+    if (echo !== undefined) {
+      faults.echoKey = echo;
       continue;
     }
     switch (token) {
@@ -84,5 +96,6 @@ export function describeFaults(faults: MockFaults): string[] {
   if (faults.hang) names.push('hang');
   if (faults.malformed) names.push('malformed');
   if (faults.cut) names.push('cut');
+  if (faults.echoKey) names.push(`echo-key-${faults.echoKey}`);
   return names;
 }

@@ -10,6 +10,7 @@ import type { WorkerDeps } from '../deps.js';
 export type { CoreDeps, WorkerDeps } from '../deps.js';
 import { Flusher } from '../flush/flusher.js';
 import { createNodeRunner } from '../nodes/index.js';
+import { deploymentSecrets } from '../nodes/redact-secrets.js';
 import { ProviderGuard } from '../providers/guard/index.js';
 import { createNodeSources } from '../sources/index.js';
 
@@ -26,6 +27,8 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
   const guard = new ProviderGuard({ breaker: config.breaker, rateLimits: config.providerRateLimits, limiter: rateLimiter, logger, metrics });
   const runNode = createNodeRunner({
     ...createNodeSources({ repos }), metrics, createProvider: deps.createProvider, guard,
+    deploymentSecrets: deploymentSecrets(config),
+    nodeErrorMaxChars: config.nodeErrorMaxChars,
     ...(config.allowEnvKeys ? { envKeys: config.envProviderKeys } : {}),
   });
   const log = logger.child({ workerId: config.workerId });
