@@ -20,11 +20,12 @@ const UNIT_TESTS = [
   'drizzle/src/database/migration-target.test.ts',
   'worker/src/sources/**/*.test.ts',
   'worker/src/http-client/{address-policy,guarded-lookup,judge-host,parse-body,redirect}.test.ts',
-  'worker/src/nodes/{condition.node,switch.node}.test.ts',
+  'worker/src/nodes/{condition.node,switch.node,redact-secrets}.test.ts',
   'worker/src/providers/{classify-anthropic-error,classify-gemini-error,classify-openai-error,provider-error,provider-usage,retry-after}.test.ts',
   'worker/src/providers/guard/provider-health.test.ts',
   // Fastify through inject(): nothing listens, and the dependencies are plain objects.
   'api/src/plugins/{auth,error-handler}.plugin.test.ts',
+  'api/src/redact-url.test.ts',
   'test/bench/*.test.ts',
   // Reads the Lua sources only.
   'test/contract/lua-includes.test.ts',

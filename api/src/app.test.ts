@@ -87,6 +87,35 @@ describe('authentication', () => {
     expect(text).not.toContain(apiKey);
     expect(text).not.toContain(TEST_ADMIN_TOKEN);
   });
+
+  it('redacts tokens in URL paths and ?token= from request logs and 404 messages', async () => {
+    const token = 'path-canary-0f3c9a71e2b4d6';
+    const before = t.logs.length;
+    const resume = await t.app.inject({ method: 'POST', url: `/v1/resume/${token}?token=${token}`, payload: {} });
+    const events = await t.app.inject({ method: 'GET', url: `/v1/executions/0190d7a0-0000-7000-8000-000000000000/events?token=${token}` });
+    expect(resume.statusCode).toBeGreaterThanOrEqual(400);
+    expect(events.statusCode).toBe(401);
+    const lines = t.logs.slice(before).join('');
+    expect(lines).toContain('/v1/resume/[redacted]?token=[redacted]');
+    expect(lines).toContain('/events?token=[redacted]');
+    expect(lines).not.toContain(token);
+    expect(resume.body).not.toContain(token);
+  });
+
+  it('redacts the token segment of every route that has one, as it is registered', async () => {
+    const token = 'route-canary-5b7d2e9f1a3c';
+    const doc = (await t.app.inject({ method: 'GET', url: '/openapi.json' })).json();
+    const paths = Object.keys(doc.paths as Record<string, unknown>).filter((p) => /\{(token|[A-Za-z]*Token)\}/.test(p));
+    for (const path of [...paths, '/v1/resume/{token}']) {
+      const url = path.replace(/\{(token|[A-Za-z]*Token)\}/g, token).replace(/\{[^}]+\}/g, 'x');
+      const before = t.logs.length;
+      await t.app.inject({ method: 'POST', url, payload: {} });
+      await t.app.inject({ method: 'GET', url });
+      const lines = t.logs.slice(before).join('');
+      expect(lines, path).toContain('[redacted]');
+      expect(lines, path).not.toContain(token);
+    }
+  });
 });
 
 describe('error shapes', () => {

@@ -16,6 +16,7 @@ import bodyParserPlugin from './plugins/body-parser.plugin.js';
 import errorHandlerPlugin from './plugins/error-handler.plugin.js';
 import httpMetricsPlugin from './plugins/http-metrics.plugin.js';
 import openApiPlugin from './plugins/openapi.plugin.js';
+import { UrlRedactor } from './redact-url.js';
 import { credentialsRoutes } from './routes/credentials.routes.js';
 import { deadLettersRoutes } from './routes/dead-letters.routes.js';
 import { eventsRoutes } from './routes/events.routes.js';
@@ -60,19 +61,19 @@ function requestId(req: IncomingMessage): string {
   return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
 }
 
-/** The request URL as logged: `?token=` (accepted by the event routes) is never written out. */
-export function redactUrl(url: string): string {
-  return url.replace(/([?&]token=)[^&#]*/gi, '$1[redacted]');
-}
+export { redactUrl, TOKEN_PATH_PATTERNS } from './redact-url.js';
 
 export async function buildApp(deps: ApiDeps): Promise<ApiInstance> {
+  // Tokens in URLs (`?token=`, `/v1/resume/<token>`, and the token segment of any route added
+  // later: see the onRoute hook below) never reach a log line.
+  const urls = new UrlRedactor();
   const logger: FastifyBaseLogger = deps.logger.child(
     { component: 'api' },
     {
       serializers: {
         req: (req: { method?: string; url?: string; ip?: string; socket?: { remotePort?: number } }) => ({
           method: req.method,
-          url: redactUrl(req.url ?? ''),
+          url: urls.redact(req.url ?? ''),
           remoteAddress: req.ip,
           remotePort: req.socket?.remotePort,
         }),
@@ -92,6 +93,8 @@ export async function buildApp(deps: ApiDeps): Promise<ApiInstance> {
     .withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('deps', deps);
+  // Registered before any route: every route with a `:token` segment is redacted from the logs.
+  app.addHook('onRoute', (route) => { urls.addRoute(route.url); });
   // One event-bus subscription per api instance, fanned out to WebSocket and SSE clients.
   const hub = new EventHub(deps.events, deps.metrics, deps.logger.child({ component: 'event-hub' }));
   app.decorate('hub', hub);

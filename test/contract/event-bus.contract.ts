@@ -126,7 +126,7 @@ export function eventBusContract(name: string, makeBus: () => Promise<EventBusFi
       await fx.store.startNode({ executionId, nodeId: 'a', attempt: 1, workerId: 'w', at: AT, readResultsOf: [] });
       const token = await bus.publish({ type: 'node.token', executionId, flowId: 'fl', workspaceId: 'ws3', nodeId: 'a', at: AT, data: { delta: 'x' } });
       await fx.store.commitNode({
-        executionId, nodeId: 'a', takenChildren: [], failExecution: false, at: AT,
+        executionId, nodeId: 'a', takenChildren: [], failExecution: false, soft: false, at: AT,
         result: { status: 'completed', output: 'x', error: null, usage: null, cost: null, attempts: 1, input: null, provider: null, model: null, workerId: 'w', startedAt: AT, finishedAt: AT, runtimeMs: 1 },
       });
       const mine = () => seen.filter((e) => e.executionId === executionId);

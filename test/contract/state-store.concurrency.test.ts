@@ -44,12 +44,12 @@ describe('RedisStateStore concurrent fan-in', () => {
     const ids = Array.from({ length: TRIALS }, () => randomUUID());
     await Promise.all(ids.map(async (executionId) => {
       await s1.initExecution({ executionId, workspaceId: 'ws', flowId: 'f', flowVersion: 1, input: null, nodes, at: AT });
-      await s1.commitNode({ executionId, nodeId: 'a', result: result('a'), takenChildren: ['b', 'c'], failExecution: false, at: AT });
+      await s1.commitNode({ executionId, nodeId: 'a', result: result('a'), takenChildren: ['b', 'c'], failExecution: false, soft: false, at: AT });
     }));
     // Both parents of every join at once, each through its own connection.
     const outcomes = await Promise.all(ids.map(async (executionId) => {
       const commit = (store: RedisStateStore, nodeId: string) =>
-        store.commitNode({ executionId, nodeId, result: result(nodeId), takenChildren: ['d'], failExecution: false, at: AT });
+        store.commitNode({ executionId, nodeId, result: result(nodeId), takenChildren: ['d'], failExecution: false, soft: false, at: AT });
       const [rb, rc] = await Promise.all([commit(s1, 'b'), commit(s2, 'c')]);
       return { executionId, readyCount: [...rb.ready, ...rc.ready].filter((n) => n === 'd').length, committed: rb.committed && rc.committed };
     }));
@@ -59,7 +59,7 @@ describe('RedisStateStore concurrent fan-in', () => {
     // And the join runs to completion exactly once too.
     const finals = await Promise.all(ids.map(async (executionId) => {
       const [r1, r2] = await Promise.all([s1, s2].map((store) =>
-        store.commitNode({ executionId, nodeId: 'd', result: result('d'), takenChildren: [], failExecution: false, at: AT })));
+        store.commitNode({ executionId, nodeId: 'd', result: result('d'), takenChildren: [], failExecution: false, soft: false, at: AT })));
       return [r1!, r2!].filter((r) => r.finished).length;
     }));
     expect(finals.every((n) => n === 1)).toBe(true);

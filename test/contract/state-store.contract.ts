@@ -88,7 +88,7 @@ export function stateStoreContract(name: string, makeStore: () => Promise<StateS
     function commit(executionId: string, nodeId: string, options: { takes: string[]; result?: NodeResult; fail?: boolean }) {
       return store.commitNode({
         executionId, nodeId, result: options.result ?? completed(`${nodeId}-out`), takenChildren: options.takes,
-        failExecution: options.fail ?? false, at: LATER,
+        failExecution: options.fail ?? false, soft: false, at: LATER,
       });
     }
 

@@ -38,7 +38,7 @@ describe('Lua map scripts match apply-map.ts', () => {
   });
 
   it(`agrees on ${EXECUTIONS} random executions with a map`, async () => {
-    const seen = { waits: 0, timedOut: 0, mapsCompleted: 0, mapsFailed: 0, itemErrorsKept: 0, retried: 0, cancelled: 0, redelivered: 0, gone: 0, emptyMaps: 0 };
+    const seen = { waits: 0, timedOut: 0, mapsCompleted: 0, mapsFailed: 0, itemErrorsKept: 0, retried: 0, cancelled: 0, redelivered: 0, gone: 0, emptyMaps: 0, softItemFailures: 0 };
     for (let seed = 1; seed <= EXECUTIONS; seed += 1) {
       const random = rng(seed * 7919);
       // Top level: src → m → (random tail); the map's sub-graph is a random DAG.
@@ -47,7 +47,7 @@ describe('Lua map scripts match apply-map.ts', () => {
       const topEdges: Array<[string, string]> = [['src', 'm'], ['m', tail[0]!], ...edgesOf(random, tail, 0.5)];
       const subIds = Array.from({ length: 1 + Math.floor(random() * 4) }, (_, i) => `s${i}`);
       const subEdges = edgesOf(random, subIds, 0.5);
-      const sub: MapGraphNode[] = hotNodes(subIds, subEdges).map((n) => ({ ...n, soft: random() < 0.25, branching: random() < 0.3 }));
+      const sub: MapGraphNode[] = hotNodes(subIds, subEdges);
       const children = new Map([...hotNodes(topIds, topEdges), ...sub].map((n) => [n.id, n.children]));
       const itemCount = Math.floor(random() * 7);
       const mapOptions = {
@@ -117,10 +117,13 @@ describe('Lua map scripts match apply-map.ts', () => {
         const fail = random() < 0.15;
         const local = item ? item.nodeId : nodeId;
         const kids = (children.get(local) ?? []).map((c) => (item ? `${item.mapId}[${item.index}].${c}` : c));
-        const takes = fail ? (random() < 0.5 ? kids : []) : kids.filter(() => random() < 0.85);
         const failExecution = fail && !item && random() < 0.5 ? true : fail && item !== null && random() < 0.05;
+        // A soft failure (commitIntent's) takes all its edges, or none when it branches; a hard one none.
+        const soft = fail && !failExecution && random() < 0.4;
+        const takes = fail ? (soft && random() < 0.7 ? kids : []) : kids.filter(() => random() < 0.85);
+        if (soft && item) seen.softItemFailures += 1;
         const outcome = await both((store, executionId) =>
-          store.commitNode({ executionId, nodeId, result: result(nodeId, fail ? 'failed' : 'completed', at), takenChildren: takes, failExecution, at }));
+          store.commitNode({ executionId, nodeId, result: result(nodeId, fail ? 'failed' : 'completed', at), takenChildren: takes, failExecution, soft, at }));
         done.push(nodeId);
         queue.push(...outcome.ready);
         for (const settled of outcome.settledMaps) {
@@ -131,7 +134,7 @@ describe('Lua map scripts match apply-map.ts', () => {
         if (random() < 0.1) {
           await both((store, executionId) => store.readyAfter({ executionId, nodeId }));
           const again = await both((store, executionId) =>
-            store.commitNode({ executionId, nodeId, result: result(nodeId, 'completed', at), takenChildren: [], failExecution: false, at }));
+            store.commitNode({ executionId, nodeId, result: result(nodeId, 'completed', at), takenChildren: [], failExecution: false, soft: false, at }));
           queue.push(...again.ready.filter((id) => !queue.includes(id)));
         }
         if (random() < 0.03) {

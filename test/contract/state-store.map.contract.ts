@@ -15,11 +15,11 @@ function failed(code: StoredErrorCode = 'http_server_error', soft = false): Node
   return { ...completed(null), status: 'failed', error: { code, category: soft ? 'transient' : 'permanent', message: `${code} happened` } };
 }
 
-/** Sub-graph `a → b`, b the output; `a` may be soft (onError continue). */
-function subGraph(options: { softA?: boolean } = {}): MapGraphNode[] {
+/** Sub-graph `a → b`, b the output. */
+function subGraph(): MapGraphNode[] {
   return [
-    { id: 'a', parentCount: 0, children: ['b'], soft: options.softA ?? false, branching: false },
-    { id: 'b', parentCount: 1, children: [], soft: false, branching: false },
+    { id: 'a', parentCount: 0, children: ['b'] },
+    { id: 'b', parentCount: 1, children: [] },
   ];
 }
 
@@ -40,7 +40,7 @@ export function stateStoreMapContract(name: string, makeStore: () => Promise<Sta
         executionId, workspaceId: 'ws1', flowId: 'fl1', flowVersion: 1, input: null, at: AT,
         nodes: graph(['src', 'm', 'after'], [['src', 'm'], ['m', 'after']]),
       });
-      await store.commitNode({ executionId, nodeId: 'src', result: completed([1, 2, 3]), takenChildren: ['m'], failExecution: false, at: AT });
+      await store.commitNode({ executionId, nodeId: 'src', result: completed([1, 2, 3]), takenChildren: ['m'], failExecution: false, soft: false, at: AT });
       const started = await store.startNode({ executionId, nodeId: 'm', attempt: 1, workerId: 'w1', at: AT, readResultsOf: ['src'] });
       expect(started.kind).toBe('started');
       return executionId;
@@ -53,9 +53,10 @@ export function stateStoreMapContract(name: string, makeStore: () => Promise<Sta
       });
     }
 
-    function run(executionId: string, nodeId: string, result: NodeResult = completed(`${nodeId}-out`), takes?: string[]) {
+    /** Commits an item's node; `soft`: its failure is soft (commitIntent's), taking `takes`. */
+    function run(executionId: string, nodeId: string, result: NodeResult = completed(`${nodeId}-out`), takes?: string[], soft = false) {
       const children = /\.a$/.test(nodeId) ? [nodeId.replace(/\.a$/, '.b')] : [];
-      return store.commitNode({ executionId, nodeId, result, takenChildren: takes ?? (result.status === 'completed' ? children : []), failExecution: false, at: LATER });
+      return store.commitNode({ executionId, nodeId, result, takenChildren: takes ?? (result.status === 'completed' ? children : []), failExecution: false, soft, at: LATER });
     }
 
     it('runs at most `concurrency` items, releases the next as one ends, and gives results in input order', async () => {
@@ -139,8 +140,8 @@ export function stateStoreMapContract(name: string, makeStore: () => Promise<Sta
 
     it('a soft failure inside an item (onError "continue") does not fail the item', async () => {
       const executionId = await mapExecution();
-      await startMap(executionId, [1], { nodes: subGraph({ softA: true }) });
-      expect((await run(executionId, 'm[0].a', failed('transform_failed'), ['m[0].b'])).ready).toEqual(['m[0].b']);
+      await startMap(executionId, [1]);
+      expect((await run(executionId, 'm[0].a', failed('transform_failed'), ['m[0].b'], true)).ready).toEqual(['m[0].b']);
       const end = await run(executionId, 'm[0].b', completed('b ran'));
       expect(end.settledMaps[0]?.result).toMatchObject({ status: 'completed', output: ['b ran'] });
     });
@@ -204,9 +205,9 @@ export function stateStoreMapContract(name: string, makeStore: () => Promise<Sta
       const executionId = await mapExecution();
       // c (a branching node) took only y; y failed; z stays skipped on the second run.
       const nodes: MapGraphNode[] = [
-        { id: 'c', parentCount: 0, children: ['y', 'z'], soft: false, branching: true },
-        { id: 'y', parentCount: 1, children: [], soft: false, branching: false },
-        { id: 'z', parentCount: 1, children: [], soft: false, branching: false },
+        { id: 'c', parentCount: 0, children: ['y', 'z'] },
+        { id: 'y', parentCount: 1, children: [] },
+        { id: 'z', parentCount: 1, children: [] },
       ];
       await startMap(executionId, ['only'], { nodes, output: 'y' });
       await run(executionId, 'm[0].c', completed(true), ['m[0].y']);
@@ -220,6 +221,22 @@ export function stateStoreMapContract(name: string, makeStore: () => Promise<Sta
       expect(types(resumed.events)).toEqual(['node.skipped:m[0].z']);
       const end = await run(executionId, 'm[0].y', completed('y at last'));
       expect(end.settledMaps[0]?.result.output).toEqual(['y at last']);
+    });
+
+    it('a retry undoes exactly the edges a soft failure took, as its commit recorded them', async () => {
+      const executionId = await mapExecution();
+      await startMap(executionId, ['only']);
+      // a fails softly and takes its edge to b; b (the output) fails hard: the item and the execution fail.
+      expect((await run(executionId, 'm[0].a', failed('transform_failed'), ['m[0].b'], true)).ready).toEqual(['m[0].b']);
+      expect((await run(executionId, 'm[0].b', failed())).executionStatus).toBe('failed');
+      await store.reopenNodes({ executionId, nodeIds: ['m'], at: LATER });
+      await store.startNode({ executionId, nodeId: 'm', attempt: 1, workerId: 'w', at: LATER, readResultsOf: [] });
+      const resumed = await startMap(executionId, ['only']);
+      expect(resumed).toMatchObject({ kind: 'started', round: 1, reset: 1, ready: ['m[0].a'] });
+      // This time a fails hard (takes nothing): b is skipped, because a's first edge was undone.
+      const end = await run(executionId, 'm[0].a', failed('transform_failed'));
+      expect(types(end.events)).toEqual(['node.failed:m[0].a', 'node.skipped:m[0].b', 'node.failed:m', 'execution.failed']);
+      expect(end.settledMaps[0]?.result.error).toMatchObject({ code: 'map_item_failed' });
     });
 
     it('a cancel cuts a running map: it is cancelled (node_cancelled) and its running item nodes are answered', async () => {
@@ -304,7 +321,7 @@ export function stateStoreMapContract(name: string, makeStore: () => Promise<Sta
     it('an item node that fails the execution (a passed budget) ends its map with it', async () => {
       const executionId = await mapExecution();
       await startMap(executionId, [1, 2]);
-      const end = await store.commitNode({ executionId, nodeId: 'm[0].a', result: failed('budget_exceeded'), takenChildren: [], failExecution: true, at: LATER });
+      const end = await store.commitNode({ executionId, nodeId: 'm[0].a', result: failed('budget_exceeded'), takenChildren: [], failExecution: true, soft: false, at: LATER });
       expect(types(end.events)).toEqual([
         'node.failed:m[0].a', 'node.skipped:m[0].b', 'node.skipped:m[1].a', 'node.skipped:m[1].b', 'node.failed:m', 'execution.failed',
       ]);

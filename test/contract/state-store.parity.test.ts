@@ -62,7 +62,7 @@ describe('Lua scripts match apply-commit.ts', () => {
         await both((store, executionId) =>
           store.startNode({ executionId, nodeId, attempt: 1, workerId: 'w', at: AT, readResultsOf: done.slice(-3) }));
         const outcome = await both((store, executionId) =>
-          store.commitNode({ executionId, nodeId, result: result(nodeId, status), takenChildren: takes, failExecution: fail, at: AT }));
+          store.commitNode({ executionId, nodeId, result: result(nodeId, status), takenChildren: takes, failExecution: fail, soft: false, at: AT }));
         done.push(nodeId);
         queue.push(...outcome.ready);
         seen.skipped += outcome.skipped.length;
@@ -72,7 +72,7 @@ describe('Lua scripts match apply-commit.ts', () => {
           const again = done[Math.floor(random() * done.length)]!;
           await both((store, executionId) => store.readyAfter({ executionId, nodeId: again }));
           const redelivered = await both((store, executionId) =>
-            store.commitNode({ executionId, nodeId: again, result: result(again, 'completed'), takenChildren: [], failExecution: false, at: AT }));
+            store.commitNode({ executionId, nodeId: again, result: result(again, 'completed'), takenChildren: [], failExecution: false, soft: false, at: AT }));
           if (!redelivered.committed) seen.redelivered += 1;
         }
       }

@@ -24,6 +24,7 @@ function rebuilt(executionId: string, results: Record<string, NodeResult>) {
     commitOf: (nodeId, result) => ({
       takenChildren: nodeId === 'a' ? ['b'] : nodeId === 'b' || nodeId === 'c' ? ['d'] : [],
       failExecution: result.status === 'failed',
+      soft: false,
     }),
   });
 }
@@ -54,9 +55,9 @@ export function stateStoreRecoveryContract(name: string, makeStore: () => Promis
 
       const started = await store.startNode({ executionId, nodeId: 'b', attempt: 1, workerId: 'w', at: LATER, readResultsOf: ['a'] });
       expect(started).toMatchObject({ kind: 'started', input: { topic: 'recovery' }, results: { a: { output: 'a-out' } } });
-      const b = await store.commitNode({ executionId, nodeId: 'b', result: completed('b-out'), takenChildren: ['d'], failExecution: false, at: LATER });
+      const b = await store.commitNode({ executionId, nodeId: 'b', result: completed('b-out'), takenChildren: ['d'], failExecution: false, soft: false, at: LATER });
       expect(b.ready).toEqual(['d']);
-      const d = await store.commitNode({ executionId, nodeId: 'd', result: completed('d-out'), takenChildren: [], failExecution: false, at: LATER });
+      const d = await store.commitNode({ executionId, nodeId: 'd', result: completed('d-out'), takenChildren: [], failExecution: false, soft: false, at: LATER });
       expect(d).toMatchObject({ finished: true, executionStatus: 'completed' });
     });
 

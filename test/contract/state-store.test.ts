@@ -55,7 +55,7 @@ describe('redis', () => {
       const executionId = uniqueId(16);
       await store.initExecution({ executionId, workspaceId: 'ws', flowId: 'f', flowVersion: 1, input: null, nodes: graph(['a'], []), at: '2025-01-01T00:00:00.000Z' });
       await store.commitNode({
-        executionId, nodeId: 'a', takenChildren: [], failExecution: true, at: '2025-01-01T00:00:01.000Z',
+        executionId, nodeId: 'a', takenChildren: [], failExecution: true, soft: false, at: '2025-01-01T00:00:01.000Z',
         result: { status: 'failed', output: null, error: { code: 'internal_error', category: 'transient', message: 'x' }, usage: null, cost: null, attempts: 1, input: null, provider: null, model: null, workerId: null, startedAt: null, finishedAt: '2025-01-01T00:00:01.000Z', runtimeMs: 1 },
       });
       await store.expireExecution(executionId, 60);
@@ -73,7 +73,7 @@ describe('redis', () => {
         nodes: graph(['a', 'b'], [['a', 'b']]), at: '2025-01-01T00:00:00.000Z',
       });
       await store.commitNode({
-        executionId, nodeId: 'a', takenChildren: ['b'], failExecution: false, at: '2025-01-01T00:00:01.000Z',
+        executionId, nodeId: 'a', takenChildren: ['b'], failExecution: false, soft: false, at: '2025-01-01T00:00:01.000Z',
         result: { status: 'completed', output: 1, error: null, usage: null, cost: null, attempts: 1, input: null, provider: null, model: null, workerId: null, startedAt: null, finishedAt: '2025-01-01T00:00:01.000Z', runtimeMs: 1 },
       });
       const usage = { promptTokens: 1, completionTokens: 1, reasoningTokens: 0, cachedTokens: 0, totalTokens: 2 };
@@ -101,10 +101,10 @@ describe('redis', () => {
       await store.startNode({ executionId, nodeId: 'm', attempt: 1, workerId: 'w', at, readResultsOf: [] });
       await store.startMap({
         executionId, nodeId: 'm', items: [1], concurrency: 1, onItemError: 'fail', failExecution: true, output: 'x',
-        nodes: [{ id: 'x', parentCount: 0, children: [], soft: false, branching: false }], at,
+        nodes: [{ id: 'x', parentCount: 0, children: [] }], at,
       });
       await store.commitNode({
-        executionId, nodeId: 'm[0].x', takenChildren: [], failExecution: false, at,
+        executionId, nodeId: 'm[0].x', takenChildren: [], failExecution: false, soft: false, at,
         result: { status: 'completed', output: 7, error: null, usage: null, cost: null, attempts: 1, input: null, provider: null, model: null, workerId: null, startedAt: null, finishedAt: at, runtimeMs: 1 },
       });
       const k = executionKeys(prefix, executionId);

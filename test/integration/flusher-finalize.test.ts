@@ -65,7 +65,7 @@ describe('Flusher finalize', () => {
     // a and b reach Postgres through the log; b later holds a newer result in hot state (it
     // ran again); c's log entry was lost.
     for (const [nodeId, takes] of [['a', ['b']], ['b', ['c']], ['c', []]] as const) {
-      await state.commitNode({ executionId, nodeId, result: completed(nodeId, nodeId === 'b' ? '2025-01-01T00:00:05.000Z' : AT), takenChildren: [...takes], failExecution: false, at: AT });
+      await state.commitNode({ executionId, nodeId, result: completed(nodeId, nodeId === 'b' ? '2025-01-01T00:00:05.000Z' : AT), takenChildren: [...takes], failExecution: false, soft: false, at: AT });
     }
     await flusher.write([
       { id: '1-0', entry: { ...base, nodeId: 'a', result: completed('a') } },
@@ -100,7 +100,7 @@ describe('Flusher finalize', () => {
     });
     await state.initExecution({ executionId, workspaceId: workspace.id, flowId: flow.id, flowVersion: flow.version, input: null, at: AT, nodes: [{ id: 'a', parentCount: 0, children: [] }] });
     const failed: NodeResult = { ...completed(null), status: 'failed', error: { code: 'transform_failed', category: 'permanent', message: 'x' } };
-    await state.commitNode({ executionId, nodeId: 'a', result: failed, takenChildren: [], failExecution: true, at: AT });
+    await state.commitNode({ executionId, nodeId: 'a', result: failed, takenChildren: [], failExecution: true, soft: false, at: AT });
     // The retry lands before the flusher gets to the end of the first run.
     await state.reopenNodes({ executionId, nodeIds: ['a'], at: AT });
     await repos.executions.reopen({ executionId });

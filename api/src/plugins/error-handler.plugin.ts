@@ -6,6 +6,7 @@
 import { storedCode, toWeftError, WeftError, type ErrorCode, type ErrorDetail } from '@weft/shared/errors';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import fp from 'fastify-plugin';
+import { redactUrl } from '../redact-url.js';
 
 export function notFound(what: string): WeftError {
   return new WeftError('NOT_FOUND', `${what} not found`);
@@ -177,8 +178,9 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: unk
 function errorHandlerPlugin(app: FastifyInstance, _opts: unknown, done: (err?: Error) => void): void {
   app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
   app.setNotFoundHandler((request, reply) => {
-    // The path only: a query string may carry a token (`?token=` on the event routes).
-    const path = request.url.split('?', 1)[0] ?? '';
+    // The path only, tokens redacted: a query string (`?token=` on the event routes) or a
+    // path segment (`/v1/resume/<token>`) may carry one, and this message is logged and answered.
+    const path = redactUrl(request.url.split('?', 1)[0] ?? '');
     return sendError(request, reply, new WeftError('NOT_FOUND', `no route ${request.method} ${path}`));
   });
   done();

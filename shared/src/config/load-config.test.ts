@@ -24,6 +24,12 @@ describe('loadConfig', () => {
     expect(c.workerPort).toBe(3001);
     expect(c.mockProvider).toBe(true);
     expect(c.masterKey).toBeNull();
+    expect(c.nodeErrorMaxChars).toBe(1000);
+  });
+
+  it('bounds WEFT_NODE_ERROR_MAX_CHARS', () => {
+    expect(loadConfig({ WEFT_NODE_ERROR_MAX_CHARS: '300' }, 'all').nodeErrorMaxChars).toBe(300);
+    expect(problems({ WEFT_NODE_ERROR_MAX_CHARS: '10' }).map((p) => p.split(':')[0])).toEqual(['WEFT_NODE_ERROR_MAX_CHARS']);
   });
 
   it('parses distributed mode and its secrets', () => {

@@ -48,6 +48,8 @@ export interface WeftConfig {
   llmDefaultMaxTokens: number;
   /** Largest (decoded) HTTP node response body: a larger one fails HTTP_RESPONSE_TOO_LARGE while it arrives. */
   httpMaxResponseBytes: number;
+  /** Longest message of a node's error (redacted, then cut): a target's body never rides in one whole. */
+  nodeErrorMaxChars: number;
   /** How often each worker sweeps for executions stuck in queued, and how old they must be. */
   sweepIntervalMs: number;
   sweepMinAgeMs: number;
@@ -197,6 +199,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     llmMaxOutputBytes: int('WEFT_LLM_MAX_OUTPUT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     llmDefaultMaxTokens: int('WEFT_LLM_DEFAULT_MAX_TOKENS', 4096, 1, 1_000_000),
     httpMaxResponseBytes: int('WEFT_HTTP_MAX_RESPONSE_BYTES', 10 * 1_048_576, 1024, 1024 * 1_048_576),
+    nodeErrorMaxChars: int('WEFT_NODE_ERROR_MAX_CHARS', 1000, 200, 100_000),
     sweepIntervalMs: int('WEFT_SWEEP_INTERVAL_MS', 30_000, 100, 3_600_000),
     sweepMinAgeMs: int('WEFT_SWEEP_MIN_AGE_MS', 30_000, 100, 86_400_000),
     allowEnvKeys: bool('WEFT_ALLOW_ENV_KEYS', false),

@@ -49,7 +49,7 @@ function commit(state: ExecutionState, nodeId: string, options: { takes?: string
     nodeId,
     result: options.result ?? completed(),
     takenChildren: options.takes ?? [...(state.children.get(nodeId) ?? [])],
-    failExecution: options.fail ?? false,
+    failExecution: options.fail ?? false, soft: false,
     at: LATER,
   });
 }
@@ -225,7 +225,7 @@ describe('applyCommit', () => {
   });
 
   it('throws EXECUTION_STATE_MISSING without state, and refuses unknown nodes', () => {
-    expect(() => applyCommit(undefined, { executionId: 'ex1', nodeId: 'a', result: completed(), takenChildren: [], failExecution: false, at: AT }))
+    expect(() => applyCommit(undefined, { executionId: 'ex1', nodeId: 'a', result: completed(), takenChildren: [], failExecution: false, soft: false, at: AT }))
       .toThrow(expect.objectContaining({ code: 'EXECUTION_STATE_MISSING' }));
     const s0 = init(['a'], []);
     expect(() => commit(s0, 'zz')).toThrow(expect.objectContaining({ code: 'INTERNAL_ERROR', category: 'permanent' }));

@@ -29,6 +29,7 @@ import {
 } from './hot-state.js';
 import { parseMapItemNodeId } from '../flow/map-node.js';
 import { endMapWithExecution, mapItemKey, mapRound, propagateMapEnd, queuedItemNodes, settleMapItem } from './apply-map.js';
+import { recordSoftFailure } from './map-items.js';
 import { completeIfDone, countEdgesOnly, failExecution, noDecisions, propagate } from './propagate.js';
 
 export * from './hot-state.js';
@@ -157,6 +158,7 @@ export function applyCommit(state: ExecutionState | undefined, input: CommitNode
     return outcome(true);
   }
   propagate(next, nodeId, takes, at, d);
+  if (input.soft) recordSoftFailure(next, nodeId, takes);
   const end = settleMapItem(next, nodeId, at, d);
   if (end && propagateMapEnd(next, end, at, d)) return outcome(true);
   return outcome(completeIfDone(next, at, d));

@@ -16,7 +16,7 @@ describe('map transitions are pure', () => {
     state = applyStart(state, { executionId: 'e', nodeId: 'm', attempt: 1, workerId: 'w1', at: AT, readResultsOf: [] }).state ?? state;
     const expanded = applyStartMap(state, {
       executionId: 'e', nodeId: 'm', items: ['x', 'y'], concurrency: 1, onItemError: 'fail', failExecution: true, output: 'a',
-      nodes: [{ id: 'a', parentCount: 0, children: [], soft: false, branching: false }], at: AT,
+      nodes: [{ id: 'a', parentCount: 0, children: [] }], at: AT,
     });
     const before = expanded.state;
     if (!before) throw new Error('no state');
@@ -24,7 +24,7 @@ describe('map transitions are pure', () => {
     expect(state.items.size).toBe(0);
     expect([...before.children.keys()].sort()).toEqual(['m', 'm[0].a']);
 
-    const after = applyCommit(before, { executionId: 'e', nodeId: 'm[0].a', result: done('x!'), takenChildren: [], failExecution: false, at: AT });
+    const after = applyCommit(before, { executionId: 'e', nodeId: 'm[0].a', result: done('x!'), takenChildren: [], failExecution: false, soft: false, at: AT });
     expect(after.outcome.ready).toEqual(['m[1].a']);
     expect([...after.state.children.keys()].sort()).toEqual(['m', 'm[0].a', 'm[1].a']);
     expect([...before.children.keys()].sort()).toEqual(['m', 'm[0].a']);

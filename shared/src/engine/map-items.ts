@@ -1,7 +1,7 @@
 /**
  * A map's items in hot state: the record's item marks (`.` not released yet, `r` running, `c`
  * completed, `f` failed), releasing an item (creating its nodes `<map>[<index>].<node>`),
- * resetting one for a retry, the window of `concurrency` running items, why an item failed, and
+ * resetting one for a retry (undoing the edges its soft failures took, as recorded), the window of `concurrency` running items, why an item failed, and
  * which item nodes are running or queued. Pure; the Lua port is includes/map-items.lua.
  */
 import { mapItemNodeId, parseMapItemNodeId } from '../flow/map-node.js';
@@ -65,12 +65,13 @@ export function releaseItem(next: ExecutionState, mapId: string, record: MapReco
 
 /**
  * Readies an item to run again (a retry): its completed nodes keep their results; the others
- * lose theirs, and a soft failure's taken edges are undone (it took all of them, unless it
- * branches), so that releasing the item again decides them afresh.
+ * lose theirs, and the edges a soft failure took (as its commit recorded them) are undone, so
+ * that releasing the item again decides them afresh.
  */
 export function resetItem(next: ExecutionState, mapId: string, record: MapRecord, index: number): void {
   const results = mutable(next.results);
   const taken = mutable(next.taken);
+  const undone = new Set<string>();
   for (const node of record.nodes) {
     const id = mapItemNodeId(mapId, index, node.id);
     const result = results.get(id);
@@ -82,16 +83,28 @@ export function resetItem(next: ExecutionState, mapId: string, record: MapRecord
     if (result) {
       results.delete(id);
       next.total -= 1;
-      if (result.status === 'failed' && node.soft && !node.branching) {
-        for (const child of node.children) {
-          const childId = mapItemNodeId(mapId, index, child);
-          taken.set(childId, (taken.get(childId) ?? 0) - 1);
-        }
-      }
+      for (const child of record.softTaken?.[id] ?? []) taken.set(child, (taken.get(child) ?? 0) - 1);
+      undone.add(id);
     }
     mutable(next.pending).delete(id);
   }
+  // The record is the caller's copy: its soft failures are replaced, never edited in place.
+  const kept = Object.entries(record.softTaken ?? {}).filter(([id]) => !undone.has(id));
+  if (kept.length > 0) record.softTaken = Object.fromEntries(kept);
+  else delete record.softTaken;
   setItem(record, index, '.');
+}
+
+/**
+ * A map item's node failed softly (commitIntent's soft): its map's record keeps the edges that
+ * failure took, so that the item's end does not count it and a retry undoes exactly those.
+ */
+export function recordSoftFailure(next: ExecutionState, nodeId: string, takes: ReadonlySet<string>): void {
+  const item = parseMapItemNodeId(nodeId);
+  const stored = item ? next.maps.get(item.mapId) : undefined;
+  if (!item || stored?.state !== 'running') return;
+  const taken = (next.children.get(nodeId) ?? []).filter((child) => takes.has(child));
+  mutable(next.maps).set(item.mapId, { ...stored, softTaken: { ...stored.softTaken, [nodeId]: taken } });
 }
 
 /** Releases waiting items, in input order, while fewer than `concurrency` run. */
@@ -108,8 +121,8 @@ export function itemFailure(next: ExecutionState, mapId: string, record: MapReco
   const output = next.results.get(mapItemNodeId(mapId, index, record.output));
   if (output?.status === 'failed' && output.error) return { ...output.error, nodeId: mapItemNodeId(mapId, index, record.output) };
   for (const node of record.nodes) {
-    if (node.soft) continue;
     const id = mapItemNodeId(mapId, index, node.id);
+    if (record.softTaken?.[id]) continue;
     const result = next.results.get(id);
     if (result?.status === 'failed' && result.error) return { ...result.error, nodeId: id };
   }

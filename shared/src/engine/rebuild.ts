@@ -6,6 +6,7 @@
  */
 import type { InitExecutionInput } from '../model/index.js';
 import { applyCommit, applyInit } from './apply-commit.js';
+import type { CommitIntent } from './commit-intent.js';
 import type { ExecutionState } from './hot-state.js';
 import type { NodeResult } from '../model/index.js';
 
@@ -16,7 +17,7 @@ export interface RebuildInput {
   /** Recorded results by node id (nodes of the graph only; others are ignored). */
   results: ReadonlyMap<string, NodeResult>;
   /** How the node's commit went: the edges it took and whether it ended the execution. */
-  commitOf(nodeId: string, result: NodeResult): { takenChildren: string[]; failExecution: boolean };
+  commitOf(nodeId: string, result: NodeResult): CommitIntent;
 }
 
 export function rebuildExecution(input: RebuildInput): ExecutionState {
@@ -25,8 +26,7 @@ export function rebuildExecution(input: RebuildInput): ExecutionState {
     const result = input.results.get(nodeId);
     // A skipped node is decided again by its parents' commits.
     if (!result || result.status === 'skipped' || state.results.has(nodeId)) continue;
-    const { takenChildren, failExecution } = input.commitOf(nodeId, result);
-    state = applyCommit(state, { executionId: input.init.executionId, nodeId, result, takenChildren, failExecution, at: result.finishedAt }).state;
+    state = applyCommit(state, { executionId: input.init.executionId, nodeId, result, ...input.commitOf(nodeId, result), at: result.finishedAt }).state;
   }
   return state;
 }

@@ -21,6 +21,8 @@ export const REDACT_PATHS = [
   '*.secret',
   'masterKey',
   '*.masterKey',
+  'adminToken',
+  '*.adminToken',
 ];
 
 export interface CreateLoggerOptions {

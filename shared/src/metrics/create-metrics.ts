@@ -16,6 +16,7 @@ export interface WeftMetrics {
   llmRequestDuration: Histogram<'provider' | 'model' | 'result'>;
   httpNodeRequestsTotal: Counter<'outcome'>;
   llmEgressRefusedTotal: Counter<'provider' | 'reason'>;
+  secretRedactionsTotal: Counter<'node_type' | 'part'>;
   errorsTotal: Counter<'category' | 'code'>;
   circuitState: Gauge<'provider'>;
   providerThrottledTotal: Counter<'provider' | 'reason'>;
@@ -57,6 +58,12 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
       name: 'weft_llm_egress_refused_total',
       help: 'LLM calls stopped by the egress wall, by provider and reason (address_blocked, output_too_large)',
       labelNames: ['provider', 'reason'],
+      registers,
+    }),
+    secretRedactionsTotal: new Counter({
+      name: 'weft_secret_redactions_total',
+      help: 'Node results in which a secret (or a piece of one) echoed by a target was redacted, by node type and part (error, output)',
+      labelNames: ['node_type', 'part'],
       registers,
     }),
     errorsTotal: new Counter({ name: 'weft_errors_total', help: 'Node errors by category and code', labelNames: ['category', 'code'], registers }),

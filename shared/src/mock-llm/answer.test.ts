@@ -82,7 +82,9 @@ describe('splitDeltas', () => {
 
 describe('parseMockFaults', () => {
   it('reads fault tokens anywhere in the model name', () => {
-    expect(parseMockFaults('gpt-4o')).toEqual({ delayMs: 0, error: null, hang: false, malformed: false, cut: false, notJson: false, hugeBytes: 0 });
+    expect(parseMockFaults('gpt-4o')).toEqual({ delayMs: 0, error: null, hang: false, malformed: false, cut: false, notJson: false, echoKey: null, hugeBytes: 0 });
+    expect(parseMockFaults('gpt-test/mock-echo-key-base64').echoKey).toBe('base64');
+    expect(parseMockFaults('mock-echo-key-other').echoKey).toBeNull();
     expect(parseMockFaults('x/mock-notjson').notJson).toBe(true);
     expect(parseMockFaults('mock-429').error).toBe('rate-limited-once');
     expect(parseMockFaults('mock-429-always').error).toBe('rate-limited');

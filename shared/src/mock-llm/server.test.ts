@@ -164,6 +164,23 @@ describe('mock LLM server (OpenAI chat completions)', () => {
     expect(mock.requests.map((r) => r.faults[0])).toEqual(['rate-limited', 'rate-limited', 'server-error', 'bad-request', 'not-found']);
   });
 
+  it('mock-echo-key-<form> echoes the key in the message and the x-echo-key header, in each form', async () => {
+    const key = 'sk-echo/key+"quoted"-0123456789';
+    const forms = {
+      whole: key,
+      masked: `${key.slice(0, 14)}****${key.slice(-4)}`,
+      url: encodeURIComponent(key),
+      base64: Buffer.from(key).toString('base64'),
+      json: JSON.stringify(key).slice(1, -1),
+    };
+    for (const [form, echoed] of Object.entries(forms)) {
+      const res = await chat({ model: `gpt-test/mock-echo-key-${form}`, key });
+      expect(res.status, form).toBe(400);
+      expect(res.headers.get('x-echo-key'), form).toBe(echoed);
+      expect((await json<ErrorBody>(res)).error.message, form).toContain(echoed);
+    }
+  });
+
   it('mock-malformed answers invalid JSON and mock-cut drops the connection', async () => {
     const malformed = await chat({ model: 'mock-malformed' });
     expect(malformed.status).toBe(200);

@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hugeAnswer, mockAnswer, mockJsonAnswer, mockUsage, promptHash, splitDeltas } from './answer.js';
-import { describeFaults, parseMockFaults, type MockFaults } from './faults.js';
+import { describeFaults, parseMockFaults, type MockFaults, type MockKeyEcho } from './faults.js';
 import { delay, readBody, recordableHeaders, sendJson, untilAborted } from './http-io.js';
 import { MOCK_ERROR_STATUS, type MockError, type MockPrompt, type MockProtocol, type MockReply } from './protocol.js';
 import { mockProtocols, routeRequest } from './protocols.js';
@@ -44,6 +44,22 @@ function maskKey(key: string): string {
   return key.length <= 8 ? '****' : `${key.slice(0, 3)}****${key.slice(-4)}`;
 }
 
+/** The key as `mock-echo-key-<form>` echoes it. */
+function echoedKey(key: string, form: MockKeyEcho): string {
+  switch (form) {
+    case 'whole':
+      return key;
+    case 'masked':
+      return `${key.slice(0, 14)}****${key.slice(-4)}`;
+    case 'url':
+      return encodeURIComponent(key);
+    case 'base64':
+      return Buffer.from(key).toString('base64');
+    case 'json':
+      return JSON.stringify(key).slice(1, -1);
+  }
+}
+
 function buildReply(prompt: MockPrompt): MockReply {
   const faults = parseMockFaults(prompt.model);
   const text = prompt.json && !faults.notJson ? mockJsonAnswer(prompt.model, prompt.messages) : mockAnswer(prompt.model, prompt.messages);
@@ -71,12 +87,12 @@ function buildReply(prompt: MockPrompt): MockReply {
   };
 }
 
-function sendError(ex: Exchange, args: { protocol: MockProtocol; error: MockError }): void {
+function sendError(ex: Exchange, args: { protocol: MockProtocol; error: MockError; headers?: Record<string, string> }): void {
   const status = MOCK_ERROR_STATUS[args.error.kind];
   ex.record.status = status;
   const retryAfter = args.error.retryAfterSeconds;
-  const headers = retryAfter === undefined ? {} : { headers: { 'retry-after': String(retryAfter) } };
-  sendJson(ex.res, { status, body: args.protocol.errorBody(args.error), ...headers });
+  const headers = { ...args.headers, ...(retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) }) };
+  sendJson(ex.res, { status, body: args.protocol.errorBody(args.error), headers });
 }
 
 function faultError(args: { state: ServerState; protocol: MockProtocol; prompt: MockPrompt; faults: MockFaults }): MockError | null {
@@ -196,6 +212,11 @@ async function handle(state: ServerState, ex: Exchange, req: IncomingMessage): P
   if (faults.delayMs > 0 && !(await delay(faults.delayMs, ex.signal))) return;
   if (faults.hang) {
     await untilAborted(ex.signal);
+    return;
+  }
+  if (faults.echoKey) {
+    const echoed = echoedKey(key, faults.echoKey);
+    sendError(ex, { protocol, error: { kind: 'bad-request', message: `Key ${echoed} is not enabled for ${prompt.model} (mock).` }, headers: { 'x-echo-key': echoed } });
     return;
   }
   const error = faultError({ state, protocol, prompt, faults });

@@ -11,12 +11,7 @@ export interface HotGraphNode {
 }
 
 /** One node of a map's sub-graph as hot state keeps it (local ids). */
-export interface MapGraphNode extends HotGraphNode {
-  /** onError "continue": its failure does not fail the item (unless it is the output node). */
-  soft: boolean;
-  /** A condition or switch node: a soft failure of it takes none of its edges (others take all). */
-  branching: boolean;
-}
+export type MapGraphNode = HotGraphNode;
 
 /** A map node's progress in hot state (apply-map.ts); stored as JSON in the `maps` hash. */
 export interface MapRecord {
@@ -33,6 +28,12 @@ export interface MapRecord {
   active: number;
   /** Incremented each time a retry runs the map again; part of its item nodes' job ids. */
   round: number;
+  /**
+   * Item nodes (hot-state ids) whose failure was soft (commitIntent's soft, passed by their
+   * commit), with the children that failure took: such a failure is not why its item failed,
+   * and a retry undoes exactly those edges. Absent when there is none.
+   */
+  softTaken?: Record<string, string[]>;
 }
 
 /** A non-terminal node's entry of the status hash. */

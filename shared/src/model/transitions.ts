@@ -68,6 +68,11 @@ export interface CommitNodeInput {
    */
   takenChildren: string[];
   failExecution: boolean;
+  /**
+   * commitIntent's soft: a failure the flow continues past. A map item's node records it in its
+   * map's record with the edges it took, so that the item's end and a retry apply it as data.
+   */
+  soft: boolean;
   at: string;
 }
 

@@ -65,6 +65,7 @@ export async function commitAndContinue(deps: CommitDeps, input: {
     result,
     takenChildren: input.intent.takenChildren,
     failExecution: input.intent.failExecution,
+    soft: input.intent.soft,
     at: result.finishedAt,
   });
 

@@ -3,7 +3,6 @@
  * the hot-state graph, and which upstream results each node's templates read.
  */
 import type { FlowRecord, FlowsRepo } from '../ports/database.js';
-import { failsSoftly, isBranching } from '../engine/index.js';
 import { WeftError } from '../errors/index.js';
 import {
   buildFlowGraph,
@@ -74,11 +73,7 @@ function outEdgesByNode(edges: readonly FlowEdge[]): Map<string, FlowEdge[]> {
 function compileMap(graph: FlowGraph, map: MapNode): CompiledMap {
   const nodes = new Map(map.graph.nodes.map((n): [string, MapItemNode] => [n.id, n]));
   const hot = new Map(hotGraphNodes(map.graph).map((n) => [n.id, n]));
-  const hotNodes = topologicalOrder(map.graph).map((id): MapGraphNode => {
-    const node = hot.get(id) ?? { id, parentCount: 0, children: [] };
-    const config = nodes.get(id);
-    return { ...node, soft: config !== undefined && failsSoftly(config), branching: config !== undefined && isBranching(config) };
-  });
+  const hotNodes = topologicalOrder(map.graph).map((id): MapGraphNode => hot.get(id) ?? { id, parentCount: 0, children: [] });
   const reads = new Map(map.graph.nodes.map((n) => [n.id, mapItemReads(graph, map, n)]));
   return { node: map, nodes, outEdges: outEdgesByNode(map.graph.edges), hotNodes, output: mapOutputNode(map), reads };
 }

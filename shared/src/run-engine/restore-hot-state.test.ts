@@ -40,16 +40,16 @@ const flow = compile({
 
 describe('commitOf (hot state rebuilt from node_runs)', () => {
   it('takes the branch a condition or switch output chose', () => {
-    expect(commitOf(flow, 'check', completed(true))).toEqual({ takenChildren: ['yes'], failExecution: false });
-    expect(commitOf(flow, 'check', completed(false))).toEqual({ takenChildren: ['no'], failExecution: false });
-    expect(commitOf(flow, 'pick', completed('a'))).toEqual({ takenChildren: ['a'], failExecution: false });
-    expect(commitOf(flow, 'pick', completed('zzz'))).toEqual({ takenChildren: ['other'], failExecution: false });
+    expect(commitOf(flow, 'check', completed(true))).toEqual({ takenChildren: ['yes'], failExecution: false, soft: false });
+    expect(commitOf(flow, 'check', completed(false))).toEqual({ takenChildren: ['no'], failExecution: false, soft: false });
+    expect(commitOf(flow, 'pick', completed('a'))).toEqual({ takenChildren: ['a'], failExecution: false, soft: false });
+    expect(commitOf(flow, 'pick', completed('zzz'))).toEqual({ takenChildren: ['other'], failExecution: false, soft: false });
   });
 
   it('a soft failure takes its edges (a branch none), a hard one or a passed budget ends the execution', () => {
-    expect(commitOf(flow, 'soft', failed('transform_failed'))).toEqual({ takenChildren: ['after'], failExecution: false });
-    expect(commitOf(flow, 'soft', failed('budget_exceeded'))).toEqual({ takenChildren: [], failExecution: true });
-    expect(commitOf(flow, 'check', failed('transform_failed'))).toEqual({ takenChildren: [], failExecution: true });
+    expect(commitOf(flow, 'soft', failed('transform_failed'))).toEqual({ takenChildren: ['after'], failExecution: false, soft: true });
+    expect(commitOf(flow, 'soft', failed('budget_exceeded'))).toEqual({ takenChildren: [], failExecution: true, soft: false });
+    expect(commitOf(flow, 'check', failed('transform_failed'))).toEqual({ takenChildren: [], failExecution: true, soft: false });
   });
 
   it('rebuilds a branched execution as it was: the side not taken skipped, the rest ready', () => {

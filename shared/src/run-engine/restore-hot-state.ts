@@ -6,7 +6,7 @@
  * again; a map without a result runs its items again.
  */
 import type { ExecutionRow, NodeRunRow, Repos } from '../ports/database.js';
-import { commitIntent, outcomeOf, rebuildExecution, TERMINAL_EXECUTION_STATUSES, type NodeResult } from '../engine/index.js';
+import { commitIntent, outcomeOf, rebuildExecution, TERMINAL_EXECUTION_STATUSES, type CommitIntent, type NodeResult } from '../engine/index.js';
 import { conditionTargets, switchTargets, topologicalOrder } from '../flow/index.js';
 import { nodeJobId, type NodeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
@@ -39,18 +39,17 @@ function resultOf(run: NodeRunRow, now: Date): NodeResult {
 }
 
 /** The edges a recorded result took and whether it ended the execution, as its commit decided. */
-export function commitOf(flow: CompiledFlow, nodeId: string, result: NodeResult): { takenChildren: string[]; failExecution: boolean } {
+export function commitOf(flow: CompiledFlow, nodeId: string, result: NodeResult): CommitIntent {
   const node = flow.nodes.get(nodeId);
-  if (!node) return { takenChildren: [], failExecution: result.status === 'failed' };
+  if (!node) return { takenChildren: [], failExecution: result.status === 'failed', soft: false };
   // The branch a completed condition or switch chose follows from its recorded output.
   const chosen = result.status !== 'completed' ? undefined
     : node.type === 'condition' ? conditionTargets(flow.outEdges.get(nodeId) ?? [], result.output === true)
       : node.type === 'switch' ? switchTargets(flow.outEdges.get(nodeId) ?? [], result.output) : undefined;
-  const { takenChildren, failExecution } = commitIntent({
+  return commitIntent({
     node, outcome: outcomeOf(result.status), failure: result.error,
     children: flow.graph.children.get(nodeId) ?? [], chosen, mapItem: false,
   });
-  return { takenChildren, failExecution };
 }
 
 /** Rebuilds and writes one execution's hot state; answers whether this call wrote it. */

@@ -1,11 +1,11 @@
 import type { LookupFunction } from 'node:net';
-import { toWeftError, WeftError } from '@weft/shared/errors';
+import { WeftError } from '@weft/shared/errors';
 import type { HttpNode } from '@weft/shared/flow';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
 import { HttpClientError, safeFetch, type HttpFailureReason, type SafeFetchResponse } from '../http-client/index.js';
 import { parseRetryAfterMs } from '../providers/retry-after.js';
-import { SecretRedactor } from './redact-secrets.js';
+import { redactError, SecretRedactor } from './redact-secrets.js';
 import { encodeHttpBody, httpNodeSecretNames, placeholderVault, renderHttpRequest } from './render-http-request.js';
 import type { EgressPolicySource, SecretSource } from './sources.js';
 import type { NodeExecutor } from '@weft/shared/ports';
@@ -16,6 +16,10 @@ export interface HttpNodeDeps {
   metrics: WeftMetrics;
   /** Resolver for host names, `dns.lookup` by default; tests inject one. Its answers are always checked. */
   httpLookup?: LookupFunction;
+  /** The deployment's own secrets (master key, admin token, environment keys): redacted like the node's. */
+  deploymentSecrets?: readonly string[];
+  /** Longest error message (WEFT_NODE_ERROR_MAX_CHARS); default MAX_NODE_ERROR_MESSAGE_CHARS. */
+  nodeErrorMaxChars?: number;
   /** Request deadline for nodes that set no `timeoutMs`. Default 30 s. */
   httpDefaultTimeoutMs?: number;
   /** WEFT_HTTP_MAX_RESPONSE_BYTES: cap on a decoded response body (HTTP_RESPONSE_TOO_LARGE past it). Default 10 MiB. */
@@ -109,16 +113,10 @@ export function httpStatusError(input: { node: HttpNode; response: SafeFetchResp
   return new WeftError('HTTP_CLIENT_ERROR', message);
 }
 
-/**
- * The error to throw, with every secret value redacted. When secrets are in play the original
- * error is not kept as `cause`: node:http quotes header values in its messages, and causes
- * end up in stacks and logs.
- */
-function redactedError(err: unknown, redactor: SecretRedactor): WeftError {
-  const weft = toWeftError(err);
-  if (redactor.empty) return weft;
-  const options = { category: weft.category, ...(weft.retryAfterMs === undefined ? {} : { retryAfterMs: weft.retryAfterMs }) };
-  return new WeftError(weft.code, redactor.text(weft.message), options);
+/** A secret (usually echoed by the target) was redacted from the node's result: the operator should know. */
+function noteEcho(input: { deps: HttpNodeDeps; log: Logger; part: 'error' | 'output'; origin: string; hits: number }): void {
+  input.deps.metrics.secretRedactionsTotal.inc({ node_type: 'http', part: input.part });
+  input.log.warn({ part: input.part, origin: input.origin, redactions: input.hits }, 'secret redacted from the http node result');
 }
 
 function logFailure(input: { log: Logger; err: HttpClientError; origin: string; redactor: SecretRedactor }): void {
@@ -133,8 +131,9 @@ function logFailure(input: { log: Logger; err: HttpClientError; origin: string; 
  * Sends the node's request through safeFetch (http and https only; internal addresses refused,
  * judged at connect time and on every redirect, unless the workspace allows private networks;
  * cloud metadata always refused). `{{vault.NAME}}` values go into the request and nowhere else:
- * the stored input shows `[secret]`, and exact occurrences of secret values in the answer and
- * in error messages are redacted (an echoing server would otherwise store them).
+ * the stored input shows `[secret]`, and secret values in the answer and in error messages are
+ * redacted, whole, encoded or in pieces of 8+ characters (an echoing server would otherwise
+ * store them). Error messages are capped (MAX_NODE_ERROR_MESSAGE_CHARS).
  */
 export function createHttpNodeExecutor(deps: HttpNodeDeps): NodeExecutor<HttpNode> {
   return async (ctx) => {
@@ -145,9 +144,9 @@ export function createHttpNodeExecutor(deps: HttpNodeDeps): NodeExecutor<HttpNod
     const record = renderHttpRequest(node, { ...base, vault: placeholderVault(names) });
     const [egress, secrets] = await Promise.all([
       deps.egress.egressPolicy(ctx.workspaceId),
-      names.length === 0 ? Promise.resolve({}) : deps.secrets.secrets(ctx.workspaceId, names),
+      names.length === 0 ? Promise.resolve<Record<string, string>>({}) : deps.secrets.secrets(ctx.workspaceId, names),
     ]);
-    const redactor = new SecretRedactor(Object.values(secrets));
+    const redactor = new SecretRedactor([...Object.values(secrets), ...(deps.deploymentSecrets ?? [])]);
     const origin = originOf(record.url);
     try {
       const request = renderHttpRequest(node, { ...base, vault: secrets });
@@ -181,9 +180,13 @@ export function createHttpNodeExecutor(deps: HttpNodeDeps): NodeExecutor<HttpNod
       );
       if (outcome !== 'ok') throw httpStatusError({ node, response, redactor });
       const output = redactor.value({ status: response.status, headers: response.headers, body: response.body });
+      if (redactor.hits > 0) noteEcho({ deps, log: ctx.logger, part: 'output', origin, hits: redactor.hits });
       return { output, resolvedInput: redactor.value(record), usage: null, cost: null, provider: null, model: null };
     } catch (err) {
-      throw redactedError(err, redactor);
+      const safe = redactError(err, redactor, deps.nodeErrorMaxChars === undefined ? {} : { maxChars: deps.nodeErrorMaxChars });
+      // Counted since the start: the status error's message was redacted when it was built.
+      if (redactor.hits > 0) noteEcho({ deps, log: ctx.logger, part: 'error', origin, hits: redactor.hits });
+      throw safe;
     }
   };
 }

@@ -5,6 +5,7 @@ import type { WeftMetrics } from '@weft/shared/metrics';
 import type { LlmCredential, LlmProvider, LlmRequest } from '@weft/shared/ports';
 import { renderTemplate } from '@weft/shared/templates';
 import { isProviderGuardRefusal, llmLeaseMs, type ProviderGuard } from '../providers/guard/index.js';
+import { redactError, SecretRedactor } from './redact-secrets.js';
 import type { CredentialSource, EgressPolicy, EgressPolicySource, PriceSource } from './sources.js';
 import type { NodeExecutor, NodeRunContext } from '@weft/shared/ports';
 
@@ -26,6 +27,10 @@ export interface LlmNodeDeps {
    * and only when WEFT_ALLOW_ENV_KEYS=true (main passes nothing otherwise).
    */
   envKeys?: Partial<Record<LlmProviderName, string>>;
+  /** The deployment's own secrets (master key, admin token, environment keys): never in an error, even in pieces. */
+  deploymentSecrets?: readonly string[];
+  /** Longest error message (WEFT_NODE_ERROR_MAX_CHARS); default MAX_NODE_ERROR_MESSAGE_CHARS. */
+  nodeErrorMaxChars?: number;
 }
 
 export interface LlmLimits {
@@ -118,13 +123,23 @@ export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> 
     } catch (err) {
       // A refusal by the guard never reached the provider: no request to time.
       if (!isProviderGuardRefusal(err)) deps.metrics.llmRequestDuration.observe({ provider: node.provider, model: node.model, result: 'error' }, (performance.now() - started) / 1000);
-      const reason = err instanceof WeftError ? EGRESS_REASONS[err.code] : undefined;
-      if (reason !== undefined && err instanceof WeftError) {
+      // The adapters redact their key; whatever else reached the error (the deployment's
+      // secrets, a WeftError passed through untouched, an overlong body) is caught here, before
+      // the message is logged, stored or published.
+      const redactor = new SecretRedactor([effective.apiKey, ...(deps.deploymentSecrets ?? [])], { minLength: 4 });
+      const safe = redactError(err, redactor, { keepUnchanged: true, ...(deps.nodeErrorMaxChars === undefined ? {} : { maxChars: deps.nodeErrorMaxChars }) });
+      // The adapter marks what it redacted itself with `[redacted]`.
+      if (redactor.hits > 0 || safe.message.includes('[redacted]')) {
+        deps.metrics.secretRedactionsTotal.inc({ node_type: 'llm', part: 'error' });
+        ctx.logger.warn({ provider: node.provider, code: safe.code }, 'secret redacted from the provider error');
+      }
+      const reason = EGRESS_REASONS[safe.code];
+      if (reason !== undefined) {
         deps.metrics.llmEgressRefusedTotal.inc({ provider: node.provider, reason });
         // The message names the refused address or the cap, never the key or the answer.
-        ctx.logger.info({ provider: node.provider, reason, code: err.code, detail: err.message, maxOutputBytes }, 'llm call stopped at the egress wall');
+        ctx.logger.info({ provider: node.provider, reason, code: safe.code, detail: safe.message, maxOutputBytes }, 'llm call stopped at the egress wall');
       }
-      throw err;
+      throw safe;
     }
 
     const labels = { provider: node.provider, model: node.model };

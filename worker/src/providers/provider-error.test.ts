@@ -31,6 +31,14 @@ describe('redactSecrets', () => {
     // Too short to be a key: replacing it would mangle ordinary words.
     expect(redactSecrets('abc', ['abc'])).toBe('abc');
   });
+
+  it('replaces a masked echo of a key of any shape, down to pieces shorter than 8 characters', () => {
+    // Not shaped like any known key, so only the listed secret can catch it.
+    const key = 'gsk_live_9c4e1b7a2f6d3e8c0b5a';
+    const masked = `${key.slice(0, 14)}****${key.slice(-4)}`;
+    expect(redactSecrets(`Incorrect API key provided: ${masked}`, [key])).toBe('Incorrect API key provided: [redacted]****0b5a');
+    expect(redactSecrets(`key=${encodeURIComponent(key)} b64=${Buffer.from(key).toString('base64')}`, [key])).toBe('key=[redacted] b64=[redacted]');
+  });
 });
 
 describe('classifyProviderError', () => {
@@ -62,5 +70,10 @@ describe('classifyProviderError', () => {
     expect((err.cause as Error).message).not.toContain(secret);
     const long = classifyProviderError(new Error('x'.repeat(2000)), base);
     expect(long.message.length).toBeLessThan(520);
+    // A masked echo in the SDK's message: the cause is replaced, redacted and capped too.
+    const masked = classifyProviderError(new Error(`bad key ${secret.slice(0, 12)}****${'y'.repeat(5000)}`), { ...base, secrets: [secret] });
+    expect(masked.message).not.toContain(secret.slice(0, 8));
+    expect((masked.cause as Error).message).not.toContain(secret.slice(0, 8));
+    expect((masked.cause as Error).message.length).toBeLessThan(520);
   });
 });

@@ -5,6 +5,7 @@
  * only recognises its own error classes and hands the rest to `classifyProviderError`.
  */
 import { WeftError, toWeftError, type ErrorCode, type WeftErrorOptions } from '@weft/shared/errors';
+import { SecretRedactor } from '../nodes/redact-secrets.js';
 import { cancellationError } from './cancellation.js';
 
 export interface ClassifyErrorOptions {
@@ -12,7 +13,7 @@ export interface ClassifyErrorOptions {
   provider?: string;
   /** The caller's signal: once it has aborted, any failure is the cancellation. */
   signal?: AbortSignal;
-  /** Values that must never appear in a message (the API key). */
+  /** Values that must never appear in a message, whole, encoded or in pieces of 8+ characters (the API key). */
   secrets?: readonly string[];
   nowMs?: number;
 }
@@ -23,7 +24,8 @@ export type MakeProviderError = (code: ErrorCode, message: string, extra?: WeftE
 /** Recognises one SDK's own errors; null hands the error to the shared rules. */
 export type ClassifySdkError = (err: unknown, make: MakeProviderError) => WeftError | null;
 
-const MAX_MESSAGE_CHARS = 500;
+/** Cap on the provider's own text in a message: a target's body never rides in an error wholesale. */
+export const MAX_PROVIDER_MESSAGE_CHARS = 500;
 /** Key shapes scrubbed even when the caller did not list them: OpenAI and Anthropic (`sk-…`), Google (`AIza…`). */
 const KEY_PATTERNS: ReadonlyArray<[RegExp, string]> = [
   [/\bsk-[A-Za-z0-9_-]{8,}/g, 'sk-[redacted]'],
@@ -32,18 +34,27 @@ const KEY_PATTERNS: ReadonlyArray<[RegExp, string]> = [
 /** Error codes some Node versions and undici put on a failed socket. */
 const SOCKET_ERROR_CODE = /^(UND_ERR_|ECONN|EPIPE|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)/;
 
-/** Replaces every listed secret (4+ characters) and anything shaped like a provider key. */
-export function redactSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret.length >= 4) out = out.split(secret).join('[redacted]');
-  }
+/** The redactor of a provider's messages: listed secrets of 4+ characters, whole, encoded or in pieces. */
+export function providerSecretRedactor(secrets: readonly string[]): SecretRedactor {
+  return new SecretRedactor(secrets, { marker: '[redacted]', minLength: 4 });
+}
+
+function redactWith(text: string, redactor: SecretRedactor): string {
+  let out = redactor.text(text);
   for (const [pattern, replacement] of KEY_PATTERNS) out = out.replace(pattern, replacement);
   return out;
 }
 
+/**
+ * Replaces every listed secret (4+ characters), every piece of 8+ characters of one or of its
+ * URL-encoded, JSON-escaped or base64 forms, and anything shaped like a provider key.
+ */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  return redactWith(text, providerSecretRedactor(secrets));
+}
+
 function truncate(text: string): string {
-  return text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS)}…` : text;
+  return text.length > MAX_PROVIDER_MESSAGE_CHARS ? `${text.slice(0, MAX_PROVIDER_MESSAGE_CHARS)}…` : text;
 }
 
 /**
@@ -96,16 +107,17 @@ function transportError(err: unknown, make: MakeProviderError): WeftError | null
  */
 export function classifyProviderError(err: unknown, context: ClassifyErrorOptions & { provider: string; classifySdkError: ClassifySdkError }): WeftError {
   const { provider, signal } = context;
-  const secrets = context.secrets ?? [];
   if (err instanceof WeftError) return err;
   if (signal?.aborted) return cancellationError(signal, provider);
+  const redactor = providerSecretRedactor(context.secrets ?? []);
 
   const make: MakeProviderError = (code, message, extra = {}) => {
     const original = err instanceof Error ? err.message : String(err);
-    const safeOriginal = redactSecrets(original, secrets);
-    // Keep the SDK error as the cause unless its own message carries a secret.
-    const cause = safeOriginal === original ? err : new Error(safeOriginal);
-    return new WeftError(code, `${provider}: ${truncate(redactSecrets(message, secrets))}`, { cause, ...extra });
+    const safeOriginal = redactWith(original, redactor);
+    // Keep the SDK error as the cause unless its own message carries a secret (or a piece of one).
+    const cause = safeOriginal === original ? err : new Error(truncate(safeOriginal));
+    // Redacted before it is cut: a cut cannot leave a piece of a secret too short to recognise.
+    return new WeftError(code, `${provider}: ${truncate(redactWith(message, redactor))}`, { cause, ...extra });
   };
 
   const classified = context.classifySdkError(err, make) ?? transportError(err, make);

@@ -10,6 +10,7 @@ import type { WorkerDeps } from '../deps.js';
 export type { CoreDeps, WorkerDeps } from '../deps.js';
 import { Flusher } from '../flush/flusher.js';
 import { createNodeRunner } from '../nodes/index.js';
+import { deploymentSecrets } from '../nodes/redact-secrets.js';
 import { ProviderGuard } from '../providers/guard/index.js';
 import { ProviderEgress } from '../providers/provider-egress.js';
 import { createNodeSources } from '../sources/index.js';
@@ -31,6 +32,8 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
     ...createNodeSources({ repos }), metrics, createProvider: providerEgress.create, guard,
     llmLimits: { maxOutputBytes: config.llmMaxOutputBytes, defaultMaxTokens: config.llmDefaultMaxTokens },
     httpMaxResponseBytes: config.httpMaxResponseBytes,
+    deploymentSecrets: deploymentSecrets(config),
+    nodeErrorMaxChars: config.nodeErrorMaxChars,
     ...(config.allowEnvKeys ? { envKeys: config.envProviderKeys } : {}),
   });
   const log = logger.child({ workerId: config.workerId });

@@ -145,6 +145,7 @@ export function commitNodeArgs(prefix: string, input: CommitNodeInput): ScriptCa
       input.failExecution ? '1' : '0', JSON.stringify(executionFailedData(input.result, input.nodeId)),
       shapes.queued, shapes.skipped, shapes.skippedData, shapes.completedData, shapes.pending,
       input.result.status === 'completed' ? JSON.stringify(input.result.output ?? null) : '',
+      input.soft ? '1' : '0',
     ],
   };
 }

@@ -18,6 +18,7 @@
   ARGV[13] skipped result JSON ARGV[14] node.skipped data JSON
   ARGV[15] execution.completed data JSON                     ARGV[16] pending status JSON
   ARGV[17] the output's JSON when the result is completed, '' otherwise (a map item's slot)
+  ARGV[18] soft ('1' | '0'): commitIntent's; a map item's soft failure is recorded in its map's record
 
   Returns one of
     { 'missing' }         no hot state
@@ -95,6 +96,9 @@ if ARGV[10] == '1' then
   return reply(true)
 end
 propagate(ctx, nodeId, takes)
+if ARGV[18] == '1' and itemRecord then
+  recordSoftFailure(ctx, itemMapId, itemRecord, nodeId, takes)
+end
 local ending = settleMapItem(ctx, nodeId, itemRecord)
 if ending and propagateMapEnd(ctx, ending) then
   return reply(true)

@@ -99,16 +99,38 @@ local function resetItem(ctx, mapId, record, index)
       if result then
         redis.call('HDEL', ctx.k.results, id)
         redis.call('HINCRBY', ctx.k.meta, 'total', -1)
-        if result.status == 'failed' and node.soft and not node.branching then
-          for _, child in ipairs(node.children) do
-            redis.call('HINCRBY', ctx.k.taken, itemNodeId(mapId, index, child), -1)
+        local taken = record.softTaken and record.softTaken[id]
+        if taken then
+          for _, child in ipairs(taken) do
+            redis.call('HINCRBY', ctx.k.taken, child, -1)
           end
+          record.softTaken[id] = nil
         end
       end
       redis.call('HDEL', ctx.k.pending, id)
     end
   end
+  if record.softTaken and next(record.softTaken) == nil then
+    record.softTaken = nil
+  end
   setItem(record, index, '.')
+end
+
+-- A map item's node failed softly (commitIntent's soft, passed by its commit): the record keeps
+-- the edges that failure took (recordSoftFailure in map-items.ts), in the order they were counted.
+local function recordSoftFailure(ctx, mapId, record, nodeId, takes)
+  if record.state ~= 'running' then
+    return
+  end
+  local taken = {}
+  for _, child in ipairs(cjson.decode(redis.call('HGET', ctx.k.children, nodeId) or '[]')) do
+    if takes[child] then
+      taken[#taken + 1] = child
+    end
+  end
+  record.softTaken = record.softTaken or {}
+  record.softTaken[nodeId] = taken
+  putMap(ctx, mapId, record)
 end
 
 local function fillWindow(ctx, mapId, record)
@@ -121,7 +143,8 @@ local function fillWindow(ctx, mapId, record)
   end
 end
 
--- Why an item failed: its output node's error, else its first node that failed hard; or nil.
+-- Why an item failed: its output node's error, else its first node that failed hard (not recorded
+-- as a soft failure); or nil.
 local function itemFailure(ctx, mapId, record, index)
   local outputId = itemNodeId(mapId, index, record.output)
   local output = decodeResult(ctx, outputId)
@@ -129,8 +152,8 @@ local function itemFailure(ctx, mapId, record, index)
     return { code = output.error.code, category = output.error.category, message = output.error.message, nodeId = outputId }
   end
   for _, node in ipairs(record.nodes) do
-    if not node.soft then
-      local id = itemNodeId(mapId, index, node.id)
+    local id = itemNodeId(mapId, index, node.id)
+    if not (record.softTaken and record.softTaken[id]) then
       local result = decodeResult(ctx, id)
       if result and result.status == 'failed' and type(result.error) == 'table' then
         return { code = result.error.code, category = result.error.category, message = result.error.message, nodeId = id }
