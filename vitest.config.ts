@@ -19,7 +19,7 @@ const UNIT_TESTS = [
   'drizzle/src/repos/cursor.test.ts',
   'drizzle/src/database/migration-target.test.ts',
   'worker/src/sources/**/*.test.ts',
-  'worker/src/http-client/{address-policy,guarded-lookup,parse-body,redirect}.test.ts',
+  'worker/src/http-client/{address-policy,guarded-lookup,judge-host,parse-body,redirect}.test.ts',
   'worker/src/nodes/{condition.node,switch.node,redact-secrets}.test.ts',
   'worker/src/providers/{classify-anthropic-error,classify-gemini-error,classify-openai-error,provider-error,provider-usage,retry-after}.test.ts',
   'worker/src/providers/guard/provider-health.test.ts',

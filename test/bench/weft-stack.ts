@@ -78,6 +78,10 @@ export async function startWeftStack(input: {
     const apiKey = String(workspace.apiKey);
     const workspaceId = String((workspace.workspace as { id?: unknown } | undefined)?.id ?? workspace.id);
     const auth = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
+    // The mock listens on loopback: provider calls reach it only where the workspace allows private networks.
+    await json(await fetch(`${baseUrl}/v1/workspace`, {
+      method: 'PATCH', headers: auth, body: JSON.stringify({ httpAllowPrivateNetworks: true }),
+    }), 'allow loopback providers', 200);
     await json(await fetch(`${baseUrl}/v1/credentials/openai`, {
       method: 'PUT', headers: auth, body: JSON.stringify({ apiKey: 'sk-bench-0123456789', baseUrl: `${input.mockUrl}/v1` }),
     }), 'set mock credential', 204);

@@ -35,6 +35,8 @@ describe('Postgres outage during an execution', () => {
     procs = stack.procs;
     const apiKey = await stack.createWorkspace('outage');
     const call = apiClient(stack.baseUrl, apiKey);
+    // The mock listens on loopback: provider calls reach it only where the workspace allows private networks.
+    expect((await call('PATCH', '/v1/workspace', { httpAllowPrivateNetworks: true })).status).toBe(200);
     expect((await call('PUT', '/v1/credentials/openai', { apiKey: 'sk-outage', baseUrl: `${gate.url}/v1` })).status).toBe(204);
     target = { baseUrl: stack.baseUrl, apiKey, mock, gate };
   }, STACK_START_MS);

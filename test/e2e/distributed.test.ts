@@ -42,6 +42,8 @@ describe('distributed mode: api + 2 workers on Redis and Postgres', () => {
     procs = stack.procs;
     baseUrl = stack.baseUrl;
     const apiKey = await stack.createWorkspace('e2e');
+    // The mock listens on loopback: provider calls reach it only where the workspace allows private networks.
+    expect((await apiClient(baseUrl, apiKey)('PATCH', '/v1/workspace', { httpAllowPrivateNetworks: true })).status).toBe(200);
     const cred = await apiClient(baseUrl, apiKey)('PUT', '/v1/credentials/openai', { apiKey: 'sk-test-e2e-key', baseUrl: `${gate.url}/v1` });
     expect(cred.status).toBe(204);
     target = { baseUrl, apiKey, mock, gate };
@@ -153,6 +155,7 @@ describe('distributed mode: api + 2 workers on Redis and Postgres', () => {
     const canary = 'sk-canary-7f3a9c1e5b2d8e4f';
     const ws = await apiClient(baseUrl)('POST', '/v1/workspaces', { name: 'canary' }, { authorization: `Bearer ${ADMIN}` });
     const call = apiClient(baseUrl, ws.body.apiKey);
+    expect((await call('PATCH', '/v1/workspace', { httpAllowPrivateNetworks: true })).status).toBe(200);
     expect((await call('PUT', '/v1/credentials/openai', { apiKey: canary, baseUrl: `${mock.url}/v1` })).status).toBe(204);
     // The mock refuses this key with 401: the failure path must not leak it either.
     expect((await call('PUT', '/v1/credentials/anthropic', { apiKey: MOCK_INVALID_API_KEY, baseUrl: mock.url })).status).toBe(204);

@@ -89,6 +89,8 @@ describe('embedded mode: one process, PGlite, in-memory queue/state/events', () 
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body.status).toBe('completed');
     expect(res.body.nodes.every((n: any) => n.status === 'completed')).toBe(true);
+    // The mock is reached because the local workspace allows private networks (the egress wall still applies).
+    expect((await call('GET', '/v1/workspace')).body.httpAllowPrivateNetworks).toBe(true);
   });
 
   it('runs the 3-node chain with real credentials pointed at a provider (events, prompts, document)', async () => {

@@ -58,6 +58,8 @@ describe('provider guard: fleet rate limit and circuit breaker across 2 workers'
 
   const newWorkspace = async (name: string): Promise<Call> => {
     const call = apiClient(baseUrl, await stack.createWorkspace(name));
+    // The mock listens on loopback: provider calls reach it only where the workspace allows private networks.
+    expect((await call('PATCH', '/v1/workspace', { httpAllowPrivateNetworks: true })).status).toBe(200);
     const cred = await call('PUT', '/v1/credentials/openai', { apiKey: 'sk-test-e2e-key', baseUrl: `${mock.url}/v1` });
     expect(cred.status).toBe(204);
     return call;

@@ -24,8 +24,18 @@ export interface MockedTarget extends Target {
   stop(): Promise<void>;
 }
 
-/** Stores the mock (or a gate in front of it) as the workspace's openai credential. */
+/**
+ * Lets the workspace's provider calls reach loopback, where the test's mock listens: provider
+ * base URLs get the same egress wall as http nodes.
+ */
+export async function allowLoopbackProviders(baseUrl: string, apiKey: string): Promise<void> {
+  const res = await apiClient(baseUrl, apiKey)('PATCH', '/v1/workspace', { httpAllowPrivateNetworks: true });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+}
+
+/** Stores the mock (or a gate in front of it) as the workspace's openai credential, and lets the workspace reach it. */
 export async function useMockCredentials(baseUrl: string, apiKey: string, provider: { url: string }): Promise<void> {
+  await allowLoopbackProviders(baseUrl, apiKey);
   const res = await apiClient(baseUrl, apiKey)('PUT', '/v1/credentials/openai', { apiKey: 'sk-test-mocked', baseUrl: `${provider.url}/v1` });
   expect(res.status, JSON.stringify(res.body)).toBe(204);
 }

@@ -1,7 +1,8 @@
 /**
  * First-run conveniences of embedded mode: a master key and admin token generated into the
  * data folder, a local workspace whose key is kept there, and — while the workspace has no
- * real provider credentials — the local mock provider, so a first run works offline.
+ * real provider credentials — the local mock provider, so a first run works offline (the local
+ * workspace then allows private networks, since the mock listens on loopback).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -63,6 +64,11 @@ export async function bootstrapLocalWorkspace(input: { config: WeftConfig; datab
       for (const [provider, baseUrl] of Object.entries(baseUrls) as Array<[LlmProviderName, string]>) {
         await repos.credentials.put({ workspaceId: local.workspaceId, provider, apiKey: MOCK_API_KEY, baseUrl });
       }
+      // The mock listens on loopback, which provider calls reach only where the workspace allows
+      // private networks: the local workspace does while it uses the mock (a property of this
+      // one workspace on this machine, not an exemption in the egress wall). Cloud metadata
+      // stays refused.
+      await repos.workspaces.updateSettings({ workspaceId: local.workspaceId, patch: { httpAllowPrivateNetworks: true } });
       logger.warn({ mockUrl: mock.url }, 'no provider credentials: LLM nodes answer from the local mock provider');
     }
   }

@@ -95,6 +95,9 @@ describe('credentials', () => {
       { payload: { apiKey: 'k', baseUrl: 'ftp://example.com' }, path: '/baseUrl' },
       { payload: { apiKey: 'k', baseUrl: 'http://' }, path: '/baseUrl' },
       { payload: { apiKey: 'k', baseUrl: 42 }, path: '/baseUrl' },
+      // Credentials in the URL would be sent as Basic auth and shown back in listings.
+      { payload: { apiKey: 'k', baseUrl: 'http://user:pass@127.0.0.1:4010/v1' }, path: '/baseUrl' },
+      { payload: { apiKey: 'k', baseUrl: 'https://token@api.example.com' }, path: '/baseUrl' },
       { payload: { apiKey: 'k', extra: true }, path: '/extra' },
     ];
     for (const { payload, path } of cases) {

@@ -34,12 +34,15 @@ const CredentialSummarySchema = Type.Object({
 
 const NoContent = Type.Null({ description: 'No content' });
 
-/** Normalises a base URL; only absolute http(s) URLs are accepted. */
+/**
+ * Normalises a base URL; only absolute http(s) URLs without credentials in them are accepted.
+ * Which addresses it may reach is decided when the worker connects (the egress policy: DNS
+ * answers can change after this check), not here.
+ */
 export function parseBaseUrl(raw: string | null | undefined): string | null {
   if (raw === undefined || raw === null) return null;
-  const invalid = new WeftError('INVALID_REQUEST', 'invalid baseUrl: must be an absolute http or https URL', {
-    details: [{ path: '/baseUrl', message: 'must be an absolute http or https URL' }],
-  });
+  const message = 'must be an absolute http or https URL, without credentials in it';
+  const invalid = new WeftError('INVALID_REQUEST', `invalid baseUrl: ${message}`, { details: [{ path: '/baseUrl', message }] });
   let url: URL;
   try {
     url = new URL(raw);
@@ -47,6 +50,7 @@ export function parseBaseUrl(raw: string | null | undefined): string | null {
     throw invalid;
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid;
+  if (url.username !== '' || url.password !== '') throw invalid;
   // Kept as given (no trailing-slash rewriting): SDKs treat the base URL verbatim.
   return raw;
 }

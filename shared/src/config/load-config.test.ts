@@ -43,6 +43,14 @@ describe('loadConfig', () => {
     expect(c.host).toBe('0.0.0.0');
   });
 
+  it('reads the output caps, with defaults generous enough for the quickstart', () => {
+    expect(loadConfig({}, 'all')).toMatchObject({ llmMaxOutputBytes: 1_048_576, llmDefaultMaxTokens: 4096, httpMaxResponseBytes: 10_485_760 });
+    const set = loadConfig({ WEFT_LLM_MAX_OUTPUT_BYTES: '65536', WEFT_LLM_DEFAULT_MAX_TOKENS: '256', WEFT_HTTP_MAX_RESPONSE_BYTES: '2048' }, 'all');
+    expect(set).toMatchObject({ llmMaxOutputBytes: 65_536, llmDefaultMaxTokens: 256, httpMaxResponseBytes: 2048 });
+    const bad = problems({ WEFT_LLM_MAX_OUTPUT_BYTES: '10', WEFT_LLM_DEFAULT_MAX_TOKENS: '0', WEFT_HTTP_MAX_RESPONSE_BYTES: 'lots' });
+    expect(bad.map((p) => p.split(':')[0]).sort()).toEqual(['WEFT_HTTP_MAX_RESPONSE_BYTES', 'WEFT_LLM_DEFAULT_MAX_TOKENS', 'WEFT_LLM_MAX_OUTPUT_BYTES']);
+  });
+
   it('names every bad variable in one error, one line each', () => {
     const found = problems({ ...distributed, PORT: 'eighty', WORKER_CONCURRENCY: '0', LOG_LEVEL: 'loud', WEFT_MASTER_KEY: 'short', REDIS_URL: 'http://x' });
     expect(found.map((p) => p.split(':')[0]).sort()).toEqual(['LOG_LEVEL', 'PORT', 'REDIS_URL', 'WEFT_MASTER_KEY', 'WORKER_CONCURRENCY']);

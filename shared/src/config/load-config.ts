@@ -42,6 +42,12 @@ export interface WeftConfig {
   /** Start the local mock provider for workspaces without credentials (embedded default: true). */
   mockProvider: boolean;
   bodyLimitBytes: number;
+  /** Largest LLM answer (UTF-8 bytes of its text): a longer one fails LLM_OUTPUT_TOO_LARGE while it arrives. */
+  llmMaxOutputBytes: number;
+  /** `maxTokens` of an LLM node that sets none. */
+  llmDefaultMaxTokens: number;
+  /** Largest (decoded) HTTP node response body: a larger one fails HTTP_RESPONSE_TOO_LARGE while it arrives. */
+  httpMaxResponseBytes: number;
   /** Longest message of a node's error (redacted, then cut): a target's body never rides in one whole. */
   nodeErrorMaxChars: number;
   /** How often each worker sweeps for executions stuck in queued, and how old they must be. */
@@ -190,6 +196,9 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     hotStateTtlSeconds: int('WEFT_HOT_STATE_TTL_SECONDS', 3600, 1, 30 * 86400),
     mockProvider: bool('WEFT_MOCK_PROVIDER', mode === 'embedded'),
     bodyLimitBytes: int('WEFT_BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
+    llmMaxOutputBytes: int('WEFT_LLM_MAX_OUTPUT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
+    llmDefaultMaxTokens: int('WEFT_LLM_DEFAULT_MAX_TOKENS', 4096, 1, 1_000_000),
+    httpMaxResponseBytes: int('WEFT_HTTP_MAX_RESPONSE_BYTES', 10 * 1_048_576, 1024, 1024 * 1_048_576),
     nodeErrorMaxChars: int('WEFT_NODE_ERROR_MAX_CHARS', 1000, 200, 100_000),
     sweepIntervalMs: int('WEFT_SWEEP_INTERVAL_MS', 30_000, 100, 3_600_000),
     sweepMinAgeMs: int('WEFT_SWEEP_MIN_AGE_MS', 30_000, 100, 86_400_000),

@@ -15,6 +15,7 @@ export interface WeftMetrics {
   llmCostUsdTotal: Counter<'provider' | 'model'>;
   llmRequestDuration: Histogram<'provider' | 'model' | 'result'>;
   httpNodeRequestsTotal: Counter<'outcome'>;
+  llmEgressRefusedTotal: Counter<'provider' | 'reason'>;
   secretRedactionsTotal: Counter<'node_type' | 'part'>;
   errorsTotal: Counter<'category' | 'code'>;
   circuitState: Gauge<'provider'>;
@@ -51,6 +52,12 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
       name: 'weft_http_node_requests_total',
       help: 'HTTP node requests by outcome (ok, client_error, rate_limited, server_error, unexpected_status, refused, invalid, timeout, connection_error, response_too_large, cancelled)',
       labelNames: ['outcome'],
+      registers,
+    }),
+    llmEgressRefusedTotal: new Counter({
+      name: 'weft_llm_egress_refused_total',
+      help: 'LLM calls stopped by the egress wall, by provider and reason (address_blocked, output_too_large)',
+      labelNames: ['provider', 'reason'],
       registers,
     }),
     secretRedactionsTotal: new Counter({

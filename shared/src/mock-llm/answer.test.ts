@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { asksForJson, countTokens, mockAnswer, mockJsonAnswer, mockUsage, promptHash, splitDeltas } from './answer.js';
+import { asksForJson, countTokens, HUGE_DELTA_BYTES, hugeAnswer, mockAnswer, mockJsonAnswer, mockUsage, promptHash, splitDeltas } from './answer.js';
 import { describeFaults, parseMockFaults } from './faults.js';
 
 const long = 'Summarise the quarterly report for the board, focusing on revenue and churn.'; // 76 chars
@@ -82,7 +82,7 @@ describe('splitDeltas', () => {
 
 describe('parseMockFaults', () => {
   it('reads fault tokens anywhere in the model name', () => {
-    expect(parseMockFaults('gpt-4o')).toEqual({ delayMs: 0, error: null, hang: false, malformed: false, cut: false, notJson: false, echoKey: null });
+    expect(parseMockFaults('gpt-4o')).toEqual({ delayMs: 0, error: null, hang: false, malformed: false, cut: false, notJson: false, echoKey: null, hugeBytes: 0 });
     expect(parseMockFaults('gpt-test/mock-echo-key-base64').echoKey).toBe('base64');
     expect(parseMockFaults('mock-echo-key-other').echoKey).toBeNull();
     expect(parseMockFaults('x/mock-notjson').notJson).toBe(true);
@@ -97,6 +97,20 @@ describe('parseMockFaults', () => {
     expect(describeFaults(combined)).toEqual(['slow-200', 'cut']);
     expect(parseMockFaults('mock-hang').hang).toBe(true);
     expect(parseMockFaults('x-mock-malformed').malformed).toBe(true);
+    expect(parseMockFaults('gpt/mock-huge-52428800').hugeBytes).toBe(52_428_800);
+    expect(describeFaults(parseMockFaults('gpt/mock-huge-1024'))).toEqual(['huge-1024']);
+  });
+});
+
+describe('hugeAnswer', () => {
+  it('pads the answer to exactly the size asked, in deltas of HUGE_DELTA_BYTES that join back', () => {
+    const huge = hugeAnswer('[m] re: hi #abcd1234', 100_000);
+    expect(Buffer.byteLength(huge.text)).toBe(100_000);
+    expect(huge.text.startsWith('[m] re: hi #abcd1234 lorem')).toBe(true);
+    expect(huge.deltas.join('')).toBe(huge.text);
+    expect(huge.deltas.every((d) => d.length <= HUGE_DELTA_BYTES)).toBe(true);
+    expect(huge.completionTokens).toBe(25_000);
+    expect(hugeAnswer('[m] re: hi #abcd1234', 5).text).toBe('[m] r');
   });
 });
 

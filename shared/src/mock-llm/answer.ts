@@ -73,3 +73,20 @@ export function splitDeltas(text: string): string[] {
   if (text === '') return [];
   return text.split(/(?<=\s)(?=\S)/);
 }
+
+/** Size of each delta of a `mock-huge-<n>` stream. */
+export const HUGE_DELTA_BYTES = 16 * 1024;
+const FILLER = ' lorem ipsum dolor sit amet';
+
+/**
+ * The `mock-huge-<n>` answer: `answer` padded with filler words (or cut) to exactly `bytes`
+ * bytes of ASCII, in deltas of HUGE_DELTA_BYTES, and a token count of `ceil(bytes / 4)` (counting
+ * tens of millions of words would make the mock the slow part).
+ */
+export function hugeAnswer(answer: string, bytes: number): { text: string; deltas: string[]; completionTokens: number } {
+  const ascii = answer.replace(/[^\x20-\x7e]/g, '?');
+  const text = ascii.length >= bytes ? ascii.slice(0, bytes) : (ascii + FILLER.repeat(Math.ceil((bytes - ascii.length) / FILLER.length))).slice(0, bytes);
+  const deltas: string[] = [];
+  for (let i = 0; i < text.length; i += HUGE_DELTA_BYTES) deltas.push(text.slice(i, i + HUGE_DELTA_BYTES));
+  return { text, deltas, completionTokens: Math.ceil(bytes / 4) };
+}

@@ -21,6 +21,8 @@
  * | `mock-echo-key-<form>` | 400 whose message and `x-echo-key` header echo the request's API key, |
  * |                   | as `whole`, `masked` (14 first and 4 last characters), `url` (encoded),    |
  * |                   | `base64` or `json` (escaped): a careless provider, for leak tests          |
+ * | `mock-huge-<n>`   | the answer is exactly `<n>` bytes of ASCII text (the usual answer, padded), |
+ * |                   | streamed in 16 KiB deltas; its completion tokens are `ceil(<n> / 4)`        |
  */
 export type MockErrorFault = 'rate-limited-once' | 'rate-limited' | 'server-error' | 'bad-request' | 'not-found';
 
@@ -35,12 +37,14 @@ export interface MockFaults {
   cut: boolean;
   notJson: boolean;
   echoKey: MockKeyEcho | null;
+  /** `mock-huge-<n>`: the answer's size in bytes, or 0 for the usual answer. */
+  hugeBytes: number;
 }
 
-const FAULT_PATTERN = /mock-(slow-(\d+)|echo-key-(whole|masked|url|base64|json)|429-always|429|500|400|404|hang|malformed|cut|notjson)(?![\w])/g;
+const FAULT_PATTERN = /mock-(slow-(\d+)|echo-key-(whole|masked|url|base64|json)|huge-(\d+)|429-always|429|500|400|404|hang|malformed|cut|notjson)(?![\w])/g;
 
 export function parseMockFaults(model: string): MockFaults {
-  const faults: MockFaults = { delayMs: 0, error: null, hang: false, malformed: false, cut: false, notJson: false, echoKey: null };
+  const faults: MockFaults = { delayMs: 0, error: null, hang: false, malformed: false, cut: false, notJson: false, echoKey: null, hugeBytes: 0 };
   for (const match of model.matchAll(FAULT_PATTERN)) {
     const token = match[1] ?? '';
     const slowMs = match[2];
@@ -51,6 +55,11 @@ export function parseMockFaults(model: string): MockFaults {
     const echo = match[3] as MockKeyEcho | undefined;
     if (echo !== undefined) {
       faults.echoKey = echo;
+      continue;
+    }
+    const hugeBytes = match[4];
+    if (hugeBytes !== undefined) {
+      faults.hugeBytes = Number(hugeBytes);
       continue;
     }
     switch (token) {
@@ -97,5 +106,6 @@ export function describeFaults(faults: MockFaults): string[] {
   if (faults.malformed) names.push('malformed');
   if (faults.cut) names.push('cut');
   if (faults.echoKey) names.push(`echo-key-${faults.echoKey}`);
+  if (faults.hugeBytes > 0) names.push(`huge-${faults.hugeBytes}`);
   return names;
 }

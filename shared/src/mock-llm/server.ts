@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mockAnswer, mockJsonAnswer, mockUsage, promptHash, splitDeltas } from './answer.js';
+import { hugeAnswer, mockAnswer, mockJsonAnswer, mockUsage, promptHash, splitDeltas } from './answer.js';
 import { describeFaults, parseMockFaults, type MockFaults, type MockKeyEcho } from './faults.js';
 import { delay, readBody, recordableHeaders, sendJson, untilAborted } from './http-io.js';
 import { MOCK_ERROR_STATUS, type MockError, type MockPrompt, type MockProtocol, type MockReply } from './protocol.js';
@@ -61,7 +61,21 @@ function echoedKey(key: string, form: MockKeyEcho): string {
 }
 
 function buildReply(prompt: MockPrompt): MockReply {
-  const text = prompt.json && !parseMockFaults(prompt.model).notJson ? mockJsonAnswer(prompt.model, prompt.messages) : mockAnswer(prompt.model, prompt.messages);
+  const faults = parseMockFaults(prompt.model);
+  const text = prompt.json && !faults.notJson ? mockJsonAnswer(prompt.model, prompt.messages) : mockAnswer(prompt.model, prompt.messages);
+  if (faults.hugeBytes > 0) {
+    const huge = hugeAnswer(text, faults.hugeBytes);
+    const promptTokens = mockUsage(prompt.messages, '').promptTokens;
+    return {
+      id: `mock${promptHash(prompt.messages)}`,
+      model: prompt.model,
+      created: Math.floor(Date.now() / 1000),
+      text: huge.text,
+      deltas: huge.deltas,
+      usage: { promptTokens, completionTokens: huge.completionTokens, totalTokens: promptTokens + huge.completionTokens },
+      streamUsage: prompt.streamUsage,
+    };
+  }
   return {
     id: `mock${promptHash(prompt.messages)}`,
     model: prompt.model,

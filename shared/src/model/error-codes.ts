@@ -65,6 +65,10 @@ export const errorCatalog = {
   LLM_MODEL_NOT_FOUND: { httpStatus: 404, category: 'permanent' },
   LLM_CONTENT_POLICY: { httpStatus: 400, category: 'permanent' },
   LLM_INVALID_RESPONSE: { httpStatus: 502, category: 'transient' },
+  /** The credential's baseUrl resolves to an address the workspace may not reach (cloud metadata: never). */
+  LLM_ADDRESS_BLOCKED: { httpStatus: 403, category: 'permanent' },
+  /** The answer passed WEFT_LLM_MAX_OUTPUT_BYTES (or its response the cap derived from it): stopped while it arrived. */
+  LLM_OUTPUT_TOO_LARGE: { httpStatus: 502, category: 'permanent' },
   /** The (workspace, provider) circuit is open: re-delayed, not failed. */
   LLM_CIRCUIT_OPEN: { httpStatus: 503, category: 'dependency' },
   /** Weft's own fleet-wide rate limit for (workspace, provider): re-delayed, not failed. */

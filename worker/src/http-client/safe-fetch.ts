@@ -1,9 +1,10 @@
 import { lookup as dnsLookup } from 'node:dns';
 import type { IncomingHttpHeaders } from 'node:http';
-import { isIP, type LookupFunction } from 'node:net';
-import { checkAddress, checkHostName, normaliseHostName, parseHostLiteral, type AddressPolicy, type AddressRefusal } from './address-policy.js';
+import type { LookupFunction } from 'node:net';
+import { normaliseHostName, parseHostLiteral, type AddressPolicy, type AddressRefusal } from './address-policy.js';
 import { createGuardedLookup } from './guarded-lookup.js';
 import { abortReason, HttpClientError } from './http-client-error.js';
+import { judgeHost } from './judge-host.js';
 import { parseBody } from './parse-body.js';
 import { readBody } from './read-body.js';
 import { followRedirect, isRedirectStatus, type HopRequest } from './redirect.js';
@@ -87,20 +88,12 @@ function resolverFor(url: URL, guard: HopGuard): LookupFunction {
   const literal = parseHostLiteral(host);
   const exempt = guard.allowHosts.has(normaliseHostName(host)) || (literal !== undefined && guard.allowHosts.has(literal.address));
   if (exempt) return guard.lookup;
-  const guarded = createGuardedLookup({ lookup: guard.lookup, policy: guard.policy });
-  if (literal !== undefined) {
-    const refusal = checkAddress(literal.address, guard.policy);
-    if (refusal !== undefined) throw refused(url, refusal);
-    // node:net skips the lookup for a canonical literal; a guarded one covers any other spelling.
-    return guarded;
-  }
-  if (isIP(host) !== 0) {
-    // node:net would take this as a literal that the parser above did not: fail closed.
-    throw refused(url, { target: host, kind: 'unrecognised', rule: 'unparsed literal', reason: `${host} is an address this client cannot judge` });
-  }
-  const byName = checkHostName(host, guard.policy);
-  if (byName !== undefined) throw refused(url, byName);
-  return guarded;
+  // Literals (node:net skips the lookup for a canonical one), unparsable literals (fail closed)
+  // and refused names; other names are judged by the guarded lookup, which also covers any
+  // other spelling of a literal.
+  const refusal = judgeHost(host, guard.policy);
+  if (refusal !== undefined) throw refused(url, refusal);
+  return createGuardedLookup({ lookup: guard.lookup, policy: guard.policy });
 }
 
 function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {

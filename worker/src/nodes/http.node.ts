@@ -22,6 +22,8 @@ export interface HttpNodeDeps {
   nodeErrorMaxChars?: number;
   /** Request deadline for nodes that set no `timeoutMs`. Default 30 s. */
   httpDefaultTimeoutMs?: number;
+  /** WEFT_HTTP_MAX_RESPONSE_BYTES: cap on a decoded response body (HTTP_RESPONSE_TOO_LARGE past it). Default 10 MiB. */
+  httpMaxResponseBytes?: number;
 }
 
 export const HTTP_DEFAULT_TIMEOUT_MS = 30_000;
@@ -121,6 +123,7 @@ function logFailure(input: { log: Logger; err: HttpClientError; origin: string; 
   const { log, err, origin, redactor } = input;
   const fields = { origin: redactor.text(origin), reason: err.reason, ...(err.target === undefined ? {} : { target: redactor.text(err.target) }) };
   if (err.reason === 'address_blocked' || err.reason === 'unsupported_protocol') log.info(fields, 'http node request refused');
+  else if (err.reason === 'response_too_large') log.info(fields, 'http node response over WEFT_HTTP_MAX_RESPONSE_BYTES: stopped');
   else log.debug(fields, 'http node request failed');
 }
 
@@ -159,6 +162,7 @@ export function createHttpNodeExecutor(deps: HttpNodeDeps): NodeExecutor<HttpNod
           timeoutMs: node.timeoutMs ?? deps.httpDefaultTimeoutMs ?? HTTP_DEFAULT_TIMEOUT_MS,
           signal: ctx.signal,
           allowPrivateNetworks: egress.allowPrivateNetworks,
+          ...(deps.httpMaxResponseBytes === undefined ? {} : { maxResponseBytes: deps.httpMaxResponseBytes }),
           ...(deps.httpLookup === undefined ? {} : { lookup: deps.httpLookup }),
         });
       } catch (err) {

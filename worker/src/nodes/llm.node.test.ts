@@ -35,6 +35,7 @@ describe('LLM node credentials', () => {
     const execute = createLlmNodeExecutor({
       credentials: { credential: async () => input.stored },
       prices: { price: async () => null },
+      egress: { egressPolicy: async () => ({ allowPrivateNetworks: false }) },
       metrics,
       guard,
       ...(input.envKeys ? { envKeys: input.envKeys } : {}),

@@ -6,7 +6,7 @@ import type { LlmCredential, LlmProvider, LlmRequest } from '@weft/shared/ports'
 import { renderTemplate } from '@weft/shared/templates';
 import { isProviderGuardRefusal, llmLeaseMs, type ProviderGuard } from '../providers/guard/index.js';
 import { redactError, SecretRedactor } from './redact-secrets.js';
-import type { CredentialSource, PriceSource } from './sources.js';
+import type { CredentialSource, EgressPolicy, EgressPolicySource, PriceSource } from './sources.js';
 import type { NodeExecutor, NodeRunContext } from '@weft/shared/ports';
 
 export interface LlmNodeDeps {
@@ -14,7 +14,12 @@ export interface LlmNodeDeps {
   credentials: CredentialSource;
   prices: PriceSource;
   metrics: WeftMetrics;
-  createProvider: (name: LlmProviderName, credential: LlmCredential) => LlmProvider;
+  /** Where the workspace may connect: the credential's baseUrl gets the same wall as an http node's URL. */
+  egress: EgressPolicySource;
+  /** Builds the provider for one call, sending through the egress policy (ProviderEgress.create). */
+  createProvider: (name: LlmProviderName, credential: LlmCredential, egress: EgressPolicy) => LlmProvider;
+  /** The output caps; LLM_DEFAULT_LIMITS (the settings' defaults) when absent. */
+  llmLimits?: LlmLimits;
   /** The (workspace, provider) circuit breaker and fleet rate limit every provider call goes through. */
   guard: ProviderGuard;
   /**
@@ -26,6 +31,26 @@ export interface LlmNodeDeps {
   deploymentSecrets?: readonly string[];
   /** Longest error message (WEFT_NODE_ERROR_MAX_CHARS); default MAX_NODE_ERROR_MESSAGE_CHARS. */
   nodeErrorMaxChars?: number;
+}
+
+export interface LlmLimits {
+  /** WEFT_LLM_MAX_OUTPUT_BYTES: UTF-8 bytes of answer text; past it the attempt fails LLM_OUTPUT_TOO_LARGE. */
+  maxOutputBytes: number;
+  /** WEFT_LLM_DEFAULT_MAX_TOKENS: `maxTokens` sent when the node sets none. */
+  defaultMaxTokens: number;
+}
+
+/** The defaults of WEFT_LLM_MAX_OUTPUT_BYTES and WEFT_LLM_DEFAULT_MAX_TOKENS. */
+export const LLM_DEFAULT_LIMITS: LlmLimits = { maxOutputBytes: 1_048_576, defaultMaxTokens: 4096 };
+
+/** Reasons of `weft_llm_egress_refused_total`, by the code of the error. */
+const EGRESS_REASONS: Partial<Record<string, 'address_blocked' | 'output_too_large'>> = {
+  LLM_ADDRESS_BLOCKED: 'address_blocked',
+  LLM_OUTPUT_TOO_LARGE: 'output_too_large',
+};
+
+function outputTooLarge(node: LlmNode, maxOutputBytes: number): WeftError {
+  return new WeftError('LLM_OUTPUT_TOO_LARGE', `node '${node.id}': the answer is longer than ${maxOutputBytes} bytes (WEFT_LLM_MAX_OUTPUT_BYTES)`);
 }
 
 function buildMessages(ctx: NodeRunContext<LlmNode>): ChatMessage[] {
@@ -57,11 +82,13 @@ export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> 
     }
     // Every read happens before the provider call: a failure after the tokens are spent
     // would re-run the node and pay twice.
-    const price = await deps.prices.price(node.provider, node.model);
-    const provider = deps.createProvider(node.provider, effective);
-    const request: LlmRequest = { model: node.model, messages };
+    const [price, egress] = await Promise.all([deps.prices.price(node.provider, node.model), deps.egress.egressPolicy(ctx.workspaceId)]);
+    const provider = deps.createProvider(node.provider, effective, egress);
+    const limits = deps.llmLimits ?? LLM_DEFAULT_LIMITS;
+    const { maxOutputBytes } = limits;
+    // Every call names a ceiling, so no answer is unbounded by default.
+    const request: LlmRequest = { model: node.model, messages, maxTokens: node.maxTokens ?? limits.defaultMaxTokens };
     if (node.temperature !== undefined) request.temperature = node.temperature;
-    if (node.maxTokens !== undefined) request.maxTokens = node.maxTokens;
     if (node.responseFormat !== undefined) request.responseFormat = node.responseFormat;
 
     const guarded = { workspaceId: ctx.workspaceId, provider: node.provider, leaseMs: llmLeaseMs(node.timeoutMs), signal: ctx.signal };
@@ -74,9 +101,16 @@ export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> 
         // The whole stream holds the slot: acquired before it starts, released after it ends.
         ({ text, usage } = await deps.guard.call(guarded, async () => {
           let done: { text: string; usage: Usage } | null = null;
+          let bytes = 0;
           for await (const part of provider.stream(request, ctx.signal)) {
-            if (part.type === 'delta') ctx.emitToken(part.text);
-            else done = { text: part.text, usage: part.usage };
+            if (part.type === 'delta') {
+              bytes += Buffer.byteLength(part.text);
+              // Leaving the loop closes the stream, and with it the connection: nothing more is read.
+              if (bytes > maxOutputBytes) throw outputTooLarge(node, maxOutputBytes);
+              ctx.emitToken(part.text);
+            } else {
+              done = { text: part.text, usage: part.usage };
+            }
           }
           if (!done) throw new WeftError('LLM_INVALID_RESPONSE', 'stream ended without a final message');
           return done;
@@ -84,6 +118,7 @@ export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> 
       } else {
         ({ text, usage } = await deps.guard.call(guarded, () => provider.complete(request, ctx.signal)));
       }
+      if (Buffer.byteLength(text) > maxOutputBytes) throw outputTooLarge(node, maxOutputBytes);
       deps.metrics.llmRequestDuration.observe({ provider: node.provider, model: node.model, result: 'ok' }, (performance.now() - started) / 1000);
     } catch (err) {
       // A refusal by the guard never reached the provider: no request to time.
@@ -97,6 +132,12 @@ export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> 
       if (redactor.hits > 0 || safe.message.includes('[redacted]')) {
         deps.metrics.secretRedactionsTotal.inc({ node_type: 'llm', part: 'error' });
         ctx.logger.warn({ provider: node.provider, code: safe.code }, 'secret redacted from the provider error');
+      }
+      const reason = EGRESS_REASONS[safe.code];
+      if (reason !== undefined) {
+        deps.metrics.llmEgressRefusedTotal.inc({ provider: node.provider, reason });
+        // The message names the refused address or the cap, never the key or the answer.
+        ctx.logger.info({ provider: node.provider, reason, code: safe.code, detail: safe.message, maxOutputBytes }, 'llm call stopped at the egress wall');
       }
       throw safe;
     }

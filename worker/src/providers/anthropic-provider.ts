@@ -18,6 +18,7 @@ import type { Usage } from '@weft/shared/engine';
 import type { LlmCredential, LlmProvider, LlmRequest, LlmResponse, LlmStreamPart } from '@weft/shared/ports';
 import { cancellationError } from './cancellation.js';
 import { classifyAnthropicError } from './classify-anthropic-error.js';
+import type { ProviderFetch } from './egress-fetch.js';
 import { DEFAULT_LLM_TIMEOUT_MS } from './llm-timeout.js';
 
 export interface AnthropicProviderOptions {
@@ -25,6 +26,8 @@ export interface AnthropicProviderOptions {
   timeoutMs?: number;
   /** `max_tokens` when the request sets none. */
   defaultMaxTokens?: number;
+  /** The fetch the SDK uses (the worker's egress-guarded one); the global fetch when absent. */
+  fetch?: ProviderFetch;
 }
 
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 1024;
@@ -84,6 +87,7 @@ export function createAnthropicProvider(credential: LlmCredential, options: Anth
     timeout: options.timeoutMs ?? DEFAULT_LLM_TIMEOUT_MS,
     logLevel: 'off',
     openTelemetry: false,
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
   });
   const defaultMaxTokens = options.defaultMaxTokens ?? ANTHROPIC_DEFAULT_MAX_TOKENS;
   const classify = (err: unknown, signal: AbortSignal): WeftError => classifyAnthropicError(err, { provider: NAME, signal, secrets: [credential.apiKey] });

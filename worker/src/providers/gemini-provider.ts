@@ -17,6 +17,7 @@ import type { Usage } from '@weft/shared/engine';
 import type { LlmCredential, LlmProvider, LlmRequest, LlmResponse, LlmStreamPart } from '@weft/shared/ports';
 import { cancellationError } from './cancellation.js';
 import { classifyGeminiError } from './classify-gemini-error.js';
+import type { ProviderFetch } from './egress-fetch.js';
 import { DEFAULT_LLM_TIMEOUT_MS } from './llm-timeout.js';
 
 export interface GeminiProviderOptions {
@@ -24,6 +25,8 @@ export interface GeminiProviderOptions {
   timeoutMs?: number;
   /** API version in the path; `v1beta` reaches preview features. */
   apiVersion?: string;
+  /** The fetch the SDK uses (the worker's egress-guarded one); the global fetch when absent. */
+  fetch?: ProviderFetch;
 }
 
 export const GEMINI_DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com/';
@@ -104,7 +107,7 @@ export function createGeminiProvider(credential: LlmCredential, options: GeminiP
     apiKey: credential.apiKey,
     vertexai: false,
     apiVersion: options.apiVersion ?? GEMINI_DEFAULT_API_VERSION,
-    httpOptions: { baseUrl: credential.baseUrl ?? GEMINI_DEFAULT_BASE_URL },
+    httpOptions: { baseUrl: credential.baseUrl ?? GEMINI_DEFAULT_BASE_URL, ...(options.fetch === undefined ? {} : { fetch: options.fetch }) },
   });
   const timeoutMs = options.timeoutMs ?? DEFAULT_LLM_TIMEOUT_MS;
   const invalid = (message: string): WeftError => new WeftError('LLM_INVALID_RESPONSE', `${NAME}: ${message}`);

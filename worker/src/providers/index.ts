@@ -1,5 +1,6 @@
 import { WeftError } from '@weft/shared/errors';
-import type { LlmCredential, LlmProvider, LlmProviderFactory } from '@weft/shared/ports';
+import type { LlmCredential, LlmProvider } from '@weft/shared/ports';
+import type { ProviderFetch } from './egress-fetch.js';
 import { createAnthropicProvider } from './anthropic-provider.js';
 import { createGeminiProvider } from './gemini-provider.js';
 import { createOpenAiProvider } from './openai-provider.js';
@@ -11,16 +12,26 @@ type LlmProviderName = LlmProvider['name'];
  * error here until it has an adapter, and checks every adapter against LlmProvider.
  */
 const providerFactories = {
-  openai: (credential) => createOpenAiProvider(credential, { name: 'openai' }),
-  'openai-compatible': (credential) => createOpenAiProvider(credential, { name: 'openai-compatible' }),
-  anthropic: (credential) => createAnthropicProvider(credential),
-  gemini: (credential) => createGeminiProvider(credential),
-} satisfies Record<LlmProviderName, LlmProviderFactory>;
+  openai: (credential, options) => createOpenAiProvider(credential, { name: 'openai', ...options }),
+  'openai-compatible': (credential, options) => createOpenAiProvider(credential, { name: 'openai-compatible', ...options }),
+  anthropic: (credential, options) => createAnthropicProvider(credential, options),
+  gemini: (credential, options) => createGeminiProvider(credential, options),
+} satisfies Record<LlmProviderName, (credential: LlmCredential, options: AdapterOptions) => LlmProvider>;
 
-export function createProvider(name: LlmProviderName, credential: LlmCredential): LlmProvider {
-  const factory: LlmProviderFactory | undefined = (providerFactories as Partial<Record<string, LlmProviderFactory>>)[name];
+/** What every adapter takes besides the credential. */
+export interface AdapterOptions {
+  /** The fetch the SDK sends with; the worker passes its egress-guarded one (ProviderEgress). */
+  fetch?: ProviderFetch;
+}
+
+/**
+ * The adapter for `name`, as it is: with no `fetch` it reaches whatever the base URL names.
+ * The worker builds its providers through ProviderEgress, which passes the guarded fetch.
+ */
+export function createProvider(name: LlmProviderName, credential: LlmCredential, options: AdapterOptions = {}): LlmProvider {
+  const factory = (providerFactories as Partial<Record<string, (c: LlmCredential, o: AdapterOptions) => LlmProvider>>)[name];
   if (!factory) throw new WeftError('LLM_UNKNOWN_PROVIDER', `unknown LLM provider "${name}"`);
-  return factory(credential);
+  return factory(credential, options);
 }
 
 export { createOpenAiProvider, openAiUsage } from './openai-provider.js';
@@ -40,3 +51,5 @@ export { classifyProviderError, codeForHttpStatus, redactSecrets } from './provi
 export type { ClassifyErrorOptions } from './provider-error.js';
 export { parseRetryAfterMs } from './retry-after.js';
 export { cancellationError } from './cancellation.js';
+export { createEgressFetch, type EgressFetchOptions, type ProviderFetch } from './egress-fetch.js';
+export { ProviderEgress, responseCapBytes, type ProviderEgressOptions, type ProviderFactory } from './provider-egress.js';

@@ -10,6 +10,7 @@ import type { Usage } from '@weft/shared/engine';
 import type { LlmCredential, LlmProvider, LlmRequest, LlmResponse, LlmStreamPart } from '@weft/shared/ports';
 import { cancellationError } from './cancellation.js';
 import { classifyOpenAiError } from './classify-openai-error.js';
+import type { ProviderFetch } from './egress-fetch.js';
 import { DEFAULT_LLM_TIMEOUT_MS } from './llm-timeout.js';
 
 export type OpenAiProviderName = 'openai' | 'openai-compatible';
@@ -18,6 +19,8 @@ export interface OpenAiProviderOptions {
   name?: OpenAiProviderName;
   /** Time allowed until the response (or, streaming, its headers) arrives. */
   timeoutMs?: number;
+  /** The fetch the SDK uses (the worker's egress-guarded one); the global fetch when absent. */
+  fetch?: ProviderFetch;
 }
 
 export { DEFAULT_LLM_TIMEOUT_MS };
@@ -54,6 +57,7 @@ export function createOpenAiProvider(credential: LlmCredential, options: OpenAiP
     maxRetries: 0,
     timeout: options.timeoutMs ?? DEFAULT_LLM_TIMEOUT_MS,
     logLevel: 'off',
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
   });
   const classify = (err: unknown, signal: AbortSignal): WeftError =>
     classifyOpenAiError(err, { provider: name, signal, secrets: [credential.apiKey] });

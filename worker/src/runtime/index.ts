@@ -12,6 +12,7 @@ import { Flusher } from '../flush/flusher.js';
 import { createNodeRunner } from '../nodes/index.js';
 import { deploymentSecrets } from '../nodes/redact-secrets.js';
 import { ProviderGuard } from '../providers/guard/index.js';
+import { ProviderEgress } from '../providers/provider-egress.js';
 import { createNodeSources } from '../sources/index.js';
 
 export interface WorkerRuntime {
@@ -25,8 +26,12 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
   const repos = deps.database.repos;
   const rateLimiter = deps.rateLimiter ?? createRateLimiter(config, logger);
   const guard = new ProviderGuard({ breaker: config.breaker, rateLimits: config.providerRateLimits, limiter: rateLimiter, logger, metrics });
+  // Every provider call goes through the workspace's egress policy and the output caps.
+  const providerEgress = new ProviderEgress({ maxOutputBytes: config.llmMaxOutputBytes, createAdapter: deps.createProvider });
   const runNode = createNodeRunner({
-    ...createNodeSources({ repos }), metrics, createProvider: deps.createProvider, guard,
+    ...createNodeSources({ repos }), metrics, createProvider: providerEgress.create, guard,
+    llmLimits: { maxOutputBytes: config.llmMaxOutputBytes, defaultMaxTokens: config.llmDefaultMaxTokens },
+    httpMaxResponseBytes: config.httpMaxResponseBytes,
     deploymentSecrets: deploymentSecrets(config),
     nodeErrorMaxChars: config.nodeErrorMaxChars,
     ...(config.allowEnvKeys ? { envKeys: config.envProviderKeys } : {}),
@@ -86,6 +91,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
       }
       await flusher.stop();
       guard.close();
+      await providerEgress.close();
       if (!deps.rateLimiter) await rateLimiter.close();
       log.info('worker stopped');
     },

@@ -42,7 +42,7 @@ describe('node sources over the repos', () => {
     expect(reads.prices).toBe(1);
   });
 
-  it('reads secrets and the egress policy per call; a workspace without settings gets the strict policy', async () => {
+  it('reads secrets and the egress policy per call; a workspace without settings gets the strict policy; the last known policy stands in while the database is down', async () => {
     const state = { down: false, key: null, settings: { httpAllowPrivateNetworks: true } as { httpAllowPrivateNetworks: boolean } | null };
     const { repos, reads } = fakeRepos(state);
     const { secrets, egress } = createNodeSources({ repos });
@@ -51,7 +51,10 @@ describe('node sources over the repos', () => {
     expect(await egress.egressPolicy('ws')).toEqual({ allowPrivateNetworks: true });
     state.settings = null;
     expect(await egress.egressPolicy('ws')).toEqual({ allowPrivateNetworks: false });
+    state.settings = { httpAllowPrivateNetworks: true };
+    expect(await egress.egressPolicy('ws')).toEqual({ allowPrivateNetworks: true });
     state.down = true;
-    await expect(egress.egressPolicy('ws')).rejects.toThrow('ECONNREFUSED');
+    expect(await egress.egressPolicy('ws')).toEqual({ allowPrivateNetworks: true });
+    await expect(egress.egressPolicy('never-read')).rejects.toThrow('ECONNREFUSED');
   });
 });

@@ -1,11 +1,11 @@
 /**
- * The node executors' sources over the repos, as the worker runs them: credentials read per
- * call with the last known one standing in while Postgres is down, prices from a table cached
- * per worker, secrets and the egress policy read per call.
+ * The node executors' sources over the repos, as the worker runs them: credentials and the
+ * egress policy read per call with the last known one standing in while Postgres is down,
+ * prices from a table cached per worker, secrets read per call.
  */
 import type { Repos } from '@weft/db/repos';
 import type { LlmCredential } from '@weft/shared/ports';
-import type { NodeSources } from '../nodes/sources.js';
+import type { EgressPolicy, NodeSources } from '../nodes/sources.js';
 import { LastKnown } from './last-known.js';
 import { PriceBook } from './price-book.js';
 
@@ -20,6 +20,9 @@ export interface NodeSourcesOptions {
 export function createNodeSources(options: NodeSourcesOptions): NodeSources {
   const { repos } = options;
   const credentials = new LastKnown<LlmCredential | null>({ maxStaleMs: options.maxStaleMs ?? 3_600_000 });
+  // LLM calls read the policy too (the credential's baseUrl is judged by it): like the key, the
+  // last known one stands in while Postgres is down, so an outage only delays work.
+  const policies = new LastKnown<EgressPolicy>({ maxStaleMs: options.maxStaleMs ?? 3_600_000 });
   const prices = new PriceBook(repos.pricing, { ttlMs: options.cacheTtlMs ?? 30_000 });
   return {
     credentials: {
@@ -29,10 +32,10 @@ export function createNodeSources(options: NodeSourcesOptions): NodeSources {
     prices: { price: (provider, model) => prices.lookup(provider, model) },
     secrets: { secrets: (workspaceId, names) => repos.secrets.resolveMany(workspaceId, names) },
     egress: {
-      egressPolicy: async (workspaceId) => {
+      egressPolicy: (workspaceId) => policies.load(workspaceId, async () => {
         const settings = await repos.workspaces.getSettings(workspaceId);
         return { allowPrivateNetworks: settings?.httpAllowPrivateNetworks === true };
-      },
+      }),
     },
   };
 }
