@@ -26,6 +26,7 @@ import { metricsRoutes } from './routes/metrics.routes.js';
 import { modelsRoutes } from './routes/models.routes.js';
 import { nodeRunsRoutes } from './routes/node-runs.routes.js';
 import { queuesRoutes } from './routes/queues.routes.js';
+import { resumeRoutes } from './routes/resume.routes.js';
 import { secretsRoutes } from './routes/secrets.routes.js';
 import { workspaceSettingsRoutes } from './routes/workspace-settings.routes.js';
 import { workspacesRoutes } from './routes/workspaces.routes.js';
@@ -50,6 +51,7 @@ export const ROUTE_PLUGINS: readonly RoutePlugin[] = [
   nodeRunsRoutes,
   deadLettersRoutes,
   eventsRoutes,
+  resumeRoutes,
 ];
 
 /** A client's X-Request-Id is kept when it is a sane token; otherwise a fresh UUID. */

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { BullMqJobQueue, RedisControlBus, RedisEventBus, RedisFlushLog, RedisRateLimiter, RedisSpendLedger, RedisStateStore } from '../adapters/redis/index.js';
 import { MemoryControlBus, MemoryEventBus, MemoryFlushLog, MemoryJobQueue, MemoryRateLimiter, MemorySpendLedger, MemoryStateStore } from '../adapters/memory/index.js';
 import type { WeftConfig } from '../config/index.js';
+import { ResumeLinks } from '../crypto/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import type { DatabaseFactory, WeftDatabase } from '../ports/database.js';
@@ -124,11 +125,18 @@ export async function createProcessResources(input: {
   const infra = await createInfrastructure(input.config, input.logger, input.createDatabase);
   const clock = (): Date => new Date();
   const engine = createRunEngine({
+    resumeLinks: resumeLinksOf(input.config),
     repos: infra.database.repos, state: infra.state, flushLog: infra.flushLog, spendLedger: infra.spendLedger,
     queue: infra.queue, events: infra.events, control: infra.control,
     logger: input.logger, metrics: input.metrics, clock,
   });
   return { ...infra, engine, clock };
+}
+
+/** The resume tokens and links of a process: keys derived from the master key, URLs under WEFT_PUBLIC_URL. */
+export function resumeLinksOf(config: WeftConfig): ResumeLinks {
+  if (!config.masterKey) throw new Error('master key missing: loadConfig or the embedded bootstrap must provide it');
+  return new ResumeLinks({ masterKey: config.masterKey, publicUrl: config.publicUrl, defaultTtlSeconds: config.resumeLinkTtlSeconds });
 }
 
 /**
