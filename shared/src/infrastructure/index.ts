@@ -40,7 +40,11 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
   if (config.mode === 'embedded') {
     const database = await createDatabase({ dataDir: `${config.dataDir}/pgdata`, masterKey: config.masterKey, masterKeyVersion: config.masterKeyVersion });
     await database.migrate();
-    const events = new MemoryEventBus();
+    // The history goes to PGlite too: a replay after a restart still has the events before it.
+    const events = new MemoryEventBus({
+      archive: database.repos.events,
+      onError: (err) => { logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'event bus: a handler or the event archive failed'); },
+    });
     const control = new MemoryControlBus();
     const spendLedger = new MemorySpendLedger();
     const state = new MemoryStateStore({ events, spendLedger });

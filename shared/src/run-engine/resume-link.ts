@@ -5,6 +5,7 @@
  * nothing; the single use is a claim in hot state (SET NX in Redis), so of two concurrent calls
  * on any api instances exactly one is accepted.
  */
+import { TERMINAL_EXECUTION_STATUSES } from '../engine/index.js';
 import { WeftError } from '../errors/index.js';
 import { enqueueEventResume, eventWaitNode, type ControlDeps } from './control.js';
 
@@ -30,12 +31,17 @@ export function createResumeByLink(deps: ControlDeps): ResumeByLink {
     }
     const row = await deps.repos.executions.get({ workspaceId: claims.workspaceId, executionId });
     if (!row) return refuse('invalid', new WeftError('RESUME_LINK_INVALID', 'no such resume link'), context);
+    const hot = await deps.state.getExecution(executionId);
+    if (!hot && !TERMINAL_EXECUTION_STATUSES.has(row.status)) {
+      // Live in Postgres, not (yet) in hot state: the recovery sweep is about to rebuild it, and
+      // the wait will carry on in its spell. Not a refusal: the link keeps its use.
+      throw new WeftError('EXECUTION_STATE_MISSING', `execution ${executionId} is being recovered: try again shortly`, { retryAfterMs: 5000 });
+    }
     if (!(await deps.state.claimResumeLink({ executionId, nodeId, waitingSince, expiresAtMs: claims.expiresAtMs }))) {
       return refuse('used', new WeftError('RESUME_LINK_USED', 'this resume link was already used'), context);
     }
     // The use is taken: from here, a refusal burns it, which is right (its spell is over), and a
     // failure to enqueue gives it back.
-    const hot = await deps.state.getExecution(executionId);
     const waiting = hot?.nodes[nodeId];
     const node = hot ? eventWaitNode(await deps.repos.flows.getVersion(hot.flowId, hot.flowVersion), nodeId) : null;
     if (!hot || !node || waiting?.status !== 'waiting' || waiting.startedAt !== waitingSince) {
