@@ -88,7 +88,9 @@ export async function buildApp(deps: ApiDeps): Promise<ApiInstance> {
     trustProxy: false,
     genReqId: requestId,
     return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
+    // Above the longest param a route accepts (a resume link's token, RESUME_LINK_MAX_LENGTH), so
+    // that an over-long one is refused by its schema (400 in the error shape), not by the router.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
   })
     .setValidatorCompiler(TypeBoxValidatorCompiler)
     .withTypeProvider<TypeBoxTypeProvider>();
