@@ -2,8 +2,7 @@
  * Embedded mode's event history beyond the process: the memory bus over the Postgres archive
  * (execution_events; PGlite in embedded mode, the same repo and migrations). A second bus over
  * the same archive — the process after a restart — replays what the first appended, in order,
- * honours afterId, and continues with larger ids. The memory state store answers a transition
- * only once its events are stored. `node.token` deltas stay in memory.
+ * honours afterId, and continues with larger ids. `node.token` deltas stay in memory.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,8 +41,9 @@ describe('MemoryEventBus over the event archive', () => {
     const base = { executionId, flowId, workspaceId, at: new Date().toISOString() };
     const first = new MemoryEventBus({ archive: database.repos.events });
     const store = new MemoryStateStore({ events: first });
-    // A transition answers once its events are in the archive.
+    // Write-behind: the transition does not wait for Postgres; stored() tells when it is there.
     await store.initExecution({ ...base, flowVersion: 1, input: null, nodes: [{ id: 'a', parentCount: 0, children: [] }] });
+    await first.stored();
     const stored = await database.repos.events.list(executionId);
     expect(stored.map((e) => e.type)).toEqual(['execution.started']);
     await first.publish({ ...base, type: 'node.token', nodeId: 'a', data: { attempt: 1, text: 'delta' } });

@@ -81,16 +81,14 @@ export class MemoryEventBus implements EventBus {
     return event;
   }
 
-  async publish(draft: EventDraft): Promise<WeftEvent> {
-    const event = this.append(draft);
-    await this.stored();
-    return event;
+  publish(draft: EventDraft): Promise<WeftEvent> {
+    return Promise.resolve(this.append(draft));
   }
 
   /**
-   * Settles once every event appended so far is in the archive (at once without one). The
-   * memory state store awaits it before answering a transition, as Redis has the event in its
-   * stream when a script returns.
+   * Settles once every event appended so far is in the archive (at once without one). Nothing
+   * on the execution path awaits it — execution never waits on Postgres — so a kill may lose
+   * the last few milliseconds of history; `close()` does.
    */
   stored(): Promise<void> {
     return this.archiving ?? Promise.resolve();
@@ -127,11 +125,6 @@ export class MemoryEventBus implements EventBus {
   /** Drops an execution's buffer (its hot state expired; Redis: the stream key's TTL). */
   forgetExecution(executionId: string): void {
     this.streams.delete(executionId);
-  }
-
-  /** Whether events are archived: the state store then awaits `stored()` in each transition. */
-  get archived(): boolean {
-    return this.archive !== undefined;
   }
 
   async close(): Promise<void> {

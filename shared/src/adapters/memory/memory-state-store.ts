@@ -48,20 +48,20 @@ export class MemoryStateStore implements StateStore {
   }
 
   initExecution(input: InitExecutionInput): Promise<InitExecutionResult> {
-    return this.durable(settle(() => {
+    return settle(() => {
       const { state, outcome } = applyInit(this.executions.get(input.executionId), { ...input, input: jsonCopy(input.input ?? null) });
       this.executions.set(input.executionId, state);
       return { ...outcome, events: this.append(outcome.events) };
-    }));
+    });
   }
 
   startNode(input: StartNodeInput): Promise<StartNodeResult> {
-    return this.durable(settle((): StartNodeResult => {
+    return settle((): StartNodeResult => {
       const { state, outcome } = applyStart(this.executions.get(input.executionId), input);
       if (outcome.kind !== 'started') return outcome;
       if (state) this.executions.set(input.executionId, state);
       return { ...outcome, input: jsonCopy(outcome.input), results: jsonCopy(outcome.results), ...('item' in outcome ? { item: jsonCopy(outcome.item) } : {}), events: this.append(outcome.events) };
-    }));
+    });
   }
 
   readyAfter(input: { executionId: string; nodeId: string }): Promise<{ ready: string[]; round: number } | null> {
@@ -69,34 +69,34 @@ export class MemoryStateStore implements StateStore {
   }
 
   startMap(input: StartMapInput): Promise<StartMapResult> {
-    return this.durable(settle((): StartMapResult => {
+    return settle((): StartMapResult => {
       const { state, outcome } = applyStartMap(this.executions.get(input.executionId), jsonCopy(input));
       if (outcome.kind !== 'started') return outcome;
       if (state) this.executions.set(input.executionId, state);
       return { ...outcome, settledMaps: jsonCopy(outcome.settledMaps), events: this.append(outcome.events) };
-    }));
+    });
   }
 
   waitNode(input: { executionId: string; nodeId: string; at: string; tokenHash: string | null; data: Record<string, unknown> }): Promise<WaitNodeResult> {
-    return this.durable(settle((): WaitNodeResult => {
+    return settle((): WaitNodeResult => {
       const { state, outcome } = applyWait(this.executions.get(input.executionId), input);
       if (outcome.kind !== 'waiting') return outcome;
       if (state) this.executions.set(input.executionId, state);
       return { ...outcome, events: this.append(outcome.events) };
-    }));
+    });
   }
 
   cancelExecution(input: { executionId: string; at: string; endAs?: { status: 'failed'; error: NodeError } }): Promise<CancelExecutionResult> {
-    return this.durable(settle((): CancelExecutionResult => {
+    return settle((): CancelExecutionResult => {
       const { state, outcome } = applyCancel(this.executions.get(input.executionId), input);
       if (outcome.kind !== 'cancelled') return outcome;
       if (state) this.executions.set(input.executionId, state);
       return { ...outcome, events: this.append(outcome.events) };
-    }));
+    });
   }
 
   reopenNodes(input: { executionId: string; nodeIds: readonly string[]; at: string }): Promise<ReopenNodesResult> {
-    return this.durable(settle((): ReopenNodesResult => {
+    return settle((): ReopenNodesResult => {
       const { state, outcome } = applyReopen(this.executions.get(input.executionId), input);
       if (outcome.kind === 'missing' || outcome.kind === 'not-failed') return outcome;
       if (!state) return { kind: 'missing' };
@@ -105,25 +105,25 @@ export class MemoryStateStore implements StateStore {
       clearTimeout(this.expiries.get(input.executionId));
       this.expiries.delete(input.executionId);
       return { ...outcome, events: this.append(outcome.events) };
-    }));
+    });
   }
 
   commitNode(input: CommitNodeInput): Promise<CommitNodeResult> {
-    return this.durable(settle(() => {
+    return settle(() => {
       // A throw (missing state, unknown node) leaves everything as it was: transitions are pure.
       const { state, outcome } = applyCommit(this.executions.get(input.executionId), { ...input, result: jsonCopy(input.result) });
       this.executions.set(input.executionId, state);
       return { ...outcome, events: this.append(outcome.events) };
-    }));
+    });
   }
 
   timeoutMap(input: { executionId: string; nodeId: string; round: number; at: string; error: NodeError }): Promise<TimeoutMapResult> {
-    return this.durable(settle((): TimeoutMapResult => {
+    return settle((): TimeoutMapResult => {
       const { state, outcome } = applyTimeoutMap(this.executions.get(input.executionId), input);
       if (outcome.kind !== 'ended') return outcome;
       if (state) this.executions.set(input.executionId, state);
       return { ...outcome, settledMaps: jsonCopy(outcome.settledMaps), events: this.append(outcome.events) };
-    }));
+    });
   }
 
   existingExecutions(executionIds: readonly string[]): Promise<Set<string>> {
@@ -192,15 +192,6 @@ export class MemoryStateStore implements StateStore {
     for (const timer of this.expiries.values()) clearTimeout(timer);
     this.expiries.clear();
     return Promise.resolve();
-  }
-
-  /** With an archived bus, a transition answers once its events are stored (Redis: in the stream). */
-  private durable<T>(result: Promise<T>): Promise<T> {
-    if (!this.events.archived) return result;
-    return result.then(async (value) => {
-      await this.events.stored();
-      return value;
-    });
   }
 
   private append(drafts: readonly EventDraft[]): WeftEvent[] {
