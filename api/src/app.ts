@@ -27,6 +27,7 @@ import { metricsRoutes } from './routes/metrics.routes.js';
 import { modelsRoutes } from './routes/models.routes.js';
 import { nodeRunsRoutes } from './routes/node-runs.routes.js';
 import { queuesRoutes } from './routes/queues.routes.js';
+import { resumeRoutes } from './routes/resume.routes.js';
 import { secretsRoutes } from './routes/secrets.routes.js';
 import { workspaceSettingsRoutes } from './routes/workspace-settings.routes.js';
 import { workspacesRoutes } from './routes/workspaces.routes.js';
@@ -51,6 +52,7 @@ export const ROUTE_PLUGINS: readonly RoutePlugin[] = [
   nodeRunsRoutes,
   deadLettersRoutes,
   eventsRoutes,
+  resumeRoutes,
 ];
 
 /** A client's X-Request-Id is kept when it is a sane token; otherwise a fresh UUID. */
@@ -87,7 +89,9 @@ export async function buildApp(deps: ApiDeps): Promise<ApiInstance> {
     trustProxy: false,
     genReqId: requestId,
     return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
+    // Above the longest param a route accepts (a resume link's token, RESUME_LINK_MAX_LENGTH), so
+    // that an over-long one is refused by its schema (400 in the error shape), not by the router.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
   })
     .setValidatorCompiler(TypeBoxValidatorCompiler)
     .withTypeProvider<TypeBoxTypeProvider>();

@@ -117,6 +117,21 @@ export function stateStoreContract(name: string, makeStore: () => Promise<StateS
       });
     });
 
+    describe('claimResumeLink', () => {
+      it('gives one use per waiting spell, to exactly one of concurrent claims, until released', async () => {
+        const spell = { executionId: randomUUID(), nodeId: 'w', waitingSince: AT };
+        const expiresAtMs = Date.now() + 60_000;
+        const claims = await Promise.all(Array.from({ length: 8 }, () => store.claimResumeLink({ ...spell, expiresAtMs })));
+        expect(claims.filter(Boolean)).toHaveLength(1);
+        expect(await store.claimResumeLink({ ...spell, expiresAtMs })).toBe(false);
+        // Another spell of the node, or another node: links of their own.
+        expect(await store.claimResumeLink({ ...spell, waitingSince: LATER, expiresAtMs })).toBe(true);
+        expect(await store.claimResumeLink({ ...spell, nodeId: 'w2', expiresAtMs })).toBe(true);
+        await store.releaseResumeLink(spell);
+        expect(await store.claimResumeLink({ ...spell, expiresAtMs })).toBe(true);
+      });
+    });
+
     describe('cancelExecution', () => {
       it('stops the execution: answers running and queued nodes, no node starts after, late commits unblock nothing', async () => {
         const { executionId } = await start(graph(['a', 'b', 'c', 'd'], [['a', 'b'], ['a', 'c'], ['b', 'd']]));

@@ -10,6 +10,7 @@ import { MemoryEventBus, MemoryFlushLog, MemoryJobQueue, MemorySpendLedger, Memo
 import { loadConfig } from '@weft/shared/config';
 import { createLogger } from '@weft/shared/logging';
 import { createMetrics } from '@weft/shared/metrics';
+import { resumeLinksOf } from '@weft/shared/infrastructure';
 import { createRunEngine } from '@weft/shared/run-engine';
 import { buildApp } from '../../api/src/app.js';
 import type { ApiDeps, ReadinessCheck } from '../../api/src/deps.js';
@@ -62,7 +63,7 @@ export async function createTestApp(options: CreateTestAppOptions): Promise<Test
     logger,
     metrics,
     clock,
-    engine: createRunEngine({ repos: database.repos, state, flushLog, spendLedger: new MemorySpendLedger(), queue, events, logger, metrics, clock }),
+    engine: createRunEngine({ resumeLinks: resumeLinksOf(config), repos: database.repos, state, flushLog, spendLedger: new MemorySpendLedger(), queue, events, logger, metrics, clock }),
     ...(options.readiness ? { readiness: options.readiness } : {}),
   };
   const app = await buildApp(deps);

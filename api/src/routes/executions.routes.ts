@@ -75,7 +75,9 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
       },
     },
     async (request) => {
-      const view = await loadExecutionView({ repos, state: deps.state, workspaceId: request.workspaceId, executionId: request.params.id });
+      const view = await loadExecutionView({
+        repos, state: deps.state, workspaceId: request.workspaceId, executionId: request.params.id, resumeLinks: engine.resources.resumeLinks,
+      });
       if (!view) throw notFound(`execution ${request.params.id}`);
       return view;
     },

@@ -19,7 +19,9 @@ import {
   type NodeStatus,
   type Usage,
 } from '@weft/shared/engine';
+import type { ResumeLinks } from '@weft/shared/crypto';
 import type { StateStore } from '@weft/shared/ports';
+import { eventWaitNode } from '@weft/shared/run-engine';
 
 export interface NodeView {
   nodeId: string;
@@ -34,6 +36,9 @@ export interface NodeView {
   startedAt: string | null;
   finishedAt: string | null;
   runtimeMs: number | null;
+  /** A node waiting for an approval or a webhook: its resume link (api.md), for clients who missed node.waiting. */
+  resumeUrl?: string;
+  resumeUrlExpiresAt?: string;
 }
 
 export interface ExecutionView {
@@ -121,6 +126,8 @@ export async function loadExecutionView(input: {
   state: StateStore;
   workspaceId: string;
   executionId: string;
+  /** Given: waiting event waits show their resume link. */
+  resumeLinks?: ResumeLinks;
 }): Promise<ExecutionView | null> {
   const row = await input.repos.executions.get({ workspaceId: input.workspaceId, executionId: input.executionId });
   if (!row) return null;
@@ -150,7 +157,19 @@ export async function loadExecutionView(input: {
       results[id] = node.result;
       return fromResult(id, node.result);
     }
-    return pendingNode(id, node.status, node.attempts, node.startedAt);
+    const nodeView = pendingNode(id, node.status, node.attempts, node.startedAt);
+    const wait = node.status === 'waiting' && node.startedAt && input.resumeLinks ? eventWaitNode(flow, id) : null;
+    if (wait && node.startedAt && input.resumeLinks) {
+      // The same link node.waiting carried: it is derived from the spell, not stored.
+      const links = input.resumeLinks;
+      const link = links.link({
+        workspaceId: row.workspaceId, executionId: row.id, nodeId: id, waitingSince: node.startedAt,
+        expiresAtMs: links.expiryOf({ waitingSince: node.startedAt, timeoutMs: wait.timeoutMs }),
+      });
+      nodeView.resumeUrl = link.url;
+      nodeView.resumeUrlExpiresAt = link.expiresAt;
+    }
+    return nodeView;
   });
   const all = Object.values(results);
   view.status = hot.status;

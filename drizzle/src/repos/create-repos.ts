@@ -1,6 +1,7 @@
 import { SealingKey } from './sealing-key.js';
 import { PgCredentialsRepo } from './credentials.repo.js';
 import type { WeftDb } from './db.js';
+import { PgEventArchive } from './events.repo.js';
 import { PgExecutionsRepo } from './executions.repo.js';
 import { PgFlowsRepo } from './flows.repo.js';
 import { PgMasterKeyRepo } from './master-key.repo.js';
@@ -23,5 +24,6 @@ export function createRepos(deps: { db: WeftDb; masterKey: Buffer | null; master
     nodeRuns: new PgNodeRunsRepo(deps.db),
     pricing: new PgModelPricingRepo(deps.db),
     masterKey: new PgMasterKeyRepo(deps.db, deps.masterKey, sealing.version),
+    events: new PgEventArchive(deps.db),
   };
 }

@@ -3,3 +3,4 @@ export * from './credentials.js';
 export * from './flows.js';
 export * from './executions.js';
 export * from './pricing.js';
+export * from './events.js';

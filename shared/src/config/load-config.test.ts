@@ -32,6 +32,16 @@ describe('loadConfig', () => {
     expect(problems({ WEFT_NODE_ERROR_MAX_CHARS: '10' }).map((p) => p.split(':')[0])).toEqual(['WEFT_NODE_ERROR_MAX_CHARS']);
   });
 
+  it('takes the public URL from WEFT_PUBLIC_URL, else from the listen address', () => {
+    expect(loadConfig({}, 'all').publicUrl).toBe('http://127.0.0.1:3000');
+    expect(loadConfig({ ...distributed, PORT: '8080' }, 'api').publicUrl).toBe('http://127.0.0.1:8080');
+    expect(loadConfig({ HOST: '::1', PORT: '81' }, 'all').publicUrl).toBe('http://[::1]:81');
+    expect(loadConfig({ WEFT_PUBLIC_URL: 'https://weft.example.com/base/' }, 'all').publicUrl).toBe('https://weft.example.com/base');
+    expect(loadConfig({}, 'all').resumeLinkTtlSeconds).toBe(7 * 86_400);
+    expect(loadConfig({ WEFT_RESUME_LINK_TTL_SECONDS: '60' }, 'all').resumeLinkTtlSeconds).toBe(60);
+    expect(problems({ WEFT_PUBLIC_URL: 'ftp://x', WEFT_RESUME_LINK_TTL_SECONDS: '0' }).map((p) => p.split(':')[0]).sort()).toEqual(['WEFT_PUBLIC_URL', 'WEFT_RESUME_LINK_TTL_SECONDS']);
+  });
+
   it('parses distributed mode and its secrets', () => {
     const c = loadConfig({ ...distributed, PORT: '8080', WORKER_CONCURRENCY: '4', LOG_LEVEL: 'DEBUG' }, 'api');
     expect(c.mode).toBe('distributed');

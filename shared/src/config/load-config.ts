@@ -50,6 +50,13 @@ export interface WeftConfig {
   httpMaxResponseBytes: number;
   /** Longest message of a node's error (redacted, then cut): a target's body never rides in one whole. */
   nodeErrorMaxChars: number;
+  /**
+   * The api's address as clients reach it (WEFT_PUBLIC_URL), without a trailing slash: absolute
+   * URLs Weft hands out (resume links) start with it. Default: the listen address.
+   */
+  publicUrl: string;
+  /** How long the resume link of a wait without timeoutMs stays valid. */
+  resumeLinkTtlSeconds: number;
   /** How often each worker sweeps for executions stuck in queued, and how old they must be. */
   sweepIntervalMs: number;
   sweepMinAgeMs: number;
@@ -174,11 +181,13 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
   const keyPrefix = str('WEFT_REDIS_PREFIX') ?? 'weft';
   if (!/^[A-Za-z0-9_-]{1,32}$/.test(keyPrefix)) problems.push('WEFT_REDIS_PREFIX: letters, digits, _ and - only (1-32)');
 
+  const host = str('HOST') ?? (mode === 'embedded' ? '127.0.0.1' : '0.0.0.0');
+  const port = int('PORT', 3000, 0, 65535);
   const config: WeftConfig = {
     role,
     mode,
-    host: str('HOST') ?? (mode === 'embedded' ? '127.0.0.1' : '0.0.0.0'),
-    port: int('PORT', 3000, 0, 65535),
+    host,
+    port,
     redisUrl,
     databaseUrl,
     dataDir: str('WEFT_DATA_DIR') ?? './.weft',
@@ -200,6 +209,8 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     llmDefaultMaxTokens: int('WEFT_LLM_DEFAULT_MAX_TOKENS', 4096, 1, 1_000_000),
     httpMaxResponseBytes: int('WEFT_HTTP_MAX_RESPONSE_BYTES', 10 * 1_048_576, 1024, 1024 * 1_048_576),
     nodeErrorMaxChars: int('WEFT_NODE_ERROR_MAX_CHARS', 1000, 200, 100_000),
+    publicUrl: (url('WEFT_PUBLIC_URL', ['http:', 'https:']) ?? listenUrl(host, port)).replace(/\/+$/, ''),
+    resumeLinkTtlSeconds: int('WEFT_RESUME_LINK_TTL_SECONDS', 7 * 86_400, 1, 365 * 86_400),
     sweepIntervalMs: int('WEFT_SWEEP_INTERVAL_MS', 30_000, 100, 3_600_000),
     sweepMinAgeMs: int('WEFT_SWEEP_MIN_AGE_MS', 30_000, 100, 86_400_000),
     allowEnvKeys: bool('WEFT_ALLOW_ENV_KEYS', false),
@@ -218,6 +229,12 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** The listen address as a URL; a wildcard host is reached through loopback. */
+function listenUrl(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' || host === '::' || host === '[::]' ? '127.0.0.1' : host;
+  return `http://${reachable.includes(':') && !reachable.startsWith('[') ? `[${reachable}]` : reachable}:${port}`;
 }
 
 function parseRateLimits(raw: string | null, problems: string[]): Partial<Record<string, ProviderRateLimit>> {

@@ -1,2 +1,3 @@
 export * from './api-keys.js';
 export * from './secret-box.js';
+export * from './resume-links.js';

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { BullMqJobQueue, RedisControlBus, RedisEventBus, RedisFlushLog, RedisRateLimiter, RedisSpendLedger, RedisStateStore } from '../adapters/redis/index.js';
 import { MemoryControlBus, MemoryEventBus, MemoryFlushLog, MemoryJobQueue, MemoryRateLimiter, MemorySpendLedger, MemoryStateStore } from '../adapters/memory/index.js';
 import type { WeftConfig } from '../config/index.js';
+import { ResumeLinks } from '../crypto/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import type { DatabaseFactory, WeftDatabase } from '../ports/database.js';
@@ -39,7 +40,11 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
   if (config.mode === 'embedded') {
     const database = await createDatabase({ dataDir: `${config.dataDir}/pgdata`, masterKey: config.masterKey, masterKeyVersion: config.masterKeyVersion });
     await database.migrate();
-    const events = new MemoryEventBus();
+    // The history goes to PGlite too: a replay after a restart still has the events before it.
+    const events = new MemoryEventBus({
+      archive: database.repos.events,
+      onError: (err) => { logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'event bus: a handler or the event archive failed'); },
+    });
     const control = new MemoryControlBus();
     const spendLedger = new MemorySpendLedger();
     const state = new MemoryStateStore({ events, spendLedger });
@@ -124,11 +129,18 @@ export async function createProcessResources(input: {
   const infra = await createInfrastructure(input.config, input.logger, input.createDatabase);
   const clock = (): Date => new Date();
   const engine = createRunEngine({
+    resumeLinks: resumeLinksOf(input.config),
     repos: infra.database.repos, state: infra.state, flushLog: infra.flushLog, spendLedger: infra.spendLedger,
     queue: infra.queue, events: infra.events, control: infra.control,
     logger: input.logger, metrics: input.metrics, clock,
   });
   return { ...infra, engine, clock };
+}
+
+/** The resume tokens and links of a process: keys derived from the master key, URLs under WEFT_PUBLIC_URL. */
+export function resumeLinksOf(config: WeftConfig): ResumeLinks {
+  if (!config.masterKey) throw new Error('master key missing: loadConfig or the embedded bootstrap must provide it');
+  return new ResumeLinks({ masterKey: config.masterKey, publicUrl: config.publicUrl, defaultTtlSeconds: config.resumeLinkTtlSeconds });
 }
 
 /**

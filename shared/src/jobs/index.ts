@@ -16,6 +16,11 @@ export interface NodeJobData {
   maxCostUsd?: number;
   /** A map item's node: the map's round it was enqueued in (a retry's reset makes older jobs stale). */
   mapRound?: number;
+  /**
+   * A wait node whose hot state was rebuilt (recovery): the ISO start of the spell it was in,
+   * from its node.waiting event, so that its deadline and resume token carry over.
+   */
+  waitingSince?: string;
 }
 
 /**

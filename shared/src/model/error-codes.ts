@@ -96,6 +96,12 @@ export const errorCatalog = {
   WAIT_TIMEOUT: { httpStatus: 504, category: 'permanent' },
   /** A resume brought no token, or the wrong one, for a waiting node. */
   RESUME_TOKEN_INVALID: { httpStatus: 403, category: 'permanent' },
+  /** A resume link whose signature does not hold (forged, altered, another deployment's), or whose execution is gone. */
+  RESUME_LINK_INVALID: { httpStatus: 404, category: 'permanent' },
+  /** A resume link already used: it resumes its wait once. */
+  RESUME_LINK_USED: { httpStatus: 409, category: 'permanent' },
+  /** A resume link past its expiry (the wait's timeout, or WEFT_RESUME_LINK_TTL_SECONDS). */
+  RESUME_LINK_EXPIRED: { httpStatus: 410, category: 'permanent' },
 
   // Engine
   EXECUTION_NOT_VISIBLE: { httpStatus: 503, category: 'transient' },

@@ -2,6 +2,7 @@
  * The database contract used by the api and the worker. Implemented over drizzle-orm for
  * both node-postgres and PGlite (same schema, same migrations).
  */
+import type { EventArchive } from './event-bus.js';
 import type { Cost, ExecutionStatus, NodeError, NodeResult, NodeStatus, Usage } from '../model/index.js';
 import type { FlowDefinition, LlmProviderName } from '../flow/types.js';
 
@@ -251,6 +252,8 @@ export interface Repos {
   nodeRuns: NodeRunsRepo;
   pricing: ModelPricingRepo;
   masterKey: MasterKeyRepo;
+  /** Embedded mode's event history (the in-memory bus archives here). */
+  events: EventArchive;
 }
 
 export interface WeftDatabase {

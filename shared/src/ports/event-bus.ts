@@ -12,3 +12,14 @@ export interface EventBus {
   replay(executionId: string, afterId?: string): Promise<WeftEvent[]>;
   close(): Promise<void>;
 }
+
+/**
+ * Where embedded mode keeps its event history beyond the process (PGlite: the
+ * execution_events table), so that a replay survives a restart. Redis streams need none.
+ */
+export interface EventArchive {
+  /** Stores events (their ids already assigned); an id stored before is ignored. */
+  append(events: readonly WeftEvent[]): Promise<void>;
+  /** The execution's stored events after `afterId` (exclusive), oldest first. */
+  list(executionId: string, afterId?: string): Promise<WeftEvent[]>;
+}

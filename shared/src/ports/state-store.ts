@@ -51,6 +51,13 @@ export interface StateStore {
    * answers its running nodes (to abort) and queued ones (to remove).
    */
   cancelExecution(input: { executionId: string; at: string; endAs?: { status: 'failed'; error: NodeError } }): Promise<CancelExecutionResult>;
+  /**
+   * Takes the one use of a wait's resume link (per execution, node and waiting spell): true for
+   * the first caller only, across every process sharing this store, until `expiresAtMs`.
+   */
+  claimResumeLink(input: ResumeLinkClaim): Promise<boolean>;
+  /** Gives a claimed use back (the resume could not be enqueued). */
+  releaseResumeLink(input: Omit<ResumeLinkClaim, 'expiresAtMs'>): Promise<void>;
   getExecution(executionId: string): Promise<HotExecution | null>;
   /** Which of these executions have hot state (one cheap check each). */
   existingExecutions(executionIds: readonly string[]): Promise<Set<string>>;
@@ -65,4 +72,12 @@ export interface StateStore {
    */
   expireExecution(executionId: string, ttlSeconds: number): Promise<boolean>;
   close(): Promise<void>;
+}
+
+export interface ResumeLinkClaim {
+  executionId: string;
+  nodeId: string;
+  /** ISO time the wait began: a later spell of the same node has links of its own. */
+  waitingSince: string;
+  expiresAtMs: number;
 }

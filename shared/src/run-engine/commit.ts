@@ -19,7 +19,8 @@ import { liveStatusEntries } from './live-status.js';
  * part of their job ids).
  */
 export function childJobs(data: NodeJobData, childIds: readonly string[], flow: CompiledFlow, round = 0): EnqueueRequest[] {
-  const { mapRound: _previous, ...base } = data;
+  // A recovered wait's spell is its own: children start theirs when they run.
+  const { mapRound: _previous, waitingSince: _spell, ...base } = data;
   const jobs: EnqueueRequest[] = [];
   for (const id of childIds) {
     const child = resolveNode(flow, id);

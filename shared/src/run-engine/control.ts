@@ -6,7 +6,8 @@
 import { safeEqual } from '../crypto/index.js';
 import { endedUnfinished, failsSoftly, TERMINAL_EXECUTION_STATUSES } from '../engine/index.js';
 import { WeftError } from '../errors/index.js';
-import { parseMapItemNodeId } from '../flow/index.js';
+import { parseMapItemNodeId, type WaitNode } from '../flow/index.js';
+import type { FlowRecord } from '../ports/database.js';
 import { waitJobId, type NodeJobData } from '../jobs/index.js';
 import { QUEUES, type StateStore } from '../ports/index.js';
 import { childJobs } from './commit.js';
@@ -23,7 +24,7 @@ export type RetryExecution = (input: { workspaceId: string; executionId: string 
 export type CancelExecution = (input: { workspaceId: string; executionId: string }) => Promise<{ running: string[] }>;
 export type ResumeNode = (input: { workspaceId: string; executionId: string; nodeId: string; data?: unknown; token?: string | undefined }) => Promise<void>;
 
-interface Loaded {
+export interface Loaded {
   row: NonNullable<Awaited<ReturnType<ControlDeps['repos']['executions']['get']>>>;
   hot: NonNullable<Awaited<ReturnType<StateStore['getExecution']>>>;
   flow: Awaited<ReturnType<FlowCache['get']>>;
@@ -153,6 +154,36 @@ export function createCancelExecution(deps: ControlDeps): CancelExecution {
   };
 }
 
+/** Enqueues the `event` resume of a waiting node: one job id per waiting spell, so a second resume of the spell is dropped. */
+export async function enqueueEventResume(deps: Pick<ControlDeps, 'queue'>, input: {
+  row: Loaded['row'];
+  hot: Loaded['hot'];
+  nodeId: string;
+  waitingSince: string;
+  data: unknown;
+}): Promise<void> {
+  const { row, hot, nodeId } = input;
+  await deps.queue.add({
+    queue: QUEUES.resume,
+    name: 'resume',
+    data: {
+      executionId: row.id, workspaceId: row.workspaceId, flowId: hot.flowId, flowVersion: hot.flowVersion, nodeId, kind: 'event', data: input.data ?? null,
+      ...(row.maxCostUsd === null ? {} : { maxCostUsd: row.maxCostUsd }),
+    },
+    // A wait may run again (a retry or replay): one job id per waiting spell.
+    jobId: waitJobId({ executionId: row.id, nodeId, kind: 'event', waitingSince: input.waitingSince }),
+    attempts: 5,
+  });
+}
+
+/** The wait node a (possibly map item's) node id names in a pinned flow, if it waits for an event. */
+export function eventWaitNode(flow: FlowRecord | null, nodeId: string): WaitNode | null {
+  const item = parseMapItemNodeId(nodeId);
+  const map = item ? flow?.nodes.find((n) => n.id === item.mapId) : undefined;
+  const node = item ? (map?.type === 'map' ? map.graph.nodes.find((n) => n.id === item.nodeId) : undefined) : flow?.nodes.find((n) => n.id === nodeId);
+  return node?.type === 'wait' && node.event ? node : null;
+}
+
 /**
  * Resumes a node waiting for an approval or a webhook: a webhook must bring the token of its
  * node.waiting event, an approval may (and then it must match). The resume job continues it.
@@ -166,28 +197,15 @@ export function createResumeNode(deps: ControlDeps): ResumeNode {
     const waiting = hot?.nodes[nodeId];
     if (!hot || !waiting) throw new WeftError('CONFLICT', `node '${nodeId}' is not waiting`);
     if (waiting.status !== 'waiting') throw new WeftError('CONFLICT', `node '${nodeId}' is not waiting (it is ${waiting.status})`);
-    const flow = await deps.repos.flows.getVersion(hot.flowId, hot.flowVersion);
-    const item = parseMapItemNodeId(nodeId);
-    const map = item ? flow?.nodes.find((n) => n.id === item.mapId) : undefined;
-    const node = item ? (map?.type === 'map' ? map.graph.nodes.find((n) => n.id === item.nodeId) : undefined) : flow?.nodes.find((n) => n.id === nodeId);
-    if (node?.type !== 'wait' || !node.event) throw new WeftError('CONFLICT', `node '${nodeId}' waits for a timer, not for an event`);
+    const node = eventWaitNode(await deps.repos.flows.getVersion(hot.flowId, hot.flowVersion), nodeId);
+    if (!node) throw new WeftError('CONFLICT', `node '${nodeId}' waits for a timer, not for an event`);
     if (node.event === 'webhook' || token !== undefined) {
       const expected = waiting.waitTokenHash;
       if (!expected || !safeEqual(hashResumeToken(token ?? ''), expected)) {
         throw new WeftError('RESUME_TOKEN_INVALID', `wrong or missing resume token for node '${nodeId}'`);
       }
     }
-    await deps.queue.add({
-      queue: QUEUES.resume,
-      name: 'resume',
-      data: {
-        executionId, workspaceId, flowId: hot.flowId, flowVersion: hot.flowVersion, nodeId, kind: 'event', data: data ?? null,
-        ...(row.maxCostUsd === null ? {} : { maxCostUsd: row.maxCostUsd }),
-      },
-      // A wait may run again (a retry or replay): one job id per waiting spell.
-      jobId: waitJobId({ executionId, nodeId, kind: 'event', waitingSince: waiting.startedAt ?? '' }),
-      attempts: 5,
-    });
+    await enqueueEventResume(deps, { row, hot, nodeId, waitingSince: waiting.startedAt ?? '', data });
     log.info({ executionId, nodeId, event: node.event }, 'waiting node resumed');
   };
 }

@@ -5,5 +5,6 @@ export { FlowCache, compileFlow, resolveNode, type CompiledFlow, type CompiledMa
 export { RunningJobs } from './running-jobs.js';
 export { endExecution } from './end-execution.js';
 export { hashResumeToken } from './wait.js';
+export { eventWaitNode } from './control.js';
 export type { CreatedExecution, CreateExecutionInput } from './start.js';
 export type { RecoverySweep } from './recovery.js';

@@ -12,6 +12,7 @@ import type { NodeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import type { EventBus, FlushLog, JobHandler, JobQueue, SpendLedger, StateStore } from '../ports/index.js';
+import type { ResumeLinks } from '../crypto/index.js';
 import type { RunningJobs } from './running-jobs.js';
 import { resolveNode, type FlowCache, type ResolvedNode } from './flow-cache.js';
 import { ExpressionCache } from '../expressions/index.js';
@@ -34,6 +35,7 @@ export interface NodeProcessorDeps {
   logger: Logger;
   metrics: WeftMetrics;
   clock: () => Date;
+  resumeLinks: ResumeLinks;
   workerId: string;
   /** Where running jobs register so that a cancel from the api can abort them. */
   running?: RunningJobs;
@@ -50,7 +52,8 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
     const { node, item } = resolved;
     const { children } = resolved;
 
-    const startedAt = deps.clock();
+    // A wait rebuilt after a restart carries on its first spell: same deadline, same token.
+    const startedAt = node.type === 'wait' && data.waitingSince !== undefined ? new Date(data.waitingSince) : deps.clock();
     const start = await deps.state.startNode({
       executionId: data.executionId,
       nodeId: node.id,
@@ -84,7 +87,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
         break;
     }
     if (node.type === 'wait') {
-      await suspendWait({ state: deps.state, flushLog: deps.flushLog, queue: deps.queue, data, node, at: startedAt, log });
+      await suspendWait({ state: deps.state, flushLog: deps.flushLog, queue: deps.queue, resumeLinks: deps.resumeLinks, data, node, at: startedAt, log });
       return;
     }
     const map = node.type === 'map' ? flow.maps.get(node.id) : undefined;

@@ -1,4 +1,5 @@
 /** The one bag of resources every part of the engine receives (Trigger.dev's RunEngine style). */
+import type { ResumeLinks } from '../crypto/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import type { Repos } from '../ports/database.js';
@@ -18,6 +19,8 @@ export interface EngineResources {
   control?: ControlBus | undefined;
   /** Compiled pinned flow versions: one per process. */
   flows: FlowCache;
+  /** Makes and checks wait tokens and resume links (keys derived from the master key). */
+  resumeLinks: ResumeLinks;
   logger: Logger;
   metrics: WeftMetrics;
   clock: () => Date;

@@ -52,6 +52,26 @@ export function commitOf(flow: CompiledFlow, nodeId: string, result: NodeResult)
   });
 }
 
+/**
+ * The spell each of these wait nodes was in when the state was lost: the time of its last
+ * node.waiting event, unless a later event ended that wait. Where the history survived
+ * (embedded mode's archive), the wait carries on with its deadline and token; where it did not
+ * (Redis lost the stream with the state), it starts afresh.
+ */
+async function waitSpells(deps: RestoreDeps, executionId: string, nodeIds: readonly string[]): Promise<Map<string, string>> {
+  const spells = new Map<string, string>();
+  if (nodeIds.length === 0) return spells;
+  const wanted = new Set(nodeIds);
+  for (const event of await deps.events.replay(executionId)) {
+    if (event.nodeId === undefined || !wanted.has(event.nodeId)) continue;
+    if (event.type === 'node.waiting') spells.set(event.nodeId, event.at);
+    else if (WAIT_ENDS.has(event.type)) spells.delete(event.nodeId);
+  }
+  return spells;
+}
+
+const WAIT_ENDS: ReadonlySet<string> = new Set(['node.completed', 'node.failed', 'node.skipped', 'node.cancelled']);
+
 /** Rebuilds and writes one execution's hot state; answers whether this call wrote it. */
 async function restoreOne(deps: RestoreDeps, row: ExecutionRow): Promise<boolean> {
   const now = deps.clock();
@@ -81,14 +101,19 @@ async function restoreOne(deps: RestoreDeps, row: ExecutionRow): Promise<boolean
   };
   // Fresh ids: the nodes' earlier jobs may still be retained by the queue.
   const suffix = `rec${now.getTime().toString(36)}`;
-  const jobs = childJobs(template, missing, flow).map((job) => ({ ...job, jobId: `${job.jobId}.${suffix}` }));
+  const spells = await waitSpells(deps, row.id, missing.filter((id) => flow.nodes.get(id)?.type === 'wait'));
+  const jobs = childJobs(template, missing, flow).map((job) => {
+    const data = job.data as NodeJobData;
+    const waitingSince = spells.get(data.nodeId);
+    return { ...job, jobId: `${job.jobId}.${suffix}`, data: waitingSince ? { ...data, waitingSince } : data };
+  });
   if (jobs.length > 0) await deps.queue.addBulk(jobs);
   if (TERMINAL_EXECUTION_STATUSES.has(state.status)) await deps.flushLog.append([{ kind: 'execution', executionId: row.id }]);
   await deps.events.publish({
     type: 'execution.resumed', executionId: row.id, flowId: row.flowId, workspaceId: row.workspaceId, at: now.toISOString(),
     data: { recovered: true, kept: results.size, ready },
   });
-  deps.logger.warn({ executionId: row.id, kept: results.size, ready, enqueued: missing, status: state.status }, 'hot state lost: rebuilt from Postgres');
+  deps.logger.warn({ executionId: row.id, kept: results.size, ready, enqueued: missing, waitsCarriedOn: [...spells.keys()], status: state.status }, 'hot state lost: rebuilt from Postgres');
   return true;
 }
 

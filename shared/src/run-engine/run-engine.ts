@@ -10,6 +10,7 @@ import {
   type CancelExecution, type ReplayNode, type ResumeNode, type RetryExecution,
 } from './control.js';
 import { createExecutionProcessor } from './execution-job.js';
+import { createResumeByLink, type ResumeByLink } from './resume-link.js';
 import { FlowCache } from './flow-cache.js';
 import { createNodeProcessor } from './node-job.js';
 import { startRecoverySweep, type RecoverySweep } from './recovery.js';
@@ -45,6 +46,8 @@ export interface RunEngine {
   cancel: CancelExecution;
   retry: RetryExecution;
   resume: ResumeNode;
+  /** Resumes the wait a signed resume link names, once (no API key: the link is the credential). */
+  resumeByLink: ResumeByLink;
   /** Re-runs the node of a dead letter. */
   replay: ReplayNode;
   /** The job processors of the three work queues, running nodes with the worker's executors. */
@@ -63,6 +66,7 @@ export function createRunEngine(input: Omit<EngineResources, 'flows'> & { flows?
     cancel: createCancelExecution(resources),
     retry: createRetryExecution(resources),
     resume: createResumeNode(resources),
+    resumeByLink: createResumeByLink(resources),
     replay: createReplayNode(resources),
     processors(worker) {
       const { workerId, running, runNode } = worker;

@@ -3,7 +3,7 @@
  * resume token for event waits) and delayed jobs on weft-resume end the wait (timer) or time
  * it out, surviving worker restarts. The api resumes event waits through the same queue.
  */
-import { generateToken, sha256Hex } from '../crypto/index.js';
+import { sha256Hex, type ResumeLinks } from '../crypto/index.js';
 import { commitIntent, outcomeOf, type NodeResult } from '../engine/index.js';
 import { WeftError, toNodeError } from '../errors/index.js';
 import type { WaitNode } from '../flow/index.js';
@@ -17,7 +17,7 @@ import { commitAndContinue } from './commit.js';
 import { liveStatusEntries } from './live-status.js';
 import { timeOutMap } from './map.js';
 
-/** Resume tokens are random: stored and compared as a fast unsalted hash, like API keys. */
+/** Resume tokens are HMACs (high entropy): stored and compared as a fast unsalted hash, like API keys. */
 export function hashResumeToken(token: string): string {
   return sha256Hex(token);
 }
@@ -26,13 +26,21 @@ export async function suspendWait(input: {
   state: StateStore;
   flushLog: FlushLog;
   queue: JobQueue;
+  resumeLinks: ResumeLinks;
   data: NodeJobData;
   node: WaitNode;
+  /** When the wait began: now, or the first spell's start for a wait suspended again after a restart. */
   at: Date;
   log: Logger;
 }): Promise<void> {
   const { node, data, at } = input;
-  const token = node.event ? generateToken(24) : null;
+  const waitingSince = at.toISOString();
+  const spell = { executionId: data.executionId, nodeId: node.id, waitingSince };
+  // Derived from the spell: a wait suspended again with the same start gets the same token and link.
+  const token = node.event ? input.resumeLinks.waitToken(spell) : null;
+  const link = node.event
+    ? input.resumeLinks.link({ ...spell, workspaceId: data.workspaceId, expiresAtMs: input.resumeLinks.expiryOf({ waitingSince, timeoutMs: node.timeoutMs }) })
+    : null;
   const until = node.durationMs !== undefined ? at.getTime() + node.durationMs : node.until !== undefined ? Date.parse(node.until) : null;
   const timeoutAt = node.event && node.timeoutMs !== undefined ? at.getTime() + node.timeoutMs : null;
   const waited = await input.state.waitNode({
@@ -43,6 +51,7 @@ export async function suspendWait(input: {
     data: {
       event: node.event ?? 'timer',
       ...(token ? { token } : {}),
+      ...(link ? { resumeUrl: link.url, resumeUrlExpiresAt: link.expiresAt } : {}),
       ...(until !== null ? { until: new Date(until).toISOString() } : {}),
       ...(timeoutAt !== null ? { timeoutAt: new Date(timeoutAt).toISOString() } : {}),
     },
@@ -54,7 +63,6 @@ export async function suspendWait(input: {
   const status = liveStatusEntries(data.executionId, waited.events);
   if (status.length > 0) await input.flushLog.append(status);
   const jobs: EnqueueRequest<ResumeJobData>[] = [];
-  const spell = { executionId: data.executionId, nodeId: node.id, waitingSince: at.toISOString() };
   if (until !== null) {
     jobs.push({ queue: QUEUES.resume, name: 'resume', data: { ...data, kind: 'timer' }, jobId: waitJobId({ ...spell, kind: 'timer' }), delayMs: Math.max(0, until - Date.now()), attempts: 5 });
   }
@@ -62,7 +70,7 @@ export async function suspendWait(input: {
     jobs.push({ queue: QUEUES.resume, name: 'resume', data: { ...data, kind: 'timeout' }, jobId: waitJobId({ ...spell, kind: 'timeout' }), delayMs: Math.max(0, timeoutAt - Date.now()), attempts: 5 });
   }
   if (jobs.length > 0) await input.queue.addBulk(jobs);
-  input.log.info({ event: node.event ?? 'timer', until, timeoutAt }, 'node waiting');
+  input.log.info({ event: node.event ?? 'timer', until, timeoutAt, waitingSince, resumeLinkExpiresAt: link?.expiresAt }, 'node waiting');
 }
 
 export function createResumeProcessor(deps: {

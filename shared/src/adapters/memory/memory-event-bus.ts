@@ -2,14 +2,22 @@ import { EventEmitter } from 'node:events';
 import { compareEventIds, isEventId } from '../../engine/event-ids.js';
 import type { EventDraft, WeftEvent } from '../../model/index.js';
 import { WeftError } from '../../errors/weft-error.js';
-import type { EventBus, EventHandler, Unsubscribe } from '../../ports/event-bus.js';
+import type { EventArchive, EventBus, EventHandler, Unsubscribe } from '../../ports/event-bus.js';
 
 export interface MemoryEventBusOptions {
   /** Events kept per execution for replay (Redis: the stream's MAXLEN). */
   bufferSize?: number;
-  /** Told about a handler that threw. */
+  /** Told about a handler that threw, or an archive write that failed. */
   onError?: (err: unknown) => void;
+  /**
+   * Embedded mode: every event but `node.token` is also stored here, and replays read it, so
+   * an execution's history survives a restart of the process.
+   */
+  archive?: EventArchive;
 }
+
+/** Streamed deltas: many, and their text is in node.completed's output. */
+const NOT_ARCHIVED: ReadonlySet<string> = new Set(['node.token']);
 
 interface ExecutionStream {
   events: WeftEvent[];
@@ -31,10 +39,14 @@ export class MemoryEventBus implements EventBus {
   private readonly emitter = new EventEmitter();
   private readonly outbox: WeftEvent[] = [];
   private draining = false;
+  private readonly archive: EventArchive | undefined;
+  private readonly toArchive: WeftEvent[] = [];
+  private archiving: Promise<void> | null = null;
 
   constructor(options: MemoryEventBusOptions = {}) {
     this.bufferSize = options.bufferSize ?? DEFAULT_BUFFER_SIZE;
     this.onError = options.onError ?? (() => undefined);
+    this.archive = options.archive;
     // Subscribers are api connections relays, not a leak: no listener cap.
     this.emitter.setMaxListeners(0);
   }
@@ -62,11 +74,24 @@ export class MemoryEventBus implements EventBus {
     if (stream.events.length > this.bufferSize) stream.events.shift();
     this.outbox.push(event);
     this.scheduleDrain();
+    if (this.archive && !NOT_ARCHIVED.has(event.type)) {
+      this.toArchive.push(event);
+      this.scheduleArchive(this.archive);
+    }
     return event;
   }
 
   publish(draft: EventDraft): Promise<WeftEvent> {
     return Promise.resolve(this.append(draft));
+  }
+
+  /**
+   * Settles once every event appended so far is in the archive (at once without one). Nothing
+   * on the execution path awaits it — execution never waits on Postgres — so a kill may lose
+   * the last few milliseconds of history; `close()` does.
+   */
+  stored(): Promise<void> {
+    return this.archiving ?? Promise.resolve();
   }
 
   subscribe(handler: EventHandler): Promise<Unsubscribe> {
@@ -85,17 +110,16 @@ export class MemoryEventBus implements EventBus {
     });
   }
 
-  replay(executionId: string, afterId?: string): Promise<WeftEvent[]> {
-    // In the executor, a bad afterId rejects (as in the Redis adapter) instead of throwing.
-    return new Promise((resolve) => {
-      const events = this.streams.get(executionId)?.events ?? [];
-      if (afterId === undefined) {
-        resolve([...events]);
-        return;
-      }
-      if (!isEventId(afterId)) throw new WeftError('INVALID_REQUEST', `not an event id: ${afterId}`);
-      resolve(events.filter((e) => compareEventIds(e.id, afterId) > 0));
-    });
+  async replay(executionId: string, afterId?: string): Promise<WeftEvent[]> {
+    if (afterId !== undefined && !isEventId(afterId)) throw new WeftError('INVALID_REQUEST', `not an event id: ${afterId}`);
+    const buffered = this.streams.get(executionId)?.events ?? [];
+    const recent = afterId === undefined ? [...buffered] : buffered.filter((e) => compareEventIds(e.id, afterId) > 0);
+    if (!this.archive) return recent;
+    // The archive has what an earlier process appended; the buffer has node.token and what is
+    // still on its way to the archive.
+    const merged = new Map((await this.archive.list(executionId, afterId)).map((e) => [e.id, e]));
+    for (const e of recent) merged.set(e.id, e);
+    return [...merged.values()].sort((a, b) => compareEventIds(a.id, b.id));
   }
 
   /** Drops an execution's buffer (its hot state expired; Redis: the stream key's TTL). */
@@ -103,10 +127,30 @@ export class MemoryEventBus implements EventBus {
     this.streams.delete(executionId);
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.emitter.removeAllListeners();
     this.outbox.length = 0;
-    return Promise.resolve();
+    await this.stored();
+  }
+
+  /** One write at a time, each taking every event appended meanwhile (one multi-row insert). */
+  private scheduleArchive(archive: EventArchive): void {
+    if (this.archiving) return;
+    this.archiving = (async () => {
+      try {
+        while (this.toArchive.length > 0) {
+          const batch = this.toArchive.splice(0, this.toArchive.length);
+          try {
+            await archive.append(batch);
+          } catch (err) {
+            // The live buffer still has them; only a restart would lose them.
+            this.onError(err);
+          }
+        }
+      } finally {
+        this.archiving = null;
+      }
+    })();
   }
 
   /**

@@ -16,6 +16,7 @@ import type {
   ReopenNodesResult,
   CancelExecutionResult,
   WaitNodeResult,
+  ResumeLinkClaim,
 } from '../../ports/state-store.js';
 import type { MemoryEventBus } from './memory-event-bus.js';
 import type { MemorySpendLedger } from './memory-spend-ledger.js';
@@ -38,6 +39,8 @@ export class MemoryStateStore implements StateStore {
   private readonly spendLedger: MemorySpendLedger | undefined;
   private readonly executions = new Map<string, ExecutionState>();
   private readonly expiries = new Map<string, NodeJS.Timeout>();
+  /** Used resume links: key → expiry (epoch ms); expired ones are dropped as claims come. */
+  private readonly resumeClaims = new Map<string, number>();
 
   constructor(options: MemoryStateStoreOptions) {
     this.events = options.events;
@@ -142,6 +145,20 @@ export class MemoryStateStore implements StateStore {
     return Promise.resolve(true);
   }
 
+  claimResumeLink(input: ResumeLinkClaim): Promise<boolean> {
+    const now = Date.now();
+    for (const [key, expiresAt] of this.resumeClaims) if (expiresAt <= now) this.resumeClaims.delete(key);
+    const key = resumeClaimKey(input);
+    if (this.resumeClaims.has(key)) return Promise.resolve(false);
+    this.resumeClaims.set(key, Math.max(now + 1000, input.expiresAtMs));
+    return Promise.resolve(true);
+  }
+
+  releaseResumeLink(input: Omit<ResumeLinkClaim, 'expiresAtMs'>): Promise<void> {
+    this.resumeClaims.delete(resumeClaimKey(input));
+    return Promise.resolve();
+  }
+
   getExecution(executionId: string): Promise<HotExecution | null> {
     const state = this.executions.get(executionId);
     return Promise.resolve(state ? jsonCopy(toHotExecution(state)) : null);
@@ -192,4 +209,8 @@ function settle<T>(step: () => T): Promise<T> {
 
 function jsonCopy<T>(value: T): T {
   return JSON.parse(JSON.stringify(value)) as T;
+}
+
+function resumeClaimKey(input: Omit<ResumeLinkClaim, 'expiresAtMs'>): string {
+  return `${input.executionId}\n${input.nodeId}\n${Date.parse(input.waitingSince)}`;
 }

@@ -44,6 +44,14 @@ export function executionKeys(prefix: string, executionId: string): ExecutionKey
   };
 }
 
+/**
+ * string with a TTL: the one use of a wait's resume link is taken (per waiting spell). In the
+ * execution's slot, but outside executionKeys: it outlives nothing and expires by itself.
+ */
+export function resumeLinkKey(prefix: string, input: { executionId: string; nodeId: string; waitingSince: string }): string {
+  return `${prefix}:{${input.executionId}}:resume-link:${input.nodeId}:${Date.parse(input.waitingSince)}`;
+}
+
 export function eventsChannel(prefix: string, workspaceId: string): string {
   return `${prefix}:events:${workspaceId}`;
 }

@@ -16,8 +16,9 @@ import type {
   StateStore,
   TimeoutMapResult,
   WaitNodeResult,
+  ResumeLinkClaim,
 } from '../../ports/state-store.js';
-import { executionKeys } from './keys.js';
+import { executionKeys, resumeLinkKey } from './keys.js';
 import { defineWeftScripts, type WeftScripts } from './lua/scripts.js';
 import { asFlag, execResults } from './redis-replies.js';
 import {
@@ -102,6 +103,16 @@ export class RedisStateStore implements StateStore {
 
   async timeoutMap(input: { executionId: string; nodeId: string; round: number; at: string; error: NodeError }): Promise<TimeoutMapResult> {
     return decodeTimeoutMap(await this.run(timeoutMapArgs(this.prefix, input)));
+  }
+
+  async claimResumeLink(input: ResumeLinkClaim): Promise<boolean> {
+    // SET NX is atomic: of concurrent claims on any api instance, one gets OK.
+    const ttlMs = Math.max(1000, input.expiresAtMs - Date.now());
+    return (await this.redis.set(resumeLinkKey(this.prefix, input), '1', 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  async releaseResumeLink(input: Omit<ResumeLinkClaim, 'expiresAtMs'>): Promise<void> {
+    await this.redis.del(resumeLinkKey(this.prefix, input));
   }
 
   async getExecution(executionId: string): Promise<HotExecution | null> {
