@@ -1,5 +1,5 @@
 import type { ExpressionCache } from '../expressions/expression-cache.js';
-import type { Cost, NodeResult, Usage } from '../model/index.js';
+import type { Cost, NodeResult, PricingStatus, Usage } from '../model/index.js';
 import type { FlowEdge, FlowNode } from '../flow/types.js';
 import type { Logger } from '../logging/index.js';
 import type { MapItemScope } from '../templates/types.js';
@@ -34,6 +34,10 @@ export interface NodeOutcome {
   resolvedInput: unknown;
   usage: Usage | null;
   cost: Cost | null;
+  /** How `cost` was priced; absent for nodes that call no model. */
+  pricing?: PricingStatus;
+  /** The price-table row `cost` used (the model, or the row its alias resolved to). */
+  pricedAs?: string | null;
   provider: string | null;
   model: string | null;
   /**

@@ -34,7 +34,7 @@ describe('LLM node credentials', () => {
     const used: LlmCredential[] = [];
     const execute = createLlmNodeExecutor({
       credentials: { credential: async () => input.stored },
-      prices: { price: async () => null },
+      prices: { quote: async () => ({ pricing: 'unpriced', prices: null, pricedAs: null }) },
       metrics,
       guard,
       ...(input.envKeys ? { envKeys: input.envKeys } : {}),
