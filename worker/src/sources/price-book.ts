@@ -9,6 +9,12 @@
 import type { ModelPrice, ModelPricingRepo } from '@weft/db/repos';
 import { priceAliasOf, quotePrice, type PriceQuote } from '@weft/shared/engine';
 
+/**
+ * Model names whose last miss is remembered. Flows choose the names, so the memory is capped:
+ * past it the oldest entry goes (that name may then reload the table once more).
+ */
+export const MAX_REMEMBERED_MISSES = 10_000;
+
 export class PriceBook {
   private snapshot: Map<string, ModelPrice> | null = null;
   private loadedAt = 0;
@@ -52,7 +58,13 @@ export class PriceBook {
     }
     const snapshot = this.snapshot;
     if (snapshot && has(snapshot)) this.missedAt.delete(key);
-    else this.missedAt.set(key, now);
+    else {
+      this.missedAt.set(key, now);
+      if (this.missedAt.size > MAX_REMEMBERED_MISSES) {
+        const oldest = this.missedAt.keys().next();
+        if (oldest.done !== true) this.missedAt.delete(oldest.value);
+      }
+    }
     return quotePrice({ model, find: (name) => snapshot?.get(`${provider}/${name}`), });
   }
 
