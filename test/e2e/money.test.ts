@@ -176,8 +176,10 @@ describe('money that is honest (distributed: api + worker, mock provider through
     // Nothing was recorded, nothing ran.
     expect((await call('GET', `/v1/executions?flowId=${flow.id}`)).body.items).toHaveLength(before);
 
-    // Without a budget the same flow starts (its unpriced nodes are marked, not refused).
-    expect((await call('POST', `/v1/flows/${flow.id}/executions`, { input: { x: 1, list: [] } })).status).toBe(202);
+    // Without a budget the same flow runs (its unpriced nodes are marked, not refused).
+    const unbudgeted = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { x: 1, list: [] }, wait: true, timeoutMs: RUN_MS });
+    expect(unbudgeted.status, JSON.stringify(unbudgeted.body)).toBe(200);
+    expect(unbudgeted.body).toMatchObject({ status: 'completed', pricing: 'unpriced' });
 
     // Priced models and their aliases keep a budget.
     const ok = await createFlow({
@@ -228,8 +230,33 @@ describe('money that is honest (distributed: api + worker, mock provider through
     expect(capped.body.error).toMatchObject({ code: 'budget_exceeded', nodeId: 'b' });
     expect(mock.requests).toHaveLength(1);
 
+    // An execution admitted while the fallback stood, whose LLM node runs after it was cleared:
+    // the node does not run unmetered, it fails budget_unpriced_model before any call.
+    const gated = await createFlow({
+      name: 'fallback cleared mid-run',
+      nodes: [
+        { id: 'approve', type: 'wait', event: 'approval' },
+        { id: 'ask', type: 'llm', provider: 'openai', model: 'ft:gpt-4o-mini:acme::fallback', prompt: 'After {{approve}}' },
+      ],
+      edges: [{ from: 'approve', to: 'ask' }],
+    });
+    const admitted = await call('POST', `/v1/flows/${gated.id}/executions`, { input: {}, maxCostUsd: 1 });
+    expect(admitted.status, JSON.stringify(admitted.body)).toBe(202);
+    const executionId = admitted.body.executionId as string;
+    await waitFor(async () => (await call('GET', `/v1/executions/${executionId}`)).body.status === 'waiting', { timeoutMs: 30_000, intervalMs: 50, message: 'waiting for approval' });
+
     // Cleared, the model is unpriced again and the budget refused.
     expect((await call('PATCH', '/v1/workspace', { fallbackPrice: null })).body.fallbackPrice).toBeNull();
     expect((await call('POST', `/v1/flows/${flow.id}/executions`, { input: { x: 1 }, maxCostUsd: 1 })).body.error.code).toBe('budget_unpriced_model');
+
+    mock.reset();
+    expect((await call('POST', `/v1/executions/${executionId}/resume`, { nodeId: 'approve', data: 'yes' })).status).toBe(202);
+    const ended = await waitFor(async () => {
+      const r = await call('GET', `/v1/executions/${executionId}`);
+      return r.body.status === 'failed' ? r.body : null;
+    }, { timeoutMs: 30_000, intervalMs: 50, message: 'gated execution failed' });
+    expect(ended.error).toMatchObject({ code: 'budget_unpriced_model', nodeId: 'ask' });
+    expect(ended.nodes.find((n: any) => n.nodeId === 'ask')).toMatchObject({ status: 'failed', attempts: 1, usage: null, cost: null });
+    expect(mock.requests).toHaveLength(0);
   }, 2 * RUN_MS + 30_000);
 });

@@ -19,6 +19,7 @@ export interface WeftMetrics {
   llmTokensTotal: Counter<'provider' | 'model' | 'kind'>;
   llmCostUsdTotal: Counter<'provider' | 'model'>;
   llmUnpricedTokensTotal: Counter<'provider' | 'pricing' | 'kind'>;
+  llmUnpricedRefusedTotal: Counter<'provider'>;
   llmRequestDuration: Histogram<'provider' | 'model' | 'result'>;
   httpNodeRequestsTotal: Counter<'outcome'>;
   errorsTotal: Counter<'category' | 'code'>;
@@ -56,6 +57,12 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
       name: 'weft_llm_unpriced_tokens_total',
       help: 'LLM tokens of models the price table lacks, by provider, pricing (unpriced: no cost recorded; fallback: priced with the workspace fallback price) and kind',
       labelNames: ['provider', 'pricing', 'kind'],
+      registers,
+    }),
+    llmUnpricedRefusedTotal: new Counter({
+      name: 'weft_llm_unpriced_refused_total',
+      help: 'LLM nodes not started because their model had no price at run time under a maxCostUsd budget, by provider',
+      labelNames: ['provider'],
       registers,
     }),
     llmRequestDuration: new Histogram({ name: 'weft_llm_request_duration_seconds', help: 'LLM provider call duration', labelNames: ['provider', 'model', 'result'], buckets: durationBuckets, registers }),

@@ -20,6 +20,8 @@ export interface NodeRunContext<N extends FlowNode = FlowNode> {
   results: Record<string, NodeResult>;
   /** Inside a map's sub-graph: the item and its index. */
   scope?: MapItemScope;
+  /** The execution's `maxCostUsd`, when it has one: an LLM node refuses a model it cannot price. */
+  maxCostUsd?: number;
   signal: AbortSignal;
   logger: Logger;
   /** Compiled JSONata of this runner (transform, condition, switch); absent: compiled per call. */

@@ -131,6 +131,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
         // A map item's node reads its siblings by their own ids, and its item.
         results: item ? itemResults(start.results, node.id) : start.results,
         ...(item ? { scope: { item: start.item ?? null, index: item.index } } : {}),
+        ...(data.maxCostUsd === undefined ? {} : { maxCostUsd: data.maxCostUsd }),
         signal,
         logger: log,
         emitToken: (text) => { tokens.push(text); },

@@ -56,6 +56,13 @@ export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> 
     const quote = await deps.prices.quote(ctx.workspaceId, node.provider, node.model);
     // The operator's name for the model (its price row) or `other`: never the flow's string.
     const labels = { provider: node.provider, model: modelLabel(quote) };
+    if (quote.pricing === 'unpriced' && ctx.maxCostUsd !== undefined) {
+      // The start admitted it (the workspace had a fallback price then, or the table a row),
+      // but nothing prices it now: under a budget it would run unmetered, so it does not run.
+      deps.metrics.llmUnpricedRefusedTotal.inc({ provider: node.provider });
+      ctx.logger.warn({ provider: node.provider, model: node.model, maxCostUsd: ctx.maxCostUsd }, 'model has no price under a budget: node not started');
+      throw new WeftError('BUDGET_UNPRICED_MODEL', `node '${node.id}': ${node.provider} model '${node.model}' has no price, and the execution has a maxCostUsd budget`);
+    }
     const provider = deps.createProvider(node.provider, effective);
     const request: LlmRequest = { model: node.model, messages };
     if (node.temperature !== undefined) request.temperature = node.temperature;
