@@ -15,7 +15,7 @@ const ALL_TESTS = ['shared/src/**/*.test.ts', 'api/src/**/*.test.ts', 'worker/sr
 const UNIT_TESTS = [
   'shared/src/{flow,templates,engine,expressions,errors,config,crypto,ids}/**/*.test.ts',
   'shared/src/mock-llm/answer.test.ts',
-  'shared/src/run-engine/{map,restore-hot-state,running-jobs}.test.ts',
+  'shared/src/run-engine/{budget-pricing,map,restore-hot-state,running-jobs}.test.ts',
   'drizzle/src/repos/cursor.test.ts',
   'drizzle/src/database/migration-target.test.ts',
   'worker/src/sources/**/*.test.ts',
@@ -24,7 +24,7 @@ const UNIT_TESTS = [
   'worker/src/providers/{classify-anthropic-error,classify-gemini-error,classify-openai-error,provider-error,provider-usage,retry-after}.test.ts',
   'worker/src/providers/guard/provider-health.test.ts',
   // Fastify through inject(): nothing listens, and the dependencies are plain objects.
-  'api/src/plugins/{auth,error-handler}.plugin.test.ts',
+  'api/src/plugins/{auth,error-handler,http-metrics}.plugin.test.ts',
   'api/src/redact-url.test.ts',
   'test/bench/*.test.ts',
   // Reads the Lua sources only.

@@ -140,13 +140,24 @@ function workspacesContract(s: DbReposSuite): void {
     it('default to no private networks, and update', async () => {
       const ws = (await s.newWorkspace()).id;
       const repo = s.repos.workspaces;
-      expect(await repo.getSettings(ws)).toEqual({ httpAllowPrivateNetworks: false });
-      expect(await repo.updateSettings({ workspaceId: ws, patch: { httpAllowPrivateNetworks: true } })).toEqual({ httpAllowPrivateNetworks: true });
-      expect(await repo.getSettings(ws)).toEqual({ httpAllowPrivateNetworks: true });
-      expect(await repo.updateSettings({ workspaceId: ws, patch: {} })).toEqual({ httpAllowPrivateNetworks: true });
-      expect(await repo.updateSettings({ workspaceId: ws, patch: { httpAllowPrivateNetworks: false } })).toEqual({ httpAllowPrivateNetworks: false });
+      const off = { httpAllowPrivateNetworks: false, fallbackPrice: null };
+      const on = { httpAllowPrivateNetworks: true, fallbackPrice: null };
+      expect(await repo.getSettings(ws)).toEqual(off);
+      expect(await repo.updateSettings({ workspaceId: ws, patch: { httpAllowPrivateNetworks: true } })).toEqual(on);
+      expect(await repo.getSettings(ws)).toEqual(on);
+      expect(await repo.updateSettings({ workspaceId: ws, patch: {} })).toEqual(on);
+      expect(await repo.updateSettings({ workspaceId: ws, patch: { httpAllowPrivateNetworks: false } })).toEqual(off);
       const other = (await s.newWorkspace()).id;
-      expect(await repo.getSettings(other)).toEqual({ httpAllowPrivateNetworks: false });
+      expect(await repo.getSettings(other)).toEqual(off);
+    });
+
+    it('keep a fallback price, set and cleared apart from the other settings', async () => {
+      const ws = (await s.newWorkspace()).id;
+      const repo = s.repos.workspaces;
+      const fallbackPrice = { inputPer1M: 1.5, outputPer1M: 6, reasoningPer1M: 6, cachedPer1M: 0.25 };
+      expect(await repo.updateSettings({ workspaceId: ws, patch: { fallbackPrice } })).toEqual({ httpAllowPrivateNetworks: false, fallbackPrice });
+      expect(await repo.updateSettings({ workspaceId: ws, patch: { httpAllowPrivateNetworks: true } })).toEqual({ httpAllowPrivateNetworks: true, fallbackPrice });
+      expect(await repo.updateSettings({ workspaceId: ws, patch: { fallbackPrice: null } })).toEqual({ httpAllowPrivateNetworks: true, fallbackPrice: null });
     });
 
     it('answer null for an unknown or malformed workspace id', async () => {

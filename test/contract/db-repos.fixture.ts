@@ -50,7 +50,7 @@ export function nodeRun(base: { ws: string; flowId: string; executionId: string 
   return {
     executionId: base.executionId, workspaceId: base.ws, flowId: base.flowId, nodeId: 'a', iteration: 0, nodeType: 'llm',
     status: 'running', attempts: 1, input: { prompt: 'hi' }, output: null, error: null, usage: null, cost: null,
-    provider: 'openai', model: 'gpt-4o', workerId: 'w1', startedAt: new Date('2026-01-01T00:00:00Z'), finishedAt: null, runtimeMs: null,
+    pricing: null, pricedAs: null, provider: 'openai', model: 'gpt-4o', workerId: 'w1', startedAt: new Date('2026-01-01T00:00:00Z'), finishedAt: null, runtimeMs: null,
     ...patch,
   };
 }

@@ -247,6 +247,8 @@ export function flowsContract(s: DbReposSuite): void {
         error: null,
         usage: { promptTokens: 1, completionTokens: 2, reasoningTokens: 0, cachedTokens: 0, totalTokens: 3 },
         cost: { inputCost: 0.000001, outputCost: 0.00002, reasoningCost: 0, totalCost: 0.000021 },
+        pricing: 'unpriced' as const,
+        unpricedTokens: 3_000_000_000,
         startedAt: null,
         finishedAt: new Date('2026-01-01T00:00:05.000Z'),
       };
@@ -254,7 +256,7 @@ export function flowsContract(s: DbReposSuite): void {
       await s.repos.executions.finalize(final);
       await s.repos.executions.markRunning({ executionId: execution.id, startedAt: new Date() });
       row = await s.repos.executions.getById(execution.id);
-      expect(row).toMatchObject({ status: 'completed', output: { b: 'done' }, usage: final.usage, cost: final.cost, startedAt, finishedAt: final.finishedAt });
+      expect(row).toMatchObject({ status: 'completed', output: { b: 'done' }, usage: final.usage, cost: final.cost, pricing: 'unpriced', unpricedTokens: 3_000_000_000, startedAt, finishedAt: final.finishedAt });
 
       await s.repos.executions.finalize({
         ...final, status: 'failed', output: null,

@@ -15,11 +15,13 @@ export function nodeRunsContract(s: DbReposSuite): void {
         status: 'completed', attempts: 2, output: 'the answer', finishedAt: new Date('2026-01-01T00:00:01.5Z'), runtimeMs: 1500,
         usage: { promptTokens: 3, completionTokens: 4, reasoningTokens: 0, cachedTokens: 0, totalTokens: 7 },
         cost: { inputCost: 0.1, outputCost: 0.2, reasoningCost: 0, totalCost: 0.3 },
+        pricing: 'priced', pricedAs: 'gpt-4o',
       });
-      await s.repos.nodeRuns.upsertMany([completed, run(e, { iteration: 1 })]);
+      await s.repos.nodeRuns.upsertMany([completed, run(e, { iteration: 1, usage: { promptTokens: 1, completionTokens: 1, reasoningTokens: 0, cachedTokens: 0, totalTokens: 2 }, pricing: 'unpriced' })]);
       const rows = await s.repos.nodeRuns.listByExecution(e.executionId);
       expect(rows).toHaveLength(3);
       expect(rows.find((r) => r.nodeId === 'a' && r.iteration === 0)).toEqual(completed);
+      expect(rows.find((r) => r.nodeId === 'a' && r.iteration === 1)).toMatchObject({ cost: null, pricing: 'unpriced', pricedAs: null });
       expect(rows.find((r) => r.nodeId === 'b')?.status).toBe('pending');
       expect(await s.repos.nodeRuns.listByExecution('junk')).toEqual([]);
     });

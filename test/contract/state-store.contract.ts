@@ -324,7 +324,7 @@ export function stateStoreContract(name: string, makeStore: () => Promise<StateS
         const r1 = await commit(executionId, 'a', { takes: ['b'] });
         expect(r1).toMatchObject({ committed: true, ready: ['b'], skipped: [], executionStatus: 'running', finished: false });
         expect(types(r1.events)).toEqual(['node.completed:a']);
-        expect(r1.events[0]?.data).toEqual({ output: 'a-out', usage: null, cost: null, attempts: 1, runtimeMs: 7, provider: 'openai', model: 'gpt-4o' });
+        expect(r1.events[0]?.data).toEqual({ output: 'a-out', usage: null, cost: null, pricing: null, pricedAs: null, attempts: 1, runtimeMs: 7, provider: 'openai', model: 'gpt-4o' });
         expect((await commit(executionId, 'b', { takes: ['c'] })).ready).toEqual(['c']);
         const r3 = await commit(executionId, 'c', { takes: [] });
         expect(r3).toMatchObject({ committed: true, ready: [], executionStatus: 'completed', finished: true });

@@ -1,13 +1,21 @@
 /**
  * Counts every answered request by method, route pattern and status, and observes its
- * duration. The route label is the pattern (`/v1/flows/:id`), never the raw URL, so its
- * cardinality stays bounded; unmatched requests share one label.
+ * duration. Every label is bounded whatever a client sends: the route label is the pattern
+ * (`/v1/flows/:id`), never the raw URL, and unmatched requests share one label; the method is
+ * one the api serves or `other` (Node's parser accepts some thirty more, PROPFIND, MKCOL…);
+ * the status is a number the server chose.
  */
 import type { WeftMetrics } from '@weft/shared/metrics';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
 export const UNMATCHED_ROUTE = 'unmatched';
+export const OTHER_METHOD = 'other';
+const SERVED_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+export function methodLabel(method: string): string {
+  return SERVED_METHODS.has(method) ? method : OTHER_METHOD;
+}
 
 export function routeLabel(request: FastifyRequest): string {
   if (request.is404) return UNMATCHED_ROUTE;
@@ -18,8 +26,9 @@ function httpMetricsPlugin(app: FastifyInstance, opts: { metrics: WeftMetrics },
   const { metrics } = opts;
   app.addHook('onResponse', (request, reply, next) => {
     const route = routeLabel(request);
-    metrics.httpRequestsTotal.inc({ method: request.method, route, status: String(reply.statusCode) });
-    metrics.httpRequestDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    const method = methodLabel(request.method);
+    metrics.httpRequestsTotal.inc({ method, route, status: String(reply.statusCode) });
+    metrics.httpRequestDuration.observe({ method, route }, reply.elapsedTime / 1000);
     next();
   });
   done();

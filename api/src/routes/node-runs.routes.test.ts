@@ -102,7 +102,7 @@ describe('GET /v1/flows/:id/nodes/:nodeId/runs', () => {
     expect(items.map((i) => i.executionId)).toEqual([newer, older]);
     expect(items[0]).toEqual({
       executionId: newer, status: 'failed', attempts: 1, provider: 'openai', model: 'gpt-4o-mini',
-      usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3, reasoningTokens: 0, cachedTokens: 0 }, cost: null,
+      usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3, reasoningTokens: 0, cachedTokens: 0 }, cost: null, pricing: null, pricedAs: null,
       startedAt: '2025-01-01T23:59:59.900Z', finishedAt: '2025-01-02T00:00:00.000Z', runtimeMs: 100,
       error: { code: 'llm_server_error', category: 'transient', message: 'boom' }, nodeId: 'a', iteration: 0,
     });

@@ -31,6 +31,9 @@ const RunItem = Type.Object({
   model: Type.Union([Type.String(), Type.Null()]),
   usage: Type.Unknown(),
   cost: Type.Unknown(),
+  /** How `cost` was priced (priced, fallback, unpriced); null for nodes that call no model. */
+  pricing: Type.Union([Type.Enum(['priced', 'fallback', 'unpriced']), Type.Null()]),
+  pricedAs: Type.Union([Type.String(), Type.Null()]),
   startedAt: Type.Union([Type.String(), Type.Null()]),
   finishedAt: Type.Union([Type.String(), Type.Null()]),
   runtimeMs: Type.Union([Type.Integer(), Type.Null()]),
@@ -92,7 +95,7 @@ export const nodeRunsRoutes: RoutePlugin = (app, { deps }) => {
       return {
         items: runs.map((r) => ({
           executionId: r.executionId, status: r.status, attempts: r.attempts, provider: r.provider, model: r.model,
-          usage: r.usage, cost: r.cost, startedAt: r.startedAt?.toISOString() ?? null, finishedAt: r.finishedAt?.toISOString() ?? null,
+          usage: r.usage, cost: r.cost, pricing: r.pricing ?? null, pricedAs: r.pricedAs ?? null, startedAt: r.startedAt?.toISOString() ?? null, finishedAt: r.finishedAt?.toISOString() ?? null,
           runtimeMs: r.runtimeMs, error: r.error, nodeId: r.nodeId, iteration: r.iteration,
         })),
       };

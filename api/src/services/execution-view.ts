@@ -9,6 +9,7 @@ import {
   executionFailure,
   executionOutput,
   sumCost,
+  sumPricing,
   sumUsage,
   TERMINAL_EXECUTION_STATUSES,
   type Cost,
@@ -17,6 +18,7 @@ import {
   type NodeError,
   type NodeResult,
   type NodeStatus,
+  type PricingStatus,
   type Usage,
 } from '@weft/shared/engine';
 import type { ResumeLinks } from '@weft/shared/crypto';
@@ -31,6 +33,10 @@ export interface NodeView {
   error: NodeError | null;
   usage: Usage | null;
   cost: Cost | null;
+  /** How `cost` was priced (LLM nodes), null otherwise: `unpriced` means `cost` is null for want of a price. */
+  pricing: PricingStatus | null;
+  /** The price-table row the cost used: the model, or the row its alias resolved to. */
+  pricedAs: string | null;
   provider: string | null;
   model: string | null;
   startedAt: string | null;
@@ -51,6 +57,10 @@ export interface ExecutionView {
   error: ExecutionRow['error'];
   usage: Usage | null;
   cost: Cost | null;
+  /** `unpriced` when some LLM run had no price (`cost` leaves its tokens out), `fallback`, `priced`, or null. */
+  pricing: PricingStatus | null;
+  /** Tokens of unpriced runs (null when no LLM node ran). */
+  unpricedTokens: number | null;
   nodes?: NodeView[];
   createdAt: string;
   startedAt: string | null;
@@ -70,6 +80,8 @@ export function summaryView(row: ExecutionRow): ExecutionView {
     error: row.error,
     usage: row.usage,
     cost: row.cost,
+    pricing: row.pricing ?? null,
+    unpricedTokens: row.unpricedTokens ?? null,
     createdAt: row.createdAt.toISOString(),
     startedAt: iso(row.startedAt),
     finishedAt: iso(row.finishedAt),
@@ -79,7 +91,7 @@ export function summaryView(row: ExecutionRow): ExecutionView {
 function fromRun(run: NodeRunRow): NodeView {
   return {
     nodeId: run.nodeId, status: run.status, attempts: run.attempts, output: run.output ?? null, error: run.error,
-    usage: run.usage, cost: run.cost, provider: run.provider, model: run.model,
+    usage: run.usage, cost: run.cost, pricing: run.pricing ?? null, pricedAs: run.pricedAs ?? null, provider: run.provider, model: run.model,
     startedAt: iso(run.startedAt), finishedAt: iso(run.finishedAt), runtimeMs: run.runtimeMs,
   };
 }
@@ -87,12 +99,12 @@ function fromRun(run: NodeRunRow): NodeView {
 function fromResult(nodeId: string, r: NodeResult): NodeView {
   return {
     nodeId, status: r.status, attempts: r.attempts, output: r.output, error: r.error, usage: r.usage, cost: r.cost,
-    provider: r.provider, model: r.model, startedAt: r.startedAt, finishedAt: r.finishedAt, runtimeMs: r.runtimeMs,
+    pricing: r.pricing ?? null, pricedAs: r.pricedAs ?? null, provider: r.provider, model: r.model, startedAt: r.startedAt, finishedAt: r.finishedAt, runtimeMs: r.runtimeMs,
   };
 }
 
 function pendingNode(nodeId: string, status: NodeStatus = 'pending', attempts = 0, startedAt: string | null = null): NodeView {
-  return { nodeId, status, attempts, output: null, error: null, usage: null, cost: null, provider: null, model: null, startedAt, finishedAt: null, runtimeMs: null };
+  return { nodeId, status, attempts, output: null, error: null, usage: null, cost: null, pricing: null, pricedAs: null, provider: null, model: null, startedAt, finishedAt: null, runtimeMs: null };
 }
 
 /**
@@ -177,6 +189,7 @@ export async function loadExecutionView(input: {
   view.finishedAt = hot.finishedAt;
   view.usage = sumUsage(all);
   view.cost = sumCost(all);
+  Object.assign(view, sumPricing(all));
   if (hot.status === 'completed' && flow) view.output = executionOutput(executedTopology(flow, new Set(nodeOrder)), results);
   if (hot.status === 'failed') {
     if (hot.error) view.error = hot.error;

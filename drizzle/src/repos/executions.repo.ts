@@ -27,6 +27,8 @@ function toRow(r: ExecutionDbRow): ExecutionRow {
     error: r.error ?? null,
     usage: r.usage ?? null,
     cost: r.cost ?? null,
+    pricing: r.pricing ?? null,
+    unpricedTokens: r.unpricedTokens ?? null,
     idempotencyKey: r.idempotencyKey,
     maxCostUsd: r.maxCostUsd,
     singleNodeId: r.singleNodeId,
@@ -179,6 +181,8 @@ export class PgExecutionsRepo implements ExecutionsRepo {
         usage: input.usage,
         cost: input.cost,
         totalCostUsd: input.cost?.totalCost ?? null,
+        pricing: input.pricing ?? null,
+        unpricedTokens: input.unpricedTokens ?? null,
         // A finalize that does not know when the run started keeps what markRunning wrote.
         startedAt: input.startedAt ?? sql`${executions.startedAt}`,
         finishedAt: input.finishedAt,

@@ -6,7 +6,7 @@ import type { WeftDb } from './db.js';
 import { codePointOrder, descNullsLast } from './order.js';
 import type { NodeRunRow, NodeRunsRepo } from './types.js';
 
-/** 21 parameters a row: 500 rows stay far below Postgres' 65535 bind parameters. */
+/** 23 parameters a row: 500 rows stay far below Postgres' 65535 bind parameters. */
 const UPSERT_CHUNK_ROWS = 500;
 const KEY_COLUMNS: ReadonlySet<string> = new Set(['executionId', 'nodeId', 'iteration']);
 
@@ -27,6 +27,8 @@ function toRow(r: NodeRunDbRow): NodeRunRow {
     error: r.error ?? null,
     usage: r.usage ?? null,
     cost: r.cost ?? null,
+    pricing: r.pricing ?? null,
+    pricedAs: r.pricedAs ?? null,
     provider: r.provider,
     model: r.model,
     workerId: r.workerId,

@@ -10,6 +10,12 @@ import type { WorkspaceRow, WorkspaceSettings, WorkspacesRepo } from './types.js
 const LAST_USED_RESOLUTION_MS = 60_000;
 const API_KEY_LENGTH = API_KEY_PREFIX.length + 32;
 
+const settingsColumns = { httpAllowPrivateNetworks: workspaces.httpAllowPrivateNetworks, fallbackPrice: workspaces.fallbackPrice };
+
+function toSettings(row: { httpAllowPrivateNetworks: boolean; fallbackPrice: WorkspaceSettings['fallbackPrice'] }): WorkspaceSettings {
+  return { httpAllowPrivateNetworks: row.httpAllowPrivateNetworks, fallbackPrice: row.fallbackPrice ?? null };
+}
+
 export class PgWorkspacesRepo implements WorkspacesRepo {
   constructor(private readonly db: WeftDb) {}
 
@@ -35,23 +41,18 @@ export class PgWorkspacesRepo implements WorkspacesRepo {
 
   async getSettings(workspaceId: string): Promise<WorkspaceSettings | null> {
     if (!isUuid(workspaceId)) return null;
-    const [row] = await this.db
-      .select({ httpAllowPrivateNetworks: workspaces.httpAllowPrivateNetworks })
-      .from(workspaces)
-      .where(eq(workspaces.id, workspaceId));
-    return row ?? null;
+    const [row] = await this.db.select(settingsColumns).from(workspaces).where(eq(workspaces.id, workspaceId));
+    return row ? toSettings(row) : null;
   }
 
   async updateSettings(input: { workspaceId: string; patch: Partial<WorkspaceSettings> }): Promise<WorkspaceSettings | null> {
     if (!isUuid(input.workspaceId)) return null;
-    const { httpAllowPrivateNetworks } = input.patch;
-    if (httpAllowPrivateNetworks === undefined) return this.getSettings(input.workspaceId);
-    const [row] = await this.db
-      .update(workspaces)
-      .set({ httpAllowPrivateNetworks })
-      .where(eq(workspaces.id, input.workspaceId))
-      .returning({ httpAllowPrivateNetworks: workspaces.httpAllowPrivateNetworks });
-    return row ?? null;
+    const set: Partial<typeof workspaces.$inferInsert> = {};
+    if (input.patch.httpAllowPrivateNetworks !== undefined) set.httpAllowPrivateNetworks = input.patch.httpAllowPrivateNetworks;
+    if (input.patch.fallbackPrice !== undefined) set.fallbackPrice = input.patch.fallbackPrice;
+    if (Object.keys(set).length === 0) return this.getSettings(input.workspaceId);
+    const [row] = await this.db.update(workspaces).set(set).where(eq(workspaces.id, input.workspaceId)).returning(settingsColumns);
+    return row ? toSettings(row) : null;
   }
 
   async authenticate(apiKey: string): Promise<{ workspaceId: string; keyId: string } | null> {

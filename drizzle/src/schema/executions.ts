@@ -1,5 +1,5 @@
-import { index, integer, jsonb, numeric, pgTable, primaryKey, text, unique, uuid } from 'drizzle-orm/pg-core';
-import type { Cost, ExecutionStatus, NodeError, NodeResult, NodeStatus, Usage } from '@weft/shared/engine';
+import { bigint, index, integer, jsonb, numeric, pgTable, primaryKey, text, unique, uuid } from 'drizzle-orm/pg-core';
+import type { Cost, ExecutionStatus, NodeError, NodeResult, NodeStatus, PricingStatus, Usage } from '@weft/shared/engine';
 import { timestamptz } from './columns.js';
 import { flows } from './flows.js';
 import { workspaces } from './workspaces.js';
@@ -25,6 +25,10 @@ export const executions = pgTable(
     cost: jsonb('cost').$type<Cost>(),
     /** cost.totalCost as an exact decimal, so SQL sums over runs never drift. */
     totalCostUsd: numeric('total_cost_usd', { precision: 20, scale: 9, mode: 'number' }),
+    /** How `cost` was priced over the runs (sumPricing): null when no LLM node ran. */
+    pricing: text('pricing').$type<PricingStatus>(),
+    /** Tokens of LLM runs that had no price: what `cost` leaves out. */
+    unpricedTokens: bigint('unpriced_tokens', { mode: 'number' }),
     /** Unique per workspace (NULLs are distinct); cleared when a key is reused after 24 h. */
     idempotencyKey: text('idempotency_key'),
     maxCostUsd: numeric('max_cost_usd', { mode: 'number' }),
@@ -66,6 +70,10 @@ export const nodeRuns = pgTable(
     cost: jsonb('cost').$type<Cost>(),
     /** cost.totalCost as an exact decimal, so SQL sums over runs never drift. */
     totalCostUsd: numeric('total_cost_usd', { precision: 20, scale: 9, mode: 'number' }),
+    /** How `cost` was priced (priced, fallback, unpriced); null for nodes that call no model. */
+    pricing: text('pricing').$type<PricingStatus>(),
+    /** The price-table row the cost used: the model, or the row its alias resolved to. */
+    pricedAs: text('priced_as'),
     provider: text('provider'),
     model: text('model'),
     workerId: text('worker_id'),

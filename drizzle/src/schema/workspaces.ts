@@ -1,4 +1,5 @@
-import { boolean, index, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import { boolean, index, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
+import type { Prices } from '@weft/shared/engine';
 import { timestamptz } from './columns.js';
 
 export const workspaces = pgTable('workspaces', {
@@ -7,6 +8,8 @@ export const workspaces = pgTable('workspaces', {
   createdAt: timestamptz('created_at').notNull().defaultNow(),
   /** HTTP nodes may reach loopback, private and link-local addresses (never cloud metadata). */
   httpAllowPrivateNetworks: boolean('http_allow_private_networks').notNull().default(false),
+  /** USD per 1M tokens for models the price table lacks; null: such models stay unpriced. */
+  fallbackPrice: jsonb('fallback_price').$type<Prices>(),
 });
 
 /** Only the sha-256 of a key is stored; the prefix lets people recognise their keys. */

@@ -148,11 +148,11 @@ describe('applyCommit', () => {
 
   it('puts the node.completed payload in the event', () => {
     const s0 = init(['a'], []);
-    const result = { ...completed({ x: 1 }), usage: { promptTokens: 1, completionTokens: 2, reasoningTokens: 0, cachedTokens: 0, totalTokens: 3 }, provider: 'openai', model: 'gpt' };
+    const result = { ...completed({ x: 1 }), usage: { promptTokens: 1, completionTokens: 2, reasoningTokens: 0, cachedTokens: 0, totalTokens: 3 }, pricing: 'unpriced' as const, provider: 'openai', model: 'gpt' };
     const { outcome } = commit(s0, 'a', { result });
     expect(outcome.events[0]).toEqual({
       type: 'node.completed', executionId: 'ex1', flowId: 'fl1', workspaceId: 'ws1', nodeId: 'a', at: LATER,
-      data: { output: { x: 1 }, usage: result.usage, cost: null, attempts: 1, runtimeMs: 5, provider: 'openai', model: 'gpt' },
+      data: { output: { x: 1 }, usage: result.usage, cost: null, pricing: 'unpriced', pricedAs: null, attempts: 1, runtimeMs: 5, provider: 'openai', model: 'gpt' },
     });
   });
 

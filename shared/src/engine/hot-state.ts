@@ -72,6 +72,9 @@ export function nodeResultEvent(result: NodeResult): { type: EventType; data: Re
           output: result.output,
           usage: result.usage,
           cost: result.cost,
+          // Added fields: how `cost` was priced (null for nodes that call no model).
+          pricing: result.pricing ?? null,
+          pricedAs: result.pricedAs ?? null,
           attempts: result.attempts,
           runtimeMs: result.runtimeMs,
           provider: result.provider,

@@ -1,18 +1,25 @@
 /**
  * One registry per process and typed metric objects. Labels are bounded: provider, model,
- * node_type, status, queue, category, code — never an execution id.
+ * node_type, status, queue, category, code — never an execution id, and never a string a
+ * tenant chooses. Where a flow names something (a model), the label is the operator's name for
+ * it (the price-table row: engine/pricing.ts `modelLabel`) or `other`; provider and node_type
+ * are enums of the flow schema, code a catalog code, route the route's pattern, method one of
+ * the methods the api serves or `other` (api/src/plugins/http-metrics.plugin.ts).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface WeftMetrics {
   registry: Registry;
   executionsTotal: Counter<'status'>;
+  executionsRefusedTotal: Counter<'code'>;
   nodesTotal: Counter<'node_type' | 'status'>;
   nodeDuration: Histogram<'node_type' | 'status'>;
   nodeAttemptsTotal: Counter<'node_type' | 'result'>;
   queueJobs: Gauge<'queue' | 'state'>;
   llmTokensTotal: Counter<'provider' | 'model' | 'kind'>;
   llmCostUsdTotal: Counter<'provider' | 'model'>;
+  llmUnpricedTokensTotal: Counter<'provider' | 'pricing' | 'kind'>;
+  llmUnpricedRefusedTotal: Counter<'provider'>;
   llmRequestDuration: Histogram<'provider' | 'model' | 'result'>;
   httpNodeRequestsTotal: Counter<'outcome'>;
   llmEgressRefusedTotal: Counter<'provider' | 'reason'>;
@@ -42,12 +49,25 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
   return {
     registry,
     executionsTotal: new Counter({ name: 'weft_executions_total', help: 'Executions reaching a status (queued, running, completed, failed, cancelled)', labelNames: ['status'], registers }),
+    executionsRefusedTotal: new Counter({ name: 'weft_executions_refused_total', help: 'Execution starts refused before anything ran, by catalog code (BUDGET_UNPRICED_MODEL)', labelNames: ['code'], registers }),
     nodesTotal: new Counter({ name: 'weft_nodes_total', help: 'Node runs finished, by node type and terminal status', labelNames: ['node_type', 'status'], registers }),
     nodeDuration: new Histogram({ name: 'weft_node_duration_seconds', help: 'Node run duration from start to commit', labelNames: ['node_type', 'status'], buckets: durationBuckets, registers }),
     nodeAttemptsTotal: new Counter({ name: 'weft_node_attempts_total', help: 'Node attempts, by result (ok, retry, failed)', labelNames: ['node_type', 'result'], registers }),
     queueJobs: new Gauge({ name: 'weft_queue_jobs', help: 'Jobs per queue and state (waiting, active, delayed, completed, failed)', labelNames: ['queue', 'state'], registers }),
-    llmTokensTotal: new Counter({ name: 'weft_llm_tokens_total', help: 'LLM tokens by provider, model and kind (prompt, completion, reasoning, cached)', labelNames: ['provider', 'model', 'kind'], registers }),
+    llmTokensTotal: new Counter({ name: 'weft_llm_tokens_total', help: 'LLM tokens by provider, model (the price-table row, or other) and kind (prompt, completion, reasoning, cached)', labelNames: ['provider', 'model', 'kind'], registers }),
     llmCostUsdTotal: new Counter({ name: 'weft_llm_cost_usd_total', help: 'LLM spend in USD by provider and model', labelNames: ['provider', 'model'], registers }),
+    llmUnpricedTokensTotal: new Counter({
+      name: 'weft_llm_unpriced_tokens_total',
+      help: 'LLM tokens of models the price table lacks, by provider, pricing (unpriced: no cost recorded; fallback: priced with the workspace fallback price) and kind',
+      labelNames: ['provider', 'pricing', 'kind'],
+      registers,
+    }),
+    llmUnpricedRefusedTotal: new Counter({
+      name: 'weft_llm_unpriced_refused_total',
+      help: 'LLM nodes not started because their model had no price at run time under a maxCostUsd budget, by provider',
+      labelNames: ['provider'],
+      registers,
+    }),
     llmRequestDuration: new Histogram({ name: 'weft_llm_request_duration_seconds', help: 'LLM provider call duration', labelNames: ['provider', 'model', 'result'], buckets: durationBuckets, registers }),
     httpNodeRequestsTotal: new Counter({
       name: 'weft_http_node_requests_total',

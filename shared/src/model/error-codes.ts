@@ -75,6 +75,11 @@ export const errorCatalog = {
   PROVIDER_RATE_LIMITED: { httpStatus: 429, category: 'dependency' },
   /** The execution's maxCostUsd was passed: no further LLM node starts. */
   BUDGET_EXCEEDED: { httpStatus: 402, category: 'permanent' },
+  /**
+   * A start with maxCostUsd on a flow whose LLM node names a model without a price (none in the
+   * table, through its alias or not, and no workspace fallback): the budget could not be kept.
+   */
+  BUDGET_UNPRICED_MODEL: { httpStatus: 400, category: 'permanent' },
   // HTTP node requests (worker/src/http-client)
   HTTP_INVALID_URL: { httpStatus: 400, category: 'permanent' },
   HTTP_ADDRESS_BLOCKED: { httpStatus: 403, category: 'permanent' },

@@ -1,7 +1,7 @@
 /** What a node run leaves behind, and the hot view of an execution built from those results. */
 import type { ErrorCategory, StoredErrorCode } from './error-codes.js';
 import type { ExecutionStatus, NodeStatus, TerminalNodeStatus } from './statuses.js';
-import type { Cost, Usage } from './usage.js';
+import type { Cost, PricingStatus, Usage } from './usage.js';
 
 /** An error as it is stored and sent: its code is a catalog code, lowercased (errors/to-node-error.ts makes it). */
 export interface NodeError {
@@ -17,6 +17,13 @@ export interface NodeResult {
   error: NodeError | null;
   usage: Usage | null;
   cost: Cost | null;
+  /**
+   * How `cost` was priced (LLM nodes); absent or null for nodes that call no model. Optional so
+   * that results written before it existed still read.
+   */
+  pricing?: PricingStatus | null;
+  /** The price-table row the cost used (the model itself, or what its alias resolved to). */
+  pricedAs?: string | null;
   attempts: number;
   /** The node's input after template resolution (prompt text, expression input…). */
   input: unknown;

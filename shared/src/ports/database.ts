@@ -3,7 +3,7 @@
  * both node-postgres and PGlite (same schema, same migrations).
  */
 import type { EventArchive } from './event-bus.js';
-import type { Cost, ExecutionStatus, NodeError, NodeResult, NodeStatus, Usage } from '../model/index.js';
+import type { Cost, ExecutionStatus, NodeError, NodeResult, NodeStatus, PricingStatus, Usage } from '../model/index.js';
 import type { FlowDefinition, LlmProviderName } from '../flow/types.js';
 
 export interface Page<T> {
@@ -30,6 +30,11 @@ export interface ApiKeyRow {
 export interface WorkspaceSettings {
   /** HTTP nodes may reach loopback, private, CGNAT and link-local addresses; never cloud metadata. */
   httpAllowPrivateNetworks: boolean;
+  /**
+   * USD per 1M tokens for a model the price table lacks (even after aliases); null: such a
+   * model stays unpriced, and a start with `maxCostUsd` that would run one is refused.
+   */
+  fallbackPrice: PriceRates | null;
 }
 
 export interface WorkspacesRepo {
@@ -112,6 +117,10 @@ export interface ExecutionRow {
   error: (NodeError & { nodeId?: string }) | null;
   usage: Usage | null;
   cost: Cost | null;
+  /** How `cost` was priced over the runs (engine/pricing.ts `sumPricing`); absent before the end. */
+  pricing?: PricingStatus | null;
+  /** Tokens of unpriced runs, which `cost` leaves out. */
+  unpricedTokens?: number | null;
   idempotencyKey: string | null;
   maxCostUsd: number | null;
   /** Set for a single-node run: the one node this execution runs. */
@@ -131,6 +140,8 @@ export interface FinalExecution {
   error: ExecutionRow['error'];
   usage: Usage | null;
   cost: Cost | null;
+  pricing?: PricingStatus | null;
+  unpricedTokens?: number | null;
   startedAt: Date | null;
   finishedAt: Date | null;
 }
@@ -187,6 +198,9 @@ export interface NodeRunRow {
   error: NodeError | null;
   usage: Usage | null;
   cost: Cost | null;
+  /** How `cost` was priced (LLM nodes); null or absent otherwise. */
+  pricing?: PricingStatus | null;
+  pricedAs?: string | null;
   provider: string | null;
   model: string | null;
   workerId: string | null;
@@ -210,13 +224,17 @@ export interface NodeRunsRepo {
   latestCompleted(input: { workspaceId: string; flowId: string; nodeIds: readonly string[] }): Promise<Map<string, NodeRunRow>>;
 }
 
-export interface ModelPrice {
-  provider: string;
-  model: string;
+/** USD per 1M tokens, per kind. */
+export interface PriceRates {
   inputPer1M: number;
   outputPer1M: number;
   reasoningPer1M: number;
   cachedPer1M: number;
+}
+
+export interface ModelPrice extends PriceRates {
+  provider: string;
+  model: string;
 }
 
 export interface ModelPricingRepo {

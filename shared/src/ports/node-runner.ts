@@ -1,5 +1,5 @@
 import type { ExpressionCache } from '../expressions/expression-cache.js';
-import type { Cost, NodeResult, Usage } from '../model/index.js';
+import type { Cost, NodeResult, PricingStatus, Usage } from '../model/index.js';
 import type { FlowEdge, FlowNode } from '../flow/types.js';
 import type { Logger } from '../logging/index.js';
 import type { MapItemScope } from '../templates/types.js';
@@ -20,6 +20,8 @@ export interface NodeRunContext<N extends FlowNode = FlowNode> {
   results: Record<string, NodeResult>;
   /** Inside a map's sub-graph: the item and its index. */
   scope?: MapItemScope;
+  /** The execution's `maxCostUsd`, when it has one: an LLM node refuses a model it cannot price. */
+  maxCostUsd?: number;
   signal: AbortSignal;
   logger: Logger;
   /** Compiled JSONata of this runner (transform, condition, switch); absent: compiled per call. */
@@ -34,6 +36,10 @@ export interface NodeOutcome {
   resolvedInput: unknown;
   usage: Usage | null;
   cost: Cost | null;
+  /** How `cost` was priced; absent for nodes that call no model. */
+  pricing?: PricingStatus;
+  /** The price-table row `cost` used (the model, or the row its alias resolved to). */
+  pricedAs?: string | null;
   provider: string | null;
   model: string | null;
   /**

@@ -4,7 +4,7 @@
  * became ready. Redelivery is safe at every step: a terminal node is never re-run, and a
  * commit that already happened still returns the ready children.
  */
-import type { NodeResult } from '../engine/index.js';
+import type { Cost, NodeResult, Spend } from '../engine/index.js';
 import { commitIntent, outcomeOf, retryDecision, sumCost, sumUsage } from '../engine/index.js';
 import { WeftError, toNodeError, toWeftError } from '../errors/index.js';
 import { mapItemNodeId, parseMapItemNodeId } from '../flow/index.js';
@@ -134,6 +134,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
         // A map item's node reads its siblings by their own ids, and its item.
         results: item ? itemResults(start.results, node.id) : start.results,
         ...(item ? { scope: { item: start.item ?? null, index: item.index } } : {}),
+        ...(data.maxCostUsd === undefined ? {} : { maxCostUsd: data.maxCostUsd }),
         signal,
         logger: log,
         emitToken: (text) => { tokens.push(text); },
@@ -185,6 +186,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
     const prior = job.attempt > 1 ? (await deps.spendLedger.get(data.executionId))[node.id] : undefined;
     const parts = [outcome ? { usage: outcome.usage, cost: outcome.cost } : failure?.billed, prior].filter((p) => p !== undefined);
     const billedParts = parts.filter((p) => p.usage !== null);
+    const cost = sumCost(parts);
     const result: NodeResult = {
       // Aborted by a cancel (of the execution, or of its cut map): cancelled, not failed.
       status: failure ? (cancel.signal.aborted ? 'cancelled' : 'failed') : 'completed',
@@ -192,7 +194,8 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
       // Codes leave the engine lowercased, as every code in the api contract is.
       error: failure ? toNodeError(failure) : null,
       usage: billedParts.length > 0 ? sumUsage(billedParts) : null,
-      cost: sumCost(parts),
+      cost,
+      ...nodePricing({ outcome, billed: failure?.billed, cost, billedTokens: billedParts.length > 0 }),
       attempts: job.attempt,
       input: outcome?.resolvedInput ?? null,
       provider: outcome?.provider ?? (node.type === 'llm' ? node.provider : null),
@@ -208,6 +211,18 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
     });
     await commitAndContinue(deps, { data, node, flow, result, failure, intent, log, runtimeMs, attempt: job.attempt, jobId: job.id });
   };
+}
+
+/**
+ * How a node's cost was priced, as its executor said, or what its failed attempts' billing
+ * shows (the spend ledger keeps tokens and cost, not how they were priced): tokens without a
+ * cost are unpriced. Nothing for a node that billed no tokens.
+ */
+function nodePricing(input: { outcome: NodeOutcome | null; billed: Spend | undefined; cost: Cost | null; billedTokens: boolean }): Pick<NodeResult, 'pricing' | 'pricedAs'> {
+  const said = input.outcome?.pricing ?? input.billed?.pricing;
+  if (said) return { pricing: said, pricedAs: input.outcome?.pricedAs ?? null };
+  if (!input.billedTokens) return {};
+  return { pricing: input.cost ? 'priced' : 'unpriced', pricedAs: null };
 }
 
 /** A sub-graph id as the hot-state id of the same item (flow ids stay as they are). */

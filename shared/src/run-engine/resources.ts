@@ -7,7 +7,7 @@ import type { ControlBus, EventBus, FlushLog, JobQueue, SpendLedger, StateStore 
 import type { FlowCache } from './flow-cache.js';
 
 export interface EngineResources {
-  repos: Pick<Repos, 'executions' | 'flows' | 'nodeRuns'>;
+  repos: Pick<Repos, 'executions' | 'flows' | 'nodeRuns' | 'pricing' | 'workspaces'>;
   state: StateStore;
   /** What must reach Postgres (the flusher reads it). */
   flushLog: FlushLog;

@@ -32,7 +32,7 @@ function resultOf(run: NodeRunRow, now: Date): NodeResult {
   const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
   return {
     status: run.status === 'completed' || run.status === 'failed' || run.status === 'skipped' || run.status === 'cancelled' ? run.status : 'failed',
-    output: run.output ?? null, error: run.error, usage: run.usage, cost: run.cost, attempts: run.attempts, input: run.input ?? null,
+    output: run.output ?? null, error: run.error, usage: run.usage, cost: run.cost, pricing: run.pricing ?? null, pricedAs: run.pricedAs ?? null, attempts: run.attempts, input: run.input ?? null,
     provider: run.provider, model: run.model, workerId: run.workerId, startedAt: iso(run.startedAt),
     finishedAt: iso(run.finishedAt ?? run.startedAt ?? now) ?? now.toISOString(), runtimeMs: run.runtimeMs,
   };

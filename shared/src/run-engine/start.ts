@@ -6,6 +6,7 @@
 import { WeftError, toWeftError } from '../errors/index.js';
 import { buildFlowGraph, nodeReads } from '../flow/index.js';
 import { executionJob } from '../jobs/index.js';
+import { assertBudgetPriced } from './budget-pricing.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import type { NodeResult } from '../model/index.js';
@@ -13,7 +14,7 @@ import type { ExecutionRow, NodeRunRow, Repos } from '../ports/database.js';
 import type { EventBus, JobQueue } from '../ports/index.js';
 
 export interface StartDeps {
-  repos: Pick<Repos, 'executions' | 'flows' | 'nodeRuns'>;
+  repos: Pick<Repos, 'executions' | 'flows' | 'nodeRuns' | 'pricing' | 'workspaces'>;
   queue: JobQueue;
   events: EventBus;
   logger: Logger;
@@ -42,6 +43,7 @@ export async function createExecution(deps: StartDeps, input: CreateExecutionInp
   const { workspaceId, version } = input;
   const flow = await deps.repos.flows.get({ workspaceId, flowId: input.flowId, ...(version ? { version } : {}) });
   if (!flow) throw new WeftError('NOT_FOUND', version ? `flow ${input.flowId} version ${version} not found` : `flow ${input.flowId} not found`);
+  if (input.maxCostUsd) await assertBudgetPriced(deps, { workspaceId, flow });
   return deps.repos.executions.create({
     workspaceId,
     flowId: flow.id,
@@ -112,6 +114,8 @@ function presetFromRun(run: NodeRunRow, fallbackAt: Date): NodeResult {
     error: null,
     usage: run.usage,
     cost: run.cost,
+    pricing: run.pricing ?? null,
+    pricedAs: run.pricedAs ?? null,
     attempts: run.attempts,
     input: run.input,
     provider: run.provider,

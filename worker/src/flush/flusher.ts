@@ -5,7 +5,7 @@
  * confirmed the final execution row.
  */
 import type { NodeRunRow, Repos } from '@weft/db/repos';
-import { executedTopology, executionFailure, executionOutput, isLive, sumCost, sumUsage, TERMINAL_NODE_STATUSES, type HotExecution, type HotNodeState, type NodeResult } from '@weft/shared/engine';
+import { executedTopology, executionFailure, executionOutput, isLive, sumCost, sumPricing, sumUsage, TERMINAL_NODE_STATUSES, type HotExecution, type HotNodeState, type NodeResult } from '@weft/shared/engine';
 import { toNodeError, WeftError } from '@weft/shared/errors';
 import { parseMapItemNodeId } from '@weft/shared/flow';
 import type { Logger } from '@weft/shared/logging';
@@ -44,6 +44,8 @@ function toRow(input: { executionId: string; nodeId: string; workspaceId: string
     error: r.error,
     usage: r.usage,
     cost: r.cost,
+    pricing: r.pricing ?? null,
+    pricedAs: r.pricedAs ?? null,
     provider: r.provider,
     model: r.model,
     workerId: r.workerId,
@@ -170,6 +172,7 @@ export class Flusher {
       error: hot.error ?? executionFailure(flow.record, results),
       usage: sumUsage(all),
       cost: sumCost(all),
+      ...sumPricing(all),
       startedAt: hot.startedAt ? new Date(hot.startedAt) : null,
       finishedAt: hot.finishedAt ? new Date(hot.finishedAt) : null,
     });

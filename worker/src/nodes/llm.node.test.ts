@@ -34,7 +34,7 @@ describe('LLM node credentials', () => {
     const used: LlmCredential[] = [];
     const execute = createLlmNodeExecutor({
       credentials: { credential: async () => input.stored },
-      prices: { price: async () => null },
+      prices: { quote: async () => ({ pricing: 'unpriced', prices: null, pricedAs: null }) },
       egress: { egressPolicy: async () => ({ allowPrivateNetworks: false }) },
       metrics,
       guard,

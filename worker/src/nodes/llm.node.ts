@@ -1,4 +1,4 @@
-import { computeCost, type Cost, type Usage } from '@weft/shared/engine';
+import { computeCost, modelLabel, type Cost, type Usage } from '@weft/shared/engine';
 import { WeftError } from '@weft/shared/errors';
 import type { ChatMessage, LlmNode, LlmProviderName } from '@weft/shared/flow';
 import type { WeftMetrics } from '@weft/shared/metrics';
@@ -64,6 +64,7 @@ function buildMessages(ctx: NodeRunContext<LlmNode>): ChatMessage[] {
 }
 
 export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> {
+  // Keyed by provider and bounded: a flow naming endless models cannot grow it, nor the log.
   const warnedUnpriced = new Set<string>();
 
   return async (ctx) => {
@@ -82,7 +83,16 @@ export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> 
     }
     // Every read happens before the provider call: a failure after the tokens are spent
     // would re-run the node and pay twice.
-    const [price, egress] = await Promise.all([deps.prices.price(node.provider, node.model), deps.egress.egressPolicy(ctx.workspaceId)]);
+    const [quote, egress] = await Promise.all([deps.prices.quote(ctx.workspaceId, node.provider, node.model), deps.egress.egressPolicy(ctx.workspaceId)]);
+    // The operator's name for the model (its price row) or `other`: never the flow's string.
+    const labels = { provider: node.provider, model: modelLabel(quote) };
+    if (quote.pricing === 'unpriced' && ctx.maxCostUsd !== undefined) {
+      // The start admitted it (the workspace had a fallback price then, or the table a row),
+      // but nothing prices it now: under a budget it would run unmetered, so it does not run.
+      deps.metrics.llmUnpricedRefusedTotal.inc({ provider: node.provider });
+      ctx.logger.warn({ provider: node.provider, model: node.model, maxCostUsd: ctx.maxCostUsd }, 'model has no price under a budget: node not started');
+      throw new WeftError('BUDGET_UNPRICED_MODEL', `node '${node.id}': ${node.provider} model '${node.model}' has no price, and the execution has a maxCostUsd budget`);
+    }
     const provider = deps.createProvider(node.provider, effective, egress);
     const limits = deps.llmLimits ?? LLM_DEFAULT_LIMITS;
     const { maxOutputBytes } = limits;
@@ -119,10 +129,10 @@ export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> 
         ({ text, usage } = await deps.guard.call(guarded, () => provider.complete(request, ctx.signal)));
       }
       if (Buffer.byteLength(text) > maxOutputBytes) throw outputTooLarge(node, maxOutputBytes);
-      deps.metrics.llmRequestDuration.observe({ provider: node.provider, model: node.model, result: 'ok' }, (performance.now() - started) / 1000);
+      deps.metrics.llmRequestDuration.observe({ ...labels, result: 'ok' }, (performance.now() - started) / 1000);
     } catch (err) {
       // A refusal by the guard never reached the provider: no request to time.
-      if (!isProviderGuardRefusal(err)) deps.metrics.llmRequestDuration.observe({ provider: node.provider, model: node.model, result: 'error' }, (performance.now() - started) / 1000);
+      if (!isProviderGuardRefusal(err)) deps.metrics.llmRequestDuration.observe({ ...labels, result: 'error' }, (performance.now() - started) / 1000);
       // The adapters redact their key; whatever else reached the error (the deployment's
       // secrets, a WeftError passed through untouched, an overlong body) is caught here, before
       // the message is logged, stored or published.
@@ -142,20 +152,31 @@ export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> 
       throw safe;
     }
 
-    const labels = { provider: node.provider, model: node.model };
-    deps.metrics.llmTokensTotal.inc({ ...labels, kind: 'prompt' }, usage.promptTokens);
-    deps.metrics.llmTokensTotal.inc({ ...labels, kind: 'completion' }, usage.completionTokens);
-    deps.metrics.llmTokensTotal.inc({ ...labels, kind: 'reasoning' }, usage.reasoningTokens);
-    deps.metrics.llmTokensTotal.inc({ ...labels, kind: 'cached' }, usage.cachedTokens);
+    const kinds = { prompt: usage.promptTokens, completion: usage.completionTokens, reasoning: usage.reasoningTokens, cached: usage.cachedTokens };
+    for (const [kind, tokens] of Object.entries(kinds)) {
+      deps.metrics.llmTokensTotal.inc({ ...labels, kind }, tokens);
+      if (quote.pricing !== 'priced') deps.metrics.llmUnpricedTokensTotal.inc({ provider: node.provider, pricing: quote.pricing, kind }, tokens);
+    }
 
     let cost: Cost | null = null;
-    if (price) {
-      cost = computeCost(usage, price);
+    if (quote.prices) {
+      cost = computeCost(usage, quote.prices);
       deps.metrics.llmCostUsdTotal.inc(labels, cost.totalCost);
-    } else if (!warnedUnpriced.has(`${node.provider}/${node.model}`)) {
-      warnedUnpriced.add(`${node.provider}/${node.model}`);
-      ctx.logger.warn({ provider: node.provider, model: node.model }, 'model has no price: its cost is recorded as null');
     }
+    if (quote.pricing !== 'priced') {
+      // Every unpriced call is counted (weft_llm_unpriced_tokens_total); the log says it once
+      // per provider and pricing on this worker, naming the model it first saw.
+      const seen = `${node.provider}/${quote.pricing}`;
+      const log = { provider: node.provider, model: node.model, pricing: quote.pricing, nodeId: node.id, tokens: usage.totalTokens };
+      if (!warnedUnpriced.has(seen)) {
+        warnedUnpriced.add(seen);
+        if (quote.pricing === 'unpriced') ctx.logger.warn(log, 'model has no price: its cost is recorded as null and marked unpriced (PUT /v1/models, or a workspace fallbackPrice)');
+        else ctx.logger.info(log, 'model has no price: its cost uses the workspace fallback price');
+      } else {
+        ctx.logger.debug(log, 'unpriced model call');
+      }
+    }
+    const pricing = { pricing: quote.pricing, pricedAs: quote.pricedAs };
 
     let output: unknown = text;
     if (node.responseFormat === 'json') {
@@ -163,9 +184,9 @@ export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> 
         output = JSON.parse(text);
       } catch (err) {
         // The provider billed these tokens: they count even though the attempt failed.
-        throw new WeftError('LLM_INVALID_RESPONSE', `node '${node.id}' asked for JSON but the answer is not valid JSON`, { cause: err, billed: { usage, cost } });
+        throw new WeftError('LLM_INVALID_RESPONSE', `node '${node.id}' asked for JSON but the answer is not valid JSON`, { cause: err, billed: { usage, cost, pricing: quote.pricing } });
       }
     }
-    return { output, resolvedInput: { messages }, usage, cost, provider: node.provider, model: node.model };
+    return { output, resolvedInput: { messages }, usage, cost, ...pricing, provider: node.provider, model: node.model };
   };
 }

@@ -3,7 +3,7 @@
  * the database. The worker's runtime implements them over the repos (worker/src/sources), with
  * the caching a worker needs; tests pass plain objects.
  */
-import type { Prices } from '@weft/shared/engine';
+import type { PriceQuote } from '@weft/shared/engine';
 import type { LlmProviderName } from '@weft/shared/flow';
 import type { LlmCredential } from '@weft/shared/ports';
 
@@ -18,8 +18,12 @@ export interface CredentialSource {
 
 /** What a model's tokens cost. */
 export interface PriceSource {
-  /** Null when the model has no price (its cost is then recorded as null). */
-  price(provider: LlmProviderName, model: string): Promise<Prices | null>;
+  /**
+   * The model's price in the table (itself, or the row its alias resolves to), else the
+   * workspace's fallback price, else `unpriced` (its cost is then recorded as null, marked so).
+   * See shared/src/engine/pricing.ts for the rule.
+   */
+  quote(workspaceId: string, provider: LlmProviderName, model: string): Promise<PriceQuote>;
 }
 
 /** The workspace's secrets, read by `{{vault.NAME}}` references. */

@@ -5,17 +5,19 @@ import { createNodeSources, type NodeSourcesOptions } from './node-sources.js';
 
 const price: ModelPrice = { provider: 'openai', model: 'gpt-x', inputPer1M: 2, outputPer1M: 1, reasoningPer1M: 1, cachedPer1M: 1 };
 
-function fakeRepos(state: { down: boolean; key: string | null; settings: { httpAllowPrivateNetworks: boolean } | null }): {
+type Settings = { httpAllowPrivateNetworks: boolean; fallbackPrice?: Omit<ModelPrice, 'provider' | 'model'> | null };
+
+function fakeRepos(state: { down: boolean; key: string | null; settings: Settings | null }): {
   repos: NodeSourcesOptions['repos'];
-  reads: { credentials: number; prices: number; secrets: string[][] };
+  reads: { credentials: number; prices: number; settings: number; secrets: string[][] };
 } {
-  const reads = { credentials: 0, prices: 0, secrets: [] as string[][] };
+  const reads = { credentials: 0, prices: 0, settings: 0, secrets: [] as string[][] };
   const up = <T>(value: () => T): Promise<T> => (state.down ? Promise.reject(new Error('ECONNREFUSED')) : Promise.resolve(value()));
   const repos = {
     credentials: { resolve: () => up(() => { reads.credentials += 1; return state.key === null ? null : { apiKey: state.key, baseUrl: null }; }) },
     pricing: { list: () => up(() => { reads.prices += 1; return [price]; }) },
     secrets: { resolveMany: (_ws: string, names: readonly string[]) => up(() => { reads.secrets.push([...names]); return { TOKEN: 't' }; }) },
-    workspaces: { getSettings: () => up(() => state.settings) },
+    workspaces: { getSettings: () => up(() => { reads.settings += 1; return state.settings; }) },
   };
   return { repos: repos as unknown as NodeSourcesOptions['repos'], reads };
 }
@@ -37,13 +39,27 @@ describe('node sources over the repos', () => {
   it('keeps the price table for its ttl', async () => {
     const { repos, reads } = fakeRepos({ down: false, key: null, settings: null });
     const { prices } = createNodeSources({ repos, cacheTtlMs: 60_000 });
-    expect(await prices.price('openai', 'gpt-x')).toMatchObject({ inputPer1M: 2 });
-    expect(await prices.price('openai', 'gpt-x')).toMatchObject({ inputPer1M: 2 });
+    expect(await prices.quote('ws', 'openai', 'gpt-x')).toMatchObject({ pricing: 'priced', pricedAs: 'gpt-x', prices: { inputPer1M: 2 } });
+    expect(await prices.quote('ws', 'openai', 'gpt-x-2025-01-31')).toMatchObject({ pricing: 'priced', pricedAs: 'gpt-x', prices: { inputPer1M: 2 } });
     expect(reads.prices).toBe(1);
+    // A priced model never reads the workspace's settings.
+    expect(reads.settings).toBe(0);
+  });
+
+  it('prices a model the table lacks with the workspace fallback, kept through an outage, else marks it unpriced', async () => {
+    const fallbackPrice = { inputPer1M: 7, outputPer1M: 8, reasoningPer1M: 8, cachedPer1M: 7 };
+    const state: { down: boolean; key: null; settings: Settings | null } = { down: false, key: null, settings: { httpAllowPrivateNetworks: false, fallbackPrice: null } };
+    const { repos } = fakeRepos(state);
+    const { prices } = createNodeSources({ repos, cacheTtlMs: 60_000 });
+    expect(await prices.quote('ws', 'openai', 'ft:gpt-x:org::1')).toEqual({ pricing: 'unpriced', prices: null, pricedAs: null });
+    state.settings = { httpAllowPrivateNetworks: false, fallbackPrice };
+    expect(await prices.quote('ws', 'openai', 'ft:gpt-x:org::1')).toEqual({ pricing: 'fallback', prices: fallbackPrice, pricedAs: null });
+    state.down = true;
+    expect(await prices.quote('ws', 'openai', 'ft:gpt-x:org::1')).toEqual({ pricing: 'fallback', prices: fallbackPrice, pricedAs: null });
   });
 
   it('reads secrets and the egress policy per call; a workspace without settings gets the strict policy; the last known policy stands in while the database is down', async () => {
-    const state = { down: false, key: null, settings: { httpAllowPrivateNetworks: true } as { httpAllowPrivateNetworks: boolean } | null };
+    const state = { down: false, key: null, settings: { httpAllowPrivateNetworks: true } as Settings | null };
     const { repos, reads } = fakeRepos(state);
     const { secrets, egress } = createNodeSources({ repos });
     expect(await secrets.secrets('ws', ['TOKEN'])).toEqual({ TOKEN: 't' });

@@ -4,7 +4,7 @@
  * prices from a table cached per worker, secrets read per call.
  */
 import type { Repos } from '@weft/db/repos';
-import type { LlmCredential } from '@weft/shared/ports';
+import type { LlmCredential, PriceRates } from '@weft/shared/ports';
 import type { EgressPolicy, NodeSources } from '../nodes/sources.js';
 import { LastKnown } from './last-known.js';
 import { PriceBook } from './price-book.js';
@@ -24,12 +24,21 @@ export function createNodeSources(options: NodeSourcesOptions): NodeSources {
   // last known one stands in while Postgres is down, so an outage only delays work.
   const policies = new LastKnown<EgressPolicy>({ maxStaleMs: options.maxStaleMs ?? 3_600_000 });
   const prices = new PriceBook(repos.pricing, { ttlMs: options.cacheTtlMs ?? 30_000 });
+  // Read only for a model the table lacks; the last known one stands in while Postgres is down.
+  const fallbacks = new LastKnown<PriceRates | null>({ maxStaleMs: options.maxStaleMs ?? 3_600_000 });
   return {
     credentials: {
       // A primary-key lookup per call, negligible next to the LLM call.
       credential: (workspaceId, provider) => credentials.load(`${workspaceId}/${provider}`, () => repos.credentials.resolve(workspaceId, provider)),
     },
-    prices: { price: (provider, model) => prices.lookup(provider, model) },
+    prices: {
+      quote: async (workspaceId, provider, model) => {
+        const quote = await prices.quote(provider, model);
+        if (quote.pricing === 'priced') return quote;
+        const fallback = await fallbacks.load(workspaceId, async () => (await repos.workspaces.getSettings(workspaceId))?.fallbackPrice ?? null);
+        return fallback ? { pricing: 'fallback', prices: fallback, pricedAs: null } : quote;
+      },
+    },
     secrets: { secrets: (workspaceId, names) => repos.secrets.resolveMany(workspaceId, names) },
     egress: {
       egressPolicy: (workspaceId) => policies.load(workspaceId, async () => {

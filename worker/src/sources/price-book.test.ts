@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelPrice } from '@weft/db/repos';
-import { PriceBook } from './price-book.js';
+import { MAX_REMEMBERED_MISSES, PriceBook } from './price-book.js';
 
 const price = (model: string, input: number): ModelPrice => ({ provider: 'openai', model, inputPer1M: input, outputPer1M: 1, reasoningPer1M: 1, cachedPer1M: 1 });
 
@@ -52,5 +52,20 @@ describe('PriceBook', () => {
     // Same instant as the load: a never-missed model still reloads.
     expect((await book.lookup('openai', 'fresh'))?.inputPer1M).toBe(9);
     expect(loads).toBe(2);
+  });
+
+  it('prices dated and -latest names as their row, never a longer name as a shorter one', async () => {
+    const book = new PriceBook({ list: async () => [price('gpt-4o', 2.5), price('gpt-4o-2024-05-13', 5)] }, { ttlMs: 60_000 });
+    expect(await book.quote('openai', 'gpt-4o-2024-08-06')).toMatchObject({ pricing: 'priced', pricedAs: 'gpt-4o', prices: { inputPer1M: 2.5 } });
+    expect(await book.quote('openai', 'gpt-4o-2024-05-13')).toMatchObject({ pricing: 'priced', pricedAs: 'gpt-4o-2024-05-13', prices: { inputPer1M: 5 } });
+    expect(await book.quote('openai', 'gpt-4o-latest')).toMatchObject({ pricing: 'priced', pricedAs: 'gpt-4o' });
+    expect(await book.quote('openai', 'gpt-4o-mini')).toEqual({ pricing: 'unpriced', prices: null, pricedAs: null });
+    expect(await book.quote('anthropic', 'gpt-4o')).toEqual({ pricing: 'unpriced', prices: null, pricedAs: null });
+  });
+
+  it('remembers a bounded number of missed names, however many a flow invents', async () => {
+    const book = new PriceBook({ list: async () => [price('a', 1)] }, { ttlMs: 60_000, now: () => 0 });
+    for (let i = 0; i < MAX_REMEMBERED_MISSES + 50; i++) await book.lookup('openai', `invented-${i}`);
+    expect((book as unknown as { missedAt: Map<string, number> }).missedAt.size).toBe(MAX_REMEMBERED_MISSES);
   });
 });

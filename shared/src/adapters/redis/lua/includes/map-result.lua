@@ -65,7 +65,7 @@ local function mapResultJson(ctx, mapId, record, outputJson, err)
     data = '{"error":' .. errorJson .. ',"attempts":' .. attempts .. ',"runtimeMs":' .. runtime .. '}'
   else
     eventType = 'node.completed'
-    data = '{"output":' .. outputJson .. ',"usage":null,"cost":null,"attempts":' .. attempts .. ',"runtimeMs":' .. runtime
+    data = '{"output":' .. outputJson .. ',"usage":null,"cost":null,"pricing":null,"pricedAs":null,"attempts":' .. attempts .. ',"runtimeMs":' .. runtime
       .. ',"provider":null,"model":null}'
   end
   return result, eventType, data, errorJson
