@@ -12,7 +12,7 @@ import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
 import { apiClient } from '../helpers/http.js';
 import { startDistributedStack, STACK_START_MS, type DistributedStack } from '../helpers/stack.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
-import { SCENARIO_BREAKER } from '../helpers/targets.js';
+import { allowLoopbackProviders, SCENARIO_BREAKER } from '../helpers/targets.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { readSse } from './scenarios.js';
 
@@ -54,6 +54,8 @@ describe('money that is honest (distributed: api + worker, mock provider through
     apiKey = await stack.createWorkspace('money');
     call = apiClient(stack.baseUrl, apiKey);
     // OpenAI-style base URLs carry /v1; Anthropic's SDK adds its own path.
+    // The mock listens on loopback: the workspace must allow private networks (the egress wall).
+    await allowLoopbackProviders(stack.baseUrl, apiKey);
     expect((await call('PUT', '/v1/credentials/openai', { apiKey: 'sk-test-money', baseUrl: `${mock.url}/v1` })).status).toBe(204);
     expect((await call('PUT', '/v1/credentials/anthropic', { apiKey: 'sk-ant-test-money', baseUrl: mock.url })).status).toBe(204);
     metricsUrl = `http://127.0.0.1:${stack.workers[0]!.port}/metrics`;
