@@ -16,6 +16,7 @@ import bodyParserPlugin from './plugins/body-parser.plugin.js';
 import errorHandlerPlugin from './plugins/error-handler.plugin.js';
 import httpMetricsPlugin from './plugins/http-metrics.plugin.js';
 import openApiPlugin from './plugins/openapi.plugin.js';
+import rateLimitPlugin from './plugins/rate-limit.plugin.js';
 import { credentialsRoutes } from './routes/credentials.routes.js';
 import { deadLettersRoutes } from './routes/dead-letters.routes.js';
 import { eventsRoutes } from './routes/events.routes.js';
@@ -108,6 +109,7 @@ export async function buildApp(deps: ApiDeps): Promise<ApiInstance> {
   await app.register(openApiPlugin);
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(authPlugin);
+  await app.register(rateLimitPlugin);
 
   for (const routes of ROUTE_PLUGINS) {
     await app.register(routes, { deps });

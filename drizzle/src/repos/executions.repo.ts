@@ -155,6 +155,14 @@ export class PgExecutionsRepo implements ExecutionsRepo {
       .where(and(eq(executions.id, input.executionId), eq(executions.status, 'queued')));
   }
 
+  async deleteQueued(input: { executionId: string }): Promise<boolean> {
+    const deleted = await this.db
+      .delete(executions)
+      .where(and(eq(executions.id, input.executionId), eq(executions.status, 'queued')))
+      .returning({ id: executions.id });
+    return deleted.length > 0;
+  }
+
   async setLiveStatus(input: { executionId: string; status: 'running' | 'waiting' }): Promise<void> {
     await this.db
       .update(executions)
