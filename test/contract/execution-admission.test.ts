@@ -53,6 +53,10 @@ function admissionContract(name: string, make: () => { admission: ExecutionAdmis
       expect((await events.replay('p1')).map((e) => e.type)).toEqual(['execution.queued']);
       expect(await events.replay('p2')).toEqual([]);
       await expect.poll(() => seen).toEqual(['p1']);
+      // A start refused after its admission takes it back: no slot, no event kept.
+      await admission.withdraw({ workspaceId: ws, executionId: 'p1' });
+      expect(await admission.inFlight(ws)).toBe(0);
+      if (name === 'redis') expect(await events.replay('p1')).toEqual([]);
       await off();
       await events.close();
     });

@@ -231,7 +231,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
       wsMaxSubscriptionsPerSocket: int('WEFT_WS_MAX_SUBSCRIPTIONS_PER_SOCKET', 1000, 1, 1_000_000),
       wsMaxSubscriptionsPerKey: int('WEFT_WS_MAX_SUBSCRIPTIONS_PER_KEY', 10_000, 1, 10_000_000),
     },
-    apiRedisCommandTimeoutMs: int('WEFT_API_REDIS_TIMEOUT_MS', 2000, 50, 60_000),
+    apiRedisCommandTimeoutMs: int('WEFT_API_REDIS_TIMEOUT_MS', 1000, 50, 60_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

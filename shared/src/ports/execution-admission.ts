@@ -20,6 +20,12 @@ export interface ExecutionAdmission {
   readmit(input: { workspaceId: string; executionId: string }): Promise<void>;
   /** The execution ended (its end is recorded) or never started: it no longer counts. */
   release(input: { workspaceId: string; executionId: string }): Promise<void>;
+  /**
+   * Undoes an admission whose start was refused afterwards (its row deleted): not counted, and
+   * its execution.queued no longer kept. For an admission whose reply was lost (a timeout), the
+   * command follows the admission on the same connection, so Redis applies both in order.
+   */
+  withdraw(input: { workspaceId: string; executionId: string }): Promise<void>;
   /** How many executions of the workspace are in flight. */
   inFlight(workspaceId: string): Promise<number>;
 }

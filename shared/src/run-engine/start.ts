@@ -159,8 +159,11 @@ async function rollBack(deps: StartDeps, execution: ExecutionRow, reason: 'depen
   }
   deps.metrics.startRollbacksTotal.inc({ reason, result: deleted ? 'deleted' : 'kept' });
   if (deleted && reason === 'dependency') {
-    // Best effort: an admission that reached Redis after all (a timed-out reply) is undone.
-    await deps.admission.release({ workspaceId: execution.workspaceId, executionId: execution.id }).catch(() => undefined);
+    // Best effort, not awaited (the answer must not wait for Redis): an admission that reached
+    // Redis after all (a timed-out reply) is undone, in order on the same connection.
+    void deps.admission.withdraw({ workspaceId: execution.workspaceId, executionId: execution.id }).catch((err: unknown) => {
+      log.debug({ err }, 'withdrawing the refused admission failed');
+    });
   }
   return deleted;
 }

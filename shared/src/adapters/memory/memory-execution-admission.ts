@@ -30,6 +30,11 @@ export class MemoryExecutionAdmission implements ExecutionAdmission {
     return Promise.resolve();
   }
 
+  /** Memory never fails after admitting: nothing of the event to take back but the count. */
+  withdraw(input: { workspaceId: string; executionId: string }): Promise<void> {
+    return this.release(input);
+  }
+
   inFlight(workspaceId: string): Promise<number> {
     return Promise.resolve(this.sets.get(workspaceId)?.size ?? 0);
   }

@@ -34,6 +34,11 @@ export class RedisExecutionAdmission implements ExecutionAdmission {
     await this.options.redis.srem(inFlightKey(this.options.prefix, input.workspaceId), input.executionId);
   }
 
+  async withdraw(input: { workspaceId: string; executionId: string }): Promise<void> {
+    const { redis, prefix } = this.options;
+    await redis.multi().srem(inFlightKey(prefix, input.workspaceId), input.executionId).del(executionKeys(prefix, input.executionId).events).exec();
+  }
+
   inFlight(workspaceId: string): Promise<number> {
     return this.options.redis.scard(inFlightKey(this.options.prefix, workspaceId));
   }
