@@ -41,6 +41,8 @@ function admissionContract(name: string, make: () => { admission: ExecutionAdmis
       await admission.readmit({ workspaceId: ws, executionId: 'e1' });
       await admission.readmit({ workspaceId: ws, executionId: 'e1' });
       expect(await admission.inFlight(ws)).toBe(3);
+      const listed = (await admission.listInFlight()).filter((e) => e.workspaceId.startsWith(ws));
+      expect(listed.map((e) => [e.workspaceId, [...e.executionIds].sort()]).sort()).toEqual([[ws, ['e1', 'e2', 'e3']], [`${ws}-b`, ['e3']]]);
     });
 
     it('publishes the event only when it admits', async () => {

@@ -170,6 +170,8 @@ export interface ExecutionsRepo {
    * never run); false when the row is gone or no longer queued.
    */
   deleteQueued(input: { executionId: string }): Promise<boolean>;
+  /** Which of these ids are rows still live (queued, running or waiting). */
+  liveAmong(executionIds: readonly string[]): Promise<Set<string>>;
   /** A failed execution runs again (replay, retry): running, no end, no error, no output. */
   reopen(input: { executionId: string }): Promise<void>;
   /** Writes the final state; idempotent. */

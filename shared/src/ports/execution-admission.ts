@@ -26,6 +26,8 @@ export interface ExecutionAdmission {
    * command follows the admission on the same connection, so Redis applies both in order.
    */
   withdraw(input: { workspaceId: string; executionId: string }): Promise<void>;
+  /** Every workspace's in-flight ids, for the recovery sweep's reconciliation. */
+  listInFlight(): Promise<Array<{ workspaceId: string; executionIds: string[] }>>;
   /** How many executions of the workspace are in flight. */
   inFlight(workspaceId: string): Promise<number>;
 }

@@ -35,6 +35,10 @@ export class MemoryExecutionAdmission implements ExecutionAdmission {
     return this.release(input);
   }
 
+  listInFlight(): Promise<Array<{ workspaceId: string; executionIds: string[] }>> {
+    return Promise.resolve([...this.sets].map(([workspaceId, set]) => ({ workspaceId, executionIds: [...set] })));
+  }
+
   inFlight(workspaceId: string): Promise<number> {
     return Promise.resolve(this.sets.get(workspaceId)?.size ?? 0);
   }

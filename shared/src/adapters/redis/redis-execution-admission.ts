@@ -39,6 +39,22 @@ export class RedisExecutionAdmission implements ExecutionAdmission {
     await redis.multi().srem(inFlightKey(prefix, input.workspaceId), input.executionId).del(executionKeys(prefix, input.executionId).events).exec();
   }
 
+  async listInFlight(): Promise<Array<{ workspaceId: string; executionIds: string[] }>> {
+    const { redis, prefix } = this.options;
+    const head = `${prefix}:inflight:{`;
+    const out: Array<{ workspaceId: string; executionIds: string[] }> = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${head}*}`, 'COUNT', 200);
+      cursor = next;
+      for (const key of keys) {
+        const executionIds = await redis.smembers(key);
+        if (executionIds.length > 0) out.push({ workspaceId: key.slice(head.length, -1), executionIds });
+      }
+    } while (cursor !== '0');
+    return out;
+  }
+
   inFlight(workspaceId: string): Promise<number> {
     return this.options.redis.scard(inFlightKey(this.options.prefix, workspaceId));
   }
