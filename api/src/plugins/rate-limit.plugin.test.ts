@@ -74,6 +74,8 @@ describe('request rate limits', () => {
     for (const url of ['/health', '/health/live', '/metrics', '/openapi.json']) {
       expect((await b.app.inject({ method: 'GET', url, headers: auth(ws.apiKey) })).statusCode).toBe(200);
     }
+    // The counters live in Redis, shared, and expire with their window.
+    expect(await redis.pttl(`${services.prefix}:ratelimit:ws:${ws.id}`)).toBeGreaterThan(0);
     const metrics = (await a.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toMatch(/weft_quota_refusals_total\{quota="rate_per_key"[^}]*\} 1/);
   });

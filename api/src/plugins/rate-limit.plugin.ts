@@ -6,11 +6,35 @@
  * Routes without a workspace key (health, metrics, docs, admin) are not limited. While Redis is
  * unreachable the limits are skipped (fail open): the start path answers 503 on its own.
  */
-import rateLimit from '@fastify/rate-limit';
+import { createRequire } from 'node:module';
+import rateLimit, { type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import { WeftError } from '@weft/shared/errors';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { routeAuth } from './auth.plugin.js';
+
+type RedisStoreCtor = new (continueExceeding: boolean, exponentialBackoff: boolean, redis: unknown, key: string) => FastifyRateLimitStore;
+
+/**
+ * The plugin's own Redis store (its Lua script, its key format), under `<prefix>:ratelimit:`.
+ * Each limiter made with createRateLimit would get a child store whose key prefix carries the
+ * route's method and URL, which a limiter made outside a route does not have (they read
+ * `undefinedundefined-`): both limiters use the one store, and their keys differ by kind.
+ */
+function sharedRedisStore(redis: unknown, nameSpace: string): FastifyRateLimitStoreCtor {
+  // The store is not in the package's typed entry point; its file is (the package has no exports map).
+  const RedisStore = createRequire(import.meta.url)('@fastify/rate-limit/store/RedisStore.js') as RedisStoreCtor;
+  const store = new RedisStore(false, false, redis, nameSpace);
+  return class SharedRedisStore implements FastifyRateLimitStore {
+    incr(...args: Parameters<FastifyRateLimitStore['incr']>): void {
+      store.incr(...args);
+    }
+
+    child(): FastifyRateLimitStore {
+      return store;
+    }
+  };
+}
 
 type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
 type LimitAnswer = Awaited<ReturnType<Limiter>>;
@@ -28,7 +52,7 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
     global: false,
     skipOnError: true,
     timeWindow: rateLimitWindowMs,
-    ...(redis ? { redis, nameSpace: `${config.keyPrefix}:ratelimit:` } : {}),
+    ...(redis ? { store: sharedRedisStore(redis, `${config.keyPrefix}:ratelimit:`) } : {}),
   });
   const perKey = rateLimitPerKey > 0 ? app.createRateLimit({ max: rateLimitPerKey, keyGenerator: (req: FastifyRequest) => `key:${req.apiKeyId || req.workspaceId}` }) : null;
   const perWorkspace = rateLimitPerWorkspace > 0 ? app.createRateLimit({ max: rateLimitPerWorkspace, keyGenerator: (req: FastifyRequest) => `ws:${req.workspaceId}` }) : null;
