@@ -17,6 +17,7 @@ import errorHandlerPlugin from './plugins/error-handler.plugin.js';
 import httpMetricsPlugin from './plugins/http-metrics.plugin.js';
 import openApiPlugin from './plugins/openapi.plugin.js';
 import { UrlRedactor } from './redact-url.js';
+import rateLimitPlugin from './plugins/rate-limit.plugin.js';
 import { credentialsRoutes } from './routes/credentials.routes.js';
 import { deadLettersRoutes } from './routes/dead-letters.routes.js';
 import { eventsRoutes } from './routes/events.routes.js';
@@ -115,6 +116,7 @@ export async function buildApp(deps: ApiDeps): Promise<ApiInstance> {
   await app.register(openApiPlugin);
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(authPlugin);
+  await app.register(rateLimitPlugin);
 
   for (const routes of ROUTE_PLUGINS) {
     await app.register(routes, { deps });

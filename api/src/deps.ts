@@ -1,4 +1,4 @@
-import type { CoreDeps } from '@weft/shared/infrastructure';
+import type { CoreDeps, Infrastructure } from '@weft/shared/infrastructure';
 import type { RunEngine } from '@weft/shared/run-engine';
 
 /** A dependency `/health/ready` probes; `check` throws when the dependency is unreachable. */
@@ -17,4 +17,6 @@ export interface ApiDeps extends CoreDeps {
    * probed as `postgres`), e.g. `{name: 'redis', check: () => redis.ping()}`.
    */
   readiness?: readonly ReadinessCheck[];
+  /** Distributed mode: the Redis command connection; request rate limits count there, shared by every api instance. */
+  redis?: Infrastructure['redis'];
 }

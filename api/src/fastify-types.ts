@@ -15,6 +15,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the auth plugin on every workspace-authenticated route; '' elsewhere. */
     workspaceId: string;
+    /** The id of the API key that authenticated the request (rate limits); '' elsewhere. */
+    apiKeyId: string;
   }
   interface FastifyContextConfig {
     auth?: RouteAuth;

@@ -55,6 +55,10 @@ export async function startWeftStack(input: {
     LOG_LEVEL: input.logLevel,
     HOST: '127.0.0.1',
     SHUTDOWN_GRACE_MS: '2000',
+    // The quotas are checked (their cost is part of what the bench measures) but never refuse.
+    WEFT_RATE_LIMIT_PER_KEY: '100000000',
+    WEFT_RATE_LIMIT_PER_WORKSPACE: '100000000',
+    WEFT_WORKSPACE_MAX_IN_FLIGHT: '10000000',
     // The bench's own environment must not leak into Weft's (a data dir, a port, provider keys).
     WEFT_DATA_DIR: undefined,
     OPENAI_API_KEY: undefined,

@@ -120,4 +120,22 @@ describe('recovery sweep', () => {
     const metrics = await Promise.all(stack.workers.map(async (w) => (await fetch(`http://127.0.0.1:${w.port}/metrics`)).text()));
     expect(metrics.some((m) => /weft_recovered_total\{kind="hot_state"[^}]*\} [1-9]/.test(m))).toBe(true);
   }, 60_000);
+
+  it('releases in-flight ids whose execution is gone or ended, and keeps a live one', async () => {
+    const apiKey = await stack.createWorkspace('in-flight');
+    const call = apiClient(stack.baseUrl, apiKey);
+    const workspaceId = (await call('GET', '/v1/workspace')).body.id as string;
+    const flow = await call('POST', '/v1/flows', { name: 'park', nodes: [{ id: 'approve', type: 'wait', event: 'approval' }] });
+    const parked = (await call('POST', `/v1/flows/${flow.body.id}/executions`, {})).body.executionId as string;
+    const cancelled = (await call('POST', `/v1/flows/${flow.body.id}/executions`, {})).body.executionId as string;
+    expect((await call('POST', `/v1/executions/${cancelled}/cancel`)).status).toBe(202);
+    await waitFor(async () => (await call('GET', `/v1/executions/${parked}`)).body.status === 'waiting', { timeoutMs: 15_000 });
+    const key = `${svc.prefix}:inflight:{${workspaceId}}`;
+    await waitFor(async () => !(await redis.sismember(key, cancelled)), { timeoutMs: 15_000, message: 'cancelled execution released' });
+    // Releases that were lost: an id without a row, and the cancelled execution's id again.
+    const ghost = '01900000-0000-7000-8000-000000000000';
+    await redis.sadd(key, ghost, cancelled);
+    await waitFor(async () => (await redis.smembers(key)).join() === parked, { timeoutMs: 15_000, message: 'only the live execution counted' });
+    expect((await call('POST', `/v1/executions/${parked}/cancel`)).status).toBe(202);
+  });
 });

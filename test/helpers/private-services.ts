@@ -104,31 +104,62 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
 
 export interface PrivateRedis {
   url: string;
+  /** Stops the server (SIGTERM; with `persist`, its data is written to the AOF) and waits for it to exit. */
+  stop(): void;
+  /** Starts it again on the same port and folder; resolves once it accepts connections. */
+  start(): Promise<void>;
+  /** Freezes the process (SIGSTOP): connections stay open and nothing is answered, until `resume`. */
+  pause(): void;
+  resume(): void;
   destroy(): void;
 }
 
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+/**
+ * A private redis-server. With `persist` it keeps an append-only file, so that a stop and a start
+ * are a restart (data kept), like Redis under docker-compose; without, a restart starts empty.
+ */
+export async function startPrivateRedis(options: { persist?: boolean } = {}): Promise<PrivateRedis> {
   const redisServer = which('redis-server');
   if (!redisServer) throw new Error('redis-server not found on PATH (apt-get install redis-server)');
   const dir = mkdtempSync(join(tmpdir(), 'weft-redis-'));
   const port = await freePort();
   const pidFile = join(dir, 'redis.pid');
-  execFileSync(redisServer, [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
-    '--daemonize', 'yes', '--pidfile', pidFile, '--dir', dir,
-    '--logfile', join(dir, 'redis.log'), '--maxmemory-policy', 'noeviction',
-  ]);
-  await waitForPort(port);
+  const launch = async (): Promise<void> => {
+    execFileSync(redisServer, [
+      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', options.persist ? 'yes' : 'no',
+      '--daemonize', 'yes', '--pidfile', pidFile, '--dir', dir,
+      '--logfile', join(dir, 'redis.log'), '--maxmemory-policy', 'noeviction',
+    ]);
+    await waitForPort(port);
+  };
+  const stop = (): void => {
+    // The server logs its goodbye after the signal: its folder goes once the process has,
+    // or the log line would recreate it under the removal (ENOTEMPTY). Twice is harmless.
+    const pid = readPid(pidFile);
+    if (pid !== null) {
+      try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ }
+      waitSync(() => !isAlive(pid), 10_000);
+    }
+  };
+  await launch();
   return {
     url: `redis://127.0.0.1:${port}`,
+    stop,
+    start: launch,
+    pause() {
+      const pid = readPid(pidFile);
+      if (pid !== null) process.kill(pid, 'SIGSTOP');
+    },
+    resume() {
+      const pid = readPid(pidFile);
+      if (pid !== null) process.kill(pid, 'SIGCONT');
+    },
     destroy() {
-      // The server logs its goodbye after the signal: its folder goes once the process has,
-      // or the log line would recreate it under the removal (ENOTEMPTY). Twice is harmless.
       const pid = readPid(pidFile);
       if (pid !== null) {
-        try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ }
-        waitSync(() => !isAlive(pid), 10_000);
+        try { process.kill(pid, 'SIGCONT'); } catch { /* already gone */ }
       }
+      stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { createDatabase } from '@weft/db/database';
-import { MemoryEventBus, MemoryFlushLog, MemoryJobQueue, MemorySpendLedger, MemoryStateStore } from '@weft/shared/adapters/memory';
+import { MemoryEventBus, MemoryExecutionAdmission, MemoryFlushLog, MemoryJobQueue, MemorySpendLedger, MemoryStateStore } from '@weft/shared/adapters/memory';
 import { loadConfig } from '@weft/shared/config';
 import { createLogger } from '@weft/shared/logging';
 import { createMetrics } from '@weft/shared/metrics';
@@ -33,6 +33,8 @@ export interface CreateTestAppOptions {
   /** Extra environment for loadConfig (e.g. WEFT_BODY_LIMIT_BYTES). */
   env?: Record<string, string>;
   readiness?: ReadinessCheck[];
+  /** A Redis connection for what the api keeps there itself (request rate limits); owned by the caller. */
+  redis?: ApiDeps['redis'];
 }
 
 export async function createTestApp(options: CreateTestAppOptions): Promise<TestApp> {
@@ -63,8 +65,12 @@ export async function createTestApp(options: CreateTestAppOptions): Promise<Test
     logger,
     metrics,
     clock,
-    engine: createRunEngine({ resumeLinks: resumeLinksOf(config), repos: database.repos, state, flushLog, spendLedger: new MemorySpendLedger(), queue, events, logger, metrics, clock }),
+    engine: createRunEngine({
+      resumeLinks: resumeLinksOf(config), repos: database.repos, state, flushLog, spendLedger: new MemorySpendLedger(), queue, events, logger, metrics, clock,
+      admission: new MemoryExecutionAdmission({ events }), workspaceMaxInFlight: config.quotas.workspaceMaxInFlight,
+    }),
     ...(options.readiness ? { readiness: options.readiness } : {}),
+    ...(options.redis ? { redis: options.redis } : {}),
   };
   const app = await buildApp(deps);
   await app.ready();

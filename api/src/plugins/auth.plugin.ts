@@ -57,6 +57,7 @@ export async function authenticateRequest(request: FastifyRequest): Promise<stri
   const found = await request.server.deps.database.repos.workspaces.authenticate(key);
   if (!found) throw unauthorized('unknown API key');
   request.workspaceId = found.workspaceId;
+  request.apiKeyId = found.keyId;
   request.log = request.log.child({ workspaceId: found.workspaceId });
   return found.workspaceId;
 }
@@ -76,6 +77,7 @@ export function authenticateAdmin(request: FastifyRequest): void {
 
 function authPlugin(app: FastifyInstance, _opts: unknown, done: (err?: Error) => void): void {
   app.decorateRequest('workspaceId', '');
+  app.decorateRequest('apiKeyId', '');
   app.addHook('onRequest', async (request) => {
     const auth = routeAuth(request);
     switch (auth) {

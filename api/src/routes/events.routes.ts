@@ -9,6 +9,7 @@ import { Type } from 'typebox';
 import type { RoutePlugin } from '../fastify-types.js';
 import { notFound } from '../plugins/error-handler.plugin.js';
 import { IdParamsSchema, errorResponses } from '../schemas/common-schemas.js';
+import { SubscriptionQuota } from '../events/subscription-quota.js';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -19,6 +20,7 @@ function sseFrame(event: WeftEvent): string {
 export const eventsRoutes: RoutePlugin = (app, { deps }) => {
   const { repos } = deps.database;
   const log = deps.logger.child({ component: 'events' });
+  const quota = new SubscriptionQuota({ perSocket: deps.config.quotas.wsMaxSubscriptionsPerSocket, perKey: deps.config.quotas.wsMaxSubscriptionsPerKey });
 
   app.get(
     '/v1/executions/:id/events',
@@ -85,7 +87,17 @@ export const eventsRoutes: RoutePlugin = (app, { deps }) => {
 
   app.get('/v1/ws', { websocket: true, schema: { tags: ['events'], summary: 'WebSocket: subscribe to executions or flows', hide: false } }, (socket: WebSocket, request) => {
     const workspaceId = request.workspaceId;
+    const keyId = request.apiKeyId || workspaceId;
     const subscriptions = new Map<string, () => void>();
+    // Subscriptions this socket holds against the caps, counted before their lookup completes.
+    let held = 0;
+    let closed = false;
+    const release = (): void => {
+      // The close released everything this socket held.
+      if (closed) return;
+      held -= 1;
+      quota.release(keyId);
+    };
     deps.metrics.eventSubscribers.inc({ transport: 'ws' });
     const send = (message: unknown): void => {
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
@@ -117,14 +129,24 @@ export const eventsRoutes: RoutePlugin = (app, { deps }) => {
       const key = `${target.kind}:${target.id}`;
       if (type === 'unsubscribe') {
         subscriptions.get(key)?.();
-        subscriptions.delete(key);
+        if (subscriptions.delete(key)) release();
         send({ type: 'unsubscribed', [`${target.kind}Id`]: target.id });
         return;
       }
       if (subscriptions.has(key)) return;
+      const cap = quota.acquire(keyId, held);
+      if (cap) {
+        deps.metrics.quotaRefusalsTotal.inc({ quota: cap });
+        log.info({ workspaceId, quota: cap, limit: quota.limitOf(cap) }, 'websocket subscription refused');
+        const whose = cap === 'ws_per_socket' ? 'this socket' : 'this API key';
+        error('subscription_limit_exceeded', `${whose} holds ${quota.limitOf(cap)} subscriptions, the most allowed: unsubscribe from one first`);
+        return;
+      }
+      held += 1;
       if (target.kind === 'execution') {
         const execution = isUuid(target.id) ? await repos.executions.get({ workspaceId, executionId: target.id }) : null;
         if (!execution) {
+          release();
           error('not_found', `execution ${target.id} not found`);
           return;
         }
@@ -138,6 +160,7 @@ export const eventsRoutes: RoutePlugin = (app, { deps }) => {
       } else {
         const flow = isUuid(target.id) ? await repos.flows.get({ workspaceId, flowId: target.id }) : null;
         if (!flow) {
+          release();
           error('not_found', `flow ${target.id} not found`);
           return;
         }
@@ -155,6 +178,9 @@ export const eventsRoutes: RoutePlugin = (app, { deps }) => {
     socket.on('close', () => {
       for (const off of subscriptions.values()) off();
       subscriptions.clear();
+      quota.release(keyId, held);
+      held = 0;
+      closed = true;
       deps.metrics.eventSubscribers.dec({ transport: 'ws' });
     });
   });

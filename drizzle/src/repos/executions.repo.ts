@@ -157,6 +157,24 @@ export class PgExecutionsRepo implements ExecutionsRepo {
       .where(and(eq(executions.id, input.executionId), eq(executions.status, 'queued')));
   }
 
+  async deleteQueued(input: { executionId: string }): Promise<boolean> {
+    const deleted = await this.db
+      .delete(executions)
+      .where(and(eq(executions.id, input.executionId), eq(executions.status, 'queued')))
+      .returning({ id: executions.id });
+    return deleted.length > 0;
+  }
+
+  async liveAmong(executionIds: readonly string[]): Promise<Set<string>> {
+    const ids = executionIds.filter(isUuid);
+    if (ids.length === 0) return new Set();
+    const rows = await this.db
+      .select({ id: executions.id })
+      .from(executions)
+      .where(and(inArray(executions.id, ids), inArray(executions.status, ['queued', 'running', 'waiting'])));
+    return new Set(rows.map((r) => r.id));
+  }
+
   async setLiveStatus(input: { executionId: string; status: 'running' | 'waiting' }): Promise<void> {
     await this.db
       .update(executions)

@@ -67,6 +67,26 @@ export interface WeftConfig {
   breaker: { errorThresholdPercentage: number; volumeThreshold: number; resetTimeoutMs: number; rollingWindowMs: number };
   /** Fleet-wide limits applied to every (workspace, provider); absent = unlimited. */
   providerRateLimits: Partial<Record<string, ProviderRateLimit>>;
+  /** Tenant quotas (architecture.md, "Quotas"); 0 turns a limit off. */
+  quotas: QuotaConfig;
+  /**
+   * The api's Redis commands (start path, rate limits): each gives up after this long, and
+   * none waits for a reconnect, so an outage answers 503 at once.
+   */
+  apiRedisCommandTimeoutMs: number;
+}
+
+export interface QuotaConfig {
+  /** Requests per API key per window (every `/v1/` route with a workspace key). */
+  rateLimitPerKey: number;
+  /** Requests per workspace per window, whatever the number of its keys. */
+  rateLimitPerWorkspace: number;
+  rateLimitWindowMs: number;
+  /** Executions of one workspace queued, running or waiting at once. */
+  workspaceMaxInFlight: number;
+  /** WebSocket subscriptions held by one socket, and by all sockets of one API key (per api instance). */
+  wsMaxSubscriptionsPerSocket: number;
+  wsMaxSubscriptionsPerKey: number;
 }
 
 export interface ProviderRateLimit {
@@ -226,6 +246,15 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
       rollingWindowMs: int('WEFT_BREAKER_WINDOW_MS', 60_000, 1000, 3_600_000),
     },
     providerRateLimits: parseRateLimits(str('WEFT_PROVIDER_RATE_LIMITS'), problems),
+    quotas: {
+      rateLimitPerKey: int('WEFT_RATE_LIMIT_PER_KEY', 6000, 0, 100_000_000),
+      rateLimitPerWorkspace: int('WEFT_RATE_LIMIT_PER_WORKSPACE', 12_000, 0, 100_000_000),
+      rateLimitWindowMs: int('WEFT_RATE_LIMIT_WINDOW_MS', 60_000, 100, 86_400_000),
+      workspaceMaxInFlight: int('WEFT_WORKSPACE_MAX_IN_FLIGHT', 1000, 0, 10_000_000),
+      wsMaxSubscriptionsPerSocket: int('WEFT_WS_MAX_SUBSCRIPTIONS_PER_SOCKET', 1000, 1, 1_000_000),
+      wsMaxSubscriptionsPerKey: int('WEFT_WS_MAX_SUBSCRIPTIONS_PER_KEY', 10_000, 1, 10_000_000),
+    },
+    apiRedisCommandTimeoutMs: int('WEFT_API_REDIS_TIMEOUT_MS', 1000, 50, 60_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

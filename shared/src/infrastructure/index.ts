@@ -4,15 +4,15 @@
  * embedded process all build them here; the database comes from the caller's factory
  * (`@weft/db`'s createDatabase), which shared/ cannot import.
  */
-import { Redis } from 'ioredis';
-import { BullMqJobQueue, RedisControlBus, RedisEventBus, RedisFlushLog, RedisRateLimiter, RedisSpendLedger, RedisStateStore } from '../adapters/redis/index.js';
-import { MemoryControlBus, MemoryEventBus, MemoryFlushLog, MemoryJobQueue, MemoryRateLimiter, MemorySpendLedger, MemoryStateStore } from '../adapters/memory/index.js';
+import { Redis, type RedisOptions } from 'ioredis';
+import { BullMqJobQueue, RedisControlBus, RedisEventBus, RedisExecutionAdmission, RedisFlushLog, RedisRateLimiter, RedisSpendLedger, RedisStateStore } from '../adapters/redis/index.js';
+import { MemoryControlBus, MemoryEventBus, MemoryExecutionAdmission, MemoryFlushLog, MemoryJobQueue, MemoryRateLimiter, MemorySpendLedger, MemoryStateStore } from '../adapters/memory/index.js';
 import type { WeftConfig } from '../config/index.js';
 import { ResumeLinks } from '../crypto/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import type { DatabaseFactory, WeftDatabase } from '../ports/database.js';
-import type { ControlBus, EventBus, FlushLog, JobQueue, RateLimiter, SpendLedger, StateStore } from '../ports/index.js';
+import type { ControlBus, EventBus, ExecutionAdmission, FlushLog, JobQueue, RateLimiter, SpendLedger, StateStore } from '../ports/index.js';
 import { createRunEngine, type RunEngine } from '../run-engine/index.js';
 
 export interface Readiness {
@@ -31,6 +31,10 @@ export interface Infrastructure {
   events: EventBus;
   /** api → workers instructions (cancel). */
   control: ControlBus;
+  /** The per-workspace in-flight cap. */
+  admission: ExecutionAdmission;
+  /** Distributed mode: the command connection (the api's rate limits share it). */
+  redis?: Redis | undefined;
   readiness: Readiness[];
   close(): Promise<void>;
 }
@@ -50,8 +54,9 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
     const state = new MemoryStateStore({ events, spendLedger });
     const flushLog = new MemoryFlushLog();
     const queue = new MemoryJobQueue();
+    const admission = new MemoryExecutionAdmission({ events });
     return {
-      database, queue, state, flushLog, spendLedger, events, control,
+      database, queue, state, flushLog, spendLedger, events, control, admission,
       readiness: [{ name: 'postgres', check: () => database.ping() }],
       async close() {
         await queue.close();
@@ -65,7 +70,12 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
   }
   const redisUrl = config.redisUrl ?? '';
   const databaseUrl = config.databaseUrl ?? '';
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3, enableReadyCheck: true, lazyConnect: false });
+  // The api answers while Redis is down: its commands fail at once (no offline queue) or after a
+  // timeout, and a start is refused with 503 instead of hanging. Workers wait for Redis instead.
+  const failFast: RedisOptions = config.role === 'api'
+    ? { enableOfflineQueue: false, commandTimeout: config.apiRedisCommandTimeoutMs, maxRetriesPerRequest: 1 }
+    : {};
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3, enableReadyCheck: true, lazyConnect: false, ...failFast });
   const flushRedis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   redis.on('error', (err) => { logger.warn({ err: err.message }, 'redis connection error'); });
   flushRedis.on('error', (err) => { logger.warn({ err: err.message }, 'redis (flush) connection error'); });
@@ -74,15 +84,27 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
   // Appends on the command connection; the flusher reads on its own (and blocks on a third).
   const flushLog = new RedisFlushLog({ redis, readRedis: flushRedis, prefix: config.keyPrefix });
   const spendLedger = new RedisSpendLedger({ redis, prefix: config.keyPrefix });
-  const events = new RedisEventBus({ redis, prefix: config.keyPrefix });
+  const events = new RedisEventBus({
+    redis, prefix: config.keyPrefix,
+    // The subscriber keeps the default options: it must resubscribe after an outage, not time out.
+    subscriberFactory: () => {
+      const subscriber = new Redis(redisUrl);
+      subscriber.on('error', (err) => { logger.warn({ err: err.message }, 'redis (subscriber) connection error'); });
+      return subscriber;
+    },
+  });
   const control = new RedisControlBus({ redis, prefix: config.keyPrefix });
+  const admission = new RedisExecutionAdmission({ redis, prefix: config.keyPrefix });
   const queue = new BullMqJobQueue({
     connection: { url: redisUrl }, prefix: config.keyPrefix, logger,
     lockDurationMs: config.queueLockMs, stalledIntervalMs: config.queueStalledIntervalMs,
+    producerOptions: failFast,
   });
+  // Without an offline queue, commands sent before the connection is ready would fail.
+  if (failFast.enableOfflineQueue === false) await waitUntilReady(redis);
   await warnOnEvictionPolicy(redis, logger);
   return {
-    database, queue, state, flushLog, spendLedger, events, control,
+    database, queue, state, flushLog, spendLedger, events, control, admission, redis,
     readiness: [
       { name: 'redis', check: async () => { await redis.ping(); } },
       { name: 'postgres', check: () => database.ping() },
@@ -132,6 +154,7 @@ export async function createProcessResources(input: {
     resumeLinks: resumeLinksOf(input.config),
     repos: infra.database.repos, state: infra.state, flushLog: infra.flushLog, spendLedger: infra.spendLedger,
     queue: infra.queue, events: infra.events, control: infra.control,
+    admission: infra.admission, workspaceMaxInFlight: input.config.quotas.workspaceMaxInFlight,
     logger: input.logger, metrics: input.metrics, clock,
   });
   return { ...infra, engine, clock };
@@ -160,6 +183,11 @@ export function createRateLimiter(config: WeftConfig, logger: Logger): RateLimit
       redis.disconnect();
     },
   };
+}
+
+function waitUntilReady(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => { redis.once('ready', () => { resolve(); }); });
 }
 
 /** Evicted hot state would lose executions: Redis must run with noeviction. */

@@ -38,6 +38,10 @@ export interface WeftMetrics {
   recoveredTotal: Counter<'kind'>;
   mapItemsTotal: Counter<'event'>;
   resumeLinksTotal: Counter<'result'>;
+  /** Requests and starts refused by a tenant quota (architecture.md, "Quotas"). */
+  quotaRefusalsTotal: Counter<'quota'>;
+  /** Starts the api answered 503 or 429 for after writing the row, by what became of the row. */
+  startRollbacksTotal: Counter<'reason' | 'result'>;
 }
 
 export function createMetrics(options: { registry?: Registry; prefixDefault?: boolean; defaultLabels?: Record<string, string> } = {}): WeftMetrics {
@@ -97,7 +101,9 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     httpRequestDuration: new Histogram({ name: 'weft_http_request_duration_seconds', help: 'HTTP request duration by method and route', labelNames: ['method', 'route'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30, 120], registers }),
     flushBatchesTotal: new Counter({ name: 'weft_flush_batches_total', help: 'Batches flushed from hot state to Postgres, by result (ok, error)', labelNames: ['result'], registers }),
     flushRowsTotal: new Counter({ name: 'weft_flush_rows_total', help: 'Rows written to Postgres by the flusher, by kind (node_run, execution, execution_status)', labelNames: ['kind'], registers }),
-    recoveredTotal: new Counter({ name: 'weft_recovered_total', help: 'Work the recovery sweep re-enqueued, by kind (queued_execution)', labelNames: ['kind'], registers }),
+    recoveredTotal: new Counter({ name: 'weft_recovered_total', help: 'Work the recovery sweep did, by kind (queued_execution: re-enqueued; hot_state: rebuilt; in_flight_release: in-flight ids of ended executions released)', labelNames: ['kind'], registers }),
+    quotaRefusalsTotal: new Counter({ name: 'weft_quota_refusals_total', help: 'Requests refused by a quota, by quota (rate_per_key, rate_per_workspace, in_flight, ws_per_socket, ws_per_key)', labelNames: ['quota'], registers }),
+    startRollbacksTotal: new Counter({ name: 'weft_start_rollbacks_total', help: 'Refused starts whose row was written, by reason (dependency, quota) and result (deleted: it never runs; kept: answered 202, it runs)', labelNames: ['reason', 'result'], registers }),
     mapItemsTotal: new Counter({ name: 'weft_map_items_total', help: 'Map items by event (expanded: listed when a map starts; completed, failed: the slots of a completed map)', labelNames: ['event'], registers }),
     resumeLinksTotal: new Counter({ name: 'weft_resume_links_total', help: 'Calls of resume links, by result (resumed, used, expired, invalid, not_waiting)', labelNames: ['result'], registers }),
     flushLag: new Histogram({ name: 'weft_flush_lag_seconds', help: 'Delay between a node commit and its row reaching Postgres', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600], registers }),

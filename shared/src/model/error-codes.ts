@@ -20,6 +20,10 @@ export const errorCatalog = {
   PAYLOAD_TOO_LARGE: { httpStatus: 413, category: 'permanent' },
   UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415, category: 'permanent' },
   RATE_LIMITED: { httpStatus: 429, category: 'transient' },
+  /** The workspace has WEFT_WORKSPACE_MAX_IN_FLIGHT executions queued, running or waiting. */
+  WORKSPACE_QUOTA_EXCEEDED: { httpStatus: 429, category: 'transient' },
+  /** A WebSocket subscribe past WEFT_WS_MAX_SUBSCRIPTIONS_PER_SOCKET or _PER_KEY. */
+  SUBSCRIPTION_LIMIT_EXCEEDED: { httpStatus: 429, category: 'transient' },
   DEPENDENCY_UNAVAILABLE: { httpStatus: 503, category: 'dependency' },
   INTERNAL_ERROR: { httpStatus: 500, category: 'transient' },
   /** The route exists but this deployment cannot serve it yet (e.g. dead-letter replay without an engine hook). */

@@ -177,6 +177,13 @@ export interface ExecutionsRepo {
   listLiveBefore(input: { before: Date; limit: number }): Promise<ExecutionRow[]>;
   /** queued → running; no-op when already past queued. */
   markRunning(input: { executionId: string; startedAt: Date }): Promise<void>;
+  /**
+   * Deletes a row that is still `queued` (a start the api refused after writing it: it must
+   * never run); false when the row is gone or no longer queued.
+   */
+  deleteQueued(input: { executionId: string }): Promise<boolean>;
+  /** Which of these ids are rows still live (queued, running or waiting). */
+  liveAmong(executionIds: readonly string[]): Promise<Set<string>>;
   /** A failed execution runs again (replay, retry): running, no end, no error, no output. */
   reopen(input: { executionId: string }): Promise<void>;
   /** Writes the final state; idempotent. */

@@ -8,3 +8,4 @@ export * from './database.js';
 export * from './node-runner.js';
 export * from './flush-log.js';
 export * from './spend-ledger.js';
+export * from './execution-admission.js';

@@ -58,6 +58,8 @@ async function reopenAndEnqueue(deps: ControlDeps, loaded: Loaded, nodeIds: stri
   const reopened = await deps.state.reopenNodes({ executionId: row.id, nodeIds, at: deps.clock().toISOString() });
   if (reopened.kind === 'missing') throw new WeftError('CONFLICT', `execution ${row.id} is no longer in hot state`);
   if (reopened.kind === 'not-failed') throw new WeftError('CONFLICT', `node '${reopened.nodeId}' has not failed`);
+  // In flight again until its new end is recorded; a retry is not refused by the cap.
+  await deps.admission.readmit({ workspaceId: row.workspaceId, executionId: row.id });
   await deps.repos.executions.reopen({ executionId: row.id });
   const template: NodeJobData = {
     executionId: row.id, workspaceId: row.workspaceId, flowId: hot.flowId, flowVersion: hot.flowVersion, nodeId: '',
@@ -142,6 +144,8 @@ export function createCancelExecution(deps: ControlDeps): CancelExecution {
         // Never started (or its hot state is gone): the record is the whole truth.
         if (row.status !== 'queued') await recordCancelled();
         await deps.queue.remove(QUEUES.executions, executionId);
+        // No hot state, so no flush will record this end: it stops counting now.
+        await deps.admission.release({ workspaceId, executionId });
         await deps.events.publish({ type: 'execution.cancelled', executionId, flowId: row.flowId, workspaceId, at: at.toISOString(), data: { status: 'cancelled' } });
         break;
       case 'cancelled':

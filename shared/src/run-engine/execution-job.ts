@@ -9,13 +9,14 @@ import { WeftError } from '../errors/index.js';
 import { executionTimeoutJobId, type ExecutionJobData, type ResumeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
-import { QUEUES, type InitExecutionInput, type JobHandler, type JobQueue, type StateStore } from '../ports/index.js';
+import { QUEUES, type ExecutionAdmission, type InitExecutionInput, type JobHandler, type JobQueue, type StateStore } from '../ports/index.js';
 import type { CompiledFlow, FlowCache } from './flow-cache.js';
 import { childJobs } from './node-job.js';
 
 export interface ExecutionProcessorDeps {
   repos: Pick<Repos, 'executions'>;
   state: StateStore;
+  admission: ExecutionAdmission;
   queue: JobQueue;
   flows: FlowCache;
   logger: Logger;
@@ -30,6 +31,8 @@ export function createExecutionProcessor(deps: ExecutionProcessorDeps): JobHandl
     const row = await deps.repos.executions.getById(executionId);
     if (!row) throw new WeftError('EXECUTION_NOT_VISIBLE', `execution ${executionId} is not visible yet`);
     if (TERMINAL_EXECUTION_STATUSES.has(row.status)) {
+      // Cancelled before it started: no hot state, so no flush releases it (idempotent).
+      await deps.admission.release({ workspaceId, executionId });
       log.debug({ status: row.status }, 'execution already ended');
       return;
     }

@@ -4,7 +4,9 @@
  *   insert and the enqueue) is enqueued again. Enqueuing is idempotent — the job id is the
  *   execution id, and a job that exists is dropped;
  * - an execution running in Postgres whose hot state Redis lost is rebuilt from node_runs
- *   (restore-hot-state.ts); the write happens only where no hot state exists.
+ *   (restore-hot-state.ts); the write happens only where no hot state exists;
+ * - an id in a workspace's in-flight set whose row is gone or ended (a release that was lost,
+ *   e.g. a cancel that failed half-way) is released, so the cap cannot shrink for good.
  */
 import type { Repos } from '../ports/database.js';
 import { executionJob } from '../jobs/index.js';
@@ -17,6 +19,24 @@ export interface RecoverySweep {
   /** One pass; answers how many executions were re-enqueued or restored. */
   runOnce(): Promise<number>;
   stop(): void;
+}
+
+/**
+ * Releases the in-flight ids whose row is gone or no longer live. A row is written before its
+ * admission and deleted before a withdrawal, so a live execution is never released here.
+ */
+async function releaseEnded(deps: Pick<RestoreDeps, 'admission' | 'repos'>): Promise<number> {
+  let released = 0;
+  for (const { workspaceId, executionIds } of await deps.admission.listInFlight()) {
+    for (let i = 0; i < executionIds.length; i += 500) {
+      const chunk = executionIds.slice(i, i + 500);
+      const live = await deps.repos.executions.liveAmong(chunk);
+      const ended = chunk.filter((id) => !live.has(id));
+      await Promise.all(ended.map((executionId) => deps.admission.release({ workspaceId, executionId })));
+      released += ended.length;
+    }
+  }
+  return released;
 }
 
 export function startRecoverySweep(deps: RestoreDeps & {
@@ -40,7 +60,12 @@ export function startRecoverySweep(deps: RestoreDeps & {
       log.info({ count: stale.length, executionIds: stale.slice(0, 10).map((r) => r.id) }, 'queued executions re-enqueued');
     }
     const restored = await restoreLostHotState({ ...deps, logger: log }, { minAgeMs: deps.minAgeMs, limit: 500 });
-    return stale.length + restored;
+    const released = await releaseEnded(deps);
+    if (released > 0) {
+      deps.metrics.recoveredTotal.inc({ kind: 'in_flight_release' }, released);
+      log.info({ count: released }, 'in-flight ids of ended executions released');
+    }
+    return stale.length + restored + released;
   };
   const timer = setInterval(() => {
     if (running) return;

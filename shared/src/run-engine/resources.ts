@@ -3,7 +3,7 @@ import type { ResumeLinks } from '../crypto/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import type { Repos } from '../ports/database.js';
-import type { ControlBus, EventBus, FlushLog, JobQueue, SpendLedger, StateStore } from '../ports/index.js';
+import type { ControlBus, EventBus, ExecutionAdmission, FlushLog, JobQueue, SpendLedger, StateStore } from '../ports/index.js';
 import type { FlowCache } from './flow-cache.js';
 
 export interface EngineResources {
@@ -15,6 +15,10 @@ export interface EngineResources {
   spendLedger: SpendLedger;
   queue: JobQueue;
   events: EventBus;
+  /** The per-workspace in-flight cap: admitted at the start, released when the end is recorded. */
+  admission: ExecutionAdmission;
+  /** WEFT_WORKSPACE_MAX_IN_FLIGHT; 0 or absent: no cap. */
+  workspaceMaxInFlight?: number | undefined;
   /** api → workers instructions (abort a cancelled execution's calls); absent in a lone process. */
   control?: ControlBus | undefined;
   /** Compiled pinned flow versions: one per process. */

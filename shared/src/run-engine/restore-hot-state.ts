@@ -11,7 +11,7 @@ import { conditionTargets, switchTargets, topologicalOrder } from '../flow/index
 import { nodeJobId, type NodeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
-import { QUEUES, type EventBus, type FlushLog, type JobQueue, type StateStore } from '../ports/index.js';
+import { QUEUES, type EventBus, type ExecutionAdmission, type FlushLog, type JobQueue, type StateStore } from '../ports/index.js';
 import type { CompiledFlow, FlowCache } from './flow-cache.js';
 import { childJobs } from './commit.js';
 import { hotGraphOf } from './execution-job.js';
@@ -22,6 +22,7 @@ export interface RestoreDeps {
   flushLog: FlushLog;
   queue: JobQueue;
   events: EventBus;
+  admission: ExecutionAdmission;
   flows: FlowCache;
   logger: Logger;
   metrics: WeftMetrics;
@@ -90,6 +91,8 @@ async function restoreOne(deps: RestoreDeps, row: ExecutionRow): Promise<boolean
     commitOf: (nodeId, result) => commitOf(flow, nodeId, result),
   });
   if (!(await deps.state.restoreExecution(state))) return false;
+  // Redis lost the in-flight set with the state, perhaps: counted again until its end is recorded.
+  if (!TERMINAL_EXECUTION_STATUSES.has(state.status)) await deps.admission.readmit({ workspaceId: row.workspaceId, executionId: row.id });
 
   // A job still waiting, delayed or running for a ready node will run it: no second one.
   const ready = [...state.statuses].filter(([, entry]) => entry.status === 'queued').map(([id]) => id);

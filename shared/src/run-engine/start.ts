@@ -1,7 +1,12 @@
 /**
- * Starting executions: the row is written first (idempotently), then execution.queued is
- * published and the execution job enqueued. A flow run and a single-node run differ only in
- * the row; the enqueue is shared.
+ * Starting executions: the row is written first (idempotently), then the execution is admitted
+ * under its workspace's in-flight cap and execution.queued published (one Redis script), then
+ * the execution job enqueued. A flow run and a single-node run differ only in the row; the
+ * enqueue is shared.
+ *
+ * A start refused after its row was written (at the cap, or Redis unreachable) deletes the row,
+ * so that the recovery sweep never runs what the api refused; when the row cannot be deleted,
+ * the start is answered as accepted, because the sweep will run it.
  */
 import { WeftError, toWeftError } from '../errors/index.js';
 import { buildFlowGraph, nodeReads } from '../flow/index.js';
@@ -11,12 +16,16 @@ import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import type { NodeResult } from '../model/index.js';
 import type { ExecutionRow, NodeRunRow, Repos } from '../ports/database.js';
-import type { EventBus, JobQueue } from '../ports/index.js';
+import type { EventDraft } from '../model/index.js';
+import type { EventBus, ExecutionAdmission, JobQueue } from '../ports/index.js';
 
 export interface StartDeps {
   repos: Pick<Repos, 'executions' | 'flows' | 'nodeRuns' | 'pricing' | 'workspaces'>;
   queue: JobQueue;
   events: EventBus;
+  admission: ExecutionAdmission;
+  /** WEFT_WORKSPACE_MAX_IN_FLIGHT; 0 or absent: no cap. */
+  workspaceMaxInFlight?: number | undefined;
   logger: Logger;
   metrics: WeftMetrics;
   clock: () => Date;
@@ -79,31 +88,86 @@ export async function createSingleNodeRun(deps: StartDeps, input: { workspaceId:
 }
 
 /**
- * Publishes execution.queued for a new row and enqueues its job. Also for an idempotent replay
- * of a still-queued execution: that heals a crash between the insert and the enqueue (the job
- * id dedupes). An unreachable queue answers DEPENDENCY_UNAVAILABLE: the caller retries with the
- * same Idempotency-Key.
+ * Admits a new row under its workspace's in-flight cap, publishing execution.queued in the same
+ * Redis round trip, then enqueues its job. Also for an idempotent replay of a still-queued
+ * execution: that heals a crash between the insert and the enqueue (the job id dedupes).
+ *
+ * - At the cap: the row is deleted, WORKSPACE_QUOTA_EXCEEDED (429).
+ * - Redis unreachable before the admission: the row is deleted, DEPENDENCY_UNAVAILABLE (503);
+ *   nothing of the execution reached Redis, and the row is gone, so it never runs.
+ * - A row that cannot be deleted (Postgres unreachable too), a replay, or a job the queue
+ *   refused after the admission: the row stays `queued`, the recovery sweep enqueues it once
+ *   Redis answers, and the start is answered as accepted (it will run).
  */
 export async function enqueueExecution(deps: StartDeps, { execution, created }: CreatedExecution): Promise<void> {
   const { workspaceId, flowId } = execution;
-  const log = deps.logger.child({ executionId: execution.id });
-  try {
-    if (created) {
-      await deps.events.publish({
-        type: 'execution.queued', executionId: execution.id, flowId, workspaceId,
-        at: execution.createdAt.toISOString(),
-        data: { flowVersion: execution.flowVersion, ...(execution.singleNodeId === null ? {} : { singleNodeId: execution.singleNodeId }) },
-      });
+  const log = deps.logger.child({ executionId: execution.id, workspaceId });
+  const queuedEvent: EventDraft | null = created
+    ? {
+      type: 'execution.queued', executionId: execution.id, flowId, workspaceId,
+      at: execution.createdAt.toISOString(),
+      data: { flowVersion: execution.flowVersion, ...(execution.singleNodeId === null ? {} : { singleNodeId: execution.singleNodeId }) },
     }
-    if (execution.status === 'queued') await deps.queue.add(executionJob({ executionId: execution.id, workspaceId }));
-  } catch (err) {
-    log.error({ err }, 'execution stored but not enqueued');
-    throw new WeftError('DEPENDENCY_UNAVAILABLE', 'the queue is unavailable; retry with the same Idempotency-Key', { cause: toWeftError(err), retryAfterMs: 1000 });
+    : null;
+  const admit = created || execution.status === 'queued';
+  if (admit) {
+    let admitted;
+    try {
+      // A replay was admitted (or not) by the call that wrote the row: no check for it.
+      admitted = await deps.admission.admit({ workspaceId, executionId: execution.id, max: created ? deps.workspaceMaxInFlight ?? 0 : 0, event: queuedEvent });
+    } catch (err) {
+      if (!created) {
+        log.warn({ err }, 'replayed start not re-enqueued: the recovery sweep will enqueue it');
+        return;
+      }
+      if (!(await rollBack(deps, execution, 'dependency', log))) return;
+      log.warn({ err }, 'start refused: redis unreachable, row deleted');
+      throw new WeftError('DEPENDENCY_UNAVAILABLE', 'the queue is unavailable; nothing was started, retry later', { cause: toWeftError(err), retryAfterMs: 1000 });
+    }
+    if (!admitted.admitted) {
+      deps.metrics.quotaRefusalsTotal.inc({ quota: 'in_flight' });
+      if (await rollBack(deps, execution, 'quota', log)) {
+        const max = deps.workspaceMaxInFlight ?? 0;
+        log.info({ inFlight: admitted.inFlight, max }, 'start refused: workspace at its in-flight cap');
+        throw new WeftError('WORKSPACE_QUOTA_EXCEEDED', `the workspace has ${admitted.inFlight} executions in flight (at most ${max}); retry when some have ended`, { retryAfterMs: 1000 });
+      }
+      return;
+    }
+  }
+  if (execution.status === 'queued') {
+    try {
+      await deps.queue.add(executionJob({ executionId: execution.id, workspaceId }));
+    } catch (err) {
+      // Admitted and announced: the row stays queued and the recovery sweep enqueues it.
+      log.warn({ err }, 'execution stored but not enqueued: the recovery sweep will enqueue it');
+    }
   }
   if (created) {
     deps.metrics.executionsTotal.inc({ status: 'queued' });
     log.info({ flowId, flowVersion: execution.flowVersion, singleNodeId: execution.singleNodeId }, 'execution queued');
   }
+}
+
+/**
+ * Deletes a refused start's row (it must never run); true when it is gone. When it cannot be
+ * deleted, the sweep will run it: false, and the caller answers the start as accepted.
+ */
+async function rollBack(deps: StartDeps, execution: ExecutionRow, reason: 'dependency' | 'quota', log: Logger): Promise<boolean> {
+  let deleted = false;
+  try {
+    deleted = await deps.repos.executions.deleteQueued({ executionId: execution.id });
+  } catch (err) {
+    log.error({ err, reason }, 'refused start could not be deleted: it will run');
+  }
+  deps.metrics.startRollbacksTotal.inc({ reason, result: deleted ? 'deleted' : 'kept' });
+  if (deleted && reason === 'dependency') {
+    // Best effort, not awaited (the answer must not wait for Redis): an admission that reached
+    // Redis after all (a timed-out reply) is undone, in order on the same connection.
+    void deps.admission.withdraw({ workspaceId: execution.workspaceId, executionId: execution.id }).catch((err: unknown) => {
+      log.debug({ err }, 'withdrawing the refused admission failed');
+    });
+  }
+  return deleted;
 }
 
 /** A stored completed run as the result a node's templates read. */

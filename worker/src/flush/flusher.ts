@@ -10,11 +10,13 @@ import { toNodeError, WeftError } from '@weft/shared/errors';
 import { parseMapItemNodeId } from '@weft/shared/flow';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
-import type { FlushLog, FlushRecord, StateStore } from '@weft/shared/ports';
+import type { ExecutionAdmission, FlushLog, FlushRecord, StateStore } from '@weft/shared/ports';
 import { resolveNode, type FlowCache } from '@weft/shared/run-engine';
 
 export interface FlusherDeps {
   state: StateStore;
+  /** Released once an end is recorded: the execution stops counting against its workspace's cap. */
+  admission?: ExecutionAdmission;
   flushLog: FlushLog;
   repos: Pick<Repos, 'executions' | 'nodeRuns'>;
   flows: FlowCache;
@@ -184,6 +186,8 @@ export class Flusher {
       this.deps.logger.info({ executionId }, 'execution re-opened while it was flushed: kept running');
       return;
     }
+    // Idempotent: a flush written twice releases once.
+    await this.deps.admission?.release({ workspaceId: hot.workspaceId, executionId });
     this.deps.logger.debug({ executionId, status: hot.status }, 'execution flushed to Postgres');
   }
 }

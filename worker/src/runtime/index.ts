@@ -51,6 +51,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
   const resumes = deps.queue.process(QUEUES.resume, processors.resume, { concurrency: Math.max(5, Math.ceil(config.workerConcurrency / 2)) });
   const flusher = new Flusher({
     state: deps.state,
+    admission: engine.resources.admission,
     flushLog: engine.resources.flushLog,
     repos,
     flows: engine.resources.flows,

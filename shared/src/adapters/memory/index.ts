@@ -5,3 +5,4 @@ export * from './memory-rate-limiter.js';
 export * from './memory-control-bus.js';
 export * from './memory-flush-log.js';
 export * from './memory-spend-ledger.js';
+export * from './memory-execution-admission.js';

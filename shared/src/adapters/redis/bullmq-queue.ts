@@ -6,7 +6,7 @@
  * failure becomes `UnrecoverableError`.
  */
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import {
   type ConsumeOptions,
   type EnqueueRequest,
@@ -45,6 +45,11 @@ export interface BullMqJobQueueOptions {
   stalledIntervalMs?: number;
   /** BullMQ `lockDuration` (default 30 s): how long a job stays locked without a lock renewal. */
   lockDurationMs?: number;
+  /**
+   * ioredis options of the producer connection (adds, removes, counts), e.g. no offline queue
+   * and a command timeout, so that an api answers at once while Redis is down.
+   */
+  producerOptions?: RedisOptions;
 }
 
 /** Waiting states in the sense of the port (`waiting` counts them all). */
@@ -169,7 +174,7 @@ export class BullMqJobQueue implements JobQueue {
     let queue = this.queues.get(name);
     if (!queue) {
       // One connection for every producer side; BullMQ leaves a passed-in client open.
-      this.producer ??= this.openConnection({}, 'producer');
+      this.producer ??= this.openConnection(this.options.producerOptions ?? {}, 'producer');
       queue = new Queue(name, { connection: this.producer, prefix: bullPrefix(this.options.prefix) });
       queue.on('error', (err) => { this.log.warn({ err, queue: name }, 'job queue error'); });
       this.queues.set(name, queue);
@@ -181,7 +186,7 @@ export class BullMqJobQueue implements JobQueue {
    * BullMQ's ESM build cannot load ioredis from connection options (it needs `require`), so
    * the adapter always hands it client instances.
    */
-  private openConnection(extra: { maxRetriesPerRequest?: number | null }, role: string): Redis {
+  private openConnection(extra: RedisOptions, role: string): Redis {
     const redis = new Redis(this.options.connection.url, extra);
     // ioredis prints unhandled 'error' events itself; BullMQ reports the same errors through
     // the queue and worker 'error' events, logged above.

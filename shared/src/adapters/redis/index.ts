@@ -6,3 +6,4 @@ export * from './redis-rate-limiter.js';
 export * from './redis-control-bus.js';
 export * from './redis-flush-log.js';
 export * from './redis-spend-ledger.js';
+export * from './redis-execution-admission.js';

@@ -60,6 +60,11 @@ export function eventsChannelPattern(prefix: string): string {
   return `${prefix}:events:*`;
 }
 
+/** set: ids of the workspace's executions in flight (ExecutionAdmission); tagged by workspace. */
+export function inFlightKey(prefix: string, workspaceId: string): string {
+  return `${prefix}:inflight:{${workspaceId}}`;
+}
+
 export function flushStreamKey(prefix: string): string {
   return `${prefix}:flush`;
 }

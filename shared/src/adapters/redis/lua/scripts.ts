@@ -16,6 +16,7 @@ const SCRIPTS = {
   weftReadyAfter: { file: 'ready-after.lua', keys: 10 },
   weftTimeoutMap: { file: 'timeout-map.lua', keys: 10 },
   weftPublishEvent: { file: 'publish-event.lua', keys: 1 },
+  weftAdmitExecution: { file: 'admit-execution.lua', keys: 2 },
   weftAcquireRateLimit: { file: 'acquire-rate-limit.lua', keys: 2 },
   weftReopenNodes: { file: 'reopen-nodes.lua', keys: 11 },
   weftExpireExecution: { file: 'expire-execution.lua', keys: 11 },
