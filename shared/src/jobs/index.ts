@@ -101,3 +101,25 @@ export function nodeJob(data: NodeJobData, options: { attempts: number; backoff?
     ...(options.backoff ? { backoff: options.backoff } : {}),
   };
 }
+
+/** The background deletion of a workspace marked `deleting` (DELETE /v1/workspaces/:id). */
+export interface WorkspaceDeletionJobData {
+  workspaceId: string;
+}
+
+/**
+ * The job that deletes a workspace. `attempt` tells apart a re-enqueue (at an api start) from the
+ * first one, whose id may still be retained as failed. Nothing of it is kept once it completed:
+ * its data names a workspace that no longer exists.
+ */
+export function workspaceDeletionJob(workspaceId: string, attempt = ''): EnqueueRequest<WorkspaceDeletionJobData> {
+  return {
+    queue: QUEUES.maintenance,
+    name: 'delete-workspace',
+    data: { workspaceId },
+    jobId: `workspace-delete.${workspaceId}${attempt === '' ? '' : `.${attempt}`}`,
+    attempts: 10,
+    backoff: { type: 'exponential', delayMs: 1000 },
+    removeOnComplete: true,
+  };
+}

@@ -30,6 +30,12 @@ export interface WeftMetrics {
   flushLag: Histogram;
   recoveredTotal: Counter<'kind'>;
   mapItemsTotal: Counter<'event'>;
+  /** API keys by event: created, revoked (one by one), revoked_with_workspace. */
+  apiKeysTotal: Counter<'event'>;
+  /** The api's key cache: hit, miss (looked up in Postgres), invalidated (dropped on a revocation). */
+  apiKeyCacheTotal: Counter<'result'>;
+  /** Workspace deletions by event: requested, completed, retried (a step failed, the job runs again). */
+  workspaceDeletionsTotal: Counter<'event'>;
 }
 
 export function createMetrics(options: { registry?: Registry; prefixDefault?: boolean; defaultLabels?: Record<string, string> } = {}): WeftMetrics {
@@ -78,6 +84,9 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     flushRowsTotal: new Counter({ name: 'weft_flush_rows_total', help: 'Rows written to Postgres by the flusher, by kind (node_run, execution, execution_status)', labelNames: ['kind'], registers }),
     recoveredTotal: new Counter({ name: 'weft_recovered_total', help: 'Work the recovery sweep re-enqueued, by kind (queued_execution)', labelNames: ['kind'], registers }),
     mapItemsTotal: new Counter({ name: 'weft_map_items_total', help: 'Map items by event (expanded: listed when a map starts; completed, failed: the slots of a completed map)', labelNames: ['event'], registers }),
+    apiKeysTotal: new Counter({ name: 'weft_api_keys_total', help: 'API keys by event (created, revoked, revoked_with_workspace)', labelNames: ['event'], registers }),
+    apiKeyCacheTotal: new Counter({ name: 'weft_api_key_cache_total', help: 'API key lookups by result (hit, miss) and cache entries invalidated', labelNames: ['result'], registers }),
+    workspaceDeletionsTotal: new Counter({ name: 'weft_workspace_deletions_total', help: 'Workspace deletions by event (requested, completed, retried)', labelNames: ['event'], registers }),
     flushLag: new Histogram({ name: 'weft_flush_lag_seconds', help: 'Delay between a node commit and its row reaching Postgres', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600], registers }),
   };
 }

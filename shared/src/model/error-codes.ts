@@ -20,6 +20,8 @@ export const errorCatalog = {
   PAYLOAD_TOO_LARGE: { httpStatus: 413, category: 'permanent' },
   UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415, category: 'permanent' },
   RATE_LIMITED: { httpStatus: 429, category: 'transient' },
+  /** The workspace holds WEFT_API_KEYS_PER_WORKSPACE keys already: revoke one first. */
+  API_KEY_LIMIT_REACHED: { httpStatus: 409, category: 'permanent' },
   DEPENDENCY_UNAVAILABLE: { httpStatus: 503, category: 'dependency' },
   INTERNAL_ERROR: { httpStatus: 500, category: 'transient' },
   /** The route exists but this deployment cannot serve it yet (e.g. dead-letter replay without an engine hook). */
@@ -98,6 +100,8 @@ export const errorCatalog = {
   RESUME_TOKEN_INVALID: { httpStatus: 403, category: 'permanent' },
 
   // Engine
+  /** A workspace deletion waits for jobs of its executions still running: its job is re-delayed. */
+  WORKSPACE_DELETION_PENDING: { httpStatus: 503, category: 'dependency' },
   EXECUTION_NOT_VISIBLE: { httpStatus: 503, category: 'transient' },
   EXECUTION_STATE_MISSING: { httpStatus: 503, category: 'transient' },
   FLOW_VERSION_NOT_FOUND: { httpStatus: 404, category: 'permanent' },

@@ -7,3 +7,4 @@ export { endExecution } from './end-execution.js';
 export { hashResumeToken } from './wait.js';
 export type { CreatedExecution, CreateExecutionInput } from './start.js';
 export type { RecoverySweep } from './recovery.js';
+export type { DeleteWorkspace, WorkspaceDeletion } from './delete-workspace.js';

@@ -6,7 +6,8 @@ import type { ControlBus, EventBus, FlushLog, JobQueue, SpendLedger, StateStore 
 import type { FlowCache } from './flow-cache.js';
 
 export interface EngineResources {
-  repos: Pick<Repos, 'executions' | 'flows' | 'nodeRuns'>;
+  /** `workspaces`: a workspace's deletion ends with its row. */
+  repos: Pick<Repos, 'executions' | 'flows' | 'nodeRuns' | 'workspaces'>;
   state: StateStore;
   /** What must reach Postgres (the flusher reads it). */
   flushLog: FlushLog;
