@@ -11,18 +11,13 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { ApiDeps } from '../deps.js';
 import type { ApiKeysState } from '../plugins/api-key-cache.js';
 
-/** A fresh job id suffix: an earlier job of the same workspace may be retained as failed. */
-function attemptSuffix(): string {
-  return Date.now().toString(36);
-}
-
 /** Marks the workspace, revokes its keys everywhere, enqueues its deletion; false when there is no such workspace. */
 export async function requestWorkspaceDeletion(input: { deps: ApiDeps; apiKeys: ApiKeysState; workspaceId: string; log: FastifyBaseLogger }): Promise<boolean> {
   const { deps, apiKeys, workspaceId, log } = input;
   if (!(await deps.database.repos.workspaces.markDeleting(workspaceId))) return false;
   await apiKeys.revoked({ workspaceId });
   deps.metrics.apiKeysTotal.inc({ event: 'revoked_with_workspace' });
-  await deps.queue.add(workspaceDeletionJob(workspaceId, attemptSuffix()));
+  await deps.queue.add(workspaceDeletionJob(workspaceId));
   deps.metrics.workspaceDeletionsTotal.inc({ event: 'requested' });
   log.info({ workspaceId }, 'workspace deletion requested: keys revoked, deletion enqueued');
   return true;
@@ -35,7 +30,7 @@ export function startWorkspaceDeletions(deps: ApiDeps): () => Promise<void> {
   const resumed = (async () => {
     try {
       const pending = await deps.database.repos.workspaces.listDeleting();
-      for (const workspaceId of pending) await deps.queue.add(workspaceDeletionJob(workspaceId, attemptSuffix()));
+      for (const workspaceId of pending) await deps.queue.add(workspaceDeletionJob(workspaceId));
       if (pending.length > 0) log.info({ workspaces: pending.length }, 'unfinished workspace deletions re-enqueued');
     } catch (err) {
       log.warn({ err }, 'could not re-enqueue unfinished workspace deletions: they resume at the next start');

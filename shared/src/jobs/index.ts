@@ -1,4 +1,5 @@
 /** Queue job payloads and deterministic job ids (BullMQ refuses `:` in custom ids). */
+import { newId } from '../ids/index.js';
 import { QUEUES, type EnqueueRequest } from '../ports/job-queue.js';
 
 export interface ExecutionJobData {
@@ -108,16 +109,16 @@ export interface WorkspaceDeletionJobData {
 }
 
 /**
- * The job that deletes a workspace. `attempt` tells apart a re-enqueue (at an api start) from the
- * first one, whose id may still be retained as failed. Nothing of it is kept once it completed:
- * its data names a workspace that no longer exists.
+ * The job that deletes a workspace. Its id is fresh each time (an earlier job of the same
+ * workspace may be retained as failed) and never names the workspace: BullMQ's event stream keeps
+ * job ids after the job is gone. Nothing else of it is kept once it completed.
  */
-export function workspaceDeletionJob(workspaceId: string, attempt = ''): EnqueueRequest<WorkspaceDeletionJobData> {
+export function workspaceDeletionJob(workspaceId: string): EnqueueRequest<WorkspaceDeletionJobData> {
   return {
     queue: QUEUES.maintenance,
     name: 'delete-workspace',
     data: { workspaceId },
-    jobId: `workspace-delete.${workspaceId}${attempt === '' ? '' : `.${attempt}`}`,
+    jobId: `workspace-delete.${newId()}`,
     attempts: 10,
     backoff: { type: 'exponential', delayMs: 1000 },
     removeOnComplete: true,
