@@ -13,6 +13,7 @@
 import pg from 'pg';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisRateLimiter } from '@weft/shared/adapters/redis';
 import { FLEET_ADMIN_TOKEN, inProcessFleet, type FleetApi, type InProcessFleet } from '../helpers/in-process-fleet.js';
 import { redisForSuite } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -146,6 +147,11 @@ describe('API keys and workspace deletion across api instances', () => {
       await waitFor(async () => (await call(a, 'GET', `/v1/executions/${liveId}`, ws.apiKey)).body.status === 'waiting', { timeoutMs: 20_000, message: 'execution waiting' });
       executionIds[ws.id]?.push(done.body.id as string, liveId);
     }
+    // The provider rate limiter's windows of both workspaces, as a worker's LLM calls leave them.
+    const limiter = new RedisRateLimiter({ redis: suite.redis, prefix: suite.svc.prefix });
+    for (const ws of [doomed, kept]) expect((await limiter.acquire({ key: `${ws.id}/openai`, rule: { requestsPerMinute: 100 }, leaseMs: 60_000 })).ok).toBe(true);
+    const keptWindows = await suite.redis.keys(`${suite.svc.prefix}:{rl:${kept.id}/*`);
+    expect(keptWindows.length).toBeGreaterThan(0);
     const [, doomedLive] = executionIds[doomed.id] ?? [];
     const [, keptLive] = executionIds[kept.id] ?? [];
     const needles = { workspaceId: doomed.id, executionIds: executionIds[doomed.id] ?? [] };
@@ -181,6 +187,7 @@ describe('API keys and workspace deletion across api instances', () => {
     expect(cancelled).not.toContain(keptLive);
     expect((await call(a, 'GET', `/v1/executions/${keptLive ?? ''}`, kept.apiKey)).body.status).toBe('waiting');
     expect(await suite.redis.exists(`${suite.svc.prefix}:{${keptLive ?? ''}}:meta`)).toBe(1);
+    expect(await suite.redis.exists(...keptWindows)).toBe(keptWindows.length);
     expect((await call(a, 'GET', '/v1/queues', kept.apiKey)).body).toEqual({ scope: 'workspace', executions: { queued: 0, running: 0, waiting: 1 } });
     const deletions = (await b.metrics.workspaceDeletionsTotal.get()).values.find((v) => v.labels.event === 'requested')?.value;
     expect(deletions).toBe(1);
