@@ -64,7 +64,7 @@ describe('API keys', () => {
 
   it('answers 400 with a JSON path for bad input', async () => {
     const ws = await t.createWorkspace('bad-input');
-    for (const payload of [{}, { name: '' }, { name: '   ' }, { name: 'x'.repeat(101) }, { name: 42 }, { name: 'ok', extra: true }]) {
+    for (const payload of [{}, { name: '' }, { name: '   ' }, { name: 'x'.repeat(101) }, { name: 42 }, { name: 'ok', extra: true }, { name: 'a\u0000b' }]) {
       const res = await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: auth(ws.apiKey), payload });
       expect(res.statusCode, JSON.stringify(payload)).toBe(400);
       const error = res.json<{ error: { code: string; details: { path: string }[] } }>().error;
