@@ -245,12 +245,18 @@ describe('operations', () => {
     }
   });
 
-  it('lists queue counts for every queue', async () => {
-    const res = await t.app.inject({ method: 'GET', url: '/v1/queues', headers: auth(apiKey) });
+  it('lists queue counts for every queue to the admin token only', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/v1/queues', headers: auth(TEST_ADMIN_TOKEN) });
     expect(res.statusCode).toBe(200);
+    expect(res.json().scope).toBe('fleet');
     const names = res.json().items.map((q: { queue: string }) => q.queue);
-    expect(names).toEqual(['weft-executions', 'weft-nodes', 'weft-dead', 'weft-resume']);
+    expect(names).toEqual(['weft-executions', 'weft-nodes', 'weft-dead', 'weft-resume', 'weft-maintenance']);
     expect(res.json().items[0]).toEqual({ queue: 'weft-executions', waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 });
+    const workspace = await t.app.inject({ method: 'GET', url: '/v1/queues', headers: auth(apiKey) });
+    expect(workspace.statusCode).toBe(200);
+    expect(workspace.json()).toEqual({ scope: 'workspace', executions: { queued: 0, running: 0, waiting: 0 } });
+    expect(workspace.body).not.toContain('weft-executions');
+    expect((await t.app.inject({ method: 'GET', url: '/v1/queues', headers: auth('not-the-admin-token') })).statusCode).toBe(401);
   });
 
   it('serves the OpenAPI document listing the routes', async () => {

@@ -23,6 +23,7 @@ import { deadLettersRoutes } from './routes/dead-letters.routes.js';
 import { eventsRoutes } from './routes/events.routes.js';
 import { executionsRoutes } from './routes/executions.routes.js';
 import { flowsRoutes } from './routes/flows.routes.js';
+import { apiKeysRoutes } from './routes/api-keys.routes.js';
 import { healthRoutes } from './routes/health.routes.js';
 import { metricsRoutes } from './routes/metrics.routes.js';
 import { modelsRoutes } from './routes/models.routes.js';
@@ -32,6 +33,7 @@ import { resumeRoutes } from './routes/resume.routes.js';
 import { secretsRoutes } from './routes/secrets.routes.js';
 import { workspaceSettingsRoutes } from './routes/workspace-settings.routes.js';
 import { workspacesRoutes } from './routes/workspaces.routes.js';
+import { startWorkspaceDeletions } from './services/workspace-deletions.js';
 
 /**
  * Every route plugin, each registered with `{ deps }`. Routes declare their full path
@@ -43,6 +45,7 @@ export const ROUTE_PLUGINS: readonly RoutePlugin[] = [
   metricsRoutes,
   workspacesRoutes,
   workspaceSettingsRoutes,
+  apiKeysRoutes,
   credentialsRoutes,
   secretsRoutes,
   flowsRoutes,
@@ -121,6 +124,9 @@ export async function buildApp(deps: ApiDeps): Promise<ApiInstance> {
   for (const routes of ROUTE_PLUGINS) {
     await app.register(routes, { deps });
   }
+
+  const stopDeletions = startWorkspaceDeletions(deps);
+  app.addHook('onClose', async () => { await stopDeletions(); });
 
   return app;
 }

@@ -4,18 +4,20 @@
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
 import type { ApiDeps } from './deps.js';
+import type { ApiKeysState } from './plugins/api-key-cache.js';
 
 /**
  * Who may call a route. Default: `workspace` for every route under `/v1/`, `none` elsewhere.
- * `admin` routes need `Authorization: Bearer $WEFT_ADMIN_TOKEN` instead of a workspace key.
+ * `admin` routes need `Authorization: Bearer $WEFT_ADMIN_TOKEN` instead of a workspace key;
+ * `workspace-or-admin` routes take either (`request.workspaceId` is '' with the admin token).
  */
-export type RouteAuth = 'none' | 'workspace' | 'admin';
+export type RouteAuth = 'none' | 'workspace' | 'admin' | 'workspace-or-admin';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the auth plugin on every workspace-authenticated route; '' elsewhere. */
     workspaceId: string;
-    /** The id of the API key that authenticated the request (rate limits); '' elsewhere. */
+    /** The id of the API key that authenticated the request (what per-key limits key on); '' when none did. */
     apiKeyId: string;
   }
   interface FastifyContextConfig {
@@ -24,6 +26,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The deps bag given to buildApp(), for helpers that only hold a request. */
     deps: ApiDeps;
+    /** The api key cache and revocation (auth plugin). */
+    apiKeys: ApiKeysState;
   }
 }
 

@@ -1,4 +1,4 @@
-/** Both ControlBus adapters deliver cancel messages whole, with or without a node filter. */
+/** Both ControlBus adapters deliver cancel and key-revocation messages whole, with or without a node or key filter. */
 import { describe, expect, it } from 'vitest';
 import { MemoryControlBus } from '../../shared/src/adapters/memory/memory-control-bus.js';
 import { controlChannel, RedisControlBus } from '../../shared/src/adapters/redis/redis-control-bus.js';
@@ -9,6 +9,8 @@ import { waitFor } from '../helpers/wait-for.js';
 const MESSAGES: ControlMessage[] = [
   { type: 'cancel', executionId: 'e1' },
   { type: 'cancel', executionId: 'e2', nodeIds: ['m[0].ask', 'm[3].ask'] },
+  { type: 'api-keys-revoked', workspaceId: 'w1', keyIds: ['k1'] },
+  { type: 'api-keys-revoked', workspaceId: 'w2' },
 ];
 
 async function expectDelivery(bus: ControlBus, publishRaw?: (text: string) => Promise<unknown>): Promise<void> {

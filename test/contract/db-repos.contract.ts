@@ -111,21 +111,66 @@ function workspacesContract(s: DbReposSuite): void {
       expect(await s.repos.workspaces.get('not-a-uuid')).toBeNull();
     });
 
-    it('writes last_used_at at most once a minute', async () => {
+    it('records a key\'s last use only when the recorded one is older than the bound', async () => {
       const { apiKey } = await s.newWorkspace();
       const first = await s.repos.workspaces.authenticate(apiKey);
+      expect(first?.lastUsedAt).toBeNull();
+      const keyId = first?.keyId ?? '';
       const read = async (): Promise<Date | null> =>
-        (await s.fx.query<{ last_used_at: Date | null }>('select last_used_at from api_keys where id = $1', [first?.keyId]))[0]?.last_used_at ?? null;
-      const t1 = await read();
-      expect(t1).toBeInstanceOf(Date);
-      await s.repos.workspaces.authenticate(apiKey);
-      expect(await read()).toEqual(t1);
-      await s.fx.query(`update api_keys set last_used_at = last_used_at - interval '2 minutes' where id = $1`, [first?.keyId]);
-      const stale = await read();
-      expect(stale!.getTime()).toBe(t1!.getTime() - 120_000);
-      await s.repos.workspaces.authenticate(apiKey);
-      const t3 = await read();
-      expect(t3!.getTime()).toBeGreaterThanOrEqual(t1!.getTime());
+        (await s.fx.query<{ last_used_at: Date | null }>('select last_used_at from api_keys where id = $1', [keyId]))[0]?.last_used_at ?? null;
+      const t1 = new Date();
+      await s.repos.workspaces.touchApiKey({ keyId, at: t1, staleBefore: new Date(t1.getTime() - 60_000) });
+      expect((await read())?.getTime()).toBe(t1.getTime());
+      expect((await s.repos.workspaces.authenticate(apiKey))?.lastUsedAt?.getTime()).toBe(t1.getTime());
+      // A use within the minute is not written.
+      await s.repos.workspaces.touchApiKey({ keyId, at: new Date(t1.getTime() + 1000), staleBefore: new Date(t1.getTime() - 59_000) });
+      expect((await read())?.getTime()).toBe(t1.getTime());
+      // One after it is.
+      const t2 = new Date(t1.getTime() + 61_000);
+      await s.repos.workspaces.touchApiKey({ keyId, at: t2, staleBefore: new Date(t2.getTime() - 60_000) });
+      expect((await read())?.getTime()).toBe(t2.getTime());
+    });
+
+    it('creates, lists and revokes keys within their workspace only, never the last one', async () => {
+      const a = await s.newWorkspace();
+      const b = await s.newWorkspace();
+      const created = await s.repos.workspaces.createApiKey({ workspaceId: a.id, name: 'ci', maxKeys: 10 });
+      expect(created?.apiKey).toMatch(/^wk_[0-9A-Za-z]{32}$/);
+      expect((await s.repos.workspaces.authenticate(created?.apiKey ?? ''))?.workspaceId).toBe(a.id);
+      const listed = await s.repos.workspaces.listApiKeys(a.id);
+      expect(listed.map((k) => k.name)).toEqual(['default', 'ci']);
+      expect(JSON.stringify(listed)).not.toContain(created?.apiKey);
+      expect(await s.repos.workspaces.listApiKeys(b.id)).toHaveLength(1);
+      const keyId = created?.key.id ?? '';
+      expect(await s.repos.workspaces.revokeApiKey({ workspaceId: b.id, keyId })).toBe('missing');
+      expect(await s.repos.workspaces.revokeApiKey({ workspaceId: a.id, keyId })).toBe('revoked');
+      expect(await s.repos.workspaces.authenticate(created?.apiKey ?? '')).toBeNull();
+      const [last] = await s.repos.workspaces.listApiKeys(a.id);
+      expect(await s.repos.workspaces.revokeApiKey({ workspaceId: a.id, keyId: last?.id ?? '' })).toBe('last');
+      expect(await s.repos.workspaces.authenticate(a.apiKey)).not.toBeNull();
+    });
+
+    it('refuses a key beyond the workspace\'s limit', async () => {
+      const a = await s.newWorkspace();
+      expect(await s.repos.workspaces.createApiKey({ workspaceId: a.id, name: 'two', maxKeys: 2 })).not.toBeNull();
+      await expect(s.repos.workspaces.createApiKey({ workspaceId: a.id, name: 'three', maxKeys: 2 })).rejects.toMatchObject({ code: 'API_KEY_LIMIT_REACHED' });
+    });
+
+    it('marks a workspace deleting: its keys go at once, it mints none, and purge deletes what it owns', async () => {
+      const a = await s.newWorkspace();
+      const b = await s.newWorkspace();
+      expect(await s.repos.workspaces.purge(a.id)).toBe(false);
+      expect(await s.repos.workspaces.markDeleting(a.id)).toBe(true);
+      expect(await s.repos.workspaces.markDeleting(a.id)).toBe(true);
+      expect(await s.repos.workspaces.markDeleting(newId())).toBe(false);
+      expect(await s.repos.workspaces.authenticate(a.apiKey)).toBeNull();
+      expect(await s.repos.workspaces.get(a.id)).toBeNull();
+      expect(await s.repos.workspaces.createApiKey({ workspaceId: a.id, name: 'late', maxKeys: 10 })).toBeNull();
+      expect(await s.repos.workspaces.listDeleting()).toContain(a.id);
+      expect(await s.repos.workspaces.purge(a.id)).toBe(true);
+      expect(await s.repos.workspaces.listDeleting()).not.toContain(a.id);
+      expect(await s.fx.query('select id from workspaces where id = $1', [a.id])).toHaveLength(0);
+      expect(await s.repos.workspaces.authenticate(b.apiKey)).not.toBeNull();
     });
 
     it('authenticates each key of concurrent workspaces to its own workspace', async () => {

@@ -277,15 +277,20 @@ export function valuesContract(s: DbReposSuite): void {
       expect((await s.repos.executions.create({ workspaceId: ws, flowId, flowVersion: 1, input: null, idempotencyKey: 'held' })).created).toBe(true);
     });
 
-    it('refuses an execution of a missing flow, and a node run of a missing execution, with a foreign key violation', async () => {
+    it('refuses an execution of a missing flow with a foreign key violation', async () => {
       const ws = await s.newWorkspace();
       const noFlow = await rejectionOf(s.repos.executions.create({ workspaceId: ws.id, flowId: newId(), flowVersion: 1, input: null }));
       expect(sqlState(noFlow)).toBe('23503');
-      const e = await s.newExecution();
-      const noExecution = await rejectionOf(s.repos.nodeRuns.upsertMany([run({ ...e, executionId: newId() })]));
-      expect(sqlState(noExecution)).toBe('23503');
-      expect(isDependencyFailure(noExecution)).toBe(false);
+      expect(isDependencyFailure(noFlow)).toBe(false);
       expect((await s.repos.executions.list({ workspaceId: ws.id, limit: 10 })).items).toEqual([]);
+    });
+
+    it('drops the node runs of an execution that no longer exists (its workspace was deleted), and writes the others of the batch', async () => {
+      const e = await s.newExecution();
+      const gone = newId();
+      await s.repos.nodeRuns.upsertMany([run({ ...e, executionId: gone }), run(e, { nodeId: 'kept' })]);
+      expect(await s.fx.query('select 1 from node_runs where execution_id = $1', [gone])).toHaveLength(0);
+      expect((await s.repos.nodeRuns.listByExecution(e.executionId)).map((r) => r.nodeId)).toContain('kept');
     });
 
     it('creates a workspace and its key together, or neither', async () => {

@@ -258,6 +258,50 @@ export function jobQueueContract(name: string, makeQueue: () => Promise<JobQueue
       expect(runs).toEqual(['busy', 'later']);
     });
 
+    it("purgeExecutions() removes the executions' jobs in every state and queue, leaves a running one and others' jobs", async () => {
+      const e1 = '01900000-0000-7000-8000-000000000001';
+      const e2 = '01900000-0000-7000-8000-000000000002';
+      const started = deferred();
+      const release = deferred();
+      consume(async (ctx) => {
+        if (ctx.id === `${e1}.busy`) {
+          started.resolve();
+          await release.promise;
+        }
+      });
+      await queue.add(job(`${e1}.done`));
+      await countsWhen((c) => c.completed === 1, 'first job completed');
+      await queue.add(job(`${e1}.busy`));
+      await started.promise;
+      await queue.add(job(`${e1}.later`, { delayMs: 60_000 }));
+      await queue.add({ ...job(e1), queue: QUEUES.executions });
+      await queue.add(job(`${e2}.later`, { delayMs: 60_000 }));
+      expect(await queue.purgeExecutions([e1])).toEqual({ removed: 3, busy: 1 });
+      release.resolve();
+      await countsWhen((c) => c.completed === 1 && c.active === 0, 'busy completed');
+      expect(await queue.purgeExecutions([e1])).toEqual({ removed: 1, busy: 0 });
+      expect(await queue.counts(Q)).toEqual({ ...NO_COUNTS, delayed: 1 });
+      expect((await queue.counts(QUEUES.executions)).waiting).toBe(0);
+      // Purged ids are free again: nothing of them is retained.
+      await queue.add(job(`${e1}.done`, { delayMs: 60_000 }));
+      expect((await queue.counts(Q)).delayed).toBe(2);
+      expect(await queue.purgeExecutions([])).toEqual({ removed: 0, busy: 0 });
+    });
+
+    it('keeps nothing of a job added with removeOnComplete once it completed: its id is free again', async () => {
+      const runs: string[] = [];
+      consume(syncHandler((ctx) => { runs.push(ctx.id); }));
+      await queue.add(job('gone', { removeOnComplete: true }));
+      await queue.add(job('kept'));
+      await waitFor(() => runs.length === 2, { message: 'both processed' });
+      await countsWhen((c) => c.completed === 1 && c.active === 0, 'only the kept job retained');
+      await queue.add(job('gone', { removeOnComplete: true }));
+      await queue.add(job('kept'));
+      await queue.add(job('sentinel'));
+      await waitFor(() => runs.includes('sentinel'), { message: 'sentinel processed' });
+      expect(runs).toEqual(['gone', 'kept', 'gone', 'sentinel']);
+    });
+
     it('counts() reports jobs by state', async () => {
       expect(await queue.counts(Q)).toEqual(NO_COUNTS);
       await queue.addBulk([job('hold'), job('deny'), job('future', { delayMs: 60_000 })]);

@@ -132,6 +132,20 @@ export function stateStoreContract(name: string, makeStore: () => Promise<StateS
       });
     });
 
+    describe('deleteExecutions', () => {
+      it("deletes the executions' hot state at once, whatever their status, and leaves the others", async () => {
+        const { executionId: live } = await start(graph(['a', 'b'], [['a', 'b']]));
+        await commit(live, 'a', { takes: ['b'] });
+        const { executionId: other } = await start(graph(['a'], []));
+        await store.deleteExecutions([live, randomUUID()]);
+        expect(await store.getExecution(live)).toBeNull();
+        expect((await store.existingExecutions([live, other])).has(live)).toBe(false);
+        expect((await store.getExecution(other))?.status).toBe('running');
+        await store.deleteExecutions([]);
+        expect(await store.startNode({ executionId: live, nodeId: 'b', attempt: 1, workerId: 'w1', at: LATER, readResultsOf: [] })).toEqual({ kind: 'missing' });
+      });
+    });
+
     describe('cancelExecution', () => {
       it('stops the execution: answers running and queued nodes, no node starts after, late commits unblock nothing', async () => {
         const { executionId } = await start(graph(['a', 'b', 'c', 'd'], [['a', 'b'], ['a', 'c'], ['b', 'd']]));

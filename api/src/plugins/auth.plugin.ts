@@ -3,11 +3,12 @@
  * routes under `/v1/` need a workspace key (`Authorization: Bearer <key>`), routes with
  * `config: { auth: 'admin' }` need the admin token, everything else is open.
  */
-import { safeEqual } from '@weft/shared/crypto';
+import { hashApiKey, safeEqual } from '@weft/shared/crypto';
 import { WeftError } from '@weft/shared/errors';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { RouteAuth } from '../fastify-types.js';
+import { ApiKeyCache, type ApiKeysState, type CachedApiKey } from './api-key-cache.js';
 
 /**
  * The only routes that also accept the key as `?token=`: browsers' EventSource and WebSocket
@@ -44,27 +45,69 @@ export function routeAuth(request: FastifyRequest): RouteAuth {
   return url !== undefined && url.startsWith('/v1/') ? 'workspace' : 'none';
 }
 
+/** last_used_at is a hint for people, not an audit log: each instance writes it at most once a minute per key. */
+export const LAST_USED_RESOLUTION_MS = 60_000;
+
+/**
+ * The key's workspace: from the instance's key cache, else from Postgres (then cached, unless a
+ * revocation arrived meanwhile). Records the key's use at most once a minute, without waiting.
+ */
+async function resolveKey(request: FastifyRequest, key: string): Promise<CachedApiKey | null> {
+  const { cache } = request.server.apiKeys;
+  const { repos } = request.server.deps.database;
+  const { metrics } = request.server.deps;
+  const hash = cache.enabled ? hashApiKey(key) : '';
+  let found = cache.enabled ? cache.get(hash) : undefined;
+  if (found) {
+    metrics.apiKeyCacheTotal.inc({ result: 'hit' });
+  } else {
+    const generation = cache.snapshot();
+    const row = await repos.workspaces.authenticate(key);
+    if (cache.enabled) metrics.apiKeyCacheTotal.inc({ result: 'miss' });
+    if (!row) return null;
+    found = { workspaceId: row.workspaceId, keyId: row.keyId, touchedAt: row.lastUsedAt?.getTime() ?? 0 };
+    if (cache.enabled) cache.set(hash, found, generation);
+  }
+  const now = Date.now();
+  if (now - found.touchedAt >= LAST_USED_RESOLUTION_MS) {
+    found.touchedAt = now;
+    const { keyId } = found;
+    repos.workspaces
+      .touchApiKey({ keyId, at: new Date(now), staleBefore: new Date(now - LAST_USED_RESOLUTION_MS) })
+      .catch((err: unknown) => { request.log.warn({ err, apiKeyId: keyId }, 'recording the API key\'s last use failed'); });
+  }
+  return found;
+}
+
 /**
  * Resolves the workspace key of a request (the `Authorization` header, or `?token=` on the
- * routes of QUERY_TOKEN_ROUTES), sets `request.workspaceId` and returns it. Throws 401
- * `unauthorized` when the key is missing or unknown. The auth hook already calls it for
- * every `/v1/` route; it is exported for handlers that authenticate again (WebSocket).
+ * routes of QUERY_TOKEN_ROUTES), sets `request.workspaceId` and `request.apiKeyId` and returns
+ * the workspace id. Throws 401 `unauthorized` when the key is missing, unknown or revoked. The
+ * auth hook already calls it for every `/v1/` route; it is exported for handlers that
+ * authenticate again (WebSocket).
  */
 export async function authenticateRequest(request: FastifyRequest): Promise<string> {
   const key = bearerToken(request) ?? queryToken(request);
   if (key === null) throw unauthorized('missing API key: send Authorization: Bearer <key>');
   if (key.length > MAX_CREDENTIAL_LENGTH) throw unauthorized('unknown API key');
-  const found = await request.server.deps.database.repos.workspaces.authenticate(key);
+  const found = await resolveKey(request, key);
   if (!found) throw unauthorized('unknown API key');
   request.workspaceId = found.workspaceId;
   request.apiKeyId = found.keyId;
-  request.log = request.log.child({ workspaceId: found.workspaceId });
+  request.log = request.log.child({ workspaceId: found.workspaceId, apiKeyId: found.keyId });
   return found.workspaceId;
 }
 
 /** Constant-time comparison of a presented token with the expected one. */
 export function tokensEqual(presented: string, expected: string): boolean {
   return safeEqual(presented, expected);
+}
+
+/** Whether the request's bearer token is the admin token. */
+function presentsAdminToken(request: FastifyRequest): boolean {
+  const expected = request.server.deps.config.adminToken;
+  const presented = bearerToken(request);
+  return presented !== null && expected !== null && tokensEqual(presented, expected);
 }
 
 /** Throws 401 unless the request carries `Authorization: Bearer $WEFT_ADMIN_TOKEN`. */
@@ -75,7 +118,36 @@ export function authenticateAdmin(request: FastifyRequest): void {
   if (expected === null || !tokensEqual(presented, expected)) throw unauthorized('invalid admin token');
 }
 
-function authPlugin(app: FastifyInstance, _opts: unknown, done: (err?: Error) => void): void {
+async function authPlugin(app: FastifyInstance): Promise<void> {
+  const { config, control, metrics, logger } = app.deps;
+  const cache = new ApiKeyCache({ ttlMs: config.apiKeyCacheTtlMs, max: config.apiKeyCacheMax });
+  const log = logger.child({ component: 'api-key-cache' });
+  const drop = (input: { workspaceId: string; keyIds?: readonly string[] | undefined }): void => {
+    const dropped = cache.invalidate(input);
+    if (dropped > 0) metrics.apiKeyCacheTotal.inc({ result: 'invalidated' }, dropped);
+  };
+  if (cache.enabled && control) {
+    const unsubscribe = await control.subscribe((message) => {
+      if (message.type !== 'api-keys-revoked') return;
+      drop(message);
+      log.debug({ workspaceId: message.workspaceId, keyIds: message.keyIds }, 'revoked API keys dropped from the cache');
+    });
+    app.addHook('onClose', async () => { await unsubscribe(); });
+  }
+  const state: ApiKeysState = {
+    cache,
+    async revoked(input) {
+      drop(input);
+      if (!control) return;
+      try {
+        await control.publish({ type: 'api-keys-revoked', ...input });
+      } catch (err) {
+        // The keys are gone from Postgres: other instances refuse them once their cache entry expires.
+        log.warn({ err, workspaceId: input.workspaceId, keyIds: input.keyIds, cacheTtlMs: config.apiKeyCacheTtlMs }, 'publishing an API key revocation failed');
+      }
+    },
+  };
+  app.decorate('apiKeys', state);
   app.decorateRequest('workspaceId', '');
   app.decorateRequest('apiKeyId', '');
   app.addHook('onRequest', async (request) => {
@@ -89,9 +161,13 @@ function authPlugin(app: FastifyInstance, _opts: unknown, done: (err?: Error) =>
       case 'workspace':
         await authenticateRequest(request);
         return;
+      case 'workspace-or-admin':
+        // The admin token leaves request.workspaceId '' (the route tells the two apart by it).
+        if (presentsAdminToken(request)) return;
+        await authenticateRequest(request);
+        return;
     }
   });
-  done();
 }
 
 export default fp(authPlugin, { name: 'weft-auth', fastify: '5.x' });

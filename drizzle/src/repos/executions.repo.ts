@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, sql, type SQL } from 'drizzle-orm';
 import type { ExecutionStatus } from '@weft/shared/engine';
 import { WeftError } from '@weft/shared/errors';
 import { isUuid, newId } from '@weft/shared/ids';
@@ -98,6 +98,32 @@ export class PgExecutionsRepo implements ExecutionsRepo {
     if (!isUuid(executionId)) return null;
     const [row] = await this.db.select().from(executions).where(eq(executions.id, executionId));
     return row ? toRow(row) : null;
+  }
+
+  async listIdsByWorkspace(input: { workspaceId: string; afterId?: string; limit: number }): Promise<{ id: string; status: ExecutionStatus }[]> {
+    if (!isUuid(input.workspaceId)) return [];
+    const after = input.afterId !== undefined && isUuid(input.afterId) ? input.afterId : null;
+    return this.db
+      .select({ id: executions.id, status: executions.status })
+      .from(executions)
+      .where(and(eq(executions.workspaceId, input.workspaceId), after === null ? undefined : gt(executions.id, after)))
+      .orderBy(asc(executions.id))
+      .limit(Math.max(1, Math.floor(input.limit)));
+  }
+
+  async countLive(workspaceId: string): Promise<{ queued: number; running: number; waiting: number }> {
+    const counts = { queued: 0, running: 0, waiting: 0 };
+    if (!isUuid(workspaceId)) return counts;
+    // executions_workspace_status_idx: a range of the index, only live rows.
+    const rows = await this.db
+      .select({ status: executions.status, n: sql<number>`count(*)::int` })
+      .from(executions)
+      .where(and(eq(executions.workspaceId, workspaceId), inArray(executions.status, ['queued', 'running', 'waiting'])))
+      .groupBy(executions.status);
+    for (const row of rows) {
+      if (row.status === 'queued' || row.status === 'running' || row.status === 'waiting') counts[row.status] = row.n;
+    }
+    return counts;
   }
 
   async listQueuedBefore(input: { before: Date; limit: number }): Promise<ExecutionRow[]> {

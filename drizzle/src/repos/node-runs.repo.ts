@@ -1,7 +1,7 @@
 import { and, asc, eq, getTableColumns, inArray, like, sql, type SQL } from 'drizzle-orm';
 import type { NodeStatus } from '@weft/shared/engine';
 import { isUuid } from '@weft/shared/ids';
-import { nodeRuns } from '../schema/index.js';
+import { executions, nodeRuns } from '../schema/index.js';
 import type { WeftDb } from './db.js';
 import { codePointOrder, descNullsLast } from './order.js';
 import type { NodeRunRow, NodeRunsRepo } from './types.js';
@@ -11,6 +11,15 @@ const UPSERT_CHUNK_ROWS = 500;
 const KEY_COLUMNS: ReadonlySet<string> = new Set(['executionId', 'nodeId', 'iteration']);
 
 type NodeRunDbRow = typeof nodeRuns.$inferSelect;
+
+/** Postgres' foreign_key_violation (23503), wherever the driver or drizzle nests the error. */
+function isForeignKeyViolation(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e !== null && typeof e === 'object' && depth < 5; depth++) {
+    if ((e as { code?: unknown }).code === '23503') return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
 
 function toRow(r: NodeRunDbRow): NodeRunRow {
   return {
@@ -69,15 +78,29 @@ export class PgNodeRunsRepo implements NodeRunsRepo {
     const now = new Date();
     for (let i = 0; i < unique.length; i += UPSERT_CHUNK_ROWS) {
       const chunk = unique.slice(i, i + UPSERT_CHUNK_ROWS).map((r) => ({ ...r, input: r.input ?? null, output: r.output ?? null, totalCostUsd: r.cost?.totalCost ?? null, updatedAt: now }));
-      await this.db
-        .insert(nodeRuns)
-        .values(chunk)
-        .onConflictDoUpdate({
-          target: [nodeRuns.executionId, nodeRuns.nodeId, nodeRuns.iteration],
-          set: this.onConflictSet,
-          setWhere: sql`not (${nodeRuns.status} in ('completed', 'skipped') and excluded."status" not in ('completed', 'failed', 'skipped', 'cancelled'))`,
-        });
+      try {
+        await this.upsertChunk(chunk);
+      } catch (err) {
+        if (!isForeignKeyViolation(err)) throw err;
+        // A node committed after its workspace was deleted: the execution row is gone, and so must
+        // its runs be. Without this, the flusher would retry the batch forever and hold up everyone's.
+        const ids = [...new Set(chunk.map((r) => r.executionId))];
+        const alive = new Set((await this.db.select({ id: executions.id }).from(executions).where(inArray(executions.id, ids))).map((r) => r.id));
+        const kept = chunk.filter((r) => alive.has(r.executionId));
+        if (kept.length > 0) await this.upsertChunk(kept);
+      }
     }
+  }
+
+  private async upsertChunk(chunk: (typeof nodeRuns.$inferInsert)[]): Promise<void> {
+    await this.db
+      .insert(nodeRuns)
+      .values(chunk)
+      .onConflictDoUpdate({
+        target: [nodeRuns.executionId, nodeRuns.nodeId, nodeRuns.iteration],
+        set: this.onConflictSet,
+        setWhere: sql`not (${nodeRuns.status} in ('completed', 'skipped') and excluded."status" not in ('completed', 'failed', 'skipped', 'cancelled'))`,
+      });
   }
 
   async listVersions(executionId: string): Promise<Map<string, { status: NodeStatus; finishedAt: Date | null }>> {

@@ -45,6 +45,8 @@ export const executions = pgTable(
     unique('executions_workspace_idempotency_key_unique').on(t.workspaceId, t.idempotencyKey),
     index('executions_workspace_created_idx').on(t.workspaceId, t.createdAt.desc(), t.id.desc()),
     index('executions_workspace_flow_created_idx').on(t.workspaceId, t.flowId, t.createdAt.desc()),
+    // A workspace's live executions by status (GET /v1/queues, workspace deletion).
+    index('executions_workspace_status_idx').on(t.workspaceId, t.status),
     // The recovery sweep looks for executions still `running`.
     index('executions_status_idx').on(t.status),
   ],

@@ -61,6 +61,15 @@ describe('loadConfig', () => {
     expect(bad.map((p) => p.split(':')[0]).sort()).toEqual(['WEFT_HTTP_MAX_RESPONSE_BYTES', 'WEFT_LLM_DEFAULT_MAX_TOKENS', 'WEFT_LLM_MAX_OUTPUT_BYTES']);
   });
 
+  it('reads the API key cache and key limit settings, with defaults, and refuses bad ones', () => {
+    const c = loadConfig({}, 'all');
+    expect([c.apiKeyCacheTtlMs, c.apiKeyCacheMax, c.apiKeysPerWorkspace]).toEqual([60_000, 10_000, 100]);
+    const set = loadConfig({ WEFT_API_KEY_CACHE_TTL_MS: '0', WEFT_API_KEY_CACHE_MAX: '5', WEFT_API_KEYS_PER_WORKSPACE: '2' }, 'all');
+    expect([set.apiKeyCacheTtlMs, set.apiKeyCacheMax, set.apiKeysPerWorkspace]).toEqual([0, 5, 2]);
+    const found = problems({ WEFT_API_KEY_CACHE_TTL_MS: '-1', WEFT_API_KEY_CACHE_MAX: '0', WEFT_API_KEYS_PER_WORKSPACE: 'many' });
+    expect(found.map((p) => p.split(':')[0]).sort()).toEqual(['WEFT_API_KEYS_PER_WORKSPACE', 'WEFT_API_KEY_CACHE_MAX', 'WEFT_API_KEY_CACHE_TTL_MS']);
+  });
+
   it('names every bad variable in one error, one line each', () => {
     const found = problems({ ...distributed, PORT: 'eighty', WORKER_CONCURRENCY: '0', LOG_LEVEL: 'loud', WEFT_MASTER_KEY: 'short', REDIS_URL: 'http://x' });
     expect(found.map((p) => p.split(':')[0]).sort()).toEqual(['LOG_LEVEL', 'PORT', 'REDIS_URL', 'WEFT_MASTER_KEY', 'WORKER_CONCURRENCY']);

@@ -57,6 +57,15 @@ export interface WeftConfig {
   publicUrl: string;
   /** How long the resume link of a wait without timeoutMs stays valid. */
   resumeLinkTtlSeconds: number;
+  /**
+   * How long an api instance trusts a cached API key without asking Postgres (0: no cache). A
+   * revocation reaches every instance at once over the control bus; this bounds a lost message.
+   */
+  apiKeyCacheTtlMs: number;
+  /** Keys one api instance caches at most (least recently used go first). */
+  apiKeyCacheMax: number;
+  /** API keys one workspace may hold at once (409 api_key_limit_reached beyond). */
+  apiKeysPerWorkspace: number;
   /** How often each worker sweeps for executions stuck in queued, and how old they must be. */
   sweepIntervalMs: number;
   sweepMinAgeMs: number;
@@ -231,6 +240,9 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     nodeErrorMaxChars: int('WEFT_NODE_ERROR_MAX_CHARS', 1000, 200, 100_000),
     publicUrl: (url('WEFT_PUBLIC_URL', ['http:', 'https:']) ?? listenUrl(host, port)).replace(/\/+$/, ''),
     resumeLinkTtlSeconds: int('WEFT_RESUME_LINK_TTL_SECONDS', 7 * 86_400, 1, 365 * 86_400),
+    apiKeyCacheTtlMs: int('WEFT_API_KEY_CACHE_TTL_MS', 60_000, 0, 3_600_000),
+    apiKeyCacheMax: int('WEFT_API_KEY_CACHE_MAX', 10_000, 1, 1_000_000),
+    apiKeysPerWorkspace: int('WEFT_API_KEYS_PER_WORKSPACE', 100, 1, 10_000),
     sweepIntervalMs: int('WEFT_SWEEP_INTERVAL_MS', 30_000, 100, 3_600_000),
     sweepMinAgeMs: int('WEFT_SWEEP_MIN_AGE_MS', 30_000, 100, 86_400_000),
     allowEnvKeys: bool('WEFT_ALLOW_ENV_KEYS', false),

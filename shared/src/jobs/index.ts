@@ -1,4 +1,5 @@
 /** Queue job payloads and deterministic job ids (BullMQ refuses `:` in custom ids). */
+import { newId } from '../ids/index.js';
 import { QUEUES, type EnqueueRequest } from '../ports/job-queue.js';
 
 export interface ExecutionJobData {
@@ -104,5 +105,27 @@ export function nodeJob(data: NodeJobData, options: { attempts: number; backoff?
     jobId: nodeJobIdOf(data),
     attempts: options.attempts,
     ...(options.backoff ? { backoff: options.backoff } : {}),
+  };
+}
+
+/** The background deletion of a workspace marked `deleting` (DELETE /v1/workspaces/:id). */
+export interface WorkspaceDeletionJobData {
+  workspaceId: string;
+}
+
+/**
+ * The job that deletes a workspace. Its id is fresh each time (an earlier job of the same
+ * workspace may be retained as failed) and never names the workspace: BullMQ's event stream keeps
+ * job ids after the job is gone. Nothing else of it is kept once it completed.
+ */
+export function workspaceDeletionJob(workspaceId: string): EnqueueRequest<WorkspaceDeletionJobData> {
+  return {
+    queue: QUEUES.maintenance,
+    name: 'delete-workspace',
+    data: { workspaceId },
+    jobId: `workspace-delete.${newId()}`,
+    attempts: 10,
+    backoff: { type: 'exponential', delayMs: 1000 },
+    removeOnComplete: true,
   };
 }

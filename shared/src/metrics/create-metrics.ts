@@ -42,6 +42,12 @@ export interface WeftMetrics {
   quotaRefusalsTotal: Counter<'quota'>;
   /** Starts the api answered 503 or 429 for after writing the row, by what became of the row. */
   startRollbacksTotal: Counter<'reason' | 'result'>;
+  /** API keys by event: created, revoked (one by one), revoked_with_workspace. */
+  apiKeysTotal: Counter<'event'>;
+  /** The api's key cache: hit, miss (looked up in Postgres), invalidated (dropped on a revocation). */
+  apiKeyCacheTotal: Counter<'result'>;
+  /** Workspace deletions by event: requested, completed, retried (a step failed, the job runs again). */
+  workspaceDeletionsTotal: Counter<'event'>;
 }
 
 export function createMetrics(options: { registry?: Registry; prefixDefault?: boolean; defaultLabels?: Record<string, string> } = {}): WeftMetrics {
@@ -106,6 +112,9 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     startRollbacksTotal: new Counter({ name: 'weft_start_rollbacks_total', help: 'Refused starts whose row was written, by reason (dependency, quota) and result (deleted: it never runs; kept: answered 202, it runs)', labelNames: ['reason', 'result'], registers }),
     mapItemsTotal: new Counter({ name: 'weft_map_items_total', help: 'Map items by event (expanded: listed when a map starts; completed, failed: the slots of a completed map)', labelNames: ['event'], registers }),
     resumeLinksTotal: new Counter({ name: 'weft_resume_links_total', help: 'Calls of resume links, by result (resumed, used, expired, invalid, not_waiting)', labelNames: ['result'], registers }),
+    apiKeysTotal: new Counter({ name: 'weft_api_keys_total', help: 'API keys by event (created, revoked, revoked_with_workspace)', labelNames: ['event'], registers }),
+    apiKeyCacheTotal: new Counter({ name: 'weft_api_key_cache_total', help: 'API key lookups by result (hit, miss) and cache entries invalidated', labelNames: ['result'], registers }),
+    workspaceDeletionsTotal: new Counter({ name: 'weft_workspace_deletions_total', help: 'Workspace deletions by event (requested, completed, retried)', labelNames: ['event'], registers }),
     flushLag: new Histogram({ name: 'weft_flush_lag_seconds', help: 'Delay between a node commit and its row reaching Postgres', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600], registers }),
   };
 }

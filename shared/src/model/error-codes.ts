@@ -24,6 +24,8 @@ export const errorCatalog = {
   WORKSPACE_QUOTA_EXCEEDED: { httpStatus: 429, category: 'transient' },
   /** A WebSocket subscribe past WEFT_WS_MAX_SUBSCRIPTIONS_PER_SOCKET or _PER_KEY. */
   SUBSCRIPTION_LIMIT_EXCEEDED: { httpStatus: 429, category: 'transient' },
+  /** The workspace holds WEFT_API_KEYS_PER_WORKSPACE keys already: revoke one first. */
+  API_KEY_LIMIT_REACHED: { httpStatus: 409, category: 'permanent' },
   DEPENDENCY_UNAVAILABLE: { httpStatus: 503, category: 'dependency' },
   INTERNAL_ERROR: { httpStatus: 500, category: 'transient' },
   /** The route exists but this deployment cannot serve it yet (e.g. dead-letter replay without an engine hook). */
@@ -113,6 +115,8 @@ export const errorCatalog = {
   RESUME_LINK_EXPIRED: { httpStatus: 410, category: 'permanent' },
 
   // Engine
+  /** A workspace deletion waits for jobs of its executions still running: its job is re-delayed. */
+  WORKSPACE_DELETION_PENDING: { httpStatus: 503, category: 'dependency' },
   EXECUTION_NOT_VISIBLE: { httpStatus: 503, category: 'transient' },
   EXECUTION_STATE_MISSING: { httpStatus: 503, category: 'transient' },
   FLOW_VERSION_NOT_FOUND: { httpStatus: 404, category: 'permanent' },

@@ -22,6 +22,7 @@ export interface ApiKeyRow {
   id: string;
   workspaceId: string;
   prefix: string;
+  name: string;
   createdAt: Date;
   lastUsedAt: Date | null;
 }
@@ -40,9 +41,36 @@ export interface WorkspaceSettings {
 export interface WorkspacesRepo {
   /** Creates the workspace and its first API key in one transaction; the key is returned once. */
   create(input: { name: string }): Promise<{ workspace: WorkspaceRow; apiKey: string }>;
+  /** Null when missing or being deleted. */
   get(id: string): Promise<WorkspaceRow | null>;
-  /** Resolves a presented API key (hashed, constant-time compared) to its workspace id. */
-  authenticate(apiKey: string): Promise<{ workspaceId: string; keyId: string } | null>;
+  /**
+   * Resolves a presented API key (hashed, constant-time compared) to its workspace; a read only,
+   * with the key's last use so the caller can decide whether to `touchApiKey`.
+   */
+  authenticate(apiKey: string): Promise<{ workspaceId: string; keyId: string; lastUsedAt: Date | null } | null>;
+  /** Records a use of the key unless one at or after `staleBefore` is recorded already. */
+  touchApiKey(input: { keyId: string; at: Date; staleBefore: Date }): Promise<void>;
+  /**
+   * A new key of the workspace, returned once; null when the workspace is missing or being
+   * deleted. Throws API_KEY_LIMIT_REACHED when it holds `maxKeys` already.
+   */
+  createApiKey(input: { workspaceId: string; name: string; maxKeys: number }): Promise<{ key: ApiKeyRow; apiKey: string } | null>;
+  /** The workspace's keys, oldest first; never the key or its hash. */
+  listApiKeys(workspaceId: string): Promise<ApiKeyRow[]>;
+  /**
+   * Deletes the key if it belongs to the workspace (`missing` otherwise), unless it is the
+   * workspace's last key (`last`): a workspace never locks itself out.
+   */
+  revokeApiKey(input: { workspaceId: string; keyId: string }): Promise<'revoked' | 'missing' | 'last'>;
+  /**
+   * Marks the workspace as being deleted and deletes its API keys, in one transaction; idempotent.
+   * False when there is no such workspace.
+   */
+  markDeleting(id: string): Promise<boolean>;
+  /** Workspaces marked by `markDeleting` whose deletion has not ended yet. */
+  listDeleting(): Promise<string[]>;
+  /** Deletes a marked workspace's row and, by cascade, every row it owns; false when none was marked. */
+  purge(id: string): Promise<boolean>;
   /** Null when the workspace does not exist. A primary-key read: workers call it per HTTP node. */
   getSettings(workspaceId: string): Promise<WorkspaceSettings | null>;
   /** Applies the given fields and returns the result; null when the workspace does not exist. */
@@ -171,6 +199,10 @@ export interface ExecutionsRepo {
   getById(executionId: string): Promise<ExecutionRow | null>;
   /** Newest first. */
   list(input: { workspaceId: string; flowId?: string; status?: ExecutionStatus; limit: number; cursor?: string }): Promise<Page<ExecutionRow>>;
+  /** A page of a workspace's execution ids and statuses, by id, after `afterId` (workspace deletion). */
+  listIdsByWorkspace(input: { workspaceId: string; afterId?: string; limit: number }): Promise<{ id: string; status: ExecutionStatus }[]>;
+  /** How many of the workspace's executions are queued, running or waiting (GET /v1/queues). */
+  countLive(workspaceId: string): Promise<{ queued: number; running: number; waiting: number }>;
   /** Executions still queued that were created before `before`, oldest first (recovery sweep). */
   listQueuedBefore(input: { before: Date; limit: number }): Promise<ExecutionRow[]>;
   /** Executions running or waiting, last updated before `before`, least recently updated first (recovery sweep). */
@@ -217,7 +249,10 @@ export interface NodeRunRow {
 }
 
 export interface NodeRunsRepo {
-  /** Batched upsert on (execution_id, node_id, iteration). */
+  /**
+   * Batched upsert on (execution_id, node_id, iteration). Rows of an execution that no longer
+   * exists (its workspace was deleted while a node ran) are dropped, not refused.
+   */
   upsertMany(rows: readonly NodeRunRow[]): Promise<void>;
   listByExecution(executionId: string): Promise<NodeRunRow[]>;
   /** What each recorded run of the execution holds, by `<nodeId>#<iteration>`: enough to tell a row that is up to date. */

@@ -6,6 +6,8 @@ export const QUEUES = {
   dead: 'weft-dead',
   /** Delayed and api-triggered resumes of wait nodes (timers, events, timeouts). */
   resume: 'weft-resume',
+  /** Background work of the api: workspace deletions. */
+  maintenance: 'weft-maintenance',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 export const ALL_QUEUES: readonly QueueName[] = Object.values(QUEUES);
@@ -20,6 +22,11 @@ export interface EnqueueRequest<T = unknown> {
   /** Total attempts including the first; default 1. */
   attempts?: number;
   backoff?: BackoffPolicy;
+  /**
+   * Keep nothing of the job once it completed (default: its id is retained for a while, so that
+   * a re-enqueue of the same id is dropped). For jobs whose data must not outlive them.
+   */
+  removeOnComplete?: boolean;
 }
 
 export interface JobContext<T = unknown> {
@@ -94,8 +101,22 @@ export interface JobQueue {
   list(queue: QueueName, options: ListJobsOptions): Promise<StoredJob[]>;
   /** An unfinished job (waiting, delayed or active); null when there is none. */
   get(queue: QueueName, jobId: string): Promise<StoredJob | null>;
+  /**
+   * Removes every job of these executions from every queue, whatever its state (waiting, delayed,
+   * finished or parked as a dead letter): the jobs whose id is an execution id or starts with
+   * `<executionId>.`. A job running now is left alone and counted in `busy`: call again once it
+   * has ended. Used by workspace deletion; it scans the queues' keys, so it is not for hot paths.
+   */
+  purgeExecutions(executionIds: readonly string[]): Promise<{ removed: number; busy: number }>;
   /** Closes consumers and connections this adapter opened. */
   close(): Promise<void>;
+}
+
+/** The execution a job id belongs to, when it is one of `executionIds` (ids are `<executionId>[.…]`). */
+export function jobExecutionId(jobId: string, executionIds: ReadonlySet<string>): string | null {
+  const dot = jobId.indexOf('.');
+  const head = dot < 0 ? jobId : jobId.slice(0, dot);
+  return executionIds.has(head) ? head : null;
 }
 
 /**

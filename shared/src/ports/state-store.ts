@@ -71,6 +71,16 @@ export interface StateStore {
    * write. An execution running again (re-opened meanwhile) is left alone: answers false.
    */
   expireExecution(executionId: string, ttlSeconds: number): Promise<boolean>;
+  /**
+   * Deletes these executions' hot state and event history at once, whatever their status
+   * (workspace deletion: cancel them first). Missing ones are ignored.
+   */
+  deleteExecutions(executionIds: readonly string[]): Promise<void>;
+  /**
+   * Deletes every other key whose name carries the workspace id (e.g. the provider rate-limit
+   * windows of the workspace); answers how many. Scans the key space: workspace deletion only.
+   */
+  deleteWorkspaceKeys(workspaceId: string): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -8,3 +8,4 @@ export { hashResumeToken } from './wait.js';
 export { eventWaitNode } from './control.js';
 export type { CreatedExecution, CreateExecutionInput } from './start.js';
 export type { RecoverySweep } from './recovery.js';
+export type { DeleteWorkspace, WorkspaceDeletion } from './delete-workspace.js';

@@ -7,6 +7,7 @@ import type { ControlBus, EventBus, ExecutionAdmission, FlushLog, JobQueue, Spen
 import type { FlowCache } from './flow-cache.js';
 
 export interface EngineResources {
+  /** `workspaces`: a workspace's deletion ends with its row; `pricing`: a start's budget check. */
   repos: Pick<Repos, 'executions' | 'flows' | 'nodeRuns' | 'pricing' | 'workspaces'>;
   state: StateStore;
   /** What must reach Postgres (the flusher reads it). */

@@ -3,12 +3,13 @@
  * ports only. The api calls its commands; the worker registers its job processors with the node
  * executors it provides; embedded mode does both in one process.
  */
-import type { ExecutionJobData, NodeJobData, ResumeJobData } from '../jobs/index.js';
+import type { ExecutionJobData, NodeJobData, ResumeJobData, WorkspaceDeletionJobData } from '../jobs/index.js';
 import type { JobHandler, NodeRunner } from '../ports/index.js';
 import {
   createCancelExecution, createReplayNode, createResumeNode, createRetryExecution,
   type CancelExecution, type ReplayNode, type ResumeNode, type RetryExecution,
 } from './control.js';
+import { createDeleteWorkspace, createWorkspaceDeletionProcessor, type DeleteWorkspace } from './delete-workspace.js';
 import { createExecutionProcessor } from './execution-job.js';
 import { createResumeByLink, type ResumeByLink } from './resume-link.js';
 import { FlowCache } from './flow-cache.js';
@@ -52,18 +53,26 @@ export interface RunEngine {
   replay: ReplayNode;
   /** The job processors of the three work queues, running nodes with the worker's executors. */
   processors(worker: WorkerParts): EngineProcessors;
+  /** Deletes what a workspace marked `deleting` owns, then its row (the deletion job's work). */
+  deleteWorkspace: DeleteWorkspace;
+  /** The processor of `weft-maintenance` jobs (workspace deletions), run by the api. */
+  maintenanceProcessor(): JobHandler<WorkspaceDeletionJobData>;
   /** The periodic sweep: lost enqueues re-enqueued, lost hot state rebuilt. */
   startRecovery(options: { intervalMs: number; minAgeMs: number; logger?: EngineResources['logger'] }): RecoverySweep;
 }
 
 export function createRunEngine(input: Omit<EngineResources, 'flows'> & { flows?: FlowCache }): RunEngine {
   const resources: EngineResources = { ...input, flows: input.flows ?? new FlowCache(input.repos.flows) };
+  const cancel = createCancelExecution(resources);
+  const deleteWorkspace = createDeleteWorkspace({ ...resources, cancel });
   return {
     resources,
     createExecution: (request) => createExecution(resources, request),
     createSingleNodeRun: (request) => createSingleNodeRun(resources, request),
     enqueue: (created) => enqueueExecution(resources, created),
-    cancel: createCancelExecution(resources),
+    cancel,
+    deleteWorkspace,
+    maintenanceProcessor: () => createWorkspaceDeletionProcessor({ metrics: resources.metrics, deleteWorkspace }),
     retry: createRetryExecution(resources),
     resume: createResumeNode(resources),
     resumeByLink: createResumeByLink(resources),

@@ -40,6 +40,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
   const running = new RunningJobs();
   // A cancel from the api aborts this worker's calls for that execution within moments.
   const unsubscribeControl = deps.control?.subscribe((message) => {
+    if (message.type !== 'cancel') return;
     const reason = message.nodeIds ? 'their map timed out' : 'the execution was cancelled';
     const aborted = running.abort(message.executionId, new WeftError('NODE_CANCELLED', reason), message.nodeIds);
     if (aborted > 0) log.info({ executionId: message.executionId, aborted, nodeIds: message.nodeIds }, 'cancel: running nodes aborted');

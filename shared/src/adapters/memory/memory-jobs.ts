@@ -24,6 +24,8 @@ export interface MemoryJob {
   addedAt: number;
   /** Insertion order, for `list()`: jobs added in the same millisecond stay ordered. */
   seq: number;
+  /** Keep no id once completed (EnqueueRequest.removeOnComplete). */
+  removeOnComplete: boolean;
 }
 
 export function toStoredJob(job: MemoryJob): StoredJob {

@@ -7,6 +7,7 @@
 import { retryDecision } from '../../engine/retry-decision.js';
 import { toWeftError } from '../../errors/index.js';
 import {
+  jobExecutionId,
   type ConsumeOptions,
   type EnqueueRequest,
   type JobConsumer,
@@ -81,6 +82,35 @@ export class MemoryJobQueue implements JobQueue {
     const i = state.front.indexOf(job);
     if (i >= 0) state.front.splice(i, 1);
     return Promise.resolve(true);
+  }
+
+  purgeExecutions(executionIds: readonly string[]): Promise<{ removed: number; busy: number }> {
+    const ids = new Set(executionIds);
+    let removed = 0;
+    let busy = 0;
+    for (const state of this.states.values()) {
+      for (const job of [...state.live.values()]) {
+        if (jobExecutionId(job.id, ids) === null) continue;
+        if (job.state === 'active') {
+          busy++;
+          continue;
+        }
+        clearTimeout(job.timer);
+        state.live.delete(job.id);
+        state.waiting.delete(job.id);
+        const i = state.front.indexOf(job);
+        if (i >= 0) state.front.splice(i, 1);
+        removed++;
+      }
+      for (const finished of [state.completed, state.failed]) {
+        for (const id of [...finished.keys()]) {
+          if (jobExecutionId(id, ids) === null) continue;
+          finished.delete(id);
+          removed++;
+        }
+      }
+    }
+    return Promise.resolve({ removed, busy });
   }
 
   counts(queue: QueueName): Promise<QueueCounts> {
@@ -164,6 +194,7 @@ export class MemoryJobQueue implements JobQueue {
       timer: undefined,
       addedAt: this.clock(),
       seq: this.nextSeq++,
+      removeOnComplete: request.removeOnComplete === true,
     };
     state.live.set(id, job);
     const delay = Math.round(request.delayMs ?? 0);
@@ -249,7 +280,9 @@ export class MemoryJobQueue implements JobQueue {
   private settle(state: QueueState, run: ActiveRun, outcome: Outcome): void {
     const { job } = run;
     if (run.detached || state.live.get(job.id) !== job) return;
-    if (outcome.ok) {
+    if (outcome.ok && job.removeOnComplete) {
+      state.live.delete(job.id);
+    } else if (outcome.ok) {
       this.finish(state, job, state.completed);
     } else {
       const decision = retryDecision({ error: toWeftError(outcome.error), attempt: job.attemptsMade + 1, maxAttempts: job.maxAttempts, backoff: job.backoff });

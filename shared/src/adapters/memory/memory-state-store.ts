@@ -188,6 +188,22 @@ export class MemoryStateStore implements StateStore {
     return Promise.resolve(true);
   }
 
+  deleteExecutions(executionIds: readonly string[]): Promise<void> {
+    for (const executionId of executionIds) {
+      clearTimeout(this.expiries.get(executionId));
+      this.expiries.delete(executionId);
+      this.executions.delete(executionId);
+      this.spendLedger?.forgetExecution(executionId);
+      this.events.forgetExecution(executionId);
+    }
+    return Promise.resolve();
+  }
+
+  deleteWorkspaceKeys(): Promise<number> {
+    // In memory, an execution's state is all there is of a workspace.
+    return Promise.resolve(0);
+  }
+
   close(): Promise<void> {
     for (const timer of this.expiries.values()) clearTimeout(timer);
     this.expiries.clear();

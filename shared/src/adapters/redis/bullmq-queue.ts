@@ -8,6 +8,8 @@
 import { Queue, Worker } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import {
+  ALL_QUEUES,
+  jobExecutionId,
   type ConsumeOptions,
   type EnqueueRequest,
   type JobConsumer,
@@ -52,6 +54,9 @@ export interface BullMqJobQueueOptions {
   producerOptions?: RedisOptions;
 }
 
+/** Keys BullMQ keeps beside a job's hash, as `<jobId>:<suffix>`. */
+const JOB_SIDE_KEYS: ReadonlySet<string> = new Set(['logs', 'lock', 'dependencies', 'processed', 'failed', 'unsuccessful']);
+
 /** Waiting states in the sense of the port (`waiting` counts them all). */
 const REMOVABLE_STATES: ReadonlySet<string> = new Set(['waiting', 'prioritized', 'waiting-children', 'delayed']);
 
@@ -93,6 +98,38 @@ export class BullMqJobQueue implements JobQueue {
     // unstarted jobs are the port's to remove. An active job is refused by BullMQ's lock check.
     if (!REMOVABLE_STATES.has(state)) return false;
     return (await q.remove(jobId)) === 1;
+  }
+
+  async purgeExecutions(executionIds: readonly string[]): Promise<{ removed: number; busy: number }> {
+    const ids = new Set(executionIds);
+    let removed = 0;
+    let busy = 0;
+    if (ids.size === 0) return { removed, busy };
+    for (const name of ALL_QUEUES) {
+      const q = this.queue(name);
+      const base = `${bullPrefix(this.options.prefix)}:${name}:`;
+      const jobIds = new Set<string>();
+      // A job is a hash `<base><jobId>`, with `<base><jobId>:logs`, `:lock`… beside it; the
+      // queue's own keys (`wait`, `delayed`…) are never an execution's id.
+      // The producer connection, opened by queue() above.
+      const redis = this.producer;
+      if (!redis) throw new Error('BullMqJobQueue: no producer connection');
+      for await (const keys of redis.scanStream({ match: `${base}*`, count: 1000 }) as AsyncIterable<string[]>) {
+        for (const key of keys) {
+          const rest = key.slice(base.length);
+          const colon = rest.lastIndexOf(':');
+          const jobId = colon >= 0 && JOB_SIDE_KEYS.has(rest.slice(colon + 1)) ? rest.slice(0, colon) : rest;
+          if (jobExecutionId(jobId, ids) !== null) jobIds.add(jobId);
+        }
+      }
+      for (const jobId of jobIds) {
+        // Queue.remove takes the job out of every list and set and deletes its keys; it refuses
+        // (0) a job whose lock a worker holds.
+        if ((await q.remove(jobId)) === 1) removed++;
+        else if ((await q.getJobState(jobId)) === 'active') busy++;
+      }
+    }
+    return { removed, busy };
   }
 
   async counts(queue: QueueName): Promise<QueueCounts> {

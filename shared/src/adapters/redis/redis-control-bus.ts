@@ -7,12 +7,21 @@ export function controlChannel(prefix: string): string {
   return `${prefix}:control`;
 }
 
+function stringsOf(value: unknown): string[] | undefined {
+  return Array.isArray(value) ? value.filter((id): id is string => typeof id === 'string') : undefined;
+}
+
 function parseControl(text: string): ControlMessage | null {
   try {
-    const value = JSON.parse(text) as { type?: unknown; executionId?: unknown; nodeIds?: unknown };
-    if (value.type !== 'cancel' || typeof value.executionId !== 'string') return null;
-    const nodeIds = Array.isArray(value.nodeIds) ? value.nodeIds.filter((id): id is string => typeof id === 'string') : undefined;
-    return nodeIds ? { type: 'cancel', executionId: value.executionId, nodeIds } : { type: 'cancel', executionId: value.executionId };
+    const value = JSON.parse(text) as { type?: unknown; executionId?: unknown; workspaceId?: unknown; nodeIds?: unknown; keyIds?: unknown };
+    if (value.type === 'cancel' && typeof value.executionId === 'string') {
+      const nodeIds = stringsOf(value.nodeIds);
+      return nodeIds ? { type: 'cancel', executionId: value.executionId, nodeIds } : { type: 'cancel', executionId: value.executionId };
+    }
+    if (value.type === 'api-keys-revoked' && typeof value.workspaceId === 'string') {
+      const keyIds = stringsOf(value.keyIds);
+      return keyIds ? { type: 'api-keys-revoked', workspaceId: value.workspaceId, keyIds } : { type: 'api-keys-revoked', workspaceId: value.workspaceId };
+    }
   } catch {
     // Not ours: ignored.
   }

@@ -140,6 +140,25 @@ export class RedisStateStore implements StateStore {
     return asFlag(await this.run(expireExecutionArgs(this.prefix, { executionId, ttlSeconds })));
   }
 
+  async deleteExecutions(executionIds: readonly string[]): Promise<void> {
+    if (executionIds.length === 0) return;
+    // One UNLINK per execution: its keys share a hash tag (one Cluster slot); different executions may not.
+    const pipeline = this.redis.pipeline();
+    for (const executionId of executionIds) pipeline.unlink(...Object.values<string>({ ...executionKeys(this.prefix, executionId) }));
+    execResults(await pipeline.exec());
+  }
+
+  async deleteWorkspaceKeys(workspaceId: string): Promise<number> {
+    let deleted = 0;
+    for await (const keys of this.redis.scanStream({ match: `${this.prefix}:*${workspaceId}*`, count: 1000 }) as AsyncIterable<string[]>) {
+      if (keys.length === 0) continue;
+      const pipeline = this.redis.pipeline();
+      for (const key of keys) pipeline.unlink(key);
+      deleted += execResults(await pipeline.exec()).reduce<number>((n, r) => n + Number(r), 0);
+    }
+    return deleted;
+  }
+
   close(): Promise<void> {
     // The connection is the caller's.
     return Promise.resolve();
