@@ -40,7 +40,9 @@ export class RedisControlBus implements ControlBus {
 
   async subscribe(handler: (message: ControlMessage) => void): Promise<Unsubscribe> {
     if (!this.subscriber) {
-      const sub = this.options.redis.duplicate();
+      // A subscriber waits for Redis and resubscribes after an outage: it never takes the fail-fast
+      // options of the api's command connection (no offline queue, a command timeout).
+      const sub = this.options.redis.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, maxRetriesPerRequest: null });
       this.subscriber = sub;
       sub.on('message', (_channel: string, text: string) => {
         const message = parseControl(text);
