@@ -223,6 +223,26 @@ export function stateStoreMapContract(name: string, makeStore: () => Promise<Sta
       expect(end.settledMaps[0]?.result.output).toEqual(['y at last']);
     });
 
+    it('a retry counts as completed an item whose last commits landed after its map had failed', async () => {
+      const executionId = await mapExecution();
+      await startMap(executionId, ['x', 'y']);
+      await run(executionId, 'm[1].a', completed('a1'));
+      await store.startNode({ executionId, nodeId: 'm[1].b', attempt: 1, workerId: 'w1', at: AT, readResultsOf: [], mapItem: { mapId: 'm', index: 1, round: 0 } });
+      // Item 0 fails: the map and the execution fail while item 1's last node is still running.
+      expect((await run(executionId, 'm[0].a', failed())).executionStatus).toBe('failed');
+      // It finishes late: its result is kept, though the map has ended.
+      expect((await run(executionId, 'm[1].b', completed('b1'))).committed).toBe(true);
+      await store.reopenNodes({ executionId, nodeIds: ['m'], at: LATER });
+      await store.startNode({ executionId, nodeId: 'm', attempt: 1, workerId: 'w', at: LATER, readResultsOf: [] });
+      const resumed = await startMap(executionId, ['x', 'y']);
+      // Only item 0 runs again; item 1 has nothing left to run and holds no place in the window.
+      expect(resumed).toMatchObject({ kind: 'started', round: 1, ready: ['m[0].a'] });
+      await run(executionId, 'm[0].a', completed('a0'));
+      const end = await run(executionId, 'm[0].b', completed('b0'));
+      expect(end.settledMaps[0]?.result).toMatchObject({ status: 'completed', output: ['b0', 'b1'] });
+      expect(end.ready).toEqual(['after']);
+    });
+
     it('a retry undoes exactly the edges a soft failure took, as its commit recorded them', async () => {
       const executionId = await mapExecution();
       await startMap(executionId, ['only']);

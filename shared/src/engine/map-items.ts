@@ -66,16 +66,20 @@ export function releaseItem(next: ExecutionState, mapId: string, record: MapReco
 /**
  * Readies an item to run again (a retry): its completed nodes keep their results; the others
  * lose theirs, and the edges a soft failure took (as its commit recorded them) are undone, so
- * that releasing the item again decides them afresh.
+ * that releasing the item again decides them afresh. An item whose nodes all completed (their
+ * commits landed after the map had ended) is marked completed, not released again: it has
+ * nothing left to run, and would hold a place in the window for ever.
  */
 export function resetItem(next: ExecutionState, mapId: string, record: MapRecord, index: number): void {
   const results = mutable(next.results);
   const taken = mutable(next.taken);
   const undone = new Set<string>();
+  let settled = true;
   for (const node of record.nodes) {
     const id = mapItemNodeId(mapId, index, node.id);
     const result = results.get(id);
     if (result?.status === 'completed') continue;
+    settled = false;
     if (mutable(next.statuses).delete(id)) {
       next.remaining -= 1;
       next.total -= 1;
@@ -92,7 +96,8 @@ export function resetItem(next: ExecutionState, mapId: string, record: MapRecord
   const kept = Object.entries(record.softTaken ?? {}).filter(([id]) => !undone.has(id));
   if (kept.length > 0) record.softTaken = Object.fromEntries(kept);
   else delete record.softTaken;
-  setItem(record, index, '.');
+  // Every node completed (its last commits landed after the map had ended): the item is done.
+  setItem(record, index, settled ? 'c' : '.');
 }
 
 /**

@@ -86,12 +86,15 @@ local function releaseItem(ctx, mapId, record, index)
   end
 end
 
--- Readies an item to run again (resetItem in apply-map.ts): completed nodes keep their results.
+-- Readies an item to run again (resetItem in map-items.ts): completed nodes keep their results;
+-- an item whose nodes all completed is marked completed instead.
 local function resetItem(ctx, mapId, record, index)
+  local settled = true
   for _, node in ipairs(record.nodes) do
     local id = itemNodeId(mapId, index, node.id)
     local result = decodeResult(ctx, id)
     if not result or result.status ~= 'completed' then
+      settled = false
       if redis.call('HDEL', ctx.k.status, id) == 1 then
         remainingAdd(ctx, -1)
         redis.call('HINCRBY', ctx.k.meta, 'total', -1)
@@ -113,7 +116,8 @@ local function resetItem(ctx, mapId, record, index)
   if record.softTaken and next(record.softTaken) == nil then
     record.softTaken = nil
   end
-  setItem(record, index, '.')
+  -- Every node completed (its last commits landed after the map had ended): the item is done.
+  setItem(record, index, settled and 'c' or '.')
 end
 
 -- A map item's node failed softly (commitIntent's soft, passed by its commit): the record keeps
