@@ -15,6 +15,7 @@ const ALL_TESTS = ['shared/src/**/*.test.ts', 'api/src/**/*.test.ts', 'worker/sr
 const UNIT_TESTS = [
   'shared/src/{flow,templates,engine,expressions,errors,config,crypto,ids}/**/*.test.ts',
   'shared/src/mock-llm/answer.test.ts',
+  'shared/src/logging/serialize-error.test.ts',
   'shared/src/run-engine/{budget-pricing,map,restore-hot-state,running-jobs}.test.ts',
   'drizzle/src/repos/cursor.test.ts',
   'drizzle/src/database/migration-target.test.ts',
