@@ -27,6 +27,7 @@ const UNIT_TESTS = [
   // Fastify through inject(): nothing listens, and the dependencies are plain objects.
   'api/src/plugins/{auth,error-handler,http-metrics}.plugin.test.ts',
   'api/src/redact-url.test.ts',
+  'api/src/schemas/json-guard.test.ts',
   'test/bench/*.test.ts',
   // Reads the Lua sources only.
   'test/contract/lua-includes.test.ts',

@@ -33,6 +33,8 @@ export interface CreateTestAppOptions {
   /** Extra environment for loadConfig (e.g. WEFT_BODY_LIMIT_BYTES). */
   env?: Record<string, string>;
   readiness?: ReadinessCheck[];
+  /** Called on the built app before `ready()`, e.g. to add a hook a test observes requests with. */
+  configure?: (app: ApiInstance) => void;
 }
 
 export async function createTestApp(options: CreateTestAppOptions): Promise<TestApp> {
@@ -67,6 +69,7 @@ export async function createTestApp(options: CreateTestAppOptions): Promise<Test
     ...(options.readiness ? { readiness: options.readiness } : {}),
   };
   const app = await buildApp(deps);
+  options.configure?.(app);
   await app.ready();
   return {
     app,

@@ -73,4 +73,13 @@ describe('loadConfig', () => {
     expect(problems({ ...distributed, WEFT_ADMIN_TOKEN: '' }, 'worker')).toEqual([]);
     expect(problems({}, 'worker')[0]).toMatch(/^REDIS_URL: required to run the worker alone/);
   });
+
+  it('bounds request bodies by depth and string length, configurably', () => {
+    const c = loadConfig({}, 'all');
+    expect(c.jsonMaxDepth).toBe(64);
+    expect(c.jsonMaxStringLength).toBe(262_144);
+    const set = loadConfig({ WEFT_MAX_JSON_DEPTH: '16', WEFT_MAX_STRING_LENGTH: '4096' }, 'all');
+    expect([set.jsonMaxDepth, set.jsonMaxStringLength]).toEqual([16, 4096]);
+    expect(problems({ WEFT_MAX_JSON_DEPTH: '2', WEFT_MAX_STRING_LENGTH: 'lots' }).map((p) => p.split(':')[0]).sort()).toEqual(['WEFT_MAX_JSON_DEPTH', 'WEFT_MAX_STRING_LENGTH']);
+  });
 });

@@ -57,6 +57,10 @@ export interface WeftConfig {
   publicUrl: string;
   /** How long the resume link of a wait without timeoutMs stays valid. */
   resumeLinkTtlSeconds: number;
+  /** Deepest nesting of objects and arrays a request body may have (400 json_too_deep). */
+  jsonMaxDepth: number;
+  /** Longest string (value or key, in UTF-16 code units) a request body may hold (400 string_too_long). */
+  jsonMaxStringLength: number;
   /** How often each worker sweeps for executions stuck in queued, and how old they must be. */
   sweepIntervalMs: number;
   sweepMinAgeMs: number;
@@ -211,6 +215,8 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     nodeErrorMaxChars: int('WEFT_NODE_ERROR_MAX_CHARS', 1000, 200, 100_000),
     publicUrl: (url('WEFT_PUBLIC_URL', ['http:', 'https:']) ?? listenUrl(host, port)).replace(/\/+$/, ''),
     resumeLinkTtlSeconds: int('WEFT_RESUME_LINK_TTL_SECONDS', 7 * 86_400, 1, 365 * 86_400),
+    jsonMaxDepth: int('WEFT_MAX_JSON_DEPTH', 64, 8, 1000),
+    jsonMaxStringLength: int('WEFT_MAX_STRING_LENGTH', 262_144, 256, 100 * 1_048_576),
     sweepIntervalMs: int('WEFT_SWEEP_INTERVAL_MS', 30_000, 100, 3_600_000),
     sweepMinAgeMs: int('WEFT_SWEEP_MIN_AGE_MS', 30_000, 100, 86_400_000),
     allowEnvKeys: bool('WEFT_ALLOW_ENV_KEYS', false),
