@@ -16,6 +16,7 @@ import bodyParserPlugin from './plugins/body-parser.plugin.js';
 import errorHandlerPlugin, { sendError } from './plugins/error-handler.plugin.js';
 import httpMetricsPlugin from './plugins/http-metrics.plugin.js';
 import inputGuardPlugin from './plugins/input-guard.plugin.js';
+import securityHeadersPlugin from './plugins/security-headers.plugin.js';
 import openApiPlugin from './plugins/openapi.plugin.js';
 import { UrlRedactor } from './redact-url.js';
 import { credentialsRoutes } from './routes/credentials.routes.js';
@@ -119,6 +120,8 @@ export async function buildApp(deps: ApiDeps): Promise<ApiInstance> {
   await app.register(bodyParserPlugin, { limits, metrics: deps.metrics });
   await app.register(inputGuardPlugin, { metrics: deps.metrics });
   await app.register(httpMetricsPlugin, { metrics: deps.metrics });
+  // Before the auth hook and the routes: CORS preflights carry no key; /docs gets its own CSP.
+  await app.register(securityHeadersPlugin, { corsOrigins: deps.config.corsOrigins });
   await app.register(openApiPlugin);
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(authPlugin);
