@@ -16,6 +16,7 @@ const UNIT_TESTS = [
   'shared/src/{flow,templates,engine,expressions,errors,config,crypto,ids}/**/*.test.ts',
   'shared/src/mock-llm/answer.test.ts',
   'api/src/plugins/api-key-cache.test.ts',
+  'shared/src/logging/serialize-error.test.ts',
   'shared/src/run-engine/{budget-pricing,map,restore-hot-state,running-jobs}.test.ts',
   'drizzle/src/repos/cursor.test.ts',
   'drizzle/src/database/migration-target.test.ts',
@@ -27,6 +28,7 @@ const UNIT_TESTS = [
   // Fastify through inject(): nothing listens, and the dependencies are plain objects.
   'api/src/plugins/{auth,error-handler,http-metrics}.plugin.test.ts',
   'api/src/redact-url.test.ts',
+  'api/src/schemas/json-guard.test.ts',
   'test/bench/*.test.ts',
   // Reads the Lua sources only.
   'test/contract/lua-includes.test.ts',

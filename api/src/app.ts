@@ -13,8 +13,10 @@ import { EventHub } from './events/event-hub.js';
 import type { ApiInstance, RoutePlugin } from './fastify-types.js';
 import authPlugin from './plugins/auth.plugin.js';
 import bodyParserPlugin from './plugins/body-parser.plugin.js';
-import errorHandlerPlugin from './plugins/error-handler.plugin.js';
+import errorHandlerPlugin, { sendError } from './plugins/error-handler.plugin.js';
 import httpMetricsPlugin from './plugins/http-metrics.plugin.js';
+import inputGuardPlugin from './plugins/input-guard.plugin.js';
+import securityHeadersPlugin from './plugins/security-headers.plugin.js';
 import openApiPlugin from './plugins/openapi.plugin.js';
 import { UrlRedactor } from './redact-url.js';
 import rateLimitPlugin from './plugins/rate-limit.plugin.js';
@@ -96,6 +98,10 @@ export async function buildApp(deps: ApiDeps): Promise<ApiInstance> {
     // Above the longest param a route accepts (a resume link's token, RESUME_LINK_MAX_LENGTH), so
     // that an over-long one is refused by its schema (400 in the error shape), not by the router.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2048 },
+    // A path the router cannot decode answers in the documented error shape, like every error.
+    frameworkErrors: (err, request, reply) => {
+      void sendError(request, reply, err, deps.metrics);
+    },
   })
     .setValidatorCompiler(TypeBoxValidatorCompiler)
     .withTypeProvider<TypeBoxTypeProvider>();
@@ -113,9 +119,13 @@ export async function buildApp(deps: ApiDeps): Promise<ApiInstance> {
     done();
   });
 
-  await app.register(errorHandlerPlugin);
-  await app.register(bodyParserPlugin);
+  await app.register(errorHandlerPlugin, { metrics: deps.metrics });
+  const limits = { maxDepth: deps.config.jsonMaxDepth, maxStringLength: deps.config.jsonMaxStringLength };
+  await app.register(bodyParserPlugin, { limits, metrics: deps.metrics });
+  await app.register(inputGuardPlugin, { metrics: deps.metrics });
   await app.register(httpMetricsPlugin, { metrics: deps.metrics });
+  // Before the auth hook and the routes: CORS preflights carry no key; /docs gets its own CSP.
+  await app.register(securityHeadersPlugin, { corsOrigins: deps.config.corsOrigins });
   await app.register(openApiPlugin);
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await app.register(authPlugin);

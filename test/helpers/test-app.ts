@@ -35,6 +35,8 @@ export interface CreateTestAppOptions {
   readiness?: ReadinessCheck[];
   /** A Redis connection for what the api keeps there itself (request rate limits); owned by the caller. */
   redis?: ApiDeps['redis'];
+  /** Called on the built app before `ready()`, e.g. to add a hook a test observes requests with. */
+  configure?: (app: ApiInstance) => void;
 }
 
 export async function createTestApp(options: CreateTestAppOptions): Promise<TestApp> {
@@ -73,6 +75,7 @@ export async function createTestApp(options: CreateTestAppOptions): Promise<Test
     ...(options.redis ? { redis: options.redis } : {}),
   };
   const app = await buildApp(deps);
+  options.configure?.(app);
   await app.ready();
   return {
     app,

@@ -4,6 +4,7 @@
  * their 4xx codes; only what nobody anticipated is `internal_error`, with a generic message.
  */
 import { storedCode, toWeftError, WeftError, type ErrorCode, type ErrorDetail } from '@weft/shared/errors';
+import type { WeftMetrics } from '@weft/shared/metrics';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import fp from 'fastify-plugin';
 import { redactUrl } from '../redact-url.js';
@@ -116,6 +117,35 @@ function fromValidation(err: FastifyError): WeftError {
   return new WeftError('INVALID_REQUEST', `invalid ${PART_NAMES[context] ?? context}: ${summary}${more}`, { details });
 }
 
+/** The SQLSTATE of a Postgres error anywhere in the cause chain (drizzle wraps the driver's), or null. */
+export function sqlStateOf(err: unknown): string | null {
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code;
+    const severity = (current as { severity?: unknown }).severity;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && typeof severity === 'string') return code;
+    current = current.cause;
+  }
+  return null;
+}
+
+/**
+ * A value Postgres refused (class 22, data exception: NUL, a bad escape, out of range) is the
+ * request's fault, and so is a violated constraint (class 23): a repo that lets one escape must
+ * not turn it into a 500. The input guard refuses what it knows first; this is the second wall.
+ * The message names the SQLSTATE only: the driver's own text may quote the value.
+ */
+function fromPostgres(sqlState: string, err: unknown): WeftError | null {
+  if (sqlState === '23505' || sqlState === '23503' || sqlState === '23P01') {
+    return new WeftError('CONFLICT', `the request conflicts with stored data (SQLSTATE ${sqlState})`, { cause: err });
+  }
+  if (sqlState.startsWith('22') || sqlState.startsWith('23')) {
+    const message = `a value of the request was refused by the database (SQLSTATE ${sqlState})`;
+    return new WeftError('INVALID_REQUEST', message, { cause: err, details: [{ path: '', message }] });
+  }
+  return null;
+}
+
 /**
  * Maps anything thrown to the WeftError the client sees; `internal` marks the unanticipated.
  * Fastify's own errors (validation, its codes, 4xx) are read here; everything else goes
@@ -126,12 +156,26 @@ export function classifyError(err: unknown): { error: WeftError; internal: boole
   if (!(err instanceof WeftError) && err instanceof Error) {
     const fe = err as FastifyError;
     if (fe.validation) return { error: fromValidation(fe), internal: false };
+    if (fe.code === 'FST_ERR_BAD_URL') {
+      // A path parameter that does not decode to text (bad percent-encoding, a surrogate's bytes).
+      const message = 'a path parameter is not valid percent-encoded UTF-8';
+      return { error: new WeftError('INVALID_TEXT', `invalid path: ${message}`, { cause: err, details: [{ path: '', message, code: 'INVALID_TEXT' }] }), internal: false };
+    }
+    if (fe.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+      const message = 'a path parameter is longer than the router accepts';
+      return { error: new WeftError('STRING_TOO_LONG', `invalid path: ${message}`, { cause: err, details: [{ path: '', message, code: 'STRING_TOO_LONG' }] }), internal: false };
+    }
     const mapped = typeof fe.code === 'string' ? FASTIFY_CODES[fe.code] : undefined;
     if (mapped) return { error: new WeftError(mapped, fe.message, { cause: err }), internal: false };
     const status = fe.statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
       return { error: new WeftError(CODES_BY_STATUS[status] ?? 'INVALID_REQUEST', fe.message, { cause: err }), internal: false };
     }
+  }
+  if (!(err instanceof WeftError)) {
+    const sqlState = sqlStateOf(err);
+    const refused = sqlState === null ? null : fromPostgres(sqlState, err);
+    if (refused !== null) return { error: refused, internal: false };
   }
   const error = toWeftError(err);
   if (error !== err) {
@@ -158,12 +202,19 @@ function statusOf(error: WeftError, internal: boolean): number {
   return internal ? 500 : error.httpStatus;
 }
 
-/** Logs (4xx at info, 5xx at error with the stack) and sends the error answer. */
-export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown): FastifyReply {
+/**
+ * Logs (4xx at info, 5xx at error with the stack; a value Postgres refused at warn, since the
+ * input guard should have caught it first) and sends the error answer.
+ */
+export function sendError(request: FastifyRequest, reply: FastifyReply, err: unknown, metrics?: WeftMetrics): FastifyReply {
   const { error, internal } = classifyError(err);
   const status = statusOf(error, internal);
+  const sqlState = status < 500 && !(err instanceof WeftError) ? sqlStateOf(err) : null;
   if (status >= 500) {
     request.log.error({ err, code: error.code, status }, 'request failed');
+  } else if (sqlState !== null) {
+    metrics?.apiInputRejectedTotal.inc({ reason: sqlState.startsWith('22') ? 'db_data' : 'db_constraint' });
+    request.log.warn({ err, sqlState, code: error.code, status }, 'postgres refused a value of the request');
   } else {
     request.log.info({ code: error.code, status, details: error.details }, error.message);
   }
@@ -175,8 +226,12 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: unk
   return reply.code(status).send(errorBody(error, internal));
 }
 
-function errorHandlerPlugin(app: FastifyInstance, _opts: unknown, done: (err?: Error) => void): void {
-  app.setErrorHandler((err, request, reply) => sendError(request, reply, err));
+export interface ErrorHandlerOptions {
+  metrics?: WeftMetrics;
+}
+
+function errorHandlerPlugin(app: FastifyInstance, opts: ErrorHandlerOptions, done: (err?: Error) => void): void {
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, err, opts.metrics));
   app.setNotFoundHandler((request, reply) => {
     // The path only, tokens redacted: a query string (`?token=` on the event routes) or a
     // path segment (`/v1/resume/<token>`) may carry one, and this message is logged and answered.

@@ -43,6 +43,8 @@ export const eventsRoutes: RoutePlugin = (app, { deps }) => {
 
       reply.hijack();
       const raw = reply.raw;
+      // Headers set so far by hooks (x-request-id, CORS) go out with the stream's own.
+      for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) raw.setHeader(name, value);
       raw.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache, no-transform',

@@ -82,4 +82,22 @@ describe('loadConfig', () => {
     expect(problems({ ...distributed, WEFT_ADMIN_TOKEN: '' }, 'worker')).toEqual([]);
     expect(problems({}, 'worker')[0]).toMatch(/^REDIS_URL: required to run the worker alone/);
   });
+
+  it('bounds request bodies by depth and string length, configurably', () => {
+    const c = loadConfig({}, 'all');
+    expect(c.jsonMaxDepth).toBe(64);
+    expect(c.jsonMaxStringLength).toBe(262_144);
+    const set = loadConfig({ WEFT_MAX_JSON_DEPTH: '16', WEFT_MAX_STRING_LENGTH: '4096' }, 'all');
+    expect([set.jsonMaxDepth, set.jsonMaxStringLength]).toEqual([16, 4096]);
+    expect(problems({ WEFT_MAX_JSON_DEPTH: '2', WEFT_MAX_STRING_LENGTH: 'lots' }).map((p) => p.split(':')[0]).sort()).toEqual(['WEFT_MAX_JSON_DEPTH', 'WEFT_MAX_STRING_LENGTH']);
+  });
+
+  it('turns CORS on only for the origins WEFT_CORS_ORIGINS lists', () => {
+    expect(loadConfig({}, 'all').corsOrigins).toEqual([]);
+    expect(loadConfig({ WEFT_CORS_ORIGINS: 'https://app.example.com, http://localhost:5173' }, 'all').corsOrigins).toEqual(['https://app.example.com', 'http://localhost:5173']);
+    expect(loadConfig({ WEFT_CORS_ORIGINS: '*' }, 'all').corsOrigins).toEqual(['*']);
+    for (const bad of ['app.example.com', 'https://app.example.com/', 'https://app.example.com/path', 'ftp://x.example', '*, https://a.example']) {
+      expect(problems({ WEFT_CORS_ORIGINS: bad })[0]).toMatch(/^WEFT_CORS_ORIGINS: /);
+    }
+  });
 });

@@ -66,6 +66,12 @@ export interface WeftConfig {
   apiKeyCacheMax: number;
   /** API keys one workspace may hold at once (409 api_key_limit_reached beyond). */
   apiKeysPerWorkspace: number;
+  /** Deepest nesting of objects and arrays a request body may have (400 json_too_deep). */
+  jsonMaxDepth: number;
+  /** Longest string (value or key, in UTF-16 code units) a request body may hold (400 string_too_long). */
+  jsonMaxStringLength: number;
+  /** Origins allowed to call the api from a browser (CORS); empty: CORS off, no header is sent. */
+  corsOrigins: string[];
   /** How often each worker sweeps for executions stuck in queued, and how old they must be. */
   sweepIntervalMs: number;
   sweepMinAgeMs: number;
@@ -243,6 +249,9 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     apiKeyCacheTtlMs: int('WEFT_API_KEY_CACHE_TTL_MS', 60_000, 0, 3_600_000),
     apiKeyCacheMax: int('WEFT_API_KEY_CACHE_MAX', 10_000, 1, 1_000_000),
     apiKeysPerWorkspace: int('WEFT_API_KEYS_PER_WORKSPACE', 100, 1, 10_000),
+    jsonMaxDepth: int('WEFT_MAX_JSON_DEPTH', 64, 8, 1000),
+    jsonMaxStringLength: int('WEFT_MAX_STRING_LENGTH', 262_144, 256, 100 * 1_048_576),
+    corsOrigins: parseCorsOrigins(str('WEFT_CORS_ORIGINS'), problems),
     sweepIntervalMs: int('WEFT_SWEEP_INTERVAL_MS', 30_000, 100, 3_600_000),
     sweepMinAgeMs: int('WEFT_SWEEP_MIN_AGE_MS', 30_000, 100, 86_400_000),
     allowEnvKeys: bool('WEFT_ALLOW_ENV_KEYS', false),
@@ -276,6 +285,25 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
 function listenUrl(host: string, port: number): string {
   const reachable = host === '0.0.0.0' || host === '::' || host === '[::]' ? '127.0.0.1' : host;
   return `http://${reachable.includes(':') && !reachable.startsWith('[') ? `[${reachable}]` : reachable}:${port}`;
+}
+
+/**
+ * `WEFT_CORS_ORIGINS`: a comma-separated list of origins (`https://app.example.com`), or `*` for
+ * any origin. Each entry must be an origin exactly (scheme, host, optional port; no path), so a
+ * typo cannot quietly open or close the api to a browser.
+ */
+function parseCorsOrigins(raw: string | null, problems: string[]): string[] {
+  if (raw === null) return [];
+  const origins = raw.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  for (const origin of origins) {
+    if (origin === '*') continue;
+    const parsed = URL.canParse(origin) ? new URL(origin) : null;
+    if (parsed === null || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.origin !== origin) {
+      problems.push(`WEFT_CORS_ORIGINS: '${origin}' is not an origin (write scheme://host[:port], comma-separated, or *)`);
+    }
+  }
+  if (origins.includes('*') && origins.length > 1) problems.push('WEFT_CORS_ORIGINS: * allows every origin; give it alone');
+  return origins;
 }
 
 function parseRateLimits(raw: string | null, problems: string[]): Partial<Record<string, ProviderRateLimit>> {

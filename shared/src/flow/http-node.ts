@@ -1,6 +1,7 @@
 import Type from 'typebox';
 import type { ErrorDetail } from '../errors/weft-error.js';
 import { WeftError } from '../errors/weft-error.js';
+import { stringLeaves } from '../templates/json-leaves.js';
 import { parseTemplate } from '../templates/parse-template.js';
 import { isRecord } from './is-record.js';
 import { jsonPointer } from './json-pointer.js';
@@ -34,14 +35,6 @@ export const HttpNodeSchema = Type.Object(
   { additionalProperties: false },
 );
 
-/** Every string leaf of a JSON value with its pointer below `base`. */
-function stringLeaves(value: unknown, base: string): TemplatedField[] {
-  if (typeof value === 'string') return [{ pointer: base, text: value }];
-  if (Array.isArray(value)) return value.flatMap((item: unknown, i) => stringLeaves(item, `${base}/${i}`));
-  if (isRecord(value)) return Object.entries(value).flatMap(([key, item]) => stringLeaves(item, base + jsonPointer(key)));
-  return [];
-}
-
 function httpTemplatedFields(node: object): TemplatedField[] {
   const n = node as Record<string, unknown>;
   const fields: TemplatedField[] = [];
@@ -51,7 +44,8 @@ function httpTemplatedFields(node: object): TemplatedField[] {
       if (typeof value === 'string') fields.push({ pointer: `/headers${jsonPointer(name)}`, text: value });
     }
   }
-  fields.push(...stringLeaves(n.body, '/body'));
+  // Iterative: a deep body cannot overflow the stack here (json-leaves.ts).
+  for (const leaf of stringLeaves(n.body)) fields.push({ pointer: `/body${leaf.pointer}`, text: leaf.text });
   return fields;
 }
 

@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
+import { serializeError } from './serialize-error.js';
 
 export type { Logger } from 'pino';
 
@@ -39,6 +40,8 @@ export function createLogger(options: CreateLoggerOptions): Logger {
     name: options.name,
     base: { pid: process.pid, ...options.base },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    // Failed SQL is logged with the shape of its parameters, never their values.
+    serializers: { err: serializeError },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   return options.destination ? pino(opts, options.destination) : pino(opts);

@@ -19,6 +19,12 @@ export const errorCatalog = {
   CONFLICT: { httpStatus: 409, category: 'permanent' },
   PAYLOAD_TOO_LARGE: { httpStatus: 413, category: 'permanent' },
   UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415, category: 'permanent' },
+  /** A request body nests objects and arrays deeper than WEFT_MAX_JSON_DEPTH (or a walker's own bound). */
+  JSON_TOO_DEEP: { httpStatus: 400, category: 'permanent' },
+  /** A string or key of a request body is longer than WEFT_MAX_STRING_LENGTH. */
+  STRING_TOO_LONG: { httpStatus: 400, category: 'permanent' },
+  /** Text Postgres cannot store: a NUL character or a lone UTF-16 surrogate, in a body, path, query or header. */
+  INVALID_TEXT: { httpStatus: 400, category: 'permanent' },
   RATE_LIMITED: { httpStatus: 429, category: 'transient' },
   /** The workspace has WEFT_WORKSPACE_MAX_IN_FLIGHT executions queued, running or waiting. */
   WORKSPACE_QUOTA_EXCEEDED: { httpStatus: 429, category: 'transient' },

@@ -1,5 +1,6 @@
+import { WeftError } from '@weft/shared/errors';
 import type { HttpMethod, HttpNode } from '@weft/shared/flow';
-import { renderTemplate, renderTemplateValue, SECRET_PLACEHOLDER, vaultRefNames, type TemplateContext } from '@weft/shared/templates';
+import { mapStringLeaves, renderTemplate, renderTemplateValue, SECRET_PLACEHOLDER, stringLeaves, vaultRefNames, type TemplateContext } from '@weft/shared/templates';
 
 /** A rendered http node: what is sent (with secret values) or what is stored (with `[secret]`). */
 export interface RenderedHttpRequest {
@@ -12,25 +13,16 @@ export interface RenderedHttpRequest {
 
 /** The secret names the node's url, headers and body read through `{{vault.NAME}}`. */
 export function httpNodeSecretNames(node: HttpNode): string[] {
-  const texts = [node.url, ...Object.values(node.headers ?? {}), ...stringLeaves(node.body)];
+  const texts = [node.url, ...Object.values(node.headers ?? {}), ...stringLeaves(node.body).map((leaf) => leaf.text)];
   return vaultRefNames(texts);
 }
 
-function stringLeaves(value: unknown): string[] {
-  if (typeof value === 'string') return [value];
-  if (Array.isArray(value)) return value.flatMap((item: unknown) => stringLeaves(item));
-  if (typeof value === 'object' && value !== null) return Object.values(value).flatMap((item: unknown) => stringLeaves(item));
-  return [];
-}
-
-/** Object keys are kept as written; string leaves are templates whose lone references keep their type. */
+/**
+ * Object keys are kept as written; string leaves are templates whose lone references keep their
+ * type. Iterative (mapStringLeaves), so a deep body cannot overflow the stack.
+ */
 function renderJson(value: unknown, ctx: TemplateContext): unknown {
-  if (typeof value === 'string') return renderTemplateValue(value, ctx);
-  if (Array.isArray(value)) return value.map((item: unknown) => renderJson(item, ctx));
-  if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renderJson(item, ctx)]));
-  }
-  return value;
+  return mapStringLeaves(value, (text) => renderTemplateValue(text, ctx));
 }
 
 /**
@@ -60,5 +52,13 @@ export function encodeHttpBody(request: RenderedHttpRequest): { headers: Record<
   if (typeof request.body === 'string') return { headers: request.headers, body: request.body };
   const hasType = Object.keys(request.headers).some((name) => name.toLowerCase() === 'content-type');
   const headers = hasType ? request.headers : { ...request.headers, 'content-type': 'application/json' };
-  return { headers, body: JSON.stringify(request.body) };
+  let body: string;
+  try {
+    body = JSON.stringify(request.body);
+  } catch (err) {
+    // JSON.stringify recurses: a referenced value nested deep enough throws RangeError.
+    if (err instanceof RangeError) throw new WeftError('JSON_TOO_DEEP', 'the rendered body nests too deep to send as JSON');
+    throw err;
+  }
+  return { headers, body };
 }
