@@ -42,6 +42,8 @@ export interface WeftConfig {
   /** Start the local mock provider for workspaces without credentials (embedded default: true). */
   mockProvider: boolean;
   bodyLimitBytes: number;
+  /** Bounds of every JSONata evaluation, and the threads that run them (docs/architecture.md, "Expression limits"). */
+  expressions: { timeoutMs: number; maxDepth: number; maxBytes: number; memoryMb: number; threads: number };
   /** How often each worker sweeps for executions stuck in queued, and how old they must be. */
   sweepIntervalMs: number;
   sweepMinAgeMs: number;
@@ -188,6 +190,13 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     hotStateTtlSeconds: int('WEFT_HOT_STATE_TTL_SECONDS', 3600, 1, 30 * 86400),
     mockProvider: bool('WEFT_MOCK_PROVIDER', mode === 'embedded'),
     bodyLimitBytes: int('WEFT_BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
+    expressions: {
+      timeoutMs: int('WEFT_EXPRESSION_TIMEOUT_MS', 1000, 10, 600_000),
+      maxDepth: int('WEFT_EXPRESSION_MAX_DEPTH', 200, 20, 100_000),
+      maxBytes: int('WEFT_EXPRESSION_MAX_BYTES', 10 * 1_048_576, 1024, 256 * 1_048_576),
+      memoryMb: int('WEFT_EXPRESSION_MEMORY_MB', 128, 16, 16_384),
+      threads: int('WEFT_EXPRESSION_THREADS', 2, 1, 64),
+    },
     sweepIntervalMs: int('WEFT_SWEEP_INTERVAL_MS', 30_000, 100, 3_600_000),
     sweepMinAgeMs: int('WEFT_SWEEP_MIN_AGE_MS', 30_000, 100, 86_400_000),
     allowEnvKeys: bool('WEFT_ALLOW_ENV_KEYS', false),
@@ -204,6 +213,9 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     },
     providerRateLimits: parseRateLimits(str('WEFT_PROVIDER_RATE_LIMITS'), problems),
   };
+  const { maxBytes, memoryMb } = config.expressions;
+  // A value of maxBytes is built in a thread's heap, beside its input and its intermediate steps.
+  if (memoryMb * 1_048_576 < 4 * maxBytes) problems.push(`WEFT_EXPRESSION_MEMORY_MB: must be at least 4 × WEFT_EXPRESSION_MAX_BYTES (${Math.ceil((4 * maxBytes) / 1_048_576)} MB), got ${memoryMb}`);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -28,6 +28,7 @@ export interface WeftMetrics {
   flushLag: Histogram;
   recoveredTotal: Counter<'kind'>;
   mapItemsTotal: Counter<'event'>;
+  expressionLimitHitsTotal: Counter<'bound'>;
 }
 
 export function createMetrics(options: { registry?: Registry; prefixDefault?: boolean; defaultLabels?: Record<string, string> } = {}): WeftMetrics {
@@ -64,6 +65,7 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     flushRowsTotal: new Counter({ name: 'weft_flush_rows_total', help: 'Rows written to Postgres by the flusher, by kind (node_run, execution, execution_status)', labelNames: ['kind'], registers }),
     recoveredTotal: new Counter({ name: 'weft_recovered_total', help: 'Work the recovery sweep re-enqueued, by kind (queued_execution)', labelNames: ['kind'], registers }),
     mapItemsTotal: new Counter({ name: 'weft_map_items_total', help: 'Map items by event (expanded: listed when a map starts; completed, failed: the slots of a completed map)', labelNames: ['event'], registers }),
+    expressionLimitHitsTotal: new Counter({ name: 'weft_expression_limit_hits_total', help: 'JSONata evaluations stopped by a bound, by bound (time, depth, size, memory)', labelNames: ['bound'], registers }),
     flushLag: new Histogram({ name: 'weft_flush_lag_seconds', help: 'Delay between a node commit and its row reaching Postgres', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600], registers }),
   };
 }

@@ -1,4 +1,4 @@
-import type { ExpressionCache } from '../expressions/expression-cache.js';
+import type { ExpressionEvaluator } from '../expressions/expression-evaluator.js';
 import type { Cost, NodeResult, Usage } from '../model/index.js';
 import type { FlowEdge, FlowNode } from '../flow/types.js';
 import type { Logger } from '../logging/index.js';
@@ -22,8 +22,8 @@ export interface NodeRunContext<N extends FlowNode = FlowNode> {
   scope?: MapItemScope;
   signal: AbortSignal;
   logger: Logger;
-  /** Compiled JSONata of this runner (transform, condition, switch); absent: compiled per call. */
-  expressions?: ExpressionCache;
+  /** Evaluates the node's JSONata (transform, condition, switch), bounded; absent: in process, unbounded (pure tests). */
+  expressions?: ExpressionEvaluator;
   /** Streams a text delta to clients (coalesced by the caller). */
   emitToken: (text: string) => void;
 }

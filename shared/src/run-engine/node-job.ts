@@ -14,7 +14,7 @@ import type { WeftMetrics } from '../metrics/index.js';
 import type { EventBus, FlushLog, JobHandler, JobQueue, SpendLedger, StateStore } from '../ports/index.js';
 import type { RunningJobs } from './running-jobs.js';
 import { resolveNode, type FlowCache, type ResolvedNode } from './flow-cache.js';
-import { ExpressionCache } from '../expressions/index.js';
+import type { ExpressionEvaluator } from '../expressions/index.js';
 import type { NodeOutcome, NodeRunContext } from '../ports/index.js';
 import { runMap } from './map.js';
 import { TokenCoalescer } from './token-coalescer.js';
@@ -37,10 +37,11 @@ export interface NodeProcessorDeps {
   workerId: string;
   /** Where running jobs register so that a cancel from the api can abort them. */
   running?: RunningJobs;
+  /** Evaluates a map's JSONata items, bounded. */
+  expressions: ExpressionEvaluator;
 }
 
 export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJobData> {
-  const expressions = new ExpressionCache();
   return async (job) => {
     const data = job.data;
     const log = deps.logger.child({ executionId: data.executionId, nodeId: data.nodeId, jobId: job.id, attempt: job.attempt });
@@ -89,7 +90,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
     }
     const map = node.type === 'map' ? flow.maps.get(node.id) : undefined;
     if (map) {
-      await runMap({ ...deps, expressions }, {
+      await runMap(deps, {
         data, map, flow, started: start, startedAt, attempt: job.attempt, jobId: job.id, workerId: deps.workerId, log,
       });
       return;

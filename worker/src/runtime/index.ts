@@ -5,6 +5,7 @@
 import { WeftError } from '@weft/shared/errors';
 import { ALL_QUEUES, QUEUES, type RateLimiter } from '@weft/shared/ports';
 import { createRateLimiter } from '@weft/shared/infrastructure';
+import { ExpressionPool } from '@weft/shared/expressions';
 import { RunningJobs } from '@weft/shared/run-engine';
 import type { WorkerDeps } from '../deps.js';
 export type { CoreDeps, WorkerDeps } from '../deps.js';
@@ -24,7 +25,9 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
   const repos = deps.database.repos;
   const rateLimiter = deps.rateLimiter ?? createRateLimiter(config, logger);
   const guard = new ProviderGuard({ breaker: config.breaker, rateLimits: config.providerRateLimits, limiter: rateLimiter, logger, metrics });
-  const runNode = createNodeRunner({
+  // Every JSONata evaluation of this worker (transform, condition, switch, map items) runs here, bounded.
+  const expressions = new ExpressionPool({ limits: config.expressions, logger, metrics });
+  const runNode = createNodeRunner({ expressions,
     ...createNodeSources({ repos }), metrics, createProvider: deps.createProvider, guard,
     ...(config.allowEnvKeys ? { envKeys: config.envProviderKeys } : {}),
   });
@@ -37,7 +40,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
     if (aborted > 0) log.info({ executionId: message.executionId, aborted, nodeIds: message.nodeIds }, 'cancel: running nodes aborted');
   });
 
-  const processors = engine.processors({ runNode, workerId: config.workerId, running, logger: log });
+  const processors = engine.processors({ runNode, expressions, workerId: config.workerId, running, logger: log });
   const executions = deps.queue.process(QUEUES.executions, processors.executions, { concurrency: Math.max(5, Math.ceil(config.workerConcurrency / 2)) });
   const nodes = deps.queue.process(QUEUES.nodes, processors.nodes, { concurrency: config.workerConcurrency });
   const resumes = deps.queue.process(QUEUES.resume, processors.resume, { concurrency: Math.max(5, Math.ceil(config.workerConcurrency / 2)) });
@@ -83,6 +86,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
       }
       await flusher.stop();
       guard.close();
+      await expressions.close();
       if (!deps.rateLimiter) await rateLimiter.close();
       log.info('worker stopped');
     },
