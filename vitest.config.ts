@@ -15,7 +15,7 @@ const ALL_TESTS = ['shared/src/**/*.test.ts', 'api/src/**/*.test.ts', 'worker/sr
 const UNIT_TESTS = [
   'shared/src/{flow,templates,engine,errors,config,crypto,ids}/**/*.test.ts',
   // Not expression-pool.test.ts: it starts worker threads.
-  'shared/src/expressions/expression-cache.test.ts',
+  'shared/src/expressions/{expression-cache,bounded-in-process}.test.ts',
   'shared/src/mock-llm/answer.test.ts',
   'shared/src/run-engine/{map,restore-hot-state,running-jobs}.test.ts',
   'drizzle/src/repos/cursor.test.ts',

@@ -64,6 +64,14 @@ describe('ExpressionPool', () => {
     await expect(queued).resolves.toBe(1_001_000);
   }, 20_000);
 
+  it('holds the same bounds on a cheap expression, which it evaluates in process', async () => {
+    const s = 'x'.repeat(400_000);
+    await expect(pool.evaluate({ expression: 'input.s & input.s', data: { input: { s } }, what: 'cheap' })).resolves.toHaveLength(800_000);
+    await expect(pool.evaluate({ expression: 'input.s & input.s & input.s', data: { input: { s } }, what: 'cheap' }))
+      .rejects.toMatchObject({ code: 'EXPRESSION_LIMIT_EXCEEDED', message: expect.stringContaining('size limit (WEFT_EXPRESSION_MAX_BYTES') });
+    await expect(pool.evaluate({ expression: 'input.n + "a"', data: { input: { n: 1 } }, what: "expression of node 'd'" })).rejects.toMatchObject({ code: 'TRANSFORM_FAILED' });
+  });
+
   it('refuses a value larger than the size bound', async () => {
     await expect(pool.evaluate({ expression: '[1..200000].{"n": $}', data: {}, what: 'big' })).rejects.toMatchObject({ code: 'EXPRESSION_LIMIT_EXCEEDED', message: expect.stringContaining('size limit') });
   });
