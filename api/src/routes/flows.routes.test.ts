@@ -173,6 +173,26 @@ describe('flows', () => {
     expect(error.details).toContainEqual(expect.objectContaining({ path: fixture.expect.path, code: fixture.expect.code.toLowerCase() }));
   });
 
+  it('rejects a JSONata expression reading nodes.<id> of a node that is not upstream, as it does a {{ref}}', async () => {
+    const flow = {
+      name: 'jsonata-refs',
+      nodes: [
+        { id: 'a', type: 'transform', expression: 'input.x' },
+        { id: 'b', type: 'transform', expression: 'input.y' },
+        { id: 'c', type: 'transform', expression: '{ "a": nodes.a, "b": nodes.b }' },
+      ],
+      edges: [{ from: 'a', to: 'c' }],
+    };
+    const res = await t.app.inject({ method: 'POST', url: '/v1/flows', headers: auth(apiKey), payload: flow });
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json().error).toMatchObject({
+      code: 'invalid_flow',
+      details: [{ path: '/nodes/2/expression', code: 'flow_invalid_ref', message: "node 'c' references 'b', which is not upstream of it (nodes.b)" }],
+    });
+    // Made upstream, the same expression is accepted.
+    await createFlow(apiKey, { ...flow, edges: [...flow.edges, { from: 'b', to: 'c' }] });
+  });
+
   it('validates updates like creations', async () => {
     const mine = await createFlow(apiKey);
     const res = await t.app.inject({ method: 'PUT', url: `/v1/flows/${mine.id}`, headers: auth(apiKey), payload: { nodes: [], edges: [] } });

@@ -100,4 +100,13 @@ describe('loadConfig', () => {
       expect(problems({ WEFT_CORS_ORIGINS: bad })[0]).toMatch(/^WEFT_CORS_ORIGINS: /);
     }
   });
+
+  it('bounds expressions by default and checks the bounds it is given', () => {
+    expect(loadConfig({}, 'all').expressions).toEqual({ timeoutMs: 1000, maxDepth: 200, maxBytes: 10 * 1_048_576, memoryMb: 128, threads: 2 });
+    const c = loadConfig({ WEFT_EXPRESSION_TIMEOUT_MS: '250', WEFT_EXPRESSION_MAX_DEPTH: '50', WEFT_EXPRESSION_MAX_BYTES: '65536', WEFT_EXPRESSION_MEMORY_MB: '32', WEFT_EXPRESSION_THREADS: '1' }, 'all');
+    expect(c.expressions).toEqual({ timeoutMs: 250, maxDepth: 50, maxBytes: 65_536, memoryMb: 32, threads: 1 });
+    expect(problems({ WEFT_EXPRESSION_TIMEOUT_MS: '0', WEFT_EXPRESSION_THREADS: 'many' }).map((p) => p.split(':')[0]).sort()).toEqual(['WEFT_EXPRESSION_THREADS', 'WEFT_EXPRESSION_TIMEOUT_MS']);
+    // A thread's heap must hold what the size bound lets an evaluation build.
+    expect(problems({ WEFT_EXPRESSION_MAX_BYTES: String(64 * 1_048_576), WEFT_EXPRESSION_MEMORY_MB: '128' })[0]).toMatch(/^WEFT_EXPRESSION_MEMORY_MB: must be at least 4 × WEFT_EXPRESSION_MAX_BYTES/);
+  });
 });

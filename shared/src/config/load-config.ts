@@ -72,6 +72,8 @@ export interface WeftConfig {
   jsonMaxStringLength: number;
   /** Origins allowed to call the api from a browser (CORS); empty: CORS off, no header is sent. */
   corsOrigins: string[];
+  /** Bounds of every JSONata evaluation, and the threads that run them (docs/architecture.md, "Expression limits"). */
+  expressions: { timeoutMs: number; maxDepth: number; maxBytes: number; memoryMb: number; threads: number };
   /** How often each worker sweeps for executions stuck in queued, and how old they must be. */
   sweepIntervalMs: number;
   sweepMinAgeMs: number;
@@ -252,6 +254,13 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     jsonMaxDepth: int('WEFT_MAX_JSON_DEPTH', 64, 8, 1000),
     jsonMaxStringLength: int('WEFT_MAX_STRING_LENGTH', 262_144, 256, 100 * 1_048_576),
     corsOrigins: parseCorsOrigins(str('WEFT_CORS_ORIGINS'), problems),
+    expressions: {
+      timeoutMs: int('WEFT_EXPRESSION_TIMEOUT_MS', 1000, 10, 600_000),
+      maxDepth: int('WEFT_EXPRESSION_MAX_DEPTH', 200, 20, 100_000),
+      maxBytes: int('WEFT_EXPRESSION_MAX_BYTES', 10 * 1_048_576, 1024, 256 * 1_048_576),
+      memoryMb: int('WEFT_EXPRESSION_MEMORY_MB', 128, 16, 16_384),
+      threads: int('WEFT_EXPRESSION_THREADS', 2, 1, 64),
+    },
     sweepIntervalMs: int('WEFT_SWEEP_INTERVAL_MS', 30_000, 100, 3_600_000),
     sweepMinAgeMs: int('WEFT_SWEEP_MIN_AGE_MS', 30_000, 100, 86_400_000),
     allowEnvKeys: bool('WEFT_ALLOW_ENV_KEYS', false),
@@ -277,6 +286,9 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     },
     apiRedisCommandTimeoutMs: int('WEFT_API_REDIS_TIMEOUT_MS', 1000, 50, 60_000),
   };
+  const { maxBytes, memoryMb } = config.expressions;
+  // A value of maxBytes is built in a thread's heap, beside its input and its intermediate steps.
+  if (memoryMb * 1_048_576 < 4 * maxBytes) problems.push(`WEFT_EXPRESSION_MEMORY_MB: must be at least 4 × WEFT_EXPRESSION_MAX_BYTES (${Math.ceil((4 * maxBytes) / 1_048_576)} MB), got ${memoryMb}`);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

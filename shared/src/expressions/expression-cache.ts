@@ -1,10 +1,15 @@
 import jsonata from 'jsonata';
+import { WeftError } from '../errors/weft-error.js';
+import type { EvaluateExpressionInput, ExpressionEvaluator } from './expression-evaluator.js';
+import { describeJsonataError } from './expression-data.js';
 
 /**
- * Compiled JSONata expressions by source, one cache per node runner: compiling costs several
- * times evaluating, and a flow's expressions repeat on every execution. Bounded, oldest out.
+ * Compiled JSONata expressions by source: compiling costs several times evaluating, and a
+ * flow's expressions repeat on every execution. Bounded, oldest out. As an evaluator it runs in
+ * process and unbounded: for pure tests and tools only; processes that run tenants'
+ * expressions use ExpressionPool.
  */
-export class ExpressionCache {
+export class ExpressionCache implements ExpressionEvaluator {
   private readonly compiled = new Map<string, jsonata.Expression>();
 
   constructor(private readonly maxEntries = 1000) {}
@@ -20,5 +25,13 @@ export class ExpressionCache {
       }
     }
     return expr;
+  }
+
+  async evaluate(input: EvaluateExpressionInput): Promise<unknown> {
+    try {
+      return (await this.compile(input.expression).evaluate(input.data)) as unknown;
+    } catch (err) {
+      throw new WeftError('TRANSFORM_FAILED', `${input.what} failed: ${describeJsonataError(err)}`, { cause: err });
+    }
   }
 }

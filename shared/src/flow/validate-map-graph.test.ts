@@ -266,7 +266,8 @@ describe('validateFlow: map output', () => {
   });
 
   it('needs output when the sub-graph has several leaves', () => {
-    const graph = { edges: [] };
+    // Two unconnected nodes; the transform reads only its item (reading nodes.summary it would not be upstream).
+    const graph = { nodes: [llm('summary', 'Summarize {{item.text}}'), transform('shorten', 'item.title')], edges: [] };
     expect(errorsOf(mapFlow({ graph }))).toEqual([
       {
         code: 'FLOW_INVALID_OUTPUT',

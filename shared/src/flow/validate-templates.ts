@@ -2,6 +2,7 @@ import type { ErrorDetail } from '../errors/weft-error.js';
 import { WeftError } from '../errors/weft-error.js';
 import { collectRefs } from '../templates/collect-refs.js';
 import { SECRET_NAME_PATTERN, type TemplateRef } from '../templates/types.js';
+import { expressionFields, expressionNodeRefs } from './expression-refs.js';
 import { ancestorsOf, type FlowGraph } from './flow-graph.js';
 import type { NodeInfo } from './node-info.js';
 
@@ -70,7 +71,9 @@ function refProblem(context: RefContext, ref: TemplateRef): string | null {
 /**
  * Parses every templated field (TEMPLATE_SYNTAX) and checks that each reference names `input`
  * or an ancestor of its node (FLOW_INVALID_REF). Inside a map's sub-graph, also `{{item}}`,
- * `{{index}}` and the map's ancestors; elsewhere, never a node of a map's sub-graph.
+ * `{{index}}` and the map's ancestors; elsewhere, never a node of a map's sub-graph. The same
+ * rule holds for the `nodes.<id>` a JSONata expression reads (a node that is not upstream would
+ * silently read as nothing).
  */
 export function validateTemplates({ nodes, graph, map, mapOf }: ValidateTemplatesInput): ErrorDetail[] {
   const details: ErrorDetail[] = [];
@@ -94,6 +97,12 @@ export function validateTemplates({ nodes, graph, map, mapOf }: ValidateTemplate
         if (message === null || reported.has(message)) continue;
         reported.add(message);
         details.push({ path, message, code: 'FLOW_INVALID_REF' });
+      }
+    }
+    for (const field of expressionFields(info.raw)) {
+      for (const id of expressionNodeRefs(field.expression)) {
+        const message = nodeRefProblem(context, id);
+        if (message !== null) details.push({ path: info.path + field.pointer, message: `${message} (nodes.${id})`, code: 'FLOW_INVALID_REF' });
       }
     }
   }

@@ -50,6 +50,7 @@ export interface WeftMetrics {
   apiKeyCacheTotal: Counter<'result'>;
   /** Workspace deletions by event: requested, completed, retried (a step failed, the job runs again). */
   workspaceDeletionsTotal: Counter<'event'>;
+  expressionLimitHitsTotal: Counter<'bound'>;
 }
 
 export function createMetrics(options: { registry?: Registry; prefixDefault?: boolean; defaultLabels?: Record<string, string> } = {}): WeftMetrics {
@@ -118,6 +119,7 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     apiKeysTotal: new Counter({ name: 'weft_api_keys_total', help: 'API keys by event (created, revoked, revoked_with_workspace)', labelNames: ['event'], registers }),
     apiKeyCacheTotal: new Counter({ name: 'weft_api_key_cache_total', help: 'API key lookups by result (hit, miss) and cache entries invalidated', labelNames: ['result'], registers }),
     workspaceDeletionsTotal: new Counter({ name: 'weft_workspace_deletions_total', help: 'Workspace deletions by event (requested, completed, retried)', labelNames: ['event'], registers }),
+    expressionLimitHitsTotal: new Counter({ name: 'weft_expression_limit_hits_total', help: 'JSONata evaluations stopped by a bound, by bound (time, depth, size, memory)', labelNames: ['bound'], registers }),
     flushLag: new Histogram({ name: 'weft_flush_lag_seconds', help: 'Delay between a node commit and its row reaching Postgres', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600], registers }),
   };
 }

@@ -57,6 +57,8 @@ export const errorCatalog = {
   TEMPLATE_SYNTAX: { httpStatus: 400, category: 'permanent' },
   TEMPLATE_MISSING_REF: { httpStatus: 400, category: 'permanent' },
   TRANSFORM_FAILED: { httpStatus: 400, category: 'permanent' },
+  /** A JSONata evaluation hit a bound of the deployment (time, depth, size, memory: WEFT_EXPRESSION_*); the message names it. */
+  EXPRESSION_LIMIT_EXCEEDED: { httpStatus: 422, category: 'permanent' },
   NODE_TIMEOUT: { httpStatus: 504, category: 'transient' },
   NODE_CANCELLED: { httpStatus: 409, category: 'permanent' },
   UPSTREAM_FAILED: { httpStatus: 409, category: 'permanent' },

@@ -1,4 +1,4 @@
-import type { ExpressionCache } from '../expressions/expression-cache.js';
+import type { ExpressionEvaluator } from '../expressions/expression-evaluator.js';
 import type { Cost, NodeResult, PricingStatus, Usage } from '../model/index.js';
 import type { FlowEdge, FlowNode } from '../flow/types.js';
 import type { Logger } from '../logging/index.js';
@@ -24,8 +24,8 @@ export interface NodeRunContext<N extends FlowNode = FlowNode> {
   maxCostUsd?: number;
   signal: AbortSignal;
   logger: Logger;
-  /** Compiled JSONata of this runner (transform, condition, switch); absent: compiled per call. */
-  expressions?: ExpressionCache;
+  /** Evaluates the node's JSONata (transform, condition, switch), bounded; absent: in process, unbounded (pure tests). */
+  expressions?: ExpressionEvaluator;
   /** Streams a text delta to clients (coalesced by the caller). */
   emitToken: (text: string) => void;
 }

@@ -13,8 +13,7 @@ import type { WeftMetrics } from '../metrics/index.js';
 import { QUEUES, type ControlBus, type FlushEntry, type FlushLog, type JobQueue, type StateStore } from '../ports/index.js';
 import { renderTemplateValue } from '../templates/index.js';
 import type { CompiledFlow, CompiledMap } from './flow-cache.js';
-import { describeJsonataError, expressionData } from '../expressions/index.js';
-import type { ExpressionCache } from '../expressions/index.js';
+import { expressionData, type ExpressionEvaluator } from '../expressions/index.js';
 import { childJobs, commitAndContinue, recordSettledMaps, settledMapEntries } from './commit.js';
 import { liveStatusEntries } from './live-status.js';
 
@@ -23,21 +22,20 @@ export interface MapDeps {
   flushLog: FlushLog;
   queue: JobQueue;
   metrics: WeftMetrics;
-  expressions: ExpressionCache;
+  expressions: ExpressionEvaluator;
 }
 
-/** The map's list; throws MAP_ITEMS_INVALID when it is not one, TEMPLATE_MISSING_REF or TRANSFORM_FAILED on the way. */
-export async function evaluateMapItems(node: MapNode, ctx: { input: unknown; results: Record<string, NodeResult> }, expressions: ExpressionCache): Promise<unknown[]> {
+/**
+ * The map's list; throws MAP_ITEMS_INVALID when it is not one, TEMPLATE_MISSING_REF,
+ * TRANSFORM_FAILED or EXPRESSION_LIMIT_EXCEEDED on the way.
+ */
+export async function evaluateMapItems(node: MapNode, ctx: { input: unknown; results: Record<string, NodeResult> }, expressions: ExpressionEvaluator, log?: Logger): Promise<unknown[]> {
   const source = mapItemsSource(node);
   let value: unknown;
   if (source.kind === 'template') {
     value = renderTemplateValue(source.template, { input: ctx.input, results: ctx.results });
   } else {
-    try {
-      value = await expressions.compile(source.expression).evaluate(expressionData(ctx));
-    } catch (err) {
-      throw new WeftError('TRANSFORM_FAILED', `items of map '${node.id}' failed: ${describeJsonataError(err)}`, { cause: err });
-    }
+    value = await expressions.evaluate({ expression: source.expression, data: expressionData(ctx), what: `items of map '${node.id}'`, log });
   }
   if (source.kind === 'jsonata') {
     // JSONata sequences: no match is undefined and a lone match the value itself, both lists here.
@@ -69,7 +67,7 @@ export async function runMap(deps: MapDeps, input: {
   const node = map.node;
   let items: unknown[];
   try {
-    items = await evaluateMapItems(node, input.started, deps.expressions);
+    items = await evaluateMapItems(node, input.started, deps.expressions, log);
   } catch (err) {
     const failure = toWeftError(err);
     const finishedAt = new Date();

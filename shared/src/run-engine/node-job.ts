@@ -15,7 +15,7 @@ import type { EventBus, FlushLog, JobHandler, JobQueue, SpendLedger, StateStore 
 import type { ResumeLinks } from '../crypto/index.js';
 import type { RunningJobs } from './running-jobs.js';
 import { resolveNode, type FlowCache, type ResolvedNode } from './flow-cache.js';
-import { ExpressionCache } from '../expressions/index.js';
+import type { ExpressionEvaluator } from '../expressions/index.js';
 import type { NodeOutcome, NodeRunContext } from '../ports/index.js';
 import { runMap } from './map.js';
 import { TokenCoalescer } from './token-coalescer.js';
@@ -39,10 +39,11 @@ export interface NodeProcessorDeps {
   workerId: string;
   /** Where running jobs register so that a cancel from the api can abort them. */
   running?: RunningJobs;
+  /** Evaluates a map's JSONata items, bounded. */
+  expressions: ExpressionEvaluator;
 }
 
 export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJobData> {
-  const expressions = new ExpressionCache();
   return async (job) => {
     const data = job.data;
     const log = deps.logger.child({ executionId: data.executionId, nodeId: data.nodeId, jobId: job.id, attempt: job.attempt });
@@ -92,7 +93,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
     }
     const map = node.type === 'map' ? flow.maps.get(node.id) : undefined;
     if (map) {
-      await runMap({ ...deps, expressions }, {
+      await runMap(deps, {
         data, map, flow, started: start, startedAt, attempt: job.attempt, jobId: job.id, workerId: deps.workerId, log,
       });
       return;

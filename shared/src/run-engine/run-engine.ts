@@ -3,6 +3,7 @@
  * ports only. The api calls its commands; the worker registers its job processors with the node
  * executors it provides; embedded mode does both in one process.
  */
+import type { ExpressionEvaluator } from '../expressions/index.js';
 import type { ExecutionJobData, NodeJobData, ResumeJobData, WorkspaceDeletionJobData } from '../jobs/index.js';
 import type { JobHandler, NodeRunner } from '../ports/index.js';
 import {
@@ -26,6 +27,8 @@ export interface WorkerParts {
   workerId: string;
   /** Where running jobs register so that a cancel can abort them. */
   running: RunningJobs;
+  /** Evaluates JSONata (a map's items), bounded: the worker's ExpressionPool. */
+  expressions: ExpressionEvaluator;
   /** The worker's logger (its id bound); default the engine's. */
   logger?: EngineResources['logger'];
 }
@@ -78,11 +81,11 @@ export function createRunEngine(input: Omit<EngineResources, 'flows'> & { flows?
     resumeByLink: createResumeByLink(resources),
     replay: createReplayNode(resources),
     processors(worker) {
-      const { workerId, running, runNode } = worker;
+      const { workerId, running, runNode, expressions } = worker;
       const parts = { ...resources, logger: worker.logger ?? resources.logger };
       return {
         executions: createExecutionProcessor(parts),
-        nodes: createNodeProcessor({ ...parts, runNode, workerId, running }),
+        nodes: createNodeProcessor({ ...parts, runNode, workerId, running, expressions }),
         resume: createResumeProcessor({ ...parts, workerId }),
       };
     },

@@ -1,7 +1,7 @@
 import { WeftError } from '@weft/shared/errors';
 import { ENGINE_NODE_TYPES, type EngineNodeType, type ExecutorNodeType, type NodeOfType, type NodeType } from '@weft/shared/flow';
 import { runConditionNode } from './condition.node.js';
-import { ExpressionCache } from '@weft/shared/expressions';
+import type { ExpressionEvaluator } from '@weft/shared/expressions';
 import { createHttpNodeExecutor, type HttpNodeDeps } from './http.node.js';
 import { createLlmNodeExecutor, type LlmNodeDeps } from './llm.node.js';
 import { runSwitchNode } from './switch.node.js';
@@ -28,10 +28,13 @@ function isEngineNodeType(type: NodeType): type is EngineNodeType {
   return (ENGINE_NODE_TYPES as readonly NodeType[]).includes(type);
 }
 
-/** Runs a node with its type's executor; maps and waits are the engine's own (no executor). */
-export function createNodeRunner(deps: LlmNodeDeps & HttpNodeDeps): (ctx: NodeRunContext) => Promise<NodeOutcome> {
+/**
+ * Runs a node with its type's executor; maps and waits are the engine's own (no executor).
+ * `expressions` evaluates transform, condition and switch expressions (the worker's ExpressionPool).
+ */
+export function createNodeRunner(deps: LlmNodeDeps & HttpNodeDeps & { expressions: ExpressionEvaluator }): (ctx: NodeRunContext) => Promise<NodeOutcome> {
   const executors = createNodeExecutors(deps);
-  const expressions = new ExpressionCache();
+  const { expressions } = deps;
   return (input) => {
     const { type } = input.node;
     if (isEngineNodeType(type)) {

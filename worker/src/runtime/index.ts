@@ -5,6 +5,7 @@
 import { WeftError } from '@weft/shared/errors';
 import { ALL_QUEUES, QUEUES, type RateLimiter } from '@weft/shared/ports';
 import { createRateLimiter } from '@weft/shared/infrastructure';
+import { ExpressionPool } from '@weft/shared/expressions';
 import { RunningJobs } from '@weft/shared/run-engine';
 import type { WorkerDeps } from '../deps.js';
 export type { CoreDeps, WorkerDeps } from '../deps.js';
@@ -28,7 +29,10 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
   const guard = new ProviderGuard({ breaker: config.breaker, rateLimits: config.providerRateLimits, limiter: rateLimiter, logger, metrics });
   // Every provider call goes through the workspace's egress policy and the output caps.
   const providerEgress = new ProviderEgress({ maxOutputBytes: config.llmMaxOutputBytes, createAdapter: deps.createProvider });
+  // Every JSONata evaluation of this worker (transform, condition, switch, map items) runs here, bounded.
+  const expressions = new ExpressionPool({ limits: config.expressions, logger, metrics });
   const runNode = createNodeRunner({
+    expressions,
     ...createNodeSources({ repos }), metrics, createProvider: providerEgress.create, guard,
     llmLimits: { maxOutputBytes: config.llmMaxOutputBytes, defaultMaxTokens: config.llmDefaultMaxTokens },
     httpMaxResponseBytes: config.httpMaxResponseBytes,
@@ -46,7 +50,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
     if (aborted > 0) log.info({ executionId: message.executionId, aborted, nodeIds: message.nodeIds }, 'cancel: running nodes aborted');
   });
 
-  const processors = engine.processors({ runNode, workerId: config.workerId, running, logger: log });
+  const processors = engine.processors({ runNode, expressions, workerId: config.workerId, running, logger: log });
   const executions = deps.queue.process(QUEUES.executions, processors.executions, { concurrency: Math.max(5, Math.ceil(config.workerConcurrency / 2)) });
   const nodes = deps.queue.process(QUEUES.nodes, processors.nodes, { concurrency: config.workerConcurrency });
   const resumes = deps.queue.process(QUEUES.resume, processors.resume, { concurrency: Math.max(5, Math.ceil(config.workerConcurrency / 2)) });
@@ -94,6 +98,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
       await flusher.stop();
       guard.close();
       await providerEgress.close();
+      await expressions.close();
       if (!deps.rateLimiter) await rateLimiter.close();
       log.info('worker stopped');
     },
