@@ -212,7 +212,8 @@ beforeAll(async () => {
   t = await createTestApp({
     databaseUrl: services.databaseUrl,
     // Quiet: 20,000 requests of logs would cost more than the requests.
-    env: { LOG_LEVEL: 'warn' },
+    // Rate limits are tested on their own (rate-limit.plugin.test.ts): here they would refuse most cases.
+    env: { LOG_LEVEL: 'warn', WEFT_RATE_LIMIT_PER_KEY: '0', WEFT_RATE_LIMIT_PER_WORKSPACE: '0' },
     configure: (app) => {
       // preHandler runs once every check (auth, body parser, input guard, schemas) has passed.
       app.addHook('preHandler', (_request, _reply, done) => {

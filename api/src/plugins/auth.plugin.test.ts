@@ -1,5 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { createLogger } from '@weft/shared/logging';
+import { createMetrics } from '@weft/shared/metrics';
 import Fastify from 'fastify';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redactUrl } from '../app.js';
 import type { ApiDeps } from '../deps.js';
@@ -10,11 +13,15 @@ const KEY = 'wft_valid_key';
 const ADMIN = 'admin-token-0123456789';
 
 const deps = {
-  config: { adminToken: ADMIN },
+  // No key cache and no control bus: every request asks the repo.
+  config: { adminToken: ADMIN, apiKeyCacheTtlMs: 0, apiKeyCacheMax: 1 },
+  logger: createLogger({ name: 'test', level: 'silent' }),
+  metrics: createMetrics({ registry: new Registry() }),
   database: {
     repos: {
       workspaces: {
-        authenticate: (key: string) => Promise.resolve(key === KEY ? { workspaceId: 'ws-1', keyId: 'k-1' } : null),
+        authenticate: (key: string) => Promise.resolve(key === KEY ? { workspaceId: 'ws-1', keyId: 'k-1', lastUsedAt: new Date() } : null),
+        touchApiKey: () => Promise.resolve(),
       },
     },
   },

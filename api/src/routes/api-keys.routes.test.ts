@@ -68,7 +68,8 @@ describe('API keys', () => {
       const res = await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: auth(ws.apiKey), payload });
       expect(res.statusCode, JSON.stringify(payload)).toBe(400);
       const error = res.json<{ error: { code: string; details: { path: string }[] } }>().error;
-      expect(error.code).toBe('invalid_request');
+      // NUL is refused by the input guard (invalid_text) before the schema sees it.
+      expect(error.code).toBe(payload.name?.toString().includes('\u0000') ? 'invalid_text' : 'invalid_request');
       expect(error.details[0]?.path).toMatch(/^\/(name|extra)?$/);
     }
     const notJson = await t.app.inject({ method: 'POST', url: '/v1/api-keys', headers: { ...auth(ws.apiKey), 'content-type': 'application/json' }, payload: '{"name":' });
