@@ -88,7 +88,14 @@ describe('Redis outage on the start path', () => {
     await waitFor(async () => {
       const r = await db.query<{ n: string }>("select count(*) as n from executions where flow_id = $1 and status = 'completed'", [flowId]);
       return Number(r.rows[0]?.n) === accepted.length;
-    }, { timeoutMs: 90_000, intervalMs: 250, message: 'every accepted start completed' });
+    }, { timeoutMs: 90_000, intervalMs: 250, message: 'every accepted start completed' }).catch(async (err: unknown) => {
+      const r = await db.query("select id, status, (input->>'i')::int as i, created_at, updated_at from executions where flow_id = $1 and status <> 'completed'", [flowId]);
+      process.stderr.write(`stuck: ${JSON.stringify(r.rows)}\naccepted (i, ms): ${JSON.stringify(answers.filter((a) => a.status === 202).map((a) => [a.i, a.ms]))}\n`);
+      const c = new Redis(redis.url);
+      for (const row of r.rows) process.stderr.write(`keys of ${String(row.id)}: ${JSON.stringify(await c.keys(`*${String(row.id)}*`))} meta ${JSON.stringify(await c.hgetall(`${svc.prefix}:{${String(row.id)}}:meta`))}\n`);
+      await c.quit();
+      throw err;
+    });
 
     // No 503 ever runs: Postgres holds exactly the accepted starts, each with its own input…
     const rows = await db.query<{ id: string; i: number; status: string }>("select id, (input->>'i')::int as i, status from executions where flow_id = $1", [flowId]);
