@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { FlowRecord } from '@weft/db/repos';
-import type { NodeResult } from '@weft/shared/engine';
+import type { NodeResult } from '@weft/shared/model';
 import { newId } from '@weft/shared/ids';
 import { flowDef, type DbReposSuite } from './db-repos.fixture.js';
 

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { WeftError, type ErrorCode } from '@weft/shared/errors';
-import type { Usage } from '@weft/shared/engine';
+import type { Usage } from '@weft/shared/model';
 import type { LlmProvider, LlmRequest, LlmStreamPart } from '@weft/shared/ports';
 import { MOCK_INVALID_API_KEY, mockAnswer, mockJsonAnswer, mockUsage, startMockLlm, type MockLlm, type MockMessage } from '@weft/shared/mock-llm';
 import { waitFor } from '../helpers/wait-for.js';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '@weft/db/database';
 import type { WeftDatabase } from '@weft/db/repos';
 import { MemoryEventBus, MemoryFlushLog, MemoryStateStore } from '@weft/shared/adapters/memory';
-import type { NodeResult } from '@weft/shared/engine';
+import type { NodeResult } from '@weft/shared/model';
 import { createLogger } from '@weft/shared/logging';
 import { createMetrics } from '@weft/shared/metrics';
 import { FlowCache } from '../../shared/src/run-engine/index.js';

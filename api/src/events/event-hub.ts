@@ -2,7 +2,8 @@
  * Each api instance subscribes to the event bus once and fans events out to its WebSocket
  * and SSE clients, by execution and by flow, never across workspaces.
  */
-import { compareEventIds, TERMINAL_EVENT_TYPES, type WeftEvent } from '@weft/shared/engine';
+import { compareEventIds } from '@weft/shared/engine';
+import { TERMINAL_EVENT_TYPES, type WeftEvent } from '@weft/shared/model';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
 import type { EventBus, Unsubscribe } from '@weft/shared/ports';

@@ -2,7 +2,8 @@
  * Live events (api.md, "Live events"): SSE per execution with Last-Event-ID replay, and the
  * WebSocket subscribe protocol by execution or flow. Both ride on the app's EventHub.
  */
-import { isEventId, TERMINAL_EVENT_TYPES, type WeftEvent } from '@weft/shared/engine';
+import { isEventId } from '@weft/shared/engine';
+import { TERMINAL_EVENT_TYPES, type WeftEvent } from '@weft/shared/model';
 import { isUuid } from '@weft/shared/ids';
 import type { WebSocket } from 'ws';
 import { Type } from 'typebox';

@@ -1,5 +1,5 @@
 /** Executions (api.md, "Executions"): start, read, list. */
-import { EXECUTION_STATUSES } from '@weft/shared/engine';
+import { EXECUTION_STATUSES } from '@weft/shared/model';
 import { Type } from 'typebox';
 import type { RoutePlugin } from '../fastify-types.js';
 import { notFound } from '../plugins/error-handler.plugin.js';

@@ -3,7 +3,7 @@
  * single-node run): the engine publishes and enqueues it, and with `wait` the api awaits the
  * end and answers the document.
  */
-import { TERMINAL_EXECUTION_STATUSES } from '@weft/shared/engine';
+import { TERMINAL_EXECUTION_STATUSES } from '@weft/shared/model';
 import type { CreatedExecution } from '@weft/shared/run-engine';
 import type { ApiDeps } from '../deps.js';
 import type { EventHub } from '../events/event-hub.js';

@@ -4,23 +4,8 @@
  */
 import type { ExecutionRow, FlowRecord, NodeRunRow, Repos } from '@weft/db/repos';
 import { parseMapItemNodeId } from '@weft/shared/flow';
-import {
-  executedTopology,
-  executionFailure,
-  executionOutput,
-  sumCost,
-  sumPricing,
-  sumUsage,
-  TERMINAL_EXECUTION_STATUSES,
-  type Cost,
-  type ExecutionStatus,
-  type HotExecution,
-  type NodeError,
-  type NodeResult,
-  type NodeStatus,
-  type PricingStatus,
-  type Usage,
-} from '@weft/shared/engine';
+import { executedTopology, executionFailure, executionOutput, sumCost, sumPricing, sumUsage } from '@weft/shared/engine';
+import { TERMINAL_EXECUTION_STATUSES, type Cost, type ExecutionStatus, type HotExecution, type NodeError, type NodeResult, type NodeStatus, type PricingStatus, type Usage } from '@weft/shared/model';
 import type { ResumeLinks } from '@weft/shared/crypto';
 import type { StateStore } from '@weft/shared/ports';
 import { eventWaitNode } from '@weft/shared/run-engine';

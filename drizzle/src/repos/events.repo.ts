@@ -1,6 +1,6 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { isEventId } from '@weft/shared/engine';
-import type { WeftEvent } from '@weft/shared/engine';
+import type { WeftEvent } from '@weft/shared/model';
 import type { EventArchive } from '@weft/shared/ports';
 import { executionEvents } from '../schema/index.js';
 import type { WeftDb } from './db.js';

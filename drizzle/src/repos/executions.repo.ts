@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, inArray, sql, type SQL } from 'drizzle-orm';
-import type { ExecutionStatus } from '@weft/shared/engine';
+import type { ExecutionStatus } from '@weft/shared/model';
 import { WeftError } from '@weft/shared/errors';
 import { isUuid, newId } from '@weft/shared/ids';
 import { executions } from '../schema/index.js';

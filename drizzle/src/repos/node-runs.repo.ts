@@ -1,5 +1,5 @@
 import { and, asc, eq, getTableColumns, inArray, like, sql, type SQL } from 'drizzle-orm';
-import type { NodeStatus } from '@weft/shared/engine';
+import type { NodeStatus } from '@weft/shared/model';
 import { isUuid } from '@weft/shared/ids';
 import { executions, nodeRuns } from '../schema/index.js';
 import type { WeftDb } from './db.js';

@@ -1,5 +1,5 @@
 import { bigint, index, integer, jsonb, pgTable, primaryKey, uuid } from 'drizzle-orm/pg-core';
-import type { WeftEvent } from '@weft/shared/engine';
+import type { WeftEvent } from '@weft/shared/model';
 import { executions } from './executions.js';
 
 /**

@@ -1,5 +1,5 @@
 import { bigint, index, integer, jsonb, numeric, pgTable, primaryKey, text, unique, uuid } from 'drizzle-orm/pg-core';
-import type { Cost, ExecutionStatus, NodeError, NodeResult, NodeStatus, PricingStatus, Usage } from '@weft/shared/engine';
+import type { Cost, ExecutionStatus, NodeError, NodeResult, NodeStatus, PricingStatus, Usage } from '@weft/shared/model';
 import { timestamptz } from './columns.js';
 import { flows } from './flows.js';
 import { workspaces } from './workspaces.js';

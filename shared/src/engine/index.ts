@@ -1,4 +1,3 @@
-export * from '../model/index.js';
 export * from './node-policy.js';
 export * from './totals.js';
 export * from './event-ids.js';

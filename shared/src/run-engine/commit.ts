@@ -3,7 +3,7 @@
  * log, enqueue the children that became ready and, for a final failure, park a dead letter.
  * Shared by the node processor and the resume processor (wait nodes).
  */
-import type { NodeResult } from '../engine/index.js';
+import type { NodeResult } from '../model/index.js';
 import { retryPolicyFor, type CommitIntent } from '../engine/index.js';
 import { toNodeError, type WeftError } from '../errors/index.js';
 import type { FlowNode } from '../flow/index.js';

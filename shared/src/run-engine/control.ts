@@ -4,7 +4,8 @@
  * when the command cannot apply; nothing is written then.
  */
 import { safeEqual } from '../crypto/index.js';
-import { endedUnfinished, failsSoftly, TERMINAL_EXECUTION_STATUSES } from '../engine/index.js';
+import { failsSoftly } from '../engine/index.js';
+import { endedUnfinished, TERMINAL_EXECUTION_STATUSES } from '../model/index.js';
 import { WeftError } from '../errors/index.js';
 import { parseMapItemNodeId, type WaitNode } from '../flow/index.js';
 import type { FlowRecord } from '../ports/database.js';

@@ -4,7 +4,7 @@
  * not visible yet is a transient error (retried), never a failure.
  */
 import type { ExecutionRow, Repos } from '../ports/database.js';
-import { TERMINAL_EXECUTION_STATUSES } from '../engine/index.js';
+import { TERMINAL_EXECUTION_STATUSES } from '../model/index.js';
 import { WeftError } from '../errors/index.js';
 import { executionTimeoutJobId, type ExecutionJobData, type ResumeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { skippedResult, type NodeResult } from '../engine/index.js';
+import { skippedResult } from '../engine/index.js';
+import { type NodeResult } from '../model/index.js';
 import { MAP_MAX_ITEMS, type MapNode } from '../flow/index.js';
 import { ExpressionCache } from '../expressions/index.js';
 import { evaluateMapItems } from './map.js';

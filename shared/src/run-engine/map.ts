@@ -4,7 +4,8 @@
  * ordinary node jobs, so items run across the fleet. Each later commit of an item's node
  * releases the next item; the commit of the last ends the map (commit-and-continue.ts).
  */
-import { commitIntent, failsSoftly, type NodeResult } from '../engine/index.js';
+import { commitIntent, failsSoftly } from '../engine/index.js';
+import { type NodeResult } from '../model/index.js';
 import { WeftError, toNodeError, toWeftError } from '../errors/index.js';
 import { mapItemsSource, MAP_DEFAULT_CONCURRENCY, MAP_MAX_ITEMS, type MapNode } from '../flow/index.js';
 import { mapTimeoutJobId, type NodeJobData, type ResumeJobData } from '../jobs/index.js';

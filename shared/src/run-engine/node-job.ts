@@ -4,7 +4,8 @@
  * became ready. Redelivery is safe at every step: a terminal node is never re-run, and a
  * commit that already happened still returns the ready children.
  */
-import type { Cost, NodeResult, Spend } from '../engine/index.js';
+import type { Spend } from '../engine/index.js';
+import type { Cost, NodeResult } from '../model/index.js';
 import { commitIntent, outcomeOf, retryDecision, sumCost, sumUsage } from '../engine/index.js';
 import { WeftError, toNodeError, toWeftError } from '../errors/index.js';
 import { mapItemNodeId, parseMapItemNodeId } from '../flow/index.js';

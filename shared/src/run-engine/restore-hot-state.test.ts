@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { FlowRecord } from '../ports/database.js';
-import { rebuildExecution, skippedResult, type NodeResult, type StoredErrorCode } from '../engine/index.js';
+import { rebuildExecution, skippedResult } from '../engine/index.js';
+import { type NodeResult, type StoredErrorCode } from '../model/index.js';
 import { topologicalOrder, type FlowDefinition } from '../flow/index.js';
 import { compileFlow, type CompiledFlow } from './flow-cache.js';
 import { commitOf } from './restore-hot-state.js';

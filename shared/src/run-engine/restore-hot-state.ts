@@ -6,7 +6,8 @@
  * again; a map without a result runs its items again.
  */
 import type { ExecutionRow, NodeRunRow, Repos } from '../ports/database.js';
-import { commitIntent, outcomeOf, rebuildExecution, TERMINAL_EXECUTION_STATUSES, type CommitIntent, type NodeResult } from '../engine/index.js';
+import { commitIntent, outcomeOf, rebuildExecution, type CommitIntent } from '../engine/index.js';
+import { TERMINAL_EXECUTION_STATUSES, type NodeResult } from '../model/index.js';
 import { conditionTargets, switchTargets, topologicalOrder } from '../flow/index.js';
 import { nodeJobId, type NodeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';

@@ -5,7 +5,7 @@
  * nothing; the single use is a claim in hot state (SET NX in Redis), so of two concurrent calls
  * on any api instances exactly one is accepted.
  */
-import { TERMINAL_EXECUTION_STATUSES } from '../engine/index.js';
+import { TERMINAL_EXECUTION_STATUSES } from '../model/index.js';
 import { WeftError } from '../errors/index.js';
 import { enqueueEventResume, eventWaitNode, type ControlDeps } from './control.js';
 

@@ -4,7 +4,8 @@
  * it out, surviving worker restarts. The api resumes event waits through the same queue.
  */
 import { sha256Hex, type ResumeLinks } from '../crypto/index.js';
-import { commitIntent, outcomeOf, type NodeResult } from '../engine/index.js';
+import { commitIntent, outcomeOf } from '../engine/index.js';
+import { type NodeResult } from '../model/index.js';
 import { WeftError, toNodeError } from '../errors/index.js';
 import type { WaitNode } from '../flow/index.js';
 import { waitJobId, type NodeJobData, type ResumeJobData } from '../jobs/index.js';

@@ -5,7 +5,8 @@
  * confirmed the final execution row.
  */
 import type { NodeRunRow, Repos } from '@weft/db/repos';
-import { executedTopology, executionFailure, executionOutput, isLive, sumCost, sumPricing, sumUsage, TERMINAL_NODE_STATUSES, type HotExecution, type HotNodeState, type NodeResult } from '@weft/shared/engine';
+import { executedTopology, executionFailure, executionOutput, sumCost, sumPricing, sumUsage } from '@weft/shared/engine';
+import { isLive, TERMINAL_NODE_STATUSES, type HotExecution, type HotNodeState, type NodeResult } from '@weft/shared/model';
 import { toNodeError, WeftError } from '@weft/shared/errors';
 import { parseMapItemNodeId } from '@weft/shared/flow';
 import type { Logger } from '@weft/shared/logging';

@@ -3,7 +3,8 @@
  * upstream results the flow cache makes it read.
  */
 import { describe, expect, it } from 'vitest';
-import { skippedResult, type NodeResult } from '@weft/shared/engine';
+import { skippedResult } from '@weft/shared/engine';
+import { type NodeResult } from '@weft/shared/model';
 import type { ConditionNode, FlowDefinition } from '@weft/shared/flow';
 import { createLogger } from '@weft/shared/logging';
 import { compileFlow, type CompiledFlow } from '@weft/shared/run-engine';

@@ -5,7 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { NodeResult } from '@weft/shared/engine';
+import type { NodeResult } from '@weft/shared/model';
 import { WeftError } from '@weft/shared/errors';
 import type { HttpNode } from '@weft/shared/flow';
 import { createLogger } from '@weft/shared/logging';

@@ -1,4 +1,5 @@
-import { computeCost, modelLabel, type Cost, type Usage } from '@weft/shared/engine';
+import { computeCost, modelLabel } from '@weft/shared/engine';
+import { type Cost, type Usage } from '@weft/shared/model';
 import { WeftError } from '@weft/shared/errors';
 import type { ChatMessage, LlmNode, LlmProviderName } from '@weft/shared/flow';
 import type { WeftMetrics } from '@weft/shared/metrics';

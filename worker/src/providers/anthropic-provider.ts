@@ -14,7 +14,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import type { Message, MessageCreateParamsBase, MessageDeltaUsage, MessageParam, RawMessageStreamEvent, Usage as WireUsage } from '@anthropic-ai/sdk/resources/messages';
 import { WeftError } from '@weft/shared/errors';
-import type { Usage } from '@weft/shared/engine';
+import type { Usage } from '@weft/shared/model';
 import type { LlmCredential, LlmProvider, LlmRequest, LlmResponse, LlmStreamPart } from '@weft/shared/ports';
 import { cancellationError } from './cancellation.js';
 import { classifyAnthropicError } from './classify-anthropic-error.js';

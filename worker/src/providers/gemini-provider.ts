@@ -13,7 +13,7 @@
  */
 import { GoogleGenAI, type Content, type GenerateContentConfig, type GenerateContentResponse, type GenerateContentResponseUsageMetadata } from '@google/genai';
 import { WeftError } from '@weft/shared/errors';
-import type { Usage } from '@weft/shared/engine';
+import type { Usage } from '@weft/shared/model';
 import type { LlmCredential, LlmProvider, LlmRequest, LlmResponse, LlmStreamPart } from '@weft/shared/ports';
 import { cancellationError } from './cancellation.js';
 import { classifyGeminiError } from './classify-gemini-error.js';

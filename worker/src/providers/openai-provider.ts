@@ -6,7 +6,7 @@ import OpenAI from 'openai';
 import type { ChatCompletion, ChatCompletionChunk, ChatCompletionCreateParamsBase } from 'openai/resources/chat/completions';
 import type { CompletionUsage } from 'openai/resources/completions';
 import { WeftError } from '@weft/shared/errors';
-import type { Usage } from '@weft/shared/engine';
+import type { Usage } from '@weft/shared/model';
 import type { LlmCredential, LlmProvider, LlmRequest, LlmResponse, LlmStreamPart } from '@weft/shared/ports';
 import { cancellationError } from './cancellation.js';
 import { classifyOpenAiError } from './classify-openai-error.js';
