@@ -139,6 +139,10 @@ export function createCancelExecution(deps: ControlDeps): CancelExecution {
     const result = await endExecution(deps, { executionId, at });
     switch (result.kind) {
       case 'ended':
+        // This cancel recorded itself while the execution job was starting it: the job saw the
+        // record and cancelled the hot state it had just written (execution-job.ts). Cancelled,
+        // as asked, by this request.
+        if (result.status === 'cancelled' && row.status === 'queued') break;
         // Hot state is ahead of the record (the flusher has not written the end yet).
         throw new WeftError('CONFLICT', `execution ${executionId} is already ${result.status}`);
       case 'missing':
