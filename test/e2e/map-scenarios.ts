@@ -238,8 +238,10 @@ export async function mapTimeoutScenario(target: Target): Promise<void> {
   const statuses = await waitFor(async () => {
     const latest = (await call('GET', `/v1/executions/${doc.id as string}`)).body;
     const byId: Record<string, string> = Object.fromEntries(latest.nodes.map((n: any) => [n.nodeId as string, n.status as string]));
-    return Object.keys(byId).filter((id) => id.startsWith('slow[')).length === 2 ? byId : null;
-  }, { timeoutMs: 5000, message: 'the aborted items recorded' });
+    // Both listed, and both ended: an item's abort is recorded once its own commit lands.
+    const items = Object.entries(byId).filter(([id]) => id.startsWith('slow['));
+    return items.length === 2 && items.every(([, status]) => !['queued', 'running', 'pending'].includes(status)) ? byId : null;
+  }, { timeoutMs: 10_000, message: 'the aborted items recorded' });
   expect(statuses).toEqual({ slow: 'failed', 'slow[0].think': 'cancelled', 'slow[1].think': 'cancelled' });
 }
 
