@@ -69,6 +69,12 @@ describe('http nodes: api + 1 worker on Redis and Postgres', () => {
         res.end(JSON.stringify({ got: JSON.parse(req.body || 'null'), auth: req.headers.authorization ?? null, path: req.url }));
         return;
       }
+      if (req.url === '/unstorable') {
+        // Text Postgres refuses: a NUL and a lone surrogate, as JSON escapes.
+        res.setHeader('content-type', 'application/json');
+        res.end('{"text":"a\\u0000b","lone":"x\\ud800y","pair":"\\ud83d\\ude00"}');
+        return;
+      }
       if (req.url === '/busy') {
         res.statusCode = 503;
         res.setHeader('retry-after', '1');
@@ -98,6 +104,26 @@ describe('http nodes: api + 1 worker on Redis and Postgres', () => {
     await stack?.stop();
     await server?.close();
     await svc?.cleanup();
+  });
+
+  it('stores an answer with NUL and lone surrogates (as U+FFFD), and the flusher goes on for everyone', async () => {
+    const flowId = await createFlow(open.call, {
+      name: 'http-unstorable',
+      nodes: [{ id: 'call', type: 'http', method: 'GET', url: `${server.origin}/unstorable` }],
+      edges: [],
+    });
+    const first = await open.call('POST', `/v1/flows/${flowId}/executions`, { wait: true });
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    expect(first.body.status).toBe('completed');
+    const [run] = await nodeRuns(first.body.id as string, 1);
+    expect(run?.status).toBe('completed');
+    expect(run?.output.body).toEqual({ text: 'a\ufffdb', lone: 'x\ufffdy', pair: '\ud83d\ude00' });
+    // Postgres has the whole execution, and the next one (of another workspace) is flushed too.
+    await waitFor(async () => (await db.query('select status from executions where id = $1', [first.body.id])).rows[0]?.status === 'completed', { timeoutMs: 15_000, message: 'execution finalized' });
+    const otherFlow = await createFlow(closed.call, { name: 'after-unstorable', nodes: [{ id: 't', type: 'transform', expression: '1 + 1' }], edges: [] });
+    const next = await closed.call('POST', `/v1/flows/${otherFlow}/executions`, { wait: true });
+    expect(next.body.status).toBe('completed');
+    expect((await nodeRuns(next.body.id as string, 1))[0]?.output).toBe(2);
   });
 
   it('sends a vault header and a templated JSON body, parses the JSON answer, and the secret shows up nowhere', async () => {

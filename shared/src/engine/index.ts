@@ -13,3 +13,4 @@ export * from './map-record.js';
 export * from './propagate.js';
 export * from './rebuild.js';
 export * from './pricing.js';
+export * from './storable.js';

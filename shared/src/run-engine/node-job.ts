@@ -6,7 +6,7 @@
  */
 import type { Spend } from '../engine/index.js';
 import type { Cost, NodeResult } from '../model/index.js';
-import { commitIntent, outcomeOf, retryDecision, sumCost, sumUsage } from '../engine/index.js';
+import { commitIntent, outcomeOf, retryDecision, storableJson, sumCost, sumUsage } from '../engine/index.js';
 import { WeftError, toNodeError, toWeftError } from '../errors/index.js';
 import { mapItemNodeId, parseMapItemNodeId } from '../flow/index.js';
 import type { NodeJobData } from '../jobs/index.js';
@@ -192,14 +192,16 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
     const result: NodeResult = {
       // Aborted by a cancel (of the execution, or of its cut map): cancelled, not failed.
       status: failure ? (cancel.signal.aborted ? 'cancelled' : 'failed') : 'completed',
-      output: outcome ? outcome.output : null,
+      // What a node brings back (an LLM answer, an http response, a provider's error) is made
+      // storable: a NUL or lone surrogate in it would fail the flusher's batch for every tenant.
+      output: outcome ? storableJson(outcome.output) : null,
       // Codes leave the engine lowercased, as every code in the api contract is.
-      error: failure ? toNodeError(failure) : null,
+      error: failure ? storableJson(toNodeError(failure)) : null,
       usage: billedParts.length > 0 ? sumUsage(billedParts) : null,
       cost,
       ...nodePricing({ outcome, billed: failure?.billed, cost, billedTokens: billedParts.length > 0 }),
       attempts: job.attempt,
-      input: outcome?.resolvedInput ?? null,
+      input: storableJson(outcome?.resolvedInput ?? null),
       provider: outcome?.provider ?? (node.type === 'llm' ? node.provider : null),
       model: outcome?.model ?? (node.type === 'llm' ? node.model : null),
       workerId: deps.workerId,
