@@ -66,9 +66,43 @@ export class ApiKeyCache {
   }
 }
 
+/** An event stream (WebSocket or SSE) open under an API key on this instance. */
+export interface LiveConnection {
+  workspaceId: string;
+  /** The key it was opened with; '' when none (it then closes only with its whole workspace). */
+  keyId: string;
+  close(): void;
+}
+
+/** The event streams open on this instance: a revocation closes those opened with a revoked key. */
+export class LiveConnections {
+  private readonly open = new Set<LiveConnection>();
+
+  /** Registers a stream; answers the function that forgets it (call it when the stream ends). */
+  add(connection: LiveConnection): () => void {
+    this.open.add(connection);
+    return () => { this.open.delete(connection); };
+  }
+
+  /** Closes the streams of the revoked keys (all of the workspace's without `keyIds`); answers how many. */
+  closeRevoked(input: { workspaceId: string; keyIds?: readonly string[] | undefined }): number {
+    let closed = 0;
+    for (const connection of [...this.open]) {
+      if (connection.workspaceId !== input.workspaceId) continue;
+      if (input.keyIds && !input.keyIds.includes(connection.keyId)) continue;
+      this.open.delete(connection);
+      connection.close();
+      closed += 1;
+    }
+    return closed;
+  }
+}
+
 /** The instance's key cache and how revocations reach it and the other instances. */
 export interface ApiKeysState {
   cache: ApiKeyCache;
+  /** Event streams open on this instance, closed when their key is revoked. */
+  connections: LiveConnections;
   /**
    * Revokes cached keys on every api instance: this one at once, the others over the control bus.
    * Call it after the keys are gone from Postgres.

@@ -8,7 +8,7 @@ import { WeftError } from '@weft/shared/errors';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { RouteAuth } from '../fastify-types.js';
-import { ApiKeyCache, type ApiKeysState, type CachedApiKey } from './api-key-cache.js';
+import { ApiKeyCache, LiveConnections, type ApiKeysState, type CachedApiKey } from './api-key-cache.js';
 
 /**
  * The only routes that also accept the key as `?token=`: browsers' EventSource and WebSocket
@@ -122,11 +122,15 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
   const { config, control, metrics, logger } = app.deps;
   const cache = new ApiKeyCache({ ttlMs: config.apiKeyCacheTtlMs, max: config.apiKeyCacheMax });
   const log = logger.child({ component: 'api-key-cache' });
+  const connections = new LiveConnections();
   const drop = (input: { workspaceId: string; keyIds?: readonly string[] | undefined }): void => {
     const dropped = cache.invalidate(input);
     if (dropped > 0) metrics.apiKeyCacheTotal.inc({ result: 'invalidated' }, dropped);
+    // A revoked key's open WebSocket and SSE streams end too: it reads nothing more.
+    const closed = connections.closeRevoked(input);
+    if (closed > 0) log.info({ workspaceId: input.workspaceId, keyIds: input.keyIds, closed }, 'event streams of revoked API keys closed');
   };
-  if (cache.enabled && control) {
+  if (control) {
     const unsubscribe = await control.subscribe((message) => {
       if (message.type !== 'api-keys-revoked') return;
       drop(message);
@@ -136,6 +140,7 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
   }
   const state: ApiKeysState = {
     cache,
+    connections,
     async revoked(input) {
       drop(input);
       if (!control) return;

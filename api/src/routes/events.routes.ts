@@ -57,15 +57,19 @@ export const eventsRoutes: RoutePlugin = (app, { deps }) => {
       let off: (() => void) | null = null;
       let closed = false;
       const heartbeat = setInterval(() => { raw.write(': ping\n\n'); }, HEARTBEAT_MS);
+      let forget = (): void => undefined;
       const end = (): void => {
         if (closed) return;
         closed = true;
+        forget();
         clearInterval(heartbeat);
         off?.();
         deps.metrics.eventSubscribers.dec({ transport: 'sse' });
         raw.end();
       };
       request.raw.on('close', end);
+      // Revoking the key (or deleting the workspace) ends the stream.
+      forget = app.apiKeys.connections.add({ workspaceId, keyId: request.apiKeyId, close: end });
       try {
         off = await app.hub.follow({
           workspaceId,
@@ -102,6 +106,8 @@ export const eventsRoutes: RoutePlugin = (app, { deps }) => {
       quota.release(keyId);
     };
     deps.metrics.eventSubscribers.inc({ transport: 'ws' });
+    // Revoking the key (or deleting the workspace) closes the socket: 4401, as a 401 would answer.
+    const forget = app.apiKeys.connections.add({ workspaceId, keyId: request.apiKeyId, close: () => { socket.close(4401, 'API key revoked'); } });
     const send = (message: unknown): void => {
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
     };
@@ -179,6 +185,7 @@ export const eventsRoutes: RoutePlugin = (app, { deps }) => {
       });
     });
     socket.on('close', () => {
+      forget();
       for (const off of subscriptions.values()) off();
       subscriptions.clear();
       quota.release(keyId, held);
