@@ -5,6 +5,7 @@
  * JSON.stringify and of any recursive walker. Checked once, centrally (the body parser and the
  * input-guard hook), so no route can forget it.
  */
+import { textProblem } from '@weft/shared/engine';
 import type { ErrorCode } from '@weft/shared/errors';
 
 export interface JsonLimits {
@@ -28,20 +29,8 @@ function escapeSegment(segment: string): string {
   return segment.replaceAll('~', '~0').replaceAll('/', '~1');
 }
 
-/** ES2024's String.prototype.isWellFormed (Node ≥ 20); the project's lib is ES2023. */
-interface WellFormedString {
-  isWellFormed(): boolean;
-}
-
-/**
- * Why a string cannot be stored, or null. `isWellFormed` is false exactly when the string holds
- * a lone surrogate; NUL is valid Unicode that Postgres still refuses.
- */
-export function textProblem(text: string): string | null {
-  if (text.includes('\u0000')) return 'contains a NUL character (\\u0000)';
-  if (!(text as unknown as WellFormedString).isWellFormed()) return 'contains a lone UTF-16 surrogate';
-  return null;
-}
+/** Why a string cannot be stored, or null: one definition with the engine's (storable.ts). */
+export { textProblem } from '@weft/shared/engine';
 
 function checkString(text: string, path: string, what: string, limits: JsonLimits): GuardViolation | null {
   if (text.length > limits.maxStringLength) {

@@ -9,9 +9,26 @@
 /** A JSON text's escapes of NUL and of surrogates: JSON.stringify escapes a lone surrogate, and writes a pair as itself. */
 const UNSTORABLE_ESCAPE = /(?<!\\)((?:\\\\)*)\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})/g;
 
-/** `text` with NUL and lone surrogates replaced by U+FFFD; the same string when it has none. */
+/** ES2024's String.prototype.isWellFormed and toWellFormed (Node ≥ 20); the project's lib is ES2023. */
+interface WellFormedString {
+  isWellFormed(): boolean;
+  toWellFormed(): string;
+}
+
+/**
+ * Why a string cannot be stored, or null (the api's input guard refuses such text with it).
+ * `isWellFormed` is false exactly when the string holds a lone surrogate; NUL is valid Unicode
+ * that Postgres still refuses.
+ */
+export function textProblem(text: string): string | null {
+  if (text.includes('\u0000')) return 'contains a NUL character (\\u0000)';
+  if (!(text as unknown as WellFormedString).isWellFormed()) return 'contains a lone UTF-16 surrogate';
+  return null;
+}
+
+/** `text` with NUL and lone surrogates replaced by U+FFFD (what toWellFormed does for the latter). */
 export function storableText(text: string): string {
-  return text.replaceAll('\u0000', '\ufffd').replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+  return (text as unknown as WellFormedString).toWellFormed().replaceAll('\u0000', '\ufffd');
 }
 
 /**
