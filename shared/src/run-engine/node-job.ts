@@ -75,7 +75,11 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
         log.warn('node job for an execution without hot state: left to recovery');
         return;
       case 'execution-ended':
-        log.debug({ status: start.status }, 'execution already ended: node not run');
+        // This job may run again because what followed its own commit, which ended the
+        // execution, failed (Redis went away before the flush append): the end is appended again
+        // so that Postgres gets it. Finalizing is idempotent, and writes the node rows it lacks.
+        await deps.flushLog.append([{ kind: 'execution', executionId: data.executionId }]);
+        log.debug({ status: start.status }, 'execution already ended: node not run, its end flushed again');
         return;
       case 'node-terminal': {
         // A redelivered job whose node committed before the worker died: re-enqueue what the
