@@ -189,3 +189,61 @@ function waitSync(done: () => boolean, limitMs: number): void {
   const pause = new Int32Array(new SharedArrayBuffer(4));
   while (!done() && Date.now() < deadline) Atomics.wait(pause, 0, 0, 20);
 }
+
+export interface PrivateRedisCluster {
+  /** One `redis://` URL per master, the seed list a cluster client starts from. */
+  urls: string[];
+  ports: number[];
+  destroy(): void;
+}
+
+/**
+ * A private Redis Cluster of `masters` redis-server processes (no replicas) on loopback, with
+ * the 16384 slots spread over them by `redis-cli --cluster create`; resolves once every master
+ * reports `cluster_state:ok`.
+ */
+export async function startPrivateRedisCluster(options: { masters?: number } = {}): Promise<PrivateRedisCluster> {
+  const redisServer = which('redis-server');
+  const redisCli = which('redis-cli');
+  if (!redisServer || !redisCli) throw new Error('redis-server and redis-cli not found on PATH (apt-get install redis-server)');
+  const masters = options.masters ?? 3;
+  const dir = mkdtempSync(join(tmpdir(), 'weft-redis-cluster-'));
+  const nodes: Array<{ port: number; pidFile: string }> = [];
+  const destroy = (): void => {
+    for (const node of nodes) {
+      const pid = readPid(node.pidFile);
+      if (pid === null) continue;
+      try { process.kill(pid, 'SIGTERM'); } catch { /* already gone */ }
+      waitSync(() => !isAlive(pid), 10_000);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < masters; i++) {
+      const port = await freePort();
+      const nodeDir = join(dir, String(port));
+      mkdirSync(nodeDir);
+      const pidFile = join(nodeDir, 'redis.pid');
+      nodes.push({ port, pidFile });
+      execFileSync(redisServer, [
+        '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+        '--cluster-enabled', 'yes', '--cluster-config-file', join(nodeDir, 'nodes.conf'), '--cluster-node-timeout', '5000',
+        '--daemonize', 'yes', '--pidfile', pidFile, '--dir', nodeDir,
+        '--logfile', join(nodeDir, 'redis.log'), '--maxmemory-policy', 'noeviction',
+      ]);
+    }
+    for (const node of nodes) await waitForPort(node.port);
+    execFileSync(redisCli, ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { stdio: 'pipe' });
+    // `create` returns once the slots are assigned; the nodes agree on the layout a little later.
+    const deadline = Date.now() + 30_000;
+    const clusterOk = (port: number): boolean => execFileSync(redisCli, ['-p', String(port), 'cluster', 'info']).toString().includes('cluster_state:ok');
+    while (!nodes.every((n) => clusterOk(n.port))) {
+      if (Date.now() > deadline) throw new Error('the private Redis Cluster did not reach cluster_state:ok');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } catch (err) {
+    destroy();
+    throw err;
+  }
+  return { urls: nodes.map((n) => `redis://127.0.0.1:${n.port}`), ports: nodes.map((n) => n.port), destroy };
+}
