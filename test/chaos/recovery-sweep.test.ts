@@ -23,6 +23,7 @@ import { startDistributedStack, type DistributedStack, STACK_START_MS } from '..
 import { startGate, type Gate } from '../helpers/gate.js';
 import { useMockCredentials } from '../helpers/targets.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { expectRebuiltAndCompleted, holdAfterFirstFlushed } from '../e2e/recovery-scenarios.js';
 
 describe('recovery sweep', () => {
   let svc: TestServices;
@@ -76,38 +77,13 @@ describe('recovery sweep', () => {
   it('rebuilds lost hot state from node_runs and the execution completes without re-running what completed', async () => {
     const apiKey = await stack.createWorkspace('lost-state');
     await useMockCredentials(stack.baseUrl, apiKey, gate);
-    const call = apiClient(stack.baseUrl, apiKey);
-    const flow = await call('POST', '/v1/flows', {
-      name: 'lost-state',
-      nodes: [
-        { id: 'first', type: 'llm', provider: 'openai', model: 'gpt-4o-mini', stream: false, prompt: 'First about {{input.topic}}' },
-        { id: 'second', type: 'llm', provider: 'openai', model: 'gpt-4o-mini/mock-slow-2500', stream: false, prompt: 'Second after {{first}}' },
-        { id: 'third', type: 'transform', expression: '$length(nodes.second) > 0' },
-      ],
-      edges: [{ from: 'first', to: 'second' }, { from: 'second', to: 'third' }],
-    });
-    expect(flow.status).toBe(201);
-    mock.reset();
-    gate.hold((body) => body.includes('Second after'));
-    const start = await call('POST', `/v1/flows/${flow.body.id as string}/executions`, { input: { topic: 'durability' } });
-    const executionId = start.body.executionId as string;
-
-    // `first` is done and in Postgres; `second` is on the wire, held at the gate.
-    await waitFor(async () => {
-      const r = await db.query("select 1 from node_runs where execution_id = $1 and node_id = 'first'", [executionId]);
-      return r.rows.length === 1 && gate.waiting() === 1;
-    }, { timeoutMs: 30_000, message: 'first flushed, second running' });
+    const target = { baseUrl: stack.baseUrl, apiKey, mock, gate };
+    const { executionId } = await holdAfterFirstFlushed(target, db, 'durability', 'gpt-4o-mini/mock-slow-2500');
     const keys = await redis.keys(`*{${executionId}}*`);
     expect(keys.length).toBeGreaterThan(3);
     await redis.del(...keys);
     gate.open();
-
-    const done = await waitFor(async () => {
-      const r = await call('GET', `/v1/executions/${executionId}`);
-      return r.body.status === 'completed' || r.body.status === 'failed' ? r.body : null;
-    }, { timeoutMs: 30_000, message: 'execution finished after the rebuild' });
-    expect(done.status, JSON.stringify(done.error)).toBe('completed');
-    expect(done.output).toEqual({ third: true });
+    await expectRebuiltAndCompleted(target, executionId);
     const prompts = mock.requests.map((r) => JSON.stringify((r.body as any)?.messages));
     expect(prompts.filter((p) => p.includes('First about durability'))).toHaveLength(1);
     // `second` commits into the rebuilt state (once more only if the rebuild came after its commit).

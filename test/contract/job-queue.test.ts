@@ -17,7 +17,7 @@ afterAll(async () => { await svc.cleanup(); });
 const FAST_STALL = { lockDurationMs: 1000, stalledIntervalMs: 300 } as const;
 
 function bullOptions(prefix: string): BullMqJobQueueOptions {
-  return { connection: { url: svc.redisUrl }, prefix, ...FAST_STALL };
+  return { connection: { urls: [svc.redisUrl], cluster: false }, prefix, ...FAST_STALL };
 }
 
 /** Every test gets its own prefix, so one test's jobs never show up in another's counts. */

@@ -27,6 +27,16 @@ describe('loadConfig', () => {
     expect(c.nodeErrorMaxChars).toBe(1000);
   });
 
+  it('reads REDIS_URL as a list of cluster seed nodes with REDIS_CLUSTER, and as one URL without', () => {
+    const seeds = 'redis://10.0.0.1:7000, redis://10.0.0.2:7001';
+    const c = loadConfig({ ...distributed, REDIS_CLUSTER: 'true', REDIS_URL: seeds }, 'all');
+    expect(c.redisCluster).toBe(true);
+    expect(c.redisUrl).toBe('redis://10.0.0.1:7000,redis://10.0.0.2:7001');
+    expect(loadConfig(distributed, 'all').redisCluster).toBe(false);
+    expect(problems({ ...distributed, REDIS_URL: seeds })[0]).toMatch(/^REDIS_URL: not a valid URL/);
+    expect(problems({ ...distributed, REDIS_CLUSTER: 'true', REDIS_URL: 'redis://a:1,http://b:2' })[0]).toMatch(/^REDIS_URL: must be redis: or rediss: URLs/);
+  });
+
   it('bounds WEFT_NODE_ERROR_MAX_CHARS', () => {
     expect(loadConfig({ WEFT_NODE_ERROR_MAX_CHARS: '300' }, 'all').nodeErrorMaxChars).toBe(300);
     expect(problems({ WEFT_NODE_ERROR_MAX_CHARS: '10' }).map((p) => p.split(':')[0])).toEqual(['WEFT_NODE_ERROR_MAX_CHARS']);

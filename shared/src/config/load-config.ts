@@ -14,7 +14,10 @@ export interface WeftConfig {
   mode: Mode;
   host: string;
   port: number;
+  /** One URL; with `redisCluster`, a comma-separated list of cluster seed URLs. */
   redisUrl: string | null;
+  /** REDIS_CLUSTER: REDIS_URL names Redis Cluster nodes, and every connection is a cluster client. */
+  redisCluster: boolean;
   databaseUrl: string | null;
   /** Embedded mode: PGlite data, generated admin token and master key live here. */
   dataDir: string;
@@ -179,7 +182,27 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     }
   };
 
-  const redisUrl = url('REDIS_URL', ['redis:', 'rediss:']);
+  const redisCluster = bool('REDIS_CLUSTER', false);
+  // A cluster client needs one seed node and finds the rest; several seeds survive one being down.
+  const urlList = (name: string, protocols: string[]): string | null => {
+    const raw = str(name);
+    if (raw === null) return null;
+    const parts = raw.split(',').map((part) => part.trim());
+    for (const part of parts) {
+      try {
+        const u = new URL(part);
+        if (!protocols.includes(u.protocol)) {
+          problems.push(`${name}: must be ${protocols.join(' or ')} URLs, got '${u.protocol}'`);
+          return null;
+        }
+      } catch {
+        problems.push(`${name}: not a comma-separated list of valid URLs`);
+        return null;
+      }
+    }
+    return parts.join(',');
+  };
+  const redisUrl = redisCluster ? urlList('REDIS_URL', ['redis:', 'rediss:']) : url('REDIS_URL', ['redis:', 'rediss:']);
   const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
   const redisGiven = str('REDIS_URL') !== null;
   const dbGiven = str('DATABASE_URL') !== null;
@@ -226,6 +249,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     host,
     port,
     redisUrl,
+    redisCluster,
     databaseUrl,
     dataDir: str('WEFT_DATA_DIR') ?? './.weft',
     adminToken,

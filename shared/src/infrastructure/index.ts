@@ -4,7 +4,8 @@
  * embedded process all build them here; the database comes from the caller's factory
  * (`@weft/db`'s createDatabase), which shared/ cannot import.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { openRedis, redisTarget, type RedisClient } from '../adapters/redis/connection.js';
 import { BullMqJobQueue, RedisControlBus, RedisEventBus, RedisExecutionAdmission, RedisFlushLog, RedisRateLimiter, RedisSpendLedger, RedisStateStore } from '../adapters/redis/index.js';
 import { MemoryControlBus, MemoryEventBus, MemoryExecutionAdmission, MemoryFlushLog, MemoryJobQueue, MemoryRateLimiter, MemorySpendLedger, MemoryStateStore } from '../adapters/memory/index.js';
 import type { WeftConfig } from '../config/index.js';
@@ -34,7 +35,7 @@ export interface Infrastructure {
   /** The per-workspace in-flight cap. */
   admission: ExecutionAdmission;
   /** Distributed mode: the command connection (the api's rate limits share it). */
-  redis?: Redis | undefined;
+  redis?: RedisClient | undefined;
   readiness: Readiness[];
   close(): Promise<void>;
 }
@@ -68,17 +69,17 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
       },
     };
   }
-  const redisUrl = config.redisUrl ?? '';
+  const target = redisTarget(config.redisUrl ?? '', config.redisCluster);
   const databaseUrl = config.databaseUrl ?? '';
   // The api answers while Redis is down: its commands fail at once (no offline queue) or after a
   // timeout, and a start is refused with 503 instead of hanging. Workers wait for Redis instead.
   const failFast: RedisOptions = config.role === 'api'
     ? { enableOfflineQueue: false, commandTimeout: config.apiRedisCommandTimeoutMs, maxRetriesPerRequest: 1 }
     : {};
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3, enableReadyCheck: true, lazyConnect: false, ...failFast });
-  const flushRedis = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  redis.on('error', (err) => { logger.warn({ err: err.message }, 'redis connection error'); });
-  flushRedis.on('error', (err) => { logger.warn({ err: err.message }, 'redis (flush) connection error'); });
+  const redis = openRedis(target, { maxRetriesPerRequest: 3, enableReadyCheck: true, lazyConnect: false, ...failFast });
+  const flushRedis = openRedis(target, { maxRetriesPerRequest: null });
+  redis.on('error', (err: Error) => { logger.warn({ err: err.message }, 'redis connection error'); });
+  flushRedis.on('error', (err: Error) => { logger.warn({ err: err.message }, 'redis (flush) connection error'); });
   const database = await createDatabase({ url: databaseUrl, masterKey: config.masterKey, masterKeyVersion: config.masterKeyVersion, logger });
   const state = new RedisStateStore({ redis, prefix: config.keyPrefix });
   // Appends on the command connection; the flusher reads on its own (and blocks on a third).
@@ -88,20 +89,21 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
     redis, prefix: config.keyPrefix,
     // The subscriber keeps the default options: it must resubscribe after an outage, not time out.
     subscriberFactory: () => {
-      const subscriber = new Redis(redisUrl);
-      subscriber.on('error', (err) => { logger.warn({ err: err.message }, 'redis (subscriber) connection error'); });
+      const subscriber = openRedis(target);
+      subscriber.on('error', (err: Error) => { logger.warn({ err: err.message }, 'redis (subscriber) connection error'); });
       return subscriber;
     },
   });
   const control = new RedisControlBus({ redis, prefix: config.keyPrefix });
   const admission = new RedisExecutionAdmission({ redis, prefix: config.keyPrefix });
   const queue = new BullMqJobQueue({
-    connection: { url: redisUrl }, prefix: config.keyPrefix, logger,
+    connection: target, prefix: config.keyPrefix, logger,
     lockDurationMs: config.queueLockMs, stalledIntervalMs: config.queueStalledIntervalMs,
     producerOptions: failFast,
   });
-  // Without an offline queue, commands sent before the connection is ready would fail.
-  if (failFast.enableOfflineQueue === false) await waitUntilReady(redis);
+  // Without an offline queue, commands sent before the connection is ready would fail; a
+  // cluster client knows its masters (which keyspace walks visit) only once ready.
+  if (failFast.enableOfflineQueue === false || config.redisCluster) await waitUntilReady(redis);
   await warnOnEvictionPolicy(redis, logger);
   return {
     database, queue, state, flushLog, spendLedger, events, control, admission, redis,
@@ -173,8 +175,8 @@ export function resumeLinksOf(config: WeftConfig): ResumeLinks {
 export function createRateLimiter(config: WeftConfig, logger: Logger): RateLimiter {
   if (config.mode === 'embedded') return new MemoryRateLimiter();
   // Its own connection, closed with the limiter: the runtime builds the limiter, apart from the infrastructure.
-  const redis = new Redis(config.redisUrl ?? '', { maxRetriesPerRequest: 3 });
-  redis.on('error', (err) => { logger.warn({ err: err.message }, 'redis (rate limiter) connection error'); });
+  const redis = openRedis(redisTarget(config.redisUrl ?? '', config.redisCluster), { maxRetriesPerRequest: 3 });
+  redis.on('error', (err: Error) => { logger.warn({ err: err.message }, 'redis (rate limiter) connection error'); });
   const limiter = new RedisRateLimiter({ redis, prefix: config.keyPrefix });
   return {
     acquire: (input) => limiter.acquire(input),
@@ -185,13 +187,13 @@ export function createRateLimiter(config: WeftConfig, logger: Logger): RateLimit
   };
 }
 
-function waitUntilReady(redis: Redis): Promise<void> {
+function waitUntilReady(redis: RedisClient): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((resolve) => { redis.once('ready', () => { resolve(); }); });
 }
 
 /** Evicted hot state would lose executions: Redis must run with noeviction. */
-async function warnOnEvictionPolicy(redis: Redis, logger: Logger): Promise<void> {
+async function warnOnEvictionPolicy(redis: RedisClient, logger: Logger): Promise<void> {
   try {
     const reply = await redis.config('GET', 'maxmemory-policy');
     const policy = reply[1];

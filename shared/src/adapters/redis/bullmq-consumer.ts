@@ -4,7 +4,7 @@
  * attempt, or fail for good), and closes gracefully (running jobs finish) or by force.
  */
 import { DelayedError, UnrecoverableError, type Job, type Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { retryDecision } from '../../engine/retry-decision.js';
 import { toWeftError } from '../../errors/index.js';
 import type { JobConsumer, JobHandler, QueueName } from '../../ports/job-queue.js';
@@ -23,7 +23,7 @@ const BULLMQ_CONTROL_ERRORS: ReadonlySet<string> = new Set([
 export interface ConsumerDeps<T> {
   queue: QueueName;
   handler: JobHandler<T>;
-  connection: Redis;
+  connection: RedisClient;
   log: QueueLogger;
 }
 
@@ -151,7 +151,7 @@ export class BullMqConsumer<T> implements JobConsumer {
   }
 }
 
-export async function quitConnection(redis: Redis): Promise<void> {
+export async function quitConnection(redis: RedisClient): Promise<void> {
   try {
     await redis.quit();
   } catch {

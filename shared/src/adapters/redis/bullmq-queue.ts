@@ -6,7 +6,8 @@
  * failure becomes `UnrecoverableError`.
  */
 import { Queue, Worker } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { openRedis, scanEveryMaster, type RedisClient, type RedisTarget } from './connection.js';
 import {
   ALL_QUEUES,
   jobExecutionId,
@@ -38,8 +39,8 @@ export interface QueueLogger {
 }
 
 export interface BullMqJobQueueOptions {
-  /** The adapter opens (and closes) its own connections from this URL. */
-  connection: { url: string };
+  /** The adapter opens (and closes) its own connections to this Redis (one server or a cluster). */
+  connection: RedisTarget;
   /** Weft key prefix; queues live under `bullPrefix(prefix)`. */
   prefix: string;
   logger?: QueueLogger;
@@ -66,7 +67,7 @@ export class BullMqJobQueue implements JobQueue {
   private readonly queues = new Map<QueueName, Queue>();
   private readonly consumers = new Set<BullMqConsumer<never>>();
   private readonly log: QueueLogger;
-  private producer: Redis | undefined;
+  private producer: RedisClient | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: BullMqJobQueueOptions) {
@@ -114,7 +115,7 @@ export class BullMqJobQueue implements JobQueue {
       // The producer connection, opened by queue() above.
       const redis = this.producer;
       if (!redis) throw new Error('BullMqJobQueue: no producer connection');
-      for await (const keys of redis.scanStream({ match: `${base}*`, count: 1000 }) as AsyncIterable<string[]>) {
+      for await (const { keys } of scanEveryMaster(redis, `${base}*`)) {
         for (const key of keys) {
           const rest = key.slice(base.length);
           const colon = rest.lastIndexOf(':');
@@ -223,8 +224,8 @@ export class BullMqJobQueue implements JobQueue {
    * BullMQ's ESM build cannot load ioredis from connection options (it needs `require`), so
    * the adapter always hands it client instances.
    */
-  private openConnection(extra: RedisOptions, role: string): Redis {
-    const redis = new Redis(this.options.connection.url, extra);
+  private openConnection(extra: RedisOptions, role: string): RedisClient {
+    const redis = openRedis(this.options.connection, extra);
     // ioredis prints unhandled 'error' events itself; BullMQ reports the same errors through
     // the queue and worker 'error' events, logged above.
     redis.on('error', (err: unknown) => { this.log.debug({ err, role }, 'redis connection error'); });

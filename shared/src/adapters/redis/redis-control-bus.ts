@@ -1,5 +1,5 @@
 /** ControlBus over Redis pub/sub: one channel per key prefix, one subscriber connection. */
-import type { Redis } from 'ioredis';
+import { duplicateRedis, type RedisClient } from './connection.js';
 import type { ControlBus, ControlMessage } from '../../ports/control-bus.js';
 import type { Unsubscribe } from '../../ports/event-bus.js';
 
@@ -29,10 +29,10 @@ function parseControl(text: string): ControlMessage | null {
 }
 
 export class RedisControlBus implements ControlBus {
-  private subscriber: Redis | null = null;
+  private subscriber: RedisClient | null = null;
   private readonly handlers = new Set<(message: ControlMessage) => void>();
 
-  constructor(private readonly options: { redis: Redis; prefix: string }) {}
+  constructor(private readonly options: { redis: RedisClient; prefix: string }) {}
 
   async publish(message: ControlMessage): Promise<void> {
     await this.options.redis.publish(controlChannel(this.options.prefix), JSON.stringify(message));
@@ -42,7 +42,7 @@ export class RedisControlBus implements ControlBus {
     if (!this.subscriber) {
       // A subscriber waits for Redis and resubscribes after an outage: it never takes the fail-fast
       // options of the api's command connection (no offline queue, a command timeout).
-      const sub = this.options.redis.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, maxRetriesPerRequest: null });
+      const sub = duplicateRedis(this.options.redis, { enableOfflineQueue: true, commandTimeout: undefined, maxRetriesPerRequest: null });
       this.subscriber = sub;
       sub.on('message', (_channel: string, text: string) => {
         const message = parseControl(text);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { duplicateRedis, type RedisClient } from './connection.js';
 import { isEventId } from '../../engine/event-ids.js';
 import { EVENT_TYPES, type EventDraft, type EventType, type WeftEvent } from '../../model/index.js';
 import { WeftError } from '../../errors/weft-error.js';
@@ -8,9 +8,9 @@ import { defineWeftScripts, type WeftScripts } from './lua/scripts.js';
 
 export interface RedisEventBusOptions {
   /** Shared command connection; the caller owns (and closes) it. */
-  redis: Redis;
+  redis: RedisClient;
   /** Opens the dedicated subscriber connection; default `redis.duplicate()`. The bus closes it. */
-  subscriberFactory?: () => Redis;
+  subscriberFactory?: () => RedisClient;
   prefix: string;
   /** Told about subscriber connection errors, messages that are not Weft events, handlers that threw. */
   onError?: (err: unknown) => void;
@@ -18,19 +18,19 @@ export interface RedisEventBusOptions {
 
 /** Redis pub/sub for live fan-out plus a capped stream per execution for replay. */
 export class RedisEventBus implements EventBus {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
-  private readonly subscriberFactory: () => Redis;
+  private readonly subscriberFactory: () => RedisClient;
   private readonly onError: ((err: unknown) => void) | undefined;
   private readonly scripts: WeftScripts;
   private readonly handlers = new Set<EventHandler>();
-  private subscriber: Redis | null = null;
+  private subscriber: RedisClient | null = null;
   private subscribing: Promise<void> | null = null;
 
   constructor(options: RedisEventBusOptions) {
     this.redis = options.redis;
     this.prefix = options.prefix;
-    this.subscriberFactory = options.subscriberFactory ?? (() => options.redis.duplicate());
+    this.subscriberFactory = options.subscriberFactory ?? (() => duplicateRedis(options.redis));
     this.onError = options.onError;
     this.scripts = defineWeftScripts(options.redis);
   }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { isCluster, scanEveryMaster, type RedisClient } from './connection.js';
 import type { EventDraft } from '../../model/index.js';
 import type { AdmitResult, ExecutionAdmission } from '../../ports/execution-admission.js';
 import { EVENT_STREAM_MAXLEN, eventsChannel, executionKeys, inFlightKey } from './keys.js';
@@ -12,18 +12,28 @@ import { eventBody } from './redis-event-bus.js';
 export class RedisExecutionAdmission implements ExecutionAdmission {
   private readonly scripts: WeftScripts;
 
-  constructor(private readonly options: { redis: Redis; prefix: string }) {
+  constructor(private readonly options: { redis: RedisClient; prefix: string }) {
     this.scripts = defineWeftScripts(options.redis);
   }
 
   async admit(input: { workspaceId: string; executionId: string; max: number; event: EventDraft | null }): Promise<AdmitResult> {
-    const { prefix } = this.options;
+    const { prefix, redis } = this.options;
+    const inFlight = inFlightKey(prefix, input.workspaceId);
+    const events = executionKeys(prefix, input.executionId).events;
+    const channel = eventsChannel(prefix, input.workspaceId);
+    const body = input.event ? eventBody(input.event) : '';
+    // On a cluster the workspace's set and the execution's stream sit in different slots, and a
+    // script may touch one slot only: admit there (KEYS[2] repeats KEYS[1], nothing is appended),
+    // then append the event in the execution's slot. One round trip more, on a cluster only.
+    const split = isCluster(redis);
     const reply = await this.scripts.weftAdmitExecution(
-      [inFlightKey(prefix, input.workspaceId), executionKeys(prefix, input.executionId).events],
-      [input.executionId, input.max, eventsChannel(prefix, input.workspaceId), EVENT_STREAM_MAXLEN, input.event ? eventBody(input.event) : ''],
+      [inFlight, split ? inFlight : events],
+      [input.executionId, input.max, channel, EVENT_STREAM_MAXLEN, split ? '' : body],
     );
     if (!Array.isArray(reply) || (reply[0] !== 0 && reply[0] !== 1)) throw new Error('admit-execution: malformed reply');
-    return reply[0] === 1 ? { admitted: true } : { admitted: false, inFlight: Number(reply[1]) };
+    if (reply[0] !== 1) return { admitted: false, inFlight: Number(reply[1]) };
+    if (split && body !== '') await this.scripts.weftPublishEvent([events], [channel, EVENT_STREAM_MAXLEN, body]);
+    return { admitted: true };
   }
 
   async readmit(input: { workspaceId: string; executionId: string }): Promise<void> {
@@ -36,22 +46,20 @@ export class RedisExecutionAdmission implements ExecutionAdmission {
 
   async withdraw(input: { workspaceId: string; executionId: string }): Promise<void> {
     const { redis, prefix } = this.options;
-    await redis.multi().srem(inFlightKey(prefix, input.workspaceId), input.executionId).del(executionKeys(prefix, input.executionId).events).exec();
+    // Two slots on a cluster: no MULTI across them. Sent together all the same.
+    await Promise.all([redis.srem(inFlightKey(prefix, input.workspaceId), input.executionId), redis.del(executionKeys(prefix, input.executionId).events)]);
   }
 
   async listInFlight(): Promise<Array<{ workspaceId: string; executionIds: string[] }>> {
     const { redis, prefix } = this.options;
     const head = `${prefix}:inflight:{`;
     const out: Array<{ workspaceId: string; executionIds: string[] }> = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${head}*}`, 'COUNT', 200);
-      cursor = next;
+    for await (const { server, keys } of scanEveryMaster(redis, `${head}*}`, 200)) {
       for (const key of keys) {
-        const executionIds = await redis.smembers(key);
+        const executionIds = await server.smembers(key);
         if (executionIds.length > 0) out.push({ workspaceId: key.slice(head.length, -1), executionIds });
       }
-    } while (cursor !== '0');
+    }
     return out;
   }
 

@@ -1,33 +1,33 @@
-import type { Redis } from 'ioredis';
+import { duplicateRedis, type RedisClient } from './connection.js';
 import type { FlushEntry, FlushLog, FlushRecord } from '../../ports/flush-log.js';
 import { FLUSH_GROUP, flushStreamKey } from './keys.js';
 import { asArray, asString, asStrings, execResults, streamReplies } from './redis-replies.js';
 
 export interface RedisFlushLogOptions {
   /** Connection appends use; the caller owns (and closes) it. */
-  redis: Redis;
+  redis: RedisClient;
   /**
    * Connection the reader's commands use (claims, non-blocking reads, acks); default `redis`.
    * The worker gives its flusher a connection of its own here. The caller owns it.
    */
-  readRedis?: Redis;
+  readRedis?: RedisClient;
   prefix: string;
   /** Entries delivered longer ago than this and not acknowledged are claimed by read(). */
   claimIdleMs?: number;
-  /** Opens the connection blocking reads use; default `readRedis.duplicate()`. The log closes it. */
-  blockingFactory?: () => Redis;
+  /** Opens the connection blocking reads use; default `duplicateRedis(readRedis)`. The log closes it. */
+  blockingFactory?: () => RedisClient;
 }
 
 const DEFAULT_CLAIM_IDLE_MS = 30_000;
 
 /** The flush log as a Redis stream with one consumer group, `flushers`. */
 export class RedisFlushLog implements FlushLog {
-  private readonly redis: Redis;
-  private readonly readRedis: Redis;
+  private readonly redis: RedisClient;
+  private readonly readRedis: RedisClient;
   private readonly key: string;
   private readonly claimIdleMs: number;
-  private readonly blockingFactory: () => Redis;
-  private blocking: Redis | null = null;
+  private readonly blockingFactory: () => RedisClient;
+  private blocking: RedisClient | null = null;
   private groupReady = false;
   /** When this log last looked for stale entries of dead consumers. */
   private lastClaimAt = 0;
@@ -38,7 +38,7 @@ export class RedisFlushLog implements FlushLog {
     this.readRedis = readRedis;
     this.key = flushStreamKey(options.prefix);
     this.claimIdleMs = options.claimIdleMs ?? DEFAULT_CLAIM_IDLE_MS;
-    this.blockingFactory = options.blockingFactory ?? (() => readRedis.duplicate());
+    this.blockingFactory = options.blockingFactory ?? (() => duplicateRedis(readRedis));
   }
 
   async append(entries: readonly FlushEntry[]): Promise<void> {
@@ -138,7 +138,7 @@ export class RedisFlushLog implements FlushLog {
     this.groupReady = true;
   }
 
-  private blockingConnection(): Redis {
+  private blockingConnection(): RedisClient {
     this.blocking ??= this.blockingFactory();
     return this.blocking;
   }

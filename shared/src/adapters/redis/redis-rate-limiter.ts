@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import {
   CONCURRENCY_RETRY_HINT_MS,
   type RateLimitAcquireInput,
@@ -24,7 +24,7 @@ export function rateLimitKeys(prefix: string, key: string): RateLimitKeys {
 
 export interface RedisRateLimiterOptions {
   /** Shared command connection; the caller owns (and closes) it. */
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
 }
 
@@ -32,7 +32,7 @@ const REASONS: ReadonlySet<string> = new Set<RateLimitReason>(['second', 'minute
 
 /** The fleet-wide limiter: every check and the take are one Lua script (lua/acquire-rate-limit.lua). */
 export class RedisRateLimiter implements RateLimiter {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
   private readonly scripts: WeftScripts;
 

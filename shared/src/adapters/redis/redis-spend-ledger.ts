@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { spendFromCounters, spendIncrements } from '../../engine/spend.js';
 import type { Spend } from '../../model/usage.js';
 import type { SpendLedger } from '../../ports/spend-ledger.js';
@@ -10,11 +10,11 @@ import { execResults } from './redis-replies.js';
  * execution's keys: expire-execution.lua gives it the TTL with the rest of its hot state.
  */
 export class RedisSpendLedger implements SpendLedger {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
 
   /** `redis`: a shared command connection; the caller owns (and closes) it. */
-  constructor(options: { redis: Redis; prefix: string }) {
+  constructor(options: { redis: RedisClient; prefix: string }) {
     this.redis = options.redis;
     this.prefix = options.prefix;
   }

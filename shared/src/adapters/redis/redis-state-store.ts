@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { scanEveryMaster, type RedisClient } from './connection.js';
 import type { ExecutionState } from '../../engine/hot-state.js';
 import { WeftError } from '../../errors/weft-error.js';
 import type { HotExecution, NodeError } from '../../model/index.js';
@@ -50,7 +50,7 @@ import {
 
 export interface RedisStateStoreOptions {
   /** Shared command connection; the caller owns (and closes) it. */
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
 }
 
@@ -59,7 +59,7 @@ export interface RedisStateStoreOptions {
  * arguments are built in state-script-args.ts and its reply decoded in state-script-replies.ts.
  */
 export class RedisStateStore implements StateStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
   private readonly scripts: WeftScripts;
 
@@ -125,9 +125,8 @@ export class RedisStateStore implements StateStore {
 
   async existingExecutions(executionIds: readonly string[]): Promise<Set<string>> {
     if (executionIds.length === 0) return new Set();
-    const tx = this.redis.pipeline();
-    for (const id of executionIds) tx.exists(executionKeys(this.prefix, id).meta);
-    const replies = execResults(await tx.exec());
+    // Not a pipeline: executions sit in different slots of a cluster. Sent together all the same.
+    const replies = await Promise.all(executionIds.map((id) => this.redis.exists(executionKeys(this.prefix, id).meta)));
     return new Set(executionIds.filter((_id, i) => replies[i] === 1));
   }
 
@@ -142,17 +141,15 @@ export class RedisStateStore implements StateStore {
 
   async deleteExecutions(executionIds: readonly string[]): Promise<void> {
     if (executionIds.length === 0) return;
-    // One UNLINK per execution: its keys share a hash tag (one Cluster slot); different executions may not.
-    const pipeline = this.redis.pipeline();
-    for (const executionId of executionIds) pipeline.unlink(...Object.values<string>({ ...executionKeys(this.prefix, executionId) }));
-    execResults(await pipeline.exec());
+    // One UNLINK per execution: its keys share a hash tag (one Cluster slot); different executions
+    // may not, so no pipeline (a cluster pipeline must stay on one node). Sent together all the same.
+    await Promise.all(executionIds.map((executionId) => this.redis.unlink(...Object.values<string>({ ...executionKeys(this.prefix, executionId) }))));
   }
 
   async deleteWorkspaceKeys(workspaceId: string): Promise<number> {
     let deleted = 0;
-    for await (const keys of this.redis.scanStream({ match: `${this.prefix}:*${workspaceId}*`, count: 1000 }) as AsyncIterable<string[]>) {
-      if (keys.length === 0) continue;
-      const pipeline = this.redis.pipeline();
+    for await (const { server, keys } of scanEveryMaster(this.redis, `${this.prefix}:*${workspaceId}*`)) {
+      const pipeline = server.pipeline();
       for (const key of keys) pipeline.unlink(key);
       deleted += execResults(await pipeline.exec()).reduce<number>((n, r) => n + Number(r), 0);
     }

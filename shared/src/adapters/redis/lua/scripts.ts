@@ -6,7 +6,7 @@
  * inlined again, so a script lists what it uses and shared foundations come once, first.
  */
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../connection.js';
 
 const SCRIPTS = {
   weftInitExecution: { file: 'init-execution.lua', keys: 7 },
@@ -53,7 +53,7 @@ function inline(file: string, included: Set<string>): string {
  * Defines the scripts on `redis` (EVALSHA with EVAL fallback, handled by ioredis) and returns
  * typed callers. Defining again on the same connection is harmless: the source is the same.
  */
-export function defineWeftScripts(redis: Redis): WeftScripts {
+export function defineWeftScripts(redis: RedisClient): WeftScripts {
   const callers = {} as WeftScripts;
   for (const name of Object.keys(SCRIPTS) as WeftScriptName[]) {
     const { file, keys } = SCRIPTS[name];
