@@ -110,6 +110,23 @@ describe('ProviderEgress', () => {
     expect(err.code).toBe('LLM_OUTPUT_TOO_LARGE');
   });
 
+  it.each([...LLM_PROVIDERS])('%s: one provider shared by concurrent calls reports each call its own failure', async (name) => {
+    // The worker keeps one provider per workspace and provider: a failure of one call (a response
+    // over the cap) must not become another's, nor a later call's.
+    const provider = egress.create(name, { apiKey: 'sk-test-egress-key', baseUrl: baseUrl(name, mock.url) }, { allowPrivateNetworks: true });
+    const size = responseCapBytes(MAX_OUTPUT_BYTES) + 1024;
+    const [huge, slowError, streamed] = await Promise.all([
+      failure(() => provider.complete({ ...request, model: `gpt-x/mock-huge-${size}` }, never())),
+      // Ends after the huge answer was refused.
+      failure(() => provider.complete({ ...request, model: 'gpt-x/mock-slow-300/mock-500' }, never())),
+      drain(provider),
+    ]);
+    expect(huge.code).toBe('LLM_OUTPUT_TOO_LARGE');
+    expect(slowError.code).toBe('LLM_SERVER_ERROR');
+    expect(streamed).toMatch(/^\[gpt-x\] re: hello #/);
+    expect((await failure(() => provider.complete({ ...request, model: 'gpt-x/mock-500' }, never()))).code).toBe('LLM_SERVER_ERROR');
+  });
+
   it('counts a body sent without Content-Length, and stops it past the cap', async () => {
     const chunked = createServer((_req, res) => {
       // Chunked, so nothing announces the size: only counting the bytes as they come stops it.

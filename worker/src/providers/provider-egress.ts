@@ -5,6 +5,7 @@
  * URL gets: loopback, private, CGNAT and link-local only when the workspace allows private
  * networks, cloud metadata never.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { LookupFunction } from 'node:net';
 import type { Agent } from 'undici';
 import type { WeftError } from '@weft/shared/errors';
@@ -25,6 +26,13 @@ export interface ProviderEgressOptions {
   /** The adapters over the SDKs (`createProvider`), handed the guarded fetch. */
   readonly createAdapter: (name: LlmProviderName, credential: LlmCredential, options: { fetch: ProviderFetch }) => LlmProvider;
 }
+
+/** What one call's guarded fetch reported, first failure only. */
+interface CallSlot {
+  failure: WeftError | null;
+}
+
+const callSlot = new AsyncLocalStorage<CallSlot>();
 
 /** Room for the JSON around an answer: envelope, usage, and escaping (`\n`, `\uXXXX`). */
 const RESPONSE_OVERHEAD_FACTOR = 4;
@@ -60,36 +68,50 @@ export class ProviderEgress {
   }
 
   /**
-   * The provider for one call. The SDKs wrap whatever their fetch throws in their own
-   * connection errors; the error the fetch reported (a refused address, a response over the
-   * cap) is what the call throws instead, with its own code.
+   * A provider sending through the workspace's egress policy. It may be kept and shared by
+   * concurrent calls (the worker caches one per workspace and provider): the SDKs wrap whatever
+   * their fetch throws in their own connection errors, so the error the fetch reported (a refused
+   * address, a response over the cap) is recorded in a slot of the call that made the request
+   * (AsyncLocalStorage carries it into the SDK's fetch), and that call throws it instead, with
+   * its own code.
    */
   readonly create: ProviderFactory = (name, credential, egress) => {
-    let failure: WeftError | null = null;
     const fetch = createEgressFetch({
       provider: name,
       dispatcher: this.agentFor(egress),
       maxResponseBytes: this.maxResponseBytes,
-      onFailure: (error) => { failure ??= error; },
+      onFailure: (error) => {
+        const slot = callSlot.getStore();
+        if (slot) slot.failure ??= error;
+      },
     });
     const inner = this.options.createAdapter(name, credential, { fetch });
-    const reported = (err: unknown): unknown => failure ?? err;
     return {
       name: inner.name,
       async complete(request, signal) {
-        failure = null;
+        const slot: CallSlot = { failure: null };
         try {
-          return await inner.complete(request, signal);
+          return await callSlot.run(slot, () => inner.complete(request, signal));
         } catch (err) {
-          throw reported(err);
+          throw slot.failure ?? err;
         }
       },
       async *stream(request, signal): AsyncGenerator<LlmStreamPart> {
-        failure = null;
+        const slot: CallSlot = { failure: null };
+        // The generator's body runs in the context of whoever resumes it: each step is resumed in the slot's.
+        const parts = callSlot.run(slot, () => inner.stream(request, signal)[Symbol.asyncIterator]());
         try {
-          yield* inner.stream(request, signal);
+          for (;;) {
+            const step = await callSlot.run(slot, () => parts.next());
+            if (step.done === true) return;
+            yield step.value;
+          }
         } catch (err) {
-          throw reported(err);
+          throw slot.failure ?? err;
+        } finally {
+          // Left early (the caller stopped reading): the SDK's stream closes, and its connection. A
+          // failure to close never hides what the call itself threw.
+          await callSlot.run(slot, async () => { await parts.return?.(); }).catch(() => undefined);
         }
       },
     };
