@@ -1,4 +1,4 @@
-/** Both ControlBus adapters deliver cancel and key-revocation messages whole, with or without a node or key filter. */
+/** Both ControlBus adapters deliver cancel, key-revocation and provider-client messages whole, with or without a node or key filter. */
 import { describe, expect, it } from 'vitest';
 import { MemoryControlBus } from '../../shared/src/adapters/memory/memory-control-bus.js';
 import { controlChannel, RedisControlBus } from '../../shared/src/adapters/redis/redis-control-bus.js';
@@ -11,6 +11,8 @@ const MESSAGES: ControlMessage[] = [
   { type: 'cancel', executionId: 'e2', nodeIds: ['m[0].ask', 'm[3].ask'] },
   { type: 'api-keys-revoked', workspaceId: 'w1', keyIds: ['k1'] },
   { type: 'api-keys-revoked', workspaceId: 'w2' },
+  { type: 'provider-clients-invalidated', reason: 'credential', workspaceId: 'w1', provider: 'openai-compatible' },
+  { type: 'provider-clients-invalidated', reason: 'egress', workspaceId: 'w2' },
 ];
 
 async function expectDelivery(bus: ControlBus, publishRaw?: (text: string) => Promise<unknown>): Promise<void> {
@@ -19,6 +21,8 @@ async function expectDelivery(bus: ControlBus, publishRaw?: (text: string) => Pr
   if (publishRaw) {
     await publishRaw('not json');
     await publishRaw(JSON.stringify({ type: 'reboot', executionId: 'e0' }));
+    await publishRaw(JSON.stringify({ type: 'provider-clients-invalidated', reason: 'whim', workspaceId: 'w0' }));
+    await publishRaw(JSON.stringify({ type: 'provider-clients-invalidated', reason: 'credential' }));
   }
   for (const message of MESSAGES) await bus.publish(message);
   await waitFor(() => received.length >= MESSAGES.length, { timeoutMs: 3000, message: 'control messages delivered' });

@@ -28,13 +28,15 @@ export interface FleetApi {
 export interface FleetWorker {
   runtime: WorkerRuntime;
   resources: ProcessResources;
+  metrics: WeftMetrics;
+  logs: string[];
   close(): Promise<void>;
 }
 
 export interface InProcessFleet {
   env: Record<string, string>;
   startApi(extraEnv?: Record<string, string>): Promise<FleetApi>;
-  startWorker(id: string): Promise<FleetWorker>;
+  startWorker(id: string, extraEnv?: Record<string, string>): Promise<FleetWorker>;
   /** Closes every instance still open. */
   close(): Promise<void>;
 }
@@ -87,11 +89,11 @@ export function inProcessFleet(input: { redisUrl: string; databaseUrl: string; p
       open.add(api);
       return api;
     },
-    async startWorker(id) {
-      const { config, resources, metrics } = await build('worker', { WORKER_ID: id });
+    async startWorker(id, extraEnv = {}) {
+      const { config, resources, metrics, logs } = await build('worker', { ...extraEnv, WORKER_ID: id });
       const runtime = startWorkerRuntime({ ...resources, config, logger: resources.engine.resources.logger, metrics, createProvider });
       const worker: FleetWorker = {
-        runtime, resources,
+        runtime, resources, metrics, logs,
         async close() {
           open.delete(worker);
           await runtime.close({ graceMs: 1000 });

@@ -8,6 +8,7 @@ import { Type } from 'typebox';
 import type { RoutePlugin } from '../fastify-types.js';
 import { notFound } from '../plugins/error-handler.plugin.js';
 import { DateTime, errorResponses } from '../schemas/common-schemas.js';
+import { invalidateProviderClients } from '../services/provider-clients.js';
 
 const ProviderParams = Type.Object({
   provider: Type.Enum([...LLM_PROVIDERS], { description: 'LLM provider' }),
@@ -73,6 +74,7 @@ export const credentialsRoutes: RoutePlugin = (app, { deps }) => {
       const { provider } = request.params;
       const baseUrl = parseBaseUrl(request.body.baseUrl);
       await credentials.put({ workspaceId: request.workspaceId, provider, apiKey: request.body.apiKey, baseUrl });
+      await invalidateProviderClients({ deps, log: request.log, change: { reason: 'credential', workspaceId: request.workspaceId, provider } });
       request.log.info({ provider }, 'credential stored');
       return reply.code(204).send(null);
     },
@@ -101,6 +103,7 @@ export const credentialsRoutes: RoutePlugin = (app, { deps }) => {
       const { provider } = request.params;
       const deleted = await credentials.delete(request.workspaceId, provider);
       if (!deleted) throw notFound(`credential for ${provider}`);
+      await invalidateProviderClients({ deps, log: request.log, change: { reason: 'credential', workspaceId: request.workspaceId, provider } });
       request.log.info({ provider }, 'credential deleted');
       return reply.code(204).send(null);
     },

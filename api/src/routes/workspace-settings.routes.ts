@@ -10,6 +10,7 @@ import type { RoutePlugin } from '../fastify-types.js';
 import { notFound } from '../plugins/error-handler.plugin.js';
 import { DateTime, errorResponses, Uuid } from '../schemas/common-schemas.js';
 import { PriceRatesBody, PriceRatesSchema, priceRates } from '../schemas/price-schemas.js';
+import { invalidateProviderClients } from '../services/provider-clients.js';
 
 const WorkspaceSchema = Type.Object({
   id: Uuid,
@@ -67,6 +68,10 @@ export const workspaceSettingsRoutes: RoutePlugin = (app, { deps }) => {
       };
       const updated = await workspaces.updateSettings({ workspaceId: request.workspaceId, patch });
       if (!updated) throw notFound('workspace');
+      // Workers build provider clients with the egress policy: they rebuild them.
+      if (httpAllowPrivateNetworks !== undefined) {
+        await invalidateProviderClients({ deps, log: request.log, change: { reason: 'egress', workspaceId: request.workspaceId } });
+      }
       request.log.info({ settings: patch }, 'workspace settings changed');
       return current(request.workspaceId);
     },

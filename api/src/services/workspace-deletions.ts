@@ -10,6 +10,7 @@ import { QUEUES } from '@weft/shared/ports';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ApiDeps } from '../deps.js';
 import type { ApiKeysState } from '../plugins/api-key-cache.js';
+import { invalidateProviderClients } from './provider-clients.js';
 
 /** Marks the workspace, revokes its keys everywhere, enqueues its deletion; false when there is no such workspace. */
 export async function requestWorkspaceDeletion(input: { deps: ApiDeps; apiKeys: ApiKeysState; workspaceId: string; log: FastifyBaseLogger }): Promise<boolean> {
@@ -17,6 +18,7 @@ export async function requestWorkspaceDeletion(input: { deps: ApiDeps; apiKeys: 
   if (!(await deps.database.repos.workspaces.markDeleting(workspaceId))) return false;
   await apiKeys.revoked({ workspaceId });
   deps.metrics.apiKeysTotal.inc({ event: 'revoked_with_workspace' });
+  await invalidateProviderClients({ deps, log, change: { reason: 'workspace_deleted', workspaceId } });
   await deps.queue.add(workspaceDeletionJob(workspaceId));
   deps.metrics.workspaceDeletionsTotal.inc({ event: 'requested' });
   log.info({ workspaceId }, 'workspace deletion requested: keys revoked, deletion enqueued');

@@ -80,6 +80,15 @@ describe('loadConfig', () => {
     expect(found.map((p) => p.split(':')[0]).sort()).toEqual(['WEFT_API_KEYS_PER_WORKSPACE', 'WEFT_API_KEY_CACHE_MAX', 'WEFT_API_KEY_CACHE_TTL_MS']);
   });
 
+  it('reads the provider client cache settings, with defaults, and refuses bad ones', () => {
+    const c = loadConfig({}, 'all');
+    expect([c.providerClientCacheTtlMs, c.providerClientCacheSize]).toEqual([60_000, 1000]);
+    const set = loadConfig({ WEFT_PROVIDER_CLIENT_CACHE_TTL_MS: '0', WEFT_PROVIDER_CLIENT_CACHE_SIZE: '5' }, 'all');
+    expect([set.providerClientCacheTtlMs, set.providerClientCacheSize]).toEqual([0, 5]);
+    const found = problems({ WEFT_PROVIDER_CLIENT_CACHE_TTL_MS: '-1', WEFT_PROVIDER_CLIENT_CACHE_SIZE: '0' });
+    expect(found.map((p) => p.split(':')[0]).sort()).toEqual(['WEFT_PROVIDER_CLIENT_CACHE_SIZE', 'WEFT_PROVIDER_CLIENT_CACHE_TTL_MS']);
+  });
+
   it('names every bad variable in one error, one line each', () => {
     const found = problems({ ...distributed, PORT: 'eighty', WORKER_CONCURRENCY: '0', LOG_LEVEL: 'loud', WEFT_MASTER_KEY: 'short', REDIS_URL: 'http://x' });
     expect(found.map((p) => p.split(':')[0]).sort()).toEqual(['LOG_LEVEL', 'PORT', 'REDIS_URL', 'WEFT_MASTER_KEY', 'WORKER_CONCURRENCY']);

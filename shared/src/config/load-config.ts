@@ -69,6 +69,14 @@ export interface WeftConfig {
   apiKeyCacheMax: number;
   /** API keys one workspace may hold at once (409 api_key_limit_reached beyond). */
   apiKeysPerWorkspace: number;
+  /**
+   * How long a worker trusts a cached provider client (its credential and egress policy) without
+   * asking Postgres again (0: no cache, every call reads). A change reaches every worker at once
+   * over the control bus; this bounds a lost message.
+   */
+  providerClientCacheTtlMs: number;
+  /** Provider clients, one per (workspace, provider), a worker keeps at most (least recently used go first). */
+  providerClientCacheSize: number;
   /** Deepest nesting of objects and arrays a request body may have (400 json_too_deep). */
   jsonMaxDepth: number;
   /** Longest string (value or key, in UTF-16 code units) a request body may hold (400 string_too_long). */
@@ -275,6 +283,8 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     apiKeyCacheTtlMs: int('WEFT_API_KEY_CACHE_TTL_MS', 60_000, 0, 3_600_000),
     apiKeyCacheMax: int('WEFT_API_KEY_CACHE_MAX', 10_000, 1, 1_000_000),
     apiKeysPerWorkspace: int('WEFT_API_KEYS_PER_WORKSPACE', 100, 1, 10_000),
+    providerClientCacheTtlMs: int('WEFT_PROVIDER_CLIENT_CACHE_TTL_MS', 60_000, 0, 3_600_000),
+    providerClientCacheSize: int('WEFT_PROVIDER_CLIENT_CACHE_SIZE', 1000, 1, 1_000_000),
     jsonMaxDepth: int('WEFT_MAX_JSON_DEPTH', 64, 8, 1000),
     jsonMaxStringLength: int('WEFT_MAX_STRING_LENGTH', 262_144, 256, 100 * 1_048_576),
     corsOrigins: parseCorsOrigins(str('WEFT_CORS_ORIGINS'), problems),

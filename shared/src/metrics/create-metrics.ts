@@ -48,6 +48,13 @@ export interface WeftMetrics {
   apiKeysTotal: Counter<'event'>;
   /** The api's key cache: hit, miss (looked up in Postgres), invalidated (dropped on a revocation). */
   apiKeyCacheTotal: Counter<'result'>;
+  /**
+   * The worker's provider clients, per provider: hit, miss (built from Postgres), reload (past its
+   * TTL, read again), evicted (least recently used), invalidated (dropped on a change).
+   */
+  providerClientCacheTotal: Counter<'provider' | 'result'>;
+  /** Invalidations of provider clients a worker received, by reason (credential, egress, workspace_deleted). */
+  providerClientInvalidationsTotal: Counter<'reason'>;
   /** Workspace deletions by event: requested, completed, retried (a step failed, the job runs again). */
   workspaceDeletionsTotal: Counter<'event'>;
   expressionLimitHitsTotal: Counter<'bound'>;
@@ -118,6 +125,8 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     resumeLinksTotal: new Counter({ name: 'weft_resume_links_total', help: 'Calls of resume links, by result (resumed, used, expired, invalid, not_waiting)', labelNames: ['result'], registers }),
     apiKeysTotal: new Counter({ name: 'weft_api_keys_total', help: 'API keys by event (created, revoked, revoked_with_workspace)', labelNames: ['event'], registers }),
     apiKeyCacheTotal: new Counter({ name: 'weft_api_key_cache_total', help: 'API key lookups by result (hit, miss) and cache entries invalidated', labelNames: ['result'], registers }),
+    providerClientCacheTotal: new Counter({ name: 'weft_provider_client_cache_total', help: 'Provider client lookups of LLM calls by provider and result (hit, miss, reload) and entries dropped (evicted, invalidated)', labelNames: ['provider', 'result'], registers }),
+    providerClientInvalidationsTotal: new Counter({ name: 'weft_provider_client_invalidations_total', help: 'Provider client invalidations received, by reason (credential, egress, workspace_deleted)', labelNames: ['reason'], registers }),
     workspaceDeletionsTotal: new Counter({ name: 'weft_workspace_deletions_total', help: 'Workspace deletions by event (requested, completed, retried)', labelNames: ['event'], registers }),
     expressionLimitHitsTotal: new Counter({ name: 'weft_expression_limit_hits_total', help: 'JSONata evaluations stopped by a bound, by bound (time, depth, size, memory)', labelNames: ['bound'], registers }),
     flushLag: new Histogram({ name: 'weft_flush_lag_seconds', help: 'Delay between a node commit and its row reaching Postgres', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600], registers }),

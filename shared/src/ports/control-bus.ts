@@ -1,3 +1,4 @@
+import type { LlmProviderName } from '../flow/types.js';
 import type { Unsubscribe } from './event-bus.js';
 
 /**
@@ -6,10 +7,25 @@ import type { Unsubscribe } from './event-bus.js';
  *   given: the item nodes of a map that timed out).
  * - `api-keys-revoked` (to api instances): drop these keys of the workspace from the key cache,
  *   or all of its keys without `keyIds` (the workspace is being deleted).
+ * - `provider-clients-invalidated` (to workers): drop the cached provider clients (with their
+ *   credential and egress policy) of this provider of the workspace, of every provider of it
+ *   without `provider`.
  */
 export type ControlMessage =
   | { type: 'cancel'; executionId: string; nodeIds?: string[] }
-  | { type: 'api-keys-revoked'; workspaceId: string; keyIds?: string[] };
+  | { type: 'api-keys-revoked'; workspaceId: string; keyIds?: string[] }
+  | ProviderClientsInvalidated;
+
+/** Why provider clients are dropped (a bounded metric label). */
+export const PROVIDER_CLIENT_INVALIDATION_REASONS = ['credential', 'egress', 'workspace_deleted'] as const;
+export type ProviderClientInvalidationReason = (typeof PROVIDER_CLIENT_INVALIDATION_REASONS)[number];
+
+export interface ProviderClientsInvalidated {
+  type: 'provider-clients-invalidated';
+  reason: ProviderClientInvalidationReason;
+  workspaceId: string;
+  provider?: LlmProviderName;
+}
 
 export interface ControlBus {
   publish(message: ControlMessage): Promise<void>;

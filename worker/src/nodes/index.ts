@@ -9,7 +9,7 @@ import { runTransformNode } from './transform.node.js';
 import type { NodeExecutor, NodeOutcome, NodeRunContext } from '@weft/shared/ports';
 
 export type { NodeExecutor, NodeOutcome, NodeRunContext } from '@weft/shared/ports';
-export type { CredentialSource, EgressPolicy, EgressPolicySource, NodeSources, PriceSource, SecretSource } from './sources.js';
+export type { CredentialSource, EgressPolicy, EgressPolicySource, NodeSources, PriceSource, ProviderClient, ProviderClientSource, SecretSource } from './sources.js';
 
 /** One executor per type a worker runs: the type's key is required, so a new type must be wired here. */
 export type NodeExecutors = { readonly [T in ExecutorNodeType]: NodeExecutor<NodeOfType<T>> };

@@ -12,6 +12,7 @@ import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
 import type { LlmCredential } from '@weft/shared/ports';
 import { ProviderGuard } from '../providers/guard/index.js';
 import { createOpenAiProvider } from '../providers/openai-provider.js';
+import { ProviderClients } from '../providers/provider-clients.js';
 import { createLlmNodeExecutor } from './llm.node.js';
 
 const node: LlmNode = { id: 'n', type: 'llm', provider: 'openai', model: 'gpt-4o-mini', prompt: 'Hi {{input.who}}', stream: false };
@@ -32,18 +33,23 @@ describe('LLM node credentials', () => {
 
   async function run(input: { stored: LlmCredential | null; envKeys?: Partial<Record<'openai', string>> }): Promise<LlmCredential[]> {
     const used: LlmCredential[] = [];
-    const execute = createLlmNodeExecutor({
+    const clients = new ProviderClients({
       credentials: { credential: async () => input.stored },
-      prices: { quote: async () => ({ pricing: 'unpriced', prices: null, pricedAs: null }) },
       egress: { egressPolicy: async () => ({ allowPrivateNetworks: false }) },
-      metrics,
-      guard,
-      ...(input.envKeys ? { envKeys: input.envKeys } : {}),
+      envKeys: input.envKeys,
+      ttlMs: 60_000,
+      max: 10,
       // Records the credential chosen, and still calls the mock through the real SDK.
       createProvider: (_name, credential) => {
         used.push(credential);
         return createOpenAiProvider({ apiKey: credential.apiKey, baseUrl: `${mock.url}/v1` });
       },
+    });
+    const execute = createLlmNodeExecutor({
+      clients,
+      prices: { quote: async () => ({ pricing: 'unpriced', prices: null, pricedAs: null }) },
+      metrics,
+      guard,
     });
     await execute({
       node, outEdges: [], workspaceId: 'ws', executionId: 'ex', attempt: 1, input: { who: 'there' }, results: {},

@@ -1,33 +1,28 @@
 import { computeCost, modelLabel } from '@weft/shared/engine';
 import { type Cost, type Usage } from '@weft/shared/model';
 import { WeftError } from '@weft/shared/errors';
-import type { ChatMessage, LlmNode, LlmProviderName } from '@weft/shared/flow';
+import type { ChatMessage, LlmNode } from '@weft/shared/flow';
 import type { WeftMetrics } from '@weft/shared/metrics';
-import type { LlmCredential, LlmProvider, LlmRequest } from '@weft/shared/ports';
+import type { LlmRequest } from '@weft/shared/ports';
 import { renderTemplate } from '@weft/shared/templates';
 import { isProviderGuardRefusal, llmLeaseMs, type ProviderGuard } from '../providers/guard/index.js';
 import { redactError, SecretRedactor } from './redact-secrets.js';
-import type { CredentialSource, EgressPolicy, EgressPolicySource, PriceSource } from './sources.js';
+import type { PriceSource, ProviderClientSource } from './sources.js';
 import type { NodeExecutor, NodeRunContext } from '@weft/shared/ports';
 
 export interface LlmNodeDeps {
-  /** The workspace's key, asked on every call (the runtime's source lets the last known one stand in while Postgres is down). */
-  credentials: CredentialSource;
+  /**
+   * The provider client for the workspace, built with its credential (else, with
+   * WEFT_ALLOW_ENV_KEYS, the environment's key) and sending through its egress policy: the
+   * credential's baseUrl gets the same wall as an http node's URL (ProviderClients).
+   */
+  clients: ProviderClientSource;
   prices: PriceSource;
   metrics: WeftMetrics;
-  /** Where the workspace may connect: the credential's baseUrl gets the same wall as an http node's URL. */
-  egress: EgressPolicySource;
-  /** Builds the provider for one call, sending through the egress policy (ProviderEgress.create). */
-  createProvider: (name: LlmProviderName, credential: LlmCredential, egress: EgressPolicy) => LlmProvider;
   /** The output caps; LLM_DEFAULT_LIMITS (the settings' defaults) when absent. */
   llmLimits?: LlmLimits;
   /** The (workspace, provider) circuit breaker and fleet rate limit every provider call goes through. */
   guard: ProviderGuard;
-  /**
-   * Keys from the environment, used only for a workspace that has no credential of its own,
-   * and only when WEFT_ALLOW_ENV_KEYS=true (main passes nothing otherwise).
-   */
-  envKeys?: Partial<Record<LlmProviderName, string>>;
   /** The deployment's own secrets (master key, admin token, environment keys): never in an error, even in pieces. */
   deploymentSecrets?: readonly string[];
   /** Longest error message (WEFT_NODE_ERROR_MAX_CHARS); default MAX_NODE_ERROR_MESSAGE_CHARS. */
@@ -72,19 +67,16 @@ export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> 
     const { node } = ctx;
     // Templates first: an unresolvable reference must fail before any tokens are spent.
     const messages = buildMessages(ctx);
-    // Read per call so that a replaced or revoked key applies to the very next node.
-    const credential = await deps.credentials.credential(ctx.workspaceId, node.provider);
-    const envKey = credential ? undefined : deps.envKeys?.[node.provider];
-    if (!credential && envKey) {
-      ctx.logger.info({ provider: node.provider }, 'workspace has no credential: using the key from the environment (WEFT_ALLOW_ENV_KEYS)');
-    }
-    const effective: LlmCredential | null = credential ?? (envKey ? { apiKey: envKey, baseUrl: null } : null);
-    if (!effective) {
-      throw new WeftError('LLM_NO_CREDENTIALS', `workspace has no credentials for provider '${node.provider}' (PUT /v1/credentials/${node.provider})`);
-    }
     // Every read happens before the provider call: a failure after the tokens are spent
     // would re-run the node and pay twice.
-    const [quote, egress] = await Promise.all([deps.prices.quote(ctx.workspaceId, node.provider, node.model), deps.egress.egressPolicy(ctx.workspaceId)]);
+    const [client, quote] = await Promise.all([deps.clients.client(ctx.workspaceId, node.provider), deps.prices.quote(ctx.workspaceId, node.provider, node.model)]);
+    if (!client) {
+      throw new WeftError('LLM_NO_CREDENTIALS', `workspace has no credentials for provider '${node.provider}' (PUT /v1/credentials/${node.provider})`);
+    }
+    if (client.source === 'environment') {
+      ctx.logger.info({ provider: node.provider }, 'workspace has no credential: using the key from the environment (WEFT_ALLOW_ENV_KEYS)');
+    }
+    const { provider, credential: effective } = client;
     // The operator's name for the model (its price row) or `other`: never the flow's string.
     const labels = { provider: node.provider, model: modelLabel(quote) };
     if (quote.pricing === 'unpriced' && ctx.maxCostUsd !== undefined) {
@@ -94,7 +86,6 @@ export function createLlmNodeExecutor(deps: LlmNodeDeps): NodeExecutor<LlmNode> 
       ctx.logger.warn({ provider: node.provider, model: node.model, maxCostUsd: ctx.maxCostUsd }, 'model has no price under a budget: node not started');
       throw new WeftError('BUDGET_UNPRICED_MODEL', `node '${node.id}': ${node.provider} model '${node.model}' has no price, and the execution has a maxCostUsd budget`);
     }
-    const provider = deps.createProvider(node.provider, effective, egress);
     const limits = deps.llmLimits ?? LLM_DEFAULT_LIMITS;
     const { maxOutputBytes } = limits;
     // Every call names a ceiling, so no answer is unbounded by default.

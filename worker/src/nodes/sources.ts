@@ -5,14 +5,11 @@
  */
 import type { PriceQuote } from '@weft/shared/engine';
 import type { LlmProviderName } from '@weft/shared/flow';
-import type { LlmCredential } from '@weft/shared/ports';
+import type { LlmCredential, LlmProvider } from '@weft/shared/ports';
 
 /** The workspace's own key for a provider. */
 export interface CredentialSource {
-  /**
-   * Null when the workspace has none. Asked on every call, so that a replaced or revoked key
-   * applies to the very next node.
-   */
+  /** Null when the workspace has none. Read by the provider clients on a miss (ProviderClients). */
   credential(workspaceId: string, provider: LlmProviderName): Promise<LlmCredential | null>;
 }
 
@@ -41,6 +38,26 @@ export interface EgressPolicy {
 export interface EgressPolicySource {
   /** A workspace that does not exist gets the strict policy. */
   egressPolicy(workspaceId: string): Promise<EgressPolicy>;
+}
+
+/** A provider client ready for a call, with the credential it sends. */
+export interface ProviderClient {
+  /** The adapter over the SDK, sending through the workspace's egress policy. */
+  provider: LlmProvider;
+  /** Its key is redacted from whatever the call throws. */
+  credential: LlmCredential;
+  /** The workspace's own credential, or the environment's key (WEFT_ALLOW_ENV_KEYS). */
+  source: 'workspace' | 'environment';
+}
+
+/** The client an LLM node calls its provider with (the worker's ProviderClients keeps one per workspace and provider). */
+export interface ProviderClientSource {
+  /**
+   * Null when the workspace has no credential for the provider and no environment key stands
+   * in. A replaced or deleted key, or a changed egress policy, applies to the next call once the
+   * change is announced (at once), or after the cache's TTL.
+   */
+  client(workspaceId: string, provider: LlmProviderName): Promise<ProviderClient | null>;
 }
 
 /** Every source the node executors read, as the runtime builds them. */

@@ -53,3 +53,4 @@ export { parseRetryAfterMs } from './retry-after.js';
 export { cancellationError } from './cancellation.js';
 export { createEgressFetch, type EgressFetchOptions, type ProviderFetch } from './egress-fetch.js';
 export { ProviderEgress, responseCapBytes, type ProviderEgressOptions, type ProviderFactory } from './provider-egress.js';
+export { ProviderClients, type ProviderClientsOptions } from './provider-clients.js';

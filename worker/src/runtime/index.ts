@@ -13,6 +13,7 @@ import { Flusher } from '../flush/flusher.js';
 import { createNodeRunner } from '../nodes/index.js';
 import { deploymentSecrets } from '../nodes/redact-secrets.js';
 import { ProviderGuard } from '../providers/guard/index.js';
+import { ProviderClients } from '../providers/provider-clients.js';
 import { ProviderEgress } from '../providers/provider-egress.js';
 import { createNodeSources } from '../sources/index.js';
 
@@ -31,23 +32,43 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
   const providerEgress = new ProviderEgress({ maxOutputBytes: config.llmMaxOutputBytes, createAdapter: deps.createProvider });
   // Every JSONata evaluation of this worker (transform, condition, switch, map items) runs here, bounded.
   const expressions = new ExpressionPool({ limits: config.expressions, logger, metrics });
+  const log = logger.child({ workerId: config.workerId });
+  const sources = createNodeSources({ repos });
+  // One client per (workspace, provider), kept with its credential and policy: a warm LLM call reads nothing.
+  const clients = new ProviderClients({
+    credentials: sources.credentials, egress: sources.egress, createProvider: providerEgress.create,
+    envKeys: config.allowEnvKeys ? config.envProviderKeys : undefined,
+    ttlMs: config.providerClientCacheTtlMs, max: config.providerClientCacheSize,
+    metrics, logger: log.child({ component: 'provider-clients' }),
+  });
   const runNode = createNodeRunner({
     expressions,
-    ...createNodeSources({ repos }), metrics, createProvider: providerEgress.create, guard,
+    ...sources, clients, metrics, guard,
     llmLimits: { maxOutputBytes: config.llmMaxOutputBytes, defaultMaxTokens: config.llmDefaultMaxTokens },
     httpMaxResponseBytes: config.httpMaxResponseBytes,
     deploymentSecrets: deploymentSecrets(config),
     nodeErrorMaxChars: config.nodeErrorMaxChars,
-    ...(config.allowEnvKeys ? { envKeys: config.envProviderKeys } : {}),
   });
-  const log = logger.child({ workerId: config.workerId });
   const running = new RunningJobs();
-  // A cancel from the api aborts this worker's calls for that execution within moments.
   const unsubscribeControl = deps.control?.subscribe((message) => {
-    if (message.type !== 'cancel') return;
-    const reason = message.nodeIds ? 'their map timed out' : 'the execution was cancelled';
-    const aborted = running.abort(message.executionId, new WeftError('NODE_CANCELLED', reason), message.nodeIds);
-    if (aborted > 0) log.info({ executionId: message.executionId, aborted, nodeIds: message.nodeIds }, 'cancel: running nodes aborted');
+    switch (message.type) {
+      case 'cancel': {
+        // A cancel from the api aborts this worker's calls for that execution within moments.
+        const reason = message.nodeIds ? 'their map timed out' : 'the execution was cancelled';
+        const aborted = running.abort(message.executionId, new WeftError('NODE_CANCELLED', reason), message.nodeIds);
+        if (aborted > 0) log.info({ executionId: message.executionId, aborted, nodeIds: message.nodeIds }, 'cancel: running nodes aborted');
+        return;
+      }
+      case 'provider-clients-invalidated': {
+        // A credential, an egress setting or a workspace changed: the next call reads it afresh.
+        const dropped = clients.invalidate(message);
+        metrics.providerClientInvalidationsTotal.inc({ reason: message.reason });
+        log.info({ reason: message.reason, workspaceId: message.workspaceId, provider: message.provider, dropped }, 'provider clients invalidated');
+        return;
+      }
+      case 'api-keys-revoked':
+        return;
+    }
   });
 
   const processors = engine.processors({ runNode, expressions, workerId: config.workerId, running, logger: log });

@@ -1,7 +1,8 @@
 /**
  * The node executors' sources over the repos, as the worker runs them: credentials and the
- * egress policy read per call with the last known one standing in while Postgres is down,
- * prices from a table cached per worker, secrets read per call.
+ * egress policy read on each ask with the last known one standing in while Postgres is down
+ * (LLM calls ask through the worker's provider clients, on a miss only; http nodes ask per
+ * call), prices from a table cached per worker, secrets read per call.
  */
 import type { Repos } from '@weft/db/repos';
 import type { LlmCredential, PriceRates } from '@weft/shared/ports';
@@ -11,7 +12,7 @@ import { PriceBook } from './price-book.js';
 
 export interface NodeSourcesOptions {
   repos: Pick<Repos, 'credentials' | 'pricing' | 'secrets' | 'workspaces'>;
-  /** How long the price table is kept before a reload (credentials are read fresh: a key change applies at once). */
+  /** How long the price table is kept before a reload. */
   cacheTtlMs?: number;
   /** How long a last known credential may stand in while the database is down. */
   maxStaleMs?: number;
@@ -28,7 +29,7 @@ export function createNodeSources(options: NodeSourcesOptions): NodeSources {
   const fallbacks = new LastKnown<PriceRates | null>({ maxStaleMs: options.maxStaleMs ?? 3_600_000 });
   return {
     credentials: {
-      // A primary-key lookup per call, negligible next to the LLM call.
+      // Asked by the provider clients on a miss or past their TTL.
       credential: (workspaceId, provider) => credentials.load(`${workspaceId}/${provider}`, () => repos.credentials.resolve(workspaceId, provider)),
     },
     prices: {

@@ -1,6 +1,7 @@
 /** ControlBus over Redis pub/sub: one channel per key prefix, one subscriber connection. */
 import { duplicateRedis, type RedisClient } from './connection.js';
-import type { ControlBus, ControlMessage } from '../../ports/control-bus.js';
+import { LLM_PROVIDERS } from '../../flow/types.js';
+import { PROVIDER_CLIENT_INVALIDATION_REASONS, type ControlBus, type ControlMessage, type ProviderClientsInvalidated } from '../../ports/control-bus.js';
 import type { Unsubscribe } from '../../ports/event-bus.js';
 
 export function controlChannel(prefix: string): string {
@@ -11,13 +12,26 @@ function stringsOf(value: unknown): string[] | undefined {
   return Array.isArray(value) ? value.filter((id): id is string => typeof id === 'string') : undefined;
 }
 
+function parseProviderClientsInvalidated(value: { reason?: unknown; workspaceId?: unknown; provider?: unknown }): ProviderClientsInvalidated | null {
+  const reason = PROVIDER_CLIENT_INVALIDATION_REASONS.find((r) => r === value.reason);
+  if (reason === undefined || typeof value.workspaceId !== 'string') return null;
+  const message: ProviderClientsInvalidated = { type: 'provider-clients-invalidated', reason, workspaceId: value.workspaceId };
+  if (value.provider !== undefined) {
+    const provider = LLM_PROVIDERS.find((p) => p === value.provider);
+    // An unknown provider (a newer publisher) drops every client of the workspace: never too few.
+    if (provider !== undefined) message.provider = provider;
+  }
+  return message;
+}
+
 function parseControl(text: string): ControlMessage | null {
   try {
-    const value = JSON.parse(text) as { type?: unknown; executionId?: unknown; workspaceId?: unknown; nodeIds?: unknown; keyIds?: unknown };
+    const value = JSON.parse(text) as { type?: unknown; executionId?: unknown; workspaceId?: unknown; nodeIds?: unknown; keyIds?: unknown; reason?: unknown; provider?: unknown };
     if (value.type === 'cancel' && typeof value.executionId === 'string') {
       const nodeIds = stringsOf(value.nodeIds);
       return nodeIds ? { type: 'cancel', executionId: value.executionId, nodeIds } : { type: 'cancel', executionId: value.executionId };
     }
+    if (value.type === 'provider-clients-invalidated') return parseProviderClientsInvalidated(value);
     if (value.type === 'api-keys-revoked' && typeof value.workspaceId === 'string') {
       const keyIds = stringsOf(value.keyIds);
       return keyIds ? { type: 'api-keys-revoked', workspaceId: value.workspaceId, keyIds } : { type: 'api-keys-revoked', workspaceId: value.workspaceId };
