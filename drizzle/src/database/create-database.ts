@@ -8,6 +8,8 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import { createRepos } from '../repos/create-repos.js';
+import type { WeftDb } from '../repos/db.js';
+import { createTenantScope, type TenantScope } from '../repos/tenant.js';
 import type { WeftDatabase } from '../repos/types.js';
 import * as schema from '../schema/index.js';
 
@@ -39,22 +41,33 @@ export interface PgliteOptions {
 
 export type CreateDatabaseOptions = PostgresOptions | PgliteOptions;
 
+/** The database with the two ways in its repos use (docs/architecture.md, "Row-level security"). */
+export interface SqlDatabase extends WeftDatabase {
+  /** Statements as the connecting role: the system context of engine-internal paths. */
+  system: WeftDb;
+  /** One transaction as the tenant role in a workspace, where row-level security applies. */
+  tenant: TenantScope;
+}
+
 /** The database of distributed mode (node-postgres pool) or of embedded mode (PGlite). */
-export async function createDatabase(options: CreateDatabaseOptions): Promise<WeftDatabase> {
+export async function createDatabase(options: CreateDatabaseOptions): Promise<SqlDatabase> {
   return 'url' in options ? createPostgresDatabase(options) : createPgliteDatabase(options);
 }
 
-function createPostgresDatabase(options: PostgresOptions): WeftDatabase {
+function createPostgresDatabase(options: PostgresOptions): SqlDatabase {
   const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
   // An idle client losing its connection emits 'error' on the pool; unhandled, it would crash the process.
   pool.on('error', (err) => {
     options.logger?.warn({ err }, 'postgres pool client error');
   });
   const db = drizzlePg(pool, { schema });
+  const tenant = createTenantScope(db);
   let closed = false;
   return {
     kind: 'pg',
-    repos: createRepos({ db, masterKey: options.masterKey, ...(options.masterKeyVersion === undefined ? {} : { masterKeyVersion: options.masterKeyVersion }) }),
+    system: db,
+    tenant,
+    repos: createRepos({ db, tenant, masterKey: options.masterKey, ...(options.masterKeyVersion === undefined ? {} : { masterKeyVersion: options.masterKeyVersion }) }),
     async migrate() {
       const client = await pool.connect();
       try {
@@ -80,14 +93,17 @@ function createPostgresDatabase(options: PostgresOptions): WeftDatabase {
   };
 }
 
-async function createPgliteDatabase(options: PgliteOptions): Promise<WeftDatabase> {
+async function createPgliteDatabase(options: PgliteOptions): Promise<SqlDatabase> {
   const inMemory = options.dataDir === IN_MEMORY || options.dataDir.startsWith(IN_MEMORY);
   if (!inMemory) await mkdir(options.dataDir, { recursive: true });
   const client = await PGlite.create(options.dataDir);
   const db = drizzlePglite(client, { schema });
+  const tenant = createTenantScope(db);
   return {
     kind: 'pglite',
-    repos: createRepos({ db, masterKey: options.masterKey, ...(options.masterKeyVersion === undefined ? {} : { masterKeyVersion: options.masterKeyVersion }) }),
+    system: db,
+    tenant,
+    repos: createRepos({ db, tenant, masterKey: options.masterKey, ...(options.masterKeyVersion === undefined ? {} : { masterKeyVersion: options.masterKeyVersion }) }),
     async migrate() {
       // One PGlite instance per data dir and process: no concurrent migrator to lock out.
       await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });

@@ -3,9 +3,9 @@ import { credentialAad, decryptSecret, encryptSecret } from '@weft/shared/crypto
 import { WeftError } from '@weft/shared/errors';
 import type { LlmProviderName } from '@weft/shared/flow';
 import { providerCredentials } from '../schema/index.js';
-import type { WeftDb } from './db.js';
 import { codePointOrder } from './order.js';
 import type { SealingKey } from './sealing-key.js';
+import type { TenantScope } from './tenant.js';
 import type { CredentialSummary, CredentialsRepo } from './types.js';
 
 /** Version of the master key that seals new credentials; rotation will add versions. */
@@ -17,7 +17,7 @@ function lastFour(apiKey: string): string {
 
 export class PgCredentialsRepo implements CredentialsRepo {
   constructor(
-    private readonly db: WeftDb,
+    private readonly tenant: TenantScope,
     private readonly sealing: SealingKey,
   ) {}
 
@@ -40,14 +40,14 @@ export class PgCredentialsRepo implements CredentialsRepo {
       baseUrl: input.baseUrl,
       updatedAt: now,
     };
-    await this.db
+    await this.tenant(input.workspaceId, (tx) => tx
       .insert(providerCredentials)
       .values({ workspaceId: input.workspaceId, provider: input.provider, createdAt: now, ...values })
-      .onConflictDoUpdate({ target: [providerCredentials.workspaceId, providerCredentials.provider], set: values });
+      .onConflictDoUpdate({ target: [providerCredentials.workspaceId, providerCredentials.provider], set: values }));
   }
 
   async list(workspaceId: string): Promise<CredentialSummary[]> {
-    return this.db
+    return this.tenant(workspaceId, (tx) => tx
       .select({
         provider: providerCredentials.provider,
         last4: providerCredentials.last4,
@@ -56,23 +56,23 @@ export class PgCredentialsRepo implements CredentialsRepo {
       })
       .from(providerCredentials)
       .where(eq(providerCredentials.workspaceId, workspaceId))
-      .orderBy(codePointOrder(providerCredentials.provider));
+      .orderBy(codePointOrder(providerCredentials.provider)));
   }
 
   async delete(workspaceId: string, provider: LlmProviderName): Promise<boolean> {
-    const deleted = await this.db
+    const deleted = await this.tenant(workspaceId, (tx) => tx
       .delete(providerCredentials)
       .where(and(eq(providerCredentials.workspaceId, workspaceId), eq(providerCredentials.provider, provider)))
-      .returning({ provider: providerCredentials.provider });
+      .returning({ provider: providerCredentials.provider }));
     return deleted.length > 0;
   }
 
   async resolve(workspaceId: string, provider: LlmProviderName): Promise<{ apiKey: string; baseUrl: string | null } | null> {
     const masterKey = this.requireKey();
-    const [row] = await this.db
+    const [row] = await this.tenant(workspaceId, (tx) => tx
       .select()
       .from(providerCredentials)
-      .where(and(eq(providerCredentials.workspaceId, workspaceId), eq(providerCredentials.provider, provider)));
+      .where(and(eq(providerCredentials.workspaceId, workspaceId), eq(providerCredentials.provider, provider))));
     if (!row) return null;
     let apiKey: string;
     try {

@@ -15,20 +15,20 @@ function idParts(id: string): { ms: number; seq: number } {
 
 /** Embedded mode's event history in the execution_events table. */
 export class PgEventArchive implements EventArchive {
-  constructor(private readonly db: WeftDb) {}
+  constructor(private readonly system: WeftDb) {}
 
   async append(events: readonly WeftEvent[]): Promise<void> {
     for (let i = 0; i < events.length; i += INSERT_CHUNK_ROWS) {
       const rows = events.slice(i, i + INSERT_CHUNK_ROWS).map((event) => ({
         executionId: event.executionId, workspaceId: event.workspaceId, ...idParts(event.id), event,
       }));
-      await this.db.insert(executionEvents).values(rows).onConflictDoNothing();
+      await this.system.insert(executionEvents).values(rows).onConflictDoNothing();
     }
   }
 
   async list(executionId: string, afterId?: string): Promise<WeftEvent[]> {
     const after = afterId !== undefined && isEventId(afterId) ? idParts(afterId) : null;
-    const rows = await this.db
+    const rows = await this.system
       .select({ event: executionEvents.event })
       .from(executionEvents)
       .where(and(

@@ -6,6 +6,7 @@ import { executions } from '../schema/index.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { WeftDb } from './db.js';
 import { descNullsLast } from './order.js';
+import type { TenantScope } from './tenant.js';
 import type { ExecutionRow, ExecutionsRepo, FinalExecution, NewExecution, Page } from './types.js';
 
 /** How long an idempotency key returns the execution it created. */
@@ -40,13 +41,20 @@ function toRow(r: ExecutionDbRow): ExecutionRow {
 }
 
 export class PgExecutionsRepo implements ExecutionsRepo {
-  constructor(private readonly db: WeftDb) {}
+  constructor(
+    /**
+     * For the methods keyed by an execution id the engine holds already (a job's, or one read
+     * through a workspace-scoped method) and for the recovery sweeps across workspaces.
+     */
+    private readonly system: WeftDb,
+    private readonly tenant: TenantScope,
+  ) {}
 
   async create(input: NewExecution): Promise<{ execution: ExecutionRow; created: boolean }> {
     const key = input.idempotencyKey ?? null;
     for (let attempt = 0; attempt < MAX_CREATE_ATTEMPTS; attempt++) {
       const now = new Date();
-      const [inserted] = await this.db
+      const [inserted] = await this.tenant(input.workspaceId, (tx) => tx
         .insert(executions)
         .values({
           id: newId(),
@@ -63,63 +71,63 @@ export class PgExecutionsRepo implements ExecutionsRepo {
           updatedAt: now,
         })
         .onConflictDoNothing({ target: [executions.workspaceId, executions.idempotencyKey] })
-        .returning();
+        .returning());
       if (inserted) return { execution: toRow(inserted), created: true };
       if (key === null) break;
 
-      const [existing] = await this.db
+      const [existing] = await this.tenant(input.workspaceId, (tx) => tx
         .select()
         .from(executions)
-        .where(and(eq(executions.workspaceId, input.workspaceId), eq(executions.idempotencyKey, key)));
+        .where(and(eq(executions.workspaceId, input.workspaceId), eq(executions.idempotencyKey, key))));
       // Gone between the insert and the select: another request released the key; try again.
       if (!existing) continue;
       if (now.getTime() - existing.createdAt.getTime() < IDEMPOTENCY_WINDOW_MS) {
         return { execution: toRow(existing), created: false };
       }
       // Expired: release the key from the old execution so a new one can take it.
-      await this.db
+      await this.tenant(input.workspaceId, (tx) => tx
         .update(executions)
         .set({ idempotencyKey: null, updatedAt: now })
-        .where(and(eq(executions.id, existing.id), eq(executions.idempotencyKey, key)));
+        .where(and(eq(executions.id, existing.id), eq(executions.idempotencyKey, key))));
     }
     throw new WeftError('CONFLICT', 'the idempotency key is being used by concurrent requests; retry');
   }
 
   async get(input: { workspaceId: string; executionId: string }): Promise<ExecutionRow | null> {
     if (!isUuid(input.executionId)) return null;
-    const [row] = await this.db
+    const [row] = await this.tenant(input.workspaceId, (tx) => tx
       .select()
       .from(executions)
-      .where(and(eq(executions.id, input.executionId), eq(executions.workspaceId, input.workspaceId)));
+      .where(and(eq(executions.id, input.executionId), eq(executions.workspaceId, input.workspaceId))));
     return row ? toRow(row) : null;
   }
 
   async getById(executionId: string): Promise<ExecutionRow | null> {
     if (!isUuid(executionId)) return null;
-    const [row] = await this.db.select().from(executions).where(eq(executions.id, executionId));
+    const [row] = await this.system.select().from(executions).where(eq(executions.id, executionId));
     return row ? toRow(row) : null;
   }
 
   async listIdsByWorkspace(input: { workspaceId: string; afterId?: string; limit: number }): Promise<{ id: string; status: ExecutionStatus }[]> {
     if (!isUuid(input.workspaceId)) return [];
     const after = input.afterId !== undefined && isUuid(input.afterId) ? input.afterId : null;
-    return this.db
+    return this.tenant(input.workspaceId, (tx) => tx
       .select({ id: executions.id, status: executions.status })
       .from(executions)
       .where(and(eq(executions.workspaceId, input.workspaceId), after === null ? undefined : gt(executions.id, after)))
       .orderBy(asc(executions.id))
-      .limit(Math.max(1, Math.floor(input.limit)));
+      .limit(Math.max(1, Math.floor(input.limit))));
   }
 
   async countLive(workspaceId: string): Promise<{ queued: number; running: number; waiting: number }> {
     const counts = { queued: 0, running: 0, waiting: 0 };
     if (!isUuid(workspaceId)) return counts;
     // executions_workspace_status_idx: a range of the index, only live rows.
-    const rows = await this.db
+    const rows = await this.tenant(workspaceId, (tx) => tx
       .select({ status: executions.status, n: sql<number>`count(*)::int` })
       .from(executions)
       .where(and(eq(executions.workspaceId, workspaceId), inArray(executions.status, ['queued', 'running', 'waiting'])))
-      .groupBy(executions.status);
+      .groupBy(executions.status));
     for (const row of rows) {
       if (row.status === 'queued' || row.status === 'running' || row.status === 'waiting') counts[row.status] = row.n;
     }
@@ -127,7 +135,7 @@ export class PgExecutionsRepo implements ExecutionsRepo {
   }
 
   async listQueuedBefore(input: { before: Date; limit: number }): Promise<ExecutionRow[]> {
-    const rows = await this.db
+    const rows = await this.system
       .select()
       .from(executions)
       .where(and(eq(executions.status, 'queued'), sql`${executions.createdAt} < ${input.before.toISOString()}::timestamptz`))
@@ -137,7 +145,7 @@ export class PgExecutionsRepo implements ExecutionsRepo {
   }
 
   async listLiveBefore(input: { before: Date; limit: number }): Promise<ExecutionRow[]> {
-    const rows = await this.db
+    const rows = await this.system
       .select()
       .from(executions)
       .where(and(inArray(executions.status, ['running', 'waiting']), sql`${executions.updatedAt} < ${input.before.toISOString()}::timestamptz`))
@@ -162,12 +170,12 @@ export class PgExecutionsRepo implements ExecutionsRepo {
       conditions.push(sql`(${executions.createdAt}, ${executions.id}) < (${c.createdAt.toISOString()}::timestamptz, ${c.id}::uuid)`);
     }
     const limit = Math.max(1, Math.floor(input.limit));
-    const rows = await this.db
+    const rows = await this.tenant(input.workspaceId, (tx) => tx
       .select()
       .from(executions)
       .where(and(...conditions))
       .orderBy(descNullsLast(executions.createdAt), descNullsLast(executions.id))
-      .limit(limit + 1);
+      .limit(limit + 1));
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     return {
@@ -177,14 +185,14 @@ export class PgExecutionsRepo implements ExecutionsRepo {
   }
 
   async markRunning(input: { executionId: string; startedAt: Date }): Promise<void> {
-    await this.db
+    await this.system
       .update(executions)
       .set({ status: 'running', startedAt: input.startedAt, updatedAt: new Date() })
       .where(and(eq(executions.id, input.executionId), eq(executions.status, 'queued')));
   }
 
   async deleteQueued(input: { executionId: string }): Promise<boolean> {
-    const deleted = await this.db
+    const deleted = await this.system
       .delete(executions)
       .where(and(eq(executions.id, input.executionId), eq(executions.status, 'queued')))
       .returning({ id: executions.id });
@@ -194,7 +202,7 @@ export class PgExecutionsRepo implements ExecutionsRepo {
   async liveAmong(executionIds: readonly string[]): Promise<Set<string>> {
     const ids = executionIds.filter(isUuid);
     if (ids.length === 0) return new Set();
-    const rows = await this.db
+    const rows = await this.system
       .select({ id: executions.id })
       .from(executions)
       .where(and(inArray(executions.id, ids), inArray(executions.status, ['queued', 'running', 'waiting'])));
@@ -202,21 +210,21 @@ export class PgExecutionsRepo implements ExecutionsRepo {
   }
 
   async setLiveStatus(input: { executionId: string; status: 'running' | 'waiting' }): Promise<void> {
-    await this.db
+    await this.system
       .update(executions)
       .set({ status: input.status, updatedAt: new Date() })
       .where(and(eq(executions.id, input.executionId), inArray(executions.status, ['running', 'waiting'])));
   }
 
   async reopen(input: { executionId: string }): Promise<void> {
-    await this.db
+    await this.system
       .update(executions)
       .set({ status: 'running', finishedAt: null, error: null, output: null, updatedAt: new Date() })
       .where(eq(executions.id, input.executionId));
   }
 
   async finalize(input: FinalExecution): Promise<void> {
-    await this.db
+    await this.system
       .update(executions)
       .set({
         status: input.status,

@@ -5,6 +5,7 @@ import { flows, flowVersions } from '../schema/index.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import type { WeftDb } from './db.js';
 import { descNullsLast } from './order.js';
+import type { TenantScope } from './tenant.js';
 import type { FlowRecord, FlowsRepo, Page } from './types.js';
 
 type FlowRow = typeof flows.$inferSelect;
@@ -23,7 +24,11 @@ function toRecord(flow: FlowRow, version: FlowVersionRow): FlowRecord {
 }
 
 export class PgFlowsRepo implements FlowsRepo {
-  constructor(private readonly db: WeftDb) {}
+  constructor(
+    /** Engine-internal reads by an id the engine resolved already: the connecting role. */
+    private readonly system: WeftDb,
+    private readonly tenant: TenantScope,
+  ) {}
 
   async create(input: { workspaceId: string; flow: FlowDefinition }): Promise<FlowRecord> {
     const now = new Date();
@@ -37,7 +42,7 @@ export class PgFlowsRepo implements FlowsRepo {
       deletedAt: null,
     };
     const version: FlowVersionRow = { flowId: flow.id, version: 1, definition: input.flow, createdAt: now };
-    await this.db.transaction(async (tx) => {
+    await this.tenant(input.workspaceId, async (tx) => {
       await tx.insert(flows).values(flow);
       await tx.insert(flowVersions).values(version);
     });
@@ -47,11 +52,11 @@ export class PgFlowsRepo implements FlowsRepo {
   async get(input: { workspaceId: string; flowId: string; version?: number }): Promise<FlowRecord | null> {
     if (!isUuid(input.flowId) || (input.version !== undefined && !Number.isSafeInteger(input.version))) return null;
     const wanted = input.version ?? flows.latestVersion;
-    const [row] = await this.db
+    const [row] = await this.tenant(input.workspaceId, (tx) => tx
       .select({ flow: flows, version: flowVersions })
       .from(flows)
       .innerJoin(flowVersions, and(eq(flowVersions.flowId, flows.id), eq(flowVersions.version, wanted)))
-      .where(and(eq(flows.id, input.flowId), eq(flows.workspaceId, input.workspaceId), isNull(flows.deletedAt)));
+      .where(and(eq(flows.id, input.flowId), eq(flows.workspaceId, input.workspaceId), isNull(flows.deletedAt))));
     return row ? toRecord(row.flow, row.version) : null;
   }
 
@@ -62,13 +67,13 @@ export class PgFlowsRepo implements FlowsRepo {
       conditions.push(sql`(${flows.createdAt}, ${flows.id}) < (${c.createdAt.toISOString()}::timestamptz, ${c.id}::uuid)`);
     }
     const limit = Math.max(1, Math.floor(input.limit));
-    const rows = await this.db
+    const rows = await this.tenant(input.workspaceId, (tx) => tx
       .select({ flow: flows, version: flowVersions })
       .from(flows)
       .innerJoin(flowVersions, and(eq(flowVersions.flowId, flows.id), eq(flowVersions.version, flows.latestVersion)))
       .where(and(...conditions))
       .orderBy(descNullsLast(flows.createdAt), descNullsLast(flows.id))
-      .limit(limit + 1);
+      .limit(limit + 1));
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     return {
@@ -80,7 +85,7 @@ export class PgFlowsRepo implements FlowsRepo {
   async update(input: { workspaceId: string; flowId: string; flow: FlowDefinition }): Promise<FlowRecord | null> {
     if (!isUuid(input.flowId)) return null;
     const now = new Date();
-    return this.db.transaction(async (tx) => {
+    return this.tenant(input.workspaceId, async (tx) => {
       // The row lock taken here serialises concurrent updates: each gets its own version.
       const [flow] = await tx
         .update(flows)
@@ -97,17 +102,18 @@ export class PgFlowsRepo implements FlowsRepo {
   async delete(input: { workspaceId: string; flowId: string }): Promise<boolean> {
     if (!isUuid(input.flowId)) return false;
     const now = new Date();
-    const deleted = await this.db
+    const deleted = await this.tenant(input.workspaceId, (tx) => tx
       .update(flows)
       .set({ deletedAt: now, updatedAt: now })
       .where(and(eq(flows.id, input.flowId), eq(flows.workspaceId, input.workspaceId), isNull(flows.deletedAt)))
-      .returning({ id: flows.id });
+      .returning({ id: flows.id }));
     return deleted.length > 0;
   }
 
+  /** System: the flow cache of workers and the api reads a pinned version by the id of a row it read already. */
   async getVersion(flowId: string, version: number): Promise<FlowRecord | null> {
     if (!isUuid(flowId) || !Number.isSafeInteger(version)) return null;
-    const [row] = await this.db
+    const [row] = await this.system
       .select({ flow: flows, version: flowVersions })
       .from(flows)
       .innerJoin(flowVersions, eq(flowVersions.flowId, flows.id))

@@ -9,7 +9,7 @@ const MASTER_KEY_BYTES = 32;
 
 export class PgMasterKeyRepo implements MasterKeyRepo {
   constructor(
-    private readonly db: WeftDb,
+    private readonly system: WeftDb,
     /** The key every row is sealed with now (WEFT_MASTER_KEY); null when not configured. */
     private readonly masterKey: Buffer | null,
     /** The version rows sealed with the current key carry (WEFT_MASTER_KEY_VERSION). */
@@ -23,7 +23,7 @@ export class PgMasterKeyRepo implements MasterKeyRepo {
     if (newKey.length !== MASTER_KEY_BYTES) throw new WeftError('CONFIG_INVALID', `the new master key must be ${MASTER_KEY_BYTES} bytes, got ${newKey.length}`);
     if (newKey.equals(currentKey)) throw new WeftError('CONFIG_INVALID', 'the new master key is the current one');
 
-    return this.db.transaction(async (tx) => {
+    return this.system.transaction(async (tx) => {
       // Writers wait for the rotation to commit, so no row is sealed with the old key behind
       // its back by a process of this database; readers go on meanwhile.
       await tx.execute(sql`lock table ${providerCredentials}, ${secrets} in exclusive mode`);

@@ -4,6 +4,8 @@ import { isUuid } from '@weft/shared/ids';
 import { executions, nodeRuns } from '../schema/index.js';
 import type { WeftDb } from './db.js';
 import { codePointOrder, descNullsLast } from './order.js';
+import { sqlStateOf } from './sql-state.js';
+import type { TenantScope } from './tenant.js';
 import type { NodeRunRow, NodeRunsRepo } from './types.js';
 
 /** 23 parameters a row: 500 rows stay far below Postgres' 65535 bind parameters. */
@@ -12,13 +14,9 @@ const KEY_COLUMNS: ReadonlySet<string> = new Set(['executionId', 'nodeId', 'iter
 
 type NodeRunDbRow = typeof nodeRuns.$inferSelect;
 
-/** Postgres' foreign_key_violation (23503), wherever the driver or drizzle nests the error. */
+/** Postgres' foreign_key_violation (23503). */
 function isForeignKeyViolation(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e !== null && typeof e === 'object' && depth < 5; depth++) {
-    if ((e as { code?: unknown }).code === '23503') return true;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return false;
+  return sqlStateOf(err) === '23503';
 }
 
 function toRow(r: NodeRunDbRow): NodeRunRow {
@@ -64,7 +62,11 @@ function escapeLike(text: string): string {
 export class PgNodeRunsRepo implements NodeRunsRepo {
   private readonly onConflictSet = excludedSet();
 
-  constructor(private readonly db: WeftDb) {}
+  constructor(
+    /** For the flusher's writes and reads of one execution, by an id the engine holds already. */
+    private readonly system: WeftDb,
+    private readonly tenant: TenantScope,
+  ) {}
 
   /**
    * One multi-row `insert … on conflict do update` per chunk. Within a batch the last row of
@@ -85,7 +87,7 @@ export class PgNodeRunsRepo implements NodeRunsRepo {
         // A node committed after its workspace was deleted: the execution row is gone, and so must
         // its runs be. Without this, the flusher would retry the batch forever and hold up everyone's.
         const ids = [...new Set(chunk.map((r) => r.executionId))];
-        const alive = new Set((await this.db.select({ id: executions.id }).from(executions).where(inArray(executions.id, ids))).map((r) => r.id));
+        const alive = new Set((await this.system.select({ id: executions.id }).from(executions).where(inArray(executions.id, ids))).map((r) => r.id));
         const kept = chunk.filter((r) => alive.has(r.executionId));
         if (kept.length > 0) await this.upsertChunk(kept);
       }
@@ -93,7 +95,7 @@ export class PgNodeRunsRepo implements NodeRunsRepo {
   }
 
   private async upsertChunk(chunk: (typeof nodeRuns.$inferInsert)[]): Promise<void> {
-    await this.db
+    await this.system
       .insert(nodeRuns)
       .values(chunk)
       .onConflictDoUpdate({
@@ -105,7 +107,7 @@ export class PgNodeRunsRepo implements NodeRunsRepo {
 
   async listVersions(executionId: string): Promise<Map<string, { status: NodeStatus; finishedAt: Date | null }>> {
     if (!isUuid(executionId)) return new Map();
-    const rows = await this.db
+    const rows = await this.system
       .select({ nodeId: nodeRuns.nodeId, iteration: nodeRuns.iteration, status: nodeRuns.status, finishedAt: nodeRuns.finishedAt })
       .from(nodeRuns)
       .where(eq(nodeRuns.executionId, executionId));
@@ -114,7 +116,7 @@ export class PgNodeRunsRepo implements NodeRunsRepo {
 
   async listByExecution(executionId: string): Promise<NodeRunRow[]> {
     if (!isUuid(executionId)) return [];
-    const rows = await this.db
+    const rows = await this.system
       .select()
       .from(nodeRuns)
       .where(eq(nodeRuns.executionId, executionId))
@@ -127,19 +129,19 @@ export class PgNodeRunsRepo implements NodeRunsRepo {
     const node = input.mapId === undefined
       ? eq(nodeRuns.nodeId, input.nodeId)
       : like(nodeRuns.nodeId, `${escapeLike(input.mapId)}[%].${escapeLike(input.nodeId)}`);
-    const rows = await this.db
+    const rows = await this.tenant(input.workspaceId, (tx) => tx
       .select()
       .from(nodeRuns)
       .where(and(eq(nodeRuns.flowId, input.flowId), node, eq(nodeRuns.workspaceId, input.workspaceId)))
       // Matches node_runs_flow_node_finished_idx (desc nulls last).
       .orderBy(descNullsLast(nodeRuns.finishedAt))
-      .limit(Math.max(1, Math.floor(input.limit)));
+      .limit(Math.max(1, Math.floor(input.limit))));
     return rows.map(toRow);
   }
 
   async latestCompleted(input: { workspaceId: string; flowId: string; nodeIds: readonly string[] }): Promise<Map<string, NodeRunRow>> {
     if (!isUuid(input.flowId) || input.nodeIds.length === 0) return new Map();
-    const rows = await this.db
+    const rows = await this.tenant(input.workspaceId, (tx) => tx
       .selectDistinctOn([nodeRuns.nodeId])
       .from(nodeRuns)
       .where(and(
@@ -148,7 +150,7 @@ export class PgNodeRunsRepo implements NodeRunsRepo {
         inArray(nodeRuns.nodeId, [...input.nodeIds]),
         eq(nodeRuns.status, 'completed'),
       ))
-      .orderBy(asc(nodeRuns.nodeId), descNullsLast(nodeRuns.finishedAt));
+      .orderBy(asc(nodeRuns.nodeId), descNullsLast(nodeRuns.finishedAt)));
     return new Map(rows.map((r) => [r.nodeId, toRow(r)]));
   }
 }

@@ -14,14 +14,14 @@ const priceColumns = {
 };
 
 export class PgModelPricingRepo implements ModelPricingRepo {
-  constructor(private readonly db: WeftDb) {}
+  constructor(private readonly system: WeftDb) {}
 
   async list(): Promise<ModelPrice[]> {
-    return this.db.select(priceColumns).from(modelPricing).orderBy(codePointOrder(modelPricing.provider), codePointOrder(modelPricing.model));
+    return this.system.select(priceColumns).from(modelPricing).orderBy(codePointOrder(modelPricing.provider), codePointOrder(modelPricing.model));
   }
 
   async get(provider: string, model: string): Promise<ModelPrice | null> {
-    const [row] = await this.db
+    const [row] = await this.system
       .select(priceColumns)
       .from(modelPricing)
       .where(and(eq(modelPricing.provider, provider), eq(modelPricing.model, model)));
@@ -36,7 +36,7 @@ export class PgModelPricingRepo implements ModelPricingRepo {
       cachedPer1M: price.cachedPer1M,
       updatedAt: new Date(),
     };
-    const [row] = await this.db
+    const [row] = await this.system
       .insert(modelPricing)
       .values({ provider: price.provider, model: price.model, ...values })
       .onConflictDoUpdate({ target: [modelPricing.provider, modelPricing.model], set: values })

@@ -3,9 +3,9 @@ import { decryptSecret, encryptSecret, secretAad } from '@weft/shared/crypto';
 import { WeftError } from '@weft/shared/errors';
 import { SECRET_NAME_PATTERN } from '@weft/shared/templates';
 import { secrets } from '../schema/index.js';
-import type { WeftDb } from './db.js';
 import { codePointOrder } from './order.js';
 import type { SealingKey } from './sealing-key.js';
+import type { TenantScope } from './tenant.js';
 import type { SecretSummary, SecretsRepo } from './types.js';
 
 /** Version of the master key that seals new secrets, as for provider credentials. */
@@ -17,7 +17,7 @@ import type { SecretSummary, SecretsRepo } from './types.js';
  */
 export class PgSecretsRepo implements SecretsRepo {
   constructor(
-    private readonly db: WeftDb,
+    private readonly tenant: TenantScope,
     private readonly sealing: SealingKey,
   ) {}
 
@@ -36,25 +36,25 @@ export class PgSecretsRepo implements SecretsRepo {
       aad: secretAad({ workspaceId: input.workspaceId, name: input.name, keyVersion: this.sealing.version }),
     });
     const values = { ...sealed, keyVersion: this.sealing.version, updatedAt: new Date() };
-    await this.db
+    await this.tenant(input.workspaceId, (tx) => tx
       .insert(secrets)
       .values({ workspaceId: input.workspaceId, name: input.name, ...values })
-      .onConflictDoUpdate({ target: [secrets.workspaceId, secrets.name], set: values });
+      .onConflictDoUpdate({ target: [secrets.workspaceId, secrets.name], set: values }));
   }
 
   async list(workspaceId: string): Promise<SecretSummary[]> {
-    return this.db
+    return this.tenant(workspaceId, (tx) => tx
       .select({ name: secrets.name, updatedAt: secrets.updatedAt })
       .from(secrets)
       .where(eq(secrets.workspaceId, workspaceId))
-      .orderBy(codePointOrder(secrets.name));
+      .orderBy(codePointOrder(secrets.name)));
   }
 
   async delete(workspaceId: string, name: string): Promise<boolean> {
-    const deleted = await this.db
+    const deleted = await this.tenant(workspaceId, (tx) => tx
       .delete(secrets)
       .where(and(eq(secrets.workspaceId, workspaceId), eq(secrets.name, name)))
-      .returning({ name: secrets.name });
+      .returning({ name: secrets.name }));
     return deleted.length > 0;
   }
 
@@ -62,10 +62,10 @@ export class PgSecretsRepo implements SecretsRepo {
     const wanted = [...new Set(names)];
     if (wanted.length === 0) return {};
     const masterKey = this.requireKey();
-    const rows = await this.db
+    const rows = await this.tenant(workspaceId, (tx) => tx
       .select()
       .from(secrets)
-      .where(and(eq(secrets.workspaceId, workspaceId), inArray(secrets.name, wanted)));
+      .where(and(eq(secrets.workspaceId, workspaceId), inArray(secrets.name, wanted))));
     const entries = rows.map((row): [string, string] => {
       try {
         const value = decryptSecret({

@@ -34,6 +34,11 @@ export const errorCatalog = {
   API_KEY_LIMIT_REACHED: { httpStatus: 409, category: 'permanent' },
   DEPENDENCY_UNAVAILABLE: { httpStatus: 503, category: 'dependency' },
   INTERNAL_ERROR: { httpStatus: 500, category: 'transient' },
+  /**
+   * A statement of a tenant transaction was refused by row-level security or by the tenant role's
+   * privileges (SQLSTATE 42501): a repository bug, never a client's. Answered as internal_error.
+   */
+  TENANT_ISOLATION_VIOLATION: { httpStatus: 500, category: 'permanent' },
   /** The route exists but this deployment cannot serve it yet (e.g. dead-letter replay without an engine hook). */
   NOT_IMPLEMENTED: { httpStatus: 501, category: 'permanent' },
 

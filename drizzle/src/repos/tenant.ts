@@ -1,0 +1,116 @@
+import type { PGlite } from '@electric-sql/pglite';
+import { createTableRelationsHelpers, extractTablesRelationalConfig, is, type ExtractTablesWithRelations, type RelationalSchemaConfig } from 'drizzle-orm';
+import { NodePgDatabase, NodePgSession, NodePgTransaction } from 'drizzle-orm/node-postgres';
+import { PgDialect } from 'drizzle-orm/pg-core';
+import { PgliteDatabase, PgliteSession, PgliteTransaction } from 'drizzle-orm/pglite';
+import pg from 'pg';
+import { WeftError } from '@weft/shared/errors';
+import { isUuid } from '@weft/shared/ids';
+import * as schema from '../schema/index.js';
+import type { WeftDb, WeftSchema } from './db.js';
+import { sqlStateOf } from './sql-state.js';
+
+/** The role tenant transactions run as (drizzle/migrations/0008_row_level_security.sql). */
+export const TENANT_ROLE = 'weft_app';
+/** The transaction-local setting the tenant policies compare `workspace_id` with. */
+export const WORKSPACE_SETTING = 'weft.workspace_id';
+
+/**
+ * Runs `fn` in one transaction as TENANT_ROLE with WORKSPACE_SETTING set to `workspaceId`:
+ * row-level security then shows and accepts only that workspace's rows, whatever the statements
+ * filter. Both are transaction-local (`SET LOCAL`, `set_config(…, true)`): they end with the
+ * transaction and never stay on a pooled connection. `tx` is that transaction; a nested
+ * `tx.transaction()` is a savepoint inside it.
+ */
+export type TenantScope = <T>(workspaceId: string, fn: (tx: WeftDb) => Promise<T>) => Promise<T>;
+
+/**
+ * What opens a tenant transaction after BEGIN, as one multi-statement simple query. The id is
+ * inlined (a simple query has no parameters), so it must be a canonical uuid: anything else is
+ * a caller's bug, refused before it reaches SQL.
+ */
+export function tenantContextSql(workspaceId: string): string {
+  if (!isUuid(workspaceId)) throw new Error('a tenant transaction needs a workspace id that is a uuid');
+  return `set local role ${TENANT_ROLE}; select set_config('${WORKSPACE_SETTING}', '${workspaceId.toLowerCase()}', true)`;
+}
+
+/**
+ * A tenant statement refused for its row (a WITH CHECK of the policy: a row of another workspace)
+ * or for its table (no grant to the tenant role) is a repository's bug, never the request's: it
+ * gets a code of its own, for the logs, and is answered as any bug is.
+ */
+function tenantError(err: unknown): unknown {
+  if (sqlStateOf(err) !== '42501' || err instanceof WeftError) return err;
+  return new WeftError('TENANT_ISOLATION_VIOLATION', 'a statement of a tenant transaction was refused by row-level security or by the tenant role\'s privileges', { cause: err });
+}
+
+type Relational = RelationalSchemaConfig<ExtractTablesWithRelations<WeftSchema>>;
+
+/** The same relational config drizzle() builds from the schema, built once per scope. */
+function relationalConfig(): Relational {
+  const tables = extractTablesRelationalConfig(schema, createTableRelationsHelpers);
+  return { fullSchema: schema, schema: tables.tables as ExtractTablesWithRelations<WeftSchema>, tableNamesMap: tables.tableNamesMap };
+}
+
+/** The tenant scope over the database the repos run on: node-postgres (a pool) or PGlite. */
+export function createTenantScope(db: WeftDb): TenantScope {
+  if (is(db, NodePgDatabase)) {
+    const pool: unknown = (db as NodePgDatabase<WeftSchema> & { $client: unknown }).$client;
+    if (!(pool instanceof pg.Pool)) throw new Error('tenant transactions on node-postgres need the database built over a pg.Pool');
+    return pgTenantScope(pool);
+  }
+  if (is(db, PgliteDatabase)) return pgliteTenantScope((db as PgliteDatabase<WeftSchema> & { $client: PGlite }).$client);
+  throw new Error('tenant transactions need a node-postgres or PGlite database');
+}
+
+/**
+ * BEGIN, the role and the workspace go in one round trip; then the statements; then COMMIT.
+ * drizzle's own `transaction()` would send BEGIN alone, a round trip more, so the transaction
+ * object is built here over the checked-out client, as drizzle builds it.
+ */
+function pgTenantScope(pool: pg.Pool): TenantScope {
+  const dialect = new PgDialect();
+  const relational = relationalConfig();
+  return async (workspaceId, fn) => {
+    const context = tenantContextSql(workspaceId);
+    const client = await pool.connect();
+    let unusable: Error | undefined;
+    try {
+      await client.query(`begin; ${context}`);
+      const result = await fn(new NodePgTransaction(dialect, new NodePgSession(client, dialect, relational), relational));
+      await client.query('commit');
+      return result;
+    } catch (err) {
+      // Back to the session's own role and no workspace before the client returns to the pool;
+      // a client that cannot even roll back is destroyed instead.
+      try {
+        await client.query('rollback');
+      } catch (rollbackErr) {
+        unusable = rollbackErr instanceof Error ? rollbackErr : new Error('rollback failed');
+      }
+      throw tenantError(err);
+    } finally {
+      client.release(unusable);
+    }
+  };
+}
+
+/**
+ * PGlite's transaction holds its one connection for the whole callback, so no other query of the
+ * process runs inside it; BEGIN is PGlite's, the role and workspace follow in one `exec`.
+ */
+function pgliteTenantScope(client: PGlite): TenantScope {
+  const dialect = new PgDialect();
+  const relational = relationalConfig();
+  return async (workspaceId, fn) => {
+    const context = tenantContextSql(workspaceId);
+    try {
+      return await client.transaction(async (ptx) => {
+        await ptx.exec(context);
+        return fn(new PgliteTransaction(dialect, new PgliteSession(ptx, dialect, relational), relational));
+      });
+    } catch (err) {
+      throw tenantError(err);
+    }
+  };
+}
