@@ -6,6 +6,7 @@ import { PgExecutionsRepo } from './executions.repo.js';
 import { PgFlowsRepo } from './flows.repo.js';
 import { PgMasterKeyRepo } from './master-key.repo.js';
 import { PgNodeRunsRepo } from './node-runs.repo.js';
+import { PgOutputBlobsRepo } from './output-blobs.repo.js';
 import { PgModelPricingRepo } from './pricing.repo.js';
 import { PgSecretsRepo } from './secrets.repo.js';
 import type { Repos } from './types.js';
@@ -25,5 +26,6 @@ export function createRepos(deps: { db: WeftDb; masterKey: Buffer | null; master
     pricing: new PgModelPricingRepo(deps.db),
     masterKey: new PgMasterKeyRepo(deps.db, deps.masterKey, sealing.version),
     events: new PgEventArchive(deps.db),
+    outputBlobs: new PgOutputBlobsRepo(deps.db),
   };
 }
