@@ -16,7 +16,7 @@ import type { WeftProcess } from '../helpers/processes.js';
 import { startDistributedStack, type DistributedStack, STACK_START_MS } from '../helpers/stack.js';
 import { uniqueId } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { connectWs } from '../helpers/ws-client.js';
+import { connectWs, type RecordedSocket } from '../helpers/ws-client.js';
 import { createFlow, wsUrl, type Target } from '../e2e/scenarios.js';
 
 
@@ -57,6 +57,21 @@ describe('Postgres outage during an execution', () => {
     postgres?.destroy();
   });
 
+  /**
+   * Subscribes to the flow's events and starts an execution of it (`input.x` = 'outage'); answers
+   * once node a's provider call, whose body holds `marker`, is held at the gate.
+   */
+  async function startHeld(flowId: string, marker: string): Promise<{ ws: RecordedSocket; executionId: string }> {
+    const ws = await connectWs(wsUrl(target.baseUrl), { authorization: `Bearer ${target.apiKey}` });
+    ws.send({ type: 'subscribe', flowId });
+    await ws.waitForMessage((m) => m.type === 'subscribed');
+    gate.hold((body) => body.includes(marker));
+    const start = await apiClient(target.baseUrl, target.apiKey)('POST', `/v1/flows/${flowId}/executions`, { input: { x: 'outage' } });
+    expect(start.status).toBe(202);
+    await waitFor(() => gate.waiting() === 1, { timeoutMs: 30_000, message: 'node a calling the provider' });
+    return { ws, executionId: start.body.executionId as string };
+  }
+
   it('keeps executing while Postgres is down, answers 503 meanwhile, and flushes everything once it is back', async () => {
     const call = apiClient(target.baseUrl, target.apiKey);
     const flow = await createFlow(target, {
@@ -69,17 +84,10 @@ describe('Postgres outage during an execution', () => {
       ],
       edges: [{ from: 'a', to: 'b' }, { from: 'b', to: 'c' }],
     });
-    const ws = await connectWs(wsUrl(target.baseUrl), { authorization: `Bearer ${target.apiKey}` });
+    // Postgres stops while node a's provider call is in flight (held at the gate until then).
+    const { ws, executionId } = await startHeld(flow.id as string, 'First outage');
     try {
-      ws.send({ type: 'subscribe', flowId: flow.id });
-      await ws.waitForMessage((m) => m.type === 'subscribed');
-      gate.hold((body) => body.includes('First outage'));
-      const start = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { x: 'outage' } });
-      expect(start.status).toBe(202);
-      const executionId = start.body.executionId as string;
       await ws.waitForMessage((m) => m.type === 'node.started' && m.nodeId === 'a');
-      // Stop Postgres while node a's provider call is in flight (held at the gate until then).
-      await waitFor(() => gate.waiting() === 1, { timeoutMs: 30_000, message: 'node a calling the provider' });
 
       postgres.stop();
       gate.open();
@@ -139,15 +147,8 @@ describe('Postgres outage during an execution', () => {
       ],
       edges: [{ from: 'a', to: 'big' }, { from: 'big', to: 'c' }],
     });
-    const ws = await connectWs(wsUrl(target.baseUrl), { authorization: `Bearer ${target.apiKey}` });
+    const { ws, executionId } = await startHeld(flow.id as string, 'First big');
     try {
-      ws.send({ type: 'subscribe', flowId: flow.id });
-      await ws.waitForMessage((m) => m.type === 'subscribed');
-      gate.hold((body) => body.includes('First big'));
-      const start = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { x: 'outage' } });
-      expect(start.status).toBe(202);
-      const executionId = start.body.executionId as string;
-      await waitFor(() => gate.waiting() === 1, { timeoutMs: 30_000, message: 'node a calling the provider' });
 
       postgres.stop();
       gate.open();
