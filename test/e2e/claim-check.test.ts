@@ -2,7 +2,8 @@
  * The claim check on real processes (one api, one worker, a private Redis, Postgres): a node
  * whose output is 3.2 MB stores it once, and everything that carries results carries
  * `{ref, size}` instead — hot state, the downstream node's job data, the flush stream, the event
- * stream and the published events — while the downstream transform still reads the whole value.
+ * stream and the published events — while the nodes downstream still read the whole value: a
+ * transform, a condition, a map's items and the node of each item.
  * The Redis server is the test's own, so that MONITOR sees every command the fleet sends and
  * nothing else: the only commands carrying the bytes are the blob writes.
  */
@@ -79,8 +80,19 @@ describe('claim check: a 3 MB output is stored once and referenced (api + 1 work
         { id: 'a', type: 'transform', expression: `$join([0..${ITEMS - 1}].$pad($string($), -63, "."), "|")` },
         { id: 'b', type: 'transform', expression: '{"length": $length(nodes.a), "last": $substring(nodes.a, -10), "parts": $count($split(nodes.a, "|"))}' },
         { id: 'd', type: 'transform', expression: 'nodes.a' },
+        // A condition and a map's items read it too, and so does a node of each item.
+        { id: 'c', type: 'condition', expression: `$length(nodes.a) = ${BIG.length}` },
+        { id: 'yes', type: 'transform', expression: '"taken"' },
+        { id: 'no', type: 'transform', expression: '"wrong"' },
+        {
+          id: 'm', type: 'map', items: `$split(nodes.a, "|")[[${ITEMS - 3}..${ITEMS - 1}]]`, concurrency: 3,
+          graph: { nodes: [{ id: 't', type: 'transform', expression: '{"item": $trim($replace(item, ".", " ")), "of": $length(nodes.a)}' }], edges: [] },
+        },
       ],
-      edges: [{ from: 'a', to: 'b' }, { from: 'a', to: 'd' }],
+      edges: [
+        { from: 'a', to: 'b' }, { from: 'a', to: 'd' }, { from: 'a', to: 'c' }, { from: 'a', to: 'm' },
+        { from: 'c', to: 'yes', when: true }, { from: 'c', to: 'no', when: false },
+      ],
     });
     expect(flow.status, JSON.stringify(flow.body)).toBe(201);
     const flowId = flow.body.id as string;
@@ -97,12 +109,13 @@ describe('claim check: a 3 MB output is stored once and referenced (api + 1 work
     expect(ended, JSON.stringify(ended)).toMatchObject({ status: 'completed', error: null });
 
     // The downstream transform read the whole value.
-    const runs = await db.query<{ node_id: string; output: unknown }>('select node_id, output from node_runs where execution_id = $1 order by node_id', [executionId]);
-    expect(runs.rows).toEqual([
-      { node_id: 'a', output: placeholder },
-      { node_id: 'b', output: READ_BACK },
-      { node_id: 'd', output: placeholder },
-    ]);
+    const runs = await db.query<{ node_id: string; status: string; output: unknown }>('select node_id, status, output from node_runs where execution_id = $1', [executionId]);
+    const outputs = Object.fromEntries(runs.rows.map((r) => [r.node_id, r.status === 'skipped' ? 'skipped' : r.output]));
+    const mapOutput = [ITEMS - 3, ITEMS - 2, ITEMS - 1].map((n) => ({ item: String(n), of: BIG.length }));
+    expect(outputs).toEqual({
+      a: placeholder, b: READ_BACK, d: placeholder, c: true, yes: 'taken', no: 'skipped', m: mapOutput,
+      'm[0].t': mapOutput[0], 'm[1].t': mapOutput[1], 'm[2].t': mapOutput[2],
+    });
     const blobs = await db.query<{ size: number; length: number }>('select size, length(value) as length from output_blobs where execution_id = $1', [executionId]);
     expect(blobs.rows).toEqual([{ size: BIG_SIZE, length: BIG_SIZE }, { size: BIG_SIZE, length: BIG_SIZE }]);
 
@@ -145,19 +158,21 @@ describe('claim check: a 3 MB output is stored once and referenced (api + 1 work
     // The execution document shows placeholders; ?include=outputs inlines the values.
     const doc = await call('GET', `/v1/executions/${executionId}`);
     expect(doc.status).toBe(200);
-    expect(JSON.stringify(doc.body).length).toBeLessThan(SMALL);
-    expect(doc.body.output).toEqual({ b: READ_BACK, d: placeholder });
-    expect(doc.body.nodes.map((n: { output: unknown }) => n.output)).toEqual([placeholder, READ_BACK, placeholder]);
+    expect(JSON.stringify(doc.body).length).toBeLessThan(2 * SMALL);
+    const outputsOf = (body: { nodes: Array<{ nodeId: string; output: unknown }> }): Record<string, unknown> =>
+      Object.fromEntries(body.nodes.filter((n) => ['a', 'b', 'd'].includes(n.nodeId)).map((n) => [n.nodeId, n.output]));
+    expect(doc.body.output).toEqual({ b: READ_BACK, d: placeholder, yes: 'taken', m: mapOutput });
+    expect(outputsOf(doc.body)).toEqual({ a: placeholder, b: READ_BACK, d: placeholder });
     const full = await call('GET', `/v1/executions/${executionId}?include=outputs`);
     expect(full.status).toBe(200);
-    expect(full.body.output).toEqual({ b: READ_BACK, d: BIG });
-    expect(full.body.nodes.map((n: { output: unknown }) => n.output)).toEqual([BIG, READ_BACK, BIG]);
+    expect(full.body.output).toEqual({ b: READ_BACK, d: BIG, yes: 'taken', m: mapOutput });
+    expect(outputsOf(full.body)).toEqual({ a: BIG, b: READ_BACK, d: BIG });
     expect((await call('GET', `/v1/executions/${executionId}?include=everything`)).status).toBe(400);
 
     // Hot state gone (Redis lost it, or its TTL ran out): references resolve from Postgres, for
     // the api and for a node that reads them (a single-node run presets a's newest output).
     await redis.del(`${prefix}:{${executionId}}:blobs`);
-    expect((await call('GET', `/v1/executions/${executionId}?include=outputs`)).body.output).toEqual({ b: READ_BACK, d: BIG });
+    expect((await call('GET', `/v1/executions/${executionId}?include=outputs`)).body.output).toEqual({ b: READ_BACK, d: BIG, yes: 'taken', m: mapOutput });
     const single = await call('POST', `/v1/flows/${flowId}/nodes/b/runs`, { wait: true, timeoutMs: 60_000 });
     expect(single.status, JSON.stringify(single.body)).toBe(200);
     expect(single.body.nodes.map((n: { nodeId: string; output: unknown }) => [n.nodeId, n.output])).toEqual([['b', READ_BACK]]);
