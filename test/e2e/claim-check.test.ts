@@ -119,14 +119,17 @@ describe('claim check: a 3 MB output is stored once and referenced (api + 1 work
     const blobs = await db.query<{ size: number; length: number }>('select size, length(value) as length from output_blobs where execution_id = $1', [executionId]);
     expect(blobs.rows).toEqual([{ size: BIG_SIZE, length: BIG_SIZE }, { size: BIG_SIZE, length: BIG_SIZE }]);
 
-    // Hot state: every key of the execution but the blobs themselves (and the event stream, below).
-    for (const name of ['meta', 'results', 'status', 'pending', 'taken', 'children', 'spent']) {
+    // Hot state: node a's entry, and every key of the execution but the blobs themselves (and the
+    // event stream, below); `results` holds the ten results of the flow, each a few hundred bytes.
+    const results = `${prefix}:{${executionId}}:results`;
+    expect(await redis.hstrlen(results, 'a')).toBeLessThan(SMALL);
+    expect(JSON.parse((await redis.hget(results, 'a')) ?? 'null')).toMatchObject({ status: 'completed', output: placeholder });
+    expect(await redis.hlen(results)).toBe(10);
+    for (const name of ['meta', 'results', 'status', 'pending', 'taken', 'children', 'spent', 'maps', 'items', 'slots']) {
       const key = `${prefix}:{${executionId}}:${name}`;
-      const usage = await redis.memory('USAGE', key);
-      expect(usage ?? 0, key).toBeLessThan(SMALL);
+      expect(await redis.memory('USAGE', key) ?? 0, key).toBeLessThan(name === 'results' ? 4 * SMALL : SMALL);
     }
-    expect(await redis.memory('USAGE', `${prefix}:{${executionId}}:results`)).toBeGreaterThan(0);
-    expect(JSON.parse((await redis.hget(`${prefix}:{${executionId}}:results`, 'a')) ?? 'null')).toMatchObject({ status: 'completed', output: placeholder });
+    expect(await redis.memory('USAGE', results)).toBeGreaterThan(0);
     expect(await redis.hlen(`${prefix}:{${executionId}}:blobs`)).toBe(2);
 
     // The downstream node's job (BullMQ keeps a completed job an hour): its data.

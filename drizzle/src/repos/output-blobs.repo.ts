@@ -3,7 +3,7 @@ import type { OutputBlobRow, OutputBlobsRepo } from '@weft/shared/ports';
 import { outputBlobs } from '../schema/index.js';
 import type { WeftDb } from './db.js';
 
-/** Rows per INSERT: blobs are large, so a statement carries few of them. */
+/** Rows per INSERT: blobs are large, so a statement carries few of them (the flusher also groups them by bytes). */
 const INSERT_CHUNK_ROWS = 20;
 
 /** Offloaded outputs (claim check) in the output_blobs table. */

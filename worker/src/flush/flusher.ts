@@ -150,16 +150,17 @@ export class Flusher {
         if (address?.executionId === row.executionId) wanted.push({ ...address, workspaceId: row.workspaceId, size: value.size });
       }
     }
-    if (wanted.length === 0) return;
-    const texts = await this.deps.state.getBlobs(wanted);
-    const blobs: OutputBlobRow[] = [];
     const absent: typeof wanted = [];
-    wanted.forEach((blob, i) => {
-      const text = texts[i];
-      if (typeof text === 'string') blobs.push({ executionId: blob.executionId, blobId: blob.blobId, workspaceId: blob.workspaceId, size: blob.size, text });
-      else absent.push(blob);
-    });
-    if (blobs.length > 0) {
+    // A few at a time: a batch of 200 entries may name hundreds of MB of blobs.
+    for (const group of byBytes(wanted, BLOB_GROUP_BYTES)) {
+      const texts = await this.deps.state.getBlobs(group);
+      const blobs: OutputBlobRow[] = [];
+      group.forEach((blob, i) => {
+        const text = texts[i];
+        if (typeof text === 'string') blobs.push({ executionId: blob.executionId, blobId: blob.blobId, workspaceId: blob.workspaceId, size: blob.size, text });
+        else absent.push(blob);
+      });
+      if (blobs.length === 0) continue;
       await this.deps.repos.outputBlobs.insertMany(blobs);
       this.deps.metrics.flushRowsTotal.inc({ kind: 'output_blob' }, blobs.length);
     }
@@ -245,6 +246,27 @@ function cutShort(hot: HotExecution, node: HotNodeState): NodeResult | null {
     attempts: node.attempts, workerId: node.workerId, startedAt: node.startedAt, finishedAt,
     runtimeMs: node.startedAt ? Math.max(0, Date.parse(finishedAt) - Date.parse(node.startedAt)) : null,
   };
+}
+
+/** How many bytes of blobs the flusher holds at once (one blob larger than this goes alone). */
+const BLOB_GROUP_BYTES = 16 * 1024 * 1024;
+
+/** `items` in consecutive groups of at most `limit` bytes (by `size`), each holding at least one item. */
+export function byBytes<T extends { size: number }>(items: readonly T[], limit: number): T[][] {
+  const groups: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    if (current.length > 0 && bytes + item.size > limit) {
+      groups.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += item.size;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
 }
 
 function sleep(ms: number): Promise<void> {
