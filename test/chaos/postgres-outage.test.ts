@@ -5,6 +5,7 @@
  * worker reaches the mock through a gate that holds node a's call until Postgres is down, so the
  * call is provably in flight across the stop.
  */
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
@@ -15,7 +16,7 @@ import type { WeftProcess } from '../helpers/processes.js';
 import { startDistributedStack, type DistributedStack, STACK_START_MS } from '../helpers/stack.js';
 import { uniqueId } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { connectWs } from '../helpers/ws-client.js';
+import { connectWs, type RecordedSocket } from '../helpers/ws-client.js';
 import { createFlow, wsUrl, type Target } from '../e2e/scenarios.js';
 
 
@@ -26,12 +27,19 @@ describe('Postgres outage during an execution', () => {
   let stack: DistributedStack;
   let procs: WeftProcess[] = [];
   let target: Target;
+  let prefix: string;
+  let redis: Redis;
 
   beforeAll(async () => {
     postgres = await startPrivatePostgres();
     mock = await startMockLlm({ port: 0, host: '127.0.0.1' });
     gate = await startGate(mock.url);
-    stack = await startDistributedStack({ redisUrl: inject('redisUrl'), databaseUrl: postgres.url, prefix: `wt${uniqueId()}`, workers: ['w-outage'] });
+    prefix = `wt${uniqueId()}`;
+    // Building 3 MB in JSONata (the claim-check case) must not fail for time on a loaded machine.
+    stack = await startDistributedStack({
+      redisUrl: inject('redisUrl'), databaseUrl: postgres.url, prefix, workers: ['w-outage'], env: { WEFT_EXPRESSION_TIMEOUT_MS: '60000' },
+    });
+    redis = new Redis(inject('redisUrl'));
     procs = stack.procs;
     const apiKey = await stack.createWorkspace('outage');
     const call = apiClient(stack.baseUrl, apiKey);
@@ -42,11 +50,27 @@ describe('Postgres outage during an execution', () => {
   }, STACK_START_MS);
 
   afterAll(async () => {
+    redis?.disconnect();
     await stack?.stop();
     await gate?.close();
     await mock?.close();
     postgres?.destroy();
   });
+
+  /**
+   * Subscribes to the flow's events and starts an execution of it (`input.x` = 'outage'); answers
+   * once node a's provider call, whose body holds `marker`, is held at the gate.
+   */
+  async function startHeld(flowId: string, marker: string): Promise<{ ws: RecordedSocket; executionId: string }> {
+    const ws = await connectWs(wsUrl(target.baseUrl), { authorization: `Bearer ${target.apiKey}` });
+    ws.send({ type: 'subscribe', flowId });
+    await ws.waitForMessage((m) => m.type === 'subscribed');
+    gate.hold((body) => body.includes(marker));
+    const start = await apiClient(target.baseUrl, target.apiKey)('POST', `/v1/flows/${flowId}/executions`, { input: { x: 'outage' } });
+    expect(start.status).toBe(202);
+    await waitFor(() => gate.waiting() === 1, { timeoutMs: 30_000, message: 'node a calling the provider' });
+    return { ws, executionId: start.body.executionId as string };
+  }
 
   it('keeps executing while Postgres is down, answers 503 meanwhile, and flushes everything once it is back', async () => {
     const call = apiClient(target.baseUrl, target.apiKey);
@@ -60,17 +84,10 @@ describe('Postgres outage during an execution', () => {
       ],
       edges: [{ from: 'a', to: 'b' }, { from: 'b', to: 'c' }],
     });
-    const ws = await connectWs(wsUrl(target.baseUrl), { authorization: `Bearer ${target.apiKey}` });
+    // Postgres stops while node a's provider call is in flight (held at the gate until then).
+    const { ws, executionId } = await startHeld(flow.id as string, 'First outage');
     try {
-      ws.send({ type: 'subscribe', flowId: flow.id });
-      await ws.waitForMessage((m) => m.type === 'subscribed');
-      gate.hold((body) => body.includes('First outage'));
-      const start = await call('POST', `/v1/flows/${flow.id}/executions`, { input: { x: 'outage' } });
-      expect(start.status).toBe(202);
-      const executionId = start.body.executionId as string;
       await ws.waitForMessage((m) => m.type === 'node.started' && m.nodeId === 'a');
-      // Stop Postgres while node a's provider call is in flight (held at the gate until then).
-      await waitFor(() => gate.waiting() === 1, { timeoutMs: 30_000, message: 'node a calling the provider' });
 
       postgres.stop();
       gate.open();
@@ -116,4 +133,61 @@ describe('Postgres outage during an execution', () => {
       ws.close();
     }
   }, 120_000);
+
+  it('completes an execution with a 3 MB output while Postgres is down; the flush entries stay small, and the blob reaches Postgres afterwards', async () => {
+    const call = apiClient(target.baseUrl, target.apiKey);
+    const items = 50_000;
+    const bigLength = items * 64 - 1;
+    const flow = await createFlow(target, {
+      name: 'outage-big',
+      nodes: [
+        { id: 'a', type: 'llm', provider: 'openai', model: 'mock-slow-1500', stream: false, prompt: 'First big {{input.x}}' },
+        { id: 'big', type: 'transform', expression: `$join([0..${items - 1}].$pad($string($), -63, "."), "|")` },
+        { id: 'c', type: 'transform', expression: '{"length": $length(nodes.big), "last": $substring(nodes.big, -5)}' },
+      ],
+      edges: [{ from: 'a', to: 'big' }, { from: 'big', to: 'c' }],
+    });
+    const { ws, executionId } = await startHeld(flow.id as string, 'First big');
+    try {
+
+      postgres.stop();
+      gate.open();
+      try {
+        await ws.waitForMessage((m) => m.type === 'execution.completed' && m.executionId === executionId, 60_000);
+        const completed = ws.messages.filter((m) => m.type === 'node.completed' && m.executionId === executionId);
+        expect(completed.map((m) => m.nodeId)).toEqual(['a', 'big', 'c']);
+        expect((completed[1]?.data as { output?: unknown } | undefined)?.output).toMatchObject({ size: bigLength + 2 });
+        expect((completed[2]?.data as { output?: unknown } | undefined)?.output).toEqual({ length: bigLength, last: '49999' });
+        // Nothing reached Postgres: the flush entries wait in the stream, each small.
+        const pending = (await redis.xrange(`${prefix}:flush`, '-', '+')).filter(([, fields]) => fields.join('').includes(executionId));
+        expect(pending.length).toBeGreaterThanOrEqual(3);
+        for (const [id, fields] of pending) expect(fields.join('').length, id).toBeLessThan(4096);
+        expect(await redis.hlen(`${prefix}:{${executionId}}:blobs`)).toBe(1);
+      } finally {
+        postgres.start();
+      }
+
+      const db = new pg.Client({ connectionString: postgres.url });
+      await db.connect();
+      try {
+        await waitFor(async () => (await db.query('select status from executions where id = $1', [executionId])).rows[0]?.status === 'completed',
+          { timeoutMs: 45_000, intervalMs: 200, message: 'final state flushed after the outage' });
+        const runs = await db.query<{ node_id: string; output: unknown }>("select node_id, output from node_runs where execution_id = $1 and node_id <> 'a' order by node_id", [executionId]);
+        expect(runs.rows).toEqual([
+          { node_id: 'big', output: { ref: expect.stringContaining(executionId) as unknown, size: bigLength + 2 } },
+          { node_id: 'c', output: { length: bigLength, last: '49999' } },
+        ]);
+        const blobs = await db.query<{ size: number }>('select size from output_blobs where execution_id = $1', [executionId]);
+        expect(blobs.rows).toEqual([{ size: bigLength + 2 }]);
+      } finally {
+        await db.end();
+      }
+      const full = await call('GET', `/v1/executions/${executionId}?include=outputs`);
+      expect(full.status).toBe(200);
+      const big = (full.body.nodes as Array<{ nodeId: string; output: unknown }>).find((n) => n.nodeId === 'big')?.output;
+      expect(typeof big === 'string' ? big.length : big).toBe(bigLength);
+    } finally {
+      ws.close();
+    }
+  }, 150_000);
 });

@@ -74,7 +74,7 @@ function databaseContract(s: DbReposSuite): void {
       const tables = await s.fx.query<{ table_name: string }>(
         `select table_name from information_schema.tables where table_schema = 'public' order by table_name`);
       expect(tables.map((t) => t.table_name)).toEqual([
-        'api_keys', 'execution_events', 'executions', 'flow_versions', 'flows', 'model_pricing', 'node_runs', 'provider_credentials', 'secrets', 'workspaces',
+        'api_keys', 'execution_events', 'executions', 'flow_versions', 'flows', 'model_pricing', 'node_runs', 'output_blobs', 'provider_credentials', 'secrets', 'workspaces',
       ]);
     });
   });

@@ -3,10 +3,31 @@
  * compares against, a node's history (map items too), the newest upstream results a single-node
  * run reads, and the price list.
  */
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { nodeRun as run, type DbReposSuite } from './db-repos.fixture.js';
 
 export function nodeRunsContract(s: DbReposSuite): void {
+  describe('output blobs (claim check)', () => {
+    it('stores a blob once, reads it back only within its workspace, and goes with its execution', async () => {
+      const e = await s.newExecution();
+      const other = await s.newExecution();
+      const blobId = randomUUID();
+      const text = JSON.stringify('é'.repeat(300_000));
+      const row = { executionId: e.executionId, blobId, workspaceId: e.ws, size: Buffer.byteLength(text), text };
+      await s.repos.outputBlobs.insertMany([row]);
+      // A re-flushed batch writes it again: nothing changes.
+      await s.repos.outputBlobs.insertMany([{ ...row, text: '"changed"' }]);
+      const address = { executionId: e.executionId, blobId };
+      expect(await s.repos.outputBlobs.getMany({ workspaceId: e.ws, addresses: [address, { executionId: e.executionId, blobId: randomUUID() }] }))
+        .toEqual(new Map([[`${e.executionId}:${blobId}`, text]]));
+      expect((await s.repos.outputBlobs.getMany({ workspaceId: other.ws, addresses: [address] })).size).toBe(0);
+      expect((await s.repos.outputBlobs.getMany({ workspaceId: e.ws, addresses: [] })).size).toBe(0);
+      await s.fx.query('delete from executions where id = $1', [e.executionId]);
+      expect((await s.repos.outputBlobs.getMany({ workspaceId: e.ws, addresses: [address] })).size).toBe(0);
+    });
+  });
+
   describe('node runs', () => {
     it('inserts, then updates on (execution, node, iteration)', async () => {
       const e = await s.newExecution();

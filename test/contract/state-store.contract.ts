@@ -146,6 +146,24 @@ export function stateStoreContract(name: string, makeStore: () => Promise<StateS
       });
     });
 
+    describe('putBlob and getBlobs (claim check)', () => {
+      it('keeps an offloaded value with its execution: read back in order, gone with its deletion or expiry', async () => {
+        const { executionId } = await start(graph(['a'], []));
+        const { executionId: other } = await start(graph(['a'], []));
+        const big = JSON.stringify('x'.repeat(10_000));
+        await store.putBlob({ executionId, blobId: 'b1', text: big });
+        await store.putBlob({ executionId: other, blobId: 'b2', text: '{"n":2}' });
+        expect(await store.getBlobs([{ executionId: other, blobId: 'b2' }, { executionId, blobId: 'b1' }, { executionId, blobId: 'nope' }]))
+          .toEqual(['{"n":2}', big, null]);
+        expect(await store.getBlobs([])).toEqual([]);
+        await store.deleteExecutions([executionId]);
+        expect(await store.getBlobs([{ executionId, blobId: 'b1' }])).toEqual([null]);
+        await commit(other, 'a', { takes: [] });
+        expect(await store.expireExecution(other, 0)).toBe(true);
+        expect(await store.getBlobs([{ executionId: other, blobId: 'b2' }])).toEqual([null]);
+      });
+    });
+
     describe('cancelExecution', () => {
       it('stops the execution: answers running and queued nodes, no node starts after, late commits unblock nothing', async () => {
         const { executionId } = await start(graph(['a', 'b', 'c', 'd'], [['a', 'b'], ['a', 'c'], ['b', 'd']]));

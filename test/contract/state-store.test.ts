@@ -78,6 +78,7 @@ describe('redis', () => {
       });
       const usage = { promptTokens: 1, completionTokens: 1, reasoningTokens: 0, cachedTokens: 0, totalTokens: 2 };
       await new RedisSpendLedger({ redis: suite.redis, prefix }).record({ executionId, nodeId: 'b', spend: { usage, cost: null } });
+      await store.putBlob({ executionId, blobId: 'blob', text: '"offloaded"' });
       await store.cancelExecution({ executionId, at: '2025-01-01T00:00:02.000Z' });
       expect(await store.expireExecution(executionId, 60)).toBe(true);
       // The map hashes exist only for executions with a map node.
@@ -108,11 +109,12 @@ describe('redis', () => {
         result: { status: 'completed', output: 7, error: null, usage: null, cost: null, attempts: 1, input: null, provider: null, model: null, workerId: null, startedAt: null, finishedAt: at, runtimeMs: 1 },
       });
       const k = executionKeys(prefix, executionId);
+      await store.putBlob({ executionId, blobId: 'blob', text: '"offloaded"' });
       expect(await store.expireExecution(executionId, 60)).toBe(true);
-      for (const key of [k.maps, k.items, k.slots]) expect(await suite.redis.ttl(key), key).toBeGreaterThan(0);
+      for (const key of [k.maps, k.items, k.slots, k.blobs]) expect(await suite.redis.ttl(key), key).toBeGreaterThan(0);
       await store.cancelExecution({ executionId, at });
       expect((await store.reopenNodes({ executionId, nodeIds: [], at })).kind).toBe('reopened');
-      for (const key of [k.meta, k.maps, k.items, k.slots]) expect(await suite.redis.ttl(key), key).toBe(-1);
+      for (const key of [k.meta, k.maps, k.items, k.slots, k.blobs]) expect(await suite.redis.ttl(key), key).toBe(-1);
       // Running again: a late expire leaves it alone.
       expect(await store.expireExecution(executionId, 60)).toBe(false);
       expect(await suite.redis.ttl(k.meta)).toBe(-1);

@@ -3,7 +3,9 @@
  * process is SIGKILLed while an execution waits on a 12 s timer, an approval and a webhook, and
  * restarted on the same data folder. The waits carry on in their spell: the timer keeps its
  * deadline, the approval its token, the webhook its resume link; the SSE history from before the
- * kill is still replayed, under the same ids.
+ * kill is still replayed, under the same ids. A 640 KB output (over the claim-check threshold: kept
+ * apart, in memory, until flushed to PGlite) is still read whole by its downstream node after the
+ * restart, from PGlite.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +17,11 @@ import { readSseUntil, type SseEvent } from '../helpers/sse-until.js';
 import { PROCESS_READY_MS } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait-for.js';
 
-interface NodeView { nodeId: string; status: string; startedAt: string | null; finishedAt: string | null; resumeUrl?: string }
+interface NodeView { nodeId: string; status: string; startedAt: string | null; finishedAt: string | null; resumeUrl?: string; output?: unknown }
+
+/** Node big's output: 10,000 numbers left-padded to 63 characters, joined by '|' (over 256 KiB). */
+const BIG_ITEMS = 10_000;
+const BIG_LENGTH = BIG_ITEMS * 64 - 1;
 
 describe('embedded mode after a kill', () => {
   let dataDir: string;
@@ -33,6 +39,8 @@ describe('embedded mode after a kill', () => {
         WEFT_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn',
         // The recovery sweep looks often, so that the restart's rebuild comes quickly.
         WEFT_SWEEP_INTERVAL_MS: '300', WEFT_SWEEP_MIN_AGE_MS: '300',
+        // Building 640 KB in JSONata must not fail for time on a loaded machine.
+        WEFT_EXPRESSION_TIMEOUT_MS: '60000',
       },
     });
     baseUrl = `http://127.0.0.1:${port}`;
@@ -63,7 +71,7 @@ describe('embedded mode after a kill', () => {
   const waitingEvents = (events: SseEvent[]): Map<string, SseEvent> =>
     new Map(events.filter((e) => e.event === 'node.waiting').map((e) => [e.data.nodeId as string, e]));
 
-  it('keeps the timer deadline, the approval token, the resume link and the SSE history', async () => {
+  it('keeps the timer deadline, the approval token, the resume link, the SSE history and large outputs', async () => {
     // boot() listens on a new port: every call goes to the current one.
     const call: ReturnType<typeof apiClient> = (...args) => apiClient(baseUrl, apiKey)(...args);
     const flow = await call('POST', '/v1/flows', {
@@ -72,9 +80,10 @@ describe('embedded mode after a kill', () => {
         { id: 'pause', type: 'wait', durationMs: 12_000 },
         { id: 'approve', type: 'wait', event: 'approval' },
         { id: 'hook', type: 'wait', event: 'webhook' },
-        { id: 'done', type: 'transform', expression: '{"ok": nodes.approve.ok, "from": nodes.hook.from}' },
+        { id: 'big', type: 'transform', expression: `$join([0..${BIG_ITEMS - 1}].$pad($string($), -63, "."), "|")` },
+        { id: 'done', type: 'transform', expression: '{"ok": nodes.approve.ok, "from": nodes.hook.from, "big": $length(nodes.big), "last": $substring(nodes.big, -4)}' },
       ],
-      edges: [{ from: 'pause', to: 'done' }, { from: 'approve', to: 'done' }, { from: 'hook', to: 'done' }],
+      edges: [{ from: 'pause', to: 'done' }, { from: 'approve', to: 'done' }, { from: 'hook', to: 'done' }, { from: 'big', to: 'done' }],
     });
     expect(flow.status, JSON.stringify(flow.body)).toBe(201);
     const start = await call('POST', `/v1/flows/${flow.body.id as string}/executions`, {});
@@ -91,6 +100,12 @@ describe('embedded mode after a kill', () => {
     expect(until).toBeTruthy();
     expect(token).toBeTruthy();
     expect(hookLink).toContain('/v1/resume/');
+    // The large output reached PGlite (a node's history reads node_runs): the kill loses its in-memory copy.
+    await waitFor(async () => {
+      const runs = await call('GET', `/v1/flows/${flow.body.id as string}/nodes/big/runs`);
+      return (runs.body.items as Array<{ executionId: string; status: string }>).some((r) => r.executionId === executionId && r.status === 'completed');
+    }, { timeoutMs: 30_000, message: 'large output flushed to PGlite' });
+    expect((await nodesOf(executionId)).get('big')?.output).toEqual({ ref: expect.stringContaining(executionId) as unknown, size: BIG_LENGTH + 2 });
     // The waits are recorded (the status flush comes after their events are stored): now a crash.
     await waitFor(async () => {
       const listed = await call('GET', '/v1/executions?status=waiting&limit=100');
@@ -134,7 +149,10 @@ describe('embedded mode after a kill', () => {
       return r.body.status === 'completed' || r.body.status === 'failed' ? r.body : null;
     }, { timeoutMs: 30_000, message: 'execution completed after the restart' });
     expect(done.status, JSON.stringify(done.error)).toBe('completed');
-    expect(done.output).toEqual({ done: { ok: true, from: 'partner' } });
+    expect(done.output).toEqual({ done: { ok: true, from: 'partner', big: BIG_LENGTH, last: '9999' } });
+    const full = await call('GET', `/v1/executions/${executionId}?include=outputs`);
+    const big = (full.body.nodes as Array<NodeView & { output: unknown }>).find((n) => n.nodeId === 'big')?.output;
+    expect(typeof big === 'string' ? big.length : big).toBe(BIG_LENGTH);
     // The timer ended at its deadline or later (never before it).
     const pause = (done.nodes as NodeView[]).find((n) => n.nodeId === 'pause');
     expect(Date.parse(pause?.finishedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(until));

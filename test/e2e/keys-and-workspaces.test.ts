@@ -95,7 +95,7 @@ describe('API keys and workspace deletion across api instances', () => {
 
   beforeAll(async () => {
     // A key cache far longer than the bound: only the revocation message can make the test pass.
-    fleet = inProcessFleet({ redisUrl: suite.svc.redisUrl, databaseUrl: suite.svc.databaseUrl, prefix: suite.svc.prefix, env: { WEFT_API_KEY_CACHE_TTL_MS: '600000' } });
+    fleet = inProcessFleet({ redisUrl: suite.svc.redisUrl, databaseUrl: suite.svc.databaseUrl, prefix: suite.svc.prefix, env: { WEFT_API_KEY_CACHE_TTL_MS: '600000', WEFT_CLAIM_CHECK_BYTES: '1024' } });
     a = await fleet.startApi();
     b = await fleet.startApi();
     await fleet.startWorker('w1');
@@ -138,7 +138,7 @@ describe('API keys and workspace deletion across api instances', () => {
     for (const ws of [doomed, kept]) {
       expect((await call(a, 'PUT', '/v1/secrets/TOKEN', ws.apiKey, { value: 'secret-value-123' })).status).toBe(204);
       expect((await call(a, 'PUT', '/v1/credentials/openai', ws.apiKey, { apiKey: 'sk-test-0123456789abcdef' })).status).toBeLessThan(300);
-      const quick = await call(a, 'POST', '/v1/flows', ws.apiKey, { name: 'quick', nodes: [{ id: 't', type: 'transform', expression: '{"n": input.n + 1}' }], edges: [] });
+      const quick = await call(a, 'POST', '/v1/flows', ws.apiKey, { name: 'quick', nodes: [{ id: 't', type: 'transform', expression: '{"n": input.n + 1, "pad": $pad("", 2000, "x")}' }], edges: [] });
       const waiting = await call(a, 'POST', '/v1/flows', ws.apiKey, { name: 'approval', nodes: [{ id: 'approve', type: 'wait', event: 'approval' }], edges: [] });
       const done = await call(a, 'POST', `/v1/flows/${quick.body.id as string}/executions`, ws.apiKey, { input: { n: 1 }, wait: true });
       expect(done.body.status).toBe('completed');
@@ -155,8 +155,11 @@ describe('API keys and workspace deletion across api instances', () => {
     const [, doomedLive] = executionIds[doomed.id] ?? [];
     const [, keptLive] = executionIds[kept.id] ?? [];
     const needles = { workspaceId: doomed.id, executionIds: executionIds[doomed.id] ?? [] };
-    // The checks below see the workspace's data while it exists: they are not blind.
-    expect(await rowsOf(db, doomed.id)).toMatchObject({ workspaces: 1, api_keys: 2, executions: 2, flows: 2, secrets: 1, provider_credentials: 1 });
+    // The checks below see the workspace's data while it exists: they are not blind. The quick
+    // flow's output is over the claim-check threshold: stored apart, in Redis and in Postgres.
+    await waitFor(async () => (await rowsOf(db, doomed.id)).output_blobs === 1, { timeoutMs: 20_000, message: 'offloaded output flushed' });
+    expect(await suite.redis.hlen(`${suite.svc.prefix}:{${executionIds[doomed.id]?.[0] ?? ''}}:blobs`)).toBe(1);
+    expect(await rowsOf(db, doomed.id)).toMatchObject({ workspaces: 1, api_keys: 2, executions: 2, flows: 2, secrets: 1, provider_credentials: 1, output_blobs: 1 });
     expect(await redisKeysOf(suite.redis, suite.svc.prefix, needles)).not.toEqual([]);
     expect((await call(a, 'GET', '/v1/queues', doomed.apiKey)).body).toEqual({ scope: 'workspace', executions: { queued: 0, running: 0, waiting: 1 } });
 
@@ -183,7 +186,7 @@ describe('API keys and workspace deletion across api instances', () => {
 
     // The other workspace is whole: its rows, its waiting execution (hot state included), its keys.
     const keptRows = await rowsOf(db, kept.id);
-    expect(keptRows).toMatchObject({ workspaces: 1, executions: 2, flows: 2, secrets: 1, provider_credentials: 1, api_keys: 1 });
+    expect(keptRows).toMatchObject({ workspaces: 1, executions: 2, flows: 2, secrets: 1, provider_credentials: 1, api_keys: 1, output_blobs: 1 });
     expect(cancelled).not.toContain(keptLive);
     expect((await call(a, 'GET', `/v1/executions/${keptLive ?? ''}`, kept.apiKey)).body.status).toBe('waiting');
     expect(await suite.redis.exists(`${suite.svc.prefix}:{${keptLive ?? ''}}:meta`)).toBe(1);

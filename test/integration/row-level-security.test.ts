@@ -5,7 +5,7 @@
  * RLS never stops by itself), and PGlite as embedded mode opens it. Everything goes through the
  * app's own database object: its repos, its tenant transactions, its system handle.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { flowDef, nodeRun, sqlState } from '../contract/db-repos.fixture.js';
 import { createTestServices, uniqueId, type TestServices } from '../helpers/services.js';
 
 /** Tables that must be among those found: the enumeration below cannot pass by finding none. */
-const KNOWN_TENANT_TABLES = ['api_keys', 'execution_events', 'executions', 'flows', 'node_runs', 'provider_credentials', 'secrets'];
+const KNOWN_TENANT_TABLES = ['api_keys', 'execution_events', 'executions', 'flows', 'node_runs', 'output_blobs', 'provider_credentials', 'secrets'];
 
 interface Seeded {
   ws: string;
@@ -40,6 +40,7 @@ async function seed(repos: Repos, name: string): Promise<Seeded> {
   await repos.secrets.put({ workspaceId: ws, name: 'TOKEN', value: `secret-of-${name}` });
   await repos.nodeRuns.upsertMany([nodeRun(ids, { status: 'completed', output: name, finishedAt: new Date() })]);
   await repos.events.append([{ id: `${Date.now()}-0`, type: 'execution.started', executionId: execution.id, flowId: flow.id, workspaceId: ws, at: new Date().toISOString(), data: {} }]);
+  await repos.outputBlobs.insertMany([{ executionId: execution.id, blobId: randomUUID(), workspaceId: ws, size: 7, text: `"${name}"` }]);
   return ids;
 }
 

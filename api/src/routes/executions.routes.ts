@@ -5,7 +5,16 @@ import type { RoutePlugin } from '../fastify-types.js';
 import { notFound } from '../plugins/error-handler.plugin.js';
 import { DEFAULT_PAGE_LIMIT, IdParamsSchema, PageQuerySchema, Uuid, errorResponses } from '../schemas/common-schemas.js';
 import { enqueueExecution } from '../services/enqueue-execution.js';
-import { loadExecutionView, summaryView } from '../services/execution-view.js';
+import { inlineOutputs, loadExecutionView, summaryView } from '../services/execution-view.js';
+
+const GetQuery = Type.Object(
+  {
+    include: Type.Optional(Type.Literal('outputs', {
+      description: 'Inline large outputs: values stored apart (over WEFT_CLAIM_CHECK_BYTES) replace their {ref, size} placeholders',
+    })),
+  },
+  { additionalProperties: false },
+);
 
 const StartBody = Type.Object(
   {
@@ -71,6 +80,7 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
         tags: ['executions'],
         summary: 'Get an execution with its nodes, usage and cost',
         params: IdParamsSchema,
+        querystring: GetQuery,
         response: { 200: ExecutionSchema, ...errorResponses },
       },
     },
@@ -79,7 +89,7 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
         repos, state: deps.state, workspaceId: request.workspaceId, executionId: request.params.id, resumeLinks: engine.resources.resumeLinks,
       });
       if (!view) throw notFound(`execution ${request.params.id}`);
-      return view;
+      return request.query.include === 'outputs' ? inlineOutputs(view, { claimCheck: engine.resources.claimCheck, workspaceId: request.workspaceId }) : view;
     },
   );
 

@@ -8,7 +8,7 @@ import { executedTopology, executionFailure, executionOutput, sumCost, sumPricin
 import { TERMINAL_EXECUTION_STATUSES, type Cost, type ExecutionStatus, type HotExecution, type NodeError, type NodeResult, type NodeStatus, type PricingStatus, type Usage } from '@weft/shared/model';
 import type { ResumeLinks } from '@weft/shared/crypto';
 import type { StateStore } from '@weft/shared/ports';
-import { eventWaitNode } from '@weft/shared/run-engine';
+import { eventWaitNode, type ClaimCheck } from '@weft/shared/run-engine';
 
 export interface NodeView {
   nodeId: string;
@@ -181,4 +181,20 @@ export async function loadExecutionView(input: {
     else if (flow) view.error = executionFailure(flow, results) ?? view.error;
   }
   return view;
+}
+
+/**
+ * The view with the values stored apart (claim check) in place of their `{ref, size}`
+ * placeholders, in node outputs and in the execution's output (`?include=outputs`).
+ * A reference whose value is gone (its execution deleted) stays a placeholder.
+ */
+export async function inlineOutputs(view: ExecutionView, input: { claimCheck: Pick<ClaimCheck, 'resolve'>; workspaceId: string }): Promise<ExecutionView> {
+  const carried = { output: view.output, nodes: view.nodes?.map((n) => n.output) ?? [] };
+  const resolved = await input.claimCheck.resolve(input.workspaceId, carried, { keepMissing: true }) as typeof carried;
+  if (resolved === carried) return view;
+  return {
+    ...view,
+    output: resolved.output,
+    ...(view.nodes ? { nodes: view.nodes.map((n, i) => ({ ...n, output: resolved.nodes[i] })) } : {}),
+  };
 }

@@ -6,6 +6,7 @@ import { PgExecutionsRepo } from './executions.repo.js';
 import { PgFlowsRepo } from './flows.repo.js';
 import { PgMasterKeyRepo } from './master-key.repo.js';
 import { PgNodeRunsRepo } from './node-runs.repo.js';
+import { PgOutputBlobsRepo } from './output-blobs.repo.js';
 import { PgModelPricingRepo } from './pricing.repo.js';
 import { PgSecretsRepo } from './secrets.repo.js';
 import { createTenantScope, type TenantScope } from './tenant.js';
@@ -32,5 +33,6 @@ export function createRepos(deps: { db: WeftDb; tenant?: TenantScope; masterKey:
     pricing: new PgModelPricingRepo(system),
     masterKey: new PgMasterKeyRepo(system, deps.masterKey, sealing.version),
     events: new PgEventArchive(system),
+    outputBlobs: new PgOutputBlobsRepo(system, tenant),
   };
 }

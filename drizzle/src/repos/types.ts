@@ -2,6 +2,6 @@
 // against it, and these repos implement it.
 export type {
   ApiKeyRow, CredentialSummary, CredentialsRepo, ExecutionRow, ExecutionsRepo, FinalExecution, FlowRecord, FlowsRepo, MasterKeyRepo,
-  MasterKeyRotation, ModelPrice, ModelPricingRepo, NewExecution, NodeRunRow, NodeRunsRepo, Page, PriceRates, Repos, SecretSummary, SecretsRepo,
+  MasterKeyRotation, ModelPrice, ModelPricingRepo, NewExecution, NodeRunRow, NodeRunsRepo, OutputBlobRow, OutputBlobsRepo, Page, PriceRates, Repos, SecretSummary, SecretsRepo,
   WeftDatabase, WorkspaceRow, WorkspaceSettings, WorkspacesRepo,
 } from '@weft/shared/ports';

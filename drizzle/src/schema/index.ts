@@ -4,3 +4,4 @@ export * from './flows.js';
 export * from './executions.js';
 export * from './pricing.js';
 export * from './events.js';
+export * from './output-blobs.js';

@@ -63,6 +63,12 @@ describe('loadConfig', () => {
     expect(c.host).toBe('0.0.0.0');
   });
 
+  it('reads the claim-check threshold: 256 KiB by default, at least 1 KiB', () => {
+    expect(loadConfig({}, 'all').claimCheckBytes).toBe(262_144);
+    expect(loadConfig({ WEFT_CLAIM_CHECK_BYTES: '1048576' }, 'all').claimCheckBytes).toBe(1_048_576);
+    expect(problems({ WEFT_CLAIM_CHECK_BYTES: '100' }).map((p) => p.split(':')[0])).toEqual(['WEFT_CLAIM_CHECK_BYTES']);
+  });
+
   it('reads the output caps, with defaults generous enough for the quickstart', () => {
     expect(loadConfig({}, 'all')).toMatchObject({ llmMaxOutputBytes: 1_048_576, llmDefaultMaxTokens: 4096, httpMaxResponseBytes: 10_485_760 });
     const set = loadConfig({ WEFT_LLM_MAX_OUTPUT_BYTES: '65536', WEFT_LLM_DEFAULT_MAX_TOKENS: '256', WEFT_HTTP_MAX_RESPONSE_BYTES: '2048' }, 'all');

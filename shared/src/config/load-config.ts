@@ -4,6 +4,7 @@
  */
 import { hostname } from 'node:os';
 import type { LlmProviderName } from '../flow/types.js';
+import { CLAIM_CHECK_DEFAULT_BYTES } from '../engine/output-ref.js';
 
 export type Role = 'api' | 'worker' | 'all';
 export type Mode = 'embedded' | 'distributed';
@@ -51,6 +52,8 @@ export interface WeftConfig {
   llmDefaultMaxTokens: number;
   /** Largest (decoded) HTTP node response body: a larger one fails HTTP_RESPONSE_TOO_LARGE while it arrives. */
   httpMaxResponseBytes: number;
+  /** WEFT_CLAIM_CHECK_BYTES: a node output (or resolved input) whose JSON is larger is stored apart and referenced. */
+  claimCheckBytes: number;
   /** Longest message of a node's error (redacted, then cut): a target's body never rides in one whole. */
   nodeErrorMaxChars: number;
   /**
@@ -277,6 +280,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     llmMaxOutputBytes: int('WEFT_LLM_MAX_OUTPUT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     llmDefaultMaxTokens: int('WEFT_LLM_DEFAULT_MAX_TOKENS', 4096, 1, 1_000_000),
     httpMaxResponseBytes: int('WEFT_HTTP_MAX_RESPONSE_BYTES', 10 * 1_048_576, 1024, 1024 * 1_048_576),
+    claimCheckBytes: int('WEFT_CLAIM_CHECK_BYTES', CLAIM_CHECK_DEFAULT_BYTES, 1024, 1024 * 1_048_576),
     nodeErrorMaxChars: int('WEFT_NODE_ERROR_MAX_CHARS', 1000, 200, 100_000),
     publicUrl: (url('WEFT_PUBLIC_URL', ['http:', 'https:']) ?? listenUrl(host, port)).replace(/\/+$/, ''),
     resumeLinkTtlSeconds: int('WEFT_RESUME_LINK_TTL_SECONDS', 7 * 86_400, 1, 365 * 86_400),

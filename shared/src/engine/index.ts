@@ -14,3 +14,4 @@ export * from './propagate.js';
 export * from './rebuild.js';
 export * from './pricing.js';
 export * from './storable.js';
+export * from './output-ref.js';

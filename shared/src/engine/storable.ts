@@ -37,11 +37,21 @@ export function storableText(text: string): string {
  * by U+FFFD. Non-JSON values (undefined) are answered as they are.
  */
 export function storableJson<T>(value: T): T {
-  if (value === undefined || value === null) return value;
+  return storableJsonText(value).value;
+}
+
+/**
+ * storableJson, with the JSON text of the value it answers (undefined for a non-JSON value), so
+ * that a caller that needs the text (the claim check measures it) does not stringify twice.
+ */
+export function storableJsonText<T>(value: T): { value: T; text: string | undefined } {
+  if (value === undefined) return { value, text: undefined };
+  if (value === null) return { value, text: 'null' };
   const text = JSON.stringify(value) as string | undefined;
-  if (text === undefined) return value;
+  if (text === undefined) return { value, text };
   UNSTORABLE_ESCAPE.lastIndex = 0;
-  if (!UNSTORABLE_ESCAPE.test(text)) return value;
+  if (!UNSTORABLE_ESCAPE.test(text)) return { value, text };
   UNSTORABLE_ESCAPE.lastIndex = 0;
-  return JSON.parse(text.replace(UNSTORABLE_ESCAPE, '$1\\ufffd')) as T;
+  const fixed = text.replace(UNSTORABLE_ESCAPE, '$1\\ufffd');
+  return { value: JSON.parse(fixed) as T, text: fixed };
 }

@@ -157,6 +157,7 @@ export async function createProcessResources(input: {
     repos: infra.database.repos, state: infra.state, flushLog: infra.flushLog, spendLedger: infra.spendLedger,
     queue: infra.queue, events: infra.events, control: infra.control,
     admission: infra.admission, workspaceMaxInFlight: input.config.quotas.workspaceMaxInFlight,
+    claimCheckBytes: input.config.claimCheckBytes,
     logger: input.logger, metrics: input.metrics, clock,
   });
   return { ...infra, engine, clock };

@@ -39,6 +39,11 @@ export interface WeftMetrics {
   flushLag: Histogram;
   recoveredTotal: Counter<'kind'>;
   mapItemsTotal: Counter<'event'>;
+  /** Claim check: outputs (and resolved inputs) stored apart, and their bytes, by node type and field. */
+  outputsOffloadedTotal: Counter<'node_type' | 'field'>;
+  outputsOffloadedBytesTotal: Counter<'node_type' | 'field'>;
+  /** Claim-check references resolved, by where the value came from (redis, postgres) or missing. */
+  outputRefsResolvedTotal: Counter<'source'>;
   resumeLinksTotal: Counter<'result'>;
   /** Requests and starts refused by a tenant quota (architecture.md, "Quotas"). */
   quotaRefusalsTotal: Counter<'quota'>;
@@ -117,10 +122,13 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     apiInputRejectedTotal: new Counter({ name: 'weft_api_input_rejected_total', help: 'Requests refused for their input: depth, string_length, invalid_text (the input guard) or db_data, db_constraint (Postgres refused a value)', labelNames: ['reason'], registers }),
     httpRequestDuration: new Histogram({ name: 'weft_http_request_duration_seconds', help: 'HTTP request duration by method and route', labelNames: ['method', 'route'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30, 120], registers }),
     flushBatchesTotal: new Counter({ name: 'weft_flush_batches_total', help: 'Batches flushed from hot state to Postgres, by result (ok, error)', labelNames: ['result'], registers }),
-    flushRowsTotal: new Counter({ name: 'weft_flush_rows_total', help: 'Rows written to Postgres by the flusher, by kind (node_run, execution, execution_status)', labelNames: ['kind'], registers }),
+    flushRowsTotal: new Counter({ name: 'weft_flush_rows_total', help: 'Rows written to Postgres by the flusher, by kind (node_run, output_blob, execution, execution_status)', labelNames: ['kind'], registers }),
     recoveredTotal: new Counter({ name: 'weft_recovered_total', help: 'Work the recovery sweep did, by kind (queued_execution: re-enqueued; hot_state: rebuilt; in_flight_release: in-flight ids of ended executions released)', labelNames: ['kind'], registers }),
     quotaRefusalsTotal: new Counter({ name: 'weft_quota_refusals_total', help: 'Requests refused by a quota, by quota (rate_per_key, rate_per_workspace, in_flight, ws_per_socket, ws_per_key)', labelNames: ['quota'], registers }),
     startRollbacksTotal: new Counter({ name: 'weft_start_rollbacks_total', help: 'Refused starts whose row was written, by reason (dependency, quota) and result (deleted: it never runs; kept: answered 202, it runs)', labelNames: ['reason', 'result'], registers }),
+    outputsOffloadedTotal: new Counter({ name: 'weft_outputs_offloaded_total', help: 'Node outputs (field output) and resolved inputs (field input) stored apart by the claim check, by node type', labelNames: ['node_type', 'field'], registers }),
+    outputsOffloadedBytesTotal: new Counter({ name: 'weft_outputs_offloaded_bytes_total', help: 'UTF-8 bytes of the JSON of values stored apart by the claim check', labelNames: ['node_type', 'field'], registers }),
+    outputRefsResolvedTotal: new Counter({ name: 'weft_output_refs_resolved_total', help: 'Claim-check references resolved, by source (redis, postgres) or missing', labelNames: ['source'], registers }),
     mapItemsTotal: new Counter({ name: 'weft_map_items_total', help: 'Map items by event (expanded: listed when a map starts; completed, failed: the slots of a completed map)', labelNames: ['event'], registers }),
     resumeLinksTotal: new Counter({ name: 'weft_resume_links_total', help: 'Calls of resume links, by result (resumed, used, expired, invalid, not_waiting)', labelNames: ['result'], registers }),
     apiKeysTotal: new Counter({ name: 'weft_api_keys_total', help: 'API keys by event (created, revoked, revoked_with_workspace)', labelNames: ['event'], registers }),

@@ -88,6 +88,11 @@ export const errorCatalog = {
   LLM_ADDRESS_BLOCKED: { httpStatus: 403, category: 'permanent' },
   /** The answer passed WEFT_LLM_MAX_OUTPUT_BYTES (or its response the cap derived from it): stopped while it arrived. */
   LLM_OUTPUT_TOO_LARGE: { httpStatus: 502, category: 'permanent' },
+  /**
+   * A node reads an offloaded output (claim check) that neither hot state nor Postgres holds: a
+   * reference the engine did not write, or one whose execution was deleted.
+   */
+  OUTPUT_REF_MISSING: { httpStatus: 410, category: 'permanent' },
   /** The (workspace, provider) circuit is open: re-delayed, not failed. */
   LLM_CIRCUIT_OPEN: { httpStatus: 503, category: 'dependency' },
   /** Weft's own fleet-wide rate limit for (workspace, provider): re-delayed, not failed. */

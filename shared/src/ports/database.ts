@@ -303,6 +303,23 @@ export interface MasterKeyRepo {
   rotate(input: { newKey: Buffer }): Promise<MasterKeyRotation>;
 }
 
+/** An offloaded output (claim check), as Postgres keeps it: `text` is its JSON. */
+export interface OutputBlobRow {
+  executionId: string;
+  blobId: string;
+  workspaceId: string;
+  size: number;
+  text: string;
+}
+
+/** Offloaded outputs, written by the flusher before the node_runs rows that reference them. */
+export interface OutputBlobsRepo {
+  /** Inserts blobs; one already stored is left as it is (blobs never change). */
+  insertMany(rows: readonly OutputBlobRow[]): Promise<void>;
+  /** The JSON texts of the workspace's blobs among these, by `<executionId>:<blobId>`. */
+  getMany(input: { workspaceId: string; addresses: ReadonlyArray<{ executionId: string; blobId: string }> }): Promise<Map<string, string>>;
+}
+
 export interface Repos {
   workspaces: WorkspacesRepo;
   credentials: CredentialsRepo;
@@ -314,6 +331,7 @@ export interface Repos {
   masterKey: MasterKeyRepo;
   /** Embedded mode's event history (the in-memory bus archives here). */
   events: EventArchive;
+  outputBlobs: OutputBlobsRepo;
 }
 
 export interface WeftDatabase {

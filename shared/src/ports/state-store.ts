@@ -1,3 +1,4 @@
+import type { BlobAddress } from '../engine/output-ref.js';
 import type { ExecutionState } from '../model/hot-state.js';
 import type { HotExecution, NodeError } from '../model/node-result.js';
 import type {
@@ -59,6 +60,13 @@ export interface StateStore {
   /** Gives a claimed use back (the resume could not be enqueued). */
   releaseResumeLink(input: Omit<ResumeLinkClaim, 'expiresAtMs'>): Promise<void>;
   getExecution(executionId: string): Promise<HotExecution | null>;
+  /**
+   * Stores an offloaded output's JSON text (claim check) with the execution's hot state: it lives
+   * and expires with it. Written before the commit that references it.
+   */
+  putBlob(input: BlobAddress & { text: string }): Promise<void>;
+  /** The JSON texts of these blobs, in order; null for one hot state no longer holds. */
+  getBlobs(addresses: readonly BlobAddress[]): Promise<Array<string | null>>;
   /** Which of these executions have hot state (one cheap check each). */
   existingExecutions(executionIds: readonly string[]): Promise<Set<string>>;
   /**

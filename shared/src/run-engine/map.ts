@@ -13,6 +13,7 @@ import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import { QUEUES, type ControlBus, type FlushEntry, type FlushLog, type JobQueue, type StateStore } from '../ports/index.js';
 import { renderTemplateValue } from '../templates/index.js';
+import type { ClaimCheck } from './claim-check.js';
 import type { CompiledFlow, CompiledMap } from './flow-cache.js';
 import { expressionData, type ExpressionEvaluator } from '../expressions/index.js';
 import { childJobs, commitAndContinue, recordSettledMaps, settledMapEntries } from './commit.js';
@@ -24,6 +25,8 @@ export interface MapDeps {
   queue: JobQueue;
   metrics: WeftMetrics;
   expressions: ExpressionEvaluator;
+  /** The map's items may come from an offloaded output: its references are resolved first. */
+  claimCheck: Pick<ClaimCheck, 'resolveResults'>;
 }
 
 /**
@@ -68,7 +71,8 @@ export async function runMap(deps: MapDeps, input: {
   const node = map.node;
   let items: unknown[];
   try {
-    items = await evaluateMapItems(node, input.started, deps.expressions, log);
+    const results = await deps.claimCheck.resolveResults(data.workspaceId, input.started.results);
+    items = await evaluateMapItems(node, { input: input.started.input, results }, deps.expressions, log);
   } catch (err) {
     const failure = toWeftError(err);
     const finishedAt = new Date();
@@ -125,7 +129,7 @@ export async function runMap(deps: MapDeps, input: {
  * (node_timeout), its running item nodes are aborted across the fleet, and its failure flows on
  * as any node's would.
  */
-export async function timeOutMap(deps: Omit<MapDeps, 'expressions'> & { control?: ControlBus | undefined }, input: {
+export async function timeOutMap(deps: Omit<MapDeps, 'expressions' | 'claimCheck'> & { control?: ControlBus | undefined }, input: {
   data: ResumeJobData;
   flow: CompiledFlow;
   at: Date;

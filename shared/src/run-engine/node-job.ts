@@ -18,6 +18,7 @@ import type { RunningJobs } from './running-jobs.js';
 import { resolveNode, type FlowCache, type ResolvedNode } from './flow-cache.js';
 import type { ExpressionEvaluator } from '../expressions/index.js';
 import type { NodeOutcome, NodeRunContext } from '../ports/index.js';
+import type { ClaimCheck } from './claim-check.js';
 import { runMap } from './map.js';
 import { TokenCoalescer } from './token-coalescer.js';
 import { childJobs, commitAndContinue } from './commit.js';
@@ -42,6 +43,8 @@ export interface NodeProcessorDeps {
   running?: RunningJobs;
   /** Evaluates a map's JSONata items, bounded. */
   expressions: ExpressionEvaluator;
+  /** Stores large outputs apart and resolves the references in the results a node reads. */
+  claimCheck: ClaimCheck;
 }
 
 export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJobData> {
@@ -130,6 +133,8 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
           throw new WeftError('BUDGET_EXCEEDED', `the execution has spent $${spent} of its $${data.maxCostUsd} budget: LLM node '${node.id}' was not started`);
         }
       }
+      // Only the results this node reads came back: the references among them are resolved.
+      const results = await deps.claimCheck.resolveResults(data.workspaceId, start.results);
       outcome = await deps.runNode({
         node,
         outEdges: resolved.outEdges,
@@ -138,7 +143,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
         attempt: job.attempt,
         input: start.input,
         // A map item's node reads its siblings by their own ids, and its item.
-        results: item ? itemResults(start.results, node.id) : start.results,
+        results: item ? itemResults(results, node.id) : results,
         ...(item ? { scope: { item: start.item ?? null, index: item.index } } : {}),
         ...(data.maxCostUsd === undefined ? {} : { maxCostUsd: data.maxCostUsd }),
         signal,
@@ -193,19 +198,23 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
     const parts = [outcome ? { usage: outcome.usage, cost: outcome.cost } : failure?.billed, prior].filter((p) => p !== undefined);
     const billedParts = parts.filter((p) => p.usage !== null);
     const cost = sumCost(parts);
+    // What a node brings back (an LLM answer, an http response, a provider's error) is made
+    // storable: a NUL or lone surrogate in it would fail the flusher's batch for every tenant.
+    // A large output or resolved input is stored apart first, and referenced (claim check).
+    const stored = async (field: 'output' | 'input', value: unknown): Promise<unknown> =>
+      deps.claimCheck.store({ executionId: data.executionId, nodeType: node.type, field, value, log });
+    const [output, input] = await Promise.all([outcome ? stored('output', outcome.output) : null, stored('input', outcome?.resolvedInput ?? null)]);
     const result: NodeResult = {
       // Aborted by a cancel (of the execution, or of its cut map): cancelled, not failed.
       status: failure ? (cancel.signal.aborted ? 'cancelled' : 'failed') : 'completed',
-      // What a node brings back (an LLM answer, an http response, a provider's error) is made
-      // storable: a NUL or lone surrogate in it would fail the flusher's batch for every tenant.
-      output: outcome ? storableJson(outcome.output) : null,
+      output,
       // Codes leave the engine lowercased, as every code in the api contract is.
       error: failure ? storableJson(toNodeError(failure)) : null,
       usage: billedParts.length > 0 ? sumUsage(billedParts) : null,
       cost,
       ...nodePricing({ outcome, billed: failure?.billed, cost, billedTokens: billedParts.length > 0 }),
       attempts: job.attempt,
-      input: storableJson(outcome?.resolvedInput ?? null),
+      input,
       provider: outcome?.provider ?? (node.type === 'llm' ? node.provider : null),
       model: outcome?.model ?? (node.type === 'llm' ? node.model : null),
       workerId: deps.workerId,

@@ -4,11 +4,12 @@ import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import type { Repos } from '../ports/database.js';
 import type { ControlBus, EventBus, ExecutionAdmission, FlushLog, JobQueue, SpendLedger, StateStore } from '../ports/index.js';
+import type { ClaimCheck } from './claim-check.js';
 import type { FlowCache } from './flow-cache.js';
 
 export interface EngineResources {
   /** `workspaces`: a workspace's deletion ends with its row; `pricing`: a start's budget check. */
-  repos: Pick<Repos, 'executions' | 'flows' | 'nodeRuns' | 'pricing' | 'workspaces'>;
+  repos: Pick<Repos, 'executions' | 'flows' | 'nodeRuns' | 'outputBlobs' | 'pricing' | 'workspaces'>;
   state: StateStore;
   /** What must reach Postgres (the flusher reads it). */
   flushLog: FlushLog;
@@ -22,6 +23,8 @@ export interface EngineResources {
   workspaceMaxInFlight?: number | undefined;
   /** api → workers instructions (abort a cancelled execution's calls); absent in a lone process. */
   control?: ControlBus | undefined;
+  /** Large outputs stored apart and referenced (WEFT_CLAIM_CHECK_BYTES), and their references resolved. */
+  claimCheck: ClaimCheck;
   /** Compiled pinned flow versions: one per process. */
   flows: FlowCache;
   /** Makes and checks wait tokens and resume links (keys derived from the master key). */

@@ -12,6 +12,8 @@ import {
 } from './control.js';
 import { createDeleteWorkspace, createWorkspaceDeletionProcessor, type DeleteWorkspace } from './delete-workspace.js';
 import { createExecutionProcessor } from './execution-job.js';
+import { ClaimCheck } from './claim-check.js';
+import { CLAIM_CHECK_DEFAULT_BYTES } from '../engine/index.js';
 import { createResumeByLink, type ResumeByLink } from './resume-link.js';
 import { FlowCache } from './flow-cache.js';
 import { createNodeProcessor } from './node-job.js';
@@ -64,8 +66,17 @@ export interface RunEngine {
   startRecovery(options: { intervalMs: number; minAgeMs: number; logger?: EngineResources['logger'] }): RecoverySweep;
 }
 
-export function createRunEngine(input: Omit<EngineResources, 'flows'> & { flows?: FlowCache }): RunEngine {
-  const resources: EngineResources = { ...input, flows: input.flows ?? new FlowCache(input.repos.flows) };
+export function createRunEngine(input: Omit<EngineResources, 'flows' | 'claimCheck'> & {
+  flows?: FlowCache;
+  /** WEFT_CLAIM_CHECK_BYTES (default 256 KiB). */
+  claimCheckBytes?: number;
+}): RunEngine {
+  const { claimCheckBytes = CLAIM_CHECK_DEFAULT_BYTES, ...rest } = input;
+  const resources: EngineResources = {
+    ...rest,
+    flows: input.flows ?? new FlowCache(input.repos.flows),
+    claimCheck: new ClaimCheck({ state: input.state, repos: input.repos, metrics: input.metrics, thresholdBytes: claimCheckBytes }),
+  };
   const cancel = createCancelExecution(resources);
   const deleteWorkspace = createDeleteWorkspace({ ...resources, cancel });
   return {

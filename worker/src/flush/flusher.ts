@@ -4,8 +4,10 @@
  * dead worker's entries are claimed by another. Hot state gets its TTL only after Postgres
  * confirmed the final execution row.
  */
-import type { NodeRunRow, Repos } from '@weft/db/repos';
-import { executedTopology, executionFailure, executionOutput, sumCost, sumPricing, sumUsage } from '@weft/shared/engine';
+import type { NodeRunRow, OutputBlobRow, Repos } from '@weft/db/repos';
+import {
+  executedTopology, executionFailure, executionOutput, isOutputRef, parseOutputRef, sumCost, sumPricing, sumUsage, type BlobAddress,
+} from '@weft/shared/engine';
 import { isLive, TERMINAL_NODE_STATUSES, type HotExecution, type HotNodeState, type NodeResult } from '@weft/shared/model';
 import { toNodeError, WeftError } from '@weft/shared/errors';
 import { parseMapItemNodeId } from '@weft/shared/flow';
@@ -19,7 +21,7 @@ export interface FlusherDeps {
   /** Released once an end is recorded: the execution stops counting against its workspace's cap. */
   admission?: ExecutionAdmission;
   flushLog: FlushLog;
-  repos: Pick<Repos, 'executions' | 'nodeRuns'>;
+  repos: Pick<Repos, 'executions' | 'nodeRuns' | 'outputBlobs'>;
   flows: FlowCache;
   logger: Logger;
   metrics: WeftMetrics;
@@ -125,11 +127,48 @@ export class Flusher {
       this.deps.metrics.flushLag.observe(Math.max(0, now - Date.parse(entry.result.finishedAt)) / 1000);
     }
     if (rows.size > 0) {
+      await this.writeBlobs([...rows.values()]);
       await this.deps.repos.nodeRuns.upsertMany([...rows.values()]);
       this.deps.metrics.flushRowsTotal.inc({ kind: 'node_run' }, rows.size);
     }
     for (const executionId of statusChanged) await this.writeLiveStatus(executionId);
     for (const executionId of finished) await this.finalize(executionId);
+  }
+
+  /**
+   * The offloaded values (claim check) these rows reference, copied from hot state to Postgres
+   * before the rows: a row in Postgres never names a blob Postgres lacks, so references resolve
+   * after hot state is gone (its TTL, a Redis loss, a rebuild). Only a row's own blobs: a
+   * reference it took from elsewhere (a map's items, a single-node run's presets) is its origin's.
+   */
+  private async writeBlobs(rows: readonly NodeRunRow[]): Promise<void> {
+    const wanted: Array<BlobAddress & { workspaceId: string; size: number }> = [];
+    for (const row of rows) {
+      for (const value of [row.output, row.input]) {
+        if (!isOutputRef(value)) continue;
+        const address = parseOutputRef(value.ref);
+        if (address?.executionId === row.executionId) wanted.push({ ...address, workspaceId: row.workspaceId, size: value.size });
+      }
+    }
+    const absent: typeof wanted = [];
+    // A few at a time: a batch of 200 entries may name hundreds of MB of blobs.
+    for (const group of byBytes(wanted, BLOB_GROUP_BYTES)) {
+      const texts = await this.deps.state.getBlobs(group);
+      const blobs: OutputBlobRow[] = [];
+      group.forEach((blob, i) => {
+        const text = texts[i];
+        if (typeof text === 'string') blobs.push({ executionId: blob.executionId, blobId: blob.blobId, workspaceId: blob.workspaceId, size: blob.size, text });
+        else absent.push(blob);
+      });
+      if (blobs.length === 0) continue;
+      await this.deps.repos.outputBlobs.insertMany(blobs);
+      this.deps.metrics.flushRowsTotal.inc({ kind: 'output_blob' }, blobs.length);
+    }
+    for (const blob of absent) {
+      // Hot state expired after an earlier flush wrote it (a re-flushed end), or Redis lost it.
+      const held = await this.deps.repos.outputBlobs.getMany({ workspaceId: blob.workspaceId, addresses: [blob] });
+      if (held.size === 0) this.deps.logger.error({ executionId: blob.executionId, blobId: blob.blobId }, 'offloaded output missing from hot state and Postgres: its row keeps the reference');
+    }
   }
 
   /**
@@ -164,6 +203,7 @@ export class Flusher {
     }
     const all = Object.values(results);
     if (rows.length > 0) {
+      await this.writeBlobs(rows);
       await this.deps.repos.nodeRuns.upsertMany(rows);
       this.deps.metrics.flushRowsTotal.inc({ kind: 'node_run' }, rows.length);
     }
@@ -206,6 +246,27 @@ function cutShort(hot: HotExecution, node: HotNodeState): NodeResult | null {
     attempts: node.attempts, workerId: node.workerId, startedAt: node.startedAt, finishedAt,
     runtimeMs: node.startedAt ? Math.max(0, Date.parse(finishedAt) - Date.parse(node.startedAt)) : null,
   };
+}
+
+/** How many bytes of blobs the flusher holds at once (one blob larger than this goes alone). */
+const BLOB_GROUP_BYTES = 16 * 1024 * 1024;
+
+/** `items` in consecutive groups of at most `limit` bytes (by `size`), each holding at least one item. */
+export function byBytes<T extends { size: number }>(items: readonly T[], limit: number): T[][] {
+  const groups: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    if (current.length > 0 && bytes + item.size > limit) {
+      groups.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(item);
+    bytes += item.size;
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,6 +1,7 @@
 import { applyCommit, applyInit, applyReadyAfter, applyStart, toHotExecution, type ExecutionState } from '../../engine/apply-commit.js';
 import { applyCancel, applyReopen, applyWait } from '../../engine/apply-control.js';
 import { applyStartMap, applyTimeoutMap } from '../../engine/apply-map.js';
+import type { BlobAddress } from '../../engine/output-ref.js';
 import type { EventDraft, HotExecution, NodeError, WeftEvent } from '../../model/index.js';
 import type {
   CommitNodeInput,
@@ -39,6 +40,8 @@ export class MemoryStateStore implements StateStore {
   private readonly spendLedger: MemorySpendLedger | undefined;
   private readonly executions = new Map<string, ExecutionState>();
   private readonly expiries = new Map<string, NodeJS.Timeout>();
+  /** Offloaded outputs (claim check): execution id → blob id → JSON text; forgotten with the execution. */
+  private readonly blobs = new Map<string, Map<string, string>>();
   /** Used resume links: key → expiry (epoch ms); expired ones are dropped as claims come. */
   private readonly resumeClaims = new Map<string, number>();
 
@@ -164,6 +167,17 @@ export class MemoryStateStore implements StateStore {
     return Promise.resolve(state ? jsonCopy(toHotExecution(state)) : null);
   }
 
+  putBlob(input: BlobAddress & { text: string }): Promise<void> {
+    const blobs = this.blobs.get(input.executionId) ?? new Map<string, string>();
+    blobs.set(input.blobId, input.text);
+    this.blobs.set(input.executionId, blobs);
+    return Promise.resolve();
+  }
+
+  getBlobs(addresses: readonly BlobAddress[]): Promise<Array<string | null>> {
+    return Promise.resolve(addresses.map((a) => this.blobs.get(a.executionId)?.get(a.blobId) ?? null));
+  }
+
   expireExecution(executionId: string, ttlSeconds: number): Promise<boolean> {
     // As EXPIRE on a missing key: nothing, and no timer that would delete a later execution.
     const state = this.executions.get(executionId);
@@ -175,6 +189,7 @@ export class MemoryStateStore implements StateStore {
     const forget = (): void => {
       this.expiries.delete(executionId);
       this.executions.delete(executionId);
+      this.blobs.delete(executionId);
       this.spendLedger?.forgetExecution(executionId);
       this.events.forgetExecution(executionId);
     };
@@ -193,6 +208,7 @@ export class MemoryStateStore implements StateStore {
       clearTimeout(this.expiries.get(executionId));
       this.expiries.delete(executionId);
       this.executions.delete(executionId);
+      this.blobs.delete(executionId);
       this.spendLedger?.forgetExecution(executionId);
       this.events.forgetExecution(executionId);
     }

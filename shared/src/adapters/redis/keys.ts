@@ -14,6 +14,7 @@ export interface ExecutionKeys {
   maps: string;
   items: string;
   slots: string;
+  blobs: string;
 }
 
 export function executionKeys(prefix: string, executionId: string): ExecutionKeys {
@@ -41,6 +42,11 @@ export function executionKeys(prefix: string, executionId: string): ExecutionKey
     items: `${base}:items`,
     /** hash: `<map>[<index>]` → the completed output JSON of the item's output node */
     slots: `${base}:slots`,
+    /**
+     * hash: blob id → JSON text of an offloaded output (claim check, engine/output-ref.ts); no TTL
+     * while the execution lives, the TTL of the other keys once Postgres has the final row
+     */
+    blobs: `${base}:blobs`,
   };
 }
 

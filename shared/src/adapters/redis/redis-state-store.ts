@@ -1,5 +1,6 @@
 import { scanEveryMaster, type RedisClient } from './connection.js';
 import type { ExecutionState } from '../../engine/hot-state.js';
+import type { BlobAddress } from '../../engine/output-ref.js';
 import { WeftError } from '../../errors/weft-error.js';
 import type { HotExecution, NodeError } from '../../model/index.js';
 import type {
@@ -121,6 +122,18 @@ export class RedisStateStore implements StateStore {
     const replies = await this.redis.multi().hgetall(keys.meta).hgetall(keys.status).hgetall(keys.results).exec();
     const [meta, status, results] = execResults(replies) as [Record<string, string>, Record<string, string>, Record<string, string>];
     return decodeHotExecution(executionId, { meta, status, results });
+  }
+
+  async putBlob(input: BlobAddress & { text: string }): Promise<void> {
+    await this.redis.hset(executionKeys(this.prefix, input.executionId).blobs, input.blobId, input.text);
+  }
+
+  async getBlobs(addresses: readonly BlobAddress[]): Promise<Array<string | null>> {
+    if (addresses.length === 0) return [];
+    // One HGET each, pipelined: blobs of different executions live in different slots.
+    const pipeline = this.redis.pipeline();
+    for (const a of addresses) pipeline.hget(executionKeys(this.prefix, a.executionId).blobs, a.blobId);
+    return execResults(await pipeline.exec()).map((r) => (typeof r === 'string' ? r : null));
   }
 
   async existingExecutions(executionIds: readonly string[]): Promise<Set<string>> {

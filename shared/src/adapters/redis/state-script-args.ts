@@ -124,7 +124,7 @@ export function reopenNodesArgs(prefix: string, input: { executionId: string; no
   const k = executionKeys(prefix, input.executionId);
   return {
     script: 'weftReopenNodes',
-    keys: [...graphKeys(k), k.spent, k.maps, k.items, k.slots],
+    keys: [...graphKeys(k), k.spent, k.maps, k.items, k.slots, k.blobs],
     args: [
       input.executionId, input.at, ...eventArgs(prefix), JSON.stringify(input.nodeIds),
       JSON.stringify(pendingStatus()), JSON.stringify(queuedStatus()), JSON.stringify({ reopened: input.nodeIds }),
@@ -210,5 +210,5 @@ export function restoreExecutionArgs(prefix: string, state: ExecutionState): Scr
 /** expire-execution.lua: every key of the execution, meta first. */
 export function expireExecutionArgs(prefix: string, input: { executionId: string; ttlSeconds: number }): ScriptCall {
   const k = executionKeys(prefix, input.executionId);
-  return { script: 'weftExpireExecution', keys: [...mapGraphKeys(k), k.spent], args: [input.ttlSeconds] };
+  return { script: 'weftExpireExecution', keys: [...mapGraphKeys(k), k.spent, k.blobs], args: [input.ttlSeconds] };
 }
