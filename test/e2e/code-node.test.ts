@@ -17,9 +17,11 @@ import { startDistributedStack, STACK_START_MS, type DistributedStack, type Stac
 import { waitFor } from '../helpers/wait-for.js';
 
 /**
- * The worker's resident set may not pass this while a sandbox is abused. The worker through tsx
- * idles around 300 MB; each of its 2 sandbox threads may hold one QuickJS instance whose memory
- * is capped at 2 × memoryMb + 16 MB (144 MB at the default 64), plus the thread's own heap.
+ * The worker's resident set may not pass this while a sandbox is abused. Measured: 440–505 MB at
+ * the peak of every case (the process through tsx, both sandbox threads and the expression
+ * threads included; the unbounded array at memoryMb 32 is the highest). Each of the 2 sandbox
+ * threads may hold one QuickJS instance whose memory is capped at 2 × memoryMb + 16 MB (144 MB
+ * at the default 64): the bound leaves room for both at their cap.
  */
 const RSS_BOUND_MB = 700;
 const PROBE_TIMEOUT_MS = 2000;
