@@ -8,13 +8,13 @@
  * each a clear node failure, the worker live and under RSS_BOUND_MB throughout, and the next job
  * completing on it.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CODE_SOURCE_MAX_LENGTH } from '@weft/shared/flow';
 import { apiClient } from '../helpers/http.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
 import { startDistributedStack, STACK_START_MS, type DistributedStack, type StackWorker } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait-for.js';
+import { counterValue, watchWorker } from '../helpers/worker-watch.js';
 
 /**
  * The worker's resident set may not pass this while a sandbox is abused. Measured: 440–505 MB at
@@ -24,29 +24,12 @@ import { waitFor } from '../helpers/wait-for.js';
  * at the default 64): the bound leaves room for both at their cap.
  */
 const RSS_BOUND_MB = 700;
-const PROBE_TIMEOUT_MS = 2000;
 /** Short locks: a job whose lock the worker failed to renew would be taken back within seconds. */
 const LOCK_MS = 2000;
 const MAX_LOG_BYTES = 300;
 const MAX_OUTPUT_BYTES = 100_000;
 
 type Node = Record<string, any>;
-
-function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
-  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? '0') / 1024;
-}
-
-async function probeLive(worker: StackWorker): Promise<boolean> {
-  const res = await fetch(`http://127.0.0.1:${worker.port}/health/live`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) }).catch(() => null);
-  return res?.ok === true;
-}
-
-async function codeRuns(worker: StackWorker, outcome: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${worker.port}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('weft_code_runs_total{') && l.includes(`outcome="${outcome}"`));
-  return line === undefined ? 0 : Number(line.split(' ').pop());
-}
 
 const code = (id: string, source: string, extra: Record<string, unknown> = {}): Node => ({ id, type: 'code', source, ...extra });
 
@@ -176,8 +159,6 @@ describe('code node: api + 1 worker on Redis and Postgres', () => {
   });
 
   it('a 10 s while(true){} leaves the worker live; other jobs, long enough to need their locks renewed, complete meanwhile', async () => {
-    const pid = worker.proc.child.pid;
-    if (pid === undefined) throw new Error('worker has no pid');
     const loopFlow = await createFlow({ name: 'spin-10s', nodes: [code('spin', 'while (true) {}', { timeoutMs: 10_000 })] });
     const started = await call('POST', `/v1/flows/${loopFlow}/executions`, { input: {} });
     expect(started.status, JSON.stringify(started.body)).toBe(202);
@@ -185,35 +166,23 @@ describe('code node: api + 1 worker on Redis and Postgres', () => {
     const spinStatus = async (): Promise<string | undefined> => nodeOf((await call('GET', `/v1/executions/${loopId}`)).body, 'spin')?.status as string | undefined;
     await waitFor(async () => (await spinStatus()) === 'running', { timeoutMs: 20_000, message: 'the loop is running' });
 
-    let done = false;
-    const probes: boolean[] = [];
-    let peakRss = rssMb(pid);
-    const watching = (async () => {
-      while (!done) {
-        probes.push(await probeLive(worker));
-        peakRss = Math.max(peakRss, rssMb(pid));
-      }
-    })();
-    try {
-      // Busy for twice the lock on the other sandbox thread: its job's lock is renewed by the
-      // worker's event loop, or the stalled check takes the job back and it runs again.
-      const [busy, plain] = await Promise.all([
-        run({ name: 'busy-4s', nodes: [code('busy', `const end = Date.now() + ${2 * LOCK_MS}; let n = 0; while (Date.now() < end) n++; return n > 0;`, { timeoutMs: 8000 })] }),
-        run({ name: 'plain', nodes: [{ id: 't', type: 'transform', expression: '$sum([1..10])' }, code('after', 'return nodes.t + 1;')], edges: [{ from: 't', to: 'after' }] }),
-      ]);
-      expect(busy.status, JSON.stringify(busy)).toBe('completed');
-      expect(nodeOf(busy, 'busy')).toMatchObject({ output: true, attempts: 1 });
-      expect(plain.status, JSON.stringify(plain)).toBe('completed');
-      expect(plain.output).toEqual({ after: 56 });
-      // All of that happened while the loop still ran.
-      expect(await spinStatus()).toBe('running');
-    } finally {
-      done = true;
-      await watching;
-    }
+    const watch = watchWorker(worker);
+    // Busy for twice the lock on the other sandbox thread: its job's lock is renewed by the
+    // worker's event loop, or the stalled check takes the job back and it runs again.
+    const [busy, plain, spinMeanwhile] = await Promise.all([
+      run({ name: 'busy-4s', nodes: [code('busy', `const end = Date.now() + ${2 * LOCK_MS}; let n = 0; while (Date.now() < end) n++; return n > 0;`, { timeoutMs: 8000 })] }),
+      run({ name: 'plain', nodes: [{ id: 't', type: 'transform', expression: '$sum([1..10])' }, code('after', 'return nodes.t + 1;')], edges: [{ from: 't', to: 'after' }] }),
+    ]).then(async ([b, p]) => [b, p, await spinStatus()] as const).finally(() => watch.stop());
+    const { probes, peakRssMb } = await watch.stop();
+    expect(busy.status, JSON.stringify(busy)).toBe('completed');
+    expect(nodeOf(busy, 'busy')).toMatchObject({ output: true, attempts: 1 });
+    expect(plain.status, JSON.stringify(plain)).toBe('completed');
+    expect(plain.output).toEqual({ after: 56 });
+    // All of that happened while the loop still ran.
+    expect(spinMeanwhile).toBe('running');
     expect(probes.length).toBeGreaterThan(0);
     expect(probes.every(Boolean), `/health/live probes: ${JSON.stringify(probes)}`).toBe(true);
-    expect(peakRss).toBeLessThan(RSS_BOUND_MB);
+    expect(peakRssMb).toBeLessThan(RSS_BOUND_MB);
 
     const ended = await waitFor(async () => {
       const doc = (await call('GET', `/v1/executions/${loopId}`)).body as Record<string, any>;
@@ -226,22 +195,13 @@ describe('code node: api + 1 worker on Redis and Postgres', () => {
 
   for (const c of ABUSE) {
     it(`${c.name}: fails ${c.code}; the worker stays live and small, and runs the next job`, async () => {
-      const pid = worker.proc.child.pid;
-      if (pid === undefined) throw new Error('worker has no pid');
       const outcome = c.code.replace(/^code_/, '').replace('memory_exceeded', 'memory').replace('stack_exceeded', 'stack');
-      const before = await codeRuns(worker, outcome);
+      const runs = async (): Promise<number> => counterValue(worker, { name: 'weft_code_runs_total', label: 'outcome', value: outcome });
+      const before = await runs();
 
-      let done = false;
-      const probes: boolean[] = [];
-      let peakRss = rssMb(pid);
-      const watching = (async () => {
-        while (!done) {
-          probes.push(await probeLive(worker));
-          peakRss = Math.max(peakRss, rssMb(pid));
-        }
-      })();
-      const execution = await run(c.flow, { list: [1, 2, 3] }).finally(() => { done = true; });
-      await watching;
+      const watch = watchWorker(worker);
+      const execution = await run(c.flow, { list: [1, 2, 3] }).finally(() => watch.stop());
+      const { probes, peakRssMb } = await watch.stop();
 
       expect(execution.status, JSON.stringify(execution)).toBe('failed');
       const node = nodeOf(execution, c.node);
@@ -250,11 +210,11 @@ describe('code node: api + 1 worker on Redis and Postgres', () => {
       expect(node?.error?.category).toBe('permanent');
       expect(node?.attempts).toBe(1);
       if (c.message !== undefined) expect(node?.error?.message).toContain(c.message);
-      expect(await codeRuns(worker, outcome)).toBeGreaterThan(before);
+      expect(await runs()).toBeGreaterThan(before);
 
       expect(probes.length).toBeGreaterThan(0);
       expect(probes.every(Boolean), `/health/live probes: ${JSON.stringify(probes)}`).toBe(true);
-      expect(peakRss).toBeLessThan(RSS_BOUND_MB);
+      expect(peakRssMb).toBeLessThan(RSS_BOUND_MB);
 
       const next = await run({ name: `next-${c.name}`, nodes: [code('ok', 'return [1, 2, 3].map((x) => x * 2);')] });
       expect(next.status, JSON.stringify(next)).toBe('completed');

@@ -103,24 +103,16 @@ export class CodeSandbox implements CodeRunner {
   }
 
   private async inThread(input: CodeRunInput, task: CodeTask): Promise<CodeTaskResult> {
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => { timedOut = true; controller.abort(); }, Math.max(0, task.deadline - Date.now()) + TERMINATE_GRACE_MS);
+    const deadline = AbortSignal.timeout(Math.max(0, task.deadline - Date.now()) + TERMINATE_GRACE_MS);
     const { signal } = input;
-    const onAbort = (): void => { controller.abort(signal?.reason); };
-    if (signal?.aborted === true) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      return await this.pool.run(task, { signal: controller.signal });
+      return await this.pool.run(task, { signal: signal ? AbortSignal.any([signal, deadline]) : deadline });
     } catch (err) {
-      if (timedOut) return { ok: false, outcome: 'timeout', message: 'it ran past its time, and its thread was stopped', logs: [] };
       // The node's own cancel or the engine's abort: its reason is the node's error.
       if (signal?.aborted === true) throw signal.reason;
+      if (deadline.aborted) return { ok: false, outcome: 'timeout', message: 'it ran past its time, and its thread was stopped', logs: [] };
       if (errorCode(err) === 'ERR_WORKER_OUT_OF_MEMORY') return { ok: false, outcome: 'memory', message: 'its thread ran out of heap', logs: [] };
       throw new WeftError('INTERNAL_ERROR', `${input.what}: the sandbox thread failed`, { cause: err });
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
     }
   }
 
