@@ -47,6 +47,18 @@ export function nodeRunsContract(s: DbReposSuite): void {
       expect(await s.repos.nodeRuns.listByExecution('junk')).toEqual([]);
     });
 
+    it("keeps a code node's console lines, and clears them when a later write has none", async () => {
+      const e = await s.newExecution();
+      const logs = [{ level: 'log' as const, message: 'n is 2' }, { level: 'warn' as const, message: 'careful: é' }];
+      const withLogs = run(e, { nodeType: 'code', status: 'completed', output: 4, provider: null, model: null, logs });
+      await s.repos.nodeRuns.upsertMany([withLogs, run(e, { nodeId: 'quiet', nodeType: 'code', provider: null, model: null })]);
+      const rows = await s.repos.nodeRuns.listByExecution(e.executionId);
+      expect(rows.find((r) => r.nodeId === 'a')).toEqual(withLogs);
+      expect(rows.find((r) => r.nodeId === 'quiet')?.logs).toBeUndefined();
+      await s.repos.nodeRuns.upsertMany([run(e, { nodeType: 'code', status: 'failed', attempts: 2, provider: null, model: null, error: { code: 'code_error', category: 'permanent', message: 'x' } })]);
+      expect((await s.repos.nodeRuns.listByExecution(e.executionId)).find((r) => r.nodeId === 'a')?.logs).toBeUndefined();
+    });
+
     it('lists an execution by start time (unstarted last), then node id and iteration', async () => {
       const e = await s.newExecution();
       const t = (sec: number): Date => new Date(`2026-01-01T00:00:0${sec}.000Z`);

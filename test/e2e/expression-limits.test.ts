@@ -6,11 +6,11 @@
  * the next job on that worker completes. One expression thread, so every later case also
  * proves the thread stopped before it was replaced.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from '../helpers/http.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
 import { startDistributedStack, STACK_START_MS, type DistributedStack, type StackWorker } from '../helpers/stack.js';
+import { counterValue, watchWorker } from '../helpers/worker-watch.js';
 
 /**
  * The worker's resident set may not pass this while a runaway expression runs. Measured: ~360 MB
@@ -19,8 +19,6 @@ import { startDistributedStack, STACK_START_MS, type DistributedStack, type Stac
  * Before the bounds, the first case grew the process past 1.3 GB.
  */
 const RSS_BOUND_MB = 512;
-/** A /health/live probe that takes longer than this counts as not answered. */
-const PROBE_TIMEOUT_MS = 2000;
 
 const LONG_A = `"${'a'.repeat(40)}b"`;
 const RECURSE_TAIL = '($f := function($n){ $f($n+1) }; $f(0))';
@@ -68,22 +66,6 @@ const CASES: Case[] = [
   },
 ];
 
-function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
-  return Number(/(\d+)/.exec(line ?? '')?.[1] ?? '0') / 1024;
-}
-
-async function probeLive(worker: StackWorker): Promise<boolean> {
-  const res = await fetch(`http://127.0.0.1:${worker.port}/health/live`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) }).catch(() => null);
-  return res?.ok === true;
-}
-
-async function limitHits(worker: StackWorker, bound: Bound): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${worker.port}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('weft_expression_limit_hits_total{') && l.includes(`bound="${bound}"`));
-  return line === undefined ? 0 : Number(line.split(' ').pop());
-}
-
 describe('expression limits: api + 1 worker on Redis and Postgres', () => {
   let svc: TestServices;
   let stack: DistributedStack;
@@ -117,21 +99,12 @@ describe('expression limits: api + 1 worker on Redis and Postgres', () => {
 
   for (const c of CASES) {
     it(`${c.name}: fails with expression_limit_exceeded (${c.bound}); the worker stays live and small, and runs the next job`, async () => {
-      const pid = worker.proc.child.pid;
-      if (pid === undefined) throw new Error('worker has no pid');
-      const hitsBefore = await limitHits(worker, c.bound);
+      const hits = async (): Promise<number> => counterValue(worker, { name: 'weft_expression_limit_hits_total', label: 'bound', value: c.bound });
+      const hitsBefore = await hits();
 
-      let done = false;
-      const probes: boolean[] = [];
-      let peakRss = rssMb(pid);
-      const watching = (async () => {
-        while (!done) {
-          probes.push(await probeLive(worker));
-          peakRss = Math.max(peakRss, rssMb(pid));
-        }
-      })();
-      const execution = await run(c.flow).finally(() => { done = true; });
-      await watching;
+      const watch = watchWorker(worker);
+      const execution = await run(c.flow).finally(() => watch.stop());
+      const { probes, peakRssMb } = await watch.stop();
 
       expect(execution.status, JSON.stringify(execution)).toBe('failed');
       const node = (execution.nodes as Array<Record<string, any>>).find((n) => n.nodeId === c.node);
@@ -139,11 +112,11 @@ describe('expression limits: api + 1 worker on Redis and Postgres', () => {
       expect(node?.error?.code).toBe('expression_limit_exceeded');
       expect(node?.error?.category).toBe('permanent');
       expect(node?.error?.message).toContain(`${c.bound} limit (WEFT_EXPRESSION_`);
-      expect(await limitHits(worker, c.bound)).toBeGreaterThan(hitsBefore);
+      expect(await hits()).toBeGreaterThan(hitsBefore);
 
       expect(probes.length).toBeGreaterThan(0);
       expect(probes.every(Boolean), `/health/live probes: ${JSON.stringify(probes)}`).toBe(true);
-      expect(peakRss).toBeLessThan(RSS_BOUND_MB);
+      expect(peakRssMb).toBeLessThan(RSS_BOUND_MB);
 
       // The next job on that worker (the only one) completes, its expression on a fresh thread.
       const next = await run({ name: `next-${c.name}`, nodes: [{ id: 't', type: 'transform', expression: '$sum([1..10]) & " ok"' }] });

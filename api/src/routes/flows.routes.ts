@@ -7,7 +7,8 @@
 import type { FlowRecord } from '@weft/db/repos';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import { WeftError } from '@weft/shared/errors';
-import { FlowDefinitionSchema, validateFlow, type FlowDefinition } from '@weft/shared/flow';
+import { flowLimitsOf } from '@weft/shared/config';
+import { FlowDefinitionSchema, validateFlow, type FlowDefinition, type FlowLimits } from '@weft/shared/flow';
 import type { FastifySchemaCompiler } from 'fastify';
 import { Type, type TSchema } from 'typebox';
 import type { RoutePlugin } from '../fastify-types.js';
@@ -81,9 +82,9 @@ export function toFlowView(flow: FlowRecord): FlowView {
   };
 }
 
-/** Runs the flow rules; throws 400 invalid_flow listing every problem. */
-export function requireValidFlow(input: unknown): FlowDefinition {
-  const result = validateFlow(input);
+/** Runs the flow rules (under the deployment's limits); throws 400 invalid_flow listing every problem. */
+export function requireValidFlow(input: unknown, limits?: Readonly<FlowLimits>): FlowDefinition {
+  const result = validateFlow(input, limits ? { limits } : {});
   if (result.ok) return result.flow;
   const first = result.errors[0];
   const summary = first ? `${first.path} ${first.message}` : 'invalid flow';
@@ -94,6 +95,7 @@ export function requireValidFlow(input: unknown): FlowDefinition {
 export const flowsRoutes: RoutePlugin = (app, { deps }) => {
   const { flows } = deps.database.repos;
   const tags = ['flows'];
+  const limits = flowLimitsOf(deps.config);
 
   app.post(
     '/v1/flows',
@@ -102,7 +104,7 @@ export const flowsRoutes: RoutePlugin = (app, { deps }) => {
       schema: { tags, summary: 'Create a flow (version 1)', body: FlowDefinitionSchema, response: { 201: FlowSchema, ...errorResponses } },
     },
     async (request, reply) => {
-      const flow = requireValidFlow(request.body);
+      const flow = requireValidFlow(request.body, limits);
       const created = await flows.create({ workspaceId: request.workspaceId, flow });
       request.log.info({ flowId: created.id }, 'flow created');
       return reply.code(201).send(toFlowView(created));
@@ -164,7 +166,7 @@ export const flowsRoutes: RoutePlugin = (app, { deps }) => {
         if (!current) throw notFound('flow');
         input = { ...body, name: current.name };
       }
-      const flow = requireValidFlow(input);
+      const flow = requireValidFlow(input, limits);
       const updated = await flows.update({ workspaceId, flowId, flow });
       if (!updated) throw notFound('flow');
       request.log.info({ flowId, version: updated.version }, 'flow updated');

@@ -104,7 +104,7 @@ describe('GET /v1/flows/:id/nodes/:nodeId/runs', () => {
       executionId: newer, status: 'failed', attempts: 1, provider: 'openai', model: 'gpt-4o-mini',
       usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3, reasoningTokens: 0, cachedTokens: 0 }, cost: null, pricing: null, pricedAs: null,
       startedAt: '2025-01-01T23:59:59.900Z', finishedAt: '2025-01-02T00:00:00.000Z', runtimeMs: 100,
-      error: { code: 'llm_server_error', category: 'transient', message: 'boom' }, nodeId: 'a', iteration: 0,
+      error: { code: 'llm_server_error', category: 'transient', message: 'boom' }, logs: null, nodeId: 'a', iteration: 0,
     });
     const one = await t.app.inject({ method: 'GET', url: `/v1/flows/${flowId}/nodes/a/runs?limit=1`, headers: auth(mine.apiKey) });
     expect(one.json<{ items: unknown[] }>().items).toHaveLength(1);

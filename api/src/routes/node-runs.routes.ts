@@ -23,6 +23,8 @@ const HistoryQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 
 
 const DEFAULT_HISTORY_LIMIT = 10;
 
+const NodeLogEntrySchema = Type.Object({ level: Type.Enum(['log', 'info', 'warn', 'error', 'debug']), message: Type.String() });
+
 const RunItem = Type.Object({
   executionId: Type.String(),
   status: Type.String(),
@@ -38,6 +40,8 @@ const RunItem = Type.Object({
   finishedAt: Type.Union([Type.String(), Type.Null()]),
   runtimeMs: Type.Union([Type.Integer(), Type.Null()]),
   error: Type.Unknown(),
+  /** What the node wrote while it ran (a code node's console, capped by WEFT_CODE_MAX_LOG_BYTES); null: nothing. */
+  logs: Type.Union([Type.Array(NodeLogEntrySchema), Type.Null()]),
   /** The run's node id: the node's own, or `<map>[<index>].<node>` for a node of a map's sub-graph. */
   nodeId: Type.String(),
   /** 0, or the item's index for a node of a map's sub-graph. */
@@ -96,7 +100,7 @@ export const nodeRunsRoutes: RoutePlugin = (app, { deps }) => {
         items: runs.map((r) => ({
           executionId: r.executionId, status: r.status, attempts: r.attempts, provider: r.provider, model: r.model,
           usage: r.usage, cost: r.cost, pricing: r.pricing ?? null, pricedAs: r.pricedAs ?? null, startedAt: r.startedAt?.toISOString() ?? null, finishedAt: r.finishedAt?.toISOString() ?? null,
-          runtimeMs: r.runtimeMs, error: r.error, nodeId: r.nodeId, iteration: r.iteration,
+          runtimeMs: r.runtimeMs, error: r.error, logs: r.logs ?? null, nodeId: r.nodeId, iteration: r.iteration,
         })),
       };
     },

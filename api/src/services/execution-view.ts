@@ -5,7 +5,7 @@
 import type { ExecutionRow, FlowRecord, NodeRunRow, Repos } from '@weft/db/repos';
 import { parseMapItemNodeId } from '@weft/shared/flow';
 import { executedTopology, executionFailure, executionOutput, sumCost, sumPricing, sumUsage } from '@weft/shared/engine';
-import { TERMINAL_EXECUTION_STATUSES, type Cost, type ExecutionStatus, type HotExecution, type NodeError, type NodeResult, type NodeStatus, type PricingStatus, type Usage } from '@weft/shared/model';
+import { TERMINAL_EXECUTION_STATUSES, type Cost, type ExecutionStatus, type HotExecution, type NodeError, type NodeLogEntry, type NodeResult, type NodeStatus, type PricingStatus, type Usage } from '@weft/shared/model';
 import type { ResumeLinks } from '@weft/shared/crypto';
 import type { StateStore } from '@weft/shared/ports';
 import { eventWaitNode, type ClaimCheck } from '@weft/shared/run-engine';
@@ -27,6 +27,8 @@ export interface NodeView {
   startedAt: string | null;
   finishedAt: string | null;
   runtimeMs: number | null;
+  /** What the node wrote while it ran (a code node's console, size-capped); absent: nothing. */
+  logs?: NodeLogEntry[];
   /** A node waiting for an approval or a webhook: its resume link (api.md), for clients who missed node.waiting. */
   resumeUrl?: string;
   resumeUrlExpiresAt?: string;
@@ -73,18 +75,22 @@ export function summaryView(row: ExecutionRow): ExecutionView {
   };
 }
 
+function logsOf(logs: NodeLogEntry[] | null | undefined): Pick<NodeView, 'logs'> {
+  return logs && logs.length > 0 ? { logs } : {};
+}
+
 function fromRun(run: NodeRunRow): NodeView {
   return {
     nodeId: run.nodeId, status: run.status, attempts: run.attempts, output: run.output ?? null, error: run.error,
     usage: run.usage, cost: run.cost, pricing: run.pricing ?? null, pricedAs: run.pricedAs ?? null, provider: run.provider, model: run.model,
-    startedAt: iso(run.startedAt), finishedAt: iso(run.finishedAt), runtimeMs: run.runtimeMs,
+    startedAt: iso(run.startedAt), finishedAt: iso(run.finishedAt), runtimeMs: run.runtimeMs, ...logsOf(run.logs),
   };
 }
 
 function fromResult(nodeId: string, r: NodeResult): NodeView {
   return {
     nodeId, status: r.status, attempts: r.attempts, output: r.output, error: r.error, usage: r.usage, cost: r.cost,
-    pricing: r.pricing ?? null, pricedAs: r.pricedAs ?? null, provider: r.provider, model: r.model, startedAt: r.startedAt, finishedAt: r.finishedAt, runtimeMs: r.runtimeMs,
+    pricing: r.pricing ?? null, pricedAs: r.pricedAs ?? null, provider: r.provider, model: r.model, startedAt: r.startedAt, finishedAt: r.finishedAt, runtimeMs: r.runtimeMs, ...logsOf(r.logs),
   };
 }
 

@@ -42,6 +42,7 @@ function toRow(r: NodeRunDbRow): NodeRunRow {
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
     runtimeMs: r.runtimeMs,
+    ...(r.logs ? { logs: r.logs } : {}),
   };
 }
 

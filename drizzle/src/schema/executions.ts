@@ -1,5 +1,5 @@
 import { bigint, index, integer, jsonb, numeric, pgTable, primaryKey, text, unique, uuid } from 'drizzle-orm/pg-core';
-import type { Cost, ExecutionStatus, NodeError, NodeResult, NodeStatus, PricingStatus, Usage } from '@weft/shared/model';
+import type { Cost, ExecutionStatus, NodeError, NodeLogEntry, NodeResult, NodeStatus, PricingStatus, Usage } from '@weft/shared/model';
 import { timestamptz } from './columns.js';
 import { flows } from './flows.js';
 import { workspaces } from './workspaces.js';
@@ -82,6 +82,8 @@ export const nodeRuns = pgTable(
     startedAt: timestamptz('started_at'),
     finishedAt: timestamptz('finished_at'),
     runtimeMs: integer('runtime_ms'),
+    /** What the node wrote while it ran (a code node's console, capped by WEFT_CODE_MAX_LOG_BYTES). */
+    logs: jsonb('logs').$type<NodeLogEntry[]>(),
     updatedAt: timestamptz('updated_at').notNull().defaultNow(),
   },
   (t) => [

@@ -3,6 +3,7 @@
  * ones in one error, each line naming the variable.
  */
 import { hostname } from 'node:os';
+import type { FlowLimits } from '../flow/node-type-spec.js';
 import type { LlmProviderName } from '../flow/types.js';
 import { CLAIM_CHECK_DEFAULT_BYTES } from '../engine/output-ref.js';
 
@@ -88,6 +89,8 @@ export interface WeftConfig {
   corsOrigins: string[];
   /** Bounds of every JSONata evaluation, and the threads that run them (docs/architecture.md, "Expression limits"). */
   expressions: { timeoutMs: number; maxDepth: number; maxBytes: number; memoryMb: number; threads: number };
+  /** Bounds of code nodes' QuickJS sandboxes, and the threads that run them (docs/architecture.md, "Code node sandbox"). */
+  code: CodeSandboxConfig;
   /** How often each worker sweeps for executions stuck in queued, and how old they must be. */
   sweepIntervalMs: number;
   sweepMinAgeMs: number;
@@ -105,6 +108,21 @@ export interface WeftConfig {
    * none waits for a reconnect, so an outage answers 503 at once.
    */
   apiRedisCommandTimeoutMs: number;
+}
+
+export interface CodeSandboxConfig {
+  /** Time of a code node that sets no timeoutMs. */
+  defaultTimeoutMs: number;
+  /** Largest timeoutMs a code node may set (a flow asking more is refused). */
+  maxTimeoutMs: number;
+  /** Largest memoryMb a code node may set (a flow asking more is refused). */
+  maxMemoryMb: number;
+  /** Largest returned value, in bytes of JSON (UTF-8). */
+  maxOutputBytes: number;
+  /** Console output kept per run, in bytes (UTF-8); the rest is dropped, and the cut is marked. */
+  maxLogBytes: number;
+  /** Worker threads that run sandboxes; runs beyond them wait their turn (their time counts). */
+  threads: number;
 }
 
 export interface QuotaConfig {
@@ -299,6 +317,14 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
       memoryMb: int('WEFT_EXPRESSION_MEMORY_MB', 128, 16, 16_384),
       threads: int('WEFT_EXPRESSION_THREADS', 2, 1, 64),
     },
+    code: {
+      defaultTimeoutMs: int('WEFT_CODE_TIMEOUT_MS', 5000, 10, 3_600_000),
+      maxTimeoutMs: int('WEFT_CODE_MAX_TIMEOUT_MS', 60_000, 10, 3_600_000),
+      maxMemoryMb: int('WEFT_CODE_MAX_MEMORY_MB', 512, 8, 4096),
+      maxOutputBytes: int('WEFT_CODE_MAX_OUTPUT_BYTES', 1_048_576, 1024, 256 * 1_048_576),
+      maxLogBytes: int('WEFT_CODE_MAX_LOG_BYTES', 65_536, 0, 16 * 1_048_576),
+      threads: int('WEFT_CODE_THREADS', 2, 1, 64),
+    },
     sweepIntervalMs: int('WEFT_SWEEP_INTERVAL_MS', 30_000, 100, 3_600_000),
     sweepMinAgeMs: int('WEFT_SWEEP_MIN_AGE_MS', 30_000, 100, 86_400_000),
     allowEnvKeys: bool('WEFT_ALLOW_ENV_KEYS', false),
@@ -327,8 +353,15 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
   const { maxBytes, memoryMb } = config.expressions;
   // A value of maxBytes is built in a thread's heap, beside its input and its intermediate steps.
   if (memoryMb * 1_048_576 < 4 * maxBytes) problems.push(`WEFT_EXPRESSION_MEMORY_MB: must be at least 4 × WEFT_EXPRESSION_MAX_BYTES (${Math.ceil((4 * maxBytes) / 1_048_576)} MB), got ${memoryMb}`);
+  const { defaultTimeoutMs, maxTimeoutMs } = config.code;
+  if (defaultTimeoutMs > maxTimeoutMs) problems.push(`WEFT_CODE_TIMEOUT_MS: must be at most WEFT_CODE_MAX_TIMEOUT_MS (${maxTimeoutMs}), got ${defaultTimeoutMs}`);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** The bounds the api checks code nodes' configs against when a flow is written. */
+export function flowLimitsOf(config: Pick<WeftConfig, 'code'>): FlowLimits {
+  return { codeMaxMemoryMb: config.code.maxMemoryMb, codeMaxTimeoutMs: config.code.maxTimeoutMs };
 }
 
 /** The listen address as a URL; a wildcard host is reached through loopback. */

@@ -1,5 +1,5 @@
 import { errorCatalog, isErrorCode, storedCode, type ErrorCategory, type ErrorCode } from '../model/error-codes.js';
-import type { NodeError } from '../model/node-result.js';
+import type { NodeError, NodeLogEntry } from '../model/node-result.js';
 import { isDependencyFailure } from './dependency-failure.js';
 import type { Spend } from '../model/usage.js';
 
@@ -19,6 +19,8 @@ export interface WeftErrorOptions {
   retryAfterMs?: number;
   /** What the provider billed for the failed attempt (e.g. an answer that was not JSON). */
   billed?: Spend;
+  /** What the failed node wrote before it failed (a code node's console): kept on its run. */
+  logs?: NodeLogEntry[];
 }
 
 export class WeftError extends Error {
@@ -28,6 +30,7 @@ export class WeftError extends Error {
   readonly details: ErrorDetail[] | undefined;
   readonly retryAfterMs: number | undefined;
   readonly billed: Spend | undefined;
+  readonly logs: NodeLogEntry[] | undefined;
 
   constructor(code: ErrorCode, message: string, options: WeftErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -39,6 +42,7 @@ export class WeftError extends Error {
     this.details = options.details;
     this.retryAfterMs = options.retryAfterMs;
     this.billed = options.billed;
+    this.logs = options.logs;
   }
 
   get retryable(): boolean {

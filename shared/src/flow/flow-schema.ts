@@ -1,4 +1,5 @@
 import Type from 'typebox';
+import { CodeNodeSchema } from './code-node.js';
 import { ConditionNodeSchema } from './condition-node.js';
 import { FlowEdgeSchema } from './flow-edge-schema.js';
 import { HttpNodeSchema } from './http-node.js';
@@ -7,7 +8,7 @@ import { MapNodeSchema } from './map-node.js';
 import { SwitchNodeSchema } from './switch-node.js';
 import { TransformNodeSchema } from './transform-node.js';
 import { WaitNodeSchema } from './wait-node.js';
-import type { ConditionNode, FlowDefinition, FlowEdge, FlowNode, LlmNode, MapGraph, MapNode, SwitchNode, TransformNode, WaitNode } from './types.js';
+import type { CodeNode, ConditionNode, FlowDefinition, FlowEdge, FlowNode, LlmNode, MapGraph, MapNode, SwitchNode, TransformNode, WaitNode } from './types.js';
 
 export { FlowEdgeSchema };
 
@@ -22,6 +23,7 @@ export const FlowNodeSchema = Type.Union([
   HttpNodeSchema,
   MapNodeSchema,
   WaitNodeSchema,
+  CodeNodeSchema,
 ]);
 
 /**
@@ -47,6 +49,7 @@ type _TransformNodeMatches = Assert<Same<Type.Static<typeof TransformNodeSchema>
 type _WaitNodeMatches = Assert<Same<Type.Static<typeof WaitNodeSchema>, WaitNode>>;
 type _ConditionNodeMatches = Assert<Same<Type.Static<typeof ConditionNodeSchema>, ConditionNode>>;
 type _SwitchNodeMatches = Assert<Same<Type.Static<typeof SwitchNodeSchema>, SwitchNode>>;
+type _CodeNodeMatches = Assert<Same<Type.Static<typeof CodeNodeSchema>, CodeNode>>;
 // As posted, a map's sub-graph may omit `edges`, like the flow itself; validateFlow fills in [].
 type PostedMapNode = Omit<MapNode, 'graph'> & { graph: Omit<MapGraph, 'edges'> & { edges?: FlowEdge[] } };
 type PostedFlowNode = Exclude<FlowNode, MapNode> | PostedMapNode;

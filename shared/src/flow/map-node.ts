@@ -1,6 +1,7 @@
 import Type from 'typebox';
 import type { ErrorDetail } from '../errors/weft-error.js';
 import { WeftError } from '../errors/weft-error.js';
+import { CodeNodeSchema } from './code-node.js';
 import { ConditionNodeSchema } from './condition-node.js';
 import { checkJsonata } from './expression-check.js';
 import { FlowEdgeSchema } from './flow-edge-schema.js';
@@ -17,7 +18,7 @@ import { MAP_MAX_CONCURRENCY, NODE_ID_PATTERN, type MapNode } from './types.js';
 /** Most nodes one map's sub-graph may hold. */
 export const MAP_GRAPH_MAX_NODES = 100;
 
-export const MapItemNodeSchema = Type.Union([LlmNodeSchema, TransformNodeSchema, ConditionNodeSchema, SwitchNodeSchema, HttpNodeSchema, WaitNodeSchema]);
+export const MapItemNodeSchema = Type.Union([LlmNodeSchema, TransformNodeSchema, ConditionNodeSchema, SwitchNodeSchema, HttpNodeSchema, WaitNodeSchema, CodeNodeSchema]);
 
 /** `edges` may be omitted (none); validateFlow fills in `[]`. */
 export const MapGraphSchema = Type.Object(

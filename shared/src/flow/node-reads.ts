@@ -3,8 +3,8 @@ import { mapItemsSource } from './map-node.js';
 import { nodeReferences } from './node-references.js';
 import type { FlowNode, MapItemNode, MapNode } from './types.js';
 
-/** Types whose JSONata expression sees every upstream output (`nodes.<id>`), skipped ones as null. */
-const READS_ALL_ANCESTORS: ReadonlySet<FlowNode['type']> = new Set(['transform', 'condition', 'switch']);
+/** Types whose expression or source sees every upstream output (`nodes.<id>`), skipped ones as null. */
+const READS_ALL_ANCESTORS: ReadonlySet<FlowNode['type']> = new Set(['transform', 'condition', 'switch', 'code']);
 
 function readsAllAncestors(node: FlowNode): boolean {
   return READS_ALL_ANCESTORS.has(node.type) || (node.type === 'map' && mapItemsSource(node).kind === 'jsonata');

@@ -16,6 +16,20 @@ export interface OutEdge {
 }
 
 /**
+ * Bounds a deployment sets on node configs (the api passes its configuration; WEFT_CODE_*):
+ * checks that depend on them report a JSON pointer like any other.
+ */
+export interface FlowLimits {
+  /** Largest `memoryMb` of a code node (WEFT_CODE_MAX_MEMORY_MB). */
+  codeMaxMemoryMb: number;
+  /** Largest `timeoutMs` of a code node (WEFT_CODE_MAX_TIMEOUT_MS). */
+  codeMaxTimeoutMs: number;
+}
+
+/** The configuration's defaults, for callers without one (tests, the bench). */
+export const DEFAULT_FLOW_LIMITS: Readonly<FlowLimits> = { codeMaxMemoryMb: 512, codeMaxTimeoutMs: 60_000 };
+
+/**
  * What validateFlow, nodeReferences, the API and the engine need to know about one node type.
  * Adding a type: CONTRIBUTING.md ("Adding a node type"); the compiler flags whichever step is
  * missing.
@@ -34,7 +48,7 @@ export interface NodeTypeSpec {
    */
   readonly checkedApart?: readonly string[];
   /** Checks the schema cannot express; pointers relative to the node. Receives the raw node. */
-  check?(node: object): ErrorDetail[];
+  check?(node: object, limits: Readonly<FlowLimits>): ErrorDetail[];
   /** Whether out-edges may carry `when` / `default` (condition and switch nodes). */
   readonly branching: boolean;
   /**
@@ -44,6 +58,11 @@ export interface NodeTypeSpec {
   checkOutEdge?(edge: OutEdge, earlier: readonly OutEdge[]): ErrorDetail[];
   /** Whether templates may use `{{vault.NAME}}` (http nodes only). */
   readonly allowsVaultRefs: boolean;
+  /**
+   * Whether the executor enforces the node's `timeoutMs` itself, with its own error (a code
+   * node's sandbox: `code_timeout`); the engine then arms no timer of its own for it.
+   */
+  readonly timesItself?: boolean;
   /** The retry a node of this type gets when it sets none (its `retry` replaces it). */
   readonly retry: Readonly<{ attempts: number; backoff: BackoffPolicy }>;
 }

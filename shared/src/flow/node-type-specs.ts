@@ -1,3 +1,4 @@
+import { codeNodeSpec } from './code-node.js';
 import { conditionNodeSpec } from './condition-node.js';
 import { httpNodeSpec } from './http-node.js';
 import { llmNodeSpec } from './llm-node.js';
@@ -17,6 +18,7 @@ export const nodeTypeSpecs: Readonly<Record<NodeType, NodeTypeSpec>> = {
   switch: switchNodeSpec,
   map: mapNodeSpec,
   wait: waitNodeSpec,
+  code: codeNodeSpec,
 };
 
 export function nodeTypeSpec(type: unknown): NodeTypeSpec | undefined {

@@ -81,6 +81,22 @@ export interface WaitNode extends NodeBase {
   event?: 'approval' | 'webhook';
 }
 
+/**
+ * Runs `source`, the body of a JavaScript function over `{input, nodes, item?, index?}` (async
+ * allowed), in a QuickJS sandbox bounded by `timeoutMs` (common), `memoryMb` and a fixed stack;
+ * output: the value it returns (JSON).
+ */
+export interface CodeNode extends NodeBase {
+  type: 'code';
+  source: string;
+  /** The sandbox's heap; default CODE_DEFAULT_MEMORY_MB, at most the deployment's WEFT_CODE_MAX_MEMORY_MB. */
+  memoryMb?: number;
+}
+
+export const CODE_DEFAULT_MEMORY_MB = 64;
+/** Longest `source`, in UTF-16 units. */
+export const CODE_SOURCE_MAX_LENGTH = 65_536;
+
 export interface FlowEdge {
   from: string;
   to: string;
@@ -88,9 +104,9 @@ export interface FlowEdge {
   default?: boolean;
 }
 
-/** Items allowed inside a map's sub-graph: no nested map, no wait. */
-export type MapItemNode = LlmNode | TransformNode | ConditionNode | SwitchNode | HttpNode | WaitNode;
-export const MAP_ITEM_NODE_TYPES: readonly MapItemNode['type'][] = ['llm', 'transform', 'condition', 'switch', 'http', 'wait'];
+/** Items allowed inside a map's sub-graph: no nested map. */
+export type MapItemNode = LlmNode | TransformNode | ConditionNode | SwitchNode | HttpNode | WaitNode | CodeNode;
+export const MAP_ITEM_NODE_TYPES: readonly MapItemNode['type'][] = ['llm', 'transform', 'condition', 'switch', 'http', 'wait', 'code'];
 
 export interface MapGraph {
   nodes: MapItemNode[];
@@ -120,7 +136,7 @@ export interface MapNode extends NodeBase {
   onItemError?: 'fail' | 'continue';
 }
 
-export type FlowNode = LlmNode | TransformNode | ConditionNode | SwitchNode | HttpNode | MapNode | WaitNode;
+export type FlowNode = LlmNode | TransformNode | ConditionNode | SwitchNode | HttpNode | MapNode | WaitNode | CodeNode;
 export type NodeType = FlowNode['type'];
 /** The node of one type. */
 export type NodeOfType<T extends NodeType> = Extract<FlowNode, { type: T }>;
@@ -129,7 +145,7 @@ export type EngineNodeType = 'map' | 'wait';
 export const ENGINE_NODE_TYPES: readonly EngineNodeType[] = ['map', 'wait'];
 /** Types a worker runs with an executor (worker/src/nodes). */
 export type ExecutorNodeType = Exclude<NodeType, EngineNodeType>;
-export const NODE_TYPES: readonly NodeType[] = ['llm', 'transform', 'condition', 'switch', 'http', 'map', 'wait'];
+export const NODE_TYPES: readonly NodeType[] = ['llm', 'transform', 'condition', 'switch', 'http', 'map', 'wait', 'code'];
 
 export interface FlowDefinition {
   name: string;

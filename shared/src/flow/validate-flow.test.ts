@@ -3,6 +3,7 @@ import { errorCatalog } from '../errors/codes.js';
 import type { ErrorDetail } from '../errors/weft-error.js';
 import { invalidFlowFixtures, loadFlowFixture, VALID_FLOW_FIXTURES } from '../../../test/fixtures/flows/flow-fixtures.js';
 import { validateFlow } from './validate-flow.js';
+import { CODE_SOURCE_MAX_LENGTH } from './types.js';
 
 const invalid = invalidFlowFixtures();
 
@@ -206,5 +207,33 @@ describe('validateFlow: errors', () => {
   it('gives messages that name the node and field', () => {
     const messages = errorsOf({ name: 'm', nodes: [{ ...llm('a', 'x'), temperature: 5 }, { id: 'b', type: 'transform', expression: 'a +' }] }).map((e) => e.message);
     expect(messages).toEqual(["node 'a': temperature must be <= 2", "node 'b': invalid JSONata expression: Unexpected end of expression (at position 3)"]);
+  });
+});
+
+describe('validateFlow: code nodes', () => {
+  const code = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({ id: 'c', type: 'code', source: 'return input.n + 1;', ...extra });
+
+  it('accepts a code node at the top level and inside a map, with item and index', () => {
+    expect(validateFlow(loadFlowFixture('code')).ok).toBe(true);
+  });
+
+  it('bounds the source: present, not empty, at most CODE_SOURCE_MAX_LENGTH characters', () => {
+    expect(codesAndPaths({ name: 'x', nodes: [code({ source: '' })] })).toEqual([{ code: 'FLOW_INVALID_NODE_CONFIG', path: '/nodes/0/source' }]);
+    expect(validateFlow({ name: 'x', nodes: [code({ source: 'x'.repeat(CODE_SOURCE_MAX_LENGTH) })] }).ok).toBe(true);
+    expect(codesAndPaths({ name: 'x', nodes: [code({ source: 'x'.repeat(CODE_SOURCE_MAX_LENGTH + 1) })] })).toEqual([{ code: 'FLOW_INVALID_NODE_CONFIG', path: '/nodes/0/source' }]);
+  });
+
+  it("checks memoryMb and timeoutMs against the deployment's limits, wherever the node is", () => {
+    const limits = { codeMaxMemoryMb: 128, codeMaxTimeoutMs: 10_000 };
+    const flow = { name: 'x', nodes: [code({ memoryMb: 128, timeoutMs: 10_000 }), { id: 'm', type: 'map', items: '{{input.list}}', graph: { nodes: [code({ id: 'd', memoryMb: 129 })] } }] };
+    const result = validateFlow(flow, { limits });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors.map(({ code: c, path }) => ({ code: c, path }))).toEqual([{ code: 'FLOW_INVALID_NODE_CONFIG', path: '/nodes/1/graph/nodes/0/memoryMb' }]);
+    expect(result.errors[0]?.message).toContain('WEFT_CODE_MAX_MEMORY_MB');
+    expect(validateFlow({ name: 'x', nodes: [code({ timeoutMs: 10_001 })] }, { limits }).ok).toBe(false);
+    // The same flows pass under the default ceilings (512 MB, 60 s).
+    expect(validateFlow(flow).ok).toBe(true);
+    expect(codesAndPaths({ name: 'x', nodes: [code({ memoryMb: 4 })] })).toEqual([{ code: 'FLOW_INVALID_NODE_CONFIG', path: '/nodes/0/memoryMb' }]);
   });
 });

@@ -4,6 +4,7 @@ import { FLOW_MAX_NODES, FLOW_NAME_MAX_LENGTH } from './flow-schema.js';
 import { isRecord } from './is-record.js';
 import { jsonPointer } from './json-pointer.js';
 import type { NodeInfo } from './node-info.js';
+import type { FlowLimits } from './node-type-spec.js';
 import { findCycle, formatCycle } from './topological-order.js';
 import type { FlowDefinition } from './types.js';
 import { validateEdges } from './validate-edges.js';
@@ -62,12 +63,12 @@ interface MapScope {
 }
 
 /** Checks every map's sub-graph, in document order, after the top-level ids are taken. */
-function validateMaps(nodes: readonly NodeInfo[], ids: Map<string, IdOwner>): MapScope[] {
+function validateMaps(nodes: readonly NodeInfo[], ids: Map<string, IdOwner>, limits: Readonly<FlowLimits> | undefined): MapScope[] {
   return nodes
     .filter((info) => info.raw !== undefined && info.spec !== undefined && info.raw.type === 'map')
     .map((info) => {
       const label = info.id === undefined ? `map #${info.index}` : `map '${info.id}'`;
-      return { info, label, report: validateMapGraph({ map: info, mapLabel: label, ids }) };
+      return { info, label, report: validateMapGraph({ map: info, mapLabel: label, ids, ...(limits ? { limits } : {}) }) };
     });
 }
 
@@ -85,22 +86,24 @@ function withSubGraphEdges(nodes: readonly unknown[]): unknown[] {
  * in the flow as in a map's sub-graph. Upstream checks of `{{refs}}` are skipped while the
  * graph has a cycle or a dangling or malformed edge (they would be reported against a wrong
  * graph). Each map's sub-graph is checked like the flow (validateMapGraph); node ids are unique
- * across the whole flow.
+ * across the whole flow. `options.limits`: the deployment's bounds on node configs (a code
+ * node's memoryMb and timeoutMs); default DEFAULT_FLOW_LIMITS.
  */
-export function validateFlow(input: unknown): ValidateFlowResult {
+export function validateFlow(input: unknown, options: { limits?: Readonly<FlowLimits> } = {}): ValidateFlowResult {
+  const { limits } = options;
   if (!isRecord(input)) return { ok: false, errors: [shapeError('', 'a flow must be a JSON object')] };
 
   const errors = checkTopLevel(input);
   if (!Array.isArray(input.nodes)) return { ok: false, errors };
   const ids = new Map<string, IdOwner>();
-  const nodesReport = validateNodes(input.nodes, { ids });
+  const nodesReport = validateNodes(input.nodes, { ids, ...(limits ? { limits } : {}) });
   errors.push(...nodesReport.details);
 
   const nodesById = new Map<string, NodeInfo>();
   for (const info of nodesReport.nodes) {
     if (info.id !== undefined && !nodesById.has(info.id)) nodesById.set(info.id, info);
   }
-  const maps = validateMaps(nodesReport.nodes, ids);
+  const maps = validateMaps(nodesReport.nodes, ids, limits);
   // Sub-graph node ids to their map's label; an id also used at the top level stays the top level's.
   const mapOf = new Map<string, string>();
   for (const map of maps) {

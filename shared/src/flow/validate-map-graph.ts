@@ -4,6 +4,7 @@ import { isRecord } from './is-record.js';
 import { jsonPointer } from './json-pointer.js';
 import { MAP_GRAPH_MAX_NODES } from './map-node.js';
 import type { NodeInfo } from './node-info.js';
+import type { FlowLimits } from './node-type-spec.js';
 import { findCycle, formatCycle } from './topological-order.js';
 import { validateEdges } from './validate-edges.js';
 import { validateNodes, type IdOwner } from './validate-nodes.js';
@@ -23,6 +24,8 @@ export interface ValidateMapGraphInput {
   mapLabel: string;
   /** Ids taken so far anywhere in the flow; the sub-graph's ids are added. */
   ids: Map<string, IdOwner>;
+  /** The deployment's bounds on node configs. */
+  limits?: Readonly<FlowLimits>;
 }
 
 const GRAPH_KEYS: ReadonlySet<string> = new Set(['nodes', 'edges']);
@@ -66,14 +69,14 @@ function checkOutput(input: { map: NodeInfo; nodesById: ReadonlyMap<string, Node
  * the whole flow, and `output` naming a sub-graph node (or, absent, exactly one leaf). The
  * templates are checked later, once the flow's graph is known (validateTemplates).
  */
-export function validateMapGraph({ map, mapLabel, ids }: ValidateMapGraphInput): MapGraphReport {
+export function validateMapGraph({ map, mapLabel, ids, limits }: ValidateMapGraphInput): MapGraphReport {
   const graphValue = map.raw?.graph;
   const shape = checkShape(map, graphValue);
   const details = [...shape.details];
   if (shape.nodes === null) return { details, nodes: [], graph: null };
 
   const basePath = `${map.path}/graph`;
-  const nodesReport = validateNodes(shape.nodes, { basePath, ids, mapLabel });
+  const nodesReport = validateNodes(shape.nodes, { basePath, ids, mapLabel, ...(limits ? { limits } : {}) });
   details.push(...nodesReport.details);
   const nodesById = new Map<string, NodeInfo>();
   for (const info of nodesReport.nodes) {

@@ -2,6 +2,7 @@ import type { ErrorDetail } from '../errors/weft-error.js';
 import { isRecord } from './is-record.js';
 import { jsonPointer } from './json-pointer.js';
 import type { NodeInfo } from './node-info.js';
+import { DEFAULT_FLOW_LIMITS, type FlowLimits } from './node-type-spec.js';
 import { nodeTypeSpec, nodeTypeSpecs } from './node-type-specs.js';
 import { schemaErrors } from './schema-errors.js';
 import { MAP_ITEM_NODE_TYPES, NODE_ID_PATTERN, RESERVED_NODE_IDS } from './types.js';
@@ -27,6 +28,8 @@ export interface ValidateNodesOptions {
   ids?: Map<string, IdOwner>;
   /** For a map's sub-graph: how to name the map (`map 'm'`); only MapItemNode types are allowed. */
   mapLabel?: string;
+  /** The deployment's bounds on node configs; default DEFAULT_FLOW_LIMITS. */
+  limits?: Readonly<FlowLimits>;
 }
 
 const CHECKED_HERE: ReadonlySet<string> = new Set(['id', 'type']);
@@ -55,7 +58,7 @@ function checkId(info: NodeInfo, ids: Map<string, IdOwner>, owner: IdOwner): Err
   return details;
 }
 
-function checkConfig(info: NodeInfo): ErrorDetail[] {
+function checkConfig(info: NodeInfo, limits: Readonly<FlowLimits>): ErrorDetail[] {
   const { raw, spec, label } = info;
   if (raw === undefined) return [];
   if (spec === undefined) {
@@ -73,7 +76,7 @@ function checkConfig(info: NodeInfo): ErrorDetail[] {
     messagePrefix: `${label}: `,
     ignore: spec.checkedApart === undefined ? CHECKED_HERE : new Set([...CHECKED_HERE, ...spec.checkedApart]),
   });
-  for (const detail of spec.check?.(raw) ?? []) {
+  for (const detail of spec.check?.(raw, limits) ?? []) {
     details.push({ ...detail, path: info.path + detail.path, message: `${label}: ${detail.message}` });
   }
   return details;
@@ -84,7 +87,7 @@ function checkConfig(info: NodeInfo): ErrorDetail[] {
  * config. A map or wait node inside a sub-graph is refused, and its config left unchecked.
  */
 export function validateNodes(nodes: readonly unknown[], options: ValidateNodesOptions = {}): NodesReport {
-  const { basePath = '', ids = new Map<string, IdOwner>(), mapLabel } = options;
+  const { basePath = '', ids = new Map<string, IdOwner>(), mapLabel, limits = DEFAULT_FLOW_LIMITS } = options;
   const details: ErrorDetail[] = [];
   const infos: NodeInfo[] = [];
   nodes.forEach((node, index) => {
@@ -106,7 +109,7 @@ export function validateNodes(nodes: readonly unknown[], options: ValidateNodesO
       const message = `${label}: map sub-graphs may not contain map nodes (type ${JSON.stringify(raw.type)})`;
       details.push({ path: `${path}/type`, message, code: 'FLOW_INVALID_NODE_CONFIG' });
     } else {
-      details.push(...checkConfig(info));
+      details.push(...checkConfig(info, limits));
     }
   });
   return { details, nodes: infos };

@@ -63,6 +63,10 @@ export interface WeftMetrics {
   /** Workspace deletions by event: requested, completed, retried (a step failed, the job runs again). */
   workspaceDeletionsTotal: Counter<'event'>;
   expressionLimitHitsTotal: Counter<'bound'>;
+  /** Code node runs by how they ended (ok, error, timeout, memory, stack, output_invalid, output_too_large, cancelled). */
+  codeRunsTotal: Counter<'outcome'>;
+  /** Time a code node's run took in its sandbox thread, queue wait included, by outcome. */
+  codeSandboxDuration: Histogram<'outcome'>;
 }
 
 export function createMetrics(options: { registry?: Registry; prefixDefault?: boolean; defaultLabels?: Record<string, string> } = {}): WeftMetrics {
@@ -137,6 +141,8 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     providerClientInvalidationsTotal: new Counter({ name: 'weft_provider_client_invalidations_total', help: 'Provider client invalidations received, by reason (credential, egress, workspace_deleted)', labelNames: ['reason'], registers }),
     workspaceDeletionsTotal: new Counter({ name: 'weft_workspace_deletions_total', help: 'Workspace deletions by event (requested, completed, retried)', labelNames: ['event'], registers }),
     expressionLimitHitsTotal: new Counter({ name: 'weft_expression_limit_hits_total', help: 'JSONata evaluations stopped by a bound, by bound (time, depth, size, memory)', labelNames: ['bound'], registers }),
+    codeRunsTotal: new Counter({ name: 'weft_code_runs_total', help: 'Code node runs by outcome (ok, error, timeout, memory, stack, output_invalid, output_too_large, cancelled)', labelNames: ['outcome'], registers }),
+    codeSandboxDuration: new Histogram({ name: 'weft_code_sandbox_duration_seconds', help: 'Code node runs in their sandbox, queue wait included, by outcome', labelNames: ['outcome'], buckets: durationBuckets, registers }),
     flushLag: new Histogram({ name: 'weft_flush_lag_seconds', help: 'Delay between a node commit and its row reaching Postgres', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600], registers }),
   };
 }

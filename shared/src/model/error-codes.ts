@@ -64,6 +64,18 @@ export const errorCatalog = {
   TRANSFORM_FAILED: { httpStatus: 400, category: 'permanent' },
   /** A JSONata evaluation hit a bound of the deployment (time, depth, size, memory: WEFT_EXPRESSION_*); the message names it. */
   EXPRESSION_LIMIT_EXCEEDED: { httpStatus: 422, category: 'permanent' },
+  /** A code node ran past its time (its timeoutMs, or WEFT_CODE_TIMEOUT_MS, within WEFT_CODE_MAX_TIMEOUT_MS). */
+  CODE_TIMEOUT: { httpStatus: 422, category: 'permanent' },
+  /** A code node's sandbox ran out of its heap (the node's memoryMb). */
+  CODE_MEMORY_EXCEEDED: { httpStatus: 422, category: 'permanent' },
+  /** A code node recursed past the sandbox's stack. */
+  CODE_STACK_EXCEEDED: { httpStatus: 422, category: 'permanent' },
+  /** A code node's source threw (or did not compile): message and a stack within the source. */
+  CODE_ERROR: { httpStatus: 422, category: 'permanent' },
+  /** A code node returned what JSON cannot hold (a function, a BigInt, a cycle, a promise that never settles). */
+  CODE_OUTPUT_INVALID: { httpStatus: 422, category: 'permanent' },
+  /** A code node returned more than WEFT_CODE_MAX_OUTPUT_BYTES of JSON. */
+  CODE_OUTPUT_TOO_LARGE: { httpStatus: 422, category: 'permanent' },
   NODE_TIMEOUT: { httpStatus: 504, category: 'transient' },
   NODE_CANCELLED: { httpStatus: 409, category: 'permanent' },
   UPSTREAM_FAILED: { httpStatus: 409, category: 'permanent' },

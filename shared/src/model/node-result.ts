@@ -10,6 +10,12 @@ export interface NodeError {
   message: string;
 }
 
+/** One line a node wrote while it ran (a code node's console), as stored on its run. */
+export interface NodeLogEntry {
+  level: 'log' | 'info' | 'warn' | 'error' | 'debug';
+  message: string;
+}
+
 /** The committed result of one node run; what hot state stores and node_runs persists. */
 export interface NodeResult {
   status: TerminalNodeStatus;
@@ -33,6 +39,8 @@ export interface NodeResult {
   startedAt: string | null;
   finishedAt: string;
   runtimeMs: number | null;
+  /** What the node wrote while it ran (a code node's console, size-capped); absent or null: nothing. */
+  logs?: NodeLogEntry[] | null;
 }
 
 /** Hot view of one node while an execution is live. */

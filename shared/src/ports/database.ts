@@ -3,7 +3,7 @@
  * both node-postgres and PGlite (same schema, same migrations).
  */
 import type { EventArchive } from './event-bus.js';
-import type { Cost, ExecutionStatus, NodeError, NodeResult, NodeStatus, PricingStatus, Usage } from '../model/index.js';
+import type { Cost, ExecutionStatus, NodeError, NodeLogEntry, NodeResult, NodeStatus, PricingStatus, Usage } from '../model/index.js';
 import type { FlowDefinition, LlmProviderName } from '../flow/types.js';
 
 export interface Page<T> {
@@ -246,6 +246,8 @@ export interface NodeRunRow {
   startedAt: Date | null;
   finishedAt: Date | null;
   runtimeMs: number | null;
+  /** What the node wrote while it ran (a code node's console, size-capped); null or absent: nothing. */
+  logs?: NodeLogEntry[] | null;
 }
 
 export interface NodeRunsRepo {

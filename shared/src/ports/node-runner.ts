@@ -1,5 +1,5 @@
 import type { ExpressionEvaluator } from '../expressions/expression-evaluator.js';
-import type { Cost, NodeResult, PricingStatus, Usage } from '../model/index.js';
+import type { Cost, NodeLogEntry, NodeResult, PricingStatus, Usage } from '../model/index.js';
 import type { FlowEdge, FlowNode } from '../flow/types.js';
 import type { Logger } from '../logging/index.js';
 import type { MapItemScope } from '../templates/types.js';
@@ -47,6 +47,8 @@ export interface NodeOutcome {
    * A child none of whose incoming edges is taken is skipped, and skipping propagates.
    */
   takenChildren?: string[];
+  /** What the node wrote while it ran (a code node's console), stored on its run. */
+  logs?: NodeLogEntry[];
 }
 
 export type NodeExecutor<N extends FlowNode = FlowNode> = (ctx: NodeRunContext<N>) => Promise<NodeOutcome>;

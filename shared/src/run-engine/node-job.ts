@@ -8,7 +8,7 @@ import type { Spend } from '../engine/index.js';
 import type { Cost, NodeResult } from '../model/index.js';
 import { commitIntent, outcomeOf, retryDecision, storableJson, sumCost, sumUsage } from '../engine/index.js';
 import { WeftError, toNodeError, toWeftError } from '../errors/index.js';
-import { mapItemNodeId, parseMapItemNodeId } from '../flow/index.js';
+import { mapItemNodeId, nodeTypeSpecs, parseMapItemNodeId } from '../flow/index.js';
 import type { NodeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
@@ -118,7 +118,8 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
         data: { attempt: job.attempt, text },
       });
     });
-    const timeout = node.timeoutMs === undefined ? null : AbortSignal.timeout(node.timeoutMs);
+    // A type that enforces its own timeoutMs (code) fails with its own code; no second timer races it.
+    const timeout = node.timeoutMs === undefined || nodeTypeSpecs[node.type].timesItself === true ? null : AbortSignal.timeout(node.timeoutMs);
     const cancel = new AbortController();
     const unregister = deps.running?.register(data.executionId, cancel, node.id) ?? (() => undefined);
     const signal = AbortSignal.any([job.signal, cancel.signal, ...(timeout ? [timeout] : [])]);
@@ -221,6 +222,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       runtimeMs,
+      ...nodeLogs(outcome?.logs ?? failure?.logs),
     };
     const intent = commitIntent({
       node, outcome: outcomeOf(result.status), failure: result.error, children,
@@ -240,6 +242,11 @@ function nodePricing(input: { outcome: NodeOutcome | null; billed: Spend | undef
   if (said) return { pricing: said, pricedAs: input.outcome?.pricedAs ?? null };
   if (!input.billedTokens) return {};
   return { pricing: input.cost ? 'priced' : 'unpriced', pricedAs: null };
+}
+
+/** A node's console lines, kept on its result when it wrote any (code nodes). */
+function nodeLogs(logs: NodeResult['logs']): Pick<NodeResult, 'logs'> {
+  return logs && logs.length > 0 ? { logs: storableJson(logs) } : {};
 }
 
 /** A sub-graph id as the hot-state id of the same item (flow ids stay as they are). */

@@ -37,6 +37,7 @@ function resultOf(run: NodeRunRow, now: Date): NodeResult {
     output: run.output ?? null, error: run.error, usage: run.usage, cost: run.cost, pricing: run.pricing ?? null, pricedAs: run.pricedAs ?? null, attempts: run.attempts, input: run.input ?? null,
     provider: run.provider, model: run.model, workerId: run.workerId, startedAt: iso(run.startedAt),
     finishedAt: iso(run.finishedAt ?? run.startedAt ?? now) ?? now.toISOString(), runtimeMs: run.runtimeMs,
+    ...(run.logs ? { logs: run.logs } : {}),
   };
 }
 

@@ -57,6 +57,7 @@ function toRow(input: { executionId: string; nodeId: string; workspaceId: string
     startedAt: r.startedAt ? new Date(r.startedAt) : null,
     finishedAt: new Date(r.finishedAt),
     runtimeMs: r.runtimeMs,
+    ...(r.logs ? { logs: r.logs } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import { WeftError } from '@weft/shared/errors';
 import { ENGINE_NODE_TYPES, type EngineNodeType, type ExecutorNodeType, type NodeOfType, type NodeType } from '@weft/shared/flow';
+import { createCodeNodeExecutor, type CodeNodeDeps } from './code.node.js';
 import { runConditionNode } from './condition.node.js';
 import type { ExpressionEvaluator } from '@weft/shared/expressions';
 import { createHttpNodeExecutor, type HttpNodeDeps } from './http.node.js';
@@ -14,13 +15,14 @@ export type { CredentialSource, EgressPolicy, EgressPolicySource, NodeSources, P
 /** One executor per type a worker runs: the type's key is required, so a new type must be wired here. */
 export type NodeExecutors = { readonly [T in ExecutorNodeType]: NodeExecutor<NodeOfType<T>> };
 
-export function createNodeExecutors(deps: LlmNodeDeps & HttpNodeDeps): NodeExecutors {
+export function createNodeExecutors(deps: LlmNodeDeps & HttpNodeDeps & CodeNodeDeps): NodeExecutors {
   return {
     llm: createLlmNodeExecutor(deps),
     transform: runTransformNode,
     condition: runConditionNode,
     switch: runSwitchNode,
     http: createHttpNodeExecutor(deps),
+    code: createCodeNodeExecutor(deps),
   };
 }
 
@@ -30,9 +32,10 @@ function isEngineNodeType(type: NodeType): type is EngineNodeType {
 
 /**
  * Runs a node with its type's executor; maps and waits are the engine's own (no executor).
- * `expressions` evaluates transform, condition and switch expressions (the worker's ExpressionPool).
+ * `expressions` evaluates transform, condition and switch expressions (the worker's ExpressionPool);
+ * `code` runs code nodes' sources (the worker's CodeSandbox).
  */
-export function createNodeRunner(deps: LlmNodeDeps & HttpNodeDeps & { expressions: ExpressionEvaluator }): (ctx: NodeRunContext) => Promise<NodeOutcome> {
+export function createNodeRunner(deps: LlmNodeDeps & HttpNodeDeps & CodeNodeDeps & { expressions: ExpressionEvaluator }): (ctx: NodeRunContext) => Promise<NodeOutcome> {
   const executors = createNodeExecutors(deps);
   const { expressions } = deps;
   return (input) => {

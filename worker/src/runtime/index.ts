@@ -9,6 +9,7 @@ import { ExpressionPool } from '@weft/shared/expressions';
 import { RunningJobs } from '@weft/shared/run-engine';
 import type { WorkerDeps } from '../deps.js';
 export type { CoreDeps, WorkerDeps } from '../deps.js';
+import { CodeSandbox } from '../code-sandbox/index.js';
 import { Flusher } from '../flush/flusher.js';
 import { createNodeRunner } from '../nodes/index.js';
 import { deploymentSecrets } from '../nodes/redact-secrets.js';
@@ -32,6 +33,8 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
   const providerEgress = new ProviderEgress({ maxOutputBytes: config.llmMaxOutputBytes, createAdapter: deps.createProvider });
   // Every JSONata evaluation of this worker (transform, condition, switch, map items) runs here, bounded.
   const expressions = new ExpressionPool({ limits: config.expressions, logger, metrics });
+  // Every code node of this worker runs here, in QuickJS sandboxes on their own threads.
+  const code = new CodeSandbox({ config: config.code, logger, metrics });
   const log = logger.child({ workerId: config.workerId });
   const sources = createNodeSources({ repos });
   // One client per (workspace, provider), kept with its credential and policy: a warm LLM call reads nothing.
@@ -43,6 +46,8 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
   });
   const runNode = createNodeRunner({
     expressions,
+    code,
+    codeLimits: config.code,
     ...sources, clients, metrics, guard,
     llmLimits: { maxOutputBytes: config.llmMaxOutputBytes, defaultMaxTokens: config.llmDefaultMaxTokens },
     httpMaxResponseBytes: config.httpMaxResponseBytes,
@@ -120,6 +125,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
       guard.close();
       await providerEgress.close();
       await expressions.close();
+      await code.close();
       if (!deps.rateLimiter) await rateLimiter.close();
       log.info('worker stopped');
     },
