@@ -3,7 +3,7 @@
  * WebSocket subscribe protocol by execution or flow. Both ride on the app's EventHub.
  */
 import { isEventId } from '@weft/shared/engine';
-import { TERMINAL_EVENT_TYPES, type WeftEvent } from '@weft/shared/model';
+import { TERMINAL_EVENT_TYPES, type EventFrame } from '@weft/shared/model';
 import { isUuid } from '@weft/shared/ids';
 import type { WebSocket } from 'ws';
 import { Type } from 'typebox';
@@ -14,8 +14,8 @@ import { SubscriptionQuota } from '../events/subscription-quota.js';
 
 const HEARTBEAT_MS = 15_000;
 
-function sseFrame(event: WeftEvent): string {
-  return `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+function sseFrame(frame: EventFrame): string {
+  return `id: ${frame.id}\nevent: ${frame.type}\ndata: ${frame.json}\n\n`;
 }
 
 export const eventsRoutes: RoutePlugin = (app, { deps }) => {
@@ -75,10 +75,10 @@ export const eventsRoutes: RoutePlugin = (app, { deps }) => {
           workspaceId,
           executionId: execution.id,
           ...(afterId ? { afterId } : {}),
-          send: (event) => {
+          send: (frame) => {
             if (closed) return;
-            raw.write(sseFrame(event));
-            if (TERMINAL_EVENT_TYPES.has(event.type)) end();
+            raw.write(sseFrame(frame));
+            if (TERMINAL_EVENT_TYPES.has(frame.type)) end();
           },
         });
         if (closed) off();
@@ -110,6 +110,10 @@ export const eventsRoutes: RoutePlugin = (app, { deps }) => {
     const forget = app.apiKeys.connections.add({ workspaceId, keyId: request.apiKeyId, close: () => { socket.close(4401, 'API key revoked'); } });
     const send = (message: unknown): void => {
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
+    };
+    // An event goes out as its frame's JSON, serialised once for every client.
+    const sendFrame = (frame: EventFrame): void => {
+      if (socket.readyState === socket.OPEN) socket.send(frame.json);
     };
     const error = (code: string, message: string): void => { send({ type: 'error', error: { code, message } }); };
 
@@ -163,7 +167,7 @@ export const eventsRoutes: RoutePlugin = (app, { deps }) => {
         // Subscribing to an execution replays its events so far, then goes live.
         subscriptions.set(key, () => undefined);
         send({ type: 'subscribed', executionId: execution.id });
-        const off = await app.hub.follow({ workspaceId, executionId: execution.id, ...(afterId ? { afterId } : {}), send });
+        const off = await app.hub.follow({ workspaceId, executionId: execution.id, ...(afterId ? { afterId } : {}), send: sendFrame });
         if (subscriptions.has(key)) subscriptions.set(key, off);
         else off();
       } else {
@@ -173,7 +177,7 @@ export const eventsRoutes: RoutePlugin = (app, { deps }) => {
           error('not_found', `flow ${target.id} not found`);
           return;
         }
-        subscriptions.set(key, app.hub.onFlow(workspaceId, flow.id, send));
+        subscriptions.set(key, app.hub.onFlow(workspaceId, flow.id, sendFrame));
         send({ type: 'subscribed', flowId: flow.id });
       }
     };

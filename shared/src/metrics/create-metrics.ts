@@ -30,6 +30,8 @@ export interface WeftMetrics {
   eventsPublishedTotal: Counter<'type'>;
   eventRelayLag: Histogram;
   eventSubscribers: Gauge<'transport'>;
+  /** Events the api relay received: `delivered` to at least one client of this instance, or `unsubscribed`. */
+  eventRelayFramesTotal: Counter<'routed'>;
   httpRequestsTotal: Counter<'method' | 'route' | 'status'>;
   httpRequestDuration: Histogram<'method' | 'route'>;
   /** Requests refused before any handler: depth, string_length, invalid_text; or by Postgres: db_data, db_constraint. */
@@ -118,6 +120,7 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     eventsPublishedTotal: new Counter({ name: 'weft_events_published_total', help: 'Events published, by type', labelNames: ['type'], registers }),
     eventRelayLag: new Histogram({ name: 'weft_event_relay_lag_seconds', help: 'Delay between an event being published and the api relaying it', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], registers }),
     eventSubscribers: new Gauge({ name: 'weft_event_subscribers', help: 'Live event subscribers by transport (ws, sse)', labelNames: ['transport'], registers }),
+    eventRelayFramesTotal: new Counter({ name: 'weft_event_relay_frames_total', help: 'Events received by the api relay, by whether a client of this instance took them (delivered, unsubscribed)', labelNames: ['routed'], registers }),
     httpRequestsTotal: new Counter({ name: 'weft_http_requests_total', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'], registers }),
     apiInputRejectedTotal: new Counter({ name: 'weft_api_input_rejected_total', help: 'Requests refused for their input: depth, string_length, invalid_text (the input guard) or db_data, db_constraint (Postgres refused a value)', labelNames: ['reason'], registers }),
     httpRequestDuration: new Histogram({ name: 'weft_http_request_duration_seconds', help: 'HTTP request duration by method and route', labelNames: ['method', 'route'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30, 120], registers }),
