@@ -18,6 +18,7 @@ const UNIT_TESTS = [
   'shared/src/expressions/{expression-cache,bounded-in-process}.test.ts',
   'shared/src/mock-llm/answer.test.ts',
   'api/src/plugins/api-key-cache.test.ts',
+  'api/src/events/stream-writer.test.ts',
   'shared/src/logging/serialize-error.test.ts',
   'shared/src/run-engine/{budget-pricing,map,restore-hot-state,running-jobs}.test.ts',
   'drizzle/src/repos/cursor.test.ts',

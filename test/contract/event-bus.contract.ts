@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compareEventIds } from '../../shared/src/engine/event-ids.js';
-import type { EventDraft, WeftEvent } from '../../shared/src/model/index.js';
+import type { EventDraft, EventFrame, WeftEvent } from '../../shared/src/model/index.js';
 import type { EventBus } from '../../shared/src/ports/event-bus.js';
 import type { StateStore } from '../../shared/src/ports/state-store.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -113,6 +113,36 @@ export function eventBusContract(name: string, makeBus: () => Promise<EventBusFi
       expect(dropped).toHaveLength(1);
       await unsubKept();
       await unsubThrowing();
+    });
+
+    it('delivers the same events as frames: routing fields and the event JSON, one frame for every frame handler', async () => {
+      const first: EventFrame[] = [];
+      const second: EventFrame[] = [];
+      const offFirst = await bus.subscribeFrames((f) => first.push(f));
+      const offSecond = await bus.subscribeFrames((f) => second.push(f));
+      const executionId = randomUUID();
+      await fx.store.initExecution({
+        executionId, workspaceId: 'ws4', flowId: 'fl', flowVersion: 1, input: null, at: AT,
+        nodes: [{ id: 'a', parentCount: 0, children: [] }],
+      });
+      await fx.store.startNode({ executionId, nodeId: 'a', attempt: 1, workerId: 'w', at: AT, readResultsOf: [] });
+      // Text a client must get back intact: quotes, a line break, a slash, non-ASCII.
+      await bus.publish({ type: 'node.token', executionId, flowId: 'fl', workspaceId: 'ws4', nodeId: 'a', at: AT, data: { delta: 'say "hi"\n/ünï \u2028' } });
+      await fx.store.commitNode({
+        executionId, nodeId: 'a', takenChildren: [], failExecution: false, soft: false, at: AT,
+        result: { status: 'completed', output: { text: 'x' }, error: null, usage: null, cost: null, attempts: 1, input: null, provider: null, model: null, workerId: 'w', startedAt: AT, finishedAt: AT, runtimeMs: 1 },
+      });
+      const mine = (frames: EventFrame[]) => frames.filter((f) => f.executionId === executionId);
+      await waitFor(() => mine(first).length === 5 && mine(second).length === 5, { timeoutMs: 5000 });
+      await offFirst();
+      await offSecond();
+      const replayed = await bus.replay(executionId);
+      expect(mine(first).map((f) => JSON.parse(f.json) as unknown)).toEqual(replayed);
+      expect(mine(first).map(({ id, type, executionId: ex, flowId, workspaceId, at }) => ({ id, type, executionId: ex, flowId, workspaceId, at })))
+        .toEqual(replayed.map(({ id, type, executionId: ex, flowId, workspaceId, at }) => ({ id, type, executionId: ex, flowId, workspaceId, at })));
+      expect(mine(first).every((f) => !/[\r\n]/.test(f.json))).toBe(true);
+      // Serialised once: both handlers hold the same frame.
+      mine(first).forEach((f, i) => { expect(mine(second)[i]).toBe(f); });
     });
 
     it('delivers the events the state store appends, in order, with the ids replay gives', async () => {

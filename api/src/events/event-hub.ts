@@ -1,14 +1,15 @@
 /**
  * Each api instance subscribes to the event bus once and fans events out to its WebSocket
- * and SSE clients, by execution and by flow, never across workspaces.
+ * and SSE clients, by execution and by flow, never across workspaces. It routes frames (the
+ * routing fields and the event's JSON, serialised once for all clients), never parsed bodies.
  */
-import { compareEventIds } from '@weft/shared/engine';
-import { TERMINAL_EVENT_TYPES, type WeftEvent } from '@weft/shared/model';
+import { compareEventIds, frameOf } from '@weft/shared/engine';
+import { TERMINAL_EVENT_TYPES, type EventFrame } from '@weft/shared/model';
 import type { Logger } from '@weft/shared/logging';
 import type { WeftMetrics } from '@weft/shared/metrics';
 import type { EventBus, Unsubscribe } from '@weft/shared/ports';
 
-type Listener = (event: WeftEvent) => void;
+type Listener = (frame: EventFrame) => void;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -34,7 +35,7 @@ export class EventHub {
   ) {}
 
   async start(): Promise<void> {
-    this.unsubscribe ??= await this.bus.subscribe((event) => { this.dispatch(event); });
+    this.unsubscribe ??= await this.bus.subscribeFrames((frame) => { this.dispatch(frame); });
   }
 
   async stop(): Promise<void> {
@@ -43,19 +44,27 @@ export class EventHub {
     if (off) await off();
   }
 
-  private dispatch(event: WeftEvent): void {
-    this.metrics.eventRelayLag.observe(Math.max(0, Date.now() - Date.parse(event.at)) / 1000);
-    for (const registry of [this.byExecution.get(event.executionId), this.byFlow.get(event.flowId)]) {
-      if (!registry) continue;
-      for (const reg of registry) {
-        if (reg.workspaceId !== event.workspaceId) continue;
-        try {
-          reg.fn(event);
-        } catch (err) {
-          this.logger.warn({ err, executionId: event.executionId }, 'event listener failed');
-        }
+  private dispatch(frame: EventFrame): void {
+    const sent = this.deliver(this.byExecution.get(frame.executionId), frame) + this.deliver(this.byFlow.get(frame.flowId), frame);
+    // Bookkeeping after the sends, off the delay a client sees.
+    this.metrics.eventRelayLag.observe(Math.max(0, Date.now() - Date.parse(frame.at)) / 1000);
+    this.metrics.eventRelayFramesTotal.inc({ routed: sent > 0 ? 'delivered' : 'unsubscribed' });
+  }
+
+  /** Hands the frame to the registry's listeners of the frame's workspace; answers how many. */
+  private deliver(registry: Set<Registration> | undefined, frame: EventFrame): number {
+    if (!registry) return 0;
+    let count = 0;
+    for (const reg of registry) {
+      if (reg.workspaceId !== frame.workspaceId) continue;
+      count += 1;
+      try {
+        reg.fn(frame);
+      } catch (err) {
+        this.logger.warn({ err, executionId: frame.executionId, eventId: frame.id }, 'event listener failed');
       }
     }
+    return count;
   }
 
   private add(map: Map<string, Set<Registration>>, key: string, reg: Registration): () => void {
@@ -88,21 +97,21 @@ export class EventHub {
   async follow(input: { workspaceId: string; executionId: string; afterId?: string; send: Listener }): Promise<() => void> {
     let lastId = input.afterId;
     let live = false;
-    const buffered: WeftEvent[] = [];
-    const deliver = (event: WeftEvent): void => {
-      if (lastId !== undefined && compareEventIds(event.id, lastId) <= 0) return;
-      lastId = event.id;
-      input.send(event);
+    const buffered: EventFrame[] = [];
+    const deliver = (frame: EventFrame): void => {
+      if (lastId !== undefined && compareEventIds(frame.id, lastId) <= 0) return;
+      lastId = frame.id;
+      input.send(frame);
     };
-    const off = this.onExecution(input.workspaceId, input.executionId, (event) => {
-      if (live) deliver(event);
-      else buffered.push(event);
+    const off = this.onExecution(input.workspaceId, input.executionId, (frame) => {
+      if (live) deliver(frame);
+      else buffered.push(frame);
     });
     try {
       const history = await this.bus.replay(input.executionId, input.afterId);
-      for (const event of history) if (event.workspaceId === input.workspaceId) deliver(event);
+      for (const event of history) if (event.workspaceId === input.workspaceId) deliver(frameOf(event));
       live = true;
-      for (const event of buffered) deliver(event);
+      for (const frame of buffered) deliver(frame);
       buffered.length = 0;
     } catch (err) {
       off();
@@ -116,8 +125,8 @@ export class EventHub {
     let off: () => void = () => undefined;
     let timer: NodeJS.Timeout | undefined;
     const done = new Promise<boolean>((resolve) => {
-      off = this.onExecution(input.workspaceId, input.executionId, (event) => {
-        if (TERMINAL_EVENT_TYPES.has(event.type)) resolve(true);
+      off = this.onExecution(input.workspaceId, input.executionId, (frame) => {
+        if (TERMINAL_EVENT_TYPES.has(frame.type)) resolve(true);
       });
       timer = setTimeout(() => { resolve(false); }, input.timeoutMs);
     }).finally(() => {

@@ -3,7 +3,7 @@
  * WebSocket subscribe protocol by execution or flow. Both ride on the app's EventHub.
  */
 import { isEventId } from '@weft/shared/engine';
-import { TERMINAL_EVENT_TYPES, type WeftEvent } from '@weft/shared/model';
+import { TERMINAL_EVENT_TYPES, type ErrorCode, type EventFrame } from '@weft/shared/model';
 import { isUuid } from '@weft/shared/ids';
 import type { WebSocket } from 'ws';
 import { Type } from 'typebox';
@@ -11,17 +11,34 @@ import type { RoutePlugin } from '../fastify-types.js';
 import { notFound } from '../plugins/error-handler.plugin.js';
 import { IdParamsSchema, errorResponses } from '../schemas/common-schemas.js';
 import { SubscriptionQuota } from '../events/subscription-quota.js';
+import { StreamWriter } from '../events/stream-writer.js';
 
 const HEARTBEAT_MS = 15_000;
+/** WebSocket close code of a slow consumer (as 413 would answer: more unsent than allowed). */
+export const SLOW_CONSUMER_CLOSE_CODE = 4413;
+const SLOW_CONSUMER: Lowercase<ErrorCode> = 'slow_consumer';
+/** A slow SSE reader gets this long to take what is buffered (ws' own close timeout); then the socket goes. */
+const SLOW_CONSUMER_GRACE_MS = 30_000;
 
-function sseFrame(event: WeftEvent): string {
-  return `id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+function sseFrame(frame: EventFrame): string {
+  return `id: ${frame.id}\nevent: ${frame.type}\ndata: ${frame.json}\n\n`;
 }
 
 export const eventsRoutes: RoutePlugin = (app, { deps }) => {
   const { repos } = deps.database;
   const log = deps.logger.child({ component: 'events' });
   const quota = new SubscriptionQuota({ perSocket: deps.config.quotas.wsMaxSubscriptionsPerSocket, perKey: deps.config.quotas.wsMaxSubscriptionsPerKey });
+  const maxBuffered = deps.config.quotas.eventStreamMaxBufferedBytes;
+  const { metrics } = deps;
+  const counted = (transport: 'ws' | 'sse', messages: number): void => {
+    metrics.eventRelayMessagesTotal.inc({ transport }, messages);
+    metrics.eventRelayWritesTotal.inc({ transport });
+  };
+  const slowConsumer = (transport: 'ws' | 'sse', context: Record<string, unknown>): void => {
+    metrics.eventSlowConsumersTotal.inc({ transport });
+    metrics.quotaRefusalsTotal.inc({ quota: 'event_stream_buffer' });
+    log.warn({ ...context, transport, limit: maxBuffered }, 'event stream closed: the client reads too slowly');
+  };
 
   app.get(
     '/v1/executions/:id/events',
@@ -56,29 +73,45 @@ export const eventsRoutes: RoutePlugin = (app, { deps }) => {
       deps.metrics.eventSubscribers.inc({ transport: 'sse' });
       let off: (() => void) | null = null;
       let closed = false;
-      const heartbeat = setInterval(() => { raw.write(': ping\n\n'); }, HEARTBEAT_MS);
+      const writer = new StreamWriter({
+        buffered: () => raw.writableLength,
+        write: (messages) => {
+          raw.write(messages.length === 1 ? (messages[0] ?? '') : messages.join(''));
+          counted('sse', messages.length);
+        },
+        overflow: (unsent) => {
+          slowConsumer('sse', { workspaceId, executionId: execution.id, unsent });
+          end();
+          // Ended, it still holds what is buffered until the client reads it: not forever.
+          setTimeout(() => { raw.destroy(); }, SLOW_CONSUMER_GRACE_MS).unref();
+        },
+      }, maxBuffered);
+      const heartbeat = setInterval(() => { writer.push(': ping\n\n'); }, HEARTBEAT_MS);
       let forget = (): void => undefined;
-      const end = (): void => {
+      /** `drain`: what is queued goes out first (after the terminal event); not on a revocation. */
+      const end = (drain = false): void => {
         if (closed) return;
         closed = true;
+        if (drain) writer.flush();
+        writer.stop();
         forget();
         clearInterval(heartbeat);
         off?.();
         deps.metrics.eventSubscribers.dec({ transport: 'sse' });
         raw.end();
       };
-      request.raw.on('close', end);
+      request.raw.on('close', () => { end(); });
       // Revoking the key (or deleting the workspace) ends the stream.
-      forget = app.apiKeys.connections.add({ workspaceId, keyId: request.apiKeyId, close: end });
+      forget = app.apiKeys.connections.add({ workspaceId, keyId: request.apiKeyId, close: () => { end(); } });
       try {
         off = await app.hub.follow({
           workspaceId,
           executionId: execution.id,
           ...(afterId ? { afterId } : {}),
-          send: (event) => {
+          send: (frame) => {
             if (closed) return;
-            raw.write(sseFrame(event));
-            if (TERMINAL_EVENT_TYPES.has(event.type)) end();
+            writer.push(sseFrame(frame));
+            if (TERMINAL_EVENT_TYPES.has(frame.type)) end(true);
           },
         });
         if (closed) off();
@@ -108,9 +141,29 @@ export const eventsRoutes: RoutePlugin = (app, { deps }) => {
     deps.metrics.eventSubscribers.inc({ transport: 'ws' });
     // Revoking the key (or deleting the workspace) closes the socket: 4401, as a 401 would answer.
     const forget = app.apiKeys.connections.add({ workspaceId, keyId: request.apiKeyId, close: () => { socket.close(4401, 'API key revoked'); } });
-    const send = (message: unknown): void => {
-      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
-    };
+    // Acknowledgements and events share the writer: one order, one bound, one write per tick.
+    const tcp = request.raw.socket;
+    const writer = new StreamWriter({
+      buffered: () => socket.bufferedAmount,
+      write: (messages) => {
+        if (socket.readyState !== socket.OPEN) return;
+        if (messages.length === 1) {
+          socket.send(messages[0] ?? '');
+        } else {
+          // Corked, the frames of one tick leave in one writev.
+          tcp.cork();
+          for (const message of messages) socket.send(message);
+          tcp.uncork();
+        }
+        counted('ws', messages.length);
+      },
+      overflow: (unsent) => {
+        slowConsumer('ws', { workspaceId, unsent });
+        socket.close(SLOW_CONSUMER_CLOSE_CODE, SLOW_CONSUMER);
+      },
+    }, maxBuffered);
+    const send = (message: unknown): void => { writer.push(JSON.stringify(message)); };
+    const sendFrame = (frame: EventFrame): void => { writer.push(frame.json); };
     const error = (code: string, message: string): void => { send({ type: 'error', error: { code, message } }); };
 
     const handle = async (text: string): Promise<void> => {
@@ -163,7 +216,7 @@ export const eventsRoutes: RoutePlugin = (app, { deps }) => {
         // Subscribing to an execution replays its events so far, then goes live.
         subscriptions.set(key, () => undefined);
         send({ type: 'subscribed', executionId: execution.id });
-        const off = await app.hub.follow({ workspaceId, executionId: execution.id, ...(afterId ? { afterId } : {}), send });
+        const off = await app.hub.follow({ workspaceId, executionId: execution.id, ...(afterId ? { afterId } : {}), send: sendFrame });
         if (subscriptions.has(key)) subscriptions.set(key, off);
         else off();
       } else {
@@ -173,7 +226,7 @@ export const eventsRoutes: RoutePlugin = (app, { deps }) => {
           error('not_found', `flow ${target.id} not found`);
           return;
         }
-        subscriptions.set(key, app.hub.onFlow(workspaceId, flow.id, send));
+        subscriptions.set(key, app.hub.onFlow(workspaceId, flow.id, sendFrame));
         send({ type: 'subscribed', flowId: flow.id });
       }
     };
@@ -191,6 +244,7 @@ export const eventsRoutes: RoutePlugin = (app, { deps }) => {
       quota.release(keyId, held);
       held = 0;
       closed = true;
+      writer.stop();
       deps.metrics.eventSubscribers.dec({ transport: 'ws' });
     });
   });

@@ -136,6 +136,8 @@ export interface QuotaConfig {
   /** WebSocket subscriptions held by one socket, and by all sockets of one API key (per api instance). */
   wsMaxSubscriptionsPerSocket: number;
   wsMaxSubscriptionsPerKey: number;
+  /** Bytes an event stream (WebSocket or SSE) may hold unsent before it is closed as a slow consumer. */
+  eventStreamMaxBufferedBytes: number;
 }
 
 export interface ProviderRateLimit {
@@ -347,6 +349,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
       workspaceMaxInFlight: int('WEFT_WORKSPACE_MAX_IN_FLIGHT', 1000, 0, 10_000_000),
       wsMaxSubscriptionsPerSocket: int('WEFT_WS_MAX_SUBSCRIPTIONS_PER_SOCKET', 1000, 1, 1_000_000),
       wsMaxSubscriptionsPerKey: int('WEFT_WS_MAX_SUBSCRIPTIONS_PER_KEY', 10_000, 1, 10_000_000),
+      eventStreamMaxBufferedBytes: int('WEFT_EVENT_STREAM_MAX_BUFFERED_BYTES', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     },
     apiRedisCommandTimeoutMs: int('WEFT_API_REDIS_TIMEOUT_MS', 1000, 50, 60_000),
   };

@@ -1,6 +1,7 @@
 export * from './node-policy.js';
 export * from './totals.js';
 export * from './event-ids.js';
+export * from './event-frame.js';
 export * from './execution-output.js';
 export * from './apply-commit.js';
 export * from './apply-control.js';

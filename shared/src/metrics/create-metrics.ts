@@ -30,6 +30,13 @@ export interface WeftMetrics {
   eventsPublishedTotal: Counter<'type'>;
   eventRelayLag: Histogram;
   eventSubscribers: Gauge<'transport'>;
+  /** Events the api relay received: `delivered` to at least one client of this instance, or `unsubscribed`. */
+  eventRelayFramesTotal: Counter<'routed'>;
+  /** Messages (events and acknowledgements) sent to clients, and the socket writes that carried them (coalesced per tick). */
+  eventRelayMessagesTotal: Counter<'transport'>;
+  eventRelayWritesTotal: Counter<'transport'>;
+  /** Streams closed because their client read too slowly (WEFT_EVENT_STREAM_MAX_BUFFERED_BYTES). */
+  eventSlowConsumersTotal: Counter<'transport'>;
   httpRequestsTotal: Counter<'method' | 'route' | 'status'>;
   httpRequestDuration: Histogram<'method' | 'route'>;
   /** Requests refused before any handler: depth, string_length, invalid_text; or by Postgres: db_data, db_constraint. */
@@ -122,13 +129,17 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     eventsPublishedTotal: new Counter({ name: 'weft_events_published_total', help: 'Events published, by type', labelNames: ['type'], registers }),
     eventRelayLag: new Histogram({ name: 'weft_event_relay_lag_seconds', help: 'Delay between an event being published and the api relaying it', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], registers }),
     eventSubscribers: new Gauge({ name: 'weft_event_subscribers', help: 'Live event subscribers by transport (ws, sse)', labelNames: ['transport'], registers }),
+    eventRelayFramesTotal: new Counter({ name: 'weft_event_relay_frames_total', help: 'Events received by the api relay, by whether a client of this instance took them (delivered, unsubscribed)', labelNames: ['routed'], registers }),
+    eventRelayMessagesTotal: new Counter({ name: 'weft_event_relay_messages_total', help: 'Messages sent to event stream clients by transport (ws, sse)', labelNames: ['transport'], registers }),
+    eventRelayWritesTotal: new Counter({ name: 'weft_event_relay_writes_total', help: 'Socket writes to event stream clients by transport (ws, sse); messages of one tick share one write', labelNames: ['transport'], registers }),
+    eventSlowConsumersTotal: new Counter({ name: 'weft_event_slow_consumers_total', help: 'Event streams closed because the client read too slowly, by transport (ws, sse)', labelNames: ['transport'], registers }),
     httpRequestsTotal: new Counter({ name: 'weft_http_requests_total', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'], registers }),
     apiInputRejectedTotal: new Counter({ name: 'weft_api_input_rejected_total', help: 'Requests refused for their input: depth, string_length, invalid_text (the input guard) or db_data, db_constraint (Postgres refused a value)', labelNames: ['reason'], registers }),
     httpRequestDuration: new Histogram({ name: 'weft_http_request_duration_seconds', help: 'HTTP request duration by method and route', labelNames: ['method', 'route'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30, 120], registers }),
     flushBatchesTotal: new Counter({ name: 'weft_flush_batches_total', help: 'Batches flushed from hot state to Postgres, by result (ok, error)', labelNames: ['result'], registers }),
     flushRowsTotal: new Counter({ name: 'weft_flush_rows_total', help: 'Rows written to Postgres by the flusher, by kind (node_run, output_blob, execution, execution_status)', labelNames: ['kind'], registers }),
     recoveredTotal: new Counter({ name: 'weft_recovered_total', help: 'Work the recovery sweep did, by kind (queued_execution: re-enqueued; hot_state: rebuilt; in_flight_release: in-flight ids of ended executions released)', labelNames: ['kind'], registers }),
-    quotaRefusalsTotal: new Counter({ name: 'weft_quota_refusals_total', help: 'Requests refused by a quota, by quota (rate_per_key, rate_per_workspace, in_flight, ws_per_socket, ws_per_key)', labelNames: ['quota'], registers }),
+    quotaRefusalsTotal: new Counter({ name: 'weft_quota_refusals_total', help: 'Requests refused by a quota, by quota (rate_per_key, rate_per_workspace, in_flight, ws_per_socket, ws_per_key, event_stream_buffer)', labelNames: ['quota'], registers }),
     startRollbacksTotal: new Counter({ name: 'weft_start_rollbacks_total', help: 'Refused starts whose row was written, by reason (dependency, quota) and result (deleted: it never runs; kept: answered 202, it runs)', labelNames: ['reason', 'result'], registers }),
     outputsOffloadedTotal: new Counter({ name: 'weft_outputs_offloaded_total', help: 'Node outputs (field output) and resolved inputs (field input) stored apart by the claim check, by node type', labelNames: ['node_type', 'field'], registers }),
     outputsOffloadedBytesTotal: new Counter({ name: 'weft_outputs_offloaded_bytes_total', help: 'UTF-8 bytes of the JSON of values stored apart by the claim check', labelNames: ['node_type', 'field'], registers }),

@@ -30,6 +30,8 @@ export const errorCatalog = {
   WORKSPACE_QUOTA_EXCEEDED: { httpStatus: 429, category: 'transient' },
   /** A WebSocket subscribe past WEFT_WS_MAX_SUBSCRIPTIONS_PER_SOCKET or _PER_KEY. */
   SUBSCRIPTION_LIMIT_EXCEEDED: { httpStatus: 429, category: 'transient' },
+  /** An event stream's client read too slowly: WEFT_EVENT_STREAM_MAX_BUFFERED_BYTES unsent (WebSocket close 4413, SSE ends). */
+  SLOW_CONSUMER: { httpStatus: 429, category: 'transient' },
   /** The workspace holds WEFT_API_KEYS_PER_WORKSPACE keys already: revoke one first. */
   API_KEY_LIMIT_REACHED: { httpStatus: 409, category: 'permanent' },
   DEPENDENCY_UNAVAILABLE: { httpStatus: 503, category: 'dependency' },

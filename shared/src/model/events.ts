@@ -33,6 +33,23 @@ export interface WeftEvent {
 
 export type EventDraft = Omit<WeftEvent, 'id'>;
 
+/**
+ * What the api relay routes and sends: an event's routing fields plus its JSON, serialised once
+ * for every subscriber (engine/event-frame.ts builds and reads them).
+ */
+export interface EventFrame {
+  readonly id: string;
+  readonly type: EventType;
+  readonly executionId: string;
+  readonly flowId: string;
+  readonly workspaceId: string;
+  /** When the event was published (ISO 8601). */
+  readonly at: string;
+  /** The whole event as JSON, as clients receive it: one line (no CR, no LF), so it fits an SSE `data:` field. */
+  readonly json: string;
+}
+
+
 export const TERMINAL_EVENT_TYPES: ReadonlySet<EventType> = new Set([
   'execution.completed',
   'execution.failed',

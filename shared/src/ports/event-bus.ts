@@ -1,6 +1,7 @@
-import type { EventDraft, WeftEvent } from '../model/index.js';
+import type { EventDraft, EventFrame, WeftEvent } from '../model/index.js';
 
 export type EventHandler = (event: WeftEvent) => void;
+export type FrameHandler = (frame: EventFrame) => void;
 export type Unsubscribe = () => Promise<void>;
 
 export interface EventBus {
@@ -8,6 +9,11 @@ export interface EventBus {
   publish(draft: EventDraft): Promise<WeftEvent>;
   /** Every event of every workspace, in per-execution order; one subscription per api instance. */
   subscribe(handler: EventHandler): Promise<Unsubscribe>;
+  /**
+   * The same events as frames: routing fields plus the event's JSON, built once per event for
+   * every frame handler. What a relay uses: it never needs the event's body as an object.
+   */
+  subscribeFrames(handler: FrameHandler): Promise<Unsubscribe>;
   /** Events of one execution after `afterId` (exclusive), oldest first. */
   replay(executionId: string, afterId?: string): Promise<WeftEvent[]>;
   close(): Promise<void>;

@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
+import { frameOf } from '../../engine/event-frame.js';
 import { compareEventIds, isEventId } from '../../engine/event-ids.js';
 import type { EventDraft, WeftEvent } from '../../model/index.js';
 import { WeftError } from '../../errors/weft-error.js';
-import type { EventArchive, EventBus, EventHandler, Unsubscribe } from '../../ports/event-bus.js';
+import type { EventArchive, EventBus, EventHandler, FrameHandler, Unsubscribe } from '../../ports/event-bus.js';
 
 export interface MemoryEventBusOptions {
   /** Events kept per execution for replay (Redis: the stream's MAXLEN). */
@@ -37,6 +38,7 @@ export class MemoryEventBus implements EventBus {
   private readonly onError: (err: unknown) => void;
   private readonly streams = new Map<string, ExecutionStream>();
   private readonly emitter = new EventEmitter();
+  private readonly frameHandlers = new Set<FrameHandler>();
   private readonly outbox: WeftEvent[] = [];
   private draining = false;
   private readonly archive: EventArchive | undefined;
@@ -110,6 +112,14 @@ export class MemoryEventBus implements EventBus {
     });
   }
 
+  subscribeFrames(handler: FrameHandler): Promise<Unsubscribe> {
+    this.frameHandlers.add(handler);
+    return Promise.resolve(() => {
+      this.frameHandlers.delete(handler);
+      return Promise.resolve();
+    });
+  }
+
   async replay(executionId: string, afterId?: string): Promise<WeftEvent[]> {
     if (afterId !== undefined && !isEventId(afterId)) throw new WeftError('INVALID_REQUEST', `not an event id: ${afterId}`);
     const buffered = this.streams.get(executionId)?.events ?? [];
@@ -129,6 +139,7 @@ export class MemoryEventBus implements EventBus {
 
   async close(): Promise<void> {
     this.emitter.removeAllListeners();
+    this.frameHandlers.clear();
     this.outbox.length = 0;
     await this.stored();
   }
@@ -153,6 +164,18 @@ export class MemoryEventBus implements EventBus {
     })();
   }
 
+  /** Serialised once for every frame handler (the relay's clients), not once per client. */
+  private emitFrame(event: WeftEvent): void {
+    const frame = frameOf(event);
+    for (const handler of this.frameHandlers) {
+      try {
+        handler(frame);
+      } catch (err) {
+        this.onError(err);
+      }
+    }
+  }
+
   /**
    * Delivery is deferred and drained in append order, so a handler that publishes cannot make
    * other handlers see its event before the one being delivered (Redis pub/sub is async too),
@@ -163,7 +186,10 @@ export class MemoryEventBus implements EventBus {
     this.draining = true;
     queueMicrotask(() => {
       try {
-        for (let event = this.outbox.shift(); event; event = this.outbox.shift()) this.emitter.emit(EVENT, event);
+        for (let event = this.outbox.shift(); event; event = this.outbox.shift()) {
+          this.emitter.emit(EVENT, event);
+          if (this.frameHandlers.size > 0) this.emitFrame(event);
+        }
       } finally {
         this.draining = false;
       }

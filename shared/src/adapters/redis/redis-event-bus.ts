@@ -1,8 +1,9 @@
 import { duplicateRedis, type RedisClient } from './connection.js';
+import { frameOf, readEventFrame } from '../../engine/event-frame.js';
 import { isEventId } from '../../engine/event-ids.js';
-import { EVENT_TYPES, type EventDraft, type EventType, type WeftEvent } from '../../model/index.js';
+import { EVENT_TYPES, type EventDraft, type EventFrame, type EventType, type WeftEvent } from '../../model/index.js';
 import { WeftError } from '../../errors/weft-error.js';
-import type { EventBus, EventHandler, Unsubscribe } from '../../ports/event-bus.js';
+import type { EventBus, EventHandler, FrameHandler, Unsubscribe } from '../../ports/event-bus.js';
 import { EVENT_STREAM_MAXLEN, eventsChannel, eventsChannelPattern, executionKeys } from './keys.js';
 import { defineWeftScripts, type WeftScripts } from './lua/scripts.js';
 
@@ -24,6 +25,7 @@ export class RedisEventBus implements EventBus {
   private readonly onError: ((err: unknown) => void) | undefined;
   private readonly scripts: WeftScripts;
   private readonly handlers = new Set<EventHandler>();
+  private readonly frameHandlers = new Set<FrameHandler>();
   private subscriber: RedisClient | null = null;
   private subscribing: Promise<void> | null = null;
 
@@ -45,17 +47,25 @@ export class RedisEventBus implements EventBus {
     return parseWeftEvent(reply);
   }
 
-  async subscribe(handler: EventHandler): Promise<Unsubscribe> {
-    this.handlers.add(handler);
+  subscribe(handler: EventHandler): Promise<Unsubscribe> {
+    return this.register(this.handlers, handler);
+  }
+
+  subscribeFrames(handler: FrameHandler): Promise<Unsubscribe> {
+    return this.register(this.frameHandlers, handler);
+  }
+
+  private async register<H>(set: Set<H>, handler: H): Promise<Unsubscribe> {
+    set.add(handler);
     try {
       await this.ensureSubscribed();
     } catch (err) {
-      this.handlers.delete(handler);
+      set.delete(handler);
       throw err;
     }
     // The one subscription stays open until close(): an api instance subscribes for its lifetime.
     return () => {
-      this.handlers.delete(handler);
+      set.delete(handler);
       return Promise.resolve();
     };
   }
@@ -68,6 +78,7 @@ export class RedisEventBus implements EventBus {
 
   async close(): Promise<void> {
     this.handlers.clear();
+    this.frameHandlers.clear();
     const subscriber = this.subscriber;
     this.subscriber = null;
     this.subscribing = null;
@@ -101,17 +112,28 @@ export class RedisEventBus implements EventBus {
   }
 
   private dispatch(message: string): void {
-    let event: WeftEvent;
-    try {
-      event = parseWeftEvent(message);
-    } catch (err) {
-      this.onError?.(err);
-      return;
+    // Frames first, from the routing header alone: the relay's path never parses the body.
+    let frame: EventFrame | null = this.frameHandlers.size > 0 ? readEventFrame(message) : null;
+    let event: WeftEvent | null = null;
+    if (this.handlers.size > 0 || (this.frameHandlers.size > 0 && !frame)) {
+      try {
+        event = parseWeftEvent(message);
+      } catch (err) {
+        this.onError?.(err);
+        return;
+      }
+      // A message of another shape (no line-free header): serialised once, as clients expect it.
+      frame ??= this.frameHandlers.size > 0 ? frameOf(event) : null;
     }
-    for (const handler of this.handlers) {
+    if (frame) this.each(this.frameHandlers, frame);
+    if (event) this.each(this.handlers, event);
+  }
+
+  private each<T>(handlers: ReadonlySet<(value: T) => void>, value: T): void {
+    for (const handler of handlers) {
       // One faulty handler must not starve the others (nor break the connection's listener).
       try {
-        handler(event);
+        handler(value);
       } catch (err) {
         this.onError?.(err);
       }
