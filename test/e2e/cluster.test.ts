@@ -45,6 +45,8 @@ describe('distributed mode on a Redis Cluster of 3 masters', () => {
         // A killed worker's job runs again within seconds; the sweep finds lost hot state fast.
         WEFT_QUEUE_LOCK_MS: '2000', WEFT_QUEUE_STALLED_INTERVAL_MS: '1000',
         WEFT_SWEEP_INTERVAL_MS: '200', WEFT_SWEEP_MIN_AGE_MS: '300',
+        // Outputs over 2 KiB go through the claim check, blobs in their execution's slot.
+        WEFT_CLAIM_CHECK_BYTES: '2048',
       },
     });
     const apiKey = await stack.createWorkspace('cluster');
@@ -81,6 +83,27 @@ describe('distributed mode on a Redis Cluster of 3 masters', () => {
   it('waits for approvals and webhooks and times a wait out; cancels across the fleet', async () => {
     await waitEventsScenario(target);
     await cancelScenario(target);
+  });
+
+  it('stores a large output apart in its execution\'s slot, and the next node reads it whole', async () => {
+    const call = apiClient(target.baseUrl, target.apiKey);
+    const flow = await call('POST', '/v1/flows', {
+      name: 'large',
+      nodes: [
+        { id: 'big', type: 'transform', expression: '$join([1..2000].("x" & $string($)), ",")' },
+        { id: 'measure', type: 'transform', expression: '$length(nodes.big)' },
+      ],
+      edges: [{ from: 'big', to: 'measure' }],
+    });
+    expect(flow.status).toBe(201);
+    const start = await call('POST', `/v1/flows/${flow.body.id as string}/executions`, {});
+    const done = await finished(start.body.executionId as string);
+    expect(done.status, JSON.stringify(done.error)).toBe('completed');
+    const expected = Array.from({ length: 2000 }, (_, i) => `x${String(i + 1)}`).join(',');
+    expect(done.nodes.find((n: any) => n.nodeId === 'big').output).toMatchObject({ ref: expect.stringMatching(/^weft-blob:/), size: expected.length + 2 });
+    expect(done.nodes.find((n: any) => n.nodeId === 'measure').output).toBe(expected.length);
+    const inlined = await call('GET', `/v1/executions/${start.body.executionId as string}?include=outputs`);
+    expect(inlined.body.nodes.find((n: any) => n.nodeId === 'big').output).toBe(expected);
   });
 
   it('spreads 100 executions over the masters: at least 2 of the 3 hold hot state', async () => {

@@ -130,10 +130,9 @@ export class RedisStateStore implements StateStore {
 
   async getBlobs(addresses: readonly BlobAddress[]): Promise<Array<string | null>> {
     if (addresses.length === 0) return [];
-    // One HGET each, pipelined: blobs of different executions live in different slots.
-    const pipeline = this.redis.pipeline();
-    for (const a of addresses) pipeline.hget(executionKeys(this.prefix, a.executionId).blobs, a.blobId);
-    return execResults(await pipeline.exec()).map((r) => (typeof r === 'string' ? r : null));
+    // One HGET each, not a pipeline: blobs of different executions live in different slots of a
+    // cluster, and a cluster pipeline must stay on one node. Sent together all the same.
+    return Promise.all(addresses.map((a) => this.redis.hget(executionKeys(this.prefix, a.executionId).blobs, a.blobId)));
   }
 
   async existingExecutions(executionIds: readonly string[]): Promise<Set<string>> {
