@@ -89,20 +89,27 @@ describe('Flusher finalize', () => {
     await state.close();
   });
 
-  it('leaves an execution a retry re-opened running, in Postgres and in hot state', async () => {
+  /** A one-node flow's execution whose node failed it, in Postgres and in memory hot state. */
+  async function failedOneNodeExecution(name: string): Promise<{ executionId: string; workspaceId: string; state: MemoryStateStore }> {
     const { repos } = database;
-    const { workspace } = await repos.workspaces.create({ name: 'race' });
+    const { workspace } = await repos.workspaces.create({ name });
     const flow = await repos.flows.create({ workspaceId: workspace.id, flow: { name: 'one', nodes: [{ id: 'a', type: 'transform', expression: '1' }], edges: [] } });
     const { execution } = await repos.executions.create({ workspaceId: workspace.id, flowId: flow.id, flowVersion: flow.version, input: null });
     const executionId = execution.id;
     const state = new MemoryStateStore({ events: new MemoryEventBus() });
+    await state.initExecution({ executionId, workspaceId: workspace.id, flowId: flow.id, flowVersion: flow.version, input: null, at: AT, nodes: [{ id: 'a', parentCount: 0, children: [] }] });
+    const failed: NodeResult = { ...completed(null), status: 'failed', error: { code: 'transform_failed', category: 'permanent', message: 'x' } };
+    await state.commitNode({ executionId, nodeId: 'a', result: failed, takenChildren: [], failExecution: true, soft: false, at: AT });
+    return { executionId, workspaceId: workspace.id, state };
+  }
+
+  it('leaves an execution a retry re-opened running, in Postgres and in hot state', async () => {
+    const { repos } = database;
+    const { executionId, state } = await failedOneNodeExecution('race');
     const flusher = new Flusher({
       state, flushLog: new MemoryFlushLog(), repos, flows: new FlowCache(repos.flows), logger: createLogger({ level: 'silent', name: 'test' }), metrics: createMetrics(),
       consumer: 'c1', hotStateTtlSeconds: 0,
     });
-    await state.initExecution({ executionId, workspaceId: workspace.id, flowId: flow.id, flowVersion: flow.version, input: null, at: AT, nodes: [{ id: 'a', parentCount: 0, children: [] }] });
-    const failed: NodeResult = { ...completed(null), status: 'failed', error: { code: 'transform_failed', category: 'permanent', message: 'x' } };
-    await state.commitNode({ executionId, nodeId: 'a', result: failed, takenChildren: [], failExecution: true, soft: false, at: AT });
     // The retry lands before the flusher gets to the end of the first run.
     await state.reopenNodes({ executionId, nodeIds: ['a'], at: AT });
     await repos.executions.reopen({ executionId });
@@ -115,15 +122,8 @@ describe('Flusher finalize', () => {
 
   it('the view says running while a flush writes the end a retry re-opened: hot state is the truth', async () => {
     const { repos } = database;
-    const { workspace } = await repos.workspaces.create({ name: 'stale-end' });
-    const flow = await repos.flows.create({ workspaceId: workspace.id, flow: { name: 'one', nodes: [{ id: 'a', type: 'transform', expression: '1' }], edges: [] } });
-    const { execution } = await repos.executions.create({ workspaceId: workspace.id, flowId: flow.id, flowVersion: flow.version, input: null });
-    const executionId = execution.id;
-    const state = new MemoryStateStore({ events: new MemoryEventBus() });
-    await state.initExecution({ executionId, workspaceId: workspace.id, flowId: flow.id, flowVersion: flow.version, input: null, at: AT, nodes: [{ id: 'a', parentCount: 0, children: [] }] });
-    const failed: NodeResult = { ...completed(null), status: 'failed', error: { code: 'transform_failed', category: 'permanent', message: 'x' } };
-    await state.commitNode({ executionId, nodeId: 'a', result: failed, takenChildren: [], failExecution: true, soft: false, at: AT });
-    const view = () => loadExecutionView({ repos, state, workspaceId: workspace.id, executionId });
+    const { executionId, workspaceId, state } = await failedOneNodeExecution('stale-end');
+    const view = () => loadExecutionView({ repos, state, workspaceId, executionId });
     // The flusher read the failed end; the retry re-opens hot state and the row; then the
     // flusher writes the end it read (it puts the row back to running only after that write).
     await state.reopenNodes({ executionId, nodeIds: ['a'], at: AT });
