@@ -243,6 +243,34 @@ export function stateStoreMapContract(name: string, makeStore: () => Promise<Sta
       expect(end.ready).toEqual(['after']);
     });
 
+    it('a retry ends at once an item that a late commit finished with a branch skipped: the map still ends', async () => {
+      // `a` branches: it takes `b` (the output) and not `s`, which is skipped while the map runs.
+      const nodes: MapGraphNode[] = [
+        { id: 'a', parentCount: 0, children: ['b', 's'] },
+        { id: 'b', parentCount: 1, children: [] },
+        { id: 's', parentCount: 1, children: [] },
+      ];
+      const executionId = await mapExecution();
+      await startMap(executionId, ['x', 'y'], { nodes });
+      expect((await run(executionId, 'm[1].a', completed('a1'))).skipped).toEqual(['m[1].s']);
+      await store.startNode({ executionId, nodeId: 'm[1].b', attempt: 1, workerId: 'w1', at: AT, readResultsOf: [], mapItem: { mapId: 'm', index: 1, round: 0 } });
+      // Item 0 fails the map and the execution while item 1's last node runs; that node then completes.
+      expect((await run(executionId, 'm[0].a', failed())).executionStatus).toBe('failed');
+      expect((await run(executionId, 'm[1].b', completed('b1'))).committed).toBe(true);
+      await store.reopenNodes({ executionId, nodeIds: ['m'], at: LATER });
+      await store.startNode({ executionId, nodeId: 'm', attempt: 1, workerId: 'w', at: LATER, readResultsOf: [] });
+      const resumed = await startMap(executionId, ['x', 'y'], { nodes });
+      // Item 1 has nothing left to run (its skipped branch is skipped again): it holds no place.
+      expect(resumed).toMatchObject({ kind: 'started', round: 1, ready: ['m[0].a'] });
+      expect((await run(executionId, 'm[0].a', completed('a0'))).ready).toEqual(['m[0].b']);
+      const end = await run(executionId, 'm[0].b', completed('b0'));
+      expect(end.settledMaps[0]?.result).toMatchObject({ status: 'completed', output: ['b0', 'b1'] });
+      expect(end.ready).toEqual(['after']);
+      const hot = await store.getExecution(executionId);
+      expect(hot?.nodes['m']?.status).toBe('completed');
+      expect(hot?.nodes['m[1].s']?.status).toBe('skipped');
+    });
+
     it('a retry undoes exactly the edges a soft failure took, as its commit recorded them', async () => {
       const executionId = await mapExecution();
       await startMap(executionId, ['only']);

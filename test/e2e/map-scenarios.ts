@@ -182,9 +182,9 @@ export async function mapRetryScenario(target: Target): Promise<void> {
     return doc.status === 'completed' || doc.status === 'failed' ? doc : null;
   }, { timeoutMs: 30_000, message: 'retried execution finished' }).catch((err: unknown) => {
     const nodes = (last?.nodes ?? []).map((n: any) => `${n.nodeId}:${n.status}`).join(' ');
-    throw new Error(`${err instanceof Error ? err.message : String(err)}; last document: ${last?.status} ${nodes}`);
+    throw new Error(`${err instanceof Error ? err.message : String(err)}; execution ${failed.id as string}; last document: ${last?.status} ${nodes}`);
   });
-  expect(done.status, JSON.stringify(done.error)).toBe('completed');
+  expect(done.status, `execution ${failed.id as string}; ${JSON.stringify(done.error)}`).toBe('completed');
   expect(done.nodes.find((n: any) => n.nodeId === 'm').output).toEqual(items.map((item) => ({ item, via: item === 'flaky' ? 'risky' : 'safe' })));
   // Only the flaky item's call ran again (items stopped mid-way by the failure re-run theirs).
   const again = target.mock.requests.slice(callsBefore).map((r) => JSON.stringify((r.body as any)?.messages));

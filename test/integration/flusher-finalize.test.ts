@@ -1,7 +1,8 @@
 /**
  * The flusher's finalize on a real Postgres: the rows the flush log already wrote are not
  * written again; what Postgres lacks (a node skipped inside a transition, a flush entry lost in
- * a crash) or holds differently is.
+ * a crash) or holds differently is. A retry racing the flush of the end it retried leaves the
+ * execution running, and the api's view says so even while the row holds that stale end.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { createLogger } from '@weft/shared/logging';
 import { createMetrics } from '@weft/shared/metrics';
 import { FlowCache } from '../../shared/src/run-engine/index.js';
 import { Flusher } from '../../worker/src/flush/flusher.js';
+import { loadExecutionView } from '../../api/src/services/execution-view.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
 
 const AT = '2025-01-01T00:00:00.000Z';
@@ -87,20 +89,27 @@ describe('Flusher finalize', () => {
     await state.close();
   });
 
-  it('leaves an execution a retry re-opened running, in Postgres and in hot state', async () => {
+  /** A one-node flow's execution whose node failed it, in Postgres and in memory hot state. */
+  async function failedOneNodeExecution(name: string): Promise<{ executionId: string; workspaceId: string; state: MemoryStateStore }> {
     const { repos } = database;
-    const { workspace } = await repos.workspaces.create({ name: 'race' });
+    const { workspace } = await repos.workspaces.create({ name });
     const flow = await repos.flows.create({ workspaceId: workspace.id, flow: { name: 'one', nodes: [{ id: 'a', type: 'transform', expression: '1' }], edges: [] } });
     const { execution } = await repos.executions.create({ workspaceId: workspace.id, flowId: flow.id, flowVersion: flow.version, input: null });
     const executionId = execution.id;
     const state = new MemoryStateStore({ events: new MemoryEventBus() });
+    await state.initExecution({ executionId, workspaceId: workspace.id, flowId: flow.id, flowVersion: flow.version, input: null, at: AT, nodes: [{ id: 'a', parentCount: 0, children: [] }] });
+    const failed: NodeResult = { ...completed(null), status: 'failed', error: { code: 'transform_failed', category: 'permanent', message: 'x' } };
+    await state.commitNode({ executionId, nodeId: 'a', result: failed, takenChildren: [], failExecution: true, soft: false, at: AT });
+    return { executionId, workspaceId: workspace.id, state };
+  }
+
+  it('leaves an execution a retry re-opened running, in Postgres and in hot state', async () => {
+    const { repos } = database;
+    const { executionId, state } = await failedOneNodeExecution('race');
     const flusher = new Flusher({
       state, flushLog: new MemoryFlushLog(), repos, flows: new FlowCache(repos.flows), logger: createLogger({ level: 'silent', name: 'test' }), metrics: createMetrics(),
       consumer: 'c1', hotStateTtlSeconds: 0,
     });
-    await state.initExecution({ executionId, workspaceId: workspace.id, flowId: flow.id, flowVersion: flow.version, input: null, at: AT, nodes: [{ id: 'a', parentCount: 0, children: [] }] });
-    const failed: NodeResult = { ...completed(null), status: 'failed', error: { code: 'transform_failed', category: 'permanent', message: 'x' } };
-    await state.commitNode({ executionId, nodeId: 'a', result: failed, takenChildren: [], failExecution: true, soft: false, at: AT });
     // The retry lands before the flusher gets to the end of the first run.
     await state.reopenNodes({ executionId, nodeIds: ['a'], at: AT });
     await repos.executions.reopen({ executionId });
@@ -108,6 +117,27 @@ describe('Flusher finalize', () => {
     expect((await repos.executions.getById(executionId))?.status).toBe('running');
     // A TTL of 0 would have deleted it at once: hot state is still there.
     expect((await state.getExecution(executionId))?.status).toBe('running');
+    await state.close();
+  });
+
+  it('the view says running while a flush writes the end a retry re-opened: hot state is the truth', async () => {
+    const { repos } = database;
+    const { executionId, workspaceId, state } = await failedOneNodeExecution('stale-end');
+    const view = () => loadExecutionView({ repos, state, workspaceId, executionId });
+    // The flusher read the failed end; the retry re-opens hot state and the row; then the
+    // flusher writes the end it read (it puts the row back to running only after that write).
+    await state.reopenNodes({ executionId, nodeIds: ['a'], at: AT });
+    await repos.executions.reopen({ executionId });
+    await repos.executions.finalize({
+      executionId, status: 'failed', output: null, error: { code: 'transform_failed', category: 'permanent', message: 'x', nodeId: 'a' },
+      usage: null, cost: null, startedAt: new Date(AT), finishedAt: new Date(AT),
+    });
+    expect((await repos.executions.getById(executionId))?.status).toBe('failed');
+    expect(await view()).toMatchObject({ status: 'running', error: null, finishedAt: null });
+    // The flusher then puts the row back to running; an ended row with ended hot state is read from Postgres.
+    await repos.executions.reopen({ executionId });
+    await state.commitNode({ executionId, nodeId: 'a', result: completed('a'), takenChildren: [], failExecution: false, soft: false, at: AT });
+    expect(await view()).toMatchObject({ status: 'completed', error: null });
     await state.close();
   });
 });

@@ -5,7 +5,7 @@
 import type { ExecutionRow, FlowRecord, NodeRunRow, Repos } from '@weft/db/repos';
 import { parseMapItemNodeId } from '@weft/shared/flow';
 import { executedTopology, executionFailure, executionOutput, sumCost, sumPricing, sumUsage } from '@weft/shared/engine';
-import { TERMINAL_EXECUTION_STATUSES, type Cost, type ExecutionStatus, type HotExecution, type NodeError, type NodeLogEntry, type NodeResult, type NodeStatus, type PricingStatus, type Usage } from '@weft/shared/model';
+import { isLive, TERMINAL_EXECUTION_STATUSES, type Cost, type ExecutionStatus, type HotExecution, type NodeError, type NodeLogEntry, type NodeResult, type NodeStatus, type PricingStatus, type Usage } from '@weft/shared/model';
 import type { ResumeLinks } from '@weft/shared/crypto';
 import type { StateStore } from '@weft/shared/ports';
 import { eventWaitNode, type ClaimCheck } from '@weft/shared/run-engine';
@@ -124,6 +124,19 @@ export function viewNodeOrder(flow: Pick<FlowRecord, 'nodes'>, present: Iterable
   return order;
 }
 
+/**
+ * The hot state a view reads: a live row's (hot state is ahead of Postgres), and an ended row's
+ * when hot state is live again. A retry re-opens hot state, then the row; a flush of the end it
+ * retried that read hot state before the retry writes that end to the row after the retry's
+ * re-open, and the flusher puts the row back to running only once its write is done. Until then
+ * the row says failed while the execution runs again: hot state is the truth.
+ */
+async function liveHotState(state: StateStore, row: ExecutionRow): Promise<HotExecution | null> {
+  const hot = await state.getExecution(row.id);
+  if (!hot) return null;
+  return !TERMINAL_EXECUTION_STATUSES.has(row.status) || isLive(hot.status) ? hot : null;
+}
+
 export async function loadExecutionView(input: {
   repos: Pick<Repos, 'executions' | 'nodeRuns' | 'flows'>;
   state: StateStore;
@@ -140,7 +153,7 @@ export async function loadExecutionView(input: {
     row.singleNodeId === null ? (flow ? viewNodeOrder(flow, present) : []) : [row.singleNodeId];
   const view = summaryView(row);
 
-  const hot: HotExecution | null = TERMINAL_EXECUTION_STATUSES.has(row.status) ? null : await input.state.getExecution(row.id);
+  const hot = await liveHotState(input.state, row);
   if (!hot) {
     const runs = new Map((await input.repos.nodeRuns.listByExecution(row.id)).map((r) => [r.nodeId, r]));
     view.nodes = orderOf(runs.keys()).map((id) => {
@@ -175,6 +188,9 @@ export async function loadExecutionView(input: {
     return nodeView;
   });
   const all = Object.values(results);
+  // The row's end, if any, is a stale one (see liveHotState): hot state says how it ends.
+  view.output = null;
+  view.error = null;
   view.status = hot.status;
   view.startedAt = hot.startedAt ?? view.startedAt;
   view.finishedAt = hot.finishedAt;

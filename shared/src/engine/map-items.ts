@@ -32,6 +32,11 @@ export function parentsOf(record: MapRecord): Map<string, string[]> {
  * Marks an item running and creates its nodes that have no result (all of them, unless a retry
  * kept some): in sub-graph order, a node whose parents are all terminal is queued when it has
  * no parent or a taken edge, and skipped otherwise; the others wait for their parents.
+ *
+ * An item re-released by a retry may have nothing left to run: its last nodes committed after
+ * its map had ended, and what is not completed is a branch not taken, skipped again here. No
+ * commit would ever end such an item, so it ends here, completed (it holds no failed node: a
+ * retry removed those results), and takes no place in the window.
  */
 export function releaseItem(next: ExecutionState, mapId: string, record: MapRecord, index: number, at: string, d: Decisions): void {
   const statuses = mutable(next.statuses);
@@ -39,8 +44,7 @@ export function releaseItem(next: ExecutionState, mapId: string, record: MapReco
   const pending = mutable(next.pending);
   const children = ownedChildren(next);
   const parents = parentsOf(record);
-  setItem(record, index, 'r');
-  record.active += 1;
+  let open = false;
   for (const node of record.nodes) {
     const id = mapItemNodeId(mapId, index, node.id);
     if (results.has(id)) continue;
@@ -51,9 +55,11 @@ export function releaseItem(next: ExecutionState, mapId: string, record: MapReco
     next.remaining += 1;
     if (left > 0) {
       statuses.set(id, pendingStatus());
+      open = true;
     } else if (node.parentCount === 0 || (next.taken.get(id) ?? 0) > 0) {
       statuses.set(id, queuedStatus());
       d.ready.push(id);
+      open = true;
     } else {
       results.set(id, skippedResult(at));
       next.remaining -= 1;
@@ -61,25 +67,28 @@ export function releaseItem(next: ExecutionState, mapId: string, record: MapReco
       d.events.push(draft(next, { type: 'node.skipped', nodeId: id, at, data: nodeSkippedData() }));
     }
   }
+  if (open) {
+    setItem(record, index, 'r');
+    record.active += 1;
+  } else {
+    setItem(record, index, 'c');
+  }
 }
 
 /**
  * Readies an item to run again (a retry): its completed nodes keep their results; the others
  * lose theirs, and the edges a soft failure took (as its commit recorded them) are undone, so
- * that releasing the item again decides them afresh. An item whose nodes all completed (their
- * commits landed after the map had ended) is marked completed, not released again: it has
- * nothing left to run, and would hold a place in the window for ever.
+ * that releasing the item again decides them afresh. An item whose last commits landed after
+ * its map had ended may have nothing left to run: its release ends it (releaseItem).
  */
 export function resetItem(next: ExecutionState, mapId: string, record: MapRecord, index: number): void {
   const results = mutable(next.results);
   const taken = mutable(next.taken);
   const undone = new Set<string>();
-  let settled = true;
   for (const node of record.nodes) {
     const id = mapItemNodeId(mapId, index, node.id);
     const result = results.get(id);
     if (result?.status === 'completed') continue;
-    settled = false;
     if (mutable(next.statuses).delete(id)) {
       next.remaining -= 1;
       next.total -= 1;
@@ -96,8 +105,7 @@ export function resetItem(next: ExecutionState, mapId: string, record: MapRecord
   const kept = Object.entries(record.softTaken ?? {}).filter(([id]) => !undone.has(id));
   if (kept.length > 0) record.softTaken = Object.fromEntries(kept);
   else delete record.softTaken;
-  // Every node completed (its last commits landed after the map had ended): the item is done.
-  setItem(record, index, settled ? 'c' : '.');
+  setItem(record, index, '.');
 }
 
 /**

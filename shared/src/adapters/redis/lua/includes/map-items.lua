@@ -52,11 +52,12 @@ local function parentsOf(record)
   return parents
 end
 
--- Marks an item running and creates its nodes that have no result (releaseItem in apply-map.ts).
+-- Marks an item running and creates its nodes that have no result (releaseItem in map-items.ts).
+-- An item a retry re-released with nothing left to run (its last commits landed after its map had
+-- ended; what is not completed is a branch not taken, skipped again) ends here, completed.
 local function releaseItem(ctx, mapId, record, index)
   local parents = parentsOf(record)
-  setItem(record, index, 'r')
-  record.active = record.active + 1
+  local open = false
   for _, node in ipairs(record.nodes) do
     local id = itemNodeId(mapId, index, node.id)
     if redis.call('HEXISTS', ctx.k.results, id) == 0 then
@@ -76,25 +77,31 @@ local function releaseItem(ctx, mapId, record, index)
       remainingAdd(ctx, 1)
       if left > 0 then
         redis.call('HSET', ctx.k.status, id, ctx.json.pending)
+        open = true
       elseif node.parentCount == 0 or tonumber(redis.call('HGET', ctx.k.taken, id) or '0') > 0 then
         redis.call('HSET', ctx.k.status, id, ctx.json.queued)
         ctx.ready[#ctx.ready + 1] = id
+        open = true
       else
         skipNode(ctx, id)
       end
     end
   end
+  if open then
+    setItem(record, index, 'r')
+    record.active = record.active + 1
+  else
+    setItem(record, index, 'c')
+  end
 end
 
 -- Readies an item to run again (resetItem in map-items.ts): completed nodes keep their results;
--- an item whose nodes all completed is marked completed instead.
+-- the others lose theirs (and the edges their soft failures took), to be decided afresh.
 local function resetItem(ctx, mapId, record, index)
-  local settled = true
   for _, node in ipairs(record.nodes) do
     local id = itemNodeId(mapId, index, node.id)
     local result = decodeResult(ctx, id)
     if not result or result.status ~= 'completed' then
-      settled = false
       if redis.call('HDEL', ctx.k.status, id) == 1 then
         remainingAdd(ctx, -1)
         redis.call('HINCRBY', ctx.k.meta, 'total', -1)
@@ -116,8 +123,7 @@ local function resetItem(ctx, mapId, record, index)
   if record.softTaken and next(record.softTaken) == nil then
     record.softTaken = nil
   end
-  -- Every node completed (its last commits landed after the map had ended): the item is done.
-  setItem(record, index, settled and 'c' or '.')
+  setItem(record, index, '.')
 end
 
 -- A map item's node failed softly (commitIntent's soft, passed by its commit): the record keeps
