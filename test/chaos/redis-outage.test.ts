@@ -56,10 +56,21 @@ describe('Redis outage on the start path', () => {
     const flow = await call('POST', '/v1/flows', { name: 'outage', nodes: [{ id: 't', type: 'transform', expression: 'input.i * 2' }] });
     expect(flow.status).toBe(201);
     const flowId = flow.body.id as string;
+    // An execution that ended before the outage: its document is whole in Postgres.
+    const probeFlow = await call('POST', '/v1/flows', { name: 'ended-before', nodes: [{ id: 't', type: 'transform', expression: '"done"' }] });
+    const ended = (await call('POST', `/v1/flows/${probeFlow.body.id as string}/executions`, {})).body.executionId as string;
+    await waitFor(async () => (await db.query("select 1 from executions where id = $1 and status = 'completed'", [ended])).rows.length === 1,
+      { timeoutMs: 30_000, message: 'the probe execution flushed' });
 
     const answers: Array<JsonResponse & { i: number }> = [];
     for (let i = 0; i < STARTS; i += 1) {
-      if (i === STOP_AT) redis.stop();
+      if (i === STOP_AT) {
+        redis.stop();
+        // Reads of what ended need no Redis.
+        const read = await call('GET', `/v1/executions/${ended}`);
+        expect(read.status, JSON.stringify(read.body)).toBe(200);
+        expect(read.body).toMatchObject({ status: 'completed', output: { t: 'done' } });
+      }
       if (i === RESTART_AT) {
         await redis.start();
         // The api reconnects on its own (ioredis backs off up to 2 s): continue once it says it is ready.

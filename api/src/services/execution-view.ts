@@ -132,9 +132,10 @@ export function viewNodeOrder(flow: Pick<FlowRecord, 'nodes'>, present: Iterable
  * the row says failed while the execution runs again: hot state is the truth.
  */
 async function liveHotState(state: StateStore, row: ExecutionRow): Promise<HotExecution | null> {
-  const hot = await state.getExecution(row.id);
-  if (!hot) return null;
-  return !TERMINAL_EXECUTION_STATUSES.has(row.status) || isLive(hot.status) ? hot : null;
+  if (!TERMINAL_EXECUTION_STATUSES.has(row.status)) return state.getExecution(row.id);
+  // An ended row is whole without Redis: while Redis is unreachable, it is the answer.
+  const hot = await state.getExecution(row.id).catch(() => null);
+  return hot && isLive(hot.status) ? hot : null;
 }
 
 export async function loadExecutionView(input: {
