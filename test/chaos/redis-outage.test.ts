@@ -61,6 +61,10 @@ describe('Redis outage on the start path', () => {
     const ended = (await call('POST', `/v1/flows/${probeFlow.body.id as string}/executions`, {})).body.executionId as string;
     await waitFor(async () => (await db.query("select 1 from executions where id = $1 and status = 'completed'", [ended])).rows.length === 1,
       { timeoutMs: 30_000, message: 'the probe execution flushed' });
+    // One that is live (waiting) during the outage: its document is in Redis.
+    const waitFlow = await call('POST', '/v1/flows', { name: 'live-during', nodes: [{ id: 'w', type: 'wait', durationMs: 600_000 }] });
+    const live = (await call('POST', `/v1/flows/${waitFlow.body.id as string}/executions`, {})).body.executionId as string;
+    await waitFor(async () => (await call('GET', `/v1/executions/${live}`)).body.status === 'waiting', { timeoutMs: 30_000, message: 'the live probe waiting' });
 
     const answers: Array<JsonResponse & { i: number }> = [];
     for (let i = 0; i < STARTS; i += 1) {
@@ -70,6 +74,11 @@ describe('Redis outage on the start path', () => {
         const read = await call('GET', `/v1/executions/${ended}`);
         expect(read.status, JSON.stringify(read.body)).toBe(200);
         expect(read.body).toMatchObject({ status: 'completed', output: { t: 'done' } });
+        // What needs Redis answers 503 with Retry-After, not a 500.
+        const liveRead = await call('GET', `/v1/executions/${live}`);
+        expect(liveRead.status, JSON.stringify(liveRead.body)).toBe(503);
+        expect(liveRead.body.error.code).toBe('dependency_unavailable');
+        expect(Number(liveRead.headers.get('retry-after'))).toBeGreaterThan(0);
       }
       if (i === RESTART_AT) {
         await redis.start();

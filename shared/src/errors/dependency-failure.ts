@@ -8,7 +8,12 @@ const DEPENDENCY_ERROR_CODES: ReadonlySet<string> = new Set([
   '08000', '08001', '08003', '08004', '08006', '53300', '57P01', '57P02', '57P03',
 ]);
 const DEPENDENCY_ERROR_NAMES: ReadonlySet<string> = new Set(['MaxRetriesPerRequestError', 'ConnectionTimeoutError']);
-const DEPENDENCY_MESSAGES = [/Connection terminated/i, /Connection is closed/i, /Client was closed/i];
+const DEPENDENCY_MESSAGES = [
+  /Connection terminated/i, /Connection is closed/i, /Client was closed/i,
+  // ioredis without an offline queue (the api's fail-fast connection), its command timeout, and
+  // a cluster client that has no slot map yet.
+  /Stream isn't writeable/i, /Command timed out/i, /Cluster isn't ready/i,
+];
 
 export function isDependencyFailure(err: unknown): boolean {
   let current: unknown = err;
