@@ -10,7 +10,7 @@ const ALL_TESTS = ['shared/src/**/*.test.ts', 'api/src/**/*.test.ts', 'worker/sr
 /**
  * The pure tier (`npm run test:unit`): tests that start no service — no Redis, Postgres, PGlite,
  * child process or listening server — and so need no global set-up. A test file that starts one
- * belongs to `services`; `npm test` runs both projects, every file exactly once.
+ * belongs to `services` (or `alone`, below); `npm test` runs every project, every file exactly once.
  */
 const UNIT_TESTS = [
   'shared/src/{flow,templates,engine,errors,config,crypto,ids}/**/*.test.ts',
@@ -38,6 +38,9 @@ const UNIT_TESTS = [
   'test/types/**/*.test.ts',
 ];
 
+/** Tests that run after the others, one at a time (project `alone`). */
+const ALONE_TESTS = ['test/fuzz/api-fuzz.test.ts'];
+
 const exclude = [...configDefaults.exclude, '**/node_modules/**', '**/dist/**'];
 
 export default defineConfig({
@@ -51,13 +54,24 @@ export default defineConfig({
     reporters: ['default', './test/helpers/summary-reporter.ts'],
     projects: [
       // Pure modules hold no state between files, so one module graph per worker serves them all.
-      { extends: true, test: { name: 'unit', include: UNIT_TESTS, exclude, isolate: false } },
+      { extends: true, test: { name: 'unit', include: UNIT_TESTS, exclude, isolate: false, sequence: { groupOrder: 0 } } },
       {
         extends: true,
         test: {
-          name: 'services', include: ALL_TESTS, exclude: [...exclude, ...UNIT_TESTS], globalSetup: ['test/helpers/global-setup.ts'],
+          name: 'services', include: ALL_TESTS, exclude: [...exclude, ...UNIT_TESTS, ...ALONE_TESTS], globalSetup: ['test/helpers/global-setup.ts'],
+          sequence: { groupOrder: 0 },
           // An upper bound on tests that wait for real processes; a loaded machine is slow, not wrong.
           testTimeout: 60_000,
+        },
+      },
+      {
+        // After the rest, with the machine to itself: a test whose own budget is the property it
+        // checks (the api fuzz: 20,000 cases within 60 s) must not share the two cores with a
+        // code node spinning for 10 s or a fleet starting up.
+        extends: true,
+        test: {
+          name: 'alone', include: ALONE_TESTS, exclude, globalSetup: ['test/helpers/global-setup.ts'],
+          sequence: { groupOrder: 1 }, maxWorkers: 1, testTimeout: 60_000,
         },
       },
     ],
