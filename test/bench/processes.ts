@@ -56,7 +56,12 @@ export function startBenchProcess(input: {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...input.env })) if (v !== undefined) env[k] = v;
   const flags = input.heapProbe === true ? ['--expose-gc', ...SOURCE_FLAGS, '--import', `./${HEAP_PROBE}`] : SOURCE_FLAGS;
-  const args = [...flags, entry.script, ...entry.args];
+  // BENCH_CPU_PROF_DIR: Weft's own processes write a V8 CPU profile there when they exit.
+  const profDir = process.env.BENCH_CPU_PROF_DIR;
+  const profile = profDir !== undefined && profDir !== '' && (input.kind === 'api' || input.kind === 'worker')
+    ? ['--cpu-prof', `--cpu-prof-dir=${profDir}/${input.kind}`]
+    : [];
+  const args = [...profile, ...flags, entry.script, ...entry.args];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env,

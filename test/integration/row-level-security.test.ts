@@ -223,6 +223,40 @@ function rowLevelSecuritySuite(kind: 'pg' | 'pglite', open: () => Promise<Backen
       expect(await calls()).toEqual(open);
     });
 
+    it("writes a start in one statement under the tenant policy, only while the flow is live and its version current, and never into another workspace", async () => {
+      const { repos } = database;
+      const flow = await repos.flows.create({ workspaceId: a.ws, flow: flowDef(`start${uniqueId()}`) });
+      // Quotes, backslashes, non-ASCII and a large float cross the inlined literal unchanged.
+      const input = { s: "it's \\ a \"quote\" é 😀\n", list: [1.5e300, -0, null, true], nested: { "k'ey": '\\x00' } };
+      const started = await repos.executions.createIfFlowCurrent({ workspaceId: a.ws, flowId: flow.id, flowVersion: 1, latest: true, input, maxCostUsd: 0.25 });
+      expect(started).toMatchObject({ workspaceId: a.ws, flowId: flow.id, flowVersion: 1, status: 'queued', input, maxCostUsd: 0.25, idempotencyKey: null });
+      const stored = await repos.executions.get({ workspaceId: a.ws, executionId: started?.id ?? '' });
+      expect(stored).toEqual({ ...started, input: JSON.parse(JSON.stringify(input)) as unknown });
+
+      const before = await countAll(database.system, 'executions');
+      const attempt = (over: Partial<{ workspaceId: string; flowVersion: number; latest: boolean }>) => repos.executions.createIfFlowCurrent({
+        workspaceId: a.ws, flowId: flow.id, flowVersion: 1, latest: true, input: null, ...over,
+      });
+      // A version that is not the latest, for a start of the latest; a pinned one passes.
+      await repos.flows.update({ workspaceId: a.ws, flowId: flow.id, flow: flowDef(flow.name, 'v2') });
+      expect(await attempt({})).toBeNull();
+      expect((await attempt({ latest: false }))?.flowVersion).toBe(1);
+      expect((await attempt({ flowVersion: 2 }))?.flowVersion).toBe(2);
+      // Another workspace's flow is invisible under its policy.
+      expect(await attempt({ workspaceId: b.ws, flowVersion: 2 })).toBeNull();
+      expect(await attempt({ workspaceId: b.ws, flowVersion: 2, latest: false })).toBeNull();
+      // A deleted flow starts nothing, pinned or not.
+      await repos.flows.delete({ workspaceId: a.ws, flowId: flow.id });
+      expect(await attempt({ flowVersion: 2 })).toBeNull();
+      expect(await attempt({ latest: false })).toBeNull();
+      expect(await countAll(database.system, 'executions')).toBe(before + 2);
+
+      // The one-shot itself runs as the tenant role: a row of B written in A's context is refused.
+      const foreign = `insert into executions (id, workspace_id, flow_id, flow_version, status) values ('${randomUUID()}', '${b.ws}', '${b.flowId}', 1, 'queued')`;
+      await expect(database.tenant.oneShot(a.ws, foreign).catch((err: unknown) => { throw err; })).rejects.toSatisfy(isolationViolation);
+      expect(await database.tenant.oneShot(a.ws, 'update executions set updated_at = now()')).toBe(await countAll(database.system, 'executions', `where workspace_id = '${a.ws}'`));
+    });
+
     it('refuses a workspace id that is not a uuid before it reaches SQL', async () => {
       await expect(database.tenant(`${a.ws}'; reset role; --`, (tx) => countAll(tx, 'executions'))).rejects.toThrow(/uuid/);
       await expect(database.repos.credentials.list('not-a-uuid')).rejects.toThrow(/uuid/);
@@ -241,6 +275,11 @@ function rowLevelSecuritySuite(kind: 'pg' | 'pglite', open: () => Promise<Backen
       expect(await session()).toEqual(connecting);
 
       await expect(database.tenant(a.ws, () => Promise.reject(new Error('the callback failed')))).rejects.toThrow('the callback failed');
+      expect(await session()).toEqual(connecting);
+      // A one-shot's SET LOCALs end with its implicit transaction, committed or failed.
+      await database.tenant.oneShot(a.ws, 'select 1');
+      expect(await session()).toEqual(connecting);
+      await expect(database.tenant.oneShot(a.ws, 'select * from no_such_table')).rejects.toThrow();
       expect(await session()).toEqual(connecting);
       await expect(database.tenant(a.ws, (tx) => tx.execute(sql.raw('select * from no_such_table')))).rejects.toThrow();
       expect(await session()).toEqual(connecting);
@@ -275,6 +314,29 @@ rowLevelSecuritySuite('pglite', async () => {
   return { database, close: () => database.close() };
 });
 
+/** `fn`'s result, and the query texts sent on the first connection it checks out of `pool`. */
+async function sentOnFirstCheckout<T>(pool: pg.Pool, fn: () => Promise<T>): Promise<{ result: T; sent: string[] }> {
+  const sent: string[] = [];
+  let recorded: pg.PoolClient | undefined;
+  pool.once('acquire', (client: pg.PoolClient) => {
+    recorded = client;
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    // An own property over the prototype's method, deleted afterwards.
+    Object.assign(client, {
+      query: (...args: unknown[]) => {
+        const first = args[0];
+        sent.push(typeof first === 'string' ? first : String((first as { text?: unknown }).text));
+        return query(...args);
+      },
+    });
+  });
+  try {
+    return { result: await fn(), sent };
+  } finally {
+    if (recorded) delete (recorded as { query?: unknown }).query;
+  }
+}
+
 describe('row-level security: tenant transactions on a node-postgres pool', () => {
   let database: SqlDatabase;
   let pool: pg.Pool;
@@ -308,29 +370,22 @@ describe('row-level security: tenant transactions on a node-postgres pool', () =
   });
 
   it('sends BEGIN, the role and the workspace in one round trip: a one-statement call costs three', async () => {
-    const sent: string[] = [];
-    let recorded: pg.PoolClient | undefined;
-    pool.once('acquire', (client: pg.PoolClient) => {
-      recorded = client;
-      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-      // An own property over the prototype's method, deleted afterwards.
-      Object.assign(client, {
-        query: (...args: unknown[]) => {
-          const first = args[0];
-          sent.push(typeof first === 'string' ? first : String((first as { text?: unknown }).text));
-          return query(...args);
-        },
-      });
-    });
-    try {
-      await database.repos.executions.get({ workspaceId: a.ws, executionId: a.executionId });
-    } finally {
-      if (recorded) delete (recorded as { query?: unknown }).query;
-    }
+    const { sent } = await sentOnFirstCheckout(pool, () => database.repos.executions.get({ workspaceId: a.ws, executionId: a.executionId }));
     expect(sent).toHaveLength(3);
     expect(sent[0]).toBe(`begin; set local role ${TENANT_ROLE}; select set_config('weft.workspace_id', '${a.ws}', true)`);
     expect(sent[1]).toMatch(/^select .* from "executions"/);
     expect(sent[2]).toBe('commit');
+  });
+
+  it('sends a one-shot as one simple query: the role, the workspace and the statement in one round trip', async () => {
+    // Its own workspace: the other tests here count a's and b's executions.
+    const c = await seed(database.repos, `c${uniqueId()}`);
+    const { result: started, sent } = await sentOnFirstCheckout(pool, () => database.repos.executions.createIfFlowCurrent({
+      workspaceId: c.ws, flowId: c.flowId, flowVersion: 1, latest: true, input: { n: 1 },
+    }));
+    expect(started?.flowVersion).toBe(1);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatch(new RegExp(`^set local role ${TENANT_ROLE}; select set_config\\('weft.workspace_id', '${c.ws}', true\\); insert into executions `));
   });
 
   it('keeps concurrent tenant transactions of two workspaces apart on a shared pool', async () => {

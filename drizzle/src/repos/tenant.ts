@@ -22,7 +22,23 @@ export const WORKSPACE_SETTING = 'weft.workspace_id';
  * transaction and never stay on a pooled connection. `tx` is that transaction; a nested
  * `tx.transaction()` is a savepoint inside it.
  */
-export type TenantScope = <T>(workspaceId: string, fn: (tx: WeftDb) => Promise<T>) => Promise<T>;
+export interface TenantScope {
+  <T>(workspaceId: string, fn: (tx: WeftDb) => Promise<T>): Promise<T>;
+  /**
+   * One statement in a tenant context, in one round trip: the role, the workspace and `statement`
+   * go as one multi-statement simple query, which Postgres runs as one implicit transaction (the
+   * `SET LOCAL`s end with it, and an error rolls all of it back). For the hot paths, where a
+   * transaction's BEGIN and COMMIT would be two round trips more. A simple query has no
+   * parameters: every value in `statement` must be inlined with `sqlLiteral`. Answers the rows
+   * the statement affected.
+   */
+  oneShot(workspaceId: string, statement: string): Promise<number>;
+}
+
+/** A value inlined into SQL text as a string literal (node-postgres' escaping; `E'…'` when it holds a backslash). */
+export function sqlLiteral(value: string): string {
+  return pg.escapeLiteral(value);
+}
 
 /**
  * What opens a tenant transaction after BEGIN, as one multi-statement simple query. The id is
@@ -71,7 +87,7 @@ export function createTenantScope(db: WeftDb): TenantScope {
 function pgTenantScope(pool: pg.Pool): TenantScope {
   const dialect = new PgDialect();
   const relational = relationalConfig();
-  return async (workspaceId, fn) => {
+  const scope = async <T>(workspaceId: string, fn: (tx: WeftDb) => Promise<T>): Promise<T> => {
     const context = tenantContextSql(workspaceId);
     const client = await pool.connect();
     let unusable: Error | undefined;
@@ -93,6 +109,16 @@ function pgTenantScope(pool: pg.Pool): TenantScope {
       client.release(unusable);
     }
   };
+  const oneShot = async (workspaceId: string, statement: string): Promise<number> => {
+    const text = `${tenantContextSql(workspaceId)}; ${statement}`;
+    try {
+      const results = (await pool.query(text)) as unknown as pg.QueryResult[];
+      return results.at(-1)?.rowCount ?? 0;
+    } catch (err) {
+      throw tenantError(err);
+    }
+  };
+  return Object.assign(scope, { oneShot });
 }
 
 /**
@@ -102,7 +128,7 @@ function pgTenantScope(pool: pg.Pool): TenantScope {
 function pgliteTenantScope(client: PGlite): TenantScope {
   const dialect = new PgDialect();
   const relational = relationalConfig();
-  return async (workspaceId, fn) => {
+  const scope = async <T>(workspaceId: string, fn: (tx: WeftDb) => Promise<T>): Promise<T> => {
     const context = tenantContextSql(workspaceId);
     try {
       return await client.transaction(async (ptx) => {
@@ -113,4 +139,14 @@ function pgliteTenantScope(client: PGlite): TenantScope {
       throw tenantError(err);
     }
   };
+  const oneShot = async (workspaceId: string, statement: string): Promise<number> => {
+    const text = `${tenantContextSql(workspaceId)}; ${statement}`;
+    try {
+      const results = await client.exec(text);
+      return results.at(-1)?.affectedRows ?? 0;
+    } catch (err) {
+      throw tenantError(err);
+    }
+  };
+  return Object.assign(scope, { oneShot });
 }

@@ -194,6 +194,13 @@ export interface ExecutionsRepo {
    * (within 24 h), returns the existing execution and `created: false`.
    */
   create(input: NewExecution): Promise<{ execution: ExecutionRow; created: boolean }>;
+  /**
+   * The start path's insert, in one round trip: a queued flow run (no idempotency key, not a
+   * single-node run), written only while its flow is live in the workspace and, with
+   * `latest`, while `flowVersion` is still the flow's latest. Null when that check fails (the
+   * caller's cached view of the flow is stale): nothing was written.
+   */
+  createIfFlowCurrent(input: Omit<NewExecution, 'idempotencyKey' | 'singleNodeId' | 'presetResults'> & { latest: boolean }): Promise<ExecutionRow | null>;
   get(input: { workspaceId: string; executionId: string }): Promise<ExecutionRow | null>;
   /** For workers: no workspace scoping. */
   getById(executionId: string): Promise<ExecutionRow | null>;

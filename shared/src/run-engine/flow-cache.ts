@@ -106,31 +106,70 @@ export function compileFlow(record: FlowRecord): CompiledFlow {
   return { record, graph, nodes, outEdges: outEdgesByNode(record.edges), hotNodes: hotGraphNodes(record), reads, maps };
 }
 
+/** A Map used as an LRU: a read moves the key to the end, an insert past `max` drops the first. */
+function touch<V>(entries: Map<string, V>, key: string): V | undefined {
+  const hit = entries.get(key);
+  if (hit !== undefined) {
+    entries.delete(key);
+    entries.set(key, hit);
+  }
+  return hit;
+}
+
+function insert<V>(entries: Map<string, V>, key: string, value: V, max: number): void {
+  entries.delete(key);
+  entries.set(key, value);
+  if (entries.size > max) {
+    const oldest = entries.keys().next().value;
+    if (oldest !== undefined) entries.delete(oldest);
+  }
+}
+
 export class FlowCache {
   private readonly entries = new Map<string, CompiledFlow>();
+  /**
+   * The start path's view of each flow's latest version, by workspace and flow. It may be stale
+   * (another api instance wrote a version, or deleted the flow): the insert it feeds checks it in
+   * the same statement (`createIfFlowCurrent`), and a failed check drops the entry.
+   */
+  private readonly latestVersions = new Map<string, number>();
 
   constructor(
     private readonly flows: FlowsRepo,
     private readonly maxEntries = 500,
+    private readonly maxLatestEntries = 10_000,
   ) {}
+
+  latest(workspaceId: string, flowId: string): number | undefined {
+    return touch(this.latestVersions, `${workspaceId}/${flowId}`);
+  }
+
+  rememberLatest(workspaceId: string, flowId: string, version: number): void {
+    insert(this.latestVersions, `${workspaceId}/${flowId}`, version, this.maxLatestEntries);
+  }
+
+  forgetLatest(workspaceId: string, flowId: string): void {
+    this.latestVersions.delete(`${workspaceId}/${flowId}`);
+  }
+
+  /** A flow version, compiled, from this cache or Postgres; null when it is missing. */
+  async find(flowId: string, version: number): Promise<CompiledFlow | null> {
+    try {
+      return await this.get(flowId, version);
+    } catch (err) {
+      if (err instanceof WeftError && err.code === 'FLOW_VERSION_NOT_FOUND') return null;
+      throw err;
+    }
+  }
 
   async get(flowId: string, version: number): Promise<CompiledFlow> {
     const key = `${flowId}@${version}`;
-    const hit = this.entries.get(key);
-    if (hit) {
-      // Refresh recency: Map iteration order is insertion order.
-      this.entries.delete(key);
-      this.entries.set(key, hit);
-      return hit;
-    }
+    const hit = touch(this.entries, key);
+    if (hit) return hit;
     const record = await this.flows.getVersion(flowId, version);
     if (!record) throw new WeftError('FLOW_VERSION_NOT_FOUND', `flow ${flowId} version ${version} not found`);
     const compiled = compileFlow(record);
-    this.entries.set(key, compiled);
-    if (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
+    insert(this.entries, key, compiled, this.maxEntries);
     return compiled;
   }
 }

@@ -12,6 +12,7 @@ import { WeftError, toWeftError } from '../errors/index.js';
 import { buildFlowGraph, nodeReads } from '../flow/index.js';
 import { executionJob } from '../jobs/index.js';
 import { assertBudgetPriced } from './budget-pricing.js';
+import type { FlowCache } from './flow-cache.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import type { NodeResult } from '../model/index.js';
@@ -24,6 +25,8 @@ export interface StartDeps {
   queue: JobQueue;
   events: EventBus;
   admission: ExecutionAdmission;
+  /** Flow versions and the latest version of each flow, for the one-round-trip start; absent: every start reads the flow. */
+  flows?: FlowCache | undefined;
   /** WEFT_WORKSPACE_MAX_IN_FLIGHT; 0 or absent: no cap. */
   workspaceMaxInFlight?: number | undefined;
   logger: Logger;
@@ -49,9 +52,12 @@ export interface CreateExecutionInput {
 
 /** Writes the row of a flow run (NOT_FOUND for an unknown flow or version). */
 export async function createExecution(deps: StartDeps, input: CreateExecutionInput): Promise<CreatedExecution> {
+  const cached = await createFromCachedFlow(deps, input);
+  if (cached) return { execution: cached, created: true };
   const { workspaceId, version } = input;
   const flow = await deps.repos.flows.get({ workspaceId, flowId: input.flowId, ...(version ? { version } : {}) });
   if (!flow) throw new WeftError('NOT_FOUND', version ? `flow ${input.flowId} version ${version} not found` : `flow ${input.flowId} not found`);
+  if (version === undefined) deps.flows?.rememberLatest(workspaceId, flow.id, flow.version);
   if (input.maxCostUsd) await assertBudgetPriced(deps, { workspaceId, flow });
   return deps.repos.executions.create({
     workspaceId,
@@ -61,6 +67,45 @@ export async function createExecution(deps: StartDeps, input: CreateExecutionInp
     idempotencyKey: input.idempotencyKey ?? null,
     maxCostUsd: input.maxCostUsd ?? null,
   });
+}
+
+/**
+ * The common start in one Postgres round trip: the flow version comes from the process's cache
+ * and the insert checks, in the same statement, that the flow is live and (unless a version was
+ * pinned) that the version is still its latest. Null, having written nothing, when the cache
+ * cannot answer or was stale, or for a start it does not cover (an Idempotency-Key): the caller
+ * then reads the flow from Postgres.
+ */
+async function createFromCachedFlow(deps: StartDeps, input: CreateExecutionInput): Promise<ExecutionRow | null> {
+  const { workspaceId, flowId } = input;
+  const cache = deps.flows;
+  if (!cache || (input.idempotencyKey ?? null) !== null) return null;
+  const latest = input.version === undefined;
+  const version = input.version ?? cache.latest(workspaceId, flowId);
+  const flow = version === undefined ? null : (await cache.find(flowId, version))?.record;
+  if (!flow || flow.workspaceId !== workspaceId) {
+    deps.metrics.startFlowCacheTotal.inc({ result: 'miss' });
+    return null;
+  }
+  if (input.maxCostUsd) {
+    // A refusal checked against a stale version is not final: the caller checks the fresh one.
+    try {
+      await assertBudgetPriced(deps, { workspaceId, flow });
+    } catch {
+      return null;
+    }
+  }
+  const row = await deps.repos.executions.createIfFlowCurrent({
+    workspaceId, flowId: flow.id, flowVersion: flow.version, latest, input: input.input ?? null, maxCostUsd: input.maxCostUsd ?? null,
+  });
+  if (!row) {
+    if (latest) cache.forgetLatest(workspaceId, flowId);
+    deps.metrics.startFlowCacheTotal.inc({ result: 'stale' });
+    deps.logger.debug({ workspaceId, flowId, flowVersion: flow.version }, 'cached flow version stale: the start reads the flow');
+    return null;
+  }
+  deps.metrics.startFlowCacheTotal.inc({ result: 'hit' });
+  return row;
 }
 
 /**
