@@ -223,38 +223,34 @@ function rowLevelSecuritySuite(kind: 'pg' | 'pglite', open: () => Promise<Backen
       expect(await calls()).toEqual(open);
     });
 
-    it("writes a start in one statement under the tenant policy, only while the flow is live and its version current, and never into another workspace", async () => {
+    it("writes starts in one statement under the tenant policy, only while the flow is live and its version current, and never into another workspace", async () => {
       const { repos } = database;
       const flow = await repos.flows.create({ workspaceId: a.ws, flow: flowDef(`start${uniqueId()}`) });
       // Quotes, backslashes, non-ASCII and a large float cross the inlined literal unchanged.
       const input = { s: "it's \\ a \"quote\" é 😀\n", list: [1.5e300, -0, null, true], nested: { "k'ey": '\\x00' } };
-      const started = await repos.executions.createIfFlowCurrent({ workspaceId: a.ws, flowId: flow.id, flowVersion: 1, latest: true, input, maxCostUsd: 0.25 });
+      const [started] = await repos.executions.createIfFlowCurrent(a.ws, [{ flowId: flow.id, flowVersion: 1, latest: true, input, maxCostUsd: 0.25 }]);
       expect(started).toMatchObject({ workspaceId: a.ws, flowId: flow.id, flowVersion: 1, status: 'queued', input, maxCostUsd: 0.25, idempotencyKey: null });
       const stored = await repos.executions.get({ workspaceId: a.ws, executionId: started?.id ?? '' });
       expect(stored).toEqual({ ...started, input: JSON.parse(JSON.stringify(input)) as unknown });
 
       const before = await countAll(database.system, 'executions');
-      const attempt = (over: Partial<{ workspaceId: string; flowVersion: number; latest: boolean }>) => repos.executions.createIfFlowCurrent({
-        workspaceId: a.ws, flowId: flow.id, flowVersion: 1, latest: true, input: null, ...over,
-      });
-      // A version that is not the latest, for a start of the latest; a pinned one passes.
+      const start = (over: Partial<{ flowVersion: number; latest: boolean }> = {}) => ({ flowId: flow.id, flowVersion: 1, latest: true, input: null, ...over });
+      // Version 2: a start of the latest at 1 fails its check, and so does a pinned version that
+      // does not exist; the others in the same statement pass.
       await repos.flows.update({ workspaceId: a.ws, flowId: flow.id, flow: flowDef(flow.name, 'v2') });
-      expect(await attempt({})).toBeNull();
-      expect((await attempt({ latest: false }))?.flowVersion).toBe(1);
-      expect((await attempt({ flowVersion: 2 }))?.flowVersion).toBe(2);
+      const batch = await repos.executions.createIfFlowCurrent(a.ws, [start(), start({ latest: false }), start({ flowVersion: 2 }), start({ flowVersion: 3, latest: false })]);
+      expect(batch.map((row) => row?.flowVersion ?? null)).toEqual([null, 1, 2, null]);
       // Another workspace's flow is invisible under its policy.
-      expect(await attempt({ workspaceId: b.ws, flowVersion: 2 })).toBeNull();
-      expect(await attempt({ workspaceId: b.ws, flowVersion: 2, latest: false })).toBeNull();
+      expect(await repos.executions.createIfFlowCurrent(b.ws, [start({ flowVersion: 2 }), start({ flowVersion: 2, latest: false })])).toEqual([null, null]);
       // A deleted flow starts nothing, pinned or not.
       await repos.flows.delete({ workspaceId: a.ws, flowId: flow.id });
-      expect(await attempt({ flowVersion: 2 })).toBeNull();
-      expect(await attempt({ latest: false })).toBeNull();
+      expect(await repos.executions.createIfFlowCurrent(a.ws, [start({ flowVersion: 2 }), start({ latest: false })])).toEqual([null, null]);
       expect(await countAll(database.system, 'executions')).toBe(before + 2);
 
       // The one-shot itself runs as the tenant role: a row of B written in A's context is refused.
       const foreign = `insert into executions (id, workspace_id, flow_id, flow_version, status) values ('${randomUUID()}', '${b.ws}', '${b.flowId}', 1, 'queued')`;
-      await expect(database.tenant.oneShot(a.ws, foreign).catch((err: unknown) => { throw err; })).rejects.toSatisfy(isolationViolation);
-      expect(await database.tenant.oneShot(a.ws, 'update executions set updated_at = now()')).toBe(await countAll(database.system, 'executions', `where workspace_id = '${a.ws}'`));
+      await expect(database.tenant.oneShot(a.ws, foreign)).rejects.toSatisfy(isolationViolation);
+      expect((await database.tenant.oneShot(a.ws, 'update executions set updated_at = now()')).affected).toBe(await countAll(database.system, 'executions', `where workspace_id = '${a.ws}'`));
     });
 
     it('refuses a workspace id that is not a uuid before it reaches SQL', async () => {
@@ -380,10 +376,11 @@ describe('row-level security: tenant transactions on a node-postgres pool', () =
   it('sends a one-shot as one simple query: the role, the workspace and the statement in one round trip', async () => {
     // Its own workspace: the other tests here count a's and b's executions.
     const c = await seed(database.repos, `c${uniqueId()}`);
-    const { result: started, sent } = await sentOnFirstCheckout(pool, () => database.repos.executions.createIfFlowCurrent({
-      workspaceId: c.ws, flowId: c.flowId, flowVersion: 1, latest: true, input: { n: 1 },
-    }));
-    expect(started?.flowVersion).toBe(1);
+    const { result: started, sent } = await sentOnFirstCheckout(pool, () => database.repos.executions.createIfFlowCurrent(c.ws, [
+      { flowId: c.flowId, flowVersion: 1, latest: true, input: { n: 1 } },
+      { flowId: c.flowId, flowVersion: 1, latest: true, input: { n: 2 } },
+    ]));
+    expect(started.map((row) => row?.input)).toEqual([{ n: 1 }, { n: 2 }]);
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatch(new RegExp(`^set local role ${TENANT_ROLE}; select set_config\\('weft.workspace_id', '${c.ws}', true\\); insert into executions `));
   });

@@ -7,7 +7,7 @@ import { decodeCursor, encodeCursor } from './cursor.js';
 import type { WeftDb } from './db.js';
 import { descNullsLast } from './order.js';
 import { sqlLiteral, type TenantScope } from './tenant.js';
-import type { ExecutionRow, ExecutionsRepo, FinalExecution, NewExecution, Page } from './types.js';
+import type { CurrentFlowStart, ExecutionRow, ExecutionsRepo, FinalExecution, NewExecution, Page } from './types.js';
 
 /** How long an idempotency key returns the execution it created. */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -93,30 +93,39 @@ export class PgExecutionsRepo implements ExecutionsRepo {
     throw new WeftError('CONFLICT', 'the idempotency key is being used by concurrent requests; retry');
   }
 
-  async createIfFlowCurrent(input: Omit<NewExecution, 'idempotencyKey' | 'singleNodeId' | 'presetResults'> & { latest: boolean }): Promise<ExecutionRow | null> {
-    const { workspaceId, flowId, flowVersion } = input;
-    if (!isUuid(flowId) || !Number.isSafeInteger(flowVersion)) return null;
-    const maxCostUsd = input.maxCostUsd ?? null;
-    if (maxCostUsd !== null && !Number.isFinite(maxCostUsd)) return null;
-    const row: ExecutionRow = {
-      id: newId(), workspaceId, flowId, flowVersion, status: 'queued', input: input.input ?? null,
-      output: null, error: null, usage: null, cost: null, pricing: null, unpricedTokens: null,
-      idempotencyKey: null, maxCostUsd, singleNodeId: null, presetResults: null,
-      createdAt: new Date(), startedAt: null, finishedAt: null,
-    };
+  async createIfFlowCurrent(workspaceId: string, starts: readonly CurrentFlowStart[]): Promise<Array<ExecutionRow | null>> {
+    const rows = starts.map((start): ExecutionRow | null => {
+      const maxCostUsd = start.maxCostUsd ?? null;
+      if (!isUuid(start.flowId) || !Number.isSafeInteger(start.flowVersion) || (maxCostUsd !== null && !Number.isFinite(maxCostUsd))) return null;
+      return {
+        id: newId(), workspaceId, flowId: start.flowId, flowVersion: start.flowVersion, status: 'queued', input: start.input ?? null,
+        output: null, error: null, usage: null, cost: null, pricing: null, unpricedTokens: null,
+        idempotencyKey: null, maxCostUsd, singleNodeId: null, presetResults: null,
+        createdAt: new Date(), startedAt: null, finishedAt: null,
+      };
+    });
     // Plain SQL text, every value inlined as a literal (a one-shot is a simple query): drizzle's
-    // builder was a quarter of the api's CPU on this path. The row is built here, so nothing
-    // needs returning; the flow check rides in the same statement.
-    const now = sqlLiteral(row.createdAt.toISOString());
-    const inserted = await this.tenant.oneShot(workspaceId, [
+    // builder was a quarter of the api's CPU on this path. The rows are built here, so only the
+    // ids of those written come back; the flow check rides in the same statement.
+    const values = starts.flatMap((start, i) => {
+      const row = rows[i];
+      if (!row) return [];
+      const input = row.input === null ? 'null::jsonb' : `${sqlLiteral(JSON.stringify(row.input))}::jsonb`;
+      const maxCost = row.maxCostUsd === null ? 'null::numeric' : `${row.maxCostUsd}::numeric`;
+      return [`(${sqlLiteral(row.id)}::uuid, ${sqlLiteral(row.flowId)}::uuid, ${row.flowVersion}::int, ${start.latest}, ${input}, ${maxCost}, ${sqlLiteral(row.createdAt.toISOString())}::timestamptz)`];
+    });
+    if (values.length === 0) return rows.map(() => null);
+    const { rows: written } = await this.tenant.oneShot(workspaceId, [
       'insert into executions (id, workspace_id, flow_id, flow_version, status, input, max_cost_usd, created_at, updated_at)',
-      `select ${sqlLiteral(row.id)}::uuid, f.workspace_id, f.id, ${flowVersion}, 'queued',`,
-      `${row.input === null ? 'null' : `${sqlLiteral(JSON.stringify(row.input))}::jsonb`}, ${maxCostUsd === null ? 'null' : `${maxCostUsd}::numeric`},`,
-      `${now}::timestamptz, ${now}::timestamptz from flows f`,
-      `where f.id = ${sqlLiteral(flowId)}::uuid and f.workspace_id = ${sqlLiteral(workspaceId)}::uuid and f.deleted_at is null`,
-      input.latest ? `and f.latest_version = ${flowVersion}` : '',
+      "select v.id, f.workspace_id, f.id, v.version, 'queued', v.input, v.max_cost, v.at, v.at",
+      `from (values ${values.join(', ')}) as v (id, flow_id, version, latest, input, max_cost, at)`,
+      `join flows f on f.id = v.flow_id and f.workspace_id = ${sqlLiteral(workspaceId)}::uuid and f.deleted_at is null`,
+      // Versions run from 1 to the latest, none ever removed alone.
+      'where v.version between 1 and f.latest_version and (not v.latest or f.latest_version = v.version)',
+      'returning id',
     ].join(' '));
-    return inserted === 1 ? row : null;
+    const ids = new Set(written.map((r) => String(r.id)));
+    return rows.map((row) => (row && ids.has(row.id) ? row : null));
   }
 
   async get(input: { workspaceId: string; executionId: string }): Promise<ExecutionRow | null> {

@@ -30,9 +30,14 @@ export interface TenantScope {
    * `SET LOCAL`s end with it, and an error rolls all of it back). For the hot paths, where a
    * transaction's BEGIN and COMMIT would be two round trips more. A simple query has no
    * parameters: every value in `statement` must be inlined with `sqlLiteral`. Answers the rows
-   * the statement affected.
+   * the statement returned, and how many it affected (an INSERT, UPDATE or DELETE).
    */
-  oneShot(workspaceId: string, statement: string): Promise<number>;
+  oneShot(workspaceId: string, statement: string): Promise<OneShotResult>;
+}
+
+export interface OneShotResult {
+  rows: Array<Record<string, unknown>>;
+  affected: number;
 }
 
 /** A value inlined into SQL text as a string literal (node-postgres' escaping; `E'…'` when it holds a backslash). */
@@ -109,11 +114,11 @@ function pgTenantScope(pool: pg.Pool): TenantScope {
       client.release(unusable);
     }
   };
-  const oneShot = async (workspaceId: string, statement: string): Promise<number> => {
+  const oneShot = async (workspaceId: string, statement: string): Promise<OneShotResult> => {
     const text = `${tenantContextSql(workspaceId)}; ${statement}`;
     try {
-      const results = (await pool.query(text)) as unknown as pg.QueryResult[];
-      return results.at(-1)?.rowCount ?? 0;
+      const last = ((await pool.query(text)) as unknown as pg.QueryResult[]).at(-1);
+      return { rows: (last?.rows ?? []) as Array<Record<string, unknown>>, affected: last?.rowCount ?? 0 };
     } catch (err) {
       throw tenantError(err);
     }
@@ -139,11 +144,11 @@ function pgliteTenantScope(client: PGlite): TenantScope {
       throw tenantError(err);
     }
   };
-  const oneShot = async (workspaceId: string, statement: string): Promise<number> => {
+  const oneShot = async (workspaceId: string, statement: string): Promise<OneShotResult> => {
     const text = `${tenantContextSql(workspaceId)}; ${statement}`;
     try {
-      const results = await client.exec(text);
-      return results.at(-1)?.affectedRows ?? 0;
+      const last = (await client.exec(text)).at(-1);
+      return { rows: last?.rows ?? [], affected: last?.affectedRows ?? 0 };
     } catch (err) {
       throw tenantError(err);
     }

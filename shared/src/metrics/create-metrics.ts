@@ -58,6 +58,8 @@ export interface WeftMetrics {
   startRollbacksTotal: Counter<'reason' | 'result'>;
   /** Starts by how the flow version was found: hit (cached, one round trip), miss (read from Postgres), stale (cached but changed: read again). */
   startFlowCacheTotal: Counter<'result'>;
+  /** Rows per statement of the start path's group commit. */
+  startBatchRows: Histogram;
   /** API keys by event: created, revoked (one by one), revoked_with_workspace. */
   apiKeysTotal: Counter<'event'>;
   /** The api's key cache: hit, miss (looked up in Postgres), invalidated (dropped on a revocation). */
@@ -144,6 +146,7 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     quotaRefusalsTotal: new Counter({ name: 'weft_quota_refusals_total', help: 'Requests refused by a quota, by quota (rate_per_key, rate_per_workspace, in_flight, ws_per_socket, ws_per_key, event_stream_buffer)', labelNames: ['quota'], registers }),
     startRollbacksTotal: new Counter({ name: 'weft_start_rollbacks_total', help: 'Refused starts whose row was written, by reason (dependency, quota) and result (deleted: it never runs; kept: answered 202, it runs)', labelNames: ['reason', 'result'], registers }),
     startFlowCacheTotal: new Counter({ name: 'weft_start_flow_cache_total', help: 'Starts of flow runs by how the flow version was found: hit (cached; the insert checked it), miss (read from Postgres), stale (cached but changed; read again)', labelNames: ['result'], registers }),
+    startBatchRows: new Histogram({ name: 'weft_start_batch_rows', help: 'Executions written per statement by the start path (starts of one workspace in the same event-loop turn)', buckets: [1, 2, 4, 8, 16, 32, 64, 100], registers }),
     outputsOffloadedTotal: new Counter({ name: 'weft_outputs_offloaded_total', help: 'Node outputs (field output) and resolved inputs (field input) stored apart by the claim check, by node type', labelNames: ['node_type', 'field'], registers }),
     outputsOffloadedBytesTotal: new Counter({ name: 'weft_outputs_offloaded_bytes_total', help: 'UTF-8 bytes of the JSON of values stored apart by the claim check', labelNames: ['node_type', 'field'], registers }),
     outputRefsResolvedTotal: new Counter({ name: 'weft_output_refs_resolved_total', help: 'Claim-check references resolved, by source (redis, postgres) or missing', labelNames: ['source'], registers }),

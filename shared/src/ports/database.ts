@@ -186,6 +186,16 @@ export interface NewExecution {
   presetResults?: Record<string, NodeResult> | null;
 }
 
+/** A start for `ExecutionsRepo.createIfFlowCurrent`. */
+export interface CurrentFlowStart {
+  flowId: string;
+  flowVersion: number;
+  /** Also check that `flowVersion` is the flow's latest (false: a pinned version). */
+  latest: boolean;
+  input: unknown;
+  maxCostUsd?: number | null;
+}
+
 export interface ExecutionsRepo {
   /** Records a live execution's status (running ↔ waiting); a row that is queued or has ended is left alone. */
   setLiveStatus(input: { executionId: string; status: 'running' | 'waiting' }): Promise<void>;
@@ -195,12 +205,14 @@ export interface ExecutionsRepo {
    */
   create(input: NewExecution): Promise<{ execution: ExecutionRow; created: boolean }>;
   /**
-   * The start path's insert, in one round trip: a queued flow run (no idempotency key, not a
-   * single-node run), written only while its flow is live in the workspace and, with
-   * `latest`, while `flowVersion` is still the flow's latest. Null when that check fails (the
-   * caller's cached view of the flow is stale): nothing was written.
+   * The start path's insert, in one round trip for any number of starts of one workspace: queued
+   * flow runs (no idempotency key, not single-node runs), each written only while its flow is
+   * live in the workspace, has its `flowVersion` and, with `latest`, while that version is still
+   * the flow's latest.
+   * One answer per start, in order: the row, or null when that check failed (the caller's cached
+   * view of the flow is stale) and nothing was written for it.
    */
-  createIfFlowCurrent(input: Omit<NewExecution, 'idempotencyKey' | 'singleNodeId' | 'presetResults'> & { latest: boolean }): Promise<ExecutionRow | null>;
+  createIfFlowCurrent(workspaceId: string, starts: readonly CurrentFlowStart[]): Promise<Array<ExecutionRow | null>>;
   get(input: { workspaceId: string; executionId: string }): Promise<ExecutionRow | null>;
   /** For workers: no workspace scoping. */
   getById(executionId: string): Promise<ExecutionRow | null>;

@@ -3,6 +3,7 @@ export * from './run-engine.js';
 export type { EngineResources } from './resources.js';
 export { FlowCache, compileFlow, resolveNode, type CompiledFlow, type CompiledMap, type ResolvedNode } from './flow-cache.js';
 export { RunningJobs } from './running-jobs.js';
+export { StartBatcher } from './start-batcher.js';
 export { ClaimCheck, type ClaimCheckDeps } from './claim-check.js';
 export { endExecution } from './end-execution.js';
 export { hashResumeToken } from './wait.js';

@@ -21,6 +21,7 @@ import { startRecoverySweep, type RecoverySweep } from './recovery.js';
 import type { EngineResources } from './resources.js';
 import type { RunningJobs } from './running-jobs.js';
 import { createExecution, createSingleNodeRun, enqueueExecution, type CreatedExecution, type CreateExecutionInput } from './start.js';
+import { StartBatcher } from './start-batcher.js';
 import { createResumeProcessor } from './wait.js';
 
 /** What a worker brings to run node jobs. */
@@ -79,9 +80,10 @@ export function createRunEngine(input: Omit<EngineResources, 'flows' | 'claimChe
   };
   const cancel = createCancelExecution(resources);
   const deleteWorkspace = createDeleteWorkspace({ ...resources, cancel });
+  const startDeps = { ...resources, starts: new StartBatcher(resources) };
   return {
     resources,
-    createExecution: (request) => createExecution(resources, request),
+    createExecution: (request) => createExecution(startDeps, request),
     createSingleNodeRun: (request) => createSingleNodeRun(resources, request),
     enqueue: (created) => enqueueExecution(resources, created),
     cancel,

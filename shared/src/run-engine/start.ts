@@ -13,6 +13,7 @@ import { buildFlowGraph, nodeReads } from '../flow/index.js';
 import { executionJob } from '../jobs/index.js';
 import { assertBudgetPriced } from './budget-pricing.js';
 import type { FlowCache } from './flow-cache.js';
+import type { StartBatcher } from './start-batcher.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import type { NodeResult } from '../model/index.js';
@@ -27,6 +28,8 @@ export interface StartDeps {
   admission: ExecutionAdmission;
   /** Flow versions and the latest version of each flow, for the one-round-trip start; absent: every start reads the flow. */
   flows?: FlowCache | undefined;
+  /** Writes the one-round-trip starts, several per statement under load; needed with `flows`. */
+  starts?: StartBatcher | undefined;
   /** WEFT_WORKSPACE_MAX_IN_FLIGHT; 0 or absent: no cap. */
   workspaceMaxInFlight?: number | undefined;
   logger: Logger;
@@ -78,8 +81,8 @@ export async function createExecution(deps: StartDeps, input: CreateExecutionInp
  */
 async function createFromCachedFlow(deps: StartDeps, input: CreateExecutionInput): Promise<ExecutionRow | null> {
   const { workspaceId, flowId } = input;
-  const cache = deps.flows;
-  if (!cache || (input.idempotencyKey ?? null) !== null) return null;
+  const { flows: cache, starts } = deps;
+  if (!cache || !starts || (input.idempotencyKey ?? null) !== null) return null;
   const latest = input.version === undefined;
   const version = input.version ?? cache.latest(workspaceId, flowId);
   const flow = version === undefined ? null : (await cache.find(flowId, version))?.record;
@@ -95,8 +98,8 @@ async function createFromCachedFlow(deps: StartDeps, input: CreateExecutionInput
       return null;
     }
   }
-  const row = await deps.repos.executions.createIfFlowCurrent({
-    workspaceId, flowId: flow.id, flowVersion: flow.version, latest, input: input.input ?? null, maxCostUsd: input.maxCostUsd ?? null,
+  const row = await starts.write(workspaceId, {
+    flowId: flow.id, flowVersion: flow.version, latest, input: input.input ?? null, maxCostUsd: input.maxCostUsd ?? null,
   });
   if (!row) {
     if (latest) cache.forgetLatest(workspaceId, flowId);
@@ -146,7 +149,10 @@ export async function createSingleNodeRun(deps: StartDeps, input: { workspaceId:
  */
 export async function enqueueExecution(deps: StartDeps, { execution, created }: CreatedExecution): Promise<void> {
   const { workspaceId, flowId } = execution;
-  const log = deps.logger.child({ executionId: execution.id, workspaceId });
+  // Built only on the paths that log more than the one line of a start (a child logger per
+  // request was a few percent of the api's CPU).
+  let child: Logger | undefined;
+  const log = (): Logger => (child ??= deps.logger.child({ executionId: execution.id, workspaceId }));
   const queuedEvent: EventDraft | null = created
     ? {
       type: 'execution.queued', executionId: execution.id, flowId, workspaceId,
@@ -162,18 +168,18 @@ export async function enqueueExecution(deps: StartDeps, { execution, created }: 
       admitted = await deps.admission.admit({ workspaceId, executionId: execution.id, max: created ? deps.workspaceMaxInFlight ?? 0 : 0, event: queuedEvent });
     } catch (err) {
       if (!created) {
-        log.warn({ err }, 'replayed start not re-enqueued: the recovery sweep will enqueue it');
+        log().warn({ err }, 'replayed start not re-enqueued: the recovery sweep will enqueue it');
         return;
       }
-      if (!(await rollBack(deps, execution, 'dependency', log))) return;
-      log.warn({ err }, 'start refused: redis unreachable, row deleted');
+      if (!(await rollBack(deps, execution, 'dependency', log()))) return;
+      log().warn({ err }, 'start refused: redis unreachable, row deleted');
       throw new WeftError('DEPENDENCY_UNAVAILABLE', 'the queue is unavailable; nothing was started, retry later', { cause: toWeftError(err), retryAfterMs: 1000 });
     }
     if (!admitted.admitted) {
       deps.metrics.quotaRefusalsTotal.inc({ quota: 'in_flight' });
-      if (await rollBack(deps, execution, 'quota', log)) {
+      if (await rollBack(deps, execution, 'quota', log())) {
         const max = deps.workspaceMaxInFlight ?? 0;
-        log.info({ inFlight: admitted.inFlight, max }, 'start refused: workspace at its in-flight cap');
+        log().info({ inFlight: admitted.inFlight, max }, 'start refused: workspace at its in-flight cap');
         throw new WeftError('WORKSPACE_QUOTA_EXCEEDED', `the workspace has ${admitted.inFlight} executions in flight (at most ${max}); retry when some have ended`, { retryAfterMs: 1000 });
       }
       return;
@@ -184,12 +190,12 @@ export async function enqueueExecution(deps: StartDeps, { execution, created }: 
       await deps.queue.add(executionJob({ executionId: execution.id, workspaceId }));
     } catch (err) {
       // Admitted and announced: the row stays queued and the recovery sweep enqueues it.
-      log.warn({ err }, 'execution stored but not enqueued: the recovery sweep will enqueue it');
+      log().warn({ err }, 'execution stored but not enqueued: the recovery sweep will enqueue it');
     }
   }
   if (created) {
     deps.metrics.executionsTotal.inc({ status: 'queued' });
-    log.info({ flowId, flowVersion: execution.flowVersion, singleNodeId: execution.singleNodeId }, 'execution queued');
+    deps.logger.info({ executionId: execution.id, workspaceId, flowId, flowVersion: execution.flowVersion, singleNodeId: execution.singleNodeId }, 'execution queued');
   }
 }
 
