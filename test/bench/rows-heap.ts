@@ -32,6 +32,25 @@ async function workerHeap(child: ChildProcess): Promise<number> {
   return withTimeout(answer, 30_000, 'worker heap probe');
 }
 
+/** BENCH_HEAP_SNAPSHOT_DIR: the first worker writes a heap snapshot there (for a profile of what a parked execution holds). */
+async function workerSnapshot(child: ChildProcess, name: string): Promise<void> {
+  const dir = process.env.BENCH_HEAP_SNAPSHOT_DIR;
+  if (dir === undefined || dir === '') return;
+  probeIds += 1;
+  const id = probeIds;
+  const answer = new Promise<void>((resolve) => {
+    const onMessage = (m: unknown): void => {
+      const reply = m as { type?: unknown; id?: unknown };
+      if (reply.type !== 'snapshot' || reply.id !== id) return;
+      child.off('message', onMessage);
+      resolve();
+    };
+    child.on('message', onMessage);
+  });
+  child.send({ type: 'snapshot', id, path: `${dir}/${name}.heapsnapshot` });
+  await withTimeout(answer, 120_000, 'worker heap snapshot');
+}
+
 function localGc(): () => void {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
@@ -75,8 +94,13 @@ export async function heapRows(ctx: BenchContext): Promise<void> {
   const gc = localGc();
   const reps = Math.min(options.reps, 3);
 
+  let snapshots = 0;
   const weftOnce = async (): Promise<number> => {
     const before = await stableHeap(heapOfWorkers);
+    const first = stack.workers[0]?.child;
+    snapshots += 1;
+    // The second cycle: the first fills caches and pools that stay.
+    if (first && snapshots === 2) await workerSnapshot(first, 'before');
     let started = 0;
     let cancelled = 0;
     const off = observer.listen((e) => {
@@ -87,6 +111,7 @@ export async function heapRows(ctx: BenchContext): Promise<void> {
       const ids = await mapLimit(Array.from({ length: n }, (_v, i) => i), 64, () => stack.startExecution(flowId, { topic: 'bench' }));
       await waitUntil(() => started >= n, options.timeoutMs, `${n} parked executions started`);
       const after = await stableHeap(heapOfWorkers);
+      if (first && snapshots === 2) await workerSnapshot(first, 'parked');
       await mapLimit(ids, 32, (id) => stack.cancelExecution(id));
       await waitUntil(() => cancelled >= n, options.timeoutMs, `${n} parked executions cancelled`);
       return (after - before) / n;
