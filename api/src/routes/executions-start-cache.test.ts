@@ -99,3 +99,30 @@ describe('start path: cached flow versions', () => {
     expect(again.json()).toEqual(first.json());
   });
 });
+
+describe('start path: Idempotency-Key', () => {
+  it('replays the same request, and refuses the key with another one: 422 idempotency_key_reused, nothing started', async () => {
+    const created = await a.app.inject({ method: 'POST', url: '/v1/flows', headers: auth(apiKey), payload: loadFlowFixture('chain') as object });
+    const flowId = created.json<{ id: string }>().id;
+    const headers = { ...auth(apiKey), 'idempotency-key': `reuse-${flowId}` };
+    const post = (t: TestApp, payload: object) => t.app.inject({ method: 'POST', url: `/v1/flows/${flowId}/executions`, headers, payload });
+    const first = await post(a, { input: { topic: 'x', n: [1, { b: 2, a: 1 }] }, maxCostUsd: 5 });
+    expect(first.statusCode, first.body).toBe(202);
+    const { executionId } = first.json<{ executionId: string }>();
+
+    // The same request: key order inside the input and the answer-shaping fields do not matter.
+    for (const payload of [{ maxCostUsd: 5, input: { n: [1, { a: 1, b: 2 }], topic: 'x' } }, { input: { topic: 'x', n: [1, { b: 2, a: 1 }] }, maxCostUsd: 5, wait: false, timeoutMs: 5 }]) {
+      const again = await post(b, payload);
+      expect(again.statusCode, again.body).toBe(202);
+      expect(again.json<{ executionId: string }>().executionId).toBe(executionId);
+    }
+    // Another input, budget or version: refused, with the key's path.
+    for (const payload of [{ input: { topic: 'y', n: [1, { b: 2, a: 1 }] }, maxCostUsd: 5 }, { input: { topic: 'x', n: [1, { b: 2, a: 1 }] } }, { input: { topic: 'x', n: [1, { b: 2, a: 1 }] }, maxCostUsd: 5, version: 1 }]) {
+      const refused = await post(b, payload);
+      expect(refused.statusCode, refused.body).toBe(422);
+      expect(refused.json()).toMatchObject({ error: { code: 'idempotency_key_reused', details: [{ path: '/headers/idempotency-key' }] } });
+    }
+    const listed = await a.app.inject({ method: 'GET', url: `/v1/executions?flowId=${flowId}`, headers: auth(apiKey) });
+    expect(listed.json<{ items: Array<{ id: string }> }>().items.map((e) => e.id)).toEqual([executionId]);
+  });
+});

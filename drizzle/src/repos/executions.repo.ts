@@ -64,6 +64,7 @@ export class PgExecutionsRepo implements ExecutionsRepo {
           status: 'queued',
           input: input.input ?? null,
           idempotencyKey: key,
+          idempotencyFingerprint: key === null ? null : input.idempotencyFingerprint ?? null,
           maxCostUsd: input.maxCostUsd ?? null,
           singleNodeId: input.singleNodeId ?? null,
           presetResults: input.presetResults ?? null,
@@ -82,6 +83,12 @@ export class PgExecutionsRepo implements ExecutionsRepo {
       // Gone between the insert and the select: another request released the key; try again.
       if (!existing) continue;
       if (now.getTime() - existing.createdAt.getTime() < IDEMPOTENCY_WINDOW_MS) {
+        const fingerprint = input.idempotencyFingerprint ?? null;
+        if (fingerprint !== null && existing.idempotencyFingerprint !== null && existing.idempotencyFingerprint !== fingerprint) {
+          throw new WeftError('IDEMPOTENCY_KEY_REUSED', `the Idempotency-Key was used with another request (execution ${existing.id}); use a new key for a different start`, {
+            details: [{ path: '/headers/idempotency-key', message: 'already used with a different flow, version, input or maxCostUsd' }],
+          });
+        }
         return { execution: toRow(existing), created: false };
       }
       // Expired: release the key from the old execution so a new one can take it.

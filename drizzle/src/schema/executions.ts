@@ -31,6 +31,8 @@ export const executions = pgTable(
     unpricedTokens: bigint('unpriced_tokens', { mode: 'number' }),
     /** Unique per workspace (NULLs are distinct); cleared when a key is reused after 24 h. */
     idempotencyKey: text('idempotency_key'),
+    /** sha256 of the start request the key was first used with (flow, version, input, budget): a reuse with another is refused. */
+    idempotencyFingerprint: text('idempotency_fingerprint'),
     maxCostUsd: numeric('max_cost_usd', { mode: 'number' }),
     /** Set for a single-node run: the one node this execution runs. */
     singleNodeId: text('single_node_id'),

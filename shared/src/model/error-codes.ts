@@ -17,6 +17,8 @@ export const errorCatalog = {
   UNAUTHORIZED: { httpStatus: 401, category: 'permanent' },
   NOT_FOUND: { httpStatus: 404, category: 'permanent' },
   CONFLICT: { httpStatus: 409, category: 'permanent' },
+  /** An Idempotency-Key used again, within its window, with a different request (flow, version, input or budget). */
+  IDEMPOTENCY_KEY_REUSED: { httpStatus: 422, category: 'permanent' },
   PAYLOAD_TOO_LARGE: { httpStatus: 413, category: 'permanent' },
   UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415, category: 'permanent' },
   /** A request body nests objects and arrays deeper than WEFT_MAX_JSON_DEPTH (or a walker's own bound). */

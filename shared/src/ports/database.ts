@@ -181,6 +181,11 @@ export interface NewExecution {
   flowVersion: number;
   input: unknown;
   idempotencyKey?: string | null;
+  /**
+   * What the key's request was (an opaque digest). A later start with the same key and another
+   * fingerprint is refused with IDEMPOTENCY_KEY_REUSED; a row written without one matches any.
+   */
+  idempotencyFingerprint?: string | null;
   maxCostUsd?: number | null;
   singleNodeId?: string | null;
   presetResults?: Record<string, NodeResult> | null;

@@ -8,6 +8,7 @@
  * so that the recovery sweep never runs what the api refused; when the row cannot be deleted,
  * the start is answered as accepted, because the sweep will run it.
  */
+import { createHash } from 'node:crypto';
 import { WeftError, toWeftError } from '../errors/index.js';
 import { buildFlowGraph, nodeReads } from '../flow/index.js';
 import { executionJob } from '../jobs/index.js';
@@ -62,14 +63,35 @@ export async function createExecution(deps: StartDeps, input: CreateExecutionInp
   if (!flow) throw new WeftError('NOT_FOUND', version ? `flow ${input.flowId} version ${version} not found` : `flow ${input.flowId} not found`);
   if (version === undefined) deps.flows?.rememberLatest(workspaceId, flow.id, flow.version);
   if (input.maxCostUsd) await assertBudgetPriced(deps, { workspaceId, flow });
+  const idempotencyKey = input.idempotencyKey ?? null;
   return deps.repos.executions.create({
     workspaceId,
     flowId: flow.id,
     flowVersion: flow.version,
     input: input.input ?? null,
-    idempotencyKey: input.idempotencyKey ?? null,
+    idempotencyKey,
+    ...(idempotencyKey === null ? {} : { idempotencyFingerprint: startFingerprint(input) }),
     maxCostUsd: input.maxCostUsd ?? null,
   });
+}
+
+/**
+ * What an Idempotency-Key's start asked for, as a digest: the flow, the version asked (not the
+ * one it resolved to), the input and the budget. `wait` and `timeoutMs` shape the answer only.
+ */
+export function startFingerprint(input: CreateExecutionInput): string {
+  const request = { flowId: input.flowId.toLowerCase(), version: input.version ?? null, input: input.input ?? null, maxCostUsd: input.maxCostUsd ?? null };
+  return createHash('sha256').update(canonicalJson(request)).digest('hex');
+}
+
+/** JSON with every object's keys sorted, so that equal values give equal text. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
 }
 
 /**
