@@ -7,6 +7,7 @@ import { RedisSpendLedger } from '../../shared/src/adapters/redis/redis-spend-le
 import { RedisStateStore } from '../../shared/src/adapters/redis/redis-state-store.js';
 import { redisForSuite, uniqueId } from '../helpers/services.js';
 import { graph, stateStoreContract } from './state-store.contract.js';
+import { stateStoreEagerContract } from './state-store.eager.contract.js';
 import { stateStoreMapContract } from './state-store.map.contract.js';
 import { stateStoreRecoveryContract } from './state-store.recovery.contract.js';
 
@@ -26,6 +27,7 @@ function memoryFixture() {
 stateStoreContract('memory', memoryFixture);
 stateStoreMapContract('memory', memoryFixture);
 stateStoreRecoveryContract('memory', memoryFixture);
+stateStoreEagerContract('memory', memoryFixture);
 
 describe('redis', () => {
   const suite = redisForSuite();
@@ -47,6 +49,7 @@ describe('redis', () => {
   stateStoreContract('redis', redisFixture);
   stateStoreMapContract('redis', redisFixture);
   stateStoreRecoveryContract('redis', redisFixture);
+  stateStoreEagerContract('redis', redisFixture);
 
   describe('RedisStateStore specifics', () => {
     it('clears the TTL when a failed node is re-opened', async () => {
@@ -72,9 +75,11 @@ describe('redis', () => {
         executionId, workspaceId: 'ws', flowId: 'f', flowVersion: 1, input: null,
         nodes: graph(['a', 'b'], [['a', 'b']]), at: '2025-01-01T00:00:00.000Z',
       });
+      // b starts by eager dispatch: the leases hash exists too.
       await store.commitNode({
         executionId, nodeId: 'a', takenChildren: ['b'], failExecution: false, soft: false, at: '2025-01-01T00:00:01.000Z',
         result: { status: 'completed', output: 1, error: null, usage: null, cost: null, attempts: 1, input: null, provider: null, model: null, workerId: null, startedAt: null, finishedAt: '2025-01-01T00:00:01.000Z', runtimeMs: 1 },
+        eager: { candidates: [{ nodeId: 'b', readResultsOf: ['a'] }], leaseJobId: 'job-a', workerId: 'w' },
       });
       const usage = { promptTokens: 1, completionTokens: 1, reasoningTokens: 0, cachedTokens: 0, totalTokens: 2 };
       await new RedisSpendLedger({ redis: suite.redis, prefix }).record({ executionId, nodeId: 'b', spend: { usage, cost: null } });
