@@ -7,44 +7,18 @@
  * the kill, so the dead worker's call is provably in flight when it dies, however slow the
  * machine: it cannot have finished in between.
  */
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { executionKeys } from '../../shared/src/adapters/redis/keys.js';
-import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
 import { apiClient } from '../helpers/http.js';
-import { createTestServices, type TestServices } from '../helpers/services.js';
-import { startDistributedStack, type DistributedStack, STACK_START_MS } from '../helpers/stack.js';
-import { startGate, type Gate } from '../helpers/gate.js';
+import { useGatedTwoWorkerStack } from '../helpers/gated-stack.js';
 import { useMockCredentials } from '../helpers/targets.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 describe('a worker killed in the middle of a map', () => {
-  let svc: TestServices;
-  let stack: DistributedStack;
-  let mock: MockLlm;
-  let gate: Gate;
-  let redis: Redis;
-
-  beforeAll(async () => {
-    svc = await createTestServices();
-    mock = await startMockLlm({ port: 0, host: '127.0.0.1' });
-    gate = await startGate(mock.url);
-    stack = await startDistributedStack({
-      ...svc, workers: ['w1', 'w2'],
-      env: { WORKER_CONCURRENCY: '3', WEFT_QUEUE_LOCK_MS: '2000', WEFT_QUEUE_STALLED_INTERVAL_MS: '1000' },
-    });
-    redis = new Redis(svc.redisUrl);
-  }, STACK_START_MS);
-
-  afterAll(async () => {
-    await redis?.quit();
-    await stack?.stop();
-    await gate?.close();
-    await mock?.close();
-    await svc?.cleanup();
-  });
+  const parts = useGatedTwoWorkerStack();
 
   it('completes every item, in order, on the surviving worker', async () => {
+    const { svc, stack, mock, gate, redis } = parts();
     const apiKey = await stack.createWorkspace('killed-mid-map');
     await useMockCredentials(stack.baseUrl, apiKey, gate);
     const call = apiClient(stack.baseUrl, apiKey);

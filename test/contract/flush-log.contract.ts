@@ -52,6 +52,23 @@ export function flushLogContract(name: string, makeLog: () => Promise<FlushLogFi
       expect(await log.read('c3', 10, 0)).toEqual([]);
     });
 
+    it('ackAndRead acknowledges a batch and reads the next, waiting for it when none is there yet', async () => {
+      await log.append([entry(1), entry(2)]);
+      const first = await log.read('c1', 1, 0);
+      expect(first.map((r) => r.entry)).toEqual([entry(1)]);
+      // Entries waiting: acknowledged and read in one step, repeatedly.
+      const second = await log.ackAndRead(first.map((r) => r.id), 'c1', 10, 0);
+      expect(second.map((r) => r.entry)).toEqual([entry(2)]);
+      const reading = log.ackAndRead(second.map((r) => r.id), 'c1', 10, 10_000);
+      await fx.untilReadBlocks();
+      await log.append([entry(3)]);
+      const third = await reading;
+      expect(third.map((r) => r.entry)).toEqual([entry(3)]);
+      await log.ackAndRead(third.map((r) => r.id), 'c1', 10, 0);
+      // Nothing is left: neither delivered again nor claimable.
+      expect(await log.read('c2', 10, 0)).toEqual([]);
+    });
+
     it('a blocked read gets an entry appended meanwhile; a read that finds nothing answers none', async () => {
       const reading = log.read('c1', 10, 10_000);
       await fx.untilReadBlocks();

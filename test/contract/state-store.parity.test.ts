@@ -42,7 +42,7 @@ describe('Lua scripts match apply-commit.ts', () => {
 
   it(`agrees on ${EXECUTIONS} random executions`, async () => {
     // The random runs must have exercised each path the scripts have.
-    const seen = { skipped: 0, failedExecutions: 0, completedExecutions: 0, redelivered: 0, lateCommits: 0 };
+    const seen = { skipped: 0, failedExecutions: 0, completedExecutions: 0, redelivered: 0, lateCommits: 0, eager: 0 };
     for (let seed = 1; seed <= EXECUTIONS; seed += 1) {
       const random = rng(seed);
       const nodes = randomGraph(random);
@@ -54,23 +54,38 @@ describe('Lua scripts match apply-commit.ts', () => {
         store.initExecution({ executionId, workspaceId: 'ws', flowId: 'f', flowVersion: 1, input: { seed }, nodes, at: AT }));
       const queue = [...init.ready];
       const done: string[] = [];
+      /** Nodes a commit started by eager dispatch: they commit without a start of their own. */
+      const eager = new Set<string>();
       while (queue.length > 0) {
         const nodeId = queue.splice(Math.floor(random() * queue.length), 1)[0]!;
         const fail = random() < 0.08;
         const status = fail || random() < 0.1 ? 'failed' : 'completed';
         const takes = (children.get(nodeId) ?? []).filter(() => random() < 0.7);
-        await both((store, executionId) =>
-          store.startNode({ executionId, nodeId, attempt: 1, workerId: 'w', at: AT, readResultsOf: done.slice(-3) }));
+        if (!eager.has(nodeId)) {
+          await both((store, executionId) =>
+            store.startNode({ executionId, nodeId, attempt: 1, workerId: 'w', at: AT, readResultsOf: done.slice(-3) }));
+        }
+        const candidates = random() < 0.5 ? (children.get(nodeId) ?? []).filter(() => random() < 0.8).map((id) => ({ nodeId: id, readResultsOf: [...done.slice(-2), nodeId] })) : [];
         const outcome = await both((store, executionId) =>
-          store.commitNode({ executionId, nodeId, result: result(nodeId, status), takenChildren: takes, failExecution: fail, soft: false, at: AT }));
+          store.commitNode({
+            executionId, nodeId, result: result(nodeId, status), takenChildren: takes, failExecution: fail, soft: false, at: AT,
+            ...(candidates.length > 0 ? { eager: { candidates, leaseJobId: `job-${seed % 3}`, workerId: 'w' } } : {}),
+          }));
         done.push(nodeId);
         queue.push(...outcome.ready);
+        if (outcome.eager) {
+          eager.add(outcome.eager.nodeId);
+          queue.push(outcome.eager.nodeId);
+          seen.eager += 1;
+        }
         seen.skipped += outcome.skipped.length;
         if (outcome.finished) seen[outcome.executionStatus === 'failed' ? 'failedExecutions' : 'completedExecutions'] += 1;
         if (outcome.committed && !outcome.finished && outcome.executionStatus === 'failed') seen.lateCommits += 1;
         if (random() < 0.2 && done.length > 0) {
           const again = done[Math.floor(random() * done.length)]!;
-          await both((store, executionId) => store.readyAfter({ executionId, nodeId: again }));
+          // Drawn once: a draw inside `both` would differ between the two sides.
+          const lease = random() < 0.5 ? { leaseJobId: `job-${seed % 3}` } : {};
+          await both((store, executionId) => store.readyAfter({ executionId, nodeId: again, ...lease }));
           const redelivered = await both((store, executionId) =>
             store.commitNode({ executionId, nodeId: again, result: result(again, 'completed'), takenChildren: [], failExecution: false, soft: false, at: AT }));
           if (!redelivered.committed) seen.redelivered += 1;

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryEventBus } from '../../shared/src/adapters/memory/memory-event-bus.js';
 import { MemoryStateStore } from '../../shared/src/adapters/memory/memory-state-store.js';
-import { executionKeys } from '../../shared/src/adapters/redis/keys.js';
+import { executionKeys, flushStreamKey } from '../../shared/src/adapters/redis/keys.js';
+import type { NodeResult } from '../../shared/src/model/index.js';
 import { RedisEventBus } from '../../shared/src/adapters/redis/redis-event-bus.js';
 import { RedisSpendLedger } from '../../shared/src/adapters/redis/redis-spend-ledger.js';
 import { RedisStateStore } from '../../shared/src/adapters/redis/redis-state-store.js';
 import { redisForSuite, uniqueId } from '../helpers/services.js';
 import { graph, stateStoreContract } from './state-store.contract.js';
+import { stateStoreEagerContract } from './state-store.eager.contract.js';
 import { stateStoreMapContract } from './state-store.map.contract.js';
 import { stateStoreRecoveryContract } from './state-store.recovery.contract.js';
 
@@ -26,6 +28,7 @@ function memoryFixture() {
 stateStoreContract('memory', memoryFixture);
 stateStoreMapContract('memory', memoryFixture);
 stateStoreRecoveryContract('memory', memoryFixture);
+stateStoreEagerContract('memory', memoryFixture);
 
 describe('redis', () => {
   const suite = redisForSuite();
@@ -47,6 +50,7 @@ describe('redis', () => {
   stateStoreContract('redis', redisFixture);
   stateStoreMapContract('redis', redisFixture);
   stateStoreRecoveryContract('redis', redisFixture);
+  stateStoreEagerContract('redis', redisFixture);
 
   describe('RedisStateStore specifics', () => {
     it('clears the TTL when a failed node is re-opened', async () => {
@@ -72,9 +76,11 @@ describe('redis', () => {
         executionId, workspaceId: 'ws', flowId: 'f', flowVersion: 1, input: null,
         nodes: graph(['a', 'b'], [['a', 'b']]), at: '2025-01-01T00:00:00.000Z',
       });
+      // b starts by eager dispatch: the leases hash exists too.
       await store.commitNode({
         executionId, nodeId: 'a', takenChildren: ['b'], failExecution: false, soft: false, at: '2025-01-01T00:00:01.000Z',
         result: { status: 'completed', output: 1, error: null, usage: null, cost: null, attempts: 1, input: null, provider: null, model: null, workerId: null, startedAt: null, finishedAt: '2025-01-01T00:00:01.000Z', runtimeMs: 1 },
+        eager: { candidates: [{ nodeId: 'b', readResultsOf: ['a'] }], leaseJobId: 'job-a', workerId: 'w' },
       });
       const usage = { promptTokens: 1, completionTokens: 1, reasoningTokens: 0, cachedTokens: 0, totalTokens: 2 };
       await new RedisSpendLedger({ redis: suite.redis, prefix }).record({ executionId, nodeId: 'b', spend: { usage, cost: null } });
@@ -118,6 +124,33 @@ describe('redis', () => {
       // Running again: a late expire leaves it alone.
       expect(await store.expireExecution(executionId, 60)).toBe(false);
       expect(await suite.redis.ttl(k.meta)).toBe(-1);
+      await store.close();
+    });
+
+    it('with a flush stream, a commit appends its node\'s flush entry in its own step, a redelivered one nothing', async () => {
+      const prefix = `${suite.svc.prefix}:${uniqueId()}`;
+      const flushStream = flushStreamKey(prefix);
+      const store = new RedisStateStore({ redis: suite.redis, prefix, flushStream });
+      const executionId = uniqueId(16);
+      const at = '2025-01-01T00:00:01.000Z';
+      await store.initExecution({ executionId, workspaceId: 'ws', flowId: 'f', flowVersion: 1, input: null, nodes: graph(['a', 'b'], [['a', 'b']]), at });
+      const result: NodeResult = {
+        status: 'completed', output: { n: 1 }, error: null, usage: null, cost: null, attempts: 1, input: null, provider: null, model: null,
+        workerId: 'w', startedAt: at, finishedAt: at, runtimeMs: 1,
+      };
+      const input = { executionId, nodeId: 'a', takenChildren: ['b'], failExecution: false, soft: false, at, result, flush: { workspaceId: 'ws', flowId: 'f', nodeType: 'transform' } };
+      expect((await store.commitNode(input)).flushed).toBe(true);
+      const again = await store.commitNode(input);
+      expect(again.committed).toBe(false);
+      expect(again.flushed).toBeUndefined();
+      const entries = await suite.redis.xrange(flushStream, '-', '+');
+      expect(entries.map(([, fields]) => JSON.parse(fields[1] ?? 'null') as unknown)).toEqual([
+        { kind: 'node', executionId, nodeId: 'a', workspaceId: 'ws', flowId: 'f', nodeType: 'transform', result },
+      ]);
+      // Without one (Redis Cluster), the engine appends the entry itself.
+      const plain = new RedisStateStore({ redis: suite.redis, prefix });
+      expect((await plain.commitNode({ ...input, nodeId: 'b', takenChildren: [] })).flushed).toBeUndefined();
+      expect(await suite.redis.xlen(flushStream)).toBe(1);
       await store.close();
     });
   });

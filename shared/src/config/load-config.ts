@@ -42,6 +42,8 @@ export interface WeftConfig {
   /** Prefix of every Redis key (and, braced, of the BullMQ queues). */
   keyPrefix: string;
   shutdownGraceMs: number;
+  /** Run a child a commit made ready at once on the committing worker (run-engine/eager-dispatch.ts). */
+  eagerDispatch: boolean;
   /** Seconds hot state is kept after the final state reached Postgres. */
   hotStateTtlSeconds: number;
   /** Start the local mock provider for workspaces without credentials (embedded default: true). */
@@ -294,6 +296,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     logLevel,
     keyPrefix,
     shutdownGraceMs: int('SHUTDOWN_GRACE_MS', 25_000, 0, 3_600_000),
+    eagerDispatch: bool('WEFT_EAGER_DISPATCH', true),
     hotStateTtlSeconds: int('WEFT_HOT_STATE_TTL_SECONDS', 3600, 1, 30 * 86400),
     mockProvider: bool('WEFT_MOCK_PROVIDER', mode === 'embedded'),
     bodyLimitBytes: int('WEFT_BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),

@@ -8,7 +8,7 @@
  * (a copy) with the outcome, so a caller that throws half-way has changed nothing.
  */
 import { WeftError } from '../errors/weft-error.js';
-import type { CommitNodeInput, InitExecutionInput, StartNodeInput } from '../model/index.js';
+import type { CommitNodeInput, EagerRequest, EagerStart, EventDraft, InitExecutionInput, StartNodeInput } from '../model/index.js';
 import { isLive, type HotExecution, type HotNodeState, type NodeResult } from '../model/index.js';
 import {
   cloneState,
@@ -30,7 +30,7 @@ import {
 import { parseMapItemNodeId } from '../flow/map-node.js';
 import { endMapWithExecution, mapItemKey, mapRound, propagateMapEnd, queuedItemNodes, settleMapItem } from './apply-map.js';
 import { recordSoftFailure } from './map-items.js';
-import { completeIfDone, countEdgesOnly, failExecution, noDecisions, propagate } from './propagate.js';
+import { completeIfDone, countEdgesOnly, failExecution, noDecisions, propagate, type Decisions } from './propagate.js';
 
 export * from './hot-state.js';
 
@@ -96,15 +96,50 @@ export function applyStart(state: ExecutionState | undefined, input: StartNodeIn
   if (!isLive(state.status)) return { state, outcome: { kind: 'execution-ended', status: state.status } };
   if (state.results.has(input.nodeId)) return { state, outcome: { kind: 'node-terminal' } };
   const next = cloneState(state);
+  const started = markStarted(next, { ...input, item: item ? mapItemKey(item.mapId, item.index) : undefined });
+  return { state: next, outcome: { kind: 'started', input: state.input, results: started.results, events: [started.event], ...started.value } };
+}
+
+/**
+ * Marks a node running in `next` (a transition's own state) and reads what it needs: the results
+ * it reads, its map item's value (`item`: the item's key) and its node.started event. Shared by
+ * applyStart and the eager start of applyCommit.
+ */
+function markStarted(next: ExecutionState, input: Pick<StartNodeInput, 'nodeId' | 'attempt' | 'workerId' | 'at' | 'readResultsOf'> & { item: string | undefined }): {
+  results: Record<string, NodeResult>; event: EventDraft; value: { item?: unknown };
+} {
   mutable(next.statuses).set(input.nodeId, runningStatus(input));
   const results: Record<string, NodeResult> = {};
   for (const id of input.readResultsOf) {
-    const result = state.results.get(id);
+    const result = next.results.get(id);
     if (result) results[id] = result;
   }
-  const started = draft(next, { type: 'node.started', nodeId: input.nodeId, at: input.at, data: nodeStartedData(input) });
-  const value = item ? { item: state.items.get(mapItemKey(item.mapId, item.index)) ?? null } : {};
-  return { state: next, outcome: { kind: 'started', input: state.input, results, events: [started], ...value } };
+  const event = draft(next, { type: 'node.started', nodeId: input.nodeId, at: input.at, data: nodeStartedData(input) });
+  return { results, event, value: input.item === undefined ? {} : { item: next.items.get(input.item) ?? null } };
+}
+
+/**
+ * Eager dispatch: the first candidate this commit made ready is started for the committing
+ * worker, taken out of `ready` and leased to its job. Its node.started comes after the commit's
+ * own events.
+ */
+function startEager(next: ExecutionState, eager: EagerRequest, at: string, round: number, d: Decisions): EagerStart | undefined {
+  const chosen = eager.candidates.find((c) => d.ready.includes(c.nodeId));
+  if (!chosen) return undefined;
+  d.ready.splice(d.ready.indexOf(chosen.nodeId), 1);
+  const item = chosen.mapItem;
+  const started = markStarted(next, {
+    nodeId: chosen.nodeId, attempt: 1, workerId: eager.workerId, at, readResultsOf: chosen.readResultsOf,
+    item: item ? mapItemKey(item.mapId, item.index) : undefined,
+  });
+  const leases = new Map(next.leases ?? []);
+  leases.set(chosen.nodeId, eager.leaseJobId);
+  next.leases = leases;
+  d.events.push(started.event);
+  return {
+    nodeId: chosen.nodeId, input: next.input, results: started.results, ...started.value,
+    ...(item ? { mapItem: { ...item, round } } : {}),
+  };
 }
 
 /**
@@ -137,10 +172,17 @@ export function applyCommit(state: ExecutionState | undefined, input: CommitNode
   next.remaining -= 1;
   d.events.push(draft(next, { ...nodeResultEvent(input.result), nodeId, at }));
 
-  const outcome = (finished: boolean): Transition<CommitOutcome> => ({
-    state: next,
-    outcome: { committed: true, ready: d.ready, skipped: d.skipped, executionStatus: next.status, finished, events: d.events, settledMaps: d.settled, round },
-  });
+  const outcome = (finished: boolean): Transition<CommitOutcome> => {
+    // Only a child of a commit that left the execution live can start.
+    const eager = input.eager && !finished && isLive(next.status) ? startEager(next, input.eager, at, round, d) : undefined;
+    return {
+      state: next,
+      outcome: {
+        committed: true, ready: d.ready, skipped: d.skipped, executionStatus: next.status, finished, events: d.events, settledMaps: d.settled, round,
+        ...(eager ? { eager } : {}),
+      },
+    };
+  };
   // A wait resolved: once no node waits any more, the execution is running again.
   if (next.status === 'waiting' && ![...statuses.values()].some((e) => e.status === 'waiting')) {
     next.status = 'running';
@@ -180,12 +222,21 @@ function healReady(state: ExecutionState, nodeId: string): string[] {
 
 /**
  * What should be enqueued after a node that is already terminal (a redelivered job whose node
- * committed before its worker died); reads only. Undefined when the execution has no hot state.
+ * committed before its worker died); reads only. With `leaseJobId` (the redelivered job), also
+ * what ran under it by eager dispatch: each such node still open, and what each one that ended
+ * made ready (its own enqueues may have been lost with the worker). Undefined when the execution
+ * has no hot state.
  */
-export function applyReadyAfter(state: ExecutionState | undefined, nodeId: string): { ready: string[]; round: number } | undefined {
+export function applyReadyAfter(state: ExecutionState | undefined, nodeId: string, leaseJobId?: string): { ready: string[]; round: number } | undefined {
   if (!state) return undefined;
   assertKnownNode(state, nodeId);
-  return { ready: healReady(state, nodeId), round: mapRound(state, nodeId) };
+  const ready = healReady(state, nodeId);
+  if (leaseJobId !== undefined) {
+    // Sorted: the Lua twin reads the leases hash, whose order Redis does not keep.
+    const leased = [...(state.leases ?? [])].filter(([, job]) => job === leaseJobId).map(([id]) => id).sort();
+    for (const id of leased) ready.push(...(state.results.has(id) ? healReady(state, id) : [id]));
+  }
+  return { ready: [...new Set(ready)], round: mapRound(state, nodeId) };
 }
 
 /** Children of `nodeId` that are ready and not terminal (what a redelivered commit re-announces). */

@@ -22,6 +22,11 @@ export interface NodeJobData {
    * from its node.waiting event, so that its deadline and resume token carry over.
    */
   waitingSince?: string;
+  /**
+   * Attempts spent before this job existed: a child run by eager dispatch whose attempt failed is
+   * handed to the queue with the attempts it has left (its job's attempt n is the node's n + this).
+   */
+  priorAttempts?: number;
 }
 
 /**

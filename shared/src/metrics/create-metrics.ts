@@ -45,6 +45,8 @@ export interface WeftMetrics {
   flushRowsTotal: Counter<'kind'>;
   flushLag: Histogram;
   recoveredTotal: Counter<'kind'>;
+  /** Eager dispatch: children run at once by the committing worker, and those handed to the queue after a failed attempt. */
+  eagerDispatchTotal: Counter<'result'>;
   mapItemsTotal: Counter<'event'>;
   /** Claim check: outputs (and resolved inputs) stored apart, and their bytes, by node type and field. */
   outputsOffloadedTotal: Counter<'node_type' | 'field'>;
@@ -143,6 +145,7 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     flushBatchesTotal: new Counter({ name: 'weft_flush_batches_total', help: 'Batches flushed from hot state to Postgres, by result (ok, error)', labelNames: ['result'], registers }),
     flushRowsTotal: new Counter({ name: 'weft_flush_rows_total', help: 'Rows written to Postgres by the flusher, by kind (node_run, output_blob, execution, execution_status)', labelNames: ['kind'], registers }),
     recoveredTotal: new Counter({ name: 'weft_recovered_total', help: 'Work the recovery sweep did, by kind (queued_execution: re-enqueued; hot_state: rebuilt; in_flight_release: in-flight ids of ended executions released)', labelNames: ['kind'], registers }),
+    eagerDispatchTotal: new Counter({ name: 'weft_eager_dispatch_total', help: 'Children run at once by the worker that committed their parent (started), handed to the queue after a failed attempt (handed_over), or failed by an unexpected error (failed)', labelNames: ['result'], registers }),
     quotaRefusalsTotal: new Counter({ name: 'weft_quota_refusals_total', help: 'Requests refused by a quota, by quota (rate_per_key, rate_per_workspace, in_flight, ws_per_socket, ws_per_key, event_stream_buffer)', labelNames: ['quota'], registers }),
     startRollbacksTotal: new Counter({ name: 'weft_start_rollbacks_total', help: 'Refused starts whose row was written, by reason (dependency, quota) and result (deleted: it never runs; kept: answered 202, it runs)', labelNames: ['reason', 'result'], registers }),
     startFlowCacheTotal: new Counter({ name: 'weft_start_flow_cache_total', help: 'Starts of flow runs by how the flow version was found: hit (cached; the insert checked it), miss (read from Postgres), stale (cached but changed; read again)', labelNames: ['result'], registers }),

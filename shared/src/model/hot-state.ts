@@ -69,4 +69,9 @@ export interface ExecutionState extends ExecutionHeader {
   maps: ReadonlyMap<string, MapRecord>;
   /** Map items' values by `<map>[<index>]`. */
   items: ReadonlyMap<string, unknown>;
+  /**
+   * Nodes started by eager dispatch, with the queue job they ran under (their lease): kept after
+   * they end, read only when that job is redelivered. Absent when there is none.
+   */
+  leases?: ReadonlyMap<string, string>;
 }

@@ -74,6 +74,46 @@ export interface CommitNodeInput {
    */
   soft: boolean;
   at: string;
+  /**
+   * Eager dispatch: start one child that this commit makes ready in the same step, to run on the
+   * committing worker at once instead of through the queue (run-engine/eager-dispatch.ts).
+   */
+  eager?: EagerRequest;
+  /**
+   * What the node's flush entry carries besides its result. A store that can append the entry in
+   * the commit's own step (Redis on one server) does, and answers `flushed`.
+   */
+  flush?: { workspaceId: string; flowId: string; nodeType: string };
+}
+
+/** A child the committing worker may run at once, with what its start needs. */
+export interface EagerCandidate {
+  nodeId: string;
+  /** Ids whose results the child's templates read (as StartNodeInput.readResultsOf). */
+  readResultsOf: string[];
+  /** A node of the committing node's own map item: its map and index (the round is the item's). */
+  mapItem?: { mapId: string; index: number };
+}
+
+export interface EagerRequest {
+  /** In order of preference: the first that this commit made ready is started. */
+  candidates: EagerCandidate[];
+  /**
+   * The queue job the worker runs the child under: its lease. If the worker dies, that job's
+   * redelivery re-enqueues what ran under it (readyAfter with `leaseJobId`).
+   */
+  leaseJobId: string;
+  workerId: string;
+}
+
+/** The child a commit started for its worker (eager dispatch): what startNode would have answered. */
+export interface EagerStart {
+  nodeId: string;
+  input: unknown;
+  results: Record<string, NodeResult>;
+  /** A map item's node: its item's value. */
+  item?: unknown;
+  mapItem?: { mapId: string; index: number; round: number };
 }
 
 export interface CommitNodeResult {
@@ -91,6 +131,10 @@ export interface CommitNodeResult {
   settledMaps: SettledMap[];
   /** The round of the map whose item nodes are in `ready` (0 when none): part of their job ids. */
   round: number;
+  /** The child started for the committing worker (CommitNodeInput.eager); it is not in `ready`. */
+  eager?: EagerStart;
+  /** True when the commit appended the node's flush entry itself (CommitNodeInput.flush). */
+  flushed?: boolean;
 }
 
 export interface SettledMap {

@@ -38,5 +38,10 @@ export interface FlushLog {
   read(consumer: string, count: number, blockMs: number): Promise<FlushRecord[]>;
   /** Acknowledges and deletes entries: they are done with. */
   ack(ids: readonly string[]): Promise<void>;
+  /**
+   * ack(ids), then read(): a reader's loop in one round trip where the log can (Redis: when new
+   * entries are waiting and no claim is due), in two otherwise.
+   */
+  ackAndRead(ids: readonly string[], consumer: string, count: number, blockMs: number): Promise<FlushRecord[]>;
   close(): Promise<void>;
 }

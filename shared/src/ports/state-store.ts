@@ -27,9 +27,11 @@ export interface StateStore {
   /**
    * What should be enqueued after a node that is already terminal (a redelivered job whose node
    * committed before its worker died): its ready children, and for a map item's node its map's
-   * queued item nodes (of `round`). Reads only; null when the execution has no hot state.
+   * queued item nodes (of `round`). With `leaseJobId` (the redelivered job's id), also what ran
+   * under that job by eager dispatch: its nodes still open, and what those that ended made ready.
+   * Reads only; null when the execution has no hot state.
    */
-  readyAfter(input: { executionId: string; nodeId: string }): Promise<{ ready: string[]; round: number } | null>;
+  readyAfter(input: { executionId: string; nodeId: string; leaseJobId?: string }): Promise<{ ready: string[]; round: number } | null>;
   /**
    * Expands a started map node: stores its items and sub-graph, and releases the first
    * `concurrency` items (their root nodes are answered ready). Each later commit of an item's

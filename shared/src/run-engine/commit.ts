@@ -10,7 +10,7 @@ import type { FlowNode } from '../flow/index.js';
 import { nodeJob, type DeadLetterJobData, type NodeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
-import { QUEUES, type EnqueueRequest, type FlushEntry, type FlushLog, type JobQueue, type SettledMap, type StateStore } from '../ports/index.js';
+import { QUEUES, type EagerRequest, type EagerStart, type EnqueueRequest, type FlushEntry, type FlushLog, type JobQueue, type SettledMap, type StateStore } from '../ports/index.js';
 import { resolveNode, type CompiledFlow } from './flow-cache.js';
 import { liveStatusEntries } from './live-status.js';
 
@@ -18,10 +18,10 @@ import { liveStatusEntries } from './live-status.js';
  * Jobs for nodes that became ready: flow nodes, or map item nodes (`round`: their map's round,
  * part of their job ids).
  */
-export function childJobs(data: NodeJobData, childIds: readonly string[], flow: CompiledFlow, round = 0): EnqueueRequest[] {
+export function childJobs(data: NodeJobData, childIds: readonly string[], flow: CompiledFlow, round = 0): Array<EnqueueRequest<NodeJobData>> {
   // A recovered wait's spell is its own: children start theirs when they run.
-  const { mapRound: _previous, waitingSince: _spell, ...base } = data;
-  const jobs: EnqueueRequest[] = [];
+  const { mapRound: _previous, waitingSince: _spell, priorAttempts: _prior, ...base } = data;
+  const jobs: Array<EnqueueRequest<NodeJobData>> = [];
   for (const id of childIds) {
     const child = resolveNode(flow, id);
     if (!child) continue;
@@ -58,7 +58,9 @@ export async function commitAndContinue(deps: CommitDeps, input: {
   jobId: string;
   runtimeMs: number;
   log: Logger;
-}): Promise<void> {
+  /** Eager dispatch: a child the commit may start for this worker (eager-dispatch.ts). */
+  eager?: EagerRequest;
+}): Promise<EagerStart | undefined> {
   const { data, node, flow, result, failure, log } = input;
   const commit = await deps.state.commitNode({
     executionId: data.executionId,
@@ -68,6 +70,8 @@ export async function commitAndContinue(deps: CommitDeps, input: {
     failExecution: input.intent.failExecution,
     soft: input.intent.soft,
     at: result.finishedAt,
+    flush: { workspaceId: data.workspaceId, flowId: data.flowId, nodeType: node.type },
+    ...(input.eager && input.eager.candidates.length > 0 ? { eager: input.eager } : {}),
   });
 
   if (!commit.committed) {
@@ -75,15 +79,16 @@ export async function commitAndContinue(deps: CommitDeps, input: {
     // its record stands; only re-announce what is ready.
     if (commit.ready.length > 0) await deps.queue.addBulk(childJobs(data, commit.ready, flow, commit.round));
     log.debug('node already committed: nothing recorded');
-    return;
+    return undefined;
   }
+  // The commit may have appended the node's own entry in its script (one Redis server).
   const flush: FlushEntry[] = [
-    { kind: 'node', executionId: data.executionId, nodeId: node.id, result, workspaceId: data.workspaceId, flowId: data.flowId, nodeType: node.type },
+    ...(commit.flushed === true ? [] : [{ kind: 'node' as const, executionId: data.executionId, nodeId: node.id, result, workspaceId: data.workspaceId, flowId: data.flowId, nodeType: node.type }]),
     ...settledMapEntries(data, commit.settledMaps),
   ];
   if (commit.finished) flush.push({ kind: 'execution', executionId: data.executionId });
   else flush.push(...liveStatusEntries(data.executionId, commit.events));
-  const work: Array<Promise<unknown>> = [deps.flushLog.append(flush)];
+  const work: Array<Promise<unknown>> = flush.length > 0 ? [deps.flushLog.append(flush)] : [];
   if (commit.ready.length > 0) work.push(deps.queue.addBulk(childJobs(data, commit.ready, flow, commit.round)));
   // A cancelled node did not fail for good: it is not a dead letter.
   if (failure && failure.code !== 'NODE_CANCELLED') {
@@ -113,6 +118,7 @@ export async function commitAndContinue(deps: CommitDeps, input: {
     deps.metrics.executionsTotal.inc({ status: commit.executionStatus });
     log.info({ status: commit.executionStatus }, 'execution finished');
   }
+  return commit.eager;
 }
 
 /** Metrics and a log line per map node a transition ended. */

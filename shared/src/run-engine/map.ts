@@ -11,7 +11,7 @@ import { mapItemsSource, MAP_DEFAULT_CONCURRENCY, MAP_MAX_ITEMS, type MapNode } 
 import { mapTimeoutJobId, type NodeJobData, type ResumeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
-import { QUEUES, type ControlBus, type FlushEntry, type FlushLog, type JobQueue, type StateStore } from '../ports/index.js';
+import { QUEUES, type ControlBus, type EnqueueRequest, type FlushEntry, type FlushLog, type JobQueue, type StateStore } from '../ports/index.js';
 import { renderTemplateValue } from '../templates/index.js';
 import type { ClaimCheck } from './claim-check.js';
 import type { CompiledFlow, CompiledMap } from './flow-cache.js';
@@ -105,7 +105,7 @@ export async function runMap(deps: MapDeps, input: {
   const flush: FlushEntry[] = settledMapEntries(data, outcome.settledMaps);
   if (outcome.finished) flush.push({ kind: 'execution', executionId: data.executionId });
   else flush.push(...liveStatusEntries(data.executionId, outcome.events));
-  const jobs = childJobs(data, outcome.ready, flow, outcome.round);
+  const jobs: EnqueueRequest[] = childJobs(data, outcome.ready, flow, outcome.round);
   // timeoutMs bounds the whole map: a timer per round ends it if it is still running then.
   if (node.timeoutMs !== undefined && outcome.settledMaps.length === 0) {
     const { mapRound: _round, ...base } = data;

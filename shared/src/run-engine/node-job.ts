@@ -10,12 +10,14 @@ import { commitIntent, outcomeOf, retryDecision, storableJson, sumCost, sumUsage
 import { WeftError, toNodeError, toWeftError } from '../errors/index.js';
 import { mapItemNodeId, nodeTypeSpecs, parseMapItemNodeId } from '../flow/index.js';
 import type { NodeJobData } from '../jobs/index.js';
+import type { EagerStart, EnqueueRequest, JobContext, StartNodeResult } from '../ports/index.js';
+import { eagerCandidates, type EagerDispatchPolicy } from './eager-dispatch.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import type { EventBus, FlushLog, JobHandler, JobQueue, SpendLedger, StateStore } from '../ports/index.js';
 import type { ResumeLinks } from '../crypto/index.js';
 import type { RunningJobs } from './running-jobs.js';
-import { resolveNode, type FlowCache, type ResolvedNode } from './flow-cache.js';
+import { resolveNode, type CompiledFlow, type FlowCache, type ResolvedNode } from './flow-cache.js';
 import type { ExpressionEvaluator } from '../expressions/index.js';
 import type { NodeOutcome, NodeRunContext } from '../ports/index.js';
 import type { ClaimCheck } from './claim-check.js';
@@ -45,24 +47,29 @@ export interface NodeProcessorDeps {
   expressions: ExpressionEvaluator;
   /** Stores large outputs apart and resolves the references in the results a node reads. */
   claimCheck: ClaimCheck;
+  /** Whether ready children run at once on this worker (eager-dispatch.ts); default on. */
+  eagerDispatch?: EagerDispatchPolicy;
 }
 
 export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJobData> {
+  const policy = deps.eagerDispatch ?? { enabled: true };
   return async (job) => {
-    const data = job.data;
-    const log = deps.logger.child({ executionId: data.executionId, nodeId: data.nodeId, jobId: job.id, attempt: job.attempt });
+    // A job that an eager run handed over carries the attempts that run spent.
+    const prior = job.data.priorAttempts ?? 0;
+    const run: JobContext<NodeJobData> = prior === 0 ? job : { ...job, attempt: job.attempt + prior, maxAttempts: job.maxAttempts + prior };
+    const data = run.data;
+    const log = deps.logger.child({ executionId: data.executionId, nodeId: data.nodeId, jobId: job.id, attempt: run.attempt });
     const flow = await deps.flows.get(data.flowId, data.flowVersion);
     const resolved = resolveNode(flow, data.nodeId);
     if (!resolved) throw new WeftError('FLOW_VERSION_NOT_FOUND', `node '${data.nodeId}' is not in flow ${data.flowId} v${data.flowVersion}`);
     const { node, item } = resolved;
-    const { children } = resolved;
 
     // A wait rebuilt after a restart carries on its first spell: same deadline, same token.
     const startedAt = node.type === 'wait' && data.waitingSince !== undefined ? new Date(data.waitingSince) : deps.clock();
     const start = await deps.state.startNode({
       executionId: data.executionId,
       nodeId: node.id,
-      attempt: job.attempt,
+      attempt: run.attempt,
       workerId: deps.workerId,
       at: startedAt.toISOString(),
       readResultsOf: resolved.reads,
@@ -86,8 +93,9 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
         return;
       case 'node-terminal': {
         // A redelivered job whose node committed before the worker died: re-enqueue what the
-        // commit made ready (duplicates are dropped by job id).
-        const healed = await deps.state.readyAfter({ executionId: data.executionId, nodeId: node.id });
+        // commit made ready, and what ran under this job by eager dispatch and is still open
+        // (duplicates are dropped by job id).
+        const healed = await deps.state.readyAfter({ executionId: data.executionId, nodeId: node.id, leaseJobId: job.id });
         if (healed && healed.ready.length > 0) await deps.queue.addBulk(childJobs(data, healed.ready, flow, healed.round));
         log.info({ ready: healed?.ready ?? [] }, 'node already committed: what it made ready re-enqueued');
         return;
@@ -102,11 +110,83 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
     const map = node.type === 'map' ? flow.maps.get(node.id) : undefined;
     if (map) {
       await runMap(deps, {
-        data, map, flow, started: start, startedAt, attempt: job.attempt, jobId: job.id, workerId: deps.workerId, log,
+        data, map, flow, started: start, startedAt, attempt: run.attempt, jobId: job.id, workerId: deps.workerId, log,
       });
       return;
     }
 
+    // This job is the lease of every child it runs eagerly: a redelivery heals them (eager-dispatch.ts).
+    let next = await runStarted(deps, { run, resolved, flow, start, startedAt, log, eager: { policy, leaseJobId: job.id } });
+    while (next) {
+      const [request] = childJobs(data, [next.nodeId], flow, next.mapItem?.round ?? 0);
+      const child = request ? resolveNode(flow, next.nodeId) : undefined;
+      if (!request || !child) break;
+      const childRun: JobContext<NodeJobData> = {
+        id: request.jobId, name: request.name, queue: request.queue, data: request.data, attempt: 1, maxAttempts: request.attempts ?? 1, signal: job.signal,
+      };
+      const childLog = deps.logger.child({ executionId: data.executionId, nodeId: next.nodeId, jobId: request.jobId, attempt: 1, leaseJobId: job.id });
+      const childStart: StartedNode = { kind: 'started', input: next.input, results: next.results, events: [], ...('item' in next ? { item: next.item } : {}) };
+      deps.metrics.eagerDispatchTotal.inc({ result: 'started' });
+      try {
+        next = await runStarted(deps, { run: childRun, resolved: child, flow, start: childStart, startedAt: new Date(next.startedAt), log: childLog, eager: { policy, leaseJobId: job.id } });
+      } catch (err) {
+        // The child's attempt failed and may run again, or what followed it failed: the queue
+        // takes the child over, with the attempts it has left.
+        await handOver(deps, { request, err, log: childLog });
+        next = undefined;
+      }
+    }
+  };
+}
+
+/** A started node that runs an executor, and what runStarted needs to run and commit it. */
+type StartedNode = Extract<StartNodeResult, { kind: 'started' }>;
+
+/**
+ * After an eager run's attempt failed: the child's own job is enqueued the way the queue would
+ * have retried it (after the backoff, one attempt spent) or re-delayed it (a dependency: no
+ * attempt spent). A failure for good was committed already, or (an unexpected error) fails the
+ * job as the queue would fail it.
+ */
+async function handOver(deps: Pick<NodeProcessorDeps, 'queue' | 'metrics'>, input: { request: EnqueueRequest<NodeJobData>; err: unknown; log: Logger }): Promise<void> {
+  const { request, log } = input;
+  const error = toWeftError(input.err);
+  const decision = retryDecision({ error, attempt: 1, maxAttempts: request.attempts ?? 1, backoff: request.backoff });
+  switch (decision.kind) {
+    case 'redelay':
+      deps.metrics.eagerDispatchTotal.inc({ result: 'handed_over' });
+      await deps.queue.add({ ...request, delayMs: decision.delayMs });
+      return;
+    case 'retry':
+      deps.metrics.eagerDispatchTotal.inc({ result: 'handed_over' });
+      await deps.queue.add({ ...request, data: { ...request.data, priorAttempts: 1 }, attempts: (request.attempts ?? 1) - 1, delayMs: decision.delayMs });
+      return;
+    case 'fail':
+      deps.metrics.eagerDispatchTotal.inc({ result: 'failed' });
+      log.error({ err: input.err, code: error.code }, 'eagerly run node failed unexpectedly: left as a failed job would leave it');
+      return;
+  }
+}
+
+/** The child a commit started (CommitNodeResult.eager) with the time it started at. */
+type EagerNext = EagerStart & { startedAt: string };
+
+/**
+ * Runs a started node's executor, decides on a failure (re-delay, retry: thrown for the queue),
+ * and commits the result; answers the child the commit started for this worker, if any.
+ */
+async function runStarted(deps: NodeProcessorDeps, args: {
+  run: JobContext<NodeJobData>;
+  resolved: ResolvedNode;
+  flow: CompiledFlow;
+  start: StartedNode;
+  startedAt: Date;
+  log: Logger;
+  eager: { policy: EagerDispatchPolicy; leaseJobId: string };
+}): Promise<EagerNext | undefined> {
+  const { run: job, resolved, flow, start, startedAt, log } = args;
+  const data = job.data;
+  const { node, item, children } = resolved;
     const tokens = new TokenCoalescer(async (text) => {
       await deps.events.publish({
         type: 'node.token',
@@ -228,8 +308,12 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
       node, outcome: outcomeOf(result.status), failure: result.error, children,
       chosen: outcome?.takenChildren?.map((id) => scoped(resolved, id)), mapItem: item !== undefined,
     });
-    await commitAndContinue(deps, { data, node, flow, result, failure, intent, log, runtimeMs, attempt: job.attempt, jobId: job.id });
-  };
+    const candidates = eagerCandidates(args.eager.policy, flow, resolved);
+    const eager = await commitAndContinue(deps, {
+      data, node, flow, result, failure, intent, log, runtimeMs, attempt: job.attempt, jobId: job.id,
+      ...(candidates.length > 0 ? { eager: { candidates, leaseJobId: args.eager.leaseJobId, workerId: deps.workerId } } : {}),
+    });
+    return eager ? { ...eager, startedAt: result.finishedAt } : undefined;
 }
 
 /**

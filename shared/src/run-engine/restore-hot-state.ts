@@ -108,7 +108,7 @@ async function restoreOne(deps: RestoreDeps, row: ExecutionRow): Promise<boolean
   const suffix = `rec${now.getTime().toString(36)}`;
   const spells = await waitSpells(deps, row.id, missing.filter((id) => flow.nodes.get(id)?.type === 'wait'));
   const jobs = childJobs(template, missing, flow).map((job) => {
-    const data = job.data as NodeJobData;
+    const data = job.data;
     const waitingSince = spells.get(data.nodeId);
     return { ...job, jobId: `${job.jobId}.${suffix}`, data: waitingSince ? { ...data, waitingSince } : data };
   });

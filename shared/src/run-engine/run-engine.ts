@@ -16,6 +16,7 @@ import { ClaimCheck } from './claim-check.js';
 import { CLAIM_CHECK_DEFAULT_BYTES } from '../engine/index.js';
 import { createResumeByLink, type ResumeByLink } from './resume-link.js';
 import { FlowCache } from './flow-cache.js';
+import type { EagerDispatchPolicy } from './eager-dispatch.js';
 import { createNodeProcessor } from './node-job.js';
 import { startRecoverySweep, type RecoverySweep } from './recovery.js';
 import type { EngineResources } from './resources.js';
@@ -34,6 +35,8 @@ export interface WorkerParts {
   expressions: ExpressionEvaluator;
   /** The worker's logger (its id bound); default the engine's. */
   logger?: EngineResources['logger'];
+  /** Eager dispatch, read at each commit: the worker turns it off when it begins to shut down. */
+  eagerDispatch?: EagerDispatchPolicy;
 }
 
 export interface EngineProcessors {
@@ -94,11 +97,11 @@ export function createRunEngine(input: Omit<EngineResources, 'flows' | 'claimChe
     resumeByLink: createResumeByLink(resources),
     replay: createReplayNode(resources),
     processors(worker) {
-      const { workerId, running, runNode, expressions } = worker;
+      const { workerId, running, runNode, expressions, eagerDispatch } = worker;
       const parts = { ...resources, logger: worker.logger ?? resources.logger };
       return {
         executions: createExecutionProcessor(parts),
-        nodes: createNodeProcessor({ ...parts, runNode, workerId, running, expressions }),
+        nodes: createNodeProcessor({ ...parts, runNode, workerId, running, expressions, ...(eagerDispatch ? { eagerDispatch } : {}) }),
         resume: createResumeProcessor({ ...parts, workerId }),
       };
     },

@@ -81,13 +81,19 @@ export class Flusher {
     const blockMs = this.deps.blockMs ?? 500;
     const maxBackoff = this.deps.maxBackoffMs ?? 30_000;
     let pending: FlushRecord[] = [];
+    /** Written to Postgres, acknowledged with the next read (one round trip). */
+    let written: string[] = [];
     let backoff = 100;
     while (!this.stopped) {
       try {
-        if (pending.length === 0) pending = await this.deps.flushLog.read(this.deps.consumer, batchSize, blockMs);
+        if (pending.length === 0) {
+          const { flushLog, consumer } = this.deps;
+          pending = written.length > 0 ? await flushLog.ackAndRead(written, consumer, batchSize, blockMs) : await flushLog.read(consumer, batchSize, blockMs);
+          written = [];
+        }
         if (pending.length === 0) continue;
         await this.write(pending);
-        await this.deps.flushLog.ack(pending.map((p) => p.id));
+        written = pending.map((p) => p.id);
         this.deps.metrics.flushBatchesTotal.inc({ result: 'ok' });
         pending = [];
         backoff = 100;
@@ -97,6 +103,10 @@ export class Flusher {
         await sleep(backoff);
         backoff = Math.min(backoff * 2, maxBackoff);
       }
+    }
+    // What the last batch wrote; unacknowledged, it would only be written again by another flusher.
+    if (written.length > 0) {
+      await this.deps.flushLog.ack(written).catch((err: unknown) => { this.deps.logger.warn({ err, entries: written.length }, 'acknowledging the last flushed batch failed: it is written again'); });
     }
   }
 

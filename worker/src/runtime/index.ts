@@ -76,7 +76,8 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
     }
   });
 
-  const processors = engine.processors({ runNode, expressions, workerId: config.workerId, running, logger: log });
+  const eagerDispatch = { enabled: config.eagerDispatch };
+  const processors = engine.processors({ runNode, expressions, workerId: config.workerId, running, logger: log, eagerDispatch });
   const executions = deps.queue.process(QUEUES.executions, processors.executions, { concurrency: Math.max(5, Math.ceil(config.workerConcurrency / 2)) });
   const nodes = deps.queue.process(QUEUES.nodes, processors.nodes, { concurrency: config.workerConcurrency });
   const resumes = deps.queue.process(QUEUES.resume, processors.resume, { concurrency: Math.max(5, Math.ceil(config.workerConcurrency / 2)) });
@@ -109,6 +110,9 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
     async close(options = {}) {
       clearInterval(depthTimer);
       sweep.stop();
+      // A draining worker starts no chain of its own: ready children go to the queue, where the
+      // rest of the fleet takes them.
+      eagerDispatch.enabled = false;
       await (await unsubscribeControl)?.();
       const graceMs = options.graceMs ?? config.shutdownGraceMs;
       const graceful = Promise.all([executions.close(), nodes.close(), resumes.close()]);

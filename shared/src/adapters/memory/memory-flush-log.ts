@@ -62,6 +62,11 @@ export class MemoryFlushLog implements FlushLog {
     return Promise.resolve();
   }
 
+  async ackAndRead(ids: readonly string[], consumer: string, count: number, blockMs: number): Promise<FlushRecord[]> {
+    await this.ack(ids);
+    return this.read(consumer, count, blockMs);
+  }
+
   close(): Promise<void> {
     for (const wake of [...this.waiters]) wake();
     return Promise.resolve();

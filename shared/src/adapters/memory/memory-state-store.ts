@@ -67,8 +67,8 @@ export class MemoryStateStore implements StateStore {
     });
   }
 
-  readyAfter(input: { executionId: string; nodeId: string }): Promise<{ ready: string[]; round: number } | null> {
-    return settle(() => applyReadyAfter(this.executions.get(input.executionId), input.nodeId) ?? null);
+  readyAfter(input: { executionId: string; nodeId: string; leaseJobId?: string }): Promise<{ ready: string[]; round: number } | null> {
+    return settle(() => applyReadyAfter(this.executions.get(input.executionId), input.nodeId, input.leaseJobId) ?? null);
   }
 
   startMap(input: StartMapInput): Promise<StartMapResult> {
@@ -116,7 +116,7 @@ export class MemoryStateStore implements StateStore {
       // A throw (missing state, unknown node) leaves everything as it was: transitions are pure.
       const { state, outcome } = applyCommit(this.executions.get(input.executionId), { ...input, result: jsonCopy(input.result) });
       this.executions.set(input.executionId, state);
-      return { ...outcome, events: this.append(outcome.events) };
+      return { ...outcome, ...(outcome.eager ? { eager: jsonCopy(outcome.eager) } : {}), events: this.append(outcome.events) };
     });
   }
 

@@ -15,6 +15,7 @@ export interface ExecutionKeys {
   items: string;
   slots: string;
   blobs: string;
+  leases: string;
 }
 
 export function executionKeys(prefix: string, executionId: string): ExecutionKeys {
@@ -47,6 +48,11 @@ export function executionKeys(prefix: string, executionId: string): ExecutionKey
      * while the execution lives, the TTL of the other keys once Postgres has the final row
      */
     blobs: `${base}:blobs`,
+    /**
+     * hash: node id → id of the queue job it ran under by eager dispatch (its lease); read when
+     * that job is redelivered (ready-after.lua)
+     */
+    leases: `${base}:leases`,
   };
 }
 

@@ -68,6 +68,32 @@ export class RedisFlushLog implements FlushLog {
     execResults(await this.readRedis.multi().xack(this.key, FLUSH_GROUP, ...ids).xdel(this.key, ...ids).exec());
   }
 
+  async ackAndRead(ids: readonly string[], consumer: string, count: number, blockMs: number): Promise<FlushRecord[]> {
+    // A claim that is due, or nothing to acknowledge: the two steps as they are.
+    if (ids.length === 0 || count <= 0 || !this.groupReady || Date.now() - this.lastClaimAt >= this.claimIdleMs / 2) {
+      await this.ack(ids);
+      return this.read(consumer, count, blockMs);
+    }
+    // One transaction: acknowledge, delete, and read what is waiting without blocking.
+    const replies = await this.readRedis.multi()
+      .xack(this.key, FLUSH_GROUP, ...ids)
+      .xdel(this.key, ...ids)
+      .call('XREADGROUP', 'GROUP', FLUSH_GROUP, consumer, 'COUNT', count, 'STREAMS', this.key, '>')
+      .exec();
+    let waiting: unknown;
+    try {
+      waiting = execResults(replies)[2];
+    } catch (err) {
+      // The stream (and its group) can vanish: read() recreates it.
+      if (!(err instanceof Error) || !err.message.startsWith('NOGROUP')) throw err;
+      this.groupReady = false;
+      return this.read(consumer, count, blockMs);
+    }
+    const records: FlushRecord[] = [];
+    for (const entries of streamReplies(waiting)) records.push(...(await this.toRecords(entries)));
+    return records.length > 0 ? records : this.read(consumer, count, blockMs);
+  }
+
   close(): Promise<void> {
     const blocking = this.blocking;
     this.blocking = null;

@@ -53,6 +53,11 @@ export interface RedisStateStoreOptions {
   /** Shared command connection; the caller owns (and closes) it. */
   redis: RedisClient;
   prefix: string;
+  /**
+   * The flush stream's key when a commit may append its node's flush entry in the same script
+   * (one Redis server); absent on Redis Cluster, where the stream sits in another slot.
+   */
+  flushStream?: string;
 }
 
 /**
@@ -63,10 +68,12 @@ export class RedisStateStore implements StateStore {
   private readonly redis: RedisClient;
   private readonly prefix: string;
   private readonly scripts: WeftScripts;
+  private readonly flushStream: string | undefined;
 
   constructor(options: RedisStateStoreOptions) {
     this.redis = options.redis;
     this.prefix = options.prefix;
+    this.flushStream = options.flushStream;
     this.scripts = defineWeftScripts(options.redis);
   }
 
@@ -91,10 +98,11 @@ export class RedisStateStore implements StateStore {
   }
 
   async commitNode(input: CommitNodeInput): Promise<CommitNodeResult> {
-    return decodeCommitNode(await this.run(commitNodeArgs(this.prefix, input)), input);
+    const flushed = this.flushStream !== undefined && input.flush !== undefined;
+    return decodeCommitNode(await this.run(commitNodeArgs(this.prefix, input, this.flushStream)), input, flushed);
   }
 
-  async readyAfter(input: { executionId: string; nodeId: string }): Promise<{ ready: string[]; round: number } | null> {
+  async readyAfter(input: { executionId: string; nodeId: string; leaseJobId?: string }): Promise<{ ready: string[]; round: number } | null> {
     return decodeReadyAfter(await this.run(readyAfterArgs(this.prefix, input)), input);
   }
 

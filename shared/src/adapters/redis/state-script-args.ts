@@ -124,7 +124,7 @@ export function reopenNodesArgs(prefix: string, input: { executionId: string; no
   const k = executionKeys(prefix, input.executionId);
   return {
     script: 'weftReopenNodes',
-    keys: [...graphKeys(k), k.spent, k.maps, k.items, k.slots, k.blobs],
+    keys: [...graphKeys(k), k.spent, k.maps, k.items, k.slots, k.blobs, k.leases],
     args: [
       input.executionId, input.at, ...eventArgs(prefix), JSON.stringify(input.nodeIds),
       JSON.stringify(pendingStatus()), JSON.stringify(queuedStatus()), JSON.stringify({ reopened: input.nodeIds }),
@@ -132,13 +132,21 @@ export function reopenNodesArgs(prefix: string, input: { executionId: string; no
   };
 }
 
-/** commit-node.lua */
-export function commitNodeArgs(prefix: string, input: CommitNodeInput): ScriptCall {
+/**
+ * commit-node.lua. `flushStream`: the flush stream's key where the commit may append the node's
+ * flush entry (one Redis server); undefined on a cluster, where the stream is in another slot.
+ */
+export function commitNodeArgs(prefix: string, input: CommitNodeInput, flushStream?: string): ScriptCall {
   const nodeEvent = nodeResultEvent(input.result);
   const shapes = graphShapes(input.at);
+  const k = executionKeys(prefix, input.executionId);
+  const eager = input.eager;
+  const flushHead = flushStream !== undefined && input.flush
+    ? `${JSON.stringify({ kind: 'node', executionId: input.executionId, nodeId: input.nodeId, ...input.flush }).slice(0, -1)},"result":`
+    : '';
   return {
     script: 'weftCommitNode',
-    keys: mapGraphKeys(executionKeys(prefix, input.executionId)),
+    keys: [...mapGraphKeys(k), k.leases, flushHead === '' || flushStream === undefined ? k.leases : flushStream],
     args: [
       input.executionId, input.nodeId, input.at, ...eventArgs(prefix),
       JSON.stringify(input.result), nodeEvent.type, JSON.stringify(nodeEvent.data), JSON.stringify(input.takenChildren),
@@ -146,16 +154,24 @@ export function commitNodeArgs(prefix: string, input: CommitNodeInput): ScriptCa
       shapes.queued, shapes.skipped, shapes.skippedData, shapes.completedData, shapes.pending,
       input.result.status === 'completed' ? JSON.stringify(input.result.output ?? null) : '',
       input.soft ? '1' : '0',
+      eager && eager.candidates.length > 0
+        ? JSON.stringify(eager.candidates.map((c) => ({ id: c.nodeId, reads: c.readResultsOf, ...(c.mapItem ? { map: c.mapItem.mapId, index: c.mapItem.index } : {}) })))
+        : '',
+      eager?.leaseJobId ?? '',
+      eager ? JSON.stringify(runningStatus({ attempt: 1, at: input.at, workerId: eager.workerId })) : '',
+      eager ? JSON.stringify(nodeStartedData({ attempt: 1, workerId: eager.workerId })) : '',
+      flushHead,
     ],
   };
 }
 
-/** ready-after.lua (its ARGV[3..5] are unused and passed empty). */
-export function readyAfterArgs(prefix: string, input: { executionId: string; nodeId: string }): ScriptCall {
+/** ready-after.lua (its ARGV[4..5] are unused and passed empty). */
+export function readyAfterArgs(prefix: string, input: { executionId: string; nodeId: string; leaseJobId?: string }): ScriptCall {
+  const k = executionKeys(prefix, input.executionId);
   return {
     script: 'weftReadyAfter',
-    keys: mapGraphKeys(executionKeys(prefix, input.executionId)),
-    args: [input.executionId, input.nodeId, '', '', ''],
+    keys: [...mapGraphKeys(k), k.leases],
+    args: [input.executionId, input.nodeId, input.leaseJobId ?? '', '', ''],
   };
 }
 
@@ -210,5 +226,5 @@ export function restoreExecutionArgs(prefix: string, state: ExecutionState): Scr
 /** expire-execution.lua: every key of the execution, meta first. */
 export function expireExecutionArgs(prefix: string, input: { executionId: string; ttlSeconds: number }): ScriptCall {
   const k = executionKeys(prefix, input.executionId);
-  return { script: 'weftExpireExecution', keys: [...mapGraphKeys(k), k.spent, k.blobs], args: [input.ttlSeconds] };
+  return { script: 'weftExpireExecution', keys: [...mapGraphKeys(k), k.spent, k.blobs, k.leases], args: [input.ttlSeconds] };
 }

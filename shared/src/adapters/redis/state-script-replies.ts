@@ -8,6 +8,7 @@ import type { HotExecution, NodeError, NodeResult } from '../../model/index.js';
 import type {
   CancelExecutionResult,
   CommitNodeResult,
+  EagerStart,
   InitExecutionResult,
   ReopenNodesResult,
   SettledMap,
@@ -45,13 +46,7 @@ export function decodeStartNode(value: unknown, input: StartNodeInput): StartNod
     case 'node-terminal':
       return { kind: 'node-terminal' };
     case 'started': {
-      const flat = asStrings(reply[2]);
-      const results: Record<string, NodeResult> = {};
-      for (let i = 0; i + 1 < flat.length; i += 2) {
-        const [id, json] = [flat[i], flat[i + 1]];
-        if (id !== undefined && json !== undefined) results[id] = parseJson(json) as NodeResult;
-      }
-      const started = { kind: 'started' as const, input: parseJson(asString(reply[1])), results, events: asEvents(reply[3]) };
+      const started = { kind: 'started' as const, input: parseJson(asString(reply[1])), results: asResults(reply[2]), events: asEvents(reply[3]) };
       return input.mapItem ? { ...started, item: parseJson(asString(reply[4])) } : started;
     }
     default:
@@ -106,8 +101,8 @@ export function decodeReopenNodes(value: unknown): ReopenNodesResult {
   }
 }
 
-/** commit-node.lua */
-export function decodeCommitNode(value: unknown, input: NodeRef): CommitNodeResult {
+/** commit-node.lua; `flushed`: whether the call asked the script to append the node's flush entry. */
+export function decodeCommitNode(value: unknown, input: NodeRef, flushed = false): CommitNodeResult {
   const reply = asArray(value);
   switch (reply[0]) {
     case 'missing':
@@ -124,6 +119,8 @@ export function decodeCommitNode(value: unknown, input: NodeRef): CommitNodeResu
         events: asEvents(reply[6]),
         settledMaps: asSettled(reply[7]),
         round: Number(reply[8]),
+        ...asEagerStart(reply[9], Number(reply[8])),
+        ...(flushed && asFlag(reply[1]) ? { flushed: true } : {}),
       };
     default:
       throw malformed('commit-node reply');
@@ -218,6 +215,30 @@ export function decodeHotExecution(executionId: string, hashes: { meta: Record<s
     presets: meta.presets === undefined ? [] : (parseJson(meta.presets) as string[]),
     ...(meta.error === undefined ? {} : { error: parseJson(meta.error) as NodeError }),
   });
+}
+
+/** commit-node.lua's eager start: {} or child id, input JSON, flat results, item JSON or '', map id or '', index. */
+function asEagerStart(value: unknown, round: number): { eager?: EagerStart } {
+  const reply = asArray(value ?? []);
+  if (reply.length === 0) return {};
+  const mapId = asString(reply[4]);
+  const eager: EagerStart = { nodeId: asString(reply[0]), input: parseJson(asString(reply[1])), results: asResults(reply[2]) };
+  if (mapId !== '') {
+    eager.item = parseJson(asString(reply[3]));
+    eager.mapItem = { mapId, index: Number(reply[5]), round };
+  }
+  return { eager };
+}
+
+/** Results as the start scripts answer them: id, result JSON, id, result JSON… */
+function asResults(value: unknown): Record<string, NodeResult> {
+  const flat = asStrings(value);
+  const results: Record<string, NodeResult> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const [id, json] = [flat[i], flat[i + 1]];
+    if (id !== undefined && json !== undefined) results[id] = parseJson(json) as NodeResult;
+  }
+  return results;
 }
 
 /** Map rounds as cancel-execution.lua answers them: id, round, id, round… */

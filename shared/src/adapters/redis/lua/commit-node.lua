@@ -19,17 +19,28 @@
   ARGV[15] execution.completed data JSON                     ARGV[16] pending status JSON
   ARGV[17] the output's JSON when the result is completed, '' otherwise (a map item's slot)
   ARGV[18] soft ('1' | '0'): commitIntent's; a map item's soft failure is recorded in its map's record
+  KEYS[11] leases  KEYS[12] the flush stream, or KEYS[11] again where commits do not append to it
+  (Redis Cluster: the stream is in another slot)
+  ARGV[19] eager dispatch: JSON array of candidates {id, reads, map?, index?} in order of
+           preference, or '' (none). The first that this commit made ready is started (as
+           start-node.lua would) and leased to the job ARGV[20]; it is left out of the ready ids
+  ARGV[20] lease job id   ARGV[21] its running status JSON   ARGV[22] its node.started data JSON
+  ARGV[23] the node's flush entry JSON up to its result (ending '"result":'), or '': when the
+           commit writes, the entry (with ARGV[6] and '}') is appended to KEYS[12]
 
   Returns one of
     { 'missing' }         no hot state
     { 'unknown-node' }    the node is not in the graph
     { 'ok', committed (1|0), execution status, finished (1|0), ready ids, skipped ids,
-      events (JSON with id), settled maps (id, result JSON, …), round }
+      events (JSON with id), settled maps (id, result JSON, …), round, eager }
+    eager: {} or { child id, execution input JSON, { id1, result JSON 1, … }, item JSON or '',
+      map id or '', item index }
 ]]
 --- @include "includes/append-event.lua"
 --- @include "includes/live.lua"
 --- @include "includes/map-end.lua"
 --- @include "includes/ready-after-node.lua"
+--- @include "includes/start-body.lua"
 
 local nodeId, at = ARGV[2], ARGV[3]
 local meta = readMeta(KEYS[1])
@@ -50,10 +61,13 @@ local itemRecord = itemMapId and getMap(ctx, itemMapId) or nil
 local round = itemRecord and itemRecord.round or 0
 
 if redis.call('HEXISTS', KEYS[2], nodeId) == 1 then
-  return { 'ok', 0, status, 0, healReady(ctx, nodeId), {}, {}, {}, round }
+  return { 'ok', 0, status, 0, healReady(ctx, nodeId), {}, {}, {}, round, {} }
 end
 
 redis.call('HSET', KEYS[2], nodeId, ARGV[6])
+if ARGV[23] ~= '' then
+  redis.call('XADD', KEYS[12], '*', 'f', ARGV[23] .. ARGV[6] .. '}')
+end
 redis.call('HDEL', KEYS[3], nodeId)
 remainingAdd(ctx, -1)
 appendEvent(ctx.env, ARGV[7], nodeId, ARGV[8])
@@ -81,8 +95,31 @@ local takes = {}
 for _, child in ipairs(cjson.decode(ARGV[9])) do
   takes[child] = true
 end
+-- Eager dispatch (startEager in apply-commit.ts): the first candidate made ready starts here.
+local function startEager()
+  local position = {}
+  for i, id in ipairs(ctx.ready) do
+    position[id] = i
+  end
+  for _, candidate in ipairs(cjson.decode(ARGV[19])) do
+    local i = position[candidate.id]
+    if i then
+      table.remove(ctx.ready, i)
+      local itemField = candidate.map and (candidate.map .. '[' .. candidate.index .. ']') or nil
+      local results, item = startNodeBody(ctx.k, ctx.env, candidate.id, ARGV[21], ARGV[22], candidate.reads, itemField)
+      redis.call('HSET', KEYS[11], candidate.id, ARGV[20])
+      return { candidate.id, redis.call('HGET', KEYS[1], 'input'), results, item, candidate.map or '', candidate.index or 0 }
+    end
+  end
+  return {}
+end
 local function reply(finished)
-  return { 'ok', 1, redis.call('HGET', KEYS[1], 'status'), finished and 1 or 0, ctx.ready, ctx.skipped, ctx.env.events, ctx.settled, round }
+  local now = redis.call('HGET', KEYS[1], 'status')
+  local eager = {}
+  if ARGV[19] ~= '' and not finished and isLive(now) then
+    eager = startEager()
+  end
+  return { 'ok', 1, now, finished and 1 or 0, ctx.ready, ctx.skipped, ctx.env.events, ctx.settled, round, eager }
 end
 
 if not isLive(status) then

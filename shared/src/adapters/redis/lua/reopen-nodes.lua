@@ -8,7 +8,7 @@
 
   KEYS[1] meta  KEYS[2] results  KEYS[3] status  KEYS[4] pending  KEYS[5] taken
   KEYS[6] children  KEYS[7] events  KEYS[8] spent  KEYS[9] maps  KEYS[10] items  KEYS[11] slots
-  KEYS[12] blobs (every key is PERSISTed; the last five are not otherwise touched)
+  KEYS[12] blobs  KEYS[13] leases (every key is PERSISTed; the last six are not otherwise touched)
   ARGV[1] executionId   ARGV[2] at   ARGV[3] channel prefix (the workspaceId is appended)
   ARGV[4] stream MAXLEN ARGV[5] node ids, JSON array   ARGV[6] pending status JSON
   ARGV[7] queued status JSON   ARGV[8] execution.resumed data JSON

@@ -20,6 +20,7 @@
 ]]
 --- @include "includes/append-event.lua"
 --- @include "includes/live.lua"
+--- @include "includes/start-body.lua"
 
 local meta = readMeta(KEYS[1], 'input')
 if not meta then
@@ -45,24 +46,14 @@ if redis.call('HEXISTS', KEYS[2], nodeId) == 1 then
   return { 'node-terminal' }
 end
 
-redis.call('HSET', KEYS[3], nodeId, ARGV[6])
-
-local results = {}
+local reads = {}
 for i = 11, #ARGV do
-  local result = redis.call('HGET', KEYS[2], ARGV[i])
-  if result then
-    results[#results + 1] = ARGV[i]
-    results[#results + 1] = result
-  end
+  reads[#reads + 1] = ARGV[i]
 end
-
 local env = {
   executionId = ARGV[1], flowId = meta[3], workspaceId = meta[2], at = ARGV[3],
   streamKey = KEYS[5], channel = ARGV[4] .. meta[2], maxlen = ARGV[5], events = {},
 }
-appendEvent(env, 'node.started', nodeId, ARGV[7])
-local item = ''
-if mapId ~= '' then
-  item = redis.call('HGET', KEYS[7], mapId .. '[' .. ARGV[9] .. ']') or 'null'
-end
+local results, item = startNodeBody({ status = KEYS[3], results = KEYS[2], items = KEYS[7] }, env, nodeId, ARGV[6], ARGV[7], reads,
+  mapId ~= '' and (mapId .. '[' .. ARGV[9] .. ']') or nil)
 return { 'started', meta[4], results, env.events, item }

@@ -1,0 +1,53 @@
+/**
+ * Eager dispatch: after a commit, the committing worker runs one child that the commit made ready
+ * at once, in the same job, instead of sending it through the queue (as Temporal runs activities
+ * eagerly). The commit script starts the child in the same step, so the hop costs no queue round
+ * trip; the other ready children are enqueued as before.
+ *
+ * Durability: the child is leased in hot state to the job it runs under (the `leases` hash). That
+ * job stays active, its lock renewed by the queue, until everything it ran eagerly has committed.
+ * If the worker dies, the queue redelivers the job; its node is terminal by then, so it asks
+ * `readyAfter` with its own id and re-enqueues every leased node still open and whatever the
+ * leased nodes that ended made ready. Nothing is lost, and the commit script stays the only writer
+ * of a result (no double commit).
+ *
+ * This file is the one place that decides which children may run eagerly (issue 11 will narrow
+ * it to the node types of the worker's pool).
+ */
+import type { FlowNode } from '../flow/index.js';
+import type { EagerCandidate } from '../ports/index.js';
+import { resolveNode, type CompiledFlow, type ResolvedNode } from './flow-cache.js';
+
+/** Whether a worker runs ready children eagerly; off sends every child through the queue. */
+export interface EagerDispatchPolicy {
+  enabled: boolean;
+}
+
+/**
+ * Types the engine runs itself (map expansion, wait suspension) go through the queue: they hold
+ * no executor call worth saving a hop for, and their own jobs carry their timers and rounds.
+ */
+function runsEagerly(node: FlowNode): boolean {
+  return node.type !== 'map' && node.type !== 'wait';
+}
+
+/**
+ * The children the commit of `resolved` may start for its worker, in order of preference: its
+ * own children (a map item's node: those of its item), then, for a map item's node, the map's
+ * children, which its commit makes ready when it ends the map (the join of a fan-in).
+ */
+export function eagerCandidates(policy: EagerDispatchPolicy, flow: CompiledFlow, resolved: ResolvedNode): EagerCandidate[] {
+  if (!policy.enabled) return [];
+  const ids = resolved.item ? [...resolved.children, ...(flow.graph.children.get(resolved.item.map.node.id) ?? [])] : resolved.children;
+  const candidates: EagerCandidate[] = [];
+  for (const id of ids) {
+    const child = resolveNode(flow, id);
+    if (!child || !runsEagerly(child.node)) continue;
+    candidates.push({
+      nodeId: id,
+      readResultsOf: child.reads,
+      ...(child.item ? { mapItem: { mapId: child.item.map.node.id, index: child.item.index } } : {}),
+    });
+  }
+  return candidates;
+}

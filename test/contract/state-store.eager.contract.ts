@@ -1,0 +1,108 @@
+/**
+ * The StateStore conformance suite for eager dispatch (CommitNodeInput.eager, readyAfter with a
+ * lease): a commit starts one child it made ready in the same step, leased to the committing job,
+ * and a redelivery of that job finds what ran under it.
+ */
+import { randomUUID } from 'node:crypto';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { NodeResult, WeftEvent } from '../../shared/src/model/index.js';
+import type { EagerCandidate, StateStore } from '../../shared/src/ports/state-store.js';
+import { completed, graph, storePerTest, type StateStoreFixture } from './state-store.contract.js';
+
+const AT = '2025-01-01T00:00:00.000Z';
+const LATER = '2025-01-01T00:00:01.000Z';
+
+const types = (events: readonly WeftEvent[]): string[] => events.map((e) => (e.nodeId ? `${e.type}:${e.nodeId}` : e.type));
+
+export function stateStoreEagerContract(name: string, makeStore: () => Promise<StateStoreFixture>): void {
+  describe(`StateStore eager dispatch contract: ${name}`, () => {
+    const current = storePerTest(makeStore);
+    let store: StateStore;
+    beforeEach(() => {
+      store = current();
+    });
+
+    async function start(nodes: ReturnType<typeof graph>): Promise<string> {
+      const executionId = randomUUID();
+      await store.initExecution({ executionId, workspaceId: 'ws1', flowId: 'fl1', flowVersion: 1, input: { topic: 'x' }, nodes, at: AT });
+      return executionId;
+    }
+
+    function commit(executionId: string, nodeId: string, options: { takes: string[]; candidates?: EagerCandidate[]; job?: string; result?: NodeResult; fail?: boolean }) {
+      return store.commitNode({
+        executionId, nodeId, result: options.result ?? completed(`${nodeId}-out`), takenChildren: options.takes,
+        failExecution: options.fail ?? false, soft: false, at: LATER,
+        ...(options.candidates ? { eager: { candidates: options.candidates, leaseJobId: options.job ?? `job-${nodeId}`, workerId: 'w9' } } : {}),
+      });
+    }
+
+    it('starts the first ready candidate in the commit: out of ready, running, node.started after the commit events', async () => {
+      const executionId = await start(graph(['a', 'b', 'c'], [['a', 'b'], ['a', 'c']]));
+      const done = await commit(executionId, 'a', {
+        takes: ['b', 'c'],
+        candidates: [{ nodeId: 'x', readResultsOf: [] }, { nodeId: 'c', readResultsOf: ['a', 'b'] }, { nodeId: 'b', readResultsOf: ['a'] }],
+      });
+      expect(done.committed).toBe(true);
+      expect(done.ready).toEqual(['b']);
+      expect(done.eager).toEqual({ nodeId: 'c', input: { topic: 'x' }, results: { a: completed('a-out') } });
+      expect(types(done.events)).toEqual(['node.completed:a', 'node.started:c']);
+      expect(done.events[1]).toMatchObject({ at: LATER, data: { attempt: 1, workerId: 'w9' } });
+      const hot = await store.getExecution(executionId);
+      expect(hot?.nodes.c).toEqual({ status: 'running', attempts: 1, startedAt: LATER, workerId: 'w9', result: null });
+      expect(hot?.nodes.b?.status).toBe('queued');
+      // The eager child commits like any node.
+      expect((await commit(executionId, 'c', { takes: [] })).committed).toBe(true);
+    });
+
+    it('starts nothing when no candidate became ready, the execution ended, or the commit was a redelivery', async () => {
+      const diamond = await start(graph(['a', 'b', 'd'], [['a', 'd'], ['b', 'd']]));
+      const first = await commit(diamond, 'a', { takes: ['d'], candidates: [{ nodeId: 'd', readResultsOf: [] }] });
+      expect(first.eager).toBeUndefined();
+      const second = await commit(diamond, 'b', { takes: ['d'], candidates: [{ nodeId: 'd', readResultsOf: ['a', 'b'] }] });
+      expect(second.eager?.nodeId).toBe('d');
+      expect(second.ready).toEqual([]);
+      const again = await commit(diamond, 'b', { takes: ['d'], candidates: [{ nodeId: 'd', readResultsOf: [] }] });
+      expect(again.committed).toBe(false);
+      expect(again.eager).toBeUndefined();
+
+      const failing = await start(graph(['a', 'b'], [['a', 'b']]));
+      const failed = await commit(failing, 'a', {
+        takes: [], fail: true, candidates: [{ nodeId: 'b', readResultsOf: [] }],
+        result: { ...completed(null), status: 'failed', error: { code: 'llm_auth', category: 'permanent', message: 'bad key' } },
+      });
+      expect(failed.eager).toBeUndefined();
+      expect(failed.executionStatus).toBe('failed');
+    });
+
+    it('readyAfter with the lease job answers the leased nodes still open and what the ended ones made ready', async () => {
+      // a → b → c → d, and b → e: b and c ran eagerly under job-a; c is open, e was never enqueued.
+      const executionId = await start(graph(['a', 'b', 'c', 'd', 'e'], [['a', 'b'], ['b', 'c'], ['c', 'd'], ['b', 'e']]));
+      expect((await commit(executionId, 'a', { takes: ['b'], candidates: [{ nodeId: 'b', readResultsOf: ['a'] }] })).eager?.nodeId).toBe('b');
+      const b = await commit(executionId, 'b', { takes: ['c', 'e'], job: 'job-a', candidates: [{ nodeId: 'c', readResultsOf: ['b'] }] });
+      expect(b.eager?.nodeId).toBe('c');
+      expect(b.ready).toEqual(['e']);
+      expect(await store.readyAfter({ executionId, nodeId: 'a' })).toEqual({ ready: [], round: 0 });
+      expect(await store.readyAfter({ executionId, nodeId: 'a', leaseJobId: 'job-a' })).toEqual({ ready: ['c', 'e'], round: 0 });
+      expect(await store.readyAfter({ executionId, nodeId: 'a', leaseJobId: 'job-other' })).toEqual({ ready: [], round: 0 });
+    });
+
+    it("starts a map's join from the commit that ends the map, with the item nodes' own children as item nodes", async () => {
+      const executionId = await start(graph(['m', 'join'], [['m', 'join']]));
+      await store.startNode({ executionId, nodeId: 'm', attempt: 1, workerId: 'w1', at: AT, readResultsOf: [] });
+      await store.startMap({
+        executionId, nodeId: 'm', items: ['x', 'y'], concurrency: 2, onItemError: 'fail', failExecution: true, output: 'b', at: AT,
+        nodes: [{ id: 'a', parentCount: 0, children: ['b'] }, { id: 'b', parentCount: 1, children: [] }],
+      });
+      const inItem = await commit(executionId, 'm[1].a', { takes: ['m[1].b'], candidates: [{ nodeId: 'm[1].b', readResultsOf: ['m[1].a'], mapItem: { mapId: 'm', index: 1 } }] });
+      expect(inItem.eager).toEqual({ nodeId: 'm[1].b', input: { topic: 'x' }, results: { 'm[1].a': completed('m[1].a-out') }, item: 'y', mapItem: { mapId: 'm', index: 1, round: 0 } });
+      await commit(executionId, 'm[1].b', { takes: [], candidates: [{ nodeId: 'join', readResultsOf: ['m'] }] });
+      await commit(executionId, 'm[0].a', { takes: ['m[0].b'] });
+      const last = await commit(executionId, 'm[0].b', { takes: [], candidates: [{ nodeId: 'join', readResultsOf: ['m'] }] });
+      expect(last.settledMaps.map((m) => m.nodeId)).toEqual(['m']);
+      expect(last.eager?.nodeId).toBe('join');
+      expect(last.eager?.results.m?.output).toEqual(['m[0].b-out', 'm[1].b-out']);
+      expect(last.ready).toEqual([]);
+      expect(types(last.events).at(-1)).toBe('node.started:join');
+    });
+  });
+}
