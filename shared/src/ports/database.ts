@@ -349,4 +349,4 @@ export interface WeftDatabase {
 /** Opens the database: Postgres by URL (distributed mode) or PGlite in a folder (embedded mode). */
 export type DatabaseFactory = (options:
   | { url: string; masterKey: Buffer | null; masterKeyVersion?: number; logger?: { warn(obj: object, msg: string): void } }
-  | { dataDir: string; masterKey: Buffer | null; masterKeyVersion?: number }) => Promise<WeftDatabase>;
+  | { dataDir: string; masterKey: Buffer | null; masterKeyVersion?: number; logger?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void } }) => Promise<WeftDatabase>;
