@@ -10,7 +10,8 @@ import { threadId } from 'node:worker_threads';
 import { sql } from 'drizzle-orm';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDatabase, IN_MEMORY, type SqlDatabase } from '@weft/db/database';
+import { createDatabase, IN_MEMORY, PGLITE_CONNECTIONS, type SqlDatabase } from '@weft/db/database';
+import { createMetrics } from '@weft/shared/metrics';
 import { sqlState } from '../contract/db-repos.fixture.js';
 
 /** Event-loop turns (setImmediate callbacks) that run until `work` settles. */
@@ -105,6 +106,24 @@ describe('PGlite on its own thread (embedded mode)', () => {
     } finally {
       a.release();
       b.release();
+    }
+  });
+
+  it('reports its connections to weft_db_pool_clients', async () => {
+    const metrics = createMetrics();
+    const poolStats = database.poolStats?.bind(database);
+    if (!poolStats) throw new Error('the embedded database reports no pool');
+    metrics.observeDbPool(poolStats);
+    const held = await Promise.all(Array.from({ length: PGLITE_CONNECTIONS }, () => pool.connect()));
+    const waiting = pool.query('select 1');
+    try {
+      const text = await metrics.registry.metrics();
+      expect(text).toContain(`weft_db_pool_clients{state="total"} ${PGLITE_CONNECTIONS}`);
+      expect(text).toContain('weft_db_pool_clients{state="idle"} 0');
+      expect(text).toContain('weft_db_pool_clients{state="waiting"} 1');
+    } finally {
+      for (const client of held) client.release();
+      await waiting;
     }
   });
 });

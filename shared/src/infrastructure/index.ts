@@ -151,6 +151,7 @@ export async function createProcessResources(input: {
   createDatabase: DatabaseFactory;
 }): Promise<ProcessResources> {
   const infra = await createInfrastructure(input.config, input.logger, input.createDatabase);
+  if (infra.database.poolStats) input.metrics.observeDbPool(infra.database.poolStats.bind(infra.database));
   const clock = (): Date => new Date();
   const engine = createRunEngine({
     resumeLinks: resumeLinksOf(input.config),

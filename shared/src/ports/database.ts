@@ -343,6 +343,8 @@ export interface WeftDatabase {
   migrate(): Promise<void>;
   /** Throws when the database is unreachable. */
   ping(): Promise<void>;
+  /** The connection pool's counts, for `weft_db_pool_clients`. */
+  poolStats?(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;
 }
 
