@@ -1,22 +1,19 @@
 /**
  * The Database contract (db-repos.contract.ts) on both backends of @weft/db: Postgres through
- * node-postgres (a scratch database of this file) and PGlite in memory (one instance for the
- * file: each costs seconds to start). Both are migrated the way the app migrates them.
+ * node-postgres (a scratch database of this file) and PGlite in memory as embedded mode opens it
+ * (on its own thread; one instance for the file: each costs seconds to start). Both are migrated
+ * the way the app migrates them.
  *
  * Postgres runs twice: in the server's default collation (C here, like PGlite) and in en-US,
  * the collation of the postgres Docker image that docker-compose.yml runs (en_US.utf8, here
  * through ICU): what a list returns in must not depend on it.
  */
 import { randomBytes } from 'node:crypto';
-import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
-import { drizzle } from 'drizzle-orm/pglite';
-import { migrate } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import { describe, inject } from 'vitest';
-import { createDatabase, MIGRATIONS_FOLDER } from '@weft/db/database';
+import { createDatabase, IN_MEMORY } from '@weft/db/database';
 import { createRepos, type WeftDatabase } from '@weft/db/repos';
-import * as schema from '@weft/db/schema';
 import { createScratchDatabase } from '../helpers/scratch.js';
 import { createTestServices, uniqueId } from '../helpers/services.js';
 import { dbReposContract } from './db-repos.contract.js';
@@ -88,33 +85,21 @@ if (await serverHasIcu()) dbReposContract('pg, en-US collation', () => pgFixture
 else describe.skip('Database contract: pg, en-US collation (needs Postgres 15+ with ICU)', () => undefined);
 
 dbReposContract('pglite', async () => {
-  // As createDatabase({dataDir}) builds it, but keeping the client, for raw SQL and for repos with other keys.
-  const client = await PGlite.create();
-  await client.exec(`set time zone '${SESSION_TIME_ZONE}'`);
-  const db = drizzle(client, { schema });
+  // As embedded mode opens it: PGlite on its own thread, reached through node-postgres.
   const masterKey = randomBytes(32);
-  const database: WeftDatabase = {
-    kind: 'pglite',
-    repos: createRepos({ db, masterKey }),
-    async migrate() {
-      await migrate(db, { migrationsFolder: MIGRATIONS_FOLDER });
-    },
-    async ping() {
-      await db.execute(sql`select 1`);
-    },
-    async close() {
-      if (!client.closed) await client.close();
-    },
-  };
+  const database = await createDatabase({ dataDir: IN_MEMORY, masterKey });
+  // PGlite has one session: the time zone holds for every connection to it.
+  await database.system.execute(sql.raw(`set time zone '${SESSION_TIME_ZONE}'`));
   await database.migrate();
+  const pool = (database.system as unknown as { $client: pg.Pool }).$client;
   return {
     database,
     masterKey,
     async reposWith(input) {
-      return createRepos({ db, masterKey: input.masterKey, ...(input.masterKeyVersion === undefined ? {} : { masterKeyVersion: input.masterKeyVersion }) });
+      return createRepos({ db: database.system, tenant: database.tenant, masterKey: input.masterKey, ...(input.masterKeyVersion === undefined ? {} : { masterKeyVersion: input.masterKeyVersion }) });
     },
     async query<T extends object>(text: string, params: readonly unknown[] = []) {
-      return withBuffers<T>((await client.query(text, [...params])).rows as object[]);
+      return withBuffers<T>((await pool.query(text, [...params])).rows as object[]);
     },
     close: () => database.close(),
   } satisfies DbReposFixture;

@@ -178,6 +178,12 @@ describe('embedded mode: one process, PGlite, in-memory queue/state/events', () 
     expect(done.status, JSON.stringify(done.error)).toBe('completed');
     // `before` kept its result from before the kill; `after` read it.
     expect(done.output).toEqual({ after: stamp });
+    // The flusher records the end in PGlite too (the list reads the rows): the next test compares
+    // the list across a restart, so it must not catch this row between the two.
+    await waitFor(async () => {
+      const list = await again('GET', '/v1/executions?limit=100');
+      return list.body.items?.some((e: any) => e.id === executionId && e.status === 'completed');
+    }, { timeoutMs: 20_000, message: 'the end flushed to PGlite' });
   }, RESTART_TEST_MS);
 
   it('keeps the workspace, its key and its executions across a restart (PGlite data folder)', async () => {

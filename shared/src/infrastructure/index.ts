@@ -44,7 +44,7 @@ export interface Infrastructure {
 export async function createInfrastructure(config: WeftConfig, logger: Logger, createDatabase: DatabaseFactory): Promise<Infrastructure> {
   if (!config.masterKey) throw new Error('master key missing: loadConfig or the embedded bootstrap must provide it');
   if (config.mode === 'embedded') {
-    const database = await createDatabase({ dataDir: `${config.dataDir}/pgdata`, masterKey: config.masterKey, masterKeyVersion: config.masterKeyVersion });
+    const database = await createDatabase({ dataDir: `${config.dataDir}/pgdata`, masterKey: config.masterKey, masterKeyVersion: config.masterKeyVersion, logger });
     await database.migrate();
     // The history goes to PGlite too: a replay after a restart still has the events before it.
     const events = new MemoryEventBus({
@@ -154,6 +154,7 @@ export async function createProcessResources(input: {
   createDatabase: DatabaseFactory;
 }): Promise<ProcessResources> {
   const infra = await createInfrastructure(input.config, input.logger, input.createDatabase);
+  if (infra.database.poolStats) input.metrics.observeDbPool(infra.database.poolStats.bind(infra.database));
   const clock = (): Date => new Date();
   const engine = createRunEngine({
     resumeLinks: resumeLinksOf(input.config),

@@ -80,6 +80,16 @@ export interface WeftMetrics {
   codeRunsTotal: Counter<'outcome'>;
   /** Time a code node's run took in its sandbox thread, queue wait included, by outcome. */
   codeSandboxDuration: Histogram<'outcome'>;
+  /** The database pool, read at each scrape from the source `observeDbPool` gave. */
+  dbPoolClients: Gauge<'state'>;
+  observeDbPool(source: () => DbPoolStats): void;
+}
+
+/** Connections open and idle, and requests waiting for one (node-postgres' pool counts). */
+export interface DbPoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
 }
 
 export function createMetrics(options: { registry?: Registry; prefixDefault?: boolean; defaultLabels?: Record<string, string> } = {}): WeftMetrics {
@@ -88,6 +98,7 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
   const durationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+  let dbPool: (() => DbPoolStats) | null = null;
   return {
     registry,
     executionsTotal: new Counter({ name: 'weft_executions_total', help: 'Executions reaching a status (queued, running, completed, failed, cancelled)', labelNames: ['status'], registers }),
@@ -164,5 +175,21 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     codeRunsTotal: new Counter({ name: 'weft_code_runs_total', help: 'Code node runs by outcome (ok, error, timeout, memory, stack, output_invalid, output_too_large, cancelled)', labelNames: ['outcome'], registers }),
     codeSandboxDuration: new Histogram({ name: 'weft_code_sandbox_duration_seconds', help: 'Code node runs in their sandbox, queue wait included, by outcome', labelNames: ['outcome'], buckets: durationBuckets, registers }),
     flushLag: new Histogram({ name: 'weft_flush_lag_seconds', help: 'Delay between a node commit and its row reaching Postgres', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600], registers }),
+    dbPoolClients: new Gauge({
+      name: 'weft_db_pool_clients',
+      help: 'Database pool (Postgres, or embedded mode\'s connections to its PGlite thread): connections open (total), idle, and queries waiting for one (waiting)',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const stats = dbPool?.();
+        if (!stats) return;
+        this.set({ state: 'total' }, stats.total);
+        this.set({ state: 'idle' }, stats.idle);
+        this.set({ state: 'waiting' }, stats.waiting);
+      },
+    }),
+    observeDbPool(source) {
+      dbPool = source;
+    },
   };
 }

@@ -367,10 +367,12 @@ export interface WeftDatabase {
   migrate(): Promise<void>;
   /** Throws when the database is unreachable. */
   ping(): Promise<void>;
+  /** The connection pool's counts, for `weft_db_pool_clients`. */
+  poolStats?(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;
 }
 
 /** Opens the database: Postgres by URL (distributed mode) or PGlite in a folder (embedded mode). */
 export type DatabaseFactory = (options:
   | { url: string; masterKey: Buffer | null; masterKeyVersion?: number; logger?: { warn(obj: object, msg: string): void } }
-  | { dataDir: string; masterKey: Buffer | null; masterKeyVersion?: number }) => Promise<WeftDatabase>;
+  | { dataDir: string; masterKey: Buffer | null; masterKeyVersion?: number; logger?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void } }) => Promise<WeftDatabase>;
