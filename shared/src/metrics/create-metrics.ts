@@ -54,6 +54,10 @@ export interface WeftMetrics {
   resumeLinksTotal: Counter<'result'>;
   /** Requests and starts refused by a tenant quota (architecture.md, "Quotas"). */
   quotaRefusalsTotal: Counter<'quota'>;
+  /** Schedule ticks by outcome (started, duplicate, skipped) and, when skipped, reason. */
+  scheduleTicksTotal: Counter<'outcome' | 'reason'>;
+  /** Inbound webhook calls by outcome. */
+  hookCallsTotal: Counter<'outcome'>;
   /** Starts the api answered 503 or 429 for after writing the row, by what became of the row. */
   startRollbacksTotal: Counter<'reason' | 'result'>;
   /** API keys by event: created, revoked (one by one), revoked_with_workspace. */
@@ -140,6 +144,8 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     flushRowsTotal: new Counter({ name: 'weft_flush_rows_total', help: 'Rows written to Postgres by the flusher, by kind (node_run, output_blob, execution, execution_status)', labelNames: ['kind'], registers }),
     recoveredTotal: new Counter({ name: 'weft_recovered_total', help: 'Work the recovery sweep did, by kind (queued_execution: re-enqueued; hot_state: rebuilt; in_flight_release: in-flight ids of ended executions released)', labelNames: ['kind'], registers }),
     quotaRefusalsTotal: new Counter({ name: 'weft_quota_refusals_total', help: 'Requests refused by a quota, by quota (rate_per_key, rate_per_workspace, in_flight, ws_per_socket, ws_per_key, event_stream_buffer)', labelNames: ['quota'], registers }),
+    scheduleTicksTotal: new Counter({ name: 'weft_schedule_ticks_total', help: 'Schedule ticks by outcome (started; duplicate: the tick had started already; skipped) and reason of a skip (workspace_quota, flow_missing, paused, deleted; none otherwise)', labelNames: ['outcome', 'reason'], registers }),
+    hookCallsTotal: new Counter({ name: 'weft_hook_calls_total', help: 'Inbound webhook calls by outcome (started, not_found, bad_signature, rate_limited, workspace_quota, invalid_body, flow_missing, failed)', labelNames: ['outcome'], registers }),
     startRollbacksTotal: new Counter({ name: 'weft_start_rollbacks_total', help: 'Refused starts whose row was written, by reason (dependency, quota) and result (deleted: it never runs; kept: answered 202, it runs)', labelNames: ['reason', 'result'], registers }),
     outputsOffloadedTotal: new Counter({ name: 'weft_outputs_offloaded_total', help: 'Node outputs (field output) and resolved inputs (field input) stored apart by the claim check, by node type', labelNames: ['node_type', 'field'], registers }),
     outputsOffloadedBytesTotal: new Counter({ name: 'weft_outputs_offloaded_bytes_total', help: 'UTF-8 bytes of the JSON of values stored apart by the claim check', labelNames: ['node_type', 'field'], registers }),
