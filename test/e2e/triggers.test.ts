@@ -4,6 +4,7 @@
  * which records its schedule; a pause stops it (checked against a second schedule that keeps
  * ticking, so nothing waits on the clock); an inbound webhook starts its flow (202, or the output
  * with ?wait=true); a bad signature answers 401 and starts nothing; a revoked hook answers 404.
+ * Last, with every worker stopped for a few tick times, the schedule catches up once, late.
  */
 import { createHmac } from 'node:crypto';
 import pg from 'pg';
@@ -123,4 +124,26 @@ describe('triggers on a fleet of two workers', () => {
     expect(metrics).toMatch(/weft_hook_calls_total\{[^}]*outcome="bad_signature"[^}]*\} 1/);
     expect(stack.procs.map((p) => p.output()).join('')).not.toContain(token);
   });
+  it('after the whole fleet was down for several tick times, one missed tick runs, late, then ticking goes on', async () => {
+    const created = await call('POST', `/v1/flows/${flowId}/schedules`, { cron: '* * * * * *', input: { from: 'outage' } });
+    const scheduleId = created.body.id as string;
+    await waitFor(async () => (await ticksOf(scheduleId)).length >= 2, { timeoutMs: 60_000, message: 'two ticks before the outage' });
+    await Promise.all(stack.workers.map((w) => w.proc.stop()));
+    // Every tick a worker took before it stopped is recorded by now.
+    const lastBefore = Math.max(...(await ticksOf(scheduleId)).map((t) => Date.parse(t.tickAt)));
+    // The outage itself: the fleet stays down while at least three tick times pass.
+    await waitFor(() => Date.now() > lastBefore + 4000, { timeoutMs: 10_000, message: 'an outage of three tick times' });
+    const restartAt = Date.now();
+    await stack.startWorker('w3');
+    const ticks = await waitFor(async () => {
+      const all = await ticksOf(scheduleId);
+      return all.filter((t) => Date.parse(t.tickAt) >= restartAt).length >= 2 ? all : null;
+    }, { timeoutMs: 60_000, message: 'ticking again after the restart' });
+    const missed = ticks.filter((t) => Date.parse(t.tickAt) > lastBefore && Date.parse(t.tickAt) < restartAt);
+    expect(missed).toHaveLength(1);
+    expect(missed[0]?.outcome).toBe('started');
+    expect(Date.parse((missed[0] as Tick & { recordedAt: string }).recordedAt)).toBeGreaterThanOrEqual(restartAt);
+    expect((await call('DELETE', `/v1/schedules/${scheduleId}`)).status).toBe(204);
+  }, 180_000);
+
 });
