@@ -13,7 +13,7 @@ const ALL_TESTS = ['shared/src/**/*.test.ts', 'api/src/**/*.test.ts', 'worker/sr
  * belongs to `services` (or `alone`, below); `npm test` runs every project, every file exactly once.
  */
 const UNIT_TESTS = [
-  'shared/src/{flow,templates,engine,errors,config,crypto,ids}/**/*.test.ts',
+  'shared/src/{flow,templates,engine,errors,config,crypto,ids,triggers}/**/*.test.ts',
   // Not expression-pool.test.ts: it starts worker threads.
   'shared/src/expressions/{expression-cache,bounded-in-process}.test.ts',
   'shared/src/mock-llm/answer.test.ts',

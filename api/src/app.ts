@@ -32,10 +32,14 @@ import { modelsRoutes } from './routes/models.routes.js';
 import { nodeRunsRoutes } from './routes/node-runs.routes.js';
 import { queuesRoutes } from './routes/queues.routes.js';
 import { resumeRoutes } from './routes/resume.routes.js';
+import { hookCallsRoutes } from './routes/hook-calls.routes.js';
+import { hooksRoutes } from './routes/hooks.routes.js';
+import { schedulesRoutes } from './routes/schedules.routes.js';
 import { secretsRoutes } from './routes/secrets.routes.js';
 import { workspaceSettingsRoutes } from './routes/workspace-settings.routes.js';
 import { workspacesRoutes } from './routes/workspaces.routes.js';
 import { startWorkspaceDeletions } from './services/workspace-deletions.js';
+import { startSchedules } from './services/schedules.js';
 
 /**
  * Every route plugin, each registered with `{ deps }`. Routes declare their full path
@@ -59,6 +63,10 @@ export const ROUTE_PLUGINS: readonly RoutePlugin[] = [
   deadLettersRoutes,
   eventsRoutes,
   resumeRoutes,
+  // ---- triggers: schedules and inbound webhooks ----
+  schedulesRoutes,
+  hooksRoutes,
+  hookCallsRoutes,
 ];
 
 /** A client's X-Request-Id is kept when it is a sane token; otherwise a fresh UUID. */
@@ -137,6 +145,9 @@ export async function buildApp(deps: ApiDeps): Promise<ApiInstance> {
 
   const stopDeletions = startWorkspaceDeletions(deps);
   app.addHook('onClose', async () => { await stopDeletions(); });
+  // Schedules whose scheduler is missing (all of them in embedded mode, after a restart) are re-armed.
+  const schedules = startSchedules(deps);
+  app.addHook('onClose', async () => { await schedules.stop(); });
 
   return app;
 }

@@ -28,6 +28,12 @@ declare module 'fastify' {
     deps: ApiDeps;
     /** The api key cache and revocation (auth plugin). */
     apiKeys: ApiKeysState;
+    /**
+     * Counts the request against its `apiKeyId`'s and `workspaceId`'s rates; throws 429
+     * rate_limited past either (rate-limit plugin). For routes that find their workspace
+     * without a key (inbound webhooks).
+     */
+    enforceRateLimits: (request: FastifyRequest) => Promise<void>;
   }
 }
 

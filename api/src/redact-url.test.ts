@@ -5,6 +5,7 @@ describe('redactUrl', () => {
   it('redacts ?token= and the token segment of /v1/resume/:token', () => {
     expect(TOKEN_PATH_PATTERNS).toContain('/v1/resume/:token');
     expect(redactUrl('/v1/resume/abc123')).toBe('/v1/resume/[redacted]');
+    expect(redactUrl('/v1/hooks/wh_abc123?wait=true')).toBe('/v1/hooks/[redacted]?wait=true');
     expect(redactUrl('/v1/resume/abc%2F123/?x=1&token=t')).toBe('/v1/resume/[redacted]/?x=1&token=[redacted]');
     expect(redactUrl('/V1/Resume/abc123')).toBe('/V1/Resume/[redacted]');
     expect(redactUrl('/v1/resumes/abc123')).toBe('/v1/resumes/abc123');

@@ -1,7 +1,8 @@
 /**
  * What of a request URL may be written to a log. Credentials travel in URLs in two ways: the
  * `?token=` query parameter (the event routes, for browsers' EventSource and WebSocket) and a
- * path segment (signed resume links, `/v1/resume/<token>`). Both are replaced by `[redacted]`.
+ * path segment (signed resume links, `/v1/resume/<token>`, inbound webhooks, `/v1/hooks/<token>`).
+ * Both are replaced by `[redacted]`.
  */
 
 /** The path parameter names that carry a credential: a route segment `:token` (or `:resumeToken`…). */
@@ -13,7 +14,7 @@ const TOKEN_PARAM = /^:(?:[A-Za-z]*Token|token)$/;
  * (`UrlRedactor.addRoute`), so a later route is covered without editing this list; the list
  * covers the same paths when they answer 404 (an unknown or mistyped link is still a token).
  */
-export const TOKEN_PATH_PATTERNS: readonly string[] = ['/v1/resume/:token'];
+export const TOKEN_PATH_PATTERNS: readonly string[] = ['/v1/resume/:token', '/v1/hooks/:token'];
 
 const REDACTED = '[redacted]';
 

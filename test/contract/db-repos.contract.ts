@@ -74,7 +74,8 @@ function databaseContract(s: DbReposSuite): void {
       const tables = await s.fx.query<{ table_name: string }>(
         `select table_name from information_schema.tables where table_schema = 'public' order by table_name`);
       expect(tables.map((t) => t.table_name)).toEqual([
-        'api_keys', 'execution_events', 'executions', 'flow_versions', 'flows', 'model_pricing', 'node_runs', 'output_blobs', 'provider_credentials', 'secrets', 'workspaces',
+        'api_keys', 'execution_events', 'executions', 'flow_versions', 'flows', 'hooks', 'model_pricing', 'node_runs', 'output_blobs', 'provider_credentials',
+        'schedule_ticks', 'schedules', 'secrets', 'workspaces',
       ]);
     });
   });

@@ -220,6 +220,7 @@ export function sealedContract(s: DbReposSuite): void {
         keyVersion: highest + 1,
         credentials: before.filter((r) => r.key.startsWith('credential:')).length,
         secrets: before.filter((r) => r.key.startsWith('secret:')).length,
+        hooks: 0,
       });
       const after = await sealedRows();
       expect(after.map((r) => r.key)).toEqual(before.map((r) => r.key));

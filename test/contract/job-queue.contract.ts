@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WeftError } from '../../shared/src/errors/index.js';
 import {
   QUEUES,
+  schedulerTickOf,
   type EnqueueRequest,
   type JobConsumer,
   type JobContext,
@@ -443,6 +444,26 @@ export function jobQueueContract(name: string, makeQueue: () => Promise<JobQueue
       const ctx = await redelivered.promise;
       expect({ id: ctx.id, attempt: ctx.attempt }).toEqual({ id: 'orphan', attempt: 1 });
       expect(await countsWhen((c) => c.completed === 1, 'orphan completed')).toEqual({ ...NO_COUNTS, completed: 1 });
+    }, 20_000);
+
+    it('a job scheduler adds one job per tick time, named by its scheduler and tick, until removed', async () => {
+      const ticks: Array<{ schedulerId: string; tickMs: number }> = [];
+      const S = QUEUES.schedules;
+      consumers.push(queue.process(S, syncHandler((ctx) => {
+        const tick = schedulerTickOf(ctx.id);
+        if (tick) ticks.push(tick);
+        expect(ctx.data).toEqual({ n: 1 });
+      }), { concurrency: 2 }));
+      await queue.upsertScheduler({ queue: S, schedulerId: 'every-second', pattern: '* * * * * *', timezone: 'UTC', name: 'tick', data: { n: 1 } });
+      expect(await queue.hasScheduler(S, 'every-second')).toBe(true);
+      await waitFor(() => ticks.length >= 3, { timeoutMs: 15_000, message: 'three ticks' });
+      expect(await queue.removeScheduler(S, 'every-second')).toBe(true);
+      expect(await queue.hasScheduler(S, 'every-second')).toBe(false);
+      const times = ticks.map((t) => t.tickMs);
+      expect(ticks.every((t) => t.schedulerId === 'every-second')).toBe(true);
+      expect(new Set(times).size).toBe(times.length);
+      expect(times.every((ms) => ms % 1000 === 0)).toBe(true);
+      expect(await queue.removeScheduler(S, 'every-second')).toBe(false);
     }, 20_000);
   });
 }

@@ -7,12 +7,13 @@
  * apart, in memory, until flushed to PGlite) is still read whole by its downstream node after the
  * restart, from PGlite.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient } from '../helpers/http.js';
-import { freePort, startWeftProcess, waitForHttp, type WeftProcess } from '../helpers/processes.js';
+import { localApiKey, startEmbedded } from '../helpers/embedded.js';
+import type { WeftProcess } from '../helpers/processes.js';
 import { readSseUntil, type SseEvent } from '../helpers/sse-until.js';
 import { PROCESS_READY_MS } from '../helpers/stack.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -30,33 +31,21 @@ describe('embedded mode after a kill', () => {
   let apiKey: string;
 
   async function boot(): Promise<void> {
-    const port = await freePort();
-    proc = startWeftProcess({
-      name: 'embedded',
-      script: 'api/embedded/src/main.ts',
+    ({ proc, baseUrl } = await startEmbedded({
+      dataDir,
       env: {
-        REDIS_URL: undefined, DATABASE_URL: undefined, WEFT_MASTER_KEY: undefined, WEFT_ADMIN_TOKEN: undefined, WEFT_PUBLIC_URL: undefined,
-        WEFT_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn',
         // The recovery sweep looks often, so that the restart's rebuild comes quickly.
         WEFT_SWEEP_INTERVAL_MS: '300', WEFT_SWEEP_MIN_AGE_MS: '300',
         // Building 640 KB in JSONata must not fail for time on a loaded machine.
         WEFT_EXPRESSION_TIMEOUT_MS: '60000',
       },
-    });
-    baseUrl = `http://127.0.0.1:${port}`;
-    await waitForHttp(`${baseUrl}/health/ready`, proc, PROCESS_READY_MS);
+    }));
   }
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'weft-embedded-restart-'));
     await boot();
-    apiKey = await waitFor(() => {
-      try {
-        return (JSON.parse(readFileSync(join(dataDir, 'local-workspace.json'), 'utf8')) as { apiKey: string }).apiKey;
-      } catch {
-        return null;
-      }
-    }, { timeoutMs: 30_000, message: 'local workspace written' });
+    apiKey = await localApiKey(dataDir);
   }, PROCESS_READY_MS + 30_000);
 
   afterAll(async () => {

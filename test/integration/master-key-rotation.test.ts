@@ -11,7 +11,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rotateMasterKeyCommand } from '@weft/db/commands';
 import { createDatabase, IN_MEMORY } from '@weft/db/database';
-import type { WeftDatabase } from '@weft/db/repos';
+import { hookSecretAad, type WeftDatabase } from '@weft/db/repos';
+import { hooks } from '@weft/db/schema';
+import { eq } from 'drizzle-orm';
 import { decryptSecret, encryptSecret, secretAad } from '@weft/shared/crypto';
 import { createLogger } from '@weft/shared/logging';
 import { createTestServices, type TestServices } from '../helpers/services.js';
@@ -173,7 +175,7 @@ describe('rotate-master-key', () => {
     expect(Object.fromEntries(versions.map((r) => [r.provider, r.key_version]))).toEqual({ gemini: 2, openai: 2, anthropic: 1 });
     expect(new Set((await sealedRows()).map((r) => r.key_version))).toEqual(new Set([1, 2, 7]));
 
-    expect(await dbB.repos.masterKey.rotate({ newKey: keyC })).toEqual({ keyVersion: 8, credentials: 5, secrets: 2 });
+    expect(await dbB.repos.masterKey.rotate({ newKey: keyC })).toEqual({ keyVersion: 8, credentials: 5, secrets: 2, hooks: 0 });
     expect((await sealedRows()).every((r) => r.key_version === 8)).toBe(true);
     const dbC = await open(keyC);
     expect(await dbC.repos.credentials.resolve(ws2, 'openai')).toEqual({ apiKey: 'sk-openai-two-4444', baseUrl: null });
@@ -195,8 +197,18 @@ describe('rotate-master-key on PGlite', () => {
       await before.migrate();
       const { workspace } = await before.repos.workspaces.create({ name: 'embedded' });
       await before.repos.credentials.put({ workspaceId: workspace.id, provider: 'openai', apiKey: 'sk-embedded-5555', baseUrl: null });
-      expect(await before.repos.masterKey.rotate({ newKey: keyB })).toEqual({ keyVersion: 2, credentials: 1, secrets: 0 });
+      const flow = await before.repos.flows.create({ workspaceId: workspace.id, flow: { name: 'hooked', nodes: [{ id: 'a', type: 'transform', expression: '1' }], edges: [] } });
+      const hook = await before.repos.hooks.create({ workspaceId: workspace.id, flowId: flow.id, name: 'gh', headers: [], signature: { scheme: 'github', secret: 'hook-signing-secret' }, maxHooks: 10 });
+      expect(await before.repos.masterKey.rotate({ newKey: keyB })).toEqual({ keyVersion: 2, credentials: 1, secrets: 0, hooks: 1 });
       await expect(before.repos.credentials.resolve(workspace.id, 'openai')).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+      // The hook's signing secret opens with the new key (and version) only.
+      await expect(before.repos.hooks.resolve(hook?.token ?? '')).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+      const [row] = await before.system.select().from(hooks).where(eq(hooks.id, hook?.hook.id ?? ''));
+      if (!row?.secretCiphertext || !row.secretIv || !row.secretTag) throw new Error('hook secret missing');
+      expect(decryptSecret({
+        masterKey: keyB, ciphertext: row.secretCiphertext, iv: row.secretIv, tag: row.secretTag,
+        aad: hookSecretAad({ workspaceId: workspace.id, hookId: row.id, keyVersion: 2 }),
+      })).toBe('hook-signing-secret');
     } finally {
       await before.close();
     }
@@ -206,7 +218,7 @@ describe('rotate-master-key on PGlite', () => {
     const db = await createDatabase({ dataDir: IN_MEMORY, masterKey: keyA, masterKeyVersion: 5 });
     try {
       await db.migrate();
-      expect(await db.repos.masterKey.rotate({ newKey: keyB })).toEqual({ keyVersion: 6, credentials: 0, secrets: 0 });
+      expect(await db.repos.masterKey.rotate({ newKey: keyB })).toEqual({ keyVersion: 6, credentials: 0, secrets: 0, hooks: 0 });
     } finally {
       await db.close();
     }

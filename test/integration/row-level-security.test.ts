@@ -16,7 +16,7 @@ import { flowDef, nodeRun, sqlState } from '../contract/db-repos.fixture.js';
 import { createTestServices, uniqueId, type TestServices } from '../helpers/services.js';
 
 /** Tables that must be among those found: the enumeration below cannot pass by finding none. */
-const KNOWN_TENANT_TABLES = ['api_keys', 'execution_events', 'executions', 'flows', 'node_runs', 'output_blobs', 'provider_credentials', 'secrets'];
+const KNOWN_TENANT_TABLES = ['api_keys', 'execution_events', 'executions', 'flows', 'hooks', 'node_runs', 'output_blobs', 'provider_credentials', 'schedule_ticks', 'schedules', 'secrets'];
 
 interface Seeded {
   ws: string;
@@ -41,6 +41,10 @@ async function seed(repos: Repos, name: string): Promise<Seeded> {
   await repos.nodeRuns.upsertMany([nodeRun(ids, { status: 'completed', output: name, finishedAt: new Date() })]);
   await repos.events.append([{ id: `${Date.now()}-0`, type: 'execution.started', executionId: execution.id, flowId: flow.id, workspaceId: ws, at: new Date().toISOString(), data: {} }]);
   await repos.outputBlobs.insertMany([{ executionId: execution.id, blobId: randomUUID(), workspaceId: ws, size: 7, text: `"${name}"` }]);
+  const schedule = await repos.schedules.create({ workspaceId: ws, flowId: flow.id, cron: '0 * * * *', timezone: 'UTC', input: { name }, maxSchedules: 10 });
+  if (!schedule) throw new Error('schedule not created');
+  await repos.schedules.recordTick({ workspaceId: ws, scheduleId: schedule.id, tickAt: new Date(), outcome: 'started', reason: null, executionId: execution.id, keep: 10 });
+  await repos.hooks.create({ workspaceId: ws, flowId: flow.id, name, headers: [], signature: { scheme: 'github', secret: `hook-secret-${name}` }, maxHooks: 10 });
   return ids;
 }
 

@@ -46,7 +46,10 @@ function exceeded(answer: LimitAnswer): { ttl: number; max: number } | null {
 async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
   const { config, metrics } = app.deps;
   const { rateLimitPerKey, rateLimitPerWorkspace, rateLimitWindowMs } = config.quotas;
-  if (rateLimitPerKey === 0 && rateLimitPerWorkspace === 0) return;
+  if (rateLimitPerKey === 0 && rateLimitPerWorkspace === 0) {
+    app.decorate('enforceRateLimits', () => Promise.resolve());
+    return;
+  }
   const redis = app.deps.redis;
   await app.register(rateLimit, {
     global: false,
@@ -57,9 +60,7 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
   const perKey = rateLimitPerKey > 0 ? app.createRateLimit({ max: rateLimitPerKey, keyGenerator: (req: FastifyRequest) => `key:${req.apiKeyId || req.workspaceId}` }) : null;
   const perWorkspace = rateLimitPerWorkspace > 0 ? app.createRateLimit({ max: rateLimitPerWorkspace, keyGenerator: (req: FastifyRequest) => `ws:${req.workspaceId}` }) : null;
 
-  // After the auth hook (registered before this plugin), so the key and workspace are known.
-  app.addHook('onRequest', async (request) => {
-    if (routeAuth(request) !== 'workspace' || request.workspaceId === '') return;
+  const enforce = async (request: FastifyRequest): Promise<void> => {
     const [byKey, byWorkspace] = await Promise.all([perKey?.(request), perWorkspace?.(request)]);
     const key = byKey ? exceeded(byKey) : null;
     const workspace = byWorkspace ? exceeded(byWorkspace) : null;
@@ -68,9 +69,15 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
     const quota = key ? 'rate_per_key' : 'rate_per_workspace';
     metrics.quotaRefusalsTotal.inc({ quota });
     request.log.info({ quota, max: hit.max, windowMs: rateLimitWindowMs }, 'request rate limited');
-    throw new WeftError('RATE_LIMITED', `more than ${hit.max} requests per ${rateLimitWindowMs} ms ${key ? 'for this API key' : 'for this workspace'}; retry later`, {
+    throw new WeftError('RATE_LIMITED', `more than ${hit.max} requests per ${rateLimitWindowMs} ms ${key ? (request.apiKeyId.startsWith('hook:') ? 'for this hook' : 'for this API key') : 'for this workspace'}; retry later`, {
       retryAfterMs: Math.max(1000, hit.ttl),
     });
+  };
+  app.decorate('enforceRateLimits', enforce);
+  // After the auth hook (registered before this plugin), so the key and workspace are known.
+  app.addHook('onRequest', async (request) => {
+    if (routeAuth(request) !== 'workspace' || request.workspaceId === '') return;
+    await enforce(request);
   });
 }
 

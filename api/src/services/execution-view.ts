@@ -49,6 +49,10 @@ export interface ExecutionView {
   /** Tokens of unpriced runs (null when no LLM node ran). */
   unpricedTokens: number | null;
   nodes?: NodeView[];
+  /** The schedule whose tick started it; absent for other starts. */
+  scheduleId?: string;
+  /** The inbound webhook whose call started it; absent for other starts. */
+  hookId?: string;
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -69,6 +73,8 @@ export function summaryView(row: ExecutionRow): ExecutionView {
     cost: row.cost,
     pricing: row.pricing ?? null,
     unpricedTokens: row.unpricedTokens ?? null,
+    ...(row.scheduleId ? { scheduleId: row.scheduleId } : {}),
+    ...(row.hookId ? { hookId: row.hookId } : {}),
     createdAt: row.createdAt.toISOString(),
     startedAt: iso(row.startedAt),
     finishedAt: iso(row.finishedAt),

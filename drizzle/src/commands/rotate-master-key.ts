@@ -47,7 +47,7 @@ export async function rotateMasterKeyCommand(ctx: CommandContext): Promise<numbe
     const result = await database.repos.masterKey.rotate({ newKey });
     log.info(
       { kind: database.kind, ...result, ms: Date.now() - started },
-      `master key rotated: ${result.credentials} credentials and ${result.secrets} secrets re-encrypted with key version ${result.keyVersion}; ` +
+      `master key rotated: ${result.credentials} credentials and ${result.secrets} secrets (and ${result.hooks} hook signing secrets) re-encrypted with key version ${result.keyVersion}; ` +
         `set WEFT_MASTER_KEY to the new key and WEFT_MASTER_KEY_VERSION=${result.keyVersion}, and restart api and workers`,
     );
     return 0;

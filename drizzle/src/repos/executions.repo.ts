@@ -34,6 +34,8 @@ function toRow(r: ExecutionDbRow): ExecutionRow {
     maxCostUsd: r.maxCostUsd,
     singleNodeId: r.singleNodeId,
     presetResults: r.presetResults ?? null,
+    scheduleId: r.scheduleId,
+    hookId: r.hookId,
     createdAt: r.createdAt,
     startedAt: r.startedAt,
     finishedAt: r.finishedAt,
@@ -68,6 +70,8 @@ export class PgExecutionsRepo implements ExecutionsRepo {
           maxCostUsd: input.maxCostUsd ?? null,
           singleNodeId: input.singleNodeId ?? null,
           presetResults: input.presetResults ?? null,
+          scheduleId: input.scheduleId ?? null,
+          hookId: input.hookId ?? null,
           createdAt: now,
           updatedAt: now,
         })

@@ -1,8 +1,9 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, isNotNull, sql } from 'drizzle-orm';
 import { credentialAad, decryptSecret, encryptSecret, secretAad } from '@weft/shared/crypto';
 import { WeftError } from '@weft/shared/errors';
-import { providerCredentials, secrets } from '../schema/index.js';
+import { hooks, providerCredentials, secrets } from '../schema/index.js';
 import type { WeftDb } from './db.js';
+import { hookSecretAad } from './hooks.repo.js';
 import type { MasterKeyRepo, MasterKeyRotation } from './types.js';
 
 const MASTER_KEY_BYTES = 32;
@@ -26,7 +27,7 @@ export class PgMasterKeyRepo implements MasterKeyRepo {
     return this.system.transaction(async (tx) => {
       // Writers wait for the rotation to commit, so no row is sealed with the old key behind
       // its back by a process of this database; readers go on meanwhile.
-      await tx.execute(sql`lock table ${providerCredentials}, ${secrets} in exclusive mode`);
+      await tx.execute(sql`lock table ${providerCredentials}, ${secrets}, ${hooks} in exclusive mode`);
       const credentialRows = await tx
         .select({
           workspaceId: providerCredentials.workspaceId,
@@ -47,10 +48,19 @@ export class PgMasterKeyRepo implements MasterKeyRepo {
           keyVersion: secrets.keyVersion,
         })
         .from(secrets);
+      // Inbound webhooks' signing secrets (hooks without a signature hold none).
+      const hookRows = (await tx
+        .select({
+          id: hooks.id, workspaceId: hooks.workspaceId,
+          ciphertext: hooks.secretCiphertext, iv: hooks.secretIv, tag: hooks.secretTag, keyVersion: hooks.secretKeyVersion,
+        })
+        .from(hooks)
+        .where(isNotNull(hooks.secretCiphertext)))
+        .flatMap((r) => (r.ciphertext && r.iv && r.tag && r.keyVersion !== null ? [{ ...r, ciphertext: r.ciphertext, iv: r.iv, tag: r.tag, keyVersion: r.keyVersion }] : []));
 
       // One version for everything the new key seals, above every version in use, so that a
       // row's version says which key generation sealed it.
-      const keyVersion = [...credentialRows, ...secretRows].reduce((max, row) => Math.max(max, row.keyVersion), this.keyVersion) + 1;
+      const keyVersion = [...credentialRows, ...secretRows, ...hookRows].reduce((max, row) => Math.max(max, row.keyVersion), this.keyVersion) + 1;
 
       for (const row of credentialRows) {
         const plaintext = unseal({
@@ -84,7 +94,21 @@ export class PgMasterKeyRepo implements MasterKeyRepo {
           .where(and(eq(secrets.workspaceId, row.workspaceId), eq(secrets.name, row.name)));
       }
 
-      return { keyVersion, credentials: credentialRows.length, secrets: secretRows.length };
+      for (const row of hookRows) {
+        const plaintext = unseal({
+          currentKey,
+          row,
+          aad: hookSecretAad({ workspaceId: row.workspaceId, hookId: row.id, keyVersion: row.keyVersion }),
+          what: `the signing secret of hook ${row.id} of workspace ${row.workspaceId}`,
+        });
+        const sealed = encryptSecret({ masterKey: newKey, plaintext, aad: hookSecretAad({ workspaceId: row.workspaceId, hookId: row.id, keyVersion }) });
+        await tx
+          .update(hooks)
+          .set({ secretCiphertext: sealed.ciphertext, secretIv: sealed.iv, secretTag: sealed.tag, secretKeyVersion: keyVersion })
+          .where(eq(hooks.id, row.id));
+      }
+
+      return { keyVersion, credentials: credentialRows.length, secrets: secretRows.length, hooks: hookRows.length };
     });
   }
 }

@@ -3,5 +3,5 @@
 export type {
   ApiKeyRow, CredentialSummary, CredentialsRepo, CurrentFlowStart, ExecutionRow, ExecutionsRepo, FinalExecution, FlowRecord, FlowsRepo, MasterKeyRepo,
   MasterKeyRotation, ModelPrice, ModelPricingRepo, NewExecution, NodeRunRow, NodeRunsRepo, OutputBlobRow, OutputBlobsRepo, Page, PriceRates, Repos, SecretSummary, SecretsRepo,
-  WeftDatabase, WorkspaceRow, WorkspaceSettings, WorkspacesRepo,
+  WeftDatabase, WorkspaceRow, WorkspaceSettings, WorkspacesRepo, ScheduleRow, ScheduleTickRow, SchedulesRepo, HookRow, HooksRepo,
 } from '@weft/shared/ports';

@@ -38,6 +38,10 @@ export const executions = pgTable(
     singleNodeId: text('single_node_id'),
     /** A single-node run's upstream results (node id → NodeResult), read by its templates. */
     presetResults: jsonb('preset_results').$type<Record<string, NodeResult>>(),
+    /** The schedule whose tick started it (kept when the schedule is deleted). */
+    scheduleId: uuid('schedule_id'),
+    /** The inbound webhook whose call started it (kept when the hook is deleted). */
+    hookId: uuid('hook_id'),
     createdAt: timestamptz('created_at').notNull().defaultNow(),
     startedAt: timestamptz('started_at'),
     finishedAt: timestamptz('finished_at'),

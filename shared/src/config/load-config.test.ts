@@ -80,6 +80,8 @@ describe('loadConfig', () => {
   it('reads the API key cache and key limit settings, with defaults, and refuses bad ones', () => {
     const c = loadConfig({}, 'all');
     expect([c.apiKeyCacheTtlMs, c.apiKeyCacheMax, c.apiKeysPerWorkspace]).toEqual([60_000, 10_000, 100]);
+    expect(c.triggers).toEqual({ schedulesPerWorkspace: 100, scheduleMinIntervalSeconds: 60, hooksPerWorkspace: 100 });
+    expect(problems({ WEFT_SCHEDULE_MIN_INTERVAL_SECONDS: '0', WEFT_HOOKS_PER_WORKSPACE: 'x' }).map((p) => p.split(':')[0]).sort()).toEqual(['WEFT_HOOKS_PER_WORKSPACE', 'WEFT_SCHEDULE_MIN_INTERVAL_SECONDS']);
     const set = loadConfig({ WEFT_API_KEY_CACHE_TTL_MS: '0', WEFT_API_KEY_CACHE_MAX: '5', WEFT_API_KEYS_PER_WORKSPACE: '2' }, 'all');
     expect([set.apiKeyCacheTtlMs, set.apiKeyCacheMax, set.apiKeysPerWorkspace]).toEqual([0, 5, 2]);
     const found = problems({ WEFT_API_KEY_CACHE_TTL_MS: '-1', WEFT_API_KEY_CACHE_MAX: '0', WEFT_API_KEYS_PER_WORKSPACE: 'many' });

@@ -105,6 +105,8 @@ export interface WeftConfig {
   providerRateLimits: Partial<Record<string, ProviderRateLimit>>;
   /** Tenant quotas (architecture.md, "Quotas"); 0 turns a limit off. */
   quotas: QuotaConfig;
+  /** Bounds of schedules and inbound webhooks (architecture.md, "Triggers"). */
+  triggers: TriggerConfig;
   /**
    * The api's Redis commands (start path, rate limits): each gives up after this long, and
    * none waits for a reconnect, so an outage answers 503 at once.
@@ -125,6 +127,15 @@ export interface CodeSandboxConfig {
   maxLogBytes: number;
   /** Worker threads that run sandboxes; runs beyond them wait their turn (their time counts). */
   threads: number;
+}
+
+export interface TriggerConfig {
+  /** Schedules one workspace may hold at once (409 schedule_limit_reached beyond). */
+  schedulesPerWorkspace: number;
+  /** Shortest time between two ticks of a schedule's cron (400 schedule_interval_too_short). */
+  scheduleMinIntervalSeconds: number;
+  /** Inbound webhooks one workspace may hold at once (409 hook_limit_reached beyond). */
+  hooksPerWorkspace: number;
 }
 
 export interface QuotaConfig {
@@ -353,6 +364,11 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
       wsMaxSubscriptionsPerSocket: int('WEFT_WS_MAX_SUBSCRIPTIONS_PER_SOCKET', 1000, 1, 1_000_000),
       wsMaxSubscriptionsPerKey: int('WEFT_WS_MAX_SUBSCRIPTIONS_PER_KEY', 10_000, 1, 10_000_000),
       eventStreamMaxBufferedBytes: int('WEFT_EVENT_STREAM_MAX_BUFFERED_BYTES', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    },
+    triggers: {
+      schedulesPerWorkspace: int('WEFT_SCHEDULES_PER_WORKSPACE', 100, 1, 100_000),
+      scheduleMinIntervalSeconds: int('WEFT_SCHEDULE_MIN_INTERVAL_SECONDS', 60, 1, 86_400),
+      hooksPerWorkspace: int('WEFT_HOOKS_PER_WORKSPACE', 100, 1, 100_000),
     },
     apiRedisCommandTimeoutMs: int('WEFT_API_REDIS_TIMEOUT_MS', 1000, 50, 60_000),
   };

@@ -1,6 +1,6 @@
 /** Queue job payloads and deterministic job ids (BullMQ refuses `:` in custom ids). */
 import { newId } from '../ids/index.js';
-import { QUEUES, type EnqueueRequest } from '../ports/job-queue.js';
+import { QUEUES, type EnqueueRequest, type JobSchedulerSpec } from '../ports/job-queue.js';
 
 export interface ExecutionJobData {
   executionId: string;
@@ -133,4 +133,32 @@ export function workspaceDeletionJob(workspaceId: string): EnqueueRequest<Worksp
     backoff: { type: 'exponential', delayMs: 1000 },
     removeOnComplete: true,
   };
+}
+
+/** The job of a schedule's tick: the tick time is in its id (`schedulerTickOf`). */
+export interface ScheduleTickJobData {
+  scheduleId: string;
+  workspaceId: string;
+}
+
+/**
+ * The job scheduler of a schedule: one tick job per tick time, fleet-wide. A tick that cannot
+ * reach Postgres or Redis is re-delayed without spending an attempt; other failures are retried.
+ */
+export function scheduleScheduler(schedule: { id: string; workspaceId: string; cron: string; timezone: string }): JobSchedulerSpec<ScheduleTickJobData> {
+  return {
+    queue: QUEUES.schedules,
+    schedulerId: schedule.id,
+    pattern: schedule.cron,
+    timezone: schedule.timezone,
+    name: 'schedule-tick',
+    data: { scheduleId: schedule.id, workspaceId: schedule.workspaceId },
+    attempts: 5,
+    backoff: { type: 'exponential', delayMs: 500 },
+  };
+}
+
+/** The idempotency key of the execution a tick starts: one per (schedule, tick time). */
+export function scheduleTickIdempotencyKey(scheduleId: string, tickAt: Date): string {
+  return `schedule:${scheduleId}:${tickAt.toISOString()}`;
 }

@@ -56,6 +56,10 @@ export interface WeftMetrics {
   resumeLinksTotal: Counter<'result'>;
   /** Requests and starts refused by a tenant quota (architecture.md, "Quotas"). */
   quotaRefusalsTotal: Counter<'quota'>;
+  /** Schedule ticks by outcome (started, duplicate, skipped) and, when skipped, reason. */
+  scheduleTicksTotal: Counter<'outcome' | 'reason'>;
+  /** Inbound webhook calls by outcome. */
+  hookCallsTotal: Counter<'outcome'>;
   /** Starts the api answered 503 or 429 for after writing the row, by what became of the row. */
   startRollbacksTotal: Counter<'reason' | 'result'>;
   /** Starts by how the flow version was found: hit (cached, one round trip), miss (read from Postgres), stale (cached but changed: read again). */
@@ -158,6 +162,8 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     recoveredTotal: new Counter({ name: 'weft_recovered_total', help: 'Work the recovery sweep did, by kind (queued_execution: re-enqueued; hot_state: rebuilt; in_flight_release: in-flight ids of ended executions released)', labelNames: ['kind'], registers }),
     eagerDispatchTotal: new Counter({ name: 'weft_eager_dispatch_total', help: 'Children run at once by the worker that committed their parent (started), handed to the queue after a failed attempt (handed_over), or failed by an unexpected error (failed)', labelNames: ['result'], registers }),
     quotaRefusalsTotal: new Counter({ name: 'weft_quota_refusals_total', help: 'Requests refused by a quota, by quota (rate_per_key, rate_per_workspace, in_flight, ws_per_socket, ws_per_key, event_stream_buffer)', labelNames: ['quota'], registers }),
+    scheduleTicksTotal: new Counter({ name: 'weft_schedule_ticks_total', help: 'Schedule ticks by outcome (started; duplicate: the tick had started already; skipped) and reason of a skip (workspace_quota, flow_missing, paused, deleted; none otherwise)', labelNames: ['outcome', 'reason'], registers }),
+    hookCallsTotal: new Counter({ name: 'weft_hook_calls_total', help: 'Inbound webhook calls by outcome (started, not_found, bad_signature, rate_limited, workspace_quota, invalid_body, flow_missing, failed)', labelNames: ['outcome'], registers }),
     startRollbacksTotal: new Counter({ name: 'weft_start_rollbacks_total', help: 'Refused starts whose row was written, by reason (dependency, quota) and result (deleted: it never runs; kept: answered 202, it runs)', labelNames: ['reason', 'result'], registers }),
     startFlowCacheTotal: new Counter({ name: 'weft_start_flow_cache_total', help: 'Starts of flow runs by how the flow version was found: hit (cached; the insert checked it), miss (read from Postgres), stale (cached but changed; read again)', labelNames: ['result'], registers }),
     startBatchRows: new Histogram({ name: 'weft_start_batch_rows', help: 'Executions written per statement by the start path (starts of one workspace in the same event-loop turn)', buckets: [1, 2, 4, 8, 16, 32, 64, 100], registers }),

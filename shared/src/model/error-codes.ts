@@ -36,6 +36,14 @@ export const errorCatalog = {
   SLOW_CONSUMER: { httpStatus: 429, category: 'transient' },
   /** The workspace holds WEFT_API_KEYS_PER_WORKSPACE keys already: revoke one first. */
   API_KEY_LIMIT_REACHED: { httpStatus: 409, category: 'permanent' },
+  /** The workspace holds WEFT_SCHEDULES_PER_WORKSPACE schedules already: delete one first. */
+  SCHEDULE_LIMIT_REACHED: { httpStatus: 409, category: 'permanent' },
+  /** A schedule's cron fires more often than WEFT_SCHEDULE_MIN_INTERVAL_SECONDS allows. */
+  SCHEDULE_INTERVAL_TOO_SHORT: { httpStatus: 400, category: 'permanent' },
+  /** The workspace holds WEFT_HOOKS_PER_WORKSPACE inbound webhooks already: delete one first. */
+  HOOK_LIMIT_REACHED: { httpStatus: 409, category: 'permanent' },
+  /** An inbound webhook call's signature is missing, stale or wrong: nothing was started. */
+  HOOK_SIGNATURE_INVALID: { httpStatus: 401, category: 'permanent' },
   DEPENDENCY_UNAVAILABLE: { httpStatus: 503, category: 'dependency' },
   INTERNAL_ERROR: { httpStatus: 500, category: 'transient' },
   /**

@@ -5,6 +5,7 @@
 import type { EventArchive } from './event-bus.js';
 import type { Cost, ExecutionStatus, NodeError, NodeLogEntry, NodeResult, NodeStatus, PricingStatus, Usage } from '../model/index.js';
 import type { FlowDefinition, LlmProviderName } from '../flow/types.js';
+import type { HookSignatureScheme } from '../triggers/signatures.js';
 
 export interface Page<T> {
   items: T[];
@@ -155,6 +156,10 @@ export interface ExecutionRow {
   singleNodeId: string | null;
   /** A single-node run's upstream results, preset in hot state (node id → result). */
   presetResults: Record<string, NodeResult> | null;
+  /** The schedule whose tick started it; null or absent otherwise. */
+  scheduleId?: string | null;
+  /** The inbound webhook whose call started it; null or absent otherwise. */
+  hookId?: string | null;
   createdAt: Date;
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -189,6 +194,8 @@ export interface NewExecution {
   maxCostUsd?: number | null;
   singleNodeId?: string | null;
   presetResults?: Record<string, NodeResult> | null;
+  scheduleId?: string | null;
+  hookId?: string | null;
 }
 
 /** A start for `ExecutionsRepo.createIfFlowCurrent`. */
@@ -317,6 +324,8 @@ export interface MasterKeyRotation {
   /** Rows re-encrypted. */
   credentials: number;
   secrets: number;
+  /** Inbound webhooks' signing secrets. */
+  hooks: number;
 }
 
 export interface MasterKeyRepo {
@@ -346,6 +355,91 @@ export interface OutputBlobsRepo {
   getMany(input: { workspaceId: string; addresses: ReadonlyArray<{ executionId: string; blobId: string }> }): Promise<Map<string, string>>;
 }
 
+export interface ScheduleRow {
+  id: string;
+  workspaceId: string;
+  flowId: string;
+  cron: string;
+  timezone: string;
+  input: unknown;
+  paused: boolean;
+  lastTickAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type ScheduleTickOutcome = 'started' | 'skipped';
+
+export interface ScheduleTickRow {
+  scheduleId: string;
+  tickAt: Date;
+  outcome: ScheduleTickOutcome;
+  /** Why a tick was skipped (workspace_quota, flow_missing); null when it started. */
+  reason: string | null;
+  executionId: string | null;
+  recordedAt: Date;
+}
+
+export interface SchedulesRepo {
+  /**
+   * A new schedule of a flow of the workspace; null when the flow is missing or deleted.
+   * Throws SCHEDULE_LIMIT_REACHED when the workspace holds `maxSchedules` already.
+   */
+  create(input: { workspaceId: string; flowId: string; cron: string; timezone: string; input: unknown; maxSchedules: number }): Promise<ScheduleRow | null>;
+  /** The flow's schedules, oldest first. */
+  listByFlow(input: { workspaceId: string; flowId: string }): Promise<ScheduleRow[]>;
+  get(input: { workspaceId: string; scheduleId: string }): Promise<ScheduleRow | null>;
+  /** Null when missing. */
+  setPaused(input: { workspaceId: string; scheduleId: string; paused: boolean }): Promise<ScheduleRow | null>;
+  /** False when missing. */
+  delete(input: { workspaceId: string; scheduleId: string }): Promise<boolean>;
+  /** For the tick processor: by id, no workspace scoping. */
+  getById(scheduleId: string): Promise<ScheduleRow | null>;
+  /** For start-up: every schedule, by id, a page after `afterId`. */
+  listAll(input: { afterId?: string; limit: number }): Promise<ScheduleRow[]>;
+  /**
+   * Records what a tick did (the first record of a tick wins) and moves `lastTickAt`; keeps the
+   * newest `keep` ticks of the schedule.
+   */
+  recordTick(input: { workspaceId: string; scheduleId: string; tickAt: Date; outcome: ScheduleTickOutcome; reason: string | null; executionId: string | null; keep: number }): Promise<void>;
+  /** The newest ticks first. */
+  listTicks(input: { workspaceId: string; scheduleId: string; limit: number }): Promise<ScheduleTickRow[]>;
+}
+
+export interface HookRow {
+  id: string;
+  workspaceId: string;
+  flowId: string;
+  name: string;
+  /** The start of the token, for people to recognise it. */
+  prefix: string;
+  /** Request headers (lowercase) passed to the flow's input. */
+  headers: string[];
+  signatureScheme: HookSignatureScheme | null;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+}
+
+export interface HooksRepo {
+  /**
+   * A new hook of a flow of the workspace and its token (returned once; only its hash is kept);
+   * null when the flow is missing or deleted. Throws HOOK_LIMIT_REACHED past `maxHooks`.
+   */
+  create(input: {
+    workspaceId: string; flowId: string; name: string; headers: string[];
+    signature: { scheme: HookSignatureScheme; secret: string } | null; maxHooks: number;
+  }): Promise<{ hook: HookRow; token: string } | null>;
+  /** The flow's hooks, oldest first; never the token or the secret. */
+  listByFlow(input: { workspaceId: string; flowId: string }): Promise<HookRow[]>;
+  /** False when missing (or of another flow). */
+  delete(input: { workspaceId: string; flowId: string; hookId: string }): Promise<boolean>;
+  /**
+   * The hook a presented token names (hashed, then looked up), with its signing secret
+   * decrypted; null when none. Records the use at most once a minute.
+   */
+  resolve(token: string): Promise<{ hook: HookRow; secret: string | null } | null>;
+}
+
 export interface Repos {
   workspaces: WorkspacesRepo;
   credentials: CredentialsRepo;
@@ -358,6 +452,8 @@ export interface Repos {
   /** Embedded mode's event history (the in-memory bus archives here). */
   events: EventArchive;
   outputBlobs: OutputBlobsRepo;
+  schedules: SchedulesRepo;
+  hooks: HooksRepo;
 }
 
 export interface WeftDatabase {

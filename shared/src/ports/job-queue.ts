@@ -8,6 +8,8 @@ export const QUEUES = {
   resume: 'weft-resume',
   /** Background work of the api: workspace deletions. */
   maintenance: 'weft-maintenance',
+  /** The ticks of schedules (job schedulers: one job per tick time, fleet-wide). */
+  schedules: 'weft-schedules',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 export const ALL_QUEUES: readonly QueueName[] = Object.values(QUEUES);
@@ -27,6 +29,44 @@ export interface EnqueueRequest<T = unknown> {
    * a re-enqueue of the same id is dropped). For jobs whose data must not outlive them.
    */
   removeOnComplete?: boolean;
+}
+
+/**
+ * A job scheduler: a job added to `queue` at each time of a cron pattern, at most one pending at
+ * once. Each tick's job id is `schedulerTickJobId(schedulerId, tickMs)`, so a tick is one job
+ * however many producers or consumers there are; `schedulerTickOf` reads the tick back.
+ */
+export interface JobSchedulerSpec<T = unknown> {
+  queue: QueueName;
+  schedulerId: string;
+  /** Cron, 5 fields or 6 with seconds first. */
+  pattern: string;
+  /** IANA time zone the pattern is read in. */
+  timezone: string;
+  name: string;
+  data: T;
+  /** Attempts of each tick's job (default 1) and their backoff. */
+  attempts?: number;
+  backoff?: BackoffPolicy;
+  /**
+   * The last tick known to have run: when the scheduler is created and the pattern named a time
+   * after it (missed while nothing kept the scheduler), that one newest time ticks at once. For
+   * the in-memory adapter, whose schedulers die with the process; BullMQ keeps a missed tick's
+   * job in Redis and runs it late itself.
+   */
+  missedSince?: Date;
+}
+
+/** The id BullMQ gives the job of a scheduler's tick at `tickMs`; the in-memory adapter uses the same. */
+export function schedulerTickJobId(schedulerId: string, tickMs: number): string {
+  return `repeat:${schedulerId}:${tickMs}`;
+}
+
+/** The scheduler and tick time of a scheduler's job id; null for any other job. */
+export function schedulerTickOf(jobId: string): { schedulerId: string; tickMs: number } | null {
+  const match = /^repeat:(.+):(\d+)$/.exec(jobId);
+  if (!match?.[1] || !match[2]) return null;
+  return { schedulerId: match[1], tickMs: Number(match[2]) };
 }
 
 export interface JobContext<T = unknown> {
@@ -108,6 +148,16 @@ export interface JobQueue {
    * has ended. Used by workspace deletion; it scans the queues' keys, so it is not for hot paths.
    */
   purgeExecutions(executionIds: readonly string[]): Promise<{ removed: number; busy: number }>;
+  /**
+   * Creates or replaces a job scheduler (its next tick recomputed from now). A tick that no
+   * consumer took while the fleet was down runs once when one comes back, late; the ticks in
+   * between are not made up (at most one catch-up).
+   */
+  upsertScheduler(spec: JobSchedulerSpec): Promise<void>;
+  /** Removes a scheduler and its pending tick; false when there was none. */
+  removeScheduler(queue: QueueName, schedulerId: string): Promise<boolean>;
+  /** Whether the scheduler exists. */
+  hasScheduler(queue: QueueName, schedulerId: string): Promise<boolean>;
   /** Closes consumers and connections this adapter opened. */
   close(): Promise<void>;
 }

@@ -11,3 +11,4 @@ export { eventWaitNode } from './control.js';
 export type { CreatedExecution, CreateExecutionInput } from './start.js';
 export type { RecoverySweep } from './recovery.js';
 export type { DeleteWorkspace, WorkspaceDeletion } from './delete-workspace.js';
+export { createScheduleTickProcessor, SCHEDULE_TICKS_KEPT, type ScheduleSkipReason } from './schedule-tick.js';

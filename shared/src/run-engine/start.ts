@@ -52,6 +52,9 @@ export interface CreateExecutionInput {
   input: unknown;
   idempotencyKey?: string | null | undefined;
   maxCostUsd?: number | null | undefined;
+  /** What started it, when not an API call: a schedule's tick or an inbound webhook's call. */
+  scheduleId?: string | null | undefined;
+  hookId?: string | null | undefined;
 }
 
 /** Writes the row of a flow run (NOT_FOUND for an unknown flow or version). */
@@ -72,6 +75,8 @@ export async function createExecution(deps: StartDeps, input: CreateExecutionInp
     idempotencyKey,
     ...(idempotencyKey === null ? {} : { idempotencyFingerprint: startFingerprint(input) }),
     maxCostUsd: input.maxCostUsd ?? null,
+    scheduleId: input.scheduleId ?? null,
+    hookId: input.hookId ?? null,
   });
 }
 

@@ -1,12 +1,12 @@
 /**
  * The worker's moving parts: the engine's three queue consumers (running nodes with this
- * worker's executors), the flusher, the recovery sweep and the queue-depth gauge.
+ * worker's executors), the schedules' ticks, the flusher, the recovery sweep and the queue-depth gauge.
  */
 import { WeftError } from '@weft/shared/errors';
 import { ALL_QUEUES, QUEUES, type RateLimiter } from '@weft/shared/ports';
 import { createRateLimiter } from '@weft/shared/infrastructure';
 import { ExpressionPool } from '@weft/shared/expressions';
-import { RunningJobs } from '@weft/shared/run-engine';
+import { RunningJobs, createScheduleTickProcessor } from '@weft/shared/run-engine';
 import type { WorkerDeps } from '../deps.js';
 export type { CoreDeps, WorkerDeps } from '../deps.js';
 import { CodeSandbox } from '../code-sandbox/index.js';
@@ -81,6 +81,8 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
   const executions = deps.queue.process(QUEUES.executions, processors.executions, { concurrency: Math.max(5, Math.ceil(config.workerConcurrency / 2)) });
   const nodes = deps.queue.process(QUEUES.nodes, processors.nodes, { concurrency: config.workerConcurrency });
   const resumes = deps.queue.process(QUEUES.resume, processors.resume, { concurrency: Math.max(5, Math.ceil(config.workerConcurrency / 2)) });
+  // Schedules' ticks: each tick time is one job fleet-wide (a job scheduler), taken by one worker.
+  const ticks = deps.queue.process(QUEUES.schedules, createScheduleTickProcessor({ engine, repos, queue: deps.queue, logger: log.child({ component: 'schedules' }), metrics }), { concurrency: 5 });
   const flusher = new Flusher({
     state: deps.state,
     admission: engine.resources.admission,
@@ -115,7 +117,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
       eagerDispatch.enabled = false;
       await (await unsubscribeControl)?.();
       const graceMs = options.graceMs ?? config.shutdownGraceMs;
-      const graceful = Promise.all([executions.close(), nodes.close(), resumes.close()]);
+      const graceful = Promise.all([executions.close(), nodes.close(), resumes.close(), ticks.close()]);
       const timedOut = await Promise.race([
         graceful.then(() => false),
         new Promise<boolean>((resolve) => setTimeout(() => { resolve(true); }, graceMs).unref()),
@@ -123,7 +125,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
       if (timedOut) {
         // Unfinished jobs are not lost: their locks lapse and another worker redelivers them.
         log.warn({ graceMs }, 'grace period over: aborting running jobs');
-        await Promise.all([executions.close({ force: true }), nodes.close({ force: true }), resumes.close({ force: true })]);
+        await Promise.all([executions.close({ force: true }), nodes.close({ force: true }), resumes.close({ force: true }), ticks.close({ force: true })]);
       }
       await flusher.stop();
       guard.close();

@@ -13,12 +13,14 @@ import {
   type JobConsumer,
   type JobHandler,
   type JobQueue,
+  type JobSchedulerSpec,
   type ListJobsOptions,
   type QueueCounts,
   type QueueName,
   type StoredJob,
 } from '../../ports/job-queue.js';
 import { MemoryConsumer, type ActiveRun, type Outcome } from './memory-consumer.js';
+import { MemorySchedulers } from './memory-schedulers.js';
 import { MEMORY_COMPLETED_RETENTION, MEMORY_FAILED_RETENTION, pruneFinished, toStoredJob, validateRequest, type MemoryJob } from './memory-jobs.js';
 
 export { MEMORY_COMPLETED_RETENTION, MEMORY_FAILED_RETENTION } from './memory-jobs.js';
@@ -51,9 +53,30 @@ export class MemoryJobQueue implements JobQueue {
   private readonly clock: () => number;
   private closing: Promise<void> | undefined;
   private nextSeq = 0;
+  private readonly schedulers: MemorySchedulers;
 
   constructor(options: MemoryJobQueueOptions = {}) {
     this.clock = options.clock ?? Date.now;
+    // Ticks are inserted directly: their ids (`repeat:<id>:<ms>`, as BullMQ names them) are not custom ids.
+    this.schedulers = new MemorySchedulers((job) => { if (!this.closing) this.insert(job); }, Date.now);
+  }
+
+  upsertScheduler(spec: JobSchedulerSpec): Promise<void> {
+    try {
+      this.assertOpen();
+      this.schedulers.upsert(spec);
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  removeScheduler(queue: QueueName, schedulerId: string): Promise<boolean> {
+    return Promise.resolve(this.schedulers.remove(queue, schedulerId));
+  }
+
+  hasScheduler(queue: QueueName, schedulerId: string): Promise<boolean> {
+    return Promise.resolve(this.schedulers.has(queue, schedulerId));
   }
 
   add(job: EnqueueRequest): Promise<void> {
@@ -169,6 +192,7 @@ export class MemoryJobQueue implements JobQueue {
   }
 
   private async closeAll(): Promise<void> {
+    this.schedulers.close();
     const consumers = [...this.states.values()].flatMap((s) => s.consumers);
     await Promise.all(consumers.map((c) => c.close()));
     for (const state of this.states.values()) {

@@ -16,14 +16,15 @@ import {
   type JobConsumer,
   type JobHandler,
   type JobQueue,
+  type JobSchedulerSpec,
   type ListJobsOptions,
   type QueueCounts,
   type QueueName,
   type StoredJob,
 } from '../../ports/job-queue.js';
-import { weftBackoffStrategy } from './bullmq-backoff.js';
+import { encodeBackoff, weftBackoffStrategy } from './bullmq-backoff.js';
 import { BullMqConsumer, noop, quitConnection } from './bullmq-consumer.js';
-import { listRange, RESERVED_JOB_IDS, toBullJob, toStoredJob } from './bullmq-jobs.js';
+import { COMPLETED_RETENTION, FAILED_RETENTION, listRange, RESERVED_JOB_IDS, toBullJob, toStoredJob } from './bullmq-jobs.js';
 import { bullPrefix } from './keys.js';
 
 export { COMPLETED_RETENTION, FAILED_RETENTION, RESERVED_JOB_IDS } from './bullmq-jobs.js';
@@ -131,6 +132,27 @@ export class BullMqJobQueue implements JobQueue {
       }
     }
     return { removed, busy };
+  }
+
+  async upsertScheduler(spec: JobSchedulerSpec): Promise<void> {
+    // BullMQ's job scheduler: one pending tick job per scheduler, id `repeat:<id>:<ms>`.
+    await this.queue(spec.queue).upsertJobScheduler(
+      spec.schedulerId,
+      { pattern: spec.pattern, tz: spec.timezone },
+      {
+        name: spec.name,
+        data: spec.data,
+        opts: { attempts: spec.attempts ?? 1, backoff: encodeBackoff(spec.backoff), removeOnComplete: COMPLETED_RETENTION, removeOnFail: FAILED_RETENTION },
+      },
+    );
+  }
+
+  async removeScheduler(queue: QueueName, schedulerId: string): Promise<boolean> {
+    return this.queue(queue).removeJobScheduler(schedulerId);
+  }
+
+  async hasScheduler(queue: QueueName, schedulerId: string): Promise<boolean> {
+    return (await this.queue(queue).getJobScheduler(schedulerId)) !== undefined;
   }
 
   async counts(queue: QueueName): Promise<QueueCounts> {
