@@ -35,6 +35,8 @@ import { resumeRoutes } from './routes/resume.routes.js';
 import { secretsRoutes } from './routes/secrets.routes.js';
 import { workspaceSettingsRoutes } from './routes/workspace-settings.routes.js';
 import { workspacesRoutes } from './routes/workspaces.routes.js';
+import { tasksRoutes } from './routes/tasks.routes.js';
+import { workerTokensRoutes } from './routes/worker-tokens.routes.js';
 import { startWorkspaceDeletions } from './services/workspace-deletions.js';
 
 /**
@@ -59,6 +61,8 @@ export const ROUTE_PLUGINS: readonly RoutePlugin[] = [
   deadLettersRoutes,
   eventsRoutes,
   resumeRoutes,
+  workerTokensRoutes,
+  tasksRoutes,
 ];
 
 /** A client's X-Request-Id is kept when it is a sane token; otherwise a fresh UUID. */

@@ -16,7 +16,10 @@ import { flowDef, nodeRun, sqlState } from '../contract/db-repos.fixture.js';
 import { createTestServices, uniqueId, type TestServices } from '../helpers/services.js';
 
 /** Tables that must be among those found: the enumeration below cannot pass by finding none. */
-const KNOWN_TENANT_TABLES = ['api_keys', 'execution_events', 'executions', 'flows', 'node_runs', 'output_blobs', 'provider_credentials', 'secrets'];
+const KNOWN_TENANT_TABLES = [
+  'api_keys', 'execution_events', 'executions', 'flows', 'node_runs', 'output_blobs', 'provider_credentials', 'secrets',
+  'task_secret_deliveries', 'tasks', 'worker_tokens',
+];
 
 interface Seeded {
   ws: string;
@@ -41,6 +44,13 @@ async function seed(repos: Repos, name: string): Promise<Seeded> {
   await repos.nodeRuns.upsertMany([nodeRun(ids, { status: 'completed', output: name, finishedAt: new Date() })]);
   await repos.events.append([{ id: `${Date.now()}-0`, type: 'execution.started', executionId: execution.id, flowId: flow.id, workspaceId: ws, at: new Date().toISOString(), data: {} }]);
   await repos.outputBlobs.insertMany([{ executionId: execution.id, blobId: randomUUID(), workspaceId: ws, size: 7, text: `"${name}"` }]);
+  const worker = await repos.workerTokens.create({ workspaceId: ws, name, handlers: ['h.x'], maxTokens: 10 });
+  await repos.tasks.enqueue({
+    id: randomUUID(), workspaceId: ws, executionId: execution.id, flowId: flow.id, flowVersion: 1, nodeId: 't', handler: 'h.x', queue: null,
+    input: { name }, secretNames: ['TOKEN'], maxAttempts: 1, backoff: null, heartbeatTimeoutMs: 60_000, nodeStartedAt: new Date().toISOString(),
+  });
+  // The claim records the secret delivery (task_secret_deliveries).
+  await repos.tasks.claim({ workspaceId: ws, handlers: ['h.x'], workerTokenId: worker?.token.id ?? randomUUID(), leaseId: randomUUID() });
   return ids;
 }
 

@@ -59,7 +59,8 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
 
   // After the auth hook (registered before this plugin), so the key and workspace are known.
   app.addHook('onRequest', async (request) => {
-    if (routeAuth(request) !== 'workspace' || request.workspaceId === '') return;
+    const auth = routeAuth(request);
+    if ((auth !== 'workspace' && auth !== 'worker') || request.workspaceId === '') return;
     const [byKey, byWorkspace] = await Promise.all([perKey?.(request), perWorkspace?.(request)]);
     const key = byKey ? exceeded(byKey) : null;
     const workspace = byWorkspace ? exceeded(byWorkspace) : null;

@@ -9,6 +9,8 @@ import { PgNodeRunsRepo } from './node-runs.repo.js';
 import { PgOutputBlobsRepo } from './output-blobs.repo.js';
 import { PgModelPricingRepo } from './pricing.repo.js';
 import { PgSecretsRepo } from './secrets.repo.js';
+import { PgTasksRepo } from './tasks.repo.js';
+import { PgWorkerTokensRepo } from './worker-tokens.repo.js';
 import { createTenantScope, type TenantScope } from './tenant.js';
 import type { Repos } from './types.js';
 import { PgWorkspacesRepo } from './workspaces.repo.js';
@@ -34,5 +36,7 @@ export function createRepos(deps: { db: WeftDb; tenant?: TenantScope; masterKey:
     masterKey: new PgMasterKeyRepo(system, deps.masterKey, sealing.version),
     events: new PgEventArchive(system),
     outputBlobs: new PgOutputBlobsRepo(system, tenant),
+    tasks: new PgTasksRepo(system, tenant),
+    workerTokens: new PgWorkerTokensRepo(system, tenant),
   };
 }

@@ -5,3 +5,4 @@ export * from './executions.js';
 export * from './pricing.js';
 export * from './events.js';
 export * from './output-blobs.js';
+export * from './tasks.js';

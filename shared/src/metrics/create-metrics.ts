@@ -74,6 +74,10 @@ export interface WeftMetrics {
   codeRunsTotal: Counter<'outcome'>;
   /** Time a code node's run took in its sandbox thread, queue wait included, by outcome. */
   codeSandboxDuration: Histogram<'outcome'>;
+  /** External tasks by event (queued, claimed, lease_lapsed, completed, failed, timed_out, retried, parked, released, cancelled, refused). */
+  tasksTotal: Counter<'event'>;
+  /** Live external tasks of every workspace by state (queued, claimed, parked), polled by workers: queued ones nobody claims show here. */
+  taskQueueDepth: Gauge<'state'>;
 }
 
 export function createMetrics(options: { registry?: Registry; prefixDefault?: boolean; defaultLabels?: Record<string, string> } = {}): WeftMetrics {
@@ -154,6 +158,8 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     expressionLimitHitsTotal: new Counter({ name: 'weft_expression_limit_hits_total', help: 'JSONata evaluations stopped by a bound, by bound (time, depth, size, memory)', labelNames: ['bound'], registers }),
     codeRunsTotal: new Counter({ name: 'weft_code_runs_total', help: 'Code node runs by outcome (ok, error, timeout, memory, stack, output_invalid, output_too_large, cancelled)', labelNames: ['outcome'], registers }),
     codeSandboxDuration: new Histogram({ name: 'weft_code_sandbox_duration_seconds', help: 'Code node runs in their sandbox, queue wait included, by outcome', labelNames: ['outcome'], buckets: durationBuckets, registers }),
+    tasksTotal: new Counter({ name: 'weft_tasks_total', help: 'External tasks by event (queued, claimed, lease_lapsed, completed, failed, timed_out, retried, parked, released, cancelled, refused)', labelNames: ['event'], registers }),
+    taskQueueDepth: new Gauge({ name: 'weft_task_queue_depth', help: 'Live external tasks of every workspace by state (queued, claimed, parked)', labelNames: ['state'], registers }),
     flushLag: new Histogram({ name: 'weft_flush_lag_seconds', help: 'Delay between a node commit and its row reaching Postgres', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600], registers }),
   };
 }

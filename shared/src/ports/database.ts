@@ -5,6 +5,7 @@
 import type { EventArchive } from './event-bus.js';
 import type { Cost, ExecutionStatus, NodeError, NodeLogEntry, NodeResult, NodeStatus, PricingStatus, Usage } from '../model/index.js';
 import type { FlowDefinition, LlmProviderName } from '../flow/types.js';
+import type { TasksRepo, WorkerTokensRepo } from './tasks.js';
 
 export interface Page<T> {
   items: T[];
@@ -334,6 +335,9 @@ export interface Repos {
   /** Embedded mode's event history (the in-memory bus archives here). */
   events: EventArchive;
   outputBlobs: OutputBlobsRepo;
+  /** External tasks of task nodes, and their secret deliveries. */
+  tasks: TasksRepo;
+  workerTokens: WorkerTokensRepo;
 }
 
 export interface WeftDatabase {

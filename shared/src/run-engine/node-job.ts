@@ -12,7 +12,7 @@ import { mapItemNodeId, nodeTypeSpecs, parseMapItemNodeId } from '../flow/index.
 import type { NodeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
-import type { EventBus, FlushLog, JobHandler, JobQueue, SpendLedger, StateStore } from '../ports/index.js';
+import type { EventBus, FlushLog, JobHandler, JobQueue, Repos, SpendLedger, StateStore } from '../ports/index.js';
 import type { ResumeLinks } from '../crypto/index.js';
 import type { RunningJobs } from './running-jobs.js';
 import { resolveNode, type FlowCache, type ResolvedNode } from './flow-cache.js';
@@ -23,6 +23,7 @@ import { runMap } from './map.js';
 import { TokenCoalescer } from './token-coalescer.js';
 import { childJobs, commitAndContinue } from './commit.js';
 import { suspendWait } from './wait.js';
+import { renderTaskInput, suspendTask } from './task.js';
 
 export { childJobs } from './commit.js';
 
@@ -45,6 +46,8 @@ export interface NodeProcessorDeps {
   expressions: ExpressionEvaluator;
   /** Stores large outputs apart and resolves the references in the results a node reads. */
   claimCheck: ClaimCheck;
+  /** Task nodes queue their tasks here. */
+  repos: Pick<Repos, 'tasks'>;
 }
 
 export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJobData> {
@@ -136,6 +139,12 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
       }
       // Only the results this node reads came back: the references among them are resolved.
       const results = await deps.claimCheck.resolveResults(data.workspaceId, start.results);
+      if (node.type === 'task') {
+        // An external worker runs it: the node is parked, and this job ends (it holds no fleet slot).
+        const renderedInput = renderTaskInput(node, { input: start.input, results });
+        await suspendTask(deps, { data, node, renderedInput, at: startedAt, log });
+        return;
+      }
       outcome = await deps.runNode({
         node,
         outEdges: resolved.outEdges,
