@@ -222,6 +222,13 @@ describe('external tasks', () => {
     // The first lease is gone: its calls are refused.
     const stale = await asWorker(token)('POST', `/v1/tasks/${first.taskId as string}/checkpoint`, { leaseId: first.leaseId, state: {} });
     expect(stale.status).toBe(409);
+    // A retry of the execution queues the task afresh: attempt 1 again, no checkpoint.
+    expect((await call('POST', `/v1/executions/${executionId}/retry`)).status).toBeLessThan(300);
+    const rerun = await mustClaim(token, ['flaky.job']);
+    expect(rerun).toMatchObject({ taskId: first.taskId, attempt: 1, checkpoint: null });
+    expect((await asWorker(token)('POST', `/v1/tasks/${rerun.taskId as string}/complete`, { leaseId: rerun.leaseId, output: 'fixed' })).status).toBe(200);
+    const retried2 = await execution(executionId, ['completed']);
+    expect(retried2.output).toEqual({ flaky: 'fixed' });
   });
 
   it('delivers only the named secrets, audits each delivery, and never shows the values', async () => {
@@ -282,5 +289,30 @@ describe('external tasks', () => {
     expect(resumed.status, JSON.stringify(resumed.body)).toBe(202);
     const done = await execution(executionId, ['completed', 'failed']);
     expect(done.output).toEqual({ review: { approved: true } });
+  });
+
+  it('the SDK worker\'s close releases a task still running past its grace: the next claim takes it at once, with its checkpoint', async () => {
+    const token = await workerToken(['long.job']);
+    const { executionId } = await startFlow([{ id: 'long', type: 'task', handler: 'long.job', heartbeatTimeoutMs: 600_000 }]);
+    let running = false;
+    const worker = createTaskWorker({
+      url: stack.baseUrl, token, waitMs: 1000,
+      handlers: {
+        'long.job': async (_input, ctx) => {
+          await ctx.checkpoint({ step: 1 });
+          running = true;
+          await new Promise((resolve) => { ctx.signal.addEventListener('abort', resolve, { once: true }); });
+          return null;
+        },
+      },
+    });
+    await waitFor(() => running, { timeoutMs: 60_000, message: 'handler running' });
+    expect(worker.running).toBe(1);
+    await worker.close({ graceMs: 100 });
+    // Its 10-minute lease was handed back: no waiting for it to lapse.
+    const next = await claim(token, ['long.job'], 5000);
+    expect(next).toMatchObject({ executionId, attempt: 2, checkpoint: { step: 1 } });
+    expect((await asWorker(token)('POST', `/v1/tasks/${next.taskId as string}/complete`, { leaseId: next.leaseId, output: 'done' })).status).toBe(200);
+    expect((await execution(executionId, ['completed'])).output).toEqual({ long: 'done' });
   });
 });

@@ -50,9 +50,13 @@ export interface TaskReport {
   workerId: string;
 }
 
-/** The resume job that commits a task's report: one per attempt. */
-export function taskReportJobId(executionId: string, nodeId: string, attempt: number): string {
-  return `${resumeJobId(executionId, nodeId, 'task')}.a${attempt}`;
+/**
+ * The resume job that commits a task's report: one per attempt of one spell (a retry of the
+ * execution runs the node again, attempt 1 again, while the queue still retains the earlier ids).
+ */
+export function taskReportJobId(input: { executionId: string; nodeId: string; attempt: number; waitingSince: string }): string {
+  const spell = Date.parse(input.waitingSince);
+  return `${resumeJobId(input.executionId, input.nodeId, 'task')}.a${input.attempt}.${(Number.isFinite(spell) ? spell : 0).toString(36)}`;
 }
 
 /** A map's timer, per round: a retry runs the map again with a timer of its own. */

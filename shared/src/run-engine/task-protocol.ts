@@ -79,7 +79,7 @@ export function createTaskProtocol(deps: Deps): TaskProtocol {
     const data: ResumeJobData = {
       executionId: row.executionId, workspaceId: row.workspaceId, flowId: row.flowId, flowVersion: row.flowVersion, nodeId: row.nodeId, kind: 'task', task,
     };
-    await deps.queue.add({ queue: QUEUES.resume, name: 'resume', data, jobId: taskReportJobId(row.executionId, row.nodeId, row.attempt), attempts: 5 });
+    await deps.queue.add({ queue: QUEUES.resume, name: 'resume', data, jobId: taskReportJobId({ ...row, waitingSince: row.nodeStartedAt }), attempts: 5 });
   };
 
   const claimOnce = async (input: Parameters<TaskProtocol['claim']>[0]): Promise<ClaimedTask | null | 'again'> => {
