@@ -38,6 +38,8 @@ import { schedulesRoutes } from './routes/schedules.routes.js';
 import { secretsRoutes } from './routes/secrets.routes.js';
 import { workspaceSettingsRoutes } from './routes/workspace-settings.routes.js';
 import { workspacesRoutes } from './routes/workspaces.routes.js';
+import { tasksRoutes } from './routes/tasks.routes.js';
+import { workerTokensRoutes } from './routes/worker-tokens.routes.js';
 import { startWorkspaceDeletions } from './services/workspace-deletions.js';
 import { startSchedules } from './services/schedules.js';
 
@@ -67,6 +69,8 @@ export const ROUTE_PLUGINS: readonly RoutePlugin[] = [
   schedulesRoutes,
   hooksRoutes,
   hookCallsRoutes,
+  workerTokensRoutes,
+  tasksRoutes,
 ];
 
 /** A client's X-Request-Id is kept when it is a sane token; otherwise a fresh UUID. */

@@ -3,6 +3,7 @@
  */
 import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger, FastifyInstance, RawReplyDefaultExpression, RawRequestDefaultExpression, RawServerDefault } from 'fastify';
+import type { WorkerTokenRow } from '@weft/shared/ports';
 import type { ApiDeps } from './deps.js';
 import type { ApiKeysState } from './plugins/api-key-cache.js';
 
@@ -10,8 +11,9 @@ import type { ApiKeysState } from './plugins/api-key-cache.js';
  * Who may call a route. Default: `workspace` for every route under `/v1/`, `none` elsewhere.
  * `admin` routes need `Authorization: Bearer $WEFT_ADMIN_TOKEN` instead of a workspace key;
  * `workspace-or-admin` routes take either (`request.workspaceId` is '' with the admin token).
+ * `worker` routes (the task protocol) need a worker token (`POST /v1/worker-tokens`).
  */
-export type RouteAuth = 'none' | 'workspace' | 'admin' | 'workspace-or-admin';
+export type RouteAuth = 'none' | 'workspace' | 'admin' | 'workspace-or-admin' | 'worker';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -19,6 +21,8 @@ declare module 'fastify' {
     workspaceId: string;
     /** The id of the API key that authenticated the request (what per-key limits key on); '' when none did. */
     apiKeyId: string;
+    /** The worker token of a `worker` route's request; null elsewhere. */
+    workerToken: WorkerTokenRow | null;
   }
   interface FastifyContextConfig {
     auth?: RouteAuth;

@@ -8,6 +8,7 @@
  *   db-repos.node-runs.contract.ts   node runs and model pricing
  *   db-repos.values.contract.ts      where the backends could differ: numerics, jsonb, time,
  *                                    constraint violations and rollbacks
+ *   db-repos.tasks.contract.ts       external tasks and worker tokens
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +20,7 @@ import type { DbReposFixture, DbReposSuite } from './db-repos.fixture.js';
 import { flowDef } from './db-repos.fixture.js';
 import { nodeRunsContract } from './db-repos.node-runs.contract.js';
 import { sealedContract } from './db-repos.sealed.contract.js';
+import { tasksContract } from './db-repos.tasks.contract.js';
 import { valuesContract } from './db-repos.values.contract.js';
 
 /** Registers the whole suite; `makeFixture` runs once, in beforeAll, and gives a migrated database. */
@@ -58,6 +60,7 @@ export function dbReposContract(name: string, makeFixture: () => Promise<DbRepos
     flowsContract(suite);
     nodeRunsContract(suite);
     valuesContract(suite);
+    tasksContract(suite);
   });
 }
 
@@ -75,7 +78,7 @@ function databaseContract(s: DbReposSuite): void {
         `select table_name from information_schema.tables where table_schema = 'public' order by table_name`);
       expect(tables.map((t) => t.table_name)).toEqual([
         'api_keys', 'execution_events', 'executions', 'flow_versions', 'flows', 'hooks', 'model_pricing', 'node_runs', 'output_blobs', 'provider_credentials',
-        'schedule_ticks', 'schedules', 'secrets', 'workspaces',
+        'schedule_ticks', 'schedules', 'secrets', 'task_secret_deliveries', 'tasks', 'worker_tokens', 'workspaces',
       ]);
     });
   });

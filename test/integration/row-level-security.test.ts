@@ -16,7 +16,10 @@ import { flowDef, nodeRun, sqlState } from '../contract/db-repos.fixture.js';
 import { createTestServices, uniqueId, type TestServices } from '../helpers/services.js';
 
 /** Tables that must be among those found: the enumeration below cannot pass by finding none. */
-const KNOWN_TENANT_TABLES = ['api_keys', 'execution_events', 'executions', 'flows', 'hooks', 'node_runs', 'output_blobs', 'provider_credentials', 'schedule_ticks', 'schedules', 'secrets'];
+const KNOWN_TENANT_TABLES = [
+  'api_keys', 'execution_events', 'executions', 'flows', 'hooks', 'node_runs', 'output_blobs', 'provider_credentials', 'schedule_ticks', 'schedules', 'secrets',
+  'task_secret_deliveries', 'tasks', 'worker_tokens',
+];
 
 interface Seeded {
   ws: string;
@@ -45,6 +48,13 @@ async function seed(repos: Repos, name: string): Promise<Seeded> {
   if (!schedule) throw new Error('schedule not created');
   await repos.schedules.recordTick({ workspaceId: ws, scheduleId: schedule.id, tickAt: new Date(), outcome: 'started', reason: null, executionId: execution.id, keep: 10 });
   await repos.hooks.create({ workspaceId: ws, flowId: flow.id, name, headers: [], signature: { scheme: 'github', secret: `hook-secret-${name}` }, maxHooks: 10 });
+  const worker = await repos.workerTokens.create({ workspaceId: ws, name, handlers: ['h.x'], maxTokens: 10 });
+  await repos.tasks.enqueue({
+    id: randomUUID(), workspaceId: ws, executionId: execution.id, flowId: flow.id, flowVersion: 1, nodeId: 't', handler: 'h.x', queue: null,
+    input: { name }, secretNames: ['TOKEN'], maxAttempts: 1, backoff: null, heartbeatTimeoutMs: 60_000, nodeStartedAt: new Date().toISOString(),
+  });
+  // The claim records the secret delivery (task_secret_deliveries).
+  await repos.tasks.claim({ workspaceId: ws, handlers: ['h.x'], workerTokenId: worker?.token.id ?? randomUUID(), leaseId: randomUUID() });
   return ids;
 }
 

@@ -98,6 +98,23 @@ export async function authenticateRequest(request: FastifyRequest): Promise<stri
   return found.workspaceId;
 }
 
+/**
+ * Resolves the worker token of a task-protocol request (`Authorization: Bearer wt_…`): sets
+ * `request.workerToken`, `request.workspaceId` and `request.apiKeyId` (the token's id, what
+ * per-key limits key on). Read from Postgres on every call, so a revocation holds at once.
+ */
+async function authenticateWorker(request: FastifyRequest): Promise<void> {
+  const token = bearerToken(request);
+  if (token === null) throw unauthorized('missing worker token: send Authorization: Bearer <worker token>');
+  if (token.length > MAX_CREDENTIAL_LENGTH) throw unauthorized('unknown worker token');
+  const found = await request.server.deps.database.repos.workerTokens.authenticate(token);
+  if (!found) throw unauthorized('unknown worker token');
+  request.workerToken = found;
+  request.workspaceId = found.workspaceId;
+  request.apiKeyId = found.id;
+  request.log = request.log.child({ workspaceId: found.workspaceId, workerTokenId: found.id });
+}
+
 /** Constant-time comparison of a presented token with the expected one. */
 export function tokensEqual(presented: string, expected: string): boolean {
   return safeEqual(presented, expected);
@@ -155,6 +172,7 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
   app.decorate('apiKeys', state);
   app.decorateRequest('workspaceId', '');
   app.decorateRequest('apiKeyId', '');
+  app.decorateRequest('workerToken', null);
   app.addHook('onRequest', async (request) => {
     const auth = routeAuth(request);
     switch (auth) {
@@ -165,6 +183,9 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
         return;
       case 'workspace':
         await authenticateRequest(request);
+        return;
+      case 'worker':
+        await authenticateWorker(request);
         return;
       case 'workspace-or-admin':
         // The admin token leaves request.workspaceId '' (the route tells the two apart by it).

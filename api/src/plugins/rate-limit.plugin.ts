@@ -76,7 +76,8 @@ async function rateLimitPlugin(app: FastifyInstance): Promise<void> {
   app.decorate('enforceRateLimits', enforce);
   // After the auth hook (registered before this plugin), so the key and workspace are known.
   app.addHook('onRequest', async (request) => {
-    if (routeAuth(request) !== 'workspace' || request.workspaceId === '') return;
+    const auth = routeAuth(request);
+    if ((auth !== 'workspace' && auth !== 'worker') || request.workspaceId === '') return;
     await enforce(request);
   });
 }

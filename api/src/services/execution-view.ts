@@ -7,7 +7,7 @@ import { parseMapItemNodeId } from '@weft/shared/flow';
 import { executedTopology, executionFailure, executionOutput, sumCost, sumPricing, sumUsage } from '@weft/shared/engine';
 import { isLive, TERMINAL_EXECUTION_STATUSES, type Cost, type ExecutionStatus, type HotExecution, type NodeError, type NodeLogEntry, type NodeResult, type NodeStatus, type PricingStatus, type Usage } from '@weft/shared/model';
 import type { ResumeLinks } from '@weft/shared/crypto';
-import type { StateStore } from '@weft/shared/ports';
+import type { StateStore, TaskProgress, TaskStatus } from '@weft/shared/ports';
 import { eventWaitNode, type ClaimCheck } from '@weft/shared/run-engine';
 
 export interface NodeView {
@@ -32,6 +32,17 @@ export interface NodeView {
   /** A node waiting for an approval or a webhook: its resume link (api.md), for clients who missed node.waiting. */
   resumeUrl?: string;
   resumeUrlExpiresAt?: string;
+  /** A task node waiting for an external worker: its task, attempt and last progress (api.md, "External tasks"). */
+  task?: TaskView;
+}
+
+export interface TaskView {
+  taskId: string;
+  handler: string;
+  status: TaskStatus;
+  attempt: number;
+  progress: TaskProgress | null;
+  leaseExpiresAt: string | null;
 }
 
 export interface ExecutionView {
@@ -145,7 +156,7 @@ async function liveHotState(state: StateStore, row: ExecutionRow): Promise<HotEx
 }
 
 export async function loadExecutionView(input: {
-  repos: Pick<Repos, 'executions' | 'nodeRuns' | 'flows'>;
+  repos: Pick<Repos, 'executions' | 'nodeRuns' | 'flows'> & Partial<Pick<Repos, 'tasks'>>;
   state: StateStore;
   workspaceId: string;
   executionId: string;
@@ -172,6 +183,9 @@ export async function loadExecutionView(input: {
 
   // Live: hot state is ahead of Postgres.
   const results: Record<string, NodeResult> = {};
+  const waitingTasks = flow?.nodes.some((n) => n.type === 'task' && hot.nodes[n.id]?.status === 'waiting') === true;
+  const taskRows = waitingTasks && input.repos.tasks ? await input.repos.tasks.listByExecution({ workspaceId: row.workspaceId, executionId: row.id }) : [];
+  const taskOf = new Map(taskRows.map((t) => [t.nodeId, t]));
   const nodeOrder = orderOf(Object.keys(hot.nodes));
   view.nodes = nodeOrder.map((id) => {
     const node = hot.nodes[id];
@@ -191,6 +205,13 @@ export async function loadExecutionView(input: {
       });
       nodeView.resumeUrl = link.url;
       nodeView.resumeUrlExpiresAt = link.expiresAt;
+    }
+    const task = node.status === 'waiting' ? taskOf.get(id) : undefined;
+    if (task) {
+      nodeView.task = {
+        taskId: task.id, handler: task.handler, status: task.status, attempt: task.attempt, progress: task.progress,
+        leaseExpiresAt: task.leaseExpiresAt?.toISOString() ?? null,
+      };
     }
     return nodeView;
   });

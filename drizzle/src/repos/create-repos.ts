@@ -11,6 +11,8 @@ import { PgModelPricingRepo } from './pricing.repo.js';
 import { PgSecretsRepo } from './secrets.repo.js';
 import { PgHooksRepo } from './hooks.repo.js';
 import { PgSchedulesRepo } from './schedules.repo.js';
+import { PgTasksRepo } from './tasks.repo.js';
+import { PgWorkerTokensRepo } from './worker-tokens.repo.js';
 import { createTenantScope, type TenantScope } from './tenant.js';
 import type { Repos } from './types.js';
 import { PgWorkspacesRepo } from './workspaces.repo.js';
@@ -38,5 +40,7 @@ export function createRepos(deps: { db: WeftDb; tenant?: TenantScope; masterKey:
     outputBlobs: new PgOutputBlobsRepo(system, tenant),
     schedules: new PgSchedulesRepo(system, tenant),
     hooks: new PgHooksRepo(system, tenant, sealing),
+    tasks: new PgTasksRepo(system, tenant),
+    workerTokens: new PgWorkerTokensRepo(system, tenant),
   };
 }

@@ -6,3 +6,4 @@ export * from './pricing.js';
 export * from './events.js';
 export * from './output-blobs.js';
 export * from './triggers.js';
+export * from './tasks.js';

@@ -75,6 +75,12 @@ export interface WeftConfig {
   apiKeyCacheMax: number;
   /** API keys one workspace may hold at once (409 api_key_limit_reached beyond). */
   apiKeysPerWorkspace: number;
+  /** Worker tokens one workspace may hold at once (409 worker_token_limit_reached beyond). */
+  workerTokensPerWorkspace: number;
+  /** Largest checkpoint of an external task, in bytes of JSON (413 task_checkpoint_too_large beyond). */
+  taskCheckpointMaxBytes: number;
+  /** Longest long poll of `POST /v1/tasks/claim` (its `waitMs` is capped to it). */
+  taskClaimMaxWaitMs: number;
   /**
    * How long a worker trusts a cached provider client (its credential and egress policy) without
    * asking Postgres again (0: no cache, every call reads). A change reaches every worker at once
@@ -321,6 +327,9 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     apiKeyCacheTtlMs: int('WEFT_API_KEY_CACHE_TTL_MS', 60_000, 0, 3_600_000),
     apiKeyCacheMax: int('WEFT_API_KEY_CACHE_MAX', 10_000, 1, 1_000_000),
     apiKeysPerWorkspace: int('WEFT_API_KEYS_PER_WORKSPACE', 100, 1, 10_000),
+    workerTokensPerWorkspace: int('WEFT_WORKER_TOKENS_PER_WORKSPACE', 100, 1, 10_000),
+    taskCheckpointMaxBytes: int('WEFT_TASK_CHECKPOINT_MAX_BYTES', 65_536, 256, 16 * 1_048_576),
+    taskClaimMaxWaitMs: int('WEFT_TASK_CLAIM_MAX_WAIT_MS', 30_000, 0, 120_000),
     providerClientCacheTtlMs: int('WEFT_PROVIDER_CLIENT_CACHE_TTL_MS', 60_000, 0, 3_600_000),
     providerClientCacheSize: int('WEFT_PROVIDER_CLIENT_CACHE_SIZE', 1000, 1, 1_000_000),
     jsonMaxDepth: int('WEFT_MAX_JSON_DEPTH', 64, 8, 1000),

@@ -6,9 +6,10 @@ import { HttpNodeSchema } from './http-node.js';
 import { LlmNodeSchema } from './llm-node.js';
 import { MapNodeSchema } from './map-node.js';
 import { SwitchNodeSchema } from './switch-node.js';
+import { TaskNodeSchema } from './task-node.js';
 import { TransformNodeSchema } from './transform-node.js';
 import { WaitNodeSchema } from './wait-node.js';
-import type { CodeNode, ConditionNode, FlowDefinition, FlowEdge, FlowNode, LlmNode, MapGraph, MapNode, SwitchNode, TransformNode, WaitNode } from './types.js';
+import type { CodeNode, ConditionNode, FlowDefinition, FlowEdge, FlowNode, LlmNode, MapGraph, MapNode, SwitchNode, TaskNode, TransformNode, WaitNode } from './types.js';
 
 export { FlowEdgeSchema };
 
@@ -24,6 +25,7 @@ export const FlowNodeSchema = Type.Union([
   MapNodeSchema,
   WaitNodeSchema,
   CodeNodeSchema,
+  TaskNodeSchema,
 ]);
 
 /**
@@ -50,6 +52,7 @@ type _WaitNodeMatches = Assert<Same<Type.Static<typeof WaitNodeSchema>, WaitNode
 type _ConditionNodeMatches = Assert<Same<Type.Static<typeof ConditionNodeSchema>, ConditionNode>>;
 type _SwitchNodeMatches = Assert<Same<Type.Static<typeof SwitchNodeSchema>, SwitchNode>>;
 type _CodeNodeMatches = Assert<Same<Type.Static<typeof CodeNodeSchema>, CodeNode>>;
+type _TaskNodeMatches = Assert<Same<Type.Static<typeof TaskNodeSchema>, TaskNode>>;
 // As posted, a map's sub-graph may omit `edges`, like the flow itself; validateFlow fills in [].
 type PostedMapNode = Omit<MapNode, 'graph'> & { graph: Omit<MapGraph, 'edges'> & { edges?: FlowEdge[] } };
 type PostedFlowNode = Exclude<FlowNode, MapNode> | PostedMapNode;

@@ -8,6 +8,7 @@ export * from './switch-node.js';
 export * from './http-node.js';
 export * from './map-node.js';
 export * from './code-node.js';
+export * from './task-node.js';
 export * from './expression-check.js';
 export * from './json-equal.js';
 export * from './branch-targets.js';

@@ -5,6 +5,7 @@ import { llmNodeSpec } from './llm-node.js';
 import { mapNodeSpec } from './map-node.js';
 import type { NodeTypeSpec } from './node-type-spec.js';
 import { switchNodeSpec } from './switch-node.js';
+import { taskNodeSpec } from './task-node.js';
 import { transformNodeSpec } from './transform-node.js';
 import { waitNodeSpec } from './wait-node.js';
 import type { NodeType } from './types.js';
@@ -19,6 +20,7 @@ export const nodeTypeSpecs: Readonly<Record<NodeType, NodeTypeSpec>> = {
   map: mapNodeSpec,
   wait: waitNodeSpec,
   code: codeNodeSpec,
+  task: taskNodeSpec,
 };
 
 export function nodeTypeSpec(type: unknown): NodeTypeSpec | undefined {

@@ -97,6 +97,28 @@ export const CODE_DEFAULT_MEMORY_MB = 64;
 /** Longest `source`, in UTF-16 units. */
 export const CODE_SOURCE_MAX_LENGTH = 65_536;
 
+/**
+ * Work done by an external worker (any language, over HTTP): queued per (workspace, `handler`),
+ * claimed with a worker token, leased and heartbeated; the node waits until the worker
+ * completes or fails it (architecture.md, "External tasks").
+ */
+export interface TaskNode extends NodeBase {
+  type: 'task';
+  handler: string;
+  /** Any JSON whose string leaves are templates. */
+  input?: unknown;
+  /** Default TASK_DEFAULT_HEARTBEAT_TIMEOUT_MS. */
+  heartbeatTimeoutMs?: number;
+  /** Names of the workspace secrets handed to the worker that claims it. */
+  secrets?: string[];
+  queue?: string;
+}
+
+/** Handler names and queue labels: dotted identifiers, e.g. `image.resize`, `gpu-eu`. */
+export const TASK_HANDLER_PATTERN = /^[A-Za-z][A-Za-z0-9_.-]{0,99}$/;
+export const TASK_DEFAULT_HEARTBEAT_TIMEOUT_MS = 60_000;
+export const TASK_MAX_SECRETS = 20;
+
 export interface FlowEdge {
   from: string;
   to: string;
@@ -136,16 +158,19 @@ export interface MapNode extends NodeBase {
   onItemError?: 'fail' | 'continue';
 }
 
-export type FlowNode = LlmNode | TransformNode | ConditionNode | SwitchNode | HttpNode | MapNode | WaitNode | CodeNode;
+export type FlowNode = LlmNode | TransformNode | ConditionNode | SwitchNode | HttpNode | MapNode | WaitNode | CodeNode | TaskNode;
 export type NodeType = FlowNode['type'];
 /** The node of one type. */
 export type NodeOfType<T extends NodeType> = Extract<FlowNode, { type: T }>;
-/** Types the engine runs itself (a map expands into item jobs, a wait suspends): no executor. */
-export type EngineNodeType = 'map' | 'wait';
-export const ENGINE_NODE_TYPES: readonly EngineNodeType[] = ['map', 'wait'];
+/**
+ * Types the engine runs itself (a map expands into item jobs, a wait suspends, a task is queued
+ * for external workers): no executor.
+ */
+export type EngineNodeType = 'map' | 'wait' | 'task';
+export const ENGINE_NODE_TYPES: readonly EngineNodeType[] = ['map', 'wait', 'task'];
 /** Types a worker runs with an executor (worker/src/nodes). */
 export type ExecutorNodeType = Exclude<NodeType, EngineNodeType>;
-export const NODE_TYPES: readonly NodeType[] = ['llm', 'transform', 'condition', 'switch', 'http', 'map', 'wait', 'code'];
+export const NODE_TYPES: readonly NodeType[] = ['llm', 'transform', 'condition', 'switch', 'http', 'map', 'wait', 'code', 'task'];
 
 export interface FlowDefinition {
   name: string;

@@ -1,5 +1,6 @@
 /** Queue job payloads and deterministic job ids (BullMQ refuses `:` in custom ids). */
 import { newId } from '../ids/index.js';
+import type { NodeError, NodeLogEntry } from '../model/index.js';
 import { QUEUES, type EnqueueRequest, type JobSchedulerSpec } from '../ports/job-queue.js';
 
 export interface ExecutionJobData {
@@ -38,8 +39,29 @@ export interface ResumeJobData extends NodeJobData {
    * timer, event, timeout: of the wait node `nodeId`; map-timeout: of the map node `nodeId` in
    * round `mapRound`; execution-timeout: of the whole execution.
    */
-  kind: 'timer' | 'event' | 'timeout' | 'map-timeout' | 'execution-timeout';
+  kind: 'timer' | 'event' | 'timeout' | 'map-timeout' | 'execution-timeout' | 'task';
   data?: unknown;
+  /** `task`: what the external worker reported for the task node `nodeId` (POST /v1/tasks/:id/complete or /fail). */
+  task?: TaskReport;
+}
+
+/** An external worker's end of a task: its output (and logs) or its failure, and the attempt it was. */
+export interface TaskReport {
+  status: 'completed' | 'failed';
+  output: unknown;
+  error: NodeError | null;
+  attempt: number;
+  logs?: NodeLogEntry[];
+  workerId: string;
+}
+
+/**
+ * The resume job that commits a task's report: one per attempt of one spell (a retry of the
+ * execution runs the node again, attempt 1 again, while the queue still retains the earlier ids).
+ */
+export function taskReportJobId(input: { executionId: string; nodeId: string; attempt: number; waitingSince: string }): string {
+  const spell = Date.parse(input.waitingSince);
+  return `${resumeJobId(input.executionId, input.nodeId, 'task')}.a${input.attempt}.${(Number.isFinite(spell) ? spell : 0).toString(36)}`;
 }
 
 /** A map's timer, per round: a retry runs the map again with a timer of its own. */

@@ -87,6 +87,10 @@ export interface WeftMetrics {
   /** The database pool, read at each scrape from the source `observeDbPool` gave. */
   dbPoolClients: Gauge<'state'>;
   observeDbPool(source: () => DbPoolStats): void;
+  /** External tasks by event (queued, claimed, lease_lapsed, completed, failed, timed_out, retried, parked, released, cancelled, refused). */
+  tasksTotal: Counter<'event'>;
+  /** Live external tasks of every workspace by state (queued, claimed, parked), polled by workers: queued ones nobody claims show here. */
+  taskQueueDepth: Gauge<'state'>;
 }
 
 /** Connections open and idle, and requests waiting for one (node-postgres' pool counts). */
@@ -180,6 +184,8 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     expressionLimitHitsTotal: new Counter({ name: 'weft_expression_limit_hits_total', help: 'JSONata evaluations stopped by a bound, by bound (time, depth, size, memory)', labelNames: ['bound'], registers }),
     codeRunsTotal: new Counter({ name: 'weft_code_runs_total', help: 'Code node runs by outcome (ok, error, timeout, memory, stack, output_invalid, output_too_large, cancelled)', labelNames: ['outcome'], registers }),
     codeSandboxDuration: new Histogram({ name: 'weft_code_sandbox_duration_seconds', help: 'Code node runs in their sandbox, queue wait included, by outcome', labelNames: ['outcome'], buckets: durationBuckets, registers }),
+    tasksTotal: new Counter({ name: 'weft_tasks_total', help: 'External tasks by event (queued, claimed, lease_lapsed, completed, failed, timed_out, retried, parked, released, cancelled, refused)', labelNames: ['event'], registers }),
+    taskQueueDepth: new Gauge({ name: 'weft_task_queue_depth', help: 'Live external tasks of every workspace by state (queued, claimed, parked)', labelNames: ['state'], registers }),
     flushLag: new Histogram({ name: 'weft_flush_lag_seconds', help: 'Delay between a node commit and its row reaching Postgres', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600], registers }),
     dbPoolClients: new Gauge({
       name: 'weft_db_pool_clients',

@@ -156,6 +156,22 @@ export const errorCatalog = {
   /** A resume link past its expiry (the wait's timeout, or WEFT_RESUME_LINK_TTL_SECONDS). */
   RESUME_LINK_EXPIRED: { httpStatus: 410, category: 'permanent' },
 
+  // External tasks (task nodes, /v1/tasks)
+  /** A worker reported a failure (`POST /v1/tasks/:id/fail`); its own code is in the message and details. */
+  TASK_FAILED: { httpStatus: 502, category: 'permanent' },
+  /** A worker reported a retryable failure: the node's retry policy decides. */
+  TASK_FAILED_RETRYABLE: { httpStatus: 502, category: 'transient' },
+  /** The caller no longer holds the task's lease: it lapsed and another attempt claimed it, or the task ended. */
+  TASK_LEASE_LOST: { httpStatus: 409, category: 'permanent' },
+  /** The task's node no longer waits for it: its execution was cancelled or ended, or the node timed out. */
+  TASK_CANCELLED: { httpStatus: 409, category: 'permanent' },
+  /** A checkpoint over WEFT_TASK_CHECKPOINT_MAX_BYTES. */
+  TASK_CHECKPOINT_TOO_LARGE: { httpStatus: 413, category: 'permanent' },
+  /** A claim named a handler the worker token is not scoped to. */
+  TASK_HANDLER_NOT_ALLOWED: { httpStatus: 403, category: 'permanent' },
+  /** The workspace holds WEFT_WORKER_TOKENS_PER_WORKSPACE worker tokens already: revoke one first. */
+  WORKER_TOKEN_LIMIT_REACHED: { httpStatus: 409, category: 'permanent' },
+
   // Engine
   /** A workspace deletion waits for jobs of its executions still running: its job is re-delayed. */
   WORKSPACE_DELETION_PENDING: { httpStatus: 503, category: 'dependency' },

@@ -11,6 +11,7 @@ export const EVENT_TYPES = [
   'node.started',
   'node.token',
   'node.retrying',
+  'node.progress',
   'node.waiting',
   'node.completed',
   'node.failed',

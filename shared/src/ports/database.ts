@@ -6,6 +6,7 @@ import type { EventArchive } from './event-bus.js';
 import type { Cost, ExecutionStatus, NodeError, NodeLogEntry, NodeResult, NodeStatus, PricingStatus, Usage } from '../model/index.js';
 import type { FlowDefinition, LlmProviderName } from '../flow/types.js';
 import type { HookSignatureScheme } from '../triggers/signatures.js';
+import type { TasksRepo, WorkerTokensRepo } from './tasks.js';
 
 export interface Page<T> {
   items: T[];
@@ -454,6 +455,9 @@ export interface Repos {
   outputBlobs: OutputBlobsRepo;
   schedules: SchedulesRepo;
   hooks: HooksRepo;
+  /** External tasks of task nodes, and their secret deliveries. */
+  tasks: TasksRepo;
+  workerTokens: WorkerTokensRepo;
 }
 
 export interface WeftDatabase {

@@ -7,7 +7,7 @@ import { safeEqual } from '../crypto/index.js';
 import { failsSoftly } from '../engine/index.js';
 import { endedUnfinished, TERMINAL_EXECUTION_STATUSES } from '../model/index.js';
 import { WeftError } from '../errors/index.js';
-import { parseMapItemNodeId, type WaitNode } from '../flow/index.js';
+import { parseMapItemNodeId, type MapItemNode, type TaskNode, type WaitNode } from '../flow/index.js';
 import type { FlowRecord } from '../ports/database.js';
 import { waitJobId, type NodeJobData } from '../jobs/index.js';
 import { QUEUES, type StateStore } from '../ports/index.js';
@@ -187,10 +187,23 @@ export async function enqueueEventResume(deps: Pick<ControlDeps, 'queue'>, input
 
 /** The wait node a (possibly map item's) node id names in a pinned flow, if it waits for an event. */
 export function eventWaitNode(flow: FlowRecord | null, nodeId: string): WaitNode | null {
+  const node = flowNode(flow, nodeId);
+  return node?.type === 'wait' && node.event ? node : null;
+}
+
+/**
+ * What a resume link may resume: an event wait, or a task node (its worker parked it with
+ * `POST /v1/tasks/:id/wait`, the only place its links are handed out).
+ */
+export function linkResumableNode(flow: FlowRecord | null, nodeId: string): WaitNode | TaskNode | null {
+  const node = flowNode(flow, nodeId);
+  return node?.type === 'task' ? node : eventWaitNode(flow, nodeId);
+}
+
+function flowNode(flow: FlowRecord | null, nodeId: string): FlowRecord['nodes'][number] | MapItemNode | undefined {
   const item = parseMapItemNodeId(nodeId);
   const map = item ? flow?.nodes.find((n) => n.id === item.mapId) : undefined;
-  const node = item ? (map?.type === 'map' ? map.graph.nodes.find((n) => n.id === item.nodeId) : undefined) : flow?.nodes.find((n) => n.id === nodeId);
-  return node?.type === 'wait' && node.event ? node : null;
+  return item ? (map?.type === 'map' ? map.graph.nodes.find((n) => n.id === item.nodeId) : undefined) : flow?.nodes.find((n) => n.id === nodeId);
 }
 
 /**

@@ -14,7 +14,7 @@ import type { EagerStart, EnqueueRequest, JobContext, StartNodeResult } from '..
 import { eagerCandidates, type EagerDispatchPolicy } from './eager-dispatch.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
-import type { EventBus, FlushLog, JobHandler, JobQueue, SpendLedger, StateStore } from '../ports/index.js';
+import type { EventBus, FlushLog, JobHandler, JobQueue, Repos, SpendLedger, StateStore } from '../ports/index.js';
 import type { ResumeLinks } from '../crypto/index.js';
 import type { RunningJobs } from './running-jobs.js';
 import { resolveNode, type CompiledFlow, type FlowCache, type ResolvedNode } from './flow-cache.js';
@@ -25,6 +25,7 @@ import { runMap } from './map.js';
 import { TokenCoalescer } from './token-coalescer.js';
 import { childJobs, commitAndContinue } from './commit.js';
 import { suspendWait } from './wait.js';
+import { renderTaskInput, suspendTask } from './task.js';
 
 export { childJobs } from './commit.js';
 
@@ -49,6 +50,8 @@ export interface NodeProcessorDeps {
   claimCheck: ClaimCheck;
   /** Whether ready children run at once on this worker (eager-dispatch.ts); default on. */
   eagerDispatch?: EagerDispatchPolicy;
+  /** Task nodes queue their tasks here. */
+  repos: Pick<Repos, 'tasks'>;
 }
 
 export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJobData> {
@@ -216,6 +219,12 @@ async function runStarted(deps: NodeProcessorDeps, args: {
       }
       // Only the results this node reads came back: the references among them are resolved.
       const results = await deps.claimCheck.resolveResults(data.workspaceId, start.results);
+      if (node.type === 'task') {
+        // An external worker runs it: the node is parked, and this job ends (it holds no fleet slot).
+        const renderedInput = renderTaskInput(node, { input: start.input, results });
+        await suspendTask(deps, { data, node, renderedInput, at: startedAt, log });
+        return;
+      }
       outcome = await deps.runNode({
         node,
         outEdges: resolved.outEdges,

@@ -8,8 +8,11 @@ import type { ClaimCheck } from './claim-check.js';
 import type { FlowCache } from './flow-cache.js';
 
 export interface EngineResources {
-  /** `workspaces`: a workspace's deletion ends with its row; `pricing`: a start's budget check. */
-  repos: Pick<Repos, 'executions' | 'flows' | 'nodeRuns' | 'outputBlobs' | 'pricing' | 'workspaces'>;
+  /**
+   * `workspaces`: a workspace's deletion ends with its row; `pricing`: a start's budget check;
+   * `tasks`, `secrets`: external tasks and the secrets their workers receive.
+   */
+  repos: Pick<Repos, 'executions' | 'flows' | 'nodeRuns' | 'outputBlobs' | 'pricing' | 'workspaces' | 'tasks' | 'secrets'>;
   state: StateStore;
   /** What must reach Postgres (the flusher reads it). */
   flushLog: FlushLog;

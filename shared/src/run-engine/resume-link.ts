@@ -7,7 +7,7 @@
  */
 import { TERMINAL_EXECUTION_STATUSES } from '../model/index.js';
 import { WeftError } from '../errors/index.js';
-import { enqueueEventResume, eventWaitNode, type ControlDeps } from './control.js';
+import { enqueueEventResume, linkResumableNode, type ControlDeps } from './control.js';
 
 export type ResumeByLink = (input: { token: string; data: unknown }) => Promise<{ executionId: string; nodeId: string }>;
 
@@ -43,7 +43,7 @@ export function createResumeByLink(deps: ControlDeps): ResumeByLink {
     // The use is taken: from here, a refusal burns it, which is right (its spell is over), and a
     // failure to enqueue gives it back.
     const waiting = hot?.nodes[nodeId];
-    const node = hot ? eventWaitNode(await deps.repos.flows.getVersion(hot.flowId, hot.flowVersion), nodeId) : null;
+    const node = hot ? linkResumableNode(await deps.repos.flows.getVersion(hot.flowId, hot.flowVersion), nodeId) : null;
     if (!hot || !node || waiting?.status !== 'waiting' || waiting.startedAt !== waitingSince) {
       return refuse('not_waiting', new WeftError('CONFLICT', `node '${nodeId}' is no longer waiting for this link`), { ...context, status: waiting?.status });
     }
@@ -54,7 +54,7 @@ export function createResumeByLink(deps: ControlDeps): ResumeByLink {
       throw err;
     }
     deps.metrics.resumeLinksTotal.inc({ result: 'resumed' });
-    log.info({ ...context, event: node.event }, 'waiting node resumed through its link');
+    log.info({ ...context, event: node.type === 'task' ? 'task' : node.event }, 'waiting node resumed through its link');
     return { executionId, nodeId };
   };
 }

@@ -24,6 +24,7 @@ import type { RunningJobs } from './running-jobs.js';
 import { createExecution, createSingleNodeRun, enqueueExecution, type CreatedExecution, type CreateExecutionInput } from './start.js';
 import { StartBatcher } from './start-batcher.js';
 import { createResumeProcessor } from './wait.js';
+import { createTaskProtocol, type TaskProtocol } from './task-protocol.js';
 
 /** What a worker brings to run node jobs. */
 export interface WorkerParts {
@@ -60,6 +61,8 @@ export interface RunEngine {
   resumeByLink: ResumeByLink;
   /** Re-runs the node of a dead letter. */
   replay: ReplayNode;
+  /** The task protocol external workers speak (`/v1/tasks/*`). */
+  tasks: TaskProtocol;
   /** The job processors of the three work queues, running nodes with the worker's executors. */
   processors(worker: WorkerParts): EngineProcessors;
   /** Deletes what a workspace marked `deleting` owns, then its row (the deletion job's work). */
@@ -96,6 +99,7 @@ export function createRunEngine(input: Omit<EngineResources, 'flows' | 'claimChe
     resume: createResumeNode(resources),
     resumeByLink: createResumeByLink(resources),
     replay: createReplayNode(resources),
+    tasks: createTaskProtocol(resources),
     processors(worker) {
       const { workerId, running, runNode, expressions, eagerDispatch } = worker;
       const parts = { ...resources, logger: worker.logger ?? resources.logger };

@@ -11,12 +11,14 @@ import type { WaitNode } from '../flow/index.js';
 import { waitJobId, type NodeJobData, type ResumeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
-import { QUEUES, type ControlBus, type EnqueueRequest, type FlushLog, type JobHandler, type JobQueue, type StateStore } from '../ports/index.js';
+import { QUEUES, type ControlBus, type EnqueueRequest, type FlushLog, type JobHandler, type JobQueue, type Repos, type StateStore } from '../ports/index.js';
 import { resolveNode, type FlowCache } from './flow-cache.js';
 import { endExecution } from './end-execution.js';
 import { commitAndContinue } from './commit.js';
 import { liveStatusEntries } from './live-status.js';
 import { timeOutMap } from './map.js';
+import { commitTask } from './task.js';
+import type { ClaimCheck } from './claim-check.js';
 
 /** Resume tokens are HMACs (high entropy): stored and compared as a fast unsalted hash, like API keys. */
 export function hashResumeToken(token: string): string {
@@ -84,6 +86,8 @@ export function createResumeProcessor(deps: {
   clock: () => Date;
   workerId: string;
   control?: ControlBus;
+  repos: Pick<Repos, 'tasks'>;
+  claimCheck: ClaimCheck;
 }): JobHandler<ResumeJobData> {
   return async (job) => {
     const data = job.data;
@@ -103,14 +107,18 @@ export function createResumeProcessor(deps: {
       await timeOutMap(deps, { data, flow, at: deps.clock(), log });
       return;
     }
-    // A wait of the flow, or of a map's item.
+    // A wait of the flow, or of a map's item, or a task node.
     const resolved = resolveNode(flow, data.nodeId);
     const node = resolved?.node;
-    if (!resolved || node?.type !== 'wait') return;
+    if (!resolved || (node?.type !== 'wait' && node?.type !== 'task')) return;
     const hot = await deps.state.getExecution(data.executionId);
     const waiting = hot?.nodes[node.id];
     if (waiting?.status !== 'waiting') {
       log.debug({ status: waiting?.status }, 'node no longer waiting: resume ignored');
+      return;
+    }
+    if (node.type === 'task') {
+      await commitTask(deps, { data, jobId: job.id, resolved: { ...resolved, node }, flow, startedAt: waiting.startedAt ?? deps.clock().toISOString(), log });
       return;
     }
     const now = deps.clock();

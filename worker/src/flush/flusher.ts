@@ -21,7 +21,7 @@ export interface FlusherDeps {
   /** Released once an end is recorded: the execution stops counting against its workspace's cap. */
   admission?: ExecutionAdmission;
   flushLog: FlushLog;
-  repos: Pick<Repos, 'executions' | 'nodeRuns' | 'outputBlobs'>;
+  repos: Pick<Repos, 'executions' | 'nodeRuns' | 'outputBlobs'> & Partial<Pick<Repos, 'tasks'>>;
   flows: FlowCache;
   logger: Logger;
   metrics: WeftMetrics;
@@ -231,6 +231,8 @@ export class Flusher {
       finishedAt: hot.finishedAt ? new Date(hot.finishedAt) : null,
     });
     this.deps.metrics.flushRowsTotal.inc({ kind: 'execution' });
+    // External tasks of an ended execution leave their queue: no worker claims them any more.
+    if (flow.record.nodes.some((n) => n.type === 'task')) await this.deps.repos.tasks?.settle({ executionId, status: 'cancelled' });
     // A retry may have re-opened the execution since hot state was read: then the row just
     // written is stale, and the retry's own 'running' must stand (hot state keeps no TTL).
     if (!(await this.deps.state.expireExecution(executionId, this.deps.hotStateTtlSeconds))) {

@@ -103,6 +103,9 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
         const counts = await deps.queue.counts(queue);
         for (const [state, value] of Object.entries(counts) as Array<[string, number]>) metrics.queueJobs.set({ queue, state }, value);
       }
+      // External tasks wait in Postgres, not in a BullMQ queue: a handler nobody serves shows here.
+      const tasks = await repos.tasks.depth();
+      for (const [state, value] of Object.entries(tasks)) metrics.taskQueueDepth.set({ state }, value);
     })().catch((err: unknown) => { log.debug({ err }, 'queue depth poll failed'); });
   }, 5000);
   depthTimer.unref();
