@@ -24,11 +24,11 @@ export interface EagerDispatchPolicy {
 }
 
 /**
- * Types the engine runs itself (map expansion, wait suspension) go through the queue: they hold
+ * Types the engine runs itself (map expansion, wait and task suspension) go through the queue: they hold
  * no executor call worth saving a hop for, and their own jobs carry their timers and rounds.
  */
 function runsEagerly(node: FlowNode): boolean {
-  return node.type !== 'map' && node.type !== 'wait';
+  return node.type !== 'map' && node.type !== 'wait' && node.type !== 'task';
 }
 
 /**
