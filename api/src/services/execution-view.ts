@@ -34,7 +34,8 @@ export interface NodeView {
   resumeUrlExpiresAt?: string;
 }
 
-export interface ExecutionView {
+/** An execution as listed (GET /v1/executions): the document without its nodes. */
+export interface ExecutionSummaryView {
   id: string;
   flowId: string;
   flowVersion: number;
@@ -48,15 +49,19 @@ export interface ExecutionView {
   pricing: PricingStatus | null;
   /** Tokens of unpriced runs (null when no LLM node ran). */
   unpricedTokens: number | null;
-  nodes?: NodeView[];
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
 }
 
+/** The execution document (GET /v1/executions/{id}): with every node. */
+export interface ExecutionView extends ExecutionSummaryView {
+  nodes: NodeView[];
+}
+
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
-export function summaryView(row: ExecutionRow): ExecutionView {
+export function summaryView(row: ExecutionRow): ExecutionSummaryView {
   return {
     id: row.id,
     flowId: row.flowId,
@@ -152,7 +157,7 @@ export async function loadExecutionView(input: {
   // A single-node run shows that node alone; its upstream results were inputs, not runs.
   const orderOf = (present: Iterable<string>): string[] =>
     row.singleNodeId === null ? (flow ? viewNodeOrder(flow, present) : []) : [row.singleNodeId];
-  const view = summaryView(row);
+  const view: ExecutionView = { ...summaryView(row), nodes: [] };
 
   const hot = await liveHotState(input.state, row);
   if (!hot) {
@@ -212,12 +217,12 @@ export async function loadExecutionView(input: {
  * A reference whose value is gone (its execution deleted) stays a placeholder.
  */
 export async function inlineOutputs(view: ExecutionView, input: { claimCheck: Pick<ClaimCheck, 'resolve'>; workspaceId: string }): Promise<ExecutionView> {
-  const carried = { output: view.output, nodes: view.nodes?.map((n) => n.output) ?? [] };
+  const carried = { output: view.output, nodes: view.nodes.map((n) => n.output) };
   const resolved = await input.claimCheck.resolve(input.workspaceId, carried, { keepMissing: true }) as typeof carried;
   if (resolved === carried) return view;
   return {
     ...view,
     output: resolved.output,
-    ...(view.nodes ? { nodes: view.nodes.map((n, i) => ({ ...n, output: resolved.nodes[i] })) } : {}),
+    nodes: view.nodes.map((n, i) => ({ ...n, output: resolved.nodes[i] })),
   };
 }

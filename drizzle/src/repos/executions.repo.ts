@@ -192,14 +192,20 @@ export class PgExecutionsRepo implements ExecutionsRepo {
   async list(input: {
     workspaceId: string;
     flowId?: string;
-    status?: ExecutionStatus;
+    status?: ExecutionStatus | readonly ExecutionStatus[];
+    createdAfter?: Date;
+    createdBefore?: Date;
     limit: number;
     cursor?: string;
   }): Promise<Page<ExecutionRow>> {
     if (input.flowId !== undefined && !isUuid(input.flowId)) return { items: [], nextCursor: null };
     const conditions: SQL[] = [eq(executions.workspaceId, input.workspaceId)];
     if (input.flowId !== undefined) conditions.push(eq(executions.flowId, input.flowId));
-    if (input.status !== undefined) conditions.push(eq(executions.status, input.status));
+    if (typeof input.status === 'string') conditions.push(eq(executions.status, input.status));
+    else if (input.status !== undefined && input.status.length > 0) conditions.push(inArray(executions.status, [...input.status]));
+    // Both bounds exclusive, as their names say.
+    if (input.createdAfter !== undefined) conditions.push(sql`${executions.createdAt} > ${input.createdAfter.toISOString()}::timestamptz`);
+    if (input.createdBefore !== undefined) conditions.push(sql`${executions.createdAt} < ${input.createdBefore.toISOString()}::timestamptz`);
     if (input.cursor !== undefined) {
       const c = decodeCursor(input.cursor);
       conditions.push(sql`(${executions.createdAt}, ${executions.id}) < (${c.createdAt.toISOString()}::timestamptz, ${c.id}::uuid)`);

@@ -24,7 +24,7 @@ export const FlowNodeSchema = Type.Union([
   MapNodeSchema,
   WaitNodeSchema,
   CodeNodeSchema,
-]);
+], { title: 'FlowNode', description: 'A node, by its type' });
 
 /**
  * The flow document as JSON Schema, for OpenAPI. It describes the shape only: validateFlow is
