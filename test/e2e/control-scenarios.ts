@@ -61,7 +61,7 @@ export async function cancelScenario(target: Target): Promise<void> {
     await waitFor(() => target.mock.active === 1, { message: 'slow call in flight' });
     const res = await call('POST', `/v1/executions/${executionId}/cancel`);
     expect(res.status, JSON.stringify(res.body)).toBe(202);
-    expect(res.body).toEqual({ status: 'cancelled' });
+    expect(res.body).toEqual({ executionId, status: 'cancelled' });
     await ws.waitForMessage((m) => m.type === 'execution.cancelled' && m.executionId === executionId, 10_000);
     // The provider call itself was aborted: the mock saw its client go away, which a call that
     // ran to its (10 s) end would not show.

@@ -35,7 +35,8 @@ export interface FleetWorker {
 
 export interface InProcessFleet {
   env: Record<string, string>;
-  startApi(extraEnv?: Record<string, string>): Promise<FleetApi>;
+  /** `configure`: called on the built app before `ready()`, e.g. to add a hook a test observes answers with. */
+  startApi(extraEnv?: Record<string, string>, configure?: (app: ApiInstance) => void): Promise<FleetApi>;
   startWorker(id: string, extraEnv?: Record<string, string>): Promise<FleetWorker>;
   /** Closes every instance still open. */
   close(): Promise<void>;
@@ -73,10 +74,11 @@ export function inProcessFleet(input: { redisUrl: string; databaseUrl: string; p
   };
   return {
     env,
-    async startApi(extraEnv = {}) {
+    async startApi(extraEnv = {}, configure) {
       const { config, resources, metrics, logs } = await build('api', extraEnv);
       await resources.database.migrate();
       const app = await buildApp({ ...resources, config, logger: resources.engine.resources.logger, metrics });
+      configure?.(app);
       await app.ready();
       const api: FleetApi = {
         app, resources, metrics, logs,

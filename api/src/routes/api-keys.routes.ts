@@ -47,7 +47,7 @@ export const apiKeysRoutes: RoutePlugin = (app, { deps }) => {
         tags: ['api-keys'],
         summary: 'Create an API key of the workspace (shown once)',
         body: CreateApiKeyBody,
-        response: { 201: CreatedApiKey, ...errorResponses },
+        response: { 201: CreatedApiKey, ...errorResponses() },
       },
     },
     async (request, reply) => {
@@ -66,7 +66,7 @@ export const apiKeysRoutes: RoutePlugin = (app, { deps }) => {
       schema: {
         tags: ['api-keys'],
         summary: "The workspace's API keys (never the keys themselves)",
-        response: { 200: Type.Object({ items: Type.Array(ApiKeySchema) }), ...errorResponses },
+        response: { 200: Type.Object({ items: Type.Array(ApiKeySchema) }), ...errorResponses() },
       },
     },
     async (request) => ({ items: (await workspaces.listApiKeys(request.workspaceId)).map(toView) }),
@@ -79,7 +79,7 @@ export const apiKeysRoutes: RoutePlugin = (app, { deps }) => {
         tags: ['api-keys'],
         summary: 'Revoke an API key: it answers 401 on every api instance from now on',
         params: IdParamsSchema,
-        response: { 204: NoContent, ...errorResponses },
+        response: { 204: NoContent, ...errorResponses() },
       },
     },
     async (request, reply) => {

@@ -67,7 +67,7 @@ export const credentialsRoutes: RoutePlugin = (app, { deps }) => {
         summary: 'Store (encrypted) the API key of a provider',
         params: ProviderParams,
         body: PutCredentialBody,
-        response: { 204: NoContent, ...errorResponses },
+        response: { 204: NoContent, ...errorResponses() },
       },
     },
     async (request, reply) => {
@@ -82,7 +82,7 @@ export const credentialsRoutes: RoutePlugin = (app, { deps }) => {
 
   app.get(
     '/v1/credentials',
-    { schema: { tags: ['credentials'], summary: 'Stored credentials (never the keys)', response: { 200: Type.Array(CredentialSummarySchema), ...errorResponses } } },
+    { schema: { tags: ['credentials'], summary: 'Stored credentials (never the keys)', response: { 200: Type.Array(CredentialSummarySchema), ...errorResponses() } } },
     async (request) => {
       const list = await credentials.list(request.workspaceId);
       return list.map((c) => ({ provider: c.provider, last4: c.last4, baseUrl: c.baseUrl, updatedAt: c.updatedAt.toISOString() }));
@@ -96,7 +96,7 @@ export const credentialsRoutes: RoutePlugin = (app, { deps }) => {
         tags: ['credentials'],
         summary: 'Delete the credential of a provider',
         params: ProviderParams,
-        response: { 204: NoContent, ...errorResponses },
+        response: { 204: NoContent, ...errorResponses() },
       },
     },
     async (request, reply) => {

@@ -79,7 +79,7 @@ export const deadLettersRoutes: RoutePlugin = (app, { deps }) => {
         tags: ['executions'],
         summary: 'Nodes that failed after their last attempt, newest first',
         querystring: ListQuery,
-        response: { 200: ListResponse, ...errorResponses },
+        response: { 200: ListResponse, ...errorResponses() },
       },
     },
     async (request) => {
@@ -118,7 +118,7 @@ export const deadLettersRoutes: RoutePlugin = (app, { deps }) => {
         tags: ['executions'],
         summary: 'Re-run the node of a dead letter',
         params: IdParams,
-        response: { 202: ReplayAccepted, ...errorResponses },
+        response: { 202: ReplayAccepted, ...errorResponses() },
       },
     },
     async (request, reply) => {

@@ -2,8 +2,8 @@
  * Live events (api.md, "Live events"): SSE per execution with Last-Event-ID replay, and the
  * WebSocket subscribe protocol by execution or flow. Both ride on the app's EventHub.
  */
-import { isEventId } from '@weft/shared/engine';
-import { TERMINAL_EVENT_TYPES, type ErrorCode, type EventFrame } from '@weft/shared/model';
+import { frameOf, isEventId } from '@weft/shared/engine';
+import { TERMINAL_EVENT_TYPES, TERMINAL_EXECUTION_STATUSES, type ErrorCode, type EventFrame } from '@weft/shared/model';
 import { isUuid } from '@weft/shared/ids';
 import type { WebSocket } from 'ws';
 import { Type } from 'typebox';
@@ -47,8 +47,19 @@ export const eventsRoutes: RoutePlugin = (app, { deps }) => {
         tags: ['events'],
         summary: 'Server-sent events of one execution; Last-Event-ID replays what was missed',
         params: IdParamsSchema,
-        querystring: Type.Object({ token: Type.Optional(Type.String()), lastEventId: Type.Optional(Type.String()) }),
-        response: { ...errorResponses },
+        querystring: Type.Object({
+          token: Type.Optional(Type.String({ description: 'The API key, for clients that cannot set a header (EventSource)' })),
+          lastEventId: Type.Optional(Type.String({ description: 'As the Last-Event-ID header: replay what came after this event id' })),
+        }),
+        response: {
+          200: {
+            description: 'The stream: `id: <event id>`, `event: <type>`, `data: <event JSON>` per event, from the first (or after Last-Event-ID); '
+              + 'comments (`: ping`) keep it open; it ends after the terminal event.',
+            content: { 'text/event-stream': { schema: Type.String({ description: 'text/event-stream; each data line is one Event (components/schemas/Event)' }) } },
+          },
+          204: Type.Null({ description: 'The execution has ended and every event was delivered (Last-Event-ID is its last), or its events have expired: nothing more will come, so EventSource stops reconnecting' }),
+          ...errorResponses(),
+        },
       },
     },
     async (request, reply) => {
@@ -58,6 +69,17 @@ export const eventsRoutes: RoutePlugin = (app, { deps }) => {
       const header = request.headers['last-event-id'];
       const rawLast = (Array.isArray(header) ? header[0] : header) ?? request.query.lastEventId;
       const afterId = rawLast && isEventId(rawLast) ? rawLast : undefined;
+      // An ended execution is not followed: what is left after Last-Event-ID is sent (events
+      // published after its terminal one, such as the node.cancelled of a call aborted late,
+      // included) and the stream ends. Nothing left: 204, the one answer that stops an
+      // EventSource from reconnecting (a stream that just closes is reopened every few seconds).
+      const ended = TERMINAL_EXECUTION_STATUSES.has(execution.status)
+        ? (await deps.events.replay(execution.id, afterId)).filter((e) => e.workspaceId === workspaceId)
+        : null;
+      if (ended?.length === 0) {
+        deps.metrics.eventStreamsEndedTotal.inc({ transport: 'sse' });
+        return reply.code(204).send(null);
+      }
 
       reply.hijack();
       const raw = reply.raw;
@@ -70,6 +92,11 @@ export const eventsRoutes: RoutePlugin = (app, { deps }) => {
         'x-accel-buffering': 'no',
       });
       raw.write(': connected\n\n');
+      if (ended) {
+        raw.end(ended.map((e) => sseFrame(frameOf(e))).join(''));
+        counted('sse', ended.length);
+        return;
+      }
       deps.metrics.eventSubscribers.inc({ transport: 'sse' });
       let off: (() => void) | null = null;
       let closed = false;
@@ -125,7 +152,15 @@ export const eventsRoutes: RoutePlugin = (app, { deps }) => {
     },
   );
 
-  app.get('/v1/ws', { websocket: true, schema: { tags: ['events'], summary: 'WebSocket: subscribe to executions or flows', hide: false } }, (socket: WebSocket, request) => {
+  app.get('/v1/ws', {
+    websocket: true,
+    schema: {
+      tags: ['events'],
+      summary: 'WebSocket: subscribe to executions or flows',
+      querystring: Type.Object({ token: Type.Optional(Type.String({ description: 'The API key, for clients that cannot set a header' })) }),
+      hide: false,
+    },
+  }, (socket: WebSocket, request) => {
     const workspaceId = request.workspaceId;
     const keyId = request.apiKeyId || workspaceId;
     const subscriptions = new Map<string, () => void>();

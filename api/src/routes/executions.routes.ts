@@ -1,9 +1,10 @@
 /** Executions (api.md, "Executions"): start, read, list. */
-import { EXECUTION_STATUSES } from '@weft/shared/model';
+import { EXECUTION_STATUSES, type ExecutionStatus } from '@weft/shared/model';
 import { Type } from 'typebox';
 import type { RoutePlugin } from '../fastify-types.js';
 import { notFound } from '../plugins/error-handler.plugin.js';
-import { DEFAULT_PAGE_LIMIT, IdParamsSchema, PageQuerySchema, Uuid, errorResponses } from '../schemas/common-schemas.js';
+import { DateTime, DEFAULT_PAGE_LIMIT, IdParamsSchema, PageQuerySchema, Uuid, errorResponses } from '../schemas/common-schemas.js';
+import { ExecutionAcceptedSchema, ExecutionPageSchema, ExecutionSchema, ResumeAcceptedSchema } from '../schemas/execution-schemas.js';
 import { enqueueExecution } from '../services/enqueue-execution.js';
 import { inlineOutputs, loadExecutionView, summaryView } from '../services/execution-view.js';
 
@@ -31,16 +32,38 @@ const StartHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
 });
 
-const Accepted = Type.Object({ executionId: Type.String(), status: Type.String() });
-const ExecutionSchema = Type.Object({ id: Type.String(), status: Type.String() }, { additionalProperties: true, description: 'An execution (api.md)' });
+const STATUS_LIST = `(${EXECUTION_STATUSES.join('|')})`;
 
-const ListQuery = Type.Intersect([
-  PageQuerySchema,
-  Type.Object({
+const ListQuery = Type.Object(
+  {
+    ...PageQuerySchema.properties,
     flowId: Type.Optional(Uuid),
-    status: Type.Optional(Type.Enum([...EXECUTION_STATUSES])),
-  }),
-]);
+    status: Type.Optional(Type.String({
+      pattern: `^${STATUS_LIST}(,${STATUS_LIST})*$`,
+      maxLength: 200,
+      description: `One execution status, or several separated by commas (any of them): ${EXECUTION_STATUSES.join(', ')}`,
+      examples: ['waiting', 'waiting,failed'],
+    })),
+    createdAfter: Type.Optional({ ...DateTime, description: 'Only executions created after this instant (exclusive)' }),
+    createdBefore: Type.Optional({ ...DateTime, description: 'Only executions created before this instant (exclusive)' }),
+  },
+  { additionalProperties: false },
+);
+
+/** `waiting,failed` → the statuses (the query schema allows only known ones). */
+function statusesOf(value: string): ExecutionStatus[] {
+  return [...new Set(value.split(','))].filter((s): s is ExecutionStatus => (EXECUTION_STATUSES as readonly string[]).includes(s));
+}
+
+/**
+ * Both cancel routes answer 202 with a body, not 204: the cancel is recorded at once (no node
+ * starts after it), but running calls are aborted and the end is written moments later, so the
+ * answer says it was accepted and names the execution and the status it now has.
+ */
+const CancelAccepted = Type.Object(
+  { executionId: Uuid, status: Type.Literal('cancelled') },
+  { title: 'CancelAccepted', description: 'The cancel is recorded; running calls abort and the end is written moments later' },
+);
 
 export const executionsRoutes: RoutePlugin = (app, { deps }) => {
   const { repos } = deps.database;
@@ -55,7 +78,7 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
         params: IdParamsSchema,
         headers: StartHeaders,
         body: Type.Optional(StartBody),
-        response: { 200: ExecutionSchema, 202: Accepted, ...errorResponses },
+        response: { 200: ExecutionSchema, 202: ExecutionAcceptedSchema, ...errorResponses(422) },
       },
     },
     async (request, reply) => {
@@ -81,7 +104,7 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
         summary: 'Get an execution with its nodes, usage and cost',
         params: IdParamsSchema,
         querystring: GetQuery,
-        response: { 200: ExecutionSchema, ...errorResponses },
+        response: { 200: ExecutionSchema, ...errorResponses() },
       },
     },
     async (request) => {
@@ -100,7 +123,7 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
         tags: ['executions'],
         summary: 'List executions, newest first',
         querystring: ListQuery,
-        response: { 200: Type.Object({ items: Type.Array(ExecutionSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses },
+        response: { 200: ExecutionPageSchema, ...errorResponses() },
       },
     },
     async (request) => {
@@ -110,23 +133,25 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
         limit: q.limit ?? DEFAULT_PAGE_LIMIT,
         ...(q.cursor ? { cursor: q.cursor } : {}),
         ...(q.flowId ? { flowId: q.flowId } : {}),
-        ...(q.status ? { status: q.status } : {}),
+        ...(q.status ? { status: statusesOf(q.status) } : {}),
+        ...(q.createdAfter ? { createdAfter: new Date(q.createdAfter) } : {}),
+        ...(q.createdBefore ? { createdBefore: new Date(q.createdBefore) } : {}),
       });
       return { items: page.items.map(summaryView), nextCursor: page.nextCursor };
     },
   );
-  const cancel = async (request: { workspaceId: string; params: { id: string } }): Promise<{ status: 'cancelled' }> => {
+  const cancel = async (request: { workspaceId: string; params: { id: string } }): Promise<{ executionId: string; status: 'cancelled' }> => {
     await engine.cancel({ workspaceId: request.workspaceId, executionId: request.params.id });
-    return { status: 'cancelled' };
+    return { executionId: request.params.id, status: 'cancelled' };
   };
 
   const cancelSchema = {
     tags: ['executions'],
     params: IdParamsSchema,
-    response: { 202: Type.Object({ status: Type.Literal('cancelled') }), ...errorResponses },
+    response: { 202: CancelAccepted, ...errorResponses(409) },
   };
   app.post('/v1/executions/:id/cancel', { schema: { ...cancelSchema, summary: 'Cancel an execution: no node starts, running calls are aborted' } }, async (request, reply) => reply.code(202).send(await cancel(request)));
-  app.delete('/v1/executions/:id', { schema: { ...cancelSchema, summary: 'Cancel an execution (as POST …/cancel)' } }, async (request, reply) => reply.code(202).send(await cancel(request)));
+  app.delete('/v1/executions/:id', { schema: { ...cancelSchema, summary: 'Cancel an execution (the same as POST …/cancel)' } }, async (request, reply) => reply.code(202).send(await cancel(request)));
 
   app.post(
     '/v1/executions/:id/retry',
@@ -135,7 +160,7 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
         tags: ['executions'],
         summary: 'Re-run a failed or cancelled execution from the nodes that stopped it; completed nodes are kept',
         params: IdParamsSchema,
-        response: { 202: Type.Object({ executionId: Type.String(), status: Type.Literal('running'), retried: Type.Array(Type.String()) }), ...errorResponses },
+        response: { 202: Type.Object({ executionId: Uuid, status: Type.Literal('running'), retried: Type.Array(Type.String()) }, { title: 'RetryAccepted' }), ...errorResponses(409) },
       },
     },
     async (request, reply) => {
@@ -159,7 +184,7 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
           },
           { additionalProperties: false },
         ),
-        response: { 202: Type.Object({ executionId: Type.String(), nodeId: Type.String(), status: Type.Literal('resuming') }), ...errorResponses },
+        response: { 202: ResumeAcceptedSchema, ...errorResponses(403, 409, 410) },
       },
     },
     async (request, reply) => {

@@ -8,7 +8,7 @@ import type { FlowRecord } from '@weft/db/repos';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import { WeftError } from '@weft/shared/errors';
 import { flowLimitsOf } from '@weft/shared/config';
-import { FlowDefinitionSchema, validateFlow, type FlowDefinition, type FlowLimits } from '@weft/shared/flow';
+import { FlowDefinitionSchema, FlowEdgeSchema, validateFlow, type FlowDefinition, type FlowLimits } from '@weft/shared/flow';
 import type { FastifySchemaCompiler } from 'fastify';
 import { Type, type TSchema } from 'typebox';
 import type { RoutePlugin } from '../fastify-types.js';
@@ -27,26 +27,24 @@ const UpdateFlowBody = Type.Object(
   { additionalProperties: false, description: 'The new graph; name defaults to the current one' },
 );
 
-/** Stored nodes and edges are answered as stored (the answer is not re-validated). */
-const StoredNodeSchema = Type.Object({}, { additionalProperties: true, description: 'A node: {id, type, ...config of its type}' });
-const StoredEdgeSchema = Type.Object({}, { additionalProperties: true, description: '{from, to, when?, default?}' });
-const FlowOutput = Type.String({ description: 'Id of the node whose output is the execution output; default: every leaf node' });
-
+/**
+ * A flow as read back: every field of the definition that was written (so GET → edit → PUT
+ * loses nothing), with its id, version and dates. Built from FlowDefinitionSchema, so a field
+ * added to the definition is answered (and documented) without a change here.
+ */
 const FlowSchema = Type.Object({
   id: Uuid,
-  name: Type.String(),
+  ...FlowDefinitionSchema.properties,
+  edges: Type.Array(FlowEdgeSchema, { description: "Always present when read back ([] when none)" }),
   version: Type.Integer({ minimum: 1 }),
-  nodes: Type.Array(StoredNodeSchema),
-  edges: Type.Array(StoredEdgeSchema),
-  output: Type.Optional(FlowOutput),
   createdAt: DateTime,
   updatedAt: DateTime,
-});
+}, { title: 'Flow' });
 
 const FlowPage = Type.Object({
   items: Type.Array(FlowSchema),
   nextCursor: Type.Union([Type.String(), Type.Null()]),
-});
+}, { title: 'FlowPage' });
 
 const GetFlowQuery = Type.Object({
   version: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'A past version; default: the latest' })),
@@ -58,28 +56,12 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-export interface FlowView {
-  id: string;
-  name: string;
-  version: number;
-  nodes: FlowDefinition['nodes'];
-  edges: FlowDefinition['edges'];
-  output?: string;
-  createdAt: string;
-  updatedAt: string;
-}
+export type FlowView = FlowDefinition & { id: string; version: number; createdAt: string; updatedAt: string };
 
+/** Every field of the stored definition, as written, plus the record's own. */
 export function toFlowView(flow: FlowRecord): FlowView {
-  return {
-    id: flow.id,
-    name: flow.name,
-    version: flow.version,
-    nodes: flow.nodes,
-    edges: flow.edges,
-    ...(flow.output === undefined ? {} : { output: flow.output }),
-    createdAt: flow.createdAt.toISOString(),
-    updatedAt: flow.updatedAt.toISOString(),
-  };
+  const { workspaceId: _workspaceId, createdAt, updatedAt, ...stored } = flow;
+  return { ...stored, createdAt: createdAt.toISOString(), updatedAt: updatedAt.toISOString() };
 }
 
 /** Runs the flow rules (under the deployment's limits); throws 400 invalid_flow listing every problem. */
@@ -101,7 +83,7 @@ export const flowsRoutes: RoutePlugin = (app, { deps }) => {
     '/v1/flows',
     {
       validatorCompiler: flowBodyDocumentedOnly,
-      schema: { tags, summary: 'Create a flow (version 1)', body: FlowDefinitionSchema, response: { 201: FlowSchema, ...errorResponses } },
+      schema: { tags, summary: 'Create a flow (version 1)', body: FlowDefinitionSchema, response: { 201: FlowSchema, ...errorResponses() } },
     },
     async (request, reply) => {
       const flow = requireValidFlow(request.body, limits);
@@ -113,7 +95,7 @@ export const flowsRoutes: RoutePlugin = (app, { deps }) => {
 
   app.get(
     '/v1/flows',
-    { schema: { tags, summary: 'List flows (latest versions), newest first', querystring: PageQuerySchema, response: { 200: FlowPage, ...errorResponses } } },
+    { schema: { tags, summary: 'List flows (latest versions), newest first', querystring: PageQuerySchema, response: { 200: FlowPage, ...errorResponses() } } },
     async (request) => {
       const { limit, cursor } = request.query;
       const page = await flows.list({
@@ -133,7 +115,7 @@ export const flowsRoutes: RoutePlugin = (app, { deps }) => {
         summary: 'A flow at its latest (or the given) version',
         params: IdParamsSchema,
         querystring: GetFlowQuery,
-        response: { 200: FlowSchema, ...errorResponses },
+        response: { 200: FlowSchema, ...errorResponses() },
       },
     },
     async (request) => {
@@ -153,7 +135,7 @@ export const flowsRoutes: RoutePlugin = (app, { deps }) => {
         summary: 'Replace the graph: writes version + 1',
         params: IdParamsSchema,
         body: UpdateFlowBody,
-        response: { 200: FlowSchema, ...errorResponses },
+        response: { 200: FlowSchema, ...errorResponses() },
       },
     },
     async (request) => {
@@ -176,7 +158,7 @@ export const flowsRoutes: RoutePlugin = (app, { deps }) => {
 
   app.delete(
     '/v1/flows/:id',
-    { schema: { tags, summary: 'Delete a flow (running executions keep their version)', params: IdParamsSchema, response: { 204: NoContent, ...errorResponses } } },
+    { schema: { tags, summary: 'Delete a flow (running executions keep their version)', params: IdParamsSchema, response: { 204: NoContent, ...errorResponses() } } },
     async (request, reply) => {
       const deleted = await flows.delete({ workspaceId: request.workspaceId, flowId: request.params.id });
       if (!deleted) throw notFound('flow');

@@ -40,7 +40,7 @@ export const healthRoutes: RoutePlugin = (app, { deps }) => {
 
   app.get(
     '/health/ready',
-    { schema: { ...open, summary: 'Readiness: Postgres and Redis are reachable', response: { 200: ReadySchema, ...errorResponses } } },
+    { schema: { ...open, summary: 'Readiness: Postgres and Redis are reachable', response: { 200: ReadySchema, ...errorResponses() } } },
     async (request) => {
       const results = await Promise.all(
         checks.map(async ({ name, check }) => {

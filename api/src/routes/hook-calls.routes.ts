@@ -91,7 +91,7 @@ export const hookCallsRoutes: RoutePlugin = (app, { deps }) => {
         response: {
           200: Type.Object({ executionId: Type.String(), status: Type.String(), output: Type.Unknown(), error: Type.Unknown() }),
           202: Type.Object({ executionId: Type.String(), status: Type.String() }),
-          ...errorResponses,
+          ...errorResponses(),
         },
       },
     },

@@ -67,7 +67,7 @@ export const hooksRoutes: RoutePlugin = (app, { deps }) => {
         summary: 'Create an inbound webhook: a URL that starts the flow with the request as input (shown once)',
         params: IdParamsSchema,
         body: Type.Optional(CreateHookBody),
-        response: { 201: CreatedHook, ...errorResponses },
+        response: { 201: CreatedHook, ...errorResponses() },
       },
     },
     async (request, reply) => {
@@ -93,7 +93,7 @@ export const hooksRoutes: RoutePlugin = (app, { deps }) => {
         tags: ['triggers'],
         summary: "List a flow's inbound webhooks (never their tokens or secrets)",
         params: IdParamsSchema,
-        response: { 200: Type.Object({ items: Type.Array(HookSchema) }), ...errorResponses },
+        response: { 200: Type.Object({ items: Type.Array(HookSchema) }), ...errorResponses() },
       },
     },
     async (request) => {
@@ -111,7 +111,7 @@ export const hooksRoutes: RoutePlugin = (app, { deps }) => {
         tags: ['triggers'],
         summary: 'Revoke an inbound webhook: its URL answers 404 from now on',
         params: Type.Object({ id: Uuid, hookId: Uuid }),
-        response: { 204: NoContent, ...errorResponses },
+        response: { 204: NoContent, ...errorResponses() },
       },
     },
     async (request, reply) => {

@@ -24,7 +24,7 @@ export const modelsRoutes: RoutePlugin = (app, { deps }) => {
 
   app.get(
     '/v1/models',
-    { schema: { tags: ['models'], summary: 'Known models and their prices', response: { 200: Type.Array(ModelPriceSchema), ...errorResponses } } },
+    { schema: { tags: ['models'], summary: 'Known models and their prices', response: { 200: Type.Array(ModelPriceSchema), ...errorResponses() } } },
     () => pricing.list(),
   );
 
@@ -38,7 +38,7 @@ export const modelsRoutes: RoutePlugin = (app, { deps }) => {
         security: [{ adminToken: [] }],
         params: PriceParams,
         body: PriceRatesBody,
-        response: { 200: ModelPriceSchema, ...errorResponses },
+        response: { 200: ModelPriceSchema, ...errorResponses() },
       },
     },
     async (request) => {

@@ -6,6 +6,7 @@ import { Type } from 'typebox';
 import type { RoutePlugin } from '../fastify-types.js';
 import { notFound } from '../plugins/error-handler.plugin.js';
 import { Uuid, errorResponses } from '../schemas/common-schemas.js';
+import { ExecutionAcceptedSchema, ExecutionSchema, NodeRunSchema } from '../schemas/execution-schemas.js';
 import { enqueueExecution } from '../services/enqueue-execution.js';
 
 const NodeParams = Type.Object({ id: Uuid, nodeId: Type.String({ minLength: 1, maxLength: 64 }) });
@@ -23,34 +24,6 @@ const HistoryQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 
 
 const DEFAULT_HISTORY_LIMIT = 10;
 
-const NodeLogEntrySchema = Type.Object({ level: Type.Enum(['log', 'info', 'warn', 'error', 'debug']), message: Type.String() });
-
-const RunItem = Type.Object({
-  executionId: Type.String(),
-  status: Type.String(),
-  attempts: Type.Integer(),
-  provider: Type.Union([Type.String(), Type.Null()]),
-  model: Type.Union([Type.String(), Type.Null()]),
-  usage: Type.Unknown(),
-  cost: Type.Unknown(),
-  /** How `cost` was priced (priced, fallback, unpriced); null for nodes that call no model. */
-  pricing: Type.Union([Type.Enum(['priced', 'fallback', 'unpriced']), Type.Null()]),
-  pricedAs: Type.Union([Type.String(), Type.Null()]),
-  startedAt: Type.Union([Type.String(), Type.Null()]),
-  finishedAt: Type.Union([Type.String(), Type.Null()]),
-  runtimeMs: Type.Union([Type.Integer(), Type.Null()]),
-  error: Type.Unknown(),
-  /** What the node wrote while it ran (a code node's console, capped by WEFT_CODE_MAX_LOG_BYTES); null: nothing. */
-  logs: Type.Union([Type.Array(NodeLogEntrySchema), Type.Null()]),
-  /** The run's node id: the node's own, or `<map>[<index>].<node>` for a node of a map's sub-graph. */
-  nodeId: Type.String(),
-  /** 0, or the item's index for a node of a map's sub-graph. */
-  iteration: Type.Integer(),
-});
-
-const Accepted = Type.Object({ executionId: Type.String(), status: Type.String() });
-const ExecutionSchema = Type.Object({ id: Type.String(), status: Type.String() }, { additionalProperties: true, description: 'An execution (api.md)' });
-
 export const nodeRunsRoutes: RoutePlugin = (app, { deps }) => {
   const { repos } = deps.database;
 
@@ -62,7 +35,7 @@ export const nodeRunsRoutes: RoutePlugin = (app, { deps }) => {
         summary: 'Run one node, its references filled from the newest completed outputs of its upstream nodes',
         params: NodeParams,
         body: Type.Optional(RunBody),
-        response: { 200: ExecutionSchema, 202: Accepted, ...errorResponses },
+        response: { 200: ExecutionSchema, 202: ExecutionAcceptedSchema, ...errorResponses() },
       },
     },
     async (request, reply) => {
@@ -82,7 +55,7 @@ export const nodeRunsRoutes: RoutePlugin = (app, { deps }) => {
         summary: "A node's run history across the flow's executions, newest first",
         params: NodeParams,
         querystring: HistoryQuery,
-        response: { 200: Type.Object({ items: Type.Array(RunItem) }), ...errorResponses },
+        response: { 200: Type.Object({ items: Type.Array(NodeRunSchema) }, { title: 'NodeRunPage' }), ...errorResponses() },
       },
     },
     async (request) => {

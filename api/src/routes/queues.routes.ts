@@ -45,7 +45,7 @@ export const queuesRoutes: RoutePlugin = (app, { deps }) => {
         tags: ['operations'],
         summary: "The workspace's live executions by status; fleet-wide jobs per queue with the admin token",
         security: [{ apiKey: [] }, { adminToken: [] }],
-        response: { 200: Type.Union([WorkspaceQueues, FleetQueues]), ...errorResponses },
+        response: { 200: Type.Union([WorkspaceQueues, FleetQueues]), ...errorResponses() },
       },
     },
     async (request) => {

@@ -3,6 +3,7 @@ import { RESUME_LINK_MAX_LENGTH } from '@weft/shared/crypto';
 import { Type } from 'typebox';
 import type { RoutePlugin } from '../fastify-types.js';
 import { errorResponses } from '../schemas/common-schemas.js';
+import { ResumeAcceptedSchema } from '../schemas/execution-schemas.js';
 
 export const resumeRoutes: RoutePlugin = (app, { deps }) => {
   app.post(
@@ -14,7 +15,7 @@ export const resumeRoutes: RoutePlugin = (app, { deps }) => {
         summary: 'Resume the waiting node a resume link names, once, without an API key; the body becomes its output',
         params: Type.Object({ token: Type.String({ minLength: 1, maxLength: RESUME_LINK_MAX_LENGTH }) }),
         body: Type.Optional(Type.Unknown({ description: "Any JSON: the wait node's output (null when absent)" })),
-        response: { 202: Type.Object({ executionId: Type.String(), nodeId: Type.String(), status: Type.Literal('resuming') }), ...errorResponses },
+        response: { 202: ResumeAcceptedSchema, ...errorResponses(409, 410) },
       },
     },
     async (request, reply) => {

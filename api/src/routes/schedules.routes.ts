@@ -70,7 +70,7 @@ export const schedulesRoutes: RoutePlugin = (app, { deps }) => {
         summary: 'Create a schedule: the flow starts at each time of a cron pattern',
         params: IdParamsSchema,
         body: CreateScheduleBody,
-        response: { 201: ScheduleSchema, ...errorResponses },
+        response: { 201: ScheduleSchema, ...errorResponses() },
       },
     },
     async (request, reply) => {
@@ -106,7 +106,7 @@ export const schedulesRoutes: RoutePlugin = (app, { deps }) => {
         tags: ['triggers'],
         summary: "List a flow's schedules, oldest first",
         params: IdParamsSchema,
-        response: { 200: Type.Object({ items: Type.Array(ScheduleSchema) }), ...errorResponses },
+        response: { 200: Type.Object({ items: Type.Array(ScheduleSchema) }), ...errorResponses() },
       },
     },
     async (request) => {
@@ -126,7 +126,7 @@ export const schedulesRoutes: RoutePlugin = (app, { deps }) => {
         summary: 'Pause or resume a schedule',
         params: IdParamsSchema,
         body: PatchScheduleBody,
-        response: { 200: ScheduleSchema, ...errorResponses },
+        response: { 200: ScheduleSchema, ...errorResponses() },
       },
     },
     async (request) => {
@@ -153,7 +153,7 @@ export const schedulesRoutes: RoutePlugin = (app, { deps }) => {
         tags: ['triggers'],
         summary: 'Delete a schedule (executions it started stay)',
         params: IdParamsSchema,
-        response: { 204: NoContent, ...errorResponses },
+        response: { 204: NoContent, ...errorResponses() },
       },
     },
     async (request, reply) => {
@@ -173,7 +173,7 @@ export const schedulesRoutes: RoutePlugin = (app, { deps }) => {
         summary: "A schedule's recent ticks, newest first: what each started, or why it was skipped",
         params: IdParamsSchema,
         querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })) }),
-        response: { 200: Type.Object({ items: Type.Array(TickSchema) }), ...errorResponses },
+        response: { 200: Type.Object({ items: Type.Array(TickSchema) }), ...errorResponses() },
       },
     },
     async (request) => {

@@ -39,7 +39,7 @@ export const secretsRoutes: RoutePlugin = (app, { deps }) => {
         summary: 'Store (encrypted) a secret for {{vault.NAME}} in HTTP nodes',
         params: NameParams,
         body: PutSecretBody,
-        response: { 204: NoContent, ...errorResponses },
+        response: { 204: NoContent, ...errorResponses() },
       },
     },
     async (request, reply) => {
@@ -52,7 +52,7 @@ export const secretsRoutes: RoutePlugin = (app, { deps }) => {
 
   app.get(
     '/v1/secrets',
-    { schema: { tags: ['secrets'], summary: 'Stored secrets (names only, never the values)', response: { 200: Type.Array(SecretSummarySchema), ...errorResponses } } },
+    { schema: { tags: ['secrets'], summary: 'Stored secrets (names only, never the values)', response: { 200: Type.Array(SecretSummarySchema), ...errorResponses() } } },
     async (request) => {
       const list = await secrets.list(request.workspaceId);
       return list.map((s) => ({ name: s.name, updatedAt: s.updatedAt.toISOString() }));
@@ -66,7 +66,7 @@ export const secretsRoutes: RoutePlugin = (app, { deps }) => {
         tags: ['secrets'],
         summary: 'Delete a secret',
         params: NameParams,
-        response: { 204: NoContent, ...errorResponses },
+        response: { 204: NoContent, ...errorResponses() },
       },
     },
     async (request, reply) => {

@@ -71,7 +71,7 @@ export const tasksRoutes: RoutePlugin = (app, { deps }) => {
         tags: ['tasks'],
         summary: 'Claim a task of these handlers (long poll up to waitMs): 200 with the task and its lease, or 204',
         body: ClaimBody,
-        response: { 200: ClaimedTaskSchema, 204: Type.Null({ description: 'No task came within waitMs' }), ...errorResponses },
+        response: { 200: ClaimedTaskSchema, 204: Type.Null({ description: 'No task came within waitMs' }), ...errorResponses() },
       },
     },
     async (request, reply) => {
@@ -108,7 +108,7 @@ export const tasksRoutes: RoutePlugin = (app, { deps }) => {
         }),
         response: {
           200: Type.Object({ status: Type.Union([Type.Literal('active'), Type.Literal('released'), Type.Literal('cancelled')]), leaseExpiresAt: Type.Optional(DateTime) }),
-          ...errorResponses,
+          ...errorResponses(),
         },
       },
     },
@@ -124,7 +124,7 @@ export const tasksRoutes: RoutePlugin = (app, { deps }) => {
         summary: 'Save a small JSON state (WEFT_TASK_CHECKPOINT_MAX_BYTES): the next attempt receives it',
         params: TaskParams,
         body: leased({ state: Type.Unknown({ description: 'Any JSON' }) }),
-        response: { 200: Type.Object({ leaseExpiresAt: DateTime }), ...errorResponses },
+        response: { 200: Type.Object({ leaseExpiresAt: DateTime }), ...errorResponses() },
       },
     },
     async (request) => {
@@ -147,7 +147,7 @@ export const tasksRoutes: RoutePlugin = (app, { deps }) => {
         summary: "Complete the task: its output becomes the node's",
         params: TaskParams,
         body: leased({ output: Type.Optional(Type.Unknown()), logs: Type.Optional(Type.Array(LogEntry, { maxItems: 1000 })) }),
-        response: { 200: Type.Object({ status: Type.Literal('completed') }), ...errorResponses },
+        response: { 200: Type.Object({ status: Type.Literal('completed') }), ...errorResponses() },
       },
     },
     async (request) => {
@@ -171,7 +171,7 @@ export const tasksRoutes: RoutePlugin = (app, { deps }) => {
         }),
         response: {
           200: Type.Object({ status: Type.Union([Type.Literal('failed'), Type.Literal('retrying')]), nextAttemptAt: Type.Optional(DateTime) }),
-          ...errorResponses,
+          ...errorResponses(),
         },
       },
     },
@@ -187,7 +187,7 @@ export const tasksRoutes: RoutePlugin = (app, { deps }) => {
         summary: 'Park the task until an outside event: answers a signed resume link whose call completes the node with its body',
         params: TaskParams,
         body: leased({ until: Type.Optional(DateTime) }),
-        response: { 200: Type.Object({ status: Type.Literal('parked'), resumeUrl: Type.String(), resumeUrlExpiresAt: DateTime }), ...errorResponses },
+        response: { 200: Type.Object({ status: Type.Literal('parked'), resumeUrl: Type.String(), resumeUrlExpiresAt: DateTime }), ...errorResponses() },
       },
     },
     async (request) => {

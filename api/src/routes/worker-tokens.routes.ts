@@ -62,7 +62,7 @@ export const workerTokensRoutes: RoutePlugin = (app, { deps }) => {
         tags: ['tasks'],
         summary: 'Create a worker token of the workspace, scoped to handler names (shown once)',
         body: CreateWorkerTokenBody,
-        response: { 201: CreatedWorkerToken, ...errorResponses },
+        response: { 201: CreatedWorkerToken, ...errorResponses() },
       },
     },
     async (request, reply) => {
@@ -81,7 +81,7 @@ export const workerTokensRoutes: RoutePlugin = (app, { deps }) => {
       schema: {
         tags: ['tasks'],
         summary: "The workspace's worker tokens (never the tokens themselves)",
-        response: { 200: Type.Object({ items: Type.Array(WorkerTokenSchema) }), ...errorResponses },
+        response: { 200: Type.Object({ items: Type.Array(WorkerTokenSchema) }), ...errorResponses() },
       },
     },
     async (request) => ({ items: (await workerTokens.list(request.workspaceId)).map(toView) }),
@@ -94,7 +94,7 @@ export const workerTokensRoutes: RoutePlugin = (app, { deps }) => {
         tags: ['tasks'],
         summary: 'Revoke a worker token: its next call answers 401',
         params: IdParamsSchema,
-        response: { 204: Type.Null({ description: 'No content' }), ...errorResponses },
+        response: { 204: Type.Null({ description: 'No content' }), ...errorResponses() },
       },
     },
     async (request, reply) => {
@@ -114,7 +114,7 @@ export const workerTokensRoutes: RoutePlugin = (app, { deps }) => {
           taskId: Type.Optional(Uuid),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
         }),
-        response: { 200: Type.Object({ items: Type.Array(SecretDeliverySchema) }), ...errorResponses },
+        response: { 200: Type.Object({ items: Type.Array(SecretDeliverySchema) }), ...errorResponses() },
       },
     },
     async (request) => {

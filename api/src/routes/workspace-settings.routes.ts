@@ -46,7 +46,7 @@ export const workspaceSettingsRoutes: RoutePlugin = (app, { deps }) => {
 
   app.get(
     '/v1/workspace',
-    { schema: { tags: ['workspaces'], summary: 'The workspace of the API key, with its settings', response: { 200: WorkspaceSchema, ...errorResponses } } },
+    { schema: { tags: ['workspaces'], summary: 'The workspace of the API key, with its settings', response: { 200: WorkspaceSchema, ...errorResponses() } } },
     async (request) => current(request.workspaceId),
   );
 
@@ -57,7 +57,7 @@ export const workspaceSettingsRoutes: RoutePlugin = (app, { deps }) => {
         tags: ['workspaces'],
         summary: 'Change the settings of the workspace of the API key',
         body: PatchWorkspaceBody,
-        response: { 200: WorkspaceSchema, ...errorResponses },
+        response: { 200: WorkspaceSchema, ...errorResponses() },
       },
     },
     async (request) => {

@@ -25,7 +25,7 @@ export const workspacesRoutes: RoutePlugin = (app, { deps }) => {
         summary: 'Create a workspace and its first API key (admin token)',
         security: [{ adminToken: [] }],
         body: CreateWorkspaceBody,
-        response: { 201: CreatedWorkspace, ...errorResponses },
+        response: { 201: CreatedWorkspace, ...errorResponses() },
       },
     },
     async (request, reply) => {
@@ -46,7 +46,7 @@ export const workspacesRoutes: RoutePlugin = (app, { deps }) => {
           'Its API keys answer 401 at once; its live executions are cancelled, then its jobs, hot state, event streams and rows are deleted by a background job that survives restarts. Repeating the call is harmless.',
         security: [{ adminToken: [] }],
         params: IdParamsSchema,
-        response: { 202: Type.Object({ id: Uuid, status: Type.Literal('deleting') }), ...errorResponses },
+        response: { 202: Type.Object({ id: Uuid, status: Type.Literal('deleting') }), ...errorResponses() },
       },
     },
     async (request, reply) => {

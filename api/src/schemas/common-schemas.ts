@@ -5,7 +5,7 @@ export const ErrorDetailSchema = Type.Object({
   path: Type.String({ description: 'JSON pointer into the offending part of the request' }),
   message: Type.String(),
   code: Type.Optional(Type.String()),
-});
+}, { title: 'ErrorDetail' });
 
 export const ErrorResponseSchema = Type.Object(
   {
@@ -15,14 +15,19 @@ export const ErrorResponseSchema = Type.Object(
       details: Type.Optional(Type.Array(ErrorDetailSchema)),
     }),
   },
-  { description: 'Every error answers with this shape' },
+  { title: 'Error', description: 'Every error answers with this shape' },
 );
 
-/** Response entries for error statuses, so every route documents the error shape. */
-export const errorResponses = {
-  '4xx': ErrorResponseSchema,
-  '5xx': ErrorResponseSchema,
-} as const;
+/** The error statuses a route may declare beyond those of its kind (route-contract.ts adds those). */
+export type ErrorStatus = 402 | 403 | 409 | 410 | 422 | 501 | 502 | 504;
+
+/**
+ * Response entries for the error statuses particular to a route (`errorResponses(409, 410)`);
+ * 400, 401, 404, 413, 415, 429, 500 and 503 are added by the route's kind (route-contract.ts).
+ */
+export function errorResponses(...statuses: ErrorStatus[]): Record<string, typeof ErrorResponseSchema> {
+  return Object.fromEntries(statuses.map((s) => [String(s), ErrorResponseSchema]));
+}
 
 /**
  * Ids in paths are UUIDs. A malformed id answers 404 not_found (not 400), exactly like a

@@ -3,7 +3,7 @@
  * single-node run): the engine publishes and enqueues it, and with `wait` the api awaits the
  * end and answers the document.
  */
-import { TERMINAL_EXECUTION_STATUSES } from '@weft/shared/model';
+import { TERMINAL_EXECUTION_STATUSES, type ExecutionStatus } from '@weft/shared/model';
 import type { CreatedExecution } from '@weft/shared/run-engine';
 import type { ApiDeps } from '../deps.js';
 import type { EventHub } from '../events/event-hub.js';
@@ -11,7 +11,7 @@ import { loadExecutionView, type ExecutionView } from './execution-view.js';
 
 export type EnqueuedExecution =
   | { code: 200; body: ExecutionView }
-  | { code: 202; body: { executionId: string; status: string } };
+  | { code: 202; body: { executionId: string; status: ExecutionStatus } };
 
 /**
  * Enqueues a freshly created (or idempotently replayed) execution. With `waitTimeoutMs` it

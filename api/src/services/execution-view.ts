@@ -45,7 +45,8 @@ export interface TaskView {
   leaseExpiresAt: string | null;
 }
 
-export interface ExecutionView {
+/** An execution as listed (GET /v1/executions): the document without its nodes. */
+export interface ExecutionSummaryView {
   id: string;
   flowId: string;
   flowVersion: number;
@@ -59,7 +60,6 @@ export interface ExecutionView {
   pricing: PricingStatus | null;
   /** Tokens of unpriced runs (null when no LLM node ran). */
   unpricedTokens: number | null;
-  nodes?: NodeView[];
   /** The schedule whose tick started it; absent for other starts. */
   scheduleId?: string;
   /** The inbound webhook whose call started it; absent for other starts. */
@@ -69,9 +69,14 @@ export interface ExecutionView {
   finishedAt: string | null;
 }
 
+/** The execution document (GET /v1/executions/{id}): with every node. */
+export interface ExecutionView extends ExecutionSummaryView {
+  nodes: NodeView[];
+}
+
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
-export function summaryView(row: ExecutionRow): ExecutionView {
+export function summaryView(row: ExecutionRow): ExecutionSummaryView {
   return {
     id: row.id,
     flowId: row.flowId,
@@ -169,7 +174,7 @@ export async function loadExecutionView(input: {
   // A single-node run shows that node alone; its upstream results were inputs, not runs.
   const orderOf = (present: Iterable<string>): string[] =>
     row.singleNodeId === null ? (flow ? viewNodeOrder(flow, present) : []) : [row.singleNodeId];
-  const view = summaryView(row);
+  const view: ExecutionView = { ...summaryView(row), nodes: [] };
 
   const hot = await liveHotState(input.state, row);
   if (!hot) {
@@ -239,12 +244,12 @@ export async function loadExecutionView(input: {
  * A reference whose value is gone (its execution deleted) stays a placeholder.
  */
 export async function inlineOutputs(view: ExecutionView, input: { claimCheck: Pick<ClaimCheck, 'resolve'>; workspaceId: string }): Promise<ExecutionView> {
-  const carried = { output: view.output, nodes: view.nodes?.map((n) => n.output) ?? [] };
+  const carried = { output: view.output, nodes: view.nodes.map((n) => n.output) };
   const resolved = await input.claimCheck.resolve(input.workspaceId, carried, { keepMissing: true }) as typeof carried;
   if (resolved === carried) return view;
   return {
     ...view,
     output: resolved.output,
-    ...(view.nodes ? { nodes: view.nodes.map((n, i) => ({ ...n, output: resolved.nodes[i] })) } : {}),
+    nodes: view.nodes.map((n, i) => ({ ...n, output: resolved.nodes[i] })),
   };
 }

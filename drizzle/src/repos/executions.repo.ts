@@ -107,11 +107,14 @@ export class PgExecutionsRepo implements ExecutionsRepo {
   async createIfFlowCurrent(workspaceId: string, starts: readonly CurrentFlowStart[]): Promise<Array<ExecutionRow | null>> {
     const rows = starts.map((start): ExecutionRow | null => {
       const maxCostUsd = start.maxCostUsd ?? null;
+      const trigger = [start.scheduleId ?? null, start.hookId ?? null];
       if (!isUuid(start.flowId) || !Number.isSafeInteger(start.flowVersion) || (maxCostUsd !== null && !Number.isFinite(maxCostUsd))) return null;
+      if (trigger.some((id) => id !== null && !isUuid(id))) return null;
       return {
         id: newId(), workspaceId, flowId: start.flowId, flowVersion: start.flowVersion, status: 'queued', input: start.input ?? null,
         output: null, error: null, usage: null, cost: null, pricing: null, unpricedTokens: null,
         idempotencyKey: null, maxCostUsd, singleNodeId: null, presetResults: null,
+        scheduleId: trigger[0] ?? null, hookId: trigger[1] ?? null,
         createdAt: new Date(), startedAt: null, finishedAt: null,
       };
     });
@@ -123,13 +126,14 @@ export class PgExecutionsRepo implements ExecutionsRepo {
       if (!row) return [];
       const input = row.input === null ? 'null::jsonb' : `${sqlLiteral(JSON.stringify(row.input))}::jsonb`;
       const maxCost = row.maxCostUsd === null ? 'null::numeric' : `${row.maxCostUsd}::numeric`;
-      return [`(${sqlLiteral(row.id)}::uuid, ${sqlLiteral(row.flowId)}::uuid, ${row.flowVersion}::int, ${start.latest}, ${input}, ${maxCost}, ${sqlLiteral(row.createdAt.toISOString())}::timestamptz)`];
+      const uuid = (id: string | null | undefined): string => (id ? `${sqlLiteral(id)}::uuid` : 'null::uuid');
+      return [`(${sqlLiteral(row.id)}::uuid, ${sqlLiteral(row.flowId)}::uuid, ${row.flowVersion}::int, ${start.latest}, ${input}, ${maxCost}, ${uuid(row.scheduleId)}, ${uuid(row.hookId)}, ${sqlLiteral(row.createdAt.toISOString())}::timestamptz)`];
     });
     if (values.length === 0) return rows.map(() => null);
     const { rows: written } = await this.tenant.oneShot(workspaceId, [
-      'insert into executions (id, workspace_id, flow_id, flow_version, status, input, max_cost_usd, created_at, updated_at)',
-      "select v.id, f.workspace_id, f.id, v.version, 'queued', v.input, v.max_cost, v.at, v.at",
-      `from (values ${values.join(', ')}) as v (id, flow_id, version, latest, input, max_cost, at)`,
+      'insert into executions (id, workspace_id, flow_id, flow_version, status, input, max_cost_usd, schedule_id, hook_id, created_at, updated_at)',
+      "select v.id, f.workspace_id, f.id, v.version, 'queued', v.input, v.max_cost, v.schedule_id, v.hook_id, v.at, v.at",
+      `from (values ${values.join(', ')}) as v (id, flow_id, version, latest, input, max_cost, schedule_id, hook_id, at)`,
       `join flows f on f.id = v.flow_id and f.workspace_id = ${sqlLiteral(workspaceId)}::uuid and f.deleted_at is null`,
       // Versions run from 1 to the latest, none ever removed alone.
       'where v.version between 1 and f.latest_version and (not v.latest or f.latest_version = v.version)',
@@ -203,14 +207,20 @@ export class PgExecutionsRepo implements ExecutionsRepo {
   async list(input: {
     workspaceId: string;
     flowId?: string;
-    status?: ExecutionStatus;
+    status?: ExecutionStatus | readonly ExecutionStatus[];
+    createdAfter?: Date;
+    createdBefore?: Date;
     limit: number;
     cursor?: string;
   }): Promise<Page<ExecutionRow>> {
     if (input.flowId !== undefined && !isUuid(input.flowId)) return { items: [], nextCursor: null };
     const conditions: SQL[] = [eq(executions.workspaceId, input.workspaceId)];
     if (input.flowId !== undefined) conditions.push(eq(executions.flowId, input.flowId));
-    if (input.status !== undefined) conditions.push(eq(executions.status, input.status));
+    if (typeof input.status === 'string') conditions.push(eq(executions.status, input.status));
+    else if (input.status !== undefined && input.status.length > 0) conditions.push(inArray(executions.status, [...input.status]));
+    // Both bounds exclusive, as their names say.
+    if (input.createdAfter !== undefined) conditions.push(sql`${executions.createdAt} > ${input.createdAfter.toISOString()}::timestamptz`);
+    if (input.createdBefore !== undefined) conditions.push(sql`${executions.createdAt} < ${input.createdBefore.toISOString()}::timestamptz`);
     if (input.cursor !== undefined) {
       const c = decodeCursor(input.cursor);
       conditions.push(sql`(${executions.createdAt}, ${executions.id}) < (${c.createdAt.toISOString()}::timestamptz, ${c.id}::uuid)`);

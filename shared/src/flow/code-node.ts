@@ -16,7 +16,7 @@ export const CodeNodeSchema = Type.Object(
     /** The sandbox's heap in MB; default 64, at most the deployment's WEFT_CODE_MAX_MEMORY_MB. */
     memoryMb: Type.Optional(Type.Integer({ minimum: CODE_MIN_MEMORY_MB })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'CodeNode' },
 );
 
 /** The deployment's ceilings (FlowLimits): a flow cannot ask more than the workers will give. */

@@ -15,7 +15,7 @@ export const ConditionNodeSchema = Type.Object(
     /** JSONata over `{input, nodes: {<id>: output}}`; its value is cast as JSONata's `$boolean` does. */
     expression: Type.String(),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'ConditionNode' },
 );
 
 function conditionCheckOutEdge({ edge }: OutEdge): ErrorDetail[] {

@@ -9,5 +9,5 @@ export const FlowEdgeSchema = Type.Object(
     when: Type.Optional(Type.Unknown()),
     default: Type.Optional(Type.Boolean()),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'FlowEdge' },
 );

@@ -26,7 +26,7 @@ export const FlowNodeSchema = Type.Union([
   WaitNodeSchema,
   CodeNodeSchema,
   TaskNodeSchema,
-]);
+], { title: 'FlowNode', description: 'A node, by its type' });
 
 /**
  * The flow document as JSON Schema, for OpenAPI. It describes the shape only: validateFlow is

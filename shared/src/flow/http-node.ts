@@ -32,7 +32,7 @@ export const HttpNodeSchema = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'HttpNode' },
 );
 
 function httpTemplatedFields(node: object): TemplatedField[] {

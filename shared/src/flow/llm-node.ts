@@ -9,7 +9,7 @@ export const ChatMessageSchema = Type.Object(
     role: Type.Enum(['system', 'user', 'assistant']),
     content: Type.String(),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'ChatMessage' },
 );
 
 /** `prompt` and `messages` are both optional here; exactly one is required (llmNodeSpec.check). */
@@ -27,7 +27,7 @@ export const LlmNodeSchema = Type.Object(
     stream: Type.Optional(Type.Boolean()),
     responseFormat: Type.Optional(Type.Enum(['text', 'json'])),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'LlmNode' },
 );
 
 function llmTemplatedFields(node: object): TemplatedField[] {

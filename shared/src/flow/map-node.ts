@@ -18,7 +18,7 @@ import { MAP_MAX_CONCURRENCY, NODE_ID_PATTERN, type MapNode } from './types.js';
 /** Most nodes one map's sub-graph may hold. */
 export const MAP_GRAPH_MAX_NODES = 100;
 
-export const MapItemNodeSchema = Type.Union([LlmNodeSchema, TransformNodeSchema, ConditionNodeSchema, SwitchNodeSchema, HttpNodeSchema, WaitNodeSchema, CodeNodeSchema]);
+export const MapItemNodeSchema = Type.Union([LlmNodeSchema, TransformNodeSchema, ConditionNodeSchema, SwitchNodeSchema, HttpNodeSchema, WaitNodeSchema, CodeNodeSchema], { title: 'MapItemNode' });
 
 /** `edges` may be omitted (none); validateFlow fills in `[]`. */
 export const MapGraphSchema = Type.Object(
@@ -26,7 +26,7 @@ export const MapGraphSchema = Type.Object(
     nodes: Type.Array(MapItemNodeSchema, { minItems: 1, maxItems: MAP_GRAPH_MAX_NODES }),
     edges: Type.Optional(Type.Array(FlowEdgeSchema)),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'MapGraph' },
 );
 
 export const MapNodeSchema = Type.Object(
@@ -42,7 +42,7 @@ export const MapNodeSchema = Type.Object(
     output: Type.Optional(Type.String()),
     onItemError: Type.Optional(Type.Enum(['fail', 'continue'])),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'MapNode' },
 );
 
 /** `items` is a template when it is exactly one `{{ref}}` (surrounding blanks aside). */

@@ -7,7 +7,7 @@ export const BackoffPolicySchema = Type.Object(
     type: Type.Enum(['fixed', 'exponential']),
     delayMs: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'BackoffPolicy' },
 );
 
 export const RetryPolicySchema = Type.Object(
@@ -15,7 +15,7 @@ export const RetryPolicySchema = Type.Object(
     attempts: Type.Integer({ minimum: 1, maximum: 20 }),
     backoff: Type.Optional(BackoffPolicySchema),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'RetryPolicy' },
 );
 
 export const NODE_TIMEOUT_MAX_MS = 86_400_000;

@@ -17,7 +17,7 @@ export const SwitchNodeSchema = Type.Object(
     /** JSONata over `{input, nodes: {<id>: output}}`; no value counts as `null`. */
     expression: Type.String(),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'SwitchNode' },
 );
 
 const MAX_SHOWN = 60;

@@ -10,7 +10,7 @@ export const TransformNodeSchema = Type.Object(
     /** JSONata, evaluated against `{input, nodes: {<id>: output}}`. */
     expression: Type.String(),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'TransformNode' },
 );
 
 export const transformNodeSpec: NodeTypeSpec = {

@@ -11,7 +11,7 @@ export const WaitNodeSchema = Type.Object(
     until: Type.Optional(Type.String({ minLength: 1 })),
     event: Type.Optional(Type.Union([Type.Literal('approval'), Type.Literal('webhook')])),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'WaitNode' },
 );
 
 /** Exactly one of durationMs, until, event; `until` must be an ISO time. */

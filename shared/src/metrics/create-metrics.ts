@@ -30,6 +30,8 @@ export interface WeftMetrics {
   eventsPublishedTotal: Counter<'type'>;
   eventRelayLag: Histogram;
   eventSubscribers: Gauge<'transport'>;
+  /** Event stream requests for an ended execution with nothing left to send (SSE answers 204). */
+  eventStreamsEndedTotal: Counter<'transport'>;
   /** Events the api relay received: `delivered` to at least one client of this instance, or `unsubscribed`. */
   eventRelayFramesTotal: Counter<'routed'>;
   /** Messages (events and acknowledgements) sent to clients, and the socket writes that carried them (coalesced per tick). */
@@ -154,6 +156,7 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     eventsPublishedTotal: new Counter({ name: 'weft_events_published_total', help: 'Events published, by type', labelNames: ['type'], registers }),
     eventRelayLag: new Histogram({ name: 'weft_event_relay_lag_seconds', help: 'Delay between an event being published and the api relaying it', buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], registers }),
     eventSubscribers: new Gauge({ name: 'weft_event_subscribers', help: 'Live event subscribers by transport (ws, sse)', labelNames: ['transport'], registers }),
+    eventStreamsEndedTotal: new Counter({ name: 'weft_event_streams_ended_total', help: 'Event stream requests for an ended execution with nothing left to send (SSE: 204), by transport', labelNames: ['transport'], registers }),
     eventRelayFramesTotal: new Counter({ name: 'weft_event_relay_frames_total', help: 'Events received by the api relay, by whether a client of this instance took them (delivered, unsubscribed)', labelNames: ['routed'], registers }),
     eventRelayMessagesTotal: new Counter({ name: 'weft_event_relay_messages_total', help: 'Messages sent to event stream clients by transport (ws, sse)', labelNames: ['transport'], registers }),
     eventRelayWritesTotal: new Counter({ name: 'weft_event_relay_writes_total', help: 'Socket writes to event stream clients by transport (ws, sse); messages of one tick share one write', labelNames: ['transport'], registers }),

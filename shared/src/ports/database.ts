@@ -207,6 +207,9 @@ export interface CurrentFlowStart {
   latest: boolean;
   input: unknown;
   maxCostUsd?: number | null;
+  /** What started it: a schedule's tick or an inbound webhook's call. */
+  scheduleId?: string | null;
+  hookId?: string | null;
 }
 
 export interface ExecutionsRepo {
@@ -230,7 +233,10 @@ export interface ExecutionsRepo {
   /** For workers: no workspace scoping. */
   getById(executionId: string): Promise<ExecutionRow | null>;
   /** Newest first. */
-  list(input: { workspaceId: string; flowId?: string; status?: ExecutionStatus; limit: number; cursor?: string }): Promise<Page<ExecutionRow>>;
+  /** `status`: one or any of several; `createdAfter`/`createdBefore`: exclusive bounds on createdAt. */
+  list(input: {
+    workspaceId: string; flowId?: string; status?: ExecutionStatus | readonly ExecutionStatus[]; createdAfter?: Date; createdBefore?: Date; limit: number; cursor?: string;
+  }): Promise<Page<ExecutionRow>>;
   /** A page of a workspace's execution ids and statuses, by id, after `afterId` (workspace deletion). */
   listIdsByWorkspace(input: { workspaceId: string; afterId?: string; limit: number }): Promise<{ id: string; status: ExecutionStatus }[]>;
   /** How many of the workspace's executions are queued, running or waiting (GET /v1/queues). */

@@ -127,6 +127,7 @@ async function createFromCachedFlow(deps: StartDeps, input: CreateExecutionInput
   }
   const row = await starts.write(workspaceId, {
     flowId: flow.id, flowVersion: flow.version, latest, input: input.input ?? null, maxCostUsd: input.maxCostUsd ?? null,
+    scheduleId: input.scheduleId ?? null, hookId: input.hookId ?? null,
   });
   if (!row) {
     if (latest) cache.forgetLatest(workspaceId, flowId);

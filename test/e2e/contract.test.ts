@@ -1,0 +1,252 @@
+/**
+ * The contract a client relies on (issue 12, §1), on a real fleet in one process (Redis, BullMQ,
+ * Postgres, a worker, the mock LLM through the openai SDK):
+ * - no answer loses a field: every JSON answer the api sends is compared with what the handler
+ *   built (a preSerialization hook keeps it), so a field missing from a response schema fails;
+ * - listing: `status` with one or several values, `createdAfter`/`createdBefore`, unknown query
+ *   parameters answer 400 (on every route);
+ * - node states after fail-fast and after a cancel: `cancelled` in the document, the node runs
+ *   and the events; nodes never started are `pending` or `skipped`;
+ * - both cancel routes answer 202 `{executionId, status: "cancelled"}`, then 409;
+ * - a flow reads back every field written (`timeoutMs`, `output`), so GET → edit → PUT keeps them;
+ * - SSE after the end: an EventSource (the `eventsource` package, as a browser's) gets every event
+ *   once, then its reconnect answers 204 and it stops.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { AddressInfo } from 'node:net';
+import { EventSource } from 'eventsource';
+import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FLEET_ADMIN_TOKEN, inProcessFleet, type FleetApi, type InProcessFleet } from '../helpers/in-process-fleet.js';
+import { redisForSuite } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait-for.js';
+
+const FLEET_START_MS = 120_000;
+/** A bound on waiting for an execution to reach a state: not a measurement. */
+const SETTLE_MS = 30_000;
+const MOCK_KEY = 'sk-contract-test';
+
+type Body = Record<string, unknown> & { nodes?: Array<Record<string, unknown>>; items?: Array<Record<string, unknown>> };
+
+describe('the api contract on a real fleet', () => {
+  const suite = redisForSuite();
+  let fleet: InProcessFleet;
+  let api: FleetApi;
+  let mock: MockLlm;
+  let key: string;
+  let baseUrl: string;
+  /** Answers whose JSON differs from what the handler built: a field the response schema drops. */
+  const dropped: string[] = [];
+  let compared = 0;
+
+  const call = async (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown): Promise<{ status: number; body: Body }> => {
+    const res = await api.app.inject({ method, url, headers: { authorization: `Bearer ${key}` }, ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }) });
+    return { status: res.statusCode, body: res.body === '' ? {} : res.json<Body>() };
+  };
+  const createFlow = async (flow: Record<string, unknown>): Promise<string> => {
+    const res = await call('POST', '/v1/flows', flow);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    return res.body.id as string;
+  };
+  const start = async (flowId: string, input: unknown = {}): Promise<string> => {
+    const res = await call('POST', `/v1/flows/${flowId}/executions`, { input });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    return res.body.executionId as string;
+  };
+  const until = async (id: string, done: (doc: Body) => boolean, what: string): Promise<Body> => waitFor(async () => {
+    const res = await call('GET', `/v1/executions/${id}`);
+    return res.status === 200 && done(res.body) ? res.body : undefined;
+  }, { timeoutMs: SETTLE_MS, message: `execution ${id} ${what}` });
+  const statusOf = (doc: Body, nodeId: string): unknown => doc.nodes?.find((n) => n.nodeId === nodeId)?.status;
+  /** Event types of an ended execution, replayed over SSE from the start. */
+  const eventsOf = async (id: string): Promise<Array<{ type: string; nodeId?: string }>> => {
+    const res = await fetch(`${baseUrl}/v1/executions/${id}/events`, { headers: { authorization: `Bearer ${key}` } });
+    expect(res.status).toBe(200);
+    return (await res.text()).split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)) as { type: string; nodeId?: string });
+  };
+
+  beforeAll(async () => {
+    mock = await startMockLlm({ port: 0, host: '127.0.0.1', apiKey: MOCK_KEY });
+    fleet = inProcessFleet({ redisUrl: suite.svc.redisUrl, databaseUrl: suite.svc.databaseUrl, prefix: suite.svc.prefix });
+    api = await fleet.startApi({}, (app) => {
+      app.addHook('preSerialization', (request, reply, payload, done) => {
+        const built = JSON.parse(JSON.stringify(payload)) as unknown;
+        const route = `${request.method} ${request.routeOptions.url ?? request.url}`;
+        (reply as unknown as { builtPayload?: unknown; builtRoute?: string }).builtPayload = built;
+        (reply as unknown as { builtRoute?: string }).builtRoute = route;
+        done(null, payload);
+      });
+      app.addHook('onSend', (_request, reply, sent, done) => {
+        const r = reply as unknown as { builtPayload?: unknown; builtRoute?: string };
+        if (r.builtRoute !== undefined && typeof sent === 'string') {
+          compared += 1;
+          if (!isDeepStrictEqual(JSON.parse(sent), r.builtPayload)) dropped.push(`${r.builtRoute} ${reply.statusCode}: built ${JSON.stringify(r.builtPayload)} sent ${sent}`);
+        }
+        done(null, sent);
+      });
+    });
+    await fleet.startWorker('w1');
+    await api.app.listen({ port: 0, host: '127.0.0.1' });
+    baseUrl = `http://127.0.0.1:${(api.app.server.address() as AddressInfo).port}`;
+    const ws = await api.app.inject({ method: 'POST', url: '/v1/workspaces', headers: { authorization: `Bearer ${FLEET_ADMIN_TOKEN}` }, payload: { name: 'contract' } });
+    expect(ws.statusCode).toBe(201);
+    key = ws.json<{ apiKey: string }>().apiKey;
+    expect((await call('PATCH', '/v1/workspace', { httpAllowPrivateNetworks: true })).status).toBe(200);
+    expect((await call('PUT', '/v1/credentials/openai', { apiKey: MOCK_KEY, baseUrl: `${mock.url}/v1` })).status).toBe(204);
+  }, FLEET_START_MS);
+
+  afterAll(async () => {
+    await fleet?.close();
+    await mock?.close();
+  });
+
+  it('answers a typed execution document whose LLM node carries its usage', async () => {
+    const flowId = await createFlow({ name: 'ask', nodes: [{ id: 'ask', type: 'llm', provider: 'openai', model: 'gpt-4o-mini', prompt: 'Hello', stream: false }] });
+    const id = await start(flowId);
+    const doc = await until(id, (d) => d.status === 'completed', 'completes');
+    const node = doc.nodes?.[0] as { usage: { totalTokens: number }; cost: unknown; pricing: unknown; provider: string };
+    expect(node.usage.totalTokens).toBeGreaterThan(0);
+    expect(node.provider).toBe('openai');
+    expect(Object.keys(doc).sort()).toEqual(['cost', 'createdAt', 'error', 'finishedAt', 'flowId', 'flowVersion', 'id', 'input', 'nodes', 'output',
+      'pricing', 'startedAt', 'status', 'unpricedTokens', 'usage']);
+    const runs = await call('GET', `/v1/flows/${flowId}/nodes/ask/runs`);
+    expect(runs.status).toBe(200);
+    expect(runs.body.items?.[0]).toMatchObject({ executionId: id, status: 'completed', usage: { totalTokens: node.usage.totalTokens } });
+  });
+
+  it('lists by one status or several, and by creation time; unknown query parameters answer 400', async () => {
+    const flowId = await createFlow({ name: 'approve', nodes: [{ id: 'gate', type: 'wait', event: 'approval' }] });
+    const done = await createFlow({ name: 'quick', nodes: [{ id: 'x', type: 'transform', expression: '1 + 1' }] });
+    const waiting = await start(flowId);
+    await until(waiting, (d) => d.status === 'waiting', 'waits');
+    const completed = await start(done);
+    await until(completed, (d) => d.status === 'completed', 'completes');
+    const created = async (id: string): Promise<string> => (await call('GET', `/v1/executions/${id}`)).body.createdAt as string;
+    const ids = async (query: string): Promise<string[]> => {
+      const res = await call('GET', `/v1/executions?limit=100&${query}`);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return (res.body.items ?? []).map((i) => i.id as string);
+    };
+    // The flow-scoped listing keeps other tests' executions out of the way.
+    await waitFor(async () => (await ids(`flowId=${flowId}&status=waiting`)).includes(waiting) || undefined, { timeoutMs: SETTLE_MS, message: 'the waiting status is stored' });
+    expect(await ids('status=waiting')).toContain(waiting);
+    expect(await ids('status=waiting')).not.toContain(completed);
+    const both = await ids('status=waiting,completed');
+    expect(both).toEqual(expect.arrayContaining([waiting, completed]));
+    expect(await ids('status=failed,cancelled')).not.toEqual(expect.arrayContaining([waiting]));
+    const first = await created(waiting);
+    const second = await created(completed);
+    expect(await ids(`createdAfter=${encodeURIComponent(first)}`)).toContain(completed);
+    expect(await ids(`createdAfter=${encodeURIComponent(first)}`)).not.toContain(waiting);
+    expect(await ids(`createdBefore=${encodeURIComponent(second)}`)).toContain(waiting);
+    expect(await ids(`createdBefore=${encodeURIComponent(second)}`)).not.toContain(completed);
+
+    const bad = await call('GET', '/v1/executions?status=waiting,nope');
+    expect(bad.status).toBe(400);
+    for (const url of ['/v1/executions?stauts=waiting', `/v1/executions/${waiting}?verbose=1`, '/v1/flows?sort=name', '/v1/workspace?x=1', `/v1/flows/${flowId}?v=2`]) {
+      const res = await call('GET', url);
+      expect(res.status, url).toBe(400);
+      expect((res.body.error as { code: string; details: Array<{ path: string }> }).code).toBe('invalid_request');
+      expect((res.body.error as { details: Array<{ path: string }> }).details[0]?.path, url).toMatch(/^\/[a-z]+$/i);
+    }
+    expect((await call('POST', `/v1/executions/${waiting}/cancel`)).status).toBe(202);
+  });
+
+  /** A code node that runs until its execution ends (its call is aborted then). */
+  let failFastId = '';
+  const spin = { id: 'spin', type: 'code', source: 'while (true) {}', timeoutMs: 60_000 };
+
+  it('shows cancelled and never-started nodes after fail-fast, in the document, the node runs and the events', async () => {
+    // boom fails only once spin is running (after the approval), so spin is cut for sure.
+    const flowId = await createFlow({
+      name: 'fail-fast',
+      nodes: [spin, { id: 'gate', type: 'wait', event: 'approval' }, { id: 'boom', type: 'code', source: 'throw new Error("boom")' }, { id: 'after', type: 'transform', expression: '1' }],
+      edges: [{ from: 'gate', to: 'boom' }, { from: 'spin', to: 'after' }],
+    });
+    const id = await start(flowId);
+    await until(id, (d) => statusOf(d, 'spin') === 'running' && statusOf(d, 'gate') === 'waiting', 'runs spin and waits');
+    expect((await call('POST', `/v1/executions/${id}/resume`, { nodeId: 'gate' })).status).toBe(202);
+    const doc = await until(id, (d) => d.status === 'failed' && statusOf(d, 'spin') === 'cancelled', 'fails and cuts spin');
+    expect(statusOf(doc, 'boom')).toBe('failed');
+    expect(['pending', 'skipped']).toContain(statusOf(doc, 'after'));
+    const runs = await waitFor(async () => {
+      const res = await call('GET', `/v1/flows/${flowId}/nodes/spin/runs`);
+      return res.body.items?.[0]?.status === 'cancelled' ? res.body.items[0] : undefined;
+    }, { timeoutMs: SETTLE_MS, message: 'the node run of spin is stored cancelled' });
+    expect(runs).toMatchObject({ executionId: id, error: { code: 'node_cancelled' } });
+    const events = await eventsOf(id);
+    expect(events.map((e) => e.type)).toContain('execution.failed');
+    expect(events.filter((e) => e.nodeId === 'after')).toEqual(events.filter((e) => e.nodeId === 'after' && e.type === 'node.skipped'));
+    failFastId = id;
+  });
+
+  // Known gap (issue 12): after fail-fast the cut node's run is stored `cancelled`, but no
+  // node.cancelled event is ever published for it (after a cancel it is). Flips when fixed.
+  it.fails('publishes node.cancelled for the node fail-fast cut', async () => {
+    await waitFor(async () => (await eventsOf(failFastId)).some((e) => e.type === 'node.cancelled' && e.nodeId === 'spin') || undefined, {
+      timeoutMs: 10_000, message: 'node.cancelled of spin is published',
+    });
+  });
+
+  it('cancels with DELETE and POST …/cancel alike: 202 {executionId, status}, then 409; the running node ends cancelled', async () => {
+    const flowId = await createFlow({ name: 'cancel', nodes: [spin, { id: 'next', type: 'transform', expression: '1' }], edges: [{ from: 'spin', to: 'next' }] });
+    for (const how of ['DELETE', 'POST'] as const) {
+      const id = await start(flowId);
+      await until(id, (d) => statusOf(d, 'spin') === 'running', 'runs spin');
+      const url = how === 'DELETE' ? `/v1/executions/${id}` : `/v1/executions/${id}/cancel`;
+      const res = await call(how, url);
+      expect(res.status, how).toBe(202);
+      expect(res.body).toEqual({ executionId: id, status: 'cancelled' });
+      const doc = await until(id, (d) => d.status === 'cancelled' && statusOf(d, 'spin') === 'cancelled', 'is cancelled');
+      expect(['pending', 'skipped']).toContain(statusOf(doc, 'next'));
+      const again = await call(how, url);
+      expect(again.status, how).toBe(409);
+      expect((again.body.error as { code: string }).code).toBe('conflict');
+      const events = await eventsOf(id);
+      expect(events).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'node.cancelled', nodeId: 'spin' }), expect.objectContaining({ type: 'execution.cancelled' })]));
+    }
+  });
+
+  it('reads a flow back with every field written, so GET → edit → PUT keeps them', async () => {
+    const written = { name: 'round-trip', timeoutMs: 90_000, output: 'b', nodes: [{ id: 'a', type: 'transform', expression: '1', timeoutMs: 5000 }, { id: 'b', type: 'transform', expression: '2' }], edges: [{ from: 'a', to: 'b' }] };
+    const flowId = await createFlow(written);
+    const read = await call('GET', `/v1/flows/${flowId}`);
+    expect(read.body).toMatchObject(written);
+    const { id: _id, version: _version, createdAt: _c, updatedAt: _u, ...editable } = read.body;
+    const put = await call('PUT', `/v1/flows/${flowId}`, { ...editable, name: 'round-trip-2' });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const again = await call('GET', `/v1/flows/${flowId}`);
+    expect(again.body).toMatchObject({ ...written, name: 'round-trip-2', version: 2 });
+  });
+
+  it('answers 204 to an EventSource reconnecting after the end, so it stops', async () => {
+    const flowId = await createFlow({ name: 'sse', nodes: [{ id: 'x', type: 'transform', expression: '1' }] });
+    const id = await start(flowId);
+    await until(id, (d) => d.status === 'completed', 'completes');
+    const url = `${baseUrl}/v1/executions/${id}/events?token=${encodeURIComponent(key)}`;
+    const received: string[] = [];
+    const source = new EventSource(url);
+    for (const type of ['execution.queued', 'execution.started', 'node.started', 'node.completed', 'execution.completed']) {
+      source.addEventListener(type, (e) => { received.push(`${e.lastEventId} ${type}`); });
+    }
+    try {
+      // The stream ends after execution.completed; the reconnect (with Last-Event-ID) answers 204 and the source closes for good.
+      await waitFor(() => source.readyState === EventSource.CLOSED || undefined, { timeoutMs: SETTLE_MS, message: 'the EventSource stops' });
+    } finally {
+      source.close();
+    }
+    expect(received.at(-1)).toMatch(/ execution\.completed$/);
+    expect(new Set(received).size).toBe(received.length);
+    const last = received.at(-1)?.split(' ')[0] ?? '';
+    const after = await fetch(url, { headers: { 'last-event-id': last } });
+    expect(after.status).toBe(204);
+    const fromStart = await fetch(url);
+    expect(fromStart.status).toBe(200);
+    await fromStart.body?.cancel();
+  });
+
+  it('sent every field each handler built, on every answer of this file', () => {
+    expect(compared).toBeGreaterThan(20);
+    expect(dropped).toEqual([]);
+  });
+});
