@@ -14,7 +14,10 @@ import { createDatabase, IN_MEMORY } from '@weft/db/database';
 import type { WeftDatabase } from '@weft/db/repos';
 import { createTestServices, type TestServices } from '../helpers/services.js';
 
-const TABLES = ['api_keys', 'execution_events', 'executions', 'flow_versions', 'flows', 'hooks', 'model_pricing', 'node_runs', 'output_blobs', 'provider_credentials', 'schedule_ticks', 'schedules', 'secrets', 'workspaces'];
+const TABLES = [
+  'api_keys', 'execution_events', 'executions', 'flow_versions', 'flows', 'hooks', 'model_pricing', 'node_runs', 'output_blobs', 'provider_credentials', 'schedule_ticks', 'schedules',
+  'secrets', 'task_secret_deliveries', 'tasks', 'worker_tokens', 'workspaces',
+];
 const masterKey = randomBytes(32);
 
 async function publicTables(url: string): Promise<string[]> {
