@@ -1,8 +1,6 @@
-import type { PGlite } from '@electric-sql/pglite';
 import { createTableRelationsHelpers, extractTablesRelationalConfig, is, type ExtractTablesWithRelations, type RelationalSchemaConfig } from 'drizzle-orm';
 import { NodePgDatabase, NodePgSession, NodePgTransaction } from 'drizzle-orm/node-postgres';
 import { PgDialect } from 'drizzle-orm/pg-core';
-import { PgliteDatabase, PgliteSession, PgliteTransaction } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import { WeftError } from '@weft/shared/errors';
 import { isUuid } from '@weft/shared/ids';
@@ -73,15 +71,17 @@ function relationalConfig(): Relational {
   return { fullSchema: schema, schema: tables.tables as ExtractTablesWithRelations<WeftSchema>, tableNamesMap: tables.tableNamesMap };
 }
 
-/** The tenant scope over the database the repos run on: node-postgres (a pool) or PGlite. */
+/**
+ * The tenant scope over the database the repos run on: a node-postgres pool, in both modes
+ * (embedded mode reaches its PGlite thread through one, see create-database.ts).
+ */
 export function createTenantScope(db: WeftDb): TenantScope {
   if (is(db, NodePgDatabase)) {
     const pool: unknown = (db as NodePgDatabase<WeftSchema> & { $client: unknown }).$client;
     if (!(pool instanceof pg.Pool)) throw new Error('tenant transactions on node-postgres need the database built over a pg.Pool');
     return pgTenantScope(pool);
   }
-  if (is(db, PgliteDatabase)) return pgliteTenantScope((db as PgliteDatabase<WeftSchema> & { $client: PGlite }).$client);
-  throw new Error('tenant transactions need a node-postgres or PGlite database');
+  throw new Error('tenant transactions need a node-postgres database over a pg.Pool');
 }
 
 /**
@@ -126,32 +126,3 @@ function pgTenantScope(pool: pg.Pool): TenantScope {
   return Object.assign(scope, { oneShot });
 }
 
-/**
- * PGlite's transaction holds its one connection for the whole callback, so no other query of the
- * process runs inside it; BEGIN is PGlite's, the role and workspace follow in one `exec`.
- */
-function pgliteTenantScope(client: PGlite): TenantScope {
-  const dialect = new PgDialect();
-  const relational = relationalConfig();
-  const scope = async <T>(workspaceId: string, fn: (tx: WeftDb) => Promise<T>): Promise<T> => {
-    const context = tenantContextSql(workspaceId);
-    try {
-      return await client.transaction(async (ptx) => {
-        await ptx.exec(context);
-        return fn(new PgliteTransaction(dialect, new PgliteSession(ptx, dialect, relational), relational));
-      });
-    } catch (err) {
-      throw tenantError(err);
-    }
-  };
-  const oneShot = async (workspaceId: string, statement: string): Promise<OneShotResult> => {
-    const text = `${tenantContextSql(workspaceId)}; ${statement}`;
-    try {
-      const last = (await client.exec(text)).at(-1);
-      return { rows: last?.rows ?? [], affected: last?.affectedRows ?? 0 };
-    } catch (err) {
-      throw tenantError(err);
-    }
-  };
-  return Object.assign(scope, { oneShot });
-}
