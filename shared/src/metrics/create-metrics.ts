@@ -72,6 +72,8 @@ export interface WeftMetrics {
   apiKeysTotal: Counter<'event'>;
   /** The api's key cache: hit, miss (looked up in Postgres), invalidated (dropped on a revocation). */
   apiKeyCacheTotal: Counter<'result'>;
+  /** Worker token lookups of the task protocol by result (hit, miss) and cache entries invalidated. */
+  workerTokenCacheTotal: Counter<'result'>;
   /**
    * The worker's provider clients, per provider: hit, miss (built from Postgres), reload (past its
    * TTL, read again), evicted (least recently used), invalidated (dropped on a change).
@@ -181,6 +183,7 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     resumeLinksTotal: new Counter({ name: 'weft_resume_links_total', help: 'Calls of resume links, by result (resumed, used, expired, invalid, not_waiting)', labelNames: ['result'], registers }),
     apiKeysTotal: new Counter({ name: 'weft_api_keys_total', help: 'API keys by event (created, revoked, revoked_with_workspace)', labelNames: ['event'], registers }),
     apiKeyCacheTotal: new Counter({ name: 'weft_api_key_cache_total', help: 'API key lookups by result (hit, miss) and cache entries invalidated', labelNames: ['result'], registers }),
+    workerTokenCacheTotal: new Counter({ name: 'weft_worker_token_cache_total', help: 'Worker token lookups by result (hit, miss) and cache entries invalidated', labelNames: ['result'], registers }),
     providerClientCacheTotal: new Counter({ name: 'weft_provider_client_cache_total', help: 'Provider client lookups of LLM calls by provider and result (hit, miss, reload) and entries dropped (evicted, invalidated)', labelNames: ['provider', 'result'], registers }),
     providerClientInvalidationsTotal: new Counter({ name: 'weft_provider_client_invalidations_total', help: 'Provider client invalidations received, by reason (credential, egress, workspace_deleted)', labelNames: ['reason'], registers }),
     workspaceDeletionsTotal: new Counter({ name: 'weft_workspace_deletions_total', help: 'Workspace deletions by event (requested, completed, retried)', labelNames: ['event'], registers }),
