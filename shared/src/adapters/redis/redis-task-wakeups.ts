@@ -12,6 +12,9 @@ export function taskWakeupChannel(prefix: string, workspaceId: string): string {
   return `${prefix}:task-wakeups:${workspaceId}`;
 }
 
+/** How long a claim waits for its subscription before it falls back to polling (Redis unreachable). */
+const LISTEN_TIMEOUT_MS = 2000;
+
 export class RedisTaskWakeups implements TaskWakeups {
   private subscriber: RedisClient | null = null;
   private readonly listeners = new TaskWakeupListeners();
@@ -29,13 +32,25 @@ export class RedisTaskWakeups implements TaskWakeups {
     const sub = this.connection();
     const listener = { handlers: new Set(input.handlers), onWake };
     const channel = taskWakeupChannel(this.options.prefix, input.workspaceId);
-    // Commands on one connection run in order: an UNSUBSCRIBE of the last listener followed by a
-    // SUBSCRIBE of the next leaves the channel subscribed.
-    if (this.listeners.add(input.workspaceId, listener)) await sub.subscribe(channel);
-    else await sub.ping();
-    return async () => {
+    const unsubscribe = async (): Promise<void> => {
       if (this.listeners.remove(input.workspaceId, listener) && this.subscriber === sub) await sub.unsubscribe(channel).catch(() => undefined);
     };
+    // Commands on one connection run in order: an UNSUBSCRIBE of the last listener followed by a
+    // SUBSCRIBE of the next leaves the channel subscribed, and a PING behind a pending SUBSCRIBE
+    // answers once that subscription is in place.
+    const ready = this.listeners.add(input.workspaceId, listener) ? sub.subscribe(channel) : sub.ping();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([ready, new Promise((_resolve, reject) => {
+        timer = setTimeout(() => { reject(new Error(`task wake-up subscription not confirmed within ${LISTEN_TIMEOUT_MS} ms`)); }, LISTEN_TIMEOUT_MS);
+      })]);
+    } catch (err) {
+      await unsubscribe();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    return unsubscribe;
   }
 
   private connection(): RedisClient {
