@@ -189,18 +189,23 @@ export function createTaskProtocol(deps: Deps): TaskProtocol {
       // Listening first: a task queued at any moment after this is either found or rings.
       const alarm = new Alarm();
       const stop = await listen(input, alarm);
-      deps.metrics.taskClaimsWaiting.inc();
+      let waiting = false;
       try {
         for (;;) {
           const claimed = await claimNow(input);
           if (claimed) return claimed;
           const left = deadline - Date.now();
           if (left <= 0 || input.signal.aborted) return null;
+          if (!waiting) {
+            // Counted once it found nothing: from here on, only a wake-up or the poll hands it a task.
+            waiting = true;
+            deps.metrics.taskClaimsWaiting.inc();
+          }
           const woke = await alarm.wait(Math.min(pollMs, left), input.signal);
           if (woke === 'notify' || (woke === 'timer' && left > pollMs)) deps.metrics.taskClaimWakesTotal.inc({ reason: woke === 'notify' ? 'notify' : 'poll' });
         }
       } finally {
-        deps.metrics.taskClaimsWaiting.dec();
+        if (waiting) deps.metrics.taskClaimsWaiting.dec();
         await stop();
       }
     },
