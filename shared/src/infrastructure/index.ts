@@ -7,14 +7,14 @@
 import type { RedisOptions } from 'ioredis';
 import { openRedis, redisTarget, type RedisClient } from '../adapters/redis/connection.js';
 import { flushStreamKey } from '../adapters/redis/keys.js';
-import { BullMqJobQueue, RedisControlBus, RedisEventBus, RedisExecutionAdmission, RedisFlushLog, RedisRateLimiter, RedisSpendLedger, RedisStateStore } from '../adapters/redis/index.js';
-import { MemoryControlBus, MemoryEventBus, MemoryExecutionAdmission, MemoryFlushLog, MemoryJobQueue, MemoryRateLimiter, MemorySpendLedger, MemoryStateStore } from '../adapters/memory/index.js';
+import { BullMqJobQueue, RedisControlBus, RedisEventBus, RedisExecutionAdmission, RedisFlushLog, RedisRateLimiter, RedisSpendLedger, RedisStateStore, RedisTaskWakeups } from '../adapters/redis/index.js';
+import { MemoryControlBus, MemoryEventBus, MemoryExecutionAdmission, MemoryFlushLog, MemoryJobQueue, MemoryRateLimiter, MemorySpendLedger, MemoryStateStore, MemoryTaskWakeups } from '../adapters/memory/index.js';
 import type { WeftConfig } from '../config/index.js';
 import { ResumeLinks } from '../crypto/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import type { DatabaseFactory, WeftDatabase } from '../ports/database.js';
-import type { ControlBus, EventBus, ExecutionAdmission, FlushLog, JobQueue, RateLimiter, SpendLedger, StateStore } from '../ports/index.js';
+import type { ControlBus, EventBus, ExecutionAdmission, FlushLog, JobQueue, RateLimiter, SpendLedger, StateStore, TaskWakeups } from '../ports/index.js';
 import { createRunEngine, type RunEngine } from '../run-engine/index.js';
 
 export interface Readiness {
@@ -35,6 +35,8 @@ export interface Infrastructure {
   control: ControlBus;
   /** The per-workspace in-flight cap. */
   admission: ExecutionAdmission;
+  /** Wakes long-polled task claims (Redis pub/sub, a channel per workspace; in memory in embedded mode). */
+  taskWakeups: TaskWakeups;
   /** Distributed mode: the command connection (the api's rate limits share it). */
   redis?: RedisClient | undefined;
   readiness: Readiness[];
@@ -57,12 +59,14 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
     const flushLog = new MemoryFlushLog();
     const queue = new MemoryJobQueue();
     const admission = new MemoryExecutionAdmission({ events });
+    const taskWakeups = new MemoryTaskWakeups();
     return {
-      database, queue, state, flushLog, spendLedger, events, control, admission,
+      database, queue, state, flushLog, spendLedger, events, control, admission, taskWakeups,
       readiness: [{ name: 'postgres', check: () => database.ping() }],
       async close() {
         await queue.close();
         await control.close();
+        await taskWakeups.close();
         await events.close();
         await flushLog.close();
         await state.close();
@@ -99,6 +103,7 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
   });
   const control = new RedisControlBus({ redis, prefix: config.keyPrefix });
   const admission = new RedisExecutionAdmission({ redis, prefix: config.keyPrefix });
+  const taskWakeups = new RedisTaskWakeups({ redis, prefix: config.keyPrefix });
   const queue = new BullMqJobQueue({
     connection: target, prefix: config.keyPrefix, logger,
     lockDurationMs: config.queueLockMs, stalledIntervalMs: config.queueStalledIntervalMs,
@@ -109,7 +114,7 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
   if (failFast.enableOfflineQueue === false || config.redisCluster) await waitUntilReady(redis);
   await warnOnEvictionPolicy(redis, logger);
   return {
-    database, queue, state, flushLog, spendLedger, events, control, admission, redis,
+    database, queue, state, flushLog, spendLedger, events, control, admission, taskWakeups, redis,
     readiness: [
       { name: 'redis', check: async () => { await redis.ping(); } },
       { name: 'postgres', check: () => database.ping() },
@@ -117,6 +122,7 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
     async close() {
       await queue.close();
       await control.close();
+      await taskWakeups.close();
       await events.close();
       await state.close();
       await flushLog.close();
@@ -159,7 +165,7 @@ export async function createProcessResources(input: {
   const engine = createRunEngine({
     resumeLinks: resumeLinksOf(input.config),
     repos: infra.database.repos, state: infra.state, flushLog: infra.flushLog, spendLedger: infra.spendLedger,
-    queue: infra.queue, events: infra.events, control: infra.control,
+    queue: infra.queue, events: infra.events, control: infra.control, taskWakeups: infra.taskWakeups,
     admission: infra.admission, workspaceMaxInFlight: input.config.quotas.workspaceMaxInFlight,
     claimCheckBytes: input.config.claimCheckBytes,
     logger: input.logger, metrics: input.metrics, clock,

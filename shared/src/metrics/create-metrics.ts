@@ -72,6 +72,8 @@ export interface WeftMetrics {
   apiKeysTotal: Counter<'event'>;
   /** The api's key cache: hit, miss (looked up in Postgres), invalidated (dropped on a revocation). */
   apiKeyCacheTotal: Counter<'result'>;
+  /** Worker token lookups of the task protocol by result (hit, miss) and cache entries invalidated. */
+  workerTokenCacheTotal: Counter<'result'>;
   /**
    * The worker's provider clients, per provider: hit, miss (built from Postgres), reload (past its
    * TTL, read again), evicted (least recently used), invalidated (dropped on a change).
@@ -93,6 +95,10 @@ export interface WeftMetrics {
   tasksTotal: Counter<'event'>;
   /** Live external tasks of every workspace by state (queued, claimed, parked), polled by workers: queued ones nobody claims show here. */
   taskQueueDepth: Gauge<'state'>;
+  /** Long-polled task claims that looked again, by why: a notification (notify) or the slow safety-net poll (poll). */
+  taskClaimWakesTotal: Counter<'reason'>;
+  /** Long-polled task claims of this api instance waiting for a task now. */
+  taskClaimsWaiting: Gauge;
 }
 
 /** Connections open and idle, and requests waiting for one (node-postgres' pool counts). */
@@ -181,6 +187,7 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     resumeLinksTotal: new Counter({ name: 'weft_resume_links_total', help: 'Calls of resume links, by result (resumed, used, expired, invalid, not_waiting)', labelNames: ['result'], registers }),
     apiKeysTotal: new Counter({ name: 'weft_api_keys_total', help: 'API keys by event (created, revoked, revoked_with_workspace)', labelNames: ['event'], registers }),
     apiKeyCacheTotal: new Counter({ name: 'weft_api_key_cache_total', help: 'API key lookups by result (hit, miss) and cache entries invalidated', labelNames: ['result'], registers }),
+    workerTokenCacheTotal: new Counter({ name: 'weft_worker_token_cache_total', help: 'Worker token lookups by result (hit, miss) and cache entries invalidated', labelNames: ['result'], registers }),
     providerClientCacheTotal: new Counter({ name: 'weft_provider_client_cache_total', help: 'Provider client lookups of LLM calls by provider and result (hit, miss, reload) and entries dropped (evicted, invalidated)', labelNames: ['provider', 'result'], registers }),
     providerClientInvalidationsTotal: new Counter({ name: 'weft_provider_client_invalidations_total', help: 'Provider client invalidations received, by reason (credential, egress, workspace_deleted)', labelNames: ['reason'], registers }),
     workspaceDeletionsTotal: new Counter({ name: 'weft_workspace_deletions_total', help: 'Workspace deletions by event (requested, completed, retried)', labelNames: ['event'], registers }),
@@ -188,6 +195,8 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     codeRunsTotal: new Counter({ name: 'weft_code_runs_total', help: 'Code node runs by outcome (ok, error, timeout, memory, stack, output_invalid, output_too_large, cancelled)', labelNames: ['outcome'], registers }),
     codeSandboxDuration: new Histogram({ name: 'weft_code_sandbox_duration_seconds', help: 'Code node runs in their sandbox, queue wait included, by outcome', labelNames: ['outcome'], buckets: durationBuckets, registers }),
     tasksTotal: new Counter({ name: 'weft_tasks_total', help: 'External tasks by event (queued, claimed, lease_lapsed, completed, failed, timed_out, retried, parked, released, cancelled, refused)', labelNames: ['event'], registers }),
+    taskClaimWakesTotal: new Counter({ name: 'weft_task_claim_wakes_total', help: 'Long-polled task claims that looked again, by reason (notify: a task was queued for them; poll: the safety-net interval)', labelNames: ['reason'], registers }),
+    taskClaimsWaiting: new Gauge({ name: 'weft_task_claims_waiting', help: 'Long-polled task claims of this instance waiting for a task now', registers }),
     taskQueueDepth: new Gauge({ name: 'weft_task_queue_depth', help: 'Live external tasks of every workspace by state (queued, claimed, parked)', labelNames: ['state'], registers }),
     flushLag: new Histogram({ name: 'weft_flush_lag_seconds', help: 'Delay between a node commit and its row reaching Postgres', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600], registers }),
     dbPoolClients: new Gauge({

@@ -161,6 +161,8 @@ export const errorCatalog = {
   TASK_FAILED: { httpStatus: 502, category: 'permanent' },
   /** A worker reported a retryable failure: the node's retry policy decides. */
   TASK_FAILED_RETRYABLE: { httpStatus: 502, category: 'transient' },
+  /** No heartbeat within the task's heartbeatTimeoutMs: as a retry (`node.retrying`), or the node's failure once its attempts are spent. */
+  TASK_LEASE_EXPIRED: { httpStatus: 504, category: 'transient' },
   /** The caller no longer holds the task's lease: it lapsed and another attempt claimed it, or the task ended. */
   TASK_LEASE_LOST: { httpStatus: 409, category: 'permanent' },
   /** The task's node no longer waits for it: its execution was cancelled or ended, or the node timed out. */

@@ -10,3 +10,4 @@ export * from './flush-log.js';
 export * from './spend-ledger.js';
 export * from './execution-admission.js';
 export * from './tasks.js';
+export * from './task-wakeups.js';

@@ -14,7 +14,7 @@ import type { EagerStart, EnqueueRequest, JobContext, StartNodeResult } from '..
 import { eagerCandidates, type EagerDispatchPolicy } from './eager-dispatch.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
-import type { EventBus, FlushLog, JobHandler, JobQueue, Repos, SpendLedger, StateStore } from '../ports/index.js';
+import type { EventBus, FlushLog, JobHandler, JobQueue, Repos, SpendLedger, StateStore, TaskWakeups } from '../ports/index.js';
 import type { ResumeLinks } from '../crypto/index.js';
 import type { RunningJobs } from './running-jobs.js';
 import { resolveNode, type CompiledFlow, type FlowCache, type ResolvedNode } from './flow-cache.js';
@@ -50,8 +50,9 @@ export interface NodeProcessorDeps {
   claimCheck: ClaimCheck;
   /** Whether ready children run at once on this worker (eager-dispatch.ts); default on. */
   eagerDispatch?: EagerDispatchPolicy;
-  /** Task nodes queue their tasks here. */
+  /** Task nodes queue their tasks here, and wake the claims waiting for them. */
   repos: Pick<Repos, 'tasks'>;
+  taskWakeups: TaskWakeups;
 }
 
 export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJobData> {

@@ -3,7 +3,7 @@ import type { ResumeLinks } from '../crypto/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import type { Repos } from '../ports/database.js';
-import type { ControlBus, EventBus, ExecutionAdmission, FlushLog, JobQueue, SpendLedger, StateStore } from '../ports/index.js';
+import type { ControlBus, EventBus, ExecutionAdmission, FlushLog, JobQueue, SpendLedger, StateStore, TaskWakeups } from '../ports/index.js';
 import type { ClaimCheck } from './claim-check.js';
 import type { FlowCache } from './flow-cache.js';
 
@@ -24,6 +24,8 @@ export interface EngineResources {
   admission: ExecutionAdmission;
   /** WEFT_WORKSPACE_MAX_IN_FLIGHT; 0 or absent: no cap. */
   workspaceMaxInFlight?: number | undefined;
+  /** Wakes the long-polled task claims of a workspace when a task of their handlers is queued. */
+  taskWakeups: TaskWakeups;
   /** api → workers instructions (abort a cancelled execution's calls); absent in a lone process. */
   control?: ControlBus | undefined;
   /** Large outputs stored apart and referenced (WEFT_CLAIM_CHECK_BYTES), and their references resolved. */

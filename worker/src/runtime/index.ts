@@ -109,11 +109,22 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
     })().catch((err: unknown) => { log.debug({ err }, 'queue depth poll failed'); });
   }, 5000);
   depthTimer.unref();
+  // Lapsed task leases go through their node's retry policy: every worker sweeps, the fenced writes keep it once.
+  let sweeping = false;
+  const leaseTimer = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    engine.tasks.sweepLapsed()
+      .catch((err: unknown) => { log.warn({ err }, 'task lease sweep failed: will retry'); })
+      .finally(() => { sweeping = false; });
+  }, config.taskLeaseSweepIntervalMs);
+  leaseTimer.unref();
   log.info({ concurrency: config.workerConcurrency }, 'worker started');
 
   return {
     async close(options = {}) {
       clearInterval(depthTimer);
+      clearInterval(leaseTimer);
       sweep.stop();
       // A draining worker starts no chain of its own: ready children go to the queue, where the
       // rest of the fleet takes them.
