@@ -77,8 +77,12 @@ export function inFlightKey(prefix: string, workspaceId: string): string {
   return `${prefix}:inflight:{${workspaceId}}`;
 }
 
-export function flushStreamKey(prefix: string): string {
-  return `${prefix}:flush`;
+/**
+ * stream: the flush log of one queue shard (`shardOf`). With one shard it is `<prefix>:flush`, as
+ * before shards existed; with more, `<prefix>:flush:{<prefix>:<shard>}`, in the shard's slot.
+ */
+export function flushStreamKey(prefix: string, shard = 0, shards = 1): string {
+  return shards <= 1 ? `${prefix}:flush` : `${prefix}:flush:${shardTag(prefix, shard)}`;
 }
 
 export const FLUSH_GROUP = 'flushers';
@@ -86,7 +90,36 @@ export const FLUSH_GROUP = 'flushers';
 /** Approximate cap of each execution's event stream (XADD MAXLEN ~). */
 export const EVENT_STREAM_MAXLEN = 10_000;
 
-/** BullMQ queue prefix for a Weft key prefix: `{weft}` keeps every queue in one slot. */
-export function bullPrefix(prefix: string): string {
-  return `{${prefix}}`;
+/**
+ * BullMQ queue prefix for a Weft key prefix: `{weft}` for the unsharded queues and for every
+ * queue with one shard (one slot); `{weft:<shard>}` for shard `shard` of a sharded queue when
+ * there are more (`WEFT_QUEUE_SHARDS`), each in a slot of its own.
+ */
+export function bullPrefix(prefix: string, shard?: number, shards = 1): string {
+  return shard === undefined || shards <= 1 ? `{${prefix}}` : shardTag(prefix, shard);
+}
+
+/** The hash tag of a queue shard: its queues' BullMQ prefix, the tag of its flush stream. */
+export function shardTag(prefix: string, shard: number): string {
+  return `{${prefix}:${shard}}`;
+}
+
+/**
+ * The queue shard of an execution, in [0, shards): FNV-1a (32 bits) of the id's UTF-16 code units,
+ * modulo the shard count. Stable across processes and releases: every producer and consumer of
+ * the fleet must agree, so changing it (or the shard count) strands the jobs of live executions.
+ */
+export function shardOf(executionId: string, shards: number): number {
+  if (shards <= 1) return 0;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < executionId.length; i++) {
+    hash ^= executionId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % shards;
+}
+
+/** The shard numbers 0 … shards − 1. */
+export function allShards(shards: number): number[] {
+  return Array.from({ length: Math.max(1, shards) }, (_, i) => i);
 }

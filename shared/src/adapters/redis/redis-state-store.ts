@@ -55,9 +55,10 @@ export interface RedisStateStoreOptions {
   prefix: string;
   /**
    * The flush stream's key when a commit may append its node's flush entry in the same script
-   * (one Redis server); absent on Redis Cluster, where the stream sits in another slot.
+   * (one Redis server), or the key for an execution (one stream per queue shard); absent on
+   * Redis Cluster, where the stream sits in another slot.
    */
-  flushStream?: string;
+  flushStream?: string | ((executionId: string) => string);
 }
 
 /**
@@ -68,12 +69,13 @@ export class RedisStateStore implements StateStore {
   private readonly redis: RedisClient;
   private readonly prefix: string;
   private readonly scripts: WeftScripts;
-  private readonly flushStream: string | undefined;
+  private readonly flushStream: ((executionId: string) => string) | undefined;
 
   constructor(options: RedisStateStoreOptions) {
     this.redis = options.redis;
     this.prefix = options.prefix;
-    this.flushStream = options.flushStream;
+    const stream = options.flushStream;
+    this.flushStream = typeof stream === 'string' ? () => stream : stream;
     this.scripts = defineWeftScripts(options.redis);
   }
 
@@ -98,8 +100,9 @@ export class RedisStateStore implements StateStore {
   }
 
   async commitNode(input: CommitNodeInput): Promise<CommitNodeResult> {
-    const flushed = this.flushStream !== undefined && input.flush !== undefined;
-    return decodeCommitNode(await this.run(commitNodeArgs(this.prefix, input, this.flushStream)), input, flushed);
+    const flushStream = this.flushStream?.(input.executionId);
+    const flushed = flushStream !== undefined && input.flush !== undefined;
+    return decodeCommitNode(await this.run(commitNodeArgs(this.prefix, input, flushStream)), input, flushed);
   }
 
   async readyAfter(input: { executionId: string; nodeId: string; leaseJobId?: string }): Promise<{ ready: string[]; round: number } | null> {
