@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryEventBus } from '../../shared/src/adapters/memory/memory-event-bus.js';
 import { MemoryStateStore } from '../../shared/src/adapters/memory/memory-state-store.js';
 import { RedisEventBus } from '../../shared/src/adapters/redis/redis-event-bus.js';
 import { readEventFrame } from '../../shared/src/engine/event-frame.js';
 import type { EventFrame } from '../../shared/src/model/index.js';
 import { RedisStateStore } from '../../shared/src/adapters/redis/redis-state-store.js';
+import { openRedis, type RedisClient } from '../../shared/src/adapters/redis/connection.js';
+import { startPrivateRedisCluster, type PrivateRedisCluster } from '../helpers/private-services.js';
 import { redisForSuite, uniqueId } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { eventBusContract } from './event-bus.contract.js';
@@ -32,6 +34,36 @@ describe('MemoryEventBus specifics', () => {
     for (let i = 0; i < 5; i += 1) ids.push((await bus.publish({ ...base, data: { i } })).id);
     expect((await bus.replay('e')).map((e) => e.id)).toEqual(ids.slice(2));
     await bus.close();
+  });
+});
+
+describe('redis cluster', () => {
+  // A private 3-master cluster: events go out by sharded pub/sub (SPUBLISH in the scripts, on the
+  // channel of their execution's slot), and the subscriber SSUBSCRIBEs every slot's channel.
+  let cluster: PrivateRedisCluster | undefined;
+  let redis: RedisClient | undefined;
+  beforeAll(async () => {
+    cluster = await startPrivateRedisCluster();
+    redis = openRedis({ urls: cluster.urls, cluster: true });
+  }, 60_000);
+  afterAll(() => {
+    redis?.disconnect();
+    cluster?.destroy();
+  });
+
+  eventBusContract('redis cluster, sharded pub/sub', () => {
+    if (!redis) throw new Error('no cluster');
+    const prefix = `weft${uniqueId(6)}`;
+    const bus = new RedisEventBus({ redis, prefix });
+    const store = new RedisStateStore({ redis, prefix });
+    return Promise.resolve({
+      bus,
+      store,
+      async cleanup() {
+        await store.close();
+        await bus.close();
+      },
+    });
   });
 });
 

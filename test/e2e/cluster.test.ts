@@ -184,7 +184,7 @@ describe('distributed mode on a Redis Cluster of 3 masters', () => {
     expect(await redis.exists(flushStreamKey(prefix))).toBe(0);
   }, 60_000);
 
-  it('delivers live events of executions in every slot to a WebSocket subscriber', async () => {
+  it('delivers live events of executions in every slot to a WebSocket subscriber, through sharded pub/sub', async () => {
     const call = apiClient(target.baseUrl, target.apiKey);
     const flow = await call('POST', '/v1/flows', { name: 'live', nodes: [{ id: 'one', type: 'transform', expression: 'input.n' }], edges: [] });
     const flowId = flow.body.id as string;
@@ -200,6 +200,14 @@ describe('distributed mode on a Redis Cluster of 3 masters', () => {
         return ids.every((id) => done.has(id)) ? done : null;
       }, { timeoutMs: 30_000, message: 'execution.completed of every execution on the socket' });
       expect(completed.size).toBe(ids.length);
+      // Through sharded pub/sub: the api holds one shard channel per slot, spread over the
+      // masters, and no pattern subscription (classic pub/sub would broadcast to every node).
+      const masters = redis.nodes('master');
+      const channels = await Promise.all(masters.map(async (m) => (await m.call('PUBSUB', 'SHARDCHANNELS', `${prefix}:events:*`)) as string[]));
+      expect(channels.reduce((sum, list) => sum + list.length, 0)).toBe(16_384);
+      expect(channels.every((list) => list.length > 0)).toBe(true);
+      const patterns = await Promise.all(masters.map(async (m) => Number(await m.call('PUBSUB', 'NUMPAT'))));
+      expect(patterns).toEqual(masters.map(() => 0));
       for (const id of ids) {
         const types = socket.messages.filter((m) => m.executionId === id).map((m) => m.type);
         expect(types).toEqual(expect.arrayContaining(['execution.started', 'node.started', 'node.completed', 'execution.completed']));

@@ -95,7 +95,8 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
     redis, prefix: config.keyPrefix,
     // The subscriber keeps the default options: it must resubscribe after an outage, not time out.
     subscriberFactory: () => {
-      const subscriber = openRedis(target);
+      // On a cluster: sharded pub/sub, a subscriber connection per master (RedisEventBus).
+      const subscriber = openRedis(target, {}, { shardedSubscribers: true });
       subscriber.on('error', (err: Error) => { logger.warn({ err: err.message }, 'redis (subscriber) connection error'); });
       return subscriber;
     },

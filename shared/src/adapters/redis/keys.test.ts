@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { executionJobId, mapTimeoutJobId, nodeJobId, taskReportJobId, waitJobId } from '../../jobs/index.js';
 import { ALL_QUEUES, isShardedQueue, jobShardKey, QUEUES, schedulerTickJobId } from '../../ports/job-queue.js';
-import { allShards, bullPrefix, executionKeys, flushStreamKey, shardOf, shardTag } from './keys.js';
+import {
+  allShards, allSlotEventsChannels, bullPrefix, CLUSTER_SLOTS, clusterSlot, eventsChannelArg, executionEventsChannel, executionKeys, flushStreamKey,
+  shardOf, shardTag, slotEventsChannel,
+} from './keys.js';
 
 describe('queue shards', () => {
   it('one shard keeps the keys of a single Redis as they were', () => {
@@ -72,3 +75,28 @@ function fnv1a(text: string): number {
   }
   return hash >>> 0;
 }
+
+describe('sharded events channels', () => {
+  it('computes Redis Cluster slots (CRC16 of the hash tag), as CLUSTER KEYSLOT does', () => {
+    // Values answered by `redis-cli cluster keyslot` on Redis 7.
+    expect(clusterSlot('k:{abc}')).toBe(7638);
+    expect(clusterSlot('{a}')).toBe(15495);
+    expect(clusterSlot('b')).toBe(3300);
+    expect(clusterSlot('123456789')).toBe(12739);
+    // An empty tag hashes the whole key; only the first tag counts.
+    expect(clusterSlot('{}abc')).toBe(5980);
+    expect(clusterSlot('x{a}{b}')).toBe(15495);
+  });
+
+  it('names one channel per slot, in that slot; an execution publishes in its own keys\' slot', () => {
+    const channels = allSlotEventsChannels('weft');
+    expect(channels).toHaveLength(CLUSTER_SLOTS);
+    expect(new Set(channels).size).toBe(CLUSTER_SLOTS);
+    for (const slot of [0, 1, 7638, 16383]) expect(clusterSlot(slotEventsChannel('weft', slot))).toBe(slot);
+    const id = '01HZXEXECUTION';
+    expect(clusterSlot(executionEventsChannel('weft', id))).toBe(clusterSlot(executionKeys('weft', id).meta));
+    expect(eventsChannelArg('weft', { executionId: id }, true)).toBe(`!${executionEventsChannel('weft', id)}`);
+    expect(eventsChannelArg('weft', { executionId: id }, false)).toBe('weft:events:');
+    expect(eventsChannelArg('weft', { executionId: id, workspaceId: 'ws' }, false)).toBe('weft:events:ws');
+  });
+});
