@@ -11,11 +11,10 @@ import { openRedis, type RedisClient } from '../../shared/src/adapters/redis/con
 import { startPrivateRedisCluster, type PrivateRedisCluster } from '../helpers/private-services.js';
 import { redisForSuite, uniqueId } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { eventBusContract } from './event-bus.contract.js';
+import { eventBusContract, type EventBusFixture } from './event-bus.contract.js';
 
-eventBusContract('memory', () => {
-  const bus = new MemoryEventBus();
-  const store = new MemoryStateStore({ events: bus });
+/** A bus and a store over it, closed store first. */
+function fixtureOf(bus: EventBusFixture['bus'], store: EventBusFixture['store']): Promise<EventBusFixture> {
   return Promise.resolve({
     bus,
     store,
@@ -24,6 +23,12 @@ eventBusContract('memory', () => {
       await bus.close();
     },
   });
+}
+
+eventBusContract('memory', () => {
+  const bus = new MemoryEventBus();
+  const store = new MemoryStateStore({ events: bus });
+  return fixtureOf(bus, store);
 });
 
 describe('MemoryEventBus specifics', () => {
@@ -56,14 +61,7 @@ describe('redis cluster', () => {
     const prefix = `weft${uniqueId(6)}`;
     const bus = new RedisEventBus({ redis, prefix });
     const store = new RedisStateStore({ redis, prefix });
-    return Promise.resolve({
-      bus,
-      store,
-      async cleanup() {
-        await store.close();
-        await bus.close();
-      },
-    });
+    return fixtureOf(bus, store);
   });
 });
 
@@ -74,14 +72,7 @@ describe('redis', () => {
     const prefix = `${suite.svc.prefix}:${uniqueId()}`;
     const bus = new RedisEventBus({ redis: suite.redis, prefix });
     const store = new RedisStateStore({ redis: suite.redis, prefix });
-    return Promise.resolve({
-      bus,
-      store,
-      async cleanup() {
-        await store.close();
-        await bus.close();
-      },
-    });
+    return fixtureOf(bus, store);
   });
 
   describe('RedisEventBus specifics', () => {
