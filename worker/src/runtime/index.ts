@@ -86,13 +86,13 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
   // One flusher loop per partition of the flush log (per queue shard in Redis): every worker
   // reads every shard's stream, each loop blocking on a connection of its own.
   const flushLogs = engine.resources.flushLog.partitions?.() ?? [engine.resources.flushLog];
-  const flushers = flushLogs.map((flushLog) => new Flusher({
+  const flushers = flushLogs.map((flushLog, shard) => new Flusher({
     state: deps.state,
     admission: engine.resources.admission,
     flushLog,
     repos,
     flows: engine.resources.flows,
-    logger: log,
+    logger: flushLogs.length > 1 ? log.child({ flushShard: shard }) : log,
     metrics,
     consumer: config.workerId,
     hotStateTtlSeconds: config.hotStateTtlSeconds,
