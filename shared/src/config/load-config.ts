@@ -20,6 +20,11 @@ export interface WeftConfig {
   redisUrl: string | null;
   /** REDIS_CLUSTER: REDIS_URL names Redis Cluster nodes, and every connection is a cluster client. */
   redisCluster: boolean;
+  /**
+   * WEFT_QUEUE_SHARDS: shards of each execution-scoped queue and of the flush log, each under a
+   * hash tag of its own (a cluster spreads them over its masters). 1 keeps one slot for all.
+   */
+  queueShards: number;
   databaseUrl: string | null;
   /** Embedded mode: PGlite data, generated admin token and master key live here. */
   dataDir: string;
@@ -307,6 +312,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     port,
     redisUrl,
     redisCluster,
+    queueShards: int('WEFT_QUEUE_SHARDS', 1, 1, 256),
     databaseUrl,
     dataDir: str('WEFT_DATA_DIR') ?? './.weft',
     adminToken,

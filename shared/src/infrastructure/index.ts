@@ -6,7 +6,7 @@
  */
 import type { RedisOptions } from 'ioredis';
 import { openRedis, redisTarget, type RedisClient } from '../adapters/redis/connection.js';
-import { flushStreamKey } from '../adapters/redis/keys.js';
+import { flushStreamKey, shardOf } from '../adapters/redis/keys.js';
 import { BullMqJobQueue, RedisControlBus, RedisEventBus, RedisExecutionAdmission, RedisFlushLog, RedisRateLimiter, RedisSpendLedger, RedisStateStore, RedisTaskWakeups } from '../adapters/redis/index.js';
 import { MemoryControlBus, MemoryEventBus, MemoryExecutionAdmission, MemoryFlushLog, MemoryJobQueue, MemoryRateLimiter, MemorySpendLedger, MemoryStateStore, MemoryTaskWakeups } from '../adapters/memory/index.js';
 import type { WeftConfig } from '../config/index.js';
@@ -86,17 +86,21 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
   redis.on('error', (err: Error) => { logger.warn({ err: err.message }, 'redis connection error'); });
   flushRedis.on('error', (err: Error) => { logger.warn({ err: err.message }, 'redis (flush) connection error'); });
   const database = await createDatabase({ url: databaseUrl, masterKey: config.masterKey, masterKeyVersion: config.masterKeyVersion, logger });
-  // On one server a commit appends its node's flush entry in its own script; on a cluster the
-  // flush stream is in another slot than the execution's keys, so the engine appends it apart.
-  const state = new RedisStateStore({ redis, prefix: config.keyPrefix, ...(config.redisCluster ? {} : { flushStream: flushStreamKey(config.keyPrefix) }) });
-  // Appends on the command connection; the flusher reads on its own (and blocks on a third).
-  const flushLog = new RedisFlushLog({ redis, readRedis: flushRedis, prefix: config.keyPrefix });
+  // On one server a commit appends its node's flush entry (to its shard's stream) in its own
+  // script; on a cluster that stream is in another slot than the execution's keys, so the engine
+  // appends it apart.
+  const shards = config.queueShards;
+  const flushStream = (executionId: string): string => flushStreamKey(config.keyPrefix, shardOf(executionId, shards), shards);
+  const state = new RedisStateStore({ redis, prefix: config.keyPrefix, ...(config.redisCluster ? {} : { flushStream }) });
+  // Appends on the command connection; the flusher reads on its own (and blocks on one more per shard).
+  const flushLog = new RedisFlushLog({ redis, readRedis: flushRedis, prefix: config.keyPrefix, shards });
   const spendLedger = new RedisSpendLedger({ redis, prefix: config.keyPrefix });
   const events = new RedisEventBus({
     redis, prefix: config.keyPrefix,
     // The subscriber keeps the default options: it must resubscribe after an outage, not time out.
     subscriberFactory: () => {
-      const subscriber = openRedis(target);
+      // On a cluster: sharded pub/sub, a subscriber connection per master (RedisEventBus).
+      const subscriber = openRedis(target, {}, { shardedSubscribers: true });
       subscriber.on('error', (err: Error) => { logger.warn({ err: err.message }, 'redis (subscriber) connection error'); });
       return subscriber;
     },
@@ -105,7 +109,7 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
   const admission = new RedisExecutionAdmission({ redis, prefix: config.keyPrefix });
   const taskWakeups = new RedisTaskWakeups({ redis, prefix: config.keyPrefix });
   const queue = new BullMqJobQueue({
-    connection: target, prefix: config.keyPrefix, logger,
+    connection: target, prefix: config.keyPrefix, shards, logger,
     lockDurationMs: config.queueLockMs, stalledIntervalMs: config.queueStalledIntervalMs,
     producerOptions: failFast,
   });

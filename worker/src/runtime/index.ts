@@ -83,18 +83,21 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
   const resumes = deps.queue.process(QUEUES.resume, processors.resume, { concurrency: Math.max(5, Math.ceil(config.workerConcurrency / 2)) });
   // Schedules' ticks: each tick time is one job fleet-wide (a job scheduler), taken by one worker.
   const ticks = deps.queue.process(QUEUES.schedules, createScheduleTickProcessor({ engine, repos, queue: deps.queue, logger: log.child({ component: 'schedules' }), metrics }), { concurrency: 5 });
-  const flusher = new Flusher({
+  // One flusher loop per partition of the flush log (per queue shard in Redis): every worker
+  // reads every shard's stream, each loop blocking on a connection of its own.
+  const flushLogs = engine.resources.flushLog.partitions?.() ?? [engine.resources.flushLog];
+  const flushers = flushLogs.map((flushLog, shard) => new Flusher({
     state: deps.state,
     admission: engine.resources.admission,
-    flushLog: engine.resources.flushLog,
+    flushLog,
     repos,
     flows: engine.resources.flows,
-    logger: log,
+    logger: flushLogs.length > 1 ? log.child({ flushShard: shard }) : log,
     metrics,
     consumer: config.workerId,
     hotStateTtlSeconds: config.hotStateTtlSeconds,
-  });
-  flusher.start();
+  }));
+  for (const flusher of flushers) flusher.start();
   const sweep = engine.startRecovery({ intervalMs: config.sweepIntervalMs, minAgeMs: config.sweepMinAgeMs, logger: log });
 
   const depthTimer = setInterval(() => {
@@ -141,7 +144,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
         log.warn({ graceMs }, 'grace period over: aborting running jobs');
         await Promise.all([executions.close({ force: true }), nodes.close({ force: true }), resumes.close({ force: true }), ticks.close({ force: true })]);
       }
-      await flusher.stop();
+      await Promise.all(flushers.map((flusher) => flusher.stop()));
       guard.close();
       await providerEgress.close();
       await expressions.close();
