@@ -180,9 +180,9 @@ describe('the api contract on a real fleet', () => {
     failFastId = id;
   });
 
-  // Known gap (issue 12): after fail-fast the cut node's run is stored `cancelled`, but no
-  // node.cancelled event is ever published for it (after a cancel it is). Flips when fixed.
-  it.fails('publishes node.cancelled for the node fail-fast cut', async () => {
+  // A fail-fast asks the workers to abort the execution's running nodes (as a cancel does): the
+  // cut node commits `cancelled` and its node.cancelled is published, after execution.failed.
+  it('publishes node.cancelled for the node fail-fast cut', async () => {
     await waitFor(async () => (await eventsOf(failFastId)).some((e) => e.type === 'node.cancelled' && e.nodeId === 'spin') || undefined, {
       timeoutMs: 10_000, message: 'node.cancelled of spin is published',
     });
