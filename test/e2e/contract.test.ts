@@ -9,9 +9,12 @@
  *   and the events; nodes never started are `pending` or `skipped`;
  * - both cancel routes answer 202 `{executionId, status: "cancelled"}`, then 409;
  * - a flow reads back every field written (`timeoutMs`, `output`), so GET → edit → PUT keeps them;
+ * - a dead letter whose node a retry completed lists `resolved`, and replaying it answers 200
+ *   `resolved` (nothing re-run), not a 409;
  * - SSE after the end: an EventSource (the `eventsource` package, as a browser's) gets every event
  *   once, then its reconnect answers 204 and it stops.
  */
+import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { EventSource } from 'eventsource';
@@ -109,9 +112,13 @@ describe('the api contract on a real fleet', () => {
     expect(node.provider).toBe('openai');
     expect(Object.keys(doc).sort()).toEqual(['cost', 'createdAt', 'error', 'finishedAt', 'flowId', 'flowVersion', 'id', 'input', 'nodes', 'output',
       'pricing', 'startedAt', 'status', 'unpricedTokens', 'usage']);
-    const runs = await call('GET', `/v1/flows/${flowId}/nodes/ask/runs`);
-    expect(runs.status).toBe(200);
-    expect(runs.body.items?.[0]).toMatchObject({ executionId: id, status: 'completed', usage: { totalTokens: node.usage.totalTokens } });
+    // The document reads hot state; node runs are Postgres, written by the flusher moments later.
+    const run = await waitFor(async () => {
+      const runs = await call('GET', `/v1/flows/${flowId}/nodes/ask/runs`);
+      expect(runs.status).toBe(200);
+      return runs.body.items?.[0];
+    }, { timeoutMs: SETTLE_MS, message: 'the node run is flushed' });
+    expect(run).toMatchObject({ executionId: id, status: 'completed', usage: { totalTokens: node.usage.totalTokens } });
   });
 
   it('lists by one status or several, and by creation time; unknown query parameters answer 400', async () => {
@@ -205,6 +212,36 @@ describe('the api contract on a real fleet', () => {
       const events = await eventsOf(id);
       expect(events).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'node.cancelled', nodeId: 'spin' }), expect.objectContaining({ type: 'execution.cancelled' })]));
     }
+  });
+
+  it('lists a dead letter resolved once a retry completed its node; replaying it answers 200 and re-runs nothing', async () => {
+    // mock-429 refuses a conversation once: with one attempt the node fails for good, and its retry succeeds.
+    const flowId = await createFlow({ name: 'flaky', nodes: [{ id: 'flaky', type: 'llm', provider: 'openai', model: 'mock-429', stream: false, prompt: `Once ${randomUUID()}`, retry: { attempts: 1 } }] });
+    const id = await start(flowId);
+    await until(id, (d) => d.status === 'failed', 'fails');
+    const letters = async (query = ''): Promise<Array<Record<string, unknown>>> => {
+      const res = await call('GET', `/v1/dead-letters?limit=100${query}`);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return (res.body.items ?? []).filter((l) => l.executionId === id);
+    };
+    const [letter] = await waitFor(async () => { const l = await letters(); return l.length > 0 ? l : undefined; }, { timeoutMs: SETTLE_MS, message: 'the dead letter is parked' });
+    expect(letter).toMatchObject({ nodeId: 'flaky', status: 'open', resolvedAt: null });
+    expect((await letters('&status=resolved'))).toEqual([]);
+
+    const retry = await call('POST', `/v1/executions/${id}/retry`);
+    expect(retry.status, JSON.stringify(retry.body)).toBe(202);
+    const doc = await until(id, (d) => d.status === 'completed', 'completes after its retry');
+    const resolved = await letters();
+    expect(resolved).toEqual([{ ...letter, status: 'resolved', resolvedAt: doc.nodes?.[0]?.finishedAt }]);
+    expect(await letters('&status=open')).toEqual([]);
+    expect(await letters('&status=resolved')).toEqual(resolved);
+
+    const replay = await call('POST', `/v1/dead-letters/${encodeURIComponent(letter?.id as string)}/replay`);
+    expect(replay.status, JSON.stringify(replay.body)).toBe(200);
+    expect(replay.body).toEqual({ executionId: id, nodeId: 'flaky', outcome: 'resolved' });
+    // Nothing ran again: the execution and its node are as the retry left them, and the letter stays resolved.
+    expect((await call('GET', `/v1/executions/${id}`)).body).toEqual(doc);
+    expect(await letters()).toEqual(resolved);
   });
 
   it('reads a flow back with every field written, so GET → edit → PUT keeps them', async () => {

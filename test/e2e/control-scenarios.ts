@@ -27,7 +27,7 @@ export async function replayScenario(target: Target): Promise<void> {
   expect(letter.nodeId).toBe('flaky');
   const replay = await call('POST', `/v1/dead-letters/${letter.id as string}/replay`);
   expect(replay.status, JSON.stringify(replay.body)).toBe(202);
-  expect(replay.body).toEqual({ executionId, nodeId: 'flaky' });
+  expect(replay.body).toEqual({ executionId, nodeId: 'flaky', outcome: 'replayed' });
   const done = await waitFor(async () => {
     const r = await call('GET', `/v1/executions/${executionId}`);
     return r.body.status === 'completed' ? r.body : null;

@@ -12,6 +12,7 @@ export interface WeftMetrics {
   registry: Registry;
   executionsTotal: Counter<'status'>;
   executionsRefusedTotal: Counter<'code'>;
+  deadLetterReplaysTotal: Counter<'outcome'>;
   nodesTotal: Counter<'node_type' | 'status'>;
   nodeDuration: Histogram<'node_type' | 'status'>;
   nodeAttemptsTotal: Counter<'node_type' | 'result'>;
@@ -112,6 +113,7 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
   return {
     registry,
     executionsTotal: new Counter({ name: 'weft_executions_total', help: 'Executions reaching a status (queued, running, completed, failed, cancelled)', labelNames: ['status'], registers }),
+    deadLetterReplaysTotal: new Counter({ name: 'weft_dead_letter_replays_total', help: 'Dead-letter replays answered, by outcome (replayed, resolved: the node had completed since)', labelNames: ['outcome'], registers }),
     executionsRefusedTotal: new Counter({ name: 'weft_executions_refused_total', help: 'Execution starts refused before anything ran, by catalog code (BUDGET_UNPRICED_MODEL)', labelNames: ['code'], registers }),
     nodesTotal: new Counter({ name: 'weft_nodes_total', help: 'Node runs finished, by node type and terminal status', labelNames: ['node_type', 'status'], registers }),
     nodeDuration: new Histogram({ name: 'weft_node_duration_seconds', help: 'Node run duration from start to commit', labelNames: ['node_type', 'status'], buckets: durationBuckets, registers }),
