@@ -11,6 +11,8 @@
  * - a flow reads back every field written (`timeoutMs`, `output`), so GET → edit → PUT keeps them;
  * - a dead letter whose node a retry completed lists `resolved`, and replaying it answers 200
  *   `resolved` (nothing re-run), not a 409;
+ * - `wait: true` on a flow that waits for an approval answers 202 `waiting` with the resume link,
+ *   which resumes it;
  * - SSE after the end: an EventSource (the `eventsource` package, as a browser's) gets every event
  *   once, then its reconnect answers 204 and it stops.
  */
@@ -242,6 +244,27 @@ describe('the api contract on a real fleet', () => {
     // Nothing ran again: the execution and its node are as the retry left them, and the letter stays resolved.
     expect((await call('GET', `/v1/executions/${id}`)).body).toEqual(doc);
     expect(await letters()).toEqual(resolved);
+  });
+
+  it('answers wait: true on a flow that waits with 202 waiting and the resume link, which resumes it', async () => {
+    const flowId = await createFlow({ name: 'approval', nodes: [{ id: 'approve', type: 'wait', event: 'approval' }, { id: 'then', type: 'transform', expression: 'nodes.approve.ok' }], edges: [{ from: 'approve', to: 'then' }] });
+    const res = await call('POST', `/v1/flows/${flowId}/executions`, { input: {}, wait: true, timeoutMs: SETTLE_MS });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const id = res.body.executionId as string;
+    expect(res.body).toEqual({ executionId: id, status: 'waiting', waiting: [{ nodeId: 'approve', resumeUrl: expect.any(String), resumeUrlExpiresAt: expect.any(String) }] });
+    const [waiting] = res.body.waiting as Array<{ resumeUrl: string; resumeUrlExpiresAt: string }>;
+    // The same link the document shows.
+    const doc = await call('GET', `/v1/executions/${id}`);
+    expect(doc.body.nodes?.[0]).toMatchObject({ nodeId: 'approve', status: 'waiting', resumeUrl: waiting?.resumeUrl, resumeUrlExpiresAt: waiting?.resumeUrlExpiresAt });
+    const resumed = await api.app.inject({ method: 'POST', url: new URL(waiting?.resumeUrl ?? '').pathname, payload: { ok: true } });
+    expect(resumed.statusCode, resumed.body).toBe(202);
+    const done = await until(id, (d) => d.status === 'completed', 'completes once resumed');
+    expect(done.output).toEqual({ then: true });
+    // A timer ends by itself: wait: true still answers the end.
+    const timed = await createFlow({ name: 'timer', nodes: [{ id: 'pause', type: 'wait', durationMs: 50 }] });
+    const ended = await call('POST', `/v1/flows/${timed}/executions`, { input: {}, wait: true, timeoutMs: SETTLE_MS });
+    expect(ended.status, JSON.stringify(ended.body)).toBe(200);
+    expect(ended.body.status).toBe('completed');
   });
 
   it('reads a flow back with every field written, so GET → edit → PUT keeps them', async () => {

@@ -128,7 +128,8 @@ export const hookCallsRoutes: RoutePlugin = (app, { deps }) => {
           const view = answer.body;
           return await reply.code(200).send({ executionId: view.id, status: view.status, output: view.output, error: view.error });
         }
-        return await reply.code(202).send(answer.body);
+        // The status only: a waiting node's resume link is the approver's, not the caller's.
+        return await reply.code(202).send({ executionId: answer.body.executionId, status: answer.body.status });
       } catch (err) {
         const outcome = outcomeOf(err);
         metrics.hookCallsTotal.inc({ outcome: outcome === 'not_found' && request.workspaceId !== '' ? 'flow_missing' : outcome });
