@@ -13,6 +13,9 @@
  *   `resolved` (nothing re-run), not a 409;
  * - `wait: true` on a flow that waits for an approval answers 202 `waiting` with the resume link,
  *   which resumes it;
+ * - a flow's inputSchema is read back, and every start checks its input against it (API start,
+ *   pinned version, single-node run, webhook, schedule create and tick): 400 invalid_input with a
+ *   path per problem, or a tick recorded skipped `invalid_input`;
  * - SSE after the end: an EventSource (the `eventsource` package, as a browser's) gets every event
  *   once, then its reconnect answers 204 and it stops.
  */
@@ -72,7 +75,8 @@ describe('the api contract on a real fleet', () => {
 
   beforeAll(async () => {
     mock = await startMockLlm({ port: 0, host: '127.0.0.1', apiKey: MOCK_KEY });
-    fleet = inProcessFleet({ redisUrl: suite.svc.redisUrl, databaseUrl: suite.svc.databaseUrl, prefix: suite.svc.prefix });
+    // One-second schedules: a tick refused by the inputSchema is seen within moments.
+    fleet = inProcessFleet({ redisUrl: suite.svc.redisUrl, databaseUrl: suite.svc.databaseUrl, prefix: suite.svc.prefix, env: { WEFT_SCHEDULE_MIN_INTERVAL_SECONDS: '1' } });
     api = await fleet.startApi({}, (app) => {
       app.addHook('preSerialization', (request, reply, payload, done) => {
         const built = JSON.parse(JSON.stringify(payload)) as unknown;
@@ -268,7 +272,7 @@ describe('the api contract on a real fleet', () => {
   });
 
   it('reads a flow back with every field written, so GET → edit → PUT keeps them', async () => {
-    const written = { name: 'round-trip', timeoutMs: 90_000, output: 'b', nodes: [{ id: 'a', type: 'transform', expression: '1', timeoutMs: 5000 }, { id: 'b', type: 'transform', expression: '2' }], edges: [{ from: 'a', to: 'b' }] };
+    const written = { name: 'round-trip', timeoutMs: 90_000, output: 'b', inputSchema: { type: 'object', properties: { n: { type: 'integer' } } }, nodes: [{ id: 'a', type: 'transform', expression: '1', timeoutMs: 5000 }, { id: 'b', type: 'transform', expression: '2' }], edges: [{ from: 'a', to: 'b' }] };
     const flowId = await createFlow(written);
     const read = await call('GET', `/v1/flows/${flowId}`);
     expect(read.body).toMatchObject(written);
@@ -277,6 +281,67 @@ describe('the api contract on a real fleet', () => {
     expect(put.status, JSON.stringify(put.body)).toBe(200);
     const again = await call('GET', `/v1/flows/${flowId}`);
     expect(again.body).toMatchObject({ ...written, name: 'round-trip-2', version: 2 });
+  });
+
+  it("checks every start's input against the flow's inputSchema: 400 invalid_input with each problem's path", async () => {
+    const inputSchema = { type: 'object', required: ['topic'], properties: { topic: { type: 'string', minLength: 1 }, n: { type: 'integer' } }, additionalProperties: false };
+    const flowId = await createFlow({ name: 'typed', inputSchema, nodes: [{ id: 'echo', type: 'transform', expression: 'input.topic' }] });
+    expect((await call('GET', `/v1/flows/${flowId}`)).body.inputSchema).toEqual(inputSchema);
+    const refused = async (res: { status: number; body: Body }): Promise<string[]> => {
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+      const error = res.body.error as { code: string; details: Array<{ path: string; code: string }> };
+      expect(error.code).toBe('invalid_input');
+      expect(new Set(error.details.map((d) => d.code))).toEqual(new Set(['input_schema_mismatch']));
+      return error.details.map((d) => d.path).sort();
+    };
+    const before = (await call('GET', `/v1/executions?flowId=${flowId}`)).body.items?.length;
+    expect(await refused(await call('POST', `/v1/flows/${flowId}/executions`, {}))).toEqual(['/input']);
+    expect(await refused(await call('POST', `/v1/flows/${flowId}/executions`, { input: { n: 1.5, extra: true } }))).toEqual(['/input/extra', '/input/n', '/input/topic']);
+    expect(await refused(await call('POST', `/v1/flows/${flowId}/executions`, { input: { topic: '' }, version: 1 }))).toEqual(['/input/topic']);
+    expect(await refused(await call('POST', `/v1/flows/${flowId}/nodes/echo/runs`, { input: { topic: 7 } }))).toEqual(['/input/topic']);
+    // Nothing was recorded for a refused start.
+    expect((await call('GET', `/v1/executions?flowId=${flowId}`)).body.items?.length).toBe(before);
+    const ok = await start(flowId, { topic: 'durable execution' });
+    expect((await until(ok, (d) => d.status === 'completed', 'completes')).output).toEqual({ echo: 'durable execution' });
+
+    // A webhook's input is {body, headers}.
+    const hook = await call('POST', `/v1/flows/${flowId}/hooks`, { name: 'typed' });
+    expect(hook.status, JSON.stringify(hook.body)).toBe(201);
+    const hookPath = new URL(hook.body.url as string).pathname;
+    const called = await api.app.inject({ method: 'POST', url: hookPath, payload: { topic: 'x' } });
+    expect(await refused({ status: called.statusCode, body: called.json<Body>() })).toEqual(['/input/body', '/input/headers', '/input/topic']);
+
+    // A schedule's input is checked when it is created, and at each tick (the flow may change since).
+    expect(await refused(await call('POST', `/v1/flows/${flowId}/schedules`, { cron: '* * * * * *', input: { n: 'two' } }))).toEqual(['/input/n', '/input/topic']);
+    const schedule = await call('POST', `/v1/flows/${flowId}/schedules`, { cron: '* * * * * *', input: { topic: 'cron' } });
+    expect(schedule.status, JSON.stringify(schedule.body)).toBe(201);
+    const scheduleId = schedule.body.id as string;
+    const { id: _id, version: _version, createdAt: _c, updatedAt: _u, ...editable } = (await call('GET', `/v1/flows/${flowId}`)).body;
+    const stricter = await call('PUT', `/v1/flows/${flowId}`, { ...editable, inputSchema: { ...inputSchema, required: ['topic', 'n'] } });
+    expect(stricter.status, JSON.stringify(stricter.body)).toBe(200);
+    try {
+      const skipped = await waitFor(async () => {
+        const ticks = await call('GET', `/v1/schedules/${scheduleId}/ticks?limit=100`);
+        return (ticks.body.items ?? []).find((t) => t.outcome === 'skipped');
+      }, { timeoutMs: SETTLE_MS, message: 'a tick is skipped for its input' });
+      expect(skipped).toMatchObject({ reason: 'invalid_input', executionId: null });
+    } finally {
+      expect((await call('DELETE', `/v1/schedules/${scheduleId}`)).status).toBe(204);
+    }
+  });
+
+  it('refuses an inputSchema that could run away or reach out, at its path', async () => {
+    const res = await call('POST', '/v1/flows', {
+      name: 'unsafe', nodes: [{ id: 'x', type: 'transform', expression: '1' }],
+      inputSchema: { type: 'object', properties: { email: { type: 'string', pattern: '^(a+)+$' }, other: { $ref: 'https://example.test/s.json' } } },
+    });
+    expect(res.status).toBe(400);
+    const error = res.body.error as { code: string; details: Array<{ path: string; code: string }> };
+    expect(error.code).toBe('invalid_flow');
+    expect(error.details).toEqual([
+      expect.objectContaining({ path: '/inputSchema/properties/email/pattern', code: 'flow_input_schema_keyword_refused' }),
+      expect.objectContaining({ path: '/inputSchema/properties/other/$ref', code: 'flow_input_schema_keyword_refused' }),
+    ]);
   });
 
   it('answers 204 to an EventSource reconnecting after the end, so it stops', async () => {

@@ -30,6 +30,8 @@ const OUTCOMES: Partial<Record<ErrorCode, HookOutcome>> = {
   STRING_TOO_LONG: 'invalid_body',
   INVALID_TEXT: 'invalid_body',
   PAYLOAD_TOO_LARGE: 'invalid_body',
+  // {body, headers} does not match the flow's inputSchema.
+  INVALID_INPUT: 'invalid_body',
 };
 
 function outcomeOf(err: unknown): HookOutcome {
