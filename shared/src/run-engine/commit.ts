@@ -104,9 +104,13 @@ export async function commitAndContinue(deps: CommitDeps, input: {
     };
     work.push(deps.queue.add({ queue: QUEUES.dead, name: 'dead-letter', data: dead, jobId: `${input.jobId}.dead` }));
   }
-  // Fail-fast: the nodes still running are cut. Their workers abort them, so each commits its
-  // result as cancelled (and node.cancelled is published) instead of running to its timeout.
-  if (commit.finished && commit.executionStatus === 'failed' && deps.control) work.push(deps.control.publish({ type: 'cancel', executionId: data.executionId }));
+  // Fail-fast: the flow's nodes still running are cut. Their workers abort them, so each commits
+  // its result as cancelled (and node.cancelled is published) instead of running to its timeout.
+  // A failed map's items still running finish: their slots keep their results for a retry.
+  if (commit.finished && commit.executionStatus === 'failed' && deps.control) {
+    const others = [...flow.nodes.keys()].filter((id) => id !== node.id);
+    if (others.length > 0) work.push(deps.control.publish({ type: 'cancel', executionId: data.executionId, nodeIds: others }));
+  }
   await Promise.all(work);
 
   deps.metrics.nodesTotal.inc({ node_type: node.type, status: result.status });
