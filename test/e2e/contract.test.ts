@@ -195,10 +195,22 @@ describe('the api contract on a real fleet', () => {
 
   // A fail-fast asks the workers to abort the execution's running nodes (as a cancel does): the
   // cut node commits `cancelled` and its node.cancelled is published, after execution.failed.
-  it('publishes node.cancelled for the node fail-fast cut', async () => {
-    await waitFor(async () => (await eventsOf(failFastId)).some((e) => e.type === 'node.cancelled' && e.nodeId === 'spin') || undefined, {
-      timeoutMs: 10_000, message: 'node.cancelled of spin is published',
-    });
+  it('publishes node.cancelled for the node fail-fast cut, whose own commit keeps it cancelled everywhere', async () => {
+    const events = await waitFor(async () => {
+      const all = await eventsOf(failFastId);
+      return all.some((e) => e.type === 'node.cancelled' && e.nodeId === 'spin') ? all : undefined;
+    }, { timeoutMs: 10_000, message: 'node.cancelled of spin is published' });
+    // Cut, not run out: no other end of spin, and it comes after the execution's.
+    expect(events.filter((e) => e.nodeId === 'spin').map((e) => e.type)).toEqual(['node.started', 'node.cancelled']);
+    expect(events.findIndex((e) => e.type === 'node.cancelled')).toBeGreaterThan(events.findIndex((e) => e.type === 'execution.failed'));
+    // The abort's own result (written after the flusher's stand-in) still says cancelled.
+    const doc = (await call('GET', `/v1/executions/${failFastId}`)).body;
+    expect(doc.nodes?.find((n) => n.nodeId === 'spin')).toMatchObject({ status: 'cancelled', error: { code: 'node_cancelled' } });
+    const run = await waitFor(async () => {
+      const item = (await call('GET', `/v1/flows/${doc.flowId as string}/nodes/spin/runs`)).body.items?.[0];
+      return (item?.error as { message?: string } | null)?.message?.includes('their execution failed') ? item : undefined;
+    }, { timeoutMs: SETTLE_MS, message: 'the node run holds the aborted call\'s result' });
+    expect(run).toMatchObject({ executionId: failFastId, status: 'cancelled' });
   });
 
   it('cancels with DELETE and POST …/cancel alike: 202 {executionId, status}, then 409; the running node ends cancelled', async () => {
