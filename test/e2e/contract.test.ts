@@ -276,6 +276,13 @@ describe('the api contract on a real fleet', () => {
     expect(resumed.statusCode, resumed.body).toBe(202);
     const done = await until(id, (d) => d.status === 'completed', 'completes once resumed');
     expect(done.output).toEqual({ then: true });
+    // A webhook's caller learns the status, never the approver's link.
+    const hook = await call('POST', `/v1/flows/${flowId}/hooks`, { name: 'approval' });
+    expect(hook.status, JSON.stringify(hook.body)).toBe(201);
+    const hooked = await api.app.inject({ method: 'POST', url: `${new URL(hook.body.url as string).pathname}?wait=true&timeoutMs=${SETTLE_MS}`, payload: {} });
+    expect(hooked.statusCode, hooked.body).toBe(202);
+    expect(hooked.json()).toEqual({ executionId: expect.any(String), status: 'waiting' });
+    expect((await call('POST', `/v1/executions/${hooked.json<{ executionId: string }>().executionId}/cancel`)).status).toBe(202);
     // A timer ends by itself: wait: true still answers the end.
     const timed = await createFlow({ name: 'timer', nodes: [{ id: 'pause', type: 'wait', durationMs: 50 }] });
     const ended = await call('POST', `/v1/flows/${timed}/executions`, { input: {}, wait: true, timeoutMs: SETTLE_MS });
