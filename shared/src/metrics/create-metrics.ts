@@ -12,6 +12,7 @@ export interface WeftMetrics {
   registry: Registry;
   executionsTotal: Counter<'status'>;
   executionsRefusedTotal: Counter<'code'>;
+  deadLetterReplaysTotal: Counter<'outcome'>;
   nodesTotal: Counter<'node_type' | 'status'>;
   nodeDuration: Histogram<'node_type' | 'status'>;
   nodeAttemptsTotal: Counter<'node_type' | 'result'>;
@@ -118,7 +119,8 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
   return {
     registry,
     executionsTotal: new Counter({ name: 'weft_executions_total', help: 'Executions reaching a status (queued, running, completed, failed, cancelled)', labelNames: ['status'], registers }),
-    executionsRefusedTotal: new Counter({ name: 'weft_executions_refused_total', help: 'Execution starts refused before anything ran, by catalog code (BUDGET_UNPRICED_MODEL)', labelNames: ['code'], registers }),
+    deadLetterReplaysTotal: new Counter({ name: 'weft_dead_letter_replays_total', help: 'Dead-letter replays answered, by outcome (replayed, resolved: the node had completed since)', labelNames: ['outcome'], registers }),
+    executionsRefusedTotal: new Counter({ name: 'weft_executions_refused_total', help: 'Execution starts refused before anything ran, by catalog code (BUDGET_UNPRICED_MODEL, INVALID_INPUT)', labelNames: ['code'], registers }),
     nodesTotal: new Counter({ name: 'weft_nodes_total', help: 'Node runs finished, by node type and terminal status', labelNames: ['node_type', 'status'], registers }),
     nodeDuration: new Histogram({ name: 'weft_node_duration_seconds', help: 'Node run duration from start to commit', labelNames: ['node_type', 'status'], buckets: durationBuckets, registers }),
     nodeAttemptsTotal: new Counter({ name: 'weft_node_attempts_total', help: 'Node attempts, by result (ok, retry, failed)', labelNames: ['node_type', 'result'], registers }),
@@ -175,7 +177,7 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     recoveredTotal: new Counter({ name: 'weft_recovered_total', help: 'Work the recovery sweep did, by kind (queued_execution: re-enqueued; hot_state: rebuilt; in_flight_release: in-flight ids of ended executions released)', labelNames: ['kind'], registers }),
     eagerDispatchTotal: new Counter({ name: 'weft_eager_dispatch_total', help: 'Children run at once by the worker that committed their parent (started), handed to the queue after a failed attempt (handed_over), or failed by an unexpected error (failed)', labelNames: ['result'], registers }),
     quotaRefusalsTotal: new Counter({ name: 'weft_quota_refusals_total', help: 'Requests refused by a quota, by quota (rate_per_key, rate_per_workspace, in_flight, ws_per_socket, ws_per_key, event_stream_buffer)', labelNames: ['quota'], registers }),
-    scheduleTicksTotal: new Counter({ name: 'weft_schedule_ticks_total', help: 'Schedule ticks by outcome (started; duplicate: the tick had started already; skipped) and reason of a skip (workspace_quota, flow_missing, paused, deleted; none otherwise)', labelNames: ['outcome', 'reason'], registers }),
+    scheduleTicksTotal: new Counter({ name: 'weft_schedule_ticks_total', help: 'Schedule ticks by outcome (started; duplicate: the tick had started already; skipped) and reason of a skip (workspace_quota, flow_missing, invalid_input, paused, deleted; none otherwise)', labelNames: ['outcome', 'reason'], registers }),
     hookCallsTotal: new Counter({ name: 'weft_hook_calls_total', help: 'Inbound webhook calls by outcome (started, not_found, bad_signature, rate_limited, workspace_quota, invalid_body, flow_missing, failed)', labelNames: ['outcome'], registers }),
     startRollbacksTotal: new Counter({ name: 'weft_start_rollbacks_total', help: 'Refused starts whose row was written, by reason (dependency, quota) and result (deleted: it never runs; kept: answered 202, it runs)', labelNames: ['reason', 'result'], registers }),
     startFlowCacheTotal: new Counter({ name: 'weft_start_flow_cache_total', help: 'Starts of flow runs by how the flow version was found: hit (cached; the insert checked it), miss (read from Postgres), stale (cached but changed; read again)', labelNames: ['result'], registers }),

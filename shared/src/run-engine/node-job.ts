@@ -14,7 +14,7 @@ import type { EagerStart, EnqueueRequest, JobContext, StartNodeResult } from '..
 import { eagerCandidates, type EagerDispatchPolicy } from './eager-dispatch.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
-import type { EventBus, FlushLog, JobHandler, JobQueue, Repos, SpendLedger, StateStore, TaskWakeups } from '../ports/index.js';
+import type { ControlBus, EventBus, FlushLog, JobHandler, JobQueue, Repos, SpendLedger, StateStore, TaskWakeups } from '../ports/index.js';
 import type { ResumeLinks } from '../crypto/index.js';
 import type { RunningJobs } from './running-jobs.js';
 import { resolveNode, type CompiledFlow, type FlowCache, type ResolvedNode } from './flow-cache.js';
@@ -44,6 +44,8 @@ export interface NodeProcessorDeps {
   workerId: string;
   /** Where running jobs register so that a cancel from the api can abort them. */
   running?: RunningJobs;
+  /** Where a fail-fast asks the workers to abort the execution's other running nodes. */
+  control?: ControlBus | undefined;
   /** Evaluates a map's JSONata items, bounded. */
   expressions: ExpressionEvaluator;
   /** Stores large outputs apart and resolves the references in the results a node reads. */

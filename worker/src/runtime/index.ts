@@ -58,8 +58,9 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
   const unsubscribeControl = deps.control?.subscribe((message) => {
     switch (message.type) {
       case 'cancel': {
-        // A cancel from the api aborts this worker's calls for that execution within moments.
-        const reason = message.nodeIds ? 'their map timed out' : 'the execution was cancelled';
+        // A cancel from the api aborts this worker's calls for that execution within moments; with
+        // nodeIds, those nodes only (the items of a timed-out map, or the nodes a fail-fast cut).
+        const reason = message.nodeIds ? 'their map timed out, or their execution failed' : 'the execution was cancelled';
         const aborted = running.abort(message.executionId, new WeftError('NODE_CANCELLED', reason), message.nodeIds);
         if (aborted > 0) log.info({ executionId: message.executionId, aborted, nodeIds: message.nodeIds }, 'cancel: running nodes aborted');
         return;
