@@ -335,9 +335,21 @@ describe('the api contract on a real fleet', () => {
     const schedule = await call('POST', `/v1/flows/${flowId}/schedules`, { cron: '* * * * * *', input: { topic: 'cron' } });
     expect(schedule.status, JSON.stringify(schedule.body)).toBe(201);
     const scheduleId = schedule.body.id as string;
+    const keyed = async (idempotencyKey: string): Promise<{ status: number; body: Body }> => {
+      const res = await api.app.inject({ method: 'POST', url: `/v1/flows/${flowId}/executions`, headers: { authorization: `Bearer ${key}`, 'idempotency-key': idempotencyKey }, payload: { input: { topic: 'keyed' } } });
+      return { status: res.statusCode, body: res.json<Body>() };
+    };
+    const first = await keyed('typed-replay');
+    expect(first.status, JSON.stringify(first.body)).toBe(202);
     const { id: _id, version: _version, createdAt: _c, updatedAt: _u, ...editable } = (await call('GET', `/v1/flows/${flowId}`)).body;
     const stricter = await call('PUT', `/v1/flows/${flowId}`, { ...editable, inputSchema: { ...inputSchema, required: ['topic', 'n'] } });
     expect(stricter.status, JSON.stringify(stricter.body)).toBe(200);
+    // A replay of the key answers the execution it started, though the stricter schema now
+    // refuses that input; the same input under a new key is refused.
+    const replay = await keyed('typed-replay');
+    expect(replay.status, JSON.stringify(replay.body)).toBe(202);
+    expect(replay.body.executionId).toBe(first.body.executionId);
+    expect(await refused(await keyed('typed-fresh'))).toEqual(['/input/n']);
     try {
       const skipped = await waitFor(async () => {
         const ticks = await call('GET', `/v1/schedules/${scheduleId}/ticks?limit=100`);

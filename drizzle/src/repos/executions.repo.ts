@@ -42,6 +42,14 @@ function toRow(r: ExecutionDbRow): ExecutionRow {
   };
 }
 
+/** A replay of an Idempotency-Key must ask for what its first use asked for. */
+function assertSameRequest(existing: { id: string; idempotencyFingerprint: string | null }, fingerprint: string | null): void {
+  if (fingerprint === null || existing.idempotencyFingerprint === null || existing.idempotencyFingerprint === fingerprint) return;
+  throw new WeftError('IDEMPOTENCY_KEY_REUSED', `the Idempotency-Key was used with another request (execution ${existing.id}); use a new key for a different start`, {
+    details: [{ path: '/headers/idempotency-key', message: 'already used with a different flow, version, input or maxCostUsd' }],
+  });
+}
+
 export class PgExecutionsRepo implements ExecutionsRepo {
   constructor(
     /**
@@ -87,12 +95,7 @@ export class PgExecutionsRepo implements ExecutionsRepo {
       // Gone between the insert and the select: another request released the key; try again.
       if (!existing) continue;
       if (now.getTime() - existing.createdAt.getTime() < IDEMPOTENCY_WINDOW_MS) {
-        const fingerprint = input.idempotencyFingerprint ?? null;
-        if (fingerprint !== null && existing.idempotencyFingerprint !== null && existing.idempotencyFingerprint !== fingerprint) {
-          throw new WeftError('IDEMPOTENCY_KEY_REUSED', `the Idempotency-Key was used with another request (execution ${existing.id}); use a new key for a different start`, {
-            details: [{ path: '/headers/idempotency-key', message: 'already used with a different flow, version, input or maxCostUsd' }],
-          });
-        }
+        assertSameRequest(existing, input.idempotencyFingerprint ?? null);
         return { execution: toRow(existing), created: false };
       }
       // Expired: release the key from the old execution so a new one can take it.
@@ -102,6 +105,16 @@ export class PgExecutionsRepo implements ExecutionsRepo {
         .where(and(eq(executions.id, existing.id), eq(executions.idempotencyKey, key))));
     }
     throw new WeftError('CONFLICT', 'the idempotency key is being used by concurrent requests; retry');
+  }
+
+  async findIdempotent(input: { workspaceId: string; idempotencyKey: string; idempotencyFingerprint: string }): Promise<ExecutionRow | null> {
+    const [existing] = await this.tenant(input.workspaceId, (tx) => tx
+      .select()
+      .from(executions)
+      .where(and(eq(executions.workspaceId, input.workspaceId), eq(executions.idempotencyKey, input.idempotencyKey))));
+    if (!existing || Date.now() - existing.createdAt.getTime() >= IDEMPOTENCY_WINDOW_MS) return null;
+    assertSameRequest(existing, input.idempotencyFingerprint);
+    return toRow(existing);
   }
 
   async createIfFlowCurrent(workspaceId: string, starts: readonly CurrentFlowStart[]): Promise<Array<ExecutionRow | null>> {

@@ -221,6 +221,12 @@ export interface ExecutionsRepo {
    */
   create(input: NewExecution): Promise<{ execution: ExecutionRow; created: boolean }>;
   /**
+   * The execution an Idempotency-Key created within its window (24 h), for a replay that must
+   * answer it even where a new start would now be refused; IDEMPOTENCY_KEY_REUSED (422) when
+   * the fingerprint differs, as in `create`. Null when the key is unused or expired.
+   */
+  findIdempotent(input: { workspaceId: string; idempotencyKey: string; idempotencyFingerprint: string }): Promise<ExecutionRow | null>;
+  /**
    * The start path's insert, in one round trip for any number of starts of one workspace: queued
    * flow runs (no idempotency key, not single-node runs), each written only while its flow is
    * live in the workspace, has its `flowVersion` and, with `latest`, while that version is still
