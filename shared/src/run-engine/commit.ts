@@ -46,6 +46,7 @@ export interface CommitDeps {
   metrics: WeftMetrics;
   /** Where a fail-fast asks every worker to abort the execution's other running calls. */
   control?: ControlBus | undefined;
+  clock: () => Date;
 }
 
 export async function commitAndContinue(deps: CommitDeps, input: {
@@ -62,8 +63,13 @@ export async function commitAndContinue(deps: CommitDeps, input: {
   log: Logger;
   /** Eager dispatch: a child the commit may start for this worker (eager-dispatch.ts). */
   eager?: EagerRequest;
-}): Promise<EagerStart | undefined> {
+}): Promise<(EagerStart & { startedAt: string }) | undefined> {
   const { data, node, flow, result, failure, log } = input;
+  // The commit's time, never before the result's end: what it makes happen (a child started
+  // eagerly, the execution's end) is dated when it happened, after every parent's end — a join's
+  // first parent may commit after its last one finished.
+  const now = deps.clock().toISOString();
+  const at = now > result.finishedAt ? now : result.finishedAt;
   const commit = await deps.state.commitNode({
     executionId: data.executionId,
     nodeId: node.id,
@@ -71,7 +77,7 @@ export async function commitAndContinue(deps: CommitDeps, input: {
     takenChildren: input.intent.takenChildren,
     failExecution: input.intent.failExecution,
     soft: input.intent.soft,
-    at: result.finishedAt,
+    at,
     flush: { workspaceId: data.workspaceId, flowId: data.flowId, nodeType: node.type },
     ...(input.eager && input.eager.candidates.length > 0 ? { eager: input.eager } : {}),
   });
@@ -127,7 +133,7 @@ export async function commitAndContinue(deps: CommitDeps, input: {
     deps.metrics.executionsTotal.inc({ status: commit.executionStatus });
     log.info({ status: commit.executionStatus }, 'execution finished');
   }
-  return commit.eager;
+  return commit.eager ? { ...commit.eager, startedAt: at } : undefined;
 }
 
 /** Metrics and a log line per map node a transition ended. */

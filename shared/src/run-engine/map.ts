@@ -24,6 +24,7 @@ export interface MapDeps {
   flushLog: FlushLog;
   queue: JobQueue;
   metrics: WeftMetrics;
+  clock: () => Date;
   expressions: ExpressionEvaluator;
   /** The map's items may come from an offloaded output: its references are resolved first. */
   claimCheck: Pick<ClaimCheck, 'resolveResults'>;

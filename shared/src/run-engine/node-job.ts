@@ -325,7 +325,7 @@ async function runStarted(deps: NodeProcessorDeps, args: {
       data, node, flow, result, failure, intent, log, runtimeMs, attempt: job.attempt, jobId: job.id,
       ...(candidates.length > 0 ? { eager: { candidates, leaseJobId: args.eager.leaseJobId, workerId: deps.workerId } } : {}),
     });
-    return eager ? { ...eager, startedAt: result.finishedAt } : undefined;
+    return eager;
 }
 
 /**
