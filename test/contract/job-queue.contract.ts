@@ -4,8 +4,10 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WeftError } from '../../shared/src/errors/index.js';
+import { JobSlots } from '../../shared/src/ports/job-slots.js';
 import {
   QUEUES,
+  nodeQueueFor,
   schedulerTickOf,
   type EnqueueRequest,
   type JobConsumer,
@@ -465,5 +467,40 @@ export function jobQueueContract(name: string, makeQueue: () => Promise<JobQueue
       expect(times.every((ms) => ms % 1000 === 0)).toBe(true);
       expect(await queue.removeScheduler(S, 'every-second')).toBe(false);
     }, 20_000);
+
+    it('consumers of several queues sharing slots run at most that many jobs together, and all of them', async () => {
+      const slots = new JobSlots(2);
+      const queues = [nodeQueueFor('llm'), nodeQueueFor('transform'), nodeQueueFor('http')];
+      let running = 0;
+      let most = 0;
+      const done: string[] = [];
+      const gates = new Map<string, Deferred>();
+      for (const q of queues) {
+        consumers.push(queue.process(q, async (ctx) => {
+          running++;
+          most = Math.max(most, running);
+          const gate = deferred();
+          gates.set(ctx.id, gate);
+          await gate.promise;
+          running--;
+          done.push(ctx.id);
+        }, { concurrency: 2, slots }));
+      }
+      await Promise.all(queues.flatMap((q) => [1, 2].map((n) => queue.add({ queue: q, name: 'n', data: {}, jobId: `${q.slice(-3)}.${n}` }))));
+      // Two run, held; the other four wait in their queues for a slot.
+      await waitFor(() => gates.size === 2, { message: 'two jobs running' });
+      const waiting = await Promise.all(queues.map(async (q) => (await queue.counts(q)).waiting));
+      expect(waiting.reduce((a, b) => a + b, 0)).toBe(4);
+      // Release them one by one: each release lets exactly one more start.
+      for (let released = 0; released < 6; released++) {
+        const open = [...gates.entries()].find(([id]) => !done.includes(id));
+        if (!open) throw new Error('no running job to release');
+        open[1].resolve();
+        await waitFor(() => done.length === released + 1 && (released + 1 === 6 || gates.size === Math.min(6, released + 3)), { message: `job ${released + 1} released` });
+      }
+      expect(done).toHaveLength(6);
+      expect(most).toBe(2);
+      expect(slots.inUse).toBe(0);
+    });
   });
 }

@@ -1,7 +1,8 @@
 /** Queue job payloads and deterministic job ids (BullMQ refuses `:` in custom ids). */
 import { newId } from '../ids/index.js';
 import type { NodeError, NodeLogEntry } from '../model/index.js';
-import { QUEUES, type EnqueueRequest, type JobSchedulerSpec } from '../ports/job-queue.js';
+import type { NodeType } from '../flow/types.js';
+import { QUEUES, nodeQueueFor, type EnqueueRequest, type JobSchedulerSpec } from '../ports/job-queue.js';
 
 export interface ExecutionJobData {
   executionId: string;
@@ -124,9 +125,10 @@ export function nodeJobIdOf(data: Pick<NodeJobData, 'executionId' | 'nodeId' | '
   return round > 0 ? `${nodeJobId(data.executionId, data.nodeId)}.r${round}` : nodeJobId(data.executionId, data.nodeId);
 }
 
-export function nodeJob(data: NodeJobData, options: { attempts: number; backoff?: EnqueueRequest['backoff'] }): EnqueueRequest<NodeJobData> {
+/** A node's job, in the queue of its type (the pools of issue 11). */
+export function nodeJob(data: NodeJobData, options: { type: NodeType; attempts: number; backoff?: EnqueueRequest['backoff'] }): EnqueueRequest<NodeJobData> {
   return {
-    queue: QUEUES.nodes,
+    queue: nodeQueueFor(options.type),
     name: 'node',
     data,
     jobId: nodeJobIdOf(data),

@@ -16,6 +16,8 @@ export interface WeftMetrics {
   nodeDuration: Histogram<'node_type' | 'status'>;
   nodeAttemptsTotal: Counter<'node_type' | 'result'>;
   queueJobs: Gauge<'queue' | 'state'>;
+  /** The node jobs of a worker pool's types by state (its HPA's metric): `pool` is WEFT_WORKER_POOL. */
+  poolQueueJobs: Gauge<'pool' | 'state'>;
   llmTokensTotal: Counter<'provider' | 'model' | 'kind'>;
   llmCostUsdTotal: Counter<'provider' | 'model'>;
   llmUnpricedTokensTotal: Counter<'provider' | 'pricing' | 'kind'>;
@@ -117,6 +119,7 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     nodeDuration: new Histogram({ name: 'weft_node_duration_seconds', help: 'Node run duration from start to commit', labelNames: ['node_type', 'status'], buckets: durationBuckets, registers }),
     nodeAttemptsTotal: new Counter({ name: 'weft_node_attempts_total', help: 'Node attempts, by result (ok, retry, failed)', labelNames: ['node_type', 'result'], registers }),
     queueJobs: new Gauge({ name: 'weft_queue_jobs', help: 'Jobs per queue and state (waiting, active, delayed, completed, failed)', labelNames: ['queue', 'state'], registers }),
+    poolQueueJobs: new Gauge({ name: 'weft_pool_queue_jobs', help: "Node jobs of this worker pool's types (WEFT_WORKER_NODE_TYPES) per state, summed over their queues", labelNames: ['pool', 'state'], registers }),
     llmTokensTotal: new Counter({ name: 'weft_llm_tokens_total', help: 'LLM tokens by provider, model (the price-table row, or other) and kind (prompt, completion, reasoning, cached)', labelNames: ['provider', 'model', 'kind'], registers }),
     llmCostUsdTotal: new Counter({ name: 'weft_llm_cost_usd_total', help: 'LLM spend in USD by provider and model', labelNames: ['provider', 'model'], registers }),
     llmUnpricedTokensTotal: new Counter({

@@ -1,4 +1,5 @@
 export * from './job-queue.js';
+export * from './job-slots.js';
 export * from './event-bus.js';
 export * from './state-store.js';
 export * from './llm-provider.js';

@@ -1,4 +1,5 @@
-import type { BackoffPolicy } from '../flow/types.js';
+import { NODE_TYPES, type BackoffPolicy, type NodeType } from '../flow/types.js';
+import type { JobSlots } from './job-slots.js';
 
 export const QUEUES = {
   executions: 'weft-executions',
@@ -11,8 +12,27 @@ export const QUEUES = {
   /** The ticks of schedules (job schedulers: one job per tick time, fleet-wide). */
   schedules: 'weft-schedules',
 } as const;
-export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
-export const ALL_QUEUES: readonly QueueName[] = Object.values(QUEUES);
+/** The queue of one built-in node type's jobs (worker pools, issue 11): a bounded set of names. */
+export type NodeQueueName = `${typeof QUEUES.nodes}-${NodeType}`;
+
+/**
+ * Where the jobs of a node type wait: one queue per built-in type, so that a worker consumes only
+ * the types of its pool (WEFT_WORKER_NODE_TYPES) and each pool's depth is its own. The one place
+ * that names a node queue: a queue-name scheme (a shard tag) composes here.
+ */
+export function nodeQueueFor(type: NodeType): NodeQueueName {
+  return `${QUEUES.nodes}-${type}`;
+}
+
+/** Every node type's queue, in NODE_TYPES order. */
+export const NODE_QUEUES: readonly NodeQueueName[] = NODE_TYPES.map(nodeQueueFor);
+
+/**
+ * `weft-nodes` itself holds no new jobs since node jobs moved to their type's queue; workers that
+ * run every type still drain it (jobs enqueued before the upgrade).
+ */
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES] | NodeQueueName;
+export const ALL_QUEUES: readonly QueueName[] = [...Object.values(QUEUES), ...NODE_QUEUES];
 
 export interface EnqueueRequest<T = unknown> {
   queue: QueueName;
@@ -107,6 +127,12 @@ export interface JobConsumer {
 
 export interface ConsumeOptions {
   concurrency: number;
+  /**
+   * A budget of running jobs shared with other consumers of this process (a worker's pool of node
+   * queues): a job is taken off the queue only while a slot is free, so the consumers together run
+   * at most `slots.size` jobs, and a job waits in its queue, not in a worker, for a slot.
+   */
+  slots?: JobSlots;
 }
 
 /** A job as read back from a queue, e.g. a dead letter parked in `weft-dead`. */

@@ -12,8 +12,8 @@ import { conditionTargets, switchTargets, topologicalOrder } from '../flow/index
 import { nodeJobId, type NodeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
-import { QUEUES, type EventBus, type ExecutionAdmission, type FlushLog, type JobQueue, type StateStore } from '../ports/index.js';
-import type { CompiledFlow, FlowCache } from './flow-cache.js';
+import { nodeQueueFor, type EventBus, type ExecutionAdmission, type FlushLog, type JobQueue, type StateStore } from '../ports/index.js';
+import { resolveNode, type CompiledFlow, type FlowCache } from './flow-cache.js';
 import { childJobs } from './commit.js';
 import { hotGraphOf } from './execution-job.js';
 
@@ -98,7 +98,10 @@ async function restoreOne(deps: RestoreDeps, row: ExecutionRow): Promise<boolean
 
   // A job still waiting, delayed or running for a ready node will run it: no second one.
   const ready = [...state.statuses].filter(([, entry]) => entry.status === 'queued').map(([id]) => id);
-  const live = await Promise.all(ready.map((id) => deps.queue.get(QUEUES.nodes, nodeJobId(row.id, id))));
+  const live = await Promise.all(ready.map((id) => {
+    const type = resolveNode(flow, id)?.node.type;
+    return type ? deps.queue.get(nodeQueueFor(type), nodeJobId(row.id, id)) : Promise.resolve(null);
+  }));
   const missing = ready.filter((_id, i) => live[i] === null);
   const template: NodeJobData = {
     executionId: row.id, workspaceId: row.workspaceId, flowId: row.flowId, flowVersion: row.flowVersion, nodeId: '',

@@ -172,11 +172,14 @@ export class MemoryJobQueue implements JobQueue {
       throw new RangeError(`concurrency must be a positive integer, got ${options.concurrency}`);
     }
     const state = this.state(queue);
+    // A slot freed by a consumer of another queue may let this one take its next job.
+    const unsubscribe = options.slots?.onFree(() => { this.scheduleDispatch(state); });
     const consumer = new MemoryConsumer({
       handler: handler as JobHandler,
       concurrency: options.concurrency,
+      slots: options.slots,
       host: {
-        detach: (c) => { this.detach(state, c); },
+        detach: (c) => { unsubscribe?.(); this.detach(state, c); },
         redeliver: (job) => { this.redeliver(state, job); },
       },
     });

@@ -24,6 +24,7 @@ import {
 } from '../../ports/job-queue.js';
 import { encodeBackoff, weftBackoffStrategy } from './bullmq-backoff.js';
 import { BullMqConsumer, noop, quitConnection } from './bullmq-consumer.js';
+import { SlotWorker } from './bullmq-slot-worker.js';
 import { COMPLETED_RETENTION, FAILED_RETENTION, listRange, RESERVED_JOB_IDS, toBullJob, toStoredJob } from './bullmq-jobs.js';
 import { bullPrefix } from './keys.js';
 
@@ -197,14 +198,18 @@ export class BullMqJobQueue implements JobQueue {
     // Workers block on BZPOPMIN and must never give up a command: maxRetriesPerRequest null.
     const connection = this.openConnection({ maxRetriesPerRequest: null }, 'worker');
     const consumer = new BullMqConsumer<T>({ queue, handler, connection, log });
-    const worker = new Worker<unknown, void>(queue, consumer.processor, {
+    const workerOptions = {
       connection,
       prefix: bullPrefix(this.options.prefix),
       concurrency: options.concurrency,
       settings: { backoffStrategy: weftBackoffStrategy },
       ...(this.options.stalledIntervalMs === undefined ? {} : { stalledInterval: this.options.stalledIntervalMs }),
       ...(this.options.lockDurationMs === undefined ? {} : { lockDuration: this.options.lockDurationMs }),
-    });
+    };
+    // A consumer that shares its process's slots takes a slot before each job (bullmq-slot-worker.ts).
+    const worker = options.slots
+      ? new SlotWorker(queue, consumer.processor, workerOptions, options.slots)
+      : new Worker<unknown, void>(queue, consumer.processor, workerOptions);
     worker.on('error', (err) => { log.warn({ err, queue }, 'job queue worker error'); });
     worker.on('stalled', (jobId) => { log.warn({ queue, jobId }, 'job stalled; redelivering'); });
     consumer.attach(worker);
