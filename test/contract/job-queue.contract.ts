@@ -502,5 +502,18 @@ export function jobQueueContract(name: string, makeQueue: () => Promise<JobQueue
       expect(most).toBe(2);
       expect(slots.inUse).toBe(0);
     });
+
+    it('takes jobs by priority, lowest number first, first come first served within one', async () => {
+      const order: string[] = [];
+      await queue.addBulk([
+        job('low1', { priority: 3 }), job('normal1', { priority: 2 }), job('low2', { priority: 3 }),
+        job('high1', { priority: 1 }), job('normal2', { priority: 2 }), job('high2', { priority: 1 }),
+      ]);
+      await expect(queue.add(job('bad', { priority: 0 }))).rejects.toThrow(RangeError);
+      expect((await queue.counts(Q)).waiting).toBe(6);
+      consume(syncHandler((ctx) => { order.push(ctx.id); }));
+      await waitFor(() => order.length === 6, { message: 'six jobs processed' });
+      expect(order).toEqual(['high1', 'high2', 'normal1', 'normal2', 'low1', 'low2']);
+    });
   });
 }

@@ -41,6 +41,12 @@ export interface EnqueueRequest<T = unknown> {
   /** Deterministic id; a job whose id already exists (waiting, active, delayed or retained) is dropped. */
   jobId: string;
   delayMs?: number;
+  /**
+   * BullMQ priority: 1 is taken first, larger later; FIFO within one priority. A job without one
+   * is taken before every job with one (BullMQ's wait list goes first), so a queue's jobs either
+   * all carry one (node queues: an execution's priority, nodeJobPriority) or none do.
+   */
+  priority?: number;
   /** Total attempts including the first; default 1. */
   attempts?: number;
   backoff?: BackoffPolicy;
@@ -219,5 +225,9 @@ export function checkEnqueueRequest(job: EnqueueRequest): string {
   }
   const delay = job.delayMs ?? 0;
   if (!Number.isFinite(delay) || delay < 0) throw new RangeError(`delayMs must be >= 0, got ${delay}`);
+  // BullMQ's range.
+  if (job.priority !== undefined && (!Number.isInteger(job.priority) || job.priority < 1 || job.priority > 2_097_152)) {
+    throw new RangeError(`priority must be an integer from 1 to 2097152, got ${job.priority}`);
+  }
   return id;
 }

@@ -9,7 +9,7 @@ import type { ExecutionRow, NodeRunRow, Repos } from '../ports/database.js';
 import { commitIntent, outcomeOf, rebuildExecution, type CommitIntent } from '../engine/index.js';
 import { TERMINAL_EXECUTION_STATUSES, type NodeResult } from '../model/index.js';
 import { conditionTargets, switchTargets, topologicalOrder } from '../flow/index.js';
-import { nodeJobId, type NodeJobData } from '../jobs/index.js';
+import { jobExtras, nodeJobId, type NodeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import { nodeQueueFor, type EventBus, type ExecutionAdmission, type FlushLog, type JobQueue, type StateStore } from '../ports/index.js';
@@ -105,7 +105,7 @@ async function restoreOne(deps: RestoreDeps, row: ExecutionRow): Promise<boolean
   const missing = ready.filter((_id, i) => live[i] === null);
   const template: NodeJobData = {
     executionId: row.id, workspaceId: row.workspaceId, flowId: row.flowId, flowVersion: row.flowVersion, nodeId: '',
-    ...(row.maxCostUsd === null ? {} : { maxCostUsd: row.maxCostUsd }),
+    ...jobExtras(row),
   };
   // Fresh ids: the nodes' earlier jobs may still be retained by the queue.
   const suffix = `rec${now.getTime().toString(36)}`;

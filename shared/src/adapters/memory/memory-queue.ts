@@ -38,8 +38,10 @@ interface QueueState {
   live: Map<string, MemoryJob>;
   /** Redelivered jobs go first, as BullMQ puts stalled jobs at the head of its wait list. */
   front: MemoryJob[];
-  /** Insertion-ordered: a Map gives O(1) take-first and remove-by-id. */
+  /** Insertion-ordered: a Map gives O(1) take-first and remove-by-id. Jobs without a priority. */
   waiting: Map<string, MemoryJob>;
+  /** Jobs with a priority, one insertion-ordered Map per priority (BullMQ: after the wait list, lowest first). */
+  prioritized: Map<number, Map<string, MemoryJob>>;
   /** Finished ids → finish time, oldest first. */
   completed: Map<string, number>;
   failed: Map<string, number>;
@@ -101,9 +103,7 @@ export class MemoryJobQueue implements JobQueue {
     if (!state || !job || job.state === 'active') return Promise.resolve(false);
     clearTimeout(job.timer);
     state.live.delete(jobId);
-    state.waiting.delete(jobId);
-    const i = state.front.indexOf(job);
-    if (i >= 0) state.front.splice(i, 1);
+    unqueue(state, job);
     return Promise.resolve(true);
   }
 
@@ -120,9 +120,7 @@ export class MemoryJobQueue implements JobQueue {
         }
         clearTimeout(job.timer);
         state.live.delete(job.id);
-        state.waiting.delete(job.id);
-        const i = state.front.indexOf(job);
-        if (i >= 0) state.front.splice(i, 1);
+        unqueue(state, job);
         removed++;
       }
       for (const finished of [state.completed, state.failed]) {
@@ -222,6 +220,7 @@ export class MemoryJobQueue implements JobQueue {
       addedAt: this.clock(),
       seq: this.nextSeq++,
       removeOnComplete: request.removeOnComplete === true,
+      priority: request.priority ?? 0,
     };
     state.live.set(id, job);
     const delay = Math.round(request.delayMs ?? 0);
@@ -231,7 +230,16 @@ export class MemoryJobQueue implements JobQueue {
 
   private enqueue(state: QueueState, job: MemoryJob): void {
     job.state = 'waiting';
-    state.waiting.set(job.id, job);
+    if (job.priority > 0) {
+      let bucket = state.prioritized.get(job.priority);
+      if (!bucket) {
+        bucket = new Map();
+        state.prioritized.set(job.priority, bucket);
+      }
+      bucket.set(job.id, job);
+    } else {
+      state.waiting.set(job.id, job);
+    }
     this.scheduleDispatch(state);
   }
 
@@ -351,6 +359,7 @@ export class MemoryJobQueue implements JobQueue {
         live: new Map(),
         front: [],
         waiting: new Map(),
+        prioritized: new Map(),
         completed: new Map(),
         failed: new Map(),
         consumers: [],
@@ -371,7 +380,24 @@ function takeNext(state: QueueState): MemoryJob | undefined {
   const first = state.front.shift();
   if (first) return first;
   const next = state.waiting.values().next();
-  if (next.done) return undefined;
-  state.waiting.delete(next.value.id);
-  return next.value;
+  if (!next.done) {
+    state.waiting.delete(next.value.id);
+    return next.value;
+  }
+  // The lowest priority number first (a handful of buckets: node jobs use three).
+  let best: number | undefined;
+  for (const [priority, bucket] of state.prioritized) if (bucket.size > 0 && (best === undefined || priority < best)) best = priority;
+  const bucket = best === undefined ? undefined : state.prioritized.get(best);
+  const job = bucket?.values().next().value;
+  if (!bucket || !job) return undefined;
+  bucket.delete(job.id);
+  return job;
+}
+
+/** Takes a job out of the waiting structures, wherever it is. */
+function unqueue(state: QueueState, job: MemoryJob): void {
+  state.waiting.delete(job.id);
+  state.prioritized.get(job.priority)?.delete(job.id);
+  const i = state.front.indexOf(job);
+  if (i >= 0) state.front.splice(i, 1);
 }
