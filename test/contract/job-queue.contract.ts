@@ -515,5 +515,18 @@ export function jobQueueContract(name: string, makeQueue: () => Promise<JobQueue
       await waitFor(() => order.length === 6, { message: 'six jobs processed' });
       expect(order).toEqual(['high1', 'high2', 'normal1', 'normal2', 'low1', 'low2']);
     });
+
+    it('promotes a delayed job to waiting at once, and nothing else', async () => {
+      const ran: string[] = [];
+      await queue.add(job('parked', { delayMs: 600_000 }));
+      await queue.add(job('plain'));
+      expect(await queue.promote(Q, 'plain')).toBe(false);
+      expect(await queue.promote(Q, 'nothing')).toBe(false);
+      expect(await queue.promote(Q, 'parked')).toBe(true);
+      expect(await queue.promote(Q, 'parked')).toBe(false);
+      consume(syncHandler((ctx) => { ran.push(ctx.id); }));
+      await waitFor(() => ran.length === 2, { message: 'both jobs ran' });
+      expect(ran.sort()).toEqual(['parked', 'plain']);
+    });
   });
 }

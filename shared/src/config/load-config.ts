@@ -159,6 +159,8 @@ export interface QuotaConfig {
   rateLimitWindowMs: number;
   /** Executions of one workspace queued, running or waiting at once. */
   workspaceMaxInFlight: number;
+  /** Node jobs of one workspace running at once across the fleet (fairness); 0: no cap. */
+  workspaceMaxActiveNodes: number;
   /** WebSocket subscriptions held by one socket, and by all sockets of one API key (per api instance). */
   wsMaxSubscriptionsPerSocket: number;
   wsMaxSubscriptionsPerKey: number;
@@ -378,6 +380,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
       rateLimitPerWorkspace: int('WEFT_RATE_LIMIT_PER_WORKSPACE', 12_000, 0, 100_000_000),
       rateLimitWindowMs: int('WEFT_RATE_LIMIT_WINDOW_MS', 60_000, 100, 86_400_000),
       workspaceMaxInFlight: int('WEFT_WORKSPACE_MAX_IN_FLIGHT', 1000, 0, 10_000_000),
+      workspaceMaxActiveNodes: int('WEFT_WORKSPACE_MAX_ACTIVE_NODES', 100, 0, 1_000_000),
       wsMaxSubscriptionsPerSocket: int('WEFT_WS_MAX_SUBSCRIPTIONS_PER_SOCKET', 1000, 1, 1_000_000),
       wsMaxSubscriptionsPerKey: int('WEFT_WS_MAX_SUBSCRIPTIONS_PER_KEY', 10_000, 1, 10_000_000),
       eventStreamMaxBufferedBytes: int('WEFT_EVENT_STREAM_MAX_BUFFERED_BYTES', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),

@@ -10,4 +10,5 @@ export * from './node-runner.js';
 export * from './flush-log.js';
 export * from './spend-ledger.js';
 export * from './execution-admission.js';
+export * from './node-admission.js';
 export * from './tasks.js';

@@ -164,6 +164,8 @@ export interface JobQueue {
   addBulk(jobs: readonly EnqueueRequest[]): Promise<void>;
   /** Removes a waiting or delayed job; false when there was none (or it is active). */
   remove(queue: QueueName, jobId: string): Promise<boolean>;
+  /** Moves a delayed job to waiting now (its place among its priority's jobs: last); false when it is not delayed. */
+  promote(queue: QueueName, jobId: string): Promise<boolean>;
   counts(queue: QueueName): Promise<QueueCounts>;
   process<T>(queue: QueueName, handler: JobHandler<T>, options: ConsumeOptions): JobConsumer;
   /**

@@ -107,6 +107,16 @@ export class MemoryJobQueue implements JobQueue {
     return Promise.resolve(true);
   }
 
+  promote(queue: QueueName, jobId: string): Promise<boolean> {
+    const state = this.states.get(queue);
+    const job = state?.live.get(jobId);
+    if (!state || !job || job.state !== 'delayed') return Promise.resolve(false);
+    clearTimeout(job.timer);
+    job.timer = undefined;
+    this.enqueue(state, job);
+    return Promise.resolve(true);
+  }
+
   purgeExecutions(executionIds: readonly string[]): Promise<{ removed: number; busy: number }> {
     const ids = new Set(executionIds);
     let removed = 0;

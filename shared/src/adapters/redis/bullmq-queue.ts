@@ -103,6 +103,19 @@ export class BullMqJobQueue implements JobQueue {
     return (await q.remove(jobId)) === 1;
   }
 
+  async promote(queue: QueueName, jobId: string): Promise<boolean> {
+    if (jobId === '' || RESERVED_JOB_IDS.has(jobId)) return false;
+    const job = await this.queue(queue).getJob(jobId);
+    if (!job) return false;
+    try {
+      // BullMQ's promote script refuses a job that is no longer delayed (taken meanwhile).
+      await job.promote();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async purgeExecutions(executionIds: readonly string[]): Promise<{ removed: number; busy: number }> {
     const ids = new Set(executionIds);
     let removed = 0;
