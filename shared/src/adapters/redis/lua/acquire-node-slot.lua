@@ -11,13 +11,10 @@ local now = tonumber(ARGV[3])
 local leaseMs = tonumber(ARGV[4])
 local parkTtlMs = tonumber(ARGV[6])
 
+--- @include "includes/node-slots-lapse.lua"
+
 -- Slots of crashed workers lapse; so do parked entries whose jobs are gone.
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local stale = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
-for i = 1, #stale do
-  redis.call('ZREM', KEYS[2], stale[i])
-  redis.call('ZREM', KEYS[3], stale[i])
-end
+lapseNodeSlots(KEYS[1], KEYS[2], KEYS[3], now)
 
 local function admit()
   redis.call('ZADD', KEYS[1], now + leaseMs, holder)
