@@ -35,6 +35,7 @@ const UNIT_TESTS = [
   'test/bench/*.test.ts',
   // Reads the Lua sources only.
   'test/contract/lua-includes.test.ts',
+  'shared/src/adapters/redis/keys.test.ts',
   'test/types/**/*.test.ts',
 ];
 

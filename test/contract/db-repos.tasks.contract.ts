@@ -1,7 +1,8 @@
 /**
  * External tasks and worker tokens (PgTasksRepo, PgWorkerTokensRepo) on both backends: the
- * claim's workspace and handler scope, the lease fence, a lapsed lease claimed again with its
- * checkpoint, retries, settling, the depth gauge's counts and the secret-delivery audit.
+ * claim's workspace and handler scope, the lease fence, a lapsed lease listed for the sweep and
+ * put back with its checkpoint, releases, retries, settling, the depth gauge's counts and the
+ * secret-delivery audit.
  */
 import { describe, expect, it } from 'vitest';
 import { newId } from '@weft/shared/ids';
@@ -44,15 +45,35 @@ export function tasksContract(s: DbReposSuite): void {
       const lease = { workspaceId: a.ws, taskId: claimed?.id ?? '', leaseId: first };
       expect(await s.repos.tasks.checkpoint({ ...lease, checkpoint: { done: 3 } })).toMatchObject({ checkpoint: { done: 3 } });
       expect(await s.repos.tasks.heartbeat({ ...lease, leaseId: newId() })).toBeNull();
-      // A 1 ms lease lapses at once: the next claim is the second attempt, with the checkpoint.
+      // A 1 ms lease lapses at once, but a claim does not take it: the lease sweep lists it and
+      // puts it back (fenced on the lapsed lease), and the next claim is the second attempt, with the checkpoint.
+      expect(await s.repos.tasks.claim({ workspaceId: a.ws, handlers: ['image.resize'], workerTokenId: token, leaseId: newId() })).toBeNull();
+      const lapsed = await waitFor(async () => (await s.repos.tasks.lapsed({ limit: 1000 })).find((t) => t.id === claimed?.id), { timeoutMs: 5000 });
+      expect(lapsed).toMatchObject({ status: 'claimed', attempt: 1, leaseId: first, workerTokenId: token });
+      expect(await s.repos.tasks.requeue({ ...lease, leaseId: newId(), delayMs: 0, lapsed: true })).toBeNull();
+      expect(await s.repos.tasks.requeue({ ...lease, delayMs: 0, lapsed: true })).toMatchObject({ status: 'queued', leaseId: null, checkpoint: { done: 3 } });
+      expect(await s.repos.tasks.requeue({ ...lease, delayMs: 0, lapsed: true })).toBeNull();
       const second = newId();
-      const again = await waitFor(() => s.repos.tasks.claim({ workspaceId: a.ws, handlers: ['image.resize'], workerTokenId: token, leaseId: second }), { timeoutMs: 5000 });
+      const again = await s.repos.tasks.claim({ workspaceId: a.ws, handlers: ['image.resize'], workerTokenId: token, leaseId: second });
       expect(again).toMatchObject({ id: claimed?.id, attempt: 2, leaseId: second, checkpoint: { done: 3 } });
       expect(await s.repos.tasks.finish({ ...lease, status: 'completed' })).toBeNull();
       expect(await s.repos.tasks.finish({ ...lease, leaseId: second, status: 'completed' })).toMatchObject({ status: 'completed' });
       const audit = await s.repos.tasks.listDeliveries({ workspaceId: a.ws, taskId: claimed?.id, limit: 10 });
       expect(audit.map((d) => [d.attempt, d.secretNames])).toEqual([[2, ['KEY']], [1, ['KEY']]]);
       expect(await s.repos.tasks.listDeliveries({ workspaceId: b.ws, taskId: claimed?.id, limit: 10 })).toEqual([]);
+    });
+
+    it('a lapsed write loses to a lease still in time; a release puts the task back at once', async () => {
+      const a = await s.newExecution();
+      await s.repos.tasks.enqueue(task(a));
+      const leaseId = newId();
+      const claimed = await s.repos.tasks.claim({ workspaceId: a.ws, handlers: ['image.resize'], workerTokenId: newId(), leaseId });
+      const lease = { workspaceId: a.ws, taskId: claimed?.id ?? '', leaseId };
+      expect((await s.repos.tasks.lapsed({ limit: 1000 })).map((t) => t.id)).not.toContain(claimed?.id);
+      expect(await s.repos.tasks.finish({ ...lease, status: 'failed', lapsed: true })).toBeNull();
+      expect(await s.repos.tasks.requeue({ ...lease, delayMs: 0, lapsed: true })).toBeNull();
+      expect(await s.repos.tasks.heartbeat({ ...lease, release: true })).toMatchObject({ status: 'queued', leaseId: null, attempt: 1 });
+      expect(await s.repos.tasks.claim({ workspaceId: a.ws, handlers: ['image.resize'], workerTokenId: newId(), leaseId: newId() })).toMatchObject({ attempt: 2 });
     });
 
     it('requeues a retried task after its delay, settles live tasks of an execution, and counts the live ones', async () => {

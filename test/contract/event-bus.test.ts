@@ -1,19 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryEventBus } from '../../shared/src/adapters/memory/memory-event-bus.js';
 import { MemoryStateStore } from '../../shared/src/adapters/memory/memory-state-store.js';
 import { RedisEventBus } from '../../shared/src/adapters/redis/redis-event-bus.js';
 import { readEventFrame } from '../../shared/src/engine/event-frame.js';
 import type { EventFrame } from '../../shared/src/model/index.js';
 import { RedisStateStore } from '../../shared/src/adapters/redis/redis-state-store.js';
+import { openRedis, type RedisClient } from '../../shared/src/adapters/redis/connection.js';
+import { startPrivateRedisCluster, type PrivateRedisCluster } from '../helpers/private-services.js';
 import { redisForSuite, uniqueId } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { eventBusContract } from './event-bus.contract.js';
+import { eventBusContract, type EventBusFixture } from './event-bus.contract.js';
 
-eventBusContract('memory', () => {
-  const bus = new MemoryEventBus();
-  const store = new MemoryStateStore({ events: bus });
+/** A bus and a store over it, closed store first. */
+function fixtureOf(bus: EventBusFixture['bus'], store: EventBusFixture['store']): Promise<EventBusFixture> {
   return Promise.resolve({
     bus,
     store,
@@ -22,6 +23,12 @@ eventBusContract('memory', () => {
       await bus.close();
     },
   });
+}
+
+eventBusContract('memory', () => {
+  const bus = new MemoryEventBus();
+  const store = new MemoryStateStore({ events: bus });
+  return fixtureOf(bus, store);
 });
 
 describe('MemoryEventBus specifics', () => {
@@ -35,6 +42,29 @@ describe('MemoryEventBus specifics', () => {
   });
 });
 
+describe('redis cluster', () => {
+  // A private 3-master cluster: events go out by sharded pub/sub (SPUBLISH in the scripts, on the
+  // channel of their execution's slot), and the subscriber SSUBSCRIBEs every slot's channel.
+  let cluster: PrivateRedisCluster | undefined;
+  let redis: RedisClient | undefined;
+  beforeAll(async () => {
+    cluster = await startPrivateRedisCluster();
+    redis = openRedis({ urls: cluster.urls, cluster: true });
+  }, 60_000);
+  afterAll(() => {
+    redis?.disconnect();
+    cluster?.destroy();
+  });
+
+  eventBusContract('redis cluster, sharded pub/sub', () => {
+    if (!redis) throw new Error('no cluster');
+    const prefix = `weft${uniqueId(6)}`;
+    const bus = new RedisEventBus({ redis, prefix });
+    const store = new RedisStateStore({ redis, prefix });
+    return fixtureOf(bus, store);
+  });
+});
+
 describe('redis', () => {
   const suite = redisForSuite();
 
@@ -42,14 +72,7 @@ describe('redis', () => {
     const prefix = `${suite.svc.prefix}:${uniqueId()}`;
     const bus = new RedisEventBus({ redis: suite.redis, prefix });
     const store = new RedisStateStore({ redis: suite.redis, prefix });
-    return Promise.resolve({
-      bus,
-      store,
-      async cleanup() {
-        await store.close();
-        await bus.close();
-      },
-    });
+    return fixtureOf(bus, store);
   });
 
   describe('RedisEventBus specifics', () => {

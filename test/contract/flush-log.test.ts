@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryFlushLog } from '../../shared/src/adapters/memory/memory-flush-log.js';
-import { flushStreamKey } from '../../shared/src/adapters/redis/keys.js';
+import { flushStreamKey, shardOf } from '../../shared/src/adapters/redis/keys.js';
+import type { FlushEntry } from '../../shared/src/ports/flush-log.js';
 import { RedisFlushLog } from '../../shared/src/adapters/redis/redis-flush-log.js';
 import { redisForSuite, uniqueId } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -22,13 +23,14 @@ describe('redis', () => {
   }
 
   // A prefix per test: the flush stream is per prefix, and tests must not share one.
-  function redisFixture(options: { readRedis?: boolean } = {}) {
+  function redisFixture(options: { readRedis?: boolean; shards?: number } = {}) {
     const prefix = `${suite.svc.prefix}:${uniqueId()}`;
     const name = `flush-${uniqueId()}`;
     const readRedis = options.readRedis ? suite.redis.duplicate() : undefined;
     const log = new RedisFlushLog({
       redis: suite.redis, prefix, claimIdleMs: CONTRACT_FLUSH_CLAIM_IDLE_MS,
       ...(readRedis ? { readRedis } : {}),
+      ...(options.shards ? { shards: options.shards } : {}),
       blockingFactory: () => suite.redis.duplicate({ connectionName: name }),
     });
     return {
@@ -42,6 +44,54 @@ describe('redis', () => {
   }
   flushLogContract('redis', () => Promise.resolve(redisFixture()));
   flushLogContract('redis, reading on a connection of its own', () => Promise.resolve(redisFixture({ readRedis: true })));
+
+  describe('RedisFlushLog with shards', () => {
+    const done = (executionId: string): FlushEntry => ({ kind: 'execution', executionId });
+    const status = (executionId: string): FlushEntry => ({ kind: 'status', executionId });
+    const ids = Array.from({ length: 12 }, (_, i) => `ex${i}`);
+
+    it('appends each entry to its execution\'s stream; each partition reads its own, with stream ids', async () => {
+      const fx = redisFixture({ shards: 4 });
+      await fx.log.append(ids.flatMap((id) => [status(id), done(id)]));
+      const used = new Set(ids.map((id) => shardOf(id, 4)));
+      expect(used.size).toBeGreaterThanOrEqual(2);
+      for (let shard = 0; shard < 4; shard++) {
+        const mine = ids.filter((id) => shardOf(id, 4) === shard);
+        expect(await suite.redis.xlen(flushStreamKey(fx.prefix, shard, 4))).toBe(mine.length * 2);
+      }
+      // The unsharded key is not used.
+      expect(await suite.redis.exists(flushStreamKey(fx.prefix))).toBe(0);
+      const partitions = fx.log.partitions?.() ?? [];
+      expect(partitions).toHaveLength(4);
+      for (const [shard, partition] of partitions.entries()) {
+        const records = await partition.read('c', 100, 0);
+        expect(records.map((r) => r.entry)).toEqual(ids.filter((id) => shardOf(id, 4) === shard).flatMap((id) => [status(id), done(id)]));
+        expect(records.every((r) => /^\d+-\d+$/.test(r.id))).toBe(true);
+        await partition.ack(records.map((r) => r.id));
+        expect(await suite.redis.xlen(flushStreamKey(fx.prefix, shard, 4))).toBe(0);
+      }
+      await fx.cleanup();
+    });
+
+    it('read() takes from every stream, in order per execution; ack() forgets them; a blocked read wakes for any shard', async () => {
+      const fx = redisFixture({ shards: 4 });
+      await fx.log.append(ids.flatMap((id) => [status(id), done(id)]));
+      const records = await fx.log.read('c', 100, 0);
+      expect(records).toHaveLength(ids.length * 2);
+      for (const id of ids) expect(records.filter((r) => r.entry.executionId === id).map((r) => r.entry)).toEqual([status(id), done(id)]);
+      await fx.log.ack(records.map((r) => r.id));
+      expect(await fx.log.read('c2', 100, 0)).toEqual([]);
+      for (const id of ['ex1', 'ex2', 'ex3']) {
+        const reading = fx.log.ackAndRead([], 'c', 10, 10_000);
+        await fx.untilReadBlocks();
+        await fx.log.append([done(id)]);
+        const got = await reading;
+        expect(got.map((r) => r.entry)).toEqual([done(id)]);
+        await fx.log.ack(got.map((r) => r.id));
+      }
+      await fx.cleanup();
+    });
+  });
 
   describe('RedisFlushLog specifics', () => {
     it('does not block the shared connection while a read blocks', async () => {

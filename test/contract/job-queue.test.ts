@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { BullMqJobQueue, type BullMqJobQueueOptions } from '../../shared/src/adapters/redis/bullmq-queue.js';
-import { bullPrefix } from '../../shared/src/adapters/redis/keys.js';
+import { bullPrefix, shardOf } from '../../shared/src/adapters/redis/keys.js';
+import { nodeJobId } from '../../shared/src/jobs/index.js';
 import { MemoryJobQueue } from '../../shared/src/adapters/memory/memory-queue.js';
 import { QUEUES, type JobContext } from '../../shared/src/ports/job-queue.js';
 import { createTestServices, uniqueId, type TestServices } from '../helpers/services.js';
@@ -16,8 +17,8 @@ afterAll(async () => { await svc.cleanup(); });
 /** Short lock and stall check so that redelivery of an abandoned job takes about a second. */
 const FAST_STALL = { lockDurationMs: 1000, stalledIntervalMs: 300 } as const;
 
-function bullOptions(prefix: string): BullMqJobQueueOptions {
-  return { connection: { urls: [svc.redisUrl], cluster: false }, prefix, ...FAST_STALL };
+function bullOptions(prefix: string, shards = 1): BullMqJobQueueOptions {
+  return { connection: { urls: [svc.redisUrl], cluster: false }, prefix, shards, ...FAST_STALL };
 }
 
 /** Every test gets its own prefix, so one test's jobs never show up in another's counts. */
@@ -30,7 +31,8 @@ async function deleteBullKeys(prefix: string): Promise<void> {
   try {
     let cursor = '0';
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}}:*`, 'COUNT', 1000);
+      // `{<prefix>}:*` and, with shards, `{<prefix>:<shard>}:*`.
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `{${prefix}[}:]*`, 'COUNT', 1000);
       cursor = next;
       if (keys.length > 0) await redis.unlink(...keys);
     } while (cursor !== '0');
@@ -44,6 +46,43 @@ jobQueueContract('memory', () => Promise.resolve({ queue: new MemoryJobQueue(), 
 jobQueueContract('bullmq', () => {
   const prefix = testPrefix();
   return Promise.resolve({ queue: new BullMqJobQueue(bullOptions(prefix)), cleanup: () => deleteBullKeys(prefix) });
+});
+
+jobQueueContract('bullmq, 4 shards', () => {
+  const prefix = testPrefix();
+  return Promise.resolve({ queue: new BullMqJobQueue(bullOptions(prefix, 4)), cleanup: () => deleteBullKeys(prefix) });
+}, { sharded: true });
+
+describe('BullMqJobQueue with shards', () => {
+  it('puts each job in its execution\'s shard, finds it there by id, and consumes and counts every shard', async () => {
+    const prefix = testPrefix();
+    const queue = new BullMqJobQueue(bullOptions(prefix, 4));
+    const redis = new Redis(svc.redisUrl);
+    try {
+      const executions = Array.from({ length: 40 }, (_, i) => `ex${i}`);
+      await queue.addBulk(executions.map((id) => ({ queue: QUEUES.nodes, name: 'n', data: {}, jobId: nodeJobId(id, 'a') })));
+      await queue.add({ queue: QUEUES.dead, name: 'dead-letter', data: {}, jobId: 'ex0.a.dead' });
+      // Each job's hash sits under its execution's shard prefix; the dead letter stays unsharded.
+      for (const id of executions) {
+        expect(await redis.exists(`${bullPrefix(prefix, shardOf(id, 4), 4)}:${QUEUES.nodes}:${nodeJobId(id, 'a')}`), id).toBe(1);
+      }
+      expect(await redis.exists(`{${prefix}}:${QUEUES.dead}:ex0.a.dead`)).toBe(1);
+      expect(new Set(executions.map((id) => shardOf(id, 4))).size).toBeGreaterThanOrEqual(2);
+      expect((await queue.counts(QUEUES.nodes)).waiting).toBe(40);
+      expect(await queue.get(QUEUES.nodes, nodeJobId('ex7', 'a'))).toMatchObject({ id: nodeJobId('ex7', 'a') });
+      expect(await queue.remove(QUEUES.nodes, nodeJobId('ex7', 'a'))).toBe(true);
+      expect(await queue.purgeExecutions(['ex8', 'ex9'])).toEqual({ removed: 2, busy: 0 });
+      const seen = new Set<string>();
+      const consumer = queue.process(QUEUES.nodes, (ctx) => { seen.add(ctx.id); return Promise.resolve(); }, { concurrency: 8 });
+      await waitFor(() => seen.size === 37, { message: 'every shard consumed' });
+      await waitFor(async () => (await queue.counts(QUEUES.nodes)).completed === 37, { message: 'completions counted over the shards' });
+      await consumer.close();
+    } finally {
+      redis.disconnect();
+      await queue.close();
+      await deleteBullKeys(prefix);
+    }
+  });
 });
 
 describe('BullMqJobQueue', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryEventBus } from '../../shared/src/adapters/memory/memory-event-bus.js';
 import { MemoryStateStore } from '../../shared/src/adapters/memory/memory-state-store.js';
-import { executionKeys, flushStreamKey } from '../../shared/src/adapters/redis/keys.js';
+import { executionKeys, flushStreamKey, shardOf } from '../../shared/src/adapters/redis/keys.js';
 import type { NodeResult } from '../../shared/src/model/index.js';
 import { RedisEventBus } from '../../shared/src/adapters/redis/redis-event-bus.js';
 import { RedisSpendLedger } from '../../shared/src/adapters/redis/redis-spend-ledger.js';
@@ -151,6 +151,29 @@ describe('redis', () => {
       const plain = new RedisStateStore({ redis: suite.redis, prefix });
       expect((await plain.commitNode({ ...input, nodeId: 'b', takenChildren: [] })).flushed).toBeUndefined();
       expect(await suite.redis.xlen(flushStream)).toBe(1);
+      await store.close();
+    });
+
+    it('with a flush stream per queue shard, a commit appends to its execution\'s shard', async () => {
+      const prefix = `${suite.svc.prefix}:${uniqueId()}`;
+      const streamOf = (id: string): string => flushStreamKey(prefix, shardOf(id, 4), 4);
+      const store = new RedisStateStore({ redis: suite.redis, prefix, flushStream: streamOf });
+      const at = '2025-01-01T00:00:01.000Z';
+      const result: NodeResult = {
+        status: 'completed', output: null, error: null, usage: null, cost: null, attempts: 1, input: null, provider: null, model: null,
+        workerId: 'w', startedAt: at, finishedAt: at, runtimeMs: 1,
+      };
+      const executionIds = Array.from({ length: 8 }, () => uniqueId(16));
+      for (const executionId of executionIds) {
+        await store.initExecution({ executionId, workspaceId: 'ws', flowId: 'f', flowVersion: 1, input: null, nodes: graph(['a'], []), at });
+        const commit = await store.commitNode({ executionId, nodeId: 'a', takenChildren: [], failExecution: false, soft: false, at, result, flush: { workspaceId: 'ws', flowId: 'f', nodeType: 'transform' } });
+        expect(commit.flushed).toBe(true);
+      }
+      for (let shard = 0; shard < 4; shard++) {
+        const entries = await suite.redis.xrange(flushStreamKey(prefix, shard, 4), '-', '+');
+        const ids = entries.map(([, fields]) => (JSON.parse(fields[1] ?? 'null') as { executionId: string }).executionId);
+        expect(ids.sort()).toEqual(executionIds.filter((id) => shardOf(id, 4) === shard).sort());
+      }
       await store.close();
     });
   });

@@ -20,6 +20,7 @@ const API_MD = new URL('../../docs/api.md', import.meta.url);
 const NOT_IN_OPENAPI: Readonly<Record<string, string>> = {
   'GET /v1/ws': '@fastify/websocket marks every WebSocket route hide: true; OpenAPI 3.1 has no way to describe the message protocol',
   'GET /openapi.json': 'the document itself (schema.hide in openapi.plugin.ts)',
+  'GET /asyncapi.json': "the WebSocket's AsyncAPI document, beside the OpenAPI one (schema.hide in openapi.plugin.ts)",
   'GET /docs': 'the Swagger UI over the document, registered by @fastify/swagger-ui',
 };
 

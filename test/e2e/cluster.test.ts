@@ -3,15 +3,18 @@
  * workers connect with REDIS_CLUSTER=true. Each execution's keys share its hash tag, so its
  * scripts run on one slot, and different executions spread over the masters. The scenarios are
  * those of the single-Redis suites: a chain, a diamond, a map, waits, cancel, a worker killed
- * mid-node, and hot state lost mid-run.
+ * mid-node, and hot state lost mid-run. The fleet runs with 4 queue shards: the queues and the
+ * flush streams spread over the masters too.
  */
 import { Cluster } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executionKeys } from '../../shared/src/adapters/redis/keys.js';
+import { allShards, bullPrefix, executionKeys, flushStreamKey } from '../../shared/src/adapters/redis/keys.js';
+import { QUEUES } from '../../shared/src/ports/job-queue.js';
 import { startMockLlm, type MockLlm } from '@weft/shared/mock-llm';
 import { startGate, type Gate } from '../helpers/gate.js';
 import { apiClient } from '../helpers/http.js';
+import { connectWs } from '../helpers/ws-client.js';
 import { startPrivateRedisCluster, type PrivateRedisCluster } from '../helpers/private-services.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
 import { startDistributedStack, type DistributedStack, STACK_START_MS, TEST_ADMIN_TOKEN } from '../helpers/stack.js';
@@ -21,6 +24,14 @@ import { cancelScenario, waitEventsScenario } from './control-scenarios.js';
 import { mapConcurrencyScenario } from './map-scenarios.js';
 import { expectRebuiltAndCompleted, holdAfterFirstFlushed } from './recovery-scenarios.js';
 import { chainScenario, diamondScenario, readSse, type Target } from './scenarios.js';
+
+/**
+ * The cluster is private to this file, so the prefix is fixed: where the shards' tags land is then
+ * known (`redis-cli --cluster create` gives 3 masters slots 0–5460, 5461–10922, 10923–16383;
+ * `{weft:0}`…`{weft:3}` hash to 4568, 505, 12698 and 8635: all three masters).
+ */
+const prefix = 'weft';
+const SHARDS = 4;
 
 describe('distributed mode on a Redis Cluster of 3 masters', () => {
   let cluster: PrivateRedisCluster;
@@ -39,9 +50,9 @@ describe('distributed mode on a Redis Cluster of 3 masters', () => {
     mock = await startMockLlm({ port: 0, host: '127.0.0.1' });
     gate = await startGate(mock.url);
     stack = await startDistributedStack({
-      ...svc, redisUrl: cluster.urls.join(','), workers: ['w1', 'w2'],
+      ...svc, prefix, redisUrl: cluster.urls.join(','), workers: ['w1', 'w2'],
       env: {
-        REDIS_CLUSTER: 'true', WORKER_CONCURRENCY: '4', ...SCENARIO_BREAKER,
+        REDIS_CLUSTER: 'true', WEFT_QUEUE_SHARDS: String(SHARDS), WORKER_CONCURRENCY: '4', ...SCENARIO_BREAKER,
         // A killed worker's job runs again within seconds; the sweep finds lost hot state fast.
         WEFT_QUEUE_LOCK_MS: '2000', WEFT_QUEUE_STALLED_INTERVAL_MS: '1000',
         WEFT_SWEEP_INTERVAL_MS: '200', WEFT_SWEEP_MIN_AGE_MS: '300',
@@ -122,11 +133,11 @@ describe('distributed mode on a Redis Cluster of 3 masters', () => {
     }, { timeoutMs: 60_000, message: '100 executions completed' });
     const masters = redis.nodes('master');
     expect(masters).toHaveLength(3);
-    const metas = new Set(ids.map((id) => executionKeys(svc.prefix, id).meta));
+    const metas = new Set(ids.map((id) => executionKeys(prefix, id).meta));
     const holding = await Promise.all(masters.map(async (m) => {
       // SCAN on one master lists that master's keys only.
       let held = 0;
-      for await (const keys of m.scanStream({ match: `${svc.prefix}:{*}:meta`, count: 1000 }) as AsyncIterable<string[]>) {
+      for await (const keys of m.scanStream({ match: `${prefix}:{*}:meta`, count: 1000 }) as AsyncIterable<string[]>) {
         held += keys.filter((k) => metas.has(k)).length;
       }
       return held;
@@ -135,6 +146,76 @@ describe('distributed mode on a Redis Cluster of 3 masters', () => {
     expect(holding.reduce((a, b) => a + b, 0)).toBe(100);
     expect(holding.filter((n) => n > 0).length).toBeGreaterThanOrEqual(2);
   }, 120_000);
+
+  it('spreads the queue shards and the flush streams over the masters, each key in its shard\'s slot', async () => {
+    const call = apiClient(target.baseUrl, target.apiKey);
+    const flow = await call('POST', '/v1/flows', { name: 'shards', nodes: [{ id: 'one', type: 'transform', expression: 'input.n' }], edges: [] });
+    const ids: string[] = [];
+    for (let n = 0; n < 24; n++) ids.push((await call('POST', `/v1/flows/${flow.body.id as string}/executions`, { input: { n } })).body.executionId as string);
+    await waitFor(async () => (await Promise.all(ids.map(async (id) => (await call('GET', `/v1/executions/${id}`)).body.status))).every((s) => s === 'completed'),
+      { timeoutMs: 30_000, message: 'the executions completed' });
+    const masters = redis.nodes('master');
+    const slotOf = (key: string): Promise<number> => redis.cluster('KEYSLOT', key);
+    const queueMasters = new Set<number>();
+    const streamMasters = new Set<number>();
+    for (const [index, master] of masters.entries()) {
+      for await (const keys of master.scanStream({ match: `{${prefix}:*}:*`, count: 1000 }) as AsyncIterable<string[]>) {
+        for (const key of keys) {
+          const shard = allShards(SHARDS).find((s) => key.startsWith(`${bullPrefix(prefix, s, SHARDS)}:`));
+          expect(shard, key).toBeDefined();
+          expect(await slotOf(key)).toBe(await slotOf(bullPrefix(prefix, shard, SHARDS)));
+          queueMasters.add(index);
+        }
+      }
+      // SCAN on one master lists the keys of the slots it owns.
+      for await (const keys of master.scanStream({ match: `${prefix}:flush:*`, count: 1000 }) as AsyncIterable<string[]>) {
+        for (const key of keys) {
+          expect(allShards(SHARDS).map((shard) => flushStreamKey(prefix, shard, SHARDS))).toContain(key);
+          expect(await redis.type(key)).toBe('stream');
+          streamMasters.add(index);
+        }
+      }
+    }
+    expect(queueMasters.size).toBeGreaterThanOrEqual(2);
+    expect(streamMasters.size).toBeGreaterThanOrEqual(2);
+    // The sharded queues left the one-slot prefix, and the one-shard flush stream is unused.
+    const unsharded = await Promise.all(masters.map(async (m) => (await m.keys(`{${prefix}}:${QUEUES.nodes}:*`)).length));
+    expect(unsharded.reduce((a, b) => a + b, 0)).toBe(0);
+    expect(await redis.exists(flushStreamKey(prefix))).toBe(0);
+  }, 60_000);
+
+  it('delivers live events of executions in every slot to a WebSocket subscriber, through sharded pub/sub', async () => {
+    const call = apiClient(target.baseUrl, target.apiKey);
+    const flow = await call('POST', '/v1/flows', { name: 'live', nodes: [{ id: 'one', type: 'transform', expression: 'input.n' }], edges: [] });
+    const flowId = flow.body.id as string;
+    const socket = await connectWs(`${target.baseUrl.replace('http', 'ws')}/v1/ws`, { authorization: `Bearer ${target.apiKey}` });
+    try {
+      socket.send({ type: 'subscribe', flowId });
+      await socket.waitForMessage((m) => m.type === 'subscribed');
+      const ids: string[] = [];
+      for (let n = 0; n < 12; n++) ids.push((await call('POST', `/v1/flows/${flowId}/executions`, { input: { n } })).body.executionId as string);
+      // Executions whose keys sit on every master: each one's events came through pub/sub live.
+      const completed = await waitFor(() => {
+        const done = new Set(socket.messages.filter((m) => m.type === 'execution.completed').map((m) => m.executionId as string));
+        return ids.every((id) => done.has(id)) ? done : null;
+      }, { timeoutMs: 30_000, message: 'execution.completed of every execution on the socket' });
+      expect(completed.size).toBe(ids.length);
+      // Through sharded pub/sub: the api holds one shard channel per slot, spread over the
+      // masters, and no pattern subscription (classic pub/sub would broadcast to every node).
+      const masters = redis.nodes('master');
+      const channels = await Promise.all(masters.map(async (m) => (await m.call('PUBSUB', 'SHARDCHANNELS', `${prefix}:events:*`)) as string[]));
+      expect(channels.reduce((sum, list) => sum + list.length, 0)).toBe(16_384);
+      expect(channels.every((list) => list.length > 0)).toBe(true);
+      const patterns = await Promise.all(masters.map(async (m) => Number(await m.call('PUBSUB', 'NUMPAT'))));
+      expect(patterns).toEqual(masters.map(() => 0));
+      for (const id of ids) {
+        const types = socket.messages.filter((m) => m.executionId === id).map((m) => m.type);
+        expect(types).toEqual(expect.arrayContaining(['execution.started', 'node.started', 'node.completed', 'execution.completed']));
+      }
+    } finally {
+      socket.close();
+    }
+  }, 60_000);
 
   it('runs a node again elsewhere when its worker is killed mid-call', async () => {
     const call = apiClient(target.baseUrl, target.apiKey);
@@ -148,7 +229,7 @@ describe('distributed mode on a Redis Cluster of 3 masters', () => {
     gate.hold();
     const start = await call('POST', `/v1/flows/${flow.body.id as string}/executions`, { input: { n: 1 } });
     const executionId = start.body.executionId as string;
-    const statusKey = executionKeys(svc.prefix, executionId).status;
+    const statusKey = executionKeys(prefix, executionId).status;
     const runner = await waitFor(async () => {
       const raw = await redis.hget(statusKey, 'ask');
       const status = raw ? JSON.parse(raw) as { status: string; workerId: string | null } : null;
@@ -169,7 +250,7 @@ describe('distributed mode on a Redis Cluster of 3 masters', () => {
   it('rebuilds an execution whose hot state is lost mid-run, and it completes', async () => {
     gate.reset();
     const { executionId } = await holdAfterFirstFlushed(target, db, 'shards');
-    const keys = Object.values<string>({ ...executionKeys(svc.prefix, executionId) });
+    const keys = Object.values<string>({ ...executionKeys(prefix, executionId) });
     // One slot: one command deletes them all.
     expect(await redis.del(...keys)).toBeGreaterThan(3);
     gate.open();
@@ -191,7 +272,7 @@ describe('distributed mode on a Redis Cluster of 3 masters', () => {
     const keysOfWorkspace = async (): Promise<string[]> => {
       const found: string[] = [];
       for (const m of redis.nodes('master')) {
-        for await (const keys of m.scanStream({ match: `${svc.prefix}:*`, count: 1000 }) as AsyncIterable<string[]>) {
+        for await (const keys of m.scanStream({ match: `${prefix}:*`, count: 1000 }) as AsyncIterable<string[]>) {
           found.push(...keys.filter((k) => k.includes(workspaceId) || ids.some((id) => k.includes(id))));
         }
       }

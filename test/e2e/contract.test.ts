@@ -9,9 +9,17 @@
  *   and the events; nodes never started are `pending` or `skipped`;
  * - both cancel routes answer 202 `{executionId, status: "cancelled"}`, then 409;
  * - a flow reads back every field written (`timeoutMs`, `output`), so GET → edit → PUT keeps them;
+ * - a dead letter whose node a retry completed lists `resolved`, and replaying it answers 200
+ *   `resolved` (nothing re-run), not a 409;
+ * - `wait: true` on a flow that waits for an approval answers 202 `waiting` with the resume link,
+ *   which resumes it;
+ * - a flow's inputSchema is read back, and every start checks its input against it (API start,
+ *   pinned version, single-node run, webhook, schedule create and tick): 400 invalid_input with a
+ *   path per problem, or a tick recorded skipped `invalid_input`;
  * - SSE after the end: an EventSource (the `eventsource` package, as a browser's) gets every event
  *   once, then its reconnect answers 204 and it stops.
  */
+import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { EventSource } from 'eventsource';
@@ -67,7 +75,8 @@ describe('the api contract on a real fleet', () => {
 
   beforeAll(async () => {
     mock = await startMockLlm({ port: 0, host: '127.0.0.1', apiKey: MOCK_KEY });
-    fleet = inProcessFleet({ redisUrl: suite.svc.redisUrl, databaseUrl: suite.svc.databaseUrl, prefix: suite.svc.prefix });
+    // One-second schedules: a tick refused by the inputSchema is seen within moments.
+    fleet = inProcessFleet({ redisUrl: suite.svc.redisUrl, databaseUrl: suite.svc.databaseUrl, prefix: suite.svc.prefix, env: { WEFT_SCHEDULE_MIN_INTERVAL_SECONDS: '1' } });
     api = await fleet.startApi({}, (app) => {
       app.addHook('preSerialization', (request, reply, payload, done) => {
         const built = JSON.parse(JSON.stringify(payload)) as unknown;
@@ -109,9 +118,13 @@ describe('the api contract on a real fleet', () => {
     expect(node.provider).toBe('openai');
     expect(Object.keys(doc).sort()).toEqual(['cost', 'createdAt', 'error', 'finishedAt', 'flowId', 'flowVersion', 'id', 'input', 'nodes', 'output',
       'pricing', 'startedAt', 'status', 'unpricedTokens', 'usage']);
-    const runs = await call('GET', `/v1/flows/${flowId}/nodes/ask/runs`);
-    expect(runs.status).toBe(200);
-    expect(runs.body.items?.[0]).toMatchObject({ executionId: id, status: 'completed', usage: { totalTokens: node.usage.totalTokens } });
+    // The document reads hot state; node runs are Postgres, written by the flusher moments later.
+    const run = await waitFor(async () => {
+      const runs = await call('GET', `/v1/flows/${flowId}/nodes/ask/runs`);
+      expect(runs.status).toBe(200);
+      return runs.body.items?.[0];
+    }, { timeoutMs: SETTLE_MS, message: 'the node run is flushed' });
+    expect(run).toMatchObject({ executionId: id, status: 'completed', usage: { totalTokens: node.usage.totalTokens } });
   });
 
   it('lists by one status or several, and by creation time; unknown query parameters answer 400', async () => {
@@ -180,12 +193,24 @@ describe('the api contract on a real fleet', () => {
     failFastId = id;
   });
 
-  // Known gap (issue 12): after fail-fast the cut node's run is stored `cancelled`, but no
-  // node.cancelled event is ever published for it (after a cancel it is). Flips when fixed.
-  it.fails('publishes node.cancelled for the node fail-fast cut', async () => {
-    await waitFor(async () => (await eventsOf(failFastId)).some((e) => e.type === 'node.cancelled' && e.nodeId === 'spin') || undefined, {
-      timeoutMs: 10_000, message: 'node.cancelled of spin is published',
-    });
+  // A fail-fast asks the workers to abort the execution's running nodes (as a cancel does): the
+  // cut node commits `cancelled` and its node.cancelled is published, after execution.failed.
+  it('publishes node.cancelled for the node fail-fast cut, whose own commit keeps it cancelled everywhere', async () => {
+    const events = await waitFor(async () => {
+      const all = await eventsOf(failFastId);
+      return all.some((e) => e.type === 'node.cancelled' && e.nodeId === 'spin') ? all : undefined;
+    }, { timeoutMs: 10_000, message: 'node.cancelled of spin is published' });
+    // Cut, not run out: no other end of spin, and it comes after the execution's.
+    expect(events.filter((e) => e.nodeId === 'spin').map((e) => e.type)).toEqual(['node.started', 'node.cancelled']);
+    expect(events.findIndex((e) => e.type === 'node.cancelled')).toBeGreaterThan(events.findIndex((e) => e.type === 'execution.failed'));
+    // The abort's own result (written after the flusher's stand-in) still says cancelled.
+    const doc = (await call('GET', `/v1/executions/${failFastId}`)).body;
+    expect(doc.nodes?.find((n) => n.nodeId === 'spin')).toMatchObject({ status: 'cancelled', error: { code: 'node_cancelled' } });
+    const run = await waitFor(async () => {
+      const item = (await call('GET', `/v1/flows/${doc.flowId as string}/nodes/spin/runs`)).body.items?.[0];
+      return (item?.error as { message?: string } | null)?.message?.includes('their execution failed') ? item : undefined;
+    }, { timeoutMs: SETTLE_MS, message: 'the node run holds the aborted call\'s result' });
+    expect(run).toMatchObject({ executionId: failFastId, status: 'cancelled' });
   });
 
   it('cancels with DELETE and POST …/cancel alike: 202 {executionId, status}, then 409; the running node ends cancelled', async () => {
@@ -207,8 +232,66 @@ describe('the api contract on a real fleet', () => {
     }
   });
 
+  it('lists a dead letter resolved once a retry completed its node; replaying it answers 200 and re-runs nothing', async () => {
+    // mock-429 refuses a conversation once: with one attempt the node fails for good, and its retry succeeds.
+    const flowId = await createFlow({ name: 'flaky', nodes: [{ id: 'flaky', type: 'llm', provider: 'openai', model: 'mock-429', stream: false, prompt: `Once ${randomUUID()}`, retry: { attempts: 1 } }] });
+    const id = await start(flowId);
+    await until(id, (d) => d.status === 'failed', 'fails');
+    const letters = async (query = ''): Promise<Array<Record<string, unknown>>> => {
+      const res = await call('GET', `/v1/dead-letters?limit=100${query}`);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return (res.body.items ?? []).filter((l) => l.executionId === id);
+    };
+    const [letter] = await waitFor(async () => { const l = await letters(); return l.length > 0 ? l : undefined; }, { timeoutMs: SETTLE_MS, message: 'the dead letter is parked' });
+    expect(letter).toMatchObject({ nodeId: 'flaky', status: 'open', resolvedAt: null });
+    expect((await letters('&status=resolved'))).toEqual([]);
+
+    const retry = await call('POST', `/v1/executions/${id}/retry`);
+    expect(retry.status, JSON.stringify(retry.body)).toBe(202);
+    const doc = await until(id, (d) => d.status === 'completed', 'completes after its retry');
+    const resolved = await letters();
+    expect(resolved).toEqual([{ ...letter, status: 'resolved', resolvedAt: doc.nodes?.[0]?.finishedAt }]);
+    expect(await letters('&status=open')).toEqual([]);
+    expect(await letters('&status=resolved')).toEqual(resolved);
+
+    const replay = await call('POST', `/v1/dead-letters/${encodeURIComponent(letter?.id as string)}/replay`);
+    expect(replay.status, JSON.stringify(replay.body)).toBe(200);
+    expect(replay.body).toEqual({ executionId: id, nodeId: 'flaky', outcome: 'resolved' });
+    // Nothing ran again: the execution and its node are as the retry left them, and the letter stays resolved.
+    expect((await call('GET', `/v1/executions/${id}`)).body).toEqual(doc);
+    expect(await letters()).toEqual(resolved);
+  });
+
+  it('answers wait: true on a flow that waits with 202 waiting and the resume link, which resumes it', async () => {
+    const flowId = await createFlow({ name: 'approval', nodes: [{ id: 'approve', type: 'wait', event: 'approval' }, { id: 'then', type: 'transform', expression: 'nodes.approve.ok' }], edges: [{ from: 'approve', to: 'then' }] });
+    const res = await call('POST', `/v1/flows/${flowId}/executions`, { input: {}, wait: true, timeoutMs: SETTLE_MS });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const id = res.body.executionId as string;
+    expect(res.body).toEqual({ executionId: id, status: 'waiting', waiting: [{ nodeId: 'approve', resumeUrl: expect.any(String), resumeUrlExpiresAt: expect.any(String) }] });
+    const [waiting] = res.body.waiting as Array<{ resumeUrl: string; resumeUrlExpiresAt: string }>;
+    // The same link the document shows.
+    const doc = await call('GET', `/v1/executions/${id}`);
+    expect(doc.body.nodes?.[0]).toMatchObject({ nodeId: 'approve', status: 'waiting', resumeUrl: waiting?.resumeUrl, resumeUrlExpiresAt: waiting?.resumeUrlExpiresAt });
+    const resumed = await api.app.inject({ method: 'POST', url: new URL(waiting?.resumeUrl ?? '').pathname, payload: { ok: true } });
+    expect(resumed.statusCode, resumed.body).toBe(202);
+    const done = await until(id, (d) => d.status === 'completed', 'completes once resumed');
+    expect(done.output).toEqual({ then: true });
+    // A webhook's caller learns the status, never the approver's link.
+    const hook = await call('POST', `/v1/flows/${flowId}/hooks`, { name: 'approval' });
+    expect(hook.status, JSON.stringify(hook.body)).toBe(201);
+    const hooked = await api.app.inject({ method: 'POST', url: `${new URL(hook.body.url as string).pathname}?wait=true&timeoutMs=${SETTLE_MS}`, payload: {} });
+    expect(hooked.statusCode, hooked.body).toBe(202);
+    expect(hooked.json()).toEqual({ executionId: expect.any(String), status: 'waiting' });
+    expect((await call('POST', `/v1/executions/${hooked.json<{ executionId: string }>().executionId}/cancel`)).status).toBe(202);
+    // A timer ends by itself: wait: true still answers the end.
+    const timed = await createFlow({ name: 'timer', nodes: [{ id: 'pause', type: 'wait', durationMs: 50 }] });
+    const ended = await call('POST', `/v1/flows/${timed}/executions`, { input: {}, wait: true, timeoutMs: SETTLE_MS });
+    expect(ended.status, JSON.stringify(ended.body)).toBe(200);
+    expect(ended.body.status).toBe('completed');
+  });
+
   it('reads a flow back with every field written, so GET → edit → PUT keeps them', async () => {
-    const written = { name: 'round-trip', timeoutMs: 90_000, output: 'b', nodes: [{ id: 'a', type: 'transform', expression: '1', timeoutMs: 5000 }, { id: 'b', type: 'transform', expression: '2' }], edges: [{ from: 'a', to: 'b' }] };
+    const written = { name: 'round-trip', timeoutMs: 90_000, output: 'b', inputSchema: { type: 'object', properties: { n: { type: 'integer' } } }, nodes: [{ id: 'a', type: 'transform', expression: '1', timeoutMs: 5000 }, { id: 'b', type: 'transform', expression: '2' }], edges: [{ from: 'a', to: 'b' }] };
     const flowId = await createFlow(written);
     const read = await call('GET', `/v1/flows/${flowId}`);
     expect(read.body).toMatchObject(written);
@@ -217,6 +300,67 @@ describe('the api contract on a real fleet', () => {
     expect(put.status, JSON.stringify(put.body)).toBe(200);
     const again = await call('GET', `/v1/flows/${flowId}`);
     expect(again.body).toMatchObject({ ...written, name: 'round-trip-2', version: 2 });
+  });
+
+  it("checks every start's input against the flow's inputSchema: 400 invalid_input with each problem's path", async () => {
+    const inputSchema = { type: 'object', required: ['topic'], properties: { topic: { type: 'string', minLength: 1 }, n: { type: 'integer' } }, additionalProperties: false };
+    const flowId = await createFlow({ name: 'typed', inputSchema, nodes: [{ id: 'echo', type: 'transform', expression: 'input.topic' }] });
+    expect((await call('GET', `/v1/flows/${flowId}`)).body.inputSchema).toEqual(inputSchema);
+    const refused = async (res: { status: number; body: Body }): Promise<string[]> => {
+      expect(res.status, JSON.stringify(res.body)).toBe(400);
+      const error = res.body.error as { code: string; details: Array<{ path: string; code: string }> };
+      expect(error.code).toBe('invalid_input');
+      expect(new Set(error.details.map((d) => d.code))).toEqual(new Set(['input_schema_mismatch']));
+      return error.details.map((d) => d.path).sort();
+    };
+    const before = (await call('GET', `/v1/executions?flowId=${flowId}`)).body.items?.length;
+    expect(await refused(await call('POST', `/v1/flows/${flowId}/executions`, {}))).toEqual(['/input']);
+    expect(await refused(await call('POST', `/v1/flows/${flowId}/executions`, { input: { n: 1.5, extra: true } }))).toEqual(['/input/extra', '/input/n', '/input/topic']);
+    expect(await refused(await call('POST', `/v1/flows/${flowId}/executions`, { input: { topic: '' }, version: 1 }))).toEqual(['/input/topic']);
+    expect(await refused(await call('POST', `/v1/flows/${flowId}/nodes/echo/runs`, { input: { topic: 7 } }))).toEqual(['/input/topic']);
+    // Nothing was recorded for a refused start.
+    expect((await call('GET', `/v1/executions?flowId=${flowId}`)).body.items?.length).toBe(before);
+    const ok = await start(flowId, { topic: 'durable execution' });
+    expect((await until(ok, (d) => d.status === 'completed', 'completes')).output).toEqual({ echo: 'durable execution' });
+
+    // A webhook's input is {body, headers}.
+    const hook = await call('POST', `/v1/flows/${flowId}/hooks`, { name: 'typed' });
+    expect(hook.status, JSON.stringify(hook.body)).toBe(201);
+    const hookPath = new URL(hook.body.url as string).pathname;
+    const called = await api.app.inject({ method: 'POST', url: hookPath, payload: { topic: 'x' } });
+    expect(await refused({ status: called.statusCode, body: called.json<Body>() })).toEqual(['/input/body', '/input/headers', '/input/topic']);
+
+    // A schedule's input is checked when it is created, and at each tick (the flow may change since).
+    expect(await refused(await call('POST', `/v1/flows/${flowId}/schedules`, { cron: '* * * * * *', input: { n: 'two' } }))).toEqual(['/input/n', '/input/topic']);
+    const schedule = await call('POST', `/v1/flows/${flowId}/schedules`, { cron: '* * * * * *', input: { topic: 'cron' } });
+    expect(schedule.status, JSON.stringify(schedule.body)).toBe(201);
+    const scheduleId = schedule.body.id as string;
+    const { id: _id, version: _version, createdAt: _c, updatedAt: _u, ...editable } = (await call('GET', `/v1/flows/${flowId}`)).body;
+    const stricter = await call('PUT', `/v1/flows/${flowId}`, { ...editable, inputSchema: { ...inputSchema, required: ['topic', 'n'] } });
+    expect(stricter.status, JSON.stringify(stricter.body)).toBe(200);
+    try {
+      const skipped = await waitFor(async () => {
+        const ticks = await call('GET', `/v1/schedules/${scheduleId}/ticks?limit=100`);
+        return (ticks.body.items ?? []).find((t) => t.outcome === 'skipped');
+      }, { timeoutMs: SETTLE_MS, message: 'a tick is skipped for its input' });
+      expect(skipped).toMatchObject({ reason: 'invalid_input', executionId: null });
+    } finally {
+      expect((await call('DELETE', `/v1/schedules/${scheduleId}`)).status).toBe(204);
+    }
+  });
+
+  it('refuses an inputSchema that could run away or reach out, at its path', async () => {
+    const res = await call('POST', '/v1/flows', {
+      name: 'unsafe', nodes: [{ id: 'x', type: 'transform', expression: '1' }],
+      inputSchema: { type: 'object', properties: { email: { type: 'string', pattern: '^(a+)+$' }, other: { $ref: 'https://example.test/s.json' } } },
+    });
+    expect(res.status).toBe(400);
+    const error = res.body.error as { code: string; details: Array<{ path: string; code: string }> };
+    expect(error.code).toBe('invalid_flow');
+    expect(error.details).toEqual([
+      expect.objectContaining({ path: '/inputSchema/properties/email/pattern', code: 'flow_input_schema_keyword_refused' }),
+      expect.objectContaining({ path: '/inputSchema/properties/other/$ref', code: 'flow_input_schema_keyword_refused' }),
+    ]);
   });
 
   it('answers 204 to an EventSource reconnecting after the end, so it stops', async () => {

@@ -27,7 +27,7 @@ export async function replayScenario(target: Target): Promise<void> {
   expect(letter.nodeId).toBe('flaky');
   const replay = await call('POST', `/v1/dead-letters/${letter.id as string}/replay`);
   expect(replay.status, JSON.stringify(replay.body)).toBe(202);
-  expect(replay.body).toEqual({ executionId, nodeId: 'flaky' });
+  expect(replay.body).toEqual({ executionId, nodeId: 'flaky', outcome: 'replayed' });
   const done = await waitFor(async () => {
     const r = await call('GET', `/v1/executions/${executionId}`);
     return r.body.status === 'completed' ? r.body : null;
@@ -215,9 +215,14 @@ export async function waitEventsScenario(target: Target): Promise<void> {
     nodes: [{ id: 'approve', type: 'wait', event: 'approval', timeoutMs: 300 }],
     edges: [],
   });
-  const res = await call('POST', `/v1/flows/${timed.id}/executions`, { wait: true, timeoutMs: 10_000 });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  expect(res.body.status).toBe('failed');
+  // wait: true answers as soon as the approval wait starts: 202 waiting, with its resume link.
+  const started = await call('POST', `/v1/flows/${timed.id}/executions`, { wait: true, timeoutMs: 10_000 });
+  expect(started.status, JSON.stringify(started.body)).toBe(202);
+  expect(started.body).toMatchObject({ status: 'waiting', waiting: [{ nodeId: 'approve' }] });
+  const res = await waitFor(async () => {
+    const r = await call('GET', `/v1/executions/${started.body.executionId as string}`);
+    return r.body.status === 'failed' ? r : null;
+  }, { timeoutMs: 10_000, message: 'the unanswered approval fails the execution' });
   expect(res.body.error).toMatchObject({ code: 'wait_timeout', nodeId: 'approve' });
 
   // A retry waits again, with timers of its own: the queue still holds the first spell's job

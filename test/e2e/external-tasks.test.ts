@@ -53,7 +53,8 @@ describe('external tasks', () => {
 
   beforeAll(async () => {
     svc = await createTestServices();
-    stack = await startDistributedStack({ ...svc, workers: ['w1'] });
+    // A safety-net poll longer than any claim here: a waiting claim finds a task only when woken.
+    stack = await startDistributedStack({ ...svc, workers: ['w1'], env: { WEFT_TASK_CLAIM_POLL_MS: '600000' } });
     apiKey = await stack.createWorkspace('tasks-a');
     call = apiClient(stack.baseUrl, apiKey);
   }, STACK_START_MS);
@@ -89,6 +90,12 @@ describe('external tasks', () => {
   };
   const mustClaim = async (token: string, handlers: string[]): Promise<any> =>
     waitFor(() => claim(token, handlers, 2000), { timeoutMs: 60_000, message: `a task of ${handlers.join(', ')}` });
+  /** A sample of the api's /metrics (0 when absent). */
+  const apiMetric = async (name: string, labels = ''): Promise<number> => {
+    const text = await (await fetch(`${stack.baseUrl}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name}{`) ? l.includes(labels) : l.startsWith(`${name} `));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+  };
 
   it('a handler nobody serves: the task waits in its queue, the depth metric shows it, and the execution timeout still applies', async () => {
     const { executionId } = await startFlow([{ id: 'lonely', type: 'task', handler: 'nobody.serves' }], [], { timeoutMs: 15_000 });
@@ -110,6 +117,52 @@ describe('external tasks', () => {
     // The ended execution's task left the queue: a worker that comes now gets nothing.
     const late = await workerToken(['nobody.serves']);
     expect(await claim(late, ['nobody.serves'], 0)).toBeNull();
+  });
+
+  it('a waiting claim is woken by the task queued for it (Redis pub/sub from the worker that queued it), not by a poll', async () => {
+    const token = await workerToken(['wake.me']);
+    const notified = await apiMetric('weft_task_claim_wakes_total', 'reason="notify"');
+    const polled = await apiMetric('weft_task_claim_wakes_total', 'reason="poll"');
+    const waiting = await apiMetric('weft_task_claims_waiting');
+    const pending = claim(token, ['wake.me'], 20_000);
+    // The claim listens before it looks: once it waits, only a wake-up can hand it the task.
+    await waitFor(async () => (await apiMetric('weft_task_claims_waiting')) > waiting, { timeoutMs: 30_000, message: 'the claim waits' });
+    const { executionId } = await startFlow([{ id: 'woken', type: 'task', handler: 'wake.me' }]);
+    const task = await pending;
+    expect(task).toMatchObject({ executionId, nodeId: 'woken', attempt: 1 });
+    expect(await apiMetric('weft_task_claim_wakes_total', 'reason="notify"')).toBeGreaterThan(notified);
+    expect(await apiMetric('weft_task_claim_wakes_total', 'reason="poll"')).toBe(polled);
+    expect((await asWorker(token)('POST', `/v1/tasks/${task.taskId as string}/complete`, { leaseId: task.leaseId, output: 'awake' })).status).toBe(200);
+    expect((await execution(executionId, ['completed'])).output).toEqual({ woken: 'awake' });
+  });
+
+  it('a lapsed lease spends one of the node\'s attempts: the next claim is the next attempt, with the checkpoint; the last lapse fails the node task_lease_expired', async () => {
+    const token = await workerToken(['lapse.job']);
+    const { executionId } = await startFlow([{
+      id: 'lapse', type: 'task', handler: 'lapse.job', heartbeatTimeoutMs: 1000, retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 0 } },
+    }]);
+    const first = await mustClaim(token, ['lapse.job']);
+    expect(first).toMatchObject({ executionId, attempt: 1, maxAttempts: 2, checkpoint: null });
+    expect((await asWorker(token)('POST', `/v1/tasks/${first.taskId as string}/checkpoint`, { leaseId: first.leaseId, state: { step: 1 } })).status).toBe(200);
+    // No heartbeat: the lease sweep puts the task back and wakes this claim.
+    const second = await claim(token, ['lapse.job'], 20_000);
+    expect(second).toMatchObject({ taskId: first.taskId, attempt: 2, maxAttempts: 2, checkpoint: { step: 1 } });
+    const late = await asWorker(token)('POST', `/v1/tasks/${first.taskId as string}/complete`, { leaseId: first.leaseId, output: 'stale' });
+    expect(late.status).toBe(409);
+    expect(late.body.error.code).toBe('task_lease_lost');
+    // The second attempt lapses too: its attempts are spent, the node fails instead of queuing again.
+    const done = await execution(executionId, ['failed', 'completed']);
+    expect(done.status).toBe('failed');
+    const node = (done.nodes as any[])[0];
+    expect(node).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'task_lease_expired' } });
+    expect(node.error.message).toContain('heartbeatTimeoutMs');
+    const tooLate = await asWorker(token)('POST', `/v1/tasks/${second.taskId as string}/complete`, { leaseId: second.leaseId, output: 'stale' });
+    expect(tooLate.status).toBe(409);
+    expect(await claim(token, ['lapse.job'], 0)).toBeNull();
+    const events = await call('GET', `/v1/executions/${executionId}/events`, undefined, { accept: 'text/event-stream' });
+    const retrying = String(events.body).split('\n').filter((l) => l.includes('"node.retrying"'));
+    expect(retrying).toHaveLength(1);
+    expect(retrying[0]).toContain('task_lease_expired');
   });
 
   it('runs a task node on the README bash worker, a real external process', async () => {

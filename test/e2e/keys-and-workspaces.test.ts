@@ -2,7 +2,8 @@
  * API keys and workspace deletion on a distributed fleet in one process: two api instances and a
  * worker on one Redis prefix and one Postgres database (in-process-fleet.ts).
  * - A key revoked through one api is refused by the other within a few seconds, though the other
- *   had it cached (the cache TTL is far longer: the control-bus message is what drops it).
+ *   had it cached (the cache TTL is far longer: the control-bus message is what drops it). The
+ *   same for a worker token (the task protocol's credential), whose lookups the cache answers.
  * - DELETE /v1/workspaces/:id: the keys answer 401 at once, the live executions are cancelled,
  *   and afterwards no table with a workspace_id column (read from information_schema, so new
  *   tables are covered) and no Redis key (SCAN of everything under the prefix) holds anything of
@@ -128,6 +129,29 @@ describe('API keys and workspace deletion across api instances', () => {
     expect(listed.map((k) => k.id)).not.toContain(key.id);
     expect(a.logs.join('')).toContain('API key revoked');
     expect(a.logs.join('')).not.toContain(key.apiKey);
+  });
+
+  it('answers a worker token from the cache, and refuses one revoked through the other api within a few seconds', async () => {
+    const ws = await createWorkspace(a, 'worker-tokens');
+    const created = await call(a, 'POST', '/v1/worker-tokens', ws.apiKey, { name: 'gpu-box', handlers: ['image.resize'] });
+    expect(created.status).toBe(201);
+    const token = created.body as { id: string; token: string };
+    const counts = async (): Promise<Record<string, number>> =>
+      Object.fromEntries((await b.metrics.workerTokenCacheTotal.get()).values.map((v) => [String(v.labels.result), v.value]));
+    const claim = (): Promise<{ status: number }> => call(b, 'POST', '/v1/tasks/claim', token.token, { handlers: ['image.resize'] });
+    const before = await counts();
+    expect((await claim()).status).toBe(204);
+    expect((await claim()).status).toBe(204);
+    expect((await claim()).status).toBe(204);
+    const after = await counts();
+    // One Postgres read, then the cache: a worker's heartbeats cost no lookup.
+    expect((after.miss ?? 0) - (before.miss ?? 0)).toBe(1);
+    expect((after.hit ?? 0) - (before.hit ?? 0)).toBe(2);
+
+    expect((await call(a, 'DELETE', `/v1/worker-tokens/${token.id}`, ws.apiKey)).status).toBe(204);
+    await waitFor(async () => (await claim()).status === 401, { timeoutMs: REVOCATION_BOUND_MS, message: 'b refuses the revoked worker token' });
+    expect((await counts()).invalidated ?? 0).toBeGreaterThanOrEqual(1);
+    expect(a.logs.join('') + b.logs.join('')).not.toContain(token.token);
   });
 
   it('deletes a workspace and everything it owns, in the background, and leaves another intact', async () => {

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { createDatabase } from '@weft/db/database';
-import { MemoryEventBus, MemoryExecutionAdmission, MemoryFlushLog, MemoryJobQueue, MemorySpendLedger, MemoryStateStore } from '@weft/shared/adapters/memory';
+import { MemoryEventBus, MemoryExecutionAdmission, MemoryFlushLog, MemoryJobQueue, MemorySpendLedger, MemoryStateStore, MemoryTaskWakeups } from '@weft/shared/adapters/memory';
 import { loadConfig } from '@weft/shared/config';
 import { createLogger } from '@weft/shared/logging';
 import { createMetrics } from '@weft/shared/metrics';
@@ -69,7 +69,7 @@ export async function createTestApp(options: CreateTestAppOptions): Promise<Test
     clock,
     engine: createRunEngine({
       resumeLinks: resumeLinksOf(config), repos: database.repos, state, flushLog, spendLedger: new MemorySpendLedger(), queue, events, logger, metrics, clock,
-      admission: new MemoryExecutionAdmission({ events }), workspaceMaxInFlight: config.quotas.workspaceMaxInFlight,
+      admission: new MemoryExecutionAdmission({ events }), workspaceMaxInFlight: config.quotas.workspaceMaxInFlight, taskWakeups: new MemoryTaskWakeups(),
     }),
     ...(options.readiness ? { readiness: options.readiness } : {}),
     ...(options.redis ? { redis: options.redis } : {}),

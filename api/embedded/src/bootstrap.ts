@@ -80,6 +80,7 @@ export function banner(input: { url: string; config: WeftConfig; local: LocalWor
   const key = local.apiKey;
   const flow = JSON.stringify({
     name: 'research',
+    inputSchema: { type: 'object', required: ['topic'], properties: { topic: { type: 'string', minLength: 1 } } },
     nodes: [
       { id: 'research', type: 'llm', provider: 'openai', model: 'gpt-4o-mini', prompt: 'What is {{input.topic}}?' },
       { id: 'summary', type: 'llm', provider: 'openai', model: 'gpt-4o-mini', system: 'Summarize this: {{research}}', prompt: 'Make it 3 sentences' },

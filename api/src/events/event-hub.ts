@@ -120,13 +120,13 @@ export class EventHub {
     return off;
   }
 
-  /** Resolves true when the execution reaches a terminal event within `timeoutMs`. */
-  waitForEnd(input: { workspaceId: string; executionId: string; timeoutMs: number }): { done: Promise<boolean>; cancel: () => void } {
+  /** Resolves true when the execution reaches a terminal event (or one `until` accepts) within `timeoutMs`. */
+  waitForEnd(input: { workspaceId: string; executionId: string; timeoutMs: number; until?: (frame: EventFrame) => boolean }): { done: Promise<boolean>; cancel: () => void } {
     let off: () => void = () => undefined;
     let timer: NodeJS.Timeout | undefined;
     const done = new Promise<boolean>((resolve) => {
       off = this.onExecution(input.workspaceId, input.executionId, (frame) => {
-        if (TERMINAL_EVENT_TYPES.has(frame.type)) resolve(true);
+        if (TERMINAL_EVENT_TYPES.has(frame.type) || input.until?.(frame) === true) resolve(true);
       });
       timer = setTimeout(() => { resolve(false); }, input.timeoutMs);
     }).finally(() => {

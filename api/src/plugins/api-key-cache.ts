@@ -6,6 +6,7 @@
  * revocation whose message was lost (a Redis reconnect) can go unnoticed.
  */
 import { LRUCache } from 'lru-cache';
+import type { WorkerTokenRow } from '@weft/shared/ports';
 
 export interface CachedApiKey {
   workspaceId: string;
@@ -14,8 +15,12 @@ export interface CachedApiKey {
   touchedAt: number;
 }
 
-export class ApiKeyCache {
-  private readonly entries: LRUCache<string, CachedApiKey> | null;
+/**
+ * Also the cache of worker tokens (`CachedWorkerToken`): the same keying, expiry and revocation,
+ * with the token's handler scope kept beside its workspace.
+ */
+export class ApiKeyCache<T extends CachedApiKey = CachedApiKey> {
+  private readonly entries: LRUCache<string, T> | null;
   /**
    * Bumped by every invalidation. A lookup that started before one must not fill the cache with
    * what it read: the key may have been revoked between its read and its `set`.
@@ -35,12 +40,12 @@ export class ApiKeyCache {
     return this.generation;
   }
 
-  get(hash: string): CachedApiKey | undefined {
+  get(hash: string): T | undefined {
     return this.entries?.get(hash);
   }
 
   /** Caches what a lookup begun at `generation` found, unless an invalidation came since. */
-  set(hash: string, entry: CachedApiKey, generation: number): void {
+  set(hash: string, entry: T, generation: number): void {
     if (generation !== this.generation) return;
     this.entries?.set(hash, entry);
   }
@@ -64,6 +69,11 @@ export class ApiKeyCache {
     this.generation++;
     this.entries?.clear();
   }
+}
+
+/** A worker token as the `worker` route auth needs it; `keyId` is the token's id. */
+export interface CachedWorkerToken extends CachedApiKey {
+  token: WorkerTokenRow;
 }
 
 /** An event stream (WebSocket or SSE) open under an API key on this instance. */
@@ -101,11 +111,14 @@ export class LiveConnections {
 /** The instance's key cache and how revocations reach it and the other instances. */
 export interface ApiKeysState {
   cache: ApiKeyCache;
+  /** Worker tokens, cached and revoked the same way (a token's id is its `keyId`). */
+  workerTokens: ApiKeyCache<CachedWorkerToken>;
   /** Event streams open on this instance, closed when their key is revoked. */
   connections: LiveConnections;
   /**
    * Revokes cached keys on every api instance: this one at once, the others over the control bus.
-   * Call it after the keys are gone from Postgres.
+   * Call it after the keys are gone from Postgres. Worker tokens travel in `keyIds` too: ids are
+   * unique across both kinds, and a workspace's deletion (no `keyIds`) drops both.
    */
   revoked(input: { workspaceId: string; keyIds?: string[] }): Promise<void>;
 }

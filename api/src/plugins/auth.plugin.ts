@@ -8,7 +8,7 @@ import { WeftError } from '@weft/shared/errors';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { RouteAuth } from '../fastify-types.js';
-import { ApiKeyCache, LiveConnections, type ApiKeysState, type CachedApiKey } from './api-key-cache.js';
+import { ApiKeyCache, LiveConnections, type ApiKeysState, type CachedApiKey, type CachedWorkerToken } from './api-key-cache.js';
 
 /**
  * The only routes that also accept the key as `?token=`: browsers' EventSource and WebSocket
@@ -101,14 +101,28 @@ export async function authenticateRequest(request: FastifyRequest): Promise<stri
 /**
  * Resolves the worker token of a task-protocol request (`Authorization: Bearer wt_…`): sets
  * `request.workerToken`, `request.workspaceId` and `request.apiKeyId` (the token's id, what
- * per-key limits key on). Read from Postgres on every call, so a revocation holds at once.
+ * per-key limits key on). Answered from the instance's token cache when it can (a worker's
+ * heartbeats cost no Postgres read); a revocation drops the token from every instance's cache
+ * over the control bus, as an API key's does.
  */
 async function authenticateWorker(request: FastifyRequest): Promise<void> {
   const token = bearerToken(request);
   if (token === null) throw unauthorized('missing worker token: send Authorization: Bearer <worker token>');
   if (token.length > MAX_CREDENTIAL_LENGTH) throw unauthorized('unknown worker token');
-  const found = await request.server.deps.database.repos.workerTokens.authenticate(token);
-  if (!found) throw unauthorized('unknown worker token');
+  const cache = request.server.apiKeys.workerTokens;
+  const { metrics } = request.server.deps;
+  const hash = cache.enabled ? hashApiKey(token) : '';
+  let found = cache.enabled ? cache.get(hash)?.token : undefined;
+  if (found) {
+    metrics.workerTokenCacheTotal.inc({ result: 'hit' });
+  } else {
+    const generation = cache.snapshot();
+    const row = await request.server.deps.database.repos.workerTokens.authenticate(token);
+    if (cache.enabled) metrics.workerTokenCacheTotal.inc({ result: 'miss' });
+    if (!row) throw unauthorized('unknown worker token');
+    found = row;
+    if (cache.enabled) cache.set(hash, { workspaceId: row.workspaceId, keyId: row.id, touchedAt: 0, token: row }, generation);
+  }
   request.workerToken = found;
   request.workspaceId = found.workspaceId;
   request.apiKeyId = found.id;
@@ -138,11 +152,14 @@ export function authenticateAdmin(request: FastifyRequest): void {
 async function authPlugin(app: FastifyInstance): Promise<void> {
   const { config, control, metrics, logger } = app.deps;
   const cache = new ApiKeyCache({ ttlMs: config.apiKeyCacheTtlMs, max: config.apiKeyCacheMax });
+  const workerTokens = new ApiKeyCache<CachedWorkerToken>({ ttlMs: config.apiKeyCacheTtlMs, max: config.apiKeyCacheMax });
   const log = logger.child({ component: 'api-key-cache' });
   const connections = new LiveConnections();
   const drop = (input: { workspaceId: string; keyIds?: readonly string[] | undefined }): void => {
     const dropped = cache.invalidate(input);
     if (dropped > 0) metrics.apiKeyCacheTotal.inc({ result: 'invalidated' }, dropped);
+    const droppedTokens = workerTokens.invalidate(input);
+    if (droppedTokens > 0) metrics.workerTokenCacheTotal.inc({ result: 'invalidated' }, droppedTokens);
     // A revoked key's open WebSocket and SSE streams end too: it reads nothing more.
     const closed = connections.closeRevoked(input);
     if (closed > 0) log.info({ workspaceId: input.workspaceId, keyIds: input.keyIds, closed }, 'event streams of revoked API keys closed');
@@ -157,6 +174,7 @@ async function authPlugin(app: FastifyInstance): Promise<void> {
   }
   const state: ApiKeysState = {
     cache,
+    workerTokens,
     connections,
     async revoked(input) {
       drop(input);

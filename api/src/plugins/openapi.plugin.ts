@@ -13,6 +13,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { EventSchema } from '../schemas/execution-schemas.js';
+import { asyncApiDocument } from './asyncapi.js';
 import { applyRouteContract } from './route-contract.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -65,7 +66,7 @@ async function openApiPlugin(app: FastifyInstance): Promise<void> {
         title: 'Weft API',
         version: '1.0.0',
         description: 'Durable AI workflows: DAGs of LLM, HTTP and data steps, watched live. '
-          + 'The WebSocket protocol of GET /v1/ws is described in docs/api.md ("GET /v1/ws"); its frames are the Event schemas.',
+          + 'The WebSocket protocol of GET /v1/ws is the AsyncAPI 3 document at /asyncapi.json; its frames are the Event schemas.',
         license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },
       servers: [{ url: app.deps.config.publicUrl, description: 'WEFT_PUBLIC_URL' }],
@@ -78,7 +79,7 @@ async function openApiPlugin(app: FastifyInstance): Promise<void> {
         { name: 'models', description: 'Models and prices' },
         { name: 'flows', description: 'Flows and their versions' },
         { name: 'executions', description: 'Executions, node runs, dead letters, resume' },
-        { name: 'events', description: 'Live events: SSE here; the WebSocket (GET /v1/ws) in docs/api.md' },
+        { name: 'events', description: 'Live events: SSE here; the WebSocket (GET /v1/ws) in /asyncapi.json' },
       ],
       components: {
         securitySchemes: {
@@ -92,6 +93,8 @@ async function openApiPlugin(app: FastifyInstance): Promise<void> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true }, config: { auth: 'none' } }, () => app.swagger());
+  const asyncApi = asyncApiDocument(app.deps.config.publicUrl);
+  app.get('/asyncapi.json', { schema: { hide: true }, config: { auth: 'none' } }, () => asyncApi);
 }
 
 export default fp(openApiPlugin, { name: 'weft-openapi', fastify: '5.x' });

@@ -41,6 +41,8 @@ interface Letter {
   error: { code: string; category: string; message: string };
   attempts: number;
   failedAt: string;
+  status: 'open' | 'resolved';
+  resolvedAt: string | null;
 }
 
 /** Parks a dead letter the way the node processor does; returns its id. */
@@ -86,6 +88,9 @@ describe('GET /v1/dead-letters', () => {
       error: { code: 'llm_auth', category: 'permanent', message: 'bad key' },
       attempts: 1,
       failedAt: expect.any(String),
+      // No run of its node completed since: still open.
+      status: 'open',
+      resolvedAt: null,
     });
     expect((await list(mine.apiKey, '?limit=1')).map((l) => l.id)).toEqual([second]);
     expect((await list(theirs.apiKey)).map((l) => l.id)).toEqual([foreign]);
@@ -104,6 +109,7 @@ describe('GET /v1/dead-letters', () => {
     const bad = await t.app.inject({ method: 'GET', url: '/v1/dead-letters?limit=0', headers: auth(mine.apiKey) });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().error.code).toBe('invalid_request');
+    expect((await t.app.inject({ method: 'GET', url: '/v1/dead-letters?status=closed', headers: auth(mine.apiKey) })).statusCode).toBe(400);
   });
 });
 
@@ -135,7 +141,7 @@ describe('POST /v1/dead-letters/:id/replay', () => {
     t.deps.engine.replay = replayNode;
     const res = await replay(mine.apiKey, id);
     expect(res.statusCode, res.body).toBe(202);
-    expect(res.json()).toEqual({ executionId, nodeId: 'replayed' });
+    expect(res.json()).toEqual({ executionId, nodeId: 'replayed', outcome: 'replayed' });
     expect(replayNode).toHaveBeenCalledExactlyOnceWith({ workspaceId: mine.id, executionId, nodeId: 'replayed' });
     expect((await list(mine.apiKey)).map((l) => l.id)).not.toContain(id);
     expect((await replay(mine.apiKey, id)).statusCode).toBe(404);

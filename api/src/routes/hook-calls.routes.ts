@@ -30,6 +30,8 @@ const OUTCOMES: Partial<Record<ErrorCode, HookOutcome>> = {
   STRING_TOO_LONG: 'invalid_body',
   INVALID_TEXT: 'invalid_body',
   PAYLOAD_TOO_LARGE: 'invalid_body',
+  // {body, headers} does not match the flow's inputSchema.
+  INVALID_INPUT: 'invalid_body',
 };
 
 function outcomeOf(err: unknown): HookOutcome {
@@ -128,7 +130,8 @@ export const hookCallsRoutes: RoutePlugin = (app, { deps }) => {
           const view = answer.body;
           return await reply.code(200).send({ executionId: view.id, status: view.status, output: view.output, error: view.error });
         }
-        return await reply.code(202).send(answer.body);
+        // The status only: a waiting node's resume link is the approver's, not the caller's.
+        return await reply.code(202).send({ executionId: answer.body.executionId, status: answer.body.status });
       } catch (err) {
         const outcome = outcomeOf(err);
         metrics.hookCallsTotal.inc({ outcome: outcome === 'not_found' && request.workspaceId !== '' ? 'flow_missing' : outcome });

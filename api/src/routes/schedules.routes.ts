@@ -4,6 +4,7 @@
  */
 import { WeftError } from '@weft/shared/errors';
 import type { ScheduleRow, ScheduleTickRow } from '@weft/shared/ports';
+import { assertInputMatches } from '@weft/shared/run-engine';
 import { checkCron, nextCronTime } from '@weft/shared/triggers';
 import { Type, type Static } from 'typebox';
 import type { RoutePlugin } from '../fastify-types.js';
@@ -38,7 +39,7 @@ const ScheduleSchema = Type.Object({
 const TickSchema = Type.Object({
   tickAt: DateTime,
   outcome: Type.Union([Type.Literal('started'), Type.Literal('skipped')]),
-  reason: Type.Union([Type.String(), Type.Null()], { description: 'Why it was skipped: workspace_quota, flow_missing' }),
+  reason: Type.Union([Type.String(), Type.Null()], { description: 'Why it was skipped: workspace_quota, flow_missing, invalid_input' }),
   executionId: Type.Union([Uuid, Type.Null()]),
   recordedAt: DateTime,
 });
@@ -83,6 +84,9 @@ export const schedulesRoutes: RoutePlugin = (app, { deps }) => {
           details: [{ path: problem.path, message: problem.message }],
         });
       }
+      // Its ticks would all be skipped: the input is checked against the flow's inputSchema now (400 invalid_input).
+      const flow = await flows.get({ workspaceId: request.workspaceId, flowId: request.params.id });
+      if (flow) assertInputMatches(deps.engine.resources, flow, request.body.input ?? null);
       const row = await schedules.create({
         workspaceId: request.workspaceId, flowId: request.params.id, cron, timezone, input: request.body.input ?? null, maxSchedules: triggers.schedulesPerWorkspace,
       });

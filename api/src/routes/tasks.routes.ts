@@ -84,7 +84,7 @@ export const tasksRoutes: RoutePlugin = (app, { deps }) => {
       try {
         const claimed = await tasks.claim({
           workspaceId: request.workspaceId, workerTokenId: tokenId(request), handlers: request.body.handlers, queues: request.body.queues,
-          waitMs: Math.min(request.body.waitMs ?? 0, deps.config.taskClaimMaxWaitMs), signal: gone.signal,
+          waitMs: Math.min(request.body.waitMs ?? 0, deps.config.taskClaimMaxWaitMs), signal: gone.signal, pollIntervalMs: deps.config.taskClaimPollIntervalMs,
         });
         if (!claimed) return await reply.code(204).send(null);
         return await reply.code(200).send(claimed);

@@ -99,6 +99,8 @@ export const workerTokensRoutes: RoutePlugin = (app, { deps }) => {
     },
     async (request, reply) => {
       if (!(await workerTokens.revoke({ workspaceId: request.workspaceId, tokenId: request.params.id }))) throw notFound(`worker token ${request.params.id}`);
+      // Out of every api instance's token cache: here at once, elsewhere over the control bus.
+      await app.apiKeys.revoked({ workspaceId: request.workspaceId, keyIds: [request.params.id] });
       request.log.info({ workerTokenId: request.params.id }, 'worker token revoked');
       return reply.code(204).send(null);
     },

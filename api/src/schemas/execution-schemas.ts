@@ -115,10 +115,19 @@ export const ExecutionPageSchema = Type.Object({
   nextCursor: Nullable(Type.String()),
 }, { title: 'ExecutionPage' });
 
+export const WaitingNodeSchema = Type.Object({
+  nodeId: Type.String({ description: 'The waiting node, or `<map>[<index>].<node>`' }),
+  resumeUrl: Type.Optional(Type.String({ format: 'uri', description: 'A node waiting for an approval or a webhook: the link that resumes it (absent for a timer or a task)' })),
+  resumeUrlExpiresAt: Type.Optional(DateTime),
+}, { title: 'WaitingNode' });
+
 export const ExecutionAcceptedSchema = Type.Object({
   executionId: Uuid,
   status: ExecutionStatusSchema,
-}, { title: 'ExecutionAccepted', description: 'Started: follow it with GET /v1/executions/{id} or its events' });
+  waiting: Type.Optional(Type.Array(WaitingNodeSchema, {
+    description: '`wait: true` and the execution waits (status `waiting`): the nodes it waits on, with their resume links',
+  })),
+}, { title: 'ExecutionAccepted', description: 'Started: follow it with GET /v1/executions/{id} or its events. With `wait: true`, the status it has when the answer is sent' });
 
 export const ResumeAcceptedSchema = Type.Object(
   { executionId: Uuid, nodeId: Type.String(), status: Type.Literal('resuming') },

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNotNull, lt, lte, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNotNull, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { isUuid, newId } from '@weft/shared/ids';
 import type { NewTask, SecretDeliveryRow, TaskLease, TaskProgress, TaskRow, TasksRepo, TaskStatus } from '@weft/shared/ports';
 import { tasks, taskSecretDeliveries } from '../schema/index.js';
@@ -17,6 +17,7 @@ function toTask(row: Row): TaskRow {
     secretNames: row.secretNames, attempt: row.attempt, maxAttempts: row.maxAttempts, backoff: row.backoff ?? null,
     heartbeatTimeoutMs: row.heartbeatTimeoutMs, leaseId: row.leaseId, leaseExpiresAt: row.leaseExpiresAt,
     checkpoint: row.checkpoint ?? null, progress: (row.progress as TaskProgress | null) ?? null, nodeStartedAt: row.nodeStartedAt,
+    workerTokenId: row.workerTokenId,
   };
 }
 
@@ -68,11 +69,9 @@ export class PgTasksRepo implements TasksRepo {
           eq(tasks.workspaceId, input.workspaceId),
           inArray(tasks.handler, [...input.handlers]),
           input.queues && input.queues.length > 0 ? inArray(tasks.queue, [...input.queues]) : undefined,
-          or(
-            and(eq(tasks.status, 'queued'), lte(tasks.availableAt, sql`now()`)),
-            // A lapsed lease: its worker stopped heartbeating, the next attempt takes over.
-            and(eq(tasks.status, 'claimed'), isNotNull(tasks.leaseExpiresAt), lt(tasks.leaseExpiresAt, sql`now()`)),
-          ),
+          // A lapsed lease is not claimed here: the lease sweep puts it back through the node's retry policy.
+          eq(tasks.status, 'queued'),
+          lte(tasks.availableAt, sql`now()`),
         ))
         .orderBy(asc(tasks.availableAt), asc(tasks.id))
         .limit(1)
@@ -97,30 +96,45 @@ export class PgTasksRepo implements TasksRepo {
     });
   }
 
-  private async fenced(lease: TaskLease, set: Partial<typeof tasks.$inferInsert> | Record<string, unknown>, statuses: TaskStatus[] = ['claimed']): Promise<TaskRow | null> {
+  /** The update of a claimed task under this lease; `lapsed`: only once the lease has lapsed (the sweep's writes). */
+  private async fenced(lease: TaskLease & { lapsed?: boolean | undefined }, set: Partial<typeof tasks.$inferInsert> | Record<string, unknown>): Promise<TaskRow | null> {
     if (!isUuid(lease.workspaceId) || !isUuid(lease.taskId) || !isUuid(lease.leaseId)) return null;
     const [row] = await this.tenant(lease.workspaceId, (tx) => tx
       .update(tasks)
       .set({ ...set, updatedAt: sql`now()` })
-      .where(and(eq(tasks.id, lease.taskId), eq(tasks.workspaceId, lease.workspaceId), eq(tasks.leaseId, lease.leaseId), inArray(tasks.status, statuses)))
+      .where(and(
+        eq(tasks.id, lease.taskId), eq(tasks.workspaceId, lease.workspaceId), eq(tasks.leaseId, lease.leaseId), eq(tasks.status, 'claimed'),
+        lease.lapsed === true ? lt(tasks.leaseExpiresAt, sql`now()`) : undefined,
+      ))
       .returning());
     return row ? toTask(row) : null;
   }
 
   heartbeat(input: TaskLease & { progress?: TaskProgress | undefined; release?: boolean | undefined }): Promise<TaskRow | null> {
-    const leaseExpiresAt = input.release === true ? sql`now() - interval '1 millisecond'` : leaseDeadline;
-    return this.fenced(input, { leaseExpiresAt, ...(input.progress ? { progress: input.progress } : {}) });
+    // A release puts the task back at once, keeping its attempt count and checkpoint: not a lapse.
+    if (input.release === true) return this.fenced(input, { status: 'queued', leaseId: null, leaseExpiresAt: null, availableAt: sql`now()` });
+    return this.fenced(input, { leaseExpiresAt: leaseDeadline, ...(input.progress ? { progress: input.progress } : {}) });
   }
 
   checkpoint(input: TaskLease & { checkpoint: unknown }): Promise<TaskRow | null> {
     return this.fenced(input, { leaseExpiresAt: leaseDeadline, checkpoint: sql`${JSON.stringify(input.checkpoint)}::jsonb` });
   }
 
-  finish(input: TaskLease & { status: 'completed' | 'failed' | 'parked' }): Promise<TaskRow | null> {
+  finish(input: TaskLease & { status: 'completed' | 'failed' | 'parked'; lapsed?: boolean | undefined }): Promise<TaskRow | null> {
     return this.fenced(input, { status: input.status, leaseExpiresAt: null });
   }
 
-  requeue(input: TaskLease & { delayMs: number }): Promise<TaskRow | null> {
+  async lapsed(input: { limit: number }): Promise<TaskRow[]> {
+    const rows = await this.system
+      .select()
+      .from(tasks)
+      .where(and(eq(tasks.status, 'claimed'), isNotNull(tasks.leaseExpiresAt), lt(tasks.leaseExpiresAt, sql`now()`)))
+      .orderBy(asc(tasks.leaseExpiresAt))
+      .limit(input.limit);
+    return rows.map(toTask);
+  }
+
+  requeue(input: TaskLease & { delayMs: number; lapsed?: boolean | undefined }): Promise<TaskRow | null> {
     return this.fenced(input, {
       status: 'queued', leaseId: null, leaseExpiresAt: null,
       availableAt: sql`now() + ${Math.max(0, Math.round(input.delayMs))} * interval '1 millisecond'`,

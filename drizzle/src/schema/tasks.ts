@@ -1,4 +1,5 @@
 import { index, integer, jsonb, pgTable, text, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
 import type { BackoffPolicy } from '@weft/shared/flow';
 import { timestamptz } from './columns.js';
 import { executions } from './executions.js';
@@ -69,6 +70,8 @@ export const tasks = pgTable(
   (t) => [
     uniqueIndex('tasks_execution_node_unique').on(t.executionId, t.nodeId),
     index('tasks_claim_idx').on(t.workspaceId, t.handler, t.status, t.availableAt),
+    // The lease sweep's scan: only claimed rows, by when their lease lapses.
+    index('tasks_lease_idx').on(t.leaseExpiresAt).where(sql`${t.status} = 'claimed'`),
   ],
 );
 

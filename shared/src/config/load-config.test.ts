@@ -38,6 +38,13 @@ describe('loadConfig', () => {
     expect(problems({ ...distributed, REDIS_CLUSTER: 'true', REDIS_URL: 'redis://a:1,http://b:2' })[0]).toMatch(/^REDIS_URL: must be redis: or rediss: URLs/);
   });
 
+  it('reads WEFT_QUEUE_SHARDS, 1 by default (one slot, the keys of a single Redis as they were)', () => {
+    expect(loadConfig(distributed, 'all').queueShards).toBe(1);
+    expect(loadConfig({ ...distributed, WEFT_QUEUE_SHARDS: '4' }, 'all').queueShards).toBe(4);
+    expect(problems({ ...distributed, WEFT_QUEUE_SHARDS: '0' })[0]).toMatch(/^WEFT_QUEUE_SHARDS/);
+    expect(problems({ ...distributed, WEFT_QUEUE_SHARDS: '257' })[0]).toMatch(/^WEFT_QUEUE_SHARDS/);
+  });
+
   it('bounds WEFT_NODE_ERROR_MAX_CHARS', () => {
     expect(loadConfig({ WEFT_NODE_ERROR_MAX_CHARS: '300' }, 'all').nodeErrorMaxChars).toBe(300);
     expect(problems({ WEFT_NODE_ERROR_MAX_CHARS: '10' }).map((p) => p.split(':')[0])).toEqual(['WEFT_NODE_ERROR_MAX_CHARS']);

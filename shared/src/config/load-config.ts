@@ -20,6 +20,11 @@ export interface WeftConfig {
   redisUrl: string | null;
   /** REDIS_CLUSTER: REDIS_URL names Redis Cluster nodes, and every connection is a cluster client. */
   redisCluster: boolean;
+  /**
+   * WEFT_QUEUE_SHARDS: shards of each execution-scoped queue and of the flush log, each under a
+   * hash tag of its own (a cluster spreads them over its masters). 1 keeps one slot for all.
+   */
+  queueShards: number;
   databaseUrl: string | null;
   /** Embedded mode: PGlite data, generated admin token and master key live here. */
   dataDir: string;
@@ -88,6 +93,13 @@ export interface WeftConfig {
   taskCheckpointMaxBytes: number;
   /** Longest long poll of `POST /v1/tasks/claim` (its `waitMs` is capped to it). */
   taskClaimMaxWaitMs: number;
+  /**
+   * How often a long-polled claim looks again without a notification: only the safety net for a
+   * lost one (a claim wakes on the task-wakeup notification of a queued task).
+   */
+  taskClaimPollIntervalMs: number;
+  /** How often each worker looks for lapsed task leases and puts them through the node's retry policy. */
+  taskLeaseSweepIntervalMs: number;
   /**
    * How long a worker trusts a cached provider client (its credential and egress policy) without
    * asking Postgres again (0: no cache, every call reads). A change reaches every worker at once
@@ -309,6 +321,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     port,
     redisUrl,
     redisCluster,
+    queueShards: int('WEFT_QUEUE_SHARDS', 1, 1, 256),
     databaseUrl,
     dataDir: str('WEFT_DATA_DIR') ?? './.weft',
     adminToken,
@@ -340,6 +353,8 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     workerTokensPerWorkspace: int('WEFT_WORKER_TOKENS_PER_WORKSPACE', 100, 1, 10_000),
     taskCheckpointMaxBytes: int('WEFT_TASK_CHECKPOINT_MAX_BYTES', 65_536, 256, 16 * 1_048_576),
     taskClaimMaxWaitMs: int('WEFT_TASK_CLAIM_MAX_WAIT_MS', 30_000, 0, 120_000),
+    taskClaimPollIntervalMs: int('WEFT_TASK_CLAIM_POLL_MS', 5000, 100, 600_000),
+    taskLeaseSweepIntervalMs: int('WEFT_TASK_LEASE_SWEEP_MS', 1000, 100, 60_000),
     providerClientCacheTtlMs: int('WEFT_PROVIDER_CLIENT_CACHE_TTL_MS', 60_000, 0, 3_600_000),
     providerClientCacheSize: int('WEFT_PROVIDER_CLIENT_CACHE_SIZE', 1000, 1, 1_000_000),
     jsonMaxDepth: int('WEFT_MAX_JSON_DEPTH', 64, 8, 1000),

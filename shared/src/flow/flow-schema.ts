@@ -39,6 +39,11 @@ export const FlowDefinitionSchema = Type.Object(
     edges: Type.Optional(Type.Array(FlowEdgeSchema)),
     output: Type.Optional(Type.String()),
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 * 86_400_000 })),
+    // Untyped here (any JSON, as `input`): a JSON Schema is an open document; validateFlow checks it.
+    inputSchema: Type.Optional(Type.Unsafe<Record<string, unknown>>({
+      description: 'A JSON Schema object (draft 2020-12) every start\'s input must match (400 invalid_input, a path per problem). At most 64 KiB and 32 levels; '
+        + 'pattern, patternProperties, format "regex", $id and $ref outside the schema are refused; formats are not checked',
+    })),
   },
   { additionalProperties: false },
 );

@@ -21,3 +21,4 @@ export * from './hot-graph-nodes.js';
 export * from './node-references.js';
 export * from './node-reads.js';
 export * from './validate-flow.js';
+export * from './input-schema.js';

@@ -180,6 +180,8 @@ export interface FlowDefinition {
   output?: string;
   /** An execution still live after this long fails (execution_timeout); what runs is aborted. */
   timeoutMs?: number;
+  /** A JSON Schema (draft 2020-12, bounded: input-schema.ts) every start's input must match. */
+  inputSchema?: Record<string, unknown>;
 }
 
 export const NODE_ID_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;

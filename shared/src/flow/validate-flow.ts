@@ -5,6 +5,7 @@ import { isRecord } from './is-record.js';
 import { jsonPointer } from './json-pointer.js';
 import type { NodeInfo } from './node-info.js';
 import type { FlowLimits } from './node-type-spec.js';
+import { inputSchemaProblems } from './input-schema.js';
 import { findCycle, formatCycle } from './topological-order.js';
 import type { FlowDefinition } from './types.js';
 import { validateEdges } from './validate-edges.js';
@@ -14,7 +15,7 @@ import { validateTemplates } from './validate-templates.js';
 
 export type ValidateFlowResult = { ok: true; flow: FlowDefinition } | { ok: false; errors: ErrorDetail[] };
 
-const TOP_LEVEL_KEYS: ReadonlySet<string> = new Set(['name', 'nodes', 'edges', 'output', 'timeoutMs']);
+const TOP_LEVEL_KEYS: ReadonlySet<string> = new Set(['name', 'nodes', 'edges', 'output', 'timeoutMs', 'inputSchema']);
 const MAX_EXECUTION_TIMEOUT_MS = 30 * 86_400_000;
 
 function shapeError(path: string, message: string): ErrorDetail {
@@ -42,6 +43,7 @@ function checkTopLevel(flow: Record<string, unknown>): ErrorDetail[] {
   if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_EXECUTION_TIMEOUT_MS)) {
     details.push(shapeError('/timeoutMs', `timeoutMs must be an integer from 1 to ${MAX_EXECUTION_TIMEOUT_MS} (30 days)`));
   }
+  if (Object.hasOwn(flow, 'inputSchema')) details.push(...inputSchemaProblems(flow.inputSchema));
   return details;
 }
 

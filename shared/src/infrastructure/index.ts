@@ -6,15 +6,15 @@
  */
 import type { RedisOptions } from 'ioredis';
 import { openRedis, redisTarget, type RedisClient } from '../adapters/redis/connection.js';
-import { flushStreamKey } from '../adapters/redis/keys.js';
-import { BullMqJobQueue, RedisControlBus, RedisEventBus, RedisExecutionAdmission, RedisNodeAdmission, RedisFlushLog, RedisRateLimiter, RedisSpendLedger, RedisStateStore } from '../adapters/redis/index.js';
-import { MemoryControlBus, MemoryEventBus, MemoryExecutionAdmission, MemoryNodeAdmission, MemoryFlushLog, MemoryJobQueue, MemoryRateLimiter, MemorySpendLedger, MemoryStateStore } from '../adapters/memory/index.js';
+import { flushStreamKey, shardOf } from '../adapters/redis/keys.js';
+import { BullMqJobQueue, RedisControlBus, RedisEventBus, RedisExecutionAdmission, RedisNodeAdmission, RedisFlushLog, RedisRateLimiter, RedisSpendLedger, RedisStateStore, RedisTaskWakeups } from '../adapters/redis/index.js';
+import { MemoryControlBus, MemoryEventBus, MemoryExecutionAdmission, MemoryNodeAdmission, MemoryFlushLog, MemoryJobQueue, MemoryRateLimiter, MemorySpendLedger, MemoryStateStore, MemoryTaskWakeups } from '../adapters/memory/index.js';
 import type { WeftConfig } from '../config/index.js';
 import { ResumeLinks } from '../crypto/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import type { DatabaseFactory, WeftDatabase } from '../ports/database.js';
-import type { ControlBus, EventBus, ExecutionAdmission, FlushLog, NodeAdmission, JobQueue, RateLimiter, SpendLedger, StateStore } from '../ports/index.js';
+import type { ControlBus, EventBus, ExecutionAdmission, FlushLog, NodeAdmission, JobQueue, RateLimiter, SpendLedger, StateStore, TaskWakeups } from '../ports/index.js';
 import { createRunEngine, type RunEngine } from '../run-engine/index.js';
 
 export interface Readiness {
@@ -36,6 +36,8 @@ export interface Infrastructure {
   /** The per-workspace in-flight cap. */
   admission: ExecutionAdmission;
   nodeAdmission: NodeAdmission;
+  /** Wakes long-polled task claims (Redis pub/sub, a channel per workspace; in memory in embedded mode). */
+  taskWakeups: TaskWakeups;
   /** Distributed mode: the command connection (the api's rate limits share it). */
   redis?: RedisClient | undefined;
   readiness: Readiness[];
@@ -59,12 +61,14 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
     const queue = new MemoryJobQueue();
     const admission = new MemoryExecutionAdmission({ events });
     const nodeAdmission = new MemoryNodeAdmission();
+    const taskWakeups = new MemoryTaskWakeups();
     return {
-      database, queue, state, flushLog, spendLedger, events, control, admission, nodeAdmission,
+      database, queue, state, flushLog, spendLedger, events, control, admission, nodeAdmission, taskWakeups,
       readiness: [{ name: 'postgres', check: () => database.ping() }],
       async close() {
         await queue.close();
         await control.close();
+        await taskWakeups.close();
         await events.close();
         await flushLog.close();
         await state.close();
@@ -84,17 +88,21 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
   redis.on('error', (err: Error) => { logger.warn({ err: err.message }, 'redis connection error'); });
   flushRedis.on('error', (err: Error) => { logger.warn({ err: err.message }, 'redis (flush) connection error'); });
   const database = await createDatabase({ url: databaseUrl, masterKey: config.masterKey, masterKeyVersion: config.masterKeyVersion, logger });
-  // On one server a commit appends its node's flush entry in its own script; on a cluster the
-  // flush stream is in another slot than the execution's keys, so the engine appends it apart.
-  const state = new RedisStateStore({ redis, prefix: config.keyPrefix, ...(config.redisCluster ? {} : { flushStream: flushStreamKey(config.keyPrefix) }) });
-  // Appends on the command connection; the flusher reads on its own (and blocks on a third).
-  const flushLog = new RedisFlushLog({ redis, readRedis: flushRedis, prefix: config.keyPrefix });
+  // On one server a commit appends its node's flush entry (to its shard's stream) in its own
+  // script; on a cluster that stream is in another slot than the execution's keys, so the engine
+  // appends it apart.
+  const shards = config.queueShards;
+  const flushStream = (executionId: string): string => flushStreamKey(config.keyPrefix, shardOf(executionId, shards), shards);
+  const state = new RedisStateStore({ redis, prefix: config.keyPrefix, ...(config.redisCluster ? {} : { flushStream }) });
+  // Appends on the command connection; the flusher reads on its own (and blocks on one more per shard).
+  const flushLog = new RedisFlushLog({ redis, readRedis: flushRedis, prefix: config.keyPrefix, shards });
   const spendLedger = new RedisSpendLedger({ redis, prefix: config.keyPrefix });
   const events = new RedisEventBus({
     redis, prefix: config.keyPrefix,
     // The subscriber keeps the default options: it must resubscribe after an outage, not time out.
     subscriberFactory: () => {
-      const subscriber = openRedis(target);
+      // On a cluster: sharded pub/sub, a subscriber connection per master (RedisEventBus).
+      const subscriber = openRedis(target, {}, { shardedSubscribers: true });
       subscriber.on('error', (err: Error) => { logger.warn({ err: err.message }, 'redis (subscriber) connection error'); });
       return subscriber;
     },
@@ -102,8 +110,9 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
   const control = new RedisControlBus({ redis, prefix: config.keyPrefix });
   const admission = new RedisExecutionAdmission({ redis, prefix: config.keyPrefix });
   const nodeAdmission = new RedisNodeAdmission({ redis, prefix: config.keyPrefix });
+  const taskWakeups = new RedisTaskWakeups({ redis, prefix: config.keyPrefix });
   const queue = new BullMqJobQueue({
-    connection: target, prefix: config.keyPrefix, logger,
+    connection: target, prefix: config.keyPrefix, shards, logger,
     lockDurationMs: config.queueLockMs, stalledIntervalMs: config.queueStalledIntervalMs,
     producerOptions: failFast,
   });
@@ -112,7 +121,7 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
   if (failFast.enableOfflineQueue === false || config.redisCluster) await waitUntilReady(redis);
   await warnOnEvictionPolicy(redis, logger);
   return {
-    database, queue, state, flushLog, spendLedger, events, control, admission, nodeAdmission, redis,
+    database, queue, state, flushLog, spendLedger, events, control, admission, nodeAdmission, taskWakeups, redis,
     readiness: [
       { name: 'redis', check: async () => { await redis.ping(); } },
       { name: 'postgres', check: () => database.ping() },
@@ -120,6 +129,7 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
     async close() {
       await queue.close();
       await control.close();
+      await taskWakeups.close();
       await events.close();
       await state.close();
       await flushLog.close();
@@ -162,7 +172,7 @@ export async function createProcessResources(input: {
   const engine = createRunEngine({
     resumeLinks: resumeLinksOf(input.config),
     repos: infra.database.repos, state: infra.state, flushLog: infra.flushLog, spendLedger: infra.spendLedger,
-    queue: infra.queue, events: infra.events, control: infra.control,
+    queue: infra.queue, events: infra.events, control: infra.control, taskWakeups: infra.taskWakeups,
     admission: infra.admission, workspaceMaxInFlight: input.config.quotas.workspaceMaxInFlight,
     // A slot outlives a crashed worker's job lock, so the redelivered job finds it again.
     nodeAdmission: infra.nodeAdmission, workspaceMaxActiveNodes: input.config.quotas.workspaceMaxActiveNodes, nodeSlotLeaseMs: 2 * input.config.queueLockMs,

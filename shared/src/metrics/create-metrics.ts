@@ -12,6 +12,7 @@ export interface WeftMetrics {
   registry: Registry;
   executionsTotal: Counter<'status'>;
   executionsRefusedTotal: Counter<'code'>;
+  deadLetterReplaysTotal: Counter<'outcome'>;
   nodesTotal: Counter<'node_type' | 'status'>;
   nodeDuration: Histogram<'node_type' | 'status'>;
   nodeAttemptsTotal: Counter<'node_type' | 'result'>;
@@ -76,6 +77,8 @@ export interface WeftMetrics {
   apiKeysTotal: Counter<'event'>;
   /** The api's key cache: hit, miss (looked up in Postgres), invalidated (dropped on a revocation). */
   apiKeyCacheTotal: Counter<'result'>;
+  /** Worker token lookups of the task protocol by result (hit, miss) and cache entries invalidated. */
+  workerTokenCacheTotal: Counter<'result'>;
   /**
    * The worker's provider clients, per provider: hit, miss (built from Postgres), reload (past its
    * TTL, read again), evicted (least recently used), invalidated (dropped on a change).
@@ -97,6 +100,10 @@ export interface WeftMetrics {
   tasksTotal: Counter<'event'>;
   /** Live external tasks of every workspace by state (queued, claimed, parked), polled by workers: queued ones nobody claims show here. */
   taskQueueDepth: Gauge<'state'>;
+  /** Long-polled task claims that looked again, by why: a notification (notify) or the slow safety-net poll (poll). */
+  taskClaimWakesTotal: Counter<'reason'>;
+  /** Long-polled task claims of this api instance waiting for a task now. */
+  taskClaimsWaiting: Gauge;
 }
 
 /** Connections open and idle, and requests waiting for one (node-postgres' pool counts). */
@@ -116,7 +123,8 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
   return {
     registry,
     executionsTotal: new Counter({ name: 'weft_executions_total', help: 'Executions reaching a status (queued, running, completed, failed, cancelled)', labelNames: ['status'], registers }),
-    executionsRefusedTotal: new Counter({ name: 'weft_executions_refused_total', help: 'Execution starts refused before anything ran, by catalog code (BUDGET_UNPRICED_MODEL)', labelNames: ['code'], registers }),
+    deadLetterReplaysTotal: new Counter({ name: 'weft_dead_letter_replays_total', help: 'Dead-letter replays answered, by outcome (replayed, resolved: the node had completed since)', labelNames: ['outcome'], registers }),
+    executionsRefusedTotal: new Counter({ name: 'weft_executions_refused_total', help: 'Execution starts refused before anything ran, by catalog code (BUDGET_UNPRICED_MODEL, INVALID_INPUT)', labelNames: ['code'], registers }),
     nodesTotal: new Counter({ name: 'weft_nodes_total', help: 'Node runs finished, by node type and terminal status', labelNames: ['node_type', 'status'], registers }),
     nodeDuration: new Histogram({ name: 'weft_node_duration_seconds', help: 'Node run duration from start to commit', labelNames: ['node_type', 'status'], buckets: durationBuckets, registers }),
     nodeAttemptsTotal: new Counter({ name: 'weft_node_attempts_total', help: 'Node attempts, by result (ok, retry, failed)', labelNames: ['node_type', 'result'], registers }),
@@ -175,7 +183,7 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     eagerDispatchTotal: new Counter({ name: 'weft_eager_dispatch_total', help: 'Children run at once by the worker that committed their parent (started), handed to the queue after a failed attempt (handed_over), or failed by an unexpected error (failed)', labelNames: ['result'], registers }),
     nodeDeferralsTotal: new Counter({ name: 'weft_node_deferrals_total', help: 'Node jobs deferred at their workspace active-node cap (event=deferred) and promoted back to their queue when a slot freed (event=promoted)', labelNames: ['event'], registers }),
     quotaRefusalsTotal: new Counter({ name: 'weft_quota_refusals_total', help: 'Requests refused by a quota, by quota (rate_per_key, rate_per_workspace, in_flight, ws_per_socket, ws_per_key, event_stream_buffer)', labelNames: ['quota'], registers }),
-    scheduleTicksTotal: new Counter({ name: 'weft_schedule_ticks_total', help: 'Schedule ticks by outcome (started; duplicate: the tick had started already; skipped) and reason of a skip (workspace_quota, flow_missing, paused, deleted; none otherwise)', labelNames: ['outcome', 'reason'], registers }),
+    scheduleTicksTotal: new Counter({ name: 'weft_schedule_ticks_total', help: 'Schedule ticks by outcome (started; duplicate: the tick had started already; skipped) and reason of a skip (workspace_quota, flow_missing, invalid_input, paused, deleted; none otherwise)', labelNames: ['outcome', 'reason'], registers }),
     hookCallsTotal: new Counter({ name: 'weft_hook_calls_total', help: 'Inbound webhook calls by outcome (started, not_found, bad_signature, rate_limited, workspace_quota, invalid_body, flow_missing, failed)', labelNames: ['outcome'], registers }),
     startRollbacksTotal: new Counter({ name: 'weft_start_rollbacks_total', help: 'Refused starts whose row was written, by reason (dependency, quota) and result (deleted: it never runs; kept: answered 202, it runs)', labelNames: ['reason', 'result'], registers }),
     startFlowCacheTotal: new Counter({ name: 'weft_start_flow_cache_total', help: 'Starts of flow runs by how the flow version was found: hit (cached; the insert checked it), miss (read from Postgres), stale (cached but changed; read again)', labelNames: ['result'], registers }),
@@ -187,6 +195,7 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     resumeLinksTotal: new Counter({ name: 'weft_resume_links_total', help: 'Calls of resume links, by result (resumed, used, expired, invalid, not_waiting)', labelNames: ['result'], registers }),
     apiKeysTotal: new Counter({ name: 'weft_api_keys_total', help: 'API keys by event (created, revoked, revoked_with_workspace)', labelNames: ['event'], registers }),
     apiKeyCacheTotal: new Counter({ name: 'weft_api_key_cache_total', help: 'API key lookups by result (hit, miss) and cache entries invalidated', labelNames: ['result'], registers }),
+    workerTokenCacheTotal: new Counter({ name: 'weft_worker_token_cache_total', help: 'Worker token lookups by result (hit, miss) and cache entries invalidated', labelNames: ['result'], registers }),
     providerClientCacheTotal: new Counter({ name: 'weft_provider_client_cache_total', help: 'Provider client lookups of LLM calls by provider and result (hit, miss, reload) and entries dropped (evicted, invalidated)', labelNames: ['provider', 'result'], registers }),
     providerClientInvalidationsTotal: new Counter({ name: 'weft_provider_client_invalidations_total', help: 'Provider client invalidations received, by reason (credential, egress, workspace_deleted)', labelNames: ['reason'], registers }),
     workspaceDeletionsTotal: new Counter({ name: 'weft_workspace_deletions_total', help: 'Workspace deletions by event (requested, completed, retried)', labelNames: ['event'], registers }),
@@ -194,6 +203,8 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     codeRunsTotal: new Counter({ name: 'weft_code_runs_total', help: 'Code node runs by outcome (ok, error, timeout, memory, stack, output_invalid, output_too_large, cancelled)', labelNames: ['outcome'], registers }),
     codeSandboxDuration: new Histogram({ name: 'weft_code_sandbox_duration_seconds', help: 'Code node runs in their sandbox, queue wait included, by outcome', labelNames: ['outcome'], buckets: durationBuckets, registers }),
     tasksTotal: new Counter({ name: 'weft_tasks_total', help: 'External tasks by event (queued, claimed, lease_lapsed, completed, failed, timed_out, retried, parked, released, cancelled, refused)', labelNames: ['event'], registers }),
+    taskClaimWakesTotal: new Counter({ name: 'weft_task_claim_wakes_total', help: 'Long-polled task claims that looked again, by reason (notify: a task was queued for them; poll: the safety-net interval)', labelNames: ['reason'], registers }),
+    taskClaimsWaiting: new Gauge({ name: 'weft_task_claims_waiting', help: 'Long-polled task claims of this instance waiting for a task now', registers }),
     taskQueueDepth: new Gauge({ name: 'weft_task_queue_depth', help: 'Live external tasks of every workspace by state (queued, claimed, parked)', labelNames: ['state'], registers }),
     flushLag: new Histogram({ name: 'weft_flush_lag_seconds', help: 'Delay between a node commit and its row reaching Postgres', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120, 600], registers }),
     dbPoolClients: new Gauge({

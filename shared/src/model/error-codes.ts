@@ -14,6 +14,10 @@ export const errorCatalog = {
   INVALID_REQUEST: { httpStatus: 400, category: 'permanent' },
   INVALID_JSON: { httpStatus: 400, category: 'permanent' },
   INVALID_FLOW: { httpStatus: 400, category: 'permanent' },
+  /** A start's input does not match its flow's inputSchema: nothing was recorded (details: INPUT_SCHEMA_MISMATCH, one per problem). */
+  INVALID_INPUT: { httpStatus: 400, category: 'permanent' },
+  /** A detail of INVALID_INPUT: one way the input fails the schema, at its path under /input. */
+  INPUT_SCHEMA_MISMATCH: { httpStatus: 400, category: 'permanent' },
   UNAUTHORIZED: { httpStatus: 401, category: 'permanent' },
   NOT_FOUND: { httpStatus: 404, category: 'permanent' },
   CONFLICT: { httpStatus: 409, category: 'permanent' },
@@ -74,6 +78,14 @@ export const errorCatalog = {
   FLOW_CONDITION_EDGE: { httpStatus: 400, category: 'permanent' },
   FLOW_INVALID_OUTPUT: { httpStatus: 400, category: 'permanent' },
   FLOW_INVALID_EXPRESSION: { httpStatus: 400, category: 'permanent' },
+  /** inputSchema is not a JSON Schema object, or ajv refuses it (not draft 2020-12, an unknown keyword). */
+  FLOW_INVALID_INPUT_SCHEMA: { httpStatus: 400, category: 'permanent' },
+  /** inputSchema is more than INPUT_SCHEMA_MAX_BYTES (64 KiB) of JSON. */
+  FLOW_INPUT_SCHEMA_TOO_LARGE: { httpStatus: 400, category: 'permanent' },
+  /** inputSchema nests deeper than INPUT_SCHEMA_MAX_DEPTH (32). */
+  FLOW_INPUT_SCHEMA_TOO_DEEP: { httpStatus: 400, category: 'permanent' },
+  /** pattern, patternProperties, format "regex", $id, a $ref outside the schema, or another $schema than 2020-12. */
+  FLOW_INPUT_SCHEMA_KEYWORD_REFUSED: { httpStatus: 400, category: 'permanent' },
 
   // Templates and node execution
   TEMPLATE_SYNTAX: { httpStatus: 400, category: 'permanent' },
@@ -166,6 +178,8 @@ export const errorCatalog = {
   TASK_FAILED: { httpStatus: 502, category: 'permanent' },
   /** A worker reported a retryable failure: the node's retry policy decides. */
   TASK_FAILED_RETRYABLE: { httpStatus: 502, category: 'transient' },
+  /** No heartbeat within the task's heartbeatTimeoutMs: as a retry (`node.retrying`), or the node's failure once its attempts are spent. */
+  TASK_LEASE_EXPIRED: { httpStatus: 504, category: 'transient' },
   /** The caller no longer holds the task's lease: it lapsed and another attempt claimed it, or the task ended. */
   TASK_LEASE_LOST: { httpStatus: 409, category: 'permanent' },
   /** The task's node no longer waits for it: its execution was cancelled or ended, or the node timed out. */

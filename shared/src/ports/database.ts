@@ -385,7 +385,7 @@ export interface ScheduleTickRow {
   scheduleId: string;
   tickAt: Date;
   outcome: ScheduleTickOutcome;
-  /** Why a tick was skipped (workspace_quota, flow_missing); null when it started. */
+  /** Why a tick was skipped (workspace_quota, flow_missing, invalid_input); null when it started. */
   reason: string | null;
   executionId: string | null;
   recordedAt: Date;

@@ -12,3 +12,4 @@ export * from './spend-ledger.js';
 export * from './execution-admission.js';
 export * from './node-admission.js';
 export * from './tasks.js';
+export * from './task-wakeups.js';

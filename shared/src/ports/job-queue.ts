@@ -34,6 +34,29 @@ export const NODE_QUEUES: readonly NodeQueueName[] = NODE_TYPES.map(nodeQueueFor
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES] | NodeQueueName;
 export const ALL_QUEUES: readonly QueueName[] = [...Object.values(QUEUES), ...NODE_QUEUES];
 
+/**
+ * The queues that are NOT sharded (`WEFT_QUEUE_SHARDS`): their jobs belong to no one execution
+ * (schedules' ticks, maintenance), or they are listed as one (dead letters, newest first). Every
+ * other queue, present or future, is execution-scoped: its job ids start with an execution id
+ * (`jobShardKey`), and an adapter with shards spreads it by that id.
+ */
+export const UNSHARDED_QUEUES: ReadonlySet<QueueName> = new Set<QueueName>([QUEUES.dead, QUEUES.maintenance, QUEUES.schedules]);
+
+export function isShardedQueue(queue: QueueName): boolean {
+  return !UNSHARDED_QUEUES.has(queue);
+}
+
+/**
+ * What a job is sharded by: its execution's id, the head of its id (`<executionId>[.…]`); for a
+ * scheduler's tick, the scheduler's id (each tick has an id of its own).
+ */
+export function jobShardKey(jobId: string): string {
+  const tick = schedulerTickOf(jobId);
+  if (tick) return tick.schedulerId;
+  const dot = jobId.indexOf('.');
+  return dot < 0 ? jobId : jobId.slice(0, dot);
+}
+
 export interface EnqueueRequest<T = unknown> {
   queue: QueueName;
   name: string;
@@ -132,6 +155,7 @@ export interface JobConsumer {
 }
 
 export interface ConsumeOptions {
+  /** Jobs run at once by this consumer, whatever the adapter splits it into (e.g. per shard). */
   concurrency: number;
   /**
    * A budget of running jobs shared with other consumers of this process (a worker's pool of node

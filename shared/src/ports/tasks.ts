@@ -54,6 +54,8 @@ export interface TaskRow {
   checkpoint: unknown;
   progress: TaskProgress | null;
   nodeStartedAt: string;
+  /** The worker token of the latest claim; null before any. */
+  workerTokenId: string | null;
 }
 
 /** What the engine queues for a task node's spell: the row's own fields, before any claim. */
@@ -89,20 +91,26 @@ export interface TasksRepo {
   enqueue(task: NewTask): Promise<string>;
   /**
    * Leases the oldest claimable task of the workspace among `handlers` (and `queues`, when given):
-   * queued and due, or claimed with a lapsed lease (the next attempt). Records the secret delivery
-   * in the same transaction when the task names secrets.
+   * queued and due (a lapsed lease is put back by the lease sweep first). Records the secret
+   * delivery in the same transaction when the task names secrets.
    */
   claim(input: { workspaceId: string; handlers: readonly string[]; queues?: readonly string[] | undefined; workerTokenId: string; leaseId: string }): Promise<TaskRow | null>;
   /**
-   * Extends the lease (and stores the progress); with `release`, ends it at once instead, so the
-   * next claim takes the task (a worker shutting down). Null when the lease is not the caller's.
+   * Extends the lease (and stores the progress); with `release`, ends it at once instead and puts
+   * the task back in the queue, so the next claim takes it (a worker shutting down). Null when the
+   * lease is not the caller's.
    */
   heartbeat(input: TaskLease & { progress?: TaskProgress | undefined; release?: boolean | undefined }): Promise<TaskRow | null>;
   checkpoint(input: TaskLease & { checkpoint: unknown }): Promise<TaskRow | null>;
-  /** Ends the lease with the task's end; null when it is not the caller's. */
-  finish(input: TaskLease & { status: 'completed' | 'failed' | 'parked' }): Promise<TaskRow | null>;
-  /** Puts a leased task back in the queue after `delayMs` (a retryable failure with attempts left). */
-  requeue(input: TaskLease & { delayMs: number }): Promise<TaskRow | null>;
+  /**
+   * Ends the lease with the task's end; null when it is not the caller's. `lapsed`: only if the
+   * lease has lapsed (the lease sweep's write, which a heartbeat in time wins over).
+   */
+  finish(input: TaskLease & { status: 'completed' | 'failed' | 'parked'; lapsed?: boolean | undefined }): Promise<TaskRow | null>;
+  /** Puts a leased task back in the queue after `delayMs` (attempts left after a retryable failure or a lapse); `lapsed` as for `finish`. */
+  requeue(input: TaskLease & { delayMs: number; lapsed?: boolean | undefined }): Promise<TaskRow | null>;
+  /** Claimed tasks whose lease lapsed (no heartbeat in time), oldest lapse first; system path (the lease sweep). */
+  lapsed(input: { limit: number }): Promise<TaskRow[]>;
   get(input: { workspaceId: string; taskId: string }): Promise<TaskRow | null>;
   /** The execution's task rows (its document shows their progress). */
   listByExecution(input: { workspaceId: string; executionId: string }): Promise<TaskRow[]>;

@@ -10,7 +10,7 @@ import type { FlowNode } from '../flow/index.js';
 import { nodeJob, type DeadLetterJobData, type NodeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
-import { QUEUES, type EagerRequest, type EagerStart, type EnqueueRequest, type FlushEntry, type FlushLog, type JobQueue, type SettledMap, type StateStore } from '../ports/index.js';
+import { QUEUES, type ControlBus, type EagerRequest, type EagerStart, type EnqueueRequest, type FlushEntry, type FlushLog, type JobQueue, type SettledMap, type StateStore } from '../ports/index.js';
 import { resolveNode, type CompiledFlow } from './flow-cache.js';
 import { liveStatusEntries } from './live-status.js';
 
@@ -44,6 +44,8 @@ export interface CommitDeps {
   flushLog: FlushLog;
   queue: JobQueue;
   metrics: WeftMetrics;
+  /** Where a fail-fast asks every worker to abort the execution's other running calls. */
+  control?: ControlBus | undefined;
 }
 
 export async function commitAndContinue(deps: CommitDeps, input: {
@@ -101,6 +103,13 @@ export async function commitAndContinue(deps: CommitDeps, input: {
       failedAt: result.finishedAt,
     };
     work.push(deps.queue.add({ queue: QUEUES.dead, name: 'dead-letter', data: dead, jobId: `${input.jobId}.dead` }));
+  }
+  // Fail-fast: the flow's nodes still running are cut. Their workers abort them, so each commits
+  // its result as cancelled (and node.cancelled is published) instead of running to its timeout.
+  // A failed map's items still running finish: their slots keep their results for a retry.
+  if (commit.finished && commit.executionStatus === 'failed' && deps.control) {
+    const others = [...flow.nodes.keys()].filter((id) => id !== node.id);
+    if (others.length > 0) work.push(deps.control.publish({ type: 'cancel', executionId: data.executionId, nodeIds: others }));
   }
   await Promise.all(work);
 

@@ -5,6 +5,7 @@
 import type { FlowRecord, FlowsRepo } from '../ports/database.js';
 import { WeftError } from '../errors/index.js';
 import {
+  compileInputSchema,
   buildFlowGraph,
   mapItemNodeId,
   hotGraphNodes,
@@ -16,6 +17,7 @@ import {
   type FlowEdge,
   type FlowGraph,
   type FlowNode,
+  type InputValidator,
   type MapItemNode,
   type MapNode,
 } from '../flow/index.js';
@@ -133,6 +135,8 @@ export class FlowCache {
    * the same statement (`createIfFlowCurrent`), and a failed check drops the entry.
    */
   private readonly latestVersions = new Map<string, number>();
+  /** Each flow version's compiled inputSchema, by `<flowId>@<version>` (versions are immutable). */
+  private readonly inputValidators = new Map<string, InputValidator>();
 
   constructor(
     private readonly flows: FlowsRepo,
@@ -150,6 +154,17 @@ export class FlowCache {
 
   forgetLatest(workspaceId: string, flowId: string): void {
     this.latestVersions.delete(`${workspaceId}/${flowId}`);
+  }
+
+  /** The validator of a flow version's inputSchema, compiled once per version; null when it declares none. */
+  inputValidator(flow: Pick<FlowRecord, 'id' | 'version' | 'inputSchema'>): InputValidator | null {
+    if (!flow.inputSchema) return null;
+    const key = `${flow.id}@${flow.version}`;
+    const hit = touch(this.inputValidators, key);
+    if (hit) return hit;
+    const validator = compileInputSchema(flow.inputSchema);
+    insert(this.inputValidators, key, validator, this.maxEntries);
+    return validator;
   }
 
   /** A flow version, compiled, from this cache or Postgres; null when it is missing. */

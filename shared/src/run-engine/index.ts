@@ -9,6 +9,7 @@ export { endExecution } from './end-execution.js';
 export { hashResumeToken } from './wait.js';
 export { eventWaitNode } from './control.js';
 export type { CreatedExecution, CreateExecutionInput } from './start.js';
+export { assertInputMatches } from './start.js';
 export type { RecoverySweep } from './recovery.js';
 export type { DeleteWorkspace, WorkspaceDeletion } from './delete-workspace.js';
 export { createScheduleTickProcessor, SCHEDULE_TICKS_KEPT, type ScheduleSkipReason } from './schedule-tick.js';

@@ -14,7 +14,7 @@ import type { EagerStart, EnqueueRequest, JobContext, StartNodeResult } from '..
 import { eagerCandidates, type EagerDispatchPolicy } from './eager-dispatch.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
-import type { EventBus, FlushLog, JobHandler, JobQueue, Repos, SpendLedger, StateStore } from '../ports/index.js';
+import type { ControlBus, EventBus, FlushLog, JobHandler, JobQueue, Repos, SpendLedger, StateStore, TaskWakeups } from '../ports/index.js';
 import type { ResumeLinks } from '../crypto/index.js';
 import type { RunningJobs } from './running-jobs.js';
 import { resolveNode, type CompiledFlow, type FlowCache, type ResolvedNode } from './flow-cache.js';
@@ -45,18 +45,21 @@ export interface NodeProcessorDeps {
   workerId: string;
   /** Where running jobs register so that a cancel from the api can abort them. */
   running?: RunningJobs;
+  /** Where a fail-fast asks the workers to abort the execution's other running nodes. */
+  control?: ControlBus | undefined;
   /** Evaluates a map's JSONata items, bounded. */
   expressions: ExpressionEvaluator;
   /** Stores large outputs apart and resolves the references in the results a node reads. */
   claimCheck: ClaimCheck;
   /** Whether ready children run at once on this worker (eager-dispatch.ts); default on. */
   eagerDispatch?: EagerDispatchPolicy;
-  /** Task nodes queue their tasks here. */
+  /** Task nodes queue their tasks here, and wake the claims waiting for them. */
   repos: Pick<Repos, 'tasks'>;
   /** The workspace active-node cap (node-slots.ts); absent or 0: none. */
   nodeAdmission?: NodeSlotsDeps['nodeAdmission'];
   workspaceMaxActiveNodes?: number | undefined;
   nodeSlotLeaseMs?: number | undefined;
+  taskWakeups: TaskWakeups;
 }
 
 export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJobData> {

@@ -3,8 +3,8 @@
  * through the same path as an API start (row first, then the in-flight cap, then the job), with
  * an idempotency key of (schedule id, tick time), so that a retried or redelivered tick job finds
  * the execution it started instead of starting a second. A tick the workspace's in-flight cap
- * refuses, or whose flow was deleted, is recorded as skipped with the reason; a schedule whose
- * flow was deleted is paused.
+ * refuses, whose flow was deleted, or whose input does not match the flow's inputSchema, is
+ * recorded as skipped with the reason; a schedule whose flow was deleted is paused.
  */
 import { toWeftError } from '../errors/index.js';
 import { QUEUES, schedulerTickOf, type JobHandler, type JobQueue } from '../ports/job-queue.js';
@@ -17,7 +17,7 @@ import type { RunEngine } from './run-engine.js';
 /** Ticks kept per schedule in `schedule_ticks` (the newest). */
 export const SCHEDULE_TICKS_KEPT = 100;
 
-export type ScheduleSkipReason = 'workspace_quota' | 'flow_missing';
+export type ScheduleSkipReason = 'workspace_quota' | 'flow_missing' | 'invalid_input';
 
 export function createScheduleTickProcessor(deps: {
   engine: Pick<RunEngine, 'createExecution' | 'enqueue'>;
@@ -63,6 +63,9 @@ export function createScheduleTickProcessor(deps: {
         await deps.queue.removeScheduler(QUEUES.schedules, scheduleId);
         return;
       }
+      // The schedule's input does not match the flow's inputSchema (the flow changed since): this tick
+      // is skipped, the next ones try again (a fixed input or flow makes them start).
+      if (toWeftError(err).code === 'INVALID_INPUT') return skip('invalid_input', err);
       throw err;
     }
     try {

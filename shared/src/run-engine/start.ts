@@ -9,8 +9,8 @@
  * the start is answered as accepted, because the sweep will run it.
  */
 import { createHash } from 'node:crypto';
-import { WeftError, toWeftError } from '../errors/index.js';
-import { buildFlowGraph, nodeReads } from '../flow/index.js';
+import { WeftError, toWeftError, type ErrorDetail } from '../errors/index.js';
+import { buildFlowGraph, compileInputSchema, nodeReads } from '../flow/index.js';
 import { executionJob } from '../jobs/index.js';
 import { assertBudgetPriced } from './budget-pricing.js';
 import type { FlowCache } from './flow-cache.js';
@@ -18,7 +18,7 @@ import type { StartBatcher } from './start-batcher.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import type { ExecutionPriority, NodeResult } from '../model/index.js';
-import type { ExecutionRow, NodeRunRow, Repos } from '../ports/database.js';
+import type { ExecutionRow, FlowRecord, NodeRunRow, Repos } from '../ports/database.js';
 import type { EventDraft } from '../model/index.js';
 import type { EventBus, ExecutionAdmission, JobQueue } from '../ports/index.js';
 
@@ -67,6 +67,7 @@ export async function createExecution(deps: StartDeps, input: CreateExecutionInp
   const flow = await deps.repos.flows.get({ workspaceId, flowId: input.flowId, ...(version ? { version } : {}) });
   if (!flow) throw new WeftError('NOT_FOUND', version ? `flow ${input.flowId} version ${version} not found` : `flow ${input.flowId} not found`);
   if (version === undefined) deps.flows?.rememberLatest(workspaceId, flow.id, flow.version);
+  assertInputMatches(deps, flow, input.input);
   if (input.maxCostUsd) await assertBudgetPriced(deps, { workspaceId, flow });
   const idempotencyKey = input.idempotencyKey ?? null;
   return deps.repos.executions.create({
@@ -81,6 +82,28 @@ export async function createExecution(deps: StartDeps, input: CreateExecutionInp
     scheduleId: input.scheduleId ?? null,
     hookId: input.hookId ?? null,
   });
+}
+
+/** The problems of an input against its flow version's inputSchema (none without one); compiled once per version with a FlowCache. */
+function inputProblems(deps: Pick<StartDeps, 'flows'>, flow: FlowRecord, input: unknown): ErrorDetail[] {
+  if (!flow.inputSchema) return [];
+  const validate = deps.flows ? deps.flows.inputValidator(flow) : compileInputSchema(flow.inputSchema);
+  return validate ? validate(input) : [];
+}
+
+/**
+ * Every start (API, single-node run, schedule tick, webhook) checks its input against the flow's
+ * inputSchema before anything is written: INVALID_INPUT (400) with one detail per problem, each
+ * at its path under `/input`.
+ */
+export function assertInputMatches(deps: Pick<StartDeps, 'flows' | 'metrics' | 'logger'>, flow: FlowRecord, input: unknown): void {
+  const details = inputProblems(deps, flow, input);
+  const first = details[0];
+  if (!first) return;
+  deps.metrics.executionsRefusedTotal.inc({ code: 'INVALID_INPUT' });
+  deps.logger.info({ workspaceId: flow.workspaceId, flowId: flow.id, flowVersion: flow.version, problems: details.length }, 'start refused: the input does not match the inputSchema');
+  const more = details.length > 1 ? ` (and ${details.length - 1} more)` : '';
+  throw new WeftError('INVALID_INPUT', `the input does not match the flow's inputSchema: ${first.path} ${first.message}${more}`, { details });
 }
 
 /**
@@ -124,6 +147,9 @@ async function createFromCachedFlow(deps: StartDeps, input: CreateExecutionInput
     deps.metrics.startFlowCacheTotal.inc({ result: 'miss' });
     return null;
   }
+  // A pinned version never changes: its refusal is final. The latest may be stale: the caller checks the fresh one.
+  if (!latest) assertInputMatches(deps, flow, input.input);
+  else if (inputProblems(deps, flow, input.input).length > 0) return null;
   if (input.maxCostUsd) {
     // A refusal checked against a stale version is not final: the caller checks the fresh one.
     try {
@@ -157,6 +183,7 @@ export async function createSingleNodeRun(deps: StartDeps, input: { workspaceId:
   if (!flow) throw new WeftError('NOT_FOUND', `flow ${flowId} not found`);
   const node = flow.nodes.find((n) => n.id === nodeId);
   if (!node) throw new WeftError('NOT_FOUND', `node '${nodeId}' of flow ${flowId} not found`);
+  assertInputMatches(deps, flow, input.input);
   const reads = nodeReads(buildFlowGraph(flow), node);
   const latest = await deps.repos.nodeRuns.latestCompleted({ workspaceId, flowId: flow.id, nodeIds: reads });
   const missing = reads.filter((id) => !latest.has(id));

@@ -13,7 +13,7 @@ import { waitJobId, type NodeJobData, type ResumeJobData } from '../jobs/index.j
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import type { NodeResult } from '../model/index.js';
-import { QUEUES, type FlushLog, type JobQueue, type Repos, type StateStore } from '../ports/index.js';
+import { QUEUES, type FlushLog, type JobQueue, type Repos, type StateStore, type TaskWakeups } from '../ports/index.js';
 import { mapStringLeaves, renderTemplateValue, type TemplateContext } from '../templates/index.js';
 import type { ClaimCheck } from './claim-check.js';
 import { commitAndContinue } from './commit.js';
@@ -31,6 +31,7 @@ export interface TaskDeps {
   queue: JobQueue;
   repos: Pick<Repos, 'tasks'>;
   metrics: WeftMetrics;
+  taskWakeups: TaskWakeups;
 }
 
 /** Parks a started task node and queues its task for the workers of its (workspace, handler). */
@@ -64,6 +65,9 @@ export async function suspendTask(deps: TaskDeps, input: { data: NodeJobData; no
       jobId: waitJobId({ ...spell, kind: 'timeout' }), delayMs: node.timeoutMs, attempts: 5,
     });
   }
+  // Claims of this (workspace, handler) waiting on any api instance look now, not on their poll.
+  await deps.taskWakeups.notify({ workspaceId: data.workspaceId, handler: node.handler })
+    .catch((err: unknown) => { log.warn({ err }, 'task wake-up not published: waiting claims find the task on their poll'); });
   deps.metrics.tasksTotal.inc({ event: 'queued' });
   log.info({ taskId, handler: node.handler, queue: node.queue, timeoutMs: node.timeoutMs }, 'task queued for external workers');
 }
@@ -75,7 +79,7 @@ function taskOutcome(node: TaskNode, data: ResumeJobData): { status: 'completed'
       const report = data.task;
       if (!report || report.status === 'completed') return { status: 'completed', output: report?.output ?? null, failure: null };
       const message = report.error?.message ?? `task of node '${node.id}' failed`;
-      return { status: 'failed', output: null, failure: new WeftError('TASK_FAILED', message) };
+      return { status: 'failed', output: null, failure: new WeftError(report.error?.code === 'task_lease_expired' ? 'TASK_LEASE_EXPIRED' : 'TASK_FAILED', message) };
     }
     case 'event':
       return { status: 'completed', output: data.data ?? null, failure: null };
@@ -89,7 +93,7 @@ function taskOutcome(node: TaskNode, data: ResumeJobData): { status: 'completed'
 }
 
 /** Commits a task node from its resume job, then takes its task out of the queue. */
-export async function commitTask(deps: TaskDeps & { claimCheck: ClaimCheck; workerId: string; clock: () => Date }, input: {
+export async function commitTask(deps: Omit<TaskDeps, 'taskWakeups'> & { claimCheck: ClaimCheck; workerId: string; clock: () => Date }, input: {
   data: ResumeJobData;
   jobId: string;
   resolved: ResolvedNode & { node: TaskNode };

@@ -59,8 +59,9 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
   const unsubscribeControl = deps.control?.subscribe((message) => {
     switch (message.type) {
       case 'cancel': {
-        // A cancel from the api aborts this worker's calls for that execution within moments.
-        const reason = message.nodeIds ? 'their map timed out' : 'the execution was cancelled';
+        // A cancel from the api aborts this worker's calls for that execution within moments; with
+        // nodeIds, those nodes only (the items of a timed-out map, or the nodes a fail-fast cut).
+        const reason = message.nodeIds ? 'their map timed out, or their execution failed' : 'the execution was cancelled';
         const aborted = running.abort(message.executionId, new WeftError('NODE_CANCELLED', reason), message.nodeIds);
         if (aborted > 0) log.info({ executionId: message.executionId, aborted, nodeIds: message.nodeIds }, 'cancel: running nodes aborted');
         return;
@@ -91,18 +92,21 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
   const resumes = deps.queue.process(QUEUES.resume, processors.resume, { concurrency: Math.max(5, Math.ceil(config.workerConcurrency / 2)) });
   // Schedules' ticks: each tick time is one job fleet-wide (a job scheduler), taken by one worker.
   const ticks = deps.queue.process(QUEUES.schedules, createScheduleTickProcessor({ engine, repos, queue: deps.queue, logger: log.child({ component: 'schedules' }), metrics }), { concurrency: 5 });
-  const flusher = new Flusher({
+  // One flusher loop per partition of the flush log (per queue shard in Redis): every worker
+  // reads every shard's stream, each loop blocking on a connection of its own.
+  const flushLogs = engine.resources.flushLog.partitions?.() ?? [engine.resources.flushLog];
+  const flushers = flushLogs.map((flushLog, shard) => new Flusher({
     state: deps.state,
     admission: engine.resources.admission,
-    flushLog: engine.resources.flushLog,
+    flushLog,
     repos,
     flows: engine.resources.flows,
-    logger: log,
+    logger: flushLogs.length > 1 ? log.child({ flushShard: shard }) : log,
     metrics,
     consumer: config.workerId,
     hotStateTtlSeconds: config.hotStateTtlSeconds,
-  });
-  flusher.start();
+  }));
+  for (const flusher of flushers) flusher.start();
   const sweep = engine.startRecovery({ intervalMs: config.sweepIntervalMs, minAgeMs: config.sweepMinAgeMs, logger: log });
 
   const depthTimer = setInterval(() => {
@@ -120,11 +124,22 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
     })().catch((err: unknown) => { log.debug({ err }, 'queue depth poll failed'); });
   }, 5000);
   depthTimer.unref();
+  // Lapsed task leases go through their node's retry policy: every worker sweeps, the fenced writes keep it once.
+  let sweeping = false;
+  const leaseTimer = setInterval(() => {
+    if (sweeping) return;
+    sweeping = true;
+    engine.tasks.sweepLapsed()
+      .catch((err: unknown) => { log.warn({ err }, 'task lease sweep failed: will retry'); })
+      .finally(() => { sweeping = false; });
+  }, config.taskLeaseSweepIntervalMs);
+  leaseTimer.unref();
   log.info({ concurrency: config.workerConcurrency, pool: config.workerPool, nodeTypes: config.workerNodeTypes }, 'worker started');
 
   return {
     async close(options = {}) {
       clearInterval(depthTimer);
+      clearInterval(leaseTimer);
       sweep.stop();
       // A draining worker starts no chain of its own: ready children go to the queue, where the
       // rest of the fleet takes them.
@@ -142,7 +157,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
         log.warn({ graceMs }, 'grace period over: aborting running jobs');
         await Promise.all(consumers.map((c) => c.close({ force: true })));
       }
-      await flusher.stop();
+      await Promise.all(flushers.map((flusher) => flusher.stop()));
       guard.close();
       await providerEgress.close();
       await expressions.close();

@@ -7,3 +7,4 @@ export * from './memory-flush-log.js';
 export * from './memory-spend-ledger.js';
 export * from './memory-execution-admission.js';
 export * from './memory-node-admission.js';
+export * from './memory-task-wakeups.js';

@@ -25,9 +25,10 @@ export function isCluster(client: RedisClient): client is Cluster {
 
 /**
  * Opens a connection. For a cluster, `options` apply to the connection to each node; the
- * offline queue and the ready check are the cluster client's own settings.
+ * offline queue and the ready check are the cluster client's own settings, and `cluster` adds
+ * others (e.g. `shardedSubscribers` for a sharded pub/sub subscriber).
  */
-export function openRedis(target: RedisTarget, options: RedisOptions = {}): RedisClient {
+export function openRedis(target: RedisTarget, options: RedisOptions = {}, cluster: ClusterOptions = {}): RedisClient {
   const first = target.urls[0];
   if (first === undefined) throw new Error('no Redis URL given');
   if (!target.cluster) return new Redis(first, options);
@@ -43,6 +44,7 @@ export function openRedis(target: RedisTarget, options: RedisOptions = {}): Redi
     ...(seed.protocol === 'rediss:' ? { tls: {} } : {}),
   };
   const clusterOptions: ClusterOptions = {
+    ...cluster,
     redisOptions,
     ...(options.enableOfflineQueue === undefined ? {} : { enableOfflineQueue: options.enableOfflineQueue }),
     ...(options.enableReadyCheck === undefined ? {} : { enableReadyCheck: options.enableReadyCheck }),
@@ -51,10 +53,14 @@ export function openRedis(target: RedisTarget, options: RedisOptions = {}): Redi
   return new Cluster(seeds, clusterOptions);
 }
 
-/** A second connection to the same Redis with the same options (pub/sub, blocking reads). */
-export function duplicateRedis(client: RedisClient, override: RedisOptions = {}): RedisClient {
+/**
+ * A second connection to the same Redis with the same options (pub/sub, blocking reads); for a
+ * cluster, `cluster` overrides the cluster client's own options.
+ */
+export function duplicateRedis(client: RedisClient, override: RedisOptions = {}, cluster: ClusterOptions = {}): RedisClient {
   if (!isCluster(client)) return client.duplicate(override);
   return client.duplicate(undefined, {
+    ...cluster,
     redisOptions: { ...client.options.redisOptions, ...override },
     // The offline queue is the cluster client's own setting, not each node connection's.
     ...(override.enableOfflineQueue === undefined ? {} : { enableOfflineQueue: override.enableOfflineQueue }),

@@ -8,3 +8,4 @@ export * from './redis-flush-log.js';
 export * from './redis-spend-ledger.js';
 export * from './redis-execution-admission.js';
 export * from './redis-node-admission.js';
+export * from './redis-task-wakeups.js';

@@ -1,23 +1,33 @@
-import { duplicateRedis, type RedisClient } from './connection.js';
+import { duplicateRedis, isCluster, type RedisClient } from './connection.js';
 import { frameOf, readEventFrame } from '../../engine/event-frame.js';
 import { isEventId } from '../../engine/event-ids.js';
 import { EVENT_TYPES, type EventDraft, type EventFrame, type EventType, type WeftEvent } from '../../model/index.js';
 import { WeftError } from '../../errors/weft-error.js';
 import type { EventBus, EventHandler, FrameHandler, Unsubscribe } from '../../ports/event-bus.js';
-import { EVENT_STREAM_MAXLEN, eventsChannel, eventsChannelPattern, executionKeys } from './keys.js';
+import { allSlotEventsChannels, EVENT_STREAM_MAXLEN, eventsChannelArg, eventsChannelPattern, executionKeys } from './keys.js';
 import { defineWeftScripts, type WeftScripts } from './lua/scripts.js';
 
 export interface RedisEventBusOptions {
   /** Shared command connection; the caller owns (and closes) it. */
   redis: RedisClient;
-  /** Opens the dedicated subscriber connection; default `redis.duplicate()`. The bus closes it. */
+  /**
+   * Opens the dedicated subscriber connection; default `redis.duplicate()`. The bus closes it. On a
+   * cluster it must be a Cluster client with `shardedSubscribers` (connection.ts `openRedis`).
+   */
   subscriberFactory?: () => RedisClient;
   prefix: string;
   /** Told about subscriber connection errors, messages that are not Weft events, handlers that threw. */
   onError?: (err: unknown) => void;
 }
 
-/** Redis pub/sub for live fan-out plus a capped stream per execution for replay. */
+/**
+ * Redis pub/sub for live fan-out plus a capped stream per execution for replay. One server:
+ * PUBLISH on `weft:events:<workspaceId>`, one PSUBSCRIBE of `weft:events:*`. A cluster (the
+ * command connection is a Cluster client): sharded pub/sub, which has no patterns and whose
+ * channel a script may publish to only in its own slot; each event goes out (SPUBLISH, in the
+ * script that appends it) on its execution's slot channel, and the subscriber SSUBSCRIBEs the
+ * channel of every slot (16384, one per slot, ~1 s once at start).
+ */
 export class RedisEventBus implements EventBus {
   private readonly redis: RedisClient;
   private readonly prefix: string;
@@ -32,7 +42,8 @@ export class RedisEventBus implements EventBus {
   constructor(options: RedisEventBusOptions) {
     this.redis = options.redis;
     this.prefix = options.prefix;
-    this.subscriberFactory = options.subscriberFactory ?? (() => duplicateRedis(options.redis));
+    // A cluster's subscriber keeps one connection per master for sharded pub/sub.
+    this.subscriberFactory = options.subscriberFactory ?? (() => duplicateRedis(options.redis, {}, { shardedSubscribers: true }));
     this.onError = options.onError;
     this.scripts = defineWeftScripts(options.redis);
   }
@@ -41,7 +52,7 @@ export class RedisEventBus implements EventBus {
     const keys = executionKeys(this.prefix, draft.executionId);
     const reply = await this.scripts.weftPublishEvent(
       [keys.events],
-      [eventsChannel(this.prefix, draft.workspaceId), EVENT_STREAM_MAXLEN, eventBody(draft)],
+      [eventsChannelArg(this.prefix, draft, isCluster(this.redis)), EVENT_STREAM_MAXLEN, eventBody(draft)],
     );
     if (typeof reply !== 'string') throw malformed('publish-event reply');
     return parseWeftEvent(reply);
@@ -99,8 +110,16 @@ export class RedisEventBus implements EventBus {
       subscriber.on('pmessage', (_pattern: string, _channel: string, message: string) => {
         this.dispatch(message);
       });
+      subscriber.on('smessage', (_channel: string, message: string) => {
+        this.dispatch(message);
+      });
       try {
-        await subscriber.psubscribe(eventsChannelPattern(this.prefix));
+        if (isCluster(subscriber)) {
+          // SSUBSCRIBE takes channels of one slot per call: one call per slot, all in flight at once.
+          await Promise.all(allSlotEventsChannels(this.prefix).map((channel) => subscriber.ssubscribe(channel)));
+        } else {
+          await subscriber.psubscribe(eventsChannelPattern(this.prefix));
+        }
       } catch (err) {
         this.subscribing = null;
         this.subscriber = null;

@@ -1,7 +1,7 @@
 import { isCluster, scanEveryMaster, type RedisClient } from './connection.js';
 import type { EventDraft } from '../../model/index.js';
 import type { AdmitResult, ExecutionAdmission } from '../../ports/execution-admission.js';
-import { EVENT_STREAM_MAXLEN, eventsChannel, executionKeys, inFlightKey } from './keys.js';
+import { EVENT_STREAM_MAXLEN, eventsChannelArg, executionKeys, inFlightKey } from './keys.js';
 import { defineWeftScripts, type WeftScripts } from './lua/scripts.js';
 import { eventBody } from './redis-event-bus.js';
 
@@ -20,12 +20,13 @@ export class RedisExecutionAdmission implements ExecutionAdmission {
     const { prefix, redis } = this.options;
     const inFlight = inFlightKey(prefix, input.workspaceId);
     const events = executionKeys(prefix, input.executionId).events;
-    const channel = eventsChannel(prefix, input.workspaceId);
     const body = input.event ? eventBody(input.event) : '';
     // On a cluster the workspace's set and the execution's stream sit in different slots, and a
     // script may touch one slot only: admit there (KEYS[2] repeats KEYS[1], nothing is appended),
-    // then append the event in the execution's slot. One round trip more, on a cluster only.
+    // then append the event in the execution's slot (and publish it on that slot's sharded
+    // channel). One round trip more, on a cluster only.
     const split = isCluster(redis);
+    const channel = eventsChannelArg(prefix, input, split);
     const reply = await this.scripts.weftAdmitExecution(
       [inFlight, split ? inFlight : events],
       [input.executionId, input.max, channel, EVENT_STREAM_MAXLEN, split ? '' : body],

@@ -1,6 +1,6 @@
 import { duplicateRedis, type RedisClient } from './connection.js';
 import type { FlushEntry, FlushLog, FlushRecord } from '../../ports/flush-log.js';
-import { FLUSH_GROUP, flushStreamKey } from './keys.js';
+import { allShards, FLUSH_GROUP, flushStreamKey, shardOf } from './keys.js';
 import { asArray, asString, asStrings, execResults, streamReplies } from './redis-replies.js';
 
 export interface RedisFlushLogOptions {
@@ -12,16 +12,148 @@ export interface RedisFlushLogOptions {
    */
   readRedis?: RedisClient;
   prefix: string;
+  /**
+   * Streams (WEFT_QUEUE_SHARDS): an entry goes to the stream of its execution's shard
+   * (`flushStreamKey(prefix, shardOf(executionId))`). Default 1: the one stream `<prefix>:flush`.
+   */
+  shards?: number;
   /** Entries delivered longer ago than this and not acknowledged are claimed by read(). */
   claimIdleMs?: number;
-  /** Opens the connection blocking reads use; default `duplicateRedis(readRedis)`. The log closes it. */
+  /**
+   * Opens the connection blocking reads use; default `duplicateRedis(readRedis)`. The log closes
+   * it. With shards, each stream opens one of its own.
+   */
   blockingFactory?: () => RedisClient;
 }
 
 const DEFAULT_CLAIM_IDLE_MS = 30_000;
 
-/** The flush log as a Redis stream with one consumer group, `flushers`. */
+/**
+ * The flush log as one Redis stream per shard, each with one consumer group, `flushers`. With one
+ * shard it is that stream; with more, appends go to their execution's stream, `partitions()`
+ * are the streams (a flusher loop per stream), and read() takes from them all, its record ids
+ * `<shard>/<stream id>`.
+ */
 export class RedisFlushLog implements FlushLog {
+  private readonly streams: RedisFlushStream[];
+  private readonly shards: number;
+  /** Entries a blocking read of a stream delivered after its read() had answered: the next read's. */
+  private readonly delivered: FlushRecord[] = [];
+  private readonly inFlight = new Map<number, Promise<void>>();
+  private failure: unknown = null;
+
+  constructor(options: RedisFlushLogOptions) {
+    this.shards = options.shards ?? 1;
+    if (!Number.isInteger(this.shards) || this.shards < 1) throw new RangeError(`shards must be a positive integer, got ${this.shards}`);
+    this.streams = allShards(this.shards).map((shard) => new RedisFlushStream({ ...options, key: flushStreamKey(options.prefix, shard, this.shards) }));
+  }
+
+  partitions(): readonly FlushLog[] {
+    return this.streams;
+  }
+
+  async append(entries: readonly FlushEntry[]): Promise<void> {
+    if (this.shards === 1) return this.only().append(entries);
+    const byShard = new Map<number, FlushEntry[]>();
+    for (const entry of entries) {
+      const shard = shardOf(entry.executionId, this.shards);
+      byShard.set(shard, [...(byShard.get(shard) ?? []), entry]);
+    }
+    // One transaction per stream: an execution's entries are logged whole or not at all.
+    await Promise.all([...byShard].map(([shard, list]) => this.stream(shard).append(list)));
+  }
+
+  async read(consumer: string, count: number, blockMs: number): Promise<FlushRecord[]> {
+    if (this.shards === 1) return this.only().read(consumer, count, blockMs);
+    if (count <= 0) return [];
+    this.throwFailure();
+    if (this.delivered.length === 0) {
+      // Without waiting first, from the streams no blocking read is waiting on.
+      const idle = this.streams.map((stream, shard) => ({ stream, shard })).filter(({ shard }) => !this.inFlight.has(shard));
+      const found = await Promise.all(idle.map(({ stream, shard }) => stream.read(consumer, count, 0).then((records) => tagged(shard, records))));
+      this.delivered.push(...found.flat());
+    }
+    if (this.delivered.length === 0 && blockMs > 0) {
+      // A blocking read on every stream (each on its own connection); the first that answers
+      // ends the wait, the others' entries wait here for the next read.
+      for (const [shard, stream] of this.streams.entries()) {
+        if (this.inFlight.has(shard)) continue;
+        const reading = stream.read(consumer, count, blockMs)
+          .then((records) => { this.delivered.push(...tagged(shard, records)); })
+          .catch((err: unknown) => { this.failure ??= err; })
+          .finally(() => { this.inFlight.delete(shard); });
+        this.inFlight.set(shard, reading);
+      }
+      await new Promise<void>((resolve) => {
+        const readings = [...this.inFlight.values()];
+        let left = readings.length;
+        for (const reading of readings) {
+          void reading.then(() => {
+            left -= 1;
+            if (this.delivered.length > 0 || this.failure !== null || left === 0) resolve();
+          });
+        }
+      });
+      this.throwFailure();
+    }
+    return this.delivered.splice(0, count);
+  }
+
+  async ack(ids: readonly string[]): Promise<void> {
+    if (this.shards === 1) return this.only().ack(ids);
+    await Promise.all([...byShardOf(ids)].map(([shard, list]) => this.stream(shard).ack(list)));
+  }
+
+  async ackAndRead(ids: readonly string[], consumer: string, count: number, blockMs: number): Promise<FlushRecord[]> {
+    if (this.shards === 1) return this.only().ackAndRead(ids, consumer, count, blockMs);
+    await this.ack(ids);
+    return this.read(consumer, count, blockMs);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.streams.map((stream) => stream.close()));
+  }
+
+  private throwFailure(): void {
+    const failure = this.failure;
+    this.failure = null;
+    if (failure !== null) throw failure instanceof Error ? failure : new Error('reading a flush stream failed', { cause: failure });
+  }
+
+  private only(): RedisFlushStream {
+    return this.stream(0);
+  }
+
+  private stream(shard: number): RedisFlushStream {
+    const stream = this.streams[shard];
+    if (!stream) throw new Error(`no flush stream for shard ${shard}`);
+    return stream;
+  }
+}
+
+function tagged(shard: number, records: readonly FlushRecord[]): FlushRecord[] {
+  return records.map((r) => ({ id: `${shard}/${r.id}`, entry: r.entry }));
+}
+
+/** Record ids of a sharded read, `<shard>/<stream id>`, by shard. */
+function byShardOf(ids: readonly string[]): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  for (const id of ids) {
+    const slash = id.indexOf('/');
+    const shard = Number(id.slice(0, slash));
+    if (slash < 0 || !Number.isInteger(shard)) throw new RangeError(`not a sharded flush record id: ${id}`);
+    out.set(shard, [...(out.get(shard) ?? []), id.slice(slash + 1)]);
+  }
+  return out;
+}
+
+export interface RedisFlushStreamOptions extends Omit<RedisFlushLogOptions, 'prefix' | 'shards'> {
+  /** The stream's key (`flushStreamKey`). */
+  key: string;
+}
+
+/** One flush stream with one consumer group, `flushers`: a partition of RedisFlushLog. */
+export class RedisFlushStream implements FlushLog {
   private readonly redis: RedisClient;
   private readonly readRedis: RedisClient;
   private readonly key: string;
@@ -32,11 +164,11 @@ export class RedisFlushLog implements FlushLog {
   /** When this log last looked for stale entries of dead consumers. */
   private lastClaimAt = 0;
 
-  constructor(options: RedisFlushLogOptions) {
+  constructor(options: RedisFlushStreamOptions) {
     this.redis = options.redis;
     const readRedis = options.readRedis ?? options.redis;
     this.readRedis = readRedis;
-    this.key = flushStreamKey(options.prefix);
+    this.key = options.key;
     this.claimIdleMs = options.claimIdleMs ?? DEFAULT_CLAIM_IDLE_MS;
     this.blockingFactory = options.blockingFactory ?? (() => duplicateRedis(readRedis));
   }

@@ -1,4 +1,4 @@
-import { scanEveryMaster, type RedisClient } from './connection.js';
+import { isCluster, scanEveryMaster, type RedisClient } from './connection.js';
 import type { ExecutionState } from '../../engine/hot-state.js';
 import type { BlobAddress } from '../../engine/output-ref.js';
 import { WeftError } from '../../errors/weft-error.js';
@@ -55,9 +55,10 @@ export interface RedisStateStoreOptions {
   prefix: string;
   /**
    * The flush stream's key when a commit may append its node's flush entry in the same script
-   * (one Redis server); absent on Redis Cluster, where the stream sits in another slot.
+   * (one Redis server), or the key for an execution (one stream per queue shard); absent on
+   * Redis Cluster, where the stream sits in another slot.
    */
-  flushStream?: string;
+  flushStream?: string | ((executionId: string) => string);
 }
 
 /**
@@ -68,38 +69,43 @@ export class RedisStateStore implements StateStore {
   private readonly redis: RedisClient;
   private readonly prefix: string;
   private readonly scripts: WeftScripts;
-  private readonly flushStream: string | undefined;
+  private readonly flushStream: ((executionId: string) => string) | undefined;
+  /** A cluster: events go out by sharded pub/sub, on the channel of their execution's slot. */
+  private readonly sharded: boolean;
 
   constructor(options: RedisStateStoreOptions) {
     this.redis = options.redis;
     this.prefix = options.prefix;
-    this.flushStream = options.flushStream;
+    const stream = options.flushStream;
+    this.flushStream = typeof stream === 'string' ? () => stream : stream;
     this.scripts = defineWeftScripts(options.redis);
+    this.sharded = isCluster(options.redis);
   }
 
   async initExecution(input: InitExecutionInput): Promise<InitExecutionResult> {
-    return decodeInitExecution(await this.run(initExecutionArgs(this.prefix, input)));
+    return decodeInitExecution(await this.run(initExecutionArgs(this.prefix, input, this.sharded)));
   }
 
   async startNode(input: StartNodeInput): Promise<StartNodeResult> {
-    return decodeStartNode(await this.run(startNodeArgs(this.prefix, input)), input);
+    return decodeStartNode(await this.run(startNodeArgs(this.prefix, input, this.sharded)), input);
   }
 
   async waitNode(input: { executionId: string; nodeId: string; at: string; tokenHash: string | null; data: Record<string, unknown> }): Promise<WaitNodeResult> {
-    return decodeWaitNode(await this.run(waitNodeArgs(this.prefix, input)));
+    return decodeWaitNode(await this.run(waitNodeArgs(this.prefix, input, this.sharded)));
   }
 
   async cancelExecution(input: { executionId: string; at: string; endAs?: { status: 'failed'; error: NodeError } }): Promise<CancelExecutionResult> {
-    return decodeCancelExecution(await this.run(cancelExecutionArgs(this.prefix, input)));
+    return decodeCancelExecution(await this.run(cancelExecutionArgs(this.prefix, input, this.sharded)));
   }
 
   async reopenNodes(input: { executionId: string; nodeIds: readonly string[]; at: string }): Promise<ReopenNodesResult> {
-    return decodeReopenNodes(await this.run(reopenNodesArgs(this.prefix, input)));
+    return decodeReopenNodes(await this.run(reopenNodesArgs(this.prefix, input, this.sharded)));
   }
 
   async commitNode(input: CommitNodeInput): Promise<CommitNodeResult> {
-    const flushed = this.flushStream !== undefined && input.flush !== undefined;
-    return decodeCommitNode(await this.run(commitNodeArgs(this.prefix, input, this.flushStream)), input, flushed);
+    const flushStream = this.flushStream?.(input.executionId);
+    const flushed = flushStream !== undefined && input.flush !== undefined;
+    return decodeCommitNode(await this.run(commitNodeArgs(this.prefix, input, flushStream, this.sharded)), input, flushed);
   }
 
   async readyAfter(input: { executionId: string; nodeId: string; leaseJobId?: string }): Promise<{ ready: string[]; round: number } | null> {
@@ -107,11 +113,11 @@ export class RedisStateStore implements StateStore {
   }
 
   async startMap(input: StartMapInput): Promise<StartMapResult> {
-    return decodeStartMap(await this.run(startMapArgs(this.prefix, input)));
+    return decodeStartMap(await this.run(startMapArgs(this.prefix, input, this.sharded)));
   }
 
   async timeoutMap(input: { executionId: string; nodeId: string; round: number; at: string; error: NodeError }): Promise<TimeoutMapResult> {
-    return decodeTimeoutMap(await this.run(timeoutMapArgs(this.prefix, input)));
+    return decodeTimeoutMap(await this.run(timeoutMapArgs(this.prefix, input, this.sharded)));
   }
 
   async claimResumeLink(input: ResumeLinkClaim): Promise<boolean> {

@@ -21,7 +21,7 @@ import { newMapRecord } from '../../engine/apply-map.js';
 import type { ExecutionState } from '../../engine/hot-state.js';
 import type { NodeError } from '../../model/index.js';
 import type { CommitNodeInput, InitExecutionInput, StartMapInput, StartNodeInput } from '../../ports/state-store.js';
-import { EVENT_STREAM_MAXLEN, eventsChannel, executionKeys, type ExecutionKeys } from './keys.js';
+import { EVENT_STREAM_MAXLEN, eventsChannelArg, executionKeys, type ExecutionKeys } from './keys.js';
 import type { ScriptArg, WeftScriptName } from './lua/scripts.js';
 
 /** One script call: which script, its KEYS and its ARGV. */
@@ -42,11 +42,12 @@ function mapGraphKeys(k: ExecutionKeys): string[] {
 }
 
 /**
- * ARGV[4] and ARGV[5] of the scripts that append events: the channel prefix (the script appends
- * the execution's workspaceId) and the stream's MAXLEN.
+ * ARGV[4] and ARGV[5] of the scripts that append events: the channel argument (one server: the
+ * prefix, the script appends the execution's workspaceId; `sharded`, a Redis Cluster: the
+ * execution's slot channel, `eventsChannelArg`) and the stream's MAXLEN.
  */
-function eventArgs(prefix: string): ScriptArg[] {
-  return [eventsChannel(prefix, ''), EVENT_STREAM_MAXLEN];
+function eventArgs(prefix: string, executionId: string, sharded: boolean): ScriptArg[] {
+  return [eventsChannelArg(prefix, { executionId }, sharded), EVENT_STREAM_MAXLEN];
 }
 
 /**
@@ -64,14 +65,14 @@ function graphShapes(at: string): { queued: string; pending: string; skipped: st
 }
 
 /** init-execution.lua */
-export function initExecutionArgs(prefix: string, input: InitExecutionInput): ScriptCall {
+export function initExecutionArgs(prefix: string, input: InitExecutionInput, sharded = false): ScriptCall {
   const presets = presetEntries(input);
   return {
     script: 'weftInitExecution',
     keys: graphKeys(executionKeys(prefix, input.executionId)),
     args: [
       input.executionId, input.workspaceId, input.flowId, input.flowVersion, JSON.stringify(input.input ?? null), input.at,
-      eventsChannel(prefix, input.workspaceId), EVENT_STREAM_MAXLEN, JSON.stringify(executionStartedData(input.flowVersion)),
+      eventsChannelArg(prefix, input, sharded), EVENT_STREAM_MAXLEN, JSON.stringify(executionStartedData(input.flowVersion)),
       JSON.stringify(queuedStatus()), JSON.stringify(pendingStatus()), JSON.stringify(presets.map(([id]) => id)),
       ...presets.flatMap(([id, result]) => [id, JSON.stringify(result)]),
       ...input.nodes.flatMap((node) => [node.id, String(node.parentCount), JSON.stringify(node.children)]),
@@ -80,14 +81,14 @@ export function initExecutionArgs(prefix: string, input: InitExecutionInput): Sc
 }
 
 /** start-node.lua */
-export function startNodeArgs(prefix: string, input: StartNodeInput): ScriptCall {
+export function startNodeArgs(prefix: string, input: StartNodeInput, sharded = false): ScriptCall {
   const k = executionKeys(prefix, input.executionId);
   const item = input.mapItem;
   return {
     script: 'weftStartNode',
     keys: [k.meta, k.results, k.status, k.children, k.events, k.maps, k.items],
     args: [
-      input.executionId, input.nodeId, input.at, ...eventArgs(prefix),
+      input.executionId, input.nodeId, input.at, ...eventArgs(prefix, input.executionId, sharded),
       JSON.stringify(runningStatus(input)), JSON.stringify(nodeStartedData(input)),
       item?.mapId ?? '', item?.index ?? 0, item?.round ?? 0, ...input.readResultsOf,
     ],
@@ -95,24 +96,24 @@ export function startNodeArgs(prefix: string, input: StartNodeInput): ScriptCall
 }
 
 /** wait-node.lua */
-export function waitNodeArgs(prefix: string, input: { executionId: string; nodeId: string; at: string; tokenHash: string | null; data: Record<string, unknown> }): ScriptCall {
+export function waitNodeArgs(prefix: string, input: { executionId: string; nodeId: string; at: string; tokenHash: string | null; data: Record<string, unknown> }, sharded = false): ScriptCall {
   const k = executionKeys(prefix, input.executionId);
   return {
     script: 'weftWaitNode',
     keys: [k.meta, k.results, k.status, k.events],
-    args: [input.executionId, input.nodeId, input.at, ...eventArgs(prefix), input.tokenHash ?? '', JSON.stringify(input.data)],
+    args: [input.executionId, input.nodeId, input.at, ...eventArgs(prefix, input.executionId, sharded), input.tokenHash ?? '', JSON.stringify(input.data)],
   };
 }
 
 /** cancel-execution.lua */
-export function cancelExecutionArgs(prefix: string, input: { executionId: string; at: string; endAs?: { status: 'failed'; error: NodeError } }): ScriptCall {
+export function cancelExecutionArgs(prefix: string, input: { executionId: string; at: string; endAs?: { status: 'failed'; error: NodeError } }, sharded = false): ScriptCall {
   const k = executionKeys(prefix, input.executionId);
   const endAs = input.endAs;
   return {
     script: 'weftCancelExecution',
     keys: [k.meta, k.status, k.events, k.results, k.maps, k.pending, k.taken, k.children],
     args: [
-      input.executionId, input.at, ...eventArgs(prefix),
+      input.executionId, input.at, ...eventArgs(prefix, input.executionId, sharded),
       JSON.stringify(endAs ? { status: 'failed', error: endAs.error } : { status: 'cancelled' }),
       endAs ? 'failed' : 'cancelled', endAs ? JSON.stringify(endAs.error) : '', JSON.stringify(endAs ? endAs.error : cancelledMapError()),
     ],
@@ -120,13 +121,13 @@ export function cancelExecutionArgs(prefix: string, input: { executionId: string
 }
 
 /** reopen-nodes.lua */
-export function reopenNodesArgs(prefix: string, input: { executionId: string; nodeIds: readonly string[]; at: string }): ScriptCall {
+export function reopenNodesArgs(prefix: string, input: { executionId: string; nodeIds: readonly string[]; at: string }, sharded = false): ScriptCall {
   const k = executionKeys(prefix, input.executionId);
   return {
     script: 'weftReopenNodes',
     keys: [...graphKeys(k), k.spent, k.maps, k.items, k.slots, k.blobs, k.leases],
     args: [
-      input.executionId, input.at, ...eventArgs(prefix), JSON.stringify(input.nodeIds),
+      input.executionId, input.at, ...eventArgs(prefix, input.executionId, sharded), JSON.stringify(input.nodeIds),
       JSON.stringify(pendingStatus()), JSON.stringify(queuedStatus()), JSON.stringify({ reopened: input.nodeIds }),
     ],
   };
@@ -136,7 +137,7 @@ export function reopenNodesArgs(prefix: string, input: { executionId: string; no
  * commit-node.lua. `flushStream`: the flush stream's key where the commit may append the node's
  * flush entry (one Redis server); undefined on a cluster, where the stream is in another slot.
  */
-export function commitNodeArgs(prefix: string, input: CommitNodeInput, flushStream?: string): ScriptCall {
+export function commitNodeArgs(prefix: string, input: CommitNodeInput, flushStream?: string, sharded = false): ScriptCall {
   const nodeEvent = nodeResultEvent(input.result);
   const shapes = graphShapes(input.at);
   const k = executionKeys(prefix, input.executionId);
@@ -148,7 +149,7 @@ export function commitNodeArgs(prefix: string, input: CommitNodeInput, flushStre
     script: 'weftCommitNode',
     keys: [...mapGraphKeys(k), k.leases, flushHead === '' || flushStream === undefined ? k.leases : flushStream],
     args: [
-      input.executionId, input.nodeId, input.at, ...eventArgs(prefix),
+      input.executionId, input.nodeId, input.at, ...eventArgs(prefix, input.executionId, sharded),
       JSON.stringify(input.result), nodeEvent.type, JSON.stringify(nodeEvent.data), JSON.stringify(input.takenChildren),
       input.failExecution ? '1' : '0', JSON.stringify(executionFailedData(input.result, input.nodeId)),
       shapes.queued, shapes.skipped, shapes.skippedData, shapes.completedData, shapes.pending,
@@ -176,13 +177,13 @@ export function readyAfterArgs(prefix: string, input: { executionId: string; nod
 }
 
 /** start-map.lua */
-export function startMapArgs(prefix: string, input: StartMapInput): ScriptCall {
+export function startMapArgs(prefix: string, input: StartMapInput, sharded = false): ScriptCall {
   const shapes = graphShapes(input.at);
   return {
     script: 'weftStartMap',
     keys: mapGraphKeys(executionKeys(prefix, input.executionId)),
     args: [
-      input.executionId, input.nodeId, input.at, ...eventArgs(prefix),
+      input.executionId, input.nodeId, input.at, ...eventArgs(prefix, input.executionId, sharded),
       JSON.stringify(newMapRecord(input)), shapes.queued, shapes.pending, shapes.skipped, shapes.skippedData, shapes.completedData,
       ...input.items.map((item) => JSON.stringify(item ?? null)),
     ],
@@ -190,13 +191,13 @@ export function startMapArgs(prefix: string, input: StartMapInput): ScriptCall {
 }
 
 /** timeout-map.lua */
-export function timeoutMapArgs(prefix: string, input: { executionId: string; nodeId: string; round: number; at: string; error: NodeError }): ScriptCall {
+export function timeoutMapArgs(prefix: string, input: { executionId: string; nodeId: string; round: number; at: string; error: NodeError }, sharded = false): ScriptCall {
   const shapes = graphShapes(input.at);
   return {
     script: 'weftTimeoutMap',
     keys: mapGraphKeys(executionKeys(prefix, input.executionId)),
     args: [
-      input.executionId, input.nodeId, input.at, ...eventArgs(prefix), input.round, JSON.stringify(input.error),
+      input.executionId, input.nodeId, input.at, ...eventArgs(prefix, input.executionId, sharded), input.round, JSON.stringify(input.error),
       shapes.queued, shapes.pending, shapes.skipped, shapes.skippedData, shapes.completedData,
     ],
   };

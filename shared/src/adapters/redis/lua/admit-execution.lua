@@ -6,7 +6,7 @@
 
   KEYS[1] the workspace's in-flight set   KEYS[2] events stream of the execution
   ARGV[1] executionId   ARGV[2] max (0: unlimited)
-  ARGV[3] channel (pub/sub, not a key)    ARGV[4] stream MAXLEN
+  ARGV[3] channel (pub/sub, not a key; '!' + channel: SPUBLISH)    ARGV[4] stream MAXLEN
   ARGV[5] event body: the event JSON without id ('' to publish nothing)
 
   Returns { 1, published event JSON or '' } when admitted (or already a member),

@@ -7,7 +7,7 @@
 
   KEYS[1] meta  KEYS[2] status  KEYS[3] events  KEYS[4] results  KEYS[5] maps
   KEYS[6] pending  KEYS[7] taken  KEYS[8] children
-  ARGV[1] executionId  ARGV[2] at  ARGV[3] channel prefix (the workspaceId is appended)
+  ARGV[1] executionId  ARGV[2] at  ARGV[3] channel prefix (workspaceId appended) or '!' + sharded channel
   ARGV[4] stream MAXLEN  ARGV[5] terminal event data JSON
   ARGV[6] final status: 'cancelled' (execution.cancelled) or 'failed' (execution.failed)
   ARGV[7] error JSON stored in meta when failed ('' otherwise)
@@ -30,7 +30,7 @@ if ARGV[7] ~= '' then
 end
 local env = {
   executionId = ARGV[1], flowId = meta[3], workspaceId = meta[2], at = ARGV[2],
-  streamKey = KEYS[3], channel = ARGV[3] .. meta[2], maxlen = ARGV[4], events = {},
+  streamKey = KEYS[3], channel = eventChannel(ARGV[3], meta[2]), maxlen = ARGV[4], events = {},
 }
 local ctx = {
   k = { meta = KEYS[1], status = KEYS[2], events = KEYS[3], results = KEYS[4], maps = KEYS[5], pending = KEYS[6], taken = KEYS[7], children = KEYS[8] },

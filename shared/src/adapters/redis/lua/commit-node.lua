@@ -11,7 +11,7 @@
   KEYS[1] meta  KEYS[2] results  KEYS[3] status  KEYS[4] pending  KEYS[5] taken
   KEYS[6] children  KEYS[7] events  KEYS[8] maps  KEYS[9] items  KEYS[10] slots
   ARGV[1] executionId          ARGV[2] nodeId                ARGV[3] at
-  ARGV[4] channel prefix (the workspaceId is appended)       ARGV[5] stream MAXLEN
+  ARGV[4] channel prefix (workspaceId appended) or '!' + sharded channel       ARGV[5] stream MAXLEN
   ARGV[6] result JSON          ARGV[7] node event type       ARGV[8] node event data JSON
   ARGV[9] taken children, JSON array                         ARGV[10] failExecution ('1' | '0')
   ARGV[11] execution.failed data JSON                        ARGV[12] queued status JSON

@@ -6,7 +6,7 @@
   KEYS[1] meta  KEYS[2] results  KEYS[3] status  KEYS[4] pending  KEYS[5] taken
   KEYS[6] children  KEYS[7] events
   ARGV[1] executionId   ARGV[2] workspaceId   ARGV[3] flowId   ARGV[4] flowVersion
-  ARGV[5] input JSON    ARGV[6] at            ARGV[7] channel  ARGV[8] stream MAXLEN
+  ARGV[5] input JSON    ARGV[6] at            ARGV[7] channel ('!' + channel: SPUBLISH)  ARGV[8] stream MAXLEN
   ARGV[9] execution.started data JSON
   ARGV[10] queued status JSON (roots)         ARGV[11] pending status JSON (other nodes)
   ARGV[12] preset result ids, JSON array (K ids, none of them a graph node)

@@ -3,7 +3,7 @@
   that stream order and live order agree.
 
   KEYS[1] events stream of the execution
-  ARGV[1] channel (pub/sub, not a key)
+  ARGV[1] channel (pub/sub, not a key; '!' + channel: SPUBLISH)
   ARGV[2] stream MAXLEN (approximate)
   ARGV[3] event body: the event JSON without id
 

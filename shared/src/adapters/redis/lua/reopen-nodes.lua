@@ -9,7 +9,7 @@
   KEYS[1] meta  KEYS[2] results  KEYS[3] status  KEYS[4] pending  KEYS[5] taken
   KEYS[6] children  KEYS[7] events  KEYS[8] spent  KEYS[9] maps  KEYS[10] items  KEYS[11] slots
   KEYS[12] blobs  KEYS[13] leases (every key is PERSISTed; the last six are not otherwise touched)
-  ARGV[1] executionId   ARGV[2] at   ARGV[3] channel prefix (the workspaceId is appended)
+  ARGV[1] executionId   ARGV[2] at   ARGV[3] channel prefix (workspaceId appended) or '!' + sharded channel
   ARGV[4] stream MAXLEN ARGV[5] node ids, JSON array   ARGV[6] pending status JSON
   ARGV[7] queued status JSON   ARGV[8] execution.resumed data JSON
 
@@ -69,7 +69,7 @@ end
 
 local env = {
   executionId = ARGV[1], flowId = meta[3], workspaceId = meta[2], at = ARGV[2],
-  streamKey = KEYS[7], channel = ARGV[3] .. meta[2], maxlen = ARGV[4], events = {},
+  streamKey = KEYS[7], channel = eventChannel(ARGV[3], meta[2]), maxlen = ARGV[4], events = {},
 }
 appendEvent(env, 'execution.resumed', nil, ARGV[8])
 return { 'ok', ready, env.events }

@@ -8,7 +8,7 @@
   KEYS[1] meta  KEYS[2] results  KEYS[3] status  KEYS[4] pending  KEYS[5] taken
   KEYS[6] children  KEYS[7] events  KEYS[8] maps  KEYS[9] items  KEYS[10] slots
   ARGV[1] executionId   ARGV[2] map node id   ARGV[3] at
-  ARGV[4] channel prefix (the workspaceId is appended)   ARGV[5] stream MAXLEN
+  ARGV[4] channel prefix (workspaceId appended) or '!' + sharded channel   ARGV[5] stream MAXLEN
   ARGV[6] new map record JSON (used when the map has none)
   ARGV[7] queued status JSON   ARGV[8] pending status JSON   ARGV[9] skipped result JSON
   ARGV[10] node.skipped data JSON   ARGV[11] execution.completed data JSON

@@ -4,7 +4,7 @@
 
   KEYS[1] meta  KEYS[2] results  KEYS[3] status  KEYS[4] children  KEYS[5] events
   KEYS[6] maps  KEYS[7] items
-  ARGV[1] executionId   ARGV[2] nodeId   ARGV[3] at   ARGV[4] channel prefix (+ workspaceId)
+  ARGV[1] executionId   ARGV[2] nodeId   ARGV[3] at   ARGV[4] channel prefix (+ workspaceId) or '!' + sharded channel
   ARGV[5] stream MAXLEN   ARGV[6] running status JSON   ARGV[7] node.started data JSON
   ARGV[8] for a map item's node: its map's id ('' otherwise)   ARGV[9] item index
   ARGV[10] the map's round the job was enqueued in
@@ -52,7 +52,7 @@ for i = 11, #ARGV do
 end
 local env = {
   executionId = ARGV[1], flowId = meta[3], workspaceId = meta[2], at = ARGV[3],
-  streamKey = KEYS[5], channel = ARGV[4] .. meta[2], maxlen = ARGV[5], events = {},
+  streamKey = KEYS[5], channel = eventChannel(ARGV[4], meta[2]), maxlen = ARGV[5], events = {},
 }
 local results, item = startNodeBody({ status = KEYS[3], results = KEYS[2], items = KEYS[7] }, env, nodeId, ARGV[6], ARGV[7], reads,
   mapId ~= '' and (mapId .. '[' .. ARGV[9] .. ']') or nil)

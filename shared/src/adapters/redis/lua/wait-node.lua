@@ -35,7 +35,7 @@ end
 redis.call('HSET', KEYS[3], nodeId, cjson.encode(entry))
 local env = {
   executionId = ARGV[1], flowId = meta[3], workspaceId = meta[2], at = ARGV[3],
-  streamKey = KEYS[4], channel = ARGV[4] .. meta[2], maxlen = ARGV[5], events = {},
+  streamKey = KEYS[4], channel = eventChannel(ARGV[4], meta[2]), maxlen = ARGV[5], events = {},
 }
 appendEvent(env, 'node.waiting', nodeId, ARGV[7])
 if status ~= 'waiting' then

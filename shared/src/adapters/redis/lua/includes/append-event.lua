@@ -1,17 +1,34 @@
 --[[
-  Included (--- @include) by the scripts that append events: the XADD + PUBLISH pair that makes
+  Included (--- @include) by the scripts that append events: the XADD + PUBLISH (SPUBLISH on a
+  cluster) pair that makes
   an event part of the same atomic step as the state change it reports.
 
   An event body is the event's JSON without its id, starting with '{'. The stream assigns the id
   (`*`, so ids grow per execution); subscribers get the full event with the id prepended.
 ]]
 
+-- The channel of an event. A base starting with '!' names a sharded channel whole (Redis Cluster:
+-- the channel of the execution's slot, keys.ts executionEventsChannel); another is the workspace
+-- channels' prefix, to which the workspace id is appended.
+local function eventChannel(base, workspaceId)
+  if string.byte(base, 1) == 33 then
+    return base
+  end
+  return base .. workspaceId
+end
+
 -- Appends `body` to the execution's capped stream, publishes it with its id and collects the
--- published JSON in `out` (returned to the caller). Returns the id.
+-- published JSON in `out` (returned to the caller). Returns the id. A channel marked '!' is
+-- published with SPUBLISH (sharded pub/sub: the channel is in the script's slot), another with
+-- PUBLISH.
 local function appendEventBody(streamKey, channel, maxlen, body, out)
   local id = redis.call('XADD', streamKey, 'MAXLEN', '~', maxlen, '*', 'e', body)
   local full = '{"id":' .. cjson.encode(id) .. ',' .. string.sub(body, 2)
-  redis.call('PUBLISH', channel, full)
+  if string.byte(channel, 1) == 33 then
+    redis.call('SPUBLISH', string.sub(channel, 2), full)
+  else
+    redis.call('PUBLISH', channel, full)
+  end
   out[#out + 1] = full
   return id
 end

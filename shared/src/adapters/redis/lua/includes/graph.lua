@@ -25,7 +25,7 @@ local function graphContext(meta, json)
     },
     env = {
       executionId = ARGV[1], flowId = meta[3], workspaceId = meta[2], at = ARGV[3],
-      streamKey = KEYS[7], channel = ARGV[4] .. meta[2], maxlen = ARGV[5], events = {},
+      streamKey = KEYS[7], channel = eventChannel(ARGV[4], meta[2]), maxlen = ARGV[5], events = {},
     },
     at = ARGV[3],
     json = json,
