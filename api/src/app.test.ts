@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestServices, type TestServices } from '../../test/helpers/services.js';
 import { createTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../../test/helpers/test-app.js';
+import { NODE_TYPES } from '@weft/shared/flow';
 
 let services: TestServices;
 let t: TestApp;
@@ -250,7 +251,7 @@ describe('operations', () => {
     expect(res.statusCode).toBe(200);
     expect(res.json().scope).toBe('fleet');
     const names = res.json().items.map((q: { queue: string }) => q.queue);
-    expect(names).toEqual(['weft-executions', 'weft-nodes', 'weft-dead', 'weft-resume', 'weft-maintenance', 'weft-schedules']);
+    expect(names).toEqual(['weft-executions', 'weft-nodes', 'weft-dead', 'weft-resume', 'weft-maintenance', 'weft-schedules', ...NODE_TYPES.map((type) => `weft-nodes-${type}`)]);
     expect(res.json().items[0]).toEqual({ queue: 'weft-executions', waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 });
     const workspace = await t.app.inject({ method: 'GET', url: '/v1/queues', headers: auth(apiKey) });
     expect(workspace.statusCode).toBe(200);

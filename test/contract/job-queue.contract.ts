@@ -4,8 +4,10 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { WeftError } from '../../shared/src/errors/index.js';
+import { JobSlots } from '../../shared/src/ports/job-slots.js';
 import {
   QUEUES,
+  nodeQueueFor,
   schedulerTickOf,
   type EnqueueRequest,
   type JobConsumer,
@@ -480,5 +482,67 @@ export function jobQueueContract(name: string, makeQueue: () => Promise<JobQueue
       expect(times.every((ms) => ms % 1000 === 0)).toBe(true);
       expect(await queue.removeScheduler(S, 'every-second')).toBe(false);
     }, 20_000);
+
+    it('consumers of several queues sharing slots run at most that many jobs together, and all of them', async () => {
+      const slots = new JobSlots(2);
+      const queues = [nodeQueueFor('llm'), nodeQueueFor('transform'), nodeQueueFor('http')];
+      let running = 0;
+      let most = 0;
+      const done: string[] = [];
+      const gates = new Map<string, Deferred>();
+      for (const q of queues) {
+        consumers.push(queue.process(q, async (ctx) => {
+          running++;
+          most = Math.max(most, running);
+          const gate = deferred();
+          gates.set(ctx.id, gate);
+          await gate.promise;
+          running--;
+          done.push(ctx.id);
+        }, { concurrency: 2, slots }));
+      }
+      await Promise.all(queues.flatMap((q) => [1, 2].map((n) => queue.add({ queue: q, name: 'n', data: {}, jobId: `${q.slice(-3)}.${n}` }))));
+      // Two run, held; the other four wait in their queues for a slot.
+      await waitFor(() => gates.size === 2, { message: 'two jobs running' });
+      const waiting = await Promise.all(queues.map(async (q) => (await queue.counts(q)).waiting));
+      expect(waiting.reduce((a, b) => a + b, 0)).toBe(4);
+      // Release them one by one: each release lets exactly one more start.
+      for (let released = 0; released < 6; released++) {
+        const open = [...gates.entries()].find(([id]) => !done.includes(id));
+        if (!open) throw new Error('no running job to release');
+        open[1].resolve();
+        await waitFor(() => done.length === released + 1 && (released + 1 === 6 || gates.size === Math.min(6, released + 3)), { message: `job ${released + 1} released` });
+      }
+      expect(done).toHaveLength(6);
+      expect(most).toBe(2);
+      expect(slots.inUse).toBe(0);
+    });
+
+    it('takes jobs by priority, lowest number first, first come first served within one', async () => {
+      // One execution's jobs (one id head): one shard, where BullMQ's order holds.
+      const order: string[] = [];
+      await queue.addBulk([
+        job('prio.low1', { priority: 3 }), job('prio.normal1', { priority: 2 }), job('prio.low2', { priority: 3 }),
+        job('prio.high1', { priority: 1 }), job('prio.normal2', { priority: 2 }), job('prio.high2', { priority: 1 }),
+      ]);
+      await expect(queue.add(job('bad', { priority: 0 }))).rejects.toThrow(RangeError);
+      expect((await queue.counts(Q)).waiting).toBe(6);
+      consume(syncHandler((ctx) => { order.push(ctx.id); }));
+      await waitFor(() => order.length === 6, { message: 'six jobs processed' });
+      expect(order).toEqual(['prio.high1', 'prio.high2', 'prio.normal1', 'prio.normal2', 'prio.low1', 'prio.low2']);
+    });
+
+    it('promotes a delayed job to waiting at once, and nothing else', async () => {
+      const ran: string[] = [];
+      await queue.add(job('parked', { delayMs: 600_000 }));
+      await queue.add(job('plain'));
+      expect(await queue.promote(Q, 'plain')).toBe(false);
+      expect(await queue.promote(Q, 'nothing')).toBe(false);
+      expect(await queue.promote(Q, 'parked')).toBe(true);
+      expect(await queue.promote(Q, 'parked')).toBe(false);
+      consume(syncHandler((ctx) => { ran.push(ctx.id); }));
+      await waitFor(() => ran.length === 2, { message: 'both jobs ran' });
+      expect(ran.sort()).toEqual(['parked', 'plain']);
+    });
   });
 }

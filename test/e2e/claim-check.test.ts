@@ -132,9 +132,9 @@ describe('claim check: a 3 MB output is stored once and referenced (api + 1 work
     expect(await redis.memory('USAGE', results)).toBeGreaterThan(0);
     expect(await redis.hlen(`${prefix}:{${executionId}}:blobs`)).toBe(2);
 
-    // The execution's node jobs (BullMQ keeps a completed job an hour): their data. With eager
+    // The execution's node jobs, in their types' queues (BullMQ keeps a completed job an hour): their data. With eager
     // dispatch the downstream node may have run inside its parent's job, so every job is checked.
-    const jobKeys = (await redis.keys(`{${prefix}}:weft-nodes:${executionId}.*`)).filter((k) => !k.endsWith(':logs') && !k.endsWith(':lock'));
+    const jobKeys = (await redis.keys(`{${prefix}}:weft-nodes-*:${executionId}.*`)).filter((k) => !k.endsWith(':logs') && !k.endsWith(':lock'));
     expect(jobKeys.length).toBeGreaterThan(0);
     for (const jobKey of jobKeys) {
       const jobData = await redis.hget(jobKey, 'data');

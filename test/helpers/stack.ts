@@ -42,6 +42,8 @@ export async function startDistributedStack(input: {
   workers: readonly string[];
   /** Extra environment for every process (LOG_LEVEL, WORKER_CONCURRENCY, limits…). */
   env?: Record<string, string>;
+  /** Extra environment for one worker, by id, over `env` (its pool: WEFT_WORKER_NODE_TYPES…). */
+  workerEnv?: Record<string, Record<string, string>>;
 }): Promise<DistributedStack> {
   const env: Record<string, string> = {
     REDIS_URL: input.redisUrl,
@@ -64,7 +66,7 @@ export async function startDistributedStack(input: {
 
   const startWorker = async (id: string): Promise<StackWorker> => {
     const port = await freePort();
-    const proc = startWeftProcess({ name: id, script: 'worker/src/main.ts', env: { ...env, WORKER_PORT: String(port), WORKER_ID: id } });
+    const proc = startWeftProcess({ name: id, script: 'worker/src/main.ts', env: { ...env, ...input.workerEnv?.[id], WORKER_PORT: String(port), WORKER_ID: id } });
     procs.push(proc);
     await waitForHttp(`http://127.0.0.1:${port}/health/ready`, proc, PROCESS_READY_MS);
     const worker = { id, port, proc };

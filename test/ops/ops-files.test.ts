@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
-import { QUEUES } from '../../shared/src/ports/job-queue.js';
+import { loadConfig } from '../../shared/src/config/load-config.js';
+import { NODE_TYPES } from '../../shared/src/flow/types.js';
 import { checkExpression, metricCatalog, promqlReferences } from './promql-references.js';
 
 // Parsed YAML and JSON: the tests below assert its shape field by field.
@@ -117,36 +118,48 @@ describe('metrics referenced by the dashboard and the alert rules', () => {
 });
 
 describe('Kubernetes manifests', () => {
-  it('the HPA scales the worker Deployment on waiting weft-nodes jobs', async () => {
-    const hpa = yamlFile('k8s/worker-hpa.yaml');
-    const worker = yamlFile('k8s/worker-deployment.yaml');
-    expect(hpa.apiVersion).toBe('autoscaling/v2');
-    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: worker.metadata.name });
-    expect(worker.kind).toBe('Deployment');
-    expect(worker.spec.replicas, 'the HPA owns the replica count').toBeUndefined();
-    const external = hpa.spec.metrics.find((m: Parsed) => m.type === 'External')?.external;
-    expect(external.metric.name).toBe('weft_queue_jobs');
-    expect(external.metric.selector.matchLabels).toEqual({ queue: QUEUES.nodes, state: 'waiting' });
-    const labels = (await metricCatalog()).get('weft_queue_jobs')!.labels;
-    for (const label of Object.keys(external.metric.selector.matchLabels)) expect(labels).toContain(label);
-    expect(external.target.type).toBe('AverageValue');
-    expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(1);
-    expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas);
-    expect(hpa.spec.behavior.scaleDown.stabilizationWindowSeconds).toBeGreaterThan(0);
-
+  it('each worker pool has its Deployment and an HPA on its own pool backlog', async () => {
     const adapterConfig = parse(yamlFile('k8s/monitoring/prometheus-adapter-rules.yaml').data['config.yaml']);
-    const rule = adapterConfig.externalRules.find((r: Parsed) => r.name.as === external.metric.name);
-    expect(rule, 'prometheus-adapter rule serving the HPA metric').toBeDefined();
-    expect(promqlReferences(rule.seriesQuery).selectors.map((s) => s.metric)).toEqual(['weft_queue_jobs']);
-    // Every process reports the fleet-wide depth: sum() would count it once per pod.
-    expect(rule.metricsQuery).toMatch(/^max\(/);
+    const pools = [['k8s/worker-hpa.yaml', 'k8s/worker-deployment.yaml', 'general'], ['k8s/worker-llm-hpa.yaml', 'k8s/worker-llm-deployment.yaml', 'llm']] as const;
+    for (const [hpaFile, deploymentFile, pool] of pools) {
+      const hpa = yamlFile(hpaFile);
+      const worker = yamlFile(deploymentFile);
+      expect(hpa.apiVersion).toBe('autoscaling/v2');
+      expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: worker.metadata.name });
+      expect(worker.kind).toBe('Deployment');
+      expect(worker.spec.replicas, 'the HPA owns the replica count').toBeUndefined();
+      const env = Object.fromEntries(worker.spec.template.spec.containers[0].env.filter((e: Parsed) => 'value' in e).map((e: Parsed) => [e.name, e.value]));
+      expect(env.WEFT_WORKER_POOL, deploymentFile).toBe(pool);
+      const config = loadConfig({ ...Object.fromEntries(k8sEnv()), ...env, REDIS_URL: 'redis://r:6379', DATABASE_URL: 'postgres://p/db', WEFT_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') }, 'worker');
+      expect(config.workerPool).toBe(pool);
+      const external = hpa.spec.metrics.find((m: Parsed) => m.type === 'External')?.external;
+      expect(external.metric.name).toBe('weft_pool_queue_jobs');
+      expect(external.metric.selector.matchLabels).toEqual({ pool, state: 'waiting' });
+      const labels = (await metricCatalog()).get('weft_pool_queue_jobs')!.labels;
+      for (const label of Object.keys(external.metric.selector.matchLabels)) expect(labels).toContain(label);
+      expect(external.target.type).toBe('AverageValue');
+      expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(1);
+      expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas);
+      expect(hpa.spec.behavior.scaleDown.stabilizationWindowSeconds).toBeGreaterThan(0);
+      const rule = adapterConfig.externalRules.find((r: Parsed) => r.name.as === external.metric.name);
+      expect(rule, 'prometheus-adapter rule serving the HPA metric').toBeDefined();
+      expect(promqlReferences(rule.seriesQuery).selectors.map((s) => s.metric)).toEqual([external.metric.name]);
+      // Every process reports the fleet-wide depth: sum() would count it once per pod.
+      expect(rule.metricsQuery).toMatch(/^max\(/);
+    }
+    // Together the pools run every node type.
+    const types = pools.flatMap(([, file]) => {
+      const env = yamlFile(file).spec.template.spec.containers[0].env.find((e: Parsed) => e.name === 'WEFT_WORKER_NODE_TYPES');
+      return String(env.value).split(',');
+    });
+    expect(types.sort()).toEqual([...NODE_TYPES].sort());
   });
 
   it('probes, ports and grace periods agree with config.env', () => {
     const env = k8sEnv();
     const shutdownGraceMs = Number(env.get('SHUTDOWN_GRACE_MS'));
     expect(shutdownGraceMs).toBeGreaterThan(0);
-    for (const [file, portVar] of [['k8s/api-deployment.yaml', 'PORT'], ['k8s/worker-deployment.yaml', 'WORKER_PORT']] as const) {
+    for (const [file, portVar] of [['k8s/api-deployment.yaml', 'PORT'], ['k8s/worker-deployment.yaml', 'WORKER_PORT'], ['k8s/worker-llm-deployment.yaml', 'WORKER_PORT']] as const) {
       const deployment = yamlFile(file);
       const pod = deployment.spec.template;
       const container = pod.spec.containers[0];
@@ -161,7 +174,7 @@ describe('Kubernetes manifests', () => {
       expect(deployment.spec.selector.matchLabels, file).toEqual({ 'app.kubernetes.io/name': deployment.metadata.name });
     }
     expect(yamlFile('k8s/api-deployment.yaml').spec.replicas).toBe(2);
-    for (const name of ['api', 'worker']) {
+    for (const name of ['api', 'worker', 'worker-llm']) {
       const pdb = yamlFile(`k8s/${name}-pdb.yaml`);
       expect(pdb.spec.selector.matchLabels).toEqual(yamlFile(`k8s/${name}-deployment.yaml`).spec.selector.matchLabels);
     }
@@ -171,7 +184,7 @@ describe('Kubernetes manifests', () => {
     const secret = yamlFile('k8s/secret.example.yaml');
     const kustomization = yamlFile('k8s/kustomization.yaml');
     expect(kustomization.resources, 'the template must not be applied').not.toContain('secret.example.yaml');
-    for (const file of ['k8s/api-deployment.yaml', 'k8s/worker-deployment.yaml']) {
+    for (const file of ['k8s/api-deployment.yaml', 'k8s/worker-deployment.yaml', 'k8s/worker-llm-deployment.yaml']) {
       for (const env of yamlFile(file).spec.template.spec.containers[0].env) {
         const ref = env.valueFrom?.secretKeyRef;
         if (!ref) continue;
@@ -189,11 +202,13 @@ describe('Kubernetes manifests', () => {
     const objects = parseAllDocuments(res.stdout).map((d): Parsed => d.toJS()).filter(Boolean);
     const find = (kind: string, name: string): Parsed => objects.find((o) => o.kind === kind && o.metadata.name === name);
     for (const o of objects) if (o.kind !== 'Namespace') expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe('weft');
-    const hpa = find('HorizontalPodAutoscaler', 'weft-worker');
-    expect(find('Deployment', hpa.spec.scaleTargetRef.name)).toBeDefined();
+    for (const name of ['weft-worker', 'weft-worker-llm']) {
+      const hpa = find('HorizontalPodAutoscaler', name);
+      expect(find('Deployment', hpa.spec.scaleTargetRef.name)).toBeDefined();
+    }
     expect(find('ConfigMap', 'weft-grafana-dashboards').data['weft.json']).toBe(read('ops/grafana/dashboards/weft.json'));
     expect(find('ConfigMap', 'weft-prometheus-rules').data['weft-alerts.rules.yml']).toBe(read('k8s/monitoring/weft-alerts.rules.yml'));
-    for (const name of ['weft-api', 'weft-worker']) {
+    for (const name of ['weft-api', 'weft-worker', 'weft-worker-llm']) {
       const template = find('Deployment', name).spec.template;
       // prometheus-scrape-config.yml keeps only pods labelled part-of=weft.
       expect(template.metadata.labels['app.kubernetes.io/part-of'], name).toBe('weft');
@@ -212,10 +227,14 @@ describe('docker compose', () => {
   it('the worker can be scaled: no container_name, no host ports, grace period above SHUTDOWN_GRACE_MS', () => {
     const base = yamlFile('docker-compose.yml').services;
     const override = yamlFile('docker-compose.workers.yml').services;
-    for (const worker of [base.worker, override.worker]) {
+    for (const worker of [base.worker, override.worker, override['worker-llm']]) {
       expect(worker.container_name).toBeUndefined();
       expect(worker.ports).toBeUndefined();
     }
+    // The example second pool: the same worker, LLM nodes only.
+    expect(override['worker-llm'].extends).toEqual({ file: 'docker-compose.yml', service: 'worker' });
+    expect(override['worker-llm'].environment.WEFT_WORKER_NODE_TYPES).toBe('llm');
+    expect(seconds(override['worker-llm'].stop_grace_period)).toBeGreaterThan(Number(override['worker-llm'].environment.SHUTDOWN_GRACE_MS) / 1000);
     const env = { ...base.worker.environment, ...override.worker.environment };
     expect(env.WORKER_CONCURRENCY).toBeDefined();
     expect(seconds(override.worker.stop_grace_period)).toBeGreaterThan(Number(env.SHUTDOWN_GRACE_MS) / 1000);
@@ -241,7 +260,7 @@ describe('docker compose', () => {
     const prometheus = yamlFile('ops/prometheus/prometheus.yml');
     const jobs = new Map<string, Parsed>(prometheus.scrape_configs.map((j: Parsed) => [j.job_name, j]));
     expect(jobs.get('weft-api').static_configs[0].targets).toEqual(['api:3000']);
-    expect(jobs.get('weft-worker').dns_sd_configs).toEqual([expect.objectContaining({ names: ['worker'], type: 'A', port: 3001 })]);
+    expect(jobs.get('weft-worker').dns_sd_configs).toEqual([expect.objectContaining({ names: ['worker', 'worker-llm'], type: 'A', port: 3001 })]);
     for (const file of prometheus.rule_files) expect(existsSync(join(root, 'ops/prometheus', file)), file).toBe(true);
     const provider = yamlFile('ops/grafana/provisioning/dashboards/weft.yml').providers[0];
     const grafana = yamlFile('docker-compose.yml').services.grafana;

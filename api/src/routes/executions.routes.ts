@@ -1,5 +1,5 @@
 /** Executions (api.md, "Executions"): start, read, list. */
-import { EXECUTION_STATUSES, type ExecutionStatus } from '@weft/shared/model';
+import { EXECUTION_PRIORITIES, EXECUTION_STATUSES, type ExecutionStatus } from '@weft/shared/model';
 import { Type } from 'typebox';
 import type { RoutePlugin } from '../fastify-types.js';
 import { notFound } from '../plugins/error-handler.plugin.js';
@@ -24,6 +24,10 @@ const StartBody = Type.Object(
     timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 120_000, default: 30_000 })),
     version: Type.Optional(Type.Integer({ minimum: 1, description: 'Flow version to run; default latest' })),
     maxCostUsd: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    priority: Type.Optional(Type.Enum([...EXECUTION_PRIORITIES], {
+      default: 'normal',
+      description: "Order of the execution's node jobs in their queues: high ones are taken before normal ones, normal before low",
+    })),
   },
   { additionalProperties: false },
 );
@@ -90,6 +94,7 @@ export const executionsRoutes: RoutePlugin = (app, { deps }) => {
         input: body.input ?? null,
         idempotencyKey: request.headers['idempotency-key'] ?? null,
         maxCostUsd: body.maxCostUsd ?? null,
+        ...(body.priority === undefined ? {} : { priority: body.priority }),
       });
       const answer = await enqueueExecution({ deps, hub: app.hub, created, waitTimeoutMs: body.wait ? body.timeoutMs ?? 30_000 : null });
       return reply.code(answer.code).send(answer.body);

@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, inArray, sql, type SQL } from 'drizzle-orm';
-import type { ExecutionStatus } from '@weft/shared/model';
+import { EXECUTION_PRIORITIES, type ExecutionStatus } from '@weft/shared/model';
 import { WeftError } from '@weft/shared/errors';
 import { isUuid, newId } from '@weft/shared/ids';
 import { executions } from '../schema/index.js';
@@ -32,6 +32,7 @@ function toRow(r: ExecutionDbRow): ExecutionRow {
     unpricedTokens: r.unpricedTokens ?? null,
     idempotencyKey: r.idempotencyKey,
     maxCostUsd: r.maxCostUsd,
+    priority: r.priority,
     singleNodeId: r.singleNodeId,
     presetResults: r.presetResults ?? null,
     scheduleId: r.scheduleId,
@@ -76,6 +77,7 @@ export class PgExecutionsRepo implements ExecutionsRepo {
           idempotencyKey: key,
           idempotencyFingerprint: key === null ? null : input.idempotencyFingerprint ?? null,
           maxCostUsd: input.maxCostUsd ?? null,
+          priority: input.priority ?? 'normal',
           singleNodeId: input.singleNodeId ?? null,
           presetResults: input.presetResults ?? null,
           scheduleId: input.scheduleId ?? null,
@@ -121,12 +123,14 @@ export class PgExecutionsRepo implements ExecutionsRepo {
     const rows = starts.map((start): ExecutionRow | null => {
       const maxCostUsd = start.maxCostUsd ?? null;
       const trigger = [start.scheduleId ?? null, start.hookId ?? null];
+      const priority = start.priority ?? 'normal';
       if (!isUuid(start.flowId) || !Number.isSafeInteger(start.flowVersion) || (maxCostUsd !== null && !Number.isFinite(maxCostUsd))) return null;
+      if (!(EXECUTION_PRIORITIES as readonly string[]).includes(priority)) return null;
       if (trigger.some((id) => id !== null && !isUuid(id))) return null;
       return {
         id: newId(), workspaceId, flowId: start.flowId, flowVersion: start.flowVersion, status: 'queued', input: start.input ?? null,
         output: null, error: null, usage: null, cost: null, pricing: null, unpricedTokens: null,
-        idempotencyKey: null, maxCostUsd, singleNodeId: null, presetResults: null,
+        idempotencyKey: null, maxCostUsd, priority, singleNodeId: null, presetResults: null,
         scheduleId: trigger[0] ?? null, hookId: trigger[1] ?? null,
         createdAt: new Date(), startedAt: null, finishedAt: null,
       };
@@ -140,13 +144,13 @@ export class PgExecutionsRepo implements ExecutionsRepo {
       const input = row.input === null ? 'null::jsonb' : `${sqlLiteral(JSON.stringify(row.input))}::jsonb`;
       const maxCost = row.maxCostUsd === null ? 'null::numeric' : `${row.maxCostUsd}::numeric`;
       const uuid = (id: string | null | undefined): string => (id ? `${sqlLiteral(id)}::uuid` : 'null::uuid');
-      return [`(${sqlLiteral(row.id)}::uuid, ${sqlLiteral(row.flowId)}::uuid, ${row.flowVersion}::int, ${start.latest}, ${input}, ${maxCost}, ${uuid(row.scheduleId)}, ${uuid(row.hookId)}, ${sqlLiteral(row.createdAt.toISOString())}::timestamptz)`];
+      return [`(${sqlLiteral(row.id)}::uuid, ${sqlLiteral(row.flowId)}::uuid, ${row.flowVersion}::int, ${start.latest}, ${input}, ${maxCost}, ${sqlLiteral(row.priority ?? 'normal')}, ${uuid(row.scheduleId)}, ${uuid(row.hookId)}, ${sqlLiteral(row.createdAt.toISOString())}::timestamptz)`];
     });
     if (values.length === 0) return rows.map(() => null);
     const { rows: written } = await this.tenant.oneShot(workspaceId, [
-      'insert into executions (id, workspace_id, flow_id, flow_version, status, input, max_cost_usd, schedule_id, hook_id, created_at, updated_at)',
-      "select v.id, f.workspace_id, f.id, v.version, 'queued', v.input, v.max_cost, v.schedule_id, v.hook_id, v.at, v.at",
-      `from (values ${values.join(', ')}) as v (id, flow_id, version, latest, input, max_cost, schedule_id, hook_id, at)`,
+      'insert into executions (id, workspace_id, flow_id, flow_version, status, input, max_cost_usd, priority, schedule_id, hook_id, created_at, updated_at)',
+      "select v.id, f.workspace_id, f.id, v.version, 'queued', v.input, v.max_cost, v.priority, v.schedule_id, v.hook_id, v.at, v.at",
+      `from (values ${values.join(', ')}) as v (id, flow_id, version, latest, input, max_cost, priority, schedule_id, hook_id, at)`,
       `join flows f on f.id = v.flow_id and f.workspace_id = ${sqlLiteral(workspaceId)}::uuid and f.deleted_at is null`,
       // Versions run from 1 to the latest, none ever removed alone.
       'where v.version between 1 and f.latest_version and (not v.latest or f.latest_version = v.version)',

@@ -1,5 +1,5 @@
 import { bigint, index, integer, jsonb, numeric, pgTable, primaryKey, text, unique, uuid } from 'drizzle-orm/pg-core';
-import type { Cost, ExecutionStatus, NodeError, NodeLogEntry, NodeResult, NodeStatus, PricingStatus, Usage } from '@weft/shared/model';
+import type { Cost, ExecutionPriority, ExecutionStatus, NodeError, NodeLogEntry, NodeResult, NodeStatus, PricingStatus, Usage } from '@weft/shared/model';
 import { timestamptz } from './columns.js';
 import { flows } from './flows.js';
 import { workspaces } from './workspaces.js';
@@ -34,6 +34,8 @@ export const executions = pgTable(
     /** sha256 of the start request the key was first used with (flow, version, input, budget): a reuse with another is refused. */
     idempotencyFingerprint: text('idempotency_fingerprint'),
     maxCostUsd: numeric('max_cost_usd', { mode: 'number' }),
+    /** How its node jobs are ordered in their queues (high, normal, low). */
+    priority: text('priority').$type<ExecutionPriority>().notNull().default('normal'),
     /** Set for a single-node run: the one node this execution runs. */
     singleNodeId: text('single_node_id'),
     /** A single-node run's upstream results (node id → NodeResult), read by its templates. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './load-config.js';
+import { NODE_TYPES } from '../flow/types.js';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
 const distributed = { REDIS_URL: 'redis://127.0.0.1:6379', DATABASE_URL: 'postgres://u@127.0.0.1:5432/db', WEFT_MASTER_KEY: KEY, WEFT_ADMIN_TOKEN: 'a-long-enough-admin-token' };
@@ -102,6 +103,15 @@ describe('loadConfig', () => {
     expect([set.providerClientCacheTtlMs, set.providerClientCacheSize]).toEqual([0, 5]);
     const found = problems({ WEFT_PROVIDER_CLIENT_CACHE_TTL_MS: '-1', WEFT_PROVIDER_CLIENT_CACHE_SIZE: '0' });
     expect(found.map((p) => p.split(':')[0]).sort()).toEqual(['WEFT_PROVIDER_CLIENT_CACHE_SIZE', 'WEFT_PROVIDER_CLIENT_CACHE_TTL_MS']);
+  });
+
+  it('reads a worker pool: its node types and its metric name', () => {
+    expect(loadConfig({}, 'all')).toMatchObject({ workerNodeTypes: NODE_TYPES, workerPool: 'all' });
+    expect(loadConfig({ WEFT_WORKER_NODE_TYPES: ' llm ' }, 'all')).toMatchObject({ workerNodeTypes: ['llm'], workerPool: 'llm' });
+    expect(loadConfig({ WEFT_WORKER_NODE_TYPES: 'transform,http,code', WEFT_WORKER_POOL: 'cheap' }, 'all')).toMatchObject({ workerNodeTypes: ['transform', 'http', 'code'], workerPool: 'cheap' });
+    expect(loadConfig({ WEFT_WORKER_NODE_TYPES: 'transform,http' }, 'all').workerPool).toBe('http_transform');
+    expect(problems({ WEFT_WORKER_NODE_TYPES: 'llm,gpu' })).toEqual([expect.stringMatching(/^WEFT_WORKER_NODE_TYPES: unknown node types gpu/)]);
+    expect(problems({ WEFT_WORKER_POOL: 'a,b' })).toEqual([expect.stringMatching(/^WEFT_WORKER_POOL:/)]);
   });
 
   it('names every bad variable in one error, one line each', () => {

@@ -4,7 +4,7 @@
  */
 import { hostname } from 'node:os';
 import type { FlowLimits } from '../flow/node-type-spec.js';
-import type { LlmProviderName } from '../flow/types.js';
+import { NODE_TYPES, type LlmProviderName, type NodeType } from '../flow/types.js';
 import { CLAIM_CHECK_DEFAULT_BYTES } from '../engine/output-ref.js';
 
 export type Role = 'api' | 'worker' | 'all';
@@ -41,6 +41,13 @@ export interface WeftConfig {
   queueLockMs: number;
   queueStalledIntervalMs: number;
   workerConcurrency: number;
+  /**
+   * The node types this worker runs (WEFT_WORKER_NODE_TYPES; default every type): it consumes only
+   * their node queues, and runs only them eagerly. The engine's own queues run on every worker.
+   */
+  workerNodeTypes: readonly NodeType[];
+  /** The pool's name in metrics (WEFT_WORKER_POOL; default `all`, or the types joined by `_`). */
+  workerPool: string;
   workerPort: number;
   workerId: string;
   logLevel: LogLevel;
@@ -164,6 +171,8 @@ export interface QuotaConfig {
   rateLimitWindowMs: number;
   /** Executions of one workspace queued, running or waiting at once. */
   workspaceMaxInFlight: number;
+  /** Node jobs of one workspace running at once across the fleet (fairness); 0: no cap. */
+  workspaceMaxActiveNodes: number;
   /** WebSocket subscriptions held by one socket, and by all sockets of one API key (per api instance). */
   wsMaxSubscriptionsPerSocket: number;
   wsMaxSubscriptionsPerKey: number;
@@ -321,6 +330,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     queueLockMs: int('WEFT_QUEUE_LOCK_MS', 30_000, 1000, 3_600_000),
     queueStalledIntervalMs: int('WEFT_QUEUE_STALLED_INTERVAL_MS', 30_000, 500, 3_600_000),
     workerConcurrency: int('WORKER_CONCURRENCY', 10, 1, 1000),
+    ...workerPool(str('WEFT_WORKER_NODE_TYPES'), str('WEFT_WORKER_POOL'), problems),
     workerPort: int('WORKER_PORT', 3001, 0, 65535),
     workerId: str('WORKER_ID') ?? `${hostname()}-${process.pid}`,
     logLevel,
@@ -385,6 +395,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
       rateLimitPerWorkspace: int('WEFT_RATE_LIMIT_PER_WORKSPACE', 12_000, 0, 100_000_000),
       rateLimitWindowMs: int('WEFT_RATE_LIMIT_WINDOW_MS', 60_000, 100, 86_400_000),
       workspaceMaxInFlight: int('WEFT_WORKSPACE_MAX_IN_FLIGHT', 1000, 0, 10_000_000),
+      workspaceMaxActiveNodes: int('WEFT_WORKSPACE_MAX_ACTIVE_NODES', 100, 0, 1_000_000),
       wsMaxSubscriptionsPerSocket: int('WEFT_WS_MAX_SUBSCRIPTIONS_PER_SOCKET', 1000, 1, 1_000_000),
       wsMaxSubscriptionsPerKey: int('WEFT_WS_MAX_SUBSCRIPTIONS_PER_KEY', 10_000, 1, 10_000_000),
       eventStreamMaxBufferedBytes: int('WEFT_EVENT_STREAM_MAX_BUFFERED_BYTES', 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
@@ -461,4 +472,17 @@ function parseRateLimits(raw: string | null, problems: string[]): Partial<Record
     out[provider] = entry;
   }
   return out;
+}
+
+/** WEFT_WORKER_NODE_TYPES (a comma-separated list of built-in types) and the pool's metric name. */
+function workerPool(typesRaw: string | null, poolRaw: string | null, problems: string[]): Pick<WeftConfig, 'workerNodeTypes' | 'workerPool'> {
+  const names = (typesRaw ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '');
+  const unknown = names.filter((t) => !(NODE_TYPES as readonly string[]).includes(t));
+  if (unknown.length > 0) problems.push(`WEFT_WORKER_NODE_TYPES: unknown node types ${unknown.join(', ')} (known: ${NODE_TYPES.join(', ')})`);
+  const chosen = new Set(names);
+  const types = names.length === 0 || unknown.length > 0 ? NODE_TYPES : NODE_TYPES.filter((t) => chosen.has(t));
+  const pool = poolRaw ?? (types.length === NODE_TYPES.length ? 'all' : [...types].sort().join('_'));
+  // A Prometheus label value that a Kubernetes label selector (an HPA's) can match.
+  if (!/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/.test(pool)) problems.push('WEFT_WORKER_POOL: letters, digits, _ . and - only (1-63), starting and ending with a letter or digit');
+  return { workerNodeTypes: types, workerPool: pool };
 }

@@ -7,14 +7,14 @@
 import type { RedisOptions } from 'ioredis';
 import { openRedis, redisTarget, type RedisClient } from '../adapters/redis/connection.js';
 import { flushStreamKey, shardOf } from '../adapters/redis/keys.js';
-import { BullMqJobQueue, RedisControlBus, RedisEventBus, RedisExecutionAdmission, RedisFlushLog, RedisRateLimiter, RedisSpendLedger, RedisStateStore, RedisTaskWakeups } from '../adapters/redis/index.js';
-import { MemoryControlBus, MemoryEventBus, MemoryExecutionAdmission, MemoryFlushLog, MemoryJobQueue, MemoryRateLimiter, MemorySpendLedger, MemoryStateStore, MemoryTaskWakeups } from '../adapters/memory/index.js';
+import { BullMqJobQueue, RedisControlBus, RedisEventBus, RedisExecutionAdmission, RedisNodeAdmission, RedisFlushLog, RedisRateLimiter, RedisSpendLedger, RedisStateStore, RedisTaskWakeups } from '../adapters/redis/index.js';
+import { MemoryControlBus, MemoryEventBus, MemoryExecutionAdmission, MemoryNodeAdmission, MemoryFlushLog, MemoryJobQueue, MemoryRateLimiter, MemorySpendLedger, MemoryStateStore, MemoryTaskWakeups } from '../adapters/memory/index.js';
 import type { WeftConfig } from '../config/index.js';
 import { ResumeLinks } from '../crypto/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import type { DatabaseFactory, WeftDatabase } from '../ports/database.js';
-import type { ControlBus, EventBus, ExecutionAdmission, FlushLog, JobQueue, RateLimiter, SpendLedger, StateStore, TaskWakeups } from '../ports/index.js';
+import type { ControlBus, EventBus, ExecutionAdmission, FlushLog, NodeAdmission, JobQueue, RateLimiter, SpendLedger, StateStore, TaskWakeups } from '../ports/index.js';
 import { createRunEngine, type RunEngine } from '../run-engine/index.js';
 
 export interface Readiness {
@@ -35,6 +35,7 @@ export interface Infrastructure {
   control: ControlBus;
   /** The per-workspace in-flight cap. */
   admission: ExecutionAdmission;
+  nodeAdmission: NodeAdmission;
   /** Wakes long-polled task claims (Redis pub/sub, a channel per workspace; in memory in embedded mode). */
   taskWakeups: TaskWakeups;
   /** Distributed mode: the command connection (the api's rate limits share it). */
@@ -59,9 +60,10 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
     const flushLog = new MemoryFlushLog();
     const queue = new MemoryJobQueue();
     const admission = new MemoryExecutionAdmission({ events });
+    const nodeAdmission = new MemoryNodeAdmission();
     const taskWakeups = new MemoryTaskWakeups();
     return {
-      database, queue, state, flushLog, spendLedger, events, control, admission, taskWakeups,
+      database, queue, state, flushLog, spendLedger, events, control, admission, nodeAdmission, taskWakeups,
       readiness: [{ name: 'postgres', check: () => database.ping() }],
       async close() {
         await queue.close();
@@ -107,6 +109,7 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
   });
   const control = new RedisControlBus({ redis, prefix: config.keyPrefix });
   const admission = new RedisExecutionAdmission({ redis, prefix: config.keyPrefix });
+  const nodeAdmission = new RedisNodeAdmission({ redis, prefix: config.keyPrefix });
   const taskWakeups = new RedisTaskWakeups({ redis, prefix: config.keyPrefix });
   const queue = new BullMqJobQueue({
     connection: target, prefix: config.keyPrefix, shards, logger,
@@ -118,7 +121,7 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
   if (failFast.enableOfflineQueue === false || config.redisCluster) await waitUntilReady(redis);
   await warnOnEvictionPolicy(redis, logger);
   return {
-    database, queue, state, flushLog, spendLedger, events, control, admission, taskWakeups, redis,
+    database, queue, state, flushLog, spendLedger, events, control, admission, nodeAdmission, taskWakeups, redis,
     readiness: [
       { name: 'redis', check: async () => { await redis.ping(); } },
       { name: 'postgres', check: () => database.ping() },
@@ -171,6 +174,8 @@ export async function createProcessResources(input: {
     repos: infra.database.repos, state: infra.state, flushLog: infra.flushLog, spendLedger: infra.spendLedger,
     queue: infra.queue, events: infra.events, control: infra.control, taskWakeups: infra.taskWakeups,
     admission: infra.admission, workspaceMaxInFlight: input.config.quotas.workspaceMaxInFlight,
+    // A slot outlives a crashed worker's job lock, so the redelivered job finds it again.
+    nodeAdmission: infra.nodeAdmission, workspaceMaxActiveNodes: input.config.quotas.workspaceMaxActiveNodes, nodeSlotLeaseMs: 2 * input.config.queueLockMs,
     claimCheckBytes: input.config.claimCheckBytes,
     logger: input.logger, metrics: input.metrics, clock,
   });

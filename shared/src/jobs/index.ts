@@ -1,7 +1,9 @@
 /** Queue job payloads and deterministic job ids (BullMQ refuses `:` in custom ids). */
 import { newId } from '../ids/index.js';
-import type { NodeError, NodeLogEntry } from '../model/index.js';
-import { QUEUES, type EnqueueRequest, type JobSchedulerSpec } from '../ports/job-queue.js';
+import type { ExecutionPriority, NodeError, NodeLogEntry } from '../model/index.js';
+import type { NodeType } from '../flow/types.js';
+import type { ExecutionRow } from '../ports/database.js';
+import { QUEUES, nodeQueueFor, type EnqueueRequest, type JobSchedulerSpec } from '../ports/job-queue.js';
 
 export interface ExecutionJobData {
   executionId: string;
@@ -16,6 +18,8 @@ export interface NodeJobData {
   nodeId: string;
   /** The execution's budget: no LLM node starts once the running total passes it. */
   maxCostUsd?: number;
+  /** The execution's priority (absent: normal): the node job's place in its queue. */
+  priority?: ExecutionPriority;
   /** A map item's node: the map's round it was enqueued in (a retry's reset makes older jobs stale). */
   mapRound?: number;
   /**
@@ -124,12 +128,28 @@ export function nodeJobIdOf(data: Pick<NodeJobData, 'executionId' | 'nodeId' | '
   return round > 0 ? `${nodeJobId(data.executionId, data.nodeId)}.r${round}` : nodeJobId(data.executionId, data.nodeId);
 }
 
-export function nodeJob(data: NodeJobData, options: { attempts: number; backoff?: EnqueueRequest['backoff'] }): EnqueueRequest<NodeJobData> {
+/** What every node job of an execution carries from its row: its budget and its priority. */
+export function jobExtras(row: Pick<ExecutionRow, 'maxCostUsd' | 'priority'>): Pick<NodeJobData, 'maxCostUsd' | 'priority'> {
   return {
-    queue: QUEUES.nodes,
+    ...(row.maxCostUsd === null ? {} : { maxCostUsd: row.maxCostUsd }),
+    ...(row.priority === undefined || row.priority === 'normal' ? {} : { priority: row.priority }),
+  };
+}
+
+/**
+ * BullMQ priorities of node jobs: every node job carries one (a job without one would go before
+ * them all), high first, FIFO within each.
+ */
+export const NODE_JOB_PRIORITY: Readonly<Record<ExecutionPriority, number>> = { high: 1, normal: 2, low: 3 };
+
+/** A node's job, in the queue of its type (the pools of issue 11), ordered by its execution's priority. */
+export function nodeJob(data: NodeJobData, options: { type: NodeType; attempts: number; backoff?: EnqueueRequest['backoff'] }): EnqueueRequest<NodeJobData> {
+  return {
+    queue: nodeQueueFor(options.type),
     name: 'node',
     data,
     jobId: nodeJobIdOf(data),
+    priority: NODE_JOB_PRIORITY[data.priority ?? 'normal'],
     attempts: options.attempts,
     ...(options.backoff ? { backoff: options.backoff } : {}),
   };

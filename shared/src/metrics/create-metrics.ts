@@ -17,6 +17,8 @@ export interface WeftMetrics {
   nodeDuration: Histogram<'node_type' | 'status'>;
   nodeAttemptsTotal: Counter<'node_type' | 'result'>;
   queueJobs: Gauge<'queue' | 'state'>;
+  /** The node jobs of a worker pool's types by state (its HPA's metric): `pool` is WEFT_WORKER_POOL. */
+  poolQueueJobs: Gauge<'pool' | 'state'>;
   llmTokensTotal: Counter<'provider' | 'model' | 'kind'>;
   llmCostUsdTotal: Counter<'provider' | 'model'>;
   llmUnpricedTokensTotal: Counter<'provider' | 'pricing' | 'kind'>;
@@ -59,6 +61,8 @@ export interface WeftMetrics {
   resumeLinksTotal: Counter<'result'>;
   /** Requests and starts refused by a tenant quota (architecture.md, "Quotas"). */
   quotaRefusalsTotal: Counter<'quota'>;
+  /** Node jobs deferred because their workspace was at WEFT_WORKSPACE_MAX_ACTIVE_NODES, and parked ones promoted back. */
+  nodeDeferralsTotal: Counter<'event'>;
   /** Schedule ticks by outcome (started, duplicate, skipped) and, when skipped, reason. */
   scheduleTicksTotal: Counter<'outcome' | 'reason'>;
   /** Inbound webhook calls by outcome. */
@@ -125,6 +129,7 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     nodeDuration: new Histogram({ name: 'weft_node_duration_seconds', help: 'Node run duration from start to commit', labelNames: ['node_type', 'status'], buckets: durationBuckets, registers }),
     nodeAttemptsTotal: new Counter({ name: 'weft_node_attempts_total', help: 'Node attempts, by result (ok, retry, failed)', labelNames: ['node_type', 'result'], registers }),
     queueJobs: new Gauge({ name: 'weft_queue_jobs', help: 'Jobs per queue and state (waiting, active, delayed, completed, failed)', labelNames: ['queue', 'state'], registers }),
+    poolQueueJobs: new Gauge({ name: 'weft_pool_queue_jobs', help: "Node jobs of this worker pool's types (WEFT_WORKER_NODE_TYPES) per state, summed over their queues", labelNames: ['pool', 'state'], registers }),
     llmTokensTotal: new Counter({ name: 'weft_llm_tokens_total', help: 'LLM tokens by provider, model (the price-table row, or other) and kind (prompt, completion, reasoning, cached)', labelNames: ['provider', 'model', 'kind'], registers }),
     llmCostUsdTotal: new Counter({ name: 'weft_llm_cost_usd_total', help: 'LLM spend in USD by provider and model', labelNames: ['provider', 'model'], registers }),
     llmUnpricedTokensTotal: new Counter({
@@ -176,6 +181,7 @@ export function createMetrics(options: { registry?: Registry; prefixDefault?: bo
     flushRowsTotal: new Counter({ name: 'weft_flush_rows_total', help: 'Rows written to Postgres by the flusher, by kind (node_run, output_blob, execution, execution_status)', labelNames: ['kind'], registers }),
     recoveredTotal: new Counter({ name: 'weft_recovered_total', help: 'Work the recovery sweep did, by kind (queued_execution: re-enqueued; hot_state: rebuilt; in_flight_release: in-flight ids of ended executions released)', labelNames: ['kind'], registers }),
     eagerDispatchTotal: new Counter({ name: 'weft_eager_dispatch_total', help: 'Children run at once by the worker that committed their parent (started), handed to the queue after a failed attempt (handed_over), or failed by an unexpected error (failed)', labelNames: ['result'], registers }),
+    nodeDeferralsTotal: new Counter({ name: 'weft_node_deferrals_total', help: 'Node jobs deferred at their workspace active-node cap (event=deferred) and promoted back to their queue when a slot freed (event=promoted)', labelNames: ['event'], registers }),
     quotaRefusalsTotal: new Counter({ name: 'weft_quota_refusals_total', help: 'Requests refused by a quota, by quota (rate_per_key, rate_per_workspace, in_flight, ws_per_socket, ws_per_key, event_stream_buffer)', labelNames: ['quota'], registers }),
     scheduleTicksTotal: new Counter({ name: 'weft_schedule_ticks_total', help: 'Schedule ticks by outcome (started; duplicate: the tick had started already; skipped) and reason of a skip (workspace_quota, flow_missing, invalid_input, paused, deleted; none otherwise)', labelNames: ['outcome', 'reason'], registers }),
     hookCallsTotal: new Counter({ name: 'weft_hook_calls_total', help: 'Inbound webhook calls by outcome (started, not_found, bad_signature, rate_limited, workspace_quota, invalid_body, flow_missing, failed)', labelNames: ['outcome'], registers }),

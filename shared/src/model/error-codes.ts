@@ -49,6 +49,11 @@ export const errorCatalog = {
   /** An inbound webhook call's signature is missing, stale or wrong: nothing was started. */
   HOOK_SIGNATURE_INVALID: { httpStatus: 401, category: 'permanent' },
   DEPENDENCY_UNAVAILABLE: { httpStatus: 503, category: 'dependency' },
+  /**
+   * Internal, never answered: a node job whose workspace holds WEFT_WORKSPACE_MAX_ACTIVE_NODES
+   * slots is deferred (re-delayed without spending an attempt) until a slot frees.
+   */
+  NODE_DEFERRED: { httpStatus: 429, category: 'dependency' },
   INTERNAL_ERROR: { httpStatus: 500, category: 'transient' },
   /**
    * A statement of a tenant transaction was refused by row-level security or by the tenant role's

@@ -2,6 +2,10 @@
 
 export const EXECUTION_STATUSES = ['queued', 'running', 'waiting', 'completed', 'failed', 'cancelled'] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+/** How an execution's node jobs are ordered in their queues (POST …/executions `priority`). */
+export const EXECUTION_PRIORITIES = ['high', 'normal', 'low'] as const;
+export type ExecutionPriority = (typeof EXECUTION_PRIORITIES)[number];
+
 export const TERMINAL_EXECUTION_STATUSES: ReadonlySet<ExecutionStatus> = new Set(['completed', 'failed', 'cancelled']);
 
 /** A started execution that has not ended: its nodes may start, commit and wait. */

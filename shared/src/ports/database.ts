@@ -3,7 +3,7 @@
  * both node-postgres and PGlite (same schema, same migrations).
  */
 import type { EventArchive } from './event-bus.js';
-import type { Cost, ExecutionStatus, NodeError, NodeLogEntry, NodeResult, NodeStatus, PricingStatus, Usage } from '../model/index.js';
+import type { Cost, ExecutionPriority, ExecutionStatus, NodeError, NodeLogEntry, NodeResult, NodeStatus, PricingStatus, Usage } from '../model/index.js';
 import type { FlowDefinition, LlmProviderName } from '../flow/types.js';
 import type { HookSignatureScheme } from '../triggers/signatures.js';
 import type { TasksRepo, WorkerTokensRepo } from './tasks.js';
@@ -153,6 +153,8 @@ export interface ExecutionRow {
   unpricedTokens?: number | null;
   idempotencyKey: string | null;
   maxCostUsd: number | null;
+  /** How its node jobs are ordered in their queues; absent: normal. */
+  priority?: ExecutionPriority;
   /** Set for a single-node run: the one node this execution runs. */
   singleNodeId: string | null;
   /** A single-node run's upstream results, preset in hot state (node id → result). */
@@ -193,6 +195,7 @@ export interface NewExecution {
    */
   idempotencyFingerprint?: string | null;
   maxCostUsd?: number | null;
+  priority?: ExecutionPriority;
   singleNodeId?: string | null;
   presetResults?: Record<string, NodeResult> | null;
   scheduleId?: string | null;
@@ -207,6 +210,7 @@ export interface CurrentFlowStart {
   latest: boolean;
   input: unknown;
   maxCostUsd?: number | null;
+  priority?: ExecutionPriority;
   /** What started it: a schedule's tick or an inbound webhook's call. */
   scheduleId?: string | null;
   hookId?: string | null;

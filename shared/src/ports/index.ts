@@ -1,4 +1,5 @@
 export * from './job-queue.js';
+export * from './job-slots.js';
 export * from './event-bus.js';
 export * from './state-store.js';
 export * from './llm-provider.js';
@@ -9,5 +10,6 @@ export * from './node-runner.js';
 export * from './flush-log.js';
 export * from './spend-ledger.js';
 export * from './execution-admission.js';
+export * from './node-admission.js';
 export * from './tasks.js';
 export * from './task-wakeups.js';

@@ -1,4 +1,5 @@
-import type { BackoffPolicy } from '../flow/types.js';
+import { NODE_TYPES, type BackoffPolicy, type NodeType } from '../flow/types.js';
+import type { JobSlots } from './job-slots.js';
 
 export const QUEUES = {
   executions: 'weft-executions',
@@ -11,8 +12,27 @@ export const QUEUES = {
   /** The ticks of schedules (job schedulers: one job per tick time, fleet-wide). */
   schedules: 'weft-schedules',
 } as const;
-export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
-export const ALL_QUEUES: readonly QueueName[] = Object.values(QUEUES);
+/** The queue of one built-in node type's jobs (worker pools, issue 11): a bounded set of names. */
+export type NodeQueueName = `${typeof QUEUES.nodes}-${NodeType}`;
+
+/**
+ * Where the jobs of a node type wait: one queue per built-in type, so that a worker consumes only
+ * the types of its pool (WEFT_WORKER_NODE_TYPES) and each pool's depth is its own. The one place
+ * that names a node queue: a queue-name scheme (a shard tag) composes here.
+ */
+export function nodeQueueFor(type: NodeType): NodeQueueName {
+  return `${QUEUES.nodes}-${type}`;
+}
+
+/** Every node type's queue, in NODE_TYPES order. */
+export const NODE_QUEUES: readonly NodeQueueName[] = NODE_TYPES.map(nodeQueueFor);
+
+/**
+ * `weft-nodes` itself holds no new jobs since node jobs moved to their type's queue; workers that
+ * run every type still drain it (jobs enqueued before the upgrade).
+ */
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES] | NodeQueueName;
+export const ALL_QUEUES: readonly QueueName[] = [...Object.values(QUEUES), ...NODE_QUEUES];
 
 /**
  * The queues that are NOT sharded (`WEFT_QUEUE_SHARDS`): their jobs belong to no one execution
@@ -44,6 +64,12 @@ export interface EnqueueRequest<T = unknown> {
   /** Deterministic id; a job whose id already exists (waiting, active, delayed or retained) is dropped. */
   jobId: string;
   delayMs?: number;
+  /**
+   * BullMQ priority: 1 is taken first, larger later; FIFO within one priority. A job without one
+   * is taken before every job with one (BullMQ's wait list goes first), so a queue's jobs either
+   * all carry one (node queues: an execution's priority, nodeJobPriority) or none do.
+   */
+  priority?: number;
   /** Total attempts including the first; default 1. */
   attempts?: number;
   backoff?: BackoffPolicy;
@@ -131,6 +157,12 @@ export interface JobConsumer {
 export interface ConsumeOptions {
   /** Jobs run at once by this consumer, whatever the adapter splits it into (e.g. per shard). */
   concurrency: number;
+  /**
+   * A budget of running jobs shared with other consumers of this process (a worker's pool of node
+   * queues): a job is taken off the queue only while a slot is free, so the consumers together run
+   * at most `slots.size` jobs, and a job waits in its queue, not in a worker, for a slot.
+   */
+  slots?: JobSlots;
 }
 
 /** A job as read back from a queue, e.g. a dead letter parked in `weft-dead`. */
@@ -156,6 +188,8 @@ export interface JobQueue {
   addBulk(jobs: readonly EnqueueRequest[]): Promise<void>;
   /** Removes a waiting or delayed job; false when there was none (or it is active). */
   remove(queue: QueueName, jobId: string): Promise<boolean>;
+  /** Moves a delayed job to waiting now (its place among its priority's jobs: last); false when it is not delayed. */
+  promote(queue: QueueName, jobId: string): Promise<boolean>;
   counts(queue: QueueName): Promise<QueueCounts>;
   process<T>(queue: QueueName, handler: JobHandler<T>, options: ConsumeOptions): JobConsumer;
   /**
@@ -217,5 +251,9 @@ export function checkEnqueueRequest(job: EnqueueRequest): string {
   }
   const delay = job.delayMs ?? 0;
   if (!Number.isFinite(delay) || delay < 0) throw new RangeError(`delayMs must be >= 0, got ${delay}`);
+  // BullMQ's range.
+  if (job.priority !== undefined && (!Number.isInteger(job.priority) || job.priority < 1 || job.priority > 2_097_152)) {
+    throw new RangeError(`priority must be an integer from 1 to 2097152, got ${job.priority}`);
+  }
   return id;
 }

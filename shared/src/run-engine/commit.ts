@@ -27,7 +27,7 @@ export function childJobs(data: NodeJobData, childIds: readonly string[], flow: 
     if (!child) continue;
     const retry = retryPolicyFor(child.node);
     const job = child.item ? { ...base, nodeId: id, mapRound: round } : { ...base, nodeId: id };
-    jobs.push(nodeJob(job, { attempts: retry.attempts, backoff: retry.backoff }));
+    jobs.push(nodeJob(job, { type: child.node.type, attempts: retry.attempts, backoff: retry.backoff }));
   }
   return jobs;
 }

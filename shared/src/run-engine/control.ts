@@ -9,7 +9,7 @@ import { endedUnfinished, TERMINAL_EXECUTION_STATUSES } from '../model/index.js'
 import { WeftError } from '../errors/index.js';
 import { parseMapItemNodeId, type MapItemNode, type TaskNode, type WaitNode } from '../flow/index.js';
 import type { FlowRecord } from '../ports/database.js';
-import { waitJobId, type NodeJobData } from '../jobs/index.js';
+import { jobExtras, waitJobId, type NodeJobData } from '../jobs/index.js';
 import { QUEUES, type StateStore } from '../ports/index.js';
 import { childJobs } from './commit.js';
 import { endExecution } from './end-execution.js';
@@ -64,7 +64,7 @@ async function reopenAndEnqueue(deps: ControlDeps, loaded: Loaded, nodeIds: stri
   await deps.repos.executions.reopen({ executionId: row.id });
   const template: NodeJobData = {
     executionId: row.id, workspaceId: row.workspaceId, flowId: hot.flowId, flowVersion: hot.flowVersion, nodeId: '',
-    ...(row.maxCostUsd === null ? {} : { maxCostUsd: row.maxCostUsd }),
+    ...jobExtras(row),
   };
   // Fresh ids: a node's earlier job id is still retained by the queue and would be dropped.
   const suffix = `r${Date.now().toString(36)}`;
@@ -177,7 +177,7 @@ export async function enqueueEventResume(deps: Pick<ControlDeps, 'queue'>, input
     name: 'resume',
     data: {
       executionId: row.id, workspaceId: row.workspaceId, flowId: hot.flowId, flowVersion: hot.flowVersion, nodeId, kind: 'event', data: input.data ?? null,
-      ...(row.maxCostUsd === null ? {} : { maxCostUsd: row.maxCostUsd }),
+      ...jobExtras(row),
     },
     // A wait may run again (a retry or replay): one job id per waiting spell.
     jobId: waitJobId({ executionId: row.id, nodeId, kind: 'event', waitingSince: input.waitingSince }),

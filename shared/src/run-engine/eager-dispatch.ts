@@ -11,16 +11,19 @@
  * leased nodes that ended made ready. Nothing is lost, and the commit script stays the only writer
  * of a result (no double commit).
  *
- * This file is the one place that decides which children may run eagerly (issue 11 will narrow
- * it to the node types of the worker's pool).
+ * This file is the one place that decides which children may run eagerly: never engine types,
+ * and only the node types of the worker's pool (WEFT_WORKER_NODE_TYPES): a child of another type
+ * goes through its type's queue to a worker of its own pool.
  */
-import type { FlowNode } from '../flow/index.js';
+import type { FlowNode, NodeType } from '../flow/index.js';
 import type { EagerCandidate } from '../ports/index.js';
 import { resolveNode, type CompiledFlow, type ResolvedNode } from './flow-cache.js';
 
 /** Whether a worker runs ready children eagerly; off sends every child through the queue. */
 export interface EagerDispatchPolicy {
   enabled: boolean;
+  /** The worker pool's node types; absent: every type. */
+  nodeTypes?: ReadonlySet<NodeType>;
 }
 
 /**
@@ -43,6 +46,7 @@ export function eagerCandidates(policy: EagerDispatchPolicy, flow: CompiledFlow,
   for (const id of ids) {
     const child = resolveNode(flow, id);
     if (!child || !runsEagerly(child.node)) continue;
+    if (policy.nodeTypes && !policy.nodeTypes.has(child.node.type)) continue;
     candidates.push({
       nodeId: id,
       readResultsOf: child.reads,

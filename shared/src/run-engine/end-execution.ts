@@ -6,7 +6,10 @@
 import type { NodeError } from '../model/index.js';
 import { parseMapItemNodeId } from '../flow/index.js';
 import { nodeJobIdOf } from '../jobs/index.js';
-import { QUEUES, type CancelExecutionResult, type ControlBus, type FlushLog, type JobQueue, type StateStore } from '../ports/index.js';
+import { ALL_QUEUES, NODE_QUEUES, QUEUES, type CancelExecutionResult, type ControlBus, type FlushLog, type JobQueue, type StateStore } from '../ports/index.js';
+
+/** Node queues, and `weft-nodes` for jobs enqueued before node jobs moved to their type's queue. */
+const NODE_JOB_QUEUES = ALL_QUEUES.filter((q) => q === QUEUES.nodes || (NODE_QUEUES as readonly string[]).includes(q));
 
 export async function endExecution(deps: { state: StateStore; flushLog: FlushLog; queue: JobQueue; control?: ControlBus | undefined }, input: {
   executionId: string;
@@ -16,10 +19,13 @@ export async function endExecution(deps: { state: StateStore; flushLog: FlushLog
   const result = await deps.state.cancelExecution({ executionId: input.executionId, at: input.at.toISOString(), ...(input.endAs ? { endAs: input.endAs } : {}) });
   if (result.kind !== 'cancelled') return result;
   await deps.control?.publish({ type: 'cancel', executionId: input.executionId });
-  await Promise.all(result.queued.map((nodeId) => {
+  // The hot state knows a queued node's id, not its type: its job is looked for in every node
+  // queue (a cancel is rare; a job missed here starts nothing, the execution has ended).
+  await Promise.all(result.queued.flatMap((nodeId) => {
     const item = parseMapItemNodeId(nodeId);
     const mapRound = item ? (result.mapRounds[item.mapId] ?? 0) : 0;
-    return deps.queue.remove(QUEUES.nodes, nodeJobIdOf({ executionId: input.executionId, nodeId, mapRound }));
+    const jobId = nodeJobIdOf({ executionId: input.executionId, nodeId, mapRound });
+    return NODE_JOB_QUEUES.map((queue) => deps.queue.remove(queue, jobId));
   }));
   await deps.flushLog.append([{ kind: 'execution', executionId: input.executionId }]);
   return result;

@@ -6,7 +6,7 @@
 import type { ExecutionRow, Repos } from '../ports/database.js';
 import { TERMINAL_EXECUTION_STATUSES } from '../model/index.js';
 import { WeftError } from '../errors/index.js';
-import { executionTimeoutJobId, type ExecutionJobData, type ResumeJobData } from '../jobs/index.js';
+import { executionTimeoutJobId, jobExtras, type ExecutionJobData, type ResumeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import { QUEUES, type ExecutionAdmission, type InitExecutionInput, type JobHandler, type JobQueue, type StateStore } from '../ports/index.js';
@@ -68,7 +68,7 @@ export function createExecutionProcessor(deps: ExecutionProcessorDeps): JobHandl
     }
     if (row.status === 'queued') await deps.repos.executions.markRunning({ executionId, startedAt: now });
     if (init.ready.length > 0) {
-      const template = { executionId, workspaceId, flowId: row.flowId, flowVersion: row.flowVersion, nodeId: '', ...(row.maxCostUsd === null ? {} : { maxCostUsd: row.maxCostUsd }) };
+      const template = { executionId, workspaceId, flowId: row.flowId, flowVersion: row.flowVersion, nodeId: '', ...jobExtras(row) };
       await deps.queue.addBulk(childJobs(template, init.ready, flow));
     }
   };

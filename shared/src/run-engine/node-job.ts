@@ -26,6 +26,7 @@ import { TokenCoalescer } from './token-coalescer.js';
 import { childJobs, commitAndContinue } from './commit.js';
 import { suspendWait } from './wait.js';
 import { renderTaskInput, suspendTask } from './task.js';
+import { NodeSlots, type NodeSlotsDeps } from './node-slots.js';
 
 export { childJobs } from './commit.js';
 
@@ -54,10 +55,28 @@ export interface NodeProcessorDeps {
   eagerDispatch?: EagerDispatchPolicy;
   /** Task nodes queue their tasks here, and wake the claims waiting for them. */
   repos: Pick<Repos, 'tasks'>;
+  /** The workspace active-node cap (node-slots.ts); absent or 0: none. */
+  nodeAdmission?: NodeSlotsDeps['nodeAdmission'];
+  workspaceMaxActiveNodes?: number | undefined;
+  nodeSlotLeaseMs?: number | undefined;
   taskWakeups: TaskWakeups;
 }
 
 export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJobData> {
+  const slots = new NodeSlots(deps);
+  const run = runNodeJob(deps);
+  return async (job) => {
+    // The workspace's active-node cap (node-slots.ts): over it, the job is deferred, not run.
+    const release = await slots.take(job, deps.logger.child({ executionId: job.data.executionId, nodeId: job.data.nodeId, jobId: job.id }));
+    try {
+      await run(job);
+    } finally {
+      await release();
+    }
+  };
+}
+
+function runNodeJob(deps: NodeProcessorDeps): JobHandler<NodeJobData> {
   const policy = deps.eagerDispatch ?? { enabled: true };
   return async (job) => {
     // A job that an eager run handed over carries the attempts that run spent.

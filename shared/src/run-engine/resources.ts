@@ -3,7 +3,7 @@ import type { ResumeLinks } from '../crypto/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import type { Repos } from '../ports/database.js';
-import type { ControlBus, EventBus, ExecutionAdmission, FlushLog, JobQueue, SpendLedger, StateStore, TaskWakeups } from '../ports/index.js';
+import type { ControlBus, EventBus, ExecutionAdmission, FlushLog, JobQueue, NodeAdmission, SpendLedger, StateStore, TaskWakeups } from '../ports/index.js';
 import type { ClaimCheck } from './claim-check.js';
 import type { FlowCache } from './flow-cache.js';
 
@@ -24,6 +24,12 @@ export interface EngineResources {
   admission: ExecutionAdmission;
   /** WEFT_WORKSPACE_MAX_IN_FLIGHT; 0 or absent: no cap. */
   workspaceMaxInFlight?: number | undefined;
+  /** The per-workspace cap on node jobs in flight fleet-wide (node-slots.ts); absent: no cap. */
+  nodeAdmission?: NodeAdmission | undefined;
+  /** WEFT_WORKSPACE_MAX_ACTIVE_NODES; 0 or absent: no cap. */
+  workspaceMaxActiveNodes?: number | undefined;
+  /** How long a node slot lasts without renewal (a crashed worker's slot lapses after it). */
+  nodeSlotLeaseMs?: number | undefined;
   /** Wakes the long-polled task claims of a workspace when a task of their handlers is queued. */
   taskWakeups: TaskWakeups;
   /** api → workers instructions (abort a cancelled execution's calls); absent in a lone process. */

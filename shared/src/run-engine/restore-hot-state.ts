@@ -9,11 +9,11 @@ import type { ExecutionRow, NodeRunRow, Repos } from '../ports/database.js';
 import { commitIntent, outcomeOf, rebuildExecution, type CommitIntent } from '../engine/index.js';
 import { TERMINAL_EXECUTION_STATUSES, type NodeResult } from '../model/index.js';
 import { conditionTargets, switchTargets, topologicalOrder } from '../flow/index.js';
-import { nodeJobId, type NodeJobData } from '../jobs/index.js';
+import { jobExtras, nodeJobId, type NodeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
-import { QUEUES, type EventBus, type ExecutionAdmission, type FlushLog, type JobQueue, type StateStore } from '../ports/index.js';
-import type { CompiledFlow, FlowCache } from './flow-cache.js';
+import { nodeQueueFor, type EventBus, type ExecutionAdmission, type FlushLog, type JobQueue, type StateStore } from '../ports/index.js';
+import { resolveNode, type CompiledFlow, type FlowCache } from './flow-cache.js';
 import { childJobs } from './commit.js';
 import { hotGraphOf } from './execution-job.js';
 
@@ -98,11 +98,14 @@ async function restoreOne(deps: RestoreDeps, row: ExecutionRow): Promise<boolean
 
   // A job still waiting, delayed or running for a ready node will run it: no second one.
   const ready = [...state.statuses].filter(([, entry]) => entry.status === 'queued').map(([id]) => id);
-  const live = await Promise.all(ready.map((id) => deps.queue.get(QUEUES.nodes, nodeJobId(row.id, id))));
+  const live = await Promise.all(ready.map((id) => {
+    const type = resolveNode(flow, id)?.node.type;
+    return type ? deps.queue.get(nodeQueueFor(type), nodeJobId(row.id, id)) : Promise.resolve(null);
+  }));
   const missing = ready.filter((_id, i) => live[i] === null);
   const template: NodeJobData = {
     executionId: row.id, workspaceId: row.workspaceId, flowId: row.flowId, flowVersion: row.flowVersion, nodeId: '',
-    ...(row.maxCostUsd === null ? {} : { maxCostUsd: row.maxCostUsd }),
+    ...jobExtras(row),
   };
   // Fresh ids: the nodes' earlier jobs may still be retained by the queue.
   const suffix = `rec${now.getTime().toString(36)}`;

@@ -17,7 +17,7 @@ import type { FlowCache } from './flow-cache.js';
 import type { StartBatcher } from './start-batcher.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
-import type { NodeResult } from '../model/index.js';
+import type { ExecutionPriority, NodeResult } from '../model/index.js';
 import type { ExecutionRow, FlowRecord, NodeRunRow, Repos } from '../ports/database.js';
 import type { EventDraft } from '../model/index.js';
 import type { EventBus, ExecutionAdmission, JobQueue } from '../ports/index.js';
@@ -52,6 +52,8 @@ export interface CreateExecutionInput {
   input: unknown;
   idempotencyKey?: string | null | undefined;
   maxCostUsd?: number | null | undefined;
+  /** Order of its node jobs in their queues; default normal. */
+  priority?: ExecutionPriority | undefined;
   /** What started it, when not an API call: a schedule's tick or an inbound webhook's call. */
   scheduleId?: string | null | undefined;
   hookId?: string | null | undefined;
@@ -84,6 +86,7 @@ export async function createExecution(deps: StartDeps, input: CreateExecutionInp
     idempotencyKey,
     ...(idempotencyKey === null ? {} : { idempotencyFingerprint: startFingerprint(input) }),
     maxCostUsd: input.maxCostUsd ?? null,
+    ...(input.priority ? { priority: input.priority } : {}),
     scheduleId: input.scheduleId ?? null,
     hookId: input.hookId ?? null,
   });
@@ -116,7 +119,11 @@ export function assertInputMatches(deps: Pick<StartDeps, 'flows' | 'metrics' | '
  * one it resolved to), the input and the budget. `wait` and `timeoutMs` shape the answer only.
  */
 export function startFingerprint(input: CreateExecutionInput): string {
-  const request = { flowId: input.flowId.toLowerCase(), version: input.version ?? null, input: input.input ?? null, maxCostUsd: input.maxCostUsd ?? null };
+  const request = {
+    flowId: input.flowId.toLowerCase(), version: input.version ?? null, input: input.input ?? null, maxCostUsd: input.maxCostUsd ?? null,
+    // Only a priority other than the default counts: keys used before priorities existed still match.
+    ...(input.priority && input.priority !== 'normal' ? { priority: input.priority } : {}),
+  };
   return createHash('sha256').update(canonicalJson(request)).digest('hex');
 }
 
@@ -161,6 +168,7 @@ async function createFromCachedFlow(deps: StartDeps, input: CreateExecutionInput
   }
   const row = await starts.write(workspaceId, {
     flowId: flow.id, flowVersion: flow.version, latest, input: input.input ?? null, maxCostUsd: input.maxCostUsd ?? null,
+    ...(input.priority ? { priority: input.priority } : {}),
     scheduleId: input.scheduleId ?? null, hookId: input.hookId ?? null,
   });
   if (!row) {

@@ -3,7 +3,8 @@
  * worker's executors), the schedules' ticks, the flusher, the recovery sweep and the queue-depth gauge.
  */
 import { WeftError } from '@weft/shared/errors';
-import { ALL_QUEUES, QUEUES, type RateLimiter } from '@weft/shared/ports';
+import { ALL_QUEUES, JobSlots, QUEUES, nodeQueueFor, type QueueName, type RateLimiter } from '@weft/shared/ports';
+import { NODE_TYPES } from '@weft/shared/flow';
 import { createRateLimiter } from '@weft/shared/infrastructure';
 import { ExpressionPool } from '@weft/shared/expressions';
 import { RunningJobs, createScheduleTickProcessor } from '@weft/shared/run-engine';
@@ -77,10 +78,17 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
     }
   });
 
-  const eagerDispatch = { enabled: config.eagerDispatch };
+  // The pool: only its types' node queues are consumed, and only its types run eagerly.
+  const poolTypes = new Set(config.workerNodeTypes);
+  const eagerDispatch = { enabled: config.eagerDispatch, nodeTypes: poolTypes };
   const processors = engine.processors({ runNode, expressions, workerId: config.workerId, running, logger: log, eagerDispatch });
   const executions = deps.queue.process(QUEUES.executions, processors.executions, { concurrency: Math.max(5, Math.ceil(config.workerConcurrency / 2)) });
-  const nodes = deps.queue.process(QUEUES.nodes, processors.nodes, { concurrency: config.workerConcurrency });
+  const poolQueues: QueueName[] = config.workerNodeTypes.map(nodeQueueFor);
+  // A worker of every type also drains `weft-nodes`, where node jobs waited before they had a queue per type.
+  const nodeQueues: QueueName[] = poolTypes.size === NODE_TYPES.length ? [...poolQueues, QUEUES.nodes] : poolQueues;
+  // One budget for the whole pool: WORKER_CONCURRENCY node jobs at once, whichever queues they come from.
+  const slots = new JobSlots(config.workerConcurrency);
+  const nodes = nodeQueues.map((queue) => deps.queue.process(queue, processors.nodes, { concurrency: config.workerConcurrency, slots }));
   const resumes = deps.queue.process(QUEUES.resume, processors.resume, { concurrency: Math.max(5, Math.ceil(config.workerConcurrency / 2)) });
   // Schedules' ticks: each tick time is one job fleet-wide (a job scheduler), taken by one worker.
   const ticks = deps.queue.process(QUEUES.schedules, createScheduleTickProcessor({ engine, repos, queue: deps.queue, logger: log.child({ component: 'schedules' }), metrics }), { concurrency: 5 });
@@ -103,10 +111,13 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
 
   const depthTimer = setInterval(() => {
     void (async () => {
+      const pool = new Map<string, number>();
       for (const queue of ALL_QUEUES) {
         const counts = await deps.queue.counts(queue);
         for (const [state, value] of Object.entries(counts) as Array<[string, number]>) metrics.queueJobs.set({ queue, state }, value);
+        if (poolQueues.includes(queue)) for (const [state, value] of Object.entries(counts) as Array<[string, number]>) pool.set(state, (pool.get(state) ?? 0) + value);
       }
+      for (const [state, value] of pool) metrics.poolQueueJobs.set({ pool: config.workerPool, state }, value);
       // External tasks wait in Postgres, not in a BullMQ queue: a handler nobody serves shows here.
       const tasks = await repos.tasks.depth();
       for (const [state, value] of Object.entries(tasks)) metrics.taskQueueDepth.set({ state }, value);
@@ -123,7 +134,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
       .finally(() => { sweeping = false; });
   }, config.taskLeaseSweepIntervalMs);
   leaseTimer.unref();
-  log.info({ concurrency: config.workerConcurrency }, 'worker started');
+  log.info({ concurrency: config.workerConcurrency, pool: config.workerPool, nodeTypes: config.workerNodeTypes }, 'worker started');
 
   return {
     async close(options = {}) {
@@ -135,7 +146,8 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
       eagerDispatch.enabled = false;
       await (await unsubscribeControl)?.();
       const graceMs = options.graceMs ?? config.shutdownGraceMs;
-      const graceful = Promise.all([executions.close(), nodes.close(), resumes.close(), ticks.close()]);
+      const consumers = [executions, ...nodes, resumes, ticks];
+      const graceful = Promise.all(consumers.map((c) => c.close()));
       const timedOut = await Promise.race([
         graceful.then(() => false),
         new Promise<boolean>((resolve) => setTimeout(() => { resolve(true); }, graceMs).unref()),
@@ -143,7 +155,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
       if (timedOut) {
         // Unfinished jobs are not lost: their locks lapse and another worker redelivers them.
         log.warn({ graceMs }, 'grace period over: aborting running jobs');
-        await Promise.all([executions.close({ force: true }), nodes.close({ force: true }), resumes.close({ force: true }), ticks.close({ force: true })]);
+        await Promise.all(consumers.map((c) => c.close({ force: true })));
       }
       await Promise.all(flushers.map((flusher) => flusher.stop()));
       guard.close();

@@ -6,4 +6,5 @@ export * from './memory-control-bus.js';
 export * from './memory-flush-log.js';
 export * from './memory-spend-ledger.js';
 export * from './memory-execution-admission.js';
+export * from './memory-node-admission.js';
 export * from './memory-task-wakeups.js';

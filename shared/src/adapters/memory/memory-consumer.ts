@@ -4,6 +4,7 @@
  * aborted and handed back to the queue, as BullMQ redelivers a stalled job).
  */
 import type { JobConsumer, JobContext, JobHandler } from '../../ports/job-queue.js';
+import type { JobSlots } from '../../ports/job-slots.js';
 import type { MemoryJob } from './memory-jobs.js';
 
 export interface ActiveRun {
@@ -25,20 +26,25 @@ export class MemoryConsumer implements JobConsumer {
   private readonly handler: JobHandler;
   private readonly concurrency: number;
   private readonly host: ConsumerHost;
+  /** The process-wide budget this consumer shares with others (a worker's pool of node queues). */
+  private readonly slots: JobSlots | undefined;
   private open = true;
   private idleWaiters: Array<() => void> = [];
 
-  constructor(deps: { handler: JobHandler; concurrency: number; host: ConsumerHost }) {
+  constructor(deps: { handler: JobHandler; concurrency: number; host: ConsumerHost; slots?: JobSlots | undefined }) {
     this.handler = deps.handler;
     this.concurrency = deps.concurrency;
     this.host = deps.host;
+    this.slots = deps.slots;
   }
 
   hasCapacity(): boolean {
-    return this.open && this.active.size < this.concurrency;
+    return this.open && this.active.size < this.concurrency && (!this.slots || this.slots.inUse < this.slots.size);
   }
 
+  /** Runs a job; the caller checked hasCapacity() just before (so a shared slot is free). */
   run(job: MemoryJob, onSettled: (run: ActiveRun, outcome: Outcome) => void): void {
+    this.slots?.tryAcquire();
     const run: ActiveRun = { job, controller: new AbortController(), detached: false };
     this.active.add(run);
     const context: JobContext = {
@@ -69,6 +75,7 @@ export class MemoryConsumer implements JobConsumer {
       for (const run of this.active) {
         run.detached = true;
         run.controller.abort(reason);
+        this.slots?.release();
         this.host.redeliver(run.job);
       }
       this.active.clear();
@@ -80,6 +87,7 @@ export class MemoryConsumer implements JobConsumer {
 
   private finishRun(run: ActiveRun, outcome: Outcome, onSettled: (run: ActiveRun, outcome: Outcome) => void): void {
     if (!this.active.delete(run)) return;
+    this.slots?.release();
     onSettled(run, outcome);
     if (this.active.size === 0) this.notifyIdle();
   }

@@ -26,6 +26,8 @@ export interface MemoryJob {
   seq: number;
   /** Keep no id once completed (EnqueueRequest.removeOnComplete). */
   removeOnComplete: boolean;
+  /** EnqueueRequest.priority; 0: none (taken before every prioritized job, as BullMQ's wait list). */
+  priority: number;
 }
 
 export function toStoredJob(job: MemoryJob): StoredJob {

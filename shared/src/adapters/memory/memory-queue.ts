@@ -38,8 +38,10 @@ interface QueueState {
   live: Map<string, MemoryJob>;
   /** Redelivered jobs go first, as BullMQ puts stalled jobs at the head of its wait list. */
   front: MemoryJob[];
-  /** Insertion-ordered: a Map gives O(1) take-first and remove-by-id. */
+  /** Insertion-ordered: a Map gives O(1) take-first and remove-by-id. Jobs without a priority. */
   waiting: Map<string, MemoryJob>;
+  /** Jobs with a priority, one insertion-ordered Map per priority (BullMQ: after the wait list, lowest first). */
+  prioritized: Map<number, Map<string, MemoryJob>>;
   /** Finished ids → finish time, oldest first. */
   completed: Map<string, number>;
   failed: Map<string, number>;
@@ -101,9 +103,17 @@ export class MemoryJobQueue implements JobQueue {
     if (!state || !job || job.state === 'active') return Promise.resolve(false);
     clearTimeout(job.timer);
     state.live.delete(jobId);
-    state.waiting.delete(jobId);
-    const i = state.front.indexOf(job);
-    if (i >= 0) state.front.splice(i, 1);
+    unqueue(state, job);
+    return Promise.resolve(true);
+  }
+
+  promote(queue: QueueName, jobId: string): Promise<boolean> {
+    const state = this.states.get(queue);
+    const job = state?.live.get(jobId);
+    if (!state || !job || job.state !== 'delayed') return Promise.resolve(false);
+    clearTimeout(job.timer);
+    job.timer = undefined;
+    this.enqueue(state, job);
     return Promise.resolve(true);
   }
 
@@ -120,9 +130,7 @@ export class MemoryJobQueue implements JobQueue {
         }
         clearTimeout(job.timer);
         state.live.delete(job.id);
-        state.waiting.delete(job.id);
-        const i = state.front.indexOf(job);
-        if (i >= 0) state.front.splice(i, 1);
+        unqueue(state, job);
         removed++;
       }
       for (const finished of [state.completed, state.failed]) {
@@ -172,11 +180,14 @@ export class MemoryJobQueue implements JobQueue {
       throw new RangeError(`concurrency must be a positive integer, got ${options.concurrency}`);
     }
     const state = this.state(queue);
+    // A slot freed by a consumer of another queue may let this one take its next job.
+    const unsubscribe = options.slots?.onFree(() => { this.scheduleDispatch(state); });
     const consumer = new MemoryConsumer({
       handler: handler as JobHandler,
       concurrency: options.concurrency,
+      slots: options.slots,
       host: {
-        detach: (c) => { this.detach(state, c); },
+        detach: (c) => { unsubscribe?.(); this.detach(state, c); },
         redeliver: (job) => { this.redeliver(state, job); },
       },
     });
@@ -219,6 +230,7 @@ export class MemoryJobQueue implements JobQueue {
       addedAt: this.clock(),
       seq: this.nextSeq++,
       removeOnComplete: request.removeOnComplete === true,
+      priority: request.priority ?? 0,
     };
     state.live.set(id, job);
     const delay = Math.round(request.delayMs ?? 0);
@@ -228,7 +240,16 @@ export class MemoryJobQueue implements JobQueue {
 
   private enqueue(state: QueueState, job: MemoryJob): void {
     job.state = 'waiting';
-    state.waiting.set(job.id, job);
+    if (job.priority > 0) {
+      let bucket = state.prioritized.get(job.priority);
+      if (!bucket) {
+        bucket = new Map();
+        state.prioritized.set(job.priority, bucket);
+      }
+      bucket.set(job.id, job);
+    } else {
+      state.waiting.set(job.id, job);
+    }
     this.scheduleDispatch(state);
   }
 
@@ -348,6 +369,7 @@ export class MemoryJobQueue implements JobQueue {
         live: new Map(),
         front: [],
         waiting: new Map(),
+        prioritized: new Map(),
         completed: new Map(),
         failed: new Map(),
         consumers: [],
@@ -368,7 +390,24 @@ function takeNext(state: QueueState): MemoryJob | undefined {
   const first = state.front.shift();
   if (first) return first;
   const next = state.waiting.values().next();
-  if (next.done) return undefined;
-  state.waiting.delete(next.value.id);
-  return next.value;
+  if (!next.done) {
+    state.waiting.delete(next.value.id);
+    return next.value;
+  }
+  // The lowest priority number first (a handful of buckets: node jobs use three).
+  let best: number | undefined;
+  for (const [priority, bucket] of state.prioritized) if (bucket.size > 0 && (best === undefined || priority < best)) best = priority;
+  const bucket = best === undefined ? undefined : state.prioritized.get(best);
+  const job = bucket?.values().next().value;
+  if (!bucket || !job) return undefined;
+  bucket.delete(job.id);
+  return job;
+}
+
+/** Takes a job out of the waiting structures, wherever it is. */
+function unqueue(state: QueueState, job: MemoryJob): void {
+  state.waiting.delete(job.id);
+  state.prioritized.get(job.priority)?.delete(job.id);
+  const i = state.front.indexOf(job);
+  if (i >= 0) state.front.splice(i, 1);
 }

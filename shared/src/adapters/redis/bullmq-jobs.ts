@@ -29,6 +29,7 @@ export function toBullJob(job: EnqueueRequest): BullJob {
       attempts: job.attempts ?? 1,
       backoff: encodeBackoff(job.backoff),
       ...(delay > 0 ? { delay: Math.round(delay) } : {}),
+      ...(job.priority === undefined ? {} : { priority: job.priority }),
       removeOnComplete: job.removeOnComplete === true ? true : COMPLETED_RETENTION,
       removeOnFail: FAILED_RETENTION,
     },

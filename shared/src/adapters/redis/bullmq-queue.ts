@@ -32,6 +32,8 @@ import {
 } from '../../ports/job-queue.js';
 import { encodeBackoff, weftBackoffStrategy } from './bullmq-backoff.js';
 import { BullMqConsumer, noop, quitConnection } from './bullmq-consumer.js';
+import { SlotWorker } from './bullmq-slot-worker.js';
+import type { JobSlots } from '../../ports/job-slots.js';
 import { COMPLETED_RETENTION, FAILED_RETENTION, listRange, RESERVED_JOB_IDS, toBullJob, toStoredJob } from './bullmq-jobs.js';
 import { allShards, bullPrefix, shardOf } from './keys.js';
 
@@ -119,6 +121,19 @@ export class BullMqJobQueue implements JobQueue {
     // unstarted jobs are the port's to remove. An active job is refused by BullMQ's lock check.
     if (!REMOVABLE_STATES.has(state)) return false;
     return (await q.remove(jobId)) === 1;
+  }
+
+  async promote(queue: QueueName, jobId: string): Promise<boolean> {
+    if (jobId === '' || RESERVED_JOB_IDS.has(jobId)) return false;
+    const job = await this.queue(queue, this.shardOfJob(queue, jobId)).getJob(jobId);
+    if (!job) return false;
+    try {
+      // BullMQ's promote script refuses a job that is no longer delayed (taken meanwhile).
+      await job.promote();
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async purgeExecutions(executionIds: readonly string[]): Promise<{ removed: number; busy: number }> {
@@ -216,9 +231,10 @@ export class BullMqJobQueue implements JobQueue {
       throw new RangeError(`concurrency must be a positive integer, got ${options.concurrency}`);
     }
     const shards = this.shardsOf(queue);
-    // The budget is the consumer's, not each shard's: split evenly (at least one job per shard).
-    const concurrency = Math.max(1, Math.ceil(options.concurrency / shards.length));
-    const consumers = shards.map((shard) => this.consume(queue, shard, handler, concurrency));
+    // The budget is the consumer's, not each shard's: split evenly (at least one job per shard),
+    // unless shared slots hold it exactly (a worker pool's node queues): then every shard may use it all.
+    const concurrency = options.slots ? options.concurrency : Math.max(1, Math.ceil(options.concurrency / shards.length));
+    const consumers = shards.map((shard) => this.consume(queue, shard, handler, concurrency, options.slots));
     if (consumers.length === 1 && consumers[0]) return consumers[0];
     return {
       async close(closeOptions) {
@@ -228,19 +244,23 @@ export class BullMqJobQueue implements JobQueue {
   }
 
   /** One BullMQ Worker on one shard of a queue, with a connection of its own. */
-  private consume<T>(queue: QueueName, shard: Shard, handler: JobHandler<T>, concurrency: number): BullMqConsumer<T> {
+  private consume<T>(queue: QueueName, shard: Shard, handler: JobHandler<T>, concurrency: number, slots: JobSlots | undefined): BullMqConsumer<T> {
     const log = this.log;
     // Workers block on BZPOPMIN and must never give up a command: maxRetriesPerRequest null.
     const connection = this.openConnection({ maxRetriesPerRequest: null }, 'worker');
     const consumer = new BullMqConsumer<T>({ queue, handler, connection, log });
-    const worker = new Worker<unknown, void>(queue, consumer.processor, {
+    const workerOptions = {
       connection,
       prefix: bullPrefix(this.options.prefix, shard, this.shards),
       concurrency,
       settings: { backoffStrategy: weftBackoffStrategy },
       ...(this.options.stalledIntervalMs === undefined ? {} : { stalledInterval: this.options.stalledIntervalMs }),
       ...(this.options.lockDurationMs === undefined ? {} : { lockDuration: this.options.lockDurationMs }),
-    });
+    };
+    // A consumer that shares its process's slots takes a slot before each job (bullmq-slot-worker.ts).
+    const worker = slots
+      ? new SlotWorker(queue, consumer.processor, workerOptions, slots)
+      : new Worker<unknown, void>(queue, consumer.processor, workerOptions);
     worker.on('error', (err) => { log.warn({ err, queue, shard }, 'job queue worker error'); });
     worker.on('stalled', (jobId) => { log.warn({ queue, shard, jobId }, 'job stalled; redelivering'); });
     consumer.attach(worker);

@@ -7,4 +7,5 @@ export * from './redis-control-bus.js';
 export * from './redis-flush-log.js';
 export * from './redis-spend-ledger.js';
 export * from './redis-execution-admission.js';
+export * from './redis-node-admission.js';
 export * from './redis-task-wakeups.js';

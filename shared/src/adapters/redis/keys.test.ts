@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { executionJobId, mapTimeoutJobId, nodeJobId, taskReportJobId, waitJobId } from '../../jobs/index.js';
-import { ALL_QUEUES, isShardedQueue, jobShardKey, QUEUES, schedulerTickJobId } from '../../ports/job-queue.js';
+import { ALL_QUEUES, isShardedQueue, jobShardKey, NODE_QUEUES, QUEUES, schedulerTickJobId } from '../../ports/job-queue.js';
 import {
   allShards, allSlotEventsChannels, bullPrefix, CLUSTER_SLOTS, clusterSlot, eventsChannelArg, executionEventsChannel, executionKeys, flushStreamKey,
   shardOf, shardTag, slotEventsChannel,
@@ -59,7 +59,7 @@ describe('queue shards', () => {
   });
 
   it('shards the execution-scoped queues only; new queues are sharded unless listed', () => {
-    expect(ALL_QUEUES.filter(isShardedQueue).sort()).toEqual([QUEUES.executions, QUEUES.nodes, QUEUES.resume].sort());
+    expect(ALL_QUEUES.filter(isShardedQueue).sort()).toEqual([QUEUES.executions, QUEUES.nodes, QUEUES.resume, ...NODE_QUEUES].sort());
   });
 
   it('keeps an execution\'s own keys under its id\'s tag, apart from the shards', () => {

@@ -151,6 +151,22 @@ export function inFlightKey(prefix: string, workspaceId: string): string {
 }
 
 /**
+ * A workspace's node slots (WEFT_WORKSPACE_MAX_ACTIVE_NODES, redis-node-admission.ts), tagged by
+ * workspace: another slot than its executions' keys on a cluster, hence a call of their own.
+ */
+export function nodeSlotKeys(prefix: string, workspaceId: string): { active: string; parked: string; parkedUntil: string } {
+  const base = `${prefix}:nodes:{${workspaceId}}`;
+  return {
+    /** zset: holder (node job id) → lease expiry, ms */
+    active: `${base}:active`,
+    /** zset: holder → rank (priority, then first deferral): the line of deferred jobs */
+    parked: `${base}:parked`,
+    /** zset: holder → when its parked entry lapses (its job vanished), ms */
+    parkedUntil: `${base}:parked-until`,
+  };
+}
+
+/**
  * stream: the flush log of one queue shard (`shardOf`). With one shard it is `<prefix>:flush`, as
  * before shards existed; with more, `<prefix>:flush:{<prefix>:<shard>}`, in the shard's slot.
  */

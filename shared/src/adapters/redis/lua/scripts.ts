@@ -23,6 +23,8 @@ const SCRIPTS = {
   weftCancelExecution: { file: 'cancel-execution.lua', keys: 8 },
   weftWaitNode: { file: 'wait-node.lua', keys: 4 },
   weftRestoreExecution: { file: 'restore-execution.lua', keys: 6 },
+  weftAcquireNodeSlot: { file: 'acquire-node-slot.lua', keys: 3 },
+  weftReleaseNodeSlot: { file: 'release-node-slot.lua', keys: 3 },
 } as const;
 
 export type WeftScriptName = keyof typeof SCRIPTS;
