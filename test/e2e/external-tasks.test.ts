@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTaskWorker } from '@weft/shared/task-worker';
 import { apiClient } from '../helpers/http.js';
@@ -282,6 +283,32 @@ describe('external tasks', () => {
     expect((await asWorker(token)('POST', `/v1/tasks/${rerun.taskId as string}/complete`, { leaseId: rerun.leaseId, output: 'fixed' })).status).toBe(200);
     const retried2 = await execution(executionId, ['completed']);
     expect(retried2.output).toEqual({ flaky: 'fixed' });
+  });
+
+  it('the nodes after a task keep the execution\'s priority: the task\'s report knows none, the resume reads it from the row', async () => {
+    const token = await workerToken(['prio.job']);
+    const flow = await call('POST', '/v1/flows', { name: 'prio', nodes: [{ id: 't', type: 'task', handler: 'prio.job' }, { id: 'after', type: 'transform', expression: 't' }], edges: [{ from: 't', to: 'after' }] });
+    expect(flow.status, JSON.stringify(flow.body)).toBe(201);
+    const started = await call('POST', `/v1/flows/${flow.body.id as string}/executions`, { input: {}, priority: 'high' });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    const executionId = started.body.executionId as string;
+    const task = await mustClaim(token, ['prio.job']);
+    expect((await asWorker(token)('POST', `/v1/tasks/${task.taskId as string}/complete`, { leaseId: task.leaseId, output: 'done' })).status).toBe(200);
+    expect((await execution(executionId, ['completed', 'failed'])).status).toBe('completed');
+    // The node job of `after`, as BullMQ keeps it once completed: its data carries the priority.
+    const redis = new Redis(svc.redisUrl);
+    try {
+      const datas: unknown[] = [];
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `*${svc.prefix}*weft-nodes-transform:${executionId}*`, 'COUNT', 1000);
+        cursor = next;
+        for (const key of keys) if ((await redis.type(key)) === 'hash') datas.push(JSON.parse((await redis.hget(key, 'data')) ?? 'null'));
+      } while (cursor !== '0');
+      expect(datas).toEqual([expect.objectContaining({ nodeId: 'after', priority: 'high' })]);
+    } finally {
+      redis.disconnect();
+    }
   });
 
   it('delivers only the named secrets, audits each delivery, and never shows the values', async () => {

@@ -8,7 +8,7 @@ import { commitIntent, outcomeOf } from '../engine/index.js';
 import { type NodeResult } from '../model/index.js';
 import { WeftError, toNodeError } from '../errors/index.js';
 import type { WaitNode } from '../flow/index.js';
-import { waitJobId, type NodeJobData, type ResumeJobData } from '../jobs/index.js';
+import { jobExtras, waitJobId, type NodeJobData, type ResumeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import { QUEUES, type ControlBus, type EnqueueRequest, type FlushLog, type JobHandler, type JobQueue, type Repos, type StateStore } from '../ports/index.js';
@@ -86,11 +86,11 @@ export function createResumeProcessor(deps: {
   clock: () => Date;
   workerId: string;
   control?: ControlBus;
-  repos: Pick<Repos, 'tasks'>;
+  repos: Pick<Repos, 'tasks' | 'executions'>;
   claimCheck: ClaimCheck;
 }): JobHandler<ResumeJobData> {
   return async (job) => {
-    const data = job.data;
+    let data = job.data;
     const log = deps.logger.child({ executionId: data.executionId, nodeId: data.nodeId, jobId: job.id, resume: data.kind });
     if (data.kind === 'execution-timeout') {
       const flowRecord = (await deps.flows.get(data.flowId, data.flowVersion)).record;
@@ -116,6 +116,12 @@ export function createResumeProcessor(deps: {
     if (waiting?.status !== 'waiting') {
       log.debug({ status: waiting?.status }, 'node no longer waiting: resume ignored');
       return;
+    }
+    // The children this resume enqueues carry the execution's budget and priority. A resume sent
+    // by the api or an external worker (a resume link, a task's report) knows neither: the row does.
+    if (data.priority === undefined && data.maxCostUsd === undefined) {
+      const row = await deps.repos.executions.getById(data.executionId);
+      if (row) data = { ...data, ...jobExtras(row) };
     }
     if (node.type === 'task') {
       await commitTask(deps, { data, jobId: job.id, resolved: { ...resolved, node }, flow, startedAt: waiting.startedAt ?? deps.clock().toISOString(), log });
