@@ -117,7 +117,7 @@ describe('the api contract on a real fleet', () => {
     expect(node.usage.totalTokens).toBeGreaterThan(0);
     expect(node.provider).toBe('openai');
     expect(Object.keys(doc).sort()).toEqual(['cost', 'createdAt', 'error', 'finishedAt', 'flowId', 'flowVersion', 'id', 'input', 'nodes', 'output',
-      'pricing', 'startedAt', 'status', 'unpricedTokens', 'usage']);
+      'pricing', 'priority', 'startedAt', 'status', 'unpricedTokens', 'usage']);
     // The document reads hot state; node runs are Postgres, written by the flusher moments later.
     const run = await waitFor(async () => {
       const runs = await call('GET', `/v1/flows/${flowId}/nodes/ask/runs`);

@@ -294,7 +294,8 @@ describe('external tasks', () => {
     const executionId = started.body.executionId as string;
     const task = await mustClaim(token, ['prio.job']);
     expect((await asWorker(token)('POST', `/v1/tasks/${task.taskId as string}/complete`, { leaseId: task.leaseId, output: 'done' })).status).toBe(200);
-    expect((await execution(executionId, ['completed', 'failed'])).status).toBe('completed');
+    const done = await execution(executionId, ['completed', 'failed']);
+    expect(done).toMatchObject({ status: 'completed', priority: 'high' });
     // The node job of `after`, as BullMQ keeps it once completed: its data carries the priority.
     const redis = new Redis(svc.redisUrl);
     try {

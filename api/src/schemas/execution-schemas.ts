@@ -4,7 +4,7 @@
  * additional properties (execution-view.ts builds it; the contract tests check that nothing
  * built is dropped).
  */
-import { EVENT_TYPES, EXECUTION_STATUSES, NODE_STATUSES, PRICING_STATUSES } from '@weft/shared/model';
+import { EVENT_TYPES, EXECUTION_PRIORITIES, EXECUTION_STATUSES, NODE_STATUSES, PRICING_STATUSES } from '@weft/shared/model';
 import { Type, type TSchema } from 'typebox';
 import { DateTime, Uuid } from './common-schemas.js';
 
@@ -89,6 +89,7 @@ const executionProperties = {
   flowId: Uuid,
   flowVersion: Type.Integer({ minimum: 1 }),
   status: ExecutionStatusSchema,
+  priority: Type.Enum([...EXECUTION_PRIORITIES], { description: "The start's priority: the order of its node jobs in their queues" }),
   input: Type.Unknown({ description: 'Any JSON, as given at the start' }),
   output: Type.Unknown({ description: 'Any JSON: the output node’s output, or an object of the leaves’ outputs' }),
   error: Nullable(ExecutionErrorSchema),

@@ -5,7 +5,7 @@
 import type { ExecutionRow, FlowRecord, NodeRunRow, Repos } from '@weft/db/repos';
 import { parseMapItemNodeId } from '@weft/shared/flow';
 import { executedTopology, executionFailure, executionOutput, sumCost, sumPricing, sumUsage } from '@weft/shared/engine';
-import { isLive, TERMINAL_EXECUTION_STATUSES, type Cost, type ExecutionStatus, type HotExecution, type NodeError, type NodeLogEntry, type NodeResult, type NodeStatus, type PricingStatus, type Usage } from '@weft/shared/model';
+import { isLive, TERMINAL_EXECUTION_STATUSES, type Cost, type ExecutionPriority, type ExecutionStatus, type HotExecution, type NodeError, type NodeLogEntry, type NodeResult, type NodeStatus, type PricingStatus, type Usage } from '@weft/shared/model';
 import type { ResumeLinks } from '@weft/shared/crypto';
 import type { StateStore, TaskProgress, TaskStatus } from '@weft/shared/ports';
 import { eventWaitNode, type ClaimCheck } from '@weft/shared/run-engine';
@@ -51,6 +51,7 @@ export interface ExecutionSummaryView {
   flowId: string;
   flowVersion: number;
   status: ExecutionStatus;
+  priority: ExecutionPriority;
   input: unknown;
   output: unknown;
   error: ExecutionRow['error'];
@@ -82,6 +83,7 @@ export function summaryView(row: ExecutionRow): ExecutionSummaryView {
     flowId: row.flowId,
     flowVersion: row.flowVersion,
     status: row.status,
+    priority: row.priority ?? 'normal',
     input: row.input,
     output: row.output ?? null,
     error: row.error,
