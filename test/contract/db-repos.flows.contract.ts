@@ -235,8 +235,8 @@ export function flowsContract(s: DbReposSuite): void {
       const { ws, flowId } = await setup();
       const { execution } = await s.repos.executions.create({ workspaceId: ws, flowId, flowVersion: 1, input: {} });
       const startedAt = new Date('2026-01-01T00:00:00.123Z');
-      await s.repos.executions.markRunning({ executionId: execution.id, startedAt });
-      await s.repos.executions.markRunning({ executionId: execution.id, startedAt: new Date() });
+      expect(await s.repos.executions.markRunning({ executionId: execution.id, startedAt })).toBe(true);
+      expect(await s.repos.executions.markRunning({ executionId: execution.id, startedAt: new Date() })).toBe(false);
       let row = await s.repos.executions.getById(execution.id);
       expect(row).toMatchObject({ status: 'running', startedAt });
 

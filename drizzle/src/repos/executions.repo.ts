@@ -257,11 +257,13 @@ export class PgExecutionsRepo implements ExecutionsRepo {
     };
   }
 
-  async markRunning(input: { executionId: string; startedAt: Date }): Promise<void> {
-    await this.system
+  async markRunning(input: { executionId: string; startedAt: Date }): Promise<boolean> {
+    const moved = await this.system
       .update(executions)
       .set({ status: 'running', startedAt: input.startedAt, updatedAt: new Date() })
-      .where(and(eq(executions.id, input.executionId), eq(executions.status, 'queued')));
+      .where(and(eq(executions.id, input.executionId), eq(executions.status, 'queued')))
+      .returning({ id: executions.id });
+    return moved.length > 0;
   }
 
   async deleteQueued(input: { executionId: string }): Promise<boolean> {

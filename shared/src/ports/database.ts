@@ -255,8 +255,8 @@ export interface ExecutionsRepo {
   listQueuedBefore(input: { before: Date; limit: number }): Promise<ExecutionRow[]>;
   /** Executions running or waiting, last updated before `before`, least recently updated first (recovery sweep). */
   listLiveBefore(input: { before: Date; limit: number }): Promise<ExecutionRow[]>;
-  /** queued → running; no-op when already past queued. */
-  markRunning(input: { executionId: string; startedAt: Date }): Promise<void>;
+  /** queued → running; no-op when already past queued. True when this call moved it. */
+  markRunning(input: { executionId: string; startedAt: Date }): Promise<boolean>;
   /**
    * Deletes a row that is still `queued` (a start the api refused after writing it: it must
    * never run); false when the row is gone or no longer queued.

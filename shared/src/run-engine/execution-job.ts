@@ -53,9 +53,11 @@ export function createExecutionProcessor(deps: ExecutionProcessorDeps): JobHandl
     }
     if (init.status !== 'running') return;
     if (init.created) {
-      // A cancel may have recorded itself between our first read and the init: honour it.
-      const again = await deps.repos.executions.getById(executionId);
-      if (again?.status === 'cancelled') {
+      // The row goes running in the statement that checks it is still queued. When it was not, a
+      // cancel may have recorded itself between our first read and the init: honour it. (One
+      // Postgres round trip on the common path, where a read and then the update took two.)
+      const moved = row.status === 'queued' && await deps.repos.executions.markRunning({ executionId, startedAt: now });
+      if (!moved && (await deps.repos.executions.getById(executionId))?.status === 'cancelled') {
         await deps.state.cancelExecution({ executionId, at: deps.clock().toISOString() });
         log.info('execution cancelled while starting');
         return;
@@ -65,8 +67,9 @@ export function createExecutionProcessor(deps: ExecutionProcessorDeps): JobHandl
         const timeout: ResumeJobData = { executionId, workspaceId, flowId: row.flowId, flowVersion: row.flowVersion, nodeId: '', kind: 'execution-timeout' };
         await deps.queue.add({ queue: QUEUES.resume, name: 'execution-timeout', data: timeout, jobId: executionTimeoutJobId(executionId), delayMs: flow.record.timeoutMs, attempts: 5 });
       }
+    } else if (row.status === 'queued') {
+      await deps.repos.executions.markRunning({ executionId, startedAt: now });
     }
-    if (row.status === 'queued') await deps.repos.executions.markRunning({ executionId, startedAt: now });
     if (init.ready.length > 0) {
       const template = { executionId, workspaceId, flowId: row.flowId, flowVersion: row.flowVersion, nodeId: '', ...jobExtras(row) };
       await deps.queue.addBulk(childJobs(template, init.ready, flow));
