@@ -227,13 +227,17 @@ describe('docker compose', () => {
   it('the worker can be scaled: no container_name, no host ports, grace period above SHUTDOWN_GRACE_MS', () => {
     const base = yamlFile('docker-compose.yml').services;
     const override = yamlFile('docker-compose.workers.yml').services;
-    for (const worker of [base.worker, override.worker, override['worker-llm']]) {
+    for (const worker of [base.worker, base['worker-llm'], override.worker, override['worker-llm']]) {
       expect(worker.container_name).toBeUndefined();
       expect(worker.ports).toBeUndefined();
     }
-    // The example second pool: the same worker, LLM nodes only.
-    expect(override['worker-llm'].extends).toEqual({ file: 'docker-compose.yml', service: 'worker' });
-    expect(override['worker-llm'].environment.WEFT_WORKER_NODE_TYPES).toBe('llm');
+    // The example second pool: the same worker (command, dependencies, health check), LLM nodes
+    // only. The base worker runs every type; the scaling override narrows it to the others.
+    const llm = base['worker-llm'];
+    for (const key of ['command', 'depends_on', 'healthcheck', 'image']) expect(llm[key], key).toEqual(base.worker[key]);
+    expect(llm.environment).toMatchObject({ ...base.worker.environment, WEFT_WORKER_NODE_TYPES: 'llm', WEFT_WORKER_POOL: 'llm' });
+    expect(base.worker.environment.WEFT_WORKER_NODE_TYPES).toBeUndefined();
+    expect(override.worker.environment.WEFT_WORKER_NODE_TYPES.split(',')).not.toContain('llm');
     expect(seconds(override['worker-llm'].stop_grace_period)).toBeGreaterThan(Number(override['worker-llm'].environment.SHUTDOWN_GRACE_MS) / 1000);
     const env = { ...base.worker.environment, ...override.worker.environment };
     expect(env.WORKER_CONCURRENCY).toBeDefined();
