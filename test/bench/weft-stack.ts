@@ -59,6 +59,9 @@ export async function startWeftStack(input: {
     WEFT_RATE_LIMIT_PER_KEY: '100000000',
     WEFT_RATE_LIMIT_PER_WORKSPACE: '100000000',
     WEFT_WORKSPACE_MAX_IN_FLIGHT: '10000000',
+    // The node cap's slots are taken and given back (their cost is measured) but never defer: the
+    // bench's one workspace runs 1000 nodes at once, ten times the default cap.
+    WEFT_WORKSPACE_MAX_ACTIVE_NODES: process.env.BENCH_NODE_CAP ?? '1000000',
     // The bench's own environment must not leak into Weft's (a data dir, a port, provider keys).
     WEFT_DATA_DIR: undefined,
     OPENAI_API_KEY: undefined,
