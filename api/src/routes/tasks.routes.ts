@@ -62,6 +62,9 @@ export const tasksRoutes: RoutePlugin = (app, { deps }) => {
     workspaceId: request.workspaceId, taskId: request.params.taskId, leaseId: request.body.leaseId,
   });
   const tokenId = (request: FastifyRequest): string => request.workerToken?.id ?? '';
+  // Long-polled claims open now, per workspace: each holds a connection and a wake-up listener.
+  const waitingClaims = new Map<string, number>();
+  const cap = deps.config.taskClaimsWaitingPerWorkspace;
 
   app.post(
     '/v1/tasks/claim',
@@ -78,6 +81,17 @@ export const tasksRoutes: RoutePlugin = (app, { deps }) => {
       const scope = new Set(request.workerToken?.handlers ?? []);
       const outside = request.body.handlers.flatMap((h, i) => (scope.has(h) ? [] : [{ path: `/handlers/${i}`, message: `handler '${h}' is not in this worker token's scope` }]));
       if (outside.length > 0) throw new WeftError('TASK_HANDLER_NOT_ALLOWED', 'the worker token may not claim tasks of these handlers', { details: outside });
+      const { workspaceId } = request;
+      const longPoll = (request.body.waitMs ?? 0) > 0 && deps.config.taskClaimMaxWaitMs > 0;
+      if (longPoll) {
+        const open = waitingClaims.get(workspaceId) ?? 0;
+        if (open >= cap) {
+          deps.metrics.quotaRefusalsTotal.inc({ quota: 'task_claims' });
+          request.log.info({ open, max: cap }, 'task claim refused: the workspace holds its most long-polled claims');
+          throw new WeftError('TASK_CLAIMS_LIMIT_EXCEEDED', `the workspace already has ${open} long-polled claims open on this instance (at most ${cap}); claim with fewer workers or a shorter waitMs`, { retryAfterMs: 1000 });
+        }
+        waitingClaims.set(workspaceId, open + 1);
+      }
       const gone = new AbortController();
       const onClose = (): void => { gone.abort(); };
       reply.raw.once('close', onClose);
@@ -90,6 +104,11 @@ export const tasksRoutes: RoutePlugin = (app, { deps }) => {
         return await reply.code(200).send(claimed);
       } finally {
         reply.raw.off('close', onClose);
+        if (longPoll) {
+          const left = (waitingClaims.get(workspaceId) ?? 1) - 1;
+          if (left > 0) waitingClaims.set(workspaceId, left);
+          else waitingClaims.delete(workspaceId);
+        }
       }
     },
   );

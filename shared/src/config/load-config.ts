@@ -93,6 +93,8 @@ export interface WeftConfig {
   taskCheckpointMaxBytes: number;
   /** Longest long poll of `POST /v1/tasks/claim` (its `waitMs` is capped to it). */
   taskClaimMaxWaitMs: number;
+  /** Long-polled claims one workspace may hold open at once on one api instance (429 task_claims_limit_exceeded past it). */
+  taskClaimsWaitingPerWorkspace: number;
   /**
    * How often a long-polled claim looks again without a notification: only the safety net for a
    * lost one (a claim wakes on the task-wakeup notification of a queued task).
@@ -353,6 +355,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     workerTokensPerWorkspace: int('WEFT_WORKER_TOKENS_PER_WORKSPACE', 100, 1, 10_000),
     taskCheckpointMaxBytes: int('WEFT_TASK_CHECKPOINT_MAX_BYTES', 65_536, 256, 16 * 1_048_576),
     taskClaimMaxWaitMs: int('WEFT_TASK_CLAIM_MAX_WAIT_MS', 30_000, 0, 120_000),
+    taskClaimsWaitingPerWorkspace: int('WEFT_TASK_CLAIMS_WAITING_PER_WORKSPACE', 100, 1, 100_000),
     taskClaimPollIntervalMs: int('WEFT_TASK_CLAIM_POLL_MS', 5000, 100, 600_000),
     taskLeaseSweepIntervalMs: int('WEFT_TASK_LEASE_SWEEP_MS', 1000, 100, 60_000),
     providerClientCacheTtlMs: int('WEFT_PROVIDER_CLIENT_CACHE_TTL_MS', 60_000, 0, 3_600_000),

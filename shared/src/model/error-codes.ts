@@ -36,6 +36,8 @@ export const errorCatalog = {
   WORKSPACE_QUOTA_EXCEEDED: { httpStatus: 429, category: 'transient' },
   /** A WebSocket subscribe past WEFT_WS_MAX_SUBSCRIPTIONS_PER_SOCKET or _PER_KEY. */
   SUBSCRIPTION_LIMIT_EXCEEDED: { httpStatus: 429, category: 'transient' },
+  /** A long-polled task claim past WEFT_TASK_CLAIMS_WAITING_PER_WORKSPACE open at once on one api instance. */
+  TASK_CLAIMS_LIMIT_EXCEEDED: { httpStatus: 429, category: 'transient' },
   /** An event stream's client read too slowly: WEFT_EVENT_STREAM_MAX_BUFFERED_BYTES unsent (WebSocket close 4413, SSE ends). */
   SLOW_CONSUMER: { httpStatus: 429, category: 'transient' },
   /** The workspace holds WEFT_API_KEYS_PER_WORKSPACE keys already: revoke one first. */
