@@ -128,11 +128,15 @@ export function nodeJobIdOf(data: Pick<NodeJobData, 'executionId' | 'nodeId' | '
   return round > 0 ? `${nodeJobId(data.executionId, data.nodeId)}.r${round}` : nodeJobId(data.executionId, data.nodeId);
 }
 
-/** What every node job of an execution carries from its row: its budget and its priority. */
+/**
+ * What every node job of an execution carries from its row: its budget and its priority. The
+ * priority is always written (normal too), so a job that carries none (a resume sent by the api or
+ * an external worker) is known to lack it, and the resume reads it from the row only then.
+ */
 export function jobExtras(row: Pick<ExecutionRow, 'maxCostUsd' | 'priority'>): Pick<NodeJobData, 'maxCostUsd' | 'priority'> {
   return {
     ...(row.maxCostUsd === null ? {} : { maxCostUsd: row.maxCostUsd }),
-    ...(row.priority === undefined || row.priority === 'normal' ? {} : { priority: row.priority }),
+    priority: row.priority ?? 'normal',
   };
 }
 

@@ -117,9 +117,10 @@ export function createResumeProcessor(deps: {
       log.debug({ status: waiting?.status }, 'node no longer waiting: resume ignored');
       return;
     }
-    // The children this resume enqueues carry the execution's budget and priority. A resume sent
-    // by the api or an external worker (a resume link, a task's report) knows neither: the row does.
-    if (data.priority === undefined && data.maxCostUsd === undefined) {
+    // The children this resume enqueues carry the execution's budget and priority. A resume made
+    // from a node job carries both (jobExtras always writes the priority); one sent by the api or
+    // an external worker (a resume link, a task's report) knows neither: the row does.
+    if (data.priority === undefined) {
       const row = await deps.repos.executions.getById(data.executionId);
       if (row) data = { ...data, ...jobExtras(row) };
     }
