@@ -68,15 +68,13 @@ export async function createExecution(deps: StartDeps, input: CreateExecutionInp
   if (!flow) throw new WeftError('NOT_FOUND', version ? `flow ${input.flowId} version ${version} not found` : `flow ${input.flowId} not found`);
   if (version === undefined) deps.flows?.rememberLatest(workspaceId, flow.id, flow.version);
   const idempotencyKey = input.idempotencyKey ?? null;
-  try {
-    assertInputMatches(deps, flow, input.input);
-  } catch (err) {
+  if (idempotencyKey !== null && inputProblems(deps, flow, input.input).length > 0) {
     // A replay answers the execution its key started, even if the flow's inputSchema has since
-    // come to refuse that input.
-    const replayed = idempotencyKey === null ? null : await deps.repos.executions.findIdempotent({ workspaceId, idempotencyKey, idempotencyFingerprint: startFingerprint(input) });
+    // come to refuse that input (and is not counted as a refusal).
+    const replayed = await deps.repos.executions.findIdempotent({ workspaceId, idempotencyKey, idempotencyFingerprint: startFingerprint(input) });
     if (replayed) return { execution: replayed, created: false };
-    throw err;
   }
+  assertInputMatches(deps, flow, input.input);
   if (input.maxCostUsd) await assertBudgetPriced(deps, { workspaceId, flow });
   return deps.repos.executions.create({
     workspaceId,
