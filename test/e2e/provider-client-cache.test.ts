@@ -4,7 +4,8 @@
  * openai SDK to the mock provider, which accepts one key only (so each answer says which key the
  * worker sent):
  * - a warm LLM call reads neither the credential nor the workspace's settings (SQL statements
- *   counted on the pg client);
+ *   counted on the pg client), nor does the fallback price lookup of an unpriced model, and a
+ *   fallback price changed through the api prices the next call;
  * - a key stored through the api is used by the next call of the worker (the control-bus message
  *   drops its client); a deleted one fails the next call `llm_no_credentials`;
  * - turning the workspace's private networks off rebuilds the client behind the egress wall;
@@ -134,6 +135,43 @@ describe('provider clients cached per worker, invalidated over the control bus',
     expect(await counter(worker.metrics, 'providerClientCacheTotal', { provider: 'openai', result: 'hit' })).toBe(hits + 3);
   });
 
+  it('keeps the workspace\'s settings for an unpriced model, and applies a fallback price announced over the control bus to the next call', async () => {
+    const unpriced = await call(api, 'POST', '/v1/flows', ws.apiKey, {
+      name: 'one-unpriced-llm', nodes: [{ id: 'ask', type: 'llm', provider: 'openai', model: 'ft:gpt-4o-mini:acme::cache', prompt: 'Hello {{input.who}}', stream: false }], edges: [],
+    });
+    expect(unpriced.status).toBe(201);
+    const runUnpriced = async (): Promise<Record<string, any>> => {
+      const res = await call(api, 'POST', `/v1/flows/${unpriced.body.id as string}/executions`, ws.apiKey, { input: { who: 'price' }, wait: true, timeoutMs: RUN_MS });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return res.body;
+    };
+    const { reads } = counting;
+    expect(await runUnpriced()).toMatchObject({ status: 'completed', pricing: 'unpriced' });
+    // A model the price table lacks asks for the workspace's fallback price on every call: the
+    // settings the client was built with answer it, without a query.
+    const warm = { ...reads };
+    for (let i = 0; i < 3; i += 1) expect(await runUnpriced()).toMatchObject({ status: 'completed', pricing: 'unpriced' });
+    expect(reads).toEqual(warm);
+
+    const before = await invalidations('fallback_price');
+    const droppedBefore = await counter(worker.metrics, 'providerClientCacheTotal', { provider: 'openai', result: 'invalidated' });
+    expect((await call(api, 'PATCH', '/v1/workspace', ws.apiKey, { fallbackPrice: { inputPer1M: 3, outputPer1M: 12 } })).status).toBe(200);
+    await received('fallback_price', before);
+    // (The api's answer to the PATCH read the settings too.)
+    const patched = reads.settings;
+    const priced = await runUnpriced();
+    expect(priced).toMatchObject({ status: 'completed', pricing: 'fallback' });
+    expect(priced.nodes[0].cost.inputCost).toBeCloseTo((priced.nodes[0].usage.promptTokens * 3) / 1e6, 12);
+    // The settings were read once more; the client (no part of it changed) was kept.
+    expect(reads.settings).toBe(patched + 1);
+    expect(await counter(worker.metrics, 'providerClientCacheTotal', { provider: 'openai', result: 'invalidated' })).toBe(droppedBefore);
+
+    const cleared = await invalidations('fallback_price');
+    expect((await call(api, 'PATCH', '/v1/workspace', ws.apiKey, { fallbackPrice: null })).status).toBe(200);
+    await received('fallback_price', cleared);
+    expect(await runUnpriced()).toMatchObject({ status: 'completed', pricing: 'unpriced' });
+  });
+
   it('uses a key stored through the api on the next call, and fails the next call after a deletion', async () => {
     expect((await run()).status).toBe('completed');
     let before = await invalidations('credential');
@@ -169,7 +207,7 @@ describe('provider clients cached per worker, invalidated over the control bus',
     expect((await call(api, 'PATCH', '/v1/workspace', ws.apiKey, { httpAllowPrivateNetworks: true })).status).toBe(200);
     await received('egress', before);
     expect((await run()).status).toBe('completed');
-    // A fallback price alone does not touch the clients.
+    // A fallback price alone does not touch the clients (nor count as an egress change).
     before = await invalidations('egress');
     expect((await call(api, 'PATCH', '/v1/workspace', ws.apiKey, { fallbackPrice: null })).status).toBe(200);
     expect((await run()).status).toBe('completed');

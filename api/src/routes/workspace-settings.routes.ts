@@ -68,9 +68,11 @@ export const workspaceSettingsRoutes: RoutePlugin = (app, { deps }) => {
       };
       const updated = await workspaces.updateSettings({ workspaceId: request.workspaceId, patch });
       if (!updated) throw notFound('workspace');
-      // Workers build provider clients with the egress policy: they rebuild them.
-      if (httpAllowPrivateNetworks !== undefined) {
-        await invalidateProviderClients({ deps, log: request.log, change: { reason: 'egress', workspaceId: request.workspaceId } });
+      // Workers keep the settings, and build provider clients with the egress policy: an egress
+      // change rebuilds the clients, a fallback price only drops the kept settings.
+      if (httpAllowPrivateNetworks !== undefined || fallbackPrice !== undefined) {
+        const reason = httpAllowPrivateNetworks === undefined ? 'fallback_price' : 'egress';
+        await invalidateProviderClients({ deps, log: request.log, change: { reason, workspaceId: request.workspaceId } });
       }
       request.log.info({ settings: patch }, 'workspace settings changed');
       return current(request.workspaceId);

@@ -1,6 +1,7 @@
 /**
  * Tells every worker to drop its cached provider clients after a change they were built from:
- * a credential stored or deleted, the workspace's egress setting, the workspace's deletion.
+ * a credential stored or deleted, the workspace's egress setting, the workspace's deletion; and
+ * its cached workspace settings (egress policy, fallback price), also after a fallback price change.
  * Called after the change is in Postgres. Pub/sub is not durable: a worker that misses the
  * message reads the change once its entry is WEFT_PROVIDER_CLIENT_CACHE_TTL_MS old.
  */

@@ -9,7 +9,8 @@ import type { Unsubscribe } from './event-bus.js';
  *   or all of its keys without `keyIds` (the workspace is being deleted).
  * - `provider-clients-invalidated` (to workers): drop the cached provider clients (with their
  *   credential and egress policy) of this provider of the workspace, of every provider of it
- *   without `provider`.
+ *   without `provider`, and the workspace's cached settings (egress policy, fallback price);
+ *   `fallback_price` drops the settings alone.
  */
 export type ControlMessage =
   | { type: 'cancel'; executionId: string; nodeIds?: string[] }
@@ -17,7 +18,7 @@ export type ControlMessage =
   | ProviderClientsInvalidated;
 
 /** Why provider clients are dropped (a bounded metric label). */
-export const PROVIDER_CLIENT_INVALIDATION_REASONS = ['credential', 'egress', 'workspace_deleted'] as const;
+export const PROVIDER_CLIENT_INVALIDATION_REASONS = ['credential', 'egress', 'fallback_price', 'workspace_deleted'] as const;
 export type ProviderClientInvalidationReason = (typeof PROVIDER_CLIENT_INVALIDATION_REASONS)[number];
 
 export interface ProviderClientsInvalidated {

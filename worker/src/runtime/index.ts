@@ -37,7 +37,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
   // Every code node of this worker runs here, in QuickJS sandboxes on their own threads.
   const code = new CodeSandbox({ config: config.code, logger, metrics });
   const log = logger.child({ workerId: config.workerId });
-  const sources = createNodeSources({ repos });
+  const sources = createNodeSources({ repos, settingsTtlMs: config.providerClientCacheTtlMs, settingsCacheSize: config.providerClientCacheSize });
   // One client per (workspace, provider), kept with its credential and policy: a warm LLM call reads nothing.
   const clients = new ProviderClients({
     credentials: sources.credentials, egress: sources.egress, createProvider: providerEgress.create,
@@ -67,8 +67,10 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
         return;
       }
       case 'provider-clients-invalidated': {
-        // A credential, an egress setting or a workspace changed: the next call reads it afresh.
-        const dropped = clients.invalidate(message);
+        // A credential, an egress setting, a fallback price or a workspace changed: the next call
+        // reads it afresh (a fallback price is no part of a client: the clients stay).
+        sources.forgetWorkspace(message.workspaceId);
+        const dropped = message.reason === 'fallback_price' ? 0 : clients.invalidate(message);
         metrics.providerClientInvalidationsTotal.inc({ reason: message.reason });
         log.info({ reason: message.reason, workspaceId: message.workspaceId, provider: message.provider, dropped }, 'provider clients invalidated');
         return;

@@ -58,7 +58,7 @@ describe('node sources over the repos', () => {
     expect(await prices.quote('ws', 'openai', 'ft:gpt-x:org::1')).toEqual({ pricing: 'fallback', prices: fallbackPrice, pricedAs: null });
   });
 
-  it('reads secrets and the egress policy per call; a workspace without settings gets the strict policy; the last known policy stands in while the database is down', async () => {
+  it('without a settings TTL, reads secrets and the egress policy per call; a workspace without settings gets the strict policy; the last known policy stands in while the database is down', async () => {
     const state = { down: false, key: null, settings: { httpAllowPrivateNetworks: true } as Settings | null };
     const { repos, reads } = fakeRepos(state);
     const { secrets, egress } = createNodeSources({ repos });
@@ -72,5 +72,25 @@ describe('node sources over the repos', () => {
     state.down = true;
     expect(await egress.egressPolicy('ws')).toEqual({ allowPrivateNetworks: true });
     await expect(egress.egressPolicy('never-read')).rejects.toThrow('ECONNREFUSED');
+  });
+
+  it('with a settings TTL, reads a workspace\'s settings once for its egress policy and fallback price, and again once forgotten', async () => {
+    const fallbackPrice = { inputPer1M: 7, outputPer1M: 8, reasoningPer1M: 8, cachedPer1M: 7 };
+    const state = { down: false, key: null, settings: { httpAllowPrivateNetworks: true, fallbackPrice } as Settings | null };
+    const { repos, reads } = fakeRepos(state);
+    const sources = createNodeSources({ repos, cacheTtlMs: 60_000, settingsTtlMs: 60_000 });
+    expect(await sources.egress.egressPolicy('ws')).toEqual({ allowPrivateNetworks: true });
+    expect(await sources.prices.quote('ws', 'openai', 'ft:gpt-x:org::1')).toEqual({ pricing: 'fallback', prices: fallbackPrice, pricedAs: null });
+    expect(await sources.egress.egressPolicy('ws')).toEqual({ allowPrivateNetworks: true });
+    expect(reads.settings).toBe(1);
+
+    state.settings = { httpAllowPrivateNetworks: false, fallbackPrice: null };
+    expect(await sources.egress.egressPolicy('ws')).toEqual({ allowPrivateNetworks: true });
+    sources.forgetWorkspace('other');
+    expect(await sources.egress.egressPolicy('ws')).toEqual({ allowPrivateNetworks: true });
+    sources.forgetWorkspace('ws');
+    expect(await sources.prices.quote('ws', 'openai', 'ft:gpt-x:org::1')).toEqual({ pricing: 'unpriced', prices: null, pricedAs: null });
+    expect(await sources.egress.egressPolicy('ws')).toEqual({ allowPrivateNetworks: false });
+    expect(reads.settings).toBe(2);
   });
 });
