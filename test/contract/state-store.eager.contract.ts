@@ -28,11 +28,11 @@ export function stateStoreEagerContract(name: string, makeStore: () => Promise<S
       return executionId;
     }
 
-    function commit(executionId: string, nodeId: string, options: { takes: string[]; candidates?: EagerCandidate[]; job?: string; result?: NodeResult; fail?: boolean }) {
+    function commit(executionId: string, nodeId: string, options: { takes: string[]; candidates?: EagerCandidate[]; job?: string; result?: NodeResult; fail?: boolean; max?: number }) {
       return store.commitNode({
         executionId, nodeId, result: options.result ?? completed(`${nodeId}-out`), takenChildren: options.takes,
         failExecution: options.fail ?? false, soft: false, at: LATER,
-        ...(options.candidates ? { eager: { candidates: options.candidates, leaseJobId: options.job ?? `job-${nodeId}`, workerId: 'w9' } } : {}),
+        ...(options.candidates ? { eager: { candidates: options.candidates, leaseJobId: options.job ?? `job-${nodeId}`, workerId: 'w9', ...(options.max === undefined ? {} : { max: options.max }) } } : {}),
       });
     }
 
@@ -52,6 +52,32 @@ export function stateStoreEagerContract(name: string, makeStore: () => Promise<S
       expect(hot?.nodes.b?.status).toBe('queued');
       // The eager child commits like any node.
       expect((await commit(executionId, 'c', { takes: [] })).committed).toBe(true);
+    });
+
+    it('starts up to max ready candidates in their order, each leased to the job, the rest left ready', async () => {
+      // a → b, c, d, e (a fan-out of 4): a worker with room for three.
+      const executionId = await start(graph(['a', 'b', 'c', 'd', 'e'], [['a', 'b'], ['a', 'c'], ['a', 'd'], ['a', 'e']]));
+      const done = await commit(executionId, 'a', {
+        takes: ['b', 'c', 'd', 'e'], max: 3,
+        candidates: ['e', 'x', 'b', 'c', 'd'].map((nodeId) => ({ nodeId, readResultsOf: ['a'] })),
+      });
+      expect(done.eager?.nodeId).toBe('e');
+      expect(done.eagerMore?.map((e) => e.nodeId)).toEqual(['b', 'c']);
+      expect(done.eagerMore?.[1]).toEqual({ nodeId: 'c', input: { topic: 'x' }, results: { a: completed('a-out') } });
+      expect(done.ready).toEqual(['d']);
+      expect(types(done.events)).toEqual(['node.completed:a', 'node.started:e', 'node.started:b', 'node.started:c']);
+      const hot = await store.getExecution(executionId);
+      expect(['b', 'c', 'd', 'e'].map((id) => hot?.nodes[id]?.status)).toEqual(['running', 'running', 'queued', 'running']);
+      // b ended, c and e are still open under job-a: a redelivery re-enqueues those two and d (never enqueued here).
+      await commit(executionId, 'b', { takes: [] });
+      expect(await store.readyAfter({ executionId, nodeId: 'a', leaseJobId: 'job-a' })).toEqual({ ready: ['c', 'd', 'e'], round: 0 });
+
+      // Without max, one at most.
+      const single = await start(graph(['a', 'b', 'c'], [['a', 'b'], ['a', 'c']]));
+      const one = await commit(single, 'a', { takes: ['b', 'c'], candidates: [{ nodeId: 'b', readResultsOf: [] }, { nodeId: 'c', readResultsOf: [] }] });
+      expect(one.eager?.nodeId).toBe('b');
+      expect(one.eagerMore).toBeUndefined();
+      expect(one.ready).toEqual(['c']);
     });
 
     it('starts nothing when no candidate became ready, the execution ended, or the commit was a redelivery', async () => {

@@ -42,7 +42,7 @@ describe('Lua scripts match apply-commit.ts', () => {
 
   it(`agrees on ${EXECUTIONS} random executions`, async () => {
     // The random runs must have exercised each path the scripts have.
-    const seen = { skipped: 0, failedExecutions: 0, completedExecutions: 0, redelivered: 0, lateCommits: 0, eager: 0 };
+    const seen = { skipped: 0, failedExecutions: 0, completedExecutions: 0, redelivered: 0, lateCommits: 0, eager: 0, eagerMore: 0 };
     for (let seed = 1; seed <= EXECUTIONS; seed += 1) {
       const random = rng(seed);
       const nodes = randomGraph(random);
@@ -66,10 +66,11 @@ describe('Lua scripts match apply-commit.ts', () => {
             store.startNode({ executionId, nodeId, attempt: 1, workerId: 'w', at: AT, readResultsOf: done.slice(-3) }));
         }
         const candidates = random() < 0.5 ? (children.get(nodeId) ?? []).filter(() => random() < 0.8).map((id) => ({ nodeId: id, readResultsOf: [...done.slice(-2), nodeId] })) : [];
+        const max = 1 + Math.floor(random() * 3);
         const outcome = await both((store, executionId) =>
           store.commitNode({
             executionId, nodeId, result: result(nodeId, status), takenChildren: takes, failExecution: fail, soft: false, at: AT,
-            ...(candidates.length > 0 ? { eager: { candidates, leaseJobId: `job-${seed % 3}`, workerId: 'w' } } : {}),
+            ...(candidates.length > 0 ? { eager: { candidates, leaseJobId: `job-${seed % 3}`, workerId: 'w', max } } : {}),
           }));
         done.push(nodeId);
         queue.push(...outcome.ready);
@@ -77,6 +78,11 @@ describe('Lua scripts match apply-commit.ts', () => {
           eager.add(outcome.eager.nodeId);
           queue.push(outcome.eager.nodeId);
           seen.eager += 1;
+        }
+        for (const more of outcome.eagerMore ?? []) {
+          eager.add(more.nodeId);
+          queue.push(more.nodeId);
+          seen.eagerMore += 1;
         }
         seen.skipped += outcome.skipped.length;
         if (outcome.finished) seen[outcome.executionStatus === 'failed' ? 'failedExecutions' : 'completedExecutions'] += 1;

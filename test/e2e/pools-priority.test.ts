@@ -3,6 +3,7 @@
  * and two workers of different pools, `w-llm` (WEFT_WORKER_NODE_TYPES=llm, one node at a time)
  * and `w-rest` (every other type), sharing one Redis and one Postgres.
  */
+import { executionKeys } from '../../shared/src/adapters/redis/keys.js';
 import type { ServerResponse } from 'node:http';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -223,4 +224,40 @@ describe('worker pools, priority and fairness: api + an llm pool + a pool of the
     const deferred = /weft_node_deferrals_total\{[^}]*event="deferred"[^}]*\} (\d+)/.exec(metrics);
     expect(Number(deferred?.[1] ?? 0)).toBeGreaterThanOrEqual(BURST - CAP);
   }, 300_000);
+
+  it('runs a fan-out side by side in one job up to the cap; the child over it waits in line', async () => {
+    const c = await workspace('fan-c');
+    const cId = (await c('GET', '/v1/workspace')).body.id as string;
+    const activeKey = `${svc.prefix}:nodes:{${cId}}:active`;
+    const branches = ['b1', 'b2', 'b3', 'b4'];
+    const flow = await createFlow(c, {
+      name: 'fan-out',
+      nodes: [
+        { id: 'first', type: 'transform', expression: '1' },
+        ...branches.map((id) => ({ id, type: 'http', method: 'GET', url: `${server.origin}/hold/${id}` })),
+      ],
+      edges: branches.map((id) => ({ from: 'first', to: id })),
+    });
+    holding = true;
+    const executionId = await start(c, flow, {});
+    // w-rest has room for all four, the cap for three: first's job runs three children (its own
+    // slot and two of the workspace's), the fourth goes to its queue and is deferred.
+    await waitFor(() => held.length === CAP, { timeoutMs: 30_000, message: `${CAP} of the fan-out's calls in flight` });
+    await waitFor(async () => (await redis.zcard(`${svc.prefix}:nodes:{${cId}}:parked`)) === 1, { timeoutMs: 30_000, message: 'the fourth child parked in line' });
+    expect(held).toHaveLength(CAP);
+    expect(await redis.zcard(activeKey)).toBe(CAP);
+    const leases = await redis.hgetall(executionKeys(svc.prefix, executionId).leases);
+    expect(Object.values(leases).filter((job) => job === `${executionId}.first`).length).toBeGreaterThanOrEqual(CAP);
+
+    holding = false;
+    for (const res of held.splice(0)) res.end('{"ok":true}');
+    const done = await waitFor(async () => {
+      const r = await c('GET', `/v1/executions/${executionId}`);
+      return r.body.status === 'completed' || r.body.status === 'failed' ? r.body : null;
+    }, { timeoutMs: 60_000, message: 'the fan-out completed' });
+    expect(done.status).toBe('completed');
+    const rows = await nodeRuns([executionId], 5);
+    expect(rows.map((r) => r.node_id).sort()).toEqual(['b1', 'b2', 'b3', 'b4', 'first']);
+  }, 120_000);
 });
+

@@ -119,13 +119,22 @@ function markStarted(next: ExecutionState, input: Pick<StartNodeInput, 'nodeId' 
 }
 
 /**
- * Eager dispatch: the first candidate this commit made ready is started for the committing
- * worker, taken out of `ready` and leased to its job. Its node.started comes after the commit's
- * own events.
+ * Eager dispatch: the first `max` candidates this commit made ready are started for the
+ * committing worker, taken out of `ready` and leased to its job. Their node.started events come
+ * after the commit's own, in the candidates' order.
  */
-function startEager(next: ExecutionState, eager: EagerRequest, at: string, round: number, d: Decisions): EagerStart | undefined {
-  const chosen = eager.candidates.find((c) => d.ready.includes(c.nodeId));
-  if (!chosen) return undefined;
+function startEager(next: ExecutionState, eager: EagerRequest, at: string, round: number, d: Decisions): EagerStart[] {
+  const started: EagerStart[] = [];
+  const max = Math.max(1, eager.max ?? 1);
+  for (const candidate of eager.candidates) {
+    if (started.length >= max) break;
+    if (!d.ready.includes(candidate.nodeId)) continue;
+    started.push(startOneEager(next, eager, candidate, at, round, d));
+  }
+  return started;
+}
+
+function startOneEager(next: ExecutionState, eager: EagerRequest, chosen: EagerRequest['candidates'][number], at: string, round: number, d: Decisions): EagerStart {
   d.ready.splice(d.ready.indexOf(chosen.nodeId), 1);
   const item = chosen.mapItem;
   const started = markStarted(next, {
@@ -174,12 +183,13 @@ export function applyCommit(state: ExecutionState | undefined, input: CommitNode
 
   const outcome = (finished: boolean): Transition<CommitOutcome> => {
     // Only a child of a commit that left the execution live can start.
-    const eager = input.eager && !finished && isLive(next.status) ? startEager(next, input.eager, at, round, d) : undefined;
+    const [eager, ...eagerMore] = input.eager && !finished && isLive(next.status) ? startEager(next, input.eager, at, round, d) : [];
     return {
       state: next,
       outcome: {
         committed: true, ready: d.ready, skipped: d.skipped, executionStatus: next.status, finished, events: d.events, settledMaps: d.settled, round,
         ...(eager ? { eager } : {}),
+        ...(eagerMore.length > 0 ? { eagerMore } : {}),
       },
     };
   };

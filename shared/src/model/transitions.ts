@@ -75,8 +75,8 @@ export interface CommitNodeInput {
   soft: boolean;
   at: string;
   /**
-   * Eager dispatch: start one child that this commit makes ready in the same step, to run on the
-   * committing worker at once instead of through the queue (run-engine/eager-dispatch.ts).
+   * Eager dispatch: start children that this commit makes ready (up to `max`) in the same step, to
+   * run on the committing worker at once instead of through the queue (run-engine/eager-dispatch.ts).
    */
   eager?: EagerRequest;
   /**
@@ -96,8 +96,10 @@ export interface EagerCandidate {
 }
 
 export interface EagerRequest {
-  /** In order of preference: the first that this commit made ready is started. */
+  /** In order of preference: the first `max` that this commit made ready are started. */
   candidates: EagerCandidate[];
+  /** How many children the worker can run at once (its free job slots, plus the committing one); 1 when absent. */
+  max?: number;
   /**
    * The queue job the worker runs the child under: its lease. If the worker dies, that job's
    * redelivery re-enqueues what ran under it (readyAfter with `leaseJobId`).
@@ -133,6 +135,8 @@ export interface CommitNodeResult {
   round: number;
   /** The child started for the committing worker (CommitNodeInput.eager); it is not in `ready`. */
   eager?: EagerStart;
+  /** The other children started for it (`max` > 1), in the candidates' order; not in `ready` either. */
+  eagerMore?: EagerStart[];
   /** True when the commit appended the node's flush entry itself (CommitNodeInput.flush). */
   flushed?: boolean;
 }

@@ -61,9 +61,9 @@ export async function commitAndContinue(deps: CommitDeps, input: {
   jobId: string;
   runtimeMs: number;
   log: Logger;
-  /** Eager dispatch: a child the commit may start for this worker (eager-dispatch.ts). */
+  /** Eager dispatch: children the commit may start for this worker (eager-dispatch.ts). */
   eager?: EagerRequest;
-}): Promise<(EagerStart & { startedAt: string }) | undefined> {
+}): Promise<Array<EagerStart & { startedAt: string }>> {
   const { data, node, flow, result, failure, log } = input;
   // The commit's time, never before the result's end: what it makes happen (a child started
   // eagerly, the execution's end) is dated when it happened, after every parent's end — a join's
@@ -87,7 +87,7 @@ export async function commitAndContinue(deps: CommitDeps, input: {
     // its record stands; only re-announce what is ready.
     if (commit.ready.length > 0) await deps.queue.addBulk(childJobs(data, commit.ready, flow, commit.round));
     log.debug('node already committed: nothing recorded');
-    return undefined;
+    return [];
   }
   // The commit may have appended the node's own entry in its script (one Redis server).
   const flush: FlushEntry[] = [
@@ -133,7 +133,7 @@ export async function commitAndContinue(deps: CommitDeps, input: {
     deps.metrics.executionsTotal.inc({ status: commit.executionStatus });
     log.info({ status: commit.executionStatus }, 'execution finished');
   }
-  return commit.eager ? { ...commit.eager, startedAt: at } : undefined;
+  return [...(commit.eager ? [commit.eager] : []), ...(commit.eagerMore ?? [])].map((started) => ({ ...started, startedAt: at }));
 }
 
 /** Metrics and a log line per map node a transition ended. */

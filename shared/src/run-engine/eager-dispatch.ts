@@ -11,12 +11,17 @@
  * leased nodes that ended made ready. Nothing is lost, and the commit script stays the only writer
  * of a result (no double commit).
  *
+ * A commit that makes several children ready (a fan-out) starts as many of them as the worker has
+ * free job slots for: the first continues in the committing job's slot, each other runs beside it
+ * in a slot of its own (and a slot of its workspace's active-node cap, node-slots.ts), all leased
+ * to the same job, which ends when they all have. The rest are enqueued.
+ *
  * This file is the one place that decides which children may run eagerly: never engine types,
  * and only the node types of the worker's pool (WEFT_WORKER_NODE_TYPES): a child of another type
  * goes through its type's queue to a worker of its own pool.
  */
 import type { FlowNode, NodeType } from '../flow/index.js';
-import type { EagerCandidate } from '../ports/index.js';
+import type { EagerCandidate, JobSlots } from '../ports/index.js';
 import { resolveNode, type CompiledFlow, type ResolvedNode } from './flow-cache.js';
 
 /** Whether a worker runs ready children eagerly; off sends every child through the queue. */
@@ -24,6 +29,25 @@ export interface EagerDispatchPolicy {
   enabled: boolean;
   /** The worker pool's node types; absent: every type. */
   nodeTypes?: ReadonlySet<NodeType>;
+  /**
+   * The worker's budget of running node jobs (WORKER_CONCURRENCY, shared with its queue
+   * consumers). With it, a commit that makes several children ready starts as many as the budget
+   * has free slots for (plus one, which runs in the committing job's own slot), each run at once,
+   * side by side, in the same job; without it, one.
+   */
+  slots?: Pick<JobSlots, 'tryAcquire' | 'release'>;
+}
+
+/** Takes up to `wanted` free slots of the budget for children run side by side; answers how many. */
+export function takeEagerSlots(policy: EagerDispatchPolicy, wanted: number): number {
+  let taken = 0;
+  while (policy.slots && taken < wanted && policy.slots.tryAcquire()) taken += 1;
+  return taken;
+}
+
+/** Gives back `count` slots taken by takeEagerSlots. */
+export function releaseEagerSlots(policy: EagerDispatchPolicy, count: number): void {
+  for (let i = 0; i < count; i += 1) policy.slots?.release();
 }
 
 /**

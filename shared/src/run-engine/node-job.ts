@@ -11,7 +11,7 @@ import { WeftError, toNodeError, toWeftError } from '../errors/index.js';
 import { mapItemNodeId, nodeTypeSpecs, parseMapItemNodeId } from '../flow/index.js';
 import type { NodeJobData } from '../jobs/index.js';
 import type { EagerStart, EnqueueRequest, JobContext, StartNodeResult } from '../ports/index.js';
-import { eagerCandidates, type EagerDispatchPolicy } from './eager-dispatch.js';
+import { eagerCandidates, releaseEagerSlots, takeEagerSlots, type EagerDispatchPolicy } from './eager-dispatch.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import type { ControlBus, EventBus, FlushLog, JobHandler, JobQueue, Repos, SpendLedger, StateStore, TaskWakeups } from '../ports/index.js';
@@ -64,7 +64,7 @@ export interface NodeProcessorDeps {
 
 export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJobData> {
   const slots = new NodeSlots(deps);
-  const run = runNodeJob(deps);
+  const run = runNodeJob(deps, slots);
   return async (job) => {
     // The workspace's active-node cap (node-slots.ts): over it, the job is deferred, not run.
     const release = await slots.take(job, deps.logger.child({ executionId: job.data.executionId, nodeId: job.data.nodeId, jobId: job.id }));
@@ -76,7 +76,7 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
   };
 }
 
-function runNodeJob(deps: NodeProcessorDeps): JobHandler<NodeJobData> {
+function runNodeJob(deps: NodeProcessorDeps, slots: NodeSlots): JobHandler<NodeJobData> {
   const policy = deps.eagerDispatch ?? { enabled: true };
   return async (job) => {
     // A job that an eager run handed over carries the attempts that run spent.
@@ -141,27 +141,70 @@ function runNodeJob(deps: NodeProcessorDeps): JobHandler<NodeJobData> {
     }
 
     // This job is the lease of every child it runs eagerly: a redelivery heals them (eager-dispatch.ts).
-    let next = await runStarted(deps, { run, resolved, flow, start, startedAt, log, eager: { policy, leaseJobId: job.id } });
-    while (next) {
-      const [request] = childJobs(data, [next.nodeId], flow, next.mapItem?.round ?? 0);
-      const child = request ? resolveNode(flow, next.nodeId) : undefined;
-      if (!request || !child) break;
-      const childRun: JobContext<NodeJobData> = {
-        id: request.jobId, name: request.name, queue: request.queue, data: request.data, attempt: 1, maxAttempts: request.attempts ?? 1, signal: job.signal,
-      };
-      const childLog = deps.logger.child({ executionId: data.executionId, nodeId: next.nodeId, jobId: request.jobId, attempt: 1, leaseJobId: job.id });
-      const childStart: StartedNode = { kind: 'started', input: next.input, results: next.results, events: [], ...('item' in next ? { item: next.item } : {}) };
-      deps.metrics.eagerDispatchTotal.inc({ result: 'started' });
+    // A commit's first child continues here; the others it started run beside it, each in a lane
+    // of its own (a job slot and a workspace slot of its own), and the job ends when all have.
+    const lanes: Array<Promise<void>> = [];
+    const eager = { policy, leaseJobId: job.id };
+    const runLane = async (first: EagerNext | undefined, own: { jobSlot: boolean }): Promise<void> => {
+      let next = first;
+      let releaseWorkspaceSlot: (() => Promise<void>) | null = null;
       try {
-        next = await runStarted(deps, { run: childRun, resolved: child, flow, start: childStart, startedAt: new Date(next.startedAt), log: childLog, eager: { policy, leaseJobId: job.id } });
-      } catch (err) {
-        // The child's attempt failed and may run again, or what followed it failed: the queue
-        // takes the child over, with the attempts it has left.
-        await handOver(deps, { request, err, log: childLog });
-        next = undefined;
+        while (next) {
+          const [request] = childJobs(data, [next.nodeId], flow, next.mapItem?.round ?? 0);
+          const child = request ? resolveNode(flow, next.nodeId) : undefined;
+          if (!request || !child) break;
+          const childLog = deps.logger.child({ executionId: data.executionId, nodeId: next.nodeId, jobId: request.jobId, attempt: 1, leaseJobId: job.id });
+          if (own.jobSlot && releaseWorkspaceSlot === null) {
+            // Beside the job's own node: a slot of the workspace's cap, under the child's job id.
+            releaseWorkspaceSlot = await slots.takeEager({ queue: request.queue, jobId: request.jobId, data: request.data }, childLog);
+            if (releaseWorkspaceSlot === null) {
+              // Over the cap: its job takes its place in the line (started in hot state, it starts again when run).
+              deps.metrics.eagerDispatchTotal.inc({ result: 'handed_over' });
+              await deps.queue.add(request);
+              break;
+            }
+          }
+          const childRun: JobContext<NodeJobData> = {
+            id: request.jobId, name: request.name, queue: request.queue, data: request.data, attempt: 1, maxAttempts: request.attempts ?? 1, signal: job.signal,
+          };
+          const childStart: StartedNode = { kind: 'started', input: next.input, results: next.results, events: [], ...('item' in next ? { item: next.item } : {}) };
+          deps.metrics.eagerDispatchTotal.inc({ result: 'started' });
+          try {
+            const started = await runStarted(deps, { run: childRun, resolved: child, flow, start: childStart, startedAt: new Date(next.startedAt), log: childLog, eager });
+            next = started[0];
+            for (const more of started.slice(1)) lanes.push(runLane(more, { jobSlot: true }));
+          } catch (err) {
+            // The child's attempt failed and may run again, or what followed it failed: the queue
+            // takes the child over, with the attempts it has left.
+            await handOver(deps, { request, err, log: childLog });
+            next = undefined;
+          }
+        }
+      } finally {
+        if (own.jobSlot) releaseEagerSlots(policy, 1);
+        await releaseWorkspaceSlot?.();
       }
-    }
+    };
+    const [first, ...more] = await runStarted(deps, { run, resolved, flow, start, startedAt, log, eager });
+    for (const started of more) lanes.push(runLane(started, { jobSlot: true }));
+    const own = runLane(first, { jobSlot: false });
+    await settleLanes([own], lanes);
   };
+}
+
+/**
+ * Waits for every lane, those started while waiting included, and throws the first failure once
+ * all have ended: the job must stay active (the lease of what they run) until the last one has.
+ */
+async function settleLanes(own: ReadonlyArray<Promise<void>>, lanes: Array<Promise<void>>): Promise<void> {
+  const outcomes = await Promise.allSettled(own);
+  for (let settled = 0; settled < lanes.length;) {
+    const batch = lanes.slice(settled);
+    settled = lanes.length;
+    outcomes.push(...await Promise.allSettled(batch));
+  }
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** A started node that runs an executor, and what runStarted needs to run and commit it. */
@@ -198,7 +241,8 @@ type EagerNext = EagerStart & { startedAt: string };
 
 /**
  * Runs a started node's executor, decides on a failure (re-delay, retry: thrown for the queue),
- * and commits the result; answers the child the commit started for this worker, if any.
+ * and commits the result; answers the children the commit started for this worker (the first to
+ * continue with in this lane, each other in a job slot taken for it here).
  */
 async function runStarted(deps: NodeProcessorDeps, args: {
   run: JobContext<NodeJobData>;
@@ -208,7 +252,7 @@ async function runStarted(deps: NodeProcessorDeps, args: {
   startedAt: Date;
   log: Logger;
   eager: { policy: EagerDispatchPolicy; leaseJobId: string };
-}): Promise<EagerNext | undefined> {
+}): Promise<EagerNext[]> {
   const { run: job, resolved, flow, start, startedAt, log } = args;
   const data = job.data;
   const { node, item, children } = resolved;
@@ -245,7 +289,7 @@ async function runStarted(deps: NodeProcessorDeps, args: {
         // An external worker runs it: the node is parked, and this job ends (it holds no fleet slot).
         const renderedInput = renderTaskInput(node, { input: start.input, results });
         await suspendTask(deps, { data, node, renderedInput, at: startedAt, log });
-        return;
+        return [];
       }
       outcome = await deps.runNode({
         node,
@@ -340,11 +384,19 @@ async function runStarted(deps: NodeProcessorDeps, args: {
       chosen: outcome?.takenChildren?.map((id) => scoped(resolved, id)), mapItem: item !== undefined,
     });
     const candidates = eagerCandidates(args.eager.policy, flow, resolved);
-    const eager = await commitAndContinue(deps, {
-      data, node, flow, result, failure, intent, log, runtimeMs, attempt: job.attempt, jobId: job.id,
-      ...(candidates.length > 0 ? { eager: { candidates, leaseJobId: args.eager.leaseJobId, workerId: deps.workerId } } : {}),
-    });
-    return eager;
+    // Room for children beside the one this lane continues with: taken now, what the commit did
+    // not start given back.
+    const extra = candidates.length > 1 ? takeEagerSlots(args.eager.policy, candidates.length - 1) : 0;
+    let started: EagerNext[] = [];
+    try {
+      started = await commitAndContinue(deps, {
+        data, node, flow, result, failure, intent, log, runtimeMs, attempt: job.attempt, jobId: job.id,
+        ...(candidates.length > 0 ? { eager: { candidates, leaseJobId: args.eager.leaseJobId, workerId: deps.workerId, max: 1 + extra } } : {}),
+      });
+    } finally {
+      releaseEagerSlots(args.eager.policy, extra - Math.max(0, started.length - 1));
+    }
+    return started;
 }
 
 /**

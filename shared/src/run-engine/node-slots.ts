@@ -3,8 +3,9 @@
  * capped by WEFT_WORKSPACE_MAX_ACTIVE_NODES, so one tenant's burst cannot take every worker.
  *
  * A node job takes a slot of its workspace (NodeAdmission.acquire) before it starts its node and
- * gives it back when the job ends, eager children included: a job runs one node at a time, and
- * the children eager dispatch runs in it use its slot, so eager dispatch never passes the cap. A
+ * gives it back when the job ends. The child eager dispatch continues with in the job uses the
+ * job's slot; each child it runs beside that one takes a slot of its own (takeEager, under the
+ * child's job id), or, over the cap, goes to its queue: eager dispatch never passes the cap. A
  * job over the cap is deferred: it goes back to delayed in its queue for DEFER_MS (no attempt
  * spent) and takes its place in the workspace's line (priority first, then first deferral). A
  * release promotes the jobs first in line back to their queues at once, so the line moves as
@@ -53,19 +54,35 @@ export class NodeSlots {
    * without spending an attempt). No cap configured: nothing to take.
    */
   async take(job: JobContext<NodeJobData>, log: Logger): Promise<ReleaseSlot> {
+    const taken = await this.tryTake({ queue: job.queue, jobId: job.id, data: job.data }, log);
+    if (taken.release) return taken.release;
+    const { workspaceId } = job.data;
+    throw new WeftError('NODE_DEFERRED', `workspace ${workspaceId} has ${taken.active} node jobs in flight (at most ${taken.max}): deferred`, { retryAfterMs: DEFER_MS });
+  }
+
+  /**
+   * Takes a slot for a child a commit started beside the committing one (eager dispatch) under its
+   * own job's identity; null over the cap: the child's job is then enqueued, and that job, parked
+   * in line by this call, waits for a slot as any deferred job does.
+   */
+  async takeEager(child: { queue: QueueName; jobId: string; data: NodeJobData }, log: Logger): Promise<ReleaseSlot | null> {
+    return (await this.tryTake(child, log)).release ?? null;
+  }
+
+  private async tryTake(job: { queue: QueueName; jobId: string; data: NodeJobData }, log: Logger): Promise<{ release?: ReleaseSlot; active?: number; max?: number }> {
     const { nodeAdmission: admission, workspaceMaxActiveNodes: max = 0 } = this.deps;
-    if (!admission || max <= 0) return noRelease;
+    if (!admission || max <= 0) return { release: noRelease };
     const workspaceId = job.data.workspaceId;
-    const holder = holderOf(job.queue, job.id);
+    const holder = holderOf(job.queue, job.jobId);
     const rank = NODE_JOB_PRIORITY[job.data.priority ?? 'normal'] * 1e13 + Date.now();
     const result = await admission.acquire({ workspaceId, holder, max, rank, leaseMs: this.leaseMs, parkTtlMs: PARK_TTL_MS });
     if (!result.admitted) {
       this.deps.metrics.nodeDeferralsTotal.inc({ event: 'deferred' });
       log.debug({ workspaceId, active: result.active, position: result.position, max }, 'workspace at its active-node cap: node job deferred');
-      throw new WeftError('NODE_DEFERRED', `workspace ${workspaceId} has ${result.active} node jobs in flight (at most ${max}): deferred`, { retryAfterMs: DEFER_MS });
+      return { active: result.active, max };
     }
     this.hold(holder, workspaceId);
-    return async () => {
+    const release: ReleaseSlot = async () => {
       this.held.delete(holder);
       if (this.held.size === 0) this.stopRenewing();
       try {
@@ -76,6 +93,7 @@ export class NodeSlots {
         log.warn({ err, workspaceId }, 'node slot release failed: it lapses with its lease');
       }
     };
+    return { release };
   }
 
   /** Promotes parked jobs back to their queues, first in line first. */

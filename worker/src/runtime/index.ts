@@ -82,14 +82,15 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
 
   // The pool: only its types' node queues are consumed, and only its types run eagerly.
   const poolTypes = new Set(config.workerNodeTypes);
-  const eagerDispatch = { enabled: config.eagerDispatch, nodeTypes: poolTypes };
+  // One budget for the whole pool: WORKER_CONCURRENCY node jobs at once, whichever queues they
+  // come from, and the children eager dispatch runs side by side in them.
+  const slots = new JobSlots(config.workerConcurrency);
+  const eagerDispatch = { enabled: config.eagerDispatch, nodeTypes: poolTypes, slots };
   const processors = engine.processors({ runNode, expressions, workerId: config.workerId, running, logger: log, eagerDispatch });
   const executions = deps.queue.process(QUEUES.executions, processors.executions, { concurrency: Math.max(5, Math.ceil(config.workerConcurrency / 2)) });
   const poolQueues: QueueName[] = config.workerNodeTypes.map(nodeQueueFor);
   // A worker of every type also drains `weft-nodes`, where node jobs waited before they had a queue per type.
   const nodeQueues: QueueName[] = poolTypes.size === NODE_TYPES.length ? [...poolQueues, QUEUES.nodes] : poolQueues;
-  // One budget for the whole pool: WORKER_CONCURRENCY node jobs at once, whichever queues they come from.
-  const slots = new JobSlots(config.workerConcurrency);
   const nodes = nodeQueues.map((queue) => deps.queue.process(queue, processors.nodes, { concurrency: config.workerConcurrency, slots }));
   const resumes = deps.queue.process(QUEUES.resume, processors.resume, { concurrency: Math.max(5, Math.ceil(config.workerConcurrency / 2)) });
   // Schedules' ticks: each tick time is one job fleet-wide (a job scheduler), taken by one worker.

@@ -116,7 +116,12 @@ export class MemoryStateStore implements StateStore {
       // A throw (missing state, unknown node) leaves everything as it was: transitions are pure.
       const { state, outcome } = applyCommit(this.executions.get(input.executionId), { ...input, result: jsonCopy(input.result) });
       this.executions.set(input.executionId, state);
-      return { ...outcome, ...(outcome.eager ? { eager: jsonCopy(outcome.eager) } : {}), events: this.append(outcome.events) };
+      return {
+        ...outcome,
+        ...(outcome.eager ? { eager: jsonCopy(outcome.eager) } : {}),
+        ...(outcome.eagerMore ? { eagerMore: jsonCopy(outcome.eagerMore) } : {}),
+        events: this.append(outcome.events),
+      };
     });
   }
 

@@ -162,6 +162,7 @@ export function commitNodeArgs(prefix: string, input: CommitNodeInput, flushStre
       eager ? JSON.stringify(runningStatus({ attempt: 1, at: input.at, workerId: eager.workerId })) : '',
       eager ? JSON.stringify(nodeStartedData({ attempt: 1, workerId: eager.workerId })) : '',
       flushHead,
+      String(Math.max(1, eager?.max ?? 1)),
     ],
   };
 }

@@ -119,7 +119,7 @@ export function decodeCommitNode(value: unknown, input: NodeRef, flushed = false
         events: asEvents(reply[6]),
         settledMaps: asSettled(reply[7]),
         round: Number(reply[8]),
-        ...asEagerStart(reply[9], Number(reply[8])),
+        ...asEagerStarts(reply[9], reply[10], Number(reply[8])),
         ...(flushed && asFlag(reply[1]) ? { flushed: true } : {}),
       };
     default:
@@ -217,17 +217,25 @@ export function decodeHotExecution(executionId: string, hashes: { meta: Record<s
   });
 }
 
-/** commit-node.lua's eager start: {} or child id, input JSON, flat results, item JSON or '', map id or '', index. */
-function asEagerStart(value: unknown, round: number): { eager?: EagerStart } {
+/** commit-node.lua's eager starts: the first ({} when none), then a list of the others. */
+function asEagerStarts(first: unknown, more: unknown, round: number): Pick<CommitNodeResult, 'eager' | 'eagerMore'> {
+  const eager = asEagerStart(first, round);
+  if (!eager) return {};
+  const eagerMore = asArray(more ?? []).map((value) => asEagerStart(value, round)).filter((e): e is EagerStart => e !== undefined);
+  return eagerMore.length > 0 ? { eager, eagerMore } : { eager };
+}
+
+/** One eager start: {} or child id, input JSON, flat results, item JSON or '', map id or '', index. */
+function asEagerStart(value: unknown, round: number): EagerStart | undefined {
   const reply = asArray(value ?? []);
-  if (reply.length === 0) return {};
+  if (reply.length === 0) return undefined;
   const mapId = asString(reply[4]);
   const eager: EagerStart = { nodeId: asString(reply[0]), input: parseJson(asString(reply[1])), results: asResults(reply[2]) };
   if (mapId !== '') {
     eager.item = parseJson(asString(reply[3]));
     eager.mapItem = { mapId, index: Number(reply[5]), round };
   }
-  return { eager };
+  return eager;
 }
 
 /** Results as the start scripts answer them: id, result JSON, id, result JSON… */

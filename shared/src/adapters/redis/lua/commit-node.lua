@@ -22,19 +22,20 @@
   KEYS[11] leases  KEYS[12] the flush stream, or KEYS[11] again where commits do not append to it
   (Redis Cluster: the stream is in another slot)
   ARGV[19] eager dispatch: JSON array of candidates {id, reads, map?, index?} in order of
-           preference, or '' (none). The first that this commit made ready is started (as
-           start-node.lua would) and leased to the job ARGV[20]; it is left out of the ready ids
+           preference, or '' (none). The first ARGV[24] that this commit made ready are started
+           (as start-node.lua would) and leased to the job ARGV[20]; they are left out of the ready ids
   ARGV[20] lease job id   ARGV[21] its running status JSON   ARGV[22] its node.started data JSON
   ARGV[23] the node's flush entry JSON up to its result (ending '"result":'), or '': when the
            commit writes, the entry (with ARGV[6] and '}') is appended to KEYS[12]
+  ARGV[24] how many candidates may start (1 when absent)
 
   Returns one of
     { 'missing' }         no hot state
     { 'unknown-node' }    the node is not in the graph
     { 'ok', committed (1|0), execution status, finished (1|0), ready ids, skipped ids,
-      events (JSON with id), settled maps (id, result JSON, …), round, eager }
+      events (JSON with id), settled maps (id, result JSON, …), round, eager, more eager }
     eager: {} or { child id, execution input JSON, { id1, result JSON 1, … }, item JSON or '',
-      map id or '', item index }
+      map id or '', item index }; more eager: a list of the others started, each as eager
 ]]
 --- @include "includes/append-event.lua"
 --- @include "includes/live.lua"
@@ -61,7 +62,7 @@ local itemRecord = itemMapId and getMap(ctx, itemMapId) or nil
 local round = itemRecord and itemRecord.round or 0
 
 if redis.call('HEXISTS', KEYS[2], nodeId) == 1 then
-  return { 'ok', 0, status, 0, healReady(ctx, nodeId), {}, {}, {}, round, {} }
+  return { 'ok', 0, status, 0, healReady(ctx, nodeId), {}, {}, {}, round, {}, {} }
 end
 
 redis.call('HSET', KEYS[2], nodeId, ARGV[6])
@@ -95,31 +96,41 @@ local takes = {}
 for _, child in ipairs(cjson.decode(ARGV[9])) do
   takes[child] = true
 end
--- Eager dispatch (startEager in apply-commit.ts): the first candidate made ready starts here.
+-- Eager dispatch (startEager in apply-commit.ts): the first ARGV[24] candidates made ready start here.
 local function startEager()
-  local position = {}
-  for i, id in ipairs(ctx.ready) do
-    position[id] = i
-  end
+  local max = tonumber(ARGV[24] or '1') or 1
+  local started = {}
+  local input = nil
   for _, candidate in ipairs(cjson.decode(ARGV[19])) do
-    local i = position[candidate.id]
+    if #started >= max then
+      break
+    end
+    local i = nil
+    for j, id in ipairs(ctx.ready) do
+      if id == candidate.id then
+        i = j
+        break
+      end
+    end
     if i then
       table.remove(ctx.ready, i)
       local itemField = candidate.map and (candidate.map .. '[' .. candidate.index .. ']') or nil
       local results, item = startNodeBody(ctx.k, ctx.env, candidate.id, ARGV[21], ARGV[22], candidate.reads, itemField)
       redis.call('HSET', KEYS[11], candidate.id, ARGV[20])
-      return { candidate.id, redis.call('HGET', KEYS[1], 'input'), results, item, candidate.map or '', candidate.index or 0 }
+      input = input or redis.call('HGET', KEYS[1], 'input')
+      started[#started + 1] = { candidate.id, input, results, item, candidate.map or '', candidate.index or 0 }
     end
   end
-  return {}
+  return started
 end
 local function reply(finished)
   local now = redis.call('HGET', KEYS[1], 'status')
-  local eager = {}
+  local started = {}
   if ARGV[19] ~= '' and not finished and isLive(now) then
-    eager = startEager()
+    started = startEager()
   end
-  return { 'ok', 1, now, finished and 1 or 0, ctx.ready, ctx.skipped, ctx.env.events, ctx.settled, round, eager }
+  local eager = table.remove(started, 1) or {}
+  return { 'ok', 1, now, finished and 1 or 0, ctx.ready, ctx.skipped, ctx.env.events, ctx.settled, round, eager, started }
 end
 
 if not isLive(status) then
