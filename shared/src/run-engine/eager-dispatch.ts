@@ -58,6 +58,11 @@ function runsEagerly(node: FlowNode): boolean {
   return node.type !== 'map' && node.type !== 'wait' && node.type !== 'task';
 }
 
+/** Whether this worker may run `node` at once (a child of a commit, or a root of a starting execution). */
+export function runsEagerlyHere(policy: EagerDispatchPolicy, node: FlowNode): boolean {
+  return policy.enabled && runsEagerly(node) && (policy.nodeTypes === undefined || policy.nodeTypes.has(node.type));
+}
+
 /**
  * The children the commit of `resolved` may start for its worker, in order of preference: its
  * own children (a map item's node: those of its item), then, for a map item's node, the map's
@@ -69,8 +74,7 @@ export function eagerCandidates(policy: EagerDispatchPolicy, flow: CompiledFlow,
   const candidates: EagerCandidate[] = [];
   for (const id of ids) {
     const child = resolveNode(flow, id);
-    if (!child || !runsEagerly(child.node)) continue;
-    if (policy.nodeTypes && !policy.nodeTypes.has(child.node.type)) continue;
+    if (!child || !runsEagerlyHere(policy, child.node)) continue;
     candidates.push({
       nodeId: id,
       readResultsOf: child.reads,

@@ -1,5 +1,9 @@
 /**
- * weft-executions job: load the pinned flow version, write hot state, enqueue the roots.
+ * weft-executions job: load the pinned flow version, write hot state, enqueue the roots, and run
+ * the first of them at once on this worker when it may (eager dispatch, `runRoot`): the hop
+ * through the queue is saved, and this job stays active (its lease) until that root, and what
+ * eager dispatch ran after it, has ended. A redelivered job enqueues every root's job: a root
+ * that ran here is then run again or, committed, heals what ran under it (readyAfter).
  * The api commits the execution row before enqueueing, but a replica may lag: a row that is
  * not visible yet is a transient error (retried), never a failure.
  */
@@ -11,7 +15,7 @@ import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import { QUEUES, type ExecutionAdmission, type InitExecutionInput, type JobHandler, type JobQueue, type StateStore } from '../ports/index.js';
 import type { CompiledFlow, FlowCache } from './flow-cache.js';
-import { childJobs } from './node-job.js';
+import { childJobs, type RootRunner } from './node-job.js';
 
 export interface ExecutionProcessorDeps {
   repos: Pick<Repos, 'executions'>;
@@ -22,6 +26,8 @@ export interface ExecutionProcessorDeps {
   logger: Logger;
   metrics: WeftMetrics;
   clock: () => Date;
+  /** Runs a root at once under this job (node-job.ts); absent: every root is enqueued. */
+  runRoot?: RootRunner | undefined;
 }
 
 export function createExecutionProcessor(deps: ExecutionProcessorDeps): JobHandler<ExecutionJobData> {
@@ -70,10 +76,19 @@ export function createExecutionProcessor(deps: ExecutionProcessorDeps): JobHandl
     } else if (row.status === 'queued') {
       await deps.repos.executions.markRunning({ executionId, startedAt: now });
     }
-    if (init.ready.length > 0) {
-      const template = { executionId, workspaceId, flowId: row.flowId, flowVersion: row.flowVersion, nodeId: '', ...jobExtras(row) };
-      await deps.queue.addBulk(childJobs(template, init.ready, flow));
+    const template = { executionId, workspaceId, flowId: row.flowId, flowVersion: row.flowVersion, nodeId: '', ...jobExtras(row) };
+    if (!init.created) {
+      // A redelivery: this job may have run a root (and its eager chain) when its worker died.
+      // Every root's job is enqueued (one that exists already is dropped): an open root runs
+      // again, a committed one re-enqueues what it leased and made ready.
+      const roots = hotGraphOf(flow, row).nodes.filter((n) => n.parentCount === 0).map((n) => n.id);
+      if (roots.length > 0) await deps.queue.addBulk(childJobs(template, roots, flow));
+      return;
     }
+    const [first, ...rest] = childJobs(template, init.ready, flow);
+    if (!first) return;
+    if (rest.length > 0) await deps.queue.addBulk(rest);
+    if (!deps.runRoot || !(await deps.runRoot(first, job))) await deps.queue.add(first);
   };
 }
 

@@ -11,7 +11,7 @@ import { WeftError, toNodeError, toWeftError } from '../errors/index.js';
 import { mapItemNodeId, nodeTypeSpecs, parseMapItemNodeId } from '../flow/index.js';
 import type { NodeJobData } from '../jobs/index.js';
 import type { EagerStart, EnqueueRequest, JobContext, StartNodeResult } from '../ports/index.js';
-import { eagerCandidates, releaseEagerSlots, takeEagerSlots, type EagerDispatchPolicy } from './eager-dispatch.js';
+import { eagerCandidates, releaseEagerSlots, runsEagerlyHere, takeEagerSlots, type EagerDispatchPolicy } from './eager-dispatch.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
 import type { ControlBus, EventBus, FlushLog, JobHandler, JobQueue, Repos, SpendLedger, StateStore, TaskWakeups } from '../ports/index.js';
@@ -62,10 +62,19 @@ export interface NodeProcessorDeps {
   taskWakeups: TaskWakeups;
 }
 
-export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJobData> {
+/**
+ * Runs a root node at once under the execution job that made it ready, as eager dispatch runs a
+ * child (eager-dispatch.ts): answers false when it may not (engine type, another pool's type, no
+ * free job slot, the workspace at its cap): then the caller enqueues the node's job.
+ */
+export type RootRunner = (request: EnqueueRequest<NodeJobData>, lease: Pick<JobContext, 'id' | 'signal'>) => Promise<boolean>;
+
+/** The node processor, and the root runner the execution processor starts roots with. */
+export function createNodeRunners(deps: NodeProcessorDeps): { nodes: JobHandler<NodeJobData>; runRoot: RootRunner } {
   const slots = new NodeSlots(deps);
   const run = runNodeJob(deps, slots);
-  return async (job) => {
+  const policy = deps.eagerDispatch ?? { enabled: true };
+  const nodes: JobHandler<NodeJobData> = async (job) => {
     // The workspace's active-node cap (node-slots.ts): over it, the job is deferred, not run.
     const release = await slots.take(job, deps.logger.child({ executionId: job.data.executionId, nodeId: job.data.nodeId, jobId: job.id }));
     try {
@@ -74,6 +83,31 @@ export function createNodeProcessor(deps: NodeProcessorDeps): JobHandler<NodeJob
       await release();
     }
   };
+  const runRoot: RootRunner = async (request, lease) => {
+    const flow = await deps.flows.get(request.data.flowId, request.data.flowVersion);
+    const root = resolveNode(flow, request.data.nodeId);
+    if (!root || root.item || !runsEagerlyHere(policy, root.node)) return false;
+    if (takeEagerSlots(policy, 1) === 0) return false;
+    const log = deps.logger.child({ executionId: request.data.executionId, nodeId: request.data.nodeId, jobId: request.jobId, leaseJobId: lease.id });
+    try {
+      // Under the root's own job id: a redelivered execution job enqueues that job, whose run heals
+      // the root and what ran under it (execution-job.ts).
+      const release = await slots.takeEager({ queue: request.queue, jobId: request.jobId, data: request.data }, log);
+      if (release === null) return false;
+      deps.metrics.eagerDispatchTotal.inc({ result: 'started' });
+      try {
+        await run({ id: request.jobId, name: request.name, queue: request.queue, data: request.data, attempt: 1, maxAttempts: request.attempts ?? 1, signal: lease.signal });
+      } catch (err) {
+        await handOver(deps, { request, err, log });
+      } finally {
+        await release();
+      }
+      return true;
+    } finally {
+      releaseEagerSlots(policy, 1);
+    }
+  };
+  return { nodes, runRoot };
 }
 
 function runNodeJob(deps: NodeProcessorDeps, slots: NodeSlots): JobHandler<NodeJobData> {

@@ -17,7 +17,7 @@ import { CLAIM_CHECK_DEFAULT_BYTES } from '../engine/index.js';
 import { createResumeByLink, type ResumeByLink } from './resume-link.js';
 import { FlowCache } from './flow-cache.js';
 import type { EagerDispatchPolicy } from './eager-dispatch.js';
-import { createNodeProcessor } from './node-job.js';
+import { createNodeRunners } from './node-job.js';
 import { startRecoverySweep, type RecoverySweep } from './recovery.js';
 import type { EngineResources } from './resources.js';
 import type { RunningJobs } from './running-jobs.js';
@@ -103,9 +103,10 @@ export function createRunEngine(input: Omit<EngineResources, 'flows' | 'claimChe
     processors(worker) {
       const { workerId, running, runNode, expressions, eagerDispatch } = worker;
       const parts = { ...resources, logger: worker.logger ?? resources.logger };
+      const nodes = createNodeRunners({ ...parts, runNode, workerId, running, expressions, ...(eagerDispatch ? { eagerDispatch } : {}) });
       return {
-        executions: createExecutionProcessor(parts),
-        nodes: createNodeProcessor({ ...parts, runNode, workerId, running, expressions, ...(eagerDispatch ? { eagerDispatch } : {}) }),
+        executions: createExecutionProcessor({ ...parts, runRoot: nodes.runRoot }),
+        nodes: nodes.nodes,
         resume: createResumeProcessor({ ...parts, workerId }),
       };
     },

@@ -87,7 +87,9 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
   const slots = new JobSlots(config.workerConcurrency);
   const eagerDispatch = { enabled: config.eagerDispatch, nodeTypes: poolTypes, slots };
   const processors = engine.processors({ runNode, expressions, workerId: config.workerId, running, logger: log, eagerDispatch });
-  const executions = deps.queue.process(QUEUES.executions, processors.executions, { concurrency: Math.max(5, Math.ceil(config.workerConcurrency / 2)) });
+  // An execution job may run its first root at once (holding a node slot of the budget while it
+  // does): room for those beside the ones that only start executions.
+  const executions = deps.queue.process(QUEUES.executions, processors.executions, { concurrency: config.workerConcurrency + Math.max(5, Math.ceil(config.workerConcurrency / 2)) });
   const poolQueues: QueueName[] = config.workerNodeTypes.map(nodeQueueFor);
   // A worker of every type also drains `weft-nodes`, where node jobs waited before they had a queue per type.
   const nodeQueues: QueueName[] = poolTypes.size === NODE_TYPES.length ? [...poolQueues, QUEUES.nodes] : poolQueues;
