@@ -83,10 +83,9 @@ export async function createInfrastructure(config: WeftConfig, logger: Logger, c
   const failFast: RedisOptions = config.role === 'api'
     ? { enableOfflineQueue: false, commandTimeout: config.apiRedisCommandTimeoutMs, maxRetriesPerRequest: 1 }
     : {};
-  // A worker's concurrent nodes issue many commands per event-loop turn: auto-pipelined, they
-  // leave in one socket write (the api's start path showed no gain from it, A/B).
-  const pipelining: RedisOptions = config.role === 'api' ? {} : { enableAutoPipelining: true };
-  const redis = openRedis(target, { maxRetriesPerRequest: 3, enableReadyCheck: true, lazyConnect: false, ...failFast, ...pipelining });
+  // Commands issued in one event-loop turn (a worker's concurrent nodes; a start's two rate-limit
+  // counters, and concurrent requests) are auto-pipelined: they leave in one socket write.
+  const redis = openRedis(target, { maxRetriesPerRequest: 3, enableReadyCheck: true, lazyConnect: false, ...failFast, enableAutoPipelining: true });
   const flushRedis = openRedis(target, { maxRetriesPerRequest: null });
   redis.on('error', (err: Error) => { logger.warn({ err: err.message }, 'redis connection error'); });
   flushRedis.on('error', (err: Error) => { logger.warn({ err: err.message }, 'redis (flush) connection error'); });
