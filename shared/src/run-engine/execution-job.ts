@@ -10,10 +10,10 @@
 import type { ExecutionRow, Repos } from '../ports/database.js';
 import { TERMINAL_EXECUTION_STATUSES } from '../model/index.js';
 import { WeftError } from '../errors/index.js';
-import { executionTimeoutJobId, jobExtras, type ExecutionJobData, type ResumeJobData } from '../jobs/index.js';
+import { executionTimeoutJobId, jobExtras, type ExecutionJobData, type NodeJobData, type ResumeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
-import { QUEUES, type ExecutionAdmission, type InitExecutionInput, type JobHandler, type JobQueue, type StateStore } from '../ports/index.js';
+import { QUEUES, type EnqueueRequest, type ExecutionAdmission, type InitExecutionInput, type JobContext, type JobHandler, type JobQueue, type StateStore } from '../ports/index.js';
 import type { CompiledFlow, FlowCache } from './flow-cache.js';
 import { childJobs, type RootRunner } from './node-job.js';
 
@@ -32,64 +32,71 @@ export interface ExecutionProcessorDeps {
 
 export function createExecutionProcessor(deps: ExecutionProcessorDeps): JobHandler<ExecutionJobData> {
   return async (job) => {
-    const { executionId, workspaceId } = job.data;
-    const log = deps.logger.child({ executionId, jobId: job.id, attempt: job.attempt });
-    const row = await deps.repos.executions.getById(executionId);
-    if (!row) throw new WeftError('EXECUTION_NOT_VISIBLE', `execution ${executionId} is not visible yet`);
-    if (TERMINAL_EXECUTION_STATUSES.has(row.status)) {
-      // Cancelled before it started: no hot state, so no flush releases it (idempotent).
-      await deps.admission.release({ workspaceId, executionId });
-      log.debug({ status: row.status }, 'execution already ended');
-      return;
-    }
-    const flow = await deps.flows.get(row.flowId, row.flowVersion);
-    const now = deps.clock();
-    const init = await deps.state.initExecution({
-      executionId,
-      workspaceId,
-      flowId: row.flowId,
-      flowVersion: row.flowVersion,
-      input: row.input,
-      ...hotGraphOf(flow, row),
-      at: now.toISOString(),
-    });
-    if (init.created) {
-      deps.metrics.executionsTotal.inc({ status: 'running' });
-      log.info({ flowId: row.flowId, flowVersion: row.flowVersion, singleNodeId: row.singleNodeId, roots: init.ready }, 'execution started');
-    }
-    if (init.status !== 'running') return;
-    if (init.created) {
-      // The row goes running in the statement that checks it is still queued. When it was not, a
-      // cancel may have recorded itself between our first read and the init: honour it. (One
-      // Postgres round trip on the common path, where a read and then the update took two.)
-      const moved = row.status === 'queued' && await deps.repos.executions.markRunning({ executionId, startedAt: now });
-      if (!moved && (await deps.repos.executions.getById(executionId))?.status === 'cancelled') {
-        await deps.state.cancelExecution({ executionId, at: deps.clock().toISOString() });
-        log.info('execution cancelled while starting');
-        return;
-      }
-      // The whole execution's deadline: a delayed job, so it survives worker restarts.
-      if (flow.record.timeoutMs !== undefined) {
-        const timeout: ResumeJobData = { executionId, workspaceId, flowId: row.flowId, flowVersion: row.flowVersion, nodeId: '', kind: 'execution-timeout' };
-        await deps.queue.add({ queue: QUEUES.resume, name: 'execution-timeout', data: timeout, jobId: executionTimeoutJobId(executionId), delayMs: flow.record.timeoutMs, attempts: 5 });
-      }
-    } else if (row.status === 'queued') {
-      await deps.repos.executions.markRunning({ executionId, startedAt: now });
-    }
-    const template = { executionId, workspaceId, flowId: row.flowId, flowVersion: row.flowVersion, nodeId: '', ...jobExtras(row) };
-    if (!init.created) {
-      // A redelivery: this job may have run a root (and its eager chain) when its worker died.
-      // Every root's job is enqueued (one that exists already is dropped): an open root runs
-      // again, a committed one re-enqueues what it leased and made ready.
-      const roots = hotGraphOf(flow, row).nodes.filter((n) => n.parentCount === 0).map((n) => n.id);
-      if (roots.length > 0) await deps.queue.addBulk(childJobs(template, roots, flow));
-      return;
-    }
-    const [first, ...rest] = childJobs(template, init.ready, flow);
-    if (!first) return;
-    if (rest.length > 0) await deps.queue.addBulk(rest);
-    if (!deps.runRoot || !(await deps.runRoot(first, job))) await deps.queue.add(first);
+    // What starting the execution read and wrote (row, hot state's answer, logger) is released
+    // before the root runs here: a parked execution holds only the root's run.
+    const first = await startExecution(deps, job);
+    if (first && (!deps.runRoot || !(await deps.runRoot(first, job)))) await deps.queue.add(first);
   };
+}
+
+/** Starts the execution; answers the root to run at once (or enqueue), the others enqueued. */
+async function startExecution(deps: ExecutionProcessorDeps, job: JobContext<ExecutionJobData>): Promise<EnqueueRequest<NodeJobData> | undefined> {
+  const { executionId, workspaceId } = job.data;
+  const log = deps.logger.child({ executionId, jobId: job.id, attempt: job.attempt });
+  const row = await deps.repos.executions.getById(executionId);
+  if (!row) throw new WeftError('EXECUTION_NOT_VISIBLE', `execution ${executionId} is not visible yet`);
+  if (TERMINAL_EXECUTION_STATUSES.has(row.status)) {
+    // Cancelled before it started: no hot state, so no flush releases it (idempotent).
+    await deps.admission.release({ workspaceId, executionId });
+    log.debug({ status: row.status }, 'execution already ended');
+    return undefined;
+  }
+  const flow = await deps.flows.get(row.flowId, row.flowVersion);
+  const now = deps.clock();
+  const init = await deps.state.initExecution({
+    executionId,
+    workspaceId,
+    flowId: row.flowId,
+    flowVersion: row.flowVersion,
+    input: row.input,
+    ...hotGraphOf(flow, row),
+    at: now.toISOString(),
+  });
+  if (init.created) {
+    deps.metrics.executionsTotal.inc({ status: 'running' });
+    log.info({ flowId: row.flowId, flowVersion: row.flowVersion, singleNodeId: row.singleNodeId, roots: init.ready }, 'execution started');
+  }
+  if (init.status !== 'running') return undefined;
+  if (init.created) {
+    // The row goes running in the statement that checks it is still queued. When it was not, a
+    // cancel may have recorded itself between our first read and the init: honour it. (One
+    // Postgres round trip on the common path, where a read and then the update took two.)
+    const moved = row.status === 'queued' && await deps.repos.executions.markRunning({ executionId, startedAt: now });
+    if (!moved && (await deps.repos.executions.getById(executionId))?.status === 'cancelled') {
+      await deps.state.cancelExecution({ executionId, at: deps.clock().toISOString() });
+      log.info('execution cancelled while starting');
+      return undefined;
+    }
+    // The whole execution's deadline: a delayed job, so it survives worker restarts.
+    if (flow.record.timeoutMs !== undefined) {
+      const timeout: ResumeJobData = { executionId, workspaceId, flowId: row.flowId, flowVersion: row.flowVersion, nodeId: '', kind: 'execution-timeout' };
+      await deps.queue.add({ queue: QUEUES.resume, name: 'execution-timeout', data: timeout, jobId: executionTimeoutJobId(executionId), delayMs: flow.record.timeoutMs, attempts: 5 });
+    }
+  } else if (row.status === 'queued') {
+    await deps.repos.executions.markRunning({ executionId, startedAt: now });
+  }
+  const template = { executionId, workspaceId, flowId: row.flowId, flowVersion: row.flowVersion, nodeId: '', ...jobExtras(row) };
+  if (!init.created) {
+    // A redelivery: this job may have run a root (and its eager chain) when its worker died.
+    // Every root's job is enqueued (one that exists already is dropped): an open root runs
+    // again, a committed one re-enqueues what it leased and made ready.
+    const roots = hotGraphOf(flow, row).nodes.filter((n) => n.parentCount === 0).map((n) => n.id);
+    if (roots.length > 0) await deps.queue.addBulk(childJobs(template, roots, flow));
+    return undefined;
+  }
+  const [first, ...rest] = childJobs(template, init.ready, flow);
+  if (rest.length > 0) await deps.queue.addBulk(rest);
+  return first;
 }
 
 /**
