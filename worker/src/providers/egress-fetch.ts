@@ -80,25 +80,21 @@ function decoded(body: Readable, encoding: string): Readable {
 const NEWLINE = 0x0a;
 
 /**
- * Counts bytes as they pass and errors the stream past the cap: the source is then cancelled,
- * which closes the connection, so nothing past the cap is read.
+ * Counts bytes of a streamed answer's lines as they pass and errors the stream past the cap:
+ * the source is then cancelled, which closes the connection, so nothing past the cap is read.
  */
-function byteCap(input: { limit: number; perLine: boolean; fail: () => WeftError }): TransformStream<Uint8Array, Uint8Array> {
+function lineCap(input: { limit: number; fail: () => WeftError }): TransformStream<Uint8Array, Uint8Array> {
   let count = 0;
   return new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, controller) {
-      if (input.perLine) {
-        // The line in progress carries over from earlier chunks; each newline ends one.
-        let start = 0;
-        for (let i = chunk.indexOf(NEWLINE); i !== -1; i = chunk.indexOf(NEWLINE, start)) {
-          if (count + (i - start) > input.limit) break;
-          count = 0;
-          start = i + 1;
-        }
-        count += chunk.byteLength - start;
-      } else {
-        count += chunk.byteLength;
+      // The line in progress carries over from earlier chunks; each newline ends one.
+      let start = 0;
+      for (let i = chunk.indexOf(NEWLINE); i !== -1; i = chunk.indexOf(NEWLINE, start)) {
+        if (count + (i - start) > input.limit) break;
+        count = 0;
+        start = i + 1;
       }
+      count += chunk.byteLength - start;
       if (count > input.limit) {
         controller.error(input.fail());
         return;
@@ -157,8 +153,28 @@ export function createEgressFetch(options: EgressFetchOptions): ProviderFetch {
       body.destroy();
       throw tooLarge();
     }
+    if (!streamed) {
+      // A JSON answer is read whole by the SDK anyway: read here, within the cap, it reaches the
+      // SDK as bytes, without a web stream and a transform per chunk.
+      return new Response(await readCapped(decoded(body, encoding), limit, tooLarge), responseInit);
+    }
     const web = Readable.toWeb(decoded(body, encoding)) as ReadableStream<Uint8Array>;
-    const capped = web.pipeThrough(byteCap({ limit, perLine: streamed, fail: tooLarge }));
+    const capped = web.pipeThrough(lineCap({ limit, fail: tooLarge }));
     return new Response(capped, responseInit);
   };
+}
+
+/** The whole body, or `fail()` thrown (and the body destroyed, closing its connection) past `limit` bytes. */
+async function readCapped(body: Readable, limit: number, fail: () => WeftError): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let count = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    count += chunk.byteLength;
+    if (count > limit) {
+      body.destroy();
+      throw fail();
+    }
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks);
 }
