@@ -47,6 +47,22 @@ export function nodeRunsContract(s: DbReposSuite): void {
       expect(await s.repos.nodeRuns.listByExecution('junk')).toEqual([]);
     });
 
+    it('writes any JSON value and text unchanged through the batched upsert, with many rows at once', async () => {
+      const e = await s.newExecution();
+      const awkward = { quote: 'a"b', backslash: 'c\\d\\"e', braces: '{x,y}', comma: 'a,b', unicode: 'é😀\u2028', nested: [[1, 'two'], { 'k"': null }], empty: '' };
+      const values: unknown[] = [awkward, 'a "string" \\ with {braces}', 42.5, [], true, null];
+      const rows = values.map((output, i) => run(e, {
+        nodeId: `n"${i},{x}\\`, status: 'completed', output, input: { i, text: 'NULL' }, model: i === 0 ? 'NULL' : 'm,"x"', finishedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, 1, 123 + i)),
+      }));
+      // A batch larger than one chunk of rows: 600 more.
+      const many = Array.from({ length: 600 }, (_v, i) => run(e, { nodeId: 'm', iteration: i + 1, status: 'completed', output: { i } }));
+      await s.repos.nodeRuns.upsertMany([...rows, ...many]);
+      const stored = await s.repos.nodeRuns.listByExecution(e.executionId);
+      expect(stored).toHaveLength(rows.length + many.length);
+      for (const row of rows) expect(stored.find((r) => r.nodeId === row.nodeId)).toEqual(row);
+      expect(stored.find((r) => r.nodeId === 'm' && r.iteration === 600)?.output).toEqual({ i: 599 });
+    });
+
     it("keeps a code node's console lines, and clears them when a later write has none", async () => {
       const e = await s.newExecution();
       const logs = [{ level: 'log' as const, message: 'n is 2' }, { level: 'warn' as const, message: 'careful: é' }];

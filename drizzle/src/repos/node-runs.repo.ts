@@ -1,4 +1,4 @@
-import { and, asc, eq, getTableColumns, inArray, like, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, like, sql } from 'drizzle-orm';
 import type { NodeStatus } from '@weft/shared/model';
 import { isUuid } from '@weft/shared/ids';
 import { executions, nodeRuns } from '../schema/index.js';
@@ -7,10 +7,47 @@ import { codePointOrder, descNullsLast } from './order.js';
 import { sqlStateOf } from './sql-state.js';
 import type { TenantScope } from './tenant.js';
 import type { NodeRunRow, NodeRunsRepo } from './types.js';
+import { runPrepared } from './prepared.js';
 
-/** 23 parameters a row: 500 rows stay far below Postgres' 65535 bind parameters. */
+/** Rows per statement: each column is one array parameter, so this bounds a statement's size, not its parameters. */
 const UPSERT_CHUNK_ROWS = 500;
 const KEY_COLUMNS: ReadonlySet<string> = new Set(['executionId', 'nodeId', 'iteration']);
+
+type NodeRunInsert = typeof nodeRuns.$inferInsert;
+
+/**
+ * The upsert's columns, each with the Postgres array type its values are sent as and how a row's
+ * value becomes an element (jsonb as its JSON text: node-postgres escapes it into the array).
+ */
+const UPSERT_COLUMNS: ReadonlyArray<{ key: keyof NodeRunInsert; type: string; value: (r: NodeRunInsert) => unknown }> = (() => {
+  const json = (key: keyof NodeRunInsert) => (r: NodeRunInsert): string | null => (r[key] === null || r[key] === undefined ? null : JSON.stringify(r[key]));
+  const plain = (key: keyof NodeRunInsert) => (r: NodeRunInsert): unknown => r[key] ?? null;
+  const types: Partial<Record<keyof NodeRunInsert, string>> = {
+    executionId: 'uuid', workspaceId: 'uuid', flowId: 'uuid', iteration: 'int4', attempts: 'int4', runtimeMs: 'int4',
+    input: 'jsonb', output: 'jsonb', error: 'jsonb', usage: 'jsonb', cost: 'jsonb', logs: 'jsonb',
+    totalCostUsd: 'numeric', startedAt: 'timestamptz', finishedAt: 'timestamptz', updatedAt: 'timestamptz',
+  };
+  return (Object.keys(getTableColumns(nodeRuns)) as Array<keyof NodeRunInsert>).map((key) => {
+    const type = types[key] ?? 'text';
+    return { key, type, value: type === 'jsonb' ? json(key) : plain(key) };
+  });
+})();
+
+/**
+ * One statement for any number of rows: each column goes as one array parameter and `unnest`
+ * turns them back into rows. Its text never changes, so Postgres plans it once per connection
+ * (a named prepared statement), and no query builder walks rows × columns.
+ */
+const UPSERT_SQL = (() => {
+  const columns = getTableColumns(nodeRuns);
+  const name = (key: keyof NodeRunInsert): string => `"${columns[key].name}"`;
+  const keys = UPSERT_COLUMNS.map((c) => c.key);
+  const updates = keys.filter((k) => !KEY_COLUMNS.has(k)).map((k) => `${name(k)} = excluded.${name(k)}`);
+  return `insert into "node_runs" (${keys.map(name).join(', ')}) `
+    + `select * from unnest(${UPSERT_COLUMNS.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ')}) `
+    + `on conflict ("execution_id", "node_id", "iteration") do update set ${updates.join(', ')} `
+    + `where not ("node_runs"."status" in ('completed', 'skipped') and excluded."status" not in ('completed', 'failed', 'skipped', 'cancelled'))`;
+})();
 
 type NodeRunDbRow = typeof nodeRuns.$inferSelect;
 
@@ -46,23 +83,12 @@ function toRow(r: NodeRunDbRow): NodeRunRow {
   };
 }
 
-/** `col = excluded.col` for every non-key column: the incoming row replaces the stored one. */
-function excludedSet(): Record<string, SQL> {
-  const set: Record<string, SQL> = {};
-  for (const [key, column] of Object.entries(getTableColumns(nodeRuns))) {
-    if (!KEY_COLUMNS.has(key)) set[key] = sql.raw(`excluded."${column.name}"`);
-  }
-  return set;
-}
-
 /** A literal for LIKE: node ids may hold `_`, a LIKE wildcard. */
 function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 export class PgNodeRunsRepo implements NodeRunsRepo {
-  private readonly onConflictSet = excludedSet();
-
   constructor(
     /** For the flusher's writes and reads of one execution, by an id the engine holds already. */
     private readonly system: WeftDb,
@@ -70,9 +96,9 @@ export class PgNodeRunsRepo implements NodeRunsRepo {
   ) {}
 
   /**
-   * One multi-row `insert … on conflict do update` per chunk. Within a batch the last row of
-   * a key wins (Postgres refuses to update one row twice in a statement). A late non-terminal
-   * write (a lagging `running`) never overwrites a `completed` or `skipped` row.
+   * One `insert … select from unnest(…) on conflict do update` per chunk (UPSERT_SQL). Within a
+   * batch the last row of a key wins (Postgres refuses to update one row twice in a statement).
+   * A late non-terminal write (a lagging `running`) never overwrites a `completed` or `skipped` row.
    */
   async upsertMany(rows: readonly NodeRunRow[]): Promise<void> {
     const byKey = new Map<string, NodeRunRow>();
@@ -95,15 +121,9 @@ export class PgNodeRunsRepo implements NodeRunsRepo {
     }
   }
 
-  private async upsertChunk(chunk: (typeof nodeRuns.$inferInsert)[]): Promise<void> {
-    await this.system
-      .insert(nodeRuns)
-      .values(chunk)
-      .onConflictDoUpdate({
-        target: [nodeRuns.executionId, nodeRuns.nodeId, nodeRuns.iteration],
-        set: this.onConflictSet,
-        setWhere: sql`not (${nodeRuns.status} in ('completed', 'skipped') and excluded."status" not in ('completed', 'failed', 'skipped', 'cancelled'))`,
-      });
+  private async upsertChunk(chunk: NodeRunInsert[]): Promise<void> {
+    const values = UPSERT_COLUMNS.map((c) => chunk.map(c.value));
+    await runPrepared(this.system, { name: 'weft_node_runs_upsert', text: UPSERT_SQL, values });
   }
 
   async listVersions(executionId: string): Promise<Map<string, { status: NodeStatus; finishedAt: Date | null }>> {
