@@ -1,11 +1,12 @@
-import { createTableRelationsHelpers, extractTablesRelationalConfig, is, type ExtractTablesWithRelations, type RelationalSchemaConfig } from 'drizzle-orm';
-import { NodePgDatabase, NodePgSession, NodePgTransaction } from 'drizzle-orm/node-postgres';
+import { createTableRelationsHelpers, extractTablesRelationalConfig, type ExtractTablesWithRelations, type RelationalSchemaConfig } from 'drizzle-orm';
+import { NodePgSession, NodePgTransaction } from 'drizzle-orm/node-postgres';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import { WeftError } from '@weft/shared/errors';
 import { isUuid } from '@weft/shared/ids';
 import * as schema from '../schema/index.js';
 import type { WeftDb, WeftSchema } from './db.js';
+import { pgPoolOf } from './prepared.js';
 import { sqlStateOf } from './sql-state.js';
 
 /** The role tenant transactions run as (drizzle/migrations/0008_row_level_security.sql). */
@@ -76,12 +77,7 @@ function relationalConfig(): Relational {
  * (embedded mode reaches its PGlite thread through one, see create-database.ts).
  */
 export function createTenantScope(db: WeftDb): TenantScope {
-  if (is(db, NodePgDatabase)) {
-    const pool: unknown = (db as NodePgDatabase<WeftSchema> & { $client: unknown }).$client;
-    if (!(pool instanceof pg.Pool)) throw new Error('tenant transactions on node-postgres need the database built over a pg.Pool');
-    return pgTenantScope(pool);
-  }
-  throw new Error('tenant transactions need a node-postgres database over a pg.Pool');
+  return pgTenantScope(pgPoolOf(db));
 }
 
 /**
