@@ -221,17 +221,17 @@ function runNodeJob(deps: NodeProcessorDeps, slots: NodeSlots): JobHandler<NodeJ
     };
     const [first, ...more] = await runStarted(deps, { run, resolved, flow, start, startedAt, log, eager });
     for (const started of more) lanes.push(runLane(started, { jobSlot: true }));
-    const own = runLane(first, { jobSlot: false });
-    await settleLanes([own], lanes);
+    await settleLanes(runLane(first, { jobSlot: false }), lanes);
   };
 }
 
 /**
- * Waits for every lane, those started while waiting included, and throws the first failure once
- * all have ended: the job must stay active (the lease of what they run) until the last one has.
+ * Waits for the job's own lane and every other, those started while waiting included, and throws
+ * the first failure once all have ended: the job must stay active (the lease of what they run)
+ * until the last one has.
  */
-async function settleLanes(own: ReadonlyArray<Promise<void>>, lanes: Array<Promise<void>>): Promise<void> {
-  const outcomes = await Promise.allSettled(own);
+async function settleLanes(own: Promise<void>, lanes: Array<Promise<void>>): Promise<void> {
+  const outcomes = await Promise.allSettled([own]);
   for (let settled = 0; settled < lanes.length;) {
     const batch = lanes.slice(settled);
     settled = lanes.length;
