@@ -96,7 +96,7 @@ export function createNodeRunners(deps: NodeProcessorDeps): { nodes: JobHandler<
       if (release === null) return false;
       deps.metrics.eagerDispatchTotal.inc({ result: 'started' });
       try {
-        await run({ id: request.jobId, name: request.name, queue: request.queue, data: request.data, attempt: 1, maxAttempts: request.attempts ?? 1, signal: lease.signal });
+        await run(eagerRunOf(request, lease.signal));
       } catch (err) {
         await handOver(deps, { request, err, log });
       } finally {
@@ -198,13 +198,10 @@ function runNodeJob(deps: NodeProcessorDeps, slots: NodeSlots): JobHandler<NodeJ
               break;
             }
           }
-          const childRun: JobContext<NodeJobData> = {
-            id: request.jobId, name: request.name, queue: request.queue, data: request.data, attempt: 1, maxAttempts: request.attempts ?? 1, signal: job.signal,
-          };
           const childStart: StartedNode = { kind: 'started', input: next.input, results: next.results, events: [], ...('item' in next ? { item: next.item } : {}) };
           deps.metrics.eagerDispatchTotal.inc({ result: 'started' });
           try {
-            const started = await runStarted(deps, { run: childRun, resolved: child, flow, start: childStart, startedAt: new Date(next.startedAt), log: childLog, eager });
+            const started = await runStarted(deps, { run: eagerRunOf(request, job.signal), resolved: child, flow, start: childStart, startedAt: new Date(next.startedAt), log: childLog, eager });
             next = started[0];
             for (const more of started.slice(1)) lanes.push(runLane(more, { jobSlot: true }));
           } catch (err) {
@@ -239,6 +236,11 @@ async function settleLanes(own: Promise<void>, lanes: Array<Promise<void>>): Pro
   }
   const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (failed) throw failed.reason;
+}
+
+/** A node run at once in this process (a root, an eager child) as its own job's attempt 1, under its lease's signal. */
+function eagerRunOf(request: EnqueueRequest<NodeJobData>, signal: AbortSignal): JobContext<NodeJobData> {
+  return { id: request.jobId, name: request.name, queue: request.queue, data: request.data, attempt: 1, maxAttempts: request.attempts ?? 1, signal };
 }
 
 /** A started node that runs an executor, and what runStarted needs to run and commit it. */
