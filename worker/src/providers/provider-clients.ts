@@ -114,8 +114,13 @@ export class ProviderClients implements ProviderClientSource {
     return tracked;
   }
 
-  /** Drops the entries the message names (the provider of the workspace, every provider of it without `provider`); answers how many. */
+  /**
+   * Drops the entries the message names (the provider of the workspace, every provider of it
+   * without `provider`); answers how many. A fallback price is no part of a client: its message
+   * drops none.
+   */
   invalidate(message: Omit<ProviderClientsInvalidated, 'type'>): number {
+    if (message.reason === 'fallback_price') return 0;
     this.generation += 1;
     const matches = (entry: Pick<Entry, 'workspaceId' | 'provider'>): boolean =>
       entry.workspaceId === message.workspaceId && (message.provider === undefined || entry.provider === message.provider);

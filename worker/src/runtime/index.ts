@@ -68,9 +68,9 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
       }
       case 'provider-clients-invalidated': {
         // A credential, an egress setting, a fallback price or a workspace changed: the next call
-        // reads it afresh (a fallback price is no part of a client: the clients stay).
+        // reads it afresh.
         sources.forgetWorkspace(message.workspaceId);
-        const dropped = message.reason === 'fallback_price' ? 0 : clients.invalidate(message);
+        const dropped = clients.invalidate(message);
         metrics.providerClientInvalidationsTotal.inc({ reason: message.reason });
         log.info({ reason: message.reason, workspaceId: message.workspaceId, provider: message.provider, dropped }, 'provider clients invalidated');
         return;
