@@ -133,7 +133,14 @@ export async function commitAndContinue(deps: CommitDeps, input: {
     deps.metrics.executionsTotal.inc({ status: commit.executionStatus });
     log.info({ status: commit.executionStatus }, 'execution finished');
   }
-  return [...(commit.eager ? [commit.eager] : []), ...(commit.eagerMore ?? [])].map((started) => ({ ...started, startedAt: at }));
+  const started = [...(commit.eager ? [commit.eager] : []), ...(commit.eagerMore ?? [])];
+  if (started.length === 0) return [];
+  // A started child's run is dated when the commit's answer arrived, not with `at` (taken before
+  // the commit was sent): another parent of a join, committed by another worker between the two,
+  // may have finished after `at`, never after this commit was applied.
+  const answered = deps.clock().toISOString();
+  const startedAt = answered > at ? answered : at;
+  return started.map((child) => ({ ...child, startedAt }));
 }
 
 /** Metrics and a log line per map node a transition ended. */
