@@ -231,6 +231,20 @@ export function flowsContract(s: DbReposSuite): void {
       expect((await s.repos.executions.list({ workspaceId: other.id, limit: 10 })).items).toEqual([]);
     });
 
+    it('claims a queued row once, answering the row as it is now', async () => {
+      const { ws, flowId } = await setup();
+      const { execution } = await s.repos.executions.create({ workspaceId: ws, flowId, flowVersion: 1, input: { topic: 'x' } });
+      const startedAt = new Date('2026-01-01T00:00:00.123Z');
+      const first = await s.repos.executions.claimQueued({ executionId: execution.id, startedAt });
+      expect(first).toMatchObject({ claimed: true, row: { id: execution.id, status: 'running', startedAt, input: { topic: 'x' }, flowId, flowVersion: 1 } });
+      const again = await s.repos.executions.claimQueued({ executionId: execution.id, startedAt: new Date() });
+      expect(again).toMatchObject({ claimed: false, row: { status: 'running', startedAt } });
+      await s.repos.executions.finalize({ executionId: execution.id, status: 'cancelled', output: null, error: null, usage: null, cost: null, startedAt: null, finishedAt: new Date() });
+      expect(await s.repos.executions.claimQueued({ executionId: execution.id, startedAt: new Date() })).toMatchObject({ claimed: false, row: { status: 'cancelled' } });
+      expect(await s.repos.executions.claimQueued({ executionId: '00000000-0000-4000-8000-000000000000', startedAt: new Date() })).toBeNull();
+      expect(await s.repos.executions.claimQueued({ executionId: 'junk', startedAt: new Date() })).toBeNull();
+    });
+
     it('marks running only from queued, and finalizes idempotently', async () => {
       const { ws, flowId } = await setup();
       const { execution } = await s.repos.executions.create({ workspaceId: ws, flowId, flowVersion: 1, input: {} });

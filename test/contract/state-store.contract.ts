@@ -280,6 +280,23 @@ export function stateStoreContract(name: string, makeStore: () => Promise<StateS
         expect(await store.getExecution(executionId)).toEqual(before);
         expect(await fx.events.replay(executionId)).toEqual(eventsBefore);
       });
+
+      it('writes nothing for an execution ended before its hot state existed, and answers how it ended', async () => {
+        const nodes = graph(['a', 'b'], [['a', 'b']]);
+        const init = (executionId: string) => store.initExecution({ executionId, workspaceId: 'ws1', flowId: 'fl1', flowVersion: 2, input: {}, nodes, at: LATER });
+        const cancelled = randomUUID();
+        expect(await store.cancelExecution({ executionId: cancelled, at: AT })).toEqual({ kind: 'missing' });
+        expect(await init(cancelled)).toEqual({ created: false, status: 'cancelled', ready: [], events: [] });
+        expect(await store.getExecution(cancelled)).toBeNull();
+        expect(await fx.events.replay(cancelled)).toEqual([]);
+        const timedOut = randomUUID();
+        await store.cancelExecution({ executionId: timedOut, at: AT, endAs: { status: 'failed', error: { code: 'execution_timeout', category: 'permanent', message: 'late' } } });
+        expect(await init(timedOut)).toMatchObject({ created: false, status: 'failed' });
+        // The mark goes with the execution's keys; another execution is not concerned.
+        await store.deleteExecutions([cancelled]);
+        expect(await init(cancelled)).toMatchObject({ created: true, status: 'running' });
+        expect(await init(randomUUID())).toMatchObject({ created: true, status: 'running', ready: ['a'] });
+      });
     });
 
     describe('preset results (single-node runs)', () => {

@@ -87,8 +87,8 @@ describe('redis', () => {
       await store.putBlob({ executionId, blobId: 'blob', text: '"offloaded"' });
       await store.cancelExecution({ executionId, at: '2025-01-01T00:00:02.000Z' });
       expect(await store.expireExecution(executionId, 60)).toBe(true);
-      // The map hashes exist only for executions with a map node.
-      const { maps: _maps, items: _items, slots: _slots, ...plain } = executionKeys(prefix, executionId);
+      // The map hashes exist only for executions with a map node; the ended mark only for one ended without hot state.
+      const { maps: _maps, items: _items, slots: _slots, ended: _ended, ...plain } = executionKeys(prefix, executionId);
       const keys = Object.values(plain);
       for (const key of keys) {
         expect(await suite.redis.exists(key), key).toBe(1);

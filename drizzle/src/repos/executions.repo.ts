@@ -266,6 +266,18 @@ export class PgExecutionsRepo implements ExecutionsRepo {
     return moved.length > 0;
   }
 
+  async claimQueued(input: { executionId: string; startedAt: Date }): Promise<{ row: ExecutionRow; claimed: boolean } | null> {
+    if (!isUuid(input.executionId)) return null;
+    const [moved] = await this.system
+      .update(executions)
+      .set({ status: 'running', startedAt: input.startedAt, updatedAt: new Date() })
+      .where(and(eq(executions.id, input.executionId), eq(executions.status, 'queued')))
+      .returning();
+    if (moved) return { row: toRow(moved), claimed: true };
+    const row = await this.getById(input.executionId);
+    return row ? { row, claimed: false } : null;
+  }
+
   async deleteQueued(input: { executionId: string }): Promise<boolean> {
     const deleted = await this.system
       .delete(executions)

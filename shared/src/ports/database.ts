@@ -258,6 +258,12 @@ export interface ExecutionsRepo {
   /** queued → running; no-op when already past queued. True when this call moved it. */
   markRunning(input: { executionId: string; startedAt: Date }): Promise<boolean>;
   /**
+   * For the execution job (workers, no workspace scoping): queued → running in one statement that
+   * answers the row as it now is; `claimed` when this call moved it. A row past queued is read and
+   * answered as it is (claimed false); null when there is no such row.
+   */
+  claimQueued(input: { executionId: string; startedAt: Date }): Promise<{ row: ExecutionRow; claimed: boolean } | null>;
+  /**
    * Deletes a row that is still `queued` (a start the api refused after writing it: it must
    * never run); false when the row is gone or no longer queued.
    */

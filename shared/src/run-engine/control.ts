@@ -139,14 +139,14 @@ export function createCancelExecution(deps: ControlDeps): CancelExecution {
     const result = await endExecution(deps, { executionId, at });
     switch (result.kind) {
       case 'ended':
-        // This cancel recorded itself while the execution job was starting it: the job saw the
-        // record and cancelled the hot state it had just written (execution-job.ts). Cancelled,
-        // as asked, by this request.
+        // Another cancel that also read the row queued ended the hot state first. Cancelled, as
+        // asked.
         if (result.status === 'cancelled' && row.status === 'queued') break;
         // Hot state is ahead of the record (the flusher has not written the end yet).
         throw new WeftError('CONFLICT', `execution ${executionId} is already ${result.status}`);
       case 'missing':
-        // Never started (or its hot state is gone): the record is the whole truth.
+        // Never started (or its hot state is gone): the record is the whole truth. An execution job
+        // that claimed the row already finds the ended mark this left, and writes no hot state.
         if (row.status !== 'queued') await recordCancelled();
         await deps.queue.remove(QUEUES.executions, executionId);
         // No hot state, so no flush will record this end: it stops counting now.

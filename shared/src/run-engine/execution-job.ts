@@ -43,8 +43,13 @@ export function createExecutionProcessor(deps: ExecutionProcessorDeps): JobHandl
 async function startExecution(deps: ExecutionProcessorDeps, job: JobContext<ExecutionJobData>): Promise<EnqueueRequest<NodeJobData> | undefined> {
   const { executionId, workspaceId } = job.data;
   const log = deps.logger.child({ executionId, jobId: job.id, attempt: job.attempt });
-  const row = await deps.repos.executions.getById(executionId);
-  if (!row) throw new WeftError('EXECUTION_NOT_VISIBLE', `execution ${executionId} is not visible yet`);
+  const now = deps.clock();
+  // The row goes running in the statement that reads it. A cancel recorded after this claim and
+  // before hot state exists leaves an ended mark in Redis, and the init below then writes nothing:
+  // a running row always has hot state or is about to, and a cancel always wins (control.ts).
+  const claim = await deps.repos.executions.claimQueued({ executionId, startedAt: now });
+  if (!claim) throw new WeftError('EXECUTION_NOT_VISIBLE', `execution ${executionId} is not visible yet`);
+  const { row } = claim;
   if (TERMINAL_EXECUTION_STATUSES.has(row.status)) {
     // Cancelled before it started: no hot state, so no flush releases it (idempotent).
     await deps.admission.release({ workspaceId, executionId });
@@ -52,7 +57,6 @@ async function startExecution(deps: ExecutionProcessorDeps, job: JobContext<Exec
     return undefined;
   }
   const flow = await deps.flows.get(row.flowId, row.flowVersion);
-  const now = deps.clock();
   const init = await deps.state.initExecution({
     executionId,
     workspaceId,
@@ -66,24 +70,17 @@ async function startExecution(deps: ExecutionProcessorDeps, job: JobContext<Exec
     deps.metrics.executionsTotal.inc({ status: 'running' });
     log.info({ flowId: row.flowId, flowVersion: row.flowVersion, singleNodeId: row.singleNodeId, roots: init.ready }, 'execution started');
   }
-  if (init.status !== 'running') return undefined;
+  if (init.status !== 'running') {
+    // Ended meanwhile: a cancel recorded after the claim (its ended mark), or a redelivery of an ended one.
+    log.debug({ status: init.status, created: init.created }, 'execution not live: not run');
+    return undefined;
+  }
   if (init.created) {
-    // The row goes running in the statement that checks it is still queued. When it was not, a
-    // cancel may have recorded itself between our first read and the init: honour it. (One
-    // Postgres round trip on the common path, where a read and then the update took two.)
-    const moved = row.status === 'queued' && await deps.repos.executions.markRunning({ executionId, startedAt: now });
-    if (!moved && (await deps.repos.executions.getById(executionId))?.status === 'cancelled') {
-      await deps.state.cancelExecution({ executionId, at: deps.clock().toISOString() });
-      log.info('execution cancelled while starting');
-      return undefined;
-    }
     // The whole execution's deadline: a delayed job, so it survives worker restarts.
     if (flow.record.timeoutMs !== undefined) {
       const timeout: ResumeJobData = { executionId, workspaceId, flowId: row.flowId, flowVersion: row.flowVersion, nodeId: '', kind: 'execution-timeout' };
       await deps.queue.add({ queue: QUEUES.resume, name: 'execution-timeout', data: timeout, jobId: executionTimeoutJobId(executionId), delayMs: flow.record.timeoutMs, attempts: 5 });
     }
-  } else if (row.status === 'queued') {
-    await deps.repos.executions.markRunning({ executionId, startedAt: now });
   }
   const template = { executionId, workspaceId, flowId: row.flowId, flowVersion: row.flowVersion, nodeId: '', ...jobExtras(row) };
   if (!init.created) {

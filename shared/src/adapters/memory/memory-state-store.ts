@@ -2,7 +2,7 @@ import { applyCommit, applyInit, applyReadyAfter, applyStart, toHotExecution, ty
 import { applyCancel, applyReopen, applyWait } from '../../engine/apply-control.js';
 import { applyStartMap, applyTimeoutMap } from '../../engine/apply-map.js';
 import type { BlobAddress } from '../../engine/output-ref.js';
-import type { EventDraft, HotExecution, NodeError, WeftEvent } from '../../model/index.js';
+import type { EventDraft, ExecutionStatus, HotExecution, NodeError, WeftEvent } from '../../model/index.js';
 import type {
   CommitNodeInput,
   CommitNodeResult,
@@ -44,6 +44,11 @@ export class MemoryStateStore implements StateStore {
   private readonly blobs = new Map<string, Map<string, string>>();
   /** Used resume links: key → expiry (epoch ms); expired ones are dropped as claims come. */
   private readonly resumeClaims = new Map<string, number>();
+  /**
+   * Executions ended while they had no hot state → the status they ended with (the ended mark of
+   * cancel-execution.lua): their init writes none. Bounded, oldest out.
+   */
+  private readonly endedMarks = new Map<string, ExecutionStatus>();
 
   constructor(options: MemoryStateStoreOptions) {
     this.events = options.events;
@@ -51,7 +56,9 @@ export class MemoryStateStore implements StateStore {
   }
 
   initExecution(input: InitExecutionInput): Promise<InitExecutionResult> {
-    return settle(() => {
+    return settle((): InitExecutionResult => {
+      const endedAs = this.executions.has(input.executionId) ? undefined : this.endedMarks.get(input.executionId);
+      if (endedAs !== undefined) return { created: false, status: endedAs, ready: [], events: [] };
       const { state, outcome } = applyInit(this.executions.get(input.executionId), { ...input, input: jsonCopy(input.input ?? null) });
       this.executions.set(input.executionId, state);
       return { ...outcome, events: this.append(outcome.events) };
@@ -92,6 +99,7 @@ export class MemoryStateStore implements StateStore {
   cancelExecution(input: { executionId: string; at: string; endAs?: { status: 'failed'; error: NodeError } }): Promise<CancelExecutionResult> {
     return settle((): CancelExecutionResult => {
       const { state, outcome } = applyCancel(this.executions.get(input.executionId), input);
+      if (outcome.kind === 'missing') this.markEnded(input.executionId, input.endAs ? 'failed' : 'cancelled');
       if (outcome.kind !== 'cancelled') return outcome;
       if (state) this.executions.set(input.executionId, state);
       return { ...outcome, events: this.append(outcome.events) };
@@ -208,8 +216,18 @@ export class MemoryStateStore implements StateStore {
     return Promise.resolve(true);
   }
 
+  private markEnded(executionId: string, status: ExecutionStatus): void {
+    this.endedMarks.delete(executionId);
+    this.endedMarks.set(executionId, status);
+    if (this.endedMarks.size > MAX_ENDED_MARKS) {
+      const oldest = this.endedMarks.keys().next().value;
+      if (oldest !== undefined) this.endedMarks.delete(oldest);
+    }
+  }
+
   deleteExecutions(executionIds: readonly string[]): Promise<void> {
     for (const executionId of executionIds) {
+      this.endedMarks.delete(executionId);
       clearTimeout(this.expiries.get(executionId));
       this.expiries.delete(executionId);
       this.executions.delete(executionId);
@@ -237,6 +255,9 @@ export class MemoryStateStore implements StateStore {
 }
 
 /** Runs a synchronous step; a throw becomes a rejection, as an adapter doing I/O would give. */
+/** Ended marks kept at most (Redis keeps each for ENDED_MARK_TTL_SECONDS instead). */
+const MAX_ENDED_MARKS = 10_000;
+
 function settle<T>(step: () => T): Promise<T> {
   // The executor's throw rejects the promise.
   return new Promise((resolve) => {

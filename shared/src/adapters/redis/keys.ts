@@ -16,6 +16,7 @@ export interface ExecutionKeys {
   slots: string;
   blobs: string;
   leases: string;
+  ended: string;
 }
 
 export function executionKeys(prefix: string, executionId: string): ExecutionKeys {
@@ -53,6 +54,12 @@ export function executionKeys(prefix: string, executionId: string): ExecutionKey
      * that job is redelivered (ready-after.lua)
      */
     leases: `${base}:leases`,
+    /**
+     * string with a TTL (ENDED_MARK_TTL_SECONDS): the status an execution was ended with while it
+     * had no hot state (a cancel between its execution job's claim of the row and its init):
+     * init-execution.lua then writes no hot state
+     */
+    ended: `${base}:ended`,
   };
 }
 

@@ -64,12 +64,20 @@ function graphShapes(at: string): { queued: string; pending: string; skipped: st
   };
 }
 
+/**
+ * How long the mark of an execution ended without hot state lives (cancel-execution.lua): longer
+ * than its execution job can sit between claiming the row and writing hot state (retried while
+ * Redis is unreachable), short enough that marks do not pile up.
+ */
+export const ENDED_MARK_TTL_SECONDS = 86_400;
+
 /** init-execution.lua */
 export function initExecutionArgs(prefix: string, input: InitExecutionInput, sharded = false): ScriptCall {
   const presets = presetEntries(input);
+  const k = executionKeys(prefix, input.executionId);
   return {
     script: 'weftInitExecution',
-    keys: graphKeys(executionKeys(prefix, input.executionId)),
+    keys: [...graphKeys(k), k.ended],
     args: [
       input.executionId, input.workspaceId, input.flowId, input.flowVersion, JSON.stringify(input.input ?? null), input.at,
       eventsChannelArg(prefix, input, sharded), EVENT_STREAM_MAXLEN, JSON.stringify(executionStartedData(input.flowVersion)),
@@ -111,11 +119,12 @@ export function cancelExecutionArgs(prefix: string, input: { executionId: string
   const endAs = input.endAs;
   return {
     script: 'weftCancelExecution',
-    keys: [k.meta, k.status, k.events, k.results, k.maps, k.pending, k.taken, k.children],
+    keys: [k.meta, k.status, k.events, k.results, k.maps, k.pending, k.taken, k.children, k.ended],
     args: [
       input.executionId, input.at, ...eventArgs(prefix, input.executionId, sharded),
       JSON.stringify(endAs ? { status: 'failed', error: endAs.error } : { status: 'cancelled' }),
       endAs ? 'failed' : 'cancelled', endAs ? JSON.stringify(endAs.error) : '', JSON.stringify(endAs ? endAs.error : cancelledMapError()),
+      ENDED_MARK_TTL_SECONDS,
     ],
   };
 }

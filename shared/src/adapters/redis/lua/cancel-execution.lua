@@ -6,12 +6,16 @@
   unfinished items. Port of applyCancel (shared/src/engine/apply-control.ts).
 
   KEYS[1] meta  KEYS[2] status  KEYS[3] events  KEYS[4] results  KEYS[5] maps
-  KEYS[6] pending  KEYS[7] taken  KEYS[8] children
+  KEYS[6] pending  KEYS[7] taken  KEYS[8] children  KEYS[9] ended mark
   ARGV[1] executionId  ARGV[2] at  ARGV[3] channel prefix (workspaceId appended) or '!' + sharded channel
   ARGV[4] stream MAXLEN  ARGV[5] terminal event data JSON
   ARGV[6] final status: 'cancelled' (execution.cancelled) or 'failed' (execution.failed)
   ARGV[7] error JSON stored in meta when failed ('' otherwise)
   ARGV[8] the error of the maps cut short, JSON
+  ARGV[9] TTL of the ended mark, seconds
+
+  Without hot state, the final status is left as the ended mark: an execution job that claimed
+  the row before this end was recorded, and has not written hot state yet, then writes none.
 
   Returns { 'missing' } | { 'ended', status } |
     { 'ok', running ids, queued ids, events (JSON with id), map rounds (id, round, …) }
@@ -22,6 +26,9 @@
 
 local meta, ended = liveMeta(KEYS[1], 'ended')
 if not meta then
+  if ended[1] == 'missing' then
+    redis.call('SET', KEYS[9], ARGV[6], 'EX', ARGV[9])
+  end
   return ended
 end
 redis.call('HSET', KEYS[1], 'status', ARGV[6], 'finishedAt', ARGV[2])

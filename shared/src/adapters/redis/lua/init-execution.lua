@@ -4,7 +4,7 @@
   (shared/src/engine/apply-commit.ts).
 
   KEYS[1] meta  KEYS[2] results  KEYS[3] status  KEYS[4] pending  KEYS[5] taken
-  KEYS[6] children  KEYS[7] events
+  KEYS[6] children  KEYS[7] events  KEYS[8] ended mark (cancel-execution.lua)
   ARGV[1] executionId   ARGV[2] workspaceId   ARGV[3] flowId   ARGV[4] flowVersion
   ARGV[5] input JSON    ARGV[6] at            ARGV[7] channel ('!' + channel: SPUBLISH)  ARGV[8] stream MAXLEN
   ARGV[9] execution.started data JSON
@@ -14,6 +14,8 @@
   ARGV[13+2K..] per node, 3 values: id, parentCount, children JSON array
 
   Returns { created (1|0), execution status, ready root ids, events (JSON with id) }
+  An execution ended before its hot state was written (the ended mark) gets none:
+  { 0, the status it ended with, {}, {} }.
 ]]
 --- @include "includes/append-event.lua"
 
@@ -29,6 +31,10 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
     end
   end
   return { 0, redis.call('HGET', KEYS[1], 'status'), ready, {} }
+end
+local endedAs = redis.call('GET', KEYS[8])
+if endedAs then
+  return { 0, endedAs, {}, {} }
 end
 
 local total = (#ARGV - FIRST_NODE + 1) / 3

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { RedisClient } from '../connection.js';
 
 const SCRIPTS = {
-  weftInitExecution: { file: 'init-execution.lua', keys: 7 },
+  weftInitExecution: { file: 'init-execution.lua', keys: 8 },
   weftStartNode: { file: 'start-node.lua', keys: 7 },
   weftCommitNode: { file: 'commit-node.lua', keys: 12 },
   weftStartMap: { file: 'start-map.lua', keys: 10 },
@@ -20,7 +20,7 @@ const SCRIPTS = {
   weftAcquireRateLimit: { file: 'acquire-rate-limit.lua', keys: 2 },
   weftReopenNodes: { file: 'reopen-nodes.lua', keys: 13 },
   weftExpireExecution: { file: 'expire-execution.lua', keys: 13 },
-  weftCancelExecution: { file: 'cancel-execution.lua', keys: 8 },
+  weftCancelExecution: { file: 'cancel-execution.lua', keys: 9 },
   weftWaitNode: { file: 'wait-node.lua', keys: 4 },
   weftRestoreExecution: { file: 'restore-execution.lua', keys: 6 },
   weftAcquireNodeSlot: { file: 'acquire-node-slot.lua', keys: 3 },
