@@ -281,6 +281,32 @@ export function stateStoreContract(name: string, makeStore: () => Promise<StateS
         expect(await fx.events.replay(executionId)).toEqual(eventsBefore);
       });
 
+      it('starts the root it is asked to in the same step: running, announced after execution.started, not ready', async () => {
+        const nodes = graph(['a', 'b', 'c'], [['a', 'c'], ['b', 'c']]);
+        const executionId = randomUUID();
+        const up = completed({ deep: ['x', 1] });
+        const init = (startRoot: { nodeId: string; workerId: string; readResultsOf: string[] }, at = AT) => store.initExecution({
+          executionId, workspaceId: 'ws1', flowId: 'fl1', flowVersion: 2, input: { topic: 'ü' }, nodes, at, presetResults: { up }, startRoot,
+        });
+        const created = await init({ nodeId: 'a', workerId: 'w7', readResultsOf: ['up', 'absent'] });
+        expect(created).toMatchObject({ created: true, status: 'running', ready: ['b'], root: { nodeId: 'a', input: { topic: 'ü' }, results: { up } } });
+        expect(created.events.map((e) => [e.type, e.nodeId ?? null])).toEqual([['execution.started', null], ['node.started', 'a']]);
+        expect(created.events[1]).toMatchObject({ at: AT, data: { attempt: 1, workerId: 'w7' } });
+        expect(await fx.events.replay(executionId)).toEqual(created.events);
+        const hot = await store.getExecution(executionId);
+        expect(hot?.nodes.a).toMatchObject({ status: 'running', attempts: 1, workerId: 'w7', startedAt: AT });
+        expect(hot?.nodes.b?.status).toBe('queued');
+        // A redelivered init starts nothing: the root is answered ready again, as any open root.
+        const again = await init({ nodeId: 'a', workerId: 'w8', readResultsOf: [] }, LATER);
+        expect(again).toEqual({ created: false, status: 'running', ready: ['a', 'b'], events: [] });
+        expect((await store.getExecution(executionId))?.nodes.a).toMatchObject({ workerId: 'w7' });
+        // Only a root is started that way.
+        const other = await store.initExecution({ executionId: randomUUID(), workspaceId: 'ws1', flowId: 'fl1', flowVersion: 2, input: {}, nodes, at: AT, startRoot: { nodeId: 'c', workerId: 'w7', readResultsOf: [] } });
+        expect(other.root).toBeUndefined();
+        expect(other.ready).toEqual(['a', 'b']);
+        expect(types(other.events)).toEqual(['execution.started']);
+      });
+
       it('writes nothing for an execution ended before its hot state existed, and answers how it ended', async () => {
         const nodes = graph(['a', 'b'], [['a', 'b']]);
         const init = (executionId: string) => store.initExecution({ executionId, workspaceId: 'ws1', flowId: 'fl1', flowVersion: 2, input: {}, nodes, at: LATER });

@@ -75,7 +75,16 @@ export function applyInit(state: ExecutionState | undefined, input: InitExecutio
     items: new Map(),
   };
   const started = draft(next, { type: 'execution.started', at: input.at, data: executionStartedData(input.flowVersion) });
-  return { state: next, outcome: { created: true, status: 'running', ready, events: [started] } };
+  const root = input.startRoot;
+  if (!root || !ready.includes(root.nodeId)) return { state: next, outcome: { created: true, status: 'running', ready, events: [started] } };
+  const rootStart = markStarted(next, { ...root, attempt: 1, at: input.at, item: undefined });
+  return {
+    state: next,
+    outcome: {
+      created: true, status: 'running', ready: ready.filter((id) => id !== root.nodeId), events: [started, rootStart.event],
+      root: { nodeId: root.nodeId, input: input.input, results: rootStart.results },
+    },
+  };
 }
 
 /** The preset results that apply: those of ids outside the graph, in a stable order. */

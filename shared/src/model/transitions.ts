@@ -22,6 +22,13 @@ export interface InitExecutionInput {
    * are in `nodes` are ignored.
    */
   presetResults?: Record<string, NodeResult>;
+  /**
+   * A root to start in the same step when this call creates the execution (its execution job runs
+   * it at once, run-engine/eager-dispatch.ts): marked running as attempt 1 of `workerId`, its
+   * node.started appended after execution.started, and left out of `ready`. Ignored by a call
+   * that creates nothing, and for a node that is not a root.
+   */
+  startRoot?: { nodeId: string; workerId: string; readResultsOf: string[] };
 }
 
 export interface InitExecutionResult {
@@ -30,8 +37,10 @@ export interface InitExecutionResult {
   status: ExecutionStatus;
   /** Root nodes that are not terminal yet: enqueue them (again). */
   ready: string[];
-  /** Events this call appended (execution.started when created). */
+  /** Events this call appended (execution.started when created, then the started root's node.started). */
   events: WeftEvent[];
+  /** The root `startRoot` asked for, started: what startNode would have answered for it. */
+  root?: EagerStart;
 }
 
 export interface StartNodeInput {

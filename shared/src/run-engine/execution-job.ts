@@ -1,8 +1,8 @@
 /**
- * weft-executions job: load the pinned flow version, write hot state, enqueue the roots, and run
- * the first of them at once on this worker when it may (eager dispatch, `runRoot`): the hop
- * through the queue is saved, and this job stays active (its lease) until that root, and what
- * eager dispatch ran after it, has ended. A redelivered job enqueues every root's job: a root
+ * weft-executions job: claim the row, load the pinned flow version, write hot state, enqueue the
+ * roots, and run the first of them at once on this worker when it may (eager dispatch, `runRoot`):
+ * the init starts it in the same step, the hop through the queue is saved, and this job stays
+ * active (its lease) until that root, and what eager dispatch ran after it, has ended. A redelivered job enqueues every root's job: a root
  * that ran here is then run again or, committed, heals what ran under it (readyAfter).
  * The api commits the execution row before enqueueing, but a replica may lag: a row that is
  * not visible yet is a transient error (retried), never a failure.
@@ -13,9 +13,9 @@ import { WeftError } from '../errors/index.js';
 import { executionTimeoutJobId, jobExtras, type ExecutionJobData, type NodeJobData, type ResumeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
-import { QUEUES, type EnqueueRequest, type ExecutionAdmission, type InitExecutionInput, type JobContext, type JobHandler, type JobQueue, type StateStore } from '../ports/index.js';
+import { QUEUES, type EagerStart, type EnqueueRequest, type ExecutionAdmission, type InitExecutionInput, type InitExecutionResult, type JobContext, type JobHandler, type JobQueue, type StateStore } from '../ports/index.js';
 import type { CompiledFlow, FlowCache } from './flow-cache.js';
-import { childJobs, type RootRunner } from './node-job.js';
+import { childJobs, type RootReservation, type RootRunner } from './node-job.js';
 
 export interface ExecutionProcessorDeps {
   repos: Pick<Repos, 'executions'>;
@@ -35,12 +35,22 @@ export function createExecutionProcessor(deps: ExecutionProcessorDeps): JobHandl
     // What starting the execution read and wrote (row, hot state's answer, logger) is released
     // before the root runs here: a parked execution holds only the root's run.
     const first = await startExecution(deps, job);
-    if (first && (!deps.runRoot || !(await deps.runRoot(first, job)))) await deps.queue.add(first);
+    if (!first) return;
+    if (first.started && first.reservation) await first.reservation.run(first.started, first.startedAt);
+    else await deps.queue.add(first.request);
   };
 }
 
-/** Starts the execution; answers the root to run at once (or enqueue), the others enqueued. */
-async function startExecution(deps: ExecutionProcessorDeps, job: JobContext<ExecutionJobData>): Promise<EnqueueRequest<NodeJobData> | undefined> {
+/** The first root, started by the init to run here at once (`started`), or to enqueue. */
+interface FirstRoot {
+  request: EnqueueRequest<NodeJobData>;
+  reservation?: RootReservation;
+  started?: EagerStart;
+  startedAt: string;
+}
+
+/** Starts the execution; answers the first root (to run at once, or enqueue), the others enqueued. */
+async function startExecution(deps: ExecutionProcessorDeps, job: JobContext<ExecutionJobData>): Promise<FirstRoot | undefined> {
   const { executionId, workspaceId } = job.data;
   const log = deps.logger.child({ executionId, jobId: job.id, attempt: job.attempt });
   const now = deps.clock();
@@ -57,15 +67,49 @@ async function startExecution(deps: ExecutionProcessorDeps, job: JobContext<Exec
     return undefined;
   }
   const flow = await deps.flows.get(row.flowId, row.flowVersion);
-  const init = await deps.state.initExecution({
-    executionId,
-    workspaceId,
-    flowId: row.flowId,
-    flowVersion: row.flowVersion,
-    input: row.input,
-    ...hotGraphOf(flow, row),
-    at: now.toISOString(),
-  });
+  const graph = hotGraphOf(flow, row);
+  const template = { executionId, workspaceId, flowId: row.flowId, flowVersion: row.flowVersion, nodeId: '', ...jobExtras(row) };
+  // The first root runs here at once when it may: the init starts it in its own step (no start
+  // round trip), while the slot of the workspace's cap is asked for beside it.
+  const firstRootId = graph.nodes.find((n) => n.parentCount === 0)?.id;
+  const [firstRequest] = firstRootId === undefined ? [] : childJobs(template, [firstRootId], flow);
+  const reservation = firstRequest ? deps.runRoot?.(firstRequest, flow, job) ?? undefined : undefined;
+  const at = now.toISOString();
+  try {
+    const init = await deps.state.initExecution({
+      executionId,
+      workspaceId,
+      flowId: row.flowId,
+      flowVersion: row.flowVersion,
+      input: row.input,
+      ...graph,
+      at,
+      ...(reservation ? { startRoot: reservation.startRoot } : {}),
+    });
+    if (!init.root) await reservation?.release();
+    return await afterInit(deps, { job, row, flow, graph, template, init, at, log, ...(firstRequest ? { firstRequest } : {}), ...(reservation ? { reservation } : {}) });
+  } catch (err) {
+    // The root is not run here: its slots go back (a redelivery of this job enqueues it).
+    await reservation?.release();
+    throw err;
+  }
+}
+
+/** What follows the init: the flow deadline, the roots enqueued but the one answered to run at once. */
+async function afterInit(deps: ExecutionProcessorDeps, input: {
+  job: JobContext<ExecutionJobData>;
+  row: ExecutionRow;
+  flow: CompiledFlow;
+  graph: Pick<InitExecutionInput, 'nodes' | 'presetResults'>;
+  template: NodeJobData;
+  init: InitExecutionResult;
+  at: string;
+  log: Logger;
+  firstRequest?: EnqueueRequest<NodeJobData>;
+  reservation?: RootReservation;
+}): Promise<FirstRoot | undefined> {
+  const { row, flow, graph, template, init, at, log, firstRequest, reservation } = input;
+  const { executionId, workspaceId } = input.job.data;
   if (init.created) {
     deps.metrics.executionsTotal.inc({ status: 'running' });
     log.info({ flowId: row.flowId, flowVersion: row.flowVersion, singleNodeId: row.singleNodeId, roots: init.ready }, 'execution started');
@@ -82,18 +126,22 @@ async function startExecution(deps: ExecutionProcessorDeps, job: JobContext<Exec
       await deps.queue.add({ queue: QUEUES.resume, name: 'execution-timeout', data: timeout, jobId: executionTimeoutJobId(executionId), delayMs: flow.record.timeoutMs, attempts: 5 });
     }
   }
-  const template = { executionId, workspaceId, flowId: row.flowId, flowVersion: row.flowVersion, nodeId: '', ...jobExtras(row) };
   if (!init.created) {
     // A redelivery: this job may have run a root (and its eager chain) when its worker died.
     // Every root's job is enqueued (one that exists already is dropped): an open root runs
     // again, a committed one re-enqueues what it leased and made ready.
-    const roots = hotGraphOf(flow, row).nodes.filter((n) => n.parentCount === 0).map((n) => n.id);
+    const roots = graph.nodes.filter((n) => n.parentCount === 0).map((n) => n.id);
     if (roots.length > 0) await deps.queue.addBulk(childJobs(template, roots, flow));
     return undefined;
   }
+  if (init.root && firstRequest && reservation) {
+    const others = childJobs(template, init.ready, flow);
+    if (others.length > 0) await deps.queue.addBulk(others);
+    return { request: firstRequest, reservation, started: init.root, startedAt: at };
+  }
   const [first, ...rest] = childJobs(template, init.ready, flow);
   if (rest.length > 0) await deps.queue.addBulk(rest);
-  return first;
+  return first ? { request: first, startedAt: at } : undefined;
 }
 
 /**

@@ -10,7 +10,7 @@ import { commitIntent, outcomeOf, retryDecision, storableJson, sumCost, sumUsage
 import { WeftError, toNodeError, toWeftError } from '../errors/index.js';
 import { mapItemNodeId, nodeTypeSpecs, parseMapItemNodeId } from '../flow/index.js';
 import type { NodeJobData } from '../jobs/index.js';
-import type { EagerStart, EnqueueRequest, JobContext, StartNodeResult } from '../ports/index.js';
+import type { EagerStart, EnqueueRequest, InitExecutionInput, JobContext, StartNodeResult } from '../ports/index.js';
 import { eagerCandidates, releaseEagerSlots, runsEagerlyHere, takeEagerSlots, type EagerDispatchPolicy } from './eager-dispatch.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
@@ -64,10 +64,23 @@ export interface NodeProcessorDeps {
 
 /**
  * Runs a root node at once under the execution job that made it ready, as eager dispatch runs a
- * child (eager-dispatch.ts): answers false when it may not (engine type, another pool's type, no
- * free job slot, the workspace at its cap): then the caller enqueues the node's job.
+ * child (eager-dispatch.ts). `reserve` answers null when it may not (engine type, another pool's
+ * type, no free job slot): then the caller enqueues the node's job. Otherwise the reservation holds
+ * a job slot, asks for a slot of the workspace's cap at once, and names the root for the
+ * execution's init to start in its own step (InitExecutionInput.startRoot).
  */
-export type RootRunner = (request: EnqueueRequest<NodeJobData>, lease: Pick<JobContext, 'id' | 'signal'>) => Promise<boolean>;
+export type RootRunner = (request: EnqueueRequest<NodeJobData>, flow: CompiledFlow, lease: Pick<JobContext, 'id' | 'signal'>) => RootReservation | null;
+
+export interface RootReservation {
+  startRoot: NonNullable<InitExecutionInput['startRoot']>;
+  /**
+   * Runs the root the init started, under the root's own job id; over the workspace's cap, its
+   * job goes to the queue and waits in line. Gives the slots back when it has ended.
+   */
+  run(root: EagerStart, startedAt: string): Promise<void>;
+  /** The root was not started: gives the slots back. */
+  release(): Promise<void>;
+}
 
 /** The node processor, and the root runner the execution processor starts roots with. */
 export function createNodeRunners(deps: NodeProcessorDeps): { nodes: JobHandler<NodeJobData>; runRoot: RootRunner } {
@@ -83,29 +96,49 @@ export function createNodeRunners(deps: NodeProcessorDeps): { nodes: JobHandler<
       await release();
     }
   };
-  const runRoot: RootRunner = async (request, lease) => {
-    const flow = await deps.flows.get(request.data.flowId, request.data.flowVersion);
+  const runRoot: RootRunner = (request, flow, lease) => {
     const root = resolveNode(flow, request.data.nodeId);
-    if (!root || root.item || !runsEagerlyHere(policy, root.node)) return false;
-    if (takeEagerSlots(policy, 1) === 0) return false;
+    if (!root || root.item || !runsEagerlyHere(policy, root.node)) return null;
+    if (takeEagerSlots(policy, 1) === 0) return null;
     const log = deps.logger.child({ executionId: request.data.executionId, nodeId: request.data.nodeId, jobId: request.jobId, leaseJobId: lease.id });
-    try {
-      // Under the root's own job id: a redelivered execution job enqueues that job, whose run heals
-      // the root and what ran under it (execution-job.ts).
-      const release = await slots.takeEager({ queue: request.queue, jobId: request.jobId, data: request.data }, log);
-      if (release === null) return false;
-      deps.metrics.eagerDispatchTotal.inc({ result: 'started' });
-      try {
-        await run(eagerRunOf(request, lease.signal));
-      } catch (err) {
-        await handOver(deps, { request, err, log });
-      } finally {
-        await release();
-      }
-      return true;
-    } finally {
-      releaseEagerSlots(policy, 1);
-    }
+    // Under the root's own job id: a redelivered execution job enqueues that job, whose run heals
+    // the root and what ran under it (execution-job.ts). Asked for while the init is on its way.
+    const workspaceSlot = slots.takeEager({ queue: request.queue, jobId: request.jobId, data: request.data }, log);
+    workspaceSlot.catch(() => undefined);
+    let held = true;
+    const giveBackJobSlot = (): void => {
+      if (held) releaseEagerSlots(policy, 1);
+      held = false;
+    };
+    return {
+      startRoot: { nodeId: root.node.id, workerId: deps.workerId, readResultsOf: root.reads },
+      run: async (started, startedAt) => {
+        try {
+          const release = await workspaceSlot;
+          if (release === null) {
+            // Over the cap: its job takes its place in the line (started in hot state, it starts again when run).
+            deps.metrics.eagerDispatchTotal.inc({ result: 'handed_over' });
+            await deps.queue.add(request);
+            return;
+          }
+          try {
+            await runLanes({ deps, slots, policy, job: eagerRunOf(request, lease.signal), flow }, [{ ...started, startedAt }]);
+          } catch (err) {
+            await handOver(deps, { request, err, log });
+          } finally {
+            await release();
+          }
+        } finally {
+          giveBackJobSlot();
+        }
+      },
+      release: async () => {
+        if (!held) return;
+        giveBackJobSlot();
+        const release = await workspaceSlot.catch(() => null);
+        await release?.();
+      },
+    };
   };
   return { nodes, runRoot };
 }
@@ -174,52 +207,70 @@ function runNodeJob(deps: NodeProcessorDeps, slots: NodeSlots): JobHandler<NodeJ
       return;
     }
 
-    // This job is the lease of every child it runs eagerly: a redelivery heals them (eager-dispatch.ts).
-    // A commit's first child continues here; the others it started run beside it, each in a lane
-    // of its own (a job slot and a workspace slot of its own), and the job ends when all have.
-    const lanes: Array<Promise<void>> = [];
     const eager = { policy, leaseJobId: job.id };
-    const runLane = async (first: EagerNext | undefined, own: { jobSlot: boolean }): Promise<void> => {
-      let next = first;
-      let releaseWorkspaceSlot: (() => Promise<void>) | null = null;
-      try {
-        while (next) {
-          const [request] = childJobs(data, [next.nodeId], flow, next.mapItem?.round ?? 0);
-          const child = request ? resolveNode(flow, next.nodeId) : undefined;
-          if (!request || !child) break;
-          const childLog = deps.logger.child({ executionId: data.executionId, nodeId: next.nodeId, jobId: request.jobId, attempt: 1, leaseJobId: job.id });
-          if (own.jobSlot && releaseWorkspaceSlot === null) {
-            // Beside the job's own node: a slot of the workspace's cap, under the child's job id.
-            releaseWorkspaceSlot = await slots.takeEager({ queue: request.queue, jobId: request.jobId, data: request.data }, childLog);
-            if (releaseWorkspaceSlot === null) {
-              // Over the cap: its job takes its place in the line (started in hot state, it starts again when run).
-              deps.metrics.eagerDispatchTotal.inc({ result: 'handed_over' });
-              await deps.queue.add(request);
-              break;
-            }
-          }
-          const childStart: StartedNode = { kind: 'started', input: next.input, results: next.results, events: [], ...('item' in next ? { item: next.item } : {}) };
-          deps.metrics.eagerDispatchTotal.inc({ result: 'started' });
-          try {
-            const started = await runStarted(deps, { run: eagerRunOf(request, job.signal), resolved: child, flow, start: childStart, startedAt: new Date(next.startedAt), log: childLog, eager });
-            next = started[0];
-            for (const more of started.slice(1)) lanes.push(runLane(more, { jobSlot: true }));
-          } catch (err) {
-            // The child's attempt failed and may run again, or what followed it failed: the queue
-            // takes the child over, with the attempts it has left.
-            await handOver(deps, { request, err, log: childLog });
-            next = undefined;
+    await runLanes({ deps, slots, policy, job, flow }, await runStarted(deps, { run, resolved, flow, start, startedAt, log, eager }));
+  };
+}
+
+/** What the lanes of a job run with: the job is their lease (eager-dispatch.ts). */
+interface LaneContext {
+  deps: NodeProcessorDeps;
+  slots: NodeSlots;
+  policy: EagerDispatchPolicy;
+  job: Pick<JobContext<NodeJobData>, 'id' | 'signal' | 'data'>;
+  flow: CompiledFlow;
+}
+
+/**
+ * Runs the nodes started for a job: the first in the job's own lane (on the job's slots), each
+ * other beside it in a lane of its own (a job slot taken for it already, a workspace slot taken
+ * here). A lane goes on with the first child each commit starts; the job ends when all have.
+ */
+async function runLanes(ctx: LaneContext, started: readonly EagerNext[]): Promise<void> {
+  const { deps, slots, policy, job, flow } = ctx;
+  const data = job.data;
+  const lanes: Array<Promise<void>> = [];
+  const eager = { policy, leaseJobId: job.id };
+  const runLane = async (first: EagerNext | undefined, own: { jobSlot: boolean }): Promise<void> => {
+    let next = first;
+    let releaseWorkspaceSlot: (() => Promise<void>) | null = null;
+    try {
+      while (next) {
+        const [request] = childJobs(data, [next.nodeId], flow, next.mapItem?.round ?? 0);
+        const child = request ? resolveNode(flow, next.nodeId) : undefined;
+        if (!request || !child) break;
+        const childLog = deps.logger.child({ executionId: data.executionId, nodeId: next.nodeId, jobId: request.jobId, attempt: 1, leaseJobId: job.id });
+        if (own.jobSlot && releaseWorkspaceSlot === null) {
+          // Beside the job's own node: a slot of the workspace's cap, under the child's job id.
+          releaseWorkspaceSlot = await slots.takeEager({ queue: request.queue, jobId: request.jobId, data: request.data }, childLog);
+          if (releaseWorkspaceSlot === null) {
+            // Over the cap: its job takes its place in the line (started in hot state, it starts again when run).
+            deps.metrics.eagerDispatchTotal.inc({ result: 'handed_over' });
+            await deps.queue.add(request);
+            break;
           }
         }
-      } finally {
-        if (own.jobSlot) releaseEagerSlots(policy, 1);
-        await releaseWorkspaceSlot?.();
+        const childStart: StartedNode = { kind: 'started', input: next.input, results: next.results, events: [], ...('item' in next ? { item: next.item } : {}) };
+        deps.metrics.eagerDispatchTotal.inc({ result: 'started' });
+        try {
+          const started = await runStarted(deps, { run: eagerRunOf(request, job.signal), resolved: child, flow, start: childStart, startedAt: new Date(next.startedAt), log: childLog, eager });
+          next = started[0];
+          for (const more of started.slice(1)) lanes.push(runLane(more, { jobSlot: true }));
+        } catch (err) {
+          // The child's attempt failed and may run again, or what followed it failed: the queue
+          // takes the child over, with the attempts it has left.
+          await handOver(deps, { request, err, log: childLog });
+          next = undefined;
+        }
       }
-    };
-    const [first, ...more] = await runStarted(deps, { run, resolved, flow, start, startedAt, log, eager });
-    for (const started of more) lanes.push(runLane(started, { jobSlot: true }));
-    await settleLanes(runLane(first, { jobSlot: false }), lanes);
+    } finally {
+      if (own.jobSlot) releaseEagerSlots(policy, 1);
+      await releaseWorkspaceSlot?.();
+    }
   };
+  const [first, ...more] = started;
+  for (const next of more) lanes.push(runLane(next, { jobSlot: true }));
+  await settleLanes(runLane(first, { jobSlot: false }), lanes);
 }
 
 /**

@@ -61,7 +61,7 @@ export class MemoryStateStore implements StateStore {
       if (endedAs !== undefined) return { created: false, status: endedAs, ready: [], events: [] };
       const { state, outcome } = applyInit(this.executions.get(input.executionId), { ...input, input: jsonCopy(input.input ?? null) });
       this.executions.set(input.executionId, state);
-      return { ...outcome, events: this.append(outcome.events) };
+      return { ...outcome, events: this.append(outcome.events), ...(outcome.root ? { root: jsonCopy(outcome.root) } : {}) };
     });
   }
 

@@ -81,11 +81,20 @@ export function initExecutionArgs(prefix: string, input: InitExecutionInput, sha
     args: [
       input.executionId, input.workspaceId, input.flowId, input.flowVersion, JSON.stringify(input.input ?? null), input.at,
       eventsChannelArg(prefix, input, sharded), EVENT_STREAM_MAXLEN, JSON.stringify(executionStartedData(input.flowVersion)),
-      JSON.stringify(queuedStatus()), JSON.stringify(pendingStatus()), JSON.stringify(presets.map(([id]) => id)),
+      JSON.stringify(queuedStatus()), JSON.stringify(pendingStatus()), startRootArg(input),
+      JSON.stringify(presets.map(([id]) => id)),
       ...presets.flatMap(([id, result]) => [id, JSON.stringify(result)]),
       ...input.nodes.flatMap((node) => [node.id, String(node.parentCount), JSON.stringify(node.children)]),
     ],
   };
+}
+
+/** ARGV[12] of init-execution.lua: the root to start, as start-node.lua would (attempt 1). */
+function startRootArg(input: InitExecutionInput): string {
+  const root = input.startRoot;
+  if (!root) return '';
+  const start = { attempt: 1, workerId: root.workerId, at: input.at };
+  return JSON.stringify({ id: root.nodeId, running: JSON.stringify(runningStatus(start)), data: JSON.stringify(nodeStartedData(start)), reads: root.readResultsOf });
 }
 
 /** start-node.lua */

@@ -28,7 +28,10 @@ interface NodeRef {
 /** init-execution.lua */
 export function decodeInitExecution(value: unknown): InitExecutionResult {
   const reply = asArray(value);
-  return { created: asFlag(reply[0]), status: asExecutionStatus(reply[1]), ready: asStrings(reply[2]), events: asEvents(reply[3]) };
+  const decoded: InitExecutionResult = { created: asFlag(reply[0]), status: asExecutionStatus(reply[1]), ready: asStrings(reply[2]), events: asEvents(reply[3]) };
+  if (reply[4] === undefined) return decoded;
+  const root = asArray(reply[4]);
+  return { ...decoded, root: { nodeId: asString(root[0]), input: parseJson(asString(root[1])), results: asResults(root[2]) } };
 }
 
 /** start-node.lua */

@@ -9,18 +9,23 @@
   ARGV[5] input JSON    ARGV[6] at            ARGV[7] channel ('!' + channel: SPUBLISH)  ARGV[8] stream MAXLEN
   ARGV[9] execution.started data JSON
   ARGV[10] queued status JSON (roots)         ARGV[11] pending status JSON (other nodes)
-  ARGV[12] preset result ids, JSON array (K ids, none of them a graph node)
-  ARGV[13..12+2K] per preset, 2 values: id, NodeResult JSON
-  ARGV[13+2K..] per node, 3 values: id, parentCount, children JSON array
+  ARGV[12] the root to start when created, JSON {id, running (status JSON), data (node.started
+           data JSON), reads (ids whose results it reads)}, or ''
+  ARGV[13] preset result ids, JSON array (K ids, none of them a graph node)
+  ARGV[14..13+2K] per preset, 2 values: id, NodeResult JSON
+  ARGV[14+2K..] per node, 3 values: id, parentCount, children JSON array
 
-  Returns { created (1|0), execution status, ready root ids, events (JSON with id) }
+  Returns { created (1|0), execution status, ready root ids, events (JSON with id) }, and when
+  created with a root to start that is a root: a 5th value { root id, input JSON, { id1, result
+  JSON 1, … } } (the root is then not among the ready ids).
   An execution ended before its hot state was written (the ended mark) gets none:
   { 0, the status it ended with, {}, {} }.
 ]]
 --- @include "includes/append-event.lua"
+--- @include "includes/start-body.lua"
 
-local presetIds = cjson.decode(ARGV[12])
-local FIRST_PRESET = 13
+local presetIds = cjson.decode(ARGV[13])
+local FIRST_PRESET = 14
 local FIRST_NODE = FIRST_PRESET + 2 * #presetIds
 
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -40,7 +45,7 @@ end
 local total = (#ARGV - FIRST_NODE + 1) / 3
 redis.call('HSET', KEYS[1], 'workspaceId', ARGV[2], 'flowId', ARGV[3], 'flowVersion', ARGV[4],
   'status', 'running', 'input', ARGV[5], 'startedAt', ARGV[6], 'total', total, 'remaining', total,
-  'presets', ARGV[12])
+  'presets', ARGV[13])
 
 -- Presets are results nodes read, not nodes of this execution: not counted, no events.
 for i = FIRST_PRESET, FIRST_NODE - 1, 2 do
@@ -65,4 +70,17 @@ local env = {
   streamKey = KEYS[7], channel = ARGV[7], maxlen = ARGV[8], events = {},
 }
 appendEvent(env, 'execution.started', nil, ARGV[9])
+if ARGV[12] ~= '' then
+  local root = cjson.decode(ARGV[12])
+  local others = {}
+  for _, id in ipairs(ready) do
+    if id ~= root.id then
+      others[#others + 1] = id
+    end
+  end
+  if #others < #ready then
+    local results = startNodeBody({ status = KEYS[3], results = KEYS[2] }, env, root.id, root.running, root.data, root.reads, nil)
+    return { 1, 'running', others, env.events, { root.id, ARGV[5], results } }
+  end
+end
 return { 1, 'running', ready, env.events }

@@ -1,0 +1,118 @@
+/**
+ * The execution job, through the engine's execution processor: real Postgres and the api's
+ * routes, in-memory state (test-app); what the state stores do is in the StateStore contract
+ * (Redis and memory).
+ * - It claims its row (queued → running) before it writes hot state. A cancel that lands between
+ *   the two finds a running row without hot state: it records the end, and leaves the ended mark
+ *   that makes the job's init write nothing. Nothing of the execution runs.
+ * - Its init starts the first root, which the job then runs at once: no start of its own.
+ */
+import { nodeJobIdOf } from '@weft/shared/jobs';
+import { RunningJobs } from '@weft/shared/run-engine';
+import { JobSlots, QUEUES, nodeQueueFor, type NodeRunner, type StateStore } from '@weft/shared/ports';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestServices, type TestServices } from '../helpers/services.js';
+import { createTestApp, type TestApp } from '../helpers/test-app.js';
+
+let services: TestServices;
+let t: TestApp;
+
+beforeAll(async () => {
+  services = await createTestServices();
+  t = await createTestApp({ databaseUrl: services.databaseUrl });
+});
+
+afterAll(async () => {
+  await t?.close();
+  await services?.cleanup();
+});
+
+async function startOne(name: string, nodes: object[], edges: object[] = []): Promise<{ ws: { id: string; apiKey: string }; headers: Record<string, string>; executionId: string }> {
+  const ws = await t.createWorkspace(name);
+  const headers = { authorization: `Bearer ${ws.apiKey}` };
+  const flow = await t.app.inject({ method: 'POST', url: '/v1/flows', headers, payload: { name, nodes, edges } });
+  const flowId = flow.json<{ id: string }>().id;
+  const started = await t.app.inject({ method: 'POST', url: `/v1/flows/${flowId}/executions`, headers, payload: { input: { n: 1 } } });
+  expect(started.statusCode).toBe(202);
+  return { ws, headers, executionId: started.json<{ executionId: string }>().executionId };
+}
+
+describe('the first root of an execution', () => {
+  it('is started by the init and run by the execution job at once', async () => {
+    const { ws, executionId } = await startOne('root-start', [
+      { id: 'a', type: 'transform', expression: 'input.n' },
+      { id: 'b', type: 'transform', expression: '2' },
+    ]);
+    const { state, events, queue } = t.deps.engine.resources;
+    const startNode = state.startNode.bind(state);
+    const separateStarts: string[] = [];
+    state.startNode = (input: Parameters<StateStore['startNode']>[0]) => {
+      separateStarts.push(input.nodeId);
+      return startNode(input);
+    };
+    const ran: string[] = [];
+    const runNode: NodeRunner = (ctx) => {
+      ran.push(ctx.node.id);
+      return Promise.resolve({ output: ctx.input, resolvedInput: null, usage: null, cost: null, provider: null, model: null });
+    };
+    try {
+      const eagerDispatch = { enabled: true, slots: new JobSlots(4) };
+      const { executions } = t.deps.engine.processors({ runNode, workerId: 'w', running: new RunningJobs(), expressions: { evaluate: () => Promise.resolve(1) }, eagerDispatch });
+      await executions({
+        id: executionId, name: 'execution', queue: QUEUES.executions, attempt: 1, maxAttempts: 3, signal: new AbortController().signal,
+        data: { executionId, workspaceId: ws.id },
+      });
+      expect(eagerDispatch.slots.inUse).toBe(0);
+    } finally {
+      state.startNode = startNode;
+    }
+    expect(ran).toEqual(['a']);
+    expect(separateStarts).toEqual([]);
+    const seen = (await events.replay(executionId)).map((e) => `${e.type}${e.nodeId ? `:${e.nodeId}` : ''}`);
+    expect(seen.slice(0, 3)).toEqual(['execution.queued', 'execution.started', 'node.started:a']);
+    expect(seen).toContain('node.completed:a');
+    // The other root went to its queue.
+    const jobOf = (nodeId: string) => queue.get(nodeQueueFor('transform'), nodeJobIdOf({ executionId, nodeId }));
+    expect((await jobOf('b'))?.data).toMatchObject({ executionId, nodeId: 'b' });
+    expect(await jobOf('a')).toBeNull();
+    const hot = await state.getExecution(executionId);
+    expect(hot?.nodes.a).toMatchObject({ status: 'completed', result: { output: { n: 1 }, attempts: 1 } });
+  });
+});
+
+describe('a cancel between the execution job\'s claim and its init', () => {
+  it('wins: the job writes no hot state and runs no node', async () => {
+    const { ws, headers, executionId } = await startOne('claim-cancel', [{ id: 't', type: 'transform', expression: '1' }]);
+
+    const { state, events } = t.deps.engine.resources;
+    const init = state.initExecution.bind(state);
+    const cancels: number[] = [];
+    state.initExecution = async (input) => {
+      // The job has claimed the row: the cancel sees it running, with no hot state yet.
+      expect((await t.deps.database.repos.executions.getById(executionId))?.status).toBe('running');
+      const cancel = await t.app.inject({ method: 'POST', url: `/v1/executions/${executionId}/cancel`, headers });
+      cancels.push(cancel.statusCode);
+      return init(input);
+    };
+    const ran: string[] = [];
+    const runNode: NodeRunner = (ctx) => {
+      ran.push(ctx.node.id);
+      return Promise.resolve({ output: 1, resolvedInput: null, usage: null, cost: null, provider: null, model: null });
+    };
+    try {
+      const { executions } = t.deps.engine.processors({ runNode, workerId: 'w', running: new RunningJobs(), expressions: { evaluate: () => Promise.resolve(1) } });
+      await executions({
+        id: executionId, name: 'execution', queue: QUEUES.executions, attempt: 1, maxAttempts: 3, signal: new AbortController().signal,
+        data: { executionId, workspaceId: ws.id },
+      });
+    } finally {
+      state.initExecution = init;
+    }
+    expect(cancels).toEqual([202]);
+    expect(ran).toEqual([]);
+    expect(await state.getExecution(executionId)).toBeNull();
+    expect((await events.replay(executionId)).map((e) => e.type)).not.toContain('execution.started');
+    const view = await t.app.inject({ method: 'GET', url: `/v1/executions/${executionId}`, headers });
+    expect(view.json()).toMatchObject({ id: executionId, status: 'cancelled' });
+  });
+});
