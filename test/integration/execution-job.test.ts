@@ -7,7 +7,7 @@
  *   that makes the job's init write nothing. Nothing of the execution runs.
  * - Its init starts the first root, which the job then runs at once: no start of its own.
  */
-import { nodeJobIdOf } from '@weft/shared/jobs';
+import { nodeJobIdOf, type ExecutionJobData } from '@weft/shared/jobs';
 import { RunningJobs } from '@weft/shared/run-engine';
 import { JobSlots, QUEUES, nodeQueueFor, type NodeRunner, type StateStore } from '@weft/shared/ports';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,12 +38,17 @@ async function startOne(name: string, nodes: object[], edges: object[] = []): Pr
 }
 
 describe('the first root of an execution', () => {
-  it('is started by the init and run by the execution job at once', async () => {
-    const { ws, executionId } = await startOne('root-start', [
+  it.each([
+    ['with the row\'s start carried by the job, as the api enqueues it', true],
+    ['with the row read first (a job without it, as the recovery sweep enqueues it)', false],
+  ])('is started by the init and run by the execution job at once, %s', async (_what, carried) => {
+    const { ws, executionId } = await startOne(`root-start-${String(carried)}`, [
       { id: 'a', type: 'transform', expression: 'input.n' },
       { id: 'b', type: 'transform', expression: '2' },
     ]);
     const { state, events, queue } = t.deps.engine.resources;
+    const enqueued = (await queue.get(QUEUES.executions, executionId))?.data as ExecutionJobData | undefined;
+    expect(enqueued?.start).toMatchObject({ input: { n: 1 }, flowVersion: 1, priority: 'normal' });
     const startNode = state.startNode.bind(state);
     const separateStarts: string[] = [];
     state.startNode = (input: Parameters<StateStore['startNode']>[0]) => {
@@ -60,7 +65,7 @@ describe('the first root of an execution', () => {
       const { executions } = t.deps.engine.processors({ runNode, workerId: 'w', running: new RunningJobs(), expressions: { evaluate: () => Promise.resolve(1) }, eagerDispatch });
       await executions({
         id: executionId, name: 'execution', queue: QUEUES.executions, attempt: 1, maxAttempts: 3, signal: new AbortController().signal,
-        data: { executionId, workspaceId: ws.id },
+        data: carried && enqueued ? enqueued : { executionId, workspaceId: ws.id },
       });
       expect(eagerDispatch.slots.inUse).toBe(0);
     } finally {
@@ -77,6 +82,30 @@ describe('the first root of an execution', () => {
     expect(await jobOf('a')).toBeNull();
     const hot = await state.getExecution(executionId);
     expect(hot?.nodes.a).toMatchObject({ status: 'completed', result: { output: { n: 1 }, attempts: 1 } });
+  });
+});
+
+describe('a cancel recorded before the execution job ran, whose end of hot state never ran (its api went away)', () => {
+  it('is honoured by a job that wrote hot state beside its claim: that hot state is ended, nothing runs', async () => {
+    const { executionId } = await startOne('cancel-recorded', [{ id: 't', type: 'transform', expression: '1' }]);
+    const { state, events, queue, flushLog } = t.deps.engine.resources;
+    const enqueued = (await queue.get(QUEUES.executions, executionId))?.data as ExecutionJobData;
+    expect(enqueued.start).toBeDefined();
+    await t.deps.database.repos.executions.finalize({ executionId, status: 'cancelled', output: null, error: null, usage: null, cost: null, startedAt: null, finishedAt: new Date() });
+    const ran: string[] = [];
+    const runNode: NodeRunner = (ctx) => {
+      ran.push(ctx.node.id);
+      return Promise.resolve({ output: 1, resolvedInput: null, usage: null, cost: null, provider: null, model: null });
+    };
+    const eagerDispatch = { enabled: true, slots: new JobSlots(4) };
+    const { executions } = t.deps.engine.processors({ runNode, workerId: 'w', running: new RunningJobs(), expressions: { evaluate: () => Promise.resolve(1) }, eagerDispatch });
+    await executions({ id: executionId, name: 'execution', queue: QUEUES.executions, attempt: 1, maxAttempts: 3, signal: new AbortController().signal, data: enqueued });
+    expect(ran).toEqual([]);
+    expect(eagerDispatch.slots.inUse).toBe(0);
+    expect((await state.getExecution(executionId))?.status).toBe('cancelled');
+    expect((await events.replay(executionId)).map((e) => e.type)).toContain('execution.cancelled');
+    const flushed = await flushLog.read('execution-job-test', 1000, 0);
+    expect(flushed.map((e) => e.entry)).toContainEqual({ kind: 'execution', executionId });
   });
 });
 

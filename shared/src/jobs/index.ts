@@ -8,6 +8,26 @@ import { QUEUES, nodeQueueFor, type EnqueueRequest, type JobSchedulerSpec } from
 export interface ExecutionJobData {
   executionId: string;
   workspaceId: string;
+  /**
+   * What the execution's hot state is made of, as its row holds it, when the api sends it along
+   * (a flow run whose input is at most EXECUTION_JOB_INPUT_MAX_BYTES): the job then claims the
+   * row beside its init instead of before it. Absent (a larger input, a single-node run, the
+   * recovery sweep): the row is read first.
+   */
+  start?: ExecutionJobStart;
+}
+
+export type ExecutionJobStart = Pick<ExecutionRow, 'flowId' | 'flowVersion' | 'input' | 'maxCostUsd' | 'priority'>;
+
+/** The largest input (JSON) an execution job carries; a larger one is read from the row. */
+export const EXECUTION_JOB_INPUT_MAX_BYTES = 16 * 1024;
+
+/** What an execution job carries of a freshly written row (ExecutionJobData.start), when it may. */
+export function executionJobStart(row: ExecutionRow): ExecutionJobStart | undefined {
+  if (row.singleNodeId !== null) return undefined;
+  const input = row.input ?? null;
+  if (Buffer.byteLength(JSON.stringify(input)) > EXECUTION_JOB_INPUT_MAX_BYTES) return undefined;
+  return { flowId: row.flowId, flowVersion: row.flowVersion, input, maxCostUsd: row.maxCostUsd, priority: row.priority };
 }
 
 export interface NodeJobData {

@@ -13,13 +13,17 @@ import { WeftError } from '../errors/index.js';
 import { executionTimeoutJobId, jobExtras, type ExecutionJobData, type NodeJobData, type ResumeJobData } from '../jobs/index.js';
 import type { Logger } from '../logging/index.js';
 import type { WeftMetrics } from '../metrics/index.js';
-import { QUEUES, type EagerStart, type EnqueueRequest, type ExecutionAdmission, type InitExecutionInput, type InitExecutionResult, type JobContext, type JobHandler, type JobQueue, type StateStore } from '../ports/index.js';
+import { endExecution } from './end-execution.js';
+import { QUEUES, type ControlBus, type FlushLog, type EagerStart, type EnqueueRequest, type ExecutionAdmission, type InitExecutionInput, type InitExecutionResult, type JobContext, type JobHandler, type JobQueue, type StateStore } from '../ports/index.js';
 import type { CompiledFlow, FlowCache } from './flow-cache.js';
 import { childJobs, type RootReservation, type RootRunner } from './node-job.js';
 
 export interface ExecutionProcessorDeps {
   repos: Pick<Repos, 'executions'>;
   state: StateStore;
+  /** An execution cancelled while its job started ends through them (end-execution.ts). */
+  flushLog: FlushLog;
+  control?: ControlBus | undefined;
   admission: ExecutionAdmission;
   queue: JobQueue;
   flows: FlowCache;
@@ -57,14 +61,17 @@ async function startExecution(deps: ExecutionProcessorDeps, job: JobContext<Exec
   // The row goes running in the statement that reads it. A cancel recorded after this claim and
   // before hot state exists leaves an ended mark in Redis, and the init below then writes nothing:
   // a running row always has hot state or is about to, and a cancel always wins (control.ts).
-  const claim = await deps.repos.executions.claimQueued({ executionId, startedAt: now });
-  if (!claim) throw new WeftError('EXECUTION_NOT_VISIBLE', `execution ${executionId} is not visible yet`);
-  const { row } = claim;
-  if (TERMINAL_EXECUTION_STATUSES.has(row.status)) {
-    // Cancelled before it started: no hot state, so no flush releases it (idempotent).
-    await deps.admission.release({ workspaceId, executionId });
-    log.debug({ status: row.status }, 'execution already ended');
-    return undefined;
+  const claiming = deps.repos.executions.claimQueued({ executionId, startedAt: now });
+  const carried = job.data.start;
+  let row: StartRow;
+  if (carried) {
+    // What the init needs came with the job: the claim runs beside the init (settled after it).
+    claiming.catch(() => undefined);
+    row = { ...carried, singleNodeId: null, presetResults: null };
+  } else {
+    const claimed = await claimedRow(deps, await claiming, { executionId, workspaceId, log });
+    if (!claimed) return undefined;
+    row = claimed;
   }
   const flow = await deps.flows.get(row.flowId, row.flowVersion);
   const graph = hotGraphOf(flow, row);
@@ -87,6 +94,10 @@ async function startExecution(deps: ExecutionProcessorDeps, job: JobContext<Exec
       ...(reservation ? { startRoot: reservation.startRoot } : {}),
     });
     if (!init.root) await reservation?.release();
+    if (carried && !(await claimedRow(deps, await claiming, { executionId, workspaceId, log, init, at: now }))) {
+      await reservation?.release();
+      return undefined;
+    }
     return await afterInit(deps, { job, row, flow, graph, template, init, at, log, ...(firstRequest ? { firstRequest } : {}), ...(reservation ? { reservation } : {}) });
   } catch (err) {
     // The root is not run here: its slots go back (a redelivery of this job enqueues it).
@@ -95,10 +106,36 @@ async function startExecution(deps: ExecutionProcessorDeps, job: JobContext<Exec
   }
 }
 
+/** What starting an execution reads of its row. */
+type StartRow = Pick<ExecutionRow, 'flowId' | 'flowVersion' | 'input' | 'maxCostUsd' | 'priority' | 'singleNodeId' | 'presetResults'>;
+
+/**
+ * The claimed row, or undefined when the execution ended before it started (a cancel): its
+ * admission is released, and hot state an init wrote beside the claim (`init`) is ended as the
+ * row was. No row: EXECUTION_NOT_VISIBLE (retried), and what such an init wrote is removed.
+ */
+async function claimedRow(deps: ExecutionProcessorDeps, claim: { row: ExecutionRow; claimed: boolean } | null, input: {
+  executionId: string; workspaceId: string; log: Logger; init?: InitExecutionResult; at?: Date;
+}): Promise<ExecutionRow | undefined> {
+  const { executionId, workspaceId, init } = input;
+  if (!claim) {
+    if (init?.created === true) await deps.state.deleteExecutions([executionId]);
+    throw new WeftError('EXECUTION_NOT_VISIBLE', `execution ${executionId} is not visible yet`);
+  }
+  if (!TERMINAL_EXECUTION_STATUSES.has(claim.row.status)) return claim.row;
+  // A cancel recorded before the claim: its own end of hot state may not have run yet (or its api
+  // went away): this one ends what the init wrote, once (an ended execution is left as it is).
+  if (init?.created === true) await endExecution(deps, { executionId, at: input.at ?? deps.clock() });
+  // No hot state flush releases it (idempotent).
+  await deps.admission.release({ workspaceId, executionId });
+  input.log.debug({ status: claim.row.status }, 'execution already ended');
+  return undefined;
+}
+
 /** What follows the init: the flow deadline, the roots enqueued but the one answered to run at once. */
 async function afterInit(deps: ExecutionProcessorDeps, input: {
   job: JobContext<ExecutionJobData>;
-  row: ExecutionRow;
+  row: StartRow;
   flow: CompiledFlow;
   graph: Pick<InitExecutionInput, 'nodes' | 'presetResults'>;
   template: NodeJobData;

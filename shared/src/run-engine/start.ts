@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { WeftError, toWeftError, type ErrorDetail } from '../errors/index.js';
 import { buildFlowGraph, compileInputSchema, nodeReads } from '../flow/index.js';
-import { executionJob } from '../jobs/index.js';
+import { executionJob, executionJobStart } from '../jobs/index.js';
 import { assertBudgetPriced } from './budget-pricing.js';
 import type { FlowCache } from './flow-cache.js';
 import type { StartBatcher } from './start-batcher.js';
@@ -256,7 +256,8 @@ export async function enqueueExecution(deps: StartDeps, { execution, created }: 
   }
   if (execution.status === 'queued') {
     try {
-      await deps.queue.add(executionJob({ executionId: execution.id, workspaceId }));
+      const start = executionJobStart(execution);
+      await deps.queue.add(executionJob({ executionId: execution.id, workspaceId, ...(start ? { start } : {}) }));
     } catch (err) {
       // Admitted and announced: the row stays queued and the recovery sweep enqueues it.
       log().warn({ err }, 'execution stored but not enqueued: the recovery sweep will enqueue it');
