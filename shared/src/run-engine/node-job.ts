@@ -121,8 +121,13 @@ export function createNodeRunners(deps: NodeProcessorDeps): { nodes: JobHandler<
             await deps.queue.add(request);
             return;
           }
+          deps.metrics.eagerDispatchTotal.inc({ result: 'started' });
           try {
-            await runLanes({ deps, slots, policy, job: eagerRunOf(request, lease.signal), flow }, [{ ...started, startedAt }]);
+            // The root's own run, then the lanes of what its commit started (as a node job does).
+            const rootRun = eagerRunOf(request, lease.signal);
+            const start: StartedNode = { kind: 'started', input: started.input, results: started.results, events: [] };
+            const eager = { policy, leaseJobId: request.jobId };
+            await runLanes({ deps, slots, policy, job: rootRun, flow }, await runStarted(deps, { run: rootRun, resolved: root, flow, start, startedAt: new Date(startedAt), log, eager }));
           } catch (err) {
             await handOver(deps, { request, err, log });
           } finally {
