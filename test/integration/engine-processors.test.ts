@@ -1,11 +1,14 @@
 /**
- * The execution job, through the engine's execution processor: real Postgres and the api's
- * routes, in-memory state (test-app); what the state stores do is in the StateStore contract
- * (Redis and memory).
+ * The engine's job processors over real Postgres and the api's routes, in-memory state and flush
+ * log (test-app); what the state stores do is in the StateStore contract (Redis and memory).
+ * The execution job:
  * - It claims its row (queued → running) before it writes hot state. A cancel that lands between
  *   the two finds a running row without hot state: it records the end, and leaves the ended mark
  *   that makes the job's init write nothing. Nothing of the execution runs.
  * - Its init starts the first root, which the job then runs at once: no start of its own.
+ * A node job that runs again after its commit ended the execution, because what followed the
+ * commit failed (Redis went away before the flush append): the redelivery appends the
+ * execution's end again, so that Postgres gets it.
  */
 import { nodeJobIdOf, type ExecutionJobData } from '@weft/shared/jobs';
 import { RunningJobs } from '@weft/shared/run-engine';
@@ -143,5 +146,33 @@ describe('a cancel between the execution job\'s claim and its init', () => {
     expect((await events.replay(executionId)).map((e) => e.type)).not.toContain('execution.started');
     const view = await t.app.inject({ method: 'GET', url: `/v1/executions/${executionId}`, headers });
     expect(view.json()).toMatchObject({ id: executionId, status: 'cancelled' });
+  });
+});
+
+describe('a redelivered node job whose commit ended the execution', () => {
+  it('appends the execution\'s end to the flush log again', async () => {
+    const ws = await t.createWorkspace('redelivered');
+    const flow = await t.app.inject({
+      method: 'POST', url: '/v1/flows', headers: { authorization: `Bearer ${ws.apiKey}` },
+      payload: { name: 'one', nodes: [{ id: 't', type: 'transform', expression: '1' }] },
+    });
+    const flowId = flow.json<{ id: string }>().id;
+    const { execution } = await t.deps.database.repos.executions.create({ workspaceId: ws.id, flowId, flowVersion: 1, input: null });
+    const at = new Date().toISOString();
+    const { state, flushLog } = t.deps.engine.resources;
+    // The first delivery committed the node (which ended the execution), then lost its flush append.
+    await state.initExecution({ executionId: execution.id, workspaceId: ws.id, flowId, flowVersion: 1, input: null, at, nodes: [{ id: 't', parentCount: 0, children: [] }] });
+    await state.startNode({ executionId: execution.id, nodeId: 't', attempt: 1, workerId: 'w', at, readResultsOf: [] });
+    const result = { status: 'completed' as const, output: 1, error: null, usage: null, cost: null, attempts: 1, input: null, provider: null, model: null, workerId: 'w', startedAt: at, finishedAt: at, runtimeMs: 1 };
+    expect((await state.commitNode({ executionId: execution.id, nodeId: 't', result, takenChildren: [], failExecution: false, soft: false, at })).finished).toBe(true);
+
+    const runNode: NodeRunner = () => Promise.reject(new Error('a committed node never runs again'));
+    const { nodes } = t.deps.engine.processors({ runNode, workerId: 'w', running: new RunningJobs(), expressions: { evaluate: () => Promise.reject(new Error('unused')) } });
+    await nodes({
+      id: `${execution.id}.t`, name: 'node', queue: QUEUES.nodes, attempt: 2, maxAttempts: 3, signal: new AbortController().signal,
+      data: { executionId: execution.id, workspaceId: ws.id, flowId, flowVersion: 1, nodeId: 't' },
+    });
+    const entries = await flushLog.read('test', 100, 0);
+    expect(entries.map((e) => e.entry)).toContainEqual({ kind: 'execution', executionId: execution.id });
   });
 });
