@@ -16,6 +16,7 @@ import { FlowCache } from '../../shared/src/run-engine/index.js';
 import { Flusher } from '../../worker/src/flush/flusher.js';
 import { loadExecutionView } from '../../api/src/services/execution-view.js';
 import { createTestServices, type TestServices } from '../helpers/services.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const AT = '2025-01-01T00:00:00.000Z';
 
@@ -139,5 +140,68 @@ describe('Flusher finalize', () => {
     await state.commitNode({ executionId, nodeId: 'a', result: completed('a'), takenChildren: [], failExecution: false, soft: false, at: AT });
     expect(await view()).toMatchObject({ status: 'completed', error: null });
     await state.close();
+  });
+});
+
+describe('Flusher batches (WEFT_FLUSH_LINGER_MS)', () => {
+  let svc: TestServices;
+  let database: WeftDatabase;
+  beforeAll(async () => {
+    svc = await createTestServices();
+    database = await createDatabase({ url: svc.databaseUrl, masterKey: randomBytes(32), poolSize: 3 });
+    await database.migrate();
+  });
+  afterAll(async () => {
+    await database?.close();
+    await svc?.cleanup();
+  });
+
+  /**
+   * One entry is there when the flusher reads; two more are appended as that read answers. With a
+   * linger the flusher reads again before it writes: one batch of three; without, two batches.
+   */
+  async function batchesFor(lingerMs: number): Promise<{ batches: number; rows: number }> {
+    const { repos } = database;
+    const { workspace } = await repos.workspaces.create({ name: `linger-${lingerMs}` });
+    const flow = await repos.flows.create({
+      workspaceId: workspace.id,
+      flow: { name: 'abc', nodes: ['a', 'b', 'c'].map((id) => ({ id, type: 'transform', expression: '1' })), edges: [] },
+    });
+    const { execution } = await repos.executions.create({ workspaceId: workspace.id, flowId: flow.id, flowVersion: flow.version, input: null });
+    const entry = (nodeId: string) => ({ kind: 'node' as const, executionId: execution.id, workspaceId: workspace.id, flowId: flow.id, nodeType: 'transform', nodeId, result: completed(nodeId) });
+    const log = new MemoryFlushLog();
+    await log.append([entry('a')]);
+    let first = true;
+    const flushLog = Object.create(log) as MemoryFlushLog;
+    flushLog.read = async (consumer, count, blockMs) => {
+      const records = await log.read(consumer, count, blockMs);
+      if (first && records.length > 0) {
+        first = false;
+        await log.append([entry('b'), entry('c')]);
+      }
+      return records;
+    };
+    const metrics = createMetrics();
+    const flusher = new Flusher({
+      state: new MemoryStateStore({ events: new MemoryEventBus() }), flushLog, repos, flows: new FlowCache(repos.flows),
+      logger: createLogger({ level: 'silent', name: 'test' }), metrics, consumer: 'c1', hotStateTtlSeconds: 60, blockMs: 50, lingerMs,
+    });
+    const value = async (name: 'flushRowsTotal' | 'flushBatchesTotal'): Promise<number> => (await metrics[name].get()).values.reduce((n, v) => n + v.value, 0);
+    flusher.start();
+    try {
+      await waitFor(async () => (await value('flushRowsTotal')) === 3, { timeoutMs: 10_000, message: 'three rows flushed' });
+    } finally {
+      await flusher.stop();
+    }
+    expect((await repos.nodeRuns.listByExecution(execution.id)).map((r) => r.nodeId).sort()).toEqual(['a', 'b', 'c']);
+    return { batches: await value('flushBatchesTotal'), rows: await value('flushRowsTotal') };
+  }
+
+  it('writes what came while it lingered with the batch it had', async () => {
+    expect(await batchesFor(5)).toEqual({ batches: 1, rows: 3 });
+  });
+
+  it('writes at once without a linger', async () => {
+    expect(await batchesFor(0)).toEqual({ batches: 2, rows: 3 });
   });
 });

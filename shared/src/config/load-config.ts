@@ -58,6 +58,8 @@ export interface WeftConfig {
   eagerDispatch: boolean;
   /** Seconds hot state is kept after the final state reached Postgres. */
   hotStateTtlSeconds: number;
+  /** How long the flusher waits for more entries after a read that brought less than a batch (worker/src/flush/flusher.ts). */
+  flushLingerMs: number;
   /** Start the local mock provider for workspaces without credentials (embedded default: true). */
   mockProvider: boolean;
   bodyLimitBytes: number;
@@ -340,6 +342,7 @@ export function loadConfig(env: Env = process.env, role: Role = 'all'): WeftConf
     shutdownGraceMs: int('SHUTDOWN_GRACE_MS', 25_000, 0, 3_600_000),
     eagerDispatch: bool('WEFT_EAGER_DISPATCH', true),
     hotStateTtlSeconds: int('WEFT_HOT_STATE_TTL_SECONDS', 3600, 1, 30 * 86400),
+    flushLingerMs: int('WEFT_FLUSH_LINGER_MS', 5, 0, 1000),
     mockProvider: bool('WEFT_MOCK_PROVIDER', mode === 'embedded'),
     bodyLimitBytes: int('WEFT_BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     llmMaxOutputBytes: int('WEFT_LLM_MAX_OUTPUT_BYTES', 1_048_576, 1024, 100 * 1_048_576),

@@ -29,6 +29,12 @@ export interface FlusherDeps {
   hotStateTtlSeconds: number;
   batchSize?: number;
   blockMs?: number;
+  /**
+   * WEFT_FLUSH_LINGER_MS: after a read that brought less than a batch, how long the flusher waits
+   * for more before it writes (0: it writes at once). The wait takes the batch's Postgres write
+   * off the moment a commit is answered, when the worker starts what the commit made ready.
+   */
+  lingerMs?: number;
   maxBackoffMs?: number;
 }
 
@@ -79,6 +85,7 @@ export class Flusher {
   private async run(): Promise<void> {
     const batchSize = this.deps.batchSize ?? 200;
     const blockMs = this.deps.blockMs ?? 500;
+    const lingerMs = this.deps.lingerMs ?? 0;
     const maxBackoff = this.deps.maxBackoffMs ?? 30_000;
     let pending: FlushRecord[] = [];
     /** Written to Postgres, acknowledged with the next read (one round trip). */
@@ -90,6 +97,10 @@ export class Flusher {
           const { flushLog, consumer } = this.deps;
           pending = written.length > 0 ? await flushLog.ackAndRead(written, consumer, batchSize, blockMs) : await flushLog.read(consumer, batchSize, blockMs);
           written = [];
+          if (pending.length > 0 && pending.length < batchSize && lingerMs > 0) {
+            await sleep(lingerMs);
+            pending = [...pending, ...(await flushLog.read(consumer, batchSize - pending.length, 0))];
+          }
         }
         if (pending.length === 0) continue;
         await this.write(pending);

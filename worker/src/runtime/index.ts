@@ -110,6 +110,7 @@ export function startWorkerRuntime(deps: WorkerDeps & { rateLimiter?: RateLimite
     metrics,
     consumer: config.workerId,
     hotStateTtlSeconds: config.hotStateTtlSeconds,
+    lingerMs: config.flushLingerMs,
   }));
   for (const flusher of flushers) flusher.start();
   const sweep = engine.startRecovery({ intervalMs: config.sweepIntervalMs, minAgeMs: config.sweepMinAgeMs, logger: log });
