@@ -27,19 +27,19 @@ function completed(output: unknown, finishedAt = AT): NodeResult {
   };
 }
 
-describe('Flusher finalize', () => {
-  let svc: TestServices;
-  let database: WeftDatabase;
-  beforeAll(async () => {
-    svc = await createTestServices();
-    database = await createDatabase({ url: svc.databaseUrl, masterKey: randomBytes(32), poolSize: 3 });
-    await database.migrate();
-  });
-  afterAll(async () => {
-    await database?.close();
-    await svc?.cleanup();
-  });
+let svc: TestServices;
+let database: WeftDatabase;
+beforeAll(async () => {
+  svc = await createTestServices();
+  database = await createDatabase({ url: svc.databaseUrl, masterKey: randomBytes(32), poolSize: 3 });
+  await database.migrate();
+});
+afterAll(async () => {
+  await database?.close();
+  await svc?.cleanup();
+});
 
+describe('Flusher finalize', () => {
   it('writes only the node rows Postgres lacks or holds differently', async () => {
     const { repos } = database;
     const { workspace } = await repos.workspaces.create({ name: 'flush' });
@@ -144,18 +144,6 @@ describe('Flusher finalize', () => {
 });
 
 describe('Flusher batches (WEFT_FLUSH_LINGER_MS)', () => {
-  let svc: TestServices;
-  let database: WeftDatabase;
-  beforeAll(async () => {
-    svc = await createTestServices();
-    database = await createDatabase({ url: svc.databaseUrl, masterKey: randomBytes(32), poolSize: 3 });
-    await database.migrate();
-  });
-  afterAll(async () => {
-    await database?.close();
-    await svc?.cleanup();
-  });
-
   /**
    * One entry is there when the flusher reads; two more are appended as that read answers. With a
    * linger the flusher reads again before it writes: one batch of three; without, two batches.
