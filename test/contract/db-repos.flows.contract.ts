@@ -220,7 +220,7 @@ export function flowsContract(s: DbReposSuite): void {
       expect(byFlow.items.map((e) => e.id)).toEqual(expected.filter((id) => [ids[1], ids[3], ids[5]].includes(id)));
       expect(byFlow.nextCursor).toBeNull();
 
-      await s.repos.executions.markRunning({ executionId: ids[0]!, startedAt: new Date() });
+      await s.repos.executions.claimQueued({ executionId: ids[0]!, startedAt: new Date() });
       const running = await s.repos.executions.list({ workspaceId: ws, status: 'running', limit: 10 });
       expect(running.items.map((e) => e.id)).toEqual([ids[0]]);
       const flowAndStatus = await s.repos.executions.list({ workspaceId: ws, flowId, status: 'queued', limit: 10 });
@@ -249,8 +249,8 @@ export function flowsContract(s: DbReposSuite): void {
       const { ws, flowId } = await setup();
       const { execution } = await s.repos.executions.create({ workspaceId: ws, flowId, flowVersion: 1, input: {} });
       const startedAt = new Date('2026-01-01T00:00:00.123Z');
-      expect(await s.repos.executions.markRunning({ executionId: execution.id, startedAt })).toBe(true);
-      expect(await s.repos.executions.markRunning({ executionId: execution.id, startedAt: new Date() })).toBe(false);
+      expect((await s.repos.executions.claimQueued({ executionId: execution.id, startedAt }))?.claimed).toBe(true);
+      expect((await s.repos.executions.claimQueued({ executionId: execution.id, startedAt: new Date() }))?.claimed).toBe(false);
       let row = await s.repos.executions.getById(execution.id);
       expect(row).toMatchObject({ status: 'running', startedAt });
 
@@ -268,7 +268,7 @@ export function flowsContract(s: DbReposSuite): void {
       };
       await s.repos.executions.finalize(final);
       await s.repos.executions.finalize(final);
-      await s.repos.executions.markRunning({ executionId: execution.id, startedAt: new Date() });
+      await s.repos.executions.claimQueued({ executionId: execution.id, startedAt: new Date() });
       row = await s.repos.executions.getById(execution.id);
       expect(row).toMatchObject({ status: 'completed', output: { b: 'done' }, usage: final.usage, cost: final.cost, pricing: 'unpriced', unpricedTokens: 3_000_000_000, startedAt, finishedAt: final.finishedAt });
 
@@ -284,7 +284,7 @@ export function flowsContract(s: DbReposSuite): void {
       const { execution } = await s.repos.executions.create({ workspaceId: ws, flowId, flowVersion: 1, input: {} });
       await s.repos.executions.setLiveStatus({ executionId: execution.id, status: 'waiting' });
       expect((await s.repos.executions.getById(execution.id))?.status).toBe('queued');
-      await s.repos.executions.markRunning({ executionId: execution.id, startedAt: new Date() });
+      await s.repos.executions.claimQueued({ executionId: execution.id, startedAt: new Date() });
       await s.repos.executions.setLiveStatus({ executionId: execution.id, status: 'waiting' });
       expect((await s.repos.executions.getById(execution.id))?.status).toBe('waiting');
       expect((await s.repos.executions.list({ workspaceId: ws, status: 'waiting', limit: 10 })).items.map((r) => r.id)).toEqual([execution.id]);
@@ -317,7 +317,7 @@ export function flowsContract(s: DbReposSuite): void {
       const { ws, flowId } = await setup();
       const make = async (): Promise<string> => (await s.repos.executions.create({ workspaceId: ws, flowId, flowVersion: 1, input: null })).execution.id;
       const [q1, q2, q3, qNew, running, waiting, done] = [await make(), await make(), await make(), await make(), await make(), await make(), await make()];
-      await s.repos.executions.markRunning({ executionId: running, startedAt: new Date('1999-01-01T00:00:00.000Z') });
+      await s.repos.executions.claimQueued({ executionId: running, startedAt: new Date('1999-01-01T00:00:00.000Z') });
       await s.repos.executions.finalize({ executionId: waiting, status: 'waiting', output: null, error: null, usage: null, cost: null, startedAt: new Date('1999-01-01T00:00:00.000Z'), finishedAt: null });
       await s.repos.executions.finalize({ executionId: done, status: 'completed', output: 1, error: null, usage: null, cost: null, startedAt: new Date('1999-01-01T00:00:00.000Z'), finishedAt: new Date('1999-01-01T00:01:00.000Z') });
       // Far in the past, so that no other test's rows fall in the windows.
@@ -336,7 +336,7 @@ export function flowsContract(s: DbReposSuite): void {
       expect((await s.repos.executions.listLiveBefore({ before: new Date(at(10)), limit: 1 })).map((e) => e.id)).toEqual([waiting]);
       expect((await s.repos.executions.listLiveBefore({ before: new Date(at(5)), limit: 10 })).map((e) => e.id)).toEqual([waiting]);
       // Picked up, they leave the windows.
-      await s.repos.executions.markRunning({ executionId: q2, startedAt: new Date() });
+      await s.repos.executions.claimQueued({ executionId: q2, startedAt: new Date() });
       expect((await s.repos.executions.listQueuedBefore({ before: new Date(at(10)), limit: 10 })).map((e) => e.id)).toEqual([q3, q1]);
     });
   });

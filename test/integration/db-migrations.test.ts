@@ -139,7 +139,7 @@ describe('PGlite', () => {
     expect(page2.items[0]?.id).toBe(first.execution.id);
     expect(page2.nextCursor).toBeNull();
 
-    await repos.executions.markRunning({ executionId: first.execution.id, startedAt: new Date() });
+    await repos.executions.claimQueued({ executionId: first.execution.id, startedAt: new Date() });
     const run = {
       executionId: first.execution.id, workspaceId: workspace.id, flowId: flow.id, nodeId: 'a', iteration: 0, nodeType: 'transform',
       status: 'running' as const, attempts: 1, input: null, output: null, error: null, usage: null, cost: null,

@@ -60,7 +60,7 @@ describe('POST /v1/executions/{id}/cancel', () => {
       executionId: execution.id, workspaceId: ws.id, flowId, flowVersion: 1, input: null, at,
       nodes: [{ id: 'approve', parentCount: 0, children: [] }],
     });
-    await t.deps.database.repos.executions.markRunning({ executionId: execution.id, startedAt: new Date(at) });
+    await t.deps.database.repos.executions.claimQueued({ executionId: execution.id, startedAt: new Date(at) });
     // Another request cancelled it; the flusher has not written its end yet.
     expect((await t.deps.state.cancelExecution({ executionId: execution.id, at })).kind).toBe('cancelled');
 

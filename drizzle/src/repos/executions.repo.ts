@@ -257,15 +257,6 @@ export class PgExecutionsRepo implements ExecutionsRepo {
     };
   }
 
-  async markRunning(input: { executionId: string; startedAt: Date }): Promise<boolean> {
-    const moved = await this.system
-      .update(executions)
-      .set({ status: 'running', startedAt: input.startedAt, updatedAt: new Date() })
-      .where(and(eq(executions.id, input.executionId), eq(executions.status, 'queued')))
-      .returning({ id: executions.id });
-    return moved.length > 0;
-  }
-
   async claimQueued(input: { executionId: string; startedAt: Date }): Promise<{ row: ExecutionRow; claimed: boolean } | null> {
     if (!isUuid(input.executionId)) return null;
     const [moved] = await this.system
@@ -322,7 +313,7 @@ export class PgExecutionsRepo implements ExecutionsRepo {
         totalCostUsd: input.cost?.totalCost ?? null,
         pricing: input.pricing ?? null,
         unpricedTokens: input.unpricedTokens ?? null,
-        // A finalize that does not know when the run started keeps what markRunning wrote.
+        // A finalize that does not know when the run started keeps what claimQueued wrote.
         startedAt: input.startedAt ?? sql`${executions.startedAt}`,
         finishedAt: input.finishedAt,
         updatedAt: new Date(),

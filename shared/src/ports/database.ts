@@ -255,8 +255,6 @@ export interface ExecutionsRepo {
   listQueuedBefore(input: { before: Date; limit: number }): Promise<ExecutionRow[]>;
   /** Executions running or waiting, last updated before `before`, least recently updated first (recovery sweep). */
   listLiveBefore(input: { before: Date; limit: number }): Promise<ExecutionRow[]>;
-  /** queued → running; no-op when already past queued. True when this call moved it. */
-  markRunning(input: { executionId: string; startedAt: Date }): Promise<boolean>;
   /**
    * For the execution job (workers, no workspace scoping): queued → running in one statement that
    * answers the row as it now is; `claimed` when this call moved it. A row past queued is read and
