@@ -35,6 +35,14 @@ async function load(target: Target, input: { seconds: number; connections: numbe
   });
 }
 
+/** The api's group commit, from its metrics: insert statements and the mean rows per statement. */
+async function startBatchRows(baseUrl: string): Promise<{ statements: number; mean: number }> {
+  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const figure = (name: string): number => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
+  const statements = figure('weft_start_batch_rows_count');
+  return { statements, mean: figure('weft_start_batch_rows_sum') / statements };
+}
+
 export async function startPathRows(ctx: BenchContext): Promise<void> {
   const { options, stack } = ctx;
   const flowId = await stack.createFlow(singleTransform());
@@ -72,6 +80,9 @@ export async function startPathRows(ctx: BenchContext): Promise<void> {
       contenders: targets.map((t) => ({ name: t.name, run: () => measure(t) })),
     });
     ctx.details.startPath = runs;
+    const rows = await startBatchRows(stack.baseUrl);
+    ctx.details.startBatchRows = rows;
+    ctx.progress(`start path: ${rows.statements} insert statements, ${rows.mean.toFixed(2)} rows each on average`);
     const failures = [...weft, ...bare, ...durable].reduce((n, f) => n + f.failures, 0);
     if (failures > 0) ctx.progress(`start path: ${failures} non-2xx answers or errors (see the JSON)`);
     const baselines = [
