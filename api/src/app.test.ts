@@ -89,6 +89,25 @@ describe('authentication', () => {
     expect(text).not.toContain(TEST_ADMIN_TOKEN);
   });
 
+  it("writes each request's workspace and key on its own log lines, never on another request's", async () => {
+    const other = await t.createWorkspace('log bindings');
+    const before = t.logs.length;
+    const mine = await t.app.inject({ method: 'GET', url: '/v1/flows', headers: auth(apiKey) });
+    const theirs = await t.app.inject({ method: 'GET', url: '/v1/flows', headers: auth(other.apiKey) });
+    const anonymous = await t.app.inject({ method: 'GET', url: '/health' });
+    expect([mine.statusCode, theirs.statusCode, anonymous.statusCode]).toEqual([200, 200, 200]);
+    const completed = t.logs.slice(before).map((l) => JSON.parse(l) as { msg?: string; reqId?: string; workspaceId?: string; apiKeyId?: string })
+      .filter((l) => l.msg === 'request completed');
+    const byRequest = (reqId: unknown) => completed.find((l) => l.reqId === reqId);
+    const [mineLine, theirsLine, anonymousLine] = [mine, theirs, anonymous].map((res) => byRequest(res.headers['x-request-id']));
+    expect(mineLine?.apiKeyId).toEqual(expect.any(String));
+    expect(mineLine?.workspaceId).not.toBe(other.id);
+    expect(theirsLine?.workspaceId).toBe(other.id);
+    expect(theirsLine?.apiKeyId).not.toBe(mineLine?.apiKeyId);
+    expect(anonymousLine).toBeDefined();
+    expect(anonymousLine?.workspaceId).toBeUndefined();
+  });
+
   it('redacts tokens in URL paths and ?token= from request logs and 404 messages', async () => {
     const token = 'path-canary-0f3c9a71e2b4d6';
     const before = t.logs.length;

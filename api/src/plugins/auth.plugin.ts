@@ -5,7 +5,7 @@
  */
 import { hashApiKey, safeEqual } from '@weft/shared/crypto';
 import { WeftError } from '@weft/shared/errors';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { RouteAuth } from '../fastify-types.js';
 import { ApiKeyCache, LiveConnections, type ApiKeysState, type CachedApiKey, type CachedWorkerToken } from './api-key-cache.js';
@@ -86,6 +86,17 @@ async function resolveKey(request: FastifyRequest, key: string): Promise<CachedA
  * auth hook already calls it for every `/v1/` route; it is exported for handlers that
  * authenticate again (WebSocket).
  */
+/**
+ * Adds the caller to the request's log lines. Fastify's request logger is the request's own
+ * pino child, so the bindings are added to it (pino's setBindings) rather than made a child of
+ * it: a child per request, with the request's logger as its prototype, was 2.8% of the api's CPU.
+ */
+function bindRequestLog(request: FastifyRequest, bindings: Record<string, string>): void {
+  const log = request.log as FastifyBaseLogger & { setBindings?: (bindings: Record<string, string>) => void };
+  if (typeof log.setBindings === 'function') log.setBindings(bindings);
+  else request.log = request.log.child(bindings);
+}
+
 export async function authenticateRequest(request: FastifyRequest): Promise<string> {
   const key = bearerToken(request) ?? queryToken(request);
   if (key === null) throw unauthorized('missing API key: send Authorization: Bearer <key>');
@@ -94,7 +105,7 @@ export async function authenticateRequest(request: FastifyRequest): Promise<stri
   if (!found) throw unauthorized('unknown API key');
   request.workspaceId = found.workspaceId;
   request.apiKeyId = found.keyId;
-  request.log = request.log.child({ workspaceId: found.workspaceId, apiKeyId: found.keyId });
+  bindRequestLog(request, { workspaceId: found.workspaceId, apiKeyId: found.keyId });
   return found.workspaceId;
 }
 
@@ -126,7 +137,7 @@ async function authenticateWorker(request: FastifyRequest): Promise<void> {
   request.workerToken = found;
   request.workspaceId = found.workspaceId;
   request.apiKeyId = found.id;
-  request.log = request.log.child({ workspaceId: found.workspaceId, workerTokenId: found.id });
+  bindRequestLog(request, { workspaceId: found.workspaceId, workerTokenId: found.id });
 }
 
 /** Constant-time comparison of a presented token with the expected one. */
