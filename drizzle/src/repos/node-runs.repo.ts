@@ -93,7 +93,16 @@ export class PgNodeRunsRepo implements NodeRunsRepo {
     /** For the flusher's writes and reads of one execution, by an id the engine holds already. */
     private readonly system: WeftDb,
     private readonly tenant: TenantScope,
-  ) {}
+  ) {
+    // What the flusher reads once per execution it ends, built by drizzle once and prepared by name.
+    this.versionsStatement = system
+      .select({ nodeId: nodeRuns.nodeId, iteration: nodeRuns.iteration, status: nodeRuns.status, finishedAt: nodeRuns.finishedAt })
+      .from(nodeRuns)
+      .where(eq(nodeRuns.executionId, sql.placeholder('executionId')))
+      .prepare('weft_node_run_versions');
+  }
+
+  private readonly versionsStatement;
 
   /**
    * One `insert … select from unnest(…) on conflict do update` per chunk (UPSERT_SQL). Within a
@@ -128,10 +137,7 @@ export class PgNodeRunsRepo implements NodeRunsRepo {
 
   async listVersions(executionId: string): Promise<Map<string, { status: NodeStatus; finishedAt: Date | null }>> {
     if (!isUuid(executionId)) return new Map();
-    const rows = await this.system
-      .select({ nodeId: nodeRuns.nodeId, iteration: nodeRuns.iteration, status: nodeRuns.status, finishedAt: nodeRuns.finishedAt })
-      .from(nodeRuns)
-      .where(eq(nodeRuns.executionId, executionId));
+    const rows = await this.versionsStatement.execute({ executionId });
     return new Map(rows.map((r) => [`${r.nodeId}#${r.iteration}`, { status: r.status, finishedAt: r.finishedAt }]));
   }
 
