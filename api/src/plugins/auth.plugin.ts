@@ -80,13 +80,6 @@ async function resolveKey(request: FastifyRequest, key: string): Promise<CachedA
 }
 
 /**
- * Resolves the workspace key of a request (the `Authorization` header, or `?token=` on the
- * routes of QUERY_TOKEN_ROUTES), sets `request.workspaceId` and `request.apiKeyId` and returns
- * the workspace id. Throws 401 `unauthorized` when the key is missing, unknown or revoked. The
- * auth hook already calls it for every `/v1/` route; it is exported for handlers that
- * authenticate again (WebSocket).
- */
-/**
  * Adds the caller to the request's log lines. Fastify's request logger is the request's own
  * pino child, so the bindings are added to it (pino's setBindings) rather than made a child of
  * it: a child per request, with the request's logger as its prototype, was 2.8% of the api's CPU.
@@ -97,6 +90,13 @@ function bindRequestLog(request: FastifyRequest, bindings: Record<string, string
   else request.log = request.log.child(bindings);
 }
 
+/**
+ * Resolves the workspace key of a request (the `Authorization` header, or `?token=` on the
+ * routes of QUERY_TOKEN_ROUTES), sets `request.workspaceId` and `request.apiKeyId` and returns
+ * the workspace id. Throws 401 `unauthorized` when the key is missing, unknown or revoked. The
+ * auth hook already calls it for every `/v1/` route; it is exported for handlers that
+ * authenticate again (WebSocket).
+ */
 export async function authenticateRequest(request: FastifyRequest): Promise<string> {
   const key = bearerToken(request) ?? queryToken(request);
   if (key === null) throw unauthorized('missing API key: send Authorization: Bearer <key>');

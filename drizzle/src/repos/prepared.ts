@@ -1,7 +1,8 @@
 /**
  * The node-postgres pool the database is built over (both modes: embedded mode's PGlite is
  * reached through one), for what drizzle's builder does not do: tenant transactions in one round
- * trip (tenant.ts) and named prepared statements.
+ * trip (tenant.ts) and named prepared statements of SQL text written by hand (the flusher's
+ * `unnest` upsert). A statement drizzle builds is prepared with its own `.prepare(name)`.
  */
 import { is } from 'drizzle-orm';
 import { NodePgDatabase } from 'drizzle-orm/node-postgres';
