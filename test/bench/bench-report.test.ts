@@ -177,7 +177,7 @@ describe('benchOptions', () => {
     expect(full.dags).toBe(1000);
     expect(quick.deadlineMs).toBeLessThan(180_000);
     expect(full.deadlineMs).toBeLessThan(900_000);
-    expect(quick.only.size).toBe(6);
+    expect(quick.only.size).toBe(7);
   });
 
   it('refuses fewer than 3 repetitions, unknown flags and groups', () => {

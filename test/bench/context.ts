@@ -5,7 +5,7 @@ import { mapLimit } from './interleave.js';
 import type { BenchOptions } from './options.js';
 import type { Row } from './report.js';
 import type { BenchServices } from './services.js';
-import type { WeftStack } from './weft-stack.js';
+import type { WeftClient, WeftStack } from './weft-stack.js';
 
 export interface BenchContext {
   options: BenchOptions;
@@ -29,7 +29,14 @@ const START_CONCURRENCY = 64;
  * Starts `count` executions of `flowId` through the api at once and waits for all of them to
  * complete (observed on Redis). `t0` is the moment the first request was sent.
  */
-export async function runWeftBatch(ctx: BenchContext, input: { flowId: string; count: number; what: string }): Promise<{ t0: number; ends: number[]; ids: string[] }> {
+/** What a batch runs on: a client of the workspace, and an observer of its events. */
+export interface BatchTarget {
+  stack: Pick<WeftClient, 'startExecution'>;
+  observer: Pick<EventObserver, 'waitForEnds' | 'forget'>;
+  options: Pick<BenchOptions, 'timeoutMs'>;
+}
+
+export async function runWeftBatch(ctx: BatchTarget, input: { flowId: string; count: number; what: string }): Promise<{ t0: number; ends: number[]; ids: string[] }> {
   const t0 = performance.now();
   const ids = await mapLimit(Array.from({ length: input.count }, (_v, i) => i), START_CONCURRENCY, () => ctx.stack.startExecution(input.flowId, { topic: 'bench' }));
   try {

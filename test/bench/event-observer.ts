@@ -44,25 +44,28 @@ export function parseSeenEvent(message: string, at: number): SeenEvent | null {
   return { type, executionId, nodeId: typeof nodeId === 'string' ? nodeId : '', at };
 }
 
-export async function startEventObserver(redisUrl: string, prefix: string): Promise<EventObserver> {
-  const pattern = `${prefix}:events:*`;
-  const subscriber = new Redis(redisUrl);
+/** What an observer keeps of the events it is fed: their listeners, and each execution's end. */
+export type EventTracker = Omit<EventObserver, 'pattern' | 'close'> & {
+  /** Feeds one received message (an event's JSON), timestamped now. */
+  receive(message: string): void;
+  clear(): void;
+};
+
+export function createEventTracker(): EventTracker {
   const listeners = new Set<Listener>();
   /** Ends seen, kept until forgotten: a start's 202 may arrive after its execution ended. */
   const ends = new Map<string, { at: number; failure: string | null }>();
   const waiters = new Set<() => void>();
-  subscriber.on('pmessage', (_pattern: string, _channel: string, message: string) => {
-    const event = parseSeenEvent(message, performance.now());
-    if (!event) return;
-    if (event.type === 'execution.completed' || FAILED.has(event.type)) {
-      ends.set(event.executionId, { at: event.at, failure: FAILED.has(event.type) ? `${event.type}: ${message.slice(0, 400)}` : null });
-      for (const wake of waiters) wake();
-    }
-    for (const listener of listeners) listener(event);
-  });
-  await subscriber.psubscribe(pattern);
   return {
-    pattern,
+    receive(message) {
+      const event = parseSeenEvent(message, performance.now());
+      if (!event) return;
+      if (event.type === 'execution.completed' || FAILED.has(event.type)) {
+        ends.set(event.executionId, { at: event.at, failure: FAILED.has(event.type) ? `${event.type}: ${message.slice(0, 400)}` : null });
+        for (const wake of waiters) wake();
+      }
+      for (const listener of listeners) listener(event);
+    },
     listen(listener) {
       listeners.add(listener);
       return () => { listeners.delete(listener); };
@@ -100,8 +103,26 @@ export async function startEventObserver(redisUrl: string, prefix: string): Prom
     forget(ids) {
       for (const id of ids) ends.delete(id);
     },
-    close() {
+    clear() {
       listeners.clear();
+    },
+  };
+}
+
+export async function startEventObserver(redisUrl: string, prefix: string): Promise<EventObserver> {
+  const pattern = `${prefix}:events:*`;
+  const subscriber = new Redis(redisUrl);
+  const tracker = createEventTracker();
+  subscriber.on('pmessage', (_pattern: string, _channel: string, message: string) => { tracker.receive(message); });
+  await subscriber.psubscribe(pattern);
+  const { listen, waitForEnds, forget } = tracker;
+  return {
+    pattern,
+    listen,
+    waitForEnds,
+    forget,
+    close() {
+      tracker.clear();
       subscriber.disconnect();
     },
   };

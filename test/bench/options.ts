@@ -1,10 +1,10 @@
 /**
  * Bench sizes: the full run, or `--quick` (smaller sizes, every row still measured). Flags:
  * `--quick`, `--reps=N`, `--workers=N` (1 or 2), `--deadline-ms=N`, `--out=DIR`,
- * `--log-level=LEVEL`, `--only=a,b` (row groups: chains, fan-in, llm, relay, heap, start).
+ * `--log-level=LEVEL`, `--only=a,b` (row groups: chains, fan-in, llm, relay, heap, start, embedded).
  */
 
-export const ROW_GROUPS = ['chains', 'fan-in', 'llm', 'relay', 'heap', 'start'] as const;
+export const ROW_GROUPS = ['chains', 'fan-in', 'llm', 'relay', 'heap', 'start', 'embedded'] as const;
 export type RowGroup = (typeof ROW_GROUPS)[number];
 
 export interface BenchOptions {

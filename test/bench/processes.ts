@@ -11,12 +11,13 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 /** Node flags that run a TypeScript entry point from the sources, as `tsx --conditions=weft-source` does. */
 const SOURCE_FLAGS = ['--conditions=weft-source', '--import', 'tsx'];
 
-export type BenchProcessKind = 'api' | 'worker' | 'mock-llm' | 'baseline-start' | 'baseline-relay';
+export type BenchProcessKind = 'api' | 'worker' | 'embedded' | 'mock-llm' | 'baseline-start' | 'baseline-relay';
 
 /** Entry point and arguments of each kind, relative to the repository root. */
 const ENTRY_POINTS: Record<BenchProcessKind, { script: string; args: string[] }> = {
   api: { script: 'api/src/main.ts', args: ['--role=api'] },
   worker: { script: 'worker/src/main.ts', args: [] },
+  embedded: { script: 'api/embedded/src/main.ts', args: [] },
   'mock-llm': { script: 'shared/src/mock-llm/cli.ts', args: [] },
   'baseline-start': { script: 'test/bench/baseline-start-server.ts', args: [] },
   'baseline-relay': { script: 'test/bench/baseline-relay-server.ts', args: [] },
@@ -58,7 +59,7 @@ export function startBenchProcess(input: {
   const flags = input.heapProbe === true ? ['--expose-gc', ...SOURCE_FLAGS, '--import', `./${HEAP_PROBE}`] : SOURCE_FLAGS;
   // BENCH_CPU_PROF_DIR: Weft's own processes write a V8 CPU profile there when they exit.
   const profDir = process.env.BENCH_CPU_PROF_DIR;
-  const profile = profDir !== undefined && profDir !== '' && (input.kind === 'api' || input.kind === 'worker')
+  const profile = profDir !== undefined && profDir !== '' && (input.kind === 'api' || input.kind === 'worker' || input.kind === 'embedded')
     ? ['--cpu-prof', `--cpu-prof-dir=${profDir}/${input.kind}`]
     : [];
   const args = [...profile, ...flags, entry.script, ...entry.args];

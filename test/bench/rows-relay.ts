@@ -15,7 +15,7 @@ import { withTimeout } from './waits.js';
 
 const key = (e: { executionId: string; type: string; nodeId: string }): string => `${e.executionId}|${e.type}|${e.nodeId}`;
 
-async function openSocket(url: string, headers: Record<string, string>, onEvent: (message: string) => void): Promise<WebSocket> {
+export async function openSocket(url: string, headers: Record<string, string>, onEvent: (message: string) => void): Promise<WebSocket> {
   const ws = new WebSocket(url, { headers });
   ws.on('message', (data: Buffer) => { onEvent(data.toString('utf8')); });
   await withTimeout(new Promise<void>((resolve, reject) => {
@@ -24,6 +24,15 @@ async function openSocket(url: string, headers: Record<string, string>, onEvent:
     ws.once('unexpected-response', (_req, res) => { reject(new Error(`websocket upgrade refused: ${String(res.statusCode)}`)); });
   }), 10_000, `websocket ${url}`);
   return ws;
+}
+
+/** Subscribes an api WebSocket to a flow's events; resolves once the api acknowledged it. */
+export async function subscribeToFlow(ws: WebSocket, flowId: string, what: string): Promise<void> {
+  const subscribed = new Promise<void>((resolve) => {
+    ws.on('message', (data: Buffer) => { if (data.toString('utf8').includes('"subscribed"')) resolve(); });
+  });
+  ws.send(JSON.stringify({ type: 'subscribe', flowId }));
+  await withTimeout(subscribed, 10_000, what);
 }
 
 export async function relayRows(ctx: BenchContext): Promise<void> {
@@ -48,11 +57,7 @@ export async function relayRows(ctx: BenchContext): Promise<void> {
     try {
       const api = await openSocket(`${stack.baseUrl.replace('http', 'ws')}/v1/ws`, { authorization: `Bearer ${stack.apiKey}` }, record(viaApi));
       sockets.push(api);
-      const subscribed = new Promise<void>((resolve) => {
-        api.on('message', (data: Buffer) => { if (data.toString('utf8').includes('"subscribed"')) resolve(); });
-      });
-      api.send(JSON.stringify({ type: 'subscribe', flowId }));
-      await withTimeout(subscribed, 10_000, 'api websocket subscription');
+      await subscribeToFlow(api, flowId, 'api websocket subscription');
       sockets.push(await openSocket(`ws://127.0.0.1:${port}/`, {}, record(viaBare)));
 
       const reps = options.reps;

@@ -18,6 +18,7 @@ import { benchOptions, type BenchOptions, type RowGroup } from './options.js';
 import { killAllSync, startBenchProcess, type BenchProcess } from './processes.js';
 import { renderTable, summarizeRow, type Row } from './report.js';
 import { chainRows } from './rows-chains.js';
+import { embeddedRows } from './rows-embedded.js';
 import { fanInRows } from './rows-fan-in.js';
 import { heapRows } from './rows-heap.js';
 import { llmRows } from './rows-llm.js';
@@ -80,6 +81,7 @@ const GROUPS: ReadonlyArray<{ group: RowGroup; phase: 'queue' | 'llm' | 'api'; r
   { group: 'llm', phase: 'llm', run: llmRows },
   { group: 'heap', phase: 'llm', run: heapRows },
   { group: 'start', phase: 'api', run: startPathRows },
+  { group: 'embedded', phase: 'api', run: embeddedRows },
 ];
 
 async function main(): Promise<number> {

@@ -15,21 +15,82 @@ export interface WorkerSettings {
   heapProbe: boolean;
 }
 
-export interface WeftStack {
+/** A workspace of a running Weft, driven as a REST client drives it. */
+export interface WeftClient {
   baseUrl: string;
   apiKey: string;
   workspaceId: string;
-  workers: BenchProcess[];
-  /** Stops the running workers and starts `settings.count` new ones (0: none). */
-  setWorkers(settings: WorkerSettings): Promise<void>;
   createFlow(flow: FlowInput): Promise<string>;
   /** `POST /v1/flows/:id/executions`; answers the execution id. */
   startExecution(flowId: string, input: unknown): Promise<string>;
   cancelExecution(executionId: string): Promise<void>;
+}
+
+export interface WeftStack extends WeftClient {
+  workers: BenchProcess[];
+  /** Stops the running workers and starts `settings.count` new ones (0: none). */
+  setWorkers(settings: WorkerSettings): Promise<void>;
   stop(): Promise<void>;
 }
 
-const READY_TIMEOUT_MS = 90_000;
+/** What the bench's Weft processes share: the quotas it checks but never hits, and no leak of the bench's own environment. */
+export const BENCH_WEFT_ENV: Record<string, string | undefined> = {
+  WEFT_MOCK_PROVIDER: 'false',
+  // The quotas are checked (their cost is part of what the bench measures) but never refuse.
+  WEFT_RATE_LIMIT_PER_KEY: '100000000',
+  WEFT_RATE_LIMIT_PER_WORKSPACE: '100000000',
+  WEFT_WORKSPACE_MAX_IN_FLIGHT: '10000000',
+  // The node cap's slots are taken and given back (their cost is measured) but never defer: the
+  // bench's one workspace runs 1000 nodes at once, ten times the default cap.
+  WEFT_WORKSPACE_MAX_ACTIVE_NODES: process.env.BENCH_NODE_CAP ?? '1000000',
+  // The bench's own environment must not leak into Weft's (a data dir, a port, provider keys).
+  WEFT_DATA_DIR: undefined,
+  OPENAI_API_KEY: undefined,
+  OPENAI_BASE_URL: undefined,
+};
+
+/**
+ * Creates the bench's workspace through the admin token, lets it call the mock on loopback with
+ * an openai credential, and answers a client of it.
+ */
+export async function benchWorkspace(input: { baseUrl: string; adminToken: string; mockUrl: string }): Promise<WeftClient> {
+  const { baseUrl } = input;
+  const workspace = await json(await fetch(`${baseUrl}/v1/workspaces`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${input.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench' }),
+  }), 'create workspace', 201);
+  const apiKey = String(workspace.apiKey);
+  const workspaceId = String((workspace.workspace as { id?: unknown } | undefined)?.id ?? workspace.id);
+  const auth = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
+  // The mock listens on loopback: provider calls reach it only where the workspace allows private networks.
+  await json(await fetch(`${baseUrl}/v1/workspace`, {
+    method: 'PATCH', headers: auth, body: JSON.stringify({ httpAllowPrivateNetworks: true }),
+  }), 'allow loopback providers', 200);
+  await json(await fetch(`${baseUrl}/v1/credentials/openai`, {
+    method: 'PUT', headers: auth, body: JSON.stringify({ apiKey: 'sk-bench-0123456789', baseUrl: `${input.mockUrl}/v1` }),
+  }), 'set mock credential', 204);
+  return {
+    baseUrl,
+    apiKey,
+    workspaceId,
+    async createFlow(flow) {
+      const created = await json(await fetch(`${baseUrl}/v1/flows`, { method: 'POST', headers: auth, body: JSON.stringify(flow) }), `create flow ${flow.name}`, 201);
+      return String(created.id);
+    },
+    async startExecution(flowId, executionInput) {
+      const res = await fetch(`${baseUrl}/v1/flows/${flowId}/executions`, { method: 'POST', headers: auth, body: JSON.stringify({ input: executionInput }) });
+      const body = await json(res, 'start execution', 202);
+      return String(body.executionId);
+    },
+    async cancelExecution(executionId) {
+      const res = await fetch(`${baseUrl}/v1/executions/${executionId}/cancel`, { method: 'POST', headers: auth });
+      await res.text();
+    },
+  };
+}
+
+export const READY_TIMEOUT_MS = 90_000;
 
 async function json(res: Response, what: string, expected: number): Promise<Record<string, unknown>> {
   const text = await res.text();
@@ -51,21 +112,10 @@ export async function startWeftStack(input: {
     WEFT_REDIS_PREFIX: input.prefix,
     WEFT_MASTER_KEY: randomBytes(32).toString('base64'),
     WEFT_ADMIN_TOKEN: adminToken,
-    WEFT_MOCK_PROVIDER: 'false',
+    ...BENCH_WEFT_ENV,
     LOG_LEVEL: input.logLevel,
     HOST: '127.0.0.1',
     SHUTDOWN_GRACE_MS: '2000',
-    // The quotas are checked (their cost is part of what the bench measures) but never refuse.
-    WEFT_RATE_LIMIT_PER_KEY: '100000000',
-    WEFT_RATE_LIMIT_PER_WORKSPACE: '100000000',
-    WEFT_WORKSPACE_MAX_IN_FLIGHT: '10000000',
-    // The node cap's slots are taken and given back (their cost is measured) but never defer: the
-    // bench's one workspace runs 1000 nodes at once, ten times the default cap.
-    WEFT_WORKSPACE_MAX_ACTIVE_NODES: process.env.BENCH_NODE_CAP ?? '1000000',
-    // The bench's own environment must not leak into Weft's (a data dir, a port, provider keys).
-    WEFT_DATA_DIR: undefined,
-    OPENAI_API_KEY: undefined,
-    OPENAI_BASE_URL: undefined,
   };
   const apiPort = await freePort();
   const baseUrl = `http://127.0.0.1:${apiPort}`;
@@ -77,27 +127,10 @@ export async function startWeftStack(input: {
   try {
     // The api migrates the database before it is ready; workers start after that.
     await waitForHttp(`${baseUrl}/health/ready`, api, READY_TIMEOUT_MS);
-    const workspace = await json(await fetch(`${baseUrl}/v1/workspaces`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'bench' }),
-    }), 'create workspace', 201);
-    const apiKey = String(workspace.apiKey);
-    const workspaceId = String((workspace.workspace as { id?: unknown } | undefined)?.id ?? workspace.id);
-    const auth = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
-    // The mock listens on loopback: provider calls reach it only where the workspace allows private networks.
-    await json(await fetch(`${baseUrl}/v1/workspace`, {
-      method: 'PATCH', headers: auth, body: JSON.stringify({ httpAllowPrivateNetworks: true }),
-    }), 'allow loopback providers', 200);
-    await json(await fetch(`${baseUrl}/v1/credentials/openai`, {
-      method: 'PUT', headers: auth, body: JSON.stringify({ apiKey: 'sk-bench-0123456789', baseUrl: `${input.mockUrl}/v1` }),
-    }), 'set mock credential', 204);
-
+    const client = await benchWorkspace({ baseUrl, adminToken, mockUrl: input.mockUrl });
     let generation = 0;
     const stack: WeftStack = {
-      baseUrl,
-      apiKey,
-      workspaceId,
+      ...client,
       get workers() { return workers; },
       async setWorkers(settings) {
         await Promise.all(workers.map((w) => w.stop()));
@@ -115,19 +148,6 @@ export async function startWeftStack(input: {
           return proc;
         }));
         workers = started;
-      },
-      async createFlow(flow) {
-        const created = await json(await fetch(`${baseUrl}/v1/flows`, { method: 'POST', headers: auth, body: JSON.stringify(flow) }), `create flow ${flow.name}`, 201);
-        return String(created.id);
-      },
-      async startExecution(flowId, executionInput) {
-        const res = await fetch(`${baseUrl}/v1/flows/${flowId}/executions`, { method: 'POST', headers: auth, body: JSON.stringify({ input: executionInput }) });
-        const body = await json(res, 'start execution', 202);
-        return String(body.executionId);
-      },
-      async cancelExecution(executionId) {
-        const res = await fetch(`${baseUrl}/v1/executions/${executionId}/cancel`, { method: 'POST', headers: auth });
-        await res.text();
       },
       stop,
     };
