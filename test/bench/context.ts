@@ -25,10 +25,6 @@ export interface BenchContext {
 /** Starts of a batch go through the REST api, at most this many requests in flight. */
 const START_CONCURRENCY = 64;
 
-/**
- * Starts `count` executions of `flowId` through the api at once and waits for all of them to
- * complete (observed on Redis). `t0` is the moment the first request was sent.
- */
 /** What a batch runs on: a client of the workspace, and an observer of its events. */
 export interface BatchTarget {
   stack: Pick<WeftClient, 'startExecution'>;
@@ -36,6 +32,11 @@ export interface BatchTarget {
   options: Pick<BenchOptions, 'timeoutMs'>;
 }
 
+/**
+ * Starts `count` executions of `flowId` through the api at once and waits for all of them to
+ * complete (as the target's observer sees them: on Redis, or on the api's WebSocket). `t0` is
+ * the moment the first request was sent.
+ */
 export async function runWeftBatch(ctx: BatchTarget, input: { flowId: string; count: number; what: string }): Promise<{ t0: number; ends: number[]; ids: string[] }> {
   const t0 = performance.now();
   const ids = await mapLimit(Array.from({ length: input.count }, (_v, i) => i), START_CONCURRENCY, () => ctx.stack.startExecution(input.flowId, { topic: 'bench' }));
