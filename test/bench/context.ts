@@ -48,6 +48,12 @@ export async function runWeftBatch(ctx: BatchTarget, input: { flowId: string; co
   }
 }
 
+/** Executions per second of a batch of `count`, from the first request to the last end. */
+export async function weftThroughput(ctx: BatchTarget, input: { flowId: string; count: number; what: string }): Promise<number> {
+  const { t0, ends } = await runWeftBatch(ctx, input);
+  return input.count / ((Math.max(...ends) - t0) / 1000);
+}
+
 /** Runs one execution alone and answers its events (as seen on Redis) and its makespan. */
 export async function traceOne(ctx: BenchContext, input: { flowId: string; what: string }): Promise<{ marks: SeenEvent[]; makespanMs: number }> {
   const marks: SeenEvent[] = [];

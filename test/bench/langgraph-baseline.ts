@@ -85,3 +85,10 @@ export function langGraphRunner(input: {
     requestsSent: () => sent,
   };
 }
+
+/** Runs per second of `count` graphs at once, from their start to the last one's end. */
+export async function graphThroughput(runner: LangGraphRunner, count: number): Promise<number> {
+  const t0 = performance.now();
+  const ends = await runner.run(count);
+  return count / ((Math.max(...ends) - t0) / 1000);
+}

@@ -11,14 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type WebSocket from 'ws';
 import { freePort } from '../helpers/private-services.js';
-import { runWeftBatch, type BenchContext } from './context.js';
+import { runWeftBatch, weftThroughput, type BenchContext } from './context.js';
 import { createEventTracker } from './event-observer.js';
 import { llmDag, mockModel } from './flows.js';
 import { runInterleaved } from './interleave.js';
-import { langGraphRunner } from './langgraph-baseline.js';
+import { graphThroughput, langGraphRunner } from './langgraph-baseline.js';
 import { startBenchProcess, waitForHttp } from './processes.js';
-import { openSocket, subscribeToFlow } from './rows-relay.js';
 import { BENCH_WEFT_ENV, READY_TIMEOUT_MS, benchWorkspace } from './weft-stack.js';
+import { openSocket, subscribeToFlow } from './ws-client.js';
 
 export async function embeddedRows(ctx: BenchContext): Promise<void> {
   const { options } = ctx;
@@ -47,16 +47,9 @@ export async function embeddedRows(ctx: BenchContext): Promise<void> {
     await subscribeToFlow(socket, flowId, 'embedded websocket subscription');
 
     const target = { stack: client, observer, options };
-    const weftDags = async (): Promise<number> => {
-      const { t0, ends } = await runWeftBatch(target, { flowId, count: options.dags, what: 'embedded weft DAGs' });
-      return options.dags / ((Math.max(...ends) - t0) / 1000);
-    };
+    const weftDags = (): Promise<number> => weftThroughput(target, { flowId, count: options.dags, what: 'embedded weft DAGs' });
     const runner = langGraphRunner({ shape: 'dag', length: 6, model, mockUrl: ctx.mockUrl, checkpointing: 'none' });
-    const graphDags = async (): Promise<number> => {
-      const t0 = performance.now();
-      const ends = await runner.run(options.dags);
-      return options.dags / ((Math.max(...ends) - t0) / 1000);
-    };
+    const graphDags = (): Promise<number> => graphThroughput(runner, options.dags);
     ctx.progress('embedded DAGs: warm-up');
     await runWeftBatch(target, { flowId, count: Math.min(10, options.dags), what: 'embedded weft DAG warm-up' });
     await runner.run(Math.min(10, options.dags));

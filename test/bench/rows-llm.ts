@@ -3,10 +3,10 @@
  * of many 6-node DAGs (fan-out 4, join) at once; the mock answers after 50 ms. LangGraph runs
  * without a checkpointer and with MemorySaver; the three run interleaved.
  */
-import { runWeftBatch, type BenchContext } from './context.js';
+import { runWeftBatch, weftThroughput, type BenchContext } from './context.js';
 import { llmChain, llmDag, mockModel } from './flows.js';
 import { runInterleaved } from './interleave.js';
-import { langGraphRunner, type Checkpointing } from './langgraph-baseline.js';
+import { graphThroughput, langGraphRunner, type Checkpointing } from './langgraph-baseline.js';
 import { median } from './stats.js';
 
 const CHECKPOINTING: ReadonlyArray<{ mode: Checkpointing; label: string }> = [
@@ -60,15 +60,8 @@ export async function llmRows(ctx: BenchContext): Promise<void> {
 
   const dagFlowId = await stack.createFlow(llmDag(model));
   const dagRunners = CHECKPOINTING.map((c) => langGraphRunner({ shape: 'dag', length: 6, model, mockUrl: ctx.mockUrl, checkpointing: c.mode }));
-  const weftDags = async (): Promise<number> => {
-    const { t0, ends } = await runWeftBatch(ctx, { flowId: dagFlowId, count: options.dags, what: 'weft DAGs' });
-    return options.dags / ((Math.max(...ends) - t0) / 1000);
-  };
-  const graphDags = (runner: (typeof dagRunners)[number]) => async (): Promise<number> => {
-    const t0 = performance.now();
-    const ends = await runner.run(options.dags);
-    return options.dags / ((Math.max(...ends) - t0) / 1000);
-  };
+  const weftDags = (): Promise<number> => weftThroughput(ctx, { flowId: dagFlowId, count: options.dags, what: 'weft DAGs' });
+  const graphDags = (runner: (typeof dagRunners)[number]) => (): Promise<number> => graphThroughput(runner, options.dags);
   ctx.progress('LLM DAGs: warm-up');
   await runWeftBatch(ctx, { flowId: dagFlowId, count: Math.min(10, options.dags), what: 'weft DAG warm-up' });
   for (const runner of dagRunners) await runner.run(Math.min(10, options.dags));

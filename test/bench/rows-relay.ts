@@ -4,36 +4,16 @@
  * subscriber → ws.send process. Both relays carry the same events at the same time; each
  * repetition runs a few chains one at a time.
  */
-import WebSocket from 'ws';
+import type WebSocket from 'ws';
 import { freePort, waitForPort } from '../helpers/private-services.js';
 import { runWeftBatch, type BenchContext } from './context.js';
 import { parseSeenEvent } from './event-observer.js';
 import { transformChain } from './flows.js';
 import { startBenchProcess } from './processes.js';
 import { percentile } from './stats.js';
-import { withTimeout } from './waits.js';
+import { openSocket, subscribeToFlow } from './ws-client.js';
 
 const key = (e: { executionId: string; type: string; nodeId: string }): string => `${e.executionId}|${e.type}|${e.nodeId}`;
-
-export async function openSocket(url: string, headers: Record<string, string>, onEvent: (message: string) => void): Promise<WebSocket> {
-  const ws = new WebSocket(url, { headers });
-  ws.on('message', (data: Buffer) => { onEvent(data.toString('utf8')); });
-  await withTimeout(new Promise<void>((resolve, reject) => {
-    ws.once('open', () => { resolve(); });
-    ws.once('error', reject);
-    ws.once('unexpected-response', (_req, res) => { reject(new Error(`websocket upgrade refused: ${String(res.statusCode)}`)); });
-  }), 10_000, `websocket ${url}`);
-  return ws;
-}
-
-/** Subscribes an api WebSocket to a flow's events; resolves once the api acknowledged it. */
-export async function subscribeToFlow(ws: WebSocket, flowId: string, what: string): Promise<void> {
-  const subscribed = new Promise<void>((resolve) => {
-    ws.on('message', (data: Buffer) => { if (data.toString('utf8').includes('"subscribed"')) resolve(); });
-  });
-  ws.send(JSON.stringify({ type: 'subscribe', flowId }));
-  await withTimeout(subscribed, 10_000, what);
-}
 
 export async function relayRows(ctx: BenchContext): Promise<void> {
   const { options, stack, observer } = ctx;
