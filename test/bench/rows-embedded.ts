@@ -17,7 +17,7 @@ import { llmDag, mockModel } from './flows.js';
 import { runInterleaved } from './interleave.js';
 import { graphThroughput, langGraphRunner } from './langgraph-baseline.js';
 import { startBenchProcess, waitForHttp } from './processes.js';
-import { BENCH_WEFT_ENV, READY_TIMEOUT_MS, benchWorkspace } from './weft-stack.js';
+import { BENCH_WEFT_ENV, READY_TIMEOUT_MS, benchWorkspace, type WeftClient } from './weft-stack.js';
 import { openSocket, subscribeToFlow } from './ws-client.js';
 
 export async function embeddedRows(ctx: BenchContext): Promise<void> {
@@ -38,9 +38,10 @@ export async function embeddedRows(ctx: BenchContext): Promise<void> {
     },
   });
   let socket: WebSocket | null = null;
+  let client: WeftClient | null = null;
   try {
     await waitForHttp(`${baseUrl}/health/ready`, weft, READY_TIMEOUT_MS);
-    const client = await benchWorkspace({ baseUrl, adminToken, mockUrl: ctx.mockUrl });
+    client = await benchWorkspace({ baseUrl, adminToken, mockUrl: ctx.mockUrl });
     const flowId = await client.createFlow(llmDag(model));
     const observer = createEventTracker();
     socket = await openSocket(`${baseUrl.replace('http', 'ws')}/v1/ws`, { authorization: `Bearer ${client.apiKey}` }, (message) => { observer.receive(message); });
@@ -67,6 +68,7 @@ export async function embeddedRows(ctx: BenchContext): Promise<void> {
     });
   } finally {
     socket?.terminate();
+    await client?.close();
     await weft.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
