@@ -20,6 +20,8 @@ export interface BenchContext {
   /** Raw figures beyond the rows (command tallies, autocannon results), for the JSON. */
   details: Record<string, unknown>;
   progress(text: string): void;
+  /** Resolves once Weft's flush log is empty: what the batches so far wrote is all in Postgres. */
+  drained(): Promise<void>;
 }
 
 /** Starts of a batch go through the REST api, at most this many requests in flight. */
@@ -30,6 +32,8 @@ export interface BatchTarget {
   stack: Pick<WeftClient, 'startExecution'>;
   observer: Pick<EventObserver, 'waitForEnds' | 'forget'>;
   options: Pick<BenchOptions, 'timeoutMs'>;
+  /** Waits for the work a batch leaves behind after its ends (BenchContext.drained); absent: none to wait for. */
+  drained?: () => Promise<void>;
 }
 
 /**
@@ -42,6 +46,10 @@ export async function runWeftBatch(ctx: BatchTarget, input: { flowId: string; co
   const ids = await mapLimit(Array.from({ length: input.count }, (_v, i) => i), START_CONCURRENCY, () => ctx.stack.startExecution(input.flowId, { topic: 'bench' }));
   try {
     const ends = await ctx.observer.waitForEnds(ids, ctx.options.timeoutMs, input.what);
+    // Not part of the figures, which end at the last end event: the flusher writes the batch to
+    // Postgres after it. The next run, of Weft or of a baseline, starts once it is done, so that
+    // no run shares the machine with the one before it.
+    await ctx.drained?.();
     return { t0, ends, ids };
   } finally {
     ctx.observer.forget(ids);

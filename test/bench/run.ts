@@ -10,6 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { flushStreamKey } from '@weft/shared/adapters/redis';
 import { freePort, waitForPort } from '../helpers/private-services.js';
 import type { BenchContext } from './context.js';
 import { describeEnvironment, type BenchEnvironment } from './environment.js';
@@ -25,6 +26,7 @@ import { llmRows } from './rows-llm.js';
 import { relayRows } from './rows-relay.js';
 import { startPathRows } from './rows-start.js';
 import { acquireServices, type BenchServices } from './services.js';
+import { pollUntil } from './waits.js';
 import { startWeftStack } from './weft-stack.js';
 
 function progress(text: string): void {
@@ -121,7 +123,15 @@ async function main(): Promise<number> {
     progress('starting the api');
     const stack = await startWeftStack({ redisUrl: svc.redisUrl, databaseUrl: svc.databaseUrl, prefix: svc.prefix, mockUrl, logLevel: options.logLevel });
     closers.push(() => stack.stop());
-    const ctx: BenchContext = { options, services: svc, stack, observer, redis, mockUrl, rows: outcome.rows, details: outcome.details, progress };
+    // How long Postgres was behind at the end of each batch (from its last end event to an empty flush log).
+    const flushLagMs: number[] = [];
+    outcome.details.flushLagAfterBatchMs = flushLagMs;
+    const drained = async (): Promise<void> => {
+      const t0 = performance.now();
+      await pollUntil(async () => (await redis.xlen(flushStreamKey(svc.prefix))) === 0, { timeoutMs: options.timeoutMs, intervalMs: 10, what: 'flush log drained' });
+      flushLagMs.push(Math.round(performance.now() - t0));
+    };
+    const ctx: BenchContext = { options, services: svc, stack, observer, redis, mockUrl, rows: outcome.rows, details: outcome.details, progress, drained };
 
     let phase: string | null = null;
     for (const { group, phase: wanted, run } of GROUPS) {
