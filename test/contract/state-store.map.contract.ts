@@ -4,9 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { NodeError, NodeResult, StoredErrorCode, WeftEvent } from '../../shared/src/model/index.js';
+import type { NodeError, NodeResult, StoredErrorCode } from '../../shared/src/model/index.js';
+import type { EventBus } from '../../shared/src/ports/event-bus.js';
 import type { MapGraphNode, StartMapInput, StateStore } from '../../shared/src/ports/state-store.js';
-import { completed, graph, storePerTest, type StateStoreFixture } from './state-store.contract.js';
+import { bodiesOf, completed, graph, storePerTest, types, type StateStoreFixture } from './state-store.contract.js';
 
 const AT = '2025-01-01T00:00:00.000Z';
 const LATER = '2025-01-01T00:00:01.500Z';
@@ -23,14 +24,14 @@ function subGraph(): MapGraphNode[] {
   ];
 }
 
-const types = (events: readonly WeftEvent[]): string[] => events.map((e) => (e.nodeId ? `${e.type}:${e.nodeId}` : e.type));
 
 export function stateStoreMapContract(name: string, makeStore: () => Promise<StateStoreFixture>): void {
   describe(`StateStore map contract: ${name}`, () => {
     const current = storePerTest(makeStore);
     let store: StateStore;
+    let bus: EventBus;
     beforeEach(() => {
-      store = current();
+      ({ store, events: bus } = current());
     });
 
     /** `src → m → after`; src committed and m started. */
@@ -91,7 +92,7 @@ export function stateStoreMapContract(name: string, makeStore: () => Promise<Sta
             input: { count: 5, concurrency: 2 }, startedAt: AT, finishedAt: LATER, runtimeMs: 1500, attempts: 1, workerId: 'w1',
           });
           expect(types(end.events)).toEqual(['node.completed:m[4].b', 'node.completed:m']);
-          expect(end.events[1]?.data).toMatchObject({ output: ['out-0', { n: 1.1 }, 'out-2', 'out-3', 'out-4'] });
+          expect((await bodiesOf(bus, executionId, end.events))[1]?.data).toMatchObject({ output: ['out-0', { n: 1.1 }, 'out-2', 'out-3', 'out-4'] });
         }
       }
       const last = await run(executionId, 'after');
@@ -118,7 +119,7 @@ export function stateStoreMapContract(name: string, makeStore: () => Promise<Sta
       expect(end.settledMaps[0]?.result.error).toEqual({
         code: 'map_item_failed', category: 'permanent', message: "item 0 failed at 'm[0].a': http_server_error happened",
       });
-      expect(end.events[4]?.data).toMatchObject({ error: { code: 'map_item_failed', nodeId: 'm' } });
+      expect((await bodiesOf(bus, executionId, end.events))[4]?.data).toMatchObject({ error: { code: 'map_item_failed', nodeId: 'm' } });
       // The straggler's commit is recorded and changes nothing else.
       const late = await run(executionId, 'm[1].a');
       expect(late).toMatchObject({ committed: true, ready: [], finished: false, executionStatus: 'failed' });
@@ -374,7 +375,7 @@ export function stateStoreMapContract(name: string, makeStore: () => Promise<Sta
         'node.failed:m[0].a', 'node.skipped:m[0].b', 'node.skipped:m[1].a', 'node.skipped:m[1].b', 'node.failed:m', 'execution.failed',
       ]);
       expect(end).toMatchObject({ finished: true, executionStatus: 'failed' });
-      expect(end.events[5]?.data).toMatchObject({ error: { code: 'budget_exceeded', nodeId: 'm[0].a' } });
+      expect((await bodiesOf(bus, executionId, end.events))[5]?.data).toMatchObject({ error: { code: 'budget_exceeded', nodeId: 'm[0].a' } });
       expect(end.settledMaps[0]?.result.error?.message).toBe("item 0 failed at 'm[0].a': budget_exceeded happened");
       // A retry (a raised budget) runs the map again and it flows on to its children.
       await store.reopenNodes({ executionId, nodeIds: ['m'], at: LATER });

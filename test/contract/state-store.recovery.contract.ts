@@ -34,7 +34,7 @@ export function stateStoreRecoveryContract(name: string, makeStore: () => Promis
     const current = storePerTest(makeStore);
     let store: StateStore;
     beforeEach(() => {
-      store = current();
+      store = current().store;
     });
 
     it('writes rebuilt hot state only where none exists, and the execution runs on from it', async () => {

@@ -9,8 +9,8 @@ import type { NodeResult } from '../model/node-result.js';
 
 export type { ExecutionState, NodeStatusEntry } from '../model/hot-state.js';
 
-/** A port result whose events are still drafts: the event bus assigns the ids. */
-export type Drafted<T> = T extends { events: WeftEvent[] } ? Omit<T, 'events'> & { events: EventDraft[] } : T;
+/** A port result whose events are still drafts (whole, as the event bus needs them): the bus assigns the ids. */
+export type Drafted<T> = T extends { events: ReadonlyArray<Pick<WeftEvent, 'type'>> } ? Omit<T, 'events'> & { events: EventDraft[] } : T;
 
 export type InitOutcome = Drafted<InitExecutionResult>;
 export type StartOutcome = Drafted<StartNodeResult>;

@@ -34,6 +34,14 @@ export interface WeftEvent {
 
 export type EventDraft = Omit<WeftEvent, 'id'>;
 
+/** An event by its type and node only: what a caller that reads no bodies is answered (CommitNodeResult). */
+export type EventSummary = Pick<WeftEvent, 'type' | 'nodeId'>;
+
+/** Events as summaries: their type and their node, when they have one. */
+export function eventSummaries(events: readonly Pick<WeftEvent, 'type' | 'nodeId'>[]): EventSummary[] {
+  return events.map((e) => (e.nodeId === undefined ? { type: e.type } : { type: e.type, nodeId: e.nodeId }));
+}
+
 /**
  * What the api relay routes and sends: an event's routing fields plus its JSON, serialised once
  * for every subscriber (engine/event-frame.ts builds and reads them).

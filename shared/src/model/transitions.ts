@@ -4,7 +4,7 @@
  */
 import type { ExecutionStatus } from './statuses.js';
 import type { NodeResult } from './node-result.js';
-import type { WeftEvent } from './events.js';
+import type { EventSummary, WeftEvent } from './events.js';
 import type { HotGraphNode, MapGraphNode } from './hot-state.js';
 
 export interface InitExecutionInput {
@@ -137,7 +137,11 @@ export interface CommitNodeResult {
   executionStatus: ExecutionStatus;
   /** True when this commit ended the execution. */
   finished: boolean;
-  events: WeftEvent[];
+  /**
+   * The events the commit appended, by type and node, in order. Their bodies are on the event
+   * bus; the commit's caller reads only which they were (a node's output is not sent back).
+   */
+  events: EventSummary[];
   /** Map nodes this commit ended (their last item finished, or an item failed the map), with their results. */
   settledMaps: SettledMap[];
   /** The round of the map whose item nodes are in `ready` (0 when none): part of their job ids. */

@@ -2,7 +2,7 @@ import { applyCommit, applyInit, applyReadyAfter, applyStart, toHotExecution, ty
 import { applyCancel, applyReopen, applyWait } from '../../engine/apply-control.js';
 import { applyStartMap, applyTimeoutMap } from '../../engine/apply-map.js';
 import type { BlobAddress } from '../../engine/output-ref.js';
-import type { EventDraft, ExecutionStatus, HotExecution, NodeError, WeftEvent } from '../../model/index.js';
+import { eventSummaries, type EventDraft, type ExecutionStatus, type HotExecution, type NodeError, type WeftEvent } from '../../model/index.js';
 import type {
   CommitNodeInput,
   CommitNodeResult,
@@ -128,7 +128,7 @@ export class MemoryStateStore implements StateStore {
         ...outcome,
         ...(outcome.eager ? { eager: jsonCopy(outcome.eager) } : {}),
         ...(outcome.eagerMore ? { eagerMore: jsonCopy(outcome.eagerMore) } : {}),
-        events: this.append(outcome.events),
+        events: eventSummaries(this.append(outcome.events)),
       };
     });
   }

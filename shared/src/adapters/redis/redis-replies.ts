@@ -2,7 +2,7 @@
  * Reply checks for the Redis state store: scripts and raw commands answer `unknown`; nothing is
  * trusted unchecked.
  */
-import { EXECUTION_STATUSES, NODE_STATUSES, type ExecutionStatus, type WeftEvent } from '../../model/index.js';
+import { EVENT_TYPES, EXECUTION_STATUSES, NODE_STATUSES, type EventSummary, type EventType, type ExecutionStatus, type WeftEvent } from '../../model/index.js';
 import type { NodeStatusEntry } from '../../engine/apply-commit.js';
 import { WeftError } from '../../errors/weft-error.js';
 import { parseWeftEvent } from './redis-event-bus.js';
@@ -51,6 +51,21 @@ export function asStrings(value: unknown): string[] {
 
 export function asEvents(value: unknown): WeftEvent[] {
   return asStrings(value).map((json) => parseWeftEvent(json));
+}
+
+const EVENT_TYPE_SET: ReadonlySet<string> = new Set(EVENT_TYPES);
+
+/** A brief events list of a script (append-event.lua's `env.brief`): type, node id ('' for none), … */
+export function asEventSummaries(value: unknown): EventSummary[] {
+  const flat = asStrings(value);
+  if (flat.length % 2 !== 0) throw malformed('brief events');
+  const events: EventSummary[] = [];
+  for (let i = 0; i < flat.length; i += 2) {
+    const [type = '', nodeId = ''] = [flat[i], flat[i + 1]];
+    if (!EVENT_TYPE_SET.has(type)) throw malformed('event type');
+    events.push(nodeId === '' ? { type: type as EventType } : { type: type as EventType, nodeId });
+  }
+  return events;
 }
 
 export function asExecutionStatus(value: unknown): ExecutionStatus {

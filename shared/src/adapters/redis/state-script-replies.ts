@@ -18,7 +18,7 @@ import type {
   TimeoutMapResult,
   WaitNodeResult,
 } from '../../ports/state-store.js';
-import { asArray, asEvents, asExecutionStatus, asFlag, asStatusEntry, asString, asStrings, malformed, parseJson } from './redis-replies.js';
+import { asArray, asEventSummaries, asEvents, asExecutionStatus, asFlag, asStatusEntry, asString, asStrings, malformed, parseJson } from './redis-replies.js';
 
 interface NodeRef {
   executionId: string;
@@ -119,7 +119,7 @@ export function decodeCommitNode(value: unknown, input: NodeRef, flushed = false
         finished: asFlag(reply[3]),
         ready: asStrings(reply[4]),
         skipped: asStrings(reply[5]),
-        events: asEvents(reply[6]),
+        events: asEventSummaries(reply[6]),
         settledMaps: asSettled(reply[7]),
         round: Number(reply[8]),
         ...asEagerStarts(reply[9], reply[10], Number(reply[8])),

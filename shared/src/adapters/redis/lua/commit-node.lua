@@ -33,7 +33,8 @@
     { 'missing' }         no hot state
     { 'unknown-node' }    the node is not in the graph
     { 'ok', committed (1|0), execution status, finished (1|0), ready ids, skipped ids,
-      events (JSON with id), settled maps (id, result JSON, …), round, eager, more eager }
+      events (type, node id or '', … : brief, the bodies are on the bus), settled maps
+      (id, result JSON, …), round, eager, more eager }
     eager: {} or { child id, execution input JSON, { id1, result JSON 1, … }, item JSON or '',
       map id or '', item index }; more eager: a list of the others started, each as eager
 ]]
@@ -56,6 +57,7 @@ end
 local ctx = graphContext(meta, {
   queued = ARGV[12], pending = ARGV[16], skipped = ARGV[13], skippedData = ARGV[14], completedData = ARGV[15],
 })
+ctx.env.brief = true
 -- A map item's node: its map's record, decoded once for the whole commit.
 local itemMapId, itemIndex, itemLocalId = parseItemNodeId(nodeId)
 local itemRecord = itemMapId and getMap(ctx, itemMapId) or nil

@@ -18,9 +18,9 @@ local function eventChannel(base, workspaceId)
 end
 
 -- Appends `body` to the execution's capped stream, publishes it with its id and collects the
--- published JSON in `out` (returned to the caller). Returns the id. A channel marked '!' is
--- published with SPUBLISH (sharded pub/sub: the channel is in the script's slot), another with
--- PUBLISH.
+-- published JSON in `out` (returned to the caller) unless `out` is nil. Returns the id. A channel
+-- marked '!' is published with SPUBLISH (sharded pub/sub: the channel is in the script's slot),
+-- another with PUBLISH.
 local function appendEventBody(streamKey, channel, maxlen, body, out)
   local id = redis.call('XADD', streamKey, 'MAXLEN', '~', maxlen, '*', 'e', body)
   local full = '{"id":' .. cjson.encode(id) .. ',' .. string.sub(body, 2)
@@ -29,12 +29,16 @@ local function appendEventBody(streamKey, channel, maxlen, body, out)
   else
     redis.call('PUBLISH', channel, full)
   end
-  out[#out + 1] = full
+  if out then
+    out[#out + 1] = full
+  end
   return id
 end
 
 -- Builds an event body. `env` holds executionId, flowId, workspaceId, at, streamKey, channel,
--- maxlen and events (the out list); `nodeId` may be nil; `dataJson` is already JSON.
+-- maxlen and events (the out list); `nodeId` may be nil; `dataJson` is already JSON. With
+-- `env.brief`, the out list gets each event's type and node id ('' for none) instead of its JSON:
+-- a caller that reads only those is not sent the bodies (a node's output) back.
 local function appendEvent(env, eventType, nodeId, dataJson)
   local body = '{"type":' .. cjson.encode(eventType)
     .. ',"executionId":' .. cjson.encode(env.executionId)
@@ -44,5 +48,11 @@ local function appendEvent(env, eventType, nodeId, dataJson)
     body = body .. ',"nodeId":' .. cjson.encode(nodeId)
   end
   body = body .. ',"at":' .. cjson.encode(env.at) .. ',"data":' .. dataJson .. '}'
+  if env.brief then
+    local out = env.events
+    out[#out + 1] = eventType
+    out[#out + 1] = nodeId or ''
+    return appendEventBody(env.streamKey, env.channel, env.maxlen, body, nil)
+  end
   return appendEventBody(env.streamKey, env.channel, env.maxlen, body, env.events)
 end
