@@ -27,6 +27,7 @@ import { childJobs, commitAndContinue } from './commit.js';
 import { suspendWait } from './wait.js';
 import { renderTaskInput, suspendTask } from './task.js';
 import { NodeSlots, type NodeSlotsDeps } from './node-slots.js';
+import { nodeSignal } from './node-signal.js';
 
 export { childJobs } from './commit.js';
 
@@ -360,10 +361,9 @@ async function runStarted(deps: NodeProcessorDeps, args: {
       });
     });
     // A type that enforces its own timeoutMs (code) fails with its own code; no second timer races it.
-    const timeout = node.timeoutMs === undefined || nodeTypeSpecs[node.type].timesItself === true ? null : AbortSignal.timeout(node.timeoutMs);
-    const cancel = new AbortController();
-    const unregister = deps.running?.register(data.executionId, cancel, node.id) ?? (() => undefined);
-    const signal = AbortSignal.any([job.signal, cancel.signal, ...(timeout ? [timeout] : [])]);
+    const aborts = nodeSignal(job.signal, node.timeoutMs === undefined || nodeTypeSpecs[node.type].timesItself === true ? null : node.timeoutMs);
+    const { signal } = aborts;
+    const unregister = deps.running?.register(data.executionId, aborts.cancel, node.id) ?? (() => undefined);
     const t0 = performance.now();
 
     let outcome: NodeOutcome | null = null;
@@ -399,11 +399,13 @@ async function runStarted(deps: NodeProcessorDeps, args: {
         emitToken: (text) => { tokens.push(text); },
       });
     } catch (err) {
-      if (cancel.signal.aborted) failure = new WeftError('NODE_CANCELLED', `node '${node.id}' was cancelled: ${describeAbort(cancel.signal.reason)}`, { cause: err });
-      else if (timeout?.aborted === true && !job.signal.aborted) failure = new WeftError('NODE_TIMEOUT', `node '${node.id}' timed out after ${node.timeoutMs ?? 0} ms`, { cause: err });
+      const cancelled = aborts.cancelled();
+      if (cancelled) failure = new WeftError('NODE_CANCELLED', `node '${node.id}' was cancelled: ${describeAbort(cancelled.reason)}`, { cause: err });
+      else if (aborts.timedOut() && !job.signal.aborted) failure = new WeftError('NODE_TIMEOUT', `node '${node.id}' timed out after ${node.timeoutMs ?? 0} ms`, { cause: err });
       else failure = toWeftError(err);
     } finally {
       unregister();
+      aborts.dispose();
     }
     await tokens.flush();
     const runtimeMs = Math.round(performance.now() - t0);
@@ -454,7 +456,7 @@ async function runStarted(deps: NodeProcessorDeps, args: {
     const [output, input] = await Promise.all([outcome ? stored('output', outcome.output) : null, stored('input', outcome?.resolvedInput ?? null)]);
     const result: NodeResult = {
       // Aborted by a cancel (of the execution, or of its cut map): cancelled, not failed.
-      status: failure ? (cancel.signal.aborted ? 'cancelled' : 'failed') : 'completed',
+      status: failure ? (aborts.cancelled() ? 'cancelled' : 'failed') : 'completed',
       output,
       // Codes leave the engine lowercased, as every code in the api contract is.
       error: failure ? storableJson(toNodeError(failure)) : null,

@@ -2,10 +2,15 @@
  * The node jobs this worker is running, by execution, so that a cancel from the api (or a map's
  * timeout) aborts their provider and HTTP calls through their AbortSignal.
  */
-export class RunningJobs {
-  private readonly byExecution = new Map<string, Map<AbortController, string | undefined>>();
+/** What a running job registers: an AbortController, or a node's cancel (node-signal.ts). */
+export interface Abortable {
+  abort(reason?: unknown): void;
+}
 
-  register(executionId: string, controller: AbortController, nodeId?: string): () => void {
+export class RunningJobs {
+  private readonly byExecution = new Map<string, Map<Abortable, string | undefined>>();
+
+  register(executionId: string, controller: Abortable, nodeId?: string): () => void {
     let jobs = this.byExecution.get(executionId);
     if (!jobs) {
       jobs = new Map();
