@@ -86,7 +86,7 @@ export function benchOptions(argv: readonly string[]): BenchOptions {
     dags: quick ? 50 : 1000,
     llmConcurrency: 1000,
     parked: quick ? 50 : 1000,
-    relayChains: quick ? 3 : 10,
+    relayChains: quick ? 3 : 30,
     loadSeconds: quick ? 1 : 3,
     loadConnections: 32,
     timeoutMs: quick ? 60_000 : 180_000,

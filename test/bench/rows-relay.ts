@@ -13,6 +13,9 @@ import { startBenchProcess } from './processes.js';
 import { percentile } from './stats.js';
 import { openSocket, subscribeToFlow } from './ws-client.js';
 
+/** Full-size batches (options.chains executions at once) through both relays before the measured chains. */
+const RELAY_WARM_UP_BATCHES = 3;
+
 const key = (e: { executionId: string; type: string; nodeId: string }): string => `${e.executionId}|${e.type}|${e.nodeId}`;
 
 export async function relayRows(ctx: BenchContext): Promise<void> {
@@ -39,6 +42,11 @@ export async function relayRows(ctx: BenchContext): Promise<void> {
       sockets.push(api);
       await subscribeToFlow(api, flowId, 'api websocket subscription');
       sockets.push(await openSocket(`ws://127.0.0.1:${port}/`, {}, record(viaBare)));
+
+      // Both relays start cold: a few full batches through them first, as the chain rows do
+      // (V8 optimises a path over thousands of calls; one chain is a few dozen events).
+      ctx.progress('relay: warm-up');
+      for (let i = 0; i < RELAY_WARM_UP_BATCHES; i += 1) await runWeftBatch(ctx, { flowId, count: options.chains, what: 'weft relay warm-up' });
 
       const reps = options.reps;
       const weft: number[] = [];
