@@ -19,6 +19,7 @@ import {
 import { cancelledMapError } from '../../engine/apply-control.js';
 import { newMapRecord } from '../../engine/apply-map.js';
 import type { ExecutionState } from '../../engine/hot-state.js';
+import { parseMapItemNodeId } from '../../flow/index.js';
 import type { NodeError } from '../../model/index.js';
 import type { CommitNodeInput, InitExecutionInput, StartMapInput, StartNodeInput } from '../../ports/state-store.js';
 import { EVENT_STREAM_MAXLEN, eventsChannelArg, executionKeys, type ExecutionKeys } from './keys.js';
@@ -171,7 +172,8 @@ export function commitNodeArgs(prefix: string, input: CommitNodeInput, flushStre
       JSON.stringify(input.result), nodeEvent.type, JSON.stringify(nodeEvent.data), JSON.stringify(input.takenChildren),
       input.failExecution ? '1' : '0', JSON.stringify(executionFailedData(input.result, input.nodeId)),
       shapes.queued, shapes.skipped, shapes.skippedData, shapes.completedData, shapes.pending,
-      input.result.status === 'completed' ? JSON.stringify(input.result.output ?? null) : '',
+      // Only a map item's node may fill its item's slot with its output.
+      input.result.status === 'completed' && parseMapItemNodeId(input.nodeId) !== null ? JSON.stringify(input.result.output ?? null) : '',
       input.soft ? '1' : '0',
       eager && eager.candidates.length > 0
         ? JSON.stringify(eager.candidates.map((c) => ({ id: c.nodeId, reads: c.readResultsOf, ...(c.mapItem ? { map: c.mapItem.mapId, index: c.mapItem.index } : {}) })))

@@ -17,7 +17,7 @@
   ARGV[11] execution.failed data JSON                        ARGV[12] queued status JSON
   ARGV[13] skipped result JSON ARGV[14] node.skipped data JSON
   ARGV[15] execution.completed data JSON                     ARGV[16] pending status JSON
-  ARGV[17] the output's JSON when the result is completed, '' otherwise (a map item's slot)
+  ARGV[17] the output's JSON when the result is completed and the node is a map item's, '' otherwise (its slot)
   ARGV[18] soft ('1' | '0'): commitIntent's; a map item's soft failure is recorded in its map's record
   KEYS[11] leases  KEYS[12] the flush stream, or KEYS[11] again where commits do not append to it
   (Redis Cluster: the stream is in another slot)
