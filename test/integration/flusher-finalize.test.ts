@@ -4,7 +4,7 @@
  * a crash) or holds differently is. A retry racing the flush of the end it retried leaves the
  * execution running, and the api's view says so even while the row holds that stale end.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase } from '@weft/db/database';
 import type { WeftDatabase } from '@weft/db/repos';
@@ -139,6 +139,31 @@ describe('Flusher finalize', () => {
     await repos.executions.reopen({ executionId });
     await state.commitNode({ executionId, nodeId: 'a', result: completed('a'), takenChildren: [], failExecution: false, soft: false, at: AT });
     expect(await view()).toMatchObject({ status: 'completed', error: null });
+    await state.close();
+  });
+
+  it('finalizes every end of a batch even when one of them fails, then fails the batch for a retry', async () => {
+    const { repos } = database;
+    const { workspace } = await repos.workspaces.create({ name: 'many-ends' });
+    const flow = await repos.flows.create({ workspaceId: workspace.id, flow: { name: 'one', nodes: [{ id: 'a', type: 'transform', expression: '1' }], edges: [] } });
+    const state = new MemoryStateStore({ events: new MemoryEventBus() });
+    const start = async (flowId: string): Promise<string> => {
+      const executionId = flowId === flow.id
+        ? (await repos.executions.create({ workspaceId: workspace.id, flowId, flowVersion: flow.version, input: null })).execution.id
+        : randomUUID();
+      await state.initExecution({ executionId, workspaceId: workspace.id, flowId, flowVersion: 1, input: null, at: AT, nodes: [{ id: 'a', parentCount: 0, children: [] }] });
+      await state.commitNode({ executionId, nodeId: 'a', result: completed('a'), takenChildren: [], failExecution: false, soft: false, at: AT });
+      return executionId;
+    };
+    // The first end's hot state names a flow Postgres does not have: its finalize fails.
+    const broken = await start(randomUUID());
+    const ends = [broken, ...await Promise.all([1, 2, 3].map(() => start(flow.id)))];
+    const flusher = new Flusher({
+      state, flushLog: new MemoryFlushLog(), repos, flows: new FlowCache(repos.flows), logger: createLogger({ level: 'silent', name: 'test' }), metrics: createMetrics(),
+      consumer: 'c1', hotStateTtlSeconds: 60,
+    });
+    await expect(flusher.write(ends.map((executionId, i) => ({ id: `1-${i}`, entry: { kind: 'execution' as const, executionId } })))).rejects.toThrow();
+    for (const executionId of ends.slice(1)) expect((await repos.executions.getById(executionId))?.status).toBe('completed');
     await state.close();
   });
 });
