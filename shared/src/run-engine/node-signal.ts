@@ -28,10 +28,11 @@ export function nodeSignal(lease: AbortSignal, timeoutMs: number | null): NodeSi
   let timedOut = false;
   if (lease.aborted) onLease();
   else lease.addEventListener('abort', onLease, { once: true });
+  // Unref'd, as AbortSignal.timeout's timer is: a node's timeout never keeps the process alive.
   let timer: NodeJS.Timeout | null = timeoutMs === null ? null : setTimeout(() => {
     timedOut = true;
     node.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
-  }, timeoutMs);
+  }, timeoutMs).unref();
   let live = true;
   return {
     signal: node.signal,

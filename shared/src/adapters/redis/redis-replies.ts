@@ -61,7 +61,8 @@ export function asEventSummaries(value: unknown): EventSummary[] {
   if (flat.length % 2 !== 0) throw malformed('brief events');
   const events: EventSummary[] = [];
   for (let i = 0; i < flat.length; i += 2) {
-    const [type = '', nodeId = ''] = [flat[i], flat[i + 1]];
+    const type = flat[i] ?? '';
+    const nodeId = flat[i + 1] ?? '';
     if (!EVENT_TYPE_SET.has(type)) throw malformed('event type');
     events.push(nodeId === '' ? { type: type as EventType } : { type: type as EventType, nodeId });
   }
