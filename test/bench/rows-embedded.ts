@@ -18,6 +18,7 @@ import { runInterleaved } from './interleave.js';
 import { graphThroughput, langGraphRunner } from './langgraph-baseline.js';
 import { startBenchProcess, waitForHttp } from './processes.js';
 import { BENCH_WEFT_ENV, READY_TIMEOUT_MS, benchWorkspace, type WeftClient } from './weft-stack.js';
+import { drainWaiter } from './waits.js';
 import { openSocket, subscribeToFlow } from './ws-client.js';
 
 export async function embeddedRows(ctx: BenchContext): Promise<void> {
@@ -47,7 +48,13 @@ export async function embeddedRows(ctx: BenchContext): Promise<void> {
     socket = await openSocket(`${baseUrl.replace('http', 'ws')}/v1/ws`, { authorization: `Bearer ${client.apiKey}` }, (message) => { observer.receive(message); });
     await subscribeToFlow(socket, flowId, 'embedded websocket subscription');
 
-    const target = { stack: client, observer, options };
+    // No Redis to ask for the flush log: a batch is flushed once Postgres (PGlite) holds none of
+    // its executions unended, which the flusher's finalize writes after their node rows.
+    const weftClient = client;
+    const lagsMs: number[] = [];
+    ctx.details.embeddedFlushLagAfterBatchMs = lagsMs;
+    const drained = drainWaiter(async () => !(await weftClient.hasOpenExecutions(flowId)), { timeoutMs: options.timeoutMs, what: 'embedded flush', lagsMs });
+    const target = { stack: client, observer, options, drained };
     const weftDags = (): Promise<number> => weftThroughput(target, { flowId, count: options.dags, what: 'embedded weft DAGs' });
     const runner = langGraphRunner({ shape: 'dag', length: 6, model, mockUrl: ctx.mockUrl, checkpointing: 'none' });
     const graphDags = (): Promise<number> => graphThroughput(runner, options.dags);

@@ -26,7 +26,7 @@ import { llmRows } from './rows-llm.js';
 import { relayRows } from './rows-relay.js';
 import { startPathRows } from './rows-start.js';
 import { acquireServices, type BenchServices } from './services.js';
-import { pollUntil } from './waits.js';
+import { drainWaiter } from './waits.js';
 import { startWeftStack } from './weft-stack.js';
 
 function progress(text: string): void {
@@ -126,11 +126,7 @@ async function main(): Promise<number> {
     // How long Postgres was behind at the end of each batch (from its last end event to an empty flush log).
     const flushLagMs: number[] = [];
     outcome.details.flushLagAfterBatchMs = flushLagMs;
-    const drained = async (): Promise<void> => {
-      const t0 = performance.now();
-      await pollUntil(async () => (await redis.xlen(flushStreamKey(svc.prefix))) === 0, { timeoutMs: options.timeoutMs, intervalMs: 10, what: 'flush log drained' });
-      flushLagMs.push(Math.round(performance.now() - t0));
-    };
+    const drained = drainWaiter(async () => (await redis.xlen(flushStreamKey(svc.prefix))) === 0, { timeoutMs: options.timeoutMs, what: 'flush log drained', lagsMs: flushLagMs });
     const ctx: BenchContext = { options, services: svc, stack, observer, redis, mockUrl, rows: outcome.rows, details: outcome.details, progress, drained };
 
     let phase: string | null = null;

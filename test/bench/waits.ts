@@ -30,3 +30,15 @@ export async function pollUntil(probe: () => Promise<boolean>, options: { timeou
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs));
   }
 }
+
+/**
+ * A wait for the work a batch leaves behind (BatchTarget.drained): polls `done` every 10 ms up to
+ * `timeoutMs`, and appends how long each wait took to `lagsMs` (the bench's JSON reports them).
+ */
+export function drainWaiter(done: () => Promise<boolean>, options: { timeoutMs: number; what: string; lagsMs: number[] }): () => Promise<void> {
+  return async () => {
+    const t0 = performance.now();
+    await pollUntil(done, { timeoutMs: options.timeoutMs, intervalMs: 10, what: options.what });
+    options.lagsMs.push(Math.round(performance.now() - t0));
+  };
+}

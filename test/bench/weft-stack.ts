@@ -25,6 +25,8 @@ export interface WeftClient {
   /** `POST /v1/flows/:id/executions`; answers the execution id. */
   startExecution(flowId: string, input: unknown): Promise<string>;
   cancelExecution(executionId: string): Promise<void>;
+  /** Whether Postgres holds an execution of the flow not yet ended (queued, running, waiting): the flusher has not finalized it. */
+  hasOpenExecutions(flowId: string): Promise<boolean>;
   /** Closes the connections of the starts. */
   close(): Promise<void>;
 }
@@ -95,6 +97,10 @@ export async function benchWorkspace(input: { baseUrl: string; adminToken: strin
     async cancelExecution(executionId) {
       const res = await fetch(`${baseUrl}/v1/executions/${executionId}/cancel`, { method: 'POST', headers: auth });
       await res.text();
+    },
+    async hasOpenExecutions(flowId) {
+      const page = await json(await fetch(`${baseUrl}/v1/executions?flowId=${flowId}&status=queued,running,waiting&limit=1`, { headers: auth }), 'list open executions', 200);
+      return Array.isArray(page.items) && page.items.length > 0;
     },
     close: () => starts.close(),
   };
