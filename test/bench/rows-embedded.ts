@@ -42,19 +42,19 @@ export async function embeddedRows(ctx: BenchContext): Promise<void> {
   let client: WeftClient | null = null;
   try {
     await waitForHttp(`${baseUrl}/health/ready`, weft, READY_TIMEOUT_MS);
-    client = await benchWorkspace({ baseUrl, adminToken, mockUrl: ctx.mockUrl });
-    const flowId = await client.createFlow(llmDag(model));
+    const workspace = await benchWorkspace({ baseUrl, adminToken, mockUrl: ctx.mockUrl });
+    client = workspace;
+    const flowId = await workspace.createFlow(llmDag(model));
     const observer = createEventTracker();
-    socket = await openSocket(`${baseUrl.replace('http', 'ws')}/v1/ws`, { authorization: `Bearer ${client.apiKey}` }, (message) => { observer.receive(message); });
+    socket = await openSocket(`${baseUrl.replace('http', 'ws')}/v1/ws`, { authorization: `Bearer ${workspace.apiKey}` }, (message) => { observer.receive(message); });
     await subscribeToFlow(socket, flowId, 'embedded websocket subscription');
 
     // No Redis to ask for the flush log: a batch is flushed once Postgres (PGlite) holds none of
     // its executions unended, which the flusher's finalize writes after their node rows.
-    const weftClient = client;
     const lagsMs: number[] = [];
     ctx.details.embeddedFlushLagAfterBatchMs = lagsMs;
-    const drained = drainWaiter(async () => !(await weftClient.hasOpenExecutions(flowId)), { timeoutMs: options.timeoutMs, what: 'embedded flush', lagsMs });
-    const target = { stack: client, observer, options, drained };
+    const drained = drainWaiter(async () => !(await workspace.hasOpenExecutions(flowId)), { timeoutMs: options.timeoutMs, what: 'embedded flush', lagsMs });
+    const target = { stack: workspace, observer, options, drained };
     const weftDags = (): Promise<number> => weftThroughput(target, { flowId, count: options.dags, what: 'embedded weft DAGs' });
     const runner = langGraphRunner({ shape: 'dag', length: 6, model, mockUrl: ctx.mockUrl, checkpointing: 'none' });
     const graphDags = (): Promise<number> => graphThroughput(runner, options.dags);
