@@ -46,6 +46,18 @@ describe('createLogger redaction', () => {
     });
   });
 
+  it("censors an error's own secret and keeps what its serializer writes", () => {
+    const { log, lines } = collecting();
+    const err = Object.assign(new Error('upstream refused'), { token: 'tok-in-error', status: 401 });
+    log.error({ err }, 'failed');
+    log.error(err);
+    for (const line of lines) {
+      expect(line.err).toMatchObject({ type: 'Error', message: 'upstream refused', token: '[redacted]', status: 401 });
+    }
+    expect(lines).toHaveLength(2);
+    expect(err.token).toBe('tok-in-error');
+  });
+
   it('keeps a child logger bindings (ids) as they are, and censors its lines', () => {
     const { log, lines } = collecting();
     log.child({ executionId: 'e9', nodeId: 'n1', attempt: 2 }).warn({ context: { token: 'leak' } }, 'child line');

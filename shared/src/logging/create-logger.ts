@@ -25,24 +25,37 @@ export const REDACT_PATHS = [
 ];
 
 /**
+ * A copy of `value` to censor: a plain object spread; any other (an Error, a class instance) with
+ * its prototype and every own property, `message` and `stack` included, so that serializers
+ * (`err`) see what they would have seen. Null when a property cannot be replaced on the copy.
+ */
+function censoredCopy(value: object, secrets: readonly string[]): Record<string, unknown> | null {
+  const proto: unknown = Object.getPrototypeOf(value);
+  try {
+    const copy = (proto === Object.prototype || proto === null
+      ? { ...value }
+      : Object.create(proto as object | null, Object.getOwnPropertyDescriptors(value))) as Record<string, unknown>;
+    for (const secret of secrets) Object.defineProperty(copy, secret, { value: CENSOR, enumerable: true, writable: true, configurable: true });
+    return copy;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * A log line's object with the secret keys of its object values censored, one level down, as
  * pino's `*.key` paths did (an array's items are not walked). The logged objects are not changed:
- * what holds a secret is copied.
+ * what holds a secret is copied. A value whose copy cannot be censored is replaced by the censor.
  */
 export function censorNestedSecrets(line: Record<string, unknown>): Record<string, unknown> {
   let out = line;
   for (const key in line) {
     const value = line[key];
     if (value === null || typeof value !== 'object' || Array.isArray(value)) continue;
-    let censored: Record<string, unknown> | null = null;
-    for (const secret of SECRET_KEYS) {
-      if (!Object.hasOwn(value, secret)) continue;
-      censored ??= { ...(value as Record<string, unknown>) };
-      censored[secret] = CENSOR;
-    }
-    if (!censored) continue;
+    if (!SECRET_KEYS.some((secret) => Object.hasOwn(value, secret))) continue;
+    const held = SECRET_KEYS.filter((secret) => Object.hasOwn(value, secret));
     if (out === line) out = { ...line };
-    out[key] = censored;
+    out[key] = censoredCopy(value, held) ?? CENSOR;
   }
   return out;
 }
