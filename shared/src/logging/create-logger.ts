@@ -52,8 +52,9 @@ export function censorNestedSecrets(line: Record<string, unknown>): Record<strin
   for (const key in line) {
     const value = line[key];
     if (value === null || typeof value !== 'object' || Array.isArray(value)) continue;
-    if (!SECRET_KEYS.some((secret) => Object.hasOwn(value, secret))) continue;
-    const held = SECRET_KEYS.filter((secret) => Object.hasOwn(value, secret));
+    let held: string[] | null = null;
+    for (const secret of SECRET_KEYS) if (Object.hasOwn(value, secret)) (held ??= []).push(secret);
+    if (!held) continue;
     if (out === line) out = { ...line };
     out[key] = censoredCopy(value, held) ?? CENSOR;
   }
