@@ -113,6 +113,50 @@ export function stateStoreEagerContract(name: string, makeStore: () => Promise<S
       expect(await store.readyAfter({ executionId, nodeId: 'a', leaseJobId: 'job-other' })).toEqual({ ready: [], round: 0 });
     });
 
+    function step(executionId: string, nodeId: string, takes: string[], next?: string) {
+      return {
+        executionId, nodeId, result: completed(`${nodeId}-out`), takenChildren: takes, failExecution: false, soft: false, at: LATER,
+        ...(next ? { eager: { candidates: [{ nodeId: next, readResultsOf: [nodeId] }], leaseJobId: 'job-a', workerId: 'w9', max: 1 } } : {}),
+      };
+    }
+
+    it('commits a fused run in one step: each node starts the next, the last starts its own candidate', async () => {
+      const executionId = await start(graph(['a', 'b', 'c', 'd'], [['a', 'b'], ['b', 'c'], ['c', 'd']]));
+      const run = await store.commitNodes([step(executionId, 'a', ['b'], 'b'), step(executionId, 'b', ['c'], 'c'), step(executionId, 'c', ['d'], 'd')]);
+      expect(run.map((r) => r.committed)).toEqual([true, true, true]);
+      // A continuing step's child is named only: the worker ran it already.
+      expect(run[0]?.eager).toEqual({ nodeId: 'b', input: null, results: {} });
+      expect(run[1]?.eager).toEqual({ nodeId: 'c', input: null, results: {} });
+      expect(run[2]?.eager).toEqual({ nodeId: 'd', input: { topic: 'x' }, results: { c: completed('c-out') } });
+      expect(run.flatMap((r) => types(r.events))).toEqual([
+        'node.completed:a', 'node.started:b', 'node.completed:b', 'node.started:c', 'node.completed:c', 'node.started:d',
+      ]);
+      const hot = await store.getExecution(executionId);
+      expect([hot?.nodes.a?.result?.output, hot?.nodes.b?.result?.output, hot?.nodes.c?.result?.output]).toEqual(['a-out', 'b-out', 'c-out']);
+      expect(hot?.nodes.d?.status).toBe('running');
+      // All of it leased to the job: its redelivery finds d still open.
+      expect(await store.readyAfter({ executionId, nodeId: 'a', leaseJobId: 'job-a' })).toEqual({ ready: ['d'], round: 0 });
+      const end = await store.commitNodes([step(executionId, 'd', [])]);
+      expect(end.map((r) => [r.committed, r.finished, r.executionStatus])).toEqual([[true, true, 'completed']]);
+    });
+
+    it('stops a fused run after a step that did not start the next node: the later steps are not committed', async () => {
+      const executionId = await start(graph(['a', 'b', 'c'], [['a', 'b'], ['b', 'c']]));
+      // a was committed already (a redelivery): its commit starts nothing, so b's result is dropped.
+      await commit(executionId, 'a', { takes: ['b'] });
+      const again = await store.commitNodes([step(executionId, 'a', ['b'], 'b'), step(executionId, 'b', ['c'], 'c')]);
+      expect(again.map((r) => r.committed)).toEqual([false]);
+      expect(again[0]?.ready).toEqual(['b']);
+      expect((await store.getExecution(executionId))?.nodes.b).toMatchObject({ status: 'queued', result: null });
+
+      // The execution was cancelled while the run ran: its first node commits, the next is not started.
+      const cancelled = await start(graph(['a', 'b', 'c'], [['a', 'b'], ['b', 'c']]));
+      await store.cancelExecution({ executionId: cancelled, at: LATER });
+      const cut = await store.commitNodes([step(cancelled, 'a', ['b'], 'b'), step(cancelled, 'b', ['c'], 'c')]);
+      expect(cut.map((r) => [r.committed, r.executionStatus, r.eager])).toEqual([[true, 'cancelled', undefined]]);
+      expect((await store.getExecution(cancelled))?.nodes.b?.result).toBeNull();
+    });
+
     it("starts a map's join from the commit that ends the map, with the item nodes' own children as item nodes", async () => {
       const executionId = await start(graph(['m', 'join'], [['m', 'join']]));
       await store.startNode({ executionId, nodeId: 'm', attempt: 1, workerId: 'w1', at: AT, readResultsOf: [] });

@@ -11,6 +11,7 @@
  * execution's end again, so that Postgres gets it.
  */
 import { nodeJobIdOf, type ExecutionJobData } from '@weft/shared/jobs';
+import { WeftError } from '@weft/shared/errors';
 import { RunningJobs } from '@weft/shared/run-engine';
 import { JobSlots, QUEUES, nodeQueueFor, type NodeRunner, type StateStore } from '@weft/shared/ports';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -174,5 +175,69 @@ describe('a redelivered node job whose commit ended the execution', () => {
     });
     const entries = await flushLog.read('test', 100, 0);
     expect(entries.map((e) => e.entry)).toContainEqual({ kind: 'execution', executionId: execution.id });
+  });
+});
+
+describe('a fused run: a chain of transforms after the first root', () => {
+  type Call = Parameters<StateStore['commitNodes']>[0];
+  async function runChain(name: string, failing: string | null): Promise<{ executionId: string; ran: string[]; commits: string[][] }> {
+    const chain = ['a', 'b', 'c', 'd'];
+    const { ws, executionId } = await startOne(name, chain.map((id) => ({ id, type: 'transform', expression: 'input.n' })), chain.slice(1).map((to, i) => ({ from: chain[i], to })));
+    const { state, queue } = t.deps.engine.resources;
+    const enqueued = (await queue.get(QUEUES.executions, executionId))?.data as ExecutionJobData;
+    const commitNodes = state.commitNodes.bind(state);
+    const commits: string[][] = [];
+    state.commitNodes = (inputs: Call) => {
+      if (inputs[0]?.executionId === executionId) commits.push(inputs.map((i) => i.nodeId));
+      return commitNodes(inputs);
+    };
+    const ran: string[] = [];
+    const runNode: NodeRunner = (ctx) => {
+      ran.push(ctx.node.id);
+      if (ctx.node.id === failing) return Promise.reject(new WeftError('TRANSFORM_FAILED', `node ${ctx.node.id} failed`));
+      return Promise.resolve({ output: { from: ctx.node.id, read: Object.keys(ctx.results) }, resolvedInput: null, usage: null, cost: null, provider: null, model: null });
+    };
+    try {
+      const eagerDispatch = { enabled: true, slots: new JobSlots(4) };
+      const { executions } = t.deps.engine.processors({ runNode, workerId: 'w', running: new RunningJobs(), expressions: { evaluate: () => Promise.resolve(1) }, eagerDispatch });
+      await executions({ id: executionId, name: 'execution', queue: QUEUES.executions, attempt: 1, maxAttempts: 3, signal: new AbortController().signal, data: { ...enqueued, workspaceId: ws.id } });
+      expect(eagerDispatch.slots.inUse).toBe(0);
+    } finally {
+      state.commitNodes = commitNodes;
+    }
+    return { executionId, ran, commits };
+  }
+
+  it('runs each node once, in memory, and commits them all in one step, each with its own events and flush entry', async () => {
+    const { executionId, ran, commits } = await runChain('fused-chain', null);
+    const { state, events, flushLog } = t.deps.engine.resources;
+    expect(ran).toEqual(['a', 'b', 'c', 'd']);
+    expect(commits).toEqual([['a', 'b', 'c', 'd']]);
+    const seen = (await events.replay(executionId)).map((e) => `${e.type}${e.nodeId ? `:${e.nodeId}` : ''}`);
+    expect(seen.slice(2)).toEqual([
+      'node.started:a', 'node.completed:a', 'node.started:b', 'node.completed:b', 'node.started:c', 'node.completed:c',
+      'node.started:d', 'node.completed:d', 'execution.completed',
+    ]);
+    const hot = await state.getExecution(executionId);
+    expect(hot?.status).toBe('completed');
+    // Each node read the results it reads (its ancestors'), as a node started from hot state would.
+    expect(hot?.nodes.c?.result).toMatchObject({ status: 'completed', attempts: 1, output: { from: 'c' } });
+    expect(new Set((hot?.nodes.d?.result?.output as { read: string[] }).read)).toEqual(new Set(['a', 'b', 'c']));
+    const flushed = (await flushLog.read('fused-run-test', 1000, 0)).map((r) => r.entry).filter((e) => e.executionId === executionId);
+    expect(flushed.filter((e) => e.kind === 'node').map((e) => (e.kind === 'node' ? e.nodeId : ''))).toEqual(['a', 'b', 'c', 'd']);
+    // Times run forward along the chain.
+    const starts = ['a', 'b', 'c', 'd'].map((id) => Date.parse(hot?.nodes[id]?.result?.startedAt ?? ''));
+    expect([...starts].sort((x, y) => x - y)).toEqual(starts);
+  });
+
+  it('drops a fused child that failed: the run commits up to its parent, and the child runs again to be decided on', async () => {
+    const { executionId, ran, commits } = await runChain('fused-chain-failing', 'c');
+    expect(ran).toEqual(['a', 'b', 'c', 'c']);
+    expect(commits).toEqual([['a', 'b'], ['c']]);
+    const hot = await t.deps.engine.resources.state.getExecution(executionId);
+    expect(hot?.status).toBe('failed');
+    expect(hot?.nodes.c?.result).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'transform_failed' } });
+    // The failure ended the execution (fail-fast): d never ran.
+    expect(hot?.nodes.d?.result ?? null).toBeNull();
   });
 });

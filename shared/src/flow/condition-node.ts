@@ -39,6 +39,7 @@ export const conditionNodeSpec: NodeTypeSpec = {
   templatedFields: () => [],
   check: checkExpression,
   branching: true,
+  fusable: true,
   checkOutEdge: conditionCheckOutEdge,
   allowsVaultRefs: false,
 };

@@ -63,6 +63,12 @@ export interface NodeTypeSpec {
    * node's sandbox: `code_timeout`); the engine then arms no timer of its own for it.
    */
   readonly timesItself?: boolean;
+  /**
+   * Whether a node of this type only evaluates an expression over its input and the results it
+   * reads: no I/O, no user code, no spend. A worker may then run it straight after its one
+   * parent, in memory, and commit the two in one step (a fused run, node-job.ts).
+   */
+  readonly fusable?: boolean;
   /** The retry a node of this type gets when it sets none (its `retry` replaces it). */
   readonly retry: Readonly<{ attempts: number; backoff: BackoffPolicy }>;
 }

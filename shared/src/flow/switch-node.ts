@@ -56,6 +56,7 @@ export const switchNodeSpec: NodeTypeSpec = {
   templatedFields: () => [],
   check: checkExpression,
   branching: true,
+  fusable: true,
   checkOutEdge: switchCheckOutEdge,
   allowsVaultRefs: false,
 };

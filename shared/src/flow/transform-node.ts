@@ -20,5 +20,6 @@ export const transformNodeSpec: NodeTypeSpec = {
   templatedFields: () => [],
   check: checkExpression,
   branching: false,
+  fusable: true,
   allowsVaultRefs: false,
 };

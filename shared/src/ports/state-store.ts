@@ -25,6 +25,15 @@ export interface StateStore {
   startNode(input: StartNodeInput): Promise<StartNodeResult>;
   commitNode(input: CommitNodeInput): Promise<CommitNodeResult>;
   /**
+   * A fused run (node-job.ts): commits the nodes of one execution in order, in one atomic step,
+   * as commitNode would one after another. Each step but the last names only the next step's
+   * node as its eager candidate; the run stops after a step that did not start it (the execution
+   * ended, or the node was committed already), and the later steps are not committed. Answers
+   * one result per step committed (at least the first); a continuing step's `eager` carries
+   * the next node's id only (its input and results are not read back).
+   */
+  commitNodes(inputs: readonly CommitNodeInput[]): Promise<CommitNodeResult[]>;
+  /**
    * What should be enqueued after a node that is already terminal (a redelivered job whose node
    * committed before its worker died): its ready children, and for a map item's node its map's
    * queued item nodes (of `round`). With `leaseJobId` (the redelivered job's id), also what ran

@@ -55,11 +55,11 @@ describe('commitAndContinue: the start time of a child a commit started', () => 
       });
     };
     const overtaken: StateStore = Object.create(store) as StateStore;
-    overtaken.commitNode = async (input) => {
+    overtaken.commitNodes = async (inputs) => {
       now = 102;
       await commit(store, 'c', completedAt(101), false);
       now = 103;
-      return store.commitNode(input);
+      return store.commitNodes(inputs);
     };
     const [started] = await commit(overtaken, 'b', completedAt(99), true);
     expect(started?.nodeId).toBe('d');

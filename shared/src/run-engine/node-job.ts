@@ -4,7 +4,7 @@
  * became ready. Redelivery is safe at every step: a terminal node is never re-run, and a
  * commit that already happened still returns the ready children.
  */
-import type { Spend } from '../engine/index.js';
+import type { CommitIntent, Spend } from '../engine/index.js';
 import type { Cost, NodeResult } from '../model/index.js';
 import { commitIntent, outcomeOf, retryDecision, storableJson, sumCost, sumUsage } from '../engine/index.js';
 import { WeftError, toNodeError, toWeftError } from '../errors/index.js';
@@ -23,7 +23,7 @@ import type { NodeOutcome, NodeRunContext } from '../ports/index.js';
 import type { ClaimCheck } from './claim-check.js';
 import { runMap } from './map.js';
 import { TokenCoalescer } from './token-coalescer.js';
-import { childJobs, commitAndContinue } from './commit.js';
+import { childJobs, commitRun, type CommitStep } from './commit.js';
 import { suspendWait } from './wait.js';
 import { renderTaskInput, suspendTask } from './task.js';
 import { NodeSlots, type NodeSlotsDeps } from './node-slots.js';
@@ -332,10 +332,28 @@ async function handOver(deps: Pick<NodeProcessorDeps, 'queue' | 'metrics'>, inpu
 /** The child a commit started (CommitNodeResult.eager) with the time it started at. */
 type EagerNext = EagerStart & { startedAt: string };
 
+/** Nodes a fused run commits in one step at most (node-job.ts, runStarted). */
+export const MAX_FUSED_STEPS = 32;
+
+/** A started node that ran, and where it sits in its flow. */
+interface RanNode {
+  run: JobContext<NodeJobData>;
+  resolved: ResolvedNode;
+  start: StartedNode;
+  log: Logger;
+  executed: Executed;
+}
+
 /**
  * Runs a started node's executor, decides on a failure (re-delay, retry: thrown for the queue),
  * and commits the result; answers the children the commit started for this worker (the first to
  * continue with in this lane, each other in a job slot taken for it here).
+ *
+ * A fused run: while the node that ran completed and its one child may be fused (fusableChild),
+ * that child runs next, in memory, on the results at hand, without a commit between the two;
+ * the nodes are then committed in one step (commitRun), each starting the next as an eager child
+ * would be started. A fused child is a pure evaluation: if it fails, or its run stops early
+ * (the execution ended meanwhile), its result is dropped and it runs again the usual way.
  */
 async function runStarted(deps: NodeProcessorDeps, args: {
   run: JobContext<NodeJobData>;
@@ -346,7 +364,94 @@ async function runStarted(deps: NodeProcessorDeps, args: {
   log: Logger;
   eager: { policy: EagerDispatchPolicy; leaseJobId: string };
 }): Promise<EagerNext[]> {
-  const { run: job, resolved, flow, start, startedAt, log } = args;
+  const { flow, eager } = args;
+  const executed = await executeStarted(deps, args);
+  if (!executed) return [];
+  const ran: RanNode[] = [{ run: args.run, resolved: args.resolved, start: args.start, log: args.log, executed }];
+  // What the nodes of the run may read: what their starts read, and their own results.
+  const known: Record<string, NodeResult> = { ...args.start.results };
+  for (;;) {
+    const parent = ran[ran.length - 1];
+    if (!parent || ran.length >= MAX_FUSED_STEPS) break;
+    known[parent.resolved.node.id] = parent.executed.result;
+    const child = fusableChild(eager.policy, flow, parent, known);
+    if (!child) break;
+    const [request] = childJobs(parent.run.data, [child.node.id], flow);
+    if (!request) break;
+    const run = eagerRunOf(request, parent.run.signal);
+    const log = deps.logger.child({ executionId: request.data.executionId, nodeId: child.node.id, jobId: request.jobId, attempt: 1, leaseJobId: eager.leaseJobId });
+    const results: Record<string, NodeResult> = {};
+    for (const id of child.reads) if (known[id]) results[id] = known[id];
+    const start: StartedNode = { kind: 'started', input: args.start.input, results, events: [] };
+    const childRan = await executeStarted(deps, { run, resolved: child, start, startedAt: new Date(parent.executed.result.finishedAt), log, speculative: true });
+    if (!childRan) break;
+    ran.push({ run, resolved: child, start, log, executed: childRan });
+  }
+
+  const lastRan = ran[ran.length - 1];
+  const candidates = lastRan ? eagerCandidates(eager.policy, flow, lastRan.resolved) : [];
+  // Room for children beside the one this lane continues with: taken now, what the commit did
+  // not start given back.
+  const extra = candidates.length > 1 ? takeEagerSlots(eager.policy, candidates.length - 1) : 0;
+  let started: EagerNext[] = [];
+  try {
+    started = await commitRun(deps, flow, ran.map((node, i): CommitStep => {
+      const next = ran[i + 1];
+      const { result, failure, intent, runtimeMs } = node.executed;
+      const eagerRequest = next
+        ? { candidates: [{ nodeId: next.resolved.node.id, readResultsOf: [] }], leaseJobId: eager.leaseJobId, workerId: deps.workerId, max: 1 }
+        : candidates.length > 0 ? { candidates, leaseJobId: eager.leaseJobId, workerId: deps.workerId, max: 1 + extra } : undefined;
+      return {
+        data: node.run.data, node: node.resolved.node, result, failure, intent, log: node.log, runtimeMs, attempt: node.run.attempt, jobId: node.run.id,
+        ...(eagerRequest ? { eager: eagerRequest } : {}),
+      };
+    }));
+  } finally {
+    releaseEagerSlots(eager.policy, extra - Math.max(0, started.length - 1));
+  }
+  return started;
+}
+
+/**
+ * The child `parent` may run at once, fused with it (runStarted), or null: `parent` completed
+ * and leads to one child only, taken; that child is of a fusable type (NodeTypeSpec.fusable)
+ * this worker runs, has no other parent (so the parent's commit makes it ready), is not a map
+ * item's node, and reads only results at hand.
+ */
+function fusableChild(policy: EagerDispatchPolicy, flow: CompiledFlow, parent: RanNode, known: Record<string, NodeResult>): ResolvedNode | null {
+  const { result, intent } = parent.executed;
+  if (parent.resolved.item || result.status !== 'completed' || intent.failExecution) return null;
+  const [id, ...others] = parent.resolved.children;
+  if (id === undefined || others.length > 0 || !intent.takenChildren.includes(id)) return null;
+  const child = resolveNode(flow, id);
+  if (!child || child.item || nodeTypeSpecs[child.node.type].fusable !== true || !runsEagerlyHere(policy, child.node)) return null;
+  if ((flow.graph.parents.get(id) ?? []).length !== 1) return null;
+  return child.reads.every((read) => known[read] !== undefined) ? child : null;
+}
+
+/** A node's run up to its commit: its result, and what that does to the graph. */
+interface Executed {
+  result: NodeResult;
+  failure: WeftError | null;
+  intent: CommitIntent;
+  runtimeMs: number;
+}
+
+/**
+ * Runs a started node's executor and decides on a failure (re-delay, retry: thrown for the
+ * queue); answers the result to commit, or null when there is none: a task node was parked, or a
+ * speculative run (a fused child) did not complete.
+ */
+async function executeStarted(deps: NodeProcessorDeps, args: {
+  run: JobContext<NodeJobData>;
+  resolved: ResolvedNode;
+  start: StartedNode;
+  startedAt: Date;
+  log: Logger;
+  /** A fused child: a failed run is dropped, not decided on. */
+  speculative?: boolean;
+}): Promise<Executed | null> {
+  const { run: job, resolved, start, startedAt, log } = args;
   const data = job.data;
   const { node, item, children } = resolved;
     const tokens = new TokenCoalescer(async (text) => {
@@ -381,7 +486,7 @@ async function runStarted(deps: NodeProcessorDeps, args: {
         // An external worker runs it: the node is parked, and this job ends (it holds no fleet slot).
         const renderedInput = renderTaskInput(node, { input: start.input, results });
         await suspendTask(deps, { data, node, renderedInput, at: startedAt, log });
-        return [];
+        return null;
       }
       outcome = await deps.runNode({
         node,
@@ -410,6 +515,7 @@ async function runStarted(deps: NodeProcessorDeps, args: {
     await tokens.flush();
     const runtimeMs = Math.round(performance.now() - t0);
     const finishedAt = deps.clock();
+    if (failure && args.speculative === true) return null;
 
     if (failure) {
       // The queue makes the same decision on what is thrown here: a node that runs again is
@@ -477,20 +583,7 @@ async function runStarted(deps: NodeProcessorDeps, args: {
       node, outcome: outcomeOf(result.status), failure: result.error, children,
       chosen: outcome?.takenChildren?.map((id) => scoped(resolved, id)), mapItem: item !== undefined,
     });
-    const candidates = eagerCandidates(args.eager.policy, flow, resolved);
-    // Room for children beside the one this lane continues with: taken now, what the commit did
-    // not start given back.
-    const extra = candidates.length > 1 ? takeEagerSlots(args.eager.policy, candidates.length - 1) : 0;
-    let started: EagerNext[] = [];
-    try {
-      started = await commitAndContinue(deps, {
-        data, node, flow, result, failure, intent, log, runtimeMs, attempt: job.attempt, jobId: job.id,
-        ...(candidates.length > 0 ? { eager: { candidates, leaseJobId: args.eager.leaseJobId, workerId: deps.workerId, max: 1 + extra } } : {}),
-      });
-    } finally {
-      releaseEagerSlots(args.eager.policy, extra - Math.max(0, started.length - 1));
-    }
-    return started;
+    return { result, failure, intent, runtimeMs };
 }
 
 /**

@@ -2,6 +2,7 @@ import { applyCommit, applyInit, applyReadyAfter, applyStart, toHotExecution, ty
 import { applyCancel, applyReopen, applyWait } from '../../engine/apply-control.js';
 import { applyStartMap, applyTimeoutMap } from '../../engine/apply-map.js';
 import type { BlobAddress } from '../../engine/output-ref.js';
+import { WeftError } from '../../errors/weft-error.js';
 import { eventSummaries, type EventDraft, type ExecutionStatus, type HotExecution, type NodeError, type WeftEvent } from '../../model/index.js';
 import type {
   CommitNodeInput,
@@ -119,17 +120,31 @@ export class MemoryStateStore implements StateStore {
     });
   }
 
-  commitNode(input: CommitNodeInput): Promise<CommitNodeResult> {
+  async commitNode(input: CommitNodeInput): Promise<CommitNodeResult> {
+    const [result] = await this.commitNodes([input]);
+    if (!result) throw new WeftError('INTERNAL_ERROR', 'commitNodes answered no step');
+    return result;
+  }
+
+  commitNodes(inputs: readonly CommitNodeInput[]): Promise<CommitNodeResult[]> {
     return settle(() => {
-      // A throw (missing state, unknown node) leaves everything as it was: transitions are pure.
-      const { state, outcome } = applyCommit(this.executions.get(input.executionId), { ...input, result: jsonCopy(input.result) });
-      this.executions.set(input.executionId, state);
-      return {
-        ...outcome,
-        ...(outcome.eager ? { eager: jsonCopy(outcome.eager) } : {}),
-        ...(outcome.eagerMore ? { eagerMore: jsonCopy(outcome.eagerMore) } : {}),
-        events: eventSummaries(this.append(outcome.events)),
-      };
+      const results: CommitNodeResult[] = [];
+      // As one script: every step in one synchronous pass; a throw (missing state, unknown node)
+      // before the first commit leaves everything as it was (transitions are pure).
+      for (const [i, input] of inputs.entries()) {
+        const { state, outcome } = applyCommit(this.executions.get(input.executionId), { ...input, result: jsonCopy(input.result) });
+        this.executions.set(input.executionId, state);
+        const next = inputs[i + 1];
+        const continues = next !== undefined && outcome.committed && outcome.eager?.nodeId === next.nodeId;
+        results.push({
+          ...outcome,
+          ...(outcome.eager ? { eager: continues ? { nodeId: outcome.eager.nodeId, input: null, results: {} } : jsonCopy(outcome.eager) } : {}),
+          ...(outcome.eagerMore ? { eagerMore: jsonCopy(outcome.eagerMore) } : {}),
+          events: eventSummaries(this.append(outcome.events)),
+        });
+        if (!continues) break;
+      }
+      return results;
     });
   }
 

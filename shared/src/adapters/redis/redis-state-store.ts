@@ -24,7 +24,7 @@ import { defineWeftScripts, type WeftScripts } from './lua/scripts.js';
 import { asFlag, execResults } from './redis-replies.js';
 import {
   cancelExecutionArgs,
-  commitNodeArgs,
+  commitNodesArgs,
   expireExecutionArgs,
   initExecutionArgs,
   readyAfterArgs,
@@ -38,7 +38,7 @@ import {
 } from './state-script-args.js';
 import {
   decodeCancelExecution,
-  decodeCommitNode,
+  decodeCommitNodes,
   decodeHotExecution,
   decodeInitExecution,
   decodeReadyAfter,
@@ -103,9 +103,18 @@ export class RedisStateStore implements StateStore {
   }
 
   async commitNode(input: CommitNodeInput): Promise<CommitNodeResult> {
-    const flushStream = this.flushStream?.(input.executionId);
-    const flushed = flushStream !== undefined && input.flush !== undefined;
-    return decodeCommitNode(await this.run(commitNodeArgs(this.prefix, input, flushStream, this.sharded)), input, flushed);
+    const [result] = await this.commitNodes([input]);
+    if (!result) throw new WeftError('INTERNAL_ERROR', 'commit-node answered no step');
+    return result;
+  }
+
+  async commitNodes(inputs: readonly CommitNodeInput[]): Promise<CommitNodeResult[]> {
+    const [first] = inputs;
+    if (!first) return [];
+    const flushStream = this.flushStream?.(first.executionId);
+    // Every step of a run carries its flush entry, or none does (commitAndContinue).
+    const flushed = flushStream !== undefined && first.flush !== undefined;
+    return decodeCommitNodes(await this.run(commitNodesArgs(this.prefix, inputs, flushStream, this.sharded)), inputs, flushed);
   }
 
   async readyAfter(input: { executionId: string; nodeId: string; leaseJobId?: string }): Promise<{ ready: string[]; round: number } | null> {

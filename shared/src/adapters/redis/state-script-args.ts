@@ -152,9 +152,24 @@ export function reopenNodesArgs(prefix: string, input: { executionId: string; no
   };
 }
 
+/** Arguments of one step of commit-node.lua (the script's ARGV holds one or more). */
+export const COMMIT_ARGS_PER_STEP = 24;
+
 /**
- * commit-node.lua. `flushStream`: the flush stream's key where the commit may append the node's
- * flush entry (one Redis server); undefined on a cluster, where the stream is in another slot.
+ * commit-node.lua for a fused run (StateStore.commitNodes): the steps' arguments one after
+ * another, in order, on the keys of their one execution.
+ */
+export function commitNodesArgs(prefix: string, inputs: readonly CommitNodeInput[], flushStream?: string, sharded = false): ScriptCall {
+  const calls = inputs.map((input) => commitNodeArgs(prefix, input, flushStream, sharded));
+  const [first] = calls;
+  if (!first || inputs.some((input) => input.executionId !== inputs[0]?.executionId)) throw new Error('commitNodes takes one or more steps of one execution');
+  return { script: first.script, keys: first.keys, args: calls.flatMap((call) => call.args) };
+}
+
+/**
+ * commit-node.lua, one step. `flushStream`: the flush stream's key where the commit may append
+ * the node's flush entry (one Redis server); undefined on a cluster, where the stream is in
+ * another slot.
  */
 export function commitNodeArgs(prefix: string, input: CommitNodeInput, flushStream?: string, sharded = false): ScriptCall {
   const nodeEvent = nodeResultEvent(input.result);

@@ -104,8 +104,17 @@ export function decodeReopenNodes(value: unknown): ReopenNodesResult {
   }
 }
 
-/** commit-node.lua; `flushed`: whether the call asked the script to append the node's flush entry. */
-export function decodeCommitNode(value: unknown, input: NodeRef, flushed = false): CommitNodeResult {
+/**
+ * commit-node.lua: one reply per step committed (a fused run may stop before its last);
+ * `flushed`: whether the call asked the script to append the nodes' flush entries.
+ */
+export function decodeCommitNodes(value: unknown, inputs: readonly NodeRef[], flushed = false): CommitNodeResult[] {
+  const replies = asArray(value);
+  if (replies.length === 0 || replies.length > inputs.length) throw malformed('commit-node reply');
+  return replies.map((reply, i) => decodeCommitNode(reply, inputs[i] as NodeRef, flushed));
+}
+
+function decodeCommitNode(value: unknown, input: NodeRef, flushed: boolean): CommitNodeResult {
   const reply = asArray(value);
   switch (reply[0]) {
     case 'missing':

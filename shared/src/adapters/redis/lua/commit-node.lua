@@ -27,9 +27,15 @@
   ARGV[20] lease job id   ARGV[21] its running status JSON   ARGV[22] its node.started data JSON
   ARGV[23] the node's flush entry JSON up to its result (ending '"result":'), or '': when the
            commit writes, the entry (with ARGV[6] and '}') is appended to KEYS[12]
-  ARGV[24] how many candidates may start (1 when absent)
+  ARGV[24] how many candidates may start
 
-  Returns one of
+  A fused run (StateStore.commitNodes): ARGV holds several steps of these 24 arguments, committed
+  in order in this one script. Each step but the last names only the next step's node as its
+  candidate; the run stops after a step that did not start it (the execution ended, or the
+  commit was a redelivery's), and the steps after it are not committed. A continuing step's eager
+  start is answered by its id only (input 'null', no results): the worker ran that node already.
+
+  Returns a list with one reply per step committed, each one of
     { 'missing' }         no hot state
     { 'unknown-node' }    the node is not in the graph
     { 'ok', committed (1|0), execution status, finished (1|0), ready ids, skipped ids,
@@ -44,113 +50,137 @@
 --- @include "includes/ready-after-node.lua"
 --- @include "includes/start-body.lua"
 
-local nodeId, at = ARGV[2], ARGV[3]
-local meta = readMeta(KEYS[1])
-if not meta then
-  return { 'missing' }
-end
-local status = meta[1]
-if redis.call('HEXISTS', KEYS[6], nodeId) == 0 then
-  return { 'unknown-node' }
-end
+local ARGS_PER_STEP = 24
 
-local ctx = graphContext(meta, {
-  queued = ARGV[12], pending = ARGV[16], skipped = ARGV[13], skippedData = ARGV[14], completedData = ARGV[15],
-})
-ctx.env.brief = true
--- A map item's node: its map's record, decoded once for the whole commit.
-local itemMapId, itemIndex, itemLocalId = parseItemNodeId(nodeId)
-local itemRecord = itemMapId and getMap(ctx, itemMapId) or nil
-local round = itemRecord and itemRecord.round or 0
-
-if redis.call('HEXISTS', KEYS[2], nodeId) == 1 then
-  return { 'ok', 0, status, 0, healReady(ctx, nodeId), {}, {}, {}, round, {}, {} }
-end
-
-redis.call('HSET', KEYS[2], nodeId, ARGV[6])
-if ARGV[23] ~= '' then
-  redis.call('XADD', KEYS[12], '*', 'f', ARGV[23] .. ARGV[6] .. '}')
-end
-redis.call('HDEL', KEYS[3], nodeId)
-remainingAdd(ctx, -1)
-appendEvent(ctx.env, ARGV[7], nodeId, ARGV[8])
-if ARGV[17] ~= '' and itemRecord and itemRecord.output == itemLocalId then
-  redis.call('HSET', KEYS[10], itemMapId .. '[' .. itemIndex .. ']', ARGV[17])
-end
-
--- A wait resolved: once no node waits any more, the execution is running again.
-if status == 'waiting' then
-  local stillWaiting = false
-  for _, entry in ipairs(redis.call('HVALS', KEYS[3])) do
-    if cjson.decode(entry).status == 'waiting' then
-      stillWaiting = true
-      break
-    end
+local function commitOne(A)
+  local nodeId, at = A[2], A[3]
+  local meta = readMeta(KEYS[1])
+  if not meta then
+    return { 'missing' }
   end
-  if not stillWaiting then
-    status = 'running'
-    redis.call('HSET', KEYS[1], 'status', 'running')
-    appendEvent(ctx.env, 'execution.resumed', nil, cjson.encode({ nodeId = nodeId }))
+  local status = meta[1]
+  if redis.call('HEXISTS', KEYS[6], nodeId) == 0 then
+    return { 'unknown-node' }
   end
-end
 
-local takes = {}
-for _, child in ipairs(cjson.decode(ARGV[9])) do
-  takes[child] = true
-end
--- Eager dispatch (startEager in apply-commit.ts): the first ARGV[24] candidates made ready start here.
-local function startEager()
-  local max = tonumber(ARGV[24] or '1') or 1
-  local started = {}
-  local input = nil
-  for _, candidate in ipairs(cjson.decode(ARGV[19])) do
-    if #started >= max then
-      break
-    end
-    local i = nil
-    for j, id in ipairs(ctx.ready) do
-      if id == candidate.id then
-        i = j
+  local ctx = graphContext(meta, {
+    queued = A[12], pending = A[16], skipped = A[13], skippedData = A[14], completedData = A[15],
+  }, A)
+  ctx.env.brief = true
+  -- A map item's node: its map's record, decoded once for the whole commit.
+  local itemMapId, itemIndex, itemLocalId = parseItemNodeId(nodeId)
+  local itemRecord = itemMapId and getMap(ctx, itemMapId) or nil
+  local round = itemRecord and itemRecord.round or 0
+
+  if redis.call('HEXISTS', KEYS[2], nodeId) == 1 then
+    return { 'ok', 0, status, 0, healReady(ctx, nodeId), {}, {}, {}, round, {}, {} }
+  end
+
+  redis.call('HSET', KEYS[2], nodeId, A[6])
+  if A[23] ~= '' then
+    redis.call('XADD', KEYS[12], '*', 'f', A[23] .. A[6] .. '}')
+  end
+  redis.call('HDEL', KEYS[3], nodeId)
+  remainingAdd(ctx, -1)
+  appendEvent(ctx.env, A[7], nodeId, A[8])
+  if A[17] ~= '' and itemRecord and itemRecord.output == itemLocalId then
+    redis.call('HSET', KEYS[10], itemMapId .. '[' .. itemIndex .. ']', A[17])
+  end
+
+  -- A wait resolved: once no node waits any more, the execution is running again.
+  if status == 'waiting' then
+    local stillWaiting = false
+    for _, entry in ipairs(redis.call('HVALS', KEYS[3])) do
+      if cjson.decode(entry).status == 'waiting' then
+        stillWaiting = true
         break
       end
     end
-    if i then
-      table.remove(ctx.ready, i)
-      local itemField = candidate.map and (candidate.map .. '[' .. candidate.index .. ']') or nil
-      local results, item = startNodeBody(ctx.k, ctx.env, candidate.id, ARGV[21], ARGV[22], candidate.reads, itemField)
-      redis.call('HSET', KEYS[11], candidate.id, ARGV[20])
-      input = input or redis.call('HGET', KEYS[1], 'input')
-      started[#started + 1] = { candidate.id, input, results, item, candidate.map or '', candidate.index or 0 }
+    if not stillWaiting then
+      status = 'running'
+      redis.call('HSET', KEYS[1], 'status', 'running')
+      appendEvent(ctx.env, 'execution.resumed', nil, cjson.encode({ nodeId = nodeId }))
     end
   end
-  return started
-end
-local function reply(finished)
-  local now = redis.call('HGET', KEYS[1], 'status')
-  local started = {}
-  if ARGV[19] ~= '' and not finished and isLive(now) then
-    started = startEager()
+
+  local takes = {}
+  for _, child in ipairs(cjson.decode(A[9])) do
+    takes[child] = true
   end
-  local eager = table.remove(started, 1) or {}
-  return { 'ok', 1, now, finished and 1 or 0, ctx.ready, ctx.skipped, ctx.env.events, ctx.settled, round, eager, started }
+  -- Eager dispatch (startEager in apply-commit.ts): the first A[24] candidates made ready start here.
+  local function startEager()
+    local max = tonumber(A[24]) or 1
+    local started = {}
+    local input = nil
+    for _, candidate in ipairs(cjson.decode(A[19])) do
+      if #started >= max then
+        break
+      end
+      local i = nil
+      for j, id in ipairs(ctx.ready) do
+        if id == candidate.id then
+          i = j
+          break
+        end
+      end
+      if i then
+        table.remove(ctx.ready, i)
+        local itemField = candidate.map and (candidate.map .. '[' .. candidate.index .. ']') or nil
+        local results, item = startNodeBody(ctx.k, ctx.env, candidate.id, A[21], A[22], candidate.reads, itemField)
+        redis.call('HSET', KEYS[11], candidate.id, A[20])
+        input = input or redis.call('HGET', KEYS[1], 'input')
+        started[#started + 1] = { candidate.id, input, results, item, candidate.map or '', candidate.index or 0 }
+      end
+    end
+    return started
+  end
+  local function reply(finished)
+    local now = redis.call('HGET', KEYS[1], 'status')
+    local started = {}
+    if A[19] ~= '' and not finished and isLive(now) then
+      started = startEager()
+    end
+    local eager = table.remove(started, 1) or {}
+    return { 'ok', 1, now, finished and 1 or 0, ctx.ready, ctx.skipped, ctx.env.events, ctx.settled, round, eager, started }
+  end
+
+  if not isLive(status) then
+    countEdgesOnly(ctx, nodeId, takes)
+    return reply(false)
+  end
+  if A[10] == '1' then
+    countEdgesOnly(ctx, nodeId, takes)
+    endMapWithExecution(ctx, nodeId, itemRecord)
+    failExecution(ctx, A[11])
+    return reply(true)
+  end
+  propagate(ctx, nodeId, takes)
+  if A[18] == '1' and itemRecord then
+    recordSoftFailure(ctx, itemMapId, itemRecord, nodeId, takes)
+  end
+  local ending = settleMapItem(ctx, nodeId, itemRecord)
+  if ending and propagateMapEnd(ctx, ending) then
+    return reply(true)
+  end
+  return reply(completeIfDone(ctx))
 end
 
-if not isLive(status) then
-  countEdgesOnly(ctx, nodeId, takes)
-  return reply(false)
+local steps = #ARGV / ARGS_PER_STEP
+local replies = {}
+for step = 0, steps - 1 do
+  local A = {}
+  for i = 1, ARGS_PER_STEP do
+    A[i] = ARGV[step * ARGS_PER_STEP + i]
+  end
+  local reply = commitOne(A)
+  replies[#replies + 1] = reply
+  if step == steps - 1 then
+    break
+  end
+  local nextId = ARGV[(step + 1) * ARGS_PER_STEP + 2]
+  if reply[1] ~= 'ok' or reply[2] ~= 1 or reply[10][1] ~= nextId then
+    break
+  end
+  reply[10] = { nextId, 'null', {}, '', '', 0 }
 end
-if ARGV[10] == '1' then
-  countEdgesOnly(ctx, nodeId, takes)
-  endMapWithExecution(ctx, nodeId, itemRecord)
-  failExecution(ctx, ARGV[11])
-  return reply(true)
-end
-propagate(ctx, nodeId, takes)
-if ARGV[18] == '1' and itemRecord then
-  recordSoftFailure(ctx, itemMapId, itemRecord, nodeId, takes)
-end
-local ending = settleMapItem(ctx, nodeId, itemRecord)
-if ending and propagateMapEnd(ctx, ending) then
-  return reply(true)
-end
-return reply(completeIfDone(ctx))
+return replies

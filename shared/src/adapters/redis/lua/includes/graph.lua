@@ -15,9 +15,11 @@
 --- @include "includes/append-event.lua"
 
 -- The context of a script whose KEYS are the ten above (meta … slots, in that order) and whose
--- ARGV starts with executionId, a node id, at, the channel prefix and the stream MAXLEN.
+-- ARGV (or `argv`, a script's arguments for one of its steps: commit-node.lua) starts with
+-- executionId, a node id, at, the channel prefix and the stream MAXLEN.
 -- `meta` is HMGET meta status, workspaceId, flowId.
-local function graphContext(meta, json)
+local function graphContext(meta, json, argv)
+  local ARGV = argv or ARGV
   return {
     k = {
       meta = KEYS[1], results = KEYS[2], status = KEYS[3], pending = KEYS[4], taken = KEYS[5],
