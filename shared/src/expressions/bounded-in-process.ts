@@ -9,6 +9,21 @@ const BINARY: ReadonlySet<unknown> = new Set(['+', '-', '*', '/', '%', '=', '!='
 /** Keys of an AST node that carry no sub-expression. */
 const INERT_KEYS: ReadonlySet<string> = new Set(['type', 'value', 'position', 'keepArray', 'consarray', 'keepSingletonArray']);
 
+/**
+ * Built-in functions whose work and result are linear in their arguments, and which take no
+ * function, pattern or count that could multiply either: what they add to an expression is no
+ * more than a path over the same data. Left out, among others: $pad, $join and $replace (a count
+ * or separator from the data multiplies the result), $split, $distinct and $sort (more than linear),
+ * $eval, $match and every function taking a function ($map, $filter, $reduce, $each, $sift).
+ * $string takes its value only (its prettified form grows with the data's depth).
+ */
+const LINEAR_FUNCTIONS: ReadonlySet<unknown> = new Set([
+  'uppercase', 'lowercase', 'trim', 'length', 'substring', 'substringBefore', 'substringAfter', 'contains',
+  'number', 'boolean', 'not', 'exists', 'type', 'abs', 'floor', 'ceil', 'round',
+  'sum', 'max', 'min', 'average', 'count', 'keys', 'lookup', 'append', 'merge', 'reverse',
+  'now', 'millis', 'toMillis', 'fromMillis',
+]);
+
 type Ast = Record<string, unknown>;
 
 function isAst(value: unknown): value is Ast {
@@ -51,6 +66,13 @@ function cheap(node: unknown): boolean {
       return BINARY.has(node.value) && onlyKeys(node, ['lhs', 'rhs']) && cheap(node.lhs) && cheap(node.rhs);
     case 'condition':
       return onlyKeys(node, ['condition', 'then', 'else']) && cheap(node.condition) && cheap(node.then) && (node.else === undefined || cheap(node.else));
+    case 'function': {
+      // A built-in called by name with cheap arguments ($uppercase(input.topic)).
+      const { procedure, arguments: args } = node;
+      if (node.value !== '(' || !onlyKeys(node, ['name', 'procedure', 'arguments']) || !Array.isArray(args) || !args.every(cheap)) return false;
+      if (!isAst(procedure) || procedure.type !== 'variable' || !onlyKeys(procedure, [])) return false;
+      return procedure.value === 'string' ? args.length <= 1 : LINEAR_FUNCTIONS.has(procedure.value);
+    }
     case 'block':
       return onlyKeys(node, ['expressions']) && Array.isArray(node.expressions) && node.expressions.every(cheap);
     case 'unary':
@@ -69,9 +91,10 @@ function cheap(node: unknown): boolean {
 /**
  * Whether an expression is cheap by construction, so that evaluating it in process (with the
  * same guardrails) cannot stall the event loop: short, and made only of literals, operators (no
- * range), conditions, constructors, blocks and paths of plain names, wildcards and filters over
- * the data. No function call, lambda, variable binding, regex, sort, grouping, range, `$$` or
- * tuple binding, so there is no loop but walking the data once per step, and no native builder.
+ * range), conditions, constructors, blocks, paths of plain names, wildcards and filters over
+ * the data, and calls of the built-ins whose work is linear in their arguments (LINEAR_FUNCTIONS).
+ * No other function call, lambda, variable binding, regex, sort, grouping, range, `$$` or tuple
+ * binding, so there is no loop but walking the data once per step, and no native builder.
  * Any other expression is evaluated in a thread. An expression that does not parse: false.
  */
 export function isCheapExpression(expression: string): boolean {

@@ -6,8 +6,9 @@
  * such as regex backtracking — is ended here: the thread is terminated at the deadline and
  * piscina starts a fresh one. Each thread's heap is capped (resourceLimits); reaching the cap
  * terminates that thread only. Expressions cheap by construction (isCheapExpression: paths,
- * operators, constructors; no function, no range) skip the round trip and run in process under
- * the same guardrails: measured, a trivial transform costs about a third of the thread's.
+ * operators, constructors, linear built-ins such as $uppercase; no other function, no range)
+ * skip the round trip and run in process under the same guardrails: measured, a trivial
+ * transform costs about a third of the thread's.
  */
 import { Piscina } from 'piscina';
 import { WeftError } from '../errors/weft-error.js';
