@@ -151,6 +151,16 @@ describe('redis', () => {
       const plain = new RedisStateStore({ redis: suite.redis, prefix });
       expect((await plain.commitNode({ ...input, nodeId: 'b', takenChildren: [] })).flushed).toBeUndefined();
       expect(await suite.redis.xlen(flushStream)).toBe(1);
+      // A commit that ends its execution appends the end too, after its node's entry.
+      const single = uniqueId(16);
+      await store.initExecution({ executionId: single, workspaceId: 'ws', flowId: 'f', flowVersion: 1, input: null, nodes: graph(['a'], []), at });
+      const ended = await store.commitNode({ ...input, executionId: single, takenChildren: [] });
+      expect([ended.finished, ended.flushed]).toEqual([true, true]);
+      const tail = await suite.redis.xrange(flushStream, '-', '+');
+      expect(tail.slice(1).map(([, fields]) => JSON.parse(fields[1] ?? 'null') as unknown)).toEqual([
+        { kind: 'node', executionId: single, nodeId: 'a', workspaceId: 'ws', flowId: 'f', nodeType: 'transform', result },
+        { kind: 'execution', executionId: single },
+      ]);
       await store.close();
     });
 
@@ -171,8 +181,11 @@ describe('redis', () => {
       }
       for (let shard = 0; shard < 4; shard++) {
         const entries = await suite.redis.xrange(flushStreamKey(prefix, shard, 4), '-', '+');
-        const ids = entries.map(([, fields]) => (JSON.parse(fields[1] ?? 'null') as { executionId: string }).executionId);
-        expect(ids.sort()).toEqual(executionIds.filter((id) => shardOf(id, 4) === shard).sort());
+        const parsed = entries.map(([, fields]) => JSON.parse(fields[1] ?? 'null') as { kind: string; executionId: string });
+        const mine = executionIds.filter((id) => shardOf(id, 4) === shard).sort();
+        // Each execution's node entry, then (its one node ended it) its end.
+        expect(parsed.filter((e) => e.kind === 'node').map((e) => e.executionId).sort()).toEqual(mine);
+        expect(parsed.filter((e) => e.kind === 'execution').map((e) => e.executionId).sort()).toEqual(mine);
       }
       await store.close();
     });

@@ -90,7 +90,8 @@ export interface CommitNodeInput {
   eager?: EagerRequest;
   /**
    * What the node's flush entry carries besides its result. A store that can append the entry in
-   * the commit's own step (Redis on one server) does, and answers `flushed`.
+   * the commit's own step (Redis on one server) does, with the execution's end entry when the
+   * commit ended it, and answers `flushed`.
    */
   flush?: { workspaceId: string; flowId: string; nodeType: string };
 }
@@ -150,7 +151,7 @@ export interface CommitNodeResult {
   eager?: EagerStart;
   /** The other children started for it (`max` > 1), in the candidates' order; not in `ready` either. */
   eagerMore?: EagerStart[];
-  /** True when the commit appended the node's flush entry itself (CommitNodeInput.flush). */
+  /** True when the commit appended the node's flush entry itself, and the execution's end if it ended it (CommitNodeInput.flush). */
   flushed?: boolean;
 }
 

@@ -116,8 +116,9 @@ export async function commitRun(deps: CommitDeps, flow: CompiledFlow, steps: rea
     // The commit may have appended the node's own entry in its script (one Redis server).
     if (commit.flushed !== true) flush.push({ kind: 'node', executionId: data.executionId, nodeId: node.id, result, workspaceId: data.workspaceId, flowId: data.flowId, nodeType: node.type });
     flush.push(...settledMapEntries(data, commit.settledMaps));
-    if (commit.finished) flush.push({ kind: 'execution', executionId: data.executionId });
-    else flush.push(...liveStatusEntries(data.executionId, commit.events));
+    // Where the script appended the node's entry, it appended the execution's end too.
+    if (!commit.finished) flush.push(...liveStatusEntries(data.executionId, commit.events));
+    else if (commit.flushed !== true) flush.push({ kind: 'execution', executionId: data.executionId });
     // A cancelled node did not fail for good: it is not a dead letter.
     if (failure && failure.code !== 'NODE_CANCELLED') {
       const dead: DeadLetterJobData = {

@@ -26,7 +26,8 @@
            (as start-node.lua would) and leased to the job ARGV[20]; they are left out of the ready ids
   ARGV[20] lease job id   ARGV[21] its running status JSON   ARGV[22] its node.started data JSON
   ARGV[23] the node's flush entry JSON up to its result (ending '"result":'), or '': when the
-           commit writes, the entry (with ARGV[6] and '}') is appended to KEYS[12]
+           commit writes, the entry (with ARGV[6] and '}') is appended to KEYS[12], and so is
+           the execution's end entry when the commit ended it
   ARGV[24] how many candidates may start
 
   A fused run (StateStore.commitNodes): ARGV holds several steps of these 24 arguments, committed
@@ -141,6 +142,10 @@ local function commitOne(A)
       started = startEager()
     end
     local eager = table.remove(started, 1) or {}
+    if finished and A[23] ~= '' then
+      -- The execution's end goes to the flush log in the same step, after the node's entry.
+      redis.call('XADD', KEYS[12], '*', 'f', '{"kind":"execution","executionId":' .. cjson.encode(A[1]) .. '}')
+    end
     return { 'ok', 1, now, finished and 1 or 0, ctx.ready, ctx.skipped, ctx.env.events, ctx.settled, round, eager, started }
   end
 
