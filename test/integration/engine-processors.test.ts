@@ -180,7 +180,8 @@ describe('a redelivered node job whose commit ended the execution', () => {
 
 describe('a fused run: a chain of transforms after the first root', () => {
   type Call = Parameters<StateStore['commitNodes']>[0];
-  async function runChain(name: string, failing: string | null): Promise<{ executionId: string; ran: string[]; commits: string[][] }> {
+  /** `failing`: the node whose runs fail, with what, and how many times (all when absent). */
+  async function runChain(name: string, failing: { node: string; error: WeftError; times?: number } | null): Promise<{ executionId: string; ran: string[]; commits: string[][] }> {
     const chain = ['a', 'b', 'c', 'd'];
     const { ws, executionId } = await startOne(name, chain.map((id) => ({ id, type: 'transform', expression: 'input.n' })), chain.slice(1).map((to, i) => ({ from: chain[i], to })));
     const { state, queue } = t.deps.engine.resources;
@@ -194,7 +195,8 @@ describe('a fused run: a chain of transforms after the first root', () => {
     const ran: string[] = [];
     const runNode: NodeRunner = (ctx) => {
       ran.push(ctx.node.id);
-      if (ctx.node.id === failing) return Promise.reject(new WeftError('TRANSFORM_FAILED', `node ${ctx.node.id} failed`));
+      const fails = failing && ctx.node.id === failing.node && ran.filter((id) => id === failing.node).length <= (failing.times ?? Infinity);
+      if (fails) return Promise.reject(failing.error);
       return Promise.resolve({ output: { from: ctx.node.id, read: Object.keys(ctx.results) }, resolvedInput: null, usage: null, cost: null, provider: null, model: null });
     };
     try {
@@ -230,14 +232,24 @@ describe('a fused run: a chain of transforms after the first root', () => {
     expect([...starts].sort((x, y) => x - y)).toEqual(starts);
   });
 
-  it('drops a fused child that failed: the run commits up to its parent, and the child runs again to be decided on', async () => {
-    const { executionId, ran, commits } = await runChain('fused-chain-failing', 'c');
-    expect(ran).toEqual(['a', 'b', 'c', 'c']);
-    expect(commits).toEqual([['a', 'b'], ['c']]);
+  it('commits a fused child that failed for good with its run, once, as it would be alone', async () => {
+    const { executionId, ran, commits } = await runChain('fused-chain-failing', { node: 'c', error: new WeftError('TRANSFORM_FAILED', 'node c failed') });
+    expect(ran).toEqual(['a', 'b', 'c']);
+    expect(commits).toEqual([['a', 'b', 'c']]);
     const hot = await t.deps.engine.resources.state.getExecution(executionId);
     expect(hot?.status).toBe('failed');
     expect(hot?.nodes.c?.result).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'transform_failed' } });
     // The failure ended the execution (fail-fast): d never ran.
     expect(hot?.nodes.d?.result ?? null).toBeNull();
+  });
+
+  it('drops a fused child whose attempt would run again: it runs as the eager child of the run\'s last node', async () => {
+    // A dependency outage: re-delayed, never committed. The next run of c succeeds, and d fuses with it.
+    const { executionId, ran, commits } = await runChain('fused-chain-redelayed', { node: 'c', error: new WeftError('DEPENDENCY_UNAVAILABLE', 'redis went away'), times: 1 });
+    expect(ran).toEqual(['a', 'b', 'c', 'c', 'd']);
+    expect(commits).toEqual([['a', 'b'], ['c', 'd']]);
+    const hot = await t.deps.engine.resources.state.getExecution(executionId);
+    expect(hot?.status).toBe('completed');
+    expect(hot?.nodes.c?.result).toMatchObject({ status: 'completed', attempts: 1 });
   });
 });

@@ -352,8 +352,9 @@ interface RanNode {
  * A fused run: while the node that ran completed and its one child may be fused (fusableChild),
  * that child runs next, in memory, on the results at hand, without a commit between the two;
  * the nodes are then committed in one step (commitRun), each starting the next as an eager child
- * would be started. A fused child is a pure evaluation: if it fails, or its run stops early
- * (the execution ended meanwhile), its result is dropped and it runs again the usual way.
+ * would be started. A fused child is a pure evaluation: one that failed for good ends the run
+ * and is committed failed with it; one whose attempt would run again, or whose run stops early
+ * (the execution ended meanwhile), is dropped, and runs again the usual way.
  */
 async function runStarted(deps: NodeProcessorDeps, args: {
   run: JobContext<NodeJobData>;
@@ -440,7 +441,7 @@ interface Executed {
 /**
  * Runs a started node's executor and decides on a failure (re-delay, retry: thrown for the
  * queue); answers the result to commit, or null when there is none: a task node was parked, or a
- * speculative run (a fused child) did not complete.
+ * speculative run (a fused child) failed in a way that would run it again.
  */
 async function executeStarted(deps: NodeProcessorDeps, args: {
   run: JobContext<NodeJobData>;
@@ -448,7 +449,7 @@ async function executeStarted(deps: NodeProcessorDeps, args: {
   start: StartedNode;
   startedAt: Date;
   log: Logger;
-  /** A fused child: a failed run is dropped, not decided on. */
+  /** A fused child: a failed attempt that would run again is dropped (null), not decided on. */
   speculative?: boolean;
 }): Promise<Executed | null> {
   const { run: job, resolved, start, startedAt, log } = args;
@@ -515,12 +516,14 @@ async function executeStarted(deps: NodeProcessorDeps, args: {
     await tokens.flush();
     const runtimeMs = Math.round(performance.now() - t0);
     const finishedAt = deps.clock();
-    if (failure && args.speculative === true) return null;
 
     if (failure) {
       // The queue makes the same decision on what is thrown here: a node that runs again is
       // not committed.
       const decision = retryDecision({ error: failure, attempt: job.attempt, maxAttempts: job.maxAttempts });
+      // A fused child that would run again is dropped: it runs as an eager child, where this is
+      // decided for good. One that failed for good is committed with its run, as it would be alone.
+      if (decision.kind !== 'fail' && args.speculative === true) return null;
       switch (decision.kind) {
         case 'redelay':
           // Postgres or Redis is unreachable: not the node's fault. The queue re-delays the job
