@@ -153,7 +153,7 @@ export function reopenNodesArgs(prefix: string, input: { executionId: string; no
 }
 
 /** Arguments of one step of commit-node.lua (the script's ARGV holds one or more). */
-export const COMMIT_ARGS_PER_STEP = 24;
+const COMMIT_ARGS_PER_STEP = 24;
 
 /**
  * commit-node.lua for a fused run (StateStore.commitNodes): the steps' arguments one after
@@ -163,6 +163,8 @@ export function commitNodesArgs(prefix: string, inputs: readonly CommitNodeInput
   const calls = inputs.map((input) => commitNodeArgs(prefix, input, flushStream, sharded));
   const [first] = calls;
   if (!first || inputs.some((input) => input.executionId !== inputs[0]?.executionId)) throw new Error('commitNodes takes one or more steps of one execution');
+  // The script splits its ARGV into steps of this many (ARGS_PER_STEP in commit-node.lua).
+  if (calls.some((call) => call.args.length !== COMMIT_ARGS_PER_STEP)) throw new Error(`a commit-node step takes ${COMMIT_ARGS_PER_STEP} arguments`);
   return { script: first.script, keys: first.keys, args: calls.flatMap((call) => call.args) };
 }
 
