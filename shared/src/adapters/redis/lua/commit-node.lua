@@ -53,7 +53,8 @@
 
 local ARGS_PER_STEP = 24
 
-local function commitOne(A)
+-- `continuing`: a fused run's step before its last, whose eager start is answered by id only.
+local function commitOne(A, continuing)
   local nodeId, at = A[2], A[3]
   local meta = readMeta(KEYS[1])
   if not meta then
@@ -129,8 +130,10 @@ local function commitOne(A)
         local itemField = candidate.map and (candidate.map .. '[' .. candidate.index .. ']') or nil
         local results, item = startNodeBody(ctx.k, ctx.env, candidate.id, A[21], A[22], candidate.reads, itemField)
         redis.call('HSET', KEYS[11], candidate.id, A[20])
-        input = input or redis.call('HGET', KEYS[1], 'input')
-        started[#started + 1] = { candidate.id, input, results, item, candidate.map or '', candidate.index or 0 }
+        if not continuing then
+          input = input or redis.call('HGET', KEYS[1], 'input')
+        end
+        started[#started + 1] = { candidate.id, input or 'null', results, item, candidate.map or '', candidate.index or 0 }
       end
     end
     return started
@@ -177,7 +180,7 @@ for step = 0, steps - 1 do
   for i = 1, ARGS_PER_STEP do
     A[i] = ARGV[step * ARGS_PER_STEP + i]
   end
-  local reply = commitOne(A)
+  local reply = commitOne(A, step < steps - 1)
   replies[#replies + 1] = reply
   if step == steps - 1 then
     break
